@@ -1,0 +1,77 @@
+/* Every map of the socket load balancer. Sizes here are defaults: the addon
+ * sets the real capacities from the agent's config before loading. All maps
+ * are pinned by name under <bpf-root>/kpr/maps so that they outlive the agent. */
+#ifndef KPR_MAPS_H
+#define KPR_MAPS_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "kpr_types.h"
+
+/* Frontends (slot 0) and their backend slots (1..count). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct lb_svc_key);
+	__type(value, struct lb_svc_val);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_services SEC(".maps");
+
+/* Backend id -> address; ids are owned by one frontend each. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct lb_backend);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_backends SEC(".maps");
+
+/* ClientIP session affinity; LRU so that idle clients age out on their own. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct lb_affinity_key);
+	__type(value, struct lb_affinity_val);
+	__uint(max_entries, 65536);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_affinity SEC(".maps");
+
+/* UDP reverse translation for recvmsg() and getpeername(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct lb_revnat_key);
+	__type(value, struct lb_revnat_val);
+	__uint(max_entries, 131072);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_revnat SEC(".maps");
+
+/* Removed UDP backends, filled by the agent just before it runs the socket
+ * iterator and emptied right after. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct lb_destroy_key);
+	__type(value, __u8);
+	__uint(max_entries, 4096);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_destroy SEC(".maps");
+
+/* Translations per service, indexed by svc_id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct lb_svc_stats);
+	__uint(max_entries, 65537);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_svc_stats SEC(".maps");
+
+/* Rejects and drops per reason (enum kpr_reason). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, KPR_REASON_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_drops SEC(".maps");
+
+#endif

@@ -1,0 +1,21 @@
+{
+  "targets": [
+    {
+      "target_name": "kpr",
+      "sources": [
+        "src/addon.cc",
+        "src/bpf_errors.cc",
+        "src/lb_maps.cc",
+        "src/loader.cc",
+        "src/cgroup_links.cc",
+        "src/udp_sock_destroy.cc"
+      ],
+      "dependencies": [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
+      ],
+      "include_dirs": ["../bpf/include"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
+      "libraries": ["-lbpf", "-lelf", "-lz", "-lpthread"]
+    }
+  ]
+}

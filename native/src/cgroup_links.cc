@@ -1,0 +1,90 @@
+#include "cgroup_links.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bpf_errors.h"
+#include "loader.h"
+
+namespace kpr {
+
+namespace {
+
+struct Fd {
+  int fd;
+  explicit Fd(int f) : fd(f) {}
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+// A cgroup's id is the inode number of its directory in cgroupfs.
+uint64_t CgroupId(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) ThrowErrno("stat " + path, errno);
+  return st.st_ino;
+}
+
+uint64_t LinkCgroupId(bpf_link* link) {
+  bpf_link_info info{};
+  __u32 len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len) != 0) return 0;
+  return info.type == BPF_LINK_TYPE_CGROUP ? info.cgroup.cgroup_id : 0;
+}
+
+// Re-uses the link pinned at pin when it is attached to this cgroup; a link
+// left on another cgroup (the agent was moved) is unpinned and replaced.
+bool ReplacePinned(bpf_program* prog, const std::string& pin, uint64_t cgroup_id) {
+  if (access(pin.c_str(), F_OK) != 0) return false;
+  bpf_link* link = bpf_link__open(pin.c_str());
+  if (!link) return false;
+  if (LinkCgroupId(link) != cgroup_id) {
+    bpf_link__unpin(link);
+    bpf_link__destroy(link);
+    return false;
+  }
+  int err = bpf_link__update_program(link, prog);
+  bpf_link__disconnect(link);  // the pin keeps it attached
+  bpf_link__destroy(link);
+  if (err) ThrowErrno("replacing program of link " + pin, err);
+  return true;
+}
+
+}  // namespace
+
+std::vector<AttachResult> AttachCgroupPrograms(bpf_object* obj, const std::string& cgroup_path,
+                                               const std::string& link_dir) {
+  MakeDirs(link_dir);
+  Fd cg(open(cgroup_path.c_str(), O_RDONLY | O_DIRECTORY));
+  if (cg.fd < 0) ThrowErrno("opening cgroup " + cgroup_path, errno);
+  uint64_t cgroup_id = CgroupId(cgroup_path);
+
+  std::vector<AttachResult> results;
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, obj) {
+    if (bpf_program__type(prog) != BPF_PROG_TYPE_CGROUP_SOCK_ADDR) continue;
+    std::string name = bpf_program__name(prog);
+    std::string pin = link_dir + "/" + name;
+    if (ReplacePinned(prog, pin, cgroup_id)) {
+      results.push_back({name, "replaced"});
+      continue;
+    }
+    bpf_link* link = bpf_program__attach_cgroup(prog, cg.fd);
+    if (!link) ThrowErrno("attaching " + name + " to " + cgroup_path, errno);
+    int err = bpf_link__pin(link, pin.c_str());
+    if (err) {
+      bpf_link__destroy(link);
+      ThrowErrno("pinning link " + pin, err);
+    }
+    bpf_link__disconnect(link);
+    bpf_link__destroy(link);
+    results.push_back({name, "created"});
+  }
+  return results;
+}
+
+}  // namespace kpr

@@ -1,0 +1,214 @@
+#include "lb_maps.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cerrno>
+#include <algorithm>
+#include <cstring>
+
+#include "bpf_errors.h"
+
+namespace kpr {
+
+const char* const kMapNames[7] = {"kpr_services", "kpr_backends", "kpr_affinity", "kpr_revnat",
+                                  "kpr_destroy",  "kpr_svc_stats", "kpr_drops"};
+
+void ParseAddr(const std::string& text, uint8_t out[16], uint8_t* family) {
+  memset(out, 0, 16);
+  if (inet_pton(AF_INET, text.c_str(), out) == 1) {
+    *family = KPR_AF_INET;
+  } else if (inet_pton(AF_INET6, text.c_str(), out) == 1) {
+    *family = KPR_AF_INET6;
+  } else {
+    throw BpfError("not an IP address: '" + text + "'");
+  }
+}
+
+std::string FormatAddr(const uint8_t addr[16], uint8_t family) {
+  char buf[INET6_ADDRSTRLEN];
+  inet_ntop(family == KPR_AF_INET ? AF_INET : AF_INET6, addr, buf, sizeof(buf));
+  return buf;
+}
+
+uint8_t ProtoFromName(const std::string& name) {
+  if (name == "TCP") return KPR_PROTO_TCP;
+  if (name == "UDP") return KPR_PROTO_UDP;
+  if (name == "SCTP") return KPR_PROTO_SCTP;
+  throw BpfError("unknown protocol '" + name + "' (TCP, UDP or SCTP)");
+}
+
+std::string ProtoName(uint8_t proto) {
+  switch (proto) {
+    case KPR_PROTO_TCP: return "TCP";
+    case KPR_PROTO_UDP: return "UDP";
+    case KPR_PROTO_SCTP: return "SCTP";
+    default: return std::to_string(proto);
+  }
+}
+
+lb_svc_key PackServiceKey(const Frontend& fe, uint16_t slot) {
+  lb_svc_key k{};
+  ParseAddr(fe.addr, k.addr, &k.family);
+  k.port = htons(fe.port);
+  k.proto = fe.proto;
+  k.slot = slot;
+  return k;
+}
+
+namespace {
+
+// One batched update; the kernel applies entries in order and reports how
+// many it applied, so a failure names the first entry it could not write.
+template <typename K, typename V>
+void UpdateBatch(int fd, const char* what, std::vector<K>& keys, std::vector<V>& values) {
+  if (keys.empty()) return;
+  __u32 count = keys.size();
+  LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
+  if (bpf_map_update_batch(fd, keys.data(), values.data(), &count, &opts) != 0) {
+    int err = errno;
+    ThrowErrno(std::string("updating ") + what + " (wrote " + std::to_string(count) + " of " +
+                   std::to_string(keys.size()) + ")",
+               err);
+  }
+}
+
+// Deleting an entry that is already gone is success: a plan may be re-applied
+// after a crash half-way through it.
+template <typename K>
+void DeleteBatch(int fd, const char* what, const std::vector<K>& keys) {
+  size_t done = 0;
+  while (done < keys.size()) {
+    __u32 count = keys.size() - done;
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    if (bpf_map_delete_batch(fd, &keys[done], &count, &opts) == 0) return;
+    int err = errno;
+    if (err != ENOENT) ThrowErrno(std::string("deleting from ") + what, err);
+    done += count + 1;  // skip the missing key
+  }
+}
+
+template <typename K, typename V, typename F>
+void ForEach(int fd, F fn) {
+  K key{}, next{};
+  V value{};
+  K* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    if (bpf_map_lookup_elem(fd, &next, &value) == 0) fn(next, value);
+    key = next;
+    prev = &key;
+  }
+}
+
+}  // namespace
+
+void UpdateServices(int fd, const std::vector<ServiceSlot>& slots) {
+  std::vector<lb_svc_key> keys;
+  std::vector<lb_svc_val> values;
+  for (const auto& s : slots) {
+    keys.push_back(PackServiceKey(s.fe, s.slot));
+    lb_svc_val v{};
+    v.backend_id = s.backend_id;
+    v.svc_id = s.svc_id;
+    v.count = s.count;
+    v.flags = s.affinity_timeout > 0 ? KPR_SVC_F_AFFINITY : 0;
+    v.affinity_timeout = s.affinity_timeout;
+    values.push_back(v);
+  }
+  UpdateBatch(fd, "kpr_services", keys, values);
+}
+
+void DeleteServices(int fd, const std::vector<lb_svc_key>& keys) { DeleteBatch(fd, "kpr_services", keys); }
+
+void UpdateBackends(int fd, const std::vector<Backend>& backends) {
+  std::vector<__u32> keys;
+  std::vector<lb_backend> values;
+  for (const auto& b : backends) {
+    keys.push_back(b.id);
+    lb_backend v{};
+    ParseAddr(b.addr, v.addr, &v.family);
+    v.port = htons(b.port);
+    v.svc_id = b.svc_id;
+    values.push_back(v);
+  }
+  UpdateBatch(fd, "kpr_backends", keys, values);
+}
+
+void DeleteBackends(int fd, const std::vector<uint32_t>& ids) {
+  std::vector<__u32> keys(ids.begin(), ids.end());
+  DeleteBatch(fd, "kpr_backends", keys);
+}
+
+void ClearMap(int fd, size_t key_size) {
+  std::vector<uint8_t> key(key_size), next(key_size);
+  // Deleting while iterating restarts at the first key each time.
+  while (bpf_map_get_next_key(fd, nullptr, next.data()) == 0) {
+    if (bpf_map_delete_elem(fd, next.data()) != 0 && errno != ENOENT) ThrowErrno("clearing map", errno);
+  }
+}
+
+void ReplaceDestroyTargets(int fd, const std::vector<SocketTarget>& targets) {
+  ClearMap(fd, sizeof(lb_destroy_key));
+  std::vector<lb_destroy_key> keys;
+  std::vector<__u8> values;
+  for (const auto& t : targets) {
+    lb_destroy_key k{};
+    ParseAddr(t.addr, k.addr, &k.family);
+    k.port = htons(t.port);
+    keys.push_back(k);
+    values.push_back(1);
+  }
+  UpdateBatch(fd, "kpr_destroy", keys, values);
+}
+
+std::vector<ServiceSlot> DumpServices(int fd) {
+  std::vector<ServiceSlot> out;
+  ForEach<lb_svc_key, lb_svc_val>(fd, [&](const lb_svc_key& k, const lb_svc_val& v) {
+    ServiceSlot s;
+    s.fe = Frontend{FormatAddr(k.addr, k.family), ntohs(k.port), k.proto};
+    s.slot = k.slot;
+    s.svc_id = v.svc_id;
+    s.backend_id = v.backend_id;
+    s.count = v.count;
+    s.affinity_timeout = (v.flags & KPR_SVC_F_AFFINITY) ? v.affinity_timeout : 0;
+    out.push_back(s);
+  });
+  return out;
+}
+
+std::vector<Backend> DumpBackends(int fd) {
+  std::vector<Backend> out;
+  ForEach<__u32, lb_backend>(fd, [&](const __u32& id, const lb_backend& v) {
+    out.push_back(Backend{id, FormatAddr(v.addr, v.family), ntohs(v.port), v.svc_id});
+  });
+  return out;
+}
+
+std::vector<uint64_t> SumPerCpuCounters(int fd, uint32_t entries) {
+  int ncpus = libbpf_num_possible_cpus();
+  if (ncpus < 0) ThrowErrno("counting possible CPUs", ncpus);
+  bpf_map_info info{};
+  __u32 len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) ThrowErrno("reading map info", errno);
+  // Per-CPU values are laid out at 8-byte strides, one per possible CPU.
+  size_t stride = (info.value_size + 7) & ~7u;
+  std::vector<uint8_t> buf(stride * ncpus);
+  std::vector<uint64_t> sums(std::min(entries, info.max_entries), 0);
+  for (uint32_t i = 0; i < sums.size(); i++) {
+    if (bpf_map_lookup_elem(fd, &i, buf.data()) != 0) continue;
+    for (int c = 0; c < ncpus; c++) {
+      uint64_t v;
+      memcpy(&v, &buf[c * stride], sizeof(v));
+      sums[i] += v;
+    }
+  }
+  return sums;
+}
+
+int OpenPinnedMap(const std::string& path) {
+  int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) ThrowErrno("opening pinned map " + path, errno);
+  return fd;
+}
+
+}  // namespace kpr

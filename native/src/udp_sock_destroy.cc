@@ -1,0 +1,86 @@
+#include "udp_sock_destroy.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cerrno>
+#include <fcntl.h>
+#include <sched.h>
+#include <thread>
+#include <unistd.h>
+
+#include "bpf_errors.h"
+
+namespace kpr {
+
+UdpSockDestroyer::UdpSockDestroyer(bpf_object* obj, int destroy_map_fd) : destroy_map_fd_(destroy_map_fd) {
+  bpf_program* prog = bpf_object__find_program_by_name(obj, "kpr_destroy_udp");
+  if (!prog) throw BpfError("object has no program kpr_destroy_udp");
+  iter_link_ = bpf_program__attach_iter(prog, nullptr);
+  if (!iter_link_) ThrowErrno("attaching UDP socket iterator", errno);
+}
+
+UdpSockDestroyer::~UdpSockDestroyer() { bpf_link__destroy(iter_link_); }
+
+// A socket iterator walks the namespace of the thread that creates it, so a
+// short-lived thread joins the target namespace; the agent's own thread
+// never changes namespace. The iterator writes one byte per socket it
+// destroys, which is how they are counted.
+size_t UdpSockDestroyer::DestroyInNetns(const std::string& netns_path) {
+  size_t destroyed = 0;
+  int error = 0;
+  std::string step;
+  std::thread worker([&] {
+    int ns = open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns < 0) {
+      error = errno == ENOENT || errno == ESRCH ? 0 : errno;
+      step = "opening";
+      return;
+    }
+    if (setns(ns, CLONE_NEWNET) != 0) {
+      error = errno;
+      step = "entering";
+      close(ns);
+      return;
+    }
+    close(ns);
+    int it = bpf_iter_create(bpf_link__fd(iter_link_));
+    if (it < 0) {
+      error = errno;
+      step = "iterating UDP sockets in";
+      return;
+    }
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(it, buf, sizeof(buf))) > 0) destroyed += n;
+    if (n < 0) {
+      error = errno;
+      step = "reading UDP socket iterator in";
+    }
+    close(it);
+  });
+  worker.join();
+  if (error) ThrowErrno(step + " network namespace " + netns_path, error);
+  return destroyed;
+}
+
+size_t UdpSockDestroyer::Destroy(const std::vector<SocketTarget>& targets,
+                                 const std::vector<std::string>& netns_paths) {
+  if (targets.empty()) return 0;
+  // The targets are only meaningful during this call: never leave them for
+  // a later run, whatever happens.
+  struct ClearTargets {
+    int fd;
+    ~ClearTargets() {
+      try {
+        ClearMap(fd, sizeof(lb_destroy_key));
+      } catch (const BpfError&) {
+      }
+    }
+  } clear{destroy_map_fd_};
+  ReplaceDestroyTargets(destroy_map_fd_, targets);
+  size_t total = 0;
+  for (const auto& path : netns_paths) total += DestroyInNetns(path);
+  return total;
+}
+
+}  // namespace kpr
