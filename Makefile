@@ -1,0 +1,71 @@
+# Entry points: make deps | build | test | demo | bench | clean.
+# Everything runs as root on Debian 12; `make deps` installs what a fresh
+# machine lacks and is a quick no-op afterwards.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+APT_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config iproute2 gcc g++ make python3
+NPM_BIN := node_modules/.bin
+# npm ci (re)writes this file, so it records when node_modules was installed.
+NPM_STAMP := node_modules/.package-lock.json
+ADDON := native/build/Release/kpr.node
+NATIVE_SRC := $(shell find native \( -path native/build -o -path native/node_modules \) -prune -o -type f -print) $(wildcard bpf/include/*.h)
+TS_SRC := $(shell find lib tests -name '*.ts') tsconfig.json
+TS_STAMP := dist/.built
+BENCH_BIN := build/connrate build/acceptd
+
+.PHONY: deps apt-deps build bpf test demo bench clean
+
+deps: apt-deps $(NPM_STAMP)
+
+apt-deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+$(NPM_STAMP): package-lock.json | apt-deps
+	npm ci --no-audit --no-fund
+	touch $@
+
+build: bpf $(ADDON) $(TS_STAMP)
+
+bpf: | apt-deps
+	$(MAKE) -C bpf
+
+# --nodedir: the headers of the node that will load the addon; node-gyp must
+# never try to download them (no internet on these machines).
+$(ADDON): $(NATIVE_SRC) $(NPM_STAMP) | apt-deps
+	nodedir="$$(node -p 'require("path").resolve(process.execPath, "../..")')"; \
+	test -f "$$nodedir/include/node/node_api.h" || { echo "no node headers in $$nodedir/include/node" >&2; exit 1; }; \
+	$(NPM_BIN)/node-gyp rebuild --directory native --nodedir="$$nodedir"
+
+# dist/ is rebuilt from scratch: a stale compiled test of a deleted source would still run.
+$(TS_STAMP): $(TS_SRC) $(NPM_STAMP)
+	rm -rf dist
+	$(NPM_BIN)/tsc -p .
+	touch $@
+
+build/%: tests/bench/%.c | apt-deps
+	@mkdir -p build
+	gcc -O2 -Wall -Wextra -Werror -o $@ $<
+
+test: deps build
+	node scripts/run-tests.js
+
+demo: deps build
+	scripts/demo.sh
+
+bench: deps build $(BENCH_BIN)
+	node dist/tests/bench/socklb.js
+	node dist/tests/bench/manifest_latency.js
+
+clean:
+	$(MAKE) -C bpf clean
+	rm -rf dist build native/build

@@ -1,0 +1,276 @@
+// The datapath plan: the map writes that turn what is programmed into what is
+// desired, in make-before-break order, so that a lookup at any moment finds
+// a master whose slots 1..count all exist and point at existing backends:
+//   1. new backends
+//   2. backend slots of new and changed frontends
+//   3. masters (their count now covers only written slots)
+//   4. slots beyond the new count of shrunk frontends
+//   5. removed frontends: master first, then its slots
+//   6. backends nothing points at any more
+// Unchanged frontends cause no writes. Service ids are stable per frontend;
+// backend ids belong to one frontend each, so changing one service never
+// touches another's entries.
+import { BackendAddr, backendKey, compareBackends, formatFrontend, Frontend, frontendKey } from '../model/frontend';
+import { IdAllocator } from './ids';
+import { Backend, DatapathMaps, ServiceSlot, ServiceSlotKey, SocketTarget } from './native';
+import { entriesOf, ProgrammedFrontend, ProgrammedState, svcIdOf } from './programmed';
+import { assignSlots } from './slot_assignment';
+
+/** lb_svc_key.slot and lb_svc_val.count are 16 bits wide. */
+export const MAX_BACKENDS_PER_FRONTEND = 65535;
+
+export interface PlanLimits {
+  /** Capacity of the service map (masters and slots) and of the backend map. */
+  lbMapMax: number;
+}
+
+export type PlanStep =
+  | { op: 'updateBackends'; backends: Backend[] }
+  | { op: 'updateServices'; slots: ServiceSlot[] }
+  | { op: 'deleteServices'; keys: ServiceSlotKey[] }
+  | { op: 'deleteBackends'; ids: number[] };
+
+export interface SkippedFrontend {
+  frontend: Frontend;
+  reason: string;
+}
+
+export interface Plan {
+  steps: PlanStep[];
+  /** The programmed state once the steps are applied. */
+  next: ProgrammedState;
+  /** Frontends that did not fit; a programmed one stays as it was. */
+  skipped: SkippedFrontend[];
+  /** Backends no UDP frontend uses any more: connected UDP sockets to them
+   *  would keep sending there, so they are to be destroyed. */
+  udpTargets: SocketTarget[];
+  /** Map entries written or deleted. */
+  writes: number;
+  /** Map entries deleted. */
+  deletes: number;
+}
+
+interface Budget {
+  svcIds: IdAllocator;
+  backendIds: IdAllocator;
+  /** Service map entries that may still be added. Entries of removed
+   *  frontends are deleted last, so they count until the next sync. */
+  serviceEntries: number;
+  limits: PlanLimits;
+}
+
+interface Changes {
+  backends: Backend[];
+  slots: ServiceSlot[];
+  masters: ServiceSlot[];
+  surplus: ServiceSlotKey[];
+}
+
+function entries(step: PlanStep): unknown[] {
+  switch (step.op) {
+    case 'updateBackends':
+      return step.backends;
+    case 'updateServices':
+      return step.slots;
+    case 'deleteServices':
+      return step.keys;
+    case 'deleteBackends':
+      return step.ids;
+  }
+}
+
+// Literal objects of one shape: spreading into them is many times slower.
+function slotOf(f: Frontend, slot: number, svcId: number, backendId: number, count: number, affinityTimeout: number): ServiceSlot {
+  return { addr: f.addr, port: f.port, proto: f.proto, slot, svcId, backendId, count, affinityTimeout };
+}
+
+const keyOf = (s: ServiceSlotKey): ServiceSlotKey => ({ addr: s.addr, port: s.port, proto: s.proto, slot: s.slot });
+
+/** Takes the room f needs from the budget, or says why there is none. */
+function reserveRoom(f: Frontend, prev: ProgrammedFrontend | undefined, svcId: number | undefined, newBackends: number, budget: Budget): string | undefined {
+  const max = budget.limits.lbMapMax;
+  const n = f.backends.length;
+  if (n > MAX_BACKENDS_PER_FRONTEND) return `${n} backends, more than the ${MAX_BACKENDS_PER_FRONTEND} a frontend can hold`;
+  if (svcId === undefined && budget.svcIds.free < 1) return `no free service id (--bpf-lb-map-max ${max})`;
+  let added = prev?.master ? 0 : 1;
+  for (let slot = 1; slot <= n; slot++) if (!prev?.slots.has(slot)) added++;
+  if (added > budget.serviceEntries) return `service map full (--bpf-lb-map-max ${max} entries)`;
+  if (newBackends > budget.backendIds.free) return `backend map full (--bpf-lb-map-max ${max} entries)`;
+  budget.serviceEntries -= added;
+  return undefined;
+}
+
+/** Whether prev already serves f as it should. The common case by far, so
+ *  it allocates nothing: f.backends is sorted and unique, and a consistent
+ *  frontend's slots hold distinct backends, so finding each of the count
+ *  slot backends in f.backends proves the sets equal. */
+function isCurrent(f: Frontend, prev: ProgrammedFrontend, svcId: number | undefined, backends: Map<number, Backend>): boolean {
+  const m = prev.master;
+  if (!prev.consistent || !m || m.svcId !== svcId || m.count !== f.backends.length || m.affinityTimeout !== f.affinityTimeout) return false;
+  for (const s of prev.slots.values()) {
+    if (!hasBackend(f.backends, backends.get(s.backendId) as Backend)) return false;
+  }
+  return true;
+}
+
+function hasBackend(sorted: BackendAddr[], b: BackendAddr): boolean {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const c = compareBackends(sorted[mid], b);
+    if (c === 0) return true;
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+/** Plans one desired frontend; returns its programmed form, or a reason it does not fit. */
+function planFrontend(
+  f: Frontend,
+  prev: ProgrammedFrontend | undefined,
+  prevSvcId: number | undefined,
+  state: ProgrammedState,
+  budget: Budget,
+  changes: Changes,
+): ProgrammedFrontend | string {
+  // Backends this frontend owns now, by address: they keep their ids.
+  const owned = new Map<string, number>();
+  const current = new Map<number, string>();
+  for (const [slot, s] of prev?.slots ?? []) {
+    const b = state.backends.get(s.backendId);
+    if (prevSvcId === undefined || !b || b.svcId !== prevSvcId) continue;
+    const key = backendKey(b);
+    if (!owned.has(key)) owned.set(key, b.id);
+    if (owned.get(key) === b.id) current.set(slot, key);
+  }
+  const byKey = new Map(f.backends.map((b) => [backendKey(b), b]));
+  const fresh = [...byKey.keys()].filter((k) => !owned.has(k));
+  const reason = reserveRoom(f, prev, prevSvcId, fresh.length, budget);
+  if (reason) return reason;
+
+  const svcId = prevSvcId ?? (budget.svcIds.allocate() as number);
+  const idOf = new Map(owned);
+  for (const key of fresh) {
+    const id = budget.backendIds.allocate() as number;
+    const b = byKey.get(key) as BackendAddr;
+    idOf.set(key, id);
+    changes.backends.push({ id, addr: b.addr, port: b.port, svcId });
+  }
+  const next: ProgrammedFrontend = { key: frontendKey(f), addr: f.addr, port: f.port, proto: f.proto, slots: new Map(), consistent: true };
+  assignSlots([...byKey.keys()], current).forEach((key, i) => {
+    const slot = slotOf(f, i + 1, svcId, idOf.get(key) as number, 0, 0);
+    next.slots.set(slot.slot, slot);
+    const old = prev?.slots.get(slot.slot);
+    if (!old || old.backendId !== slot.backendId || old.svcId !== svcId) changes.slots.push(slot);
+  });
+  const count = f.backends.length;
+  next.master = slotOf(f, 0, svcId, 0, count, f.affinityTimeout);
+  const m = prev?.master;
+  if (!m || m.svcId !== svcId || m.count !== count || m.affinityTimeout !== f.affinityTimeout) changes.masters.push(next.master);
+  for (const [slot, s] of prev?.slots ?? []) if (slot > count) changes.surplus.push(keyOf(s));
+  return next;
+}
+
+/** Backends of the given frontends' UDP slots, by address. */
+function udpBackends(frontends: Iterable<ProgrammedFrontend>, backends: Map<number, Backend>): Map<string, SocketTarget> {
+  const out = new Map<string, SocketTarget>();
+  for (const f of frontends) {
+    if (f.proto !== 'UDP') continue;
+    for (const s of f.slots.values()) {
+      const b = backends.get(s.backendId);
+      if (b) out.set(backendKey(b), { addr: b.addr, port: b.port });
+    }
+  }
+  return out;
+}
+
+/** Addresses that left a UDP frontend and serve no UDP frontend any more. */
+function udpTargets(state: ProgrammedState, next: ProgrammedState): SocketTarget[] {
+  const left = [...state.frontends.values()].filter((f) => f.proto === 'UDP' && next.frontends.get(f.key) !== f);
+  const candidates = udpBackends(left, state.backends);
+  if (candidates.size === 0) return [];
+  const remaining = udpBackends(next.frontends.values(), next.backends);
+  return [...candidates].filter(([k]) => !remaining.has(k)).map(([, t]) => t);
+}
+
+export function planSync(state: ProgrammedState, desired: Frontend[], limits: PlanLimits): Plan {
+  const programmed = [...state.frontends.values()];
+  const budget: Budget = {
+    svcIds: new IdAllocator(limits.lbMapMax, programmed.map(svcIdOf).filter((id): id is number => id !== undefined)),
+    backendIds: new IdAllocator(limits.lbMapMax, state.backends.keys()),
+    serviceEntries: limits.lbMapMax - programmed.reduce((n, f) => n + entriesOf(f), 0),
+    limits,
+  };
+  const changes: Changes = { backends: [], slots: [], masters: [], surplus: [] };
+  const frontends = new Map<string, ProgrammedFrontend>();
+  const skipped: SkippedFrontend[] = [];
+  const claimedSvcIds = new Set<number>();
+  const keyed = desired.map((f) => ({ f, key: frontendKey(f) }));
+  // Programmed frontends first: an update never loses its room to a newcomer.
+  const ordered = [...keyed.filter((k) => state.frontends.has(k.key)), ...keyed.filter((k) => !state.frontends.has(k.key))];
+  for (const { f, key } of ordered) {
+    const prev = state.frontends.get(key);
+    const id = prev && svcIdOf(prev);
+    // Only a state broken by hand gives two frontends one id; the first keeps it.
+    const prevSvcId = id !== undefined && !claimedSvcIds.has(id) ? id : undefined;
+    const planned = prev && isCurrent(f, prev, prevSvcId, state.backends) ? prev : planFrontend(f, prev, prevSvcId, state, budget, changes);
+    if (typeof planned === 'string') {
+      skipped.push({ frontend: f, reason: `${formatFrontend(f)} (Service ${f.serviceName}): ${planned}` });
+      if (prev) frontends.set(key, prev);
+    } else {
+      frontends.set(key, planned);
+    }
+    const kept = frontends.get(key);
+    const keptId = kept && svcIdOf(kept);
+    if (keptId !== undefined) claimedSvcIds.add(keptId);
+  }
+
+  const removed = programmed.filter((f) => !frontends.has(f.key));
+  const removedMasters = removed.flatMap((f) => (f.master ? [keyOf(f.master)] : []));
+  const removedSlots = removed.flatMap((f) => [...f.slots.values()].map(keyOf));
+
+  const backends = new Map<number, Backend>();
+  const created = new Map(changes.backends.map((b) => [b.id, b]));
+  for (const f of frontends.values()) {
+    for (const s of f.slots.values()) {
+      const b = created.get(s.backendId) ?? state.backends.get(s.backendId);
+      if (b) backends.set(b.id, b);
+    }
+  }
+  const unused = [...state.backends.keys()].filter((id) => !backends.has(id));
+  const next: ProgrammedState = { frontends, backends };
+
+  const steps: PlanStep[] = [
+    { op: 'updateBackends', backends: changes.backends },
+    { op: 'updateServices', slots: changes.slots },
+    { op: 'updateServices', slots: changes.masters },
+    { op: 'deleteServices', keys: changes.surplus },
+    { op: 'deleteServices', keys: removedMasters },
+    { op: 'deleteServices', keys: removedSlots },
+    { op: 'deleteBackends', ids: unused },
+  ];
+  const nonEmpty = steps.filter((s) => entries(s).length > 0);
+  const deletes = changes.surplus.length + removedMasters.length + removedSlots.length + unused.length;
+  return { steps: nonEmpty, next, skipped, udpTargets: udpTargets(state, next), writes: nonEmpty.reduce((n, s) => n + entries(s).length, 0), deletes };
+}
+
+export function applyPlan(maps: DatapathMaps, plan: Plan): void {
+  for (const step of plan.steps) {
+    switch (step.op) {
+      case 'updateBackends':
+        maps.updateBackends(step.backends);
+        break;
+      case 'updateServices':
+        maps.updateServices(step.slots);
+        break;
+      case 'deleteServices':
+        maps.deleteServices(step.keys);
+        break;
+      case 'deleteBackends':
+        maps.deleteBackends(step.ids);
+        break;
+    }
+  }
+}

@@ -1,0 +1,80 @@
+// What the maps hold, grouped per frontend. Read back from the pinned maps
+// this is how an agent adopts the state a previous agent left (no flush), and
+// after each sync the plan's result stands in for a fresh read.
+import { frontendKey } from '../model/frontend';
+import { canonicalIp } from '../model/ip_address';
+import { Backend, Proto, ServiceSlot } from './native';
+
+export interface ProgrammedFrontend {
+  key: string;
+  addr: string;
+  port: number;
+  proto: Proto;
+  /** Slot 0; missing only if an earlier writer stopped halfway. */
+  master?: ServiceSlot;
+  /** Backend slots by slot number (> 0). */
+  slots: Map<number, ServiceSlot>;
+  /** Master and slots agree: slots are exactly 1..count, each holding a
+   *  distinct existing backend of this frontend's service id. Always true
+   *  for what a plan wrote; read-back state may say otherwise after a crash
+   *  or a hand edit. */
+  consistent: boolean;
+}
+
+export interface ProgrammedState {
+  frontends: Map<string, ProgrammedFrontend>;
+  backends: Map<number, Backend>;
+}
+
+const canonical = (addr: string) => canonicalIp(addr) ?? addr;
+
+export function programmedState(slots: ServiceSlot[], backends: Backend[]): ProgrammedState {
+  const frontends = new Map<string, ProgrammedFrontend>();
+  for (const dumped of slots) {
+    const s = { ...dumped, addr: canonical(dumped.addr) };
+    const key = frontendKey(s);
+    let f = frontends.get(key);
+    if (!f) {
+      f = { key, addr: s.addr, port: s.port, proto: s.proto, slots: new Map(), consistent: false };
+      frontends.set(key, f);
+    }
+    if (s.slot === 0) f.master = s;
+    else f.slots.set(s.slot, s);
+  }
+  const byId = new Map(backends.map((b) => [b.id, { ...b, addr: canonical(b.addr) }]));
+  for (const f of frontends.values()) f.consistent = isConsistent(f, byId);
+  return { frontends, backends: byId };
+}
+
+function isConsistent(f: ProgrammedFrontend, backends: Map<number, Backend>): boolean {
+  const m = f.master;
+  if (!m || f.slots.size !== m.count) return false;
+  const seen = new Set<number>();
+  for (let slot = 1; slot <= m.count; slot++) {
+    const s = f.slots.get(slot);
+    const b = s && backends.get(s.backendId);
+    if (!b || s.svcId !== m.svcId || b.svcId !== m.svcId || seen.has(b.id)) return false;
+    seen.add(b.id);
+  }
+  return true;
+}
+
+/** The frontend's service id; a frontend without a master still has it in its slots. */
+export function svcIdOf(f: ProgrammedFrontend): number | undefined {
+  return f.master?.svcId ?? f.slots.values().next().value?.svcId;
+}
+
+/** Map entries (master and slots) the frontend occupies. */
+export function entriesOf(f: ProgrammedFrontend): number {
+  return (f.master ? 1 : 0) + f.slots.size;
+}
+
+/** The active backends (slots 1..count) of a frontend that resolve to a backend entry, in slot order. */
+export function activeBackends(f: ProgrammedFrontend, backends: Map<number, Backend>): Backend[] {
+  const out: Backend[] = [];
+  for (let slot = 1; slot <= (f.master?.count ?? 0); slot++) {
+    const b = backends.get(f.slots.get(slot)?.backendId ?? 0);
+    if (b) out.push(b);
+  }
+  return out;
+}

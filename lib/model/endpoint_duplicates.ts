@@ -1,0 +1,24 @@
+// The same address and port can appear in several slices of one service, for
+// instance while the EndpointSlice controller moves an endpoint between
+// slices. It is one backend; when the copies disagree, the copy that is not
+// terminating (then the ready one) describes it.
+import { Conditions } from './endpoint_conditions';
+import { BackendAddr, backendKey } from './frontend';
+
+export interface EndpointCandidate extends BackendAddr {
+  conditions: Conditions;
+}
+
+function rank(c: Conditions): number {
+  return (c.terminating ? 0 : 2) + (c.ready ? 1 : 0);
+}
+
+export function dedupeEndpoints(candidates: EndpointCandidate[]): EndpointCandidate[] {
+  const byKey = new Map<string, EndpointCandidate>();
+  for (const c of candidates) {
+    const key = backendKey(c);
+    const seen = byKey.get(key);
+    if (!seen || rank(c.conditions) > rank(seen.conditions)) byKey.set(key, c);
+  }
+  return [...byKey.values()];
+}

@@ -1,0 +1,27 @@
+// Two services cannot serve the same address, port and protocol. The API
+// server's IP allocator prevents it in a cluster, but hand-written manifests
+// can collide: the service whose "namespace/name" sorts first keeps the
+// frontend, so the outcome never depends on file or arrival order.
+import { Frontend, formatFrontend, frontendKey } from './frontend';
+
+export interface ResolvedFrontends {
+  frontends: Frontend[];
+  /** One message per frontend that lost, naming both services. */
+  conflicts: string[];
+}
+
+/** frontends must be ordered by serviceName. */
+export function resolveConflicts(frontends: Frontend[]): ResolvedFrontends {
+  const owner = new Map<string, Frontend>();
+  const conflicts: string[] = [];
+  for (const f of frontends) {
+    const key = frontendKey(f);
+    const first = owner.get(key);
+    if (!first) owner.set(key, f);
+    else
+      conflicts.push(
+        `Service ${f.serviceName}: port ${JSON.stringify(f.portName)}: frontend ${formatFrontend(f)} is already served by Service ${first.serviceName}; skipped`,
+      );
+  }
+  return { frontends: [...owner.values()], conflicts };
+}

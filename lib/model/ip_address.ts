@@ -1,0 +1,75 @@
+// IP address text. Addresses are compared as strings everywhere downstream
+// (model, plan, maps read back), so every address is brought to one canonical
+// spelling first: dotted quad for IPv4, RFC 5952 for IPv6 (lowercase, no
+// leading zeros, the longest run of two or more zero groups as "::"), which
+// is also what inet_ntop prints for the addresses a service can have.
+import { isIPv4 } from 'net';
+
+export type IpFamily = 'IPv4' | 'IPv6';
+
+const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
+
+function ipv6Groups(s: string): number[] | undefined {
+  const gap = s.indexOf('::');
+  if (gap !== s.lastIndexOf('::')) return undefined;
+  const split = (t: string) => (t === '' ? [] : t.split(':'));
+  const head = split(gap < 0 ? s : s.slice(0, gap));
+  const tail = gap < 0 ? [] : split(s.slice(gap + 2));
+  const last = gap < 0 ? head : tail;
+  // An embedded IPv4 suffix stands for the last two groups.
+  if (last.length > 0 && last[last.length - 1].includes('.')) {
+    const v4 = last.pop() as string;
+    if (!isIPv4(v4)) return undefined;
+    const o = v4.split('.').map(Number);
+    last.push(((o[0] << 8) | o[1]).toString(16), ((o[2] << 8) | o[3]).toString(16));
+  }
+  const numbers = (part: string[]) => (part.every((g) => HEX_GROUP.test(g)) ? part.map((g) => parseInt(g, 16)) : undefined);
+  const h = numbers(head);
+  const t = numbers(tail);
+  if (!h || !t) return undefined;
+  if (gap < 0) return h.length === 8 ? h : undefined;
+  if (h.length + t.length > 7) return undefined;
+  return [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
+}
+
+function formatIpv6(g: number[]): string {
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; i++) {
+    if (g[i] !== 0) continue;
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  const hex = (from: number, to: number) => g.slice(from, to).map((x) => x.toString(16)).join(':');
+  return best < 0 ? hex(0, 8) : `${hex(0, best)}::${hex(best + bestLen, 8)}`;
+}
+
+/** The canonical spelling of s, or undefined if s is not an address a
+ *  service or endpoint can have. Zone ids and IPv4-mapped IPv6 addresses are
+ *  refused: Kubernetes treats the latter as IPv4, the datapath could not. */
+export function canonicalIp(s: string): string | undefined {
+  if (isIPv4(s)) return s;
+  const g = ipv6Groups(s);
+  if (!g) return undefined;
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return undefined;
+  return formatIpv6(g);
+}
+
+/** Family of a canonical address. */
+export function ipFamily(canonical: string): IpFamily {
+  return canonical.includes(':') ? 'IPv6' : 'IPv4';
+}
+
+/** "addr:port", with brackets around IPv6 addresses. */
+export function formatAddrPort(addr: string, port: number): string {
+  return ipFamily(addr) === 'IPv6' ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+/** A string that sorts canonical addresses numerically, IPv4 before IPv6. */
+export function ipSortKey(canonical: string): string {
+  const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
+  if (ipFamily(canonical) === 'IPv4') return `4${canonical.split('.').map((o) => hex(Number(o), 2)).join('')}`;
+  return `6${(ipv6Groups(canonical) ?? []).map((g) => hex(g, 4)).join('')}`;
+}

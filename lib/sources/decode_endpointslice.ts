@@ -1,0 +1,45 @@
+// Validation of a discovery.k8s.io/v1 EndpointSlice: addresses must be of
+// the slice's addressType, ports and conditions of their API types.
+import { ADDRESS_TYPES, AddressType, Endpoint, EndpointPort, EndpointSlice, ObjectMeta } from '../model/objects';
+import { PROTOCOLS } from '../model/protocol';
+import { FieldReader, Json } from './field_reader';
+
+function address(r: FieldReader, v: unknown, field: string, type: AddressType): string {
+  const a = type === 'FQDN' ? r.string(v, field) : r.ip(v, field, type);
+  return r.required(a, field);
+}
+
+function endpoint(r: FieldReader, v: unknown, at: string, type: AddressType): Endpoint {
+  const ep = r.required(r.object(v, at), at);
+  const addresses = r.required(r.array(ep.addresses, `${at}.addresses`), `${at}.addresses`);
+  if (addresses.length === 0) r.fail(`${at}.addresses`, 'must hold at least one address');
+  const conditions = r.object(ep.conditions, `${at}.conditions`);
+  return {
+    addresses: addresses.map((a, j) => address(r, a, `${at}.addresses[${j}]`, type)),
+    conditions: conditions && {
+      ready: r.boolean(conditions.ready, `${at}.conditions.ready`),
+      serving: r.boolean(conditions.serving, `${at}.conditions.serving`),
+      terminating: r.boolean(conditions.terminating, `${at}.conditions.terminating`),
+    },
+  };
+}
+
+function endpointPort(r: FieldReader, v: unknown, at: string): EndpointPort {
+  const p = r.required(r.object(v, at), at);
+  return {
+    name: r.string(p.name, `${at}.name`),
+    protocol: r.oneOf(p.protocol, `${at}.protocol`, PROTOCOLS),
+    port: r.integer(p.port, `${at}.port`, 1, 65535),
+  };
+}
+
+export function decodeEndpointSlice(r: FieldReader, metadata: ObjectMeta, doc: Json): EndpointSlice {
+  const addressType = r.required(r.oneOf(doc.addressType, 'addressType', ADDRESS_TYPES), 'addressType');
+  const endpoints = r.array(doc.endpoints, 'endpoints') ?? [];
+  return {
+    metadata,
+    addressType,
+    endpoints: endpoints.map((e, i) => endpoint(r, e, `endpoints[${i}]`, addressType)),
+    ports: r.array(doc.ports, 'ports')?.map((p, i) => endpointPort(r, p, `ports[${i}]`)),
+  };
+}

@@ -1,0 +1,74 @@
+// Typed reads of one object's untyped fields (parsed YAML/JSON). Each read
+// names the field path, so any failure becomes an ObjectError pointing at the
+// exact field. null counts as unset, as in the Kubernetes API.
+import { canonicalIp, IpFamily, ipFamily } from '../model/ip_address';
+import { ObjectError } from './object_error';
+
+export type Json = Record<string, unknown>;
+
+export function isJsonObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function shown(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+export class FieldReader {
+  constructor(
+    readonly kind: string,
+    readonly namespace: string,
+    readonly name: string,
+  ) {}
+
+  fail(field: string, problem: string): never {
+    throw new ObjectError(this.kind, this.namespace, this.name, field, problem);
+  }
+
+  required<T>(v: T | undefined, field: string): T {
+    return v === undefined ? this.fail(field, 'is required') : v;
+  }
+
+  object(v: unknown, field: string): Json | undefined {
+    if (v === undefined || v === null) return undefined;
+    return isJsonObject(v) ? v : this.fail(field, `must be an object, got ${shown(v)}`);
+  }
+
+  array(v: unknown, field: string): unknown[] | undefined {
+    if (v === undefined || v === null) return undefined;
+    return Array.isArray(v) ? v : this.fail(field, `must be a list, got ${shown(v)}`);
+  }
+
+  string(v: unknown, field: string): string | undefined {
+    if (v === undefined || v === null) return undefined;
+    return typeof v === 'string' ? v : this.fail(field, `must be a string, got ${shown(v)}`);
+  }
+
+  boolean(v: unknown, field: string): boolean | undefined {
+    if (v === undefined || v === null) return undefined;
+    return typeof v === 'boolean' ? v : this.fail(field, `must be true or false, got ${shown(v)}`);
+  }
+
+  integer(v: unknown, field: string, min: number, max: number): number | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max) return v;
+    return this.fail(field, `must be an integer from ${min} to ${max}, got ${shown(v)}`);
+  }
+
+  oneOf<T extends string>(v: unknown, field: string, allowed: readonly T[]): T | undefined {
+    if (v === undefined || v === null) return undefined;
+    if ((allowed as readonly unknown[]).includes(v)) return v as T;
+    return this.fail(field, `must be one of ${allowed.join(', ')}, got ${shown(v)}`);
+  }
+
+  /** A canonical IP address, of the given family when there is one. */
+  ip(v: unknown, field: string, family?: IpFamily): string | undefined {
+    const s = this.string(v, field);
+    if (s === undefined) return undefined;
+    const ip = canonicalIp(s);
+    if (ip === undefined) return this.fail(field, `${shown(s)} is not a valid IP address`);
+    if (family && ipFamily(ip) !== family) return this.fail(field, `${shown(s)} is not an ${family} address`);
+    return ip;
+  }
+}

@@ -1,0 +1,189 @@
+// Standalone mode's source: Services and EndpointSlices from a manifest file
+// or a directory of them, watched for changes. Each change re-reads only the
+// files that changed and hands the complete object set to the listener.
+//
+// Nothing valid is ever lost to a mistake: a file that does not parse keeps
+// its previous objects, and an invalid object keeps its previous version
+// (like an update the API server refuses) while everything else applies.
+import * as fs from 'fs';
+import * as path from 'path';
+import { Logger } from '../log';
+import { EndpointSlice, Service } from '../model/objects';
+import { Coalescer } from './coalesce';
+import { decodeDocument, DocumentOutcome, KubeObject } from './decode_object';
+import { isManifestFile } from './manifest_files';
+import { manifestChunks, parseChunk, ParseError } from './manifest_parse';
+
+export interface ManifestObjects {
+  services: Service[];
+  endpointSlices: EndpointSlice[];
+}
+
+export type ManifestListener = (objects: ManifestObjects) => void;
+
+export interface ManifestSourceOptions {
+  /** A manifest file, or a directory of *.yaml, *.yml and *.json files. */
+  path: string;
+  log: Logger;
+  /** Quiet time that ends a burst of file events. */
+  settleMs?: number;
+  /** Longest wait from a burst's first event to its read. */
+  maxDelayMs?: number;
+}
+
+interface FileState {
+  /** Decoded documents by their text, for re-use when the file changes. */
+  chunks: Map<string, DocumentOutcome[]>;
+  objects: Map<string, KubeObject>;
+}
+
+const CONFIGMAP_DATA = '..data';
+
+export class ManifestSource {
+  private readonly files = new Map<string, FileState>();
+  private readonly dirty = new Set<string>();
+  private readonly coalescer: Coalescer;
+  private readonly log: Logger;
+  private dir = '';
+  /** Set when watching a single file: its name within dir. */
+  private only?: string;
+  private watcher?: fs.FSWatcher;
+  private listener?: ManifestListener;
+  private started = false;
+  private rescan = false;
+  private reportedDuplicates = '';
+
+  constructor(private readonly opts: ManifestSourceOptions) {
+    this.log = opts.log;
+    this.coalescer = new Coalescer(() => this.sync(), opts.settleMs ?? 3, opts.maxDelayMs ?? 30);
+  }
+
+  /** Reads everything, calls listener once with the initial set, then again
+   *  after every change until stop(). */
+  async start(listener: ManifestListener): Promise<void> {
+    this.listener = listener;
+    const target = path.resolve(this.opts.path);
+    const isDir = (await fs.promises.stat(target)).isDirectory();
+    this.dir = isDir ? target : path.dirname(target);
+    this.only = isDir ? undefined : path.basename(target);
+    // Watch the directory, not the files: editors save by writing a new file
+    // and renaming it over the old one, which a file watch would miss.
+    this.watcher = fs.watch(this.dir, (_event, name) => this.changed(name));
+    this.watcher.on('error', (e) => this.log.error(`manifests: watching ${this.dir}: ${e.message}`));
+    this.rescan = true;
+    await this.sync();
+    this.started = true;
+    if (this.dirty.size > 0 || this.rescan) this.coalescer.trigger();
+  }
+
+  stop(): void {
+    this.watcher?.close();
+    this.coalescer.cancel();
+  }
+
+  private changed(name: string | null): void {
+    // No name: the kernel dropped events, so every file may have changed.
+    // A ConfigMap volume updates all its files at once by swapping ..data.
+    if (name === null || name === CONFIGMAP_DATA) this.rescan = true;
+    else if (this.only ? name === this.only : isManifestFile(name)) this.dirty.add(name);
+    else return;
+    if (this.started) this.coalescer.trigger();
+  }
+
+  private async sync(): Promise<void> {
+    if (this.rescan) {
+      this.rescan = false;
+      for (const name of await this.listFiles()) this.dirty.add(name);
+      for (const name of this.files.keys()) this.dirty.add(name);
+    }
+    const names = [...this.dirty].sort();
+    this.dirty.clear();
+    for (const name of names) await this.reload(name);
+    this.listener?.(this.merged());
+  }
+
+  private async listFiles(): Promise<string[]> {
+    if (this.only) return [this.only];
+    try {
+      return (await fs.promises.readdir(this.dir)).filter(isManifestFile);
+    } catch (e) {
+      this.log.error(`manifests: listing ${this.dir}: ${(e as Error).message}; keeping what was read before`);
+      return [];
+    }
+  }
+
+  private async reload(name: string): Promise<void> {
+    const file = path.join(this.dir, name);
+    const previous = this.files.get(name);
+    const keeping = `keeping its ${previous?.objects.size ?? 0} previous objects`;
+    const started = process.hrtime.bigint();
+    let text: string;
+    try {
+      text = await fs.promises.readFile(file, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        if (this.files.delete(name)) this.log.info(`manifests: ${file} removed`);
+      } else if (code !== 'EISDIR') {
+        this.log.error(`manifests: ${file}: ${(e as Error).message}; ${keeping}`);
+      }
+      return;
+    }
+    const chunks = new Map<string, DocumentOutcome[]>();
+    const outcomes: { line: number; outcome: DocumentOutcome }[] = [];
+    try {
+      for (const chunk of manifestChunks(text, name)) {
+        let decoded = chunks.get(chunk.text) ?? previous?.chunks.get(chunk.text);
+        if (!decoded) decoded = parseChunk(chunk, name).map(decodeDocument);
+        chunks.set(chunk.text, decoded);
+        for (const outcome of decoded) outcomes.push({ line: chunk.line, outcome });
+      }
+    } catch (e) {
+      if (!(e instanceof ParseError)) throw e;
+      const where = e.line === undefined ? file : `${file}:${e.line}`;
+      this.log.error(`manifests: ${where}: ${e.reason}; ${keeping}`);
+      return;
+    }
+    const objects = new Map<string, KubeObject>();
+    for (const { line, outcome } of outcomes) this.take(outcome, `${file}:${line}`, previous?.objects, objects);
+    this.files.set(name, { chunks, objects });
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    this.log.debug(`manifests: read ${file}: ${objects.size} objects in ${ms.toFixed(1)}ms`);
+  }
+
+  private take(outcome: DocumentOutcome, where: string, previous: Map<string, KubeObject> | undefined, into: Map<string, KubeObject>): void {
+    if ('ignored' in outcome) {
+      this.log.debug(`manifests: ${where}: ignoring ${outcome.ignored}`);
+    } else if ('object' in outcome) {
+      if (into.has(outcome.identity)) this.log.warn(`manifests: ${where}: ${outcome.identity} is defined again; using the first definition`);
+      else into.set(outcome.identity, outcome.object);
+    } else {
+      const kept = outcome.identity === undefined ? undefined : previous?.get(outcome.identity);
+      this.log.error(`manifests: ${where}: ${outcome.error}; ${kept ? 'keeping its previous version' : 'skipped'}`);
+      if (kept && outcome.identity) into.set(outcome.identity, kept);
+    }
+  }
+
+  /** All files' objects; an object defined in several files comes from the
+   *  first file by name, so the result never depends on event order. */
+  private merged(): ManifestObjects {
+    const byId = new Map<string, { file: string; o: KubeObject }>();
+    const duplicates: string[] = [];
+    for (const file of [...this.files.keys()].sort()) {
+      for (const [id, o] of (this.files.get(file) as FileState).objects) {
+        const first = byId.get(id);
+        if (first) duplicates.push(`${id} is defined in ${first.file} and ${file}; using ${first.file}`);
+        else byId.set(id, { file, o });
+      }
+    }
+    const report = duplicates.join('\n');
+    if (report !== this.reportedDuplicates) duplicates.forEach((d) => this.log.warn(`manifests: ${d}`));
+    this.reportedDuplicates = report;
+    const out: ManifestObjects = { services: [], endpointSlices: [] };
+    for (const { o } of byId.values()) {
+      if (o.kind === 'Service') out.services.push(o.object);
+      else out.endpointSlices.push(o.object);
+    }
+    return out;
+  }
+}

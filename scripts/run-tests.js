@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+// `make test` after the build: a preflight for the privileged tests, then jest
+// on the compiled tests in dist/ — unit tests in parallel, datapath tests one
+// file at a time — and a last line "N passed, N failed" over both runs.
+// Whatever is missing for the privileged tests counts as a failure, never as a skip.
+'use strict';
+
+const { spawnSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const ROOT = path.resolve(__dirname, '..');
+const DIST_TESTS = path.join(ROOT, 'dist', 'tests');
+const JEST = path.join(ROOT, 'node_modules', 'jest', 'bin', 'jest.js');
+const MINUTE = 60_000;
+
+const SUITES = [
+  { dir: 'unit', args: [], timeoutMs: 10 * MINUTE },
+  // passWithNoTests only until the first datapath tests land.
+  { dir: 'datapath', args: ['--runInBand', '--passWithNoTests'], timeoutMs: 40 * MINUTE },
+];
+
+function loadHelpers() {
+  try {
+    return {
+      preflight: require(path.join(DIST_TESTS, 'helpers', 'preflight.js')),
+      leftovers: require(path.join(DIST_TESTS, 'helpers', 'leftovers.js')),
+    };
+  } catch (e) {
+    console.log(`test helpers are not built (run make build): ${e.message}`);
+    return undefined;
+  }
+}
+
+/** Removes what exited test processes left behind; returns how many things it found. */
+function sweep(leftovers, when) {
+  try {
+    const { removed, errors } = leftovers.sweepLeftovers();
+    for (const what of removed) console.log(`${when}: removed leftover ${what}`);
+    for (const err of errors) console.log(`${when}: could not remove leftover ${err}`);
+    return removed.length + errors.length;
+  } catch (e) {
+    console.log(`${when}: sweeping leftovers failed: ${e.message}`);
+    return 1;
+  }
+}
+
+function escapeRegExp(s) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+// A suite that failed without a failed test (a load error, a failing
+// beforeAll/afterAll) still counts as one failure.
+function tally(resultsFile, status, label) {
+  let results;
+  try {
+    results = JSON.parse(fs.readFileSync(resultsFile, 'utf8'));
+  } catch (e) {
+    console.log(`${label}: jest left no results (exit ${status}): ${e.message}`);
+    return { passed: 0, failed: 1 };
+  }
+  const silentFailures = results.testResults.filter(
+    (file) => file.status === 'failed' && !file.assertionResults.some((a) => a.status === 'failed'),
+  ).length;
+  let failed = results.numFailedTests + silentFailures;
+  if (status !== 0 && failed === 0) {
+    console.log(`${label}: jest exited with ${status} without reporting a failed test`);
+    failed = 1;
+  }
+  return { passed: results.numPassedTests, failed };
+}
+
+function runSuite(suite, outDir) {
+  const label = `tests/${suite.dir}`;
+  const resultsFile = path.join(outDir, `${suite.dir}.json`);
+  const pattern = `^${escapeRegExp(path.join(DIST_TESTS, suite.dir) + path.sep)}`;
+  console.log(`\n=== jest ${label} ===`);
+  const r = spawnSync(
+    process.execPath,
+    [JEST, '--json', `--outputFile=${resultsFile}`, '--testPathPatterns', pattern, ...suite.args],
+    { cwd: ROOT, stdio: 'inherit', timeout: suite.timeoutMs },
+  );
+  if (r.error) console.log(`${label}: ${r.error.message}`);
+  return tally(resultsFile, r.status ?? r.signal, label);
+}
+
+function main() {
+  const helpers = loadHelpers();
+  if (!helpers) return { passed: 0, failed: 1 };
+  let failed = 0;
+  let passed = 0;
+
+  sweep(helpers.leftovers, 'before the tests');
+  const missing = helpers.preflight.missingPrivileges();
+  for (const what of missing) console.log(`preflight: missing ${what}`);
+  failed += missing.length;
+
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kpr-jest-'));
+  try {
+    for (const suite of SUITES) {
+      const r = runSuite(suite, outDir);
+      passed += r.passed;
+      failed += r.failed;
+    }
+  } finally {
+    fs.rmSync(outDir, { recursive: true, force: true });
+  }
+
+  // Every test owner has exited now, so whatever is found was leaked by a test.
+  if (sweep(helpers.leftovers, 'after the tests') > 0) {
+    console.log('tests left resources behind (counted as one failure)');
+    failed += 1;
+  }
+  return { passed, failed };
+}
+
+const { passed, failed } = main();
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);

@@ -1,0 +1,112 @@
+// Benchmark (make bench), not a test: connect() rate through a kpr ClusterIP
+// against a direct connection to the same single backend, measured in
+// alternating rounds in the same run. The client is in the test network
+// namespace; "direct, kpr cgroup" runs in the cgroup that kpr's programs are
+// attached to (they look the address up and find no service), "direct, no
+// kpr" runs outside it: the plain kernel with no load balancer at all.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { repoRoot } from '../../lib/datapath/native';
+import { createTopology } from '../helpers/topology';
+import { createTestCgroup } from '../helpers/cgroup';
+import { createBpfRoot } from '../helpers/bpf_root';
+import { startAgent } from '../helpers/agent';
+import { serviceManifest, writeManifest } from '../helpers/manifests';
+import { LineProcess } from '../helpers/line_process';
+import { Place, runInPlace } from '../helpers/client_runner';
+import { describeMachine } from './machine';
+import { median } from './stats';
+
+const ROUNDS = 5;
+const ROUND_SECONDS = 2;
+const MAX_CONNECTS_PER_ROUND = 5_000_000;
+const CLUSTER_IP = '198.19.0.20';
+const PORT = 8080;
+const BUILD = path.join(repoRoot(), 'build');
+const ROUND_TIMEOUT_MS = (ROUND_SECONDS + 20) * 1000;
+
+interface Rate {
+  connects: number;
+  errors: number;
+  firstError: string;
+  rate: number;
+}
+
+interface Series {
+  label: string;
+  run(): Promise<LineProcess>;
+  rates: Rate[];
+}
+
+function parseRate(proc: LineProcess): Rate {
+  return JSON.parse(proc.stdoutLines[proc.stdoutLines.length - 1]) as Rate;
+}
+
+async function main(): Promise<void> {
+  const topo = createTopology({ prefix: 'bench-socklb', backends: 1, dualStack: false });
+  const cgroup = createTestCgroup('bench-socklb');
+  const bpfRoot = createBpfRoot('bench-socklb');
+  const manifests = fs.mkdtempSync(path.join(os.tmpdir(), 'kpr-bench-'));
+  const backend = topo.backends[0];
+  const server = new LineProcess('acceptd', 'ip', ['netns', 'exec', backend.ns, path.join(BUILD, 'acceptd'), String(PORT)]);
+  let agent: LineProcess | undefined;
+  try {
+    await server.waitForLine('listening', (l) => l === 'listening', 10_000);
+    writeManifest(
+      manifests,
+      'connrate.yaml',
+      serviceManifest({
+        namespace: 'bench',
+        name: 'connrate',
+        clusterIPs: [CLUSTER_IP],
+        ports: [{ name: 'tcp', port: PORT }],
+        endpoints: [{ addr: backend.ipv4 }],
+      }),
+    );
+    agent = await startAgent({ manifests, bpfRoot: bpfRoot.path, cgroupRoot: cgroup.path });
+
+    const place: Place = { cgroup: cgroup.path, ns: topo.client.ns };
+    const connrate = (addr: string) => [path.join(BUILD, 'connrate'), addr, String(PORT), String(ROUND_SECONDS), String(MAX_CONNECTS_PER_ROUND)];
+    const series: Series[] = [
+      { label: `ClusterIP ${CLUSTER_IP} (kpr)`, run: () => runInPlace(place, connrate(CLUSTER_IP), ROUND_TIMEOUT_MS), rates: [] },
+      { label: `direct ${backend.ipv4}, kpr cgroup`, run: () => runInPlace(place, connrate(backend.ipv4), ROUND_TIMEOUT_MS), rates: [] },
+      {
+        label: `direct ${backend.ipv4}, no kpr`,
+        run: async () => {
+          const proc = new LineProcess('connrate', 'ip', ['netns', 'exec', topo.client.ns, ...connrate(backend.ipv4)]);
+          await proc.waitForSuccess(ROUND_TIMEOUT_MS);
+          return proc;
+        },
+        rates: [],
+      },
+    ];
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const s of series) s.rates.push(parseRate(await s.run()));
+      process.stdout.write(`round ${round}/${ROUNDS}: ${series.map((s) => Math.round(s.rates[round - 1].rate)).join(' / ')} conn/s\n`);
+    }
+
+    const [viaService, directInCgroup, directNoKpr] = series;
+    const ratio = (a: Series, b: Series) => median(a.rates.map((r, i) => r.rate / b.rates[i].rate));
+    console.log(`\nsocket LB connect rate: connect()+close(), ${ROUNDS} rounds of ${ROUND_SECONDS} s, medians`);
+    console.log(`machine: ${describeMachine()}`);
+    for (const s of series) console.log(`  ${s.label.padEnd(36)} ${Math.round(median(s.rates.map((r) => r.rate))).toString().padStart(8)} conn/s`);
+    console.log(`  ratio ClusterIP / direct in kpr cgroup: ${ratio(viaService, directInCgroup).toFixed(3)}`);
+    console.log(`  ratio ClusterIP / direct without kpr:   ${ratio(viaService, directNoKpr).toFixed(3)}`);
+
+    const failed = series.flatMap((s) => s.rates.filter((r) => r.errors > 0).map((r) => `${s.label}: ${r.errors} errors (${r.firstError})`));
+    if (failed.length > 0) throw new Error(`failed connects:\n${failed.join('\n')}`);
+  } finally {
+    await agent?.stop();
+    await server.stop();
+    bpfRoot.destroy();
+    cgroup.destroy();
+    topo.destroy();
+    fs.rmSync(manifests, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: Error) => {
+  console.error(`bench socklb: ${e.message}`);
+  process.exit(1);
+});

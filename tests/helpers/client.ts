@@ -1,0 +1,355 @@
+// Test client, run inside a client namespace and test cgroup (client_runner.ts):
+//   node client.js tcp|udp|udp-connected|http --addr A --port P --count N
+//        [--timeout-ms T] [--deadline-ms D]            -> one JSON line (ClientReport)
+//   node client.js hold --proto tcp|udp --addr A --port P --interval-ms I
+//        --duration-ms D [--timeout-ms T]               -> one JSON line per HoldEvent
+// tcp: N sequential connections, each sends one line and reads the backend name.
+// udp: one unconnected socket, N sendto()/recvmsg() exchanges.
+// udp-connected: one connected socket, N send()/recv() exchanges.
+// http: N sequential GET / requests, each on a new connection.
+// hold: one TCP connection or connected UDP socket, probed every I ms for D ms,
+// so a test can watch an established flow across agent restarts or socket destruction.
+// Every loop is bounded by a count and a deadline.
+import * as dgram from 'dgram';
+import * as http from 'http';
+import * as net from 'net';
+import { parseArgs } from 'util';
+import { CLIENT_DEFAULTS, ClientReport, HoldEvent, OneShotMode, ProbeResult } from './client_report';
+import { sleep } from './sleep';
+
+const REQUEST = 'ping\n';
+const MAX_COUNT = 100_000;
+const MAX_DURATION_MS = 600_000;
+const MIN_INTERVAL_MS = 10;
+
+type Outcome = Omit<ProbeResult, 'ms'>;
+
+interface Channel {
+  probe(timeoutMs: number): Promise<ProbeResult>;
+  close(): void;
+}
+
+function errorCode(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e.code ?? e.message;
+}
+
+function msSince(start: number): number {
+  return Math.round((performance.now() - start) * 1000) / 1000;
+}
+
+/** Runs one request/answer exchange; an exchange that never settles becomes ETIMEDOUT. */
+function exchange(timeoutMs: number, body: (settle: (o: Outcome) => void) => () => void): Promise<ProbeResult> {
+  const start = performance.now();
+  return new Promise((resolve) => {
+    let settled = false;
+    let cleanup: () => void = () => undefined;
+    const settle = (o: Outcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      cleanup();
+      resolve({ ...o, ms: msSince(start) });
+    };
+    const timer = setTimeout(() => settle({ error: 'ETIMEDOUT' }), timeoutMs);
+    cleanup = body(settle);
+    if (settled) cleanup();
+  });
+}
+
+function onLines(sock: net.Socket, cb: (line: string) => void): void {
+  let partial = '';
+  sock.setEncoding('utf8');
+  sock.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() as string;
+    lines.forEach(cb);
+  });
+}
+
+function tcpOnce(addr: string, port: number, timeoutMs: number): Promise<ProbeResult> {
+  return exchange(timeoutMs, (settle) => {
+    const sock = net.connect({ host: addr, port });
+    let peer: Outcome = {};
+    sock.on('connect', () => {
+      peer = { peerAddr: sock.remoteAddress, peerPort: sock.remotePort };
+      sock.write(REQUEST);
+    });
+    onLines(sock, (line) => settle({ backend: line, ...peer }));
+    sock.on('error', (err) => settle({ error: errorCode(err), ...peer }));
+    sock.on('end', () => settle({ error: 'EOF', ...peer }));
+    return () => sock.destroy();
+  });
+}
+
+function httpOnce(addr: string, port: number, timeoutMs: number): Promise<ProbeResult> {
+  return exchange(timeoutMs, (settle) => {
+    const req = http.get({ host: addr, port, path: '/', agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => settle(res.statusCode === 200 ? { backend: body.trim() } : { error: `HTTP ${res.statusCode}` }));
+    });
+    req.on('error', (err) => settle({ error: errorCode(err) }));
+    return () => req.destroy();
+  });
+}
+
+function udpSocket(addr: string): dgram.Socket {
+  return dgram.createSocket(net.isIPv6(addr) ? 'udp6' : 'udp4');
+}
+
+/** Exchanges on one UDP socket; the echoed payload pairs each answer with its request. */
+class UdpProber implements Channel {
+  private seq = 0;
+  private pending?: { payload: string; settle: (o: Outcome) => void };
+
+  constructor(
+    private readonly sock: dgram.Socket,
+    /** Unconnected sockets send to target; connected ones to their peer. */
+    private readonly target?: { addr: string; port: number },
+    onSocketError: (code: string) => void = () => undefined,
+  ) {
+    sock.on('message', (msg, rinfo) => {
+      const text = msg.toString();
+      const nl = text.indexOf('\n');
+      if (nl >= 0 && this.pending?.payload === text.slice(nl + 1)) {
+        this.pending.settle({ backend: text.slice(0, nl), fromAddr: rinfo.address, fromPort: rinfo.port });
+      }
+    });
+    sock.on('error', (err) => {
+      onSocketError(errorCode(err));
+      this.pending?.settle({ error: errorCode(err) });
+    });
+  }
+
+  probe(timeoutMs: number): Promise<ProbeResult> {
+    const payload = `probe ${this.seq++}`;
+    return exchange(timeoutMs, (settle) => {
+      this.pending = { payload, settle };
+      const sent = (err: Error | null) => err && settle({ error: errorCode(err) });
+      try {
+        if (this.target) this.sock.send(payload, this.target.port, this.target.addr, sent);
+        else this.sock.send(payload, sent);
+      } catch (err) {
+        settle({ error: errorCode(err) });
+      }
+      return () => (this.pending = undefined);
+    });
+  }
+
+  close(): void {
+    this.sock.close();
+  }
+}
+
+function connectUdp(sock: dgram.Socket, addr: string, port: number): Promise<string | undefined> {
+  return new Promise((resolve) => sock.connect(port, addr, (err?: Error) => resolve(err && errorCode(err))));
+}
+
+/** One TCP connection probed line by line. */
+async function tcpChannel(addr: string, port: number, timeoutMs: number, emit: (e: HoldEvent) => void, t: () => number): Promise<Channel> {
+  const sock = net.connect({ host: addr, port });
+  let failure: string | undefined;
+  let pending: { settle: (o: Outcome) => void; answered: boolean } | undefined;
+  // Answers to probes that timed out may still arrive; they must not count for later probes.
+  let staleAnswers = 0;
+  onLines(sock, (line) => {
+    if (staleAnswers > 0) staleAnswers--;
+    else if (pending) {
+      pending.answered = true;
+      pending.settle({ backend: line });
+    }
+  });
+  sock.on('error', (err) => {
+    failure = errorCode(err);
+    emit({ type: 'error', t: t(), error: failure });
+    pending?.settle({ error: failure });
+  });
+  sock.on('close', () => {
+    failure ??= 'EOF';
+    pending?.settle({ error: failure });
+  });
+  const connectTimer = setTimeout(() => sock.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' })), timeoutMs);
+  await new Promise((resolve) => {
+    sock.once('connect', resolve);
+    sock.once('close', resolve);
+  });
+  clearTimeout(connectTimer);
+  if (!failure) emit({ type: 'connected', t: t(), peerAddr: sock.remoteAddress, peerPort: sock.remotePort });
+  return {
+    probe: (probeTimeoutMs) =>
+      exchange(probeTimeoutMs, (settle) => {
+        if (failure) {
+          settle({ error: failure });
+          return () => undefined;
+        }
+        const current = { settle, answered: false };
+        pending = current;
+        sock.write(REQUEST);
+        return () => {
+          if (!current.answered && !failure) staleAnswers++;
+          pending = undefined;
+        };
+      }),
+    close: () => sock.destroy(),
+  };
+}
+
+/** One connected UDP socket. */
+async function udpChannel(addr: string, port: number, emit: (e: HoldEvent) => void, t: () => number): Promise<Channel> {
+  const sock = udpSocket(addr);
+  const connectError = await connectUdp(sock, addr, port);
+  if (connectError) {
+    emit({ type: 'error', t: t(), error: connectError });
+    sock.close();
+    return {
+      probe: (ms) =>
+        exchange(ms, (settle) => {
+          settle({ error: connectError });
+          return () => undefined;
+        }),
+      close: () => undefined,
+    };
+  }
+  const peer = sock.remoteAddress();
+  emit({ type: 'connected', t: t(), peerAddr: peer.address, peerPort: peer.port });
+  return new UdpProber(sock, undefined, (error) => emit({ type: 'error', t: t(), error }));
+}
+
+async function repeat(count: number, deadlineMs: number, once: () => Promise<ProbeResult>) {
+  const start = performance.now();
+  const results: ProbeResult[] = [];
+  while (results.length < count) {
+    if (performance.now() - start > deadlineMs) return { results, deadlineHit: true };
+    results.push(await once());
+  }
+  return { results, deadlineHit: false };
+}
+
+function tally(results: ProbeResult[], key: 'backend' | 'error'): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of results) {
+    const k = r[key];
+    if (k !== undefined) counts[k] = (counts[k] ?? 0) + 1;
+  }
+  return counts;
+}
+
+interface Options {
+  addr: string;
+  port: number;
+  count: number;
+  timeoutMs: number;
+  deadlineMs: number;
+}
+
+async function oneShot(mode: OneShotMode, o: Options): Promise<ClientReport> {
+  const start = performance.now();
+  let peer: { peerAddr?: string; peerPort?: number } = {};
+  let run: { results: ProbeResult[]; deadlineHit: boolean };
+  if (mode === 'tcp') {
+    run = await repeat(o.count, o.deadlineMs, () => tcpOnce(o.addr, o.port, o.timeoutMs));
+  } else if (mode === 'http') {
+    run = await repeat(o.count, o.deadlineMs, () => httpOnce(o.addr, o.port, o.timeoutMs));
+  } else if (mode === 'udp') {
+    const prober = new UdpProber(udpSocket(o.addr), { addr: o.addr, port: o.port });
+    run = await repeat(o.count, o.deadlineMs, () => prober.probe(o.timeoutMs));
+    prober.close();
+  } else {
+    const sock = udpSocket(o.addr);
+    const connectStart = performance.now();
+    const connectError = await connectUdp(sock, o.addr, o.port);
+    if (connectError) {
+      run = { results: [{ error: connectError, ms: msSince(connectStart) }], deadlineHit: false };
+    } else {
+      const p = sock.remoteAddress();
+      peer = { peerAddr: p.address, peerPort: p.port };
+      const prober = new UdpProber(sock);
+      run = await repeat(o.count, o.deadlineMs, () => prober.probe(o.timeoutMs));
+    }
+    sock.close();
+  }
+  return {
+    mode,
+    addr: o.addr,
+    port: o.port,
+    count: o.count,
+    ...peer,
+    results: run.results,
+    backends: tally(run.results, 'backend'),
+    errors: tally(run.results, 'error'),
+    deadlineHit: run.deadlineHit,
+    ms: msSince(start),
+  };
+}
+
+async function hold(proto: string, o: Options, intervalMs: number, durationMs: number): Promise<void> {
+  const start = performance.now();
+  const t = () => Math.round(performance.now() - start);
+  const emit = (e: HoldEvent) => process.stdout.write(`${JSON.stringify(e)}\n`);
+  const channel =
+    proto === 'tcp' ? await tcpChannel(o.addr, o.port, o.timeoutMs, emit, t) : await udpChannel(o.addr, o.port, emit, t);
+  const maxProbes = Math.floor(durationMs / intervalMs) + 1;
+  let ok = 0;
+  let seq = 0;
+  for (; seq < maxProbes && performance.now() - start < durationMs; seq++) {
+    const r = await channel.probe(Math.min(o.timeoutMs, intervalMs));
+    if (r.backend !== undefined) ok++;
+    emit({ type: 'probe', t: t(), seq, ok: r.backend !== undefined, backend: r.backend, error: r.error, ms: r.ms });
+    await sleep(Math.max(0, start + (seq + 1) * intervalMs - performance.now()));
+  }
+  channel.close();
+  emit({ type: 'done', t: t(), probes: seq, ok });
+}
+
+function intOption(values: Record<string, unknown>, name: string, min: number, max: number, fallback?: number): number {
+  const raw = values[name];
+  const n = raw === undefined ? fallback : Number(raw);
+  if (n === undefined || !Number.isInteger(n) || n < min || n > max) {
+    throw new Error(`--${name} must be an integer in ${min}..${max}, got ${raw ?? 'nothing'}`);
+  }
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: {
+      addr: { type: 'string' },
+      port: { type: 'string' },
+      count: { type: 'string' },
+      'timeout-ms': { type: 'string' },
+      'deadline-ms': { type: 'string' },
+      proto: { type: 'string' },
+      'interval-ms': { type: 'string' },
+      'duration-ms': { type: 'string' },
+    },
+  });
+  const mode = positionals[0];
+  if (!values.addr || !net.isIP(values.addr)) throw new Error(`--addr must be an IP address, got ${values.addr}`);
+  const opts: Options = {
+    addr: values.addr,
+    port: intOption(values, 'port', 1, 65535),
+    count: mode === 'hold' ? 0 : intOption(values, 'count', 1, MAX_COUNT),
+    timeoutMs: intOption(values, 'timeout-ms', 1, 60_000, CLIENT_DEFAULTS.timeoutMs),
+    deadlineMs: intOption(values, 'deadline-ms', 1, MAX_DURATION_MS, CLIENT_DEFAULTS.deadlineMs),
+  };
+  if (mode === 'hold') {
+    if (values.proto !== 'tcp' && values.proto !== 'udp') throw new Error('--proto must be tcp or udp');
+    const intervalMs = intOption(values, 'interval-ms', MIN_INTERVAL_MS, 60_000, CLIENT_DEFAULTS.intervalMs);
+    await hold(values.proto, opts, intervalMs, intOption(values, 'duration-ms', 1, MAX_DURATION_MS));
+  } else if (mode === 'tcp' || mode === 'udp' || mode === 'udp-connected' || mode === 'http') {
+    process.stdout.write(`${JSON.stringify(await oneShot(mode, opts))}\n`);
+  } else {
+    throw new Error(`unknown mode ${mode}; use tcp, udp, udp-connected, http or hold`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    process.stderr.write(`client: ${err.message}\n`);
+    process.exit(2);
+  },
+);

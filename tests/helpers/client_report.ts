@@ -1,0 +1,55 @@
+// What tests/helpers/client.ts prints: one JSON line per run for the one-shot
+// modes, one JSON line per event for `hold`.
+
+export const CLIENT_DEFAULTS = {
+  /** Per exchange (connect + answer). */
+  timeoutMs: 2000,
+  /** Whole one-shot run; probes not started by then are left out. */
+  deadlineMs: 60_000,
+  /** hold: time between probe starts. */
+  intervalMs: 100,
+};
+
+export type OneShotMode = 'tcp' | 'udp' | 'udp-connected' | 'http';
+
+export interface ProbeResult {
+  /** Name of the backend that answered. */
+  backend?: string;
+  /** errno code (ECONNREFUSED, EPERM, ...), ETIMEDOUT for our own timeouts,
+   *  EOF when the peer closed before answering, or "HTTP <status>". */
+  error?: string;
+  ms: number;
+  /** tcp: the connected socket's peer, as getpeername() reports it to the app. */
+  peerAddr?: string;
+  peerPort?: number;
+  /** udp, udp-connected: the reply's source address, as recvmsg() reports it to the app. */
+  fromAddr?: string;
+  fromPort?: number;
+}
+
+export interface ClientReport {
+  mode: OneShotMode;
+  addr: string;
+  port: number;
+  count: number;
+  /** udp-connected: the socket's peer after connect(), from getpeername(). */
+  peerAddr?: string;
+  peerPort?: number;
+  /** One per probe, in order; fewer than count only when deadlineHit, or when
+   *  udp-connected's connect() failed (a single result carries that error). */
+  results: ProbeResult[];
+  /** Answers per backend name. */
+  backends: Record<string, number>;
+  /** Failures per error code. */
+  errors: Record<string, number>;
+  deadlineHit: boolean;
+  ms: number;
+}
+
+export type HoldEvent =
+  /** The socket is connected; peer as getpeername() reports it. */
+  | { type: 'connected'; t: number; peerAddr?: string; peerPort?: number }
+  | { type: 'probe'; t: number; seq: number; ok: boolean; backend?: string; error?: string; ms: number }
+  /** An error reported by the socket itself, between or during probes. */
+  | { type: 'error'; t: number; error: string }
+  | { type: 'done'; t: number; probes: number; ok: number };

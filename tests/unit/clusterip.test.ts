@@ -1,0 +1,110 @@
+import { clusterIPs, clusterIpFrontends } from '../../lib/model/service_types/clusterip';
+import { ServiceSpec } from '../../lib/model/objects';
+import { ep, service, slice } from './objects';
+
+describe('which cluster IPs a service has', () => {
+  test.each<[string, ServiceSpec, string[]]>([
+    ['clusterIP alone', { clusterIP: '198.19.0.10' }, ['198.19.0.10']],
+    ['clusterIPs wins over clusterIP', { clusterIP: '198.19.0.10', clusterIPs: ['198.19.0.10', 'fd00:198:18::10'] }, ['198.19.0.10', 'fd00:198:18::10']],
+    ['IPv6 first', { clusterIPs: ['fd00:198:18::10', '198.19.0.10'] }, ['fd00:198:18::10', '198.19.0.10']],
+    ['empty clusterIPs falls back', { clusterIP: '198.19.0.10', clusterIPs: [] }, ['198.19.0.10']],
+    ['headless', { clusterIP: 'None' }, []],
+    ['headless in clusterIPs', { clusterIP: 'None', clusterIPs: ['None'] }, []],
+    ['not allocated', {}, []],
+    ['ExternalName', { type: 'ExternalName', clusterIP: '198.19.0.10' }, []],
+    ['NodePort has its ClusterIP', { type: 'NodePort', clusterIP: '198.19.0.10' }, ['198.19.0.10']],
+    ['LoadBalancer has its ClusterIP', { type: 'LoadBalancer', clusterIP: '198.19.0.10' }, ['198.19.0.10']],
+  ])('%s', (_name, spec, want) => {
+    expect(clusterIPs(spec)).toEqual(want);
+  });
+});
+
+describe('ClusterIP frontends', () => {
+  test('dual-stack: each cluster IP takes the endpoints of its own family; FQDN slices serve none', () => {
+    const svc = service('web', { clusterIPs: ['198.19.0.10', 'fd00:198:18::10'], ports: [{ port: 80 }] });
+    const slices = [
+      slice('web-v4', 'web', 'IPv4', [ep('198.18.1.1')], [{ port: 8080 }]),
+      slice('web-v6', 'web', 'IPv6', [ep('fd00:198:18:1::1')], [{ port: 8080 }]),
+      slice('web-fqdn', 'web', 'FQDN', [ep('web.example')], [{ port: 8080 }]),
+    ];
+    expect(clusterIpFrontends(svc, slices).map((f) => [f.addr, f.backends])).toEqual([
+      ['198.19.0.10', [{ addr: '198.18.1.1', port: 8080 }]],
+      ['fd00:198:18::10', [{ addr: 'fd00:198:18:1::1', port: 8080 }]],
+    ]);
+  });
+
+  test('multi-port, TCP and UDP on one port are distinct, named ports resolve per slice', () => {
+    const svc = service(
+      'dns',
+      {
+        clusterIP: '198.19.0.53',
+        ports: [
+          { name: 'dns', port: 53, protocol: 'UDP' },
+          { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+          { name: 'metrics', port: 9153 },
+        ],
+      },
+      'kube-system',
+    );
+    const ports = (dns: number) => [
+      { name: 'dns', port: dns, protocol: 'UDP' as const },
+      { name: 'dns-tcp', port: dns, protocol: 'TCP' as const },
+      { name: 'metrics', port: 9153 },
+    ];
+    const slices = [
+      slice('dns-a', 'dns', 'IPv4', [ep('198.18.2.1')], ports(53), 'kube-system'),
+      // Another pod template resolved the named targetPort to another number.
+      slice('dns-b', 'dns', 'IPv4', [ep('198.18.2.2')], ports(5353), 'kube-system'),
+    ];
+    expect(clusterIpFrontends(svc, slices).map((f) => [f.proto, f.port, f.portName, f.serviceName, f.backends])).toEqual([
+      ['UDP', 53, 'dns', 'kube-system/dns', [{ addr: '198.18.2.1', port: 53 }, { addr: '198.18.2.2', port: 5353 }]],
+      ['TCP', 53, 'dns-tcp', 'kube-system/dns', [{ addr: '198.18.2.1', port: 53 }, { addr: '198.18.2.2', port: 5353 }]],
+      ['TCP', 9153, 'metrics', 'kube-system/dns', [{ addr: '198.18.2.1', port: 9153 }, { addr: '198.18.2.2', port: 9153 }]],
+    ]);
+  });
+
+  test('backends are sorted and unique across slices, first address of each endpoint only', () => {
+    const svc = service('web', { clusterIP: '198.19.0.10', ports: [{ port: 80 }] });
+    const slices = [
+      slice('web-b', 'web', 'IPv4', [ep('198.18.1.3'), { addresses: ['198.18.1.1', '198.18.1.9'] }], [{ port: 8080 }]),
+      slice('web-a', 'web', 'IPv4', [ep('198.18.1.2'), ep('198.18.1.1')], [{ port: 8080 }]),
+    ];
+    expect(clusterIpFrontends(svc, slices)[0].backends.map((b) => b.addr)).toEqual(['198.18.1.1', '198.18.1.2', '198.18.1.3']);
+  });
+
+  test('without usable endpoints the frontend is still there, with no backends', () => {
+    const svc = service('web', { clusterIP: '198.19.0.10', ports: [{ port: 80 }] });
+    const slices = [slice('web-a', 'web', 'IPv4', [ep('198.18.1.1', { ready: false })], [{ port: 8080 }])];
+    expect(clusterIpFrontends(svc, slices)).toEqual([
+      { addr: '198.19.0.10', port: 80, proto: 'TCP', serviceName: 'default/web', portName: '', affinityTimeout: 0, backends: [] },
+    ]);
+  });
+
+  test('terminating endpoints serve only when no endpoint is ready', () => {
+    const svc = service('web', { clusterIP: '198.19.0.10', ports: [{ port: 80 }] });
+    const terminating = ep('198.18.1.1', { ready: false, serving: true, terminating: true });
+    const withReady = [slice('a', 'web', 'IPv4', [terminating, ep('198.18.1.2')], [{ port: 80 }])];
+    const withoutReady = [slice('a', 'web', 'IPv4', [terminating], [{ port: 80 }])];
+    expect(clusterIpFrontends(svc, withReady)[0].backends.map((b) => b.addr)).toEqual(['198.18.1.2']);
+    expect(clusterIpFrontends(svc, withoutReady)[0].backends.map((b) => b.addr)).toEqual(['198.18.1.1']);
+  });
+
+  test('a ready copy of an endpoint in another slice beats its terminating copy', () => {
+    const svc = service('web', { clusterIP: '198.19.0.10', ports: [{ port: 80 }] });
+    const slices = [
+      slice('a', 'web', 'IPv4', [ep('198.18.1.1', { ready: false, serving: true, terminating: true }), ep('198.18.1.2')], [{ port: 80 }]),
+      slice('b', 'web', 'IPv4', [ep('198.18.1.1')], [{ port: 80 }]),
+    ];
+    expect(clusterIpFrontends(svc, slices)[0].backends.map((b) => b.addr)).toEqual(['198.18.1.1', '198.18.1.2']);
+  });
+
+  test('session affinity applies to every frontend of the service', () => {
+    const svc = service('web', {
+      clusterIPs: ['198.19.0.10', 'fd00:198:18::10'],
+      ports: [{ name: 'a', port: 80 }, { name: 'b', port: 81 }],
+      sessionAffinity: 'ClientIP',
+      sessionAffinityConfig: { clientIP: { timeoutSeconds: 30 } },
+    });
+    expect(clusterIpFrontends(svc, []).map((f) => f.affinityTimeout)).toEqual([30, 30, 30, 30]);
+  });
+});

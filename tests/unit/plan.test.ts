@@ -1,0 +1,333 @@
+import { Reconciler } from '../../lib/datapath/reconciler';
+import { planSync } from '../../lib/datapath/plan';
+import { programmedState } from '../../lib/datapath/programmed';
+import { ServiceSlot } from '../../lib/datapath/native';
+import { Frontend } from '../../lib/model/frontend';
+import { FakeMaps } from './fake_maps';
+
+const fe = (addr: string, port: number, backends: string[], opts: Partial<Frontend> = {}): Frontend => ({
+  addr,
+  port,
+  proto: 'TCP',
+  serviceName: `default/svc-${port}`,
+  portName: '',
+  affinityTimeout: 0,
+  backends: backends.map((b) => {
+    const i = b.lastIndexOf(':');
+    return { addr: b.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(b.slice(i + 1)) };
+  }),
+  ...opts,
+});
+
+/** The maps' content expected for desired frontends. */
+function expectProgrammed(maps: FakeMaps, desired: Frontend[]): void {
+  maps.checkTidy();
+  const view = maps.view();
+  const want: Record<string, { affinity: number; backends: string[] }> = {};
+  for (const f of desired) want[`${f.addr}:${f.port}/${f.proto}`] = { affinity: f.affinityTimeout, backends: f.backends.map((b) => `${b.addr}:${b.port}`).sort() };
+  const got: Record<string, { affinity: number; backends: string[] }> = {};
+  for (const [k, v] of Object.entries(view)) got[k] = { affinity: v.affinity, backends: [...v.backends].sort() };
+  expect(got).toEqual(want);
+}
+
+const LARGE = 1000;
+
+describe('datapath plan', () => {
+  test('first sync writes backends, then slots, then masters', () => {
+    const maps = new FakeMaps(LARGE);
+    const desired = [fe('198.19.0.1', 80, ['198.18.1.1:8080', '198.18.1.2:8080']), fe('198.19.0.2', 80, [])];
+    const r = new Reconciler(maps, { lbMapMax: LARGE }).sync(desired);
+    expect(maps.ops.map((o) => [o.op, o.items])).toEqual([
+      ['updateBackends', [1, 2]],
+      ['updateServices', [1, 2]],
+      ['updateServices', [0, 0]],
+    ]);
+    expect(r).toEqual({ frontends: 2, backends: 2, writes: 6, skipped: [], udpTargets: [] });
+    expectProgrammed(maps, desired);
+    expect(maps.view()['198.19.0.2:80/TCP']).toEqual({ svcId: 2, affinity: 0, backends: [], ids: [] });
+  });
+
+  test('an unchanged sync writes nothing', () => {
+    const maps = new FakeMaps(LARGE);
+    const rec = new Reconciler(maps, { lbMapMax: LARGE });
+    const desired = [fe('198.19.0.1', 80, ['198.18.1.1:8080'])];
+    rec.sync(desired);
+    const before = maps.ops.length;
+    expect(rec.sync(desired).writes).toBe(0);
+    expect(maps.ops.length).toBe(before);
+  });
+
+  test('a restarted agent adopts the pinned state: no writes, same ids', () => {
+    const maps = new FakeMaps(LARGE);
+    const desired = [
+      fe('198.19.0.1', 80, ['198.18.1.1:8080', '198.18.1.2:8080'], { affinityTimeout: 60 }),
+      fe('fd00:198:18::1', 53, ['[fd00:198:18:1::1]:53'], { proto: 'UDP' }),
+    ];
+    new Reconciler(maps, { lbMapMax: LARGE }).sync(desired);
+    const view = maps.view();
+    const opsBefore = maps.ops.length;
+    const restarted = new Reconciler(maps, { lbMapMax: LARGE });
+    expect(restarted.sync(desired)).toEqual({ frontends: 2, backends: 3, writes: 0, skipped: [], udpTargets: [] });
+    expect(maps.ops.length).toBe(opsBefore);
+    expect(maps.view()).toEqual(view);
+  });
+
+  test('adopting matches addresses as the maps spell them', () => {
+    const maps = new FakeMaps(LARGE);
+    new Reconciler(maps, { lbMapMax: LARGE }).sync([fe('fd00:198:18::1', 80, ['[fd00:198:18:1::1]:80'])]);
+    // A reader that prints addresses in full still means the same frontend.
+    for (const s of maps.services.values()) s.addr = 'fd00:198:18:0:0:0:0:1';
+    for (const b of maps.backends.values()) b.addr = 'FD00:198:18:1::0001';
+    const state = programmedState(maps.dumpServices(), maps.dumpBackends());
+    expect(planSync(state, [fe('fd00:198:18::1', 80, ['[fd00:198:18:1::1]:80'])], { lbMapMax: LARGE }).writes).toBe(0);
+  });
+
+  test('adding a backend writes its slot and the master only; other frontends and backends stay', () => {
+    const maps = new FakeMaps(LARGE);
+    const rec = new Reconciler(maps, { lbMapMax: LARGE });
+    const other = fe('198.19.0.2', 80, ['198.18.2.1:80']);
+    rec.sync([fe('198.19.0.1', 80, ['198.18.1.2:80', '198.18.1.3:80']), other]);
+    const before = maps.view();
+    maps.ops.length = 0;
+    const r = rec.sync([fe('198.19.0.1', 80, ['198.18.1.1:80', '198.18.1.2:80', '198.18.1.3:80']), other]);
+    expect(maps.ops.map((o) => o.op)).toEqual(['updateBackends', 'updateServices', 'updateServices']);
+    expect(r.writes).toBe(3);
+    const after = maps.view();
+    expect(after['198.19.0.2:80/TCP']).toEqual(before['198.19.0.2:80/TCP']);
+    // Existing backends keep their ids and slots; the new one takes slot 3.
+    expect(after['198.19.0.1:80/TCP'].ids.slice(0, 2)).toEqual(before['198.19.0.1:80/TCP'].ids);
+    expect(after['198.19.0.1:80/TCP'].backends[2]).toBe('198.18.1.1:80');
+  });
+
+  test('removing a backend: master shrinks before the surplus slot and the backend go', () => {
+    const maps = new FakeMaps(LARGE);
+    const rec = new Reconciler(maps, { lbMapMax: LARGE });
+    rec.sync([fe('198.19.0.1', 80, ['198.18.1.1:80', '198.18.1.2:80', '198.18.1.3:80'])]);
+    const ids = maps.view()['198.19.0.1:80/TCP'].ids;
+    maps.ops.length = 0;
+    rec.sync([fe('198.19.0.1', 80, ['198.18.1.1:80', '198.18.1.3:80'])]);
+    expect(maps.ops.map((o) => [o.op, o.items])).toEqual([
+      ['updateServices', [2]],
+      ['updateServices', [0]],
+      ['deleteServices', [3]],
+      ['deleteBackends', [ids[1]]],
+    ]);
+    expect(maps.view()['198.19.0.1:80/TCP'].ids).toEqual([ids[0], ids[2]]);
+  });
+
+  test('replacing every backend never exposes a missing one', () => {
+    const maps = new FakeMaps(LARGE);
+    const rec = new Reconciler(maps, { lbMapMax: LARGE });
+    rec.sync([fe('198.19.0.1', 80, ['198.18.1.1:80', '198.18.1.2:80', '198.18.1.3:80'])]);
+    const desired = [fe('198.19.0.1', 80, ['198.18.2.1:80', '198.18.2.2:80'])];
+    rec.sync(desired);
+    expectProgrammed(maps, desired);
+  });
+
+  test('removing a frontend deletes its master before its slots, then its backends', () => {
+    const maps = new FakeMaps(LARGE);
+    const rec = new Reconciler(maps, { lbMapMax: LARGE });
+    const keep = fe('198.19.0.2', 80, ['198.18.1.1:80']);
+    rec.sync([fe('198.19.0.1', 80, ['198.18.1.1:80', '198.18.1.2:80']), keep]);
+    maps.ops.length = 0;
+    rec.sync([keep]);
+    expect(maps.ops.map((o) => [o.op, o.items.length])).toEqual([
+      ['deleteServices', 1],
+      ['deleteServices', 2],
+      ['deleteBackends', 2],
+    ]);
+    expect(maps.ops[0].items).toEqual([0]);
+    expectProgrammed(maps, [keep]);
+  });
+
+  test('one address in two services gets a backend id per service; removing it from one leaves the other', () => {
+    const maps = new FakeMaps(LARGE);
+    const rec = new Reconciler(maps, { lbMapMax: LARGE });
+    rec.sync([fe('198.19.0.1', 80, ['198.18.1.1:80']), fe('198.19.0.2', 80, ['198.18.1.1:80'])]);
+    const v = maps.view();
+    expect(v['198.19.0.1:80/TCP'].ids).not.toEqual(v['198.19.0.2:80/TCP'].ids);
+    const otherBackend = maps.backends.get(v['198.19.0.2:80/TCP'].ids[0]);
+    maps.ops.length = 0;
+    rec.sync([fe('198.19.0.1', 80, []), fe('198.19.0.2', 80, ['198.18.1.1:80'])]);
+    expect(maps.ops.map((o) => o.op)).toEqual(['updateServices', 'deleteServices', 'deleteBackends']);
+    expect(maps.ops[2].items).toEqual(v['198.19.0.1:80/TCP'].ids);
+    expect(maps.backends.get(v['198.19.0.2:80/TCP'].ids[0])).toEqual(otherBackend);
+  });
+
+  test('service ids are stable and the smallest free one is reused only after its frontend is gone', () => {
+    const maps = new FakeMaps(LARGE);
+    const rec = new Reconciler(maps, { lbMapMax: LARGE });
+    const a = fe('198.19.0.1', 80, []);
+    const b = fe('198.19.0.2', 80, []);
+    const c = fe('198.19.0.3', 80, []);
+    const d = fe('198.19.0.4', 80, []);
+    rec.sync([a, b]);
+    expect([maps.view()['198.19.0.1:80/TCP'].svcId, maps.view()['198.19.0.2:80/TCP'].svcId]).toEqual([1, 2]);
+    rec.sync([b, c]);
+    expect(maps.view()['198.19.0.2:80/TCP'].svcId).toBe(2);
+    expect(maps.view()['198.19.0.3:80/TCP'].svcId).toBe(3);
+    rec.sync([b, c, d]);
+    expect(maps.view()['198.19.0.4:80/TCP'].svcId).toBe(1);
+  });
+
+  test('affinity change rewrites the master only', () => {
+    const maps = new FakeMaps(LARGE);
+    const rec = new Reconciler(maps, { lbMapMax: LARGE });
+    rec.sync([fe('198.19.0.1', 80, ['198.18.1.1:80'])]);
+    maps.ops.length = 0;
+    rec.sync([fe('198.19.0.1', 80, ['198.18.1.1:80'], { affinityTimeout: 10800 })]);
+    expect(maps.ops.map((o) => [o.op, o.items])).toEqual([['updateServices', [0]]]);
+    expect(maps.view()['198.19.0.1:80/TCP'].affinity).toBe(10800);
+  });
+
+  test('TCP and UDP on one port, IPv4 and IPv6 are distinct frontends', () => {
+    const maps = new FakeMaps(LARGE);
+    const desired = [
+      fe('198.19.0.53', 53, ['198.18.1.1:53'], { proto: 'UDP' }),
+      fe('198.19.0.53', 53, ['198.18.1.1:53'], { proto: 'TCP' }),
+      fe('fd00:198:18::53', 53, ['[fd00:198:18:1::1]:53'], { proto: 'UDP' }),
+    ];
+    new Reconciler(maps, { lbMapMax: LARGE }).sync(desired);
+    expectProgrammed(maps, desired);
+  });
+
+  test('a broken state left by a crash is repaired', () => {
+    const maps = new FakeMaps(LARGE);
+    const desired = [fe('198.19.0.1', 80, ['198.18.1.1:80', '198.18.1.2:80']), fe('198.19.0.2', 80, ['198.18.2.1:80'])];
+    new Reconciler(maps, { lbMapMax: LARGE }).sync(desired);
+    // A master gone, a stray slot beyond count, an orphan backend.
+    maps.services.delete('198.19.0.2|80|TCP|0');
+    const m = maps.services.get('198.19.0.1|80|TCP|0');
+    maps.services.set('198.19.0.1|80|TCP|5', { ...(m as ServiceSlot), slot: 5, backendId: 1 });
+    maps.backends.set(99, { id: 99, addr: '198.18.9.9', port: 1, svcId: 7 });
+    new Reconciler(maps, { lbMapMax: LARGE }).sync(desired);
+    expectProgrammed(maps, desired);
+  });
+
+  test('after a failed write the next sync reads the maps again and converges', () => {
+    const maps = new FakeMaps(LARGE);
+    const rec = new Reconciler(maps, { lbMapMax: LARGE });
+    rec.sync([fe('198.19.0.1', 80, ['198.18.1.1:80'])]);
+    const desired = [fe('198.19.0.1', 80, ['198.18.1.2:80', '198.18.1.3:80']), fe('198.19.0.2', 80, ['198.18.2.1:80'])];
+    maps.failAfter = 4;
+    expect(() => rec.sync(desired)).toThrow('injected failure');
+    rec.sync(desired);
+    expectProgrammed(maps, desired);
+  });
+
+  describe('capacity', () => {
+    test('a frontend that does not fit is skipped whole; the others apply', () => {
+      const maps = new FakeMaps(8);
+      const desired = [
+        fe('198.19.0.1', 80, ['198.18.1.1:80', '198.18.1.2:80']),
+        fe('198.19.0.2', 80, ['198.18.2.1:80', '198.18.2.2:80']),
+        fe('198.19.0.3', 80, ['198.18.3.1:80', '198.18.3.2:80']),
+      ];
+      const r = new Reconciler(maps, { lbMapMax: 8 }).sync(desired);
+      expect(r.skipped.map((s) => s.reason)).toEqual(['198.19.0.3:80/TCP (Service default/svc-80): service map full (--bpf-lb-map-max 8 entries)']);
+      expectProgrammed(maps, desired.slice(0, 2));
+    });
+
+    test('a programmed frontend that cannot grow keeps its previous state', () => {
+      const maps = new FakeMaps(5);
+      const rec = new Reconciler(maps, { lbMapMax: 5 });
+      const a = fe('198.19.0.1', 80, ['198.18.1.1:80']);
+      const b = fe('198.19.0.2', 80, ['198.18.2.1:80']);
+      rec.sync([a, b]);
+      const grown = fe('198.19.0.1', 80, ['198.18.1.1:80', '198.18.1.2:80', '198.18.1.3:80', '198.18.1.4:80']);
+      const r = rec.sync([grown, fe('198.19.0.2', 80, [])]);
+      expect(r.skipped.map((s) => s.frontend)).toEqual([grown]);
+      expectProgrammed(maps, [a, fe('198.19.0.2', 80, [])]);
+    });
+
+    test('an update is not starved by a newcomer', () => {
+      const maps = new FakeMaps(5);
+      const rec = new Reconciler(maps, { lbMapMax: 5 });
+      rec.sync([fe('198.19.0.9', 80, ['198.18.1.1:80'])]);
+      const grown = fe('198.19.0.9', 80, ['198.18.1.1:80', '198.18.1.2:80']);
+      const newcomer = fe('198.19.0.1', 80, ['198.18.2.1:80', '198.18.2.2:80']);
+      const r = rec.sync([newcomer, grown]);
+      expect(r.skipped.map((s) => s.frontend)).toEqual([newcomer]);
+      expectProgrammed(maps, [grown]);
+    });
+
+    test('room freed by removed frontends is used in the same sync', () => {
+      const maps = new FakeMaps(4);
+      const rec = new Reconciler(maps, { lbMapMax: 4 });
+      rec.sync([fe('198.19.0.1', 80, ['198.18.1.1:80', '198.18.1.2:80'])]);
+      const replacement = [fe('198.19.0.2', 80, ['198.18.2.1:80', '198.18.2.2:80', '198.18.2.3:80'])];
+      const r = rec.sync(replacement);
+      expect(r.skipped).toEqual([]);
+      expectProgrammed(maps, replacement);
+    });
+  });
+
+  describe('UDP socket destroy targets', () => {
+    test('a backend that leaves every UDP frontend is a target', () => {
+      const maps = new FakeMaps(LARGE);
+      const rec = new Reconciler(maps, { lbMapMax: LARGE });
+      const udp = (addr: string, backends: string[]) => fe(addr, 53, backends, { proto: 'UDP' });
+      rec.sync([udp('198.19.0.1', ['198.18.1.1:53', '198.18.1.2:53']), udp('198.19.0.2', ['198.18.1.2:53']), fe('198.19.0.3', 80, ['198.18.1.3:80'])]);
+      const r = rec.sync([udp('198.19.0.1', []), udp('198.19.0.2', ['198.18.1.2:53'])]);
+      expect(r.udpTargets).toEqual([{ addr: '198.18.1.1', port: 53 }]);
+      expect(rec.sync([]).udpTargets).toEqual([{ addr: '198.18.1.2', port: 53 }]);
+    });
+
+    test('a UDP backend that stays, or a TCP backend that goes, is no target', () => {
+      const maps = new FakeMaps(LARGE);
+      const rec = new Reconciler(maps, { lbMapMax: LARGE });
+      rec.sync([fe('198.19.0.1', 53, ['198.18.1.1:53'], { proto: 'UDP' }), fe('198.19.0.2', 53, ['198.18.1.1:53'])]);
+      expect(rec.sync([fe('198.19.0.1', 53, ['198.18.1.1:53'], { proto: 'UDP' })]).udpTargets).toEqual([]);
+    });
+  });
+
+  test('random changes keep every lookup valid and end in the desired state', () => {
+    let seed = 42;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const maps = new FakeMaps(LARGE);
+    let rec = new Reconciler(maps, { lbMapMax: LARGE });
+    for (let round = 0; round < 200; round++) {
+      const desired: Frontend[] = [];
+      for (let i = 0; i < 8; i++) {
+        if (rand(3) === 0) continue;
+        const backends = new Set<string>();
+        for (let j = rand(6); j > 0; j--) backends.add(`198.18.${rand(2)}.${rand(6) + 1}:${80 + rand(2)}`);
+        desired.push(fe(`198.19.0.${i + 1}`, 80, [...backends].sort(), { proto: i % 2 ? 'UDP' : 'TCP', affinityTimeout: rand(2) * 60 }));
+      }
+      // Now and then the agent restarts and adopts what it left.
+      if (rand(10) === 0) rec = new Reconciler(maps, { lbMapMax: LARGE });
+      rec.sync(desired);
+      expectProgrammed(maps, desired);
+    }
+  });
+
+  test('random changes under capacity pressure never overflow a map nor half-write a frontend', () => {
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const maps = new FakeMaps(12);
+    const rec = new Reconciler(maps, { lbMapMax: 12 });
+    for (let round = 0; round < 200; round++) {
+      const desired: Frontend[] = [];
+      for (let i = 0; i < 6; i++) {
+        if (rand(3) === 0) continue;
+        const backends = new Set<string>();
+        for (let j = rand(5); j > 0; j--) backends.add(`198.18.0.${rand(6) + 1}:80`);
+        desired.push(fe(`198.19.0.${i + 1}`, 80, [...backends].sort()));
+      }
+      const r = rec.sync(desired);
+      maps.checkTidy();
+      const skipped = new Set(r.skipped.map((s) => s.frontend));
+      const view = maps.view();
+      for (const f of desired) {
+        if (skipped.has(f)) continue;
+        expect(view[`${f.addr}:${f.port}/${f.proto}`].backends.sort()).toEqual(f.backends.map((b) => `${b.addr}:${b.port}`));
+      }
+    }
+  });
+});
