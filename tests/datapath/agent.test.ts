@@ -1,0 +1,129 @@
+// The agent as an operator meets it: bad input, restarts without an agent,
+// its own bpffs, and two agents side by side on one machine.
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { repoRoot } from '../../lib/datapath/native';
+import { startAgent } from '../helpers/agent';
+import { removeBpfRoot } from '../helpers/bpf_root';
+import { runClient } from '../helpers/client_runner';
+import { serviceManifest } from '../helpers/manifests';
+import { assertPrivileged } from '../helpers/preflight';
+import { EchoServer, startEchoServers } from '../helpers/servers';
+import { createTopology, Topology } from '../helpers/topology';
+import { LbFixture } from './lb_fixture';
+
+jest.setTimeout(60_000);
+
+const PORT = 8080;
+const BPF_FS_MAGIC = 0xcafe4a11;
+const KPR = path.join(repoRoot(), 'bin', 'kpr');
+
+describe('kpr agent', () => {
+  let topo: Topology;
+  let servers: EchoServer[];
+  const fixtures: LbFixture[] = [];
+
+  beforeAll(async () => {
+    assertPrivileged();
+    topo = createTopology({ prefix: 'agent', backends: 2, dualStack: false });
+    servers = await startEchoServers(topo, { tcp: [PORT] });
+  });
+  afterAll(async () => {
+    await Promise.all((servers ?? []).map((s) => s.stop()));
+    topo?.destroy();
+  });
+  afterEach(async () => {
+    await Promise.all(fixtures.splice(0).map((f) => f.destroy()));
+  });
+
+  const fixture = (name: string) => {
+    const f = new LbFixture(topo, name);
+    fixtures.push(f);
+    return f;
+  };
+  const web = (ip: string, backends: string[], port = 80) =>
+    serviceManifest({ namespace: 'test', name: 'web', clusterIPs: [ip], ports: [{ name: 'http', port, targetPort: PORT }], endpoints: backends.map((addr) => ({ addr })) });
+  const tcp = (ip: string) => ({ addr: ip, port: 80, proto: 'TCP' as const });
+
+  test('a bad object is reported by kind, namespace, name and field; the others are programmed', async () => {
+    const f = fixture('badobj');
+    const [b1] = topo.backends.map((b) => b.ipv4);
+    const bad = serviceManifest({ namespace: 'test', name: 'bad', clusterIPs: ['198.19.1.11'], ports: [{ name: 'http', port: 70000, targetPort: PORT }], endpoints: [{ addr: b1 }] });
+    f.write('web.yaml', `${web('198.19.1.10', [b1])}---\n${bad}`);
+    const agent = await f.startAgent();
+    expect(agent.lines.join('\n')).toMatch(/web\.yaml:\d+: Service test\/bad: spec\.ports\[0\]\.port: .*70000/);
+    expect(f.backendsOf(tcp('198.19.1.10'))).toEqual([`${b1}:${PORT}`]);
+    const r = await runClient(f.client, { mode: 'tcp', addr: '198.19.1.10', port: 80, count: 5 });
+    expect(r.backends).toEqual({ b1: 5 });
+  });
+
+  test('a file that does not parse keeps what it held before', async () => {
+    const f = fixture('badyaml');
+    const [b1, b2] = topo.backends.map((b) => b.ipv4);
+    f.write('web.yaml', web('198.19.1.20', [b1]));
+    const agent = await f.startAgent();
+    f.write('web.yaml', `${web('198.19.1.20', [b1, b2])}\n  bad: [indentation\n`);
+    await agent.waitForLine('the parse error', (l) => /web\.yaml.*keeping/.test(l), 5000);
+    expect(f.backendsOf(tcp('198.19.1.20'))).toEqual([`${b1}:${PORT}`]);
+    f.write('web.yaml', web('198.19.1.20', [b1, b2]));
+    await f.waitForBackends(tcp('198.19.1.20'), [`${b1}:${PORT}`, `${b2}:${PORT}`]);
+  });
+
+  test('`kpr services` reads the pinned maps while no agent runs', async () => {
+    const f = fixture('services');
+    const [b1, b2] = topo.backends.map((b) => b.ipv4);
+    f.write('web.yaml', web('198.19.1.30', [b1, b2]));
+    const agent = await f.startAgent();
+    expect((await agent.stop('SIGTERM')).code).toBe(0);
+
+    const json = JSON.parse(execFileSync(KPR, ['services', '--bpf-root', f.bpfRootPath, '-o', 'json'], { encoding: 'utf8' }));
+    expect(json).toEqual([expect.objectContaining({
+      frontend: '198.19.1.30:80/TCP',
+      backends: [expect.objectContaining({ addr: b1, port: PORT }), expect.objectContaining({ addr: b2, port: PORT })],
+    })]);
+    const table = execFileSync(KPR, ['services', '--bpf-root', f.bpfRootPath], { encoding: 'utf8' });
+    expect(table.split('\n')[0]).toMatch(/^FRONTEND\s+ID\s+AFFINITY/);
+    expect(table).toContain('198.19.1.30:80/TCP');
+    // The programs stay attached too: the service still answers.
+    const r = await runClient(f.client, { mode: 'tcp', addr: '198.19.1.30', port: 80, count: 10 });
+    expect(r.errors).toEqual({});
+  });
+
+  test('--bpf-root on a plain directory gets a bpffs mounted there', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kpr-bpfroot-'));
+    const f = fixture('mount');
+    try {
+      f.write('web.yaml', web('198.19.1.40', [topo.backends[0].ipv4]));
+      f.agent = await startAgent({ manifests: f.manifests, bpfRoot: root, cgroupRoot: f.client.cgroup });
+      expect(f.agent.lines.join('\n')).toContain(`mounted bpffs at ${root}`);
+      expect(Number(fs.statfsSync(root).type)).toBe(BPF_FS_MAGIC);
+      expect(fs.readdirSync(path.join(root, 'kpr', 'maps'))).toContain('kpr_services');
+      expect((fs.statSync(path.join(root, 'kpr')).mode & 0o777).toString(8)).toBe('700');
+    } finally {
+      await f.agent?.stop('SIGKILL');
+      removeBpfRoot(root);
+    }
+  });
+
+  test('two agents with different roots do not touch each other', async () => {
+    const [b1, b2] = topo.backends.map((b) => b.ipv4);
+    const a = fixture('twoa');
+    const b = fixture('twob');
+    // The same ClusterIP, served differently by each agent to its own cgroup.
+    a.write('web.yaml', web('198.19.1.50', [b1]));
+    b.write('web.yaml', web('198.19.1.50', [b2]));
+    await a.startAgent();
+    await b.startAgent();
+    expect((await runClient(a.client, { mode: 'tcp', addr: '198.19.1.50', port: 80, count: 10 })).backends).toEqual({ b1: 10 });
+    expect((await runClient(b.client, { mode: 'tcp', addr: '198.19.1.50', port: 80, count: 10 })).backends).toEqual({ b2: 10 });
+
+    a.write('web.yaml', web('198.19.1.50', []));
+    await a.waitForBackends(tcp('198.19.1.50'), []);
+    await a.agent?.stop('SIGKILL');
+    expect(b.backendsOf(tcp('198.19.1.50'))).toEqual([`${b2}:${PORT}`]);
+    expect((await runClient(b.client, { mode: 'tcp', addr: '198.19.1.50', port: 80, count: 10 })).backends).toEqual({ b2: 10 });
+    expect((await runClient(a.client, { mode: 'tcp', addr: '198.19.1.50', port: 80, count: 2 })).errors).toEqual({ ECONNREFUSED: 2 });
+  });
+});
