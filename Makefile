@@ -14,6 +14,8 @@ NATIVE_SRC := $(shell find native \( -path native/build -o -path native/node_mod
 TS_SRC := $(shell find lib tests -name '*.ts') tsconfig.json
 TS_STAMP := dist/.built
 BENCH_BIN := build/connrate build/acceptd
+# BPF objects that only tests load (error paths of the addon).
+TEST_BPF_OBJS := build/verifier_reject.o
 
 .PHONY: deps apt-deps build bpf test demo bench clean
 
@@ -34,7 +36,7 @@ $(NPM_STAMP): package-lock.json | apt-deps
 	npm ci --no-audit --no-fund
 	touch $@
 
-build: bpf $(ADDON) $(TS_STAMP)
+build: bpf $(ADDON) $(TS_STAMP) $(TEST_BPF_OBJS)
 
 bpf: | apt-deps
 	$(MAKE) -C bpf
@@ -51,6 +53,10 @@ $(TS_STAMP): $(TS_SRC) $(NPM_STAMP)
 	rm -rf dist
 	$(NPM_BIN)/tsc -p .
 	touch $@
+
+build/%.o: tests/native/%.c $(wildcard bpf/include/*.h) | bpf
+	@mkdir -p build
+	$(MAKE) -s -C bpf obj SRC=$(CURDIR)/$< OUT=$(CURDIR)/$@
 
 build/%: tests/bench/%.c | apt-deps
 	@mkdir -p build

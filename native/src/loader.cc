@@ -45,8 +45,9 @@ LoadedObject LoadObject(const LoadOptions& opts) {
   bpf_object* obj = bpf_object__open_file(opts.object_path.c_str(), &open_opts);
   if (!obj) ThrowErrno("opening BPF object " + opts.object_path, errno);
   try {
-    // Frontends and their backend slots share kpr_services.
-    SetCapacity(obj, "kpr_services", opts.lb_map_max * 2);
+    // Frontends and their backend slots share kpr_services; the plan keeps
+    // their sum within lb_map_max.
+    SetCapacity(obj, "kpr_services", opts.lb_map_max);
     SetCapacity(obj, "kpr_backends", opts.lb_map_max);
     SetCapacity(obj, "kpr_affinity", opts.lb_map_max);
     SetCapacity(obj, "kpr_svc_stats", opts.lb_map_max + 1);

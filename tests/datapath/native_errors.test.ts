@@ -1,0 +1,56 @@
+// The addon's errors, as an operator reads them: errno text, the verifier's
+// own words on a rejected program, and the map that did not fit.
+import * as path from 'path';
+import { ensureBpffs } from '../../lib/bpffs';
+import { loadAddon, OpenOptions, repoRoot } from '../../lib/datapath/native';
+import { createLogger } from '../../lib/log';
+import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
+import { assertPrivileged } from '../helpers/preflight';
+
+const SOCK_LB = path.join(repoRoot(), 'bpf', 'sock_lb.o');
+const REJECTED = path.join(repoRoot(), 'build', 'verifier_reject.o');
+
+describe('native addon errors', () => {
+  let root: BpfRoot;
+  let opts: OpenOptions;
+
+  beforeAll(() => assertPrivileged());
+  beforeEach(() => {
+    root = createBpfRoot('native');
+    ensureBpffs(root.path, createLogger('error')); // as the agent does
+    opts = { objectPath: SOCK_LB, mapDir: path.join(root.path, 'kpr', 'maps'), lbMapMax: 1024, revNatMapMax: 1024 };
+  });
+  afterEach(() => root.destroy());
+
+  test('a verifier rejection names the object and shows the tail of the verifier log', () => {
+    const open = () => loadAddon().openDatapath({ ...opts, objectPath: REJECTED });
+    expect(open).toThrow(/loading BPF object .*verifier_reject\.o: Permission denied \(errno 13\)/);
+    expect(open).toThrow(/invalid access to map value/);
+  });
+
+  test('pinned maps of another size are refused, not replaced', () => {
+    const dp = loadAddon().openDatapath(opts);
+    dp.updateBackends([{ id: 7, addr: '198.18.0.11', port: 80, svcId: 1 }]);
+    dp.close();
+    expect(() => loadAddon().openDatapath({ ...opts, lbMapMax: 2048 })).toThrow(/map pinned under .* has another size or layout/);
+    const again = loadAddon().openDatapath(opts);
+    expect(again.dumpBackends()).toEqual([{ id: 7, addr: '198.18.0.11', port: 80, svcId: 1 }]);
+    again.close();
+  });
+
+  test('bad arguments are refused before anything is written', () => {
+    const dp = loadAddon().openDatapath(opts);
+    try {
+      expect(() => dp.updateBackends([{ id: 1, addr: 'not-an-ip', port: 80, svcId: 1 }])).toThrow("not an IP address: 'not-an-ip'");
+      expect(() => dp.updateServices([{ addr: '198.19.0.1', port: 80, proto: 'ICMP' as never, slot: 0, svcId: 1, backendId: 0, count: 0, affinityTimeout: 0 }])).toThrow(/unknown protocol 'ICMP'/);
+      expect(() => dp.updateBackends([{ id: 1, addr: '198.18.0.1', port: 70000, svcId: 1 }])).toThrow(/'port' out of range/);
+      expect(dp.dumpBackends()).toEqual([]);
+    } finally {
+      dp.close();
+    }
+  });
+
+  test('opening maps that are not pinned says which file and why', () => {
+    expect(() => loadAddon().openPinnedMaps(path.join(root.path, 'nothing'))).toThrow(/opening pinned map .*nothing\/kpr_services: No such file or directory/);
+  });
+});
