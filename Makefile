@@ -1,11 +1,11 @@
-# Entry points: make deps | build | test | demo | bench | clean.
+# Entry points: make deps | build | kube-bin | test | demo | bench | clean.
 # Everything runs as root on Debian 12; `make deps` installs what a fresh
 # machine lacks and is a quick no-op afterwards.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := build
 
-APT_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config iproute2 gcc g++ make python3
+APT_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config iproute2 gcc g++ make python3 openssl
 NPM_BIN := node_modules/.bin
 # npm ci (re)writes this file, so it records when node_modules was installed.
 NPM_STAMP := node_modules/.package-lock.json
@@ -17,9 +17,9 @@ BENCH_BIN := build/connrate build/acceptd
 # BPF objects that only tests load (error paths of the addon).
 TEST_BPF_OBJS := build/verifier_reject.o
 
-.PHONY: deps apt-deps build bpf test demo bench clean
+.PHONY: deps apt-deps go-deps build bpf kube-bin test demo bench clean
 
-deps: apt-deps $(NPM_STAMP)
+deps: apt-deps $(NPM_STAMP) go-deps
 
 apt-deps:
 	@missing=""; \
@@ -31,6 +31,10 @@ apt-deps:
 		apt-get update; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
+
+# Go builds the e2e control plane (kube-bin); fails saying what to install when it is missing or too old.
+go-deps: | apt-deps
+	@scripts/build-kube.sh --check-go
 
 $(NPM_STAMP): package-lock.json | apt-deps
 	npm ci --no-audit --no-fund
@@ -62,13 +66,18 @@ build/%: tests/bench/%.c | apt-deps
 	@mkdir -p build
 	gcc -O2 -Wall -Wextra -Werror -o $@ $<
 
-test: deps build
+# kube-apiserver, kube-proxy and etcd at the versions in tests/e2e/kube-versions.env,
+# built once per machine (minutes) into $KPR_CACHE, default ~/.cache/kpr; a quick no-op after.
+kube-bin: | go-deps
+	@scripts/build-kube.sh
+
+test: deps build kube-bin
 	node scripts/run-tests.js
 
 demo: deps build
 	scripts/demo.sh
 
-bench: deps build $(BENCH_BIN)
+bench: deps build kube-bin $(BENCH_BIN)
 	node dist/tests/bench/socklb.js
 	node dist/tests/bench/manifest_latency.js
 

@@ -1,89 +1,91 @@
-// The agent of standalone mode: programs the socket load balancer from a
-// manifest source and keeps it in line with every change. It never detaches
-// or flushes on exit: pinned links and maps keep serving connections, and
-// the next agent adopts them.
+// The agent: programs the socket load balancer from one source, a manifest
+// directory (standalone mode) or the Kubernetes API, and keeps it in line with
+// every change. It never detaches or flushes, on exit or when the source
+// fails: pinned links and maps keep serving connections, and the next agent
+// adopts them.
 import * as fs from 'fs';
+import * as http from 'http';
 import * as path from 'path';
 import { ensureBpffs } from './bpffs';
 import { resolveCgroupRoot } from './cgroup';
 import { pinPaths, RunConfig } from './config';
-import { Datapath, loadAddon, repoRoot } from './datapath/native';
-import { networkNamespaces } from './datapath/netns';
+import { loadAddon, repoRoot } from './datapath/native';
 import { Reconciler } from './datapath/reconciler';
 import { Logger } from './log';
-import { desiredFrontends } from './model/desired';
-import { formatAddrPort } from './model/ip_address';
-import { ManifestObjects, ManifestSource } from './sources/manifest';
+import { ProxyMetrics } from './metrics/proxy_metrics';
+import { healthzHandler, metricsHandler, serve } from './metrics/server';
+import { NodeContext } from './model/node';
+import { nodeContext } from './model/node_context';
+import { KubernetesSource } from './sources/kubernetes';
+import { ManifestSource } from './sources/manifest';
+import { nodeName } from './sources/node_name';
+import { standaloneNode } from './sources/standalone_node';
+import { ProxyState } from './sync/proxy_state';
+import { SyncLoop } from './sync/sync_loop';
 
-/** After a failed sync the maps are read again and the sync retried. */
-const RETRY_MS = 1000;
+/** A running source, to be stopped on exit. */
+interface Source {
+  stop(): void;
+}
 
-const since = (start: bigint) => `${(Number(process.hrtime.bigint() - start) / 1e6).toFixed(1)}ms`;
+interface Wiring {
+  node: string;
+  state: ProxyState;
+  loop: SyncLoop;
+  log: Logger;
+}
 
-/** Runs model and plan for the latest objects; one sync at a time, since
- *  the source calls it synchronously and the map writes are synchronous. */
-export class SyncLoop {
-  private latest?: ManifestObjects;
-  private retry?: NodeJS.Timeout;
-  private ready = false;
-  private reportedConflicts = '';
+/** Standalone: every change of the manifests is a complete object set. */
+async function startManifests(manifests: string, w: Wiring): Promise<Source> {
+  const source = new ManifestSource({ path: manifests, log: w.log });
+  await source.start((objects) => {
+    w.state.setNode(standaloneNode(w.node, objects.nodes));
+    w.state.replaceAll(objects);
+  });
+  w.loop.start();
+  return source;
+}
 
-  constructor(
-    private readonly dp: Pick<Datapath, 'destroyUdpSockets'>,
-    private readonly reconciler: Reconciler,
-    private readonly log: Logger,
-    private readonly readyDetail: string,
-  ) {}
+/** Kubernetes: informers feed the state; the first sync waits for all of them. */
+async function startKubernetes(kubeconfig: string | undefined, w: Wiring): Promise<{ source: Source; server: string }> {
+  // Loaded only here: client-node is large, and an ES module.
+  const client = await import('./sources/kubernetes_client');
+  const kc = client.loadKubeConfig(kubeconfig);
+  const noNode: NodeContext = { name: w.node, labels: {}, addresses: [] };
+  let nodeSeen = false;
+  const source = new KubernetesSource(
+    client.kubernetesTargets(kc, w.node),
+    {
+      service: (key, svc) => w.state.service(key, svc),
+      endpointSlice: (key, slice) => w.state.endpointSlice(key, slice),
+      node: (node) => {
+        nodeSeen ||= node !== undefined;
+        w.state.setNode(node ? nodeContext(node) : noNode);
+      },
+      synced: () => {
+        if (!nodeSeen) w.log.warn(`kubernetes: Node ${w.node} not found: no labels for topology, no addresses for NodePorts (--hostname-override?)`);
+        w.loop.start();
+      },
+    },
+    w.log,
+  );
+  source.start();
+  return { source, server: client.apiServer(kc) };
+}
 
-  update(objects: ManifestObjects): void {
-    this.latest = objects;
-    this.run();
-  }
-
-  stop(): void {
-    clearTimeout(this.retry);
-  }
-
-  private run(): void {
-    clearTimeout(this.retry);
-    if (!this.latest) return;
-    const start = process.hrtime.bigint();
-    try {
-      const { frontends, conflicts } = desiredFrontends(this.latest.services, this.latest.endpointSlices);
-      const report = conflicts.join('\n');
-      if (report !== this.reportedConflicts) conflicts.forEach((c) => this.log.error(c));
-      this.reportedConflicts = report;
-      const r = this.reconciler.sync(frontends);
-      for (const s of r.skipped) this.log.error(`capacity: ${s.reason}; skipped`);
-      const skipped = r.skipped.length > 0 ? `, ${r.skipped.length} skipped` : '';
-      this.log.info(`sync: ${r.frontends} frontends, ${r.backends} backends, ${r.writes} writes in ${since(start)}${skipped}`);
-      if (r.udpTargets.length > 0) this.destroyUdpSockets(r.udpTargets);
-    } catch (e) {
-      this.log.error(`sync failed: ${(e as Error).message}; retrying in ${RETRY_MS}ms`);
-      this.retry = setTimeout(() => this.run(), RETRY_MS);
-      return;
-    }
-    if (!this.ready) {
-      this.ready = true;
-      this.log.info(`kpr: ready (${this.readyDetail})`);
-    }
-  }
-
-  private destroyUdpSockets(targets: { addr: string; port: number }[]): void {
-    const start = process.hrtime.bigint();
-    const list = targets.map((t) => formatAddrPort(t.addr, t.port)).join(', ');
-    try {
-      const n = this.dp.destroyUdpSockets(targets, networkNamespaces());
-      this.log.info(`udp: destroyed ${n} connected sockets to removed backends ${list} in ${since(start)}`);
-    } catch (e) {
-      this.log.error(`udp: destroying sockets to ${list} failed: ${(e as Error).message}`);
-    }
-  }
+async function startServers(cfg: RunConfig, metrics: ProxyMetrics, log: Logger): Promise<http.Server[]> {
+  const servers: (http.Server | undefined)[] = [];
+  if (cfg.metrics) servers.push(await serve('metrics', cfg.metrics, metricsHandler(metrics), log, cfg.bindAddressHardFail));
+  // kube-proxy's health timeout: two sync periods.
+  if (cfg.healthz) servers.push(await serve('healthz', cfg.healthz, healthzHandler(metrics, 2 * cfg.syncPeriodMs), log, cfg.bindAddressHardFail));
+  return servers.filter((s): s is http.Server => s !== undefined);
 }
 
 /** Sets up the datapath and serves until SIGINT or SIGTERM. */
 export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
-  if (!fs.existsSync(cfg.manifests)) throw new Error(`--manifests ${cfg.manifests}: no such file or directory`);
+  if (cfg.source.kind === 'manifests' && !fs.existsSync(cfg.source.path)) throw new Error(`--manifests ${cfg.source.path}: no such file or directory`);
+  for (const warning of cfg.configWarnings) log.warn(`config: ${warning}`);
+  const node = nodeName(cfg.hostnameOverride);
   ensureBpffs(cfg.bpfRoot, log);
   const cgroupRoot = resolveCgroupRoot(cfg.cgroupRoot, log);
   const pins = pinPaths(cfg.bpfRoot);
@@ -98,17 +100,35 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const adopted = reconciler.adopt();
   log.info(`adopted ${adopted.frontends.size} frontends and ${adopted.backends.size} backends from ${pins.maps}`);
 
-  const loop = new SyncLoop(dp, reconciler, log, `manifests ${cfg.manifests}, cgroup ${cgroupRoot}, maps ${pins.maps}`);
-  const source = new ManifestSource({ path: cfg.manifests, log });
-  await source.start((objects) => loop.update(objects));
-  await new Promise<void>((resolve) => {
+  const metrics = new ProxyMetrics();
+  const servers = await startServers(cfg, metrics, log);
+  const where = `node ${node}, cgroup ${cgroupRoot}, maps ${pins.maps}`;
+  const origin = cfg.source.kind === 'manifests' ? `manifests ${cfg.source.path}` : `kubernetes ${cfg.source.kubeconfig ?? 'in-cluster'}`;
+  const readyDetail = `${origin}, ${where}`;
+  const timing = { minSyncPeriodMs: cfg.minSyncPeriodMs, syncPeriodMs: cfg.syncPeriodMs };
+  const state: ProxyState = new ProxyState({ name: node, labels: {}, addresses: [] }, { nodePortAddresses: cfg.nodePortAddresses }, metrics, () => loop.changed());
+  const loop: SyncLoop = new SyncLoop(dp, reconciler, state, metrics, log, readyDetail, timing);
+  const w: Wiring = { node, state, loop, log };
+  // Handlers go in before anything can say "ready": a SIGTERM that finds
+  // none kills the process outright.
+  let source: Source | undefined;
+  const exited = new Promise<void>((resolve) => {
     const exit = (signal: string) => {
       log.info(`${signal}: exiting; pinned maps and links stay in place`);
-      source.stop();
+      source?.stop();
       loop.stop();
+      for (const s of servers) s.close();
       resolve();
     };
     process.once('SIGINT', () => exit('SIGINT'));
     process.once('SIGTERM', () => exit('SIGTERM'));
   });
+  if (cfg.source.kind === 'manifests') {
+    source = await startManifests(cfg.source.path, w);
+  } else {
+    const k = await startKubernetes(cfg.source.kubeconfig, w);
+    log.info(`kubernetes: watching ${k.server} as node ${node}`);
+    source = k.source;
+  }
+  await exited;
 }

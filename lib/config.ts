@@ -1,8 +1,15 @@
 // Command-line configuration: the flags of each command, their defaults, and
 // a small parser whose errors name the flag at fault. Flag names follow
-// Cilium's where one exists, so operators meet names they already know.
+// Cilium's for the datapath and kube-proxy's for the proxy's settings, which
+// can also come from a kube-proxy configuration file (--config); flags
+// override the file, and defaults are kube-proxy's.
+import * as fs from 'fs';
 import * as path from 'path';
+import { BindAddress, parseBindAddress } from './bind_address';
+import { formatDuration, parseDuration } from './duration';
+import { ConfigFileError, FileSettings, readKubeProxyConfig } from './kubeproxy_config';
 import { isLogLevel, LOG_LEVELS, LogLevel } from './log';
+import { canonicalCidr } from './model/cidr';
 
 export class UsageError extends Error {
   constructor(
@@ -39,11 +46,32 @@ const BPF_ROOT: FlagSpec = {
   default: DEFAULT_BPF_ROOT,
 };
 
+/** kube-proxy's ports for its metrics and health servers. */
+export const METRICS_PORT = 10249;
+export const HEALTHZ_PORT = 10256;
+
+const SYNC_PERIOD_MS = 30_000;
+/** kube-proxy's minSyncPeriod; standalone mode syncs a saved file at once. */
+const KUBERNETES_MIN_SYNC_PERIOD_MS = 1000;
+const STANDALONE_MIN_SYNC_PERIOD_MS = 0;
+
 export const RUN: CommandSpec = {
   name: 'run',
-  summary: 'run the agent: program the socket load balancer from manifests',
+  summary: 'run the agent: program the socket load balancer from manifests or the Kubernetes API',
   flags: [
-    { name: '--manifests', value: 'PATH', help: 'manifest file, or directory of *.yaml, *.yml and *.json files (required)' },
+    { name: '--manifests', value: 'PATH', help: 'standalone mode: manifest file, or directory of *.yaml, *.yml and *.json files' },
+    {
+      name: '--kubeconfig',
+      value: 'FILE',
+      help: 'Kubernetes mode: kubeconfig of the API server; without it and --manifests, the in-cluster service account',
+    },
+    { name: '--config', value: 'FILE', help: 'kube-proxy configuration file (KubeProxyConfiguration v1alpha1); flags override it' },
+    { name: '--hostname-override', value: 'NAME', help: 'name of this node', default: 'NODE_NAME, else the host name' },
+    { name: '--nodeport-addresses', value: 'CIDRS', help: 'comma-separated CIDRs of the node addresses that serve NodePorts', default: 'all' },
+    { name: '--min-sync-period', value: 'DURATION', help: 'least time between two syncs; 0: sync every change at once', default: '1s; 0s with --manifests' },
+    { name: '--sync-period', value: 'DURATION', help: 'a full sync (maps re-read) at least this often', default: formatDuration(SYNC_PERIOD_MS) },
+    { name: '--metrics-bind-address', value: 'IP:PORT', help: 'serve /metrics here; port 0: off', default: `127.0.0.1:${METRICS_PORT}` },
+    { name: '--healthz-bind-address', value: 'IP:PORT', help: 'serve /healthz here; port 0: off', default: `0.0.0.0:${HEALTHZ_PORT}` },
     { ...BPF_ROOT, help: `${BPF_ROOT.help}; bpffs is mounted there if it is not` },
     { name: '--cgroup-root', value: 'DIR', help: 'cgroup v2 directory to attach to', default: 'the cgroup2 mount in /proc/self/mountinfo' },
     { name: '--bpf-lb-map-max', value: 'N', help: 'entries of the service and backend maps', default: '65536' },
@@ -63,8 +91,24 @@ export const SERVICES: CommandSpec = {
 
 export const COMMANDS = [RUN, SERVICES];
 
+/** Where the objects come from. */
+export type SourceConfig = { kind: 'manifests'; path: string } | { kind: 'kubernetes'; /** undefined: in-cluster */ kubeconfig?: string };
+
 export interface RunConfig {
-  manifests: string;
+  source: SourceConfig;
+  /** undefined: NODE_NAME, else the host name. */
+  hostnameOverride?: string;
+  /** Canonical CIDRs; empty: every node address. */
+  nodePortAddresses: string[];
+  minSyncPeriodMs: number;
+  syncPeriodMs: number;
+  /** undefined: off. */
+  metrics?: BindAddress;
+  healthz?: BindAddress;
+  /** A server that cannot bind stops the agent instead of being logged. */
+  bindAddressHardFail: boolean;
+  /** Settings of the config file that kpr does not apply. */
+  configWarnings: string[];
   bpfRoot: string;
   /** undefined: find the node's cgroup v2 mount. */
   cgroupRoot?: string;
@@ -111,17 +155,86 @@ function integerFlag(cmd: CommandSpec, values: Map<string, string>, name: string
   return n;
 }
 
-export function runConfig(args: string[]): RunConfig | 'help' {
+function configFile(file: string | undefined, readFile: (f: string) => string): { settings: FileSettings; warnings: string[] } {
+  if (file === undefined) return { settings: {}, warnings: [] };
+  let text: string;
+  try {
+    text = readFile(file);
+  } catch (e) {
+    throw new UsageError(RUN.name, `--config ${file}: ${(e as Error).message}`);
+  }
+  try {
+    return readKubeProxyConfig(text);
+  } catch (e) {
+    if (e instanceof ConfigFileError) throw new UsageError(RUN.name, `--config ${file}: ${e.message}`);
+    throw e;
+  }
+}
+
+function durationFlag(v: Map<string, string>, name: string): number | undefined {
+  const raw = v.get(name);
+  if (raw === undefined) return undefined;
+  const ms = parseDuration(raw);
+  if (ms === undefined) throw new UsageError(RUN.name, `flag ${name} must be a duration such as 1s, 500ms or 1m30s, got ${JSON.stringify(raw)}`);
+  return ms;
+}
+
+function cidrsFlag(raw: string | undefined): string[] | undefined {
+  return raw?.split(',').map((text) => {
+    const cidr = canonicalCidr(text.trim());
+    if (cidr === undefined) throw new UsageError(RUN.name, `flag --nodeport-addresses: ${JSON.stringify(text)} is not a CIDR`);
+    return cidr;
+  });
+}
+
+function bindFlag(raw: string, name: string, defaultPort: number): BindAddress | undefined {
+  try {
+    return parseBindAddress(raw, defaultPort);
+  } catch (e) {
+    throw new UsageError(RUN.name, `${name}: ${(e as Error).message}`);
+  }
+}
+
+function sourceConfig(v: Map<string, string>, file: FileSettings, env: NodeJS.ProcessEnv): SourceConfig {
+  const manifests = v.get('--manifests');
+  const kubeconfig = v.get('--kubeconfig');
+  if (manifests !== undefined && kubeconfig !== undefined) throw new UsageError(RUN.name, 'flags --manifests and --kubeconfig exclude each other');
+  if (manifests !== undefined) return { kind: 'manifests', path: manifests };
+  const fromFile = kubeconfig ?? file.kubeconfig;
+  if (fromFile === undefined && !env.KUBERNETES_SERVICE_HOST) {
+    throw new UsageError(RUN.name, 'flag --manifests or --kubeconfig is required outside a cluster (KUBERNETES_SERVICE_HOST is not set)');
+  }
+  return { kind: 'kubernetes', kubeconfig: fromFile };
+}
+
+export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, readFile = (f: string) => fs.readFileSync(f, 'utf8')): RunConfig | 'help' {
   const v = parseFlags(RUN, args);
   if (v === 'help') return v;
-  const manifests = v.get('--manifests');
-  if (manifests === undefined) throw new UsageError(RUN.name, 'flag --manifests is required');
+  const { settings: file, warnings } = configFile(v.get('--config'), readFile);
+  const source = sourceConfig(v, file, env);
   const logLevel = v.get('--log-level') ?? 'info';
   if (!isLogLevel(logLevel)) {
     throw new UsageError(RUN.name, `flag --log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
   }
+  const defaultMin = source.kind === 'manifests' ? STANDALONE_MIN_SYNC_PERIOD_MS : KUBERNETES_MIN_SYNC_PERIOD_MS;
+  const minSyncPeriodMs = durationFlag(v, '--min-sync-period') ?? file.minSyncPeriodMs ?? defaultMin;
+  const syncPeriodMs = durationFlag(v, '--sync-period') ?? file.syncPeriodMs ?? SYNC_PERIOD_MS;
+  if (syncPeriodMs <= 0) throw new UsageError(RUN.name, 'the sync period must be greater than 0');
+  if (syncPeriodMs < minSyncPeriodMs) {
+    throw new UsageError(RUN.name, `the sync period (${formatDuration(syncPeriodMs)}) must not be shorter than the min sync period (${formatDuration(minSyncPeriodMs)})`);
+  }
+  const metrics = v.get('--metrics-bind-address') ?? file.metricsBindAddress;
+  const healthz = v.get('--healthz-bind-address') ?? file.healthzBindAddress;
   return {
-    manifests,
+    source,
+    hostnameOverride: v.get('--hostname-override') ?? file.hostnameOverride,
+    nodePortAddresses: cidrsFlag(v.get('--nodeport-addresses')) ?? file.nodePortAddresses ?? [],
+    minSyncPeriodMs,
+    syncPeriodMs,
+    metrics: bindFlag(metrics ?? `127.0.0.1:${METRICS_PORT}`, 'metrics bind address', METRICS_PORT),
+    healthz: bindFlag(healthz ?? `0.0.0.0:${HEALTHZ_PORT}`, 'healthz bind address', HEALTHZ_PORT),
+    bindAddressHardFail: file.bindAddressHardFail ?? false,
+    configWarnings: warnings,
     bpfRoot: v.get('--bpf-root') ?? DEFAULT_BPF_ROOT,
     cgroupRoot: v.get('--cgroup-root'),
     lbMapMax: integerFlag(RUN, v, '--bpf-lb-map-max', 1, MAX_MAP_ENTRIES),

@@ -30,6 +30,13 @@ export class Reconciler {
     return this.state;
   }
 
+  /** Reads the maps again, then syncs: entries changed or deleted behind
+   *  the agent's back are written again. */
+  repair(desired: Frontend[]): SyncReport {
+    this.adopt();
+    return this.sync(desired);
+  }
+
   sync(desired: Frontend[]): SyncReport {
     const start = this.state ?? this.adopt();
     this.state = undefined;

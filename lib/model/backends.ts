@@ -1,22 +1,26 @@
-// The backend set of one service port, from the service's slices of one
+// The endpoints of one service port, from the service's slices of one
 // family. Each endpoint contributes its first address only: the API declares
 // an endpoint's addresses fungible and kube-proxy uses the first.
-import { endpointConditions, usableEndpoints } from './endpoint_conditions';
 import { dedupeEndpoints, EndpointCandidate } from './endpoint_duplicates';
+import { endpointConditions } from './endpoint_conditions';
 import { endpointPort } from './endpoint_ports';
 import { BackendAddr, compareBackends } from './frontend';
 import { EndpointSlice, ServicePort } from './objects';
 
-export function portBackends(sp: ServicePort, slices: EndpointSlice[]): BackendAddr[] {
+/** Every endpoint of the port once, whatever its conditions. */
+export function portEndpoints(sp: ServicePort, slices: EndpointSlice[]): EndpointCandidate[] {
   const candidates: EndpointCandidate[] = [];
   for (const slice of slices) {
     const port = endpointPort(sp, slice);
     if (port === undefined) continue;
     for (const ep of slice.endpoints) {
-      candidates.push({ addr: ep.addresses[0], port, conditions: endpointConditions(ep) });
+      candidates.push({ addr: ep.addresses[0], port, conditions: endpointConditions(ep), nodeName: ep.nodeName, hints: ep.hints });
     }
   }
-  return usableEndpoints(dedupeEndpoints(candidates))
-    .map(({ addr, port }) => ({ addr, port }))
-    .sort(compareBackends);
+  return dedupeEndpoints(candidates);
+}
+
+/** A backend set as frontends hold it: addresses only, sorted. */
+export function backendSet(eps: BackendAddr[]): BackendAddr[] {
+  return eps.map(({ addr, port }) => ({ addr, port })).sort(compareBackends);
 }

@@ -1,23 +1,50 @@
-// Desired state: every frontend the datapath should serve, from Services and
-// EndpointSlices. Each service type contributes its own frontends; this is
-// where further types (NodePort, LoadBalancer, ExternalIPs) join.
+// Desired state: every frontend the datapath should serve, from Services,
+// EndpointSlices, this node and the config, in two views: the socket LB's
+// (traffic from this node) and the edge LB's (traffic from outside).
 import { Frontend, frontendKey } from './frontend';
 import { resolveConflicts } from './frontend_conflicts';
+import { ModelConfig, NodeContext } from './node';
 import { EndpointSlice, objectName, Service } from './objects';
 import { sortedBy } from './order';
+import { familyPorts } from './service_port';
 import { slicesByService } from './service_slices';
-import { clusterIpFrontends } from './service_types/clusterip';
+import { clusterIpFrontends, clusterIPs } from './service_types/clusterip';
+import { externalIpFrontends } from './service_types/external_ips';
+import { loadBalancerFrontends } from './service_types/loadbalancer';
+import { nodePortFrontends } from './service_types/nodeport';
+import { nodeMayUse } from './source_ranges';
 
 export interface DesiredState {
-  /** Ordered by frontendKey, one per key. */
+  /** The socket LB's frontends: all that traffic from this node may use.
+   *  Ordered by frontendKey, one per key. */
   frontends: Frontend[];
+  /** The edge LB's frontends: every NodePort, LoadBalancer and ExternalIP
+   *  frontend, for traffic from outside. Ordered by frontendKey. */
+  edgeFrontends: Frontend[];
   conflicts: string[];
 }
 
-export function desiredFrontends(services: Service[], slices: EndpointSlice[]): DesiredState {
-  const bySvc = slicesByService(slices);
-  const ordered = sortedBy(services, (svc) => objectName(svc.metadata));
-  const all = ordered.flatMap((svc) => clusterIpFrontends(svc, bySvc.get(objectName(svc.metadata)) ?? []));
+// The order kube-proxy matches a packet's destination in: when a service
+// names one address twice (an external IP that is also its load balancer
+// IP), the earlier kind serves it (frontend_conflicts.ts).
+const KINDS = [clusterIpFrontends, externalIpFrontends, loadBalancerFrontends, nodePortFrontends];
+
+function serviceFrontends(svc: Service, slices: EndpointSlice[], node: NodeContext, config: ModelConfig): Frontend[] {
+  const ports = clusterIPs(svc.spec).flatMap((ip) => familyPorts(svc, ip, slices, node));
+  return KINDS.flatMap((kind) => ports.flatMap((p) => kind(p, node, config)));
+}
+
+export function desiredFrontends(services: Iterable<Service>, slices: Iterable<EndpointSlice>, node: NodeContext, config: ModelConfig): DesiredState {
+  const bySvc = slicesByService([...slices]);
+  const ordered = sortedBy([...services], (svc) => objectName(svc.metadata));
+  const all = ordered.flatMap((svc) => serviceFrontends(svc, bySvc.get(objectName(svc.metadata)) ?? [], node, config));
   const { frontends, conflicts } = resolveConflicts(all);
-  return { frontends: sortedBy(frontends, frontendKey), conflicts };
+  const sorted = sortedBy(frontends, frontendKey);
+  return {
+    // A LoadBalancer frontend whose source ranges shut this node out is left
+    // to the real load balancer (source_ranges.ts).
+    frontends: sorted.filter((f) => nodeMayUse(f, node)),
+    edgeFrontends: sorted.filter((f) => f.kind !== 'ClusterIP'),
+    conflicts,
+  };
 }

@@ -1,11 +1,12 @@
 // The same address and port can appear in several slices of one service, for
 // instance while the EndpointSlice controller moves an endpoint between
 // slices. It is one backend; when the copies disagree, the copy that is not
-// terminating (then the ready one) describes it.
+// terminating (then the ready one) describes it, its node and hints too.
 import { Conditions } from './endpoint_conditions';
 import { BackendAddr, backendKey } from './frontend';
+import { Endpoint } from './objects';
 
-export interface EndpointCandidate extends BackendAddr {
+export interface EndpointCandidate extends BackendAddr, Pick<Endpoint, 'nodeName' | 'hints'> {
   conditions: Conditions;
 }
 

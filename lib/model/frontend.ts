@@ -1,5 +1,8 @@
 // The model's output: what the datapath should serve. One frontend per
-// (service address, port, protocol), each with its complete backend set.
+// (service address, port, protocol), each with its complete backend sets:
+// one for traffic from this node itself (pods and host processes, which the
+// socket LB sees) and one for traffic arriving from outside (the edge LB's).
+// The two differ only where externalTrafficPolicy is Local.
 import { formatAddrPort } from './ip_address';
 import { compareStrings } from './order';
 import { Protocol } from './protocol';
@@ -9,7 +12,10 @@ export interface BackendAddr {
   port: number;
 }
 
+export type FrontendKind = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalIP';
+
 export interface Frontend {
+  kind: FrontendKind;
   addr: string;
   port: number;
   proto: Protocol;
@@ -19,8 +25,17 @@ export interface Frontend {
   portName: string;
   /** ClientIP affinity timeout in seconds; 0 = no affinity. */
   affinityTimeout: number;
-  /** Sorted, unique. Empty: the datapath refuses connections (kube-proxy's REJECT). */
+  /** Traffic from this node. Sorted, unique. Empty: the datapath refuses
+   *  connections (kube-proxy's REJECT). */
   backends: BackendAddr[];
+  /** Traffic from outside the node; the same as backends for ClusterIP. */
+  externalBackends: BackendAddr[];
+  /** Canonical CIDRs of the clients allowed from outside; empty: all.
+   *  Only LoadBalancer frontends have any. */
+  sourceRanges: string[];
+  /** Where the cloud load balancer asks whether this node has local
+   *  endpoints: LoadBalancer services with externalTrafficPolicy Local. */
+  healthCheckNodePort?: number;
 }
 
 /** Identity of a frontend; addr must be canonical. */

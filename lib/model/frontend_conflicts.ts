@@ -2,6 +2,9 @@
 // server's IP allocator prevents it in a cluster, but hand-written manifests
 // can collide: the service whose "namespace/name" sorts first keeps the
 // frontend, so the outcome never depends on file or arrival order.
+// One service may also name an address twice (an external IP that is also
+// its load balancer IP, a node address among its external IPs); the API
+// allows that, so its first frontend for the key serves it without a word.
 import { Frontend, formatFrontend, frontendKey } from './frontend';
 
 export interface ResolvedFrontends {
@@ -10,7 +13,8 @@ export interface ResolvedFrontends {
   conflicts: string[];
 }
 
-/** frontends must be ordered by serviceName. */
+/** frontends must be ordered by serviceName, each service's in the order
+ *  its frontends take precedence. */
 export function resolveConflicts(frontends: Frontend[]): ResolvedFrontends {
   const owner = new Map<string, Frontend>();
   const conflicts: string[] = [];
@@ -18,7 +22,7 @@ export function resolveConflicts(frontends: Frontend[]): ResolvedFrontends {
     const key = frontendKey(f);
     const first = owner.get(key);
     if (!first) owner.set(key, f);
-    else
+    else if (first.serviceName !== f.serviceName)
       conflicts.push(
         `Service ${f.serviceName}: port ${JSON.stringify(f.portName)}: frontend ${formatFrontend(f)} is already served by Service ${first.serviceName}; skipped`,
       );

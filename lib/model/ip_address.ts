@@ -5,7 +5,8 @@
 // is also what inet_ntop prints for the addresses a service can have.
 import { isIPv4 } from 'net';
 
-export type IpFamily = 'IPv4' | 'IPv6';
+export const IP_FAMILIES = ['IPv4', 'IPv6'] as const;
+export type IpFamily = (typeof IP_FAMILIES)[number];
 
 const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
 
@@ -67,9 +68,29 @@ export function formatAddrPort(addr: string, port: number): string {
   return ipFamily(addr) === 'IPv6' ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
 
+/** Address length in bits. */
+export function ipBits(family: IpFamily): number {
+  return family === 'IPv4' ? 32 : 128;
+}
+
+/** A canonical address as a number, for prefix arithmetic. */
+export function ipValue(canonical: string): bigint {
+  const v4 = ipFamily(canonical) === 'IPv4';
+  const parts = v4 ? canonical.split('.').map(Number) : (ipv6Groups(canonical) ?? []);
+  const width = v4 ? 8n : 16n;
+  return parts.reduce((v, p) => (v << width) | BigInt(p), 0n);
+}
+
+/** The canonical spelling of an address given as a number. */
+export function ipFromValue(value: bigint, family: IpFamily): string {
+  const [count, width] = family === 'IPv4' ? [4, 8] : [8, 16];
+  const mask = (1n << BigInt(width)) - 1n;
+  const parts = Array.from({ length: count }, (_, i) => Number((value >> BigInt(width * (count - 1 - i))) & mask));
+  return family === 'IPv4' ? parts.join('.') : formatIpv6(parts);
+}
+
 /** A string that sorts canonical addresses numerically, IPv4 before IPv6. */
 export function ipSortKey(canonical: string): string {
-  const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
-  if (ipFamily(canonical) === 'IPv4') return `4${canonical.split('.').map((o) => hex(Number(o), 2)).join('')}`;
-  return `6${(ipv6Groups(canonical) ?? []).map((g) => hex(g, 4)).join('')}`;
+  const family = ipFamily(canonical);
+  return `${family === 'IPv4' ? 4 : 6}${ipValue(canonical).toString(16).padStart(ipBits(family) / 4, '0')}`;
 }

@@ -1,15 +1,19 @@
 // The Kubernetes objects the model reads, in their API shape. Optional fields
 // stay optional: the model applies the API's defaults itself (protocol,
-// endpoint conditions, affinity timeout), so objects that never went through
-// an API server (standalone manifests) mean the same as ones that did.
-// Sources hand over validated objects whose IP addresses are canonical
-// (lib/model/ip_address.ts), so the model can compare them as strings.
+// endpoint conditions, affinity timeout, traffic policies Cluster, ipMode
+// VIP), so objects that never went through an API server (standalone
+// manifests) mean the same as ones that did.
+// Sources hand over validated objects whose IP addresses and CIDRs are
+// canonical (lib/model/ip_address.ts, lib/model/cidr.ts), so the model can
+// compare them as strings.
 import { Protocol } from './protocol';
 
 export interface ObjectMeta {
   name: string;
+  /** "" for cluster-scoped objects (Node). */
   namespace: string;
   labels: Record<string, string>;
+  annotations: Record<string, string>;
 }
 
 export const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] as const;
@@ -18,10 +22,16 @@ export type ServiceType = (typeof SERVICE_TYPES)[number];
 export const SESSION_AFFINITIES = ['None', 'ClientIP'] as const;
 export type SessionAffinity = (typeof SESSION_AFFINITIES)[number];
 
+export const TRAFFIC_POLICIES = ['Cluster', 'Local'] as const;
+export type TrafficPolicy = (typeof TRAFFIC_POLICIES)[number];
+
 export interface ServicePort {
   name?: string;
   protocol?: Protocol;
   port: number;
+  /** Unset until allocated; a LoadBalancer with allocateLoadBalancerNodePorts
+   *  false may have none. */
+  nodePort?: number;
 }
 
 export interface ServiceSpec {
@@ -31,11 +41,30 @@ export interface ServiceSpec {
   ports?: ServicePort[];
   sessionAffinity?: SessionAffinity;
   sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: number } };
+  externalIPs?: string[];
+  loadBalancerSourceRanges?: string[];
+  externalTrafficPolicy?: TrafficPolicy;
+  internalTrafficPolicy?: TrafficPolicy;
+  healthCheckNodePort?: number;
+}
+
+export const LOAD_BALANCER_IP_MODES = ['VIP', 'Proxy'] as const;
+export type LoadBalancerIpMode = (typeof LOAD_BALANCER_IP_MODES)[number];
+
+/** Ingresses named only by hostname have no ip. */
+export interface LoadBalancerIngress {
+  ip?: string;
+  ipMode?: LoadBalancerIpMode;
+}
+
+export interface ServiceStatus {
+  loadBalancer?: { ingress?: LoadBalancerIngress[] };
 }
 
 export interface Service {
   metadata: ObjectMeta;
   spec: ServiceSpec;
+  status?: ServiceStatus;
 }
 
 export const ADDRESS_TYPES = ['IPv4', 'IPv6', 'FQDN'] as const;
@@ -47,9 +76,16 @@ export interface EndpointConditions {
   terminating?: boolean;
 }
 
+export interface EndpointHints {
+  forZones?: { name: string }[];
+  forNodes?: { name: string }[];
+}
+
 export interface Endpoint {
   addresses: string[];
   conditions?: EndpointConditions;
+  nodeName?: string;
+  hints?: EndpointHints;
 }
 
 export interface EndpointPort {
@@ -64,6 +100,16 @@ export interface EndpointSlice {
   addressType: AddressType;
   endpoints: Endpoint[];
   ports?: EndpointPort[];
+}
+
+/** The node address types that hold IP addresses; the others hold names. */
+export const NODE_IP_ADDRESS_TYPES = ['InternalIP', 'ExternalIP'] as const;
+export type NodeIpAddressType = (typeof NODE_IP_ADDRESS_TYPES)[number];
+
+export interface Node {
+  metadata: ObjectMeta;
+  /** Only the addresses that are IP addresses. */
+  status?: { addresses?: { type: NodeIpAddressType; address: string }[] };
 }
 
 export function objectName(meta: ObjectMeta): string {

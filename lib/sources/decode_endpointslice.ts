@@ -1,12 +1,24 @@
 // Validation of a discovery.k8s.io/v1 EndpointSlice: addresses must be of
-// the slice's addressType, ports and conditions of their API types.
-import { ADDRESS_TYPES, AddressType, Endpoint, EndpointPort, EndpointSlice, ObjectMeta } from '../model/objects';
+// the slice's addressType, ports, conditions and hints of their API types.
+import { ADDRESS_TYPES, AddressType, Endpoint, EndpointHints, EndpointPort, EndpointSlice, ObjectMeta } from '../model/objects';
 import { PROTOCOLS } from '../model/protocol';
 import { FieldReader, Json } from './field_reader';
 
 function address(r: FieldReader, v: unknown, field: string, type: AddressType): string {
   const a = type === 'FQDN' ? r.string(v, field) : r.ip(v, field, type);
   return r.required(a, field);
+}
+
+function hintNames(r: FieldReader, v: unknown, field: string): { name: string }[] | undefined {
+  return r.array(v, field)?.map((item, i) => {
+    const at = `${field}[${i}]`;
+    return { name: r.required(r.string(r.required(r.object(item, at), at).name, `${at}.name`), `${at}.name`) };
+  });
+}
+
+function hints(r: FieldReader, v: unknown, at: string): EndpointHints | undefined {
+  const h = r.object(v, at);
+  return h && { forZones: hintNames(r, h.forZones, `${at}.forZones`), forNodes: hintNames(r, h.forNodes, `${at}.forNodes`) };
 }
 
 function endpoint(r: FieldReader, v: unknown, at: string, type: AddressType): Endpoint {
@@ -21,6 +33,8 @@ function endpoint(r: FieldReader, v: unknown, at: string, type: AddressType): En
       serving: r.boolean(conditions.serving, `${at}.conditions.serving`),
       terminating: r.boolean(conditions.terminating, `${at}.conditions.terminating`),
     },
+    nodeName: r.string(ep.nodeName, `${at}.nodeName`),
+    hints: hints(r, ep.hints, `${at}.hints`),
   };
 }
 

@@ -1,15 +1,22 @@
 // One parsed manifest document to a typed object. Only the kinds the proxy
 // reads are decoded; a known kind under another apiVersion is an error
 // (its fields may mean something else), any other kind is not ours.
-import { EndpointSlice, ObjectMeta, Service } from '../model/objects';
+import { EndpointSlice, Node, ObjectMeta, Service } from '../model/objects';
 import { decodeEndpointSlice } from './decode_endpointslice';
+import { decodeNode } from './decode_node';
 import { decodeService } from './decode_service';
 import { FieldReader, isJsonObject, Json } from './field_reader';
 import { ObjectError, objectIdentity, UNNAMED } from './object_error';
 
-export type KubeObject = { kind: 'Service'; object: Service } | { kind: 'EndpointSlice'; object: EndpointSlice };
+export type KubeObject =
+  | { kind: 'Service'; object: Service }
+  | { kind: 'EndpointSlice'; object: EndpointSlice }
+  | { kind: 'Node'; object: Node };
 
-const API_VERSIONS = { Service: 'v1', EndpointSlice: 'discovery.k8s.io/v1' } as const;
+const API_VERSIONS = { Service: 'v1', EndpointSlice: 'discovery.k8s.io/v1', Node: 'v1' } as const;
+
+/** Nodes belong to no namespace; a namespace in their manifest means nothing. */
+const CLUSTER_SCOPED = new Set<string>(['Node']);
 
 /** The namespace of manifests that name none, as with kubectl. */
 export const DEFAULT_NAMESPACE = 'default';
@@ -25,21 +32,38 @@ function dnsName(r: FieldReader, v: unknown, field: string): string | undefined 
   return s;
 }
 
-function metadata(r: FieldReader, v: unknown): ObjectMeta {
-  const meta = r.required(r.object(v, 'metadata'), 'metadata');
-  const labels: Record<string, string> = {};
-  for (const [k, val] of Object.entries(r.object(meta.labels, 'metadata.labels') ?? {})) {
-    labels[k] = r.required(r.string(val, `metadata.labels[${JSON.stringify(k)}]`), `metadata.labels[${JSON.stringify(k)}]`);
+function stringMap(r: FieldReader, v: unknown, field: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(r.object(v, field) ?? {})) {
+    const at = `${field}[${JSON.stringify(k)}]`;
+    out[k] = r.required(r.string(val, at), at);
   }
+  return out;
+}
+
+function metadata(r: FieldReader, v: unknown, namespaced: boolean): ObjectMeta {
+  const meta = r.required(r.object(v, 'metadata'), 'metadata');
   return {
     name: r.required(dnsName(r, meta.name, 'metadata.name'), 'metadata.name'),
-    namespace: dnsName(r, meta.namespace, 'metadata.namespace') ?? DEFAULT_NAMESPACE,
-    labels,
+    namespace: namespaced ? (dnsName(r, meta.namespace, 'metadata.namespace') ?? DEFAULT_NAMESPACE) : '',
+    labels: stringMap(r, meta.labels, 'metadata.labels'),
+    annotations: stringMap(r, meta.annotations, 'metadata.annotations'),
   };
 }
 
 function isKnownKind(kind: unknown): kind is keyof typeof API_VERSIONS {
-  return kind === 'Service' || kind === 'EndpointSlice';
+  return typeof kind === 'string' && Object.hasOwn(API_VERSIONS, kind);
+}
+
+function decodeKind(r: FieldReader, kind: keyof typeof API_VERSIONS, m: ObjectMeta, doc: Json): KubeObject {
+  switch (kind) {
+    case 'Service':
+      return { kind, object: decodeService(r, m, doc) };
+    case 'EndpointSlice':
+      return { kind, object: decodeEndpointSlice(r, m, doc) };
+    case 'Node':
+      return { kind, object: decodeNode(r, m, doc) };
+  }
 }
 
 /** undefined for kinds the proxy does not read; throws ObjectError. */
@@ -47,17 +71,15 @@ export function decodeObject(doc: Json): KubeObject | undefined {
   const kind = doc.kind;
   if (!isKnownKind(kind)) return undefined;
   // Identify the object leniently first, so even a broken one is named.
+  const namespaced = !CLUSTER_SCOPED.has(kind);
   const meta = isJsonObject(doc.metadata) ? doc.metadata : {};
   const namespace = typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : DEFAULT_NAMESPACE;
   const name = typeof meta.name === 'string' && meta.name ? meta.name : UNNAMED;
-  const r = new FieldReader(kind, namespace, name);
+  const r = new FieldReader(kind, namespaced ? namespace : '', name);
   if (doc.apiVersion !== API_VERSIONS[kind]) {
     r.fail('apiVersion', `must be ${API_VERSIONS[kind]}, got ${JSON.stringify(doc.apiVersion ?? null)}`);
   }
-  const m = metadata(r, doc.metadata);
-  return kind === 'Service'
-    ? { kind, object: decodeService(r, m, doc) }
-    : { kind, object: decodeEndpointSlice(r, m, doc) };
+  return decodeKind(r, kind, metadata(r, doc.metadata, namespaced), doc);
 }
 
 /** What became of one manifest document. */

@@ -1,6 +1,7 @@
 // Typed reads of one object's untyped fields (parsed YAML/JSON). Each read
 // names the field path, so any failure becomes an ObjectError pointing at the
 // exact field. null counts as unset, as in the Kubernetes API.
+import { canonicalCidr } from '../model/cidr';
 import { canonicalIp, IpFamily, ipFamily } from '../model/ip_address';
 import { ObjectError } from './object_error';
 
@@ -70,5 +71,12 @@ export class FieldReader {
     if (ip === undefined) return this.fail(field, `${shown(s)} is not a valid IP address`);
     if (family && ipFamily(ip) !== family) return this.fail(field, `${shown(s)} is not an ${family} address`);
     return ip;
+  }
+
+  /** A canonical CIDR ("198.18.0.0/15"). */
+  cidr(v: unknown, field: string): string | undefined {
+    const s = this.string(v, field);
+    if (s === undefined) return undefined;
+    return canonicalCidr(s) ?? this.fail(field, `${shown(s)} is not a valid CIDR`);
   }
 }

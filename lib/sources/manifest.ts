@@ -1,4 +1,4 @@
-// Standalone mode's source: Services and EndpointSlices from a manifest file
+// Standalone mode's source: Services, EndpointSlices and Nodes from a manifest file
 // or a directory of them, watched for changes. Each change re-reads only the
 // files that changed and hands the complete object set to the listener.
 //
@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Logger } from '../log';
-import { EndpointSlice, Service } from '../model/objects';
+import { EndpointSlice, Node, Service } from '../model/objects';
 import { Coalescer } from './coalesce';
 import { decodeDocument, DocumentOutcome, KubeObject } from './decode_object';
 import { isManifestFile } from './manifest_files';
@@ -17,6 +17,8 @@ import { manifestChunks, parseChunk, ParseError } from './manifest_parse';
 export interface ManifestObjects {
   services: Service[];
   endpointSlices: EndpointSlice[];
+  /** Standalone mode takes this node's context from the Node of its name. */
+  nodes: Node[];
 }
 
 export type ManifestListener = (objects: ManifestObjects) => void;
@@ -179,10 +181,11 @@ export class ManifestSource {
     const report = duplicates.join('\n');
     if (report !== this.reportedDuplicates) duplicates.forEach((d) => this.log.warn(`manifests: ${d}`));
     this.reportedDuplicates = report;
-    const out: ManifestObjects = { services: [], endpointSlices: [] };
+    const out: ManifestObjects = { services: [], endpointSlices: [], nodes: [] };
     for (const { o } of byId.values()) {
       if (o.kind === 'Service') out.services.push(o.object);
-      else out.endpointSlices.push(o.object);
+      else if (o.kind === 'EndpointSlice') out.endpointSlices.push(o.object);
+      else out.nodes.push(o.object);
     }
     return out;
   }

@@ -1,12 +1,14 @@
 // An invalid object in a source, reported as
-// "<Kind> <namespace>/<name>: <field path>: <problem>" and skipped on its own.
+// "<Kind> <namespace>/<name>: <field path>: <problem>" ("<Kind> <name>: ..."
+// for cluster-scoped kinds) and skipped on its own.
 
 /** Shown instead of the name when the object has none. */
 export const UNNAMED = '<unnamed>';
 
-/** "Kind namespace/name": what tells two objects of a source apart. */
+/** "Kind namespace/name", or "Kind name" for a cluster-scoped object (no
+ *  namespace): what tells two objects of a source apart. */
 export function objectIdentity(kind: string, namespace: string, name: string): string {
-  return `${kind} ${namespace}/${name}`;
+  return namespace === '' ? `${kind} ${name}` : `${kind} ${namespace}/${name}`;
 }
 
 export class ObjectError extends Error {
@@ -17,7 +19,7 @@ export class ObjectError extends Error {
     readonly field: string,
     readonly problem: string,
   ) {
-    super(`${kind} ${namespace}/${objectName}: ${field}: ${problem}`);
+    super(`${objectIdentity(kind, namespace, objectName)}: ${field}: ${problem}`);
     this.name = 'ObjectError';
   }
 

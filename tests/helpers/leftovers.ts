@@ -7,6 +7,7 @@ import { isAlive, ownerOf, ownersMentioned } from './naming';
 import { listNamespaces, removeNamespace } from './netns';
 import { findCgroup2Root, removeCgroup } from './cgroup';
 import { bpfRootParents, removeBpfRoot } from './bpf_root';
+import { listTestDirs, removeTestDir, testDirParent } from './test_dir';
 
 type OwnerTest = (pid: number) => boolean;
 
@@ -23,7 +24,8 @@ function owned(names: string[], owns: OwnerTest): string[] {
 }
 
 // Processes outside the namespaces (an agent given --bpf-root, a client given
-// the cgroup path) are found by the resource names on their command line.
+// the cgroup path, the e2e control plane's etcd and kube-apiserver given files
+// in a test dir) are found by the resource names on their command line.
 function processesNaming(owns: OwnerTest): number[] {
   return fs
     .readdirSync('/proc')
@@ -55,6 +57,11 @@ function removeOwned(owns: OwnerTest): RemovalReport {
   for (const name of cgroupRoot ? owned(fs.readdirSync(cgroupRoot), owns) : []) {
     const dir = path.join(cgroupRoot as string, name);
     attempt(report, `cgroup ${dir}`, () => removeCgroup(dir));
+  }
+  // After the processes: a killed etcd no longer writes into its data dir.
+  for (const name of owned(listTestDirs(), owns)) {
+    const dir = path.join(testDirParent(), name);
+    attempt(report, `test dir ${dir}`, () => removeTestDir(dir));
   }
   for (const parent of bpfRootParents()) {
     for (const name of owned(fs.readdirSync(parent), owns)) {

@@ -1,6 +1,8 @@
-import { clusterIPs, clusterIpFrontends } from '../../lib/model/service_types/clusterip';
-import { ServiceSpec } from '../../lib/model/objects';
-import { ep, service, slice } from './objects';
+import { clusterIPs } from '../../lib/model/service_types/clusterip';
+import { EndpointSlice, Service, ServiceSpec } from '../../lib/model/objects';
+import { desired, ep, frontend, service, slice } from './objects';
+
+const clusterIpFrontends = (svc: Service, slices: EndpointSlice[]) => desired([svc], slices).frontends.filter((f) => f.kind === 'ClusterIP');
 
 describe('which cluster IPs a service has', () => {
   test.each<[string, ServiceSpec, string[]]>([
@@ -57,8 +59,8 @@ describe('ClusterIP frontends', () => {
       slice('dns-b', 'dns', 'IPv4', [ep('198.18.2.2')], ports(5353), 'kube-system'),
     ];
     expect(clusterIpFrontends(svc, slices).map((f) => [f.proto, f.port, f.portName, f.serviceName, f.backends])).toEqual([
-      ['UDP', 53, 'dns', 'kube-system/dns', [{ addr: '198.18.2.1', port: 53 }, { addr: '198.18.2.2', port: 5353 }]],
       ['TCP', 53, 'dns-tcp', 'kube-system/dns', [{ addr: '198.18.2.1', port: 53 }, { addr: '198.18.2.2', port: 5353 }]],
+      ['UDP', 53, 'dns', 'kube-system/dns', [{ addr: '198.18.2.1', port: 53 }, { addr: '198.18.2.2', port: 5353 }]],
       ['TCP', 9153, 'metrics', 'kube-system/dns', [{ addr: '198.18.2.1', port: 9153 }, { addr: '198.18.2.2', port: 9153 }]],
     ]);
   });
@@ -75,9 +77,7 @@ describe('ClusterIP frontends', () => {
   test('without usable endpoints the frontend is still there, with no backends', () => {
     const svc = service('web', { clusterIP: '198.19.0.10', ports: [{ port: 80 }] });
     const slices = [slice('web-a', 'web', 'IPv4', [ep('198.18.1.1', { ready: false })], [{ port: 8080 }])];
-    expect(clusterIpFrontends(svc, slices)).toEqual([
-      { addr: '198.19.0.10', port: 80, proto: 'TCP', serviceName: 'default/web', portName: '', affinityTimeout: 0, backends: [] },
-    ]);
+    expect(clusterIpFrontends(svc, slices)).toEqual([frontend()]);
   });
 
   test('terminating endpoints serve only when no endpoint is ready', () => {

@@ -1,20 +1,55 @@
-import { commandHelp, parseFlags, RUN, runConfig, servicesConfig, UsageError } from '../../lib/config';
+import { commandHelp, parseFlags, RUN, RunConfig, runConfig, servicesConfig, UsageError } from '../../lib/config';
+
+const NO_ENV = {};
+const noFile = (f: string): string => {
+  throw new Error(`ENOENT: no such file or directory, open '${f}'`);
+};
+const run = (args: string[], env: NodeJS.ProcessEnv = NO_ENV, files: Record<string, string> = {}) =>
+  runConfig(args, env, (f) => files[f] ?? noFile(f)) as RunConfig;
+
+const STANDALONE_DEFAULTS: RunConfig = {
+  source: { kind: 'manifests', path: '/etc/kpr' },
+  hostnameOverride: undefined,
+  nodePortAddresses: [],
+  minSyncPeriodMs: 0,
+  syncPeriodMs: 30_000,
+  metrics: { host: '127.0.0.1', port: 10249 },
+  healthz: { host: '0.0.0.0', port: 10256 },
+  bindAddressHardFail: false,
+  configWarnings: [],
+  bpfRoot: '/sys/fs/bpf',
+  cgroupRoot: undefined,
+  lbMapMax: 65536,
+  revNatMapMax: 131072,
+  logLevel: 'info',
+};
+
+const CONFIG = `apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+hostnameOverride: node-b
+clientConnection:
+  kubeconfig: /var/lib/kube-proxy/kubeconfig.conf
+metricsBindAddress: 0.0.0.0:10249
+iptables:
+  minSyncPeriod: 2s
+  syncPeriod: 1m
+nodePortAddresses: [198.18.0.0/15]
+`;
 
 describe('kpr run flags', () => {
-  test('defaults', () => {
-    expect(runConfig(['--manifests', '/etc/kpr'])).toEqual({
-      manifests: '/etc/kpr',
-      bpfRoot: '/sys/fs/bpf',
-      cgroupRoot: undefined,
-      lbMapMax: 65536,
-      revNatMapMax: 131072,
-      logLevel: 'info',
-    });
+  test('defaults, standalone', () => {
+    expect(run(['--manifests', '/etc/kpr'])).toEqual(STANDALONE_DEFAULTS);
+  });
+
+  test('defaults, Kubernetes: in a cluster without flags, or with --kubeconfig; minSyncPeriod 1s', () => {
+    const k8s = { ...STANDALONE_DEFAULTS, minSyncPeriodMs: 1000 };
+    expect(run([], { KUBERNETES_SERVICE_HOST: '198.18.0.1' })).toEqual({ ...k8s, source: { kind: 'kubernetes', kubeconfig: undefined } });
+    expect(run(['--kubeconfig', '/k'])).toEqual({ ...k8s, source: { kind: 'kubernetes', kubeconfig: '/k' } });
   });
 
   test('every flag, with and without =', () => {
     expect(
-      runConfig([
+      run([
         '--manifests=/m',
         '--bpf-root',
         '/tmp/bpf',
@@ -24,12 +59,60 @@ describe('kpr run flags', () => {
         '--bpf-lb-sock-rev-nat-map-max=2048',
         '--log-level',
         'debug',
+        '--hostname-override=node-c',
+        '--nodeport-addresses',
+        '198.18.0.0/16, fd00:198:18::/48',
+        '--min-sync-period=500ms',
+        '--sync-period',
+        '1m30s',
+        '--metrics-bind-address',
+        '[::1]:9000',
+        '--healthz-bind-address=0.0.0.0:0',
       ]),
-    ).toEqual({ manifests: '/m', bpfRoot: '/tmp/bpf', cgroupRoot: '/tmp/cg', lbMapMax: 1024, revNatMapMax: 2048, logLevel: 'debug' });
+    ).toEqual({
+      ...STANDALONE_DEFAULTS,
+      source: { kind: 'manifests', path: '/m' },
+      bpfRoot: '/tmp/bpf',
+      cgroupRoot: '/tmp/cg',
+      lbMapMax: 1024,
+      revNatMapMax: 2048,
+      logLevel: 'debug',
+      hostnameOverride: 'node-c',
+      nodePortAddresses: ['198.18.0.0/16', 'fd00:198:18::/48'],
+      minSyncPeriodMs: 500,
+      syncPeriodMs: 90_000,
+      metrics: { host: '::1', port: 9000 },
+      healthz: undefined,
+    });
+  });
+
+  test('--config: the file gives what flags do not; flags win', () => {
+    const files = { '/c.yaml': CONFIG };
+    expect(run(['--config', '/c.yaml'], NO_ENV, files)).toEqual({
+      ...STANDALONE_DEFAULTS,
+      source: { kind: 'kubernetes', kubeconfig: '/var/lib/kube-proxy/kubeconfig.conf' },
+      hostnameOverride: 'node-b',
+      nodePortAddresses: ['198.18.0.0/15'],
+      minSyncPeriodMs: 2000,
+      syncPeriodMs: 60_000,
+      metrics: { host: '0.0.0.0', port: 10249 },
+    });
+    const flags = run(['--config', '/c.yaml', '--manifests', '/m', '--hostname-override', 'x', '--min-sync-period', '0', '--metrics-bind-address', '127.0.0.1:0'], NO_ENV, files);
+    expect(flags).toMatchObject({ source: { kind: 'manifests', path: '/m' }, hostnameOverride: 'x', minSyncPeriodMs: 0, syncPeriodMs: 60_000, metrics: undefined });
+  });
+
+  test('--config: fields kpr does not apply are warned about, unknown ones fail', () => {
+    const files = {
+      '/w.yaml': `${CONFIG}mode: ipvs\nconntrack: {maxPerCore: 0}\nclusterCIDR: 198.18.0.0/16\n`,
+      '/u.yaml': `${CONFIG}conntrack: {maxPerCor: 1}\n`,
+    };
+    expect(run(['--config', '/w.yaml'], NO_ENV, files).configWarnings).toEqual(['iptables.minSyncPeriod is set, but kpr does not apply it', 'iptables.syncPeriod is set, but kpr does not apply it', 'clusterCIDR is set, but kpr does not apply it']);
+    expect(() => run(['--config', '/u.yaml'], NO_ENV, files)).toThrow(new UsageError('run', '--config /u.yaml: conntrack.maxPerCor: unknown field (not in KubeProxyConfiguration kubeproxy.config.k8s.io/v1alpha1)'));
   });
 
   test('help', () => {
     expect(runConfig(['--manifests', '/m', '--help'])).toBe('help');
+    expect(commandHelp(RUN)).toContain('--kubeconfig FILE');
     expect(commandHelp(RUN)).toContain('--bpf-lb-map-max N');
   });
 
@@ -38,7 +121,14 @@ describe('kpr run flags', () => {
     [['--manifests'], 'flag --manifests needs a value (PATH)'],
     [['--manifests', '--bpf-root', '/x'], 'flag --manifests needs a value (PATH)'],
     [['--manifests='], 'flag --manifests needs a value (PATH)'],
-    [[], 'flag --manifests is required'],
+    [[], 'flag --manifests or --kubeconfig is required outside a cluster (KUBERNETES_SERVICE_HOST is not set)'],
+    [['--manifests', '/m', '--kubeconfig', '/k'], 'flags --manifests and --kubeconfig exclude each other'],
+    [['--manifests', '/m', '--sync-period', '1x'], 'flag --sync-period must be a duration such as 1s, 500ms or 1m30s, got "1x"'],
+    [['--manifests', '/m', '--sync-period', '0s'], 'the sync period must be greater than 0'],
+    [['--manifests', '/m', '--min-sync-period', '1m', '--sync-period', '30s'], 'the sync period (30s) must not be shorter than the min sync period (1m)'],
+    [['--manifests', '/m', '--nodeport-addresses', '198.18.0.1'], 'flag --nodeport-addresses: "198.18.0.1" is not a CIDR'],
+    [['--manifests', '/m', '--metrics-bind-address', 'localhost:1'], 'metrics bind address: "localhost:1" is not an IP:port address'],
+    [['--manifests', '/m', '--config', '/none'], "--config /none: ENOENT: no such file or directory, open '/none'"],
     [['/m'], 'unexpected argument "/m"'],
     [['--manifests', '/m', '--manifests', '/n'], 'flag --manifests given twice'],
     [['--manifests', '/m', '--bpf-lb-map-max', '12k'], 'flag --bpf-lb-map-max must be an integer from 1 to 16777216, got "12k"'],
@@ -47,7 +137,7 @@ describe('kpr run flags', () => {
     [['--manifests', '/m', '--bpf-lb-sock-rev-nat-map-max', '1.5'], 'flag --bpf-lb-sock-rev-nat-map-max must be an integer from 1 to 16777216, got "1.5"'],
     [['--manifests', '/m', '--log-level', 'trace'], 'flag --log-level must be one of error, warn, info, debug, got "trace"'],
   ])('%j -> %s', (args, message) => {
-    expect(() => runConfig(args)).toThrow(new UsageError('run', message));
+    expect(() => run(args)).toThrow(new UsageError('run', message));
   });
 });
 

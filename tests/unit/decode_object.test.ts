@@ -1,4 +1,4 @@
-import { decodeObject } from '../../lib/sources/decode_object';
+import { decodeDocument, decodeObject } from '../../lib/sources/decode_object';
 import { Json } from '../../lib/sources/field_reader';
 
 const svc = (spec: Json, metadata: Json = { name: 'web', namespace: 'shop' }): Json => ({ apiVersion: 'v1', kind: 'Service', metadata, spec });
@@ -27,7 +27,7 @@ describe('valid objects decode to their typed form', () => {
     expect(decodeObject(doc)).toEqual({
       kind: 'Service',
       object: {
-        metadata: { name: 'web', namespace: 'default', labels: {} },
+        metadata: { name: 'web', namespace: 'default', labels: {}, annotations: {} },
         spec: {
           type: 'ClusterIP',
           clusterIP: 'fd00:198:18::10',
@@ -48,12 +48,98 @@ describe('valid objects decode to their typed form', () => {
     expect(decodeObject(doc)).toEqual({
       kind: 'EndpointSlice',
       object: {
-        metadata: { name: 'web-1', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'web' } },
+        metadata: { name: 'web-1', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'web' }, annotations: {} },
         addressType: 'IPv4',
         endpoints: [{ addresses: ['198.18.1.1'], conditions: { ready: undefined, serving: undefined, terminating: false } }],
         ports: [{ name: undefined, port: 8080, protocol: 'TCP' }],
       },
     });
+  });
+
+  test('Service: node ports, external addresses, traffic policies and load balancer status', () => {
+    const doc = {
+      ...svc({
+        type: 'LoadBalancer',
+        clusterIPs: ['198.19.0.10', 'FD00:198:18::10'],
+        ipFamilies: ['IPv4', 'IPv6'],
+        ipFamilyPolicy: 'RequireDualStack',
+        ports: [{ port: 80, nodePort: 30080 }],
+        externalIPs: ['198.18.100.1', 'fd00:198:18::0100'],
+        loadBalancerSourceRanges: [' 198.18.7.1/16 ', 'fd00:198:18:64::/64'],
+        externalTrafficPolicy: 'Local',
+        internalTrafficPolicy: 'Cluster',
+        healthCheckNodePort: 32000,
+        allocateLoadBalancerNodePorts: true,
+      }),
+      status: { loadBalancer: { ingress: [{ ip: '198.18.200.1', ipMode: 'VIP' }, { ip: 'fd00:198:18::200', ipMode: 'Proxy' }, { hostname: 'lb.example' }] } },
+    };
+    const decoded = decodeObject(doc);
+    expect(decoded?.object).toEqual({
+      metadata: { name: 'web', namespace: 'shop', labels: {}, annotations: {} },
+      spec: {
+        type: 'LoadBalancer',
+        clusterIPs: ['198.19.0.10', 'fd00:198:18::10'],
+        ports: [{ port: 80, nodePort: 30080 }],
+        externalIPs: ['198.18.100.1', 'fd00:198:18::100'],
+        loadBalancerSourceRanges: ['198.18.0.0/16', 'fd00:198:18:64::/64'],
+        externalTrafficPolicy: 'Local',
+        internalTrafficPolicy: 'Cluster',
+        healthCheckNodePort: 32000,
+      },
+      status: { loadBalancer: { ingress: [{ ip: '198.18.200.1', ipMode: 'VIP' }, { ip: 'fd00:198:18::200', ipMode: 'Proxy' }, {}] } },
+    });
+  });
+
+  test('EndpointSlice: annotations, node names and hints', () => {
+    const doc = eps(
+      {
+        endpoints: [{ addresses: ['198.18.1.1'], nodeName: 'node-a', zone: 'zone-a', hints: { forZones: [{ name: 'zone-a' }], forNodes: [{ name: 'node-a' }] } }],
+        ports: [{ port: 8080 }],
+      },
+      { name: 'web-1', namespace: 'shop', annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': '2025-01-02T03:04:05Z' } },
+    );
+    expect(decodeObject(doc)?.object).toEqual({
+      metadata: {
+        name: 'web-1',
+        namespace: 'shop',
+        labels: { 'kubernetes.io/service-name': 'web' },
+        annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': '2025-01-02T03:04:05Z' },
+      },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['198.18.1.1'], nodeName: 'node-a', hints: { forZones: [{ name: 'zone-a' }], forNodes: [{ name: 'node-a' }] } }],
+      ports: [{ port: 8080 }],
+    });
+  });
+
+  test('Node: cluster-scoped, IP addresses only', () => {
+    const doc = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'node-a', namespace: 'ignored', labels: { 'topology.kubernetes.io/zone': 'zone-a' } },
+      status: {
+        addresses: [
+          { type: 'Hostname', address: 'node-a' },
+          { type: 'InternalIP', address: '198.18.0.1' },
+          { type: 'InternalIP', address: 'FD00:198:18::0001' },
+          { type: 'ExternalIP', address: '198.19.0.1' },
+          { type: 'InternalDNS', address: 'node-a.example' },
+        ],
+      },
+    };
+    expect(decodeObject(doc)).toEqual({
+      kind: 'Node',
+      object: {
+        metadata: { name: 'node-a', namespace: '', labels: { 'topology.kubernetes.io/zone': 'zone-a' }, annotations: {} },
+        status: {
+          addresses: [
+            { type: 'InternalIP', address: '198.18.0.1' },
+            { type: 'InternalIP', address: 'fd00:198:18::1' },
+            { type: 'ExternalIP', address: '198.19.0.1' },
+          ],
+        },
+      },
+    });
+    expect(decodeDocument(doc)).toMatchObject({ identity: 'Node node-a' });
   });
 
   test('other kinds are not ours', () => {
@@ -99,6 +185,49 @@ describe('invalid objects name kind, namespace/name, field and problem', () => {
     ['condition not a boolean', eps({ endpoints: [{ addresses: ['198.18.1.1'], conditions: { ready: 'yes' } }] }), 'EndpointSlice shop/web-1: endpoints[0].conditions.ready: must be true or false, got "yes"'],
     ['slice port out of range', eps({ ports: [{ port: 0 }] }), 'EndpointSlice shop/web-1: ports[0].port: must be an integer from 1 to 65535, got 0'],
     ['slice port protocol', eps({ ports: [{ port: 80, protocol: 'QUIC' }] }), 'EndpointSlice shop/web-1: ports[0].protocol: must be one of TCP, UDP, SCTP, got "QUIC"'],
+    ['annotation not a string', svc({}, { name: 'web', namespace: 'shop', annotations: { a: true } }), 'Service shop/web: metadata.annotations["a"]: must be a string, got true'],
+    ['nodePort on a ClusterIP service', svc({ ports: [{ port: 80, nodePort: 30080 }] }), 'Service shop/web: spec.ports[0].nodePort: may not be used when spec.type is ClusterIP'],
+    ['nodePort out of range', svc({ type: 'NodePort', ports: [{ port: 80, nodePort: 0 }] }), 'Service shop/web: spec.ports[0].nodePort: must be an integer from 1 to 65535, got 0'],
+    [
+      'duplicate nodePort',
+      svc({ type: 'NodePort', ports: [{ name: 'a', port: 80, nodePort: 30080 }, { name: 'b', port: 81, nodePort: 30080 }] }),
+      'Service shop/web: spec.ports[1].nodePort: duplicate nodePort 30080/TCP',
+    ],
+    ['bad external IP', svc({ externalIPs: ['198.18.100'] }), 'Service shop/web: spec.externalIPs[0]: "198.18.100" is not a valid IP address'],
+    ['loopback external IP', svc({ externalIPs: ['198.18.100.1', '127.0.0.1'] }), 'Service shop/web: spec.externalIPs[1]: 127.0.0.1 is loopback (127.0.0.0/8)'],
+    ['unspecified external IP', svc({ externalIPs: ['::'] }), 'Service shop/web: spec.externalIPs[0]: :: is unspecified (::/128)'],
+    ['bad source range', svc({ type: 'LoadBalancer', loadBalancerSourceRanges: ['198.18.0.0/33'] }), 'Service shop/web: spec.loadBalancerSourceRanges[0]: "198.18.0.0/33" is not a valid CIDR'],
+    ['source ranges without a load balancer', svc({ type: 'NodePort', loadBalancerSourceRanges: ['198.18.0.0/16'] }), 'Service shop/web: spec.loadBalancerSourceRanges: may only be used when spec.type is LoadBalancer'],
+    ['unknown traffic policy', svc({ externalTrafficPolicy: 'Nearby' }), 'Service shop/web: spec.externalTrafficPolicy: must be one of Cluster, Local, got "Nearby"'],
+    [
+      'health check port without Local',
+      svc({ type: 'LoadBalancer', healthCheckNodePort: 32000 }),
+      'Service shop/web: spec.healthCheckNodePort: may only be set when spec.type is LoadBalancer and spec.externalTrafficPolicy is Local',
+    ],
+    ['unknown family', svc({ ipFamilies: ['IPv5'] }), 'Service shop/web: spec.ipFamilies[0]: must be one of IPv4, IPv6, got "IPv5"'],
+    ['duplicate family', svc({ ipFamilies: ['IPv4', 'IPv4'] }), 'Service shop/web: spec.ipFamilies[1]: duplicate family IPv4'],
+    ['family disagrees with cluster IP', svc({ clusterIP: '198.19.0.10', ipFamilies: ['IPv6'] }), 'Service shop/web: spec.ipFamilies[0]: is IPv6, but spec.clusterIPs[0] (198.19.0.10) is IPv4'],
+    ['bad ingress IP', { ...svc({ type: 'LoadBalancer' }), status: { loadBalancer: { ingress: [{ ip: 'lb' }] } } }, 'Service shop/web: status.loadBalancer.ingress[0].ip: "lb" is not a valid IP address'],
+    [
+      'unknown ipMode',
+      { ...svc({ type: 'LoadBalancer' }), status: { loadBalancer: { ingress: [{ ip: '198.18.200.1', ipMode: 'DSR' }] } } },
+      'Service shop/web: status.loadBalancer.ingress[0].ipMode: must be one of VIP, Proxy, got "DSR"',
+    ],
+    [
+      'ipMode without ip',
+      { ...svc({ type: 'LoadBalancer' }), status: { loadBalancer: { ingress: [{ hostname: 'lb.example', ipMode: 'VIP' }] } } },
+      'Service shop/web: status.loadBalancer.ingress[0].ipMode: may only be set together with ip',
+    ],
+    ['nodeName not a string', eps({ endpoints: [{ addresses: ['198.18.1.1'], nodeName: 7 }] }), 'EndpointSlice shop/web-1: endpoints[0].nodeName: must be a string, got 7'],
+    ['hint without a name', eps({ endpoints: [{ addresses: ['198.18.1.1'], hints: { forZones: [{}] } }] }), 'EndpointSlice shop/web-1: endpoints[0].hints.forZones[0].name: is required'],
+    ['hints not a list', eps({ endpoints: [{ addresses: ['198.18.1.1'], hints: { forNodes: 'node-a' } }] }), 'EndpointSlice shop/web-1: endpoints[0].hints.forNodes: must be a list, got "node-a"'],
+    ['Node apiVersion', { apiVersion: 'v2', kind: 'Node', metadata: { name: 'node-a' } }, 'Node node-a: apiVersion: must be v1, got "v2"'],
+    [
+      'Node address not an IP',
+      { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a' }, status: { addresses: [{ type: 'InternalIP', address: 'node-a' }] } },
+      'Node node-a: status.addresses[0].address: "node-a" is not a valid IP address',
+    ],
+    ['Node address type missing', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a' }, status: { addresses: [{ address: '198.18.0.1' }] } }, 'Node node-a: status.addresses[0].type: is required'],
   ])('%s', (_name, doc, message) => {
     expect(() => decodeObject(doc)).toThrow(message);
     try {

@@ -1,4 +1,4 @@
-import { canonicalIp, formatAddrPort, ipFamily, ipSortKey } from '../../lib/model/ip_address';
+import { canonicalIp, formatAddrPort, ipFamily, ipFromValue, ipSortKey, ipValue } from '../../lib/model/ip_address';
 
 describe('canonicalIp', () => {
   test.each([
@@ -56,4 +56,8 @@ test('ipSortKey orders numerically, IPv4 first', () => {
     'fd00:198:18::9',
     'fd00:198:18::10',
   ]);
+});
+
+test.each(['198.18.0.1', '198.19.255.255', 'fd00:198:18::1', 'fd00:198:18:1:2:3:4:5', 'fd00::'])('ipValue and ipFromValue round-trip %s', (ip) => {
+  expect(ipFromValue(ipValue(ip), ipFamily(ip))).toBe(ip);
 });

@@ -1,9 +1,13 @@
-// Builders of typed Services and EndpointSlices for model tests.
-import { Endpoint, EndpointPort, EndpointSlice, Service, ServiceSpec } from '../../lib/model/objects';
+// Builders of typed objects and node contexts for model tests.
+import { desiredFrontends } from '../../lib/model/desired';
+import { Frontend } from '../../lib/model/frontend';
+import { ModelConfig, NodeContext } from '../../lib/model/node';
+import { Endpoint, EndpointPort, EndpointSlice, Service, ServiceSpec, ServiceStatus } from '../../lib/model/objects';
 import { SERVICE_NAME_LABEL } from '../../lib/model/service_slices';
+import { ZONE_LABEL } from '../../lib/model/topology';
 
-export function service(name: string, spec: ServiceSpec, namespace = 'default'): Service {
-  return { metadata: { name, namespace, labels: {} }, spec };
+export function service(name: string, spec: ServiceSpec, namespace = 'default', status?: ServiceStatus): Service {
+  return { metadata: { name, namespace, labels: {}, annotations: {} }, spec, status };
 }
 
 export function slice(
@@ -14,9 +18,38 @@ export function slice(
   ports: EndpointPort[],
   namespace = 'default',
 ): EndpointSlice {
-  return { metadata: { name, namespace, labels: { [SERVICE_NAME_LABEL]: svc } }, addressType, endpoints, ports };
+  return { metadata: { name, namespace, labels: { [SERVICE_NAME_LABEL]: svc }, annotations: {} }, addressType, endpoints, ports };
 }
 
-export function ep(addr: string, conditions?: Endpoint['conditions']): Endpoint {
-  return { addresses: [addr], conditions };
+export function ep(addr: string, conditions?: Endpoint['conditions'], more: Omit<Endpoint, 'addresses' | 'conditions'> = {}): Endpoint {
+  return { addresses: [addr], conditions, ...more };
+}
+
+/** This node: node-a in zone-a unless told otherwise; zone null: no zone label. */
+export function node(addresses: string[] = ['198.18.0.1', 'fd00:198:18::1'], name = 'node-a', zone: string | null = 'zone-a'): NodeContext {
+  return { name, labels: zone === null ? {} : { [ZONE_LABEL]: zone }, addresses };
+}
+
+export const ALL_NODE_ADDRESSES: ModelConfig = { nodePortAddresses: [] };
+
+/** Both views of the desired state for some services on this node. */
+export function desired(services: Service[], slices: EndpointSlice[] = [], on: NodeContext = node(), config: ModelConfig = ALL_NODE_ADDRESSES) {
+  return desiredFrontends(services, slices, on, config);
+}
+
+/** A ClusterIP frontend of default/web with no backends, changed by more. */
+export function frontend(more: Partial<Frontend> = {}): Frontend {
+  return {
+    kind: 'ClusterIP',
+    addr: '198.19.0.10',
+    port: 80,
+    proto: 'TCP',
+    serviceName: 'default/web',
+    portName: '',
+    affinityTimeout: 0,
+    backends: [],
+    externalBackends: [],
+    sourceRanges: [],
+    ...more,
+  };
 }

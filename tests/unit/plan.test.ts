@@ -6,6 +6,9 @@ import { Frontend } from '../../lib/model/frontend';
 import { FakeMaps } from './fake_maps';
 
 const fe = (addr: string, port: number, backends: string[], opts: Partial<Frontend> = {}): Frontend => ({
+  kind: 'ClusterIP',
+  externalBackends: [],
+  sourceRanges: [],
   addr,
   port,
   proto: 'TCP',

@@ -5,6 +5,9 @@ import { Frontend } from '../../lib/model/frontend';
 import { FakeMaps } from './fake_maps';
 
 const fe = (addr: string, port: number, proto: Frontend['proto'], backends: [string, number][], affinityTimeout = 0): Frontend => ({
+  kind: 'ClusterIP',
+  externalBackends: [],
+  sourceRanges: [],
   addr,
   port,
   proto,

@@ -3,13 +3,9 @@
 // service ("None") has none and is resolved by DNS, not proxied. Dual-stack
 // services list one IP per family in clusterIPs; clusterIP alone is the
 // single-stack form.
-import { portBackends } from '../backends';
 import { Frontend } from '../frontend';
-import { ipFamily } from '../ip_address';
-import { slicesOfFamily } from '../ip_family';
-import { EndpointSlice, objectName, Service, ServiceSpec } from '../objects';
-import { protocolOf } from '../protocol';
-import { affinityTimeout } from '../session_affinity';
+import { ServiceSpec } from '../objects';
+import { FamilyPort, internalFrontend } from '../service_port';
 
 export const HEADLESS = 'None';
 
@@ -19,19 +15,6 @@ export function clusterIPs(spec: ServiceSpec): string[] {
   return ips.filter((ip) => ip !== '' && ip !== HEADLESS);
 }
 
-export function clusterIpFrontends(svc: Service, slices: EndpointSlice[]): Frontend[] {
-  const serviceName = objectName(svc.metadata);
-  const timeout = affinityTimeout(svc.spec);
-  return clusterIPs(svc.spec).flatMap((addr) => {
-    const familySlices = slicesOfFamily(slices, ipFamily(addr));
-    return (svc.spec.ports ?? []).map((sp) => ({
-      addr,
-      port: sp.port,
-      proto: protocolOf(sp.protocol),
-      serviceName,
-      portName: sp.name ?? '',
-      affinityTimeout: timeout,
-      backends: portBackends(sp, familySlices),
-    }));
-  });
+export function clusterIpFrontends(p: FamilyPort): Frontend[] {
+  return [internalFrontend(p, p.clusterIP)];
 }

@@ -1,0 +1,248 @@
+// kube-proxy's configuration file (KubeProxyConfiguration,
+// kubeproxy.config.k8s.io/v1alpha1), so that a node's existing kube-proxy
+// configuration works for kpr. Every field kube-proxy knows is accepted;
+// those kpr applies are read and checked, those it does not apply are
+// reported when they are set to anything but kube-proxy's default (a
+// generated file spells out every field), and a field kube-proxy does not
+// know is an error, as a typo would silently change nothing otherwise.
+import * as yaml from 'js-yaml';
+import { parseDuration } from './duration';
+import { canonicalCidr } from './model/cidr';
+import { isJsonObject, Json } from './sources/field_reader';
+
+export const API_VERSION = 'kubeproxy.config.k8s.io/v1alpha1';
+export const KIND = 'KubeProxyConfiguration';
+
+/** The settings kpr takes from the file; unset: the file does not set them. */
+export interface FileSettings {
+  hostnameOverride?: string;
+  kubeconfig?: string;
+  metricsBindAddress?: string;
+  healthzBindAddress?: string;
+  bindAddressHardFail?: boolean;
+  /** Canonical CIDRs. */
+  nodePortAddresses?: string[];
+  minSyncPeriodMs?: number;
+  syncPeriodMs?: number;
+}
+
+export interface KubeProxyConfig {
+  settings: FileSettings;
+  /** Fields set that kpr does not apply, one line each. */
+  warnings: string[];
+}
+
+export class ConfigFileError extends Error {
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+  ) {
+    super(`${field}: ${problem}`);
+    this.name = 'ConfigFileError';
+  }
+}
+
+/** durationOrNanos: logging.flushFrequency, which also takes a number. */
+type Value = 'string' | 'bool' | 'int' | 'number' | 'duration' | 'durationOrNanos' | 'strings' | 'map';
+interface Field {
+  type: Value | Schema;
+  /** Values that leave the field without effect besides empty ones; only
+   *  for fields kpr does not apply. */
+  inert?: unknown[];
+}
+interface Schema {
+  [field: string]: Field;
+}
+
+const s = (inert: unknown[] = []): Field => ({ type: 'string', inert });
+const b = (inert: unknown[] = []): Field => ({ type: 'bool', inert });
+const i = (inert: unknown[] = []): Field => ({ type: 'int', inert });
+const d = (inert: unknown[] = []): Field => ({ type: 'duration', inert });
+
+const SYNC_PERIODS: Schema = { syncPeriod: d(), minSyncPeriod: d() };
+const PROXY_MODES = ['', 'iptables', 'ipvs', 'nftables', 'kernelspace'];
+
+/** Every field of v1alpha1, as current kube-proxy knows it. */
+const SCHEMA: Schema = {
+  apiVersion: s(),
+  kind: s(),
+  featureGates: { type: 'map' },
+  clientConnection: {
+    type: { kubeconfig: s(), acceptContentTypes: s(), contentType: s(['application/vnd.kubernetes.protobuf']), qps: { type: 'number', inert: [5] }, burst: i([10]) },
+  },
+  logging: {
+    type: {
+      format: s(['text']),
+      flushFrequency: { type: 'durationOrNanos', inert: ['5s', 5_000_000_000] },
+      verbosity: i(),
+      vmodule: { type: 'map' },
+      options: { type: 'map' },
+    },
+  },
+  hostnameOverride: s(),
+  bindAddress: s(['0.0.0.0']),
+  healthzBindAddress: s(),
+  metricsBindAddress: s(),
+  bindAddressHardFail: b(),
+  enableProfiling: b(),
+  showHiddenMetricsForVersion: s(),
+  mode: s(),
+  iptables: { type: { masqueradeBit: i([14]), masqueradeAll: b(), localhostNodePorts: b([true]), snatNodeInternalIP: b(), ...SYNC_PERIODS } },
+  ipvs: {
+    type: { ...SYNC_PERIODS, scheduler: s(), excludeCIDRs: { type: 'strings' }, strictARP: b(), tcpTimeout: d(), tcpFinTimeout: d(), udpTimeout: d() },
+  },
+  nftables: { type: { masqueradeBit: i([14]), masqueradeAll: b(), ...SYNC_PERIODS } },
+  winkernel: { type: { networkName: s(), sourceVip: s(), enableDSR: b(), rootHnsEndpointName: s(), forwardHealthCheckVip: b() } },
+  detectLocalMode: s(),
+  detectLocal: { type: { bridgeInterface: s(), interfaceNamePrefix: s() } },
+  clusterCIDR: s(),
+  nodePortAddresses: { type: 'strings' },
+  oomScoreAdj: i([-999]),
+  conntrack: {
+    type: {
+      maxPerCore: i([32768]),
+      min: i([131072]),
+      tcpEstablishedTimeout: d(['24h0m0s', '24h']),
+      tcpCloseWaitTimeout: d(['1h0m0s', '1h']),
+      tcpBeLiberal: b(),
+      udpTimeout: d(),
+      udpStreamTimeout: d(),
+    },
+  },
+  configSyncPeriod: d(['15m0s', '15m']),
+  portRange: s(),
+  windowsRunAsService: b(),
+};
+
+/** Fields kpr reads, and portRange, which kube-proxy itself no longer uses.
+ *  The sync periods come from the section of the mode, as kube-proxy takes them. */
+const APPLIED = new Set([
+  'apiVersion',
+  'kind',
+  'clientConnection.kubeconfig',
+  'hostnameOverride',
+  'healthzBindAddress',
+  'metricsBindAddress',
+  'bindAddressHardFail',
+  'mode',
+  'nodePortAddresses',
+  'portRange',
+]);
+
+function syncSection(mode: string): string {
+  return mode === 'ipvs' || mode === 'nftables' ? mode : 'iptables';
+}
+
+function isEmpty(v: unknown): boolean {
+  if (v === null || v === undefined || v === '' || v === false || v === 0 || v === '0' || v === '0s') return true;
+  if (Array.isArray(v)) return v.length === 0;
+  return isJsonObject(v) && Object.values(v).every(isEmpty);
+}
+
+function checkType(v: unknown, type: Value, field: string): void {
+  if (v === null) return;
+  const fail = (what: string) => {
+    throw new ConfigFileError(field, `must be ${what}, got ${JSON.stringify(v)}`);
+  };
+  switch (type) {
+    case 'string':
+      if (typeof v !== 'string') fail('a string');
+      break;
+    case 'bool':
+      if (typeof v !== 'boolean') fail('true or false');
+      break;
+    case 'int':
+      if (!Number.isInteger(v)) fail('an integer');
+      break;
+    case 'number':
+      if (typeof v !== 'number') fail('a number');
+      break;
+    case 'durationOrNanos':
+      if (Number.isInteger(v)) break;
+    // falls through
+    case 'duration':
+      if (typeof v !== 'string' || parseDuration(v) === undefined) fail('a duration such as "1s", "500ms" or "1m30s"');
+      break;
+    case 'strings':
+      if (!Array.isArray(v) || v.some((e) => typeof e !== 'string')) fail('a list of strings');
+      break;
+    case 'map':
+      if (!isJsonObject(v)) fail('a map');
+      break;
+  }
+}
+
+/** Checks every field against the schema; returns the paths of the fields
+ *  kpr does not apply that are set. */
+function walk(doc: Json, schema: Schema, prefix: string, applied: Set<string>): string[] {
+  const set: string[] = [];
+  for (const [key, v] of Object.entries(doc)) {
+    const field = `${prefix}${key}`;
+    const spec = schema[key];
+    if (!spec) throw new ConfigFileError(field, `unknown field (not in ${KIND} ${API_VERSION})`);
+    if (typeof spec.type === 'object') {
+      if (v === null) continue;
+      if (!isJsonObject(v)) throw new ConfigFileError(field, `must be an object, got ${JSON.stringify(v)}`);
+      set.push(...walk(v, spec.type, `${field}.`, applied));
+      continue;
+    }
+    checkType(v, spec.type, field);
+    const inert = isEmpty(v) || (spec.inert ?? []).includes(v);
+    if (!applied.has(field) && !inert) set.push(field);
+  }
+  return set;
+}
+
+function durationMs(v: unknown): number | undefined {
+  return typeof v === 'string' ? parseDuration(v) : undefined;
+}
+
+function nodePortAddresses(v: unknown): string[] | undefined {
+  if (v === null || v === undefined) return undefined;
+  return (v as string[]).map((text, n) => {
+    const cidr = canonicalCidr(text);
+    if (cidr === undefined) throw new ConfigFileError(`nodePortAddresses[${n}]`, `${JSON.stringify(text)} is not a CIDR (kpr takes CIDRs only, not keywords)`);
+    return cidr;
+  });
+}
+
+function parse(text: string): Json {
+  let doc: unknown;
+  try {
+    doc = yaml.load(text, { schema: yaml.CORE_SCHEMA });
+  } catch (e) {
+    const y = e as yaml.YAMLException;
+    throw new ConfigFileError(y.mark ? `line ${y.mark.line + 1}` : 'file', y.reason ?? y.message);
+  }
+  if (!isJsonObject(doc)) throw new ConfigFileError('file', `must hold a ${KIND} object`);
+  return doc;
+}
+
+export function readKubeProxyConfig(text: string): KubeProxyConfig {
+  const doc = parse(text);
+  if (doc.apiVersion !== API_VERSION) throw new ConfigFileError('apiVersion', `must be ${API_VERSION}, got ${JSON.stringify(doc.apiVersion ?? null)}`);
+  if (doc.kind !== KIND) throw new ConfigFileError('kind', `must be ${KIND}, got ${JSON.stringify(doc.kind ?? null)}`);
+  const mode = doc.mode ?? '';
+  if (typeof mode !== 'string' || !PROXY_MODES.includes(mode)) {
+    throw new ConfigFileError('mode', `must be one of ${PROXY_MODES.filter(Boolean).join(', ')}, got ${JSON.stringify(mode)}`);
+  }
+  const section = syncSection(mode);
+  const applied = new Set([...APPLIED, `${section}.syncPeriod`, `${section}.minSyncPeriod`]);
+  const unapplied = walk(doc, SCHEMA, '', applied);
+  const client = (doc.clientConnection ?? {}) as Json;
+  const periods = (doc[section] ?? {}) as Json;
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  return {
+    settings: {
+      hostnameOverride: str(doc.hostnameOverride),
+      kubeconfig: str(client.kubeconfig),
+      metricsBindAddress: str(doc.metricsBindAddress),
+      healthzBindAddress: str(doc.healthzBindAddress),
+      bindAddressHardFail: typeof doc.bindAddressHardFail === 'boolean' ? doc.bindAddressHardFail : undefined,
+      nodePortAddresses: nodePortAddresses(doc.nodePortAddresses),
+      minSyncPeriodMs: durationMs(periods.minSyncPeriod),
+      syncPeriodMs: durationMs(periods.syncPeriod),
+    },
+    warnings: unapplied.map((f) => `${f} is set, but kpr does not apply it`),
+  };
+}

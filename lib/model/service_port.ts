@@ -1,0 +1,64 @@
+// One port of a service in one IP family: what all frontend kinds built on
+// it share. kube-proxy proxies each family on its own, and a service serves
+// a family only if it has a cluster IP of that family: its external IPs,
+// load balancer IPs and node ports of the other family stay unserved.
+import { portEndpoints } from './backends';
+import { Frontend, FrontendKind } from './frontend';
+import { IpFamily, ipFamily } from './ip_address';
+import { slicesOfFamily } from './ip_family';
+import { NodeContext } from './node';
+import { EndpointSlice, objectName, Service, ServicePort } from './objects';
+import { Protocol, protocolOf } from './protocol';
+import { affinityTimeout } from './session_affinity';
+import { healthCheckNodePort, TrafficBackends, trafficBackends } from './traffic_policy';
+
+export interface FamilyPort {
+  svc: Service;
+  family: IpFamily;
+  clusterIP: string;
+  sp: ServicePort;
+  proto: Protocol;
+  backends: TrafficBackends;
+}
+
+export function familyPorts(svc: Service, clusterIP: string, slices: EndpointSlice[], node: NodeContext): FamilyPort[] {
+  const family = ipFamily(clusterIP);
+  const familySlices = slicesOfFamily(slices, family);
+  return (svc.spec.ports ?? []).map((sp) => ({
+    svc,
+    family,
+    clusterIP,
+    sp,
+    proto: protocolOf(sp.protocol),
+    backends: trafficBackends(svc.spec, portEndpoints(sp, familySlices), node),
+  }));
+}
+
+function frontend(p: FamilyPort, kind: FrontendKind, addr: string, port: number): Frontend {
+  return {
+    kind,
+    addr,
+    port,
+    proto: p.proto,
+    serviceName: objectName(p.svc.metadata),
+    portName: p.sp.name ?? '',
+    affinityTimeout: affinityTimeout(p.svc.spec),
+    backends: p.backends.internal,
+    externalBackends: p.backends.internal,
+    sourceRanges: [],
+  };
+}
+
+export function internalFrontend(p: FamilyPort, addr: string): Frontend {
+  return frontend(p, 'ClusterIP', addr, p.sp.port);
+}
+
+/** A frontend that traffic from outside reaches (traffic_policy.ts). */
+export function externalFrontend(p: FamilyPort, kind: Exclude<FrontendKind, 'ClusterIP'>, addr: string, port: number): Frontend {
+  return {
+    ...frontend(p, kind, addr, port),
+    backends: p.backends.fromNode,
+    externalBackends: p.backends.external,
+    healthCheckNodePort: healthCheckNodePort(p.svc.spec),
+  };
+}

@@ -1,0 +1,23 @@
+// Validation of a v1 Node, for what the proxy reads: its name and labels
+// (metadata) and its IP addresses. Addresses of the other types (Hostname,
+// InternalDNS, ExternalDNS) are names, not addresses, and are dropped.
+import { Node, NODE_IP_ADDRESS_TYPES, NodeIpAddressType, ObjectMeta } from '../model/objects';
+import { FieldReader, Json } from './field_reader';
+
+function ipAddresses(r: FieldReader, v: unknown): { type: NodeIpAddressType; address: string }[] {
+  const out: { type: NodeIpAddressType; address: string }[] = [];
+  (r.array(v, 'status.addresses') ?? []).forEach((item, i) => {
+    const at = `status.addresses[${i}]`;
+    const a = r.required(r.object(item, at), at);
+    const type = r.required(r.string(a.type, `${at}.type`), `${at}.type`);
+    const address = r.required(r.string(a.address, `${at}.address`), `${at}.address`);
+    const ipType = NODE_IP_ADDRESS_TYPES.find((t) => t === type);
+    if (ipType) out.push({ type: ipType, address: r.required(r.ip(address, `${at}.address`), `${at}.address`) });
+  });
+  return out;
+}
+
+export function decodeNode(r: FieldReader, metadata: ObjectMeta, doc: Json): Node {
+  const status = r.object(doc.status, 'status');
+  return { metadata, status: { addresses: ipAddresses(r, status?.addresses) } };
+}

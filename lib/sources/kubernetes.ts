@@ -1,0 +1,114 @@
+// The Kubernetes source: Services, EndpointSlices and this node's Node from
+// the API server, each through a kept-alive informer. Every object goes
+// through the same decoders as the manifest source's, so an invalid one is
+// reported the same way and keeps its previous version. The source says
+// "synced" once every informer has listed; until then nothing is programmed,
+// and after that an unreachable API server changes nothing: the last known
+// objects stay, and the agent converges when the server is back.
+import { Logger } from '../log';
+import { EndpointSlice, Node, Service } from '../model/objects';
+import { decodeDocument, KubeObject } from './decode_object';
+import { Json } from './field_reader';
+import { describeError, isUnreachable } from './kubernetes_errors';
+import { Backoff, DEFAULT_BACKOFF, ResourceWatch, WatchTarget } from './kubernetes_watch';
+
+export interface KubernetesTargets {
+  services: WatchTarget;
+  endpointSlices: WatchTarget;
+  node: WatchTarget;
+}
+
+export interface KubernetesHandlers {
+  service(key: string, svc: Service | undefined): void;
+  endpointSlice(key: string, slice: EndpointSlice | undefined): void;
+  /** This node's Node; undefined: there is none. */
+  node(node: Node | undefined): void;
+  /** Every informer has listed once: the source holds a complete view. */
+  synced(): void;
+}
+
+type Kind = keyof KubernetesTargets;
+
+export class KubernetesSource {
+  private readonly watches: ResourceWatch[] = [];
+  /** Valid objects by kind and key: an invalid update keeps the last one. */
+  private readonly objects: Record<Kind, Map<string, KubeObject>> = { services: new Map(), endpointSlices: new Map(), node: new Map() };
+  private readonly listed = new Set<Kind>();
+  private synced = false;
+  private unreachable = false;
+
+  constructor(
+    private readonly targets: KubernetesTargets,
+    private readonly handlers: KubernetesHandlers,
+    private readonly log: Logger,
+    backoff: Backoff = DEFAULT_BACKOFF,
+  ) {
+    for (const kind of Object.keys(targets) as Kind[]) {
+      const target = targets[kind];
+      this.watches.push(
+        new ResourceWatch(
+          target,
+          {
+            upsert: (key, obj) => this.upsert(kind, key, obj),
+            removed: (key) => this.removed(kind, key),
+            listed: () => this.onListed(kind),
+            failed: (err, delayMs) => this.onFailed(target.kind, err, delayMs),
+          },
+          backoff,
+        ),
+      );
+    }
+  }
+
+  start(): void {
+    for (const w of this.watches) w.start();
+  }
+
+  stop(): void {
+    for (const w of this.watches) w.stop();
+  }
+
+  private upsert(kind: Kind, key: string, obj: Json): void {
+    const outcome = decodeDocument(obj);
+    if ('object' in outcome) {
+      this.objects[kind].set(key, outcome.object);
+      this.deliver(outcome.object, key);
+    } else if ('error' in outcome) {
+      const kept = this.objects[kind].has(key) ? 'keeping its previous version' : 'skipped';
+      this.log.error(`kubernetes: ${outcome.error}; ${kept}`);
+    }
+  }
+
+  private removed(kind: Kind, key: string): void {
+    this.objects[kind].delete(key);
+    if (kind === 'services') this.handlers.service(key, undefined);
+    else if (kind === 'endpointSlices') this.handlers.endpointSlice(key, undefined);
+    else this.handlers.node(undefined);
+  }
+
+  private deliver(o: KubeObject, key: string): void {
+    if (o.kind === 'Service') this.handlers.service(key, o.object);
+    else if (o.kind === 'EndpointSlice') this.handlers.endpointSlice(key, o.object);
+    else this.handlers.node(o.object);
+  }
+
+  private onListed(kind: Kind): void {
+    if (this.unreachable) {
+      this.unreachable = false;
+      this.log.info('kubernetes: API server reachable again');
+    }
+    this.listed.add(kind);
+    if (this.synced || this.listed.size < this.watches.length) return;
+    this.synced = true;
+    this.log.info(`kubernetes: informers synced (${this.objects.services.size} services, ${this.objects.endpointSlices.size} endpointslices)`);
+    this.handlers.synced();
+  }
+
+  private onFailed(kind: string, err: unknown, delayMs: number): void {
+    if (isUnreachable(err) && !this.unreachable) {
+      this.unreachable = true;
+      this.log.warn('kubernetes: API server unreachable; keeping the programmed state');
+    }
+    this.log.warn(`kubernetes: watch ${kind} failed: ${describeError(err)}; re-listing in ${delayMs}ms`);
+  }
+}

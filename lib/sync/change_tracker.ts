@@ -1,0 +1,61 @@
+// The objects of one kind as the last sync saw them, and what changed since,
+// as kube-proxy's change trackers keep them: repeated updates of an object
+// between two syncs are one change, and an object that returns to what was
+// synced is no change at all, so a burst of no-op updates causes no sync.
+import { isDeepStrictEqual } from 'util';
+
+export class ChangeTracker<T> {
+  private readonly synced = new Map<string, T>();
+  /** Latest state by key; undefined: deleted. */
+  private readonly pending = new Map<string, T | undefined>();
+
+  /** Records the latest state of an object (undefined: deleted). Returns
+   *  whether it now differs from what the last sync saw. */
+  update(key: string, current: T | undefined): boolean {
+    const synced = this.synced.get(key);
+    const unchanged = current === undefined || synced === undefined ? current === synced : current === synced || isDeepStrictEqual(current, synced);
+    if (unchanged) this.pending.delete(key);
+    else this.pending.set(key, current);
+    return !unchanged;
+  }
+
+  /** The latest state of an object, counting pending changes. */
+  latest(key: string): T | undefined {
+    return this.pending.has(key) ? this.pending.get(key) : this.synced.get(key);
+  }
+
+  /** Objects with changes not yet synced. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Takes the pending changes into the synced state; returns the keys that changed. */
+  commit(): string[] {
+    const keys = [...this.pending.keys()];
+    for (const [key, o] of this.pending) {
+      if (o === undefined) this.synced.delete(key);
+      else this.synced.set(key, o);
+    }
+    this.pending.clear();
+    return keys;
+  }
+
+  /** The objects as of the last commit. */
+  values(): T[] {
+    return [...this.synced.values()];
+  }
+
+  get size(): number {
+    return this.synced.size;
+  }
+
+  /** Keys of every object, counting pending changes. */
+  keys(): Set<string> {
+    const keys = new Set(this.synced.keys());
+    for (const [key, o] of this.pending) {
+      if (o === undefined) keys.delete(key);
+      else keys.add(key);
+    }
+    return keys;
+  }
+}

@@ -1,0 +1,115 @@
+// Everything a sync reads, kept up to date by the sources between syncs:
+// Services and EndpointSlices in change trackers, this node's context, and
+// the times at which the EndpointSlice controller saw the changes still to be
+// programmed (for kube-proxy's network programming latency).
+import { isDeepStrictEqual } from 'util';
+import { ProxyMetrics } from '../metrics/proxy_metrics';
+import { ModelConfig, NodeContext } from '../model/node';
+import { EndpointSlice, objectName, Service } from '../model/objects';
+import { ChangeTracker } from './change_tracker';
+
+/** Set by the EndpointSlice controller: when the change that caused this
+ *  version of the slice happened (RFC 3339). */
+export const LAST_CHANGE_TRIGGER_TIME = 'endpoints.kubernetes.io/last-change-trigger-time';
+
+/** What changed since the last sync, for the sync to apply. */
+export interface StateChanges {
+  /** Anything the desired state depends on changed. */
+  changed: boolean;
+  /** Trigger times (ms since the epoch) of the EndpointSlice changes taken. */
+  triggers: number[];
+}
+
+export interface SourceObjects {
+  services: Service[];
+  endpointSlices: EndpointSlice[];
+}
+
+export class ProxyState {
+  readonly services = new ChangeTracker<Service>();
+  readonly endpointSlices = new ChangeTracker<EndpointSlice>();
+  private nodeContext: NodeContext;
+  private nodeChanged = false;
+  /** Pending trigger times by EndpointSlice key. */
+  private readonly triggers = new Map<string, number[]>();
+  /** Earlier trigger times describe changes made before this agent ran. */
+  private readonly startedAt = Date.now();
+
+  constructor(
+    node: NodeContext,
+    readonly config: ModelConfig,
+    private readonly metrics: ProxyMetrics,
+    /** Called whenever there is something new to sync. */
+    private readonly onChange: () => void,
+  ) {
+    this.nodeContext = node;
+  }
+
+  get node(): NodeContext {
+    return this.nodeContext;
+  }
+
+  /** One Service event; undefined: deleted. */
+  service(key: string, svc: Service | undefined): void {
+    this.metrics.serviceUpdate();
+    if (this.services.update(key, svc)) this.onChange();
+    this.reportPending();
+  }
+
+  /** One EndpointSlice event; undefined: deleted. */
+  endpointSlice(key: string, slice: EndpointSlice | undefined): void {
+    this.metrics.endpointSliceUpdate();
+    const changed = this.endpointSlices.update(key, slice);
+    const at = slice && triggerTime(slice);
+    // A deletion's trigger time is that of the slice's last update, not of
+    // the deletion, so it measures nothing.
+    if (!changed || !slice) this.triggers.delete(key);
+    else if (at !== undefined && at > this.startedAt) this.triggers.set(key, [...(this.triggers.get(key) ?? []), at]);
+    if (changed) this.onChange();
+    this.reportPending();
+  }
+
+  /** A complete set of objects (a manifest source): what is not in it is
+   *  deleted, and objects the source handed over before count as no event. */
+  replaceAll(objects: SourceObjects): void {
+    replace(this.services, objects.services, (key, o) => this.service(key, o));
+    replace(this.endpointSlices, objects.endpointSlices, (key, o) => this.endpointSlice(key, o));
+  }
+
+  setNode(node: NodeContext): void {
+    if (isDeepStrictEqual(node, this.nodeContext)) return;
+    this.nodeContext = node;
+    this.nodeChanged = true;
+    this.onChange();
+  }
+
+  /** Commits what changed since the last call, for a sync to apply. */
+  take(): StateChanges {
+    const changed = this.services.commit().length + this.endpointSlices.commit().length > 0 || this.nodeChanged;
+    this.nodeChanged = false;
+    const triggers = [...this.triggers.values()].flat();
+    this.triggers.clear();
+    this.reportPending();
+    return { changed, triggers };
+  }
+
+  private reportPending(): void {
+    this.metrics.pending(this.services.pendingCount, this.endpointSlices.pendingCount);
+  }
+}
+
+export function objectKey(o: Service | EndpointSlice): string {
+  return objectName(o.metadata);
+}
+
+function replace<T extends Service | EndpointSlice>(tracker: ChangeTracker<T>, objects: T[], event: (key: string, o: T | undefined) => void): void {
+  const byKey = new Map(objects.map((o) => [objectKey(o), o]));
+  for (const key of tracker.keys()) if (!byKey.has(key)) event(key, undefined);
+  for (const [key, o] of byKey) if (tracker.latest(key) !== o) event(key, o);
+}
+
+function triggerTime(slice: EndpointSlice): number | undefined {
+  const value = slice.metadata.annotations?.[LAST_CHANGE_TRIGGER_TIME];
+  const ms = value === undefined ? NaN : Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}

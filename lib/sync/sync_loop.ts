@@ -1,0 +1,114 @@
+// One declarative sync, run by the bounded-frequency runner: the model turns
+// the current objects into desired frontends and the reconciler writes what
+// differs from the maps. A sync with no change since the last one does
+// nothing; the periodic full sync re-reads the maps first, so entries changed
+// or deleted behind the agent's back are put back.
+import { Datapath } from '../datapath/native';
+import { networkNamespaces } from '../datapath/netns';
+import { Reconciler } from '../datapath/reconciler';
+import { Logger } from '../log';
+import { ProxyMetrics } from '../metrics/proxy_metrics';
+import { desiredFrontends } from '../model/desired';
+import { formatAddrPort } from '../model/ip_address';
+import { ProxyState } from './proxy_state';
+import { BoundedFrequencyRunner, RunKind } from './runner';
+
+/** After a failed sync the maps are read again and the sync retried. */
+export const RETRY_MS = 1000;
+
+export interface SyncTiming {
+  /** kube-proxy's minSyncPeriod: the least time between two syncs. */
+  minSyncPeriodMs: number;
+  /** kube-proxy's syncPeriod: a full sync at least this often. */
+  syncPeriodMs: number;
+}
+
+const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
+
+export class SyncLoop {
+  private readonly runner: BoundedFrequencyRunner;
+  private ready = false;
+  private dirty = false;
+  private reportedConflicts = '';
+  /** Trigger times of changes not yet in the maps (kept across failed syncs). */
+  private unobserved: number[] = [];
+
+  constructor(
+    private readonly dp: Pick<Datapath, 'destroyUdpSockets'>,
+    private readonly reconciler: Reconciler,
+    private readonly state: ProxyState,
+    private readonly metrics: ProxyMetrics,
+    private readonly log: Logger,
+    private readonly readyDetail: string,
+    private readonly timing: SyncTiming,
+  ) {
+    this.runner = new BoundedFrequencyRunner((kind) => this.sync(kind), {
+      minIntervalMs: timing.minSyncPeriodMs,
+      maxIntervalMs: timing.syncPeriodMs,
+      retryIntervalMs: RETRY_MS,
+    });
+  }
+
+  /** Syncs now, and from then on after changes and every syncPeriod. Call
+   *  once the sources hold a complete view: nothing is programmed before. */
+  start(): void {
+    this.runner.start();
+  }
+
+  /** There is something new to sync. */
+  changed(): void {
+    this.metrics.syncQueued(Date.now());
+    this.runner.run();
+  }
+
+  stop(): void {
+    this.runner.stop();
+  }
+
+  private sync(kind: RunKind): boolean {
+    const start = process.hrtime.bigint();
+    const { changed, triggers } = this.state.take();
+    this.unobserved.push(...triggers);
+    this.dirty ||= changed;
+    if (kind === 'changes' && !this.dirty) return true;
+    try {
+      const { services, endpointSlices, node, config } = this.state;
+      const { frontends, conflicts } = desiredFrontends(services.values(), endpointSlices.values(), node, config);
+      const report = conflicts.join('\n');
+      if (report !== this.reportedConflicts) conflicts.forEach((c) => this.log.error(c));
+      this.reportedConflicts = report;
+      const r = kind === 'full' ? this.reconciler.repair(frontends) : this.reconciler.sync(frontends);
+      for (const s of r.skipped) this.log.error(`capacity: ${s.reason}; skipped`);
+      const skipped = r.skipped.length > 0 ? `, ${r.skipped.length} skipped` : '';
+      const reread = kind === 'full' ? ', maps re-read' : '';
+      const line = `sync: ${r.frontends} frontends, ${r.backends} backends, ${r.writes} writes in ${since(start).toFixed(1)}ms${skipped}${reread}`;
+      // A periodic sync that found everything in place is routine.
+      if (this.ready && !this.dirty && r.writes === 0 && r.skipped.length === 0) this.log.debug(line);
+      else this.log.info(line);
+      if (r.udpTargets.length > 0) this.destroyUdpSockets(r.udpTargets);
+    } catch (e) {
+      const retry = Math.max(RETRY_MS, this.timing.minSyncPeriodMs);
+      this.log.error(`sync failed: ${(e as Error).message}; retrying in ${retry}ms`);
+      return false;
+    }
+    this.metrics.synced(since(start) / 1000, Date.now(), this.unobserved);
+    this.unobserved = [];
+    this.dirty = false;
+    if (!this.ready) {
+      this.ready = true;
+      this.log.info(`kpr: ready (${this.readyDetail})`);
+    }
+    return true;
+  }
+
+  private destroyUdpSockets(targets: { addr: string; port: number }[]): void {
+    const start = process.hrtime.bigint();
+    const list = targets.map((t) => formatAddrPort(t.addr, t.port)).join(', ');
+    try {
+      const n = this.dp.destroyUdpSockets(targets, networkNamespaces());
+      this.log.info(`udp: destroyed ${n} connected sockets to removed backends ${list} in ${since(start).toFixed(1)}ms`);
+    } catch (e) {
+      this.log.error(`udp: destroying sockets to ${list} failed: ${(e as Error).message}`);
+    }
+  }
+}

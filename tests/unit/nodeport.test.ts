@@ -1,0 +1,84 @@
+import { formatFrontend } from '../../lib/model/frontend';
+import { IpFamily } from '../../lib/model/ip_address';
+import { ServiceSpec } from '../../lib/model/objects';
+import { nodePortAddresses } from '../../lib/model/service_types/nodeport';
+import { desired, ep, node, service, slice } from './objects';
+
+const ADDRS = ['198.18.0.1', '198.19.0.1', 'fd00:198:18::1', 'fd00:198:18:1::1'];
+
+describe('which node addresses serve NodePorts', () => {
+  test.each<[string[], IpFamily, string[]]>([
+    [[], 'IPv4', ['198.18.0.1', '198.19.0.1']],
+    [[], 'IPv6', ['fd00:198:18::1', 'fd00:198:18:1::1']],
+    [['198.18.0.0/16'], 'IPv4', ['198.18.0.1']],
+    // No CIDR of the family: every address of it.
+    [['198.18.0.0/16'], 'IPv6', ['fd00:198:18::1', 'fd00:198:18:1::1']],
+    [['198.18.0.0/16', 'fd00:198:18:1::/64'], 'IPv6', ['fd00:198:18:1::1']],
+    [['198.18.0.1/32', '198.19.0.0/16'], 'IPv4', ['198.18.0.1', '198.19.0.1']],
+    // CIDRs of the family that hold no node address: none.
+    [['198.18.128.0/17'], 'IPv4', []],
+  ])('nodePortAddresses %j, %s -> %j', (cidrs, family, want) => {
+    expect(nodePortAddresses(node(ADDRS), { nodePortAddresses: cidrs }, family)).toEqual(want);
+  });
+});
+
+describe('NodePort frontends', () => {
+  const spec = (more: ServiceSpec): ServiceSpec => ({ clusterIP: '198.19.0.10', ports: [{ port: 80, nodePort: 30080 }], ...more });
+  const nodePorts = (s: ServiceSpec, addrs = ['198.18.0.1']) =>
+    desired([service('web', s)], [], node(addrs)).edgeFrontends.filter((f) => f.kind === 'NodePort').map(formatFrontend);
+
+  test.each<[string, ServiceSpec, string[]]>([
+    ['NodePort', spec({ type: 'NodePort' }), ['198.18.0.1:30080/TCP']],
+    ['LoadBalancer', spec({ type: 'LoadBalancer' }), ['198.18.0.1:30080/TCP']],
+    ['LoadBalancer without node ports (allocateLoadBalancerNodePorts false)', spec({ type: 'LoadBalancer', ports: [{ port: 80 }] }), []],
+    ['ClusterIP has none', spec({}), []],
+    ['headless has none', spec({ type: 'NodePort', clusterIP: 'None' }), []],
+    [
+      'one per port and protocol',
+      spec({ type: 'NodePort', ports: [{ name: 'dns', port: 53, nodePort: 30053, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, nodePort: 30053 }] }),
+      ['198.18.0.1:30053/TCP', '198.18.0.1:30053/UDP'],
+    ],
+  ])('%s', (_name, s, want) => {
+    expect(nodePorts(s)).toEqual(want);
+  });
+
+  test('each family the service has, on every node address of that family', () => {
+    const dual = spec({ type: 'NodePort', clusterIPs: ['198.19.0.10', 'fd00:198:18::10'] });
+    expect(nodePorts(dual, ADDRS).sort()).toEqual(['198.18.0.1:30080/TCP', '198.19.0.1:30080/TCP', '[fd00:198:18:1::1]:30080/TCP', '[fd00:198:18::1]:30080/TCP']);
+    const v4 = spec({ type: 'NodePort' });
+    expect(nodePorts(v4, ADDRS)).toEqual(['198.18.0.1:30080/TCP', '198.19.0.1:30080/TCP']);
+  });
+
+  test('nodePortAddresses narrows them', () => {
+    const s = service('web', spec({ type: 'NodePort', clusterIPs: ['198.19.0.10', 'fd00:198:18::10'] }));
+    const { edgeFrontends } = desired([s], [], node(ADDRS), { nodePortAddresses: ['198.19.0.0/16'] });
+    expect(edgeFrontends.map((f) => f.addr).sort()).toEqual(['198.19.0.1', 'fd00:198:18:1::1', 'fd00:198:18::1']);
+  });
+
+  test('each family takes the endpoints of its own family', () => {
+    const s = service('web', spec({ type: 'NodePort', clusterIPs: ['198.19.0.10', 'fd00:198:18::10'] }));
+    const slices = [
+      slice('web-v4', 'web', 'IPv4', [ep('198.18.1.1')], [{ port: 8080 }]),
+      slice('web-v6', 'web', 'IPv6', [ep('fd00:198:18:1::5')], [{ port: 8080 }]),
+    ];
+    const { edgeFrontends } = desired([s], slices, node(['198.18.0.1', 'fd00:198:18::1']));
+    expect(edgeFrontends.map((f) => [f.addr, f.backends.map((b) => b.addr)])).toEqual([
+      ['198.18.0.1', ['198.18.1.1']],
+      ['fd00:198:18::1', ['fd00:198:18:1::5']],
+    ]);
+  });
+
+  test('externalTrafficPolicy Local: local endpoints from outside, all from this node; health check port on LoadBalancers', () => {
+    const slices = [slice('web-1', 'web', 'IPv4', [ep('198.18.1.1', undefined, { nodeName: 'node-a' }), ep('198.18.2.1', undefined, { nodeName: 'node-b' })], [{ port: 8080 }])];
+    const lb = service('web', spec({ type: 'LoadBalancer', externalTrafficPolicy: 'Local', healthCheckNodePort: 32000 }));
+    const [f] = desired([lb], slices).edgeFrontends;
+    expect([f.kind, f.backends.map((b) => b.addr), f.externalBackends.map((b) => b.addr), f.healthCheckNodePort]).toEqual([
+      'NodePort',
+      ['198.18.1.1', '198.18.2.1'],
+      ['198.18.1.1'],
+      32000,
+    ]);
+    const np = service('web', spec({ type: 'NodePort', externalTrafficPolicy: 'Local' }));
+    expect(desired([np], slices).edgeFrontends[0].healthCheckNodePort).toBeUndefined();
+  });
+});

@@ -1,0 +1,90 @@
+import * as http from 'http';
+import { NETWORK_PROGRAMMING_BUCKETS, ProxyMetrics, SYNC_DURATION_BUCKETS } from '../../lib/metrics/proxy_metrics';
+import { healthzHandler, metricsHandler, serve } from '../../lib/metrics/server';
+import { MemoryLogger } from './logger';
+
+describe('kube-proxy metrics', () => {
+  test("names, types, help texts and labels are kube-proxy's", async () => {
+    const m = new ProxyMetrics();
+    const exported = (await m.registry.getMetricsAsJSON()).map((x) => ({ name: x.name, type: x.type, help: x.help, labels: [...new Set(x.values.flatMap((v) => Object.keys(v.labels)))].filter((l) => l !== 'le').sort() }));
+    expect(exported).toEqual([
+      { name: 'kubeproxy_sync_proxy_rules_duration_seconds', type: 'histogram', help: 'SyncProxyRules latency in seconds', labels: [] },
+      { name: 'kubeproxy_sync_proxy_rules_last_timestamp_seconds', type: 'gauge', help: 'The last time proxy rules were successfully synced', labels: [] },
+      { name: 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds', type: 'gauge', help: 'The last time a sync of proxy rules was queued', labels: [] },
+      { name: 'kubeproxy_network_programming_duration_seconds', type: 'histogram', help: 'In Cluster Network Programming Latency in seconds', labels: [] },
+      { name: 'kubeproxy_sync_proxy_rules_endpoint_changes_pending', type: 'gauge', help: 'Pending proxy rules Endpoint changes', labels: [] },
+      { name: 'kubeproxy_sync_proxy_rules_endpoint_changes_total', type: 'counter', help: 'Cumulative proxy rules Endpoint changes', labels: [] },
+      { name: 'kubeproxy_sync_proxy_rules_service_changes_pending', type: 'gauge', help: 'Pending proxy rules Service changes', labels: [] },
+      { name: 'kubeproxy_sync_proxy_rules_service_changes_total', type: 'counter', help: 'Cumulative proxy rules Service changes', labels: [] },
+      { name: 'kubeproxy_sync_proxy_rules_no_local_endpoints_total', type: 'gauge', help: 'Number of services with a Local traffic policy and no endpoints', labels: ['traffic_policy'] },
+    ]);
+  });
+
+  test('no_local_endpoints_total is exported for both traffic policies', async () => {
+    const text = await new ProxyMetrics().registry.metrics();
+    expect(text).toContain('kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy="internal"} 0');
+    expect(text).toContain('kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy="external"} 0');
+  });
+
+  test("buckets are kube-proxy's", async () => {
+    expect(SYNC_DURATION_BUCKETS[0]).toBe(0.001);
+    expect(SYNC_DURATION_BUCKETS).toHaveLength(15);
+    expect(SYNC_DURATION_BUCKETS[14]).toBeCloseTo(16.384);
+    expect(NETWORK_PROGRAMMING_BUCKETS.slice(0, 5)).toEqual([0, 0.25, 0.5, 1, 2]);
+    expect(NETWORK_PROGRAMMING_BUCKETS.slice(-9)).toEqual([110, 115, 120, 150, 180, 210, 240, 270, 300]);
+    expect(NETWORK_PROGRAMMING_BUCKETS).toHaveLength(1 + 2 + 59 + 12 + 7);
+    const m = new ProxyMetrics();
+    m.synced(0.003, 1_700_000_000_000, [1_700_000_000_000 - 1500]);
+    const text = await m.registry.metrics();
+    expect(text).toContain('kubeproxy_sync_proxy_rules_duration_seconds_bucket{le="0.004"} 1');
+    expect(text).toContain('kubeproxy_sync_proxy_rules_duration_seconds_bucket{le="0.002"} 0');
+    expect(text).toContain('kubeproxy_network_programming_duration_seconds_bucket{le="2"} 1');
+    expect(text).toContain('kubeproxy_network_programming_duration_seconds_bucket{le="1"} 0');
+    expect(text).toContain('kubeproxy_sync_proxy_rules_last_timestamp_seconds 1700000000');
+  });
+
+  test('health fails once a queued change waits longer than the timeout, and the first sync counts as queued', () => {
+    const m = new ProxyMetrics();
+    const t = Date.now();
+    expect(m.health(t + 59_000, 60_000).healthy).toBe(true);
+    expect(m.health(t + 61_000, 60_000).healthy).toBe(false);
+    m.synced(0.001, t + 61_000, []);
+    expect(m.health(t + 500_000, 60_000)).toEqual({ healthy: true, lastUpdated: t + 61_000 });
+    m.syncQueued(t + 500_000);
+    m.syncQueued(t + 550_000);
+    expect(m.health(t + 561_000, 60_000).healthy).toBe(false);
+  });
+});
+
+describe('metrics and healthz servers', () => {
+  const get = (port: number, path: string) =>
+    new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
+      }).on('error', reject);
+    });
+
+  test('serve /metrics and /healthz; a port in use is logged, or fatal with hard fail', async () => {
+    const m = new ProxyMetrics();
+    const log = new MemoryLogger();
+    const metrics = (await serve('metrics', { host: '127.0.0.1', port: 18249 }, metricsHandler(m), log, false)) as http.Server;
+    const healthz = (await serve('healthz', { host: '127.0.0.1', port: 18256 }, healthzHandler(m, 60_000), log, false)) as http.Server;
+    try {
+      const r = await get(18249, '/metrics');
+      expect(r.status).toBe(200);
+      expect(r.type).toContain('text/plain');
+      expect(r.body).toContain('# TYPE kubeproxy_sync_proxy_rules_duration_seconds histogram');
+      expect((await get(18249, '/other')).status).toBe(404);
+      const h = await get(18256, '/healthz');
+      expect(h.status).toBe(200);
+      expect(JSON.parse(h.body)).toEqual({ lastUpdated: '', currentTime: expect.any(String) });
+      expect(await serve('metrics', { host: '127.0.0.1', port: 18249 }, metricsHandler(m), log, false)).toBeUndefined();
+      expect(log.matching(/error metrics: cannot listen on 127\.0\.0\.1:18249: .*EADDRINUSE.*; serving no metrics/)).toHaveLength(1);
+      await expect(serve('metrics', { host: '127.0.0.1', port: 18249 }, metricsHandler(m), log, true)).rejects.toThrow(/EADDRINUSE.*\(bindAddressHardFail\)/);
+    } finally {
+      metrics.close();
+      healthz.close();
+    }
+  });
+});

@@ -1,0 +1,42 @@
+import { ProxyMetrics } from '../../lib/metrics/proxy_metrics';
+import { ProxyState } from '../../lib/sync/proxy_state';
+import { ep, node, service, slice } from './objects';
+
+async function value(m: ProxyMetrics, name: string): Promise<number> {
+  const metric = (await m.registry.getMetricsAsJSON()).find((x) => x.name === name);
+  return metric?.values[0]?.value ?? NaN;
+}
+
+describe('proxy state', () => {
+  test('every Service and EndpointSlice event counts; pending counts objects changed since the last sync', async () => {
+    const metrics = new ProxyMetrics();
+    let requests = 0;
+    const state = new ProxyState(node(), { nodePortAddresses: [] }, metrics, () => requests++);
+    const web = service('web', { clusterIP: '198.19.0.10', ports: [{ port: 80 }] });
+    state.service('default/web', web);
+    state.service('default/web', { ...web });
+    state.endpointSlice('default/web-1', slice('web-1', 'web', 'IPv4', [ep('198.18.0.11')], [{ port: 80 }]));
+    expect(await value(metrics, 'kubeproxy_sync_proxy_rules_service_changes_total')).toBe(2);
+    expect(await value(metrics, 'kubeproxy_sync_proxy_rules_endpoint_changes_total')).toBe(1);
+    expect(await value(metrics, 'kubeproxy_sync_proxy_rules_service_changes_pending')).toBe(1);
+    expect(requests).toBe(3);
+    expect(state.take().changed).toBe(true);
+    expect(await value(metrics, 'kubeproxy_sync_proxy_rules_service_changes_pending')).toBe(0);
+    state.service('default/web', { ...web });
+    expect(requests).toBe(3);
+    expect(state.take().changed).toBe(false);
+  });
+
+  test('a complete set from a manifest source: objects handed over before are no event, missing ones are deleted', async () => {
+    const metrics = new ProxyMetrics();
+    const state = new ProxyState(node(), { nodePortAddresses: [] }, metrics, () => undefined);
+    const a = service('a', { clusterIP: '198.19.0.1', ports: [{ port: 80 }] });
+    const b = service('b', { clusterIP: '198.19.0.2', ports: [{ port: 80 }] });
+    state.replaceAll({ services: [a, b], endpointSlices: [] });
+    state.take();
+    state.replaceAll({ services: [a], endpointSlices: [] });
+    expect(await value(metrics, 'kubeproxy_sync_proxy_rules_service_changes_total')).toBe(3);
+    state.take();
+    expect(state.services.values()).toEqual([a]);
+  });
+});
