@@ -49,7 +49,10 @@ export interface Backoff {
   resetAfterMs: number;
 }
 
-export const DEFAULT_BACKOFF: Backoff = { initialMs: 500, maxMs: 30_000, resetAfterMs: 60_000 };
+// A proxy must converge soon after its API server returns, so the backoff
+// stays short: a failed connect is cheap for both sides. An informer that
+// ran for a while before failing (an API server restart) starts over.
+export const DEFAULT_BACKOFF: Backoff = { initialMs: 500, maxMs: 5_000, resetAfterMs: 10_000 };
 
 /** Thrown into an informer that was replaced while it listed, so that it
  *  stops instead of going on to watch. */

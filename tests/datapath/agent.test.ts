@@ -107,6 +107,20 @@ describe('kpr agent', () => {
     }
   });
 
+  test('the periodic full sync restores a map entry deleted by hand', async () => {
+    const f = fixture('drift');
+    const [b1, b2] = topo.backends.map((b) => b.ipv4);
+    f.write('web.yaml', web('198.19.1.60', [b1, b2]));
+    const agent = await f.startAgent({ args: ['--sync-period', '1s'] });
+    await f.waitForBackends(tcp('198.19.1.60'), [`${b1}:${PORT}`, `${b2}:${PORT}`]);
+    const master = f.withMaps((m) => m.dumpServices().find((s) => s.addr === '198.19.1.60' && s.slot === 0));
+    f.withMaps((m) => m.deleteServices([{ addr: '198.19.1.60', port: 80, proto: 'TCP', slot: 0 }]));
+    expect(f.backendsOf(tcp('198.19.1.60'))).toEqual([]);
+    await f.waitForBackends(tcp('198.19.1.60'), [`${b1}:${PORT}`, `${b2}:${PORT}`], 5000);
+    expect(f.withMaps((m) => m.dumpServices().find((s) => s.addr === '198.19.1.60' && s.slot === 0))).toEqual(master);
+    expect(agent.lines.join('\n')).toMatch(/maps re-read/);
+  });
+
   test('two agents with different roots do not touch each other', async () => {
     const [b1, b2] = topo.backends.map((b) => b.ipv4);
     const a = fixture('twoa');

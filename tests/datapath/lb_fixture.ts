@@ -45,8 +45,15 @@ export class LbFixture {
     writeManifest(this.manifests, file, content);
   }
 
-  async startAgent(): Promise<LineProcess> {
-    this.agent = await startAgent({ manifests: this.manifests, bpfRoot: this.bpfRoot.path, cgroupRoot: this.cgroup.path });
+  /** Standalone on this fixture's manifests, or Kubernetes mode with a kubeconfig. */
+  async startAgent(opts: { kubeconfig?: string; args?: string[] } = {}): Promise<LineProcess> {
+    this.agent = await startAgent({
+      manifests: opts.kubeconfig ? undefined : this.manifests,
+      kubeconfig: opts.kubeconfig,
+      args: opts.args,
+      bpfRoot: this.bpfRoot.path,
+      cgroupRoot: this.cgroup.path,
+    });
     return this.agent;
   }
 
@@ -66,9 +73,9 @@ export class LbFixture {
   }
 
   /** Waits until the maps hold exactly `expected` (addr:port, any order) for fe. */
-  async waitForBackends(fe: FrontendKey, expected: string[]): Promise<void> {
+  async waitForBackends(fe: FrontendKey, expected: string[], timeoutMs = APPLY_TIMEOUT_MS): Promise<void> {
     const want = JSON.stringify([...expected].sort());
-    const deadline = Date.now() + APPLY_TIMEOUT_MS;
+    const deadline = Date.now() + timeoutMs;
     let seen = '';
     while (Date.now() < deadline) {
       seen = JSON.stringify(this.backendsOf(fe));

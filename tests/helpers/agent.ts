@@ -5,8 +5,10 @@ import { repoRoot } from '../../lib/datapath/native';
 import { LineProcess } from './line_process';
 
 export interface AgentOptions {
-  /** Directory of Service / EndpointSlice manifests (standalone mode). */
-  manifests: string;
+  /** Directory of Service / EndpointSlice manifests (standalone mode)... */
+  manifests?: string;
+  /** ...or the kubeconfig of an API server (Kubernetes mode). */
+  kubeconfig?: string;
   bpfRoot: string;
   /** The test cgroup: only its processes are load balanced. */
   cgroupRoot: string;
@@ -19,7 +21,8 @@ const READY = /(^|\s)kpr: ready/;
 const DEFAULT_READY_TIMEOUT_MS = 30_000;
 
 export async function startAgent(opts: AgentOptions): Promise<LineProcess> {
-  const args = ['run', '--manifests', opts.manifests, '--bpf-root', opts.bpfRoot, '--cgroup-root', opts.cgroupRoot];
+  const source = opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : ['--manifests', opts.manifests ?? ''];
+  const args = ['run', ...source, '--bpf-root', opts.bpfRoot, '--cgroup-root', opts.cgroupRoot];
   const agent = new LineProcess('kpr agent', path.join(repoRoot(), 'bin', 'kpr'), [...args, ...(opts.args ?? [])], repoRoot());
   try {
     await agent.waitForLine('"kpr: ready"', (line) => READY.test(line), opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);

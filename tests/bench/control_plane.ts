@@ -1,0 +1,151 @@
+// Benchmark (make bench, make bench-control-plane), not a test: kpr against a
+// real kube-apiserver and etcd (tests/e2e/cluster.ts), at 1k and 10k
+// ClusterIP services of one TCP port and ENDPOINTS endpoints each.
+//   - cold start: agent start to "kpr: ready" with everything programmed
+//     (checked in the maps), and the agent's peak resident memory then;
+//   - network programming latency: CHANGES single-endpoint changes, from
+//     just before the API write to the change in the maps
+//     (control_plane_latency.ts), beside the agent's own histogram.
+// Scales are populated in turn (the 10k run adds to the 1k one's objects)
+// and each gets a fresh agent, bpf root and test cgroup.
+//
+// Flags, for shorter or profiled runs: --scales 1000,10000 --changes 100
+// --endpoints 10 --concurrency 32 --cpu-prof DIR (V8 profiles of each agent).
+import * as fs from 'fs';
+import * as path from 'path';
+import { DatapathMaps, loadAddon } from '../../lib/datapath/native';
+import { Cluster, startCluster } from '../e2e/cluster';
+import { ApiWriter } from './control_plane_api';
+import { agentNodePid, BenchAgent, logOffsetMs, startBenchAgent, statusMB } from './control_plane_agent';
+import { checkMaps } from './control_plane_maps';
+import { LatencyRun, measureLatency } from './control_plane_latency';
+import { createBase, createService, createSlice, initialEndpoints, MAX_CHANGES } from './control_plane_objects';
+import { printReport, ScaleResult } from './control_plane_report';
+
+interface Options {
+  scales: number[];
+  changes: number;
+  endpoints: number;
+  concurrency: number;
+  cpuProfDir?: string;
+}
+
+const DEFAULTS: Options = { scales: [1000, 10_000], changes: 100, endpoints: 10, concurrency: 32 };
+const PROGRESS_EVERY = 1000;
+const READY_TIMEOUT_MS = 120_000;
+
+function parseOptions(args: string[]): Options {
+  const o: Options = { ...DEFAULTS };
+  const count = (flag: string, v: string | undefined) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  for (let i = 0; i < args.length; i += 2) {
+    const [flag, v] = [args[i], args[i + 1]];
+    if (flag === '--scales') o.scales = (v ?? '').split(',').map((s) => count(flag, s));
+    else if (flag === '--changes') o.changes = count(flag, v);
+    else if (flag === '--endpoints') o.endpoints = count(flag, v);
+    else if (flag === '--concurrency') o.concurrency = count(flag, v);
+    else if (flag === '--cpu-prof' && v) o.cpuProfDir = path.resolve(v);
+    else throw new Error(`unknown flag or missing value: ${flag}`);
+  }
+  if (o.scales.some((s, k) => k > 0 && s <= o.scales[k - 1])) throw new Error('--scales must increase');
+  if (o.changes * o.scales.length > MAX_CHANGES) throw new Error(`at most ${MAX_CHANGES} changes in all`);
+  return o;
+}
+
+/** Creates services [from, to) then their slices; returns the new ClusterIPs and the time each kind took. */
+async function populate(api: ApiWriter, from: number, to: number, endpoints: number): Promise<{ clusterIPs: string[]; servicesMs: number; slicesMs: number }> {
+  const progress = (kind: string) => (done: number) => console.log(`  ${kind}: ${from + done}/${to}`);
+  let start = performance.now();
+  const clusterIPs = await api.createMany(from, to, (i) => createService(api, i), progress('services'), PROGRESS_EVERY);
+  const servicesMs = performance.now() - start;
+  start = performance.now();
+  await api.createMany(from, to, (i) => createSlice(api, i, endpoints), progress('endpointslices'), PROGRESS_EVERY);
+  return { clusterIPs, servicesMs, slicesMs: performance.now() - start };
+}
+
+/** What the API server holds: each service's ClusterIP and endpoint addresses. */
+interface Population {
+  clusterIPs: string[];
+  endpoints: string[][];
+}
+
+async function measureScale(cluster: Cluster, api: ApiWriter, o: Options, pop: Population, firstChange: number): Promise<Omit<ScaleResult, 'populate'>> {
+  const { clusterIPs } = pop;
+  const services = clusterIPs.length;
+  console.log(`starting the agent on ${services} services`);
+  let agent: BenchAgent | undefined;
+  let maps: DatapathMaps | undefined;
+  try {
+    agent = await startBenchAgent({ kubeconfig: cluster.kubeconfig, prefix: `bench-cp-${services}`, readyTimeoutMs: READY_TIMEOUT_MS, cpuProfDir: o.cpuProfDir });
+    // Read at once: the peak so far is the cold start's.
+    const pid = agentNodePid(agent.proc.pid as number);
+    const peakRssMB = statusMB(pid, 'VmHWM');
+    maps = loadAddon().openPinnedMaps(path.join(agent.bpfRoot.path, 'kpr', 'maps'));
+    const check = checkMaps(maps, clusterIPs.map((clusterIP, i) => ({ clusterIP, addresses: pop.endpoints[i] })));
+    const failures = check.mismatches.map((m) => `after ready: ${m}`);
+    if (check.matching < services) failures.unshift(`after ready: ${check.matching}/${services} services programmed as created`);
+    console.log(`  ready after ${((agent.readyAt - agent.startedAt) / 1000).toFixed(2)} s; ${check.matching}/${services} services in the maps; measuring ${o.changes} changes`);
+    const latency: LatencyRun = await measureLatency({
+      proc: agent.proc,
+      metricsPort: agent.metricsPort,
+      api,
+      maps,
+      clusterIPs,
+      current: pop.endpoints,
+      changes: o.changes,
+      firstChange,
+    });
+    return {
+      services,
+      coldStartMs: agent.readyAt - agent.startedAt,
+      firstLogMs: logOffsetMs(agent, ''),
+      informersSyncedMs: logOffsetMs(agent, 'kubernetes: informers synced'),
+      readySyncLine: agent.proc.lines.find((l) => l.includes(' sync: ')) ?? '',
+      peakRssMB,
+      programmed: check.matching,
+      frontendsInMaps: check.frontends,
+      dumpMs: check.dumpMs,
+      latency,
+      failures: [...failures, ...latency.failures],
+    };
+  } finally {
+    maps?.close();
+    await agent?.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  if (o.cpuProfDir) fs.mkdirSync(o.cpuProfDir, { recursive: true });
+  console.log('starting kube-apiserver and etcd');
+  const cluster = await startCluster({ prefix: 'bench-cp' });
+  const api = new ApiWriter(cluster, o.concurrency);
+  const results: ScaleResult[] = [];
+  try {
+    await createBase(api);
+    const pop: Population = { clusterIPs: [], endpoints: [] };
+    for (const [k, scale] of o.scales.entries()) {
+      const from = pop.clusterIPs.length;
+      console.log(`populating services ${from}..${scale - 1} (${o.endpoints} endpoints each, ${o.concurrency} requests in flight)`);
+      const p = await populate(api, from, scale, o.endpoints);
+      pop.clusterIPs.push(...p.clusterIPs);
+      for (let i = from; i < scale; i++) pop.endpoints.push(initialEndpoints(i, o.endpoints));
+      const populated = { from, servicesMs: p.servicesMs, slicesMs: p.slicesMs };
+      results.push({ ...(await measureScale(cluster, api, o, pop, k * o.changes)), populate: populated });
+    }
+  } finally {
+    api.close();
+    await cluster.stop();
+  }
+  printReport(results, o);
+  const failures = results.flatMap((r) => r.failures.map((f) => `${r.services} services: ${f}`));
+  if (failures.length > 0) throw new Error(`failed:\n${failures.join('\n')}`);
+}
+
+main().catch((e: Error) => {
+  console.error(`bench control plane: ${e.message}`);
+  process.exit(1);
+});

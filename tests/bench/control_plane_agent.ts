@@ -1,0 +1,123 @@
+// The agent under the control-plane benchmark: kpr run in Kubernetes mode on
+// a fresh bpf root and test cgroup, with what the benchmark reads from the
+// outside: its metrics port, its process's peak memory, and its log.
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+import { startAgent } from '../helpers/agent';
+import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
+import { createTestCgroup, TestCgroup } from '../helpers/cgroup';
+import { LineProcess } from '../helpers/line_process';
+import { NODE_NAME } from './control_plane_objects';
+
+export interface BenchAgent {
+  proc: LineProcess;
+  bpfRoot: BpfRoot;
+  cgroup: TestCgroup;
+  metricsPort: number;
+  /** performance.now() when it was started and when it logged "kpr: ready". */
+  startedAt: number;
+  readyAt: number;
+  /** Date.now() when it was started: its log lines carry wall-clock times. */
+  startedWallMs: number;
+  /** Stops it and removes its bpf root and cgroup; idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface AgentRunOptions {
+  kubeconfig: string;
+  prefix: string;
+  readyTimeoutMs: number;
+  /** Write a V8 CPU profile of the agent into this directory when it exits. */
+  cpuProfDir?: string;
+}
+
+/** A port that was free on 127.0.0.1 a moment ago. */
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+/** Starts the agent on fresh state and waits for "kpr: ready". */
+export async function startBenchAgent(opts: AgentRunOptions): Promise<BenchAgent> {
+  const cgroup = createTestCgroup(opts.prefix);
+  const bpfRoot = createBpfRoot(opts.prefix);
+  const metricsPort = await freePort();
+  const args = [
+    '--hostname-override', NODE_NAME,
+    '--min-sync-period', '0s',
+    '--metrics-bind-address', `127.0.0.1:${metricsPort}`,
+    // Off: the default 0.0.0.0:10256 may be taken by a test's agent.
+    '--healthz-bind-address', '127.0.0.1:0',
+  ];
+  // The agent inherits this process's environment; NODE_OPTIONS is put back at once.
+  const savedNodeOptions = process.env.NODE_OPTIONS;
+  if (opts.cpuProfDir) process.env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${opts.cpuProfDir}`;
+  const startedAt = performance.now();
+  const startedWallMs = Date.now();
+  let proc: LineProcess;
+  try {
+    proc = await startAgent({ kubeconfig: opts.kubeconfig, bpfRoot: bpfRoot.path, cgroupRoot: cgroup.path, args, readyTimeoutMs: opts.readyTimeoutMs });
+  } catch (e) {
+    bpfRoot.destroy();
+    cgroup.destroy();
+    throw e;
+  } finally {
+    if (savedNodeOptions === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = savedNodeOptions;
+  }
+  const readyAt = performance.now();
+  let stopped = false;
+  return {
+    proc,
+    bpfRoot,
+    cgroup,
+    metricsPort,
+    startedAt,
+    readyAt,
+    startedWallMs,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await proc.stop();
+      bpfRoot.destroy();
+      cgroup.destroy();
+    },
+  };
+}
+
+/** The node process running the agent: bin/kpr is a script, and whatever
+ *  runs it (env, a shell wrapper) may have spawned node rather than exec'd it. */
+export function agentNodePid(pid: number): number {
+  const queue = [pid];
+  for (let n = 0; n < 64 && queue.length > 0; n++) {
+    const p = queue.shift() as number;
+    if (path.basename(fs.readlinkSync(`/proc/${p}/exe`)).startsWith('node')) return p;
+    for (const task of fs.readdirSync(`/proc/${p}/task`)) {
+      const children = fs.readFileSync(`/proc/${p}/task/${task}/children`, 'utf8').trim();
+      if (children) queue.push(...children.split(/\s+/).map(Number));
+    }
+  }
+  throw new Error(`no node process at or below pid ${pid}`);
+}
+
+/** A /proc/<pid>/status memory figure (VmHWM: peak resident set) in MB (10^6 bytes). */
+export function statusMB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`/proc/${pid}/status: no ${field}`);
+  return (Number(m[1]) * 1024) / 1e6;
+}
+
+/** Milliseconds from the agent's start to its first log line containing
+ *  `text`, by the line's own timestamp ("<ISO time> <level> <message>"). */
+export function logOffsetMs(agent: BenchAgent, text: string): number | undefined {
+  const line = agent.proc.lines.find((l) => l.includes(text));
+  const at = line === undefined ? NaN : Date.parse(line.split(' ')[0]);
+  return Number.isNaN(at) ? undefined : at - agent.startedWallMs;
+}

@@ -1,0 +1,114 @@
+// Network programming latency of single endpoint changes: one EndpointSlice
+// at a time is patched through the API server, and the clock runs from just
+// before the write until the change is in the maps.
+//
+// "In the maps" is seen without polling dumps (one costs tens of ms at 10k
+// services, which would both slow the agent and blur the figure): the agent
+// logs "sync: ... N writes" only after a sync's map writes are done, so the
+// arrival of the first such line with writes after the patch is when the
+// maps held it (pipe delay: microseconds). Each change is then confirmed by
+// one dump; should the maps not show it yet, dumps are polled and the change
+// counts with the time they first show it.
+import { DatapathMaps } from '../../lib/datapath/native';
+import { LineProcess } from '../helpers/line_process';
+import { sleep } from '../helpers/sleep';
+import { ApiWriter } from './control_plane_api';
+import { changedEndpoint, replaceEndpoints } from './control_plane_objects';
+import { checkMaps } from './control_plane_maps';
+import { histogramDelta, Histogram, parseHistogram, scrape } from './control_plane_metrics';
+
+const CHANGE_TIMEOUT_MS = 10_000;
+const CONFIRM_POLL_MS = 5;
+// Coprime with 1000 and 10000: successive changes touch different slices.
+const STRIDE = 37;
+const SYNC_WITH_WRITES = /\bsync: .* (\d+) writes in ([\d.]+)ms/;
+export const PROGRAMMING_METRIC = 'kubeproxy_network_programming_duration_seconds';
+export const SYNC_METRIC = 'kubeproxy_sync_proxy_rules_duration_seconds';
+
+export interface LatencyRun {
+  /** Milliseconds from before the write to the change in the maps. */
+  latencies: number[];
+  /** Changes the log said were synced before one dump showed them. */
+  lateConfirms: number;
+  /** The agent's own sync times ("in X ms") of the syncs that took a change. */
+  syncMs: number[];
+  /** What the agent's histograms observed during the run. */
+  programming: Histogram;
+  syncs: Histogram;
+  failures: string[];
+}
+
+export interface LatencyOptions {
+  proc: LineProcess;
+  metricsPort: number;
+  api: ApiWriter;
+  maps: DatapathMaps;
+  clusterIPs: string[];
+  /** Each service's endpoint addresses as last written; the changes update it. */
+  current: string[][];
+  changes: number;
+  /** Index of the first change's address (changedEndpoint): runs must not reuse them. */
+  firstChange: number;
+}
+
+/** Resolves with performance.now() and the match when the first "sync: ... N
+ *  writes" line with N > 0 arrives at or after line index `from`. */
+function nextSyncWithWrites(proc: LineProcess, from: number): Promise<{ at: number; m: RegExpExecArray }> {
+  let scanned = from;
+  return proc.waitUntil(
+    'a sync with map writes',
+    () => {
+      for (; scanned < proc.lines.length; scanned++) {
+        const m = SYNC_WITH_WRITES.exec(proc.lines[scanned]);
+        if (m && Number(m[1]) > 0) return { at: performance.now(), m };
+      }
+      return undefined;
+    },
+    CHANGE_TIMEOUT_MS,
+  );
+}
+
+/** When the maps show the expected backends (performance.now()), and whether
+ *  the first dump did; undefined when they do not by the deadline. */
+async function confirm(opts: LatencyOptions, clusterIP: string, addresses: string[], deadline: number): Promise<{ at: number; first: boolean } | undefined> {
+  for (let first = true; ; first = false) {
+    if (checkMaps(opts.maps, [{ clusterIP, addresses }]).matching === 1) return { at: performance.now(), first };
+    if (performance.now() > deadline) return undefined;
+    await sleep(CONFIRM_POLL_MS);
+  }
+}
+
+export async function measureLatency(opts: LatencyOptions): Promise<LatencyRun> {
+  const services = opts.clusterIPs.length;
+  const run: Omit<LatencyRun, 'programming' | 'syncs'> = { latencies: [], lateConfirms: 0, syncMs: [], failures: [] };
+  const before = await scrape(opts.metricsPort);
+  for (let n = 0; n < opts.changes; n++) {
+    const i = (n * STRIDE) % services;
+    const addresses = [changedEndpoint(opts.firstChange + n), ...opts.current[i].slice(1)];
+    const synced = nextSyncWithWrites(opts.proc, opts.proc.lines.length);
+    synced.catch(() => undefined);
+    const start = performance.now();
+    await replaceEndpoints(opts.api, i, addresses, new Date());
+    opts.current[i] = addresses;
+    let sync: { at: number; m: RegExpExecArray };
+    try {
+      sync = await synced;
+    } catch (e) {
+      run.failures.push(`change ${n + 1} (service ${i} -> ${addresses[0]}): ${(e as Error).message.split('\n')[0]}`);
+      continue;
+    }
+    run.syncMs.push(Number(sync.m[2]));
+    const inMaps = await confirm(opts, opts.clusterIPs[i], addresses, start + CHANGE_TIMEOUT_MS);
+    if (inMaps === undefined) {
+      run.failures.push(`change ${n + 1} (service ${i} -> ${addresses[0]}): logged as synced, not in the maps after ${CHANGE_TIMEOUT_MS} ms`);
+    } else if (inMaps.first) {
+      run.latencies.push(sync.at - start);
+    } else {
+      run.lateConfirms++;
+      run.latencies.push(inMaps.at - start);
+    }
+  }
+  const after = await scrape(opts.metricsPort);
+  const delta = (name: string) => histogramDelta(parseHistogram(after, name), parseHistogram(before, name));
+  return { ...run, programming: delta(PROGRAMMING_METRIC), syncs: delta(SYNC_METRIC) };
+}
