@@ -4,7 +4,7 @@
 // make it reach a backend. Each case runs for IPv4 and for IPv6.
 import { Proto } from '../../lib/datapath/native';
 import { assertPrivileged } from '../helpers/preflight';
-import { runClient, startHold } from '../helpers/client_runner';
+import { runClient, runInPlace, startHold } from '../helpers/client_runner';
 import { Endpoint, serviceManifest, ServicePort } from '../helpers/manifests';
 import { EchoServer, startEchoServers } from '../helpers/servers';
 import { sleep } from '../helpers/sleep';
@@ -64,6 +64,17 @@ describe.each(families)('socket LB over $family', ({ clusterIP, addrOf }) => {
     expect(Object.keys(r.backends).sort()).toEqual(['b1', 'b2', 'b3']);
     const translations = t.withMaps((m) => m.readServiceStats()).reduce((s, x) => s + x.translations, 0);
     expect(translations).toBeGreaterThanOrEqual(60);
+  });
+
+  test('the backend sees the client\'s own address: nothing is source-NATed', async () => {
+    const ip = clusterIP(18);
+    const t = await serve('srcip', ip, [tcpPort], backendAddrs());
+    const script = `const s = require('net').connect(80, '${ip}', () => s.write('peer\\n'));` +
+      `s.on('data', (d) => { process.stdout.write(d.toString()); s.end(); });`;
+    const proc = await runInPlace(t.client, [process.execPath, '-e', script], 10_000);
+    const [backend, seen] = proc.stdoutLines[0].split(' ');
+    expect(['b1', 'b2', 'b3']).toContain(backend);
+    expect(seen.replace(/^::ffff:/, '')).toBe(addrOf(topo.client));
   });
 
   test('a UDP ClusterIP answers, and the client sees the service address as the peer', async () => {

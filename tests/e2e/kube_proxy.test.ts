@@ -118,6 +118,28 @@ describe('kube-proxy semantics against a real API server', () => {
     await kube.deleteService(n, 'web');
     await lb.waitForBackends(fe(ip4, 81), []);
     expect((await tcp(ip4, 81, 3)).errors).toEqual({ [NOT_ROUTED]: 3 });
+
+    // Recreated (the slice stayed): a new ClusterIP, reachable again.
+    const again = await kube.createService(n, 'web', { ports: [{ name: 'alt', port: 81, targetPort: TCP_PORT as never }] });
+    const newIp = again.spec?.clusterIP as string;
+    await lb.waitForBackends(fe(newIp, 81), [b1(), b2(), b3()].map((a) => hp(a)));
+    expect((await tcp(newIp, 81, 10)).errors).toEqual({});
+  });
+
+  test('a backend reaches itself through its own service (hairpin)', async () => {
+    const n = await freshNamespace();
+    const ip = await webService(n, [remote(b1())]);
+    await lb.waitForBackends(fe(ip, 80), [hp(b1())]);
+    const fromBackend = await runClient({ cgroup: lb.client.cgroup, ns: topo.backends[0].ns }, { mode: 'tcp', addr: ip, port: 80, count: 5 });
+    expect(fromBackend.backends).toEqual({ b1: 5 });
+  });
+
+  test('an external IP that no node owns is served to the node\'s own clients', async () => {
+    const n = await freshNamespace();
+    const externalIP = '198.19.250.1';
+    await webService(n, [remote(b2()), remote(b3())], { externalIPs: [externalIP] });
+    await lb.waitForBackends(fe(externalIP, 80), [hp(b2()), hp(b3())]);
+    expect(Object.keys((await tcp(externalIP, 80, 20)).backends).sort()).toEqual(['b2', 'b3']);
   });
 
   test('type changes: ClusterIP -> NodePort -> ClusterIP, and ExternalName -> ClusterIP', async () => {
@@ -258,6 +280,10 @@ describe('kube-proxy semantics against a real API server', () => {
     // Dropping the label hands the service to kpr.
     await kube.updateService(n, 'other', (s) => delete s.metadata!.labels!['service.kubernetes.io/service-proxy-name']);
     await lb.waitForBackends(fe(ip, 80), [hp(b1())]);
+
+    // A Service labelled headless is not kpr's either.
+    await kube.updateService(n, 'other', (s) => (s.metadata!.labels = { 'service.kubernetes.io/headless': '' }));
+    await lb.waitForBackends(fe(ip, 80), []);
 
     // A slice labelled headless is not an endpoint source.
     await kube.slice(n, 'web', [http], [remote(b3())], { name: 'web-headless', labels: { 'service.kubernetes.io/headless': '' } });

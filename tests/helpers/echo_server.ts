@@ -1,7 +1,8 @@
 // Backend for datapath tests and the demo, run inside a backend namespace:
 //   node echo_server.js --name b1 [--tcp PORT]... [--udp PORT]... [--http PORT]...
 // TCP: every line received is answered with "<name>\n", so one long-lived
-// connection can be probed repeatedly. UDP: every datagram is answered with
+// connection can be probed repeatedly; the line "peer" is answered with
+// "<name> <client address as the backend sees it>". UDP: every datagram is answered with
 // "<name>\n<the datagram>", letting clients match replies to requests. HTTP:
 // every request is answered with "<name>\n". All bind :: dual-stack.
 // Prints "listening" once every socket is bound.
@@ -36,7 +37,9 @@ function listenTcp(name: string, p: number): Promise<void> {
     sock.on('data', (chunk: string) => {
       const lines = (partial + chunk).split('\n');
       partial = lines.pop() as string;
-      for (let i = 0; i < lines.length; i++) sock.write(`${name}\n`);
+      // "peer" asks who is calling: the address the backend sees (source IP
+      // preservation); anything else is a plain probe.
+      for (const line of lines) sock.write(line === 'peer' ? `${name} ${sock.remoteAddress}\n` : `${name}\n`);
     });
     sock.on('error', () => sock.destroy()); // clients may reset; nothing to report
   });
