@@ -56,9 +56,14 @@ export class ProxyMetrics {
       labelNames: ['traffic_policy'],
       registers,
     });
-    // Exported from the start, as kube-proxy does. Counting needs the model
-    // to say which services have a Local policy and endpoints, none local.
+    // Exported from the start, as kube-proxy does; each sync sets it.
     for (const scope of ['internal', 'external']) this.noLocalEndpoints.set({ traffic_policy: scope }, 0);
+  }
+
+  /** Service ports whose Local traffic policy finds no local endpoint. */
+  noLocal(counts: { internal: number; external: number }): void {
+    this.noLocalEndpoints.set({ traffic_policy: 'internal' }, counts.internal);
+    this.noLocalEndpoints.set({ traffic_policy: 'external' }, counts.external);
   }
 
   /** One update of a Service seen, whether or not it changes anything. */

@@ -13,6 +13,7 @@ import { externalIpFrontends } from './service_types/external_ips';
 import { loadBalancerFrontends } from './service_types/loadbalancer';
 import { nodePortFrontends } from './service_types/nodeport';
 import { nodeMayUse } from './source_ranges';
+import { noLocalEndpoints } from './traffic_policy';
 
 export interface DesiredState {
   /** The socket LB's frontends: all that traffic from this node may use.
@@ -22,6 +23,9 @@ export interface DesiredState {
    *  frontend, for traffic from outside. Ordered by frontendKey. */
   edgeFrontends: Frontend[];
   conflicts: string[];
+  /** Service ports per family whose Local traffic policy finds no endpoint
+   *  on this node while the service has endpoints elsewhere. */
+  noLocalEndpoints: { internal: number; external: number };
 }
 
 // The order kube-proxy matches a packet's destination in: when a service
@@ -29,15 +33,23 @@ export interface DesiredState {
 // IP), the earlier kind serves it (frontend_conflicts.ts).
 const KINDS = [clusterIpFrontends, externalIpFrontends, loadBalancerFrontends, nodePortFrontends];
 
-function serviceFrontends(svc: Service, slices: EndpointSlice[], node: NodeContext, config: ModelConfig): Frontend[] {
+function serviceFrontends(svc: Service, slices: EndpointSlice[], node: NodeContext, config: ModelConfig, noLocal: DesiredState['noLocalEndpoints']): Frontend[] {
   const ports = clusterIPs(svc.spec).flatMap((ip) => familyPorts(svc, ip, slices, node));
-  return KINDS.flatMap((kind) => ports.flatMap((p) => kind(p, node, config)));
+  const frontends = KINDS.flatMap((kind) => ports.flatMap((p) => kind(p, node, config)));
+  const hasExternal = frontends.some((f) => f.kind !== 'ClusterIP');
+  for (const p of ports) {
+    const missing = noLocalEndpoints(svc.spec, p.backends, hasExternal);
+    noLocal.internal += missing.internal ? 1 : 0;
+    noLocal.external += missing.external ? 1 : 0;
+  }
+  return frontends;
 }
 
 export function desiredFrontends(services: Iterable<Service>, slices: Iterable<EndpointSlice>, node: NodeContext, config: ModelConfig): DesiredState {
   const bySvc = slicesByService([...slices]);
   const ordered = sortedBy([...services], (svc) => objectName(svc.metadata));
-  const all = ordered.flatMap((svc) => serviceFrontends(svc, bySvc.get(objectName(svc.metadata)) ?? [], node, config));
+  const noLocal = { internal: 0, external: 0 };
+  const all = ordered.flatMap((svc) => serviceFrontends(svc, bySvc.get(objectName(svc.metadata)) ?? [], node, config, noLocal));
   const { frontends, conflicts } = resolveConflicts(all);
   const sorted = sortedBy(frontends, frontendKey);
   return {
@@ -46,5 +58,6 @@ export function desiredFrontends(services: Iterable<Service>, slices: Iterable<E
     frontends: sorted.filter((f) => nodeMayUse(f, node)),
     edgeFrontends: sorted.filter((f) => f.kind !== 'ClusterIP'),
     conflicts,
+    noLocalEndpoints: noLocal,
   };
 }

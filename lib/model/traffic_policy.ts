@@ -62,3 +62,13 @@ export function trafficBackends(spec: ServiceSpec, eps: EndpointCandidate[], nod
     external: spec.externalTrafficPolicy === 'Local' ? local : cluster,
   };
 }
+
+/** kube-proxy's no_local_endpoints count for one service port: a Local
+ *  policy leaves a scope without endpoints although the service has some. */
+export function noLocalEndpoints(spec: ServiceSpec, b: TrafficBackends, hasExternalFrontends: boolean): { internal: boolean; external: boolean } {
+  const hasEndpoints = b.fromNode.length > 0;
+  return {
+    internal: hasEndpoints && spec.internalTrafficPolicy === 'Local' && b.internal.length === 0,
+    external: hasEndpoints && hasExternalFrontends && spec.externalTrafficPolicy === 'Local' && b.external.length === 0,
+  };
+}

@@ -73,7 +73,8 @@ export class SyncLoop {
     if (kind === 'changes' && !this.dirty) return true;
     try {
       const { services, endpointSlices, node, config } = this.state;
-      const { frontends, conflicts } = desiredFrontends(services.values(), endpointSlices.values(), node, config);
+      const { frontends, conflicts, noLocalEndpoints } = desiredFrontends(services.values(), endpointSlices.values(), node, config);
+      this.metrics.noLocal(noLocalEndpoints);
       const report = conflicts.join('\n');
       if (report !== this.reportedConflicts) conflicts.forEach((c) => this.log.error(c));
       this.reportedConflicts = report;

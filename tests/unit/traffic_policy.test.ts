@@ -1,6 +1,6 @@
 import { EndpointCandidate } from '../../lib/model/endpoint_duplicates';
 import { ServiceSpec } from '../../lib/model/objects';
-import { healthCheckNodePort, trafficBackends } from '../../lib/model/traffic_policy';
+import { healthCheckNodePort, noLocalEndpoints, trafficBackends } from '../../lib/model/traffic_policy';
 import { node } from './objects';
 
 const candidate = (addr: string, nodeName: string | undefined, ready: boolean, zone?: string): EndpointCandidate => ({
@@ -69,5 +69,20 @@ describe('health check node port', () => {
     [{ type: 'LoadBalancer', externalTrafficPolicy: LOCAL }, undefined],
   ])('%j -> %s', (spec, want) => {
     expect(healthCheckNodePort(spec)).toBe(want);
+  });
+});
+
+describe("kube-proxy's no_local_endpoints count", () => {
+  test.each<[string, ServiceSpec, EndpointCandidate[], boolean, { internal: boolean; external: boolean }]>([
+    // name, spec, endpoints, has external frontends, counted per scope
+    ['Cluster policies are never counted', {}, [remoteReady], true, { internal: false, external: false }],
+    ['internal Local with endpoints elsewhere only', { internalTrafficPolicy: LOCAL }, [remoteReady], false, { internal: true, external: false }],
+    ['internal Local with a local endpoint', { internalTrafficPolicy: LOCAL }, [localReady, remoteReady], false, { internal: false, external: false }],
+    ['external Local with endpoints elsewhere only', { externalTrafficPolicy: LOCAL }, [remoteReady], true, { internal: false, external: true }],
+    ['external Local without external frontends', { externalTrafficPolicy: LOCAL }, [remoteReady], false, { internal: false, external: false }],
+    ['a local terminating endpoint still counts as local', { externalTrafficPolicy: LOCAL, internalTrafficPolicy: LOCAL }, [localTerminating, remoteReady], true, { internal: false, external: false }],
+    ['no endpoints at all is not a missing local one', { internalTrafficPolicy: LOCAL, externalTrafficPolicy: LOCAL }, [], true, { internal: false, external: false }],
+  ])('%s', (_name, spec, eps, hasExternal, counted) => {
+    expect(noLocalEndpoints(spec, trafficBackends(spec, eps, node()), hasExternal)).toEqual(counted);
   });
 });
