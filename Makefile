@@ -17,7 +17,7 @@ BENCH_BIN := build/connrate build/acceptd
 # BPF objects that only tests load (error paths of the addon).
 TEST_BPF_OBJS := build/verifier_reject.o
 
-.PHONY: deps apt-deps go-deps build bpf kube-bin test demo bench clean
+.PHONY: deps apt-deps go-deps build bpf kube-bin test demo bench bench-control-plane clean
 
 deps: apt-deps $(NPM_STAMP) go-deps
 
@@ -80,6 +80,14 @@ demo: deps build
 bench: deps build kube-bin $(BENCH_BIN)
 	node dist/tests/bench/socklb.js
 	node dist/tests/bench/manifest_latency.js
+	node dist/tests/bench/maglev.js
+	node dist/tests/bench/xdp_cost.js
+	node dist/tests/bench/control_plane.js
+
+# kpr against a real kube-apiserver at 1k and 10k services; most of its
+# minutes go to populating the API server.
+bench-control-plane: deps build kube-bin
+	node dist/tests/bench/control_plane.js
 
 clean:
 	$(MAKE) -C bpf clean

@@ -1,9 +1,25 @@
-// kpr's command line: `kpr run` (the agent) and `kpr services` (what the
-// pinned maps hold). The native addon is loaded only by these commands, so
+// kpr's command line: `kpr run` (the agent), `kpr services` (what the
+// pinned maps hold) and `kpr maglev compute` (a Maglev table, as the agent
+// would build it). The native addon is loaded only by these commands, so
 // everything else works without it.
 import * as fs from 'fs';
 import { runAgent } from './agent';
-import { commandHelp, COMMANDS, mainHelp, pinPaths, runConfig, RUN, SERVICES, servicesConfig, UsageError } from './config';
+import {
+  commandHelp,
+  COMMANDS,
+  MAGLEV_COMPUTE,
+  maglevComputeConfig,
+  mainHelp,
+  pinPaths,
+  runConfig,
+  RUN,
+  SERVICES,
+  servicesConfig,
+  UsageError,
+} from './config';
+import { computeMaglev, MaglevTable } from './datapath/maglev';
+import { parseBackendsFile } from './datapath/maglev_backends';
+import { formatMaglevShares, maglevJson } from './datapath/maglev_listing';
 import { loadAddon } from './datapath/native';
 import { programmedState } from './datapath/programmed';
 import { formatTable, serviceRows } from './datapath/service_listing';
@@ -42,6 +58,45 @@ function services(args: string[]): number {
   return 0;
 }
 
+function readBackends(file: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(MAGLEV_COMPUTE.name, `--backends-file ${file}: ${(e as Error).message}`);
+  }
+  const { backends, errors } = parseBackendsFile(text);
+  if (errors.length > 0) throw new UsageError(MAGLEV_COMPUTE.name, `--backends-file ${file}:\n  ${errors.join('\n  ')}`);
+  if (backends.length === 0) throw new UsageError(MAGLEV_COMPUTE.name, `--backends-file ${file}: no backends`);
+  return backends;
+}
+
+function maglev(args: string[]): number {
+  const [sub, ...rest] = args;
+  if (sub === '-h' || sub === '--help') {
+    process.stdout.write(commandHelp(MAGLEV_COMPUTE));
+    return 0;
+  }
+  if (sub !== 'compute') {
+    throw new UsageError('maglev', sub === undefined ? 'missing subcommand (subcommands: compute)' : `unknown subcommand ${JSON.stringify(sub)} (subcommands: compute)`);
+  }
+  const cfg = maglevComputeConfig(rest);
+  if (cfg === 'help') {
+    process.stdout.write(commandHelp(MAGLEV_COMPUTE));
+    return 0;
+  }
+  const backends = readBackends(cfg.backendsFile);
+  loadAddon(); // a missing build is not the user's mistake; what computeMaglev refuses is
+  let table: MaglevTable;
+  try {
+    table = computeMaglev({ backends, size: cfg.size, seed: cfg.seed });
+  } catch (e) {
+    throw new UsageError(MAGLEV_COMPUTE.name, (e as Error).message);
+  }
+  process.stdout.write(cfg.output === 'json' ? maglevJson(cfg.size, cfg.seed, table) : formatMaglevShares(cfg.size, cfg.seed, table));
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   try {
@@ -55,6 +110,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (command === RUN.name) return await run(args);
     if (command === SERVICES.name) return services(args);
+    if (command === 'maglev') return maglev(args);
     throw new UsageError('', `unknown command ${JSON.stringify(command)} (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
   } catch (e) {
     if (e instanceof UsageError) {

@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { BindAddress, parseBindAddress } from './bind_address';
+import { DEFAULT_MAGLEV_SEED, DEFAULT_MAGLEV_TABLE_SIZE, MAGLEV_MAX_TABLE_SIZE, MAGLEV_MIN_TABLE_SIZE } from './datapath/maglev';
 import { formatDuration, parseDuration } from './duration';
 import { ConfigFileError, FileSettings, readKubeProxyConfig } from './kubeproxy_config';
 import { isLogLevel, LOG_LEVELS, LogLevel } from './log';
@@ -38,6 +39,7 @@ export interface CommandSpec {
 
 export const DEFAULT_BPF_ROOT = '/sys/fs/bpf';
 const MAX_MAP_ENTRIES = 1 << 24;
+const MAX_UINT32 = 0xffffffff;
 
 const BPF_ROOT: FlagSpec = {
   name: '--bpf-root',
@@ -83,13 +85,26 @@ export const RUN: CommandSpec = {
 export const OUTPUTS = ['table', 'json'] as const;
 export type Output = (typeof OUTPUTS)[number];
 
+const OUTPUT: FlagSpec = { name: '--output', alias: '-o', value: 'FORMAT', help: OUTPUTS.join(' or '), default: 'table' };
+
 export const SERVICES: CommandSpec = {
   name: 'services',
   summary: 'list the programmed frontends and backends from the pinned maps',
-  flags: [BPF_ROOT, { name: '--output', alias: '-o', value: 'FORMAT', help: OUTPUTS.join(' or '), default: 'table' }],
+  flags: [BPF_ROOT, OUTPUT],
 };
 
-export const COMMANDS = [RUN, SERVICES];
+export const MAGLEV_COMPUTE: CommandSpec = {
+  name: 'maglev compute',
+  summary: 'compute the Maglev lookup table of a backend set, as every node computes it',
+  flags: [
+    { name: '--backends-file', value: 'FILE', help: 'one backend a line: 198.18.0.11:8080 or [fd00:198:18::11]:8080; # starts a comment' },
+    { name: '--size', value: 'M', help: `table size: a prime from ${MAGLEV_MIN_TABLE_SIZE} to ${MAGLEV_MAX_TABLE_SIZE}`, default: String(DEFAULT_MAGLEV_TABLE_SIZE) },
+    { name: '--seed', value: 'N', help: 'hash seed, an unsigned 32-bit integer; nodes that share it share tables', default: String(DEFAULT_MAGLEV_SEED) },
+    OUTPUT,
+  ],
+};
+
+export const COMMANDS = [RUN, SERVICES, MAGLEV_COMPUTE];
 
 /** Where the objects come from. */
 export type SourceConfig = { kind: 'manifests'; path: string } | { kind: 'kubernetes'; /** undefined: in-cluster */ kubeconfig?: string };
@@ -119,6 +134,14 @@ export interface RunConfig {
 
 export interface ServicesConfig {
   bpfRoot: string;
+  output: Output;
+}
+
+export interface MaglevComputeConfig {
+  backendsFile: string;
+  /** In range; whether it is prime, the table computation says. */
+  size: number;
+  seed: number;
   output: Output;
 }
 
@@ -243,14 +266,31 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
   };
 }
 
+function outputFlag(cmd: CommandSpec, v: Map<string, string>): Output {
+  const output = v.get('--output') ?? 'table';
+  if (!(OUTPUTS as readonly string[]).includes(output)) {
+    throw new UsageError(cmd.name, `flag --output must be one of ${OUTPUTS.join(', ')}, got ${JSON.stringify(output)}`);
+  }
+  return output as Output;
+}
+
 export function servicesConfig(args: string[]): ServicesConfig | 'help' {
   const v = parseFlags(SERVICES, args);
   if (v === 'help') return v;
-  const output = v.get('--output') ?? 'table';
-  if (!(OUTPUTS as readonly string[]).includes(output)) {
-    throw new UsageError(SERVICES.name, `flag --output must be one of ${OUTPUTS.join(', ')}, got ${JSON.stringify(output)}`);
-  }
-  return { bpfRoot: v.get('--bpf-root') ?? DEFAULT_BPF_ROOT, output: output as Output };
+  return { bpfRoot: v.get('--bpf-root') ?? DEFAULT_BPF_ROOT, output: outputFlag(SERVICES, v) };
+}
+
+export function maglevComputeConfig(args: string[]): MaglevComputeConfig | 'help' {
+  const v = parseFlags(MAGLEV_COMPUTE, args);
+  if (v === 'help') return v;
+  const backendsFile = v.get('--backends-file');
+  if (backendsFile === undefined) throw new UsageError(MAGLEV_COMPUTE.name, 'flag --backends-file is required');
+  return {
+    backendsFile,
+    size: integerFlag(MAGLEV_COMPUTE, v, '--size', MAGLEV_MIN_TABLE_SIZE, MAGLEV_MAX_TABLE_SIZE),
+    seed: integerFlag(MAGLEV_COMPUTE, v, '--seed', 0, MAX_UINT32),
+    output: outputFlag(MAGLEV_COMPUTE, v),
+  };
 }
 
 export function commandHelp(cmd: CommandSpec): string {
@@ -261,6 +301,7 @@ export function commandHelp(cmd: CommandSpec): string {
 }
 
 export function mainHelp(): string {
-  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(10)}${c.summary}`);
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`);
   return `usage: kpr <command> [flags]\n\ncommands:\n${lines.join('\n')}\n\nkpr <command> --help shows the flags of a command.\n`;
 }

@@ -7,8 +7,12 @@
         "src/bpf_errors.cc",
         "src/lb_maps.cc",
         "src/loader.cc",
+        "src/hash64.cc",
+        "src/maglev.cc",
         "src/cgroup_links.cc",
-        "src/udp_sock_destroy.cc"
+        "src/udp_sock_destroy.cc",
+        "src/edge_maps.cc",
+        "src/prog_test_run.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `make test` after the build: a preflight for the privileged tests, then jest
-// on the compiled tests in dist/ — unit tests in parallel, datapath tests and
+// on the compiled tests in dist/ — unit tests in parallel, BPF_PROG_TEST_RUN
+// packet tests (bpf), datapath tests and
 // e2e tests (a real kube-apiserver and etcd, built by `make kube-bin`) one file
 // at a time — and a last line "N passed, N failed" over all runs.
 // Whatever is missing for the privileged tests counts as a failure, never as a skip.
@@ -18,6 +19,7 @@ const MINUTE = 60_000;
 
 const SUITES = [
   { dir: 'unit', args: [], timeoutMs: 10 * MINUTE },
+  { dir: 'bpf', args: ['--runInBand'], timeoutMs: 10 * MINUTE },
   { dir: 'datapath', args: ['--runInBand'], timeoutMs: 40 * MINUTE },
   { dir: 'e2e', args: ['--runInBand'], timeoutMs: 30 * MINUTE },
 ];

@@ -2,6 +2,7 @@
 // owns map packing (bpf/include/kpr_types.h); this file only types it and
 // finds the built binary.
 import * as path from 'path';
+import type { MaglevAddon } from './maglev';
 
 export type Proto = 'TCP' | 'UDP' | 'SCTP';
 
@@ -85,10 +86,106 @@ export interface OpenOptions {
   revNatMapMax: number;
 }
 
-interface Addon {
+/** XDP edge LB (bpf/xdp_lb.o): how a frontend reaches a backend on another node. */
+export type EdgeLbMode = 'dsr' | 'snat';
+export type EdgeAlgorithm = 'maglev' | 'random';
+
+/** A NodePort / LoadBalancer IP / ExternalIP as the edge LB sees it. */
+export interface EdgeFrontend extends FrontendKey {
+  svcId: number;
+  /** Backends in the service's Maglev table; 0 = none (noBackend applies). */
+  count: number;
+  /** ClientIP affinity timeout in seconds; 0 = no affinity. */
+  affinityTimeout: number;
+  /** Only clients in the service's source ranges are let in. */
+  sourceRanges: boolean;
+  mode: EdgeLbMode;
+  algorithm: EdgeAlgorithm;
+  /** A frontend without backends answers TCP with a RST ('reject') or drops. */
+  noBackend: 'reject' | 'drop';
+}
+
+export interface EdgeBackend {
+  id: number;
+  addr: string;
+  port: number;
+  svcId: number;
+  /** Address of the node hosting it (same family as addr); absent = this node. */
+  nodeAddr?: string;
+}
+
+export interface EdgeConfig {
+  /** This node's addresses, the outer source of DSR tunnels; absent = none. */
+  nodeAddr4?: string;
+  nodeAddr6?: string;
+  hashSeed: number;
+}
+
+export interface SourceRange {
+  svcId: number;
+  cidr: string;
+}
+
+export interface EdgeStats {
+  svcId: number;
+  packets: number;
+  bytes: number;
+}
+
+export interface ProgTestRunOptions {
+  /** Network namespace to run in (e.g. /run/netns/NAME): its FIB serves the program. */
+  netns?: string;
+  /** Ingress device (in that namespace); default its loopback. */
+  ifindex?: number;
+}
+
+export interface ProgTestRunResult {
+  /** The program's return value (an XDP action). */
+  retval: number;
+  /** The packet as the program left it. */
+  packet: Buffer;
+  /** Average run time per repetition, as the kernel measured it. */
+  durationNs: number;
+}
+
+export interface EdgeDatapath {
+  setConfig(cfg: EdgeConfig): void;
+  updateFrontends(frontends: EdgeFrontend[]): void;
+  deleteFrontends(keys: FrontendKey[]): void;
+  updateBackends(backends: EdgeBackend[]): void;
+  deleteBackends(ids: number[]): void;
+  /** Swaps in a whole new Maglev table: exactly maglevTableSize backend ids. */
+  setMaglevTable(svcId: number, backendIds: number[]): void;
+  updateSourceRanges(ranges: SourceRange[]): void;
+  /** Per-reason drop counters, index = reason (XDP_DROP_REASONS). */
+  readDrops(): number[];
+  readStats(): EdgeStats[];
+  /** BPF_PROG_TEST_RUN of one of the object's programs on packet. */
+  progTestRun(progName: string, packet: Buffer, repeat: number, opts?: ProgTestRunOptions): ProgTestRunResult;
+  close(): void;
+}
+
+export interface EdgeOpenOptions {
+  /** Path of the compiled xdp_lb.o. */
+  objectPath: string;
+  /** Where maps are pinned; created if missing. */
+  mapDir: string;
+  frontendMax: number;
+  backendMax: number;
+  flowMax: number;
+  affinityMax: number;
+  sourceRangeMax: number;
+  snatMax: number;
+  /** M, the size of every Maglev table (Cilium: --bpf-lb-maglev-table-size). */
+  maglevTableSize: number;
+}
+
+interface Addon extends MaglevAddon {
   openDatapath(opts: OpenOptions): Datapath;
   /** Open already pinned maps without loading programs (CLI while no agent runs). */
   openPinnedMaps(mapDir: string): DatapathMaps;
+  /** Load the XDP edge LB with its maps pinned under mapDir. */
+  openEdgeDatapath(opts: EdgeOpenOptions): EdgeDatapath;
 }
 
 let addon: Addon | undefined;

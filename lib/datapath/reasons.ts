@@ -5,3 +5,16 @@ export const DROP_REASONS: readonly string[] = ['no_backend', 'backend_missing',
 export function dropReasonName(index: number): string {
   return DROP_REASONS[index] ?? `reason_${index}`;
 }
+
+/** The XDP edge LB's drop reasons, by index into kpr_xdp_drops. Mirrors enum
+ *  kpr_xdp_reason in bpf/include/kpr_xdp_types.h (Cilium's names where one fits). */
+export const XDP_DROP_REASONS: readonly string[] = [
+  'no_service_backend',
+  'source_range_denied',
+  'unsupported_l3',
+  'invalid_packet',
+  'fib_lookup_failed',
+  'backend_missing',
+  'no_node_address',
+  'resize_failed',
+];

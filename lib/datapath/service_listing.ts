@@ -1,5 +1,6 @@
 // What `kpr services` shows: one row per programmed frontend with its active
 // backends, read from the maps, ordered by address so that output is stable.
+import { formatColumns } from '../columns';
 import { formatFrontend } from '../model/frontend';
 import { formatAddrPort, ipSortKey } from '../model/ip_address';
 import { sortedBy } from '../model/order';
@@ -49,7 +50,5 @@ export function formatTable(rows: ServiceRow[]): string {
     String(r.backends.length),
     r.backends.map((b) => formatAddrPort(b.addr, b.port)).join(', '),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c: string[]) => c.map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i]))).join('  ').trimEnd();
-  return [header, ...cells].map(line).join('\n') + '\n';
+  return formatColumns(header, cells);
 }

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "bpf_errors.h"
+#include "map_batch.h"
 
 namespace kpr {
 
@@ -55,52 +56,6 @@ lb_svc_key PackServiceKey(const Frontend& fe, uint16_t slot) {
   k.slot = slot;
   return k;
 }
-
-namespace {
-
-// One batched update; the kernel applies entries in order and reports how
-// many it applied, so a failure names the first entry it could not write.
-template <typename K, typename V>
-void UpdateBatch(int fd, const char* what, std::vector<K>& keys, std::vector<V>& values) {
-  if (keys.empty()) return;
-  __u32 count = keys.size();
-  LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = BPF_ANY);
-  if (bpf_map_update_batch(fd, keys.data(), values.data(), &count, &opts) != 0) {
-    int err = errno;
-    ThrowErrno(std::string("updating ") + what + " (wrote " + std::to_string(count) + " of " +
-                   std::to_string(keys.size()) + ")",
-               err);
-  }
-}
-
-// Deleting an entry that is already gone is success: a plan may be re-applied
-// after a crash half-way through it.
-template <typename K>
-void DeleteBatch(int fd, const char* what, const std::vector<K>& keys) {
-  size_t done = 0;
-  while (done < keys.size()) {
-    __u32 count = keys.size() - done;
-    LIBBPF_OPTS(bpf_map_batch_opts, opts);
-    if (bpf_map_delete_batch(fd, &keys[done], &count, &opts) == 0) return;
-    int err = errno;
-    if (err != ENOENT) ThrowErrno(std::string("deleting from ") + what, err);
-    done += count + 1;  // skip the missing key
-  }
-}
-
-template <typename K, typename V, typename F>
-void ForEach(int fd, F fn) {
-  K key{}, next{};
-  V value{};
-  K* prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    if (bpf_map_lookup_elem(fd, &next, &value) == 0) fn(next, value);
-    key = next;
-    prev = &key;
-  }
-}
-
-}  // namespace
 
 void UpdateServices(int fd, const std::vector<ServiceSlot>& slots) {
   std::vector<lb_svc_key> keys;
@@ -184,7 +139,7 @@ std::vector<Backend> DumpBackends(int fd) {
   return out;
 }
 
-std::vector<uint64_t> SumPerCpuCounters(int fd, uint32_t entries) {
+std::vector<uint64_t> SumPerCpuCounters(int fd, uint32_t entries, uint32_t field) {
   int ncpus = libbpf_num_possible_cpus();
   if (ncpus < 0) ThrowErrno("counting possible CPUs", ncpus);
   bpf_map_info info{};
@@ -192,13 +147,14 @@ std::vector<uint64_t> SumPerCpuCounters(int fd, uint32_t entries) {
   if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) ThrowErrno("reading map info", errno);
   // Per-CPU values are laid out at 8-byte strides, one per possible CPU.
   size_t stride = (info.value_size + 7) & ~7u;
+  if ((field + 1) * sizeof(uint64_t) > info.value_size) throw BpfError("counter field beyond the map's value");
   std::vector<uint8_t> buf(stride * ncpus);
   std::vector<uint64_t> sums(std::min(entries, info.max_entries), 0);
   for (uint32_t i = 0; i < sums.size(); i++) {
     if (bpf_map_lookup_elem(fd, &i, buf.data()) != 0) continue;
     for (int c = 0; c < ncpus; c++) {
       uint64_t v;
-      memcpy(&v, &buf[c * stride], sizeof(v));
+      memcpy(&v, &buf[c * stride + field * sizeof(v)], sizeof(v));
       sums[i] += v;
     }
   }

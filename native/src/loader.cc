@@ -1,5 +1,6 @@
 #include "loader.h"
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cerrno>
 #include <sys/stat.h>
@@ -15,17 +16,29 @@ namespace {
 
 constexpr size_t kLogTailLines = 40;
 
-void SetCapacity(bpf_object* obj, const char* name, uint32_t entries) {
-  bpf_map* map = bpf_object__find_map_by_name(obj, name);
-  if (!map) throw BpfError(std::string("object has no map ") + name);
-  int err = bpf_map__set_max_entries(map, entries);
-  if (err) ThrowErrno(std::string("sizing map ") + name, err);
-}
-
-int MapFd(bpf_object* obj, const char* name) {
-  bpf_map* map = bpf_object__find_map_by_name(obj, name);
-  if (!map) throw BpfError(std::string("object has no map ") + name);
-  return bpf_map__fd(map);
+// Returns the fd of an inner map template made for a map-of-maps, or -1.
+// libbpf 1.1 cannot resize its own template (bpf_map__set_max_entries on
+// bpf_map__inner_map crashes: the template has no object), so an `inner`
+// capacity replaces it with a map of the same shape and the wanted size.
+int SetCapacity(bpf_object* obj, const MapCapacity& cap) {
+  bpf_map* map = bpf_object__find_map_by_name(obj, cap.name);
+  if (!map) throw BpfError(std::string("object has no map ") + cap.name);
+  if (!cap.inner) {
+    int err = bpf_map__set_max_entries(map, cap.entries);
+    if (err) ThrowErrno(std::string("sizing map ") + cap.name, err);
+    return -1;
+  }
+  bpf_map* tmpl = bpf_map__inner_map(map);
+  if (!tmpl) throw BpfError(std::string("map ") + cap.name + " has no inner map");
+  int fd = bpf_map_create(bpf_map__type(tmpl), nullptr, bpf_map__key_size(tmpl), bpf_map__value_size(tmpl),
+                          cap.entries, nullptr);
+  if (fd < 0) ThrowErrno(std::string("creating the inner map of ") + cap.name, errno);
+  int err = bpf_map__set_inner_map_fd(map, fd);
+  if (err) {
+    close(fd);
+    ThrowErrno(std::string("sizing the inner map of ") + cap.name, err);
+  }
+  return fd;
 }
 
 }  // namespace
@@ -38,30 +51,58 @@ void MakeDirs(const std::string& dir) {
   }
 }
 
-LoadedObject LoadObject(const LoadOptions& opts) {
-  MakeDirs(opts.map_dir);
+int MapFd(bpf_object* obj, const char* name) {
+  bpf_map* map = bpf_object__find_map_by_name(obj, name);
+  if (!map) throw BpfError(std::string("object has no map ") + name);
+  return bpf_map__fd(map);
+}
+
+bpf_object* OpenAndLoad(const std::string& object_path, const std::string& map_dir,
+                        const std::vector<MapCapacity>& capacities) {
+  MakeDirs(map_dir);
   LibbpfLogCapture log;
-  LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = opts.map_dir.c_str());
-  bpf_object* obj = bpf_object__open_file(opts.object_path.c_str(), &open_opts);
-  if (!obj) ThrowErrno("opening BPF object " + opts.object_path, errno);
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = map_dir.c_str());
+  bpf_object* obj = bpf_object__open_file(object_path.c_str(), &open_opts);
+  if (!obj) ThrowErrno("opening BPF object " + object_path, errno);
+  // Inner map templates only matter while the outer maps are created.
+  struct Templates {
+    std::vector<int> fds;
+    ~Templates() {
+      for (int fd : fds) close(fd);
+    }
+  } templates;
   try {
-    // Frontends and their backend slots share kpr_services; the plan keeps
-    // their sum within lb_map_max.
-    SetCapacity(obj, "kpr_services", opts.lb_map_max);
-    SetCapacity(obj, "kpr_backends", opts.lb_map_max);
-    SetCapacity(obj, "kpr_affinity", opts.lb_map_max);
-    SetCapacity(obj, "kpr_svc_stats", opts.lb_map_max + 1);
-    SetCapacity(obj, "kpr_revnat", opts.revnat_map_max);
+    for (const auto& cap : capacities) {
+      int fd = SetCapacity(obj, cap);
+      if (fd >= 0) templates.fds.push_back(fd);
+    }
     int err = bpf_object__load(obj);
     if (err) {
       int e = err < 0 ? -err : err;
       std::string tail = log.Tail(kLogTailLines);
       std::string hint = tail.find("reuse") != std::string::npos
-                             ? "a map pinned under " + opts.map_dir + " has another size or layout\n"
+                             ? "a map pinned under " + map_dir + " has another size or layout\n"
                              : "";
-      throw BpfError("loading BPF object " + opts.object_path + ": " + strerror(e) + " (errno " +
+      throw BpfError("loading BPF object " + object_path + ": " + strerror(e) + " (errno " +
                      std::to_string(e) + ")\n" + hint + tail);
     }
+    return obj;
+  } catch (...) {
+    bpf_object__close(obj);
+    throw;
+  }
+}
+
+LoadedObject LoadObject(const LoadOptions& opts) {
+  // Frontends and their backend slots share kpr_services; the plan keeps
+  // their sum within lb_map_max.
+  bpf_object* obj = OpenAndLoad(opts.object_path, opts.map_dir,
+                                {{"kpr_services", opts.lb_map_max},
+                                 {"kpr_backends", opts.lb_map_max},
+                                 {"kpr_affinity", opts.lb_map_max},
+                                 {"kpr_svc_stats", opts.lb_map_max + 1},
+                                 {"kpr_revnat", opts.revnat_map_max}});
+  try {
     LoadedObject out;
     out.obj = obj;
     out.maps.services = MapFd(obj, "kpr_services");

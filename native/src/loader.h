@@ -1,7 +1,8 @@
-// Opens and loads bpf/sock_lb.o with its maps pinned (and re-used when
-// already pinned) under the agent's map directory.
+// Opens and loads our BPF objects (bpf/sock_lb.o, bpf/xdp_lb.o) with their
+// maps pinned (and re-used when already pinned) under the agent's map directory.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "lb_maps.h"
 
@@ -24,6 +25,22 @@ struct LoadedObject {
 // Throws BpfError with the errno text and the tail of libbpf's log, which
 // holds the verifier's output when a program is rejected.
 LoadedObject LoadObject(const LoadOptions& opts);
+
+// The capacity of one map of an object; `inner` sizes the inner map template
+// of a map-of-maps instead of the map itself.
+struct MapCapacity {
+  const char* name;
+  uint32_t entries;
+  bool inner = false;
+};
+
+// Opens any of our objects with its maps pinned under map_dir (re-using the
+// pinned ones), sizes the maps listed and loads it; errors as LoadObject's.
+bpf_object* OpenAndLoad(const std::string& object_path, const std::string& map_dir,
+                        const std::vector<MapCapacity>& capacities);
+
+// The fd of a map of a loaded object; throws when the object has no such map.
+int MapFd(bpf_object* obj, const char* name);
 
 // Opens every map pinned in map_dir; for readers while no agent runs.
 MapFds OpenPinnedMaps(const std::string& map_dir);

@@ -1,16 +1,17 @@
 // Benchmark (make bench, make bench-control-plane), not a test: kpr against a
-// real kube-apiserver and etcd (tests/e2e/cluster.ts), at 1k and 10k
-// ClusterIP services of one TCP port and ENDPOINTS endpoints each.
+// real kube-apiserver and etcd (tests/e2e/cluster.ts), at 1k and then 10k
+// ClusterIP services of one TCP port and 10 endpoints each.
 //   - cold start: agent start to "kpr: ready" with everything programmed
 //     (checked in the maps), and the agent's peak resident memory then;
-//   - network programming latency: CHANGES single-endpoint changes, from
-//     just before the API write to the change in the maps
+//   - network programming latency: 100 single-endpoint changes, from just
+//     before the API write to the change in the maps
 //     (control_plane_latency.ts), beside the agent's own histogram.
 // Scales are populated in turn (the 10k run adds to the 1k one's objects)
 // and each gets a fresh agent, bpf root and test cgroup.
 //
 // Flags, for shorter or profiled runs: --scales 1000,10000 --changes 100
-// --endpoints 10 --concurrency 32 --cpu-prof DIR (V8 profiles of each agent).
+// --endpoints 10 --concurrency 32, and --cpu-prof DIR: a V8 CPU profile and
+// the log of each agent in DIR.
 import * as fs from 'fs';
 import * as path from 'path';
 import { DatapathMaps, loadAddon } from '../../lib/datapath/native';
@@ -33,6 +34,15 @@ interface Options {
 const DEFAULTS: Options = { scales: [1000, 10_000], changes: 100, endpoints: 10, concurrency: 32 };
 const PROGRESS_EVERY = 1000;
 const READY_TIMEOUT_MS = 120_000;
+/** kpr's (and Cilium's) default --bpf-lb-map-max. */
+const DEFAULT_LB_MAP_MAX = 65536;
+
+/** The default, or the power of two that holds every service's master and
+ *  backend slots (10k services of 10 endpoints need 110k entries). */
+function lbMapMaxFor(services: number, endpoints: number): number {
+  const needed = services * (endpoints + 1);
+  return Math.max(DEFAULT_LB_MAP_MAX, 2 ** Math.ceil(Math.log2(needed)));
+}
 
 function parseOptions(args: string[]): Options {
   const o: Options = { ...DEFAULTS };
@@ -57,8 +67,9 @@ function parseOptions(args: string[]): Options {
 
 /** Creates services [from, to) then their slices; returns the new ClusterIPs and the time each kind took. */
 async function populate(api: ApiWriter, from: number, to: number, endpoints: number): Promise<{ clusterIPs: string[]; servicesMs: number; slicesMs: number }> {
-  const progress = (kind: string) => (done: number) => console.log(`  ${kind}: ${from + done}/${to}`);
   let start = performance.now();
+  // The rate so far shows whether the API server slows down as it fills.
+  const progress = (kind: string) => (done: number) => console.log(`  ${kind}: ${from + done}/${to} (${Math.round((done * 1000) / (performance.now() - start))}/s)`);
   const clusterIPs = await api.createMany(from, to, (i) => createService(api, i), progress('services'), PROGRESS_EVERY);
   const servicesMs = performance.now() - start;
   start = performance.now();
@@ -76,15 +87,23 @@ async function measureScale(cluster: Cluster, api: ApiWriter, o: Options, pop: P
   const { clusterIPs } = pop;
   const services = clusterIPs.length;
   console.log(`starting the agent on ${services} services`);
+  const lbMapMax = lbMapMaxFor(services, o.endpoints);
   let agent: BenchAgent | undefined;
   let maps: DatapathMaps | undefined;
   try {
-    agent = await startBenchAgent({ kubeconfig: cluster.kubeconfig, prefix: `bench-cp-${services}`, readyTimeoutMs: READY_TIMEOUT_MS, cpuProfDir: o.cpuProfDir });
+    agent = await startBenchAgent({
+      kubeconfig: cluster.kubeconfig,
+      prefix: `bench-cp-${services}`,
+      readyTimeoutMs: READY_TIMEOUT_MS,
+      lbMapMax,
+      cpuProfDir: o.cpuProfDir,
+    });
     // Read at once: the peak so far is the cold start's.
     const pid = agentNodePid(agent.proc.pid as number);
     const peakRssMB = statusMB(pid, 'VmHWM');
     maps = loadAddon().openPinnedMaps(path.join(agent.bpfRoot.path, 'kpr', 'maps'));
-    const check = checkMaps(maps, clusterIPs.map((clusterIP, i) => ({ clusterIP, addresses: pop.endpoints[i] })));
+    const expected = () => clusterIPs.map((clusterIP, i) => ({ clusterIP, addresses: pop.endpoints[i] }));
+    const check = checkMaps(maps, expected());
     const failures = check.mismatches.map((m) => `after ready: ${m}`);
     if (check.matching < services) failures.unshift(`after ready: ${check.matching}/${services} services programmed as created`);
     console.log(`  ready after ${((agent.readyAt - agent.startedAt) / 1000).toFixed(2)} s; ${check.matching}/${services} services in the maps; measuring ${o.changes} changes`);
@@ -98,8 +117,12 @@ async function measureScale(cluster: Cluster, api: ApiWriter, o: Options, pop: P
       changes: o.changes,
       firstChange,
     });
+    // Every change is in the maps, and nothing else changed.
+    const after = checkMaps(maps, expected());
+    if (after.matching < services) failures.push(`after the changes: ${after.matching}/${services} services as last written`, ...after.mismatches);
     return {
       services,
+      lbMapMax,
       coldStartMs: agent.readyAt - agent.startedAt,
       firstLogMs: logOffsetMs(agent, ''),
       informersSyncedMs: logOffsetMs(agent, 'kubernetes: informers synced'),
@@ -114,6 +137,8 @@ async function measureScale(cluster: Cluster, api: ApiWriter, o: Options, pop: P
   } finally {
     maps?.close();
     await agent?.stop();
+    // Beside the profiles: the log says which sync each profile's time went to.
+    if (agent && o.cpuProfDir) fs.writeFileSync(path.join(o.cpuProfDir, `agent-${services}.log`), agent.proc.lines.join('\n'));
   }
 }
 

@@ -8,6 +8,7 @@ import { startAgent } from '../helpers/agent';
 import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
 import { createTestCgroup, TestCgroup } from '../helpers/cgroup';
 import { LineProcess } from '../helpers/line_process';
+import { CPU_PROF_DIR_ENV } from './control_plane_cpu_prof';
 import { NODE_NAME } from './control_plane_objects';
 
 export interface BenchAgent {
@@ -28,6 +29,9 @@ export interface AgentRunOptions {
   kubeconfig: string;
   prefix: string;
   readyTimeoutMs: number;
+  /** --bpf-lb-map-max: entries of the service map (a master and a slot per
+   *  backend, per frontend) and of the backend map. */
+  lbMapMax: number;
   /** Write a V8 CPU profile of the agent into this directory when it exits. */
   cpuProfDir?: string;
 }
@@ -52,13 +56,17 @@ export async function startBenchAgent(opts: AgentRunOptions): Promise<BenchAgent
   const args = [
     '--hostname-override', NODE_NAME,
     '--min-sync-period', '0s',
+    '--bpf-lb-map-max', String(opts.lbMapMax),
     '--metrics-bind-address', `127.0.0.1:${metricsPort}`,
     // Off: the default 0.0.0.0:10256 may be taken by a test's agent.
     '--healthz-bind-address', '127.0.0.1:0',
   ];
-  // The agent inherits this process's environment; NODE_OPTIONS is put back at once.
-  const savedNodeOptions = process.env.NODE_OPTIONS;
-  if (opts.cpuProfDir) process.env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${opts.cpuProfDir}`;
+  // The agent inherits this process's environment; it is put back at once.
+  const savedEnv = { NODE_OPTIONS: process.env.NODE_OPTIONS, [CPU_PROF_DIR_ENV]: process.env[CPU_PROF_DIR_ENV] };
+  if (opts.cpuProfDir) {
+    process.env.NODE_OPTIONS = `--require ${path.join(__dirname, 'control_plane_cpu_prof.js')}`;
+    process.env[CPU_PROF_DIR_ENV] = opts.cpuProfDir;
+  }
   const startedAt = performance.now();
   const startedWallMs = Date.now();
   let proc: LineProcess;
@@ -69,8 +77,10 @@ export async function startBenchAgent(opts: AgentRunOptions): Promise<BenchAgent
     cgroup.destroy();
     throw e;
   } finally {
-    if (savedNodeOptions === undefined) delete process.env.NODE_OPTIONS;
-    else process.env.NODE_OPTIONS = savedNodeOptions;
+    for (const [name, value] of Object.entries(savedEnv)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
   }
   const readyAt = performance.now();
   let stopped = false;

@@ -9,6 +9,8 @@ import { percentile } from './stats';
 
 export interface ScaleResult {
   services: number;
+  /** The agent's --bpf-lb-map-max. */
+  lbMapMax: number;
   populate: { from: number; servicesMs: number; slicesMs: number };
   coldStartMs: number;
   /** From the agent's start, by its log's timestamps. */
@@ -33,6 +35,12 @@ const rate = (n: number, ms: number) => `${Math.round((n * 1000) / ms)}/s`;
 
 function row(label: string, cells: string[], target = ''): string {
   return `  ${label.padEnd(44)}${cells.map((c) => c.padEnd(34)).join('')}${target}`;
+}
+
+/** "210001 writes, 814 ms" from the agent's "sync: ... N writes in Tms" line. */
+function firstSync(line: string): string {
+  const m = / (\d+) writes in ([\d.]+)ms/.exec(line);
+  return m ? `${m[1]} writes, ${Math.round(Number(m[2]))} ms` : '?';
 }
 
 function latencyCell(l: LatencyRun): string {
@@ -66,12 +74,13 @@ export function printReport(results: ScaleResult[], o: { changes: number; endpoi
   console.log(row('', each((r) => `${r.services} services`), 'target'));
   console.log(row('cold start: agent start -> kpr: ready', each((r) => `${s(r.coldStartMs)}${missed(r.coldStartMs >= TARGETS.coldStartMs)}`), `< ${TARGETS.coldStartMs / 1000} s`));
   console.log(row('  first log line / informers synced at', each((r) => `${offset(r.firstLogMs)} / ${offset(r.informersSyncedMs)}`)));
-  console.log(row('  first sync', each((r) => /sync: .*/.exec(r.readySyncLine)?.[0].replace(/^sync: /, '').slice(0, 24) ?? '?')));
+  console.log(row('  first sync: map writes, time', each((r) => firstSync(r.readySyncLine))));
   console.log(row('peak RSS (VmHWM) at ready', each((r) => `${r.peakRssMB.toFixed(0)} MB${missed(r.peakRssMB >= TARGETS.peakRssMB)}`), `< ${TARGETS.peakRssMB} MB`));
+  console.log(row('--bpf-lb-map-max', each((r) => String(r.lbMapMax))));
   console.log(row('services programmed / frontends in maps', each((r) => `${r.programmed} / ${r.frontendsInMaps}`)));
   console.log(row(`endpoint change -> maps, ${o.changes} changes`, each(() => 'p50 / p99 / max ms')));
   console.log(row('', each((r) => latencyCell(r.latency)), `p99 < ${TARGETS.p99Ms} ms`));
-  console.log(row('  confirmed only by a later dump', each((r) => String(r.latency.lateConfirms))));
+  console.log(row('  confirmed by a dump / only by a later one', each((r) => `${r.latency.confirmed} / ${r.latency.lateConfirms}`)));
   console.log(row('  agent sync time of a change p50 / p99', each((r) => (r.latency.syncMs.length ? `${ms(percentile(r.latency.syncMs, 50))} / ${ms(percentile(r.latency.syncMs, 99))} ms` : '?'))));
   console.log(row('  agent network_programming_duration', each((r) => agentHistogramCell(r.latency))));
   console.log(row('  agent sync_proxy_rules_duration mean', each((r) => (r.latency.syncs.count ? `${ms(mean(r.latency.syncs) * 1000)} ms (n=${r.latency.syncs.count})` : '?'))));

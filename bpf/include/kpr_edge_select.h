@@ -1,0 +1,124 @@
+/* Backend choice of the edge LB, in order: the flow's own backend (so an
+ * established connection survives a table change), the client's affinity
+ * backend, then a fresh pick from the service's Maglev table. A remembered
+ * backend counts only while it still exists for this same service. */
+#ifndef KPR_EDGE_SELECT_H
+#define KPR_EDGE_SELECT_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "kpr_parse.h"
+#include "kpr_xdp_maps.h"
+
+#define NSEC_PER_SEC 1000000000ULL
+
+/* A 32-bit avalanche step (Chris Wellons' lowbias32 constants). */
+static __always_inline __u32 hash_mix(__u32 h)
+{
+	h ^= h >> 16;
+	h *= 0x7feb352d;
+	h ^= h >> 15;
+	h *= 0x846ca68b;
+	h ^= h >> 16;
+	return h;
+}
+
+/* Over the client's side only (source address and port, protocol): the
+ * destination is the same for every client of a frontend and adds nothing. */
+static __always_inline __u32 flow_hash(const struct pkt *p, __u32 seed)
+{
+	__u32 w[4], h = seed;
+
+	__builtin_memcpy(w, p->saddr, 16);
+#pragma unroll
+	for (int i = 0; i < 4; i++)
+		h = hash_mix(h ^ w[i]);
+	return hash_mix(h ^ p->sport ^ ((__u32)p->proto << 16));
+}
+
+static __always_inline struct edge_backend *backend_of(__u32 id, __u32 svc_id)
+{
+	struct edge_backend *b = bpf_map_lookup_elem(&kpr_edge_backends, &id);
+
+	return b && b->svc_id == svc_id ? b : NULL;
+}
+
+/* A remembered backend: refreshes its last use and returns it while valid. */
+static __always_inline struct edge_backend *stuck_backend(struct edge_stick_val *v, __u32 svc_id, __u64 now,
+							  __u32 *id)
+{
+	struct edge_backend *b;
+
+	if (!v)
+		return NULL;
+	b = backend_of(v->backend_id, svc_id);
+	if (b) {
+		v->last_seen_ns = now;
+		*id = v->backend_id;
+	}
+	return b;
+}
+
+static __always_inline struct edge_backend *table_backend(const struct pkt *p, const struct edge_fe_val *fe,
+							  const struct edge_config *cfg, __u32 *id)
+{
+	__u32 svc_id = fe->svc_id, slot, *bid;
+	void *table;
+
+	if (!cfg->maglev_size)
+		return NULL;
+	table = bpf_map_lookup_elem(&kpr_edge_maglev, &svc_id);
+	if (!table)
+		return NULL;
+	slot = fe->flags & KPR_EDGE_F_RANDOM ? bpf_get_prandom_u32() : flow_hash(p, cfg->hash_seed);
+	slot %= cfg->maglev_size;
+	bid = bpf_map_lookup_elem(table, &slot);
+	if (!bid)
+		return NULL;
+	*id = *bid;
+	return backend_of(*bid, svc_id);
+}
+
+static __always_inline struct edge_backend *select_backend(const struct pkt *p, const struct edge_fe_val *fe,
+							   const struct edge_config *cfg)
+{
+	struct edge_flow_key fk = {};
+	struct edge_affinity_key ak = {};
+	struct edge_stick_val *sv, nv = {};
+	struct edge_backend *b;
+	int affinity = fe->flags & KPR_EDGE_F_AFFINITY;
+	__u64 now = bpf_ktime_get_coarse_ns(); /* jiffy resolution is plenty for idle and affinity timeouts */
+	__u32 id = 0;
+
+	__builtin_memcpy(fk.saddr, p->saddr, 16);
+	__builtin_memcpy(fk.daddr, p->daddr, 16);
+	fk.sport = p->sport;
+	fk.dport = p->dport;
+	fk.proto = p->proto;
+	fk.family = p->family;
+	b = stuck_backend(bpf_map_lookup_elem(&kpr_edge_flows, &fk), fe->svc_id, now, &id);
+	if (b)
+		return b;
+
+	if (affinity) {
+		__builtin_memcpy(ak.addr, p->saddr, 16);
+		ak.svc_id = fe->svc_id;
+		ak.family = p->family;
+		sv = bpf_map_lookup_elem(&kpr_edge_affinity, &ak);
+		if (sv && now - sv->last_seen_ns <= (__u64)fe->affinity_timeout * NSEC_PER_SEC)
+			b = stuck_backend(sv, fe->svc_id, now, &id);
+	}
+	if (!b)
+		b = table_backend(p, fe, cfg, &id);
+	if (!b)
+		return NULL;
+
+	nv.last_seen_ns = now;
+	nv.backend_id = id;
+	bpf_map_update_elem(&kpr_edge_flows, &fk, &nv, BPF_ANY);
+	if (affinity)
+		bpf_map_update_elem(&kpr_edge_affinity, &ak, &nv, BPF_ANY);
+	return b;
+}
+
+#endif

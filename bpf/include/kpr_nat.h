@@ -1,0 +1,75 @@
+/* Address and port rewrites of a parsed TCP/UDP packet, with the IPv4 header
+ * checksum and the L4 checksum (which covers the pseudo header) updated
+ * incrementally. The packet must have parsed with l4_valid. */
+#ifndef KPR_NAT_H
+#define KPR_NAT_H
+
+#include "vmlinux.h"
+#include "kpr_csum.h"
+#include "kpr_parse.h"
+
+enum nat_side {
+	NAT_SRC,
+	NAT_DST,
+};
+
+/* A zero UDP checksum means "none" over IPv4: it stays zero. A computed zero
+ * is sent as all ones (RFC 768). */
+static __always_inline void l4_csum_update(void *data, void *data_end, const struct pkt *p, __u64 delta)
+{
+	if (p->proto == IPPROTO_TCP) {
+		struct tcphdr *th = data + l4_offset(p);
+
+		if ((void *)(th + 1) <= data_end)
+			th->check = csum_apply(th->check, delta);
+	} else {
+		struct udphdr *uh = data + l4_offset(p);
+
+		if ((void *)(uh + 1) > data_end || (p->family == KPR_AF_INET && uh->check == 0))
+			return;
+		uh->check = csum_apply(uh->check, delta);
+		if (uh->check == 0)
+			uh->check = 0xffff;
+	}
+}
+
+/* Rewrites one side's address and port to addr/port (network order) and
+ * keeps *p in step. Returns 0, or -1 when the headers are out of reach. */
+static __always_inline int nat_rewrite(struct xdp_md *ctx, struct pkt *p, enum nat_side side,
+				       const __u8 *addr, __u16 port)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u8 *old_addr = side == NAT_DST ? p->daddr : p->saddr;
+	__u16 *ports = data + l4_offset(p);
+	__u16 *old_port = side == NAT_DST ? &p->dport : &p->sport;
+	__u64 delta;
+
+	if ((void *)(ports + 2) > data_end)
+		return -1;
+	if (p->family == KPR_AF_INET) {
+		struct iphdr *iph = data + L3_OFF;
+
+		if ((void *)(iph + 1) > data_end)
+			return -1;
+		delta = csum_delta(old_addr, addr, 4);
+		iph->check = csum_apply(iph->check, delta);
+		__builtin_memcpy(side == NAT_DST ? (void *)&iph->daddr : (void *)&iph->saddr, addr, 4);
+		__builtin_memcpy(old_addr, addr, 4);
+	} else {
+		struct ipv6hdr *ip6 = data + L3_OFF;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return -1;
+		delta = csum_delta(old_addr, addr, 16);
+		__builtin_memcpy(side == NAT_DST ? (void *)&ip6->daddr : (void *)&ip6->saddr, addr, 16);
+		__builtin_memcpy(old_addr, addr, 16);
+	}
+	delta += csum_delta(old_port, &port, 2);
+	ports[side == NAT_DST ? 1 : 0] = port;
+	*old_port = port;
+	l4_csum_update(data, data_end, p, delta);
+	return 0;
+}
+
+#endif

@@ -1,0 +1,115 @@
+/* Every map of the XDP edge load balancer. Sizes here are defaults: the addon
+ * sets the real capacities before loading. Pinned by name next to the socket
+ * LB's maps; the kpr_edge_/kpr_xdp_ prefixes keep the two apart. */
+#ifndef KPR_XDP_MAPS_H
+#define KPR_XDP_MAPS_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "kpr_xdp_types.h"
+
+/* NodePort / LoadBalancer / ExternalIP frontends reachable from outside. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct edge_fe_key);
+	__type(value, struct edge_fe_val);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_edge_frontends SEC(".maps");
+
+/* Backend id -> backend address and the node that hosts it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct edge_backend);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_edge_backends SEC(".maps");
+
+/* One Maglev lookup table per service: M backend ids. The agent builds a new
+ * inner map and swaps it in with one update of the outer map, so a packet
+ * sees either the whole old table or the whole new one, never a mix. */
+struct kpr_edge_maglev_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 16381); /* M; set by the addon to the configured table size */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__type(key, __u32); /* svc_id */
+	__uint(max_entries, 65536);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct kpr_edge_maglev_inner);
+} kpr_edge_maglev SEC(".maps");
+
+/* Established flows keep their backend when the table changes; LRU so that
+ * finished flows age out without the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct edge_flow_key);
+	__type(value, struct edge_stick_val);
+	__uint(max_entries, 262144);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_edge_flows SEC(".maps");
+
+/* ClientIP session affinity: a client address stays on one backend for the
+ * service's timeout, whatever its source port. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct edge_affinity_key);
+	__type(value, struct edge_stick_val);
+	__uint(max_entries, 65536);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_edge_affinity SEC(".maps");
+
+/* loadBalancerSourceRanges: (svc_id, client CIDR) -> allowed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct edge_src_range_key);
+	__type(value, __u8);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_edge_source_ranges SEC(".maps");
+
+/* snat mode: how to turn a backend's reply back into the frontend's. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct edge_snat_key);
+	__type(value, struct edge_snat_val);
+	__uint(max_entries, 262144);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_edge_snat SEC(".maps");
+
+/* Packets and bytes per frontend, index svc_id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct edge_stats);
+	__uint(max_entries, 65537);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_edge_stats SEC(".maps");
+
+/* Drops and rejects per reason (enum kpr_xdp_reason). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, KPR_XDP_REASON_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_xdp_drops SEC(".maps");
+
+/* This node's addresses and the Maglev parameters (one entry). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct edge_config);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_xdp_config SEC(".maps");
+
+#endif

@@ -1,0 +1,132 @@
+/* Map keys and values of the XDP edge load balancer, shared by xdp_lb.c and
+ * the native addon (which alone packs them). Separate from kpr_types.h: the
+ * edge LB sees packets from outside the node, so its records carry what the
+ * socket LB never needs (node addresses, flows, client addresses). */
+#ifndef KPR_XDP_TYPES_H
+#define KPR_XDP_TYPES_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+/* kpr_edge_frontends flags. */
+#define KPR_EDGE_F_AFFINITY       0x01 /* ClientIP session affinity */
+#define KPR_EDGE_F_SOURCE_RANGES  0x02 /* only clients in kpr_edge_source_ranges */
+#define KPR_EDGE_F_SNAT           0x04 /* lb mode snat; clear = dsr */
+#define KPR_EDGE_F_RANDOM         0x08 /* random slot; clear = Maglev hash */
+#define KPR_EDGE_F_DROP_NO_BACKEND 0x10 /* no backend: drop; clear = reject */
+
+/* Why the edge LB dropped (or, with no backend, rejected) a packet: indexes
+ * into kpr_xdp_drops, like the socket LB's kpr_drops. Named after
+ * Cilium's drop reasons where one fits. Keep in sync with lib/datapath/reasons.ts. */
+enum kpr_xdp_reason {
+	KPR_XDP_DROP_NO_SERVICE_BACKEND = 0, /* frontend without backends (dropped or rejected) */
+	KPR_XDP_DROP_SOURCE_RANGE_DENIED = 1, /* client outside loadBalancerSourceRanges */
+	KPR_XDP_DROP_UNSUPPORTED_L3 = 2,     /* backend of another family than the frontend */
+	KPR_XDP_DROP_INVALID_PACKET = 3,     /* frontend packet with a truncated or bad L4 header */
+	KPR_XDP_DROP_FIB_LOOKUP_FAILED = 4,  /* no route or no neighbour towards the backend node */
+	KPR_XDP_DROP_BACKEND_MISSING = 5,    /* table slot names a deleted backend (transient) */
+	KPR_XDP_DROP_NO_NODE_ADDRESS = 6,    /* remote backend, but this node has no address of that family */
+	KPR_XDP_DROP_RESIZE_FAILED = 7,      /* bpf_xdp_adjust_head/tail refused */
+	KPR_XDP_REASON_MAX = 16,
+};
+
+/* kpr_edge_frontends key: one NodePort / LoadBalancer IP / ExternalIP. */
+struct edge_fe_key {
+	__u8 addr[16]; /* IPv4 in the first 4 bytes, rest zero */
+	__u16 port;    /* network byte order */
+	__u8 proto;    /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 family;   /* KPR_AF_* */
+};
+
+struct edge_fe_val {
+	__u32 svc_id;           /* stable id: Maglev table, stats, affinity, source ranges */
+	__u16 count;            /* backends in the Maglev table; 0 = none */
+	__u16 flags;            /* KPR_EDGE_F_* */
+	__u32 affinity_timeout; /* seconds, with KPR_EDGE_F_AFFINITY */
+};
+
+/* kpr_edge_backends value. DSR tunnels to node_addr, the node that hosts the
+ * backend; all zero means the backend is on this node. */
+struct edge_backend {
+	__u8 addr[16];
+	__u8 node_addr[16]; /* same family as addr */
+	__u16 port;         /* network byte order */
+	__u8 family;
+	__u8 pad;
+	__u32 svc_id;       /* owner: a flow or affinity entry is honoured only for it */
+};
+
+/* kpr_edge_flows: a connection's 5-tuple, as the client sent it. */
+struct edge_flow_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u16 sport;
+	__u16 dport;
+	__u8 proto;
+	__u8 family;
+	__u16 pad;
+};
+
+/* Value of both kpr_edge_flows and kpr_edge_affinity. */
+struct edge_stick_val {
+	__u64 last_seen_ns;
+	__u32 backend_id;
+	__u32 pad;
+};
+
+/* kpr_edge_affinity: (client address, service) for ClientIP affinity. */
+struct edge_affinity_key {
+	__u8 addr[16];
+	__u32 svc_id;
+	__u8 family;
+	__u8 pad[3];
+};
+
+/* kpr_edge_source_ranges LPM key: prefixlen counts svc_id, family and pad
+ * (64 bits, always matched in full) plus the CIDR's own prefix length. */
+struct edge_src_range_key {
+	__u32 prefixlen;
+	__u32 svc_id;
+	__u8 family;
+	__u8 pad[3];
+	__u8 addr[16];
+};
+#define KPR_EDGE_SRC_RANGE_FIXED_BITS 64
+
+/* kpr_xdp_config[0]: this node, as the edge LB needs to know it. */
+struct edge_config {
+	__u8 node_addr4[4];  /* outer source of IPIP; 0 = no IPv4 DSR */
+	__u8 node_addr6[16]; /* outer source of IP6IP6; 0 = no IPv6 DSR */
+	__u32 maglev_size;   /* M: entries of every inner Maglev table */
+	__u32 hash_seed;     /* Maglev flow hash seed (Cilium: --bpf-lb-maglev-hash-seed) */
+};
+
+/* kpr_edge_stats value, per CPU, index svc_id. */
+struct edge_stats {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* kpr_edge_snat: the reverse mapping a backend's reply needs in snat mode.
+ * Key = the reply as it arrives from the backend (backend -> node address,
+ * the client's source port kept); value = the client and frontend to restore. */
+struct edge_snat_key {
+	__u8 backend_addr[16];
+	__u8 node_addr[16];
+	__u16 backend_port;
+	__u16 client_port;
+	__u8 proto;
+	__u8 family;
+	__u16 pad;
+};
+
+struct edge_snat_val {
+	__u8 client_addr[16];
+	__u8 frontend_addr[16];
+	__u16 frontend_port;
+	__u16 pad;
+	__u32 svc_id;
+};
+
+#endif

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0
+/* XDP edge load balancer: packets from outside the node for a NodePort,
+ * LoadBalancer IP or ExternalIP are balanced in the driver. A backend on this
+ * node gets the destination rewritten and goes up the stack; a backend on
+ * another node is reached by DSR (the client's packet tunnelled to that node,
+ * which answers the client directly) or, in snat mode, by rewriting both ends
+ * so that the reply comes back through this node. Anything that is not for a
+ * frontend leaves exactly as it came. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "kpr_xdp_maps.h"
+#include "kpr_parse.h"
+#include "kpr_nat.h"
+#include "kpr_encap.h"
+#include "kpr_fib.h"
+#include "kpr_reject.h"
+#include "kpr_edge_select.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+static __always_inline int drop(__u32 reason)
+{
+	__u64 *c = bpf_map_lookup_elem(&kpr_xdp_drops, &reason);
+
+	if (c)
+		*c += 1;
+	return XDP_DROP;
+}
+
+static __always_inline void count_packet(struct xdp_md *ctx, __u32 svc_id)
+{
+	struct edge_stats *s = bpf_map_lookup_elem(&kpr_edge_stats, &svc_id);
+
+	if (s) {
+		s->packets += 1;
+		s->bytes += ctx->data_end - ctx->data;
+	}
+}
+
+static __always_inline const struct edge_fe_val *lookup_frontend(const struct pkt *p)
+{
+	struct edge_fe_key k = {};
+
+	__builtin_memcpy(k.addr, p->daddr, 16);
+	k.port = p->dport;
+	k.proto = p->proto;
+	k.family = p->family;
+	return bpf_map_lookup_elem(&kpr_edge_frontends, &k);
+}
+
+static __always_inline int source_allowed(const struct pkt *p, __u32 svc_id)
+{
+	struct edge_src_range_key k = {};
+
+	k.prefixlen = KPR_EDGE_SRC_RANGE_FIXED_BITS + (p->family == KPR_AF_INET ? 32 : 128);
+	k.svc_id = svc_id;
+	k.family = p->family;
+	__builtin_memcpy(k.addr, p->saddr, 16);
+	return bpf_map_lookup_elem(&kpr_edge_source_ranges, &k) != NULL;
+}
+
+static __always_inline int no_backend(struct xdp_md *ctx, const struct pkt *p, __u16 flags)
+{
+	if (!(flags & KPR_EDGE_F_DROP_NO_BACKEND) && p->proto == IPPROTO_TCP) {
+		int action = reject_tcp(ctx, p);
+
+		if (action < 0)
+			return drop(KPR_XDP_DROP_RESIZE_FAILED);
+		drop(KPR_XDP_DROP_NO_SERVICE_BACKEND); /* counted like a drop: the socket LB counts rejects too */
+		return action;
+	}
+	return drop(KPR_XDP_DROP_NO_SERVICE_BACKEND);
+}
+
+static __always_inline int addr_is_zero(const __u8 *a)
+{
+	__u64 w[2];
+
+	__builtin_memcpy(w, a, 16);
+	return (w[0] | w[1]) == 0;
+}
+
+/* This node's address of the packet's family, or NULL when it has none. */
+static __always_inline const __u8 *node_addr(const struct edge_config *cfg, __u8 family)
+{
+	__u32 v4;
+
+	if (family == KPR_AF_INET6)
+		return addr_is_zero(cfg->node_addr6) ? NULL : cfg->node_addr6;
+	__builtin_memcpy(&v4, cfg->node_addr4, 4);
+	return v4 ? cfg->node_addr4 : NULL;
+}
+
+static __always_inline int forward_fib(struct xdp_md *ctx, __u8 family)
+{
+	int action = fib_forward(ctx, family);
+
+	return action < 0 ? drop(KPR_XDP_DROP_FIB_LOOKUP_FAILED) : action;
+}
+
+static __always_inline int forward_dsr(struct xdp_md *ctx, const struct pkt *p, const __u8 *src,
+				       const struct edge_backend *b)
+{
+	int err = p->family == KPR_AF_INET ? encap_ipip(ctx, p, src, b->node_addr)
+					   : encap_ip6ip6(ctx, p, src, b->node_addr);
+
+	return err ? drop(KPR_XDP_DROP_RESIZE_FAILED) : forward_fib(ctx, p->family);
+}
+
+/* snat: the backend sees this node as the client; the client's source port
+ * is kept, and kpr_edge_snat remembers whom the reply is for. */
+static __always_inline int forward_snat(struct xdp_md *ctx, struct pkt *p, const __u8 *src,
+					const struct edge_backend *b, __u32 svc_id)
+{
+	struct edge_snat_key k = {};
+	struct edge_snat_val v = {};
+
+	__builtin_memcpy(v.client_addr, p->saddr, 16);
+	__builtin_memcpy(v.frontend_addr, p->daddr, 16);
+	v.frontend_port = p->dport;
+	v.svc_id = svc_id;
+	__builtin_memcpy(k.backend_addr, b->addr, 16);
+	if (p->family == KPR_AF_INET)
+		__builtin_memcpy(k.node_addr, src, 4);
+	else
+		__builtin_memcpy(k.node_addr, src, 16);
+	k.backend_port = b->port;
+	k.client_port = p->sport;
+	k.proto = p->proto;
+	k.family = p->family;
+	bpf_map_update_elem(&kpr_edge_snat, &k, &v, BPF_ANY);
+	if (nat_rewrite(ctx, p, NAT_SRC, src, p->sport) || nat_rewrite(ctx, p, NAT_DST, b->addr, b->port))
+		return drop(KPR_XDP_DROP_INVALID_PACKET);
+	return forward_fib(ctx, p->family);
+}
+
+SEC("xdp")
+int kpr_xdp_lb(struct xdp_md *ctx)
+{
+	const struct edge_fe_val *fe;
+	struct edge_fe_val svc;
+	const struct edge_config *cfg;
+	struct edge_backend *b;
+	const __u8 *src;
+	struct pkt p;
+	__u32 zero = 0;
+
+	if (parse_packet(ctx, &p) != PARSE_OK)
+		return XDP_PASS;
+	fe = lookup_frontend(&p);
+	if (!fe)
+		return XDP_PASS;
+	svc = *fe;
+	if (!p.l4_valid)
+		return drop(KPR_XDP_DROP_INVALID_PACKET);
+	count_packet(ctx, svc.svc_id);
+	if ((svc.flags & KPR_EDGE_F_SOURCE_RANGES) && !source_allowed(&p, svc.svc_id))
+		return drop(KPR_XDP_DROP_SOURCE_RANGE_DENIED);
+	if (svc.count == 0)
+		return no_backend(ctx, &p, svc.flags);
+	cfg = bpf_map_lookup_elem(&kpr_xdp_config, &zero);
+	if (!cfg)
+		return drop(KPR_XDP_DROP_BACKEND_MISSING);
+	b = select_backend(&p, &svc, cfg);
+	if (!b)
+		return drop(KPR_XDP_DROP_BACKEND_MISSING);
+	if (b->family != p.family)
+		return drop(KPR_XDP_DROP_UNSUPPORTED_L3);
+
+	if (addr_is_zero(b->node_addr)) {
+		if (nat_rewrite(ctx, &p, NAT_DST, b->addr, b->port))
+			return drop(KPR_XDP_DROP_INVALID_PACKET);
+		return XDP_PASS;
+	}
+	src = node_addr(cfg, p.family);
+	if (!src)
+		return drop(KPR_XDP_DROP_NO_NODE_ADDRESS);
+	if (svc.flags & KPR_EDGE_F_SNAT)
+		return forward_snat(ctx, &p, src, b, svc.svc_id);
+	return forward_dsr(ctx, &p, src, b);
+}

@@ -1,0 +1,166 @@
+#include "edge_maps.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "bpf_errors.h"
+#include "loader.h"
+#include "map_batch.h"
+
+namespace kpr {
+
+namespace {
+
+edge_fe_key PackEdgeKey(const Frontend& fe) {
+  edge_fe_key k{};
+  ParseAddr(fe.addr, k.addr, &k.family);
+  k.port = htons(fe.port);
+  k.proto = fe.proto;
+  return k;
+}
+
+// An address that must be of the given family (a tunnel cannot change it).
+void ParseAddrOf(const std::string& text, uint8_t family, uint8_t out[16], const char* what) {
+  uint8_t got;
+  ParseAddr(text, out, &got);
+  if (got != family) throw BpfError(std::string(what) + " '" + text + "' is of the wrong address family");
+}
+
+}  // namespace
+
+EdgeObject LoadEdgeObject(const EdgeLoadOptions& o) {
+  bpf_object* obj = OpenAndLoad(o.object_path, o.map_dir,
+                                {{"kpr_edge_frontends", o.frontend_max},
+                                 {"kpr_edge_backends", o.backend_max},
+                                 {"kpr_edge_maglev", o.frontend_max},
+                                 {"kpr_edge_maglev", o.maglev_size, true},
+                                 {"kpr_edge_flows", o.flow_max},
+                                 {"kpr_edge_affinity", o.affinity_max},
+                                 {"kpr_edge_source_ranges", o.source_range_max},
+                                 {"kpr_edge_snat", o.snat_max},
+                                 {"kpr_edge_stats", o.frontend_max + 1}});
+  try {
+    EdgeObject out;
+    out.obj = obj;
+    out.maglev_size = o.maglev_size;
+    out.maps.frontends = MapFd(obj, "kpr_edge_frontends");
+    out.maps.backends = MapFd(obj, "kpr_edge_backends");
+    out.maps.maglev = MapFd(obj, "kpr_edge_maglev");
+    out.maps.source_ranges = MapFd(obj, "kpr_edge_source_ranges");
+    out.maps.stats = MapFd(obj, "kpr_edge_stats");
+    out.maps.drops = MapFd(obj, "kpr_xdp_drops");
+    out.maps.config = MapFd(obj, "kpr_xdp_config");
+    return out;
+  } catch (...) {
+    bpf_object__close(obj);
+    throw;
+  }
+}
+
+void UpdateEdgeFrontends(int fd, const std::vector<EdgeFrontend>& frontends) {
+  std::vector<edge_fe_key> keys;
+  std::vector<edge_fe_val> values;
+  for (const auto& f : frontends) {
+    keys.push_back(PackEdgeKey(f.fe));
+    edge_fe_val v{};
+    v.svc_id = f.svc_id;
+    v.count = f.count;
+    v.flags = f.flags;
+    v.affinity_timeout = f.affinity_timeout;
+    values.push_back(v);
+  }
+  UpdateBatch(fd, "kpr_edge_frontends", keys, values);
+}
+
+void DeleteEdgeFrontends(int fd, const std::vector<Frontend>& frontends) {
+  std::vector<edge_fe_key> keys;
+  for (const auto& f : frontends) keys.push_back(PackEdgeKey(f));
+  DeleteBatch(fd, "kpr_edge_frontends", keys);
+}
+
+void UpdateEdgeBackends(int fd, const std::vector<EdgeBackend>& backends) {
+  std::vector<__u32> keys;
+  std::vector<edge_backend> values;
+  for (const auto& b : backends) {
+    keys.push_back(b.id);
+    edge_backend v{};
+    ParseAddr(b.addr, v.addr, &v.family);
+    if (!b.node_addr.empty()) ParseAddrOf(b.node_addr, v.family, v.node_addr, "node address");
+    v.port = htons(b.port);
+    v.svc_id = b.svc_id;
+    values.push_back(v);
+  }
+  UpdateBatch(fd, "kpr_edge_backends", keys, values);
+}
+
+void DeleteEdgeBackends(int fd, const std::vector<uint32_t>& ids) {
+  std::vector<__u32> keys(ids.begin(), ids.end());
+  DeleteBatch(fd, "kpr_edge_backends", keys);
+}
+
+void SetMaglevTable(int outer_fd, uint32_t svc_id, const std::vector<uint32_t>& ids, uint32_t maglev_size) {
+  if (ids.size() != maglev_size)
+    throw BpfError("a Maglev table has " + std::to_string(maglev_size) + " entries, got " + std::to_string(ids.size()));
+  int inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "kpr_edge_mtab", sizeof(__u32), sizeof(__u32), maglev_size, nullptr);
+  if (inner < 0) ThrowErrno("creating a Maglev table", errno);
+  struct CloseFd {
+    int fd;
+    ~CloseFd() { close(fd); }
+  } guard{inner};
+  std::vector<__u32> slots(maglev_size), values(ids.begin(), ids.end());
+  for (uint32_t i = 0; i < maglev_size; i++) slots[i] = i;
+  UpdateBatch(inner, "a Maglev table", slots, values);
+  // The outer map holds its own reference; ours goes with the guard.
+  if (bpf_map_update_elem(outer_fd, &svc_id, &inner, BPF_ANY) != 0)
+    ThrowErrno("installing the Maglev table of service " + std::to_string(svc_id), errno);
+}
+
+void UpdateSourceRanges(int fd, const std::vector<SourceRange>& ranges) {
+  std::vector<edge_src_range_key> keys;
+  std::vector<__u8> values;
+  for (const auto& r : ranges) {
+    size_t slash = r.cidr.find('/');
+    if (slash == std::string::npos) throw BpfError("not a CIDR: '" + r.cidr + "'");
+    edge_src_range_key k{};
+    ParseAddr(r.cidr.substr(0, slash), k.addr, &k.family);
+    const std::string len_text = r.cidr.substr(slash + 1);
+    char* end = nullptr;
+    unsigned long len = strtoul(len_text.c_str(), &end, 10);
+    if (len_text.empty() || *end || len > (k.family == KPR_AF_INET ? 32u : 128u))
+      throw BpfError("bad prefix length in '" + r.cidr + "'");
+    k.prefixlen = KPR_EDGE_SRC_RANGE_FIXED_BITS + len;
+    k.svc_id = r.svc_id;
+    keys.push_back(k);
+    values.push_back(1);
+  }
+  UpdateBatch(fd, "kpr_edge_source_ranges", keys, values);
+}
+
+void WriteEdgeConfig(int fd, const EdgeConfig& cfg, uint32_t maglev_size) {
+  edge_config v{};
+  uint8_t addr[16];
+  if (!cfg.node_addr4.empty()) {
+    ParseAddrOf(cfg.node_addr4, KPR_AF_INET, addr, "IPv4 node address");
+    memcpy(v.node_addr4, addr, 4);
+  }
+  if (!cfg.node_addr6.empty()) ParseAddrOf(cfg.node_addr6, KPR_AF_INET6, v.node_addr6, "IPv6 node address");
+  v.maglev_size = maglev_size;
+  v.hash_seed = cfg.hash_seed;
+  __u32 zero = 0;
+  if (bpf_map_update_elem(fd, &zero, &v, BPF_ANY) != 0) ThrowErrno("writing kpr_xdp_config", errno);
+}
+
+std::vector<EdgeStats> ReadEdgeStats(int fd) {
+  auto packets = SumPerCpuCounters(fd, UINT32_MAX, 0);
+  auto bytes = SumPerCpuCounters(fd, UINT32_MAX, 1);
+  std::vector<EdgeStats> out;
+  for (uint32_t id = 0; id < packets.size(); id++)
+    if (packets[id]) out.push_back(EdgeStats{id, packets[id], bytes[id]});
+  return out;
+}
+
+}  // namespace kpr

@@ -1,0 +1,92 @@
+// The XDP edge load balancer's maps as plain C++ records: loading
+// bpf/xdp_lb.o, packing keys and values (bpf/include/kpr_xdp_types.h),
+// swapping Maglev tables and reading its counters.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lb_maps.h"
+
+extern "C" {
+#include "kpr_xdp_types.h"
+}
+
+struct bpf_object;
+
+namespace kpr {
+
+struct EdgeLoadOptions {
+  std::string object_path;
+  std::string map_dir;
+  uint32_t frontend_max;
+  uint32_t backend_max;
+  uint32_t flow_max;
+  uint32_t affinity_max;
+  uint32_t source_range_max;
+  uint32_t snat_max;
+  uint32_t maglev_size;  // M: entries of every service's Maglev table
+};
+
+struct EdgeMapFds {
+  int frontends = -1;
+  int backends = -1;
+  int maglev = -1;
+  int source_ranges = -1;
+  int stats = -1;
+  int drops = -1;
+  int config = -1;
+};
+
+struct EdgeObject {
+  bpf_object* obj = nullptr;
+  EdgeMapFds maps;
+  uint32_t maglev_size = 0;
+};
+
+EdgeObject LoadEdgeObject(const EdgeLoadOptions& opts);
+
+struct EdgeFrontend {
+  Frontend fe;
+  uint32_t svc_id;
+  uint16_t count;
+  uint16_t flags;  // KPR_EDGE_F_*
+  uint32_t affinity_timeout;
+};
+
+struct EdgeBackend {
+  uint32_t id;
+  std::string addr;
+  uint16_t port;
+  uint32_t svc_id;
+  std::string node_addr;  // empty: the backend runs on this node
+};
+
+struct EdgeConfig {
+  std::string node_addr4;  // empty: no IPv4 tunnels from this node
+  std::string node_addr6;
+  uint32_t hash_seed;
+};
+
+struct SourceRange {
+  uint32_t svc_id;
+  std::string cidr;  // "198.18.0.0/15", "fd00:198:18::/48"
+};
+
+struct EdgeStats {
+  uint32_t svc_id;
+  uint64_t packets;
+  uint64_t bytes;
+};
+
+void UpdateEdgeFrontends(int fd, const std::vector<EdgeFrontend>& frontends);
+void DeleteEdgeFrontends(int fd, const std::vector<Frontend>& keys);
+void UpdateEdgeBackends(int fd, const std::vector<EdgeBackend>& backends);
+void DeleteEdgeBackends(int fd, const std::vector<uint32_t>& ids);
+// Builds a fresh inner table of exactly maglev_size ids and swaps it in.
+void SetMaglevTable(int outer_fd, uint32_t svc_id, const std::vector<uint32_t>& ids, uint32_t maglev_size);
+void UpdateSourceRanges(int fd, const std::vector<SourceRange>& ranges);
+void WriteEdgeConfig(int fd, const EdgeConfig& cfg, uint32_t maglev_size);
+std::vector<EdgeStats> ReadEdgeStats(int fd);
+
+}  // namespace kpr

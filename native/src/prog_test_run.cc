@@ -1,0 +1,73 @@
+#include "prog_test_run.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <functional>
+#include <thread>
+
+#include "bpf_errors.h"
+
+namespace kpr {
+
+namespace {
+
+// Room for what a program may add in front (tunnel headers) or at the end.
+constexpr size_t kGrowth = 512;
+
+// The test run happens in the namespace of the calling thread, so a short-
+// lived thread enters the target namespace; the JS thread never moves.
+void RunIn(const std::string& netns_path, const std::function<int()>& fn, int* err, std::string* step) {
+  std::thread worker([&] {
+    if (!netns_path.empty()) {
+      int ns = open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) {
+        *err = errno;
+        *step = "entering network namespace " + netns_path;
+        if (ns >= 0) close(ns);
+        return;
+      }
+      close(ns);
+    }
+    if (fn() != 0) {
+      *err = errno;
+      *step = "BPF_PROG_TEST_RUN";
+    }
+  });
+  worker.join();
+}
+
+}  // namespace
+
+TestRunResult ProgTestRun(bpf_object* obj, const std::string& prog_name, const std::vector<uint8_t>& packet,
+                          const TestRunOptions& opts) {
+  bpf_program* prog = bpf_object__find_program_by_name(obj, prog_name.c_str());
+  if (!prog) throw BpfError("object has no program " + prog_name);
+  TestRunResult out;
+  out.packet.resize(packet.size() + kGrowth);
+  xdp_md ctx{};
+  ctx.data_end = packet.size();
+  ctx.ingress_ifindex = opts.ingress_ifindex;
+  LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = packet.data(), .data_out = out.packet.data(),
+              .data_size_in = static_cast<__u32>(packet.size()), .data_size_out = static_cast<__u32>(out.packet.size()),
+              .repeat = static_cast<int>(opts.repeat));
+  if (opts.ingress_ifindex) {
+    run.ctx_in = &ctx;
+    run.ctx_size_in = sizeof(ctx);
+  }
+  int err = 0;
+  std::string step;
+  RunIn(opts.netns_path, [&] { return bpf_prog_test_run_opts(bpf_program__fd(prog), &run); }, &err, &step);
+  if (err) ThrowErrno(step + " of " + prog_name, err);
+  out.retval = run.retval;
+  out.packet.resize(run.data_size_out);
+  out.duration_ns = run.duration;
+  return out;
+}
+
+}  // namespace kpr

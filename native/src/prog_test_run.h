@@ -1,0 +1,30 @@
+// BPF_PROG_TEST_RUN of a loaded program on one packet: packet-level tests and
+// per-packet cost benchmarks without any network traffic.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+struct bpf_object;
+
+namespace kpr {
+
+struct TestRunOptions {
+  uint32_t repeat = 1;
+  // Network namespace to run in (its routes and neighbours serve
+  // bpf_fib_lookup); empty = the caller's.
+  std::string netns_path;
+  // The XDP ingress device inside that namespace; 0 = its loopback.
+  uint32_t ingress_ifindex = 0;
+};
+
+struct TestRunResult {
+  uint32_t retval;
+  std::vector<uint8_t> packet;
+  uint32_t duration_ns;  // average per run, as the kernel measures it
+};
+
+TestRunResult ProgTestRun(bpf_object* obj, const std::string& prog_name, const std::vector<uint8_t>& packet,
+                          const TestRunOptions& opts);
+
+}  // namespace kpr

@@ -1,0 +1,88 @@
+// Benchmark (make bench), not a test: the XDP edge LB's cost per packet,
+// measured by BPF_PROG_TEST_RUN (repeat >= 1e6, the kernel's own timing) with
+// 1, 1k and 100k frontends programmed, against a packet for no frontend at
+// all in the same run. BPF_PROG_TEST_RUN does not restore the packet between
+// repetitions, so the balanced packet is one the program leaves as it found
+// it: a frontend whose local backend has the frontend's own address and port.
+// Every repetition then takes the whole path — parse, frontend lookup,
+// counters, flow-table hit, backend lookup, L3/L4 rewrite with checksum
+// updates — except DSR's tunnel header and FIB lookup.
+import { edgeOptions, openBpfRoot, PROG, XDP_PASS } from '../bpf/xdp_fixture';
+import { EdgeFrontend, loadAddon } from '../../lib/datapath/native';
+import * as path from 'path';
+import { tcpFrame } from '../bpf/packets';
+import { describeMachine } from './machine';
+import { median } from './stats';
+
+const REPEAT = 1_000_000;
+const ROUNDS = 5;
+const SIZES = [1, 1_000, 100_000];
+const MAGLEV_SIZE = 251;
+const BATCH = 10_000;
+const TARGET_NS = 100;
+const MAX_SLOWDOWN = 1.1;
+
+// The measured frontend; the others fill 198.18.128.0/17 so they never clash with it.
+const VIP = '198.18.100.10';
+const PORT = 80;
+const CLIENT = '198.19.5.5';
+
+function filler(i: number): EdgeFrontend {
+  const addr = `198.18.${128 + (i >> 16)}.${(i >> 8) & 0xff}`;
+  return { addr, port: 1024 + (i & 0xff), proto: 'TCP', svcId: i + 2, count: 1, affinityTimeout: 0, sourceRanges: false, mode: 'dsr', algorithm: 'maglev', noBackend: 'reject' };
+}
+
+interface Row {
+  frontends: number;
+  balancedNs: number;
+  passNs: number;
+}
+
+function measure(frontends: number): Row {
+  const root = openBpfRoot('bench-xdp');
+  const dp = loadAddon().openEdgeDatapath(edgeOptions(path.join(root.path, 'kpr', 'maps'), { frontendMax: 131_072, maglevTableSize: MAGLEV_SIZE }));
+  try {
+    dp.setConfig({ hashSeed: 0 });
+    dp.updateBackends([{ id: 1, addr: VIP, port: PORT, svcId: 1 }]);
+    dp.setMaglevTable(1, new Array(MAGLEV_SIZE).fill(1));
+    dp.updateFrontends([{ ...filler(0), addr: VIP, port: PORT, svcId: 1 }]);
+    for (let i = 1; i < frontends; i += BATCH) {
+      dp.updateFrontends(Array.from({ length: Math.min(BATCH, frontends - i) }, (_, k) => filler(i + k)));
+    }
+    const balanced = tcpFrame({ src: CLIENT, dst: VIP, sport: 40000, dport: PORT });
+    const other = tcpFrame({ src: CLIENT, dst: '198.18.100.11', sport: 40000, dport: PORT });
+    const run = (pkt: Buffer) => {
+      const r = dp.progTestRun(PROG, pkt, REPEAT);
+      if (r.retval !== XDP_PASS || !r.packet.equals(pkt)) throw new Error(`unexpected result ${r.retval} for the benchmark packet`);
+      return r.durationNs;
+    };
+    const b: number[] = [];
+    const p: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      b.push(run(balanced));
+      p.push(run(other));
+    }
+    const stats = dp.readStats().find((s) => s.svcId === 1);
+    if (!stats || stats.packets !== ROUNDS * REPEAT) throw new Error(`the balanced packet was not balanced every time: ${JSON.stringify(stats)}`);
+    return { frontends, balancedNs: median(b), passNs: median(p) };
+  } finally {
+    dp.close();
+    root.destroy();
+  }
+}
+
+function main(): void {
+  console.log(`XDP edge LB cost per packet (BPF_PROG_TEST_RUN, ${REPEAT} repetitions, median of ${ROUNDS})`);
+  console.log(`machine: ${describeMachine()}`);
+  const rows = SIZES.map(measure);
+  console.log('frontends  balanced ns/pkt  not-a-frontend ns/pkt');
+  for (const r of rows) console.log(`${String(r.frontends).padStart(9)}  ${String(r.balancedNs).padStart(15)}  ${String(r.passNs).padStart(21)}`);
+  const base = rows[0].balancedNs;
+  const worst = rows[rows.length - 1].balancedNs;
+  const ratio = worst / base;
+  console.log(`100k vs 1 frontend: x${ratio.toFixed(2)} (target <= x${MAX_SLOWDOWN}); worst ${Math.max(...rows.map((r) => r.balancedNs))} ns (target <= ${TARGET_NS} ns)`);
+  // Reported, not enforced: a benchmark informs, the tests decide.
+  if (ratio > MAX_SLOWDOWN || rows.some((r) => r.balancedNs > TARGET_NS)) console.log('target missed');
+}
+
+main();

@@ -1,0 +1,252 @@
+// Packets built byte by byte for BPF_PROG_TEST_RUN, and checks of what comes
+// back, written from the RFCs (791, 768, 793/9293, 8200, 1071) rather than
+// with any packet library, so a shared misunderstanding cannot hide a bug.
+
+export const ETH_P_IP = 0x0800;
+export const ETH_P_IPV6 = 0x86dd;
+export const ETH_P_ARP = 0x0806;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+export const ETH_HLEN = 14;
+
+export const TCP_FIN = 0x01;
+export const TCP_SYN = 0x02;
+export const TCP_RST = 0x04;
+export const TCP_PSH = 0x08;
+export const TCP_ACK = 0x10;
+
+export function ipv4Bytes(addr: string): Buffer {
+  const parts = addr.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !(p >= 0 && p <= 255))) throw new Error(`bad IPv4 address ${addr}`);
+  return Buffer.from(parts);
+}
+
+export function ipv6Bytes(addr: string): Buffer {
+  const [head, tail] = addr.includes('::') ? addr.split('::') : [addr, undefined];
+  const words = (s: string | undefined) => (s ? s.split(':').map((w) => parseInt(w, 16)) : []);
+  const h = words(head);
+  const t = words(tail);
+  const all = tail === undefined ? h : [...h, ...new Array(8 - h.length - t.length).fill(0), ...t];
+  if (all.length !== 8 || all.some((w) => !(w >= 0 && w <= 0xffff))) throw new Error(`bad IPv6 address ${addr}`);
+  const out = Buffer.alloc(16);
+  all.forEach((w, i) => out.writeUInt16BE(w, 2 * i));
+  return out;
+}
+
+export function addrBytes(addr: string): Buffer {
+  return addr.includes(':') ? ipv6Bytes(addr) : ipv4Bytes(addr);
+}
+
+export function macBytes(mac: string): Buffer {
+  return Buffer.from(mac.split(':').map((b) => parseInt(b, 16)));
+}
+
+/** RFC 1071: one's complement of the one's complement sum of 16-bit words. */
+export function onesSum(buf: Buffer, initial = 0): number {
+  let sum = initial;
+  for (let i = 0; i + 1 < buf.length; i += 2) sum += buf.readUInt16BE(i);
+  if (buf.length % 2) sum += buf[buf.length - 1] << 8;
+  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
+  return sum;
+}
+
+export function internetChecksum(buf: Buffer, initial = 0): number {
+  return ~onesSum(buf, initial) & 0xffff;
+}
+
+/** The TCP/UDP pseudo header: RFC 793 (IPv4, 12 bytes) or RFC 8200 8.1 (IPv6, 40 bytes). */
+export function pseudoHeader(src: Buffer, dst: Buffer, proto: number, length: number): Buffer {
+  if (src.length === 4) {
+    const b = Buffer.alloc(12);
+    src.copy(b, 0);
+    dst.copy(b, 4);
+    b[9] = proto;
+    b.writeUInt16BE(length, 10);
+    return b;
+  }
+  const b = Buffer.alloc(40);
+  src.copy(b, 0);
+  dst.copy(b, 16);
+  b.writeUInt32BE(length, 32);
+  b[39] = proto;
+  return b;
+}
+
+export function ethernet(dst: string, src: string, type: number, payload: Buffer): Buffer {
+  const h = Buffer.alloc(ETH_HLEN);
+  macBytes(dst).copy(h, 0);
+  macBytes(src).copy(h, 6);
+  h.writeUInt16BE(type, 12);
+  return Buffer.concat([h, payload]);
+}
+
+export interface TcpOptions {
+  sport: number;
+  dport: number;
+  seq?: number;
+  ack?: number;
+  flags?: number;
+  payload?: Buffer;
+  /** Header length in 32-bit words; default 5 (no options), larger pads with NOPs. */
+  doff?: number;
+}
+
+/** A TCP segment with its checksum over the pseudo header of src -> dst. */
+export function tcp(src: Buffer, dst: Buffer, o: TcpOptions): Buffer {
+  const doff = o.doff ?? 5;
+  const hlen = Math.max(doff, 5) * 4;
+  const h = Buffer.alloc(hlen, 1); // option bytes: NOP
+  h.writeUInt16BE(o.sport, 0);
+  h.writeUInt16BE(o.dport, 2);
+  h.writeUInt32BE(o.seq ?? 1000, 4);
+  h.writeUInt32BE(o.ack ?? 0, 8);
+  h[12] = doff << 4;
+  h[13] = o.flags ?? TCP_SYN;
+  h.writeUInt16BE(65535, 14);
+  h.writeUInt16BE(0, 16);
+  h.writeUInt16BE(0, 18);
+  const seg = Buffer.concat([h, o.payload ?? Buffer.alloc(0)]);
+  seg.writeUInt16BE(internetChecksum(seg, onesSum(pseudoHeader(src, dst, IPPROTO_TCP, seg.length))), 16);
+  return seg;
+}
+
+/** A UDP datagram; zeroChecksum sends "no checksum" (IPv4 only, RFC 768). */
+export function udp(src: Buffer, dst: Buffer, sport: number, dport: number, payload: Buffer, zeroChecksum = false): Buffer {
+  const d = Buffer.concat([Buffer.alloc(8), payload]);
+  d.writeUInt16BE(sport, 0);
+  d.writeUInt16BE(dport, 2);
+  d.writeUInt16BE(d.length, 4);
+  if (!zeroChecksum) {
+    const c = internetChecksum(d, onesSum(pseudoHeader(src, dst, IPPROTO_UDP, d.length)));
+    d.writeUInt16BE(c === 0 ? 0xffff : c, 6);
+  }
+  return d;
+}
+
+export interface Ipv4Options {
+  src: string;
+  dst: string;
+  proto: number;
+  payload: Buffer;
+  ttl?: number;
+  tos?: number;
+  id?: number;
+  /** Flags and fragment offset field as on the wire (DF = 0x4000, MF = 0x2000). */
+  fragField?: number;
+  /** IP options, padded with NOPs to a multiple of 4 bytes. */
+  options?: Buffer;
+}
+
+export function ipv4(o: Ipv4Options): Buffer {
+  const opts = o.options ?? Buffer.alloc(0);
+  const optLen = Math.ceil(opts.length / 4) * 4;
+  const h = Buffer.alloc(20 + optLen, 1);
+  h[0] = 0x40 | (h.length / 4);
+  h[1] = o.tos ?? 0;
+  h.writeUInt16BE(h.length + o.payload.length, 2);
+  h.writeUInt16BE(o.id ?? 0x1234, 4);
+  h.writeUInt16BE(o.fragField ?? 0x4000, 6);
+  h[8] = o.ttl ?? 64;
+  h[9] = o.proto;
+  h.writeUInt16BE(0, 10);
+  ipv4Bytes(o.src).copy(h, 12);
+  ipv4Bytes(o.dst).copy(h, 16);
+  opts.copy(h, 20);
+  h.writeUInt16BE(internetChecksum(h), 10);
+  return Buffer.concat([h, o.payload]);
+}
+
+export interface Ipv6Options {
+  src: string;
+  dst: string;
+  nextHeader: number;
+  payload: Buffer;
+  hopLimit?: number;
+  trafficClass?: number;
+  flowLabel?: number;
+}
+
+export function ipv6(o: Ipv6Options): Buffer {
+  const h = Buffer.alloc(40);
+  h.writeUInt32BE(((6 << 28) | ((o.trafficClass ?? 0) << 20) | (o.flowLabel ?? 0)) >>> 0, 0);
+  h.writeUInt16BE(o.payload.length, 4);
+  h[6] = o.nextHeader;
+  h[7] = o.hopLimit ?? 64;
+  ipv6Bytes(o.src).copy(h, 8);
+  ipv6Bytes(o.dst).copy(h, 24);
+  return Buffer.concat([h, o.payload]);
+}
+
+export const CLIENT_MAC = '02:00:00:00:c1:01';
+export const NODE_MAC = '02:00:00:00:a0:01';
+
+export interface Flow {
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+}
+
+/** A whole frame client -> dst: Ethernet, IPv4 or IPv6 by address, TCP. */
+export function tcpFrame(f: Flow, tcpOpts: Partial<TcpOptions> = {}, ip4: Partial<Ipv4Options> = {}): Buffer {
+  const s = addrBytes(f.src);
+  const d = addrBytes(f.dst);
+  const seg = tcp(s, d, { sport: f.sport, dport: f.dport, ...tcpOpts });
+  return s.length === 4
+    ? ethernet(NODE_MAC, CLIENT_MAC, ETH_P_IP, ipv4({ src: f.src, dst: f.dst, proto: IPPROTO_TCP, payload: seg, ...ip4 }))
+    : ethernet(NODE_MAC, CLIENT_MAC, ETH_P_IPV6, ipv6({ src: f.src, dst: f.dst, nextHeader: IPPROTO_TCP, payload: seg, flowLabel: 0x12345 }));
+}
+
+export function udpFrame(f: Flow, payload = Buffer.from('kpr-edge'), zeroChecksum = false): Buffer {
+  const s = addrBytes(f.src);
+  const d = addrBytes(f.dst);
+  const dg = udp(s, d, f.sport, f.dport, payload, zeroChecksum);
+  return s.length === 4
+    ? ethernet(NODE_MAC, CLIENT_MAC, ETH_P_IP, ipv4({ src: f.src, dst: f.dst, proto: IPPROTO_UDP, payload: dg }))
+    : ethernet(NODE_MAC, CLIENT_MAC, ETH_P_IPV6, ipv6({ src: f.src, dst: f.dst, nextHeader: IPPROTO_UDP, payload: dg, flowLabel: 0xabcde }));
+}
+
+/** The IP header of a frame as the tests read it back. */
+export interface IpView {
+  version: number;
+  headerLen: number;
+  totalLen: number;
+  proto: number;
+  src: Buffer;
+  dst: Buffer;
+}
+
+export function ipView(frame: Buffer, off = ETH_HLEN): IpView {
+  const version = frame[off] >> 4;
+  if (version === 4) {
+    const headerLen = (frame[off] & 0xf) * 4;
+    return { version, headerLen, totalLen: frame.readUInt16BE(off + 2), proto: frame[off + 9], src: frame.subarray(off + 12, off + 16), dst: frame.subarray(off + 16, off + 20) };
+  }
+  return { version, headerLen: 40, totalLen: 40 + frame.readUInt16BE(off + 4), proto: frame[off + 6], src: frame.subarray(off + 8, off + 24), dst: frame.subarray(off + 24, off + 40) };
+}
+
+/** RFC 1071 4.1: a header with a correct checksum sums to all ones. */
+export function ipv4HeaderChecksumOk(frame: Buffer, off = ETH_HLEN): boolean {
+  const hl = (frame[off] & 0xf) * 4;
+  return internetChecksum(frame.subarray(off, off + hl)) === 0;
+}
+
+/** Whether the TCP/UDP checksum of the packet at off verifies (a zero UDP/IPv4 checksum counts as none). */
+export function l4ChecksumOk(frame: Buffer, off = ETH_HLEN): boolean {
+  const ip = ipView(frame, off);
+  const seg = frame.subarray(off + ip.headerLen, off + ip.totalLen);
+  if (ip.proto === IPPROTO_UDP && ip.version === 4 && seg.readUInt16BE(6) === 0) return true;
+  return internetChecksum(seg, onesSum(pseudoHeader(ip.src, ip.dst, ip.proto, seg.length))) === 0;
+}
+
+export function ports(frame: Buffer, off = ETH_HLEN): { sport: number; dport: number } {
+  const ip = ipView(frame, off);
+  return { sport: frame.readUInt16BE(off + ip.headerLen), dport: frame.readUInt16BE(off + ip.headerLen + 2) };
+}
+
+export function formatAddr(b: Buffer): string {
+  if (b.length === 4) return [...b].join('.');
+  const words: string[] = [];
+  for (let i = 0; i < 16; i += 2) words.push(b.readUInt16BE(i).toString(16));
+  return words.join(':');
+}

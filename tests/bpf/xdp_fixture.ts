@@ -1,0 +1,103 @@
+// An edge datapath for packet tests: xdp_lb.o loaded with its maps pinned in
+// a fresh bpf root, and a network namespace whose FIB answers the program's
+// bpf_fib_lookup: one veth port ("the NIC") on 198.18.0.0/24 and
+// fd00:198:18::/64 with permanent neighbours for two backend nodes and none
+// for a third, so that both FIB outcomes are deterministic.
+import * as path from 'path';
+import { ensureBpffs } from '../../lib/bpffs';
+import { EdgeDatapath, EdgeOpenOptions, loadAddon, repoRoot } from '../../lib/datapath/native';
+import { createLogger } from '../../lib/log';
+import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
+import { newName } from '../helpers/naming';
+import { removeNamespace } from '../helpers/netns';
+import { onExit } from '../helpers/exit_cleanup';
+import { ip, run } from '../helpers/run';
+import { NODE_MAC } from './packets';
+
+export const XDP_ABORTED = 0;
+export const XDP_DROP = 1;
+export const XDP_PASS = 2;
+export const XDP_TX = 3;
+export const XDP_REDIRECT = 4;
+
+export const PROG = 'kpr_xdp_lb';
+export const NODE4 = '198.18.0.1';
+export const NODE6 = 'fd00:198:18::1';
+/** Backend nodes with a neighbour entry, and their MAC. */
+export const PEER4 = '198.18.0.2';
+export const PEER6 = 'fd00:198:18::2';
+export const PEER_MAC = '02:00:00:00:b0:02';
+/** A backend node on the link without a neighbour entry: the FIB cannot answer. */
+export const UNRESOLVED4 = '198.18.0.3';
+
+export interface EdgeFixture {
+  dp: EdgeDatapath;
+  netns: string;
+  ifindex: number;
+  destroy(): void;
+}
+
+export function edgeOptions(mapDir: string, overrides: Partial<EdgeOpenOptions> = {}): EdgeOpenOptions {
+  return {
+    objectPath: path.join(repoRoot(), 'bpf', 'xdp_lb.o'),
+    mapDir,
+    frontendMax: 1024,
+    backendMax: 1024,
+    flowMax: 4096,
+    affinityMax: 1024,
+    sourceRangeMax: 1024,
+    snatMax: 1024,
+    maglevTableSize: 251,
+    ...overrides,
+  };
+}
+
+export function openBpfRoot(prefix: string): BpfRoot {
+  const root = createBpfRoot(prefix);
+  ensureBpffs(root.path, createLogger('error'));
+  return root;
+}
+
+function createFibNamespace(): { name: string; ifindex: number } {
+  const name = newName('xdp');
+  ip('netns', 'add', name);
+  try {
+    ip('-n', name, 'link', 'add', 'nic0', 'address', NODE_MAC, 'type', 'veth', 'peer', 'name', 'nic0p');
+    for (const dev of ['lo', 'nic0', 'nic0p']) ip('-n', name, 'link', 'set', dev, 'up');
+    ip('-n', name, 'addr', 'add', `${NODE4}/24`, 'dev', 'nic0');
+    ip('-n', name, '-6', 'addr', 'add', `${NODE6}/64`, 'dev', 'nic0', 'nodad');
+    ip('-n', name, 'neigh', 'add', PEER4, 'lladdr', PEER_MAC, 'dev', 'nic0', 'nud', 'permanent');
+    ip('-n', name, '-6', 'neigh', 'add', PEER6, 'lladdr', PEER_MAC, 'dev', 'nic0', 'nud', 'permanent');
+    // bpf_fib_lookup answers only where the kernel itself would forward.
+    run('ip', ['netns', 'exec', name, 'sysctl', '-q', '-w', 'net.ipv4.conf.all.forwarding=1', 'net.ipv6.conf.all.forwarding=1']);
+    const links = JSON.parse(ip('-n', name, '-j', 'link', 'show', 'nic0')) as { ifindex: number }[];
+    return { name, ifindex: links[0].ifindex };
+  } catch (e) {
+    removeNamespace(name);
+    throw e;
+  }
+}
+
+export function createEdgeFixture(root: BpfRoot, overrides: Partial<EdgeOpenOptions> = {}): EdgeFixture {
+  const ns = createFibNamespace();
+  const unregister = onExit(() => removeNamespace(ns.name));
+  let dp: EdgeDatapath;
+  try {
+    dp = loadAddon().openEdgeDatapath(edgeOptions(path.join(root.path, 'kpr', 'maps'), overrides));
+  } catch (e) {
+    removeNamespace(ns.name);
+    unregister();
+    throw e;
+  }
+  dp.setConfig({ nodeAddr4: NODE4, nodeAddr6: NODE6, hashSeed: 0 });
+  return {
+    dp,
+    netns: `/run/netns/${ns.name}`,
+    ifindex: ns.ifindex,
+    destroy() {
+      dp.close();
+      removeNamespace(ns.name);
+      unregister();
+    },
+  };
+}

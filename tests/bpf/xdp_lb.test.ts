@@ -1,0 +1,297 @@
+// The XDP edge load balancer, packet by packet through BPF_PROG_TEST_RUN:
+// what leaves is checked byte for byte against packets built from the RFCs.
+import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
+import { EdgeBackend, EdgeFrontend, ProgTestRunResult } from '../../lib/datapath/native';
+import { BpfRoot } from '../helpers/bpf_root';
+import { assertPrivileged } from '../helpers/preflight';
+import * as P from './packets';
+import {
+  createEdgeFixture, EdgeFixture, NODE4, NODE6, openBpfRoot, PEER4, PEER6, PEER_MAC, PROG, UNRESOLVED4,
+  XDP_DROP, XDP_PASS, XDP_TX,
+} from './xdp_fixture';
+
+const M = 251;
+const VIP4 = '198.18.100.10';
+const VIP6 = 'fd00:198:18:100::10';
+const CLIENT4 = '198.19.5.5';
+const CLIENT6 = 'fd00:198:18:5::5';
+const LOCAL_A = '198.18.50.1';
+const LOCAL_B = '198.18.50.2';
+
+function frontend(addr: string, port: number, proto: 'TCP' | 'UDP', svcId: number, extra: Partial<EdgeFrontend> = {}): EdgeFrontend {
+  return { addr, port, proto, svcId, count: 1, affinityTimeout: 0, sourceRanges: false, mode: 'dsr', algorithm: 'maglev', noBackend: 'reject', ...extra };
+}
+
+function drops(fx: EdgeFixture, reason: string): number {
+  return fx.dp.readDrops()[XDP_DROP_REASONS.indexOf(reason)];
+}
+
+describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
+  let root: BpfRoot;
+  let fx: EdgeFixture;
+  const runPkt = (pkt: Buffer): ProgTestRunResult => fx.dp.progTestRun(PROG, pkt, 1, { netns: fx.netns, ifindex: fx.ifindex });
+  const table = (...ids: number[]) => Array.from({ length: M }, (_, i) => ids[i % ids.length]);
+  /** One service on svcId with the given backends in an even Maglev table. */
+  function service(fe: EdgeFrontend, backends: Omit<EdgeBackend, 'svcId'>[]): void {
+    fx.dp.updateBackends(backends.map((b) => ({ ...b, svcId: fe.svcId })));
+    if (backends.length) fx.dp.setMaglevTable(fe.svcId, table(...backends.map((b) => b.id)));
+    fx.dp.updateFrontends([{ ...fe, count: backends.length }]);
+  }
+  const expectUntouched = (pkt: Buffer, action = XDP_PASS) => {
+    const r = runPkt(pkt);
+    expect(r.retval).toBe(action);
+    expect(r.packet.equals(pkt)).toBe(true);
+  };
+
+  beforeAll(() => assertPrivileged());
+  beforeEach(() => {
+    root = openBpfRoot('xdp');
+    fx = createEdgeFixture(root, { maglevTableSize: M });
+  });
+  afterEach(() => {
+    fx.destroy();
+    root.destroy();
+  });
+
+  describe('not for a frontend: passed with every byte unchanged', () => {
+    beforeEach(() => service(frontend(VIP4, 80, 'TCP', 1), [{ id: 1, addr: '198.18.60.1', port: 8080, nodeAddr: PEER4 }]));
+
+    test('another address, another port, another protocol, IPv6', () => {
+      expectUntouched(P.tcpFrame({ src: CLIENT4, dst: '198.18.100.11', sport: 40000, dport: 80 }));
+      expectUntouched(P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 81 }));
+      expectUntouched(P.udpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 }));
+      expectUntouched(P.tcpFrame({ src: CLIENT6, dst: VIP6, sport: 40000, dport: 80 }));
+    });
+
+    test('ARP and other non-IP frames', () => {
+      const arp = Buffer.alloc(28);
+      arp.writeUInt16BE(1, 0);
+      arp.writeUInt16BE(P.ETH_P_IP, 2);
+      arp[4] = 6;
+      arp[5] = 4;
+      arp.writeUInt16BE(1, 6);
+      P.ipv4Bytes(CLIENT4).copy(arp, 14);
+      P.ipv4Bytes(VIP4).copy(arp, 24);
+      expectUntouched(P.ethernet('ff:ff:ff:ff:ff:ff', P.CLIENT_MAC, P.ETH_P_ARP, arp));
+      expectUntouched(P.ethernet(P.NODE_MAC, P.CLIENT_MAC, 0x88cc, Buffer.alloc(46)));
+    });
+  });
+
+  describe('malformed packets are never rewritten', () => {
+    const good = () => P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 });
+    beforeEach(() => service(frontend(VIP4, 80, 'TCP', 1), [{ id: 1, addr: '198.18.60.1', port: 8080, nodeAddr: PEER4 }]));
+
+    test('broken L3 headers go to the stack untouched (it drops and counts them)', () => {
+      expectUntouched(good().subarray(0, P.ETH_HLEN + 10)); // truncated IPv4 header
+      const ihl4 = good();
+      ihl4[P.ETH_HLEN] = 0x44;
+      expectUntouched(ihl4);
+      const tooLong = good();
+      tooLong.writeUInt16BE(tooLong.length, P.ETH_HLEN + 2); // total length beyond the frame
+      expectUntouched(tooLong);
+      const v6 = P.tcpFrame({ src: CLIENT6, dst: VIP6, sport: 40000, dport: 80 });
+      expectUntouched(v6.subarray(0, P.ETH_HLEN + 30)); // truncated IPv6 header
+      expectUntouched(v6.subarray(0, v6.length - 4)); // payload length beyond the frame
+      expectUntouched(P.ethernet(P.NODE_MAC, P.CLIENT_MAC, P.ETH_P_IP, Buffer.alloc(0))); // Ethernet only
+    });
+
+    test('a bad TCP header for a frontend is dropped and counted; elsewhere it is passed', () => {
+      const badDoff = P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 }, { doff: 4 });
+      expectUntouched(badDoff, XDP_DROP);
+      expect(drops(fx, 'invalid_packet')).toBe(1);
+      expectUntouched(P.tcpFrame({ src: CLIENT4, dst: '198.18.100.11', sport: 40000, dport: 80 }, { doff: 4 }));
+      const truncated = good().subarray(0, P.ETH_HLEN + 20 + 12);
+      truncated.writeUInt16BE(32, P.ETH_HLEN + 2);
+      truncated.writeUInt16BE(P.internetChecksum(Buffer.concat([truncated.subarray(P.ETH_HLEN, P.ETH_HLEN + 10), Buffer.alloc(2), truncated.subarray(P.ETH_HLEN + 12, P.ETH_HLEN + 20)])), P.ETH_HLEN + 10);
+      expectUntouched(truncated, XDP_DROP);
+      expect(drops(fx, 'invalid_packet')).toBe(2);
+    });
+
+    test('fragments are all passed (only the first has ports)', () => {
+      expectUntouched(P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 }, {}, { fragField: 0x2000 })); // first, MF
+      expectUntouched(P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 }, {}, { fragField: 0x0010 })); // last
+      const frag6 = P.ethernet(P.NODE_MAC, P.CLIENT_MAC, P.ETH_P_IPV6, P.ipv6({ src: CLIENT6, dst: VIP6, nextHeader: 44, payload: Buffer.alloc(48) }));
+      expectUntouched(frag6);
+    });
+  });
+
+  describe('DSR to a backend on another node', () => {
+    function expectTunnel(pkt: Buffer, outerSrc: string, outerDst: string): void {
+      const r = runPkt(pkt);
+      expect(r.retval).toBe(XDP_TX);
+      const out = r.packet;
+      expect(out.subarray(0, 6).equals(P.macBytes(PEER_MAC))).toBe(true);
+      expect(out.subarray(6, 12).equals(P.macBytes(P.NODE_MAC))).toBe(true);
+      expect(out.readUInt16BE(12)).toBe(pkt.readUInt16BE(12));
+      const inner = pkt.subarray(P.ETH_HLEN);
+      if (outerSrc.includes(':')) {
+        const o = Buffer.alloc(40);
+        inner.copy(o, 0, 0, 4); // version, traffic class, flow label of the inner packet
+        o.writeUInt16BE(inner.length, 4);
+        o[6] = 41;
+        o[7] = 64;
+        P.ipv6Bytes(outerSrc).copy(o, 8);
+        P.ipv6Bytes(outerDst).copy(o, 24);
+        expect(out.subarray(P.ETH_HLEN, P.ETH_HLEN + 40).toString('hex')).toBe(o.toString('hex'));
+        expect(out.subarray(P.ETH_HLEN + 40).equals(inner)).toBe(true);
+      } else {
+        const o = Buffer.alloc(20);
+        o[0] = 0x45;
+        o[1] = inner[1];
+        o.writeUInt16BE(inner.length + 20, 2);
+        o[8] = 64;
+        o[9] = 4;
+        P.ipv4Bytes(outerSrc).copy(o, 12);
+        P.ipv4Bytes(outerDst).copy(o, 16);
+        o.writeUInt16BE(P.internetChecksum(o), 10);
+        expect(out.subarray(P.ETH_HLEN, P.ETH_HLEN + 20).toString('hex')).toBe(o.toString('hex'));
+        expect(P.ipv4HeaderChecksumOk(out)).toBe(true);
+        expect(out.subarray(P.ETH_HLEN + 20).equals(inner)).toBe(true);
+      }
+    }
+
+    test('IPv4 TCP and UDP: IPIP from this node to the backend node, inner packet untouched', () => {
+      service(frontend(VIP4, 80, 'TCP', 1), [{ id: 1, addr: '198.18.60.1', port: 8080, nodeAddr: PEER4 }]);
+      service(frontend(VIP4, 53, 'UDP', 2), [{ id: 2, addr: '198.18.60.2', port: 5353, nodeAddr: PEER4 }]);
+      expectTunnel(P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 }, {}, { tos: 0x10 }), NODE4, PEER4);
+      expectTunnel(P.udpFrame({ src: CLIENT4, dst: VIP4, sport: 40001, dport: 53 }), NODE4, PEER4);
+      expect(fx.dp.readStats()).toEqual([
+        { svcId: 1, packets: 1, bytes: 54 },
+        { svcId: 2, packets: 1, bytes: 50 },
+      ]);
+    });
+
+    test('IPv6 TCP and UDP: IP6IP6', () => {
+      service(frontend(VIP6, 80, 'TCP', 1), [{ id: 1, addr: 'fd00:198:18:60::1', port: 8080, nodeAddr: PEER6 }]);
+      service(frontend(VIP6, 53, 'UDP', 2), [{ id: 2, addr: 'fd00:198:18:60::2', port: 5353, nodeAddr: PEER6 }]);
+      expectTunnel(P.tcpFrame({ src: CLIENT6, dst: VIP6, sport: 40000, dport: 80 }), NODE6, PEER6);
+      expectTunnel(P.udpFrame({ src: CLIENT6, dst: VIP6, sport: 40001, dport: 53 }), NODE6, PEER6);
+    });
+
+    test('IPv4 options travel inside the tunnel unchanged', () => {
+      service(frontend(VIP4, 80, 'TCP', 1), [{ id: 1, addr: '198.18.60.1', port: 8080, nodeAddr: PEER4 }]);
+      const opts = Buffer.from([0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00]); // router alert, NOPs, EOL
+      expectTunnel(P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 }, { payload: Buffer.from('hello') }, { options: opts }), NODE4, PEER4);
+    });
+
+    test('no route to the backend node: dropped and counted', () => {
+      service(frontend(VIP4, 80, 'TCP', 1), [{ id: 1, addr: '198.18.60.1', port: 8080, nodeAddr: UNRESOLVED4 }]);
+      expect(runPkt(P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 })).retval).toBe(XDP_DROP);
+      expect(drops(fx, 'fib_lookup_failed')).toBe(1);
+    });
+  });
+
+  describe('a backend on this node: destination rewritten, checksums still valid', () => {
+    function expectRewritten(pkt: Buffer, addr: string, port: number): Buffer {
+      const r = runPkt(pkt);
+      expect(r.retval).toBe(XDP_PASS);
+      const ip = P.ipView(r.packet);
+      expect(ip.dst.equals(P.addrBytes(addr))).toBe(true);
+      expect(ip.src.equals(P.ipView(pkt).src)).toBe(true);
+      expect(P.ports(r.packet)).toEqual({ sport: P.ports(pkt).sport, dport: port });
+      if (ip.version === 4) expect(P.ipv4HeaderChecksumOk(r.packet)).toBe(true);
+      expect(P.l4ChecksumOk(r.packet)).toBe(true);
+      expect(r.packet.length).toBe(pkt.length);
+      return r.packet;
+    }
+
+    test('IPv4 TCP (with options) and UDP, IPv6 TCP and UDP', () => {
+      service(frontend(VIP4, 80, 'TCP', 1), [{ id: 1, addr: LOCAL_A, port: 8080 }]);
+      service(frontend(VIP4, 53, 'UDP', 2), [{ id: 2, addr: LOCAL_B, port: 5353 }]);
+      service(frontend(VIP6, 80, 'TCP', 3), [{ id: 3, addr: 'fd00:198:18:50::1', port: 8080 }]);
+      service(frontend(VIP6, 53, 'UDP', 4), [{ id: 4, addr: 'fd00:198:18:50::2', port: 5353 }]);
+      expectRewritten(P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 }, { payload: Buffer.from('GET /') }), LOCAL_A, 8080);
+      expectRewritten(P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40002, dport: 80 }, {}, { options: Buffer.from([1, 1, 1, 0]) }), LOCAL_A, 8080);
+      expectRewritten(P.udpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 53 }, Buffer.from('odd')), LOCAL_B, 5353);
+      expectRewritten(P.tcpFrame({ src: CLIENT6, dst: VIP6, sport: 40000, dport: 80 }), 'fd00:198:18:50::1', 8080);
+      expectRewritten(P.udpFrame({ src: CLIENT6, dst: VIP6, sport: 40000, dport: 53 }), 'fd00:198:18:50::2', 5353);
+    });
+
+    test('a UDP/IPv4 datagram without checksum keeps none', () => {
+      service(frontend(VIP4, 53, 'UDP', 2), [{ id: 2, addr: LOCAL_B, port: 5353 }]);
+      const out = expectRewritten(P.udpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 53 }, Buffer.from('x'), true), LOCAL_B, 5353);
+      expect(out.readUInt16BE(P.ETH_HLEN + 20 + 6)).toBe(0);
+    });
+  });
+
+  describe('a frontend without backends', () => {
+    function expectRst(pkt: Buffer, seq: number, ack: number, flags: number): void {
+      const r = runPkt(pkt);
+      expect(r.retval).toBe(XDP_TX);
+      const out = r.packet;
+      const inIp = P.ipView(pkt);
+      const ip = P.ipView(out);
+      expect(out.subarray(0, 6).equals(pkt.subarray(6, 12))).toBe(true);
+      expect(out.subarray(6, 12).equals(pkt.subarray(0, 6))).toBe(true);
+      expect(out.length).toBe(P.ETH_HLEN + ip.headerLen + 20);
+      expect(ip.totalLen).toBe(ip.headerLen + 20);
+      expect(ip.src.equals(inIp.dst) && ip.dst.equals(inIp.src)).toBe(true);
+      expect(P.ports(out)).toEqual({ sport: P.ports(pkt).dport, dport: P.ports(pkt).sport });
+      const th = out.subarray(P.ETH_HLEN + ip.headerLen);
+      expect({ seq: th.readUInt32BE(4), ack: th.readUInt32BE(8), doff: th[12] >> 4, flags: th[13] }).toEqual({ seq, ack, doff: 5, flags });
+      if (ip.version === 4) expect(P.ipv4HeaderChecksumOk(out)).toBe(true);
+      expect(P.l4ChecksumOk(out)).toBe(true);
+    }
+
+    test('TCP is answered with a RST (IPv4 with options, IPv6), and counted', () => {
+      service(frontend(VIP4, 80, 'TCP', 1), []);
+      service(frontend(VIP6, 80, 'TCP', 2), []);
+      // A SYN carrying 5 bytes: the RST acknowledges SYN + data.
+      expectRst(P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 }, { seq: 7000, payload: Buffer.from('hello') }, { options: Buffer.from([1, 1, 1, 0]) }), 0, 7006, P.TCP_RST | P.TCP_ACK);
+      // A segment with ACK: the RST takes its acknowledgment number as sequence.
+      expectRst(P.tcpFrame({ src: CLIENT6, dst: VIP6, sport: 40000, dport: 80 }, { seq: 5, ack: 99999, flags: P.TCP_ACK | P.TCP_PSH, payload: Buffer.from('x') }), 99999, 0, P.TCP_RST);
+      expect(drops(fx, 'no_service_backend')).toBe(2);
+    });
+
+    test('UDP, and TCP with the drop action, are dropped and counted', () => {
+      service(frontend(VIP4, 53, 'UDP', 1), []);
+      service(frontend(VIP4, 80, 'TCP', 2, { noBackend: 'drop' }), []);
+      expect(runPkt(P.udpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 53 })).retval).toBe(XDP_DROP);
+      expect(runPkt(P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 })).retval).toBe(XDP_DROP);
+      expect(drops(fx, 'no_service_backend')).toBe(2);
+    });
+  });
+
+  describe('backend choice', () => {
+    const A = { id: 1, addr: LOCAL_A, port: 8080 };
+    const B = { id: 2, addr: LOCAL_B, port: 8080 };
+    const backendOf = (sport: number, src = CLIENT4) => P.ipView(runPkt(P.tcpFrame({ src, dst: VIP4, sport, dport: 80 })).packet).dst.join('.');
+
+    test('an established flow keeps its backend when the table changes; a new flow re-hashes', () => {
+      service(frontend(VIP4, 80, 'TCP', 1), [A]);
+      expect(backendOf(41000)).toBe(LOCAL_A);
+      fx.dp.updateBackends([{ ...B, svcId: 1 }]);
+      fx.dp.setMaglevTable(1, table(B.id));
+      expect(backendOf(41000)).toBe(LOCAL_A);
+      expect(backendOf(41001)).toBe(LOCAL_B);
+      // Once its backend is gone the flow moves to the current table.
+      fx.dp.deleteBackends([A.id]);
+      expect(backendOf(41000)).toBe(LOCAL_B);
+    });
+
+    test('Maglev spreads clients by their source; affinity keeps a client on one backend across source ports', () => {
+      service(frontend(VIP4, 80, 'TCP', 1), [A, B]);
+      const spread = new Set(Array.from({ length: 32 }, (_, i) => backendOf(42000 + i)));
+      expect(spread).toEqual(new Set([LOCAL_A, LOCAL_B]));
+
+      fx.dp.updateFrontends([frontend(VIP4, 80, 'TCP', 1, { count: 2, affinityTimeout: 300 })]);
+      const first = backendOf(43000, '198.19.7.7');
+      for (let i = 1; i < 32; i++) expect(backendOf(43000 + i, '198.19.7.7')).toBe(first);
+    });
+  });
+
+  test('source ranges: a client outside them is dropped and counted, one inside is served', () => {
+    service(frontend(VIP4, 80, 'TCP', 1, { sourceRanges: true }), [{ id: 1, addr: LOCAL_A, port: 8080 }]);
+    service(frontend(VIP6, 80, 'TCP', 2, { sourceRanges: true }), [{ id: 2, addr: 'fd00:198:18:50::1', port: 8080 }]);
+    fx.dp.updateSourceRanges([
+      { svcId: 1, cidr: '198.19.5.0/24' },
+      { svcId: 2, cidr: 'fd00:198:18:5::/64' },
+    ]);
+    expect(runPkt(P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 })).retval).toBe(XDP_PASS);
+    expect(runPkt(P.tcpFrame({ src: CLIENT6, dst: VIP6, sport: 40000, dport: 80 })).retval).toBe(XDP_PASS);
+    const denied = P.tcpFrame({ src: '198.19.6.5', dst: VIP4, sport: 40000, dport: 80 });
+    expectUntouched(denied, XDP_DROP);
+    expectUntouched(P.tcpFrame({ src: 'fd00:198:18:6::5', dst: VIP6, sport: 40000, dport: 80 }), XDP_DROP);
+    expect(drops(fx, 'source_range_denied')).toBe(2);
+  });
+});

@@ -1,0 +1,34 @@
+import { commandHelp, MAGLEV_COMPUTE, maglevComputeConfig, UsageError } from '../../lib/config';
+import { DEFAULT_MAGLEV_SEED } from '../../lib/datapath/maglev';
+
+describe('kpr maglev compute flags', () => {
+  test('defaults: Cilium\'s table size 16381, the fixed seed, table output', () => {
+    expect(maglevComputeConfig(['--backends-file', 'f'])).toEqual({ backendsFile: 'f', size: 16381, seed: DEFAULT_MAGLEV_SEED, output: 'table' });
+  });
+
+  test('every flag', () => {
+    expect(maglevComputeConfig(['--backends-file=f', '--size', '65537', '--seed=4294967295', '-o', 'json'])).toEqual({
+      backendsFile: 'f',
+      size: 65537,
+      seed: 4294967295,
+      output: 'json',
+    });
+  });
+
+  test('errors name the flag', () => {
+    const fails = (args: string[], message: string) => {
+      expect(() => maglevComputeConfig(args)).toThrow(UsageError);
+      expect(() => maglevComputeConfig(args)).toThrow(message);
+    };
+    fails([], 'flag --backends-file is required');
+    fails(['--backends-file', 'f', '--seed', '4294967296'], 'flag --seed must be an integer from 0 to 4294967295, got "4294967296"');
+    fails(['--backends-file', 'f', '--size', 'big'], 'flag --size must be an integer from 251 to 131071, got "big"');
+    fails(['--backends-file', 'f', '--size', '131101'], 'flag --size must be an integer from 251 to 131071, got "131101"');
+    fails(['--backends-file', 'f', '-o', 'yaml'], 'flag --output must be one of table, json, got "yaml"');
+  });
+
+  test('help', () => {
+    expect(maglevComputeConfig(['-h'])).toBe('help');
+    expect(commandHelp(MAGLEV_COMPUTE)).toMatch(/^usage: kpr maglev compute \[flags\]/);
+  });
+});
