@@ -23,4 +23,9 @@ export class IdAllocator {
     this.used.add(this.cursor);
     return this.cursor++;
   }
+
+  /** id is free again: the next allocate may return it. */
+  release(id: number): void {
+    if (this.used.delete(id)) this.cursor = Math.min(this.cursor, id);
+  }
 }

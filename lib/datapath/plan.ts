@@ -13,6 +13,7 @@
 import { BackendAddr, backendKey, compareBackends, formatFrontend, Frontend, frontendKey } from '../model/frontend';
 import { IdAllocator } from './ids';
 import { Backend, DatapathMaps, ServiceSlot, ServiceSlotKey, SocketTarget } from './native';
+import { countRefs, planIndex } from './plan_index';
 import { entriesOf, ProgrammedFrontend, ProgrammedState, svcIdOf } from './programmed';
 import { assignSlots } from './slot_assignment';
 
@@ -186,25 +187,30 @@ function udpBackends(frontends: Iterable<ProgrammedFrontend>, backends: Map<numb
   return out;
 }
 
-/** Addresses that left a UDP frontend and serve no UDP frontend any more. */
-function udpTargets(state: ProgrammedState, next: ProgrammedState): SocketTarget[] {
-  const left = [...state.frontends.values()].filter((f) => f.proto === 'UDP' && next.frontends.get(f.key) !== f);
-  const candidates = udpBackends(left, state.backends);
-  if (candidates.size === 0) return [];
+/** Addresses that left a UDP frontend (by their backends in the
+ *  programmed state) and serve no UDP frontend of next any more. */
+function udpTargets(left: Map<string, SocketTarget>, next: ProgrammedState): SocketTarget[] {
+  if (left.size === 0) return [];
   const remaining = udpBackends(next.frontends.values(), next.backends);
-  return [...candidates].filter(([k]) => !remaining.has(k)).map(([, t]) => t);
+  return [...left].filter(([k]) => !remaining.has(k)).map(([, t]) => t);
 }
 
+/** Plans the sync from state to desired. The plan takes state over: next
+ *  shares its backend map and index and updates them in place, so that an
+ *  unchanged frontend costs nothing. */
 export function planSync(state: ProgrammedState, desired: Frontend[], limits: PlanLimits): Plan {
   const programmed = [...state.frontends.values()];
+  const readBack = state.index === undefined;
+  const index = state.index ?? planIndex(state, limits.lbMapMax);
   const budget: Budget = {
-    svcIds: new IdAllocator(limits.lbMapMax, programmed.map(svcIdOf).filter((id): id is number => id !== undefined)),
-    backendIds: new IdAllocator(limits.lbMapMax, state.backends.keys()),
+    svcIds: index.svcIds,
+    backendIds: index.backendIds,
     serviceEntries: limits.lbMapMax - programmed.reduce((n, f) => n + entriesOf(f), 0),
     limits,
   };
   const changes: Changes = { backends: [], slots: [], masters: [], surplus: [] };
   const frontends = new Map<string, ProgrammedFrontend>();
+  const replanned: ProgrammedFrontend[] = [];
   const skipped: SkippedFrontend[] = [];
   const claimedSvcIds = new Set<number>();
   const keyed = desired.map((f) => ({ f, key: frontendKey(f) }));
@@ -215,32 +221,41 @@ export function planSync(state: ProgrammedState, desired: Frontend[], limits: Pl
     const id = prev && svcIdOf(prev);
     // Only a state broken by hand gives two frontends one id; the first keeps it.
     const prevSvcId = id !== undefined && !claimedSvcIds.has(id) ? id : undefined;
-    const planned = prev && isCurrent(f, prev, prevSvcId, state.backends) ? prev : planFrontend(f, prev, prevSvcId, state, budget, changes);
+    const current = prev && prevSvcId !== undefined && (prev.source === f || isCurrent(f, prev, prevSvcId, state.backends));
+    const planned = current ? prev : planFrontend(f, prev, prevSvcId, state, budget, changes);
     if (typeof planned === 'string') {
       skipped.push({ frontend: f, reason: `${formatFrontend(f)} (Service ${f.serviceName}): ${planned}` });
       if (prev) frontends.set(key, prev);
     } else {
+      planned.source = f;
       frontends.set(key, planned);
+      if (planned !== prev) replanned.push(planned);
     }
     const kept = frontends.get(key);
     const keptId = kept && svcIdOf(kept);
     if (keptId !== undefined) claimedSvcIds.add(keptId);
   }
 
-  const removed = programmed.filter((f) => !frontends.has(f.key));
+  const replaced = programmed.filter((f) => frontends.get(f.key) !== f);
+  const removed = replaced.filter((f) => !frontends.has(f.key));
   const removedMasters = removed.flatMap((f) => (f.master ? [keyOf(f.master)] : []));
   const removedSlots = removed.flatMap((f) => [...f.slots.values()].map(keyOf));
+  const leftUdp = udpBackends(replaced.filter((f) => f.proto === 'UDP'), state.backends);
 
-  const backends = new Map<number, Backend>();
-  const created = new Map(changes.backends.map((b) => [b.id, b]));
-  for (const f of frontends.values()) {
-    for (const s of f.slots.values()) {
-      const b = created.get(s.backendId) ?? state.backends.get(s.backendId);
-      if (b) backends.set(b.id, b);
-    }
+  // Ids are freed only now: what this plan deletes is still in the maps
+  // while its steps run, so no entry it writes may reuse those ids.
+  for (const f of replanned) countRefs(index, f, 1);
+  const dropped = replaced.flatMap((f) => countRefs(index, f, -1));
+  // State read from the maps may hold backends no frontend points at.
+  const candidates = readBack ? [...state.backends.keys()].filter((id) => !index.backendRefs.has(id)) : dropped;
+  const unused = [...new Set(candidates)].filter((id) => state.backends.has(id));
+  const backends = state.backends;
+  for (const b of changes.backends) backends.set(b.id, b);
+  for (const id of unused) {
+    backends.delete(id);
+    index.backendIds.release(id);
   }
-  const unused = [...state.backends.keys()].filter((id) => !backends.has(id));
-  const next: ProgrammedState = { frontends, backends };
+  const next: ProgrammedState = { frontends, backends, index };
 
   const steps: PlanStep[] = [
     { op: 'updateBackends', backends: changes.backends },
@@ -253,7 +268,7 @@ export function planSync(state: ProgrammedState, desired: Frontend[], limits: Pl
   ];
   const nonEmpty = steps.filter((s) => entries(s).length > 0);
   const deletes = changes.surplus.length + removedMasters.length + removedSlots.length + unused.length;
-  return { steps: nonEmpty, next, skipped, udpTargets: udpTargets(state, next), writes: nonEmpty.reduce((n, s) => n + entries(s).length, 0), deletes };
+  return { steps: nonEmpty, next, skipped, udpTargets: udpTargets(leftUdp, next), writes: nonEmpty.reduce((n, s) => n + entries(s).length, 0), deletes };
 }
 
 export function applyPlan(maps: DatapathMaps, plan: Plan): void {

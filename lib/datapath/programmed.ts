@@ -1,9 +1,10 @@
 // What the maps hold, grouped per frontend. Read back from the pinned maps
 // this is how an agent adopts the state a previous agent left (no flush), and
 // after each sync the plan's result stands in for a fresh read.
-import { frontendKey } from '../model/frontend';
+import { Frontend, frontendKey } from '../model/frontend';
 import { canonicalIp } from '../model/ip_address';
 import { Backend, Proto, ServiceSlot } from './native';
+import { PlanIndex } from './plan_index';
 
 export interface ProgrammedFrontend {
   key: string;
@@ -19,19 +20,36 @@ export interface ProgrammedFrontend {
    *  for what a plan wrote; read-back state may say otherwise after a crash
    *  or a hand edit. */
   consistent: boolean;
+  /** The desired frontend a plan last found this one serving. The model
+   *  hands out the same object while nothing about it changed, so seeing it
+   *  again spares comparing the backends. */
+  source?: Frontend;
 }
 
 export interface ProgrammedState {
   frontends: Map<string, ProgrammedFrontend>;
   backends: Map<number, Backend>;
+  /** Kept by plans from one sync to the next; missing for state read from
+   *  the maps, which the next plan indexes in full. */
+  index?: PlanIndex;
 }
 
 const canonical = (addr: string) => canonicalIp(addr) ?? addr;
 
 export function programmedState(slots: ServiceSlot[], backends: Backend[]): ProgrammedState {
   const frontends = new Map<string, ProgrammedFrontend>();
-  for (const dumped of slots) {
-    const s = { ...dumped, addr: canonical(dumped.addr) };
+  for (const d of slots) {
+    // Literal objects of one shape: spreading 200k entries costs far more.
+    const s: ServiceSlot = {
+      addr: canonical(d.addr),
+      port: d.port,
+      proto: d.proto,
+      slot: d.slot,
+      svcId: d.svcId,
+      backendId: d.backendId,
+      count: d.count,
+      affinityTimeout: d.affinityTimeout,
+    };
     const key = frontendKey(s);
     let f = frontends.get(key);
     if (!f) {
@@ -41,7 +59,7 @@ export function programmedState(slots: ServiceSlot[], backends: Backend[]): Prog
     if (s.slot === 0) f.master = s;
     else f.slots.set(s.slot, s);
   }
-  const byId = new Map(backends.map((b) => [b.id, { ...b, addr: canonical(b.addr) }]));
+  const byId = new Map(backends.map((b) => [b.id, { id: b.id, addr: canonical(b.addr), port: b.port, svcId: b.svcId }]));
   for (const f of frontends.values()) f.consistent = isConsistent(f, byId);
   return { frontends, backends: byId };
 }

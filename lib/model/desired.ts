@@ -33,25 +33,40 @@ export interface DesiredState {
 // IP), the earlier kind serves it (frontend_conflicts.ts).
 const KINDS = [clusterIpFrontends, externalIpFrontends, loadBalancerFrontends, nodePortFrontends];
 
-function serviceFrontends(svc: Service, slices: EndpointSlice[], node: NodeContext, config: ModelConfig, noLocal: DesiredState['noLocalEndpoints']): Frontend[] {
+/** One service's frontends, before conflicts with other services are resolved. */
+export interface ServiceFrontends {
+  /** In the order they take precedence (KINDS). */
+  frontends: Frontend[];
+  noLocalEndpoints: DesiredState['noLocalEndpoints'];
+}
+
+export function serviceFrontends(svc: Service, slices: EndpointSlice[], node: NodeContext, config: ModelConfig): ServiceFrontends {
   const ports = clusterIPs(svc.spec).flatMap((ip) => familyPorts(svc, ip, slices, node));
   const frontends = KINDS.flatMap((kind) => ports.flatMap((p) => kind(p, node, config)));
   const hasExternal = frontends.some((f) => f.kind !== 'ClusterIP');
+  const noLocal = { internal: 0, external: 0 };
   for (const p of ports) {
     const missing = noLocalEndpoints(svc.spec, p.backends, hasExternal);
     noLocal.internal += missing.internal ? 1 : 0;
     noLocal.external += missing.external ? 1 : 0;
   }
-  return frontends;
+  return { frontends, noLocalEndpoints: noLocal };
 }
 
-export function desiredFrontends(services: Iterable<Service>, slices: Iterable<EndpointSlice>, node: NodeContext, config: ModelConfig): DesiredState {
-  const bySvc = slicesByService([...slices]);
-  const ordered = sortedBy([...services], (svc) => objectName(svc.metadata));
+/** The frontends that won over other services', ordered by frontendKey;
+ *  services ordered by service name. */
+export function winners(services: ServiceFrontends[]): { sorted: Frontend[]; conflicts: string[] } {
+  const { frontends, conflicts } = resolveConflicts(services.flatMap((s) => s.frontends));
+  return { sorted: sortedBy(frontends, frontendKey), conflicts };
+}
+
+/** The desired state from the winning frontends (ordered by frontendKey). */
+export function desiredState(sorted: Frontend[], conflicts: string[], services: ServiceFrontends[], node: NodeContext): DesiredState {
   const noLocal = { internal: 0, external: 0 };
-  const all = ordered.flatMap((svc) => serviceFrontends(svc, bySvc.get(objectName(svc.metadata)) ?? [], node, config, noLocal));
-  const { frontends, conflicts } = resolveConflicts(all);
-  const sorted = sortedBy(frontends, frontendKey);
+  for (const s of services) {
+    noLocal.internal += s.noLocalEndpoints.internal;
+    noLocal.external += s.noLocalEndpoints.external;
+  }
   return {
     // A LoadBalancer frontend whose source ranges shut this node out is left
     // to the real load balancer (source_ranges.ts).
@@ -60,4 +75,12 @@ export function desiredFrontends(services: Iterable<Service>, slices: Iterable<E
     conflicts,
     noLocalEndpoints: noLocal,
   };
+}
+
+export function desiredFrontends(services: Iterable<Service>, slices: Iterable<EndpointSlice>, node: NodeContext, config: ModelConfig): DesiredState {
+  const bySvc = slicesByService([...slices]);
+  const ordered = sortedBy([...services], (svc) => objectName(svc.metadata));
+  const perService = ordered.map((svc) => serviceFrontends(svc, bySvc.get(objectName(svc.metadata)) ?? [], node, config));
+  const { sorted, conflicts } = winners(perService);
+  return desiredState(sorted, conflicts, perService, node);
 }

@@ -9,7 +9,7 @@ export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
  *  results never depend on the order objects arrived in. */
 export function slicesByService(slices: EndpointSlice[]): Map<string, EndpointSlice[]> {
   const out = new Map<string, EndpointSlice[]>();
-  for (const s of sortedBy(slices, (s) => s.metadata.name)) {
+  for (const s of slices) {
     const svc = s.metadata.labels[SERVICE_NAME_LABEL];
     if (svc === undefined) continue;
     const key = `${s.metadata.namespace}/${svc}`;
@@ -17,5 +17,8 @@ export function slicesByService(slices: EndpointSlice[]): Map<string, EndpointSl
     if (list) list.push(s);
     else out.set(key, [s]);
   }
+  // Sorting each service's few slices, not all of them, keeps this cheap
+  // enough to run on every sync.
+  for (const [key, list] of out) if (list.length > 1) out.set(key, sortedBy(list, (s) => s.metadata.name));
   return out;
 }

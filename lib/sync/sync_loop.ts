@@ -8,7 +8,7 @@ import { networkNamespaces } from '../datapath/netns';
 import { Reconciler } from '../datapath/reconciler';
 import { Logger } from '../log';
 import { ProxyMetrics } from '../metrics/proxy_metrics';
-import { desiredFrontends } from '../model/desired';
+import { DesiredFrontends } from '../model/desired_memo';
 import { formatAddrPort } from '../model/ip_address';
 import { ProxyState } from './proxy_state';
 import { BoundedFrequencyRunner, RunKind } from './runner';
@@ -32,6 +32,7 @@ export class SyncLoop {
   private reportedConflicts = '';
   /** Trigger times of changes not yet in the maps (kept across failed syncs). */
   private unobserved: number[] = [];
+  private readonly desired = new DesiredFrontends();
 
   constructor(
     private readonly dp: Pick<Datapath, 'destroyUdpSockets'>,
@@ -73,7 +74,7 @@ export class SyncLoop {
     if (kind === 'changes' && !this.dirty) return true;
     try {
       const { services, endpointSlices, node, config } = this.state;
-      const { frontends, conflicts, noLocalEndpoints } = desiredFrontends(services.values(), endpointSlices.values(), node, config);
+      const { frontends, conflicts, noLocalEndpoints } = this.desired.compute(services.values(), endpointSlices.values(), node, config);
       this.metrics.noLocal(noLocalEndpoints);
       const report = conflicts.join('\n');
       if (report !== this.reportedConflicts) conflicts.forEach((c) => this.log.error(c));

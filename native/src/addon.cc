@@ -186,18 +186,24 @@ class LbMaps : public Napi::ObjectWrap<LbMaps> {
       RequireOpen();
       Napi::Env env = info.Env();
       auto slots = DumpServices(maps_.services);
+      // Property names made once per dump, not once per entry: with 100k
+      // entries, making the name strings costs more than reading the map.
+      const Napi::String addr = Napi::String::New(env, "addr"), port = Napi::String::New(env, "port"),
+                         proto = Napi::String::New(env, "proto"), slot = Napi::String::New(env, "slot"),
+                         svc_id = Napi::String::New(env, "svcId"), backend_id = Napi::String::New(env, "backendId"),
+                         count = Napi::String::New(env, "count"), affinity = Napi::String::New(env, "affinityTimeout");
       Napi::Array out = Napi::Array::New(env, slots.size());
       for (size_t i = 0; i < slots.size(); i++) {
         const auto& s = slots[i];
         Napi::Object o = Napi::Object::New(env);
-        o.Set("addr", s.fe.addr);
-        o.Set("port", s.fe.port);
-        o.Set("proto", ProtoName(s.fe.proto));
-        o.Set("slot", s.slot);
-        o.Set("svcId", s.svc_id);
-        o.Set("backendId", s.backend_id);
-        o.Set("count", s.count);
-        o.Set("affinityTimeout", s.affinity_timeout);
+        o.Set(addr, s.fe.addr);
+        o.Set(port, s.fe.port);
+        o.Set(proto, ProtoName(s.fe.proto));
+        o.Set(slot, s.slot);
+        o.Set(svc_id, s.svc_id);
+        o.Set(backend_id, s.backend_id);
+        o.Set(count, s.count);
+        o.Set(affinity, s.affinity_timeout);
         out.Set(i, o);
       }
       return out;
@@ -209,13 +215,15 @@ class LbMaps : public Napi::ObjectWrap<LbMaps> {
       RequireOpen();
       Napi::Env env = info.Env();
       auto backends = DumpBackends(maps_.backends);
+      const Napi::String id = Napi::String::New(env, "id"), addr = Napi::String::New(env, "addr"),
+                         port = Napi::String::New(env, "port"), svc_id = Napi::String::New(env, "svcId");
       Napi::Array out = Napi::Array::New(env, backends.size());
       for (size_t i = 0; i < backends.size(); i++) {
         Napi::Object o = Napi::Object::New(env);
-        o.Set("id", backends[i].id);
-        o.Set("addr", backends[i].addr);
-        o.Set("port", backends[i].port);
-        o.Set("svcId", backends[i].svc_id);
+        o.Set(id, backends[i].id);
+        o.Set(addr, backends[i].addr);
+        o.Set(port, backends[i].port);
+        o.Set(svc_id, backends[i].svc_id);
         out.Set(i, o);
       }
       return out;

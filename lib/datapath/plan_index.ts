@@ -1,0 +1,43 @@
+// What plans carry from one sync to the next, so that a sync costs what
+// changed rather than everything programmed: the id allocators, and how many
+// frontends hold each service id and how many slots point at each backend,
+// which tells when an id is free again without walking every frontend.
+import { IdAllocator } from './ids';
+import { ProgrammedFrontend, ProgrammedState, svcIdOf } from './programmed';
+
+export interface PlanIndex {
+  svcIds: IdAllocator;
+  backendIds: IdAllocator;
+  svcRefs: Map<number, number>;
+  backendRefs: Map<number, number>;
+}
+
+/** The index of state read from the maps. */
+export function planIndex(state: ProgrammedState, max: number): PlanIndex {
+  const frontends = [...state.frontends.values()];
+  const index: PlanIndex = {
+    svcIds: new IdAllocator(max, frontends.map(svcIdOf).filter((id): id is number => id !== undefined)),
+    backendIds: new IdAllocator(max, state.backends.keys()),
+    svcRefs: new Map(),
+    backendRefs: new Map(),
+  };
+  for (const f of frontends) countRefs(index, f, 1);
+  return index;
+}
+
+/** Adds (+1) or withdraws (-1) f's hold on its service id and backends;
+ *  returns the backend ids f no longer holds and nothing else does. */
+export function countRefs(index: PlanIndex, f: ProgrammedFrontend, delta: 1 | -1): number[] {
+  const svcId = svcIdOf(f);
+  if (svcId !== undefined && adjust(index.svcRefs, svcId, delta) === 0) index.svcIds.release(svcId);
+  const dropped: number[] = [];
+  for (const s of f.slots.values()) if (adjust(index.backendRefs, s.backendId, delta) === 0) dropped.push(s.backendId);
+  return dropped;
+}
+
+function adjust(refs: Map<number, number>, id: number, delta: 1 | -1): number {
+  const n = (refs.get(id) ?? 0) + delta;
+  if (n > 0) refs.set(id, n);
+  else refs.delete(id);
+  return n;
+}
