@@ -98,8 +98,7 @@ void UpdateEdgeBackends(int fd, const std::vector<EdgeBackend>& backends) {
 }
 
 void DeleteEdgeBackends(int fd, const std::vector<uint32_t>& ids) {
-  std::vector<__u32> keys(ids.begin(), ids.end());
-  DeleteBatch(fd, "kpr_edge_backends", keys);
+  DeleteBatch(fd, "kpr_edge_backends", ids);  // uint32_t is the map's __u32 key
 }
 
 void SetMaglevTable(int outer_fd, uint32_t svc_id, const std::vector<uint32_t>& ids, uint32_t maglev_size) {

@@ -90,12 +90,11 @@ void UpdateBackends(int fd, const std::vector<Backend>& backends) {
 }
 
 void DeleteBackends(int fd, const std::vector<uint32_t>& ids) {
-  std::vector<__u32> keys(ids.begin(), ids.end());
-  DeleteBatch(fd, "kpr_backends", keys);
+  DeleteBatch(fd, "kpr_backends", ids);  // uint32_t is the map's __u32 key
 }
 
 void ClearMap(int fd, size_t key_size) {
-  std::vector<uint8_t> key(key_size), next(key_size);
+  std::vector<uint8_t> next(key_size);
   // Deleting while iterating restarts at the first key each time.
   while (bpf_map_get_next_key(fd, nullptr, next.data()) == 0) {
     if (bpf_map_delete_elem(fd, next.data()) != 0 && errno != ENOENT) ThrowErrno("clearing map", errno);

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { newName } from './naming';
-import { onExit } from './exit_cleanup';
+import { ownedPath } from './exit_cleanup';
 import { run } from './run';
 
 const SYS_BPFFS = '/sys/fs/bpf';
@@ -39,14 +39,7 @@ export function bpfRootParents(): string[] {
 export function createBpfRoot(prefix: string, owner: number = process.pid): BpfRoot {
   const dir = path.join(bpfRootParents()[0], newName(prefix, owner));
   fs.mkdirSync(dir);
-  const unregister = owner === process.pid ? onExit(() => removeBpfRoot(dir)) : () => undefined;
-  return {
-    path: dir,
-    destroy() {
-      removeBpfRoot(dir);
-      unregister();
-    },
-  };
+  return ownedPath(dir, owner, removeBpfRoot);
 }
 
 // The root of a fresh bpffs holds the kernel's preloaded iterators

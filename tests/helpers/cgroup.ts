@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { cgroup2MountPoint } from '../../lib/cgroup';
 import { newName } from './naming';
-import { onExit } from './exit_cleanup';
+import { ownedPath } from './exit_cleanup';
 import { sleepSync } from './sleep';
 
 export interface TestCgroup {
@@ -27,14 +27,7 @@ export function cgroup2Root(): string {
 export function createTestCgroup(prefix: string, owner: number = process.pid): TestCgroup {
   const dir = path.join(cgroup2Root(), newName(prefix, owner));
   fs.mkdirSync(dir);
-  const unregister = owner === process.pid ? onExit(() => removeCgroup(dir)) : () => undefined;
-  return {
-    path: dir,
-    destroy() {
-      removeCgroup(dir);
-      unregister();
-    },
-  };
+  return ownedPath(dir, owner, removeCgroup);
 }
 
 function moveProcsToParent(dir: string): void {

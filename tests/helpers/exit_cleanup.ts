@@ -46,3 +46,16 @@ export function onExit(fn: Cleanup): () => void {
     if (pending.length === 0) uninstall();
   };
 }
+
+/** A made thing at path, removed by destroy() or, when this process owns
+ *  it, at exit; another owner (the testbed CLI's caller) cleans up itself. */
+export function ownedPath(path: string, owner: number, remove: (path: string) => void): { path: string; destroy(): void } {
+  const unregister = owner === process.pid ? onExit(() => remove(path)) : () => undefined;
+  return {
+    path,
+    destroy() {
+      remove(path);
+      unregister();
+    },
+  };
+}

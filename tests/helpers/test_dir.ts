@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { newName } from './naming';
-import { onExit } from './exit_cleanup';
+import { ownedPath } from './exit_cleanup';
 
 export interface TestDir {
   path: string;
@@ -23,14 +23,7 @@ export function createTestDir(prefix: string, owner: number = process.pid): Test
   fs.mkdirSync(testDirParent(), { recursive: true, mode: 0o700 });
   const dir = path.join(testDirParent(), newName(prefix, owner));
   fs.mkdirSync(dir, { mode: 0o700 });
-  const unregister = owner === process.pid ? onExit(() => removeTestDir(dir)) : () => undefined;
-  return {
-    path: dir,
-    destroy() {
-      removeTestDir(dir);
-      unregister();
-    },
-  };
+  return ownedPath(dir, owner, removeTestDir);
 }
 
 export function removeTestDir(dir: string): void {
