@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* XDP edge load balancer: packets from outside the node for a NodePort,
  * LoadBalancer IP or ExternalIP are balanced in the driver. A backend on this
- * node gets the destination rewritten and goes up the stack; a backend on
- * another node is reached by DSR (the client's packet tunnelled to that node,
- * which answers the client directly) or, in snat mode, by rewriting both ends
- * so that the reply comes back through this node. Anything that is not for a
- * frontend leaves exactly as it came. */
+ * node gets the destination rewritten and goes up the stack (tc_dsr.c turns
+ * its replies back into the frontend's); a backend on another node is
+ * reached by DSR (the client's packet tunnelled to that node, which answers
+ * the client directly) or, in snat mode, by rewriting both ends so that the
+ * reply comes back through this node, where it is turned back here too.
+ * Anything else leaves exactly as it came. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "kpr_xdp_maps.h"
@@ -15,6 +16,7 @@
 #include "kpr_fib.h"
 #include "kpr_reject.h"
 #include "kpr_edge_select.h"
+#include "kpr_edge_revnat.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -98,13 +100,35 @@ static __always_inline int forward_fib(struct xdp_md *ctx, __u8 family)
 	return action < 0 ? drop(KPR_XDP_DROP_FIB_LOOKUP_FAILED) : action;
 }
 
-static __always_inline int forward_dsr(struct xdp_md *ctx, const struct pkt *p, const __u8 *src,
+/* The inner packet goes to the backend itself; the tunnel names the
+ * frontend for the backend's node (kpr_encap.h). */
+static __always_inline int forward_dsr(struct xdp_md *ctx, struct pkt *p, const __u8 *src,
 				       const struct edge_backend *b)
 {
-	int err = p->family == KPR_AF_INET ? encap_ipip(ctx, p, src, b->node_addr)
-					   : encap_ip6ip6(ctx, p, src, b->node_addr);
+	__u8 fe_addr[16];
+	__u16 fe_port = p->dport;
+	int err;
 
+	__builtin_memcpy(fe_addr, p->daddr, 16);
+	if (nat_rewrite(ctx, p, NAT_DST, b->addr, b->port))
+		return drop(KPR_XDP_DROP_INVALID_PACKET);
+	err = p->family == KPR_AF_INET ? encap_ipip(ctx, p, src, b->node_addr, fe_addr, fe_port)
+				       : encap_ip6ip6(ctx, p, src, b->node_addr, fe_addr, fe_port);
 	return err ? drop(KPR_XDP_DROP_RESIZE_FAILED) : forward_fib(ctx, p->family);
+}
+
+/* A backend on this node: the stack delivers the packet; its replies leave
+ * through tc_dsr.c, which needs to know the frontend. */
+static __always_inline int forward_local(struct xdp_md *ctx, struct pkt *p, const struct edge_backend *b)
+{
+	__u8 fe_addr[16];
+	__u16 fe_port = p->dport;
+
+	__builtin_memcpy(fe_addr, p->daddr, 16);
+	if (nat_rewrite(ctx, p, NAT_DST, b->addr, b->port))
+		return drop(KPR_XDP_DROP_INVALID_PACKET);
+	revnat_remember(p, fe_addr, fe_port);
+	return XDP_PASS;
 }
 
 /* snat: the backend sees this node as the client; the client's source port
@@ -134,6 +158,32 @@ static __always_inline int forward_snat(struct xdp_md *ctx, struct pkt *p, const
 	return forward_fib(ctx, p->family);
 }
 
+/* snat mode, the way back: a backend's reply to this node, on the client's
+ * port, becomes the frontend's reply to the client. */
+static __always_inline int snat_reply(struct xdp_md *ctx, struct pkt *p)
+{
+	const struct edge_snat_val *v;
+	struct edge_snat_val sv;
+	struct edge_snat_key k = {};
+
+	__builtin_memcpy(k.backend_addr, p->saddr, 16);
+	__builtin_memcpy(k.node_addr, p->daddr, 16);
+	k.backend_port = p->sport;
+	k.client_port = p->dport;
+	k.proto = p->proto;
+	k.family = p->family;
+	v = bpf_map_lookup_elem(&kpr_edge_snat, &k);
+	if (!v)
+		return -1;
+	if (!p->l4_valid)
+		return drop(KPR_XDP_DROP_INVALID_PACKET);
+	sv = *v;
+	if (nat_rewrite(ctx, p, NAT_SRC, sv.frontend_addr, sv.frontend_port) ||
+	    nat_rewrite(ctx, p, NAT_DST, sv.client_addr, p->dport))
+		return drop(KPR_XDP_DROP_INVALID_PACKET);
+	return forward_fib(ctx, p->family);
+}
+
 SEC("xdp")
 int kpr_xdp_lb(struct xdp_md *ctx)
 {
@@ -148,8 +198,11 @@ int kpr_xdp_lb(struct xdp_md *ctx)
 	if (parse_packet(ctx, &p) != PARSE_OK)
 		return XDP_PASS;
 	fe = lookup_frontend(&p);
-	if (!fe)
-		return XDP_PASS;
+	if (!fe) {
+		int action = snat_reply(ctx, &p);
+
+		return action < 0 ? XDP_PASS : action;
+	}
 	svc = *fe;
 	if (!p.l4_valid)
 		return drop(KPR_XDP_DROP_INVALID_PACKET);
@@ -167,11 +220,8 @@ int kpr_xdp_lb(struct xdp_md *ctx)
 	if (b->family != p.family)
 		return drop(KPR_XDP_DROP_UNSUPPORTED_L3);
 
-	if (addr_is_zero(b->node_addr)) {
-		if (nat_rewrite(ctx, &p, NAT_DST, b->addr, b->port))
-			return drop(KPR_XDP_DROP_INVALID_PACKET);
-		return XDP_PASS;
-	}
+	if (addr_is_zero(b->node_addr))
+		return forward_local(ctx, &p, b);
 	src = node_addr(cfg, p.family);
 	if (!src)
 		return drop(KPR_XDP_DROP_NO_NODE_ADDRESS);

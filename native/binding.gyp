@@ -12,6 +12,7 @@
         "src/cgroup_links.cc",
         "src/udp_sock_destroy.cc",
         "src/edge_maps.cc",
+        "src/edge_attach.cc",
         "src/prog_test_run.cc"
       ],
       "dependencies": [

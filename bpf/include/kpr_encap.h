@@ -1,7 +1,9 @@
-/* DSR tunnels: the client's packet, untouched, inside an outer IPv4 (IPIP,
- * protocol 4) or IPv6 (IP6IP6, next header 41) header from this node to the
- * backend's node, whose tc program removes it. The Ethernet header moves to
- * the new front; its addresses are set by the FIB lookup afterwards. */
+/* DSR tunnels: the client's packet, already addressed to the backend, inside
+ * an outer IPv4 (IPIP, protocol 4) or IPv6 (IP6IP6) header from this node to
+ * the backend's node, whose tc program (tc_dsr.c) removes it. The outer
+ * header names the frontend (kpr_xdp_types.h: kpr_dsr_opt4/6), which that
+ * node needs to answer the client as the frontend. The Ethernet header moves
+ * to the new front; its addresses are set by the FIB lookup afterwards. */
 #ifndef KPR_ENCAP_H
 #define KPR_ENCAP_H
 
@@ -10,14 +12,25 @@
 #include <bpf/bpf_helpers.h>
 #include "kpr_csum.h"
 #include "kpr_parse.h"
+#include "kpr_xdp_types.h"
 
 #define KPR_ENCAP_TTL 64
 
-/* Makes room for an outer header of len bytes in front of the IP header and
- * moves the Ethernet header there. On success *outer points at the gap, with
- * the inner IP header (at least len bytes, as the outer has the inner's
- * family) after it within the packet. */
-static __always_inline int encap_push(struct xdp_md *ctx, const int len, void **outer)
+/* The outer headers, option included. */
+struct ipip_outer {
+	struct iphdr ip;
+	struct kpr_dsr_opt4 opt;
+};
+
+struct ip6ip6_outer {
+	struct ipv6hdr ip6;
+	struct kpr_dsr_opt6 opt;
+};
+
+/* Makes room for len bytes of outer headers in front of the IP header and
+ * moves the Ethernet header there. On success *outer points at the gap,
+ * followed within the packet by at least inner_len bytes of the inner packet. */
+static __always_inline int encap_push(struct xdp_md *ctx, const int len, const int inner_len, void **outer)
 {
 	void *data, *data_end;
 
@@ -25,49 +38,65 @@ static __always_inline int encap_push(struct xdp_md *ctx, const int len, void **
 		return -1;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
-	if (data + sizeof(struct ethhdr) + 2 * len > data_end)
+	if (data + sizeof(struct ethhdr) + len + inner_len > data_end)
 		return -1;
 	__builtin_memcpy(data, data + len, sizeof(struct ethhdr));
 	*outer = data + sizeof(struct ethhdr);
 	return 0;
 }
 
-static __always_inline int encap_ipip(struct xdp_md *ctx, const struct pkt *p, const __u8 *src, const __u8 *dst)
+/* fe_addr/fe_port: the frontend the client sent to (port in network order). */
+static __always_inline int encap_ipip(struct xdp_md *ctx, const struct pkt *p, const __u8 *src, const __u8 *dst,
+				      const __u8 *fe_addr, __u16 fe_port)
 {
-	struct iphdr *outer, *inner;
+	struct ipip_outer *outer;
+	struct iphdr *inner;
 
-	if (encap_push(ctx, sizeof(*outer), (void **)&outer))
+	if (encap_push(ctx, sizeof(*outer), sizeof(*inner), (void **)&outer))
 		return -1;
-	inner = outer + 1;
-	outer->version = 4;
-	outer->ihl = 5;
-	outer->tos = inner->tos;
-	outer->tot_len = bpf_htons(p->l3_len + sizeof(*outer));
-	outer->id = 0;
-	outer->frag_off = 0;
-	outer->ttl = KPR_ENCAP_TTL;
-	outer->protocol = IPPROTO_IPIP;
-	outer->check = 0;
-	__builtin_memcpy(&outer->saddr, src, 4);
-	__builtin_memcpy(&outer->daddr, dst, 4);
-	outer->check = ~csum_fold(csum_words(outer, sizeof(*outer)));
+	inner = (void *)(outer + 1);
+	outer->ip.version = 4;
+	outer->ip.ihl = sizeof(*outer) / 4;
+	outer->ip.tos = inner->tos;
+	outer->ip.tot_len = bpf_htons(p->l3_len + sizeof(*outer));
+	outer->ip.id = 0;
+	outer->ip.frag_off = 0;
+	outer->ip.ttl = KPR_ENCAP_TTL;
+	outer->ip.protocol = IPPROTO_IPIP;
+	outer->ip.check = 0;
+	__builtin_memcpy(&outer->ip.saddr, src, 4);
+	__builtin_memcpy(&outer->ip.daddr, dst, 4);
+	outer->opt.type = KPR_DSR_OPT4_TYPE;
+	outer->opt.len = sizeof(outer->opt);
+	outer->opt.port = fe_port;
+	__builtin_memcpy(outer->opt.addr, fe_addr, 4);
+	outer->ip.check = ~csum_fold(csum_words(outer, sizeof(*outer)));
 	return 0;
 }
 
 /* The outer header copies the inner version, traffic class and flow label:
  * the client's flow label keeps its ECMP entropy across the tunnel. */
-static __always_inline int encap_ip6ip6(struct xdp_md *ctx, const struct pkt *p, const __u8 *src, const __u8 *dst)
+static __always_inline int encap_ip6ip6(struct xdp_md *ctx, const struct pkt *p, const __u8 *src, const __u8 *dst,
+					const __u8 *fe_addr, __u16 fe_port)
 {
-	struct ipv6hdr *outer;
+	struct ip6ip6_outer *outer;
 
-	if (encap_push(ctx, sizeof(*outer), (void **)&outer))
+	if (encap_push(ctx, sizeof(*outer), sizeof(struct ipv6hdr), (void **)&outer))
 		return -1;
-	__builtin_memcpy(outer, outer + 1, 4);
-	outer->payload_len = bpf_htons(p->l3_len);
-	outer->nexthdr = IPPROTO_IPV6;
-	outer->hop_limit = KPR_ENCAP_TTL;
-	__builtin_memcpy(&outer->saddr, src, 16);
-	__builtin_memcpy(&outer->daddr, dst, 16);
+	__builtin_memcpy(&outer->ip6, outer + 1, 4);
+	outer->ip6.payload_len = bpf_htons(p->l3_len + sizeof(outer->opt));
+	outer->ip6.nexthdr = IPPROTO_DSTOPTS;
+	outer->ip6.hop_limit = KPR_ENCAP_TTL;
+	__builtin_memcpy(&outer->ip6.saddr, src, 16);
+	__builtin_memcpy(&outer->ip6.daddr, dst, 16);
+	outer->opt.nexthdr = IPPROTO_IPV6;
+	outer->opt.hdrlen = sizeof(outer->opt) / 8 - 1;
+	outer->opt.type = KPR_DSR_OPT6_TYPE;
+	outer->opt.len = sizeof(outer->opt.addr) + sizeof(outer->opt.port);
+	__builtin_memcpy(outer->opt.addr, fe_addr, 16);
+	outer->opt.port = fe_port;
+	outer->opt.padn[0] = 1; /* PadN */
+	outer->opt.padn[1] = 0;
 	return 0;
 }
 

@@ -1,4 +1,4 @@
-/* Bounds-checked parsing of Ethernet / IPv4 / IPv6 / TCP / UDP for XDP.
+/* Bounds-checked parsing of Ethernet / IPv4 / IPv6 / TCP / UDP for XDP and tc.
  *
  * What is not ours to judge goes to the stack untouched (PARSE_PASS): non-IP
  * frames (ARP, VLAN tags), malformed IP headers (the kernel drops those and
@@ -19,6 +19,7 @@
 #define ETH_P_IPV6   0x86DD
 #define IP_MF        0x2000
 #define IP_OFFSET    0x1FFF
+#define IPPROTO_DSTOPTS 60 /* IPv6 destination options (RFC 8200) */
 
 enum parse_result {
 	PARSE_OK,
@@ -92,10 +93,10 @@ static __always_inline int parse_l4(void *data, void *data_end, struct pkt *p)
 	return PARSE_OK;
 }
 
-static __always_inline int parse_ipv4(void *data, void *data_end, struct pkt *p)
+static __always_inline int parse_ipv4(void *data, void *data_end, __u32 avail, struct pkt *p)
 {
 	struct iphdr *iph = data + L3_OFF;
-	__u32 hl, avail = data_end - (void *)iph;
+	__u32 hl;
 
 	if ((void *)(iph + 1) > data_end || iph->version != 4 || iph->ihl < 5)
 		return PARSE_PASS;
@@ -114,14 +115,14 @@ static __always_inline int parse_ipv4(void *data, void *data_end, struct pkt *p)
 	return parse_l4(data, data_end, p);
 }
 
-static __always_inline int parse_ipv6(void *data, void *data_end, struct pkt *p)
+static __always_inline int parse_ipv6(void *data, void *data_end, __u32 avail, struct pkt *p)
 {
 	struct ipv6hdr *ip6 = data + L3_OFF;
 
 	if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
 		return PARSE_PASS;
 	p->l3_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
-	if (p->l3_len > (__u32)(data_end - (void *)ip6))
+	if (p->l3_len > avail)
 		return PARSE_PASS;
 	p->family = KPR_AF_INET6;
 	p->proto = ip6->nexthdr;
@@ -131,20 +132,28 @@ static __always_inline int parse_ipv6(void *data, void *data_end, struct pkt *p)
 	return parse_l4(data, data_end, p);
 }
 
-static __always_inline int parse_packet(struct xdp_md *ctx, struct pkt *p)
+/* An Ethernet frame of frame_len bytes, of which data to data_end can be
+ * read directly: all of it in XDP, the linear part of an skb in tc. */
+static __always_inline int parse_frame(void *data, void *data_end, __u32 frame_len, struct pkt *p)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 
 	__builtin_memset(p, 0, sizeof(*p));
 	if ((void *)(eth + 1) > data_end)
 		return PARSE_PASS;
 	if (eth->h_proto == bpf_htons(ETH_P_IP))
-		return parse_ipv4(data, data_end, p);
+		return parse_ipv4(data, data_end, frame_len - L3_OFF, p);
 	if (eth->h_proto == bpf_htons(ETH_P_IPV6))
-		return parse_ipv6(data, data_end, p);
+		return parse_ipv6(data, data_end, frame_len - L3_OFF, p);
 	return PARSE_PASS;
+}
+
+static __always_inline int parse_packet(struct xdp_md *ctx, struct pkt *p)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	return parse_frame(data, data_end, data_end - data, p);
 }
 
 #endif

@@ -1,6 +1,7 @@
-/* Every map of the XDP edge load balancer. Sizes here are defaults: the addon
- * sets the real capacities before loading. Pinned by name next to the socket
- * LB's maps; the kpr_edge_/kpr_xdp_ prefixes keep the two apart. */
+/* Every map of the edge load balancer (xdp_lb.c and tc_dsr.c, which share
+ * them through their pins). Sizes here are defaults: the addon sets the real
+ * capacities before loading. Pinned by name next to the socket LB's maps;
+ * the kpr_edge_/kpr_xdp_ prefixes keep the two apart. */
 #ifndef KPR_XDP_MAPS_H
 #define KPR_XDP_MAPS_H
 
@@ -84,6 +85,16 @@ struct {
 	__uint(max_entries, 262144);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_edge_snat SEC(".maps");
+
+/* Replies of backends on this node that must leave as the frontend's
+ * (edge_revnat_key); LRU, so finished flows age out without the agent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct edge_revnat_key);
+	__type(value, struct edge_revnat_val);
+	__uint(max_entries, 262144);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_edge_revnat SEC(".maps");
 
 /* Packets and bytes per frontend, index svc_id. */
 struct {

@@ -28,6 +28,7 @@ enum kpr_xdp_reason {
 	KPR_XDP_DROP_BACKEND_MISSING = 5,    /* table slot names a deleted backend (transient) */
 	KPR_XDP_DROP_NO_NODE_ADDRESS = 6,    /* remote backend, but this node has no address of that family */
 	KPR_XDP_DROP_RESIZE_FAILED = 7,      /* bpf_xdp_adjust_head/tail refused */
+	KPR_XDP_DROP_REVNAT_FAILED = 8,      /* tc: a reply to rewrite whose headers could not be written */
 	KPR_XDP_REASON_MAX = 16,
 };
 
@@ -127,6 +128,51 @@ struct edge_snat_val {
 	__u16 frontend_port;
 	__u16 pad;
 	__u32 svc_id;
+};
+
+/* kpr_edge_revnat: a backend's reply that must leave as the frontend's.
+ * Written where a client's packet is handed to a backend on this node (XDP
+ * for a local backend, tc_dsr.c at the end of a DSR tunnel); read by
+ * tc_dsr.c on egress. Key = the reply as the backend sends it. */
+struct edge_revnat_key {
+	__u8 backend_addr[16];
+	__u8 client_addr[16];
+	__u16 backend_port;
+	__u16 client_port;
+	__u8 proto;
+	__u8 family;
+	__u16 pad;
+};
+
+struct edge_revnat_val {
+	__u8 frontend_addr[16];
+	__u16 frontend_port;
+	__u16 pad;
+};
+
+/* A DSR tunnel names the frontend the client asked for, since the inner
+ * packet is already addressed to the backend: in an IPv4 option of the outer
+ * header, or in an IPv6 destination option. The types are the RFC 4727
+ * experiment values (IPv4: copied, class 0, number 30; IPv6: skip if
+ * unknown), so a host without kpr ignores them. */
+#define KPR_DSR_OPT4_TYPE 0x9e
+#define KPR_DSR_OPT6_TYPE 0x1e
+
+struct kpr_dsr_opt4 {
+	__u8 type;
+	__u8 len;     /* 8 */
+	__u16 port;   /* frontend port, network order */
+	__u8 addr[4]; /* frontend address */
+};
+
+struct kpr_dsr_opt6 {
+	__u8 nexthdr;    /* IPPROTO_IPV6: the inner packet */
+	__u8 hdrlen;     /* 2: 24 bytes in 8-byte units, less one */
+	__u8 type;
+	__u8 len;        /* 18 */
+	__u8 addr[16];   /* frontend address */
+	__u16 port;      /* frontend port, network order */
+	__u8 padn[2];    /* PadN of no data: the header ends on 8 bytes */
 };
 
 #endif

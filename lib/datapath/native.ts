@@ -105,6 +105,8 @@ export interface EdgeFrontend extends FrontendKey {
   noBackend: 'reject' | 'drop';
 }
 
+export type XdpMode = 'native' | 'generic' | 'auto';
+
 export interface EdgeBackend {
   id: number;
   addr: string;
@@ -160,18 +162,27 @@ export interface EdgeDatapath {
   /** Per-reason drop counters, index = reason (XDP_DROP_REASONS). */
   readDrops(): number[];
   readStats(): EdgeStats[];
-  /** BPF_PROG_TEST_RUN of one of the object's programs on packet. */
+  /** BPF_PROG_TEST_RUN of one of the objects' programs on packet. */
   progTestRun(progName: string, packet: Buffer, repeat: number, opts?: ProgTestRunOptions): ProgTestRunResult;
+  /** Attaches kpr_xdp_lb to a device of the caller's network namespace;
+   *  'auto' takes native where the driver can, else generic. A program
+   *  already there (kpr's or not) is replaced atomically. */
+  attachXdp(ifname: string, mode: XdpMode): { mode: 'native' | 'generic'; action: AttachResult['action'] };
+  /** Attaches tc_dsr.c to the device's tc ingress and egress (clsact). */
+  attachTc(ifname: string): { action: AttachResult['action'] };
   close(): void;
 }
 
 export interface EdgeOpenOptions {
   /** Path of the compiled xdp_lb.o. */
   objectPath: string;
+  /** Path of the compiled tc_dsr.o, which shares xdp_lb.o's maps. */
+  tcObjectPath: string;
   /** Where maps are pinned; created if missing. */
   mapDir: string;
   frontendMax: number;
   backendMax: number;
+  /** Capacity of the flow table, and of the reverse NAT table of replies. */
   flowMax: number;
   affinityMax: number;
   sourceRangeMax: number;

@@ -11,6 +11,7 @@
 
 #include "bpf_errors.h"
 #include "cgroup_links.h"
+#include "edge_attach.h"
 #include "edge_maps.h"
 #include "lb_maps.h"
 #include "loader.h"
@@ -426,6 +427,7 @@ struct EdgeDatapath {
   ~EdgeDatapath() { Close(); }
   void Close() {
     if (edge.obj) bpf_object__close(edge.obj);
+    if (edge.tc_obj) bpf_object__close(edge.tc_obj);
     edge = EdgeObject{};
   }
   const EdgeMapFds& Maps() const {
@@ -445,7 +447,7 @@ Napi::Value ProgTestRunJs(EdgeDatapath& dp, const Napi::CallbackInfo& info) {
     opts.netns_path = OptStr(o, "netns");
     opts.ingress_ifindex = o.Get("ifindex").IsUndefined() ? 0 : U32(o, "ifindex");
   }
-  TestRunResult r = ProgTestRun(dp.edge.obj, info[0].As<Napi::String>(), std::vector<uint8_t>(in.Data(), in.Data() + in.Length()), opts);
+  TestRunResult r = ProgTestRun(EdgeProgram(dp.edge, info[0].As<Napi::String>()), std::vector<uint8_t>(in.Data(), in.Data() + in.Length()), opts);
   Napi::Object out = Napi::Object::New(info.Env());
   out.Set("retval", r.retval);
   out.Set("packet", Napi::Buffer<uint8_t>::Copy(info.Env(), r.packet.data(), r.packet.size()));
@@ -453,13 +455,21 @@ Napi::Value ProgTestRunJs(EdgeDatapath& dp, const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Object OutcomeObject(const Napi::Env& env, const AttachOutcome& a) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("mode", a.mode);
+  out.Set("action", a.action);
+  return out;
+}
+
 Napi::Value OpenEdgeDatapath(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
     Napi::Env env = info.Env();
     Napi::Object o = ObjectArg(info[0]);
-    EdgeLoadOptions opts{Str(o, "objectPath"),     Str(o, "mapDir"),      U32(o, "frontendMax"),
-                         U32(o, "backendMax"),     U32(o, "flowMax"),     U32(o, "affinityMax"),
-                         U32(o, "sourceRangeMax"), U32(o, "snatMax"),     U32(o, "maglevTableSize")};
+    EdgeLoadOptions opts{Str(o, "objectPath"),  Str(o, "tcObjectPath"),   Str(o, "mapDir"),
+                         U32(o, "frontendMax"), U32(o, "backendMax"),     U32(o, "flowMax"),
+                         U32(o, "affinityMax"), U32(o, "sourceRangeMax"), U32(o, "snatMax"),
+                         U32(o, "maglevTableSize")};
     if (opts.frontend_max == 0 || opts.frontend_max > (1u << 24) || opts.maglev_size == 0)
       throw BpfError("'frontendMax' must be between 1 and 16777216 and 'maglevTableSize' at least 1");
     auto dp = std::make_shared<EdgeDatapath>();
@@ -523,6 +533,20 @@ Napi::Value OpenEdgeDatapath(const Napi::CallbackInfo& info) {
       return out;
     });
     method("progTestRun", ProgTestRunJs);
+    method("attachXdp", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
+      d.Maps();
+      if (!ci[0].IsString()) throw BpfError("attachXdp(ifname, mode) takes a device name");
+      const std::string mode = ci[1].IsUndefined() ? "auto" : ci[1].ToString().Utf8Value();
+      XdpMode m = mode == "native" ? XdpMode::kNative : mode == "generic" ? XdpMode::kGeneric : XdpMode::kAuto;
+      if (mode != "native" && mode != "generic" && mode != "auto") throw BpfError("XDP mode must be 'native', 'generic' or 'auto', got '" + mode + "'");
+      return OutcomeObject(ci.Env(), AttachXdp(ci[0].As<Napi::String>(), EdgeProgram(d.edge, "kpr_xdp_lb"), m));
+    });
+    method("attachTc", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
+      d.Maps();
+      if (!ci[0].IsString()) throw BpfError("attachTc(ifname) takes a device name");
+      return OutcomeObject(ci.Env(), AttachTc(ci[0].As<Napi::String>(), EdgeProgram(d.edge, "kpr_tc_dsr_ingress"),
+                                              EdgeProgram(d.edge, "kpr_tc_dsr_egress")));
+    });
     method("close", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
       d.Close();
       return ci.Env().Undefined();

@@ -17,9 +17,16 @@ libbpf_print_fn_t previous_print = nullptr;
 
 int PrintToCapture(enum libbpf_print_level level, const char* fmt, va_list args) {
   if (!capturing || level == LIBBPF_DEBUG) return 0;
-  char buf[4096];
-  int n = vsnprintf(buf, sizeof(buf), fmt, args);
-  if (n > 0) captured.append(buf, std::min<size_t>(n, sizeof(buf) - 1));
+  // A verifier log comes as one message of any length, and its end is
+  // what explains a rejection: measure it first, keep all of it.
+  va_list measure;
+  va_copy(measure, args);
+  int n = vsnprintf(nullptr, 0, fmt, measure);
+  va_end(measure);
+  if (n <= 0) return n;
+  std::vector<char> buf(static_cast<size_t>(n) + 1);
+  vsnprintf(buf.data(), buf.size(), fmt, args);
+  captured.append(buf.data(), static_cast<size_t>(n));
   return n;
 }
 }  // namespace

@@ -33,32 +33,44 @@ void ParseAddrOf(const std::string& text, uint8_t family, uint8_t out[16], const
 }  // namespace
 
 EdgeObject LoadEdgeObject(const EdgeLoadOptions& o) {
-  bpf_object* obj = OpenAndLoad(o.object_path, o.map_dir,
-                                {{"kpr_edge_frontends", o.frontend_max},
-                                 {"kpr_edge_backends", o.backend_max},
-                                 {"kpr_edge_maglev", o.frontend_max},
-                                 {"kpr_edge_maglev", o.maglev_size, true},
-                                 {"kpr_edge_flows", o.flow_max},
-                                 {"kpr_edge_affinity", o.affinity_max},
-                                 {"kpr_edge_source_ranges", o.source_range_max},
-                                 {"kpr_edge_snat", o.snat_max},
-                                 {"kpr_edge_stats", o.frontend_max + 1}});
+  // Both objects declare every edge map (kpr_xdp_maps.h) and must size them
+  // alike to share their pins.
+  const std::vector<MapCapacity> capacities{{"kpr_edge_frontends", o.frontend_max},
+                                            {"kpr_edge_backends", o.backend_max},
+                                            {"kpr_edge_maglev", o.frontend_max},
+                                            {"kpr_edge_maglev", o.maglev_size, true},
+                                            {"kpr_edge_flows", o.flow_max},
+                                            {"kpr_edge_affinity", o.affinity_max},
+                                            {"kpr_edge_source_ranges", o.source_range_max},
+                                            {"kpr_edge_snat", o.snat_max},
+                                            {"kpr_edge_revnat", o.flow_max},
+                                            {"kpr_edge_stats", o.frontend_max + 1}};
+  EdgeObject out;
+  out.obj = OpenAndLoad(o.object_path, o.map_dir, capacities);
   try {
-    EdgeObject out;
-    out.obj = obj;
+    out.tc_obj = OpenAndLoad(o.tc_object_path, o.map_dir, capacities);
     out.maglev_size = o.maglev_size;
-    out.maps.frontends = MapFd(obj, "kpr_edge_frontends");
-    out.maps.backends = MapFd(obj, "kpr_edge_backends");
-    out.maps.maglev = MapFd(obj, "kpr_edge_maglev");
-    out.maps.source_ranges = MapFd(obj, "kpr_edge_source_ranges");
-    out.maps.stats = MapFd(obj, "kpr_edge_stats");
-    out.maps.drops = MapFd(obj, "kpr_xdp_drops");
-    out.maps.config = MapFd(obj, "kpr_xdp_config");
+    out.maps.frontends = MapFd(out.obj, "kpr_edge_frontends");
+    out.maps.backends = MapFd(out.obj, "kpr_edge_backends");
+    out.maps.maglev = MapFd(out.obj, "kpr_edge_maglev");
+    out.maps.source_ranges = MapFd(out.obj, "kpr_edge_source_ranges");
+    out.maps.stats = MapFd(out.obj, "kpr_edge_stats");
+    out.maps.drops = MapFd(out.obj, "kpr_xdp_drops");
+    out.maps.config = MapFd(out.obj, "kpr_xdp_config");
     return out;
   } catch (...) {
-    bpf_object__close(obj);
+    bpf_object__close(out.tc_obj);
+    bpf_object__close(out.obj);
     throw;
   }
+}
+
+bpf_program* EdgeProgram(const EdgeObject& edge, const std::string& name) {
+  for (bpf_object* obj : {edge.obj, edge.tc_obj}) {
+    bpf_program* prog = obj ? bpf_object__find_program_by_name(obj, name.c_str()) : nullptr;
+    if (prog) return prog;
+  }
+  throw BpfError("the edge LB has no program " + name);
 }
 
 void UpdateEdgeFrontends(int fd, const std::vector<EdgeFrontend>& frontends) {

@@ -1,5 +1,5 @@
 // The XDP edge load balancer's maps as plain C++ records: loading
-// bpf/xdp_lb.o, packing keys and values (bpf/include/kpr_xdp_types.h),
+// bpf/xdp_lb.o and bpf/tc_dsr.o, packing keys and values (bpf/include/kpr_xdp_types.h),
 // swapping Maglev tables and reading its counters.
 #pragma once
 #include <cstdint>
@@ -13,15 +13,17 @@ extern "C" {
 }
 
 struct bpf_object;
+struct bpf_program;
 
 namespace kpr {
 
 struct EdgeLoadOptions {
-  std::string object_path;
+  std::string object_path;     // xdp_lb.o
+  std::string tc_object_path;  // tc_dsr.o, which shares its maps
   std::string map_dir;
   uint32_t frontend_max;
   uint32_t backend_max;
-  uint32_t flow_max;
+  uint32_t flow_max;  // also sizes kpr_edge_revnat: one entry per flow to a local backend
   uint32_t affinity_max;
   uint32_t source_range_max;
   uint32_t snat_max;
@@ -40,11 +42,15 @@ struct EdgeMapFds {
 
 struct EdgeObject {
   bpf_object* obj = nullptr;
+  bpf_object* tc_obj = nullptr;
   EdgeMapFds maps;
   uint32_t maglev_size = 0;
 };
 
 EdgeObject LoadEdgeObject(const EdgeLoadOptions& opts);
+
+// A program of either object, by name; throws when there is none.
+bpf_program* EdgeProgram(const EdgeObject& edge, const std::string& name);
 
 struct EdgeFrontend {
   Frontend fe;

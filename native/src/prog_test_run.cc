@@ -44,10 +44,8 @@ void RunIn(const std::string& netns_path, const std::function<int()>& fn, int* e
 
 }  // namespace
 
-TestRunResult ProgTestRun(bpf_object* obj, const std::string& prog_name, const std::vector<uint8_t>& packet,
-                          const TestRunOptions& opts) {
-  bpf_program* prog = bpf_object__find_program_by_name(obj, prog_name.c_str());
-  if (!prog) throw BpfError("object has no program " + prog_name);
+TestRunResult ProgTestRun(bpf_program* prog, const std::vector<uint8_t>& packet, const TestRunOptions& opts) {
+  const std::string prog_name = bpf_program__name(prog);
   TestRunResult out;
   out.packet.resize(packet.size() + kGrowth);
   xdp_md ctx{};
@@ -57,6 +55,7 @@ TestRunResult ProgTestRun(bpf_object* obj, const std::string& prog_name, const s
               .data_size_in = static_cast<__u32>(packet.size()), .data_size_out = static_cast<__u32>(out.packet.size()),
               .repeat = static_cast<int>(opts.repeat));
   if (opts.ingress_ifindex) {
+    if (bpf_program__type(prog) != BPF_PROG_TYPE_XDP) throw BpfError(prog_name + " is not an XDP program: it takes no ingress device");
     run.ctx_in = &ctx;
     run.ctx_size_in = sizeof(ctx);
   }

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-struct bpf_object;
+struct bpf_program;
 
 namespace kpr {
 
@@ -14,7 +14,8 @@ struct TestRunOptions {
   // Network namespace to run in (its routes and neighbours serve
   // bpf_fib_lookup); empty = the caller's.
   std::string netns_path;
-  // The XDP ingress device inside that namespace; 0 = its loopback.
+  // The XDP ingress device inside that namespace; 0 = its loopback. Not
+  // for tc programs, whose test runs have no device.
   uint32_t ingress_ifindex = 0;
 };
 
@@ -24,7 +25,7 @@ struct TestRunResult {
   uint32_t duration_ns;  // average per run, as the kernel measures it
 };
 
-TestRunResult ProgTestRun(bpf_object* obj, const std::string& prog_name, const std::vector<uint8_t>& packet,
+TestRunResult ProgTestRun(bpf_program* prog, const std::vector<uint8_t>& packet,
                           const TestRunOptions& opts);
 
 }  // namespace kpr

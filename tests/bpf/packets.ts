@@ -250,3 +250,42 @@ export function formatAddr(b: Buffer): string {
   for (let i = 0; i < 16; i += 2) words.push(b.readUInt16BE(i).toString(16));
   return words.join(':');
 }
+
+/** kpr's DSR tunnel around an IP packet (no Ethernet), as
+ *  bpf/include/kpr_xdp_types.h specifies it: IPIP with an 8-byte IPv4 option
+ *  (type 0x9e: frontend port, address), or IP6IP6 behind a 24-byte
+ *  destination options header (option 0x1e: address, port; then PadN). */
+export function dsrTunnel(inner: Buffer, outerSrc: string, outerDst: string, fe: { addr: string; port: number }): Buffer {
+  if (outerSrc.includes(':')) {
+    const h = Buffer.alloc(64);
+    inner.copy(h, 0, 0, 4); // version, traffic class, flow label of the inner packet
+    h.writeUInt16BE(inner.length + 24, 4);
+    h[6] = 60; // destination options
+    h[7] = 64;
+    ipv6Bytes(outerSrc).copy(h, 8);
+    ipv6Bytes(outerDst).copy(h, 24);
+    h[40] = 41; // next: IPv6
+    h[41] = 2; // (2 + 1) * 8 bytes
+    h[42] = 0x1e;
+    h[43] = 18;
+    ipv6Bytes(fe.addr).copy(h, 44);
+    h.writeUInt16BE(fe.port, 60);
+    h[62] = 1; // PadN, no data
+    h[63] = 0;
+    return Buffer.concat([h, inner]);
+  }
+  const h = Buffer.alloc(28);
+  h[0] = 0x47;
+  h[1] = inner[1];
+  h.writeUInt16BE(inner.length + 28, 2);
+  h[8] = 64;
+  h[9] = 4; // IPIP
+  ipv4Bytes(outerSrc).copy(h, 12);
+  ipv4Bytes(outerDst).copy(h, 16);
+  h[20] = 0x9e;
+  h[21] = 8;
+  h.writeUInt16BE(fe.port, 22);
+  ipv4Bytes(fe.addr).copy(h, 24);
+  h.writeUInt16BE(internetChecksum(h), 10);
+  return Buffer.concat([h, inner]);
+}

@@ -1,6 +1,6 @@
 // An edge datapath for packet tests: xdp_lb.o loaded with its maps pinned in
 // a fresh bpf root, and a network namespace whose FIB answers the program's
-// bpf_fib_lookup: one veth port ("the NIC") on 198.18.0.0/24 and
+// bpf_fib_lookup, with tc_dsr.o beside it: one veth port ("the NIC") on 198.18.0.0/24 and
 // fd00:198:18::/64 with permanent neighbours for two backend nodes and none
 // for a third, so that both FIB outcomes are deterministic.
 import * as path from 'path';
@@ -12,21 +12,27 @@ import { newName } from '../helpers/naming';
 import { removeNamespace } from '../helpers/netns';
 import { onExit } from '../helpers/exit_cleanup';
 import { ip, run } from '../helpers/run';
-import { NODE_MAC } from './packets';
+import { CLIENT_MAC, NODE_MAC } from './packets';
 
 export const XDP_ABORTED = 0;
 export const XDP_DROP = 1;
 export const XDP_PASS = 2;
 export const XDP_TX = 3;
 export const XDP_REDIRECT = 4;
+export const TC_ACT_OK = 0;
 
 export const PROG = 'kpr_xdp_lb';
+export const TC_INGRESS = 'kpr_tc_dsr_ingress';
+export const TC_EGRESS = 'kpr_tc_dsr_egress';
 export const NODE4 = '198.18.0.1';
 export const NODE6 = 'fd00:198:18::1';
 /** Backend nodes with a neighbour entry, and their MAC. */
 export const PEER4 = '198.18.0.2';
 export const PEER6 = 'fd00:198:18::2';
 export const PEER_MAC = '02:00:00:00:b0:02';
+/** A client on the link, with a neighbour entry: replies can be forwarded to it. */
+export const LINK_CLIENT4 = '198.18.0.9';
+export const LINK_CLIENT6 = 'fd00:198:18::9';
 /** A backend node on the link without a neighbour entry: the FIB cannot answer. */
 export const UNRESOLVED4 = '198.18.0.3';
 
@@ -40,6 +46,7 @@ export interface EdgeFixture {
 export function edgeOptions(mapDir: string, overrides: Partial<EdgeOpenOptions> = {}): EdgeOpenOptions {
   return {
     objectPath: path.join(repoRoot(), 'bpf', 'xdp_lb.o'),
+    tcObjectPath: path.join(repoRoot(), 'bpf', 'tc_dsr.o'),
     mapDir,
     frontendMax: 1024,
     backendMax: 1024,
@@ -68,6 +75,8 @@ function createFibNamespace(): { name: string; ifindex: number } {
     ip('-n', name, '-6', 'addr', 'add', `${NODE6}/64`, 'dev', 'nic0', 'nodad');
     ip('-n', name, 'neigh', 'add', PEER4, 'lladdr', PEER_MAC, 'dev', 'nic0', 'nud', 'permanent');
     ip('-n', name, '-6', 'neigh', 'add', PEER6, 'lladdr', PEER_MAC, 'dev', 'nic0', 'nud', 'permanent');
+    ip('-n', name, 'neigh', 'add', LINK_CLIENT4, 'lladdr', CLIENT_MAC, 'dev', 'nic0', 'nud', 'permanent');
+    ip('-n', name, '-6', 'neigh', 'add', LINK_CLIENT6, 'lladdr', CLIENT_MAC, 'dev', 'nic0', 'nud', 'permanent');
     // bpf_fib_lookup answers only where the kernel itself would forward.
     run('ip', ['netns', 'exec', name, 'sysctl', '-q', '-w', 'net.ipv4.conf.all.forwarding=1', 'net.ipv6.conf.all.forwarding=1']);
     const links = JSON.parse(ip('-n', name, '-j', 'link', 'show', 'nic0')) as { ifindex: number }[];

@@ -6,8 +6,8 @@ import { BpfRoot } from '../helpers/bpf_root';
 import { assertPrivileged } from '../helpers/preflight';
 import * as P from './packets';
 import {
-  createEdgeFixture, EdgeFixture, NODE4, NODE6, openBpfRoot, PEER4, PEER6, PEER_MAC, PROG, UNRESOLVED4,
-  XDP_DROP, XDP_PASS, XDP_TX,
+  createEdgeFixture, EdgeFixture, LINK_CLIENT4, LINK_CLIENT6, NODE4, NODE6, openBpfRoot, PEER4, PEER6, PEER_MAC, PROG,
+  TC_ACT_OK, TC_EGRESS, TC_INGRESS, UNRESOLVED4, XDP_DROP, XDP_PASS, XDP_TX,
 } from './xdp_fixture';
 
 const M = 251;
@@ -30,6 +30,19 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
   let root: BpfRoot;
   let fx: EdgeFixture;
   const runPkt = (pkt: Buffer): ProgTestRunResult => fx.dp.progTestRun(PROG, pkt, 1, { netns: fx.netns, ifindex: fx.ifindex });
+  const runTc = (prog: string, pkt: Buffer): ProgTestRunResult => fx.dp.progTestRun(prog, pkt, 1);
+  /** A reply through tc egress: it leaves as the frontend's (expected is
+   *  the same reply built from the frontend, so its checksums are checked). */
+  const expectReplyAs = (reply: Buffer, expected: Buffer) => {
+    const r = runTc(TC_EGRESS, reply);
+    expect(r.retval).toBe(TC_ACT_OK);
+    expect(r.packet.subarray(P.ETH_HLEN).toString('hex')).toBe(expected.subarray(P.ETH_HLEN).toString('hex'));
+  };
+  const expectTcUntouched = (prog: string, pkt: Buffer) => {
+    const r = runTc(prog, pkt);
+    expect(r.retval).toBe(TC_ACT_OK);
+    expect(r.packet.equals(pkt)).toBe(true);
+  };
   const table = (...ids: number[]) => Array.from({ length: M }, (_, i) => ids[i % ids.length]);
   /** One service on svcId with the given backends in an even Maglev table. */
   function service(fe: EdgeFrontend, backends: Omit<EdgeBackend, 'svcId'>[]): void {
@@ -116,62 +129,50 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
   });
 
   describe('DSR to a backend on another node', () => {
-    function expectTunnel(pkt: Buffer, outerSrc: string, outerDst: string): void {
+    /** The XDP output for pkt: the same frame addressed to the backend
+     *  (expectedInner, built afresh, so its checksums are checked too) in
+     *  kpr's tunnel to the backend's node, naming the frontend. */
+    function expectTunnel(pkt: Buffer, expectedInner: Buffer, outerSrc: string, outerDst: string, fe: { addr: string; port: number }): void {
       const r = runPkt(pkt);
       expect(r.retval).toBe(XDP_TX);
       const out = r.packet;
       expect(out.subarray(0, 6).equals(P.macBytes(PEER_MAC))).toBe(true);
       expect(out.subarray(6, 12).equals(P.macBytes(P.NODE_MAC))).toBe(true);
       expect(out.readUInt16BE(12)).toBe(pkt.readUInt16BE(12));
-      const inner = pkt.subarray(P.ETH_HLEN);
-      if (outerSrc.includes(':')) {
-        const o = Buffer.alloc(40);
-        inner.copy(o, 0, 0, 4); // version, traffic class, flow label of the inner packet
-        o.writeUInt16BE(inner.length, 4);
-        o[6] = 41;
-        o[7] = 64;
-        P.ipv6Bytes(outerSrc).copy(o, 8);
-        P.ipv6Bytes(outerDst).copy(o, 24);
-        expect(out.subarray(P.ETH_HLEN, P.ETH_HLEN + 40).toString('hex')).toBe(o.toString('hex'));
-        expect(out.subarray(P.ETH_HLEN + 40).equals(inner)).toBe(true);
-      } else {
-        const o = Buffer.alloc(20);
-        o[0] = 0x45;
-        o[1] = inner[1];
-        o.writeUInt16BE(inner.length + 20, 2);
-        o[8] = 64;
-        o[9] = 4;
-        P.ipv4Bytes(outerSrc).copy(o, 12);
-        P.ipv4Bytes(outerDst).copy(o, 16);
-        o.writeUInt16BE(P.internetChecksum(o), 10);
-        expect(out.subarray(P.ETH_HLEN, P.ETH_HLEN + 20).toString('hex')).toBe(o.toString('hex'));
-        expect(P.ipv4HeaderChecksumOk(out)).toBe(true);
-        expect(out.subarray(P.ETH_HLEN + 20).equals(inner)).toBe(true);
-      }
+      const tunnel = P.dsrTunnel(expectedInner.subarray(P.ETH_HLEN), outerSrc, outerDst, fe);
+      expect(out.subarray(P.ETH_HLEN).toString('hex')).toBe(tunnel.toString('hex'));
     }
+    const B4 = { addr: '198.18.60.1', port: 8080 };
+    const B6 = { addr: 'fd00:198:18:60::1', port: 8080 };
 
-    test('IPv4 TCP and UDP: IPIP from this node to the backend node, inner packet untouched', () => {
-      service(frontend(VIP4, 80, 'TCP', 1), [{ id: 1, addr: '198.18.60.1', port: 8080, nodeAddr: PEER4 }]);
+    test('IPv4 TCP and UDP: IPIP from this node to the backend node, the frontend in an IPv4 option', () => {
+      service(frontend(VIP4, 80, 'TCP', 1), [{ id: 1, ...B4, nodeAddr: PEER4 }]);
       service(frontend(VIP4, 53, 'UDP', 2), [{ id: 2, addr: '198.18.60.2', port: 5353, nodeAddr: PEER4 }]);
-      expectTunnel(P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 }, {}, { tos: 0x10 }), NODE4, PEER4);
-      expectTunnel(P.udpFrame({ src: CLIENT4, dst: VIP4, sport: 40001, dport: 53 }), NODE4, PEER4);
+      const flow = { src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 };
+      expectTunnel(P.tcpFrame(flow, {}, { tos: 0x10 }), P.tcpFrame({ ...flow, dst: B4.addr, dport: B4.port }, {}, { tos: 0x10 }), NODE4, PEER4, { addr: VIP4, port: 80 });
+      const udpFlow = { src: CLIENT4, dst: VIP4, sport: 40001, dport: 53 };
+      expectTunnel(P.udpFrame(udpFlow), P.udpFrame({ ...udpFlow, dst: '198.18.60.2', dport: 5353 }), NODE4, PEER4, { addr: VIP4, port: 53 });
       expect(fx.dp.readStats()).toEqual([
         { svcId: 1, packets: 1, bytes: 54 },
         { svcId: 2, packets: 1, bytes: 50 },
       ]);
     });
 
-    test('IPv6 TCP and UDP: IP6IP6', () => {
-      service(frontend(VIP6, 80, 'TCP', 1), [{ id: 1, addr: 'fd00:198:18:60::1', port: 8080, nodeAddr: PEER6 }]);
+    test('IPv6 TCP and UDP: IP6IP6, the frontend in a destination option', () => {
+      service(frontend(VIP6, 80, 'TCP', 1), [{ id: 1, ...B6, nodeAddr: PEER6 }]);
       service(frontend(VIP6, 53, 'UDP', 2), [{ id: 2, addr: 'fd00:198:18:60::2', port: 5353, nodeAddr: PEER6 }]);
-      expectTunnel(P.tcpFrame({ src: CLIENT6, dst: VIP6, sport: 40000, dport: 80 }), NODE6, PEER6);
-      expectTunnel(P.udpFrame({ src: CLIENT6, dst: VIP6, sport: 40001, dport: 53 }), NODE6, PEER6);
+      const flow = { src: CLIENT6, dst: VIP6, sport: 40000, dport: 80 };
+      expectTunnel(P.tcpFrame(flow), P.tcpFrame({ ...flow, dst: B6.addr, dport: B6.port }), NODE6, PEER6, { addr: VIP6, port: 80 });
+      const udpFlow = { src: CLIENT6, dst: VIP6, sport: 40001, dport: 53 };
+      expectTunnel(P.udpFrame(udpFlow), P.udpFrame({ ...udpFlow, dst: 'fd00:198:18:60::2', dport: 5353 }), NODE6, PEER6, { addr: VIP6, port: 53 });
     });
 
     test('IPv4 options travel inside the tunnel unchanged', () => {
-      service(frontend(VIP4, 80, 'TCP', 1), [{ id: 1, addr: '198.18.60.1', port: 8080, nodeAddr: PEER4 }]);
+      service(frontend(VIP4, 80, 'TCP', 1), [{ id: 1, ...B4, nodeAddr: PEER4 }]);
       const opts = Buffer.from([0x94, 0x04, 0x00, 0x00, 0x01, 0x01, 0x01, 0x00]); // router alert, NOPs, EOL
-      expectTunnel(P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 }, { payload: Buffer.from('hello') }, { options: opts }), NODE4, PEER4);
+      const flow = { src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 };
+      const seg = { payload: Buffer.from('hello') };
+      expectTunnel(P.tcpFrame(flow, seg, { options: opts }), P.tcpFrame({ ...flow, dst: B4.addr, dport: B4.port }, seg, { options: opts }), NODE4, PEER4, { addr: VIP4, port: 80 });
     });
 
     test('no route to the backend node: dropped and counted', () => {
@@ -207,10 +208,75 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
       expectRewritten(P.udpFrame({ src: CLIENT6, dst: VIP6, sport: 40000, dport: 53 }), 'fd00:198:18:50::2', 5353);
     });
 
+    test("the backend's replies leave as the frontend's (tc egress), other traffic untouched", () => {
+      service(frontend(VIP4, 80, 'TCP', 1), [{ id: 1, addr: LOCAL_A, port: 8080 }]);
+      service(frontend(VIP6, 53, 'UDP', 2), [{ id: 2, addr: 'fd00:198:18:50::2', port: 5353 }]);
+      expect(runPkt(P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 })).retval).toBe(XDP_PASS);
+      expect(runPkt(P.udpFrame({ src: CLIENT6, dst: VIP6, sport: 40000, dport: 53 })).retval).toBe(XDP_PASS);
+      const ack = { flags: P.TCP_SYN | P.TCP_ACK, payload: Buffer.from('hi') };
+      expectReplyAs(P.tcpFrame({ src: LOCAL_A, dst: CLIENT4, sport: 8080, dport: 40000 }, ack), P.tcpFrame({ src: VIP4, dst: CLIENT4, sport: 80, dport: 40000 }, ack));
+      expectReplyAs(P.udpFrame({ src: 'fd00:198:18:50::2', dst: CLIENT6, sport: 5353, dport: 40000 }), P.udpFrame({ src: VIP6, dst: CLIENT6, sport: 53, dport: 40000 }));
+      // Another client, another port of the backend: not a reply of the edge LB.
+      expectTcUntouched(TC_EGRESS, P.tcpFrame({ src: LOCAL_A, dst: '198.19.5.6', sport: 8080, dport: 40000 }, ack));
+      expectTcUntouched(TC_EGRESS, P.tcpFrame({ src: LOCAL_A, dst: CLIENT4, sport: 8081, dport: 40000 }, ack));
+    });
+
     test('a UDP/IPv4 datagram without checksum keeps none', () => {
       service(frontend(VIP4, 53, 'UDP', 2), [{ id: 2, addr: LOCAL_B, port: 5353 }]);
       const out = expectRewritten(P.udpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 53 }, Buffer.from('x'), true), LOCAL_B, 5353);
       expect(out.readUInt16BE(P.ETH_HLEN + 20 + 6)).toBe(0);
+    });
+  });
+
+  describe("the backend's node: tc_dsr.c ends the tunnel and answers as the frontend", () => {
+    const CASES = [
+      { name: 'IPv4 TCP', peer: PEER4, node: NODE4, client: CLIENT4, fe: { addr: VIP4, port: 80 }, be: { addr: LOCAL_A, port: 8080 }, udp: false },
+      { name: 'IPv4 UDP', peer: PEER4, node: NODE4, client: CLIENT4, fe: { addr: VIP4, port: 53 }, be: { addr: LOCAL_B, port: 5353 }, udp: true },
+      { name: 'IPv6 TCP', peer: PEER6, node: NODE6, client: CLIENT6, fe: { addr: VIP6, port: 80 }, be: { addr: 'fd00:198:18:50::1', port: 8080 }, udp: false },
+      { name: 'IPv6 UDP', peer: PEER6, node: NODE6, client: CLIENT6, fe: { addr: VIP6, port: 53 }, be: { addr: 'fd00:198:18:50::2', port: 5353 }, udp: true },
+    ];
+    const frame = (udp: boolean, flow: P.Flow) => (udp ? P.udpFrame(flow) : P.tcpFrame(flow, { flags: P.TCP_SYN | P.TCP_ACK }));
+
+    test.each(CASES)('$name: decapsulated for the stack, and the reply rewritten', ({ peer, node, client, fe, be, udp }) => {
+      const inner = frame(udp, { src: client, dst: be.addr, sport: 41000, dport: be.port });
+      const tunnelled = Buffer.concat([inner.subarray(0, P.ETH_HLEN), P.dsrTunnel(inner.subarray(P.ETH_HLEN), peer, node, fe)]);
+      const r = runTc(TC_INGRESS, tunnelled);
+      expect(r.retval).toBe(TC_ACT_OK);
+      expect(r.packet.toString('hex')).toBe(inner.toString('hex'));
+      expectReplyAs(frame(udp, { src: be.addr, dst: client, sport: be.port, dport: 41000 }), frame(udp, { src: fe.addr, dst: client, sport: fe.port, dport: 41000 }));
+    });
+
+    test('a tunnel to another address, or without the frontend option, is not ours', () => {
+      const inner = P.tcpFrame({ src: CLIENT4, dst: LOCAL_A, sport: 41000, dport: 8080 });
+      const elsewhere = Buffer.concat([inner.subarray(0, P.ETH_HLEN), P.dsrTunnel(inner.subarray(P.ETH_HLEN), PEER4, '198.18.0.7', { addr: VIP4, port: 80 })]);
+      expectTcUntouched(TC_INGRESS, elsewhere);
+      const plainIpip = P.ethernet(P.NODE_MAC, P.CLIENT_MAC, P.ETH_P_IP, P.ipv4({ src: PEER4, dst: NODE4, proto: 4, payload: inner.subarray(P.ETH_HLEN) }));
+      expectTcUntouched(TC_INGRESS, plainIpip);
+      expectTcUntouched(TC_INGRESS, P.tcpFrame({ src: CLIENT4, dst: LOCAL_A, sport: 41000, dport: 8080 }));
+      // Nothing was remembered: the backend's packets to that client stay as they are.
+      expectTcUntouched(TC_EGRESS, P.tcpFrame({ src: LOCAL_A, dst: CLIENT4, sport: 8080, dport: 41000 }));
+    });
+  });
+
+  describe('snat mode: the backend answers this node, which answers the client', () => {
+    test.each([
+      { name: 'IPv4 TCP', vip: VIP4, client: LINK_CLIENT4, node: NODE4, be: PEER4, udp: false },
+      { name: 'IPv6 UDP', vip: VIP6, client: LINK_CLIENT6, node: NODE6, be: PEER6, udp: true },
+    ])('$name', ({ vip, client, node, be, udp }) => {
+      const proto = udp ? 'UDP' : 'TCP';
+      service(frontend(vip, 80, proto, 1, { mode: 'snat' }), [{ id: 1, addr: be, port: 8080, nodeAddr: be }]);
+      const frame = (flow: P.Flow) => (udp ? P.udpFrame(flow) : P.tcpFrame(flow));
+      const out = runPkt(frame({ src: client, dst: vip, sport: 42000, dport: 80 }));
+      expect(out.retval).toBe(XDP_TX);
+      expect(out.packet.subarray(0, 6).equals(P.macBytes(PEER_MAC))).toBe(true);
+      expect(out.packet.subarray(P.ETH_HLEN).toString('hex')).toBe(frame({ src: node, dst: be, sport: 42000, dport: 8080 }).subarray(P.ETH_HLEN).toString('hex'));
+
+      const back = runPkt(frame({ src: be, dst: node, sport: 8080, dport: 42000 }));
+      expect(back.retval).toBe(XDP_TX);
+      expect(back.packet.subarray(0, 6).equals(P.macBytes(P.CLIENT_MAC))).toBe(true);
+      expect(back.packet.subarray(P.ETH_HLEN).toString('hex')).toBe(frame({ src: vip, dst: client, sport: 80, dport: 42000 }).subarray(P.ETH_HLEN).toString('hex'));
+      // A packet from the backend on another port is not a reply of this flow.
+      expectUntouched(frame({ src: be, dst: node, sport: 8080, dport: 42001 }));
     });
   });
 

@@ -1,0 +1,45 @@
+/* Remembering how to answer a client as the frontend: whoever hands a
+ * client's packet to a backend on this node records, keyed on the reply the
+ * backend will send, the frontend the client asked for. tc_dsr.c rewrites
+ * the reply's source with it on the way out. */
+#ifndef KPR_EDGE_REVNAT_H
+#define KPR_EDGE_REVNAT_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "kpr_parse.h"
+#include "kpr_xdp_maps.h"
+
+/* p: the client's packet as it will reach the backend (destination = the
+ * backend); fe_addr/fe_port: the frontend it was sent to. */
+static __always_inline void revnat_remember(const struct pkt *p, const __u8 *fe_addr, __u16 fe_port)
+{
+	struct edge_revnat_key k = {};
+	struct edge_revnat_val v = {};
+
+	__builtin_memcpy(k.backend_addr, p->daddr, 16);
+	__builtin_memcpy(k.client_addr, p->saddr, 16);
+	k.backend_port = p->dport;
+	k.client_port = p->sport;
+	k.proto = p->proto;
+	k.family = p->family;
+	__builtin_memcpy(v.frontend_addr, fe_addr, 16);
+	v.frontend_port = fe_port;
+	bpf_map_update_elem(&kpr_edge_revnat, &k, &v, BPF_ANY);
+}
+
+/* The frontend a reply p (backend -> client) must come from, or NULL. */
+static __always_inline const struct edge_revnat_val *revnat_lookup(const struct pkt *p)
+{
+	struct edge_revnat_key k = {};
+
+	__builtin_memcpy(k.backend_addr, p->saddr, 16);
+	__builtin_memcpy(k.client_addr, p->daddr, 16);
+	k.backend_port = p->sport;
+	k.client_port = p->dport;
+	k.proto = p->proto;
+	k.family = p->family;
+	return bpf_map_lookup_elem(&kpr_edge_revnat, &k);
+}
+
+#endif

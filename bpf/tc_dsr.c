@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The backend's side of the edge LB, on the node's external devices (tc).
+ *
+ * Ingress: a DSR tunnel from another node's kpr_xdp_lb (kpr_encap.h), sent
+ * to this node's address, loses its outer header here; the inner packet,
+ * already addressed to a backend on this node, goes up the stack, and the
+ * frontend named in the tunnel is remembered for the replies.
+ *
+ * Egress: a reply of a backend on this node to a client of the edge LB,
+ * whether the client came through a tunnel or straight through this node's
+ * kpr_xdp_lb, leaves with the frontend's address and port as its source, so
+ * it goes straight to the client, which sees the address it connected to.
+ *
+ * Anything else is left alone. */
+#include "vmlinux.h"
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include "kpr_xdp_maps.h"
+#include "kpr_parse.h"
+#include "kpr_encap.h"
+#include "kpr_edge_revnat.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define TC_ACT_OK   0
+#define TC_ACT_SHOT 2
+
+/* What parsing reads: Ethernet, IPv6 or the longest IPv4 header, and TCP's
+ * fixed part. */
+#define HEADERS_MAX (sizeof(struct ethhdr) + 60 + sizeof(struct tcphdr))
+
+/* Field offsets the rewrite helpers take (RFC 791, 8200, 793, 768). */
+#define IPV4_CSUM_OFF  10
+#define IPV4_SADDR_OFF 12
+#define IPV6_SADDR_OFF 8
+#define TCP_CSUM_OFF   16
+#define UDP_CSUM_OFF   6
+
+static __always_inline int count_drop(__u32 reason)
+{
+	__u64 *c = bpf_map_lookup_elem(&kpr_xdp_drops, &reason);
+
+	if (c)
+		*c += 1;
+	return TC_ACT_SHOT;
+}
+
+/* The frontend named by an IPIP tunnel's option when the outer header is
+ * exactly kpr's and addressed to node; 0 when the packet is anything else. */
+static __always_inline int tunnel4(void *data, void *data_end, const __u8 *node, __u8 *fe_addr, __u16 *fe_port)
+{
+	struct ipip_outer *o = data + sizeof(struct ethhdr);
+	__u32 node4;
+
+	if ((void *)(o + 1) > data_end || o->ip.version != 4 || o->ip.protocol != IPPROTO_IPIP ||
+	    o->ip.ihl != sizeof(*o) / 4 || o->opt.type != KPR_DSR_OPT4_TYPE || o->opt.len != sizeof(o->opt))
+		return 0;
+	__builtin_memcpy(&node4, node, 4);
+	if (!node4 || o->ip.daddr != node4)
+		return 0;
+	__builtin_memset(fe_addr, 0, 16);
+	__builtin_memcpy(fe_addr, o->opt.addr, 4);
+	*fe_port = o->opt.port;
+	return sizeof(*o);
+}
+
+static __always_inline int tunnel6(void *data, void *data_end, const __u8 *node, __u8 *fe_addr, __u16 *fe_port)
+{
+	struct ip6ip6_outer *o = data + sizeof(struct ethhdr);
+	__u64 want[2], got[2];
+
+	if ((void *)(o + 1) > data_end || o->ip6.version != 6 || o->ip6.nexthdr != IPPROTO_DSTOPTS ||
+	    o->opt.nexthdr != IPPROTO_IPV6 || o->opt.hdrlen != sizeof(o->opt) / 8 - 1 ||
+	    o->opt.type != KPR_DSR_OPT6_TYPE || o->opt.len != sizeof(o->opt.addr) + sizeof(o->opt.port))
+		return 0;
+	__builtin_memcpy(want, node, 16);
+	__builtin_memcpy(got, &o->ip6.daddr, 16);
+	if ((want[0] | want[1]) == 0 || want[0] != got[0] || want[1] != got[1])
+		return 0;
+	__builtin_memcpy(fe_addr, o->opt.addr, 16);
+	*fe_port = o->opt.port;
+	return sizeof(*o);
+}
+
+/* Headers in the linear part first: a payload in pages stays there. */
+static __always_inline int parse_skb(struct __sk_buff *skb, struct pkt *p)
+{
+	bpf_skb_pull_data(skb, skb->len < HEADERS_MAX ? skb->len : HEADERS_MAX);
+	return parse_frame((void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, p);
+}
+
+SEC("tc")
+int kpr_tc_dsr_ingress(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	const struct edge_config *cfg;
+	struct ethhdr *eth = data;
+	__u8 fe_addr[16];
+	__u16 fe_port = 0;
+	__u32 zero = 0;
+	struct pkt p;
+	int outer_len;
+
+	cfg = bpf_map_lookup_elem(&kpr_xdp_config, &zero);
+	if (!cfg || (void *)(eth + 1) > data_end)
+		return TC_ACT_OK;
+	if (eth->h_proto == bpf_htons(ETH_P_IP))
+		outer_len = tunnel4(data, data_end, cfg->node_addr4, fe_addr, &fe_port);
+	else if (eth->h_proto == bpf_htons(ETH_P_IPV6))
+		outer_len = tunnel6(data, data_end, cfg->node_addr6, fe_addr, &fe_port);
+	else
+		return TC_ACT_OK;
+	if (!outer_len)
+		return TC_ACT_OK;
+	/* The inner packet has the outer's family: the Ethernet type stays right. */
+	if (bpf_skb_adjust_room(skb, -outer_len, BPF_ADJ_ROOM_MAC, 0))
+		return count_drop(KPR_XDP_DROP_RESIZE_FAILED);
+	if (parse_skb(skb, &p) != PARSE_OK || !p.l4_valid)
+		return count_drop(KPR_XDP_DROP_INVALID_PACKET);
+	revnat_remember(&p, fe_addr, fe_port);
+	return TC_ACT_OK;
+}
+
+/* Sets the reply's source to the frontend's, with the IPv4 header checksum
+ * and the L4 checksum (pseudo header included) fixed up by the kernel's
+ * helpers, which also know a checksum the device has yet to fill in. */
+static __always_inline int rewrite_source(struct __sk_buff *skb, const struct pkt *p,
+					  const struct edge_revnat_val *v)
+{
+	__u32 l4_off = l4_offset(p);
+	__u32 csum_off = l4_off + (p->proto == IPPROTO_TCP ? TCP_CSUM_OFF : UDP_CSUM_OFF);
+	__u64 l4_flags = p->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+	__u32 alen = p->family == KPR_AF_INET ? 4 : 16;
+	__u32 saddr_off = L3_OFF + (p->family == KPR_AF_INET ? IPV4_SADDR_OFF : IPV6_SADDR_OFF);
+	__u8 old_addr[16], new_addr[16];
+	__s64 diff;
+
+	__builtin_memcpy(old_addr, p->saddr, 16);
+	__builtin_memcpy(new_addr, v->frontend_addr, 16);
+	diff = bpf_csum_diff((void *)old_addr, alen, (void *)new_addr, alen, 0);
+	if (diff < 0)
+		return -1;
+	if (p->family == KPR_AF_INET &&
+	    bpf_l3_csum_replace(skb, L3_OFF + IPV4_CSUM_OFF, 0, diff, 0))
+		return -1;
+	if (bpf_l4_csum_replace(skb, csum_off, 0, diff, BPF_F_PSEUDO_HDR | l4_flags) ||
+	    bpf_l4_csum_replace(skb, csum_off, p->sport, v->frontend_port, 2 | l4_flags))
+		return -1;
+	if (bpf_skb_store_bytes(skb, saddr_off, new_addr, alen, 0) ||
+	    bpf_skb_store_bytes(skb, l4_off, &v->frontend_port, 2, 0))
+		return -1;
+	return 0;
+}
+
+SEC("tc")
+int kpr_tc_dsr_egress(struct __sk_buff *skb)
+{
+	const struct edge_revnat_val *v;
+	struct edge_revnat_val fe;
+	struct pkt p;
+
+	if (parse_skb(skb, &p) != PARSE_OK || !p.l4_valid)
+		return TC_ACT_OK;
+	v = revnat_lookup(&p);
+	if (!v)
+		return TC_ACT_OK;
+	fe = *v;
+	if (rewrite_source(skb, &p, &fe))
+		return count_drop(KPR_XDP_DROP_REVNAT_FAILED);
+	return TC_ACT_OK;
+}

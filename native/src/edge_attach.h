@@ -1,0 +1,25 @@
+// Attaching the edge LB to a device: kpr_xdp_lb on its XDP hook, and
+// tc_dsr.c's programs on its tc ingress and egress. Both attachments belong
+// to the device, not to the agent: they keep working while no agent runs,
+// and a new agent replaces the programs in place.
+#pragma once
+#include <string>
+
+struct bpf_program;
+
+namespace kpr {
+
+// "native": in the driver; "generic": in the stack, for any device;
+// "auto": native where the driver can, else generic.
+enum class XdpMode { kNative, kGeneric, kAuto };
+
+struct AttachOutcome {
+  std::string mode;    // XDP: "native" or "generic"; tc: "tc"
+  std::string action;  // "created" or "replaced"
+};
+
+AttachOutcome AttachXdp(const std::string& ifname, bpf_program* prog, XdpMode mode);
+
+AttachOutcome AttachTc(const std::string& ifname, bpf_program* ingress, bpf_program* egress);
+
+}  // namespace kpr
