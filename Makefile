@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := build
 
-APT_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config iproute2 gcc g++ make python3 openssl
+APT_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config iproute2 ethtool gcc g++ make python3 openssl
 NPM_BIN := node_modules/.bin
 # npm ci (re)writes this file, so it records when node_modules was installed.
 NPM_STAMP := node_modules/.package-lock.json
@@ -15,7 +15,7 @@ TS_SRC := $(shell find lib tests -name '*.ts') tsconfig.json
 TS_STAMP := dist/.built
 BENCH_BIN := build/connrate build/acceptd
 # BPF objects that only tests load (error paths of the addon).
-TEST_BPF_OBJS := build/verifier_reject.o
+TEST_BPF_OBJS := build/verifier_reject.o build/xdp_pass.o
 
 .PHONY: deps apt-deps go-deps build bpf kube-bin test demo bench bench-control-plane clean
 

@@ -65,7 +65,10 @@ AttachOutcome AttachTc(const std::string& ifname, bpf_program* ingress, bpf_prog
     const char* dir = point == BPF_TC_INGRESS ? "ingress" : "egress";
     hook.attach_point = point;
     LIBBPF_OPTS(bpf_tc_opts, query, .handle = kTcHandle, .priority = kTcPriority);
-    replaced |= bpf_tc_query(&hook, &query) == 0;
+    {
+      LibbpfLogCapture quiet;  // "no such filter" is an answer here, not an error
+      replaced |= bpf_tc_query(&hook, &query) == 0;
+    }
     LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = bpf_program__fd(prog), .flags = BPF_TC_F_REPLACE, .handle = kTcHandle,
                 .priority = kTcPriority);
     err = bpf_tc_attach(&hook, &opts);

@@ -1,0 +1,145 @@
+// A two-node test network for the edge LB: an outside client and two nodes
+// on one switched segment (a bridge in its own namespace), and behind each
+// node its own pod network (a bridge in the node's namespace) with pods. The
+// nodes route each other's pod networks; the client reaches the load
+// balancer IP through node A, as a router in front of a cluster would.
+//
+//   client 198.18.0.1 ─┐                 ┌─ pod a1 198.18.10.11 (node A)
+//   node A 198.18.0.2 ─┼─ switch ─ ... ──┤
+//   node B 198.18.0.3 ─┘                 └─ pod b1 198.18.11.11 (node B)
+import * as path from 'path';
+import { repoRoot } from '../../lib/datapath/native';
+import { onExit } from './exit_cleanup';
+import { newName } from './naming';
+import { removeNamespace } from './netns';
+import { ip, run } from './run';
+
+export interface EdgeHost {
+  name: string;
+  ns: string;
+  ipv4: string;
+  ipv6: string;
+}
+
+export interface EdgeNode extends EdgeHost {
+  /** The node's device on the segment, where XDP and tc attach. */
+  device: string;
+  pods: EdgeHost[];
+}
+
+export interface EdgeTopology {
+  client: EdgeHost;
+  nodes: EdgeNode[];
+  switchNs: string;
+  /** Where the client sends load balancer IPs (node A). */
+  lbNet: { ipv4: string; ipv6: string };
+  destroy(): void;
+}
+
+const SEGMENT4 = '198.18.0.';
+const SEGMENT6 = 'fd00:198:18::';
+/** Load balancer IPs live here; the client routes them to node A. */
+const LB_NET = { ipv4: '198.18.100.0/24', ipv6: 'fd00:198:18:100::/64' };
+const DEVICE = 'eth0';
+const PASS_PROGRAM = path.join(repoRoot(), 'build', 'xdp_pass.o');
+
+/** Node i's pod network: 198.18.(10+i).0/24 and fd00:198:18:(a+i)::/64. */
+function podNet(i: number): { v4: string; v6: string } {
+  return { v4: `198.18.${10 + i}.`, v6: `fd00:198:18:${(10 + i).toString(16)}::` };
+}
+
+/** Hosts on a wire compute their checksums in full; a veth leaves them to
+ *  the receiver, which XDP cannot know about once it sends the frame on.
+ *  Turning the offload off makes each veth behave as a NIC on a wire. */
+function fullChecksums(ns: string, dev: string): void {
+  run('ip', ['netns', 'exec', ns, 'ethtool', '-K', dev, 'tx', 'off']);
+}
+
+function sysctl(ns: string, ...settings: string[]): void {
+  run('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', ...settings]);
+}
+
+function addNamespace(ns: string): void {
+  ip('netns', 'add', ns);
+  ip('-n', ns, 'link', 'set', 'lo', 'up');
+}
+
+/** A veth from the switch's bridge into host's namespace, addressed on the segment. */
+function plugIntoSwitch(switchNs: string, h: EdgeHost, port: string): void {
+  ip('-n', switchNs, 'link', 'add', port, 'type', 'veth', 'peer', 'name', DEVICE, 'netns', h.ns);
+  ip('-n', switchNs, 'link', 'set', port, 'master', 'br0', 'up');
+  ip('-n', h.ns, 'addr', 'add', `${h.ipv4}/24`, 'dev', DEVICE);
+  ip('-n', h.ns, 'addr', 'add', `${h.ipv6}/64`, 'dev', DEVICE, 'nodad');
+  ip('-n', h.ns, 'link', 'set', DEVICE, 'up');
+  fullChecksums(h.ns, DEVICE);
+}
+
+function addPod(node: EdgeNode, pod: EdgeHost, gw: { v4: string; v6: string }): void {
+  addNamespace(pod.ns);
+  ip('-n', node.ns, 'link', 'add', pod.name, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod.ns);
+  ip('-n', node.ns, 'link', 'set', pod.name, 'master', 'pods', 'up');
+  ip('-n', pod.ns, 'addr', 'add', `${pod.ipv4}/24`, 'dev', 'eth0');
+  ip('-n', pod.ns, 'addr', 'add', `${pod.ipv6}/64`, 'dev', 'eth0', 'nodad');
+  ip('-n', pod.ns, 'link', 'set', 'eth0', 'up');
+  fullChecksums(pod.ns, 'eth0');
+  ip('-n', pod.ns, 'route', 'add', 'default', 'via', gw.v4);
+  ip('-n', pod.ns, '-6', 'route', 'add', 'default', 'via', gw.v6);
+}
+
+export function createEdgeTopology(prefix: string, podsPerNode = 1): EdgeTopology {
+  const id = newName(prefix);
+  const switchNs = `${id}-sw`;
+  const client: EdgeHost = { name: 'client', ns: `${id}-client`, ipv4: `${SEGMENT4}1`, ipv6: `${SEGMENT6}1` };
+  const nodes: EdgeNode[] = ['a', 'b'].map((n, i) => ({
+    name: `node-${n}`,
+    ns: `${id}-node-${n}`,
+    ipv4: `${SEGMENT4}${2 + i}`,
+    ipv6: `${SEGMENT6}${2 + i}`,
+    device: DEVICE,
+    pods: Array.from({ length: podsPerNode }, (_, p) => ({
+      name: `${n}${p + 1}`,
+      ns: `${id}-pod-${n}${p + 1}`,
+      ipv4: `${podNet(i).v4}${11 + p}`,
+      ipv6: `${podNet(i).v6}${11 + p}`,
+    })),
+  }));
+  const namespaces = [switchNs, client.ns, ...nodes.flatMap((n) => [n.ns, ...n.pods.map((p) => p.ns)])];
+  const unregister = onExit(() => destroy());
+  function destroy(): void {
+    for (const ns of namespaces) removeNamespace(ns);
+    unregister();
+  }
+
+  try {
+    addNamespace(switchNs);
+    ip('-n', switchNs, 'link', 'add', 'br0', 'type', 'bridge');
+    ip('-n', switchNs, 'link', 'set', 'br0', 'up');
+    addNamespace(client.ns);
+    plugIntoSwitch(switchNs, client, 'client');
+    const nodeA = nodes[0];
+    ip('-n', client.ns, 'route', 'add', LB_NET.ipv4, 'via', nodeA.ipv4);
+    ip('-n', client.ns, '-6', 'route', 'add', LB_NET.ipv6, 'via', nodeA.ipv6);
+    nodes.forEach((node, i) => {
+      addNamespace(node.ns);
+      const port = node.name;
+      plugIntoSwitch(switchNs, node, port);
+      ip('-n', switchNs, 'link', 'set', 'dev', port, 'xdpdrv', 'obj', PASS_PROGRAM, 'sec', 'xdp');
+      sysctl(node.ns, 'net.ipv4.conf.all.forwarding=1', 'net.ipv6.conf.all.forwarding=1');
+      const gw = { v4: `${podNet(i).v4}1`, v6: `${podNet(i).v6}1` };
+      ip('-n', node.ns, 'link', 'add', 'pods', 'type', 'bridge');
+      ip('-n', node.ns, 'addr', 'add', `${gw.v4}/24`, 'dev', 'pods');
+      ip('-n', node.ns, 'addr', 'add', `${gw.v6}/64`, 'dev', 'pods', 'nodad');
+      ip('-n', node.ns, 'link', 'set', 'pods', 'up');
+      for (const pod of node.pods) addPod(node, pod, gw);
+      nodes.forEach((other, j) => {
+        if (j === i) return;
+        ip('-n', node.ns, 'route', 'add', `${podNet(j).v4}0/24`, 'via', other.ipv4);
+        ip('-n', node.ns, '-6', 'route', 'add', `${podNet(j).v6}/64`, 'via', other.ipv6);
+      });
+    });
+  } catch (e) {
+    destroy();
+    throw e;
+  }
+  return { client, nodes, switchNs, lbNet: LB_NET, destroy };
+}
