@@ -63,15 +63,15 @@ static __always_inline int source_allowed(const struct pkt *p, __u32 svc_id)
 
 static __always_inline int no_backend(struct xdp_md *ctx, const struct pkt *p, __u16 flags)
 {
-	if (!(flags & KPR_EDGE_F_DROP_NO_BACKEND) && p->proto == IPPROTO_TCP) {
-		int action = reject_tcp(ctx, p);
+	int action;
 
-		if (action < 0)
-			return drop(KPR_XDP_DROP_RESIZE_FAILED);
-		drop(KPR_XDP_DROP_NO_SERVICE_BACKEND); /* counted like a drop: the socket LB counts rejects too */
-		return action;
-	}
-	return drop(KPR_XDP_DROP_NO_SERVICE_BACKEND);
+	if (flags & KPR_EDGE_F_DROP_NO_BACKEND)
+		return drop(KPR_XDP_DROP_NO_SERVICE_BACKEND);
+	action = p->proto == IPPROTO_TCP ? reject_tcp(ctx, p) : reject_udp(ctx, p);
+	if (action < 0)
+		return drop(KPR_XDP_DROP_RESIZE_FAILED);
+	drop(KPR_XDP_DROP_NO_SERVICE_BACKEND); /* counted like a drop: the socket LB counts rejects too */
+	return action;
 }
 
 static __always_inline int addr_is_zero(const __u8 *a)

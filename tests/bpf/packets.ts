@@ -289,3 +289,24 @@ export function dsrTunnel(inner: Buffer, outerSrc: string, outerDst: string, fe:
   h.writeUInt16BE(internetChecksum(h), 10);
   return Buffer.concat([h, inner]);
 }
+
+/** The ICMP port unreachable that answers frame, a UDP datagram (RFC 792:
+ *  type 3 code 3 quoting the IP header and 8 bytes; RFC 4443: type 1 code 4
+ *  quoting the IPv6 header and 8 bytes), from its destination to its source. */
+export function portUnreachable(frame: Buffer): Buffer {
+  const ip = ipView(frame);
+  const quote = frame.subarray(ETH_HLEN, ETH_HLEN + ip.headerLen + 8);
+  const icmp = Buffer.concat([Buffer.alloc(8), quote]);
+  const [src, dst] = [formatAddr(ip.dst), formatAddr(ip.src)];
+  const macs = [frame.subarray(6, 12), frame.subarray(0, 6)].map((m) => [...m].map((b) => b.toString(16).padStart(2, '0')).join(':'));
+  if (ip.version === 4) {
+    icmp[0] = 3;
+    icmp[1] = 3;
+    icmp.writeUInt16BE(internetChecksum(icmp), 2);
+    return ethernet(macs[0], macs[1], ETH_P_IP, ipv4({ src, dst, proto: 1, payload: icmp, id: 0, fragField: 0 }));
+  }
+  icmp[0] = 1;
+  icmp[1] = 4;
+  icmp.writeUInt16BE(internetChecksum(icmp, onesSum(pseudoHeader(ip.dst, ip.src, 58, icmp.length))), 2);
+  return ethernet(macs[0], macs[1], ETH_P_IPV6, ipv6({ src, dst, nextHeader: 58, payload: icmp }));
+}

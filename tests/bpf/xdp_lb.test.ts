@@ -309,11 +309,25 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
       expect(drops(fx, 'no_service_backend')).toBe(2);
     });
 
-    test('UDP, and TCP with the drop action, are dropped and counted', () => {
+    test('UDP is answered with an ICMP port unreachable quoting it (IPv4 with options, IPv6), and counted', () => {
       service(frontend(VIP4, 53, 'UDP', 1), []);
+      service(frontend(VIP6, 53, 'UDP', 2), []);
+      const v4 = P.udpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 53 }, Buffer.from('a query of some length'));
+      const withOptions = P.ethernet(P.NODE_MAC, P.CLIENT_MAC, P.ETH_P_IP, P.ipv4({ src: CLIENT4, dst: VIP4, proto: P.IPPROTO_UDP, payload: v4.subarray(P.ETH_HLEN + 20), options: Buffer.from([0x94, 0x04, 0x00, 0x00, 1, 1, 1, 0]) }));
+      const v6 = P.udpFrame({ src: CLIENT6, dst: VIP6, sport: 40000, dport: 53 }, Buffer.alloc(300, 7));
+      for (const pkt of [v4, withOptions, v6]) {
+        const r = runPkt(pkt);
+        expect(r.retval).toBe(XDP_TX);
+        expect(r.packet.toString('hex')).toBe(P.portUnreachable(pkt).toString('hex'));
+      }
+      expect(drops(fx, 'no_service_backend')).toBe(3);
+    });
+
+    test('with the drop action, UDP and TCP are dropped and counted', () => {
+      service(frontend(VIP4, 53, 'UDP', 1, { noBackend: 'drop' }), []);
       service(frontend(VIP4, 80, 'TCP', 2, { noBackend: 'drop' }), []);
-      expect(runPkt(P.udpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 53 })).retval).toBe(XDP_DROP);
-      expect(runPkt(P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 })).retval).toBe(XDP_DROP);
+      expectUntouched(P.udpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 53 }), XDP_DROP);
+      expectUntouched(P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 }), XDP_DROP);
       expect(drops(fx, 'no_service_backend')).toBe(2);
     });
   });

@@ -14,6 +14,10 @@ export interface AgentOptions {
   cgroupRoot: string;
   /** Further flags, e.g. ['--lb-mode', 'dsr']. */
   args?: string[];
+  /** A network namespace (/run/netns name) to run in, as the agent of that
+   *  node. nsenter, not `ip netns exec`: that one remounts /sys, and the
+   *  agent needs the cgroup filesystem under it. */
+  netns?: string;
   readyTimeoutMs?: number;
 }
 
@@ -23,7 +27,9 @@ const DEFAULT_READY_TIMEOUT_MS = 30_000;
 export async function startAgent(opts: AgentOptions): Promise<LineProcess> {
   const source = opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : ['--manifests', opts.manifests ?? ''];
   const args = ['run', ...source, '--bpf-root', opts.bpfRoot, '--cgroup-root', opts.cgroupRoot];
-  const agent = new LineProcess('kpr agent', path.join(repoRoot(), 'bin', 'kpr'), [...args, ...(opts.args ?? [])], repoRoot());
+  const kpr = [path.join(repoRoot(), 'bin', 'kpr'), ...args, ...(opts.args ?? [])];
+  const [cmd, ...argv] = opts.netns ? ['nsenter', `--net=/run/netns/${opts.netns}`, ...kpr] : kpr;
+  const agent = new LineProcess(opts.netns ? `kpr agent in ${opts.netns}` : 'kpr agent', cmd, argv, repoRoot());
   try {
     await agent.waitForLine('"kpr: ready"', (line) => READY.test(line), opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
   } catch (e) {

@@ -3,7 +3,7 @@
 //        [--timeout-ms T] [--deadline-ms D]            -> one JSON line (ClientReport)
 //   node client.js hold --proto tcp|udp --addr A --port P --interval-ms I
 //        --duration-ms D [--timeout-ms T]               -> one JSON line per HoldEvent
-// tcp: N sequential connections, each sends one line and reads the backend name.
+// tcp: N sequential connections, each asks the backend its name and how it sees the client.
 // udp: one unconnected socket, N sendto()/recvmsg() exchanges.
 // udp-connected: one connected socket, N send()/recv() exchanges.
 // http: N sequential GET / requests, each on a new connection.
@@ -18,6 +18,8 @@ import { CLIENT_DEFAULTS, ClientReport, HoldEvent, OneShotMode, ProbeResult } fr
 import { sleep } from './sleep';
 
 const REQUEST = 'ping\n';
+/** Asks the echo server who is calling: it answers "<name> <client address as it sees it>". */
+const PEER_REQUEST = 'peer\n';
 const MAX_COUNT = 100_000;
 const MAX_DURATION_MS = 600_000;
 const MIN_INTERVAL_MS = 10;
@@ -73,9 +75,12 @@ function tcpOnce(addr: string, port: number, timeoutMs: number): Promise<ProbeRe
     let peer: Outcome = {};
     sock.on('connect', () => {
       peer = { peerAddr: sock.remoteAddress, peerPort: sock.remotePort };
-      sock.write(REQUEST);
+      sock.write(PEER_REQUEST);
     });
-    onLines(sock, (line) => settle({ backend: line, ...peer }));
+    onLines(sock, (line) => {
+      const [backend, seenAs] = line.split(' ');
+      settle({ backend, seenAs: seenAs?.replace(/^::ffff:/, ''), ...peer });
+    });
     sock.on('error', (err) => settle({ error: errorCode(err), ...peer }));
     sock.on('end', () => settle({ error: 'EOF', ...peer }));
     return () => sock.destroy();

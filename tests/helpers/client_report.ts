@@ -19,6 +19,8 @@ export interface ProbeResult {
    *  EOF when the peer closed before answering, or "HTTP <status>". */
   error?: string;
   ms: number;
+  /** tcp: the client's address as the backend saw it (source IP preservation). */
+  seenAs?: string;
   /** tcp: the connected socket's peer, as getpeername() reports it to the app. */
   peerAddr?: string;
   peerPort?: number;

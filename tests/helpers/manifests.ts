@@ -12,12 +12,15 @@ export interface ServicePort {
   /** Backend port; defaults to port. */
   targetPort?: number;
   protocol?: 'TCP' | 'UDP';
+  nodePort?: number;
 }
 
 export interface Endpoint {
   addr: string;
   /** conditions.ready; defaults to true. */
   ready?: boolean;
+  /** The node it runs on (nodeName). */
+  node?: string;
 }
 
 export interface ServiceSpec {
@@ -29,6 +32,9 @@ export interface ServiceSpec {
   endpoints: Endpoint[];
   /** Merged into the Service's spec (type, sessionAffinity, ...). */
   extraSpec?: Record<string, unknown>;
+  /** The Service's status (status.loadBalancer.ingress). */
+  status?: Record<string, unknown>;
+  annotations?: Record<string, string>;
 }
 
 const familyOf = (addr: string): 'IPv4' | 'IPv6' => (net.isIPv6(addr) ? 'IPv6' : 'IPv4');
@@ -37,14 +43,15 @@ function service(s: ServiceSpec): object {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { namespace: s.namespace, name: s.name },
+    metadata: { namespace: s.namespace, name: s.name, ...(s.annotations ? { annotations: s.annotations } : {}) },
+    ...(s.status ? { status: s.status } : {}),
     spec: {
       type: 'ClusterIP',
       ipFamilyPolicy: s.clusterIPs.length > 1 ? 'PreferDualStack' : 'SingleStack',
       ipFamilies: s.clusterIPs.map(familyOf),
       clusterIP: s.clusterIPs[0],
       clusterIPs: s.clusterIPs,
-      ports: s.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort ?? p.port, protocol: p.protocol ?? 'TCP' })),
+      ports: s.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort ?? p.port, protocol: p.protocol ?? 'TCP', ...(p.nodePort ? { nodePort: p.nodePort } : {}) })),
       ...s.extraSpec,
     },
   };
@@ -63,7 +70,7 @@ function slice(s: ServiceSpec, family: 'IPv4' | 'IPv6'): object {
     ports: s.ports.map((p) => ({ name: p.name, port: p.targetPort ?? p.port, protocol: p.protocol ?? 'TCP' })),
     endpoints: s.endpoints
       .filter((e) => familyOf(e.addr) === family)
-      .map((e) => ({ addresses: [e.addr], conditions: { ready: e.ready ?? true } })),
+      .map((e) => ({ addresses: [e.addr], conditions: { ready: e.ready ?? true }, ...(e.node ? { nodeName: e.node } : {}) })),
   };
 }
 
@@ -71,6 +78,16 @@ function slice(s: ServiceSpec, family: 'IPv4' | 'IPv6'): object {
 export function serviceManifest(s: ServiceSpec): string {
   const docs = [service(s), ...s.clusterIPs.map((ip) => slice(s, familyOf(ip)))];
   return docs.map((d) => yaml.dump(d)).join('---\n');
+}
+
+/** A Node with its InternalIP addresses: where its pods' tunnels go. */
+export function nodeManifest(name: string, addresses: string[]): string {
+  return yaml.dump({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name },
+    status: { addresses: addresses.map((address) => ({ type: 'InternalIP', address })) },
+  });
 }
 
 /** Replaces dir/file atomically, as editors do: write a temporary file, then rename. */

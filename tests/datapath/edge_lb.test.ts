@@ -1,0 +1,213 @@
+// The edge LB with real traffic: an outside client, two nodes each running
+// the agent (standalone, the same manifests) with XDP and tc on its device,
+// and pods behind both (tests/helpers/edge_topology.ts). The client reaches
+// load balancer IPs through node A and NodePorts on either node.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { startAgent } from '../helpers/agent';
+import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
+import { createTestCgroup, TestCgroup } from '../helpers/cgroup';
+import { ClientReport } from '../helpers/client_report';
+import { Place, runClient, startHold } from '../helpers/client_runner';
+import { createEdgeTopology, EdgeNode, EdgeTopology } from '../helpers/edge_topology';
+import { LineProcess } from '../helpers/line_process';
+import { Endpoint, nodeManifest, serviceManifest, writeManifest } from '../helpers/manifests';
+import { assertPrivileged } from '../helpers/preflight';
+import { ip } from '../helpers/run';
+import { EchoServer, startEchoServer } from '../helpers/servers';
+
+jest.setTimeout(120_000);
+
+const TARGET = 8080;
+const UDP_TARGET = 5353;
+const NODE_PORT = 30080;
+const FRAMES_FROM = path.join(__dirname, '..', '..', '..', 'tests', 'helpers', 'frames_from.py');
+
+interface EdgeService {
+  name: string;
+  lbIp: string;
+  endpoints: Endpoint[];
+  extraSpec?: Record<string, unknown>;
+  annotations?: Record<string, string>;
+  protocol?: 'TCP' | 'UDP';
+  nodePort?: number;
+}
+
+describe('edge LB: real traffic through two nodes', () => {
+  let topo: EdgeTopology;
+  let servers: EchoServer[] = [];
+  let manifests: string;
+  let clientCgroup: TestCgroup;
+  const roots: BpfRoot[] = [];
+  const cgroups: TestCgroup[] = [];
+  const agents: LineProcess[] = [];
+  let client: Place;
+  let nodeA: EdgeNode;
+  let nodeB: EdgeNode;
+  let clusterIp = 10;
+
+  const pod = (name: string) => topo.nodes.flatMap((n) => n.pods.map((p) => ({ ...p, node: n.name }))).find((p) => p.name === name)!;
+  const endpoint = (name: string): Endpoint => ({ addr: pod(name).ipv4, node: pod(name).node });
+
+  function write(s: EdgeService): void {
+    const port = { name: 'p', port: 80, targetPort: s.protocol === 'UDP' ? UDP_TARGET : TARGET, protocol: s.protocol ?? 'TCP', nodePort: s.nodePort };
+    writeManifest(
+      manifests,
+      `${s.name}.yaml`,
+      serviceManifest({
+        namespace: 'edge',
+        name: s.name,
+        clusterIPs: [`198.19.7.${clusterIp++}`],
+        ports: [port],
+        endpoints: s.endpoints,
+        extraSpec: { type: 'LoadBalancer', ...s.extraSpec },
+        status: { loadBalancer: { ingress: [{ ip: s.lbIp }] } },
+        annotations: s.annotations,
+      }),
+    );
+  }
+
+  async function startNodeAgent(node: EdgeNode, args: string[]): Promise<LineProcess> {
+    const root = createBpfRoot(`edge-${node.name}`);
+    const cgroup = createTestCgroup(`edge-${node.name}`);
+    roots.push(root);
+    cgroups.push(cgroup);
+    const agent = await startAgent({
+      manifests,
+      bpfRoot: root.path,
+      cgroupRoot: cgroup.path,
+      netns: node.ns,
+      args: ['--hostname-override', node.name, '--devices', node.device, ...args],
+    });
+    agents.push(agent);
+    return agent;
+  }
+
+  const tcp = (addr: string, port: number, count: number, timeoutMs?: number): Promise<ClientReport> =>
+    runClient(client, { mode: 'tcp', addr, port, count, timeoutMs });
+
+  const services: EdgeService[] = [];
+  const service = (s: EdgeService) => {
+    services.push(s);
+    return s;
+  };
+  const WEB = service({ name: 'web', lbIp: '198.18.100.1', endpoints: [], nodePort: NODE_PORT });
+  const ONLY_B = service({ name: 'only-b', lbIp: '198.18.100.2', endpoints: [] });
+  const SNAT = service({ name: 'snat', lbIp: '198.18.100.3', endpoints: [], annotations: { 'service.cilium.io/forwarding-mode': 'snat' } });
+  const STICKY = service({ name: 'sticky', lbIp: '198.18.100.4', endpoints: [], extraSpec: { sessionAffinity: 'ClientIP' } });
+  const FENCED = service({ name: 'fenced', lbIp: '198.18.100.5', endpoints: [], extraSpec: { loadBalancerSourceRanges: ['198.18.0.200/32'] } });
+  const OPEN = service({ name: 'open', lbIp: '198.18.100.6', endpoints: [], extraSpec: { loadBalancerSourceRanges: ['198.18.0.0/28'] } });
+  const LOCAL = service({ name: 'local', lbIp: '198.18.100.7', endpoints: [], extraSpec: { externalTrafficPolicy: 'Local' } });
+  const FLOW = service({ name: 'flow', lbIp: '198.18.100.8', endpoints: [] });
+  const DNS = service({ name: 'dns', lbIp: '198.18.100.9', endpoints: [], protocol: 'UDP' });
+
+  beforeAll(async () => {
+    assertPrivileged();
+    topo = createEdgeTopology('edge', 2);
+    [nodeA, nodeB] = topo.nodes;
+    for (const n of topo.nodes) for (const p of n.pods) servers.push(await startEchoServer(p.ns, p.name, { tcp: [TARGET], udp: [UDP_TARGET] }));
+    manifests = fs.mkdtempSync(path.join(os.tmpdir(), 'kpr-edge-'));
+    clientCgroup = createTestCgroup('edge-client');
+    client = { cgroup: clientCgroup.path, ns: topo.client.ns };
+    for (const n of topo.nodes) writeManifest(manifests, `${n.name}.yaml`, nodeManifest(n.name, [n.ipv4, n.ipv6]));
+    WEB.endpoints = [endpoint('a1'), endpoint('b1')];
+    ONLY_B.endpoints = [endpoint('b1')];
+    SNAT.endpoints = [endpoint('b1')];
+    STICKY.endpoints = [endpoint('a1'), endpoint('a2'), endpoint('b1'), endpoint('b2')];
+    FENCED.endpoints = [endpoint('a1')];
+    OPEN.endpoints = [endpoint('a1')];
+    LOCAL.endpoints = [endpoint('a1'), endpoint('b1')];
+    FLOW.endpoints = [endpoint('b1')];
+    DNS.endpoints = [endpoint('b2')];
+    services.forEach(write);
+    await startNodeAgent(nodeA, ['--lb-mode', 'dsr']);
+    await startNodeAgent(nodeB, ['--lb-mode', 'dsr']);
+  });
+
+  afterAll(async () => {
+    await Promise.all(agents.map((a) => a.stop()));
+    await Promise.all(servers.map((s) => s.stop()));
+    topo?.destroy();
+    for (const x of [...roots, ...cgroups, clientCgroup]) x?.destroy();
+    if (manifests) fs.rmSync(manifests, { recursive: true, force: true });
+  });
+
+  test('the agent attaches XDP natively and tc to the device, and says so', () => {
+    for (const a of agents) expect(a.lines.join('\n')).toMatch(/xdp.*eth0.*native/i);
+    expect(ip('-n', nodeA.ns, 'link', 'show', 'eth0')).toMatch(/prog\/xdp id \d+ name kpr_xdp_lb/);
+  });
+
+  test('LB IP and NodePorts reach backends on both nodes, and the backends see the client', async () => {
+    for (const [addr, port] of [
+      [WEB.lbIp, 80],
+      [nodeA.ipv4, NODE_PORT],
+      [nodeB.ipv4, NODE_PORT],
+    ] as const) {
+      const r = await tcp(addr, port, 40);
+      expect(r.errors).toEqual({});
+      expect(Object.keys(r.backends).sort()).toEqual(['a1', 'b1']);
+      expect(new Set(r.results.map((x) => x.seenAs))).toEqual(new Set([topo.client.ipv4]));
+      expect(new Set(r.results.map((x) => x.peerAddr))).toEqual(new Set([addr]));
+    }
+  });
+
+  test('UDP to a backend on the other node is answered from the LB IP', async () => {
+    const r = await runClient(client, { mode: 'udp', addr: DNS.lbIp, port: 80, count: 10 });
+    expect(r.errors).toEqual({});
+    expect(r.backends).toEqual({ b2: 10 });
+    expect(new Set(r.results.map((x) => x.fromAddr))).toEqual(new Set([DNS.lbIp]));
+  });
+
+  test("DSR: replies of node B's backend reach the client straight from node B", async () => {
+    const macOf = (n: EdgeNode) => (JSON.parse(ip('-n', n.ns, '-j', 'link', 'show', n.device)) as { address: string }[])[0].address;
+    const sniffer = new LineProcess('frames_from', 'ip', ['netns', 'exec', topo.client.ns, 'python3', FRAMES_FROM, 'eth0', ONLY_B.lbIp, '4000']);
+    await sniffer.waitForLine('sniffing', (l) => l === 'sniffing', 10_000);
+    const r = await tcp(ONLY_B.lbIp, 80, 10);
+    await sniffer.waitForExit(10_000);
+    expect(r.backends).toEqual({ b1: 10 });
+    const frames = JSON.parse(sniffer.stdoutLines[sniffer.stdoutLines.length - 1]) as Record<string, number>;
+    expect(Object.keys(frames)).toEqual([macOf(nodeB)]);
+    expect(frames[macOf(nodeB)]).toBeGreaterThanOrEqual(20); // SYN-ACK and the answer, at least, per connection
+  });
+
+  test('snat (by annotation): the backend on the other node answers through node A', async () => {
+    const r = await tcp(SNAT.lbIp, 80, 10);
+    expect(r.errors).toEqual({});
+    expect(r.backends).toEqual({ b1: 10 });
+    expect(new Set(r.results.map((x) => x.seenAs))).toEqual(new Set([nodeA.ipv4]));
+  });
+
+  test('ClientIP affinity keeps the client on one backend', async () => {
+    const r = await tcp(STICKY.lbIp, 80, 20);
+    expect(r.errors).toEqual({});
+    expect(Object.values(r.backends)).toEqual([20]);
+  });
+
+  test('loadBalancerSourceRanges: a client outside them gets nothing, one inside is served', async () => {
+    const denied = await tcp(FENCED.lbIp, 80, 2, 500);
+    expect(denied.errors).toEqual({ ETIMEDOUT: 2 });
+    const allowed = await tcp(OPEN.lbIp, 80, 5);
+    expect(allowed.backends).toEqual({ a1: 5 });
+  });
+
+  test('externalTrafficPolicy Local: only the backend on the node the traffic reached', async () => {
+    const r = await tcp(LOCAL.lbIp, 80, 20);
+    expect(r.backends).toEqual({ a1: 20 });
+    expect(new Set(r.results.map((x) => x.seenAs))).toEqual(new Set([topo.client.ipv4]));
+  });
+
+  test('an established flow keeps its backend when the backend set changes; new flows re-hash', async () => {
+    const hold = startHold(client, { proto: 'tcp', addr: FLOW.lbIp, port: 80, durationMs: 6000, intervalMs: 100 });
+    await hold.waitForEvent('first probe', (e) => e.type === 'probe', 10_000);
+    FLOW.endpoints = [endpoint('b1'), endpoint('a1'), endpoint('a2'), endpoint('b2')];
+    write(FLOW);
+    // New connections spread once both agents have the new set (bounded: 20 rounds).
+    let spread: Record<string, number> = {};
+    for (let i = 0; i < 20 && Object.keys(spread).length < 2; i++) spread = (await tcp(FLOW.lbIp, 80, 10)).backends;
+    expect(Object.keys(spread).length).toBeGreaterThan(1);
+    const probes = (await hold.finished()).flatMap((e) => (e.type === 'probe' ? [e] : []));
+    expect(probes.length).toBeGreaterThan(20);
+    expect(new Set(probes.map((p) => p.backend ?? p.error))).toEqual(new Set(['b1']));
+  });
+});
