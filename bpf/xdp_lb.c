@@ -118,8 +118,12 @@ static __always_inline int forward_dsr(struct xdp_md *ctx, struct pkt *p, const 
 }
 
 /* A backend on this node: the stack delivers the packet; its replies leave
- * through tc_dsr.c, which needs to know the frontend. */
-static __always_inline int forward_local(struct xdp_md *ctx, struct pkt *p, const struct edge_backend *b)
+ * through tc_dsr.c, which needs to know the frontend. That is written once
+ * per flow: a map update on every packet would cost more than all the rest.
+ * Both tables are LRUs of the same size, and tc's lookups keep the entry of
+ * a flow that is still answered fresh. */
+static __always_inline int forward_local(struct xdp_md *ctx, struct pkt *p, const struct edge_backend *b,
+					 int new_flow)
 {
 	__u8 fe_addr[16];
 	__u16 fe_port = p->dport;
@@ -127,7 +131,8 @@ static __always_inline int forward_local(struct xdp_md *ctx, struct pkt *p, cons
 	__builtin_memcpy(fe_addr, p->daddr, 16);
 	if (nat_rewrite(ctx, p, NAT_DST, b->addr, b->port))
 		return drop(KPR_XDP_DROP_INVALID_PACKET);
-	revnat_remember(p, fe_addr, fe_port);
+	if (new_flow)
+		revnat_remember(p, fe_addr, fe_port);
 	return XDP_PASS;
 }
 
@@ -159,12 +164,31 @@ static __always_inline int forward_snat(struct xdp_md *ctx, struct pkt *p, const
 }
 
 /* snat mode, the way back: a backend's reply to this node, on the client's
- * port, becomes the frontend's reply to the client. */
+ * port, becomes the frontend's reply to the client. Only packets for this
+ * node's own address can be one, so others skip the table. */
 static __always_inline int snat_reply(struct xdp_md *ctx, struct pkt *p)
 {
 	const struct edge_snat_val *v;
+	const struct edge_config *cfg;
+	const __u8 *node;
 	struct edge_snat_val sv;
 	struct edge_snat_key k = {};
+	__u64 want[2] = {}, got[2];
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&kpr_xdp_config, &zero);
+	if (!cfg)
+		return -1;
+	node = node_addr(cfg, p->family);
+	if (!node)
+		return -1;
+	if (p->family == KPR_AF_INET)
+		__builtin_memcpy(want, node, 4);
+	else
+		__builtin_memcpy(want, node, 16);
+	__builtin_memcpy(got, p->daddr, 16);
+	if (want[0] != got[0] || want[1] != got[1])
+		return -1;
 
 	__builtin_memcpy(k.backend_addr, p->saddr, 16);
 	__builtin_memcpy(k.node_addr, p->daddr, 16);
@@ -194,6 +218,7 @@ int kpr_xdp_lb(struct xdp_md *ctx)
 	const __u8 *src;
 	struct pkt p;
 	__u32 zero = 0;
+	int new_flow;
 
 	if (parse_packet(ctx, &p) != PARSE_OK)
 		return XDP_PASS;
@@ -214,14 +239,14 @@ int kpr_xdp_lb(struct xdp_md *ctx)
 	cfg = bpf_map_lookup_elem(&kpr_xdp_config, &zero);
 	if (!cfg)
 		return drop(KPR_XDP_DROP_BACKEND_MISSING);
-	b = select_backend(&p, &svc, cfg);
+	b = select_backend(&p, &svc, cfg, &new_flow);
 	if (!b)
 		return drop(KPR_XDP_DROP_BACKEND_MISSING);
 	if (b->family != p.family)
 		return drop(KPR_XDP_DROP_UNSUPPORTED_L3);
 
 	if (addr_is_zero(b->node_addr))
-		return forward_local(ctx, &p, b);
+		return forward_local(ctx, &p, b, new_flow);
 	src = node_addr(cfg, p.family);
 	if (!src)
 		return drop(KPR_XDP_DROP_NO_NODE_ADDRESS);

@@ -43,19 +43,16 @@ static __always_inline struct edge_backend *backend_of(__u32 id, __u32 svc_id)
 	return b && b->svc_id == svc_id ? b : NULL;
 }
 
-/* A remembered backend: refreshes its last use and returns it while valid. */
-static __always_inline struct edge_backend *stuck_backend(struct edge_stick_val *v, __u32 svc_id, __u64 now,
-							  __u32 *id)
+/* A remembered backend, while it still exists for this service. */
+static __always_inline struct edge_backend *stuck_backend(const struct edge_stick_val *v, __u32 svc_id, __u32 *id)
 {
 	struct edge_backend *b;
 
 	if (!v)
 		return NULL;
 	b = backend_of(v->backend_id, svc_id);
-	if (b) {
-		v->last_seen_ns = now;
+	if (b)
 		*id = v->backend_id;
-	}
 	return b;
 }
 
@@ -79,15 +76,16 @@ static __always_inline struct edge_backend *table_backend(const struct pkt *p, c
 	return backend_of(*bid, svc_id);
 }
 
+/* *new_flow: the packet starts a flow this node had no backend for. */
 static __always_inline struct edge_backend *select_backend(const struct pkt *p, const struct edge_fe_val *fe,
-							   const struct edge_config *cfg)
+							   const struct edge_config *cfg, int *new_flow)
 {
 	struct edge_flow_key fk = {};
 	struct edge_affinity_key ak = {};
 	struct edge_stick_val *sv, nv = {};
 	struct edge_backend *b;
 	int affinity = fe->flags & KPR_EDGE_F_AFFINITY;
-	__u64 now = bpf_ktime_get_coarse_ns(); /* jiffy resolution is plenty for idle and affinity timeouts */
+	__u64 now = 0;
 	__u32 id = 0;
 
 	__builtin_memcpy(fk.saddr, p->saddr, 16);
@@ -96,17 +94,20 @@ static __always_inline struct edge_backend *select_backend(const struct pkt *p, 
 	fk.dport = p->dport;
 	fk.proto = p->proto;
 	fk.family = p->family;
-	b = stuck_backend(bpf_map_lookup_elem(&kpr_edge_flows, &fk), fe->svc_id, now, &id);
+	/* A flow's entry needs no time: the LRU ages it out. */
+	b = stuck_backend(bpf_map_lookup_elem(&kpr_edge_flows, &fk), fe->svc_id, &id);
+	*new_flow = !b;
 	if (b)
 		return b;
 
 	if (affinity) {
+		now = bpf_ktime_get_coarse_ns(); /* jiffy resolution is plenty for affinity timeouts */
 		__builtin_memcpy(ak.addr, p->saddr, 16);
 		ak.svc_id = fe->svc_id;
 		ak.family = p->family;
 		sv = bpf_map_lookup_elem(&kpr_edge_affinity, &ak);
 		if (sv && now - sv->last_seen_ns <= (__u64)fe->affinity_timeout * NSEC_PER_SEC)
-			b = stuck_backend(sv, fe->svc_id, now, &id);
+			b = stuck_backend(sv, fe->svc_id, &id);
 	}
 	if (!b)
 		b = table_backend(p, fe, cfg, &id);

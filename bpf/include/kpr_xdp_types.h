@@ -71,7 +71,7 @@ struct edge_flow_key {
 
 /* Value of both kpr_edge_flows and kpr_edge_affinity. */
 struct edge_stick_val {
-	__u64 last_seen_ns;
+	__u64 last_seen_ns; /* affinity: the client's last new connection; flows: 0 */
 	__u32 backend_id;
 	__u32 pad;
 };

@@ -36,7 +36,7 @@ EdgeObject LoadEdgeObject(const EdgeLoadOptions& o) {
   // Both objects declare every edge map (kpr_xdp_maps.h) and must size them
   // alike to share their pins.
   const std::vector<MapCapacity> capacities{{"kpr_edge_frontends", o.frontend_max},
-                                            {"kpr_edge_backends", o.backend_max},
+                                            {"kpr_edge_backends", o.backend_max + 1},  // ids 1..max
                                             {"kpr_edge_maglev", o.frontend_max},
                                             {"kpr_edge_maglev", o.maglev_size, true},
                                             {"kpr_edge_flows", o.flow_max},
@@ -110,7 +110,10 @@ void UpdateEdgeBackends(int fd, const std::vector<EdgeBackend>& backends) {
 }
 
 void DeleteEdgeBackends(int fd, const std::vector<uint32_t>& ids) {
-  DeleteBatch(fd, "kpr_edge_backends", ids);  // uint32_t is the map's __u32 key
+  // An array entry cannot go: it is zeroed, which no frontend owns.
+  std::vector<__u32> keys(ids.begin(), ids.end());
+  std::vector<edge_backend> zeros(ids.size());
+  UpdateBatch(fd, "kpr_edge_backends", keys, zeros);
 }
 
 void SetMaglevTable(int outer_fd, uint32_t svc_id, const std::vector<uint32_t>& ids, uint32_t maglev_size) {
