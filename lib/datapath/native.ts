@@ -159,6 +159,20 @@ export interface EdgeDatapath {
   /** Swaps in a whole new Maglev table: exactly maglevTableSize backend ids. */
   setMaglevTable(svcId: number, backendIds: number[]): void;
   updateSourceRanges(ranges: SourceRange[]): void;
+  /** Deletes (svcId, cidr) entries; absent ones are no error. */
+  deleteSourceRanges(ranges: SourceRange[]): void;
+  /** Deletes the services' Maglev tables; absent ones are no error. */
+  deleteMaglevTables(svcIds: number[]): void;
+  /** Every frontend, flags unpacked as updateFrontends takes them. */
+  dumpFrontends(): EdgeFrontend[];
+  /** Every backend id in use. */
+  dumpBackends(): EdgeBackend[];
+  /** Every source range, CIDRs canonical ("198.18.0.0/15"). */
+  dumpSourceRanges(): SourceRange[];
+  /** The service ids that have a Maglev table. */
+  dumpMaglevTableIds(): number[];
+  /** A service's programmed table: M backend ids; empty when it has none. */
+  readMaglevTable(svcId: number): number[];
   /** Per-reason drop counters, index = reason (XDP_DROP_REASONS). */
   readDrops(): number[];
   readStats(): EdgeStats[];

@@ -409,6 +409,50 @@ EdgeFrontend ToEdgeFrontend(const Napi::Value& v) {
   return EdgeFrontend{ToFrontend(o), U32(o, "svcId"), static_cast<uint16_t>(count), flags, timeout};
 }
 
+SourceRange ToSourceRange(const Napi::Value& v) {
+  Napi::Object r = ObjectArg(v);
+  return SourceRange{U32(r, "svcId"), Str(r, "cidr")};
+}
+
+// The inverse of ToEdgeFrontend.
+Napi::Object EdgeFrontendObject(const Napi::Env& env, const EdgeFrontend& f) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("addr", f.fe.addr);
+  o.Set("port", f.fe.port);
+  o.Set("proto", ProtoName(f.fe.proto));
+  o.Set("svcId", f.svc_id);
+  o.Set("count", f.count);
+  o.Set("affinityTimeout", f.affinity_timeout);
+  o.Set("sourceRanges", (f.flags & KPR_EDGE_F_SOURCE_RANGES) != 0);
+  o.Set("mode", (f.flags & KPR_EDGE_F_SNAT) ? "snat" : "dsr");
+  o.Set("algorithm", (f.flags & KPR_EDGE_F_RANDOM) ? "random" : "maglev");
+  o.Set("noBackend", (f.flags & KPR_EDGE_F_DROP_NO_BACKEND) ? "drop" : "reject");
+  return o;
+}
+
+Napi::Object EdgeBackendObject(const Napi::Env& env, const EdgeBackend& b) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("id", b.id);
+  o.Set("addr", b.addr);
+  o.Set("port", b.port);
+  o.Set("svcId", b.svc_id);
+  if (!b.node_addr.empty()) o.Set("nodeAddr", b.node_addr);
+  return o;
+}
+
+Napi::Array NumberArray(const Napi::Env& env, const std::vector<uint32_t>& v) {
+  Napi::Array out = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); i++) out.Set(i, v[i]);
+  return out;
+}
+
+template <typename T, typename F>
+Napi::Array ToArray(const Napi::Env& env, const std::vector<T>& items, F toObject) {
+  Napi::Array out = Napi::Array::New(env, items.size());
+  for (size_t i = 0; i < items.size(); i++) out.Set(i, toObject(env, items[i]));
+  return out;
+}
+
 std::vector<uint32_t> U32Array(const Napi::Value& v) {
   return MapArray<uint32_t>(v, [](const Napi::Value& e) {
     if (!e.IsNumber()) throw BpfError("ids must be numbers");
@@ -511,11 +555,37 @@ Napi::Value OpenEdgeDatapath(const Napi::CallbackInfo& info) {
       return ci.Env().Undefined();
     });
     method("updateSourceRanges", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
-      UpdateSourceRanges(d.Maps().source_ranges, MapArray<SourceRange>(ci[0], [](const Napi::Value& v) {
-                           Napi::Object r = ObjectArg(v);
-                           return SourceRange{U32(r, "svcId"), Str(r, "cidr")};
-                         }));
+      UpdateSourceRanges(d.Maps().source_ranges, MapArray<SourceRange>(ci[0], ToSourceRange));
       return ci.Env().Undefined();
+    });
+    method("deleteSourceRanges", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
+      DeleteSourceRanges(d.Maps().source_ranges, MapArray<SourceRange>(ci[0], ToSourceRange));
+      return ci.Env().Undefined();
+    });
+    method("deleteMaglevTables", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
+      DeleteMaglevTables(d.Maps().maglev, U32Array(ci[0]));
+      return ci.Env().Undefined();
+    });
+    method("dumpFrontends", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
+      return ToArray(ci.Env(), DumpEdgeFrontends(d.Maps().frontends), EdgeFrontendObject);
+    });
+    method("dumpBackends", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
+      return ToArray(ci.Env(), DumpEdgeBackends(d.Maps().backends), EdgeBackendObject);
+    });
+    method("dumpSourceRanges", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
+      return ToArray(ci.Env(), DumpSourceRanges(d.Maps().source_ranges), [](const Napi::Env& env, const SourceRange& r) {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("svcId", r.svc_id);
+        o.Set("cidr", r.cidr);
+        return o;
+      });
+    });
+    method("dumpMaglevTableIds", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
+      return NumberArray(ci.Env(), DumpMaglevTableIds(d.Maps().maglev));
+    });
+    method("readMaglevTable", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
+      if (!ci[0].IsNumber()) throw BpfError("readMaglevTable(svcId) takes a number");
+      return NumberArray(ci.Env(), ReadMaglevTable(d.Maps().maglev, ci[0].As<Napi::Number>().Uint32Value()));
     });
     method("readDrops", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
       return CountersArray(ci.Env(), SumPerCpuCounters(d.Maps().drops, KPR_XDP_REASON_MAX));

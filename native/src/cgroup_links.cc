@@ -9,18 +9,11 @@
 
 #include "bpf_errors.h"
 #include "loader.h"
+#include "owned_fd.h"
 
 namespace kpr {
 
 namespace {
-
-struct Fd {
-  int fd;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-};
 
 // A cgroup's id is the inode number of its directory in cgroupfs.
 uint64_t CgroupId(const std::string& path) {
@@ -59,7 +52,7 @@ bool ReplacePinned(bpf_program* prog, const std::string& pin, uint64_t cgroup_id
 std::vector<AttachResult> AttachCgroupPrograms(bpf_object* obj, const std::string& cgroup_path,
                                                const std::string& link_dir) {
   MakeDirs(link_dir);
-  Fd cg(open(cgroup_path.c_str(), O_RDONLY | O_DIRECTORY));
+  OwnedFd cg(open(cgroup_path.c_str(), O_RDONLY | O_DIRECTORY));
   if (cg.fd < 0) ThrowErrno("opening cgroup " + cgroup_path, errno);
   uint64_t cgroup_id = CgroupId(cgroup_path);
 

@@ -10,6 +10,7 @@
 #include "bpf_errors.h"
 #include "loader.h"
 #include "map_batch.h"
+#include "owned_fd.h"
 
 namespace kpr {
 
@@ -121,10 +122,7 @@ void SetMaglevTable(int outer_fd, uint32_t svc_id, const std::vector<uint32_t>& 
     throw BpfError("a Maglev table has " + std::to_string(maglev_size) + " entries, got " + std::to_string(ids.size()));
   int inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "kpr_edge_mtab", sizeof(__u32), sizeof(__u32), maglev_size, nullptr);
   if (inner < 0) ThrowErrno("creating a Maglev table", errno);
-  struct CloseFd {
-    int fd;
-    ~CloseFd() { close(fd); }
-  } guard{inner};
+  OwnedFd guard(inner);
   std::vector<__u32> slots(maglev_size), values(ids.begin(), ids.end());
   for (uint32_t i = 0; i < maglev_size; i++) slots[i] = i;
   UpdateBatch(inner, "a Maglev table", slots, values);
@@ -133,25 +131,96 @@ void SetMaglevTable(int outer_fd, uint32_t svc_id, const std::vector<uint32_t>& 
     ThrowErrno("installing the Maglev table of service " + std::to_string(svc_id), errno);
 }
 
+namespace {
+
+edge_src_range_key PackSourceRange(const SourceRange& r) {
+  size_t slash = r.cidr.find('/');
+  if (slash == std::string::npos) throw BpfError("not a CIDR: '" + r.cidr + "'");
+  edge_src_range_key k{};
+  ParseAddr(r.cidr.substr(0, slash), k.addr, &k.family);
+  const std::string len_text = r.cidr.substr(slash + 1);
+  char* end = nullptr;
+  unsigned long len = strtoul(len_text.c_str(), &end, 10);
+  if (len_text.empty() || *end || len > (k.family == KPR_AF_INET ? 32u : 128u))
+    throw BpfError("bad prefix length in '" + r.cidr + "'");
+  k.prefixlen = KPR_EDGE_SRC_RANGE_FIXED_BITS + len;
+  k.svc_id = r.svc_id;
+  return k;
+}
+
+}  // namespace
+
 void UpdateSourceRanges(int fd, const std::vector<SourceRange>& ranges) {
   std::vector<edge_src_range_key> keys;
   std::vector<__u8> values;
   for (const auto& r : ranges) {
-    size_t slash = r.cidr.find('/');
-    if (slash == std::string::npos) throw BpfError("not a CIDR: '" + r.cidr + "'");
-    edge_src_range_key k{};
-    ParseAddr(r.cidr.substr(0, slash), k.addr, &k.family);
-    const std::string len_text = r.cidr.substr(slash + 1);
-    char* end = nullptr;
-    unsigned long len = strtoul(len_text.c_str(), &end, 10);
-    if (len_text.empty() || *end || len > (k.family == KPR_AF_INET ? 32u : 128u))
-      throw BpfError("bad prefix length in '" + r.cidr + "'");
-    k.prefixlen = KPR_EDGE_SRC_RANGE_FIXED_BITS + len;
-    k.svc_id = r.svc_id;
-    keys.push_back(k);
+    keys.push_back(PackSourceRange(r));
     values.push_back(1);
   }
   UpdateBatch(fd, "kpr_edge_source_ranges", keys, values);
+}
+
+void DeleteSourceRanges(int fd, const std::vector<SourceRange>& ranges) {
+  std::vector<edge_src_range_key> keys;
+  for (const auto& r : ranges) keys.push_back(PackSourceRange(r));
+  DeleteEach(fd, "kpr_edge_source_ranges", keys);  // an LPM trie has no batch operations
+}
+
+std::vector<SourceRange> DumpSourceRanges(int fd) {
+  std::vector<SourceRange> out;
+  ForEachKey<edge_src_range_key>(fd, [&](const edge_src_range_key& k) {
+    out.push_back(SourceRange{k.svc_id, FormatAddr(k.addr, k.family) + "/" + std::to_string(k.prefixlen - KPR_EDGE_SRC_RANGE_FIXED_BITS)});
+  });
+  return out;
+}
+
+std::vector<EdgeFrontend> DumpEdgeFrontends(int fd) {
+  std::vector<EdgeFrontend> out;
+  ForEach<edge_fe_key, edge_fe_val>(fd, [&](const edge_fe_key& k, const edge_fe_val& v) {
+    out.push_back(EdgeFrontend{Frontend{FormatAddr(k.addr, k.family), ntohs(k.port), k.proto}, v.svc_id, v.count, v.flags,
+                               (v.flags & KPR_EDGE_F_AFFINITY) ? v.affinity_timeout : 0});
+  });
+  return out;
+}
+
+std::vector<EdgeBackend> DumpEdgeBackends(int fd) {
+  std::vector<EdgeBackend> out;
+  ForEach<__u32, edge_backend>(fd, [&](const __u32& id, const edge_backend& v) {
+    if (v.family == 0) return;  // a free slot of the array
+    uint64_t node[2];
+    memcpy(node, v.node_addr, sizeof(node));
+    out.push_back(EdgeBackend{id, FormatAddr(v.addr, v.family), ntohs(v.port), v.svc_id,
+                              (node[0] | node[1]) ? FormatAddr(v.node_addr, v.family) : ""});
+  });
+  return out;
+}
+
+std::vector<uint32_t> DumpMaglevTableIds(int outer_fd) {
+  std::vector<uint32_t> out;
+  ForEachKey<__u32>(outer_fd, [&](const __u32& id) { out.push_back(id); });  // maps of maps have no batch reads
+  return out;
+}
+
+void DeleteMaglevTables(int outer_fd, const std::vector<uint32_t>& svc_ids) {
+  std::vector<__u32> keys(svc_ids.begin(), svc_ids.end());
+  DeleteEach(outer_fd, "kpr_edge_maglev", keys);
+}
+
+std::vector<uint32_t> ReadMaglevTable(int outer_fd, uint32_t svc_id) {
+  __u32 inner_id = 0;
+  if (bpf_map_lookup_elem(outer_fd, &svc_id, &inner_id) != 0) {
+    if (errno == ENOENT) return {};
+    ThrowErrno("reading the Maglev table of service " + std::to_string(svc_id), errno);
+  }
+  int inner = bpf_map_get_fd_by_id(inner_id);
+  if (inner < 0) ThrowErrno("opening the Maglev table of service " + std::to_string(svc_id), errno);
+  OwnedFd guard(inner);
+  std::vector<uint32_t> table;
+  ForEach<__u32, __u32>(inner, [&](const __u32& slot, const __u32& id) {
+    if (slot >= table.size()) table.resize(slot + 1);
+    table[slot] = id;
+  });
+  return table;
 }
 
 void WriteEdgeConfig(int fd, const EdgeConfig& cfg, uint32_t maglev_size) {

@@ -95,4 +95,14 @@ void UpdateSourceRanges(int fd, const std::vector<SourceRange>& ranges);
 void WriteEdgeConfig(int fd, const EdgeConfig& cfg, uint32_t maglev_size);
 std::vector<EdgeStats> ReadEdgeStats(int fd);
 
+// Reads back what the agent wrote, for adoption, repair and the CLI.
+std::vector<EdgeFrontend> DumpEdgeFrontends(int fd);
+std::vector<EdgeBackend> DumpEdgeBackends(int fd);  // the ids in use only
+std::vector<SourceRange> DumpSourceRanges(int fd);
+void DeleteSourceRanges(int fd, const std::vector<SourceRange>& ranges);
+std::vector<uint32_t> DumpMaglevTableIds(int outer_fd);
+void DeleteMaglevTables(int outer_fd, const std::vector<uint32_t>& svc_ids);
+// A service's programmed table (M backend ids); empty when it has none.
+std::vector<uint32_t> ReadMaglevTable(int outer_fd, uint32_t svc_id);
+
 }  // namespace kpr

@@ -69,4 +69,26 @@ void ForEach(int fd, F fn) {
   }
 }
 
+// Every key of a map whose kind has no batch operations (LPM tries, maps
+// of maps): one syscall per key, for maps the agent keeps small.
+template <typename K, typename F>
+void ForEachKey(int fd, F fn) {
+  K key{}, next{};
+  const K* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    fn(next);
+    key = next;
+    prev = &key;
+  }
+  if (errno != ENOENT) ThrowErrno("reading map keys", errno);
+}
+
+// Deletes one key at a time, for map kinds without batch deletion; a key
+// already gone is success, as with DeleteBatch.
+template <typename K>
+void DeleteEach(int fd, const char* what, const std::vector<K>& keys) {
+  for (const K& k : keys)
+    if (bpf_map_delete_elem(fd, &k) != 0 && errno != ENOENT) ThrowErrno(std::string("deleting from ") + what, errno);
+}
+
 }  // namespace kpr

@@ -360,6 +360,31 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
     });
   });
 
+  test('what is written reads back; deletions of absent entries are no error', () => {
+    const fe = frontend(VIP4, 80, 'TCP', 7, { sourceRanges: true, mode: 'snat', algorithm: 'random', noBackend: 'drop', affinityTimeout: 60 });
+    service(fe, [{ id: 3, addr: LOCAL_A, port: 8080 }, { id: 4, addr: '198.18.60.1', port: 8080, nodeAddr: PEER4 }]);
+    fx.dp.updateSourceRanges([{ svcId: 7, cidr: '198.19.5.0/24' }, { svcId: 7, cidr: 'fd00:198:18:5::/64' }]);
+    expect(fx.dp.dumpFrontends()).toEqual([{ ...fe, count: 2 }]);
+    expect(fx.dp.dumpBackends()).toEqual([
+      { id: 3, addr: LOCAL_A, port: 8080, svcId: 7 },
+      { id: 4, addr: '198.18.60.1', port: 8080, svcId: 7, nodeAddr: PEER4 },
+    ]);
+    expect(fx.dp.dumpSourceRanges().sort((a, b) => a.cidr.localeCompare(b.cidr))).toEqual([
+      { svcId: 7, cidr: '198.19.5.0/24' },
+      { svcId: 7, cidr: 'fd00:198:18:5::/64' },
+    ]);
+    expect(fx.dp.dumpMaglevTableIds()).toEqual([7]);
+    expect(fx.dp.readMaglevTable(7)).toEqual(table(3, 4));
+    expect(fx.dp.readMaglevTable(8)).toEqual([]);
+
+    fx.dp.deleteSourceRanges([{ svcId: 7, cidr: '198.19.5.0/24' }, { svcId: 9, cidr: '198.19.0.0/16' }]);
+    fx.dp.deleteMaglevTables([7, 8]);
+    fx.dp.deleteBackends([3]);
+    expect(fx.dp.dumpSourceRanges()).toEqual([{ svcId: 7, cidr: 'fd00:198:18:5::/64' }]);
+    expect(fx.dp.dumpMaglevTableIds()).toEqual([]);
+    expect(fx.dp.dumpBackends().map((b) => b.id)).toEqual([4]);
+  });
+
   test('source ranges: a client outside them is dropped and counted, one inside is served', () => {
     service(frontend(VIP4, 80, 'TCP', 1, { sourceRanges: true }), [{ id: 1, addr: LOCAL_A, port: 8080 }]);
     service(frontend(VIP6, 80, 'TCP', 2, { sourceRanges: true }), [{ id: 2, addr: 'fd00:198:18:50::1', port: 8080 }]);
