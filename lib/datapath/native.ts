@@ -2,6 +2,8 @@
 // owns map packing (bpf/include/kpr_types.h); this file only types it and
 // finds the built binary.
 import * as path from 'path';
+import type { ForwardingMode } from '../model/forwarding_mode';
+import type { LbAlgorithm } from '../model/lb_algorithm';
 import type { MaglevAddon } from './maglev';
 
 export type Proto = 'TCP' | 'UDP' | 'SCTP';
@@ -87,8 +89,8 @@ export interface OpenOptions {
 }
 
 /** XDP edge LB (bpf/xdp_lb.o): how a frontend reaches a backend on another node. */
-export type EdgeLbMode = 'dsr' | 'snat';
-export type EdgeAlgorithm = 'maglev' | 'random';
+export type EdgeLbMode = ForwardingMode;
+export type EdgeAlgorithm = LbAlgorithm;
 
 /** A NodePort / LoadBalancer IP / ExternalIP as the edge LB sees it. */
 export interface EdgeFrontend extends FrontendKey {
@@ -148,8 +150,8 @@ export interface ProgTestRunResult {
   durationNs: number;
 }
 
-export interface EdgeDatapath {
-  setConfig(cfg: EdgeConfig): void;
+/** The edge LB's map writes and reads; what the edge plan needs. */
+export interface EdgeMaps {
   updateFrontends(frontends: EdgeFrontend[]): void;
   deleteFrontends(keys: FrontendKey[]): void;
   updateBackends(backends: EdgeBackend[]): void;
@@ -157,6 +159,35 @@ export interface EdgeDatapath {
   /** Swaps in a whole new Maglev table: exactly maglevTableSize backend ids. */
   setMaglevTable(svcId: number, backendIds: number[]): void;
   updateSourceRanges(ranges: SourceRange[]): void;
+  // Not in the addon yet (see EDGE_ADOPTION_FUNCTIONS in edge_reconciler.ts):
+  /** Deletes the LPM entries (svcId, cidr) of kpr_edge_source_ranges; absent ones are no error. */
+  deleteSourceRanges(ranges: SourceRange[]): void;
+  /** Deletes the services' entries of kpr_edge_maglev (the outer map), which frees their tables; absent ones are no error. */
+  deleteMaglevTables(svcIds: number[]): void;
+  /** Every entry of kpr_edge_frontends, flags unpacked as updateFrontends takes them. */
+  dumpFrontends(): EdgeFrontend[];
+  /** Every entry of kpr_edge_backends; nodeAddr absent when all zero. */
+  dumpBackends(): EdgeBackend[];
+  /** Every entry of kpr_edge_source_ranges, CIDRs canonical ("198.18.0.0/15"). */
+  dumpSourceRanges(): SourceRange[];
+  /** The keys (service ids) of kpr_edge_maglev. */
+  dumpMaglevTableIds(): number[];
+}
+
+export type XdpAttachMode = 'native' | 'generic' | 'auto';
+
+export interface XdpAttachResult {
+  /** With 'auto': native where the driver supports it, else generic. */
+  mode: 'native' | 'generic';
+  action: 'created' | 'replaced';
+}
+
+export interface EdgeDatapath extends EdgeMaps {
+  setConfig(cfg: EdgeConfig): void;
+  /** Not in the addon yet: attaches kpr_xdp_lb to the interface through a
+   *  link pinned beside the cgroup links (so that it outlives the agent),
+   *  replacing the program of a pinned link atomically. */
+  attachXdp?(ifname: string, mode: XdpAttachMode): XdpAttachResult;
   /** Per-reason drop counters, index = reason (XDP_DROP_REASONS). */
   readDrops(): number[];
   readStats(): EdgeStats[];
