@@ -1,0 +1,84 @@
+// Keeps the edge LB's maps in line with the desired edge frontends, one sync
+// at a time, like the socket LB's reconciler: it starts from what the maps
+// hold (a previous agent's state is adopted, never flushed), then trusts its
+// own plans; a full sync or a failed write makes it read the maps again.
+import { ExternalFrontend } from '../model/frontend';
+import { applyEdgePlan, EdgeSettings, planEdgeSync } from './edge_plan';
+import { EdgeState, readEdgeState } from './edge_programmed';
+import { EdgeMaps } from './native';
+import { SkippedFrontend } from './plan';
+
+export interface EdgeSyncReport {
+  /** Edge services (service ports per family), frontends and backends programmed. */
+  services: number;
+  frontends: number;
+  backends: number;
+  /** Map entries written or deleted; a Maglev table counts as one. */
+  writes: number;
+  skipped: SkippedFrontend[];
+}
+
+/** Every function of EdgeMaps: the edge reconciler needs them all to adopt
+ *  and repair state without a flush. */
+const EDGE_MAP_FUNCTIONS: readonly (keyof EdgeMaps)[] = [
+  'updateFrontends',
+  'deleteFrontends',
+  'updateBackends',
+  'deleteBackends',
+  'setMaglevTable',
+  'updateSourceRanges',
+  'deleteSourceRanges',
+  'deleteMaglevTables',
+  'dumpFrontends',
+  'dumpBackends',
+  'dumpSourceRanges',
+  'dumpMaglevTableIds',
+];
+
+/** The EdgeMaps functions an addon object lacks (an addon older than this control plane). */
+export function missingEdgeFunctions(dp: object): string[] {
+  return EDGE_MAP_FUNCTIONS.filter((name) => typeof (dp as Record<string, unknown>)[name] !== 'function');
+}
+
+export class EdgeReconciler {
+  private state?: EdgeState;
+
+  constructor(
+    private readonly maps: EdgeMaps,
+    private readonly settings: EdgeSettings,
+  ) {}
+
+  adopt(): EdgeState {
+    this.state = readEdgeState(this.maps);
+    return this.state;
+  }
+
+  repair(desired: ExternalFrontend[]): EdgeSyncReport {
+    this.adopt();
+    return this.sync(desired);
+  }
+
+  sync(desired: ExternalFrontend[]): EdgeSyncReport {
+    const start = this.state ?? this.adopt();
+    // Unknown until the writes are done: a failure leaves the next sync to read the maps.
+    this.state = undefined;
+    let plan = planEdgeSync(start, desired, this.settings);
+    applyEdgePlan(this.maps, plan);
+    let writes = plan.writes;
+    // Deletions free their entries only at the end of a plan, so what did not fit may fit now.
+    if (plan.skipped.length > 0 && plan.deletes > 0) {
+      plan = planEdgeSync(plan.next, desired, this.settings);
+      applyEdgePlan(this.maps, plan);
+      writes += plan.writes;
+    }
+    this.state = plan.next;
+    const services = [...plan.next.services.values()];
+    return {
+      services: services.length,
+      frontends: services.reduce((n, s) => n + s.frontends.size, 0),
+      backends: services.reduce((n, s) => n + s.backends.size, 0),
+      writes,
+      skipped: plan.skipped,
+    };
+  }
+}
