@@ -48,9 +48,15 @@ export class EdgeReconciler {
     private readonly settings: EdgeSettings,
   ) {}
 
+  /** Reads the programmed state from the maps. Services keep the ids this
+   *  reconciler gave them while the maps still have them, so that a service
+   *  whose frontends were deleted behind its back gets them back unchanged. */
   adopt(): EdgeState {
-    this.state = readEdgeState(this.maps);
-    return this.state;
+    const known = this.state?.ids ?? new Map<string, number>();
+    const state = readEdgeState(this.maps);
+    for (const [key, id] of known) if (state.services.has(id)) state.ids.set(key, id);
+    this.state = state;
+    return state;
   }
 
   repair(desired: ExternalFrontend[]): EdgeSyncReport {
