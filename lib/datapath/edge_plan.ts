@@ -42,15 +42,19 @@ export interface EdgeSettings {
   maglev: (names: string[]) => MaglevTable;
 }
 
-export type EdgeStep =
-  | { op: 'updateBackends'; backends: EdgeBackend[] }
-  | { op: 'setMaglevTable'; svcId: number; backendIds: number[] }
-  | { op: 'updateSourceRanges'; ranges: SourceRange[] }
-  | { op: 'updateFrontends'; frontends: EdgeFrontend[] }
-  | { op: 'deleteFrontends'; keys: FrontendKey[] }
-  | { op: 'deleteSourceRanges'; ranges: SourceRange[] }
-  | { op: 'deleteMaglevTables'; svcIds: number[] }
-  | { op: 'deleteBackends'; ids: number[] };
+/** The map writes a plan makes. */
+type EdgeWrite = Exclude<keyof EdgeMaps, 'dumpFrontends' | 'dumpBackends' | 'dumpSourceRanges' | 'dumpMaglevTableIds'>;
+
+export interface EdgeStep {
+  op: EdgeWrite;
+  args: unknown[];
+  /** Map entries it writes or deletes; a Maglev table counts as one. */
+  entries: number;
+}
+
+function step<K extends EdgeWrite>(op: K, ...args: Parameters<EdgeMaps[K]>): EdgeStep {
+  return { op, args, entries: op === 'setMaglevTable' ? 1 : (args[0] as unknown[]).length };
+}
 
 export interface EdgePlan {
   steps: EdgeStep[];
@@ -242,67 +246,20 @@ export function planEdgeSync(state: EdgeState, desired: ExternalFrontend[], sett
   for (const id of changes.deleteBackends) budget.backendIds.release(id);
 
   const steps: EdgeStep[] = [
-    { op: 'updateBackends', backends: changes.backends },
-    ...changes.tables.map((t): EdgeStep => ({ op: 'setMaglevTable', ...t })),
-    { op: 'updateSourceRanges', ranges: changes.ranges },
-    { op: 'updateFrontends', frontends: changes.frontends },
-    { op: 'deleteFrontends', keys: deleteFrontends },
-    { op: 'deleteSourceRanges', ranges: changes.deleteRanges },
-    { op: 'deleteMaglevTables', svcIds: changes.deleteTables },
-    { op: 'deleteBackends', ids: changes.deleteBackends },
+    step('updateBackends', changes.backends),
+    ...changes.tables.map((t) => step('setMaglevTable', t.svcId, t.backendIds)),
+    step('updateSourceRanges', changes.ranges),
+    step('updateFrontends', changes.frontends),
+    step('deleteFrontends', deleteFrontends),
+    step('deleteSourceRanges', changes.deleteRanges),
+    step('deleteMaglevTables', changes.deleteTables),
+    step('deleteBackends', changes.deleteBackends),
   ];
-  const nonEmpty = steps.filter((s) => entries(s) > 0);
+  const nonEmpty = steps.filter((s) => s.entries > 0);
   const deletes = deleteFrontends.length + changes.deleteRanges.length + changes.deleteTables.length + changes.deleteBackends.length;
-  return { steps: nonEmpty, next, skipped, writes: nonEmpty.reduce((n, s) => n + entries(s), 0), deletes };
-}
-
-function entries(step: EdgeStep): number {
-  switch (step.op) {
-    case 'updateBackends':
-      return step.backends.length;
-    case 'setMaglevTable':
-      return 1;
-    case 'updateSourceRanges':
-    case 'deleteSourceRanges':
-      return step.ranges.length;
-    case 'updateFrontends':
-      return step.frontends.length;
-    case 'deleteFrontends':
-      return step.keys.length;
-    case 'deleteMaglevTables':
-      return step.svcIds.length;
-    case 'deleteBackends':
-      return step.ids.length;
-  }
+  return { steps: nonEmpty, next, skipped, writes: nonEmpty.reduce((n, s) => n + s.entries, 0), deletes };
 }
 
 export function applyEdgePlan(maps: EdgeMaps, plan: EdgePlan): void {
-  for (const step of plan.steps) {
-    switch (step.op) {
-      case 'updateBackends':
-        maps.updateBackends(step.backends);
-        break;
-      case 'setMaglevTable':
-        maps.setMaglevTable(step.svcId, step.backendIds);
-        break;
-      case 'updateSourceRanges':
-        maps.updateSourceRanges(step.ranges);
-        break;
-      case 'updateFrontends':
-        maps.updateFrontends(step.frontends);
-        break;
-      case 'deleteFrontends':
-        maps.deleteFrontends(step.keys);
-        break;
-      case 'deleteSourceRanges':
-        maps.deleteSourceRanges(step.ranges);
-        break;
-      case 'deleteMaglevTables':
-        maps.deleteMaglevTables(step.svcIds);
-        break;
-      case 'deleteBackends':
-        maps.deleteBackends(step.ids);
-        break;
-    }
-  }
+  for (const s of plan.steps) (maps[s.op] as (...args: unknown[]) => void).apply(maps, s.args);
 }
