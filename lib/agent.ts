@@ -11,7 +11,7 @@ import { resolveCgroupRoot } from './cgroup';
 import { EDGE_FLOWS_PER_LB_ENTRY, pinPaths, RunConfig } from './config';
 import { EdgeReconciler, missingEdgeFunctions } from './datapath/edge_reconciler';
 import { computeMaglev } from './datapath/maglev';
-import { loadAddon, repoRoot } from './datapath/native';
+import { EdgeDatapath, loadAddon, repoRoot } from './datapath/native';
 import { Reconciler } from './datapath/reconciler';
 import { attachMode } from './datapath/xdp_devices';
 import { HealthCheckServers } from './health_check_node_port';
@@ -98,17 +98,24 @@ function openEdge(cfg: RunConfig, mapDir: string, log: Logger): EdgeSync | undef
     log.info('edge: --bpf-lb-acceleration disabled: no XDP edge LB');
     return undefined;
   }
-  const dp = loadAddon().openEdgeDatapath({
-    objectPath: path.join(repoRoot(), 'bpf', 'xdp_lb.o'),
-    mapDir,
-    frontendMax: cfg.lbMapMax,
-    backendMax: cfg.lbMapMax,
-    flowMax: EDGE_FLOWS_PER_LB_ENTRY * cfg.lbMapMax,
-    affinityMax: cfg.lbMapMax,
-    sourceRangeMax: cfg.lbMapMax,
-    snatMax: EDGE_FLOWS_PER_LB_ENTRY * cfg.lbMapMax,
-    maglevTableSize: cfg.maglevTableSize,
-  });
+  let dp: EdgeDatapath;
+  try {
+    dp = loadAddon().openEdgeDatapath({
+      objectPath: path.join(repoRoot(), 'bpf', 'xdp_lb.o'),
+      mapDir,
+      frontendMax: cfg.lbMapMax,
+      backendMax: cfg.lbMapMax,
+      flowMax: EDGE_FLOWS_PER_LB_ENTRY * cfg.lbMapMax,
+      affinityMax: cfg.lbMapMax,
+      sourceRangeMax: cfg.lbMapMax,
+      snatMax: EDGE_FLOWS_PER_LB_ENTRY * cfg.lbMapMax,
+      maglevTableSize: cfg.maglevTableSize,
+    });
+  } catch (e) {
+    // The socket LB does not depend on it: the node keeps its services.
+    log.error(`edge: loading bpf/xdp_lb.o failed: ${(e as Error).message}; no XDP edge LB`);
+    return undefined;
+  }
   const missing = missingEdgeFunctions(dp);
   if (missing.length > 0) {
     log.error(`edge: the native addon lacks ${missing.join(', ')}: no XDP edge LB (rebuild the addon)`);
