@@ -1,6 +1,6 @@
-// The agent: programs the socket load balancer from one source, a manifest
-// directory (standalone mode) or the Kubernetes API, and keeps it in line with
-// every change. It never detaches or flushes, on exit or when the source
+// The agent: programs the socket load balancer and the XDP edge load
+// balancer from one source, a manifest directory (standalone mode) or the
+// Kubernetes API, and keeps them in line with every change. It never detaches or flushes, on exit or when the source
 // fails: pinned links and maps keep serving connections, and the next agent
 // adopts them.
 import * as fs from 'fs';
@@ -8,18 +8,25 @@ import * as http from 'http';
 import * as path from 'path';
 import { ensureBpffs } from './bpffs';
 import { resolveCgroupRoot } from './cgroup';
-import { pinPaths, RunConfig } from './config';
-import { loadAddon, repoRoot } from './datapath/native';
+import { EDGE_FLOWS_PER_LB_ENTRY, pinPaths, RunConfig } from './config';
+import { EdgeReconciler } from './datapath/edge_reconciler';
+import { NodeNeighbours } from './datapath/node_neighbours';
+import { computeMaglev } from './datapath/maglev';
+import { EdgeDatapath, loadAddon, repoRoot } from './datapath/native';
 import { Reconciler } from './datapath/reconciler';
+import { attachMode } from './datapath/xdp_devices';
+import { HealthCheckServers } from './health_check_node_port';
 import { Logger } from './log';
 import { ProxyMetrics } from './metrics/proxy_metrics';
 import { healthzHandler, metricsHandler, serve } from './metrics/server';
+import { nodeAddresses } from './model/backend_location';
 import { NodeContext } from './model/node';
 import { nodeContext } from './model/node_context';
 import { KubernetesSource } from './sources/kubernetes';
 import { ManifestSource } from './sources/manifest';
 import { nodeName } from './sources/node_name';
 import { standaloneNode } from './sources/standalone_node';
+import { EdgeSync } from './sync/edge_sync';
 import { ProxyState } from './sync/proxy_state';
 import { SyncLoop } from './sync/sync_loop';
 
@@ -40,6 +47,7 @@ async function startManifests(manifests: string, w: Wiring): Promise<Source> {
   const source = new ManifestSource({ path: manifests, log: w.log });
   await source.start((objects) => {
     w.state.setNode(standaloneNode(w.node, objects.nodes));
+    w.state.setNodeAddresses(nodeAddresses(objects.nodes));
     w.state.replaceAll(objects);
   });
   w.loop.start();
@@ -73,12 +81,51 @@ async function startKubernetes(kubeconfig: string | undefined, w: Wiring): Promi
   return { source, server: client.apiServer(kc) };
 }
 
+/** kube-proxy's health timeout: two sync periods. */
+const healthTimeoutMs = (cfg: RunConfig) => 2 * cfg.syncPeriodMs;
+
 async function startServers(cfg: RunConfig, metrics: ProxyMetrics, log: Logger): Promise<http.Server[]> {
   const servers: (http.Server | undefined)[] = [];
   if (cfg.metrics) servers.push(await serve('metrics', cfg.metrics, metricsHandler(metrics), log, cfg.bindAddressHardFail));
-  // kube-proxy's health timeout: two sync periods.
-  if (cfg.healthz) servers.push(await serve('healthz', cfg.healthz, healthzHandler(metrics, 2 * cfg.syncPeriodMs), log, cfg.bindAddressHardFail));
+  if (cfg.healthz) servers.push(await serve('healthz', cfg.healthz, healthzHandler(metrics, healthTimeoutMs(cfg)), log, cfg.bindAddressHardFail));
   return servers.filter((s): s is http.Server => s !== undefined);
+}
+
+/** The XDP edge LB, unless --bpf-lb-acceleration disabled or the addon is
+ *  too old for its control plane; its maps are adopted, never flushed. */
+function openEdge(cfg: RunConfig, mapDir: string, log: Logger): EdgeSync | undefined {
+  const mode = attachMode(cfg.acceleration);
+  if (mode === undefined) {
+    log.info('edge: --bpf-lb-acceleration disabled: no XDP edge LB');
+    return undefined;
+  }
+  let dp: EdgeDatapath;
+  try {
+    dp = loadAddon().openEdgeDatapath({
+      objectPath: path.join(repoRoot(), 'bpf', 'xdp_lb.o'),
+      tcObjectPath: path.join(repoRoot(), 'bpf', 'tc_dsr.o'),
+      mapDir,
+      frontendMax: cfg.lbMapMax,
+      backendMax: cfg.lbMapMax,
+      flowMax: EDGE_FLOWS_PER_LB_ENTRY * cfg.lbMapMax,
+      affinityMax: cfg.lbMapMax,
+      sourceRangeMax: cfg.lbMapMax,
+      snatMax: EDGE_FLOWS_PER_LB_ENTRY * cfg.lbMapMax,
+      maglevTableSize: cfg.maglevTableSize,
+    });
+  } catch (e) {
+    // The socket LB does not depend on it: the node keeps its services.
+    log.error(`edge: loading bpf/xdp_lb.o and bpf/tc_dsr.o failed: ${(e as Error).message}; no XDP edge LB`);
+    return undefined;
+  }
+  const reconciler = new EdgeReconciler(dp, {
+    limits: { frontendMax: cfg.lbMapMax, backendMax: cfg.lbMapMax, sourceRangeMax: cfg.lbMapMax },
+    noBackend: cfg.noBackendResponse,
+    maglev: (backends) => computeMaglev({ backends, size: cfg.maglevTableSize, seed: cfg.maglevSeed }),
+  });
+  const adopted = reconciler.adopt();
+  log.info(`edge: adopted ${adopted.services.size} services from ${mapDir}; ${cfg.lbMode} mode, ${cfg.lbAlgorithm}, Maglev tables of ${cfg.maglevTableSize}`);
+  return new EdgeSync({ dp, reconciler, hashSeed: cfg.maglevSeed, mode, devices: cfg.devices, neighbours: new NodeNeighbours(log), log });
 }
 
 /** Sets up the datapath and serves until SIGINT or SIGTERM. */
@@ -106,8 +153,11 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const origin = cfg.source.kind === 'manifests' ? `manifests ${cfg.source.path}` : `kubernetes ${cfg.source.kubeconfig ?? 'in-cluster'}`;
   const readyDetail = `${origin}, ${where}`;
   const timing = { minSyncPeriodMs: cfg.minSyncPeriodMs, syncPeriodMs: cfg.syncPeriodMs };
-  const state: ProxyState = new ProxyState({ name: node, labels: {}, addresses: [] }, { nodePortAddresses: cfg.nodePortAddresses }, metrics, () => loop.changed());
-  const loop: SyncLoop = new SyncLoop(dp, reconciler, state, metrics, log, readyDetail, timing);
+  const modelConfig = { nodePortAddresses: cfg.nodePortAddresses, lbMode: cfg.lbMode, lbAlgorithm: cfg.lbAlgorithm };
+  const state: ProxyState = new ProxyState({ name: node, labels: {}, addresses: [] }, modelConfig, metrics, () => loop.changed());
+  const healthChecks = new HealthCheckServers(() => metrics.health(Date.now(), healthTimeoutMs(cfg)).healthy, log);
+  const extras = { edge: openEdge(cfg, pins.maps, log), healthChecks };
+  const loop: SyncLoop = new SyncLoop(dp, reconciler, state, metrics, log, readyDetail, timing, extras);
   const w: Wiring = { node, state, loop, log };
   // Handlers go in before anything can say "ready": a SIGTERM that finds
   // none kills the process outright.
@@ -118,6 +168,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
       source?.stop();
       loop.stop();
       for (const s of servers) s.close();
+      healthChecks.closeAll();
       resolve();
     };
     process.once('SIGINT', () => exit('SIGINT'));

@@ -6,11 +6,21 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { BindAddress, parseBindAddress } from './bind_address';
-import { DEFAULT_MAGLEV_SEED, DEFAULT_MAGLEV_TABLE_SIZE, MAGLEV_MAX_TABLE_SIZE, MAGLEV_MIN_TABLE_SIZE } from './datapath/maglev';
+import {
+  DEFAULT_MAGLEV_SEED,
+  DEFAULT_MAGLEV_TABLE_SIZE,
+  MAGLEV_MAX_TABLE_SIZE,
+  MAGLEV_MIN_TABLE_SIZE,
+  MAGLEV_TABLE_SIZES,
+  parseMaglevSeed,
+} from './datapath/maglev';
+import { XDP_ACCELERATIONS, XdpAcceleration } from './datapath/xdp_devices';
 import { formatDuration, parseDuration } from './duration';
 import { ConfigFileError, FileSettings, readKubeProxyConfig } from './kubeproxy_config';
-import { isLogLevel, LOG_LEVELS, LogLevel } from './log';
+import { LOG_LEVELS, LogLevel } from './log';
 import { canonicalCidr } from './model/cidr';
+import { LB_MODES, LbMode } from './model/forwarding_mode';
+import { LB_ALGORITHMS, LbAlgorithm } from './model/lb_algorithm';
 
 export class UsageError extends Error {
   constructor(
@@ -39,7 +49,16 @@ export interface CommandSpec {
 
 export const DEFAULT_BPF_ROOT = '/sys/fs/bpf';
 const MAX_MAP_ENTRIES = 1 << 24;
-const MAX_UINT32 = 0xffffffff;
+
+export const NO_BACKEND_RESPONSES = ['reject', 'drop'] as const;
+export type NoBackendResponse = (typeof NO_BACKEND_RESPONSES)[number];
+
+/** The edge LB's flow and SNAT tables hold connections, not services: this
+ *  many per entry of --bpf-lb-map-max (262144 by default, the size Cilium's
+ *  non-TCP conntrack table has). */
+export const EDGE_FLOWS_PER_LB_ENTRY = 4;
+
+const SEED_HELP = "an unsigned 32-bit integer, or Cilium's 12 bytes in base64 (head -c12 /dev/urandom | base64)";
 
 const BPF_ROOT: FlagSpec = {
   name: '--bpf-root',
@@ -76,8 +95,36 @@ export const RUN: CommandSpec = {
     { name: '--healthz-bind-address', value: 'IP:PORT', help: 'serve /healthz here; port 0: off', default: `0.0.0.0:${HEALTHZ_PORT}` },
     { ...BPF_ROOT, help: `${BPF_ROOT.help}; bpffs is mounted there if it is not` },
     { name: '--cgroup-root', value: 'DIR', help: 'cgroup v2 directory to attach to', default: 'the cgroup2 mount in /proc/self/mountinfo' },
-    { name: '--bpf-lb-map-max', value: 'N', help: 'entries of the service and backend maps', default: '65536' },
+    {
+      name: '--bpf-lb-map-max',
+      value: 'N',
+      help: `entries of the service and backend maps, of the socket and the edge LB; the edge LB's flow and SNAT tables get ${EDGE_FLOWS_PER_LB_ENTRY} times as many`,
+      default: '65536',
+    },
     { name: '--bpf-lb-sock-rev-nat-map-max', value: 'N', help: 'entries of the UDP reverse translation map', default: '131072' },
+    {
+      name: '--bpf-lb-mode',
+      alias: '--lb-mode',
+      value: 'MODE',
+      help: "edge LB towards backends on other nodes: snat, dsr (the backend's node answers the client), or hybrid (dsr for TCP, snat for UDP); a service's service.cilium.io/forwarding-mode annotation (dsr or snat) overrides it",
+      default: 'snat',
+    },
+    {
+      name: '--bpf-lb-algorithm',
+      value: 'ALGORITHM',
+      help: "edge LB backend choice: maglev (consistent hashing: every node picks the same backend for a connection) or random; a service's service.cilium.io/lb-algorithm annotation overrides it",
+      default: 'maglev',
+    },
+    { name: '--bpf-lb-maglev-table-size', value: 'M', help: `entries of each service's Maglev table, one of ${MAGLEV_TABLE_SIZES.join(', ')}`, default: String(DEFAULT_MAGLEV_TABLE_SIZE) },
+    { name: '--bpf-lb-maglev-hash-seed', value: 'SEED', help: `Maglev hash seed, the same on every node: ${SEED_HELP}`, default: String(DEFAULT_MAGLEV_SEED) },
+    { name: '--service-no-backend-response', value: 'RESPONSE', help: 'edge LB, a service without backends: reject (TCP reset) or drop', default: 'reject' },
+    {
+      name: '--bpf-lb-acceleration',
+      value: 'MODE',
+      help: "edge LB XDP attachment: native (in the driver; fails where the driver has no XDP), generic, best-effort (native where the driver supports it, generic elsewhere), or disabled (no edge LB)",
+      default: 'best-effort',
+    },
+    { name: '--devices', value: 'IFACES', help: 'comma-separated interfaces the edge LB attaches to', default: "the interfaces holding this node's addresses" },
     { name: '--log-level', value: 'LEVEL', help: LOG_LEVELS.join(', '), default: 'info' },
   ],
 };
@@ -99,7 +146,7 @@ export const MAGLEV_COMPUTE: CommandSpec = {
   flags: [
     { name: '--backends-file', value: 'FILE', help: 'one backend a line: 198.18.0.11:8080 or [fd00:198:18::11]:8080; # starts a comment' },
     { name: '--size', value: 'M', help: `table size: a prime from ${MAGLEV_MIN_TABLE_SIZE} to ${MAGLEV_MAX_TABLE_SIZE}`, default: String(DEFAULT_MAGLEV_TABLE_SIZE) },
-    { name: '--seed', value: 'N', help: 'hash seed, an unsigned 32-bit integer; nodes that share it share tables', default: String(DEFAULT_MAGLEV_SEED) },
+    { name: '--seed', value: 'SEED', help: `hash seed, as kpr run --bpf-lb-maglev-hash-seed takes it: ${SEED_HELP}; nodes that share it share tables`, default: String(DEFAULT_MAGLEV_SEED) },
     OUTPUT,
   ],
 };
@@ -129,6 +176,16 @@ export interface RunConfig {
   cgroupRoot?: string;
   lbMapMax: number;
   revNatMapMax: number;
+  lbMode: LbMode;
+  lbAlgorithm: LbAlgorithm;
+  /** One of MAGLEV_TABLE_SIZES. */
+  maglevTableSize: number;
+  /** Unsigned 32-bit (parseMaglevSeed). */
+  maglevSeed: number;
+  noBackendResponse: NoBackendResponse;
+  acceleration: XdpAcceleration;
+  /** undefined: the interfaces holding this node's addresses. */
+  devices?: string[];
   logLevel: LogLevel;
 }
 
@@ -176,6 +233,36 @@ function integerFlag(cmd: CommandSpec, values: Map<string, string>, name: string
   const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
   if (!(n >= min && n <= max)) throw new UsageError(cmd.name, `flag ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   return n;
+}
+
+function choiceFlag<T extends string>(cmd: CommandSpec, v: Map<string, string>, name: string, choices: readonly T[], fallback: T): T {
+  const raw = v.get(name);
+  if (raw === undefined) return fallback;
+  const choice = choices.find((c) => c === raw);
+  if (choice === undefined) throw new UsageError(cmd.name, `flag ${name} must be one of ${choices.join(', ')}, got ${JSON.stringify(raw)}`);
+  return choice;
+}
+
+function seedFlag(cmd: CommandSpec, v: Map<string, string>, name: string): number {
+  const raw = v.get(name);
+  if (raw === undefined) return DEFAULT_MAGLEV_SEED;
+  const seed = parseMaglevSeed(raw);
+  if (seed === undefined) throw new UsageError(cmd.name, `flag ${name} must be ${SEED_HELP}, got ${JSON.stringify(raw)}`);
+  return seed;
+}
+
+function maglevTableSizeFlag(v: Map<string, string>): number {
+  const raw = v.get('--bpf-lb-maglev-table-size');
+  if (raw === undefined) return DEFAULT_MAGLEV_TABLE_SIZE;
+  const size = MAGLEV_TABLE_SIZES.find((m) => String(m) === raw);
+  if (size === undefined) throw new UsageError(RUN.name, `flag --bpf-lb-maglev-table-size must be one of ${MAGLEV_TABLE_SIZES.join(', ')}, got ${JSON.stringify(raw)}`);
+  return size;
+}
+
+function devicesFlag(raw: string | undefined): string[] | undefined {
+  const devices = raw?.split(',').map((d) => d.trim());
+  if (devices?.some((d) => !/^[^\s/]{1,15}$/.test(d))) throw new UsageError(RUN.name, `flag --devices: ${JSON.stringify(raw)} is not a comma-separated list of interface names`);
+  return devices;
 }
 
 function configFile(file: string | undefined, readFile: (f: string) => string): { settings: FileSettings; warnings: string[] } {
@@ -235,10 +322,7 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
   if (v === 'help') return v;
   const { settings: file, warnings } = configFile(v.get('--config'), readFile);
   const source = sourceConfig(v, file, env);
-  const logLevel = v.get('--log-level') ?? 'info';
-  if (!isLogLevel(logLevel)) {
-    throw new UsageError(RUN.name, `flag --log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
-  }
+  const logLevel = choiceFlag(RUN, v, '--log-level', LOG_LEVELS, 'info');
   const defaultMin = source.kind === 'manifests' ? STANDALONE_MIN_SYNC_PERIOD_MS : KUBERNETES_MIN_SYNC_PERIOD_MS;
   const minSyncPeriodMs = durationFlag(v, '--min-sync-period') ?? file.minSyncPeriodMs ?? defaultMin;
   const syncPeriodMs = durationFlag(v, '--sync-period') ?? file.syncPeriodMs ?? SYNC_PERIOD_MS;
@@ -262,16 +346,19 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
     cgroupRoot: v.get('--cgroup-root'),
     lbMapMax: integerFlag(RUN, v, '--bpf-lb-map-max', 1, MAX_MAP_ENTRIES),
     revNatMapMax: integerFlag(RUN, v, '--bpf-lb-sock-rev-nat-map-max', 1, MAX_MAP_ENTRIES),
+    lbMode: choiceFlag(RUN, v, '--bpf-lb-mode', LB_MODES, 'snat'),
+    lbAlgorithm: choiceFlag(RUN, v, '--bpf-lb-algorithm', LB_ALGORITHMS, 'maglev'),
+    maglevTableSize: maglevTableSizeFlag(v),
+    maglevSeed: seedFlag(RUN, v, '--bpf-lb-maglev-hash-seed'),
+    noBackendResponse: choiceFlag(RUN, v, '--service-no-backend-response', NO_BACKEND_RESPONSES, 'reject'),
+    acceleration: choiceFlag(RUN, v, '--bpf-lb-acceleration', XDP_ACCELERATIONS, 'best-effort'),
+    devices: devicesFlag(v.get('--devices')),
     logLevel,
   };
 }
 
 function outputFlag(cmd: CommandSpec, v: Map<string, string>): Output {
-  const output = v.get('--output') ?? 'table';
-  if (!(OUTPUTS as readonly string[]).includes(output)) {
-    throw new UsageError(cmd.name, `flag --output must be one of ${OUTPUTS.join(', ')}, got ${JSON.stringify(output)}`);
-  }
-  return output as Output;
+  return choiceFlag(cmd, v, '--output', OUTPUTS, 'table');
 }
 
 export function servicesConfig(args: string[]): ServicesConfig | 'help' {
@@ -288,7 +375,7 @@ export function maglevComputeConfig(args: string[]): MaglevComputeConfig | 'help
   return {
     backendsFile,
     size: integerFlag(MAGLEV_COMPUTE, v, '--size', MAGLEV_MIN_TABLE_SIZE, MAGLEV_MAX_TABLE_SIZE),
-    seed: integerFlag(MAGLEV_COMPUTE, v, '--seed', 0, MAX_UINT32),
+    seed: seedFlag(MAGLEV_COMPUTE, v, '--seed'),
     output: outputFlag(MAGLEV_COMPUTE, v),
   };
 }

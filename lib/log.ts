@@ -12,10 +12,6 @@ export interface Logger {
   debug(msg: string): void;
 }
 
-export function isLogLevel(s: string): s is LogLevel {
-  return (LOG_LEVELS as readonly string[]).includes(s);
-}
-
 export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
   const threshold = LOG_LEVELS.indexOf(level);
   const at = (l: LogLevel) => (msg: string) => {

@@ -11,9 +11,29 @@ export const DEFAULT_MAGLEV_TABLE_SIZE = 16381;
  *  every prime in this range; named here for flag parsing and help. */
 export const MAGLEV_MIN_TABLE_SIZE = 251;
 export const MAGLEV_MAX_TABLE_SIZE = 131071;
+/** The table sizes Cilium's --bpf-lb-maglev-table-size accepts: primes
+ *  about twice apart, so that an operator's choice carries over. */
+export const MAGLEV_TABLE_SIZES = [251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071] as const;
 /** Any fixed value does, as long as every node uses the same one; a cluster
  *  that wants tables unlike its neighbours' picks another. */
 export const DEFAULT_MAGLEV_SEED = 0x6b707230;
+
+const CILIUM_SEED = /^[A-Za-z0-9+/]{16}$/;
+
+/** A seed as flags give it: an unsigned 32-bit integer, or Cilium's
+ *  --bpf-lb-maglev-hash-seed, 12 random bytes in base64 (head -c12
+ *  /dev/urandom | base64), whose three 32-bit little-endian words are
+ *  folded by XOR into the one the datapath hashes with, so that a seed
+ *  copied from a Cilium configuration keeps nodes agreeing. undefined: neither. */
+export function parseMaglevSeed(text: string): number | undefined {
+  if (/^\d+$/.test(text)) {
+    const n = Number(text);
+    return n <= 0xffffffff ? n : undefined;
+  }
+  if (!CILIUM_SEED.test(text)) return undefined;
+  const bytes = Buffer.from(text, 'base64');
+  return (bytes.readUInt32LE(0) ^ bytes.readUInt32LE(4) ^ bytes.readUInt32LE(8)) >>> 0;
+}
 
 export interface MaglevInput {
   /** Canonical "addr:port" names (formatAddrPort); duplicates are dropped. */

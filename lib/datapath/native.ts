@@ -2,6 +2,8 @@
 // owns map packing (bpf/include/kpr_types.h); this file only types it and
 // finds the built binary.
 import * as path from 'path';
+import type { ForwardingMode } from '../model/forwarding_mode';
+import type { LbAlgorithm } from '../model/lb_algorithm';
 import type { MaglevAddon } from './maglev';
 
 export type Proto = 'TCP' | 'UDP' | 'SCTP';
@@ -87,8 +89,8 @@ export interface OpenOptions {
 }
 
 /** XDP edge LB (bpf/xdp_lb.o): how a frontend reaches a backend on another node. */
-export type EdgeLbMode = 'dsr' | 'snat';
-export type EdgeAlgorithm = 'maglev' | 'random';
+export type EdgeLbMode = ForwardingMode;
+export type EdgeAlgorithm = LbAlgorithm;
 
 /** A NodePort / LoadBalancer IP / ExternalIP as the edge LB sees it. */
 export interface EdgeFrontend extends FrontendKey {
@@ -104,8 +106,6 @@ export interface EdgeFrontend extends FrontendKey {
   /** A frontend without backends answers TCP with a RST ('reject') or drops. */
   noBackend: 'reject' | 'drop';
 }
-
-export type XdpMode = 'native' | 'generic' | 'auto';
 
 export interface EdgeBackend {
   id: number;
@@ -150,8 +150,8 @@ export interface ProgTestRunResult {
   durationNs: number;
 }
 
-export interface EdgeDatapath {
-  setConfig(cfg: EdgeConfig): void;
+/** The edge LB's map writes and reads; what the edge plan needs. */
+export interface EdgeMaps {
   updateFrontends(frontends: EdgeFrontend[]): void;
   deleteFrontends(keys: FrontendKey[]): void;
   updateBackends(backends: EdgeBackend[]): void;
@@ -171,6 +171,18 @@ export interface EdgeDatapath {
   dumpSourceRanges(): SourceRange[];
   /** The service ids that have a Maglev table. */
   dumpMaglevTableIds(): number[];
+}
+
+export type XdpAttachMode = 'native' | 'generic' | 'auto';
+
+export interface XdpAttachResult {
+  /** With 'auto': native where the driver supports it, else generic. */
+  mode: 'native' | 'generic';
+  action: AttachResult['action'];
+}
+
+export interface EdgeDatapath extends EdgeMaps {
+  setConfig(cfg: EdgeConfig): void;
   /** A service's programmed table: M backend ids; empty when it has none. */
   readMaglevTable(svcId: number): number[];
   /** Per-reason drop counters, index = reason (XDP_DROP_REASONS). */
@@ -180,8 +192,9 @@ export interface EdgeDatapath {
   progTestRun(progName: string, packet: Buffer, repeat: number, opts?: ProgTestRunOptions): ProgTestRunResult;
   /** Attaches kpr_xdp_lb to a device of the caller's network namespace;
    *  'auto' takes native where the driver can, else generic. A program
-   *  already there (kpr's or not) is replaced atomically. */
-  attachXdp(ifname: string, mode: XdpMode): { mode: 'native' | 'generic'; action: AttachResult['action'] };
+   *  already there (kpr's or not) is replaced atomically. The attachment
+   *  belongs to the device: it outlives the agent. */
+  attachXdp(ifname: string, mode: XdpAttachMode): XdpAttachResult;
   /** Attaches tc_dsr.c to the device's tc ingress and egress (clsact). */
   attachTc(ifname: string): { action: AttachResult['action'] };
   close(): void;

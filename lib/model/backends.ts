@@ -1,6 +1,7 @@
 // The endpoints of one service port, from the service's slices of one
 // family. Each endpoint contributes its first address only: the API declares
 // an endpoint's addresses fungible and kube-proxy uses the first.
+import { PlacedBackend } from './backend_location';
 import { dedupeEndpoints, EndpointCandidate } from './endpoint_duplicates';
 import { endpointConditions } from './endpoint_conditions';
 import { endpointPort } from './endpoint_ports';
@@ -23,4 +24,9 @@ export function portEndpoints(sp: ServicePort, slices: EndpointSlice[]): Endpoin
 /** A backend set as frontends hold it: addresses only, sorted. */
 export function backendSet(eps: BackendAddr[]): BackendAddr[] {
   return eps.map(({ addr, port }) => ({ addr, port })).sort(compareBackends);
+}
+
+/** The same with each backend's node: the edge LB's view (backend_location.ts). */
+export function placedBackendSet(eps: EndpointCandidate[]): PlacedBackend[] {
+  return eps.map(({ addr, port, nodeName }) => ({ addr, port, nodeName })).sort(compareBackends);
 }

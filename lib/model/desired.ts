@@ -1,8 +1,12 @@
 // Desired state: every frontend the datapath should serve, from Services,
-// EndpointSlices, this node and the config, in two views: the socket LB's
+// EndpointSlices, this node, the other nodes' addresses and the config, in two views: the socket LB's
 // (traffic from this node) and the edge LB's (traffic from outside).
-import { Frontend, frontendKey } from './frontend';
+import { NO_NODE_ADDRESSES, NodeAddresses } from './backend_location';
+import { annotatedForwardingMode } from './forwarding_mode';
+import { ExternalFrontend, Frontend, frontendKey, isExternal } from './frontend';
 import { resolveConflicts } from './frontend_conflicts';
+import { HealthCheck, healthCheck } from './health_check';
+import { annotatedLbAlgorithm } from './lb_algorithm';
 import { ModelConfig, NodeContext } from './node';
 import { EndpointSlice, objectName, Service } from './objects';
 import { sortedBy } from './order';
@@ -21,8 +25,13 @@ export interface DesiredState {
   frontends: Frontend[];
   /** The edge LB's frontends: every NodePort, LoadBalancer and ExternalIP
    *  frontend, for traffic from outside. Ordered by frontendKey. */
-  edgeFrontends: Frontend[];
+  edgeFrontends: ExternalFrontend[];
   conflicts: string[];
+  /** Settings the model could not apply as given (a bad annotation, a
+   *  backend whose node has no address), one line each, by service name. */
+  warnings: string[];
+  /** healthCheckNodePort servers to run, by service name. */
+  healthChecks: HealthCheck[];
   /** Service ports per family whose Local traffic policy finds no endpoint
    *  on this node while the service has endpoints elsewhere. */
   noLocalEndpoints: { internal: number; external: number };
@@ -38,10 +47,12 @@ export interface ServiceFrontends {
   /** In the order they take precedence (KINDS). */
   frontends: Frontend[];
   noLocalEndpoints: DesiredState['noLocalEndpoints'];
+  warnings: string[];
+  healthCheck?: HealthCheck;
 }
 
-export function serviceFrontends(svc: Service, slices: EndpointSlice[], node: NodeContext, config: ModelConfig): ServiceFrontends {
-  const ports = clusterIPs(svc.spec).flatMap((ip) => familyPorts(svc, ip, slices, node));
+export function serviceFrontends(svc: Service, slices: EndpointSlice[], node: NodeContext, config: ModelConfig, nodes: NodeAddresses): ServiceFrontends {
+  const ports = clusterIPs(svc.spec).flatMap((ip) => familyPorts(svc, ip, slices, node, config, nodes));
   const frontends = KINDS.flatMap((kind) => ports.flatMap((p) => kind(p, node, config)));
   const hasExternal = frontends.some((f) => f.kind !== 'ClusterIP');
   const noLocal = { internal: 0, external: 0 };
@@ -50,7 +61,11 @@ export function serviceFrontends(svc: Service, slices: EndpointSlice[], node: No
     noLocal.internal += missing.internal ? 1 : 0;
     noLocal.external += missing.external ? 1 : 0;
   }
-  return { frontends, noLocalEndpoints: noLocal };
+  const name = objectName(svc.metadata);
+  const annotations = hasExternal ? [annotatedForwardingMode(svc).warning, annotatedLbAlgorithm(svc).warning] : [];
+  const unlocated = hasExternal ? [...new Set(ports.flatMap((p) => p.located.unlocated))].map((u) => `Service ${name}: ${u}`) : [];
+  const warnings = [...annotations.filter((w): w is string => w !== undefined), ...unlocated];
+  return { frontends, noLocalEndpoints: noLocal, warnings, healthCheck: healthCheck(svc, slices, node) };
 }
 
 /** The frontends that won over other services', ordered by frontendKey;
@@ -71,16 +86,24 @@ export function desiredState(sorted: Frontend[], conflicts: string[], services: 
     // A LoadBalancer frontend whose source ranges shut this node out is left
     // to the real load balancer (source_ranges.ts).
     frontends: sorted.filter((f) => nodeMayUse(f, node)),
-    edgeFrontends: sorted.filter((f) => f.kind !== 'ClusterIP'),
+    edgeFrontends: sorted.filter(isExternal),
     conflicts,
     noLocalEndpoints: noLocal,
+    warnings: services.flatMap((s) => s.warnings),
+    healthChecks: services.flatMap((s) => (s.healthCheck ? [s.healthCheck] : [])),
   };
 }
 
-export function desiredFrontends(services: Iterable<Service>, slices: Iterable<EndpointSlice>, node: NodeContext, config: ModelConfig): DesiredState {
+export function desiredFrontends(
+  services: Iterable<Service>,
+  slices: Iterable<EndpointSlice>,
+  node: NodeContext,
+  config: ModelConfig,
+  nodes: NodeAddresses = NO_NODE_ADDRESSES,
+): DesiredState {
   const bySvc = slicesByService([...slices]);
   const ordered = sortedBy([...services], (svc) => objectName(svc.metadata));
-  const perService = ordered.map((svc) => serviceFrontends(svc, bySvc.get(objectName(svc.metadata)) ?? [], node, config));
+  const perService = ordered.map((svc) => serviceFrontends(svc, bySvc.get(objectName(svc.metadata)) ?? [], node, config, nodes));
   const { sorted, conflicts } = winners(perService);
   return desiredState(sorted, conflicts, perService, node);
 }

@@ -1,9 +1,10 @@
 // The desired state recomputed for what changed only. A sync follows a change
 // to a few objects among thousands, and ProxyState hands out the very same
 // objects while they are unchanged, so a service whose Service and
-// EndpointSlice objects, node and config are the same objects as last time
+// EndpointSlice objects, node, node addresses and config are the same objects as last time
 // has the same frontends as last time; those frontends are reused as they
 // are, which also tells the datapath plan they need no look.
+import { NO_NODE_ADDRESSES, NodeAddresses } from './backend_location';
 import { DesiredState, desiredState, ServiceFrontends, serviceFrontends, winners } from './desired';
 import { Frontend, frontendKey } from './frontend';
 import { ModelConfig, NodeContext } from './node';
@@ -20,6 +21,7 @@ interface Entry {
 interface Last {
   node: NodeContext;
   config: ModelConfig;
+  nodes: NodeAddresses;
   entries: Map<string, Entry>;
   /** Service keys in name order. */
   order: string[];
@@ -31,9 +33,9 @@ interface Last {
 export class DesiredFrontends {
   private last?: Last;
 
-  /** desiredFrontends(services, slices, node, config), reusing the last result where it holds. */
-  compute(services: Iterable<Service>, slices: Iterable<EndpointSlice>, node: NodeContext, config: ModelConfig): DesiredState {
-    const last = this.last?.node === node && this.last.config === config ? this.last : undefined;
+  /** desiredFrontends(services, slices, node, config, nodes), reusing the last result where it holds. */
+  compute(services: Iterable<Service>, slices: Iterable<EndpointSlice>, node: NodeContext, config: ModelConfig, nodes: NodeAddresses = NO_NODE_ADDRESSES): DesiredState {
+    const last = this.last?.node === node && this.last.config === config && this.last.nodes === nodes ? this.last : undefined;
     const bySvc = slicesByService([...slices]);
     const entries = new Map<string, Entry>();
     const changed: { prev?: Entry; next: Entry }[] = [];
@@ -45,7 +47,7 @@ export class DesiredFrontends {
         entries.set(key, prev);
         continue;
       }
-      const next = { svc, slices: own, result: serviceFrontends(svc, own, node, config) };
+      const next = { svc, slices: own, result: serviceFrontends(svc, own, node, config, nodes) };
       entries.set(key, next);
       changed.push({ prev, next });
     }
@@ -59,7 +61,7 @@ export class DesiredFrontends {
     const inPlace = last && sameServices && last.state.conflicts.length === 0 && changed.every((c) => sameKeys(c.prev as Entry, c.next));
     const { sorted, conflicts } = inPlace ? { sorted: replaced(last.sorted, changed), conflicts: [] } : winners(perService);
     const state = desiredState(sorted, conflicts, perService, node);
-    this.last = { node, config, entries, order, sorted, state };
+    this.last = { node, config, nodes, entries, order, sorted, state };
     return state;
   }
 }

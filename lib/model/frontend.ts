@@ -3,7 +3,10 @@
 // one for traffic from this node itself (pods and host processes, which the
 // socket LB sees) and one for traffic arriving from outside (the edge LB's).
 // The two differ only where externalTrafficPolicy is Local.
+import { LocatedBackend } from './backend_location';
+import { ForwardingMode } from './forwarding_mode';
 import { formatAddrPort } from './ip_address';
+import { LbAlgorithm } from './lb_algorithm';
 import { compareStrings } from './order';
 import { Protocol } from './protocol';
 
@@ -36,6 +39,24 @@ export interface Frontend {
   /** Where the cloud load balancer asks whether this node has local
    *  endpoints: LoadBalancer services with externalTrafficPolicy Local. */
   healthCheckNodePort?: number;
+}
+
+/** A NodePort, LoadBalancer or ExternalIP frontend, with what the edge LB
+ *  needs besides: where each backend runs and how to reach it. */
+export interface ExternalFrontend extends Frontend {
+  kind: Exclude<FrontendKind, 'ClusterIP'>;
+  externalBackends: LocatedBackend[];
+  forwardingMode: ForwardingMode;
+  lbAlgorithm: LbAlgorithm;
+  /** The service port and family the frontend serves ("namespace/name|port|family"):
+   *  the edge LB's frontends of one edge service share its backends, Maglev
+   *  table, affinity and source ranges, as kube-proxy's external frontends
+   *  share one service chain. */
+  edgeService: string;
+}
+
+export function isExternal(f: Frontend): f is ExternalFrontend {
+  return f.kind !== 'ClusterIP';
 }
 
 /** Identity of a frontend; addr must be canonical. */

@@ -2,6 +2,8 @@
 // local endpoints and node hints), its labels (zone), and its addresses
 // (NodePort frontends). Filled from the Node object in Kubernetes mode and
 // from the manifest or the local interfaces in standalone mode.
+import { LbMode } from './forwarding_mode';
+import { LbAlgorithm } from './lb_algorithm';
 
 export interface NodeContext {
   name: string;
@@ -10,8 +12,13 @@ export interface NodeContext {
   addresses: string[];
 }
 
-/** The kube-proxy settings the model applies (KubeProxyConfiguration names). */
+/** The settings the model applies: kube-proxy's (KubeProxyConfiguration
+ *  names) and the edge LB's defaults (Cilium's flag names). */
 export interface ModelConfig {
   /** CIDRs whose node addresses serve NodePorts; empty: every node address. */
   nodePortAddresses: string[];
+  /** --bpf-lb-mode (forwarding_mode.ts). */
+  lbMode: LbMode;
+  /** --bpf-lb-algorithm (lb_algorithm.ts). */
+  lbAlgorithm: LbAlgorithm;
 }

@@ -2,11 +2,14 @@
 // it share. kube-proxy proxies each family on its own, and a service serves
 // a family only if it has a cluster IP of that family: its external IPs,
 // load balancer IPs and node ports of the other family stay unserved.
+import { Located, locateBackends, NodeAddresses } from './backend_location';
 import { portEndpoints } from './backends';
-import { Frontend, FrontendKind } from './frontend';
+import { forwardingMode } from './forwarding_mode';
+import { ExternalFrontend, Frontend, FrontendKind } from './frontend';
 import { IpFamily, ipFamily } from './ip_address';
 import { slicesOfFamily } from './ip_family';
-import { NodeContext } from './node';
+import { lbAlgorithm } from './lb_algorithm';
+import { ModelConfig, NodeContext } from './node';
 import { EndpointSlice, objectName, Service, ServicePort } from './objects';
 import { Protocol, protocolOf } from './protocol';
 import { affinityTimeout } from './session_affinity';
@@ -19,19 +22,18 @@ export interface FamilyPort {
   sp: ServicePort;
   proto: Protocol;
   backends: TrafficBackends;
+  /** backends.external with their node addresses, shared by every external frontend of the port. */
+  located: Located;
+  config: ModelConfig;
 }
 
-export function familyPorts(svc: Service, clusterIP: string, slices: EndpointSlice[], node: NodeContext): FamilyPort[] {
+export function familyPorts(svc: Service, clusterIP: string, slices: EndpointSlice[], node: NodeContext, config: ModelConfig, nodes: NodeAddresses): FamilyPort[] {
   const family = ipFamily(clusterIP);
   const familySlices = slicesOfFamily(slices, family);
-  return (svc.spec.ports ?? []).map((sp) => ({
-    svc,
-    family,
-    clusterIP,
-    sp,
-    proto: protocolOf(sp.protocol),
-    backends: trafficBackends(svc.spec, portEndpoints(sp, familySlices), node),
-  }));
+  return (svc.spec.ports ?? []).map((sp) => {
+    const backends = trafficBackends(svc.spec, portEndpoints(sp, familySlices), node);
+    return { svc, family, clusterIP, sp, proto: protocolOf(sp.protocol), backends, located: locateBackends(backends.external, family, node, nodes), config };
+  });
 }
 
 function frontend(p: FamilyPort, kind: FrontendKind, addr: string, port: number): Frontend {
@@ -54,11 +56,15 @@ export function internalFrontend(p: FamilyPort, addr: string): Frontend {
 }
 
 /** A frontend that traffic from outside reaches (traffic_policy.ts). */
-export function externalFrontend(p: FamilyPort, kind: Exclude<FrontendKind, 'ClusterIP'>, addr: string, port: number): Frontend {
+export function externalFrontend(p: FamilyPort, kind: Exclude<FrontendKind, 'ClusterIP'>, addr: string, port: number): ExternalFrontend {
   return {
     ...frontend(p, kind, addr, port),
+    kind,
     backends: p.backends.fromNode,
-    externalBackends: p.backends.external,
+    externalBackends: p.located.backends,
     healthCheckNodePort: healthCheckNodePort(p.svc.spec),
+    forwardingMode: forwardingMode(p.svc, p.proto, p.config.lbMode),
+    lbAlgorithm: lbAlgorithm(p.svc, p.config.lbAlgorithm),
+    edgeService: `${objectName(p.svc.metadata)}|${p.sp.name ?? ''}|${p.family}`,
   };
 }

@@ -16,7 +16,8 @@
 // - internalTrafficPolicy never applies to external frontends.
 // Each set falls back to serving-and-terminating endpoints on its own when it
 // has no ready one (endpoint_conditions.ts).
-import { backendSet } from './backends';
+import { PlacedBackend } from './backend_location';
+import { backendSet, placedBackendSet } from './backends';
 import { usableEndpoints } from './endpoint_conditions';
 import { EndpointCandidate } from './endpoint_duplicates';
 import { BackendAddr } from './frontend';
@@ -29,8 +30,9 @@ export interface TrafficBackends {
   internal: BackendAddr[];
   /** NodePort, LoadBalancer and ExternalIP frontends, traffic from this node. */
   fromNode: BackendAddr[];
-  /** The same frontends, traffic from outside the node. */
-  external: BackendAddr[];
+  /** The same frontends, traffic from outside the node; with their nodes,
+   *  which the edge LB tunnels to. */
+  external: PlacedBackend[];
 }
 
 function clusterEndpoints(eps: EndpointCandidate[], node: NodeContext): EndpointCandidate[] {
@@ -54,12 +56,14 @@ export function healthCheckNodePort(spec: ServiceSpec): number | undefined {
 
 /** The backend sets of one service port's endpoints (of one family). */
 export function trafficBackends(spec: ServiceSpec, eps: EndpointCandidate[], node: NodeContext): TrafficBackends {
-  const cluster = backendSet(clusterEndpoints(eps, node));
-  const local = backendSet(localEndpoints(eps, node));
+  const clusterEps = clusterEndpoints(eps, node);
+  const localEps = localEndpoints(eps, node);
+  const cluster = backendSet(clusterEps);
+  const local = backendSet(localEps);
   return {
     internal: spec.internalTrafficPolicy === 'Local' ? local : cluster,
     fromNode: cluster,
-    external: spec.externalTrafficPolicy === 'Local' ? local : cluster,
+    external: placedBackendSet(spec.externalTrafficPolicy === 'Local' ? localEps : clusterEps),
   };
 }
 

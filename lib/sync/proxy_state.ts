@@ -1,9 +1,11 @@
 // Everything a sync reads, kept up to date by the sources between syncs:
-// Services and EndpointSlices in change trackers, this node's context, and
+// Services and EndpointSlices in change trackers, this node's context, the
+// other nodes' addresses (where the edge LB tunnels to their backends), and
 // the times at which the EndpointSlice controller saw the changes still to be
 // programmed (for kube-proxy's network programming latency).
 import { isDeepStrictEqual } from 'util';
 import { ProxyMetrics } from '../metrics/proxy_metrics';
+import { NO_NODE_ADDRESSES, NodeAddresses } from '../model/backend_location';
 import { ModelConfig, NodeContext } from '../model/node';
 import { EndpointSlice, objectName, Service } from '../model/objects';
 import { ChangeTracker } from './change_tracker';
@@ -29,6 +31,7 @@ export class ProxyState {
   readonly services = new ChangeTracker<Service>();
   readonly endpointSlices = new ChangeTracker<EndpointSlice>();
   private nodeContext: NodeContext;
+  private otherNodes: NodeAddresses = NO_NODE_ADDRESSES;
   private nodeChanged = false;
   /** Pending trigger times by EndpointSlice key. */
   private readonly triggers = new Map<string, number[]>();
@@ -47,6 +50,11 @@ export class ProxyState {
 
   get node(): NodeContext {
     return this.nodeContext;
+  }
+
+  /** Every node's addresses by name (backend_location.ts); this node's entry is ignored. */
+  get nodeAddresses(): NodeAddresses {
+    return this.otherNodes;
   }
 
   /** One Service event; undefined: deleted. */
@@ -79,6 +87,15 @@ export class ProxyState {
   setNode(node: NodeContext): void {
     if (isDeepStrictEqual(node, this.nodeContext)) return;
     this.nodeContext = node;
+    this.nodeChanged = true;
+    this.onChange();
+  }
+
+  /** The addresses of all nodes, as a whole: a source hands over a new map
+   *  whenever a node comes, goes or changes address. */
+  setNodeAddresses(nodes: NodeAddresses): void {
+    if (isDeepStrictEqual(nodes, this.otherNodes)) return;
+    this.otherNodes = nodes;
     this.nodeChanged = true;
     this.onChange();
   }

@@ -1,16 +1,21 @@
 // One declarative sync, run by the bounded-frequency runner: the model turns
-// the current objects into desired frontends and the reconciler writes what
-// differs from the maps. A sync with no change since the last one does
+// the current objects into desired frontends and the reconcilers write what
+// differs from the maps (the socket LB's, and the edge LB's when it runs);
+// the healthCheckNodePort servers follow the same desired state. A sync with no change since the last one does
 // nothing; the periodic full sync re-reads the maps first, so entries changed
 // or deleted behind the agent's back are put back.
 import { Datapath } from '../datapath/native';
+import { HealthCheckServers } from '../health_check_node_port';
 import { networkNamespaces } from '../datapath/netns';
 import { Reconciler } from '../datapath/reconciler';
 import { Logger } from '../log';
 import { ProxyMetrics } from '../metrics/proxy_metrics';
 import { DesiredFrontends } from '../model/desired_memo';
-import { formatAddrPort } from '../model/ip_address';
+import { IP_FAMILIES, formatAddrPort } from '../model/ip_address';
+import { nodePortAddresses } from '../model/service_types/nodeport';
+import { EdgeSync } from './edge_sync';
 import { ProxyState } from './proxy_state';
+import { Reported } from './reported';
 import { BoundedFrequencyRunner, RunKind } from './runner';
 
 /** After a failed sync the maps are read again and the sync retried. */
@@ -25,11 +30,18 @@ export interface SyncTiming {
 
 const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
 
+/** What a sync programs besides the socket LB. */
+export interface SyncExtras {
+  edge?: EdgeSync;
+  healthChecks?: HealthCheckServers;
+}
+
 export class SyncLoop {
   private readonly runner: BoundedFrequencyRunner;
   private ready = false;
   private dirty = false;
-  private reportedConflicts = '';
+  private readonly conflicts = new Reported();
+  private readonly warnings = new Reported();
   /** Trigger times of changes not yet in the maps (kept across failed syncs). */
   private unobserved: number[] = [];
   private readonly desired = new DesiredFrontends();
@@ -42,6 +54,7 @@ export class SyncLoop {
     private readonly log: Logger,
     private readonly readyDetail: string,
     private readonly timing: SyncTiming,
+    private readonly extras: SyncExtras = {},
   ) {
     this.runner = new BoundedFrequencyRunner((kind) => this.sync(kind), {
       minIntervalMs: timing.minSyncPeriodMs,
@@ -73,12 +86,12 @@ export class SyncLoop {
     this.dirty ||= changed;
     if (kind === 'changes' && !this.dirty) return true;
     try {
-      const { services, endpointSlices, node, config } = this.state;
-      const { frontends, conflicts, noLocalEndpoints } = this.desired.compute(services.values(), endpointSlices.values(), node, config);
+      const { services, endpointSlices, node, config, nodeAddresses } = this.state;
+      const desired = this.desired.compute(services.values(), endpointSlices.values(), node, config, nodeAddresses);
+      const { frontends, noLocalEndpoints } = desired;
       this.metrics.noLocal(noLocalEndpoints);
-      const report = conflicts.join('\n');
-      if (report !== this.reportedConflicts) conflicts.forEach((c) => this.log.error(c));
-      this.reportedConflicts = report;
+      for (const c of this.conflicts.fresh(desired.conflicts)) this.log.error(c);
+      for (const w of this.warnings.fresh(desired.warnings)) this.log.warn(w);
       const r = kind === 'full' ? this.reconciler.repair(frontends) : this.reconciler.sync(frontends);
       for (const s of r.skipped) this.log.error(`capacity: ${s.reason}; skipped`);
       const skipped = r.skipped.length > 0 ? `, ${r.skipped.length} skipped` : '';
@@ -88,6 +101,10 @@ export class SyncLoop {
       if (this.ready && !this.dirty && r.writes === 0 && r.skipped.length === 0) this.log.debug(line);
       else this.log.info(line);
       if (r.udpTargets.length > 0) this.destroyUdpSockets(r.udpTargets);
+      this.extras.edge?.sync(desired, node, kind);
+      // kube-proxy's hosts: every address, or the node addresses nodePortAddresses selects.
+      const hosts = config.nodePortAddresses.length === 0 ? [] : IP_FAMILIES.flatMap((family) => nodePortAddresses(node, config, family));
+      this.extras.healthChecks?.sync(desired.healthChecks, hosts);
     } catch (e) {
       const retry = Math.max(RETRY_MS, this.timing.minSyncPeriodMs);
       this.log.error(`sync failed: ${(e as Error).message}; retrying in ${retry}ms`);

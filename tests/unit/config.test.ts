@@ -1,4 +1,5 @@
 import { commandHelp, parseFlags, RUN, RunConfig, runConfig, servicesConfig, UsageError } from '../../lib/config';
+import { DEFAULT_MAGLEV_SEED } from '../../lib/datapath/maglev';
 
 const NO_ENV = {};
 const noFile = (f: string): string => {
@@ -21,6 +22,13 @@ const STANDALONE_DEFAULTS: RunConfig = {
   cgroupRoot: undefined,
   lbMapMax: 65536,
   revNatMapMax: 131072,
+  lbMode: 'snat',
+  lbAlgorithm: 'maglev',
+  maglevTableSize: 16381,
+  maglevSeed: DEFAULT_MAGLEV_SEED,
+  noBackendResponse: 'reject',
+  acceleration: 'best-effort',
+  devices: undefined,
   logLevel: 'info',
 };
 
@@ -86,6 +94,38 @@ describe('kpr run flags', () => {
     });
   });
 
+  test('edge LB flags, by Cilium\'s names', () => {
+    expect(
+      run([
+        '--manifests=/m',
+        '--bpf-lb-mode=hybrid',
+        '--bpf-lb-algorithm',
+        'random',
+        '--bpf-lb-maglev-table-size',
+        '65521',
+        '--bpf-lb-maglev-hash-seed=JLfvgnHc2kaSUFaI',
+        '--service-no-backend-response',
+        'drop',
+        '--bpf-lb-acceleration=native',
+        '--devices',
+        'eth0, eth1',
+      ]),
+    ).toEqual({
+      ...STANDALONE_DEFAULTS,
+      source: { kind: 'manifests', path: '/m' },
+      lbMode: 'hybrid',
+      lbAlgorithm: 'random',
+      maglevTableSize: 65521,
+      // JLfvgnHc2kaSUFaI: words 0x82efb724, 0x46dadc71, 0x88565092 (little-endian), XOR-folded.
+      maglevSeed: (0x82efb724 ^ 0x46dadc71 ^ 0x88565092) >>> 0,
+      noBackendResponse: 'drop',
+      acceleration: 'native',
+      devices: ['eth0', 'eth1'],
+    });
+    expect(run(['--manifests=/m', '--lb-mode', 'dsr', '--bpf-lb-maglev-hash-seed', '7']).lbMode).toBe('dsr');
+    expect(run(['--manifests=/m', '--bpf-lb-maglev-hash-seed', '7']).maglevSeed).toBe(7);
+  });
+
   test('--config: the file gives what flags do not; flags win', () => {
     const files = { '/c.yaml': CONFIG };
     expect(run(['--config', '/c.yaml'], NO_ENV, files)).toEqual({
@@ -114,6 +154,8 @@ describe('kpr run flags', () => {
     expect(runConfig(['--manifests', '/m', '--help'])).toBe('help');
     expect(commandHelp(RUN)).toContain('--kubeconfig FILE');
     expect(commandHelp(RUN)).toContain('--bpf-lb-map-max N');
+    expect(commandHelp(RUN)).toContain('--lb-mode, --bpf-lb-mode MODE');
+    expect(commandHelp(RUN)).toContain('--devices IFACES');
   });
 
   test.each([
@@ -136,6 +178,19 @@ describe('kpr run flags', () => {
     [['--manifests', '/m', '--bpf-lb-map-max=-5'], 'flag --bpf-lb-map-max must be an integer from 1 to 16777216, got "-5"'],
     [['--manifests', '/m', '--bpf-lb-sock-rev-nat-map-max', '1.5'], 'flag --bpf-lb-sock-rev-nat-map-max must be an integer from 1 to 16777216, got "1.5"'],
     [['--manifests', '/m', '--log-level', 'trace'], 'flag --log-level must be one of error, warn, info, debug, got "trace"'],
+    [['--manifests', '/m', '--bpf-lb-mode', 'dsr-tunl'], 'flag --bpf-lb-mode must be one of snat, dsr, hybrid, got "dsr-tunl"'],
+    [['--manifests', '/m', '--bpf-lb-algorithm', 'rr'], 'flag --bpf-lb-algorithm must be one of maglev, random, got "rr"'],
+    [['--manifests', '/m', '--service-no-backend-response', 'ignore'], 'flag --service-no-backend-response must be one of reject, drop, got "ignore"'],
+    [['--manifests', '/m', '--bpf-lb-acceleration', 'offload'], 'flag --bpf-lb-acceleration must be one of native, generic, best-effort, disabled, got "offload"'],
+    [
+      ['--manifests', '/m', '--bpf-lb-maglev-table-size', '65537'],
+      'flag --bpf-lb-maglev-table-size must be one of 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071, got "65537"',
+    ],
+    [
+      ['--manifests', '/m', '--bpf-lb-maglev-hash-seed', 'FYJf2hrSynYxcZrkMWTGYA=='],
+      'flag --bpf-lb-maglev-hash-seed must be an unsigned 32-bit integer, or Cilium\'s 12 bytes in base64 (head -c12 /dev/urandom | base64), got "FYJf2hrSynYxcZrkMWTGYA=="',
+    ],
+    [['--manifests', '/m', '--devices', 'eth0,,eth1'], 'flag --devices: "eth0,,eth1" is not a comma-separated list of interface names'],
   ])('%j -> %s', (args, message) => {
     expect(() => run(args)).toThrow(new UsageError('run', message));
   });

@@ -2,7 +2,7 @@ import { formatFrontend } from '../../lib/model/frontend';
 import { IpFamily } from '../../lib/model/ip_address';
 import { ServiceSpec } from '../../lib/model/objects';
 import { nodePortAddresses } from '../../lib/model/service_types/nodeport';
-import { desired, ep, node, service, slice } from './objects';
+import { ALL_NODE_ADDRESSES, desired, ep, node, service, slice } from './objects';
 
 const ADDRS = ['198.18.0.1', '198.19.0.1', 'fd00:198:18::1', 'fd00:198:18:1::1'];
 
@@ -51,7 +51,7 @@ describe('NodePort frontends', () => {
 
   test('nodePortAddresses narrows them', () => {
     const s = service('web', spec({ type: 'NodePort', clusterIPs: ['198.19.0.10', 'fd00:198:18::10'] }));
-    const { edgeFrontends } = desired([s], [], node(ADDRS), { nodePortAddresses: ['198.19.0.0/16'] });
+    const { edgeFrontends } = desired([s], [], node(ADDRS), { ...ALL_NODE_ADDRESSES, nodePortAddresses: ['198.19.0.0/16'] });
     expect(edgeFrontends.map((f) => f.addr).sort()).toEqual(['198.19.0.1', 'fd00:198:18:1::1', 'fd00:198:18::1']);
   });
 

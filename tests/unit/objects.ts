@@ -1,4 +1,5 @@
 // Builders of typed objects and node contexts for model tests.
+import { NodeAddresses } from '../../lib/model/backend_location';
 import { desiredFrontends } from '../../lib/model/desired';
 import { Frontend } from '../../lib/model/frontend';
 import { ModelConfig, NodeContext } from '../../lib/model/node';
@@ -30,11 +31,11 @@ export function node(addresses: string[] = ['198.18.0.1', 'fd00:198:18::1'], nam
   return { name, labels: zone === null ? {} : { [ZONE_LABEL]: zone }, addresses };
 }
 
-export const ALL_NODE_ADDRESSES: ModelConfig = { nodePortAddresses: [] };
+export const ALL_NODE_ADDRESSES: ModelConfig = { nodePortAddresses: [], lbMode: 'snat', lbAlgorithm: 'maglev' };
 
 /** Both views of the desired state for some services on this node. */
-export function desired(services: Service[], slices: EndpointSlice[] = [], on: NodeContext = node(), config: ModelConfig = ALL_NODE_ADDRESSES) {
-  return desiredFrontends(services, slices, on, config);
+export function desired(services: Service[], slices: EndpointSlice[] = [], on: NodeContext = node(), config: ModelConfig = ALL_NODE_ADDRESSES, nodes?: NodeAddresses) {
+  return desiredFrontends(services, slices, on, config, nodes);
 }
 
 /** A ClusterIP frontend of default/web with no backends, changed by more. */

@@ -1,6 +1,6 @@
 import { ProxyMetrics } from '../../lib/metrics/proxy_metrics';
 import { ProxyState } from '../../lib/sync/proxy_state';
-import { ep, node, service, slice } from './objects';
+import { ALL_NODE_ADDRESSES, ep, node, service, slice } from './objects';
 
 async function value(m: ProxyMetrics, name: string): Promise<number> {
   const metric = (await m.registry.getMetricsAsJSON()).find((x) => x.name === name);
@@ -11,7 +11,7 @@ describe('proxy state', () => {
   test('every Service and EndpointSlice event counts; pending counts objects changed since the last sync', async () => {
     const metrics = new ProxyMetrics();
     let requests = 0;
-    const state = new ProxyState(node(), { nodePortAddresses: [] }, metrics, () => requests++);
+    const state = new ProxyState(node(), ALL_NODE_ADDRESSES, metrics, () => requests++);
     const web = service('web', { clusterIP: '198.19.0.10', ports: [{ port: 80 }] });
     state.service('default/web', web);
     state.service('default/web', { ...web });
@@ -29,7 +29,7 @@ describe('proxy state', () => {
 
   test('a complete set from a manifest source: objects handed over before are no event, missing ones are deleted', async () => {
     const metrics = new ProxyMetrics();
-    const state = new ProxyState(node(), { nodePortAddresses: [] }, metrics, () => undefined);
+    const state = new ProxyState(node(), ALL_NODE_ADDRESSES, metrics, () => undefined);
     const a = service('a', { clusterIP: '198.19.0.1', ports: [{ port: 80 }] });
     const b = service('b', { clusterIP: '198.19.0.2', ports: [{ port: 80 }] });
     state.replaceAll({ services: [a, b], endpointSlices: [] });

@@ -5,7 +5,7 @@ import { LAST_CHANGE_TRIGGER_TIME, ProxyState, SourceObjects } from '../../lib/s
 import { SyncLoop } from '../../lib/sync/sync_loop';
 import { FakeMaps } from './fake_maps';
 import { MemoryLogger } from './logger';
-import { ep, node, service, slice } from './objects';
+import { ALL_NODE_ADDRESSES, ep, node, service, slice } from './objects';
 
 const objects = (backends: string[], proto: 'TCP' | 'UDP' = 'UDP'): SourceObjects => ({
   services: [service('dns', { clusterIP: '198.19.0.53', ports: [{ port: 53, protocol: proto }] })],
@@ -27,7 +27,7 @@ function setup(opts: { capacity?: number; minSyncPeriodMs?: number } = {}) {
       return 1;
     },
   };
-  const state: ProxyState = new ProxyState(node(), { nodePortAddresses: [] }, metrics, () => loop.changed());
+  const state: ProxyState = new ProxyState(node(), ALL_NODE_ADDRESSES, metrics, () => loop.changed());
   const timing = { minSyncPeriodMs: opts.minSyncPeriodMs ?? 0, syncPeriodMs: SYNC_PERIOD_MS };
   const loop: SyncLoop = new SyncLoop(dp, new Reconciler(maps, { lbMapMax: capacity }), state, metrics, log, 'test', timing);
   return { maps, log, metrics, destroyed, state, loop };

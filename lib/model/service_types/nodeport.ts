@@ -11,7 +11,7 @@ import { ModelConfig, NodeContext } from '../node';
 import { ServiceType } from '../objects';
 import { externalFrontend, FamilyPort } from '../service_port';
 
-export function nodePortAddresses(node: NodeContext, config: ModelConfig, family: IpFamily): string[] {
+export function nodePortAddresses(node: NodeContext, config: Pick<ModelConfig, 'nodePortAddresses'>, family: IpFamily): string[] {
   const cidrs = config.nodePortAddresses.filter((c) => cidrFamily(c) === family);
   const own = node.addresses.filter((a) => ipFamily(a) === family);
   return cidrs.length === 0 ? own : own.filter((a) => cidrs.some((c) => cidrContains(c, a)));

@@ -1,0 +1,70 @@
+// The edge LB's part of a sync: this node's tunnel addresses and the hash
+// seed in the XDP program's config, the program on the node's devices, and
+// the edge frontends in its maps, all from the same desired state as the
+// socket LB's.
+import { EdgeReconciler } from '../datapath/edge_reconciler';
+import { EdgeConfig, EdgeDatapath, XdpAttachMode } from '../datapath/native';
+import { attachDevices, detectDevices } from '../datapath/xdp_devices';
+import { NodeNeighbours } from '../datapath/node_neighbours';
+import { Logger } from '../log';
+import { DesiredState } from '../model/desired';
+import { ExternalFrontend } from '../model/frontend';
+import { ipFamily } from '../model/ip_address';
+import { NodeContext } from '../model/node';
+import { RunKind } from './runner';
+
+export interface EdgeSyncOptions {
+  dp: Pick<EdgeDatapath, 'setConfig' | 'attachXdp' | 'attachTc'>;
+  reconciler: EdgeReconciler;
+  hashSeed: number;
+  mode: XdpAttachMode;
+  /** undefined: the interfaces holding the node's addresses, found again when they change. */
+  devices?: string[];
+  /** Keeps the other nodes that host backends resolved for bpf_fib_lookup. */
+  neighbours: Pick<NodeNeighbours, 'sync'>;
+  log: Logger;
+}
+
+/** The other nodes that host a backend of some edge frontend. */
+export function backendNodes(frontends: ExternalFrontend[]): Set<string> {
+  return new Set(frontends.flatMap((f) => f.externalBackends.flatMap((b) => (b.nodeAddr ? [b.nodeAddr] : []))));
+}
+
+/** The program's config for this node: its first address of each family is
+ *  the outer source of the tunnels to other nodes. */
+export function edgeConfig(node: NodeContext, hashSeed: number): EdgeConfig {
+  const first = (family: string) => node.addresses.find((a) => ipFamily(a) === family);
+  return { nodeAddr4: first('IPv4'), nodeAddr6: first('IPv6'), hashSeed };
+}
+
+export class EdgeSync {
+  private config = '';
+  private readonly attached = new Set<string>();
+
+  constructor(private readonly o: EdgeSyncOptions) {}
+
+  sync(desired: DesiredState, node: NodeContext, kind: RunKind): void {
+    const start = process.hrtime.bigint();
+    const cfg = edgeConfig(node, this.o.hashSeed);
+    const text = JSON.stringify(cfg);
+    if (text !== this.config) {
+      this.o.dp.setConfig(cfg);
+      this.config = text;
+      this.o.log.info(`edge: node addresses ${cfg.nodeAddr4 ?? 'none'} (IPv4), ${cfg.nodeAddr6 ?? 'none'} (IPv6), hash seed ${cfg.hashSeed}`);
+    }
+    this.attach(this.o.devices ?? detectDevices(node.addresses));
+    this.o.neighbours.sync(backendNodes(desired.edgeFrontends));
+    const r = kind === 'full' ? this.o.reconciler.repair(desired.edgeFrontends) : this.o.reconciler.sync(desired.edgeFrontends);
+    for (const s of r.skipped) this.o.log.error(`capacity: edge ${s.reason}; skipped`);
+    const ms = (Number(process.hrtime.bigint() - start) / 1e6).toFixed(1);
+    const line = `edge: ${r.services} services, ${r.frontends} frontends, ${r.backends} backends, ${r.writes} writes in ${ms}ms${r.skipped.length > 0 ? `, ${r.skipped.length} skipped` : ''}`;
+    if (r.writes > 0 || r.skipped.length > 0) this.o.log.info(line);
+    else this.o.log.debug(line);
+  }
+
+  /** The one place the edge LB goes onto the devices. */
+  private attach(devices: string[]): void {
+    const fresh = devices.filter((d) => !this.attached.has(d));
+    for (const d of attachDevices(this.o.dp, fresh, this.o.mode, this.o.log)) this.attached.add(d);
+  }
+}
