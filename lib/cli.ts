@@ -1,6 +1,6 @@
 // kpr's command line: `kpr run` (the agent), `kpr services` (what the
-// pinned maps hold) and `kpr maglev compute` (a Maglev table, as the agent
-// would build it). The native addon is loaded only by these commands, so
+// pinned maps hold), `kpr maglev FRONTEND` (a programmed Maglev table) and
+// `kpr maglev compute` (a Maglev table, as the agent would build it). The native addon is loaded only by these commands, so
 // everything else works without it.
 import * as fs from 'fs';
 import { runAgent } from './agent';
@@ -9,6 +9,8 @@ import {
   COMMANDS,
   MAGLEV_COMPUTE,
   maglevComputeConfig,
+  maglevShowConfig,
+  MAGLEV_SHOW,
   mainHelp,
   pinPaths,
   runConfig,
@@ -20,10 +22,12 @@ import {
 import { computeMaglev, MaglevTable } from './datapath/maglev';
 import { parseBackendsFile } from './datapath/maglev_backends';
 import { formatMaglevShares, maglevJson } from './datapath/maglev_listing';
+import { programmedMaglev } from './datapath/maglev_programmed';
 import { loadAddon } from './datapath/native';
 import { programmedState } from './datapath/programmed';
 import { formatTable, serviceRows } from './datapath/service_listing';
 import { createLogger } from './log';
+import { formatFrontend } from './model/frontend';
 
 /** Exit status of a command line error. */
 const USAGE = 2;
@@ -38,17 +42,22 @@ async function run(args: string[]): Promise<number> {
   return 0;
 }
 
+/** The agent's map directory under bpfRoot; throws when no agent has made one. */
+function pinnedMapDir(bpfRoot: string): string {
+  const { maps: mapDir } = pinPaths(bpfRoot);
+  if (!fs.existsSync(mapDir) || fs.readdirSync(mapDir).length === 0) {
+    throw new Error(`no kpr state under ${bpfRoot}: is the agent running with --bpf-root ${bpfRoot}?`);
+  }
+  return mapDir;
+}
+
 function services(args: string[]): number {
   const cfg = servicesConfig(args);
   if (cfg === 'help') {
     process.stdout.write(commandHelp(SERVICES));
     return 0;
   }
-  const { maps: mapDir } = pinPaths(cfg.bpfRoot);
-  if (!fs.existsSync(mapDir) || fs.readdirSync(mapDir).length === 0) {
-    throw new Error(`no kpr state under ${cfg.bpfRoot}: is the agent running with --bpf-root ${cfg.bpfRoot}?`);
-  }
-  const maps = loadAddon().openPinnedMaps(mapDir);
+  const maps = loadAddon().openPinnedMaps(pinnedMapDir(cfg.bpfRoot));
   try {
     const rows = serviceRows(programmedState(maps.dumpServices(), maps.dumpBackends()));
     process.stdout.write(cfg.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : formatTable(rows));
@@ -71,15 +80,32 @@ function readBackends(file: string): string[] {
   return backends;
 }
 
+/** kpr maglev FRONTEND: the table a node holds, shown as kpr maglev compute shows one. */
+function maglevShow(args: string[]): number {
+  const cfg = maglevShowConfig(args);
+  if (cfg === 'help') {
+    process.stdout.write(commandHelp(MAGLEV_SHOW));
+    return 0;
+  }
+  const maps = loadAddon().openPinnedEdgeMaps(pinnedMapDir(cfg.bpfRoot));
+  try {
+    const p = programmedMaglev(maps, cfg.frontend, (input) => loadAddon().maglevDigest(input));
+    const heading = `frontend ${formatFrontend(cfg.frontend)}, service id ${p.frontend.svcId}, ${p.frontend.algorithm}\n`;
+    process.stdout.write(cfg.output === 'json' ? maglevJson(p.size, p.seed, p.table) : heading + formatMaglevShares(p.size, p.seed, p.table));
+  } finally {
+    maps.close();
+  }
+  return 0;
+}
+
 function maglev(args: string[]): number {
   const [sub, ...rest] = args;
   if (sub === '-h' || sub === '--help') {
     process.stdout.write(commandHelp(MAGLEV_COMPUTE));
     return 0;
   }
-  if (sub !== 'compute') {
-    throw new UsageError('maglev', sub === undefined ? 'missing subcommand (subcommands: compute)' : `unknown subcommand ${JSON.stringify(sub)} (subcommands: compute)`);
-  }
+  if (sub === undefined) throw new UsageError('maglev', 'missing a frontend or the subcommand compute');
+  if (sub !== 'compute') return maglevShow(args);
   const cfg = maglevComputeConfig(rest);
   if (cfg === 'help') {
     process.stdout.write(commandHelp(MAGLEV_COMPUTE));

@@ -18,7 +18,10 @@ import { XDP_ACCELERATIONS, XdpAcceleration } from './datapath/xdp_devices';
 import { formatDuration, parseDuration } from './duration';
 import { ConfigFileError, FileSettings, readKubeProxyConfig } from './kubeproxy_config';
 import { LOG_LEVELS, LogLevel } from './log';
+import { FrontendKey } from './datapath/native';
 import { canonicalCidr } from './model/cidr';
+import { canonicalIp } from './model/ip_address';
+import { Protocol, PROTOCOLS } from './model/protocol';
 import { LB_MODES, LbMode } from './model/forwarding_mode';
 import { LB_ALGORITHMS, LbAlgorithm } from './model/lb_algorithm';
 
@@ -43,6 +46,8 @@ export interface FlagSpec {
 
 export interface CommandSpec {
   name: string;
+  /** The one argument that is not a flag, if the command takes one. */
+  operand?: string;
   summary: string;
   flags: FlagSpec[];
 }
@@ -151,7 +156,15 @@ export const MAGLEV_COMPUTE: CommandSpec = {
   ],
 };
 
-export const COMMANDS = [RUN, SERVICES, MAGLEV_COMPUTE];
+export const MAGLEV_SHOW: CommandSpec = {
+  name: 'maglev',
+  operand: 'FRONTEND',
+  summary:
+    "a frontend's programmed Maglev table (198.18.100.1:80/TCP, [fd00:198:18:100::1]:53/UDP): each backend's share and the digest, which kpr maglev compute gives too for the same backends, size and seed",
+  flags: [BPF_ROOT, OUTPUT],
+};
+
+export const COMMANDS = [RUN, SERVICES, MAGLEV_SHOW, MAGLEV_COMPUTE];
 
 /** Where the objects come from. */
 export type SourceConfig = { kind: 'manifests'; path: string } | { kind: 'kubernetes'; /** undefined: in-cluster */ kubeconfig?: string };
@@ -380,15 +393,42 @@ export function maglevComputeConfig(args: string[]): MaglevComputeConfig | 'help
   };
 }
 
+export interface MaglevShowConfig {
+  frontend: FrontendKey;
+  bpfRoot: string;
+  output: Output;
+}
+
+/** "198.18.100.1:80/TCP", "[fd00:198:18:100::1]:53/udp"; the protocol defaults to TCP. */
+export function parseFrontendArg(text: string): FrontendKey | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:/[\]]+)):(\d{1,5})(?:\/([A-Za-z]+))?$/.exec(text);
+  const addr = m ? canonicalIp(m[1] ?? m[2]) : undefined;
+  const port = Number(m?.[3]);
+  const proto = (m?.[4] ?? 'TCP').toUpperCase();
+  if (!m || !addr || (m[2] !== undefined && addr.includes(':')) || !(port >= 1 && port <= 65535)) return undefined;
+  if (!(PROTOCOLS as readonly string[]).includes(proto)) return undefined;
+  return { addr, port, proto: proto as Protocol };
+}
+
+export function maglevShowConfig(args: string[]): MaglevShowConfig | 'help' {
+  const [operand, ...rest] = args;
+  const v = parseFlags(MAGLEV_SHOW, rest);
+  if (v === 'help') return v;
+  const frontend = parseFrontendArg(operand);
+  if (!frontend) throw new UsageError(MAGLEV_SHOW.name, `${JSON.stringify(operand)} is not a frontend: give ADDRESS:PORT[/PROTOCOL], such as 198.18.100.1:80/TCP or [fd00:198:18:100::1]:53/UDP`);
+  return { frontend, bpfRoot: v.get('--bpf-root') ?? DEFAULT_BPF_ROOT, output: outputFlag(MAGLEV_SHOW, v) };
+}
+
 export function commandHelp(cmd: CommandSpec): string {
   const left = cmd.flags.map((f) => `  ${f.alias ? `${f.alias}, ` : ''}${f.name} ${f.value}`);
   const width = Math.max(...left.map((l) => l.length)) + 2;
   const lines = cmd.flags.map((f, i) => `${left[i].padEnd(width)}${f.help}${f.default ? ` (default: ${f.default})` : ''}`);
-  return `usage: kpr ${cmd.name} [flags]\n\n${cmd.summary}\n\nflags:\n${lines.join('\n')}\n  -h, --help\n`;
+  return `usage: kpr ${cmd.name}${cmd.operand ? ` ${cmd.operand}` : ''} [flags]\n\n${cmd.summary}\n\nflags:\n${lines.join('\n')}\n  -h, --help\n`;
 }
 
 export function mainHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
-  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`);
+  const usage = (c: CommandSpec) => (c.operand ? `${c.name} ${c.operand}` : c.name);
+  const width = Math.max(...COMMANDS.map((c) => usage(c).length)) + 2;
+  const lines = COMMANDS.map((c) => `  ${usage(c).padEnd(width)}${c.summary}`);
   return `usage: kpr <command> [flags]\n\ncommands:\n${lines.join('\n')}\n\nkpr <command> --help shows the flags of a command.\n`;
 }

@@ -151,7 +151,7 @@ export interface ProgTestRunResult {
 }
 
 /** The edge LB's map writes and reads; what the edge plan needs. */
-export interface EdgeMaps {
+export interface EdgeMaps extends Pick<EdgeReaders, 'dumpFrontends' | 'dumpBackends' | 'dumpSourceRanges' | 'dumpMaglevTableIds'> {
   updateFrontends(frontends: EdgeFrontend[]): void;
   deleteFrontends(keys: FrontendKey[]): void;
   updateBackends(backends: EdgeBackend[]): void;
@@ -163,14 +163,6 @@ export interface EdgeMaps {
   deleteSourceRanges(ranges: SourceRange[]): void;
   /** Deletes the services' Maglev tables; absent ones are no error. */
   deleteMaglevTables(svcIds: number[]): void;
-  /** Every frontend, flags unpacked as updateFrontends takes them. */
-  dumpFrontends(): EdgeFrontend[];
-  /** Every backend id in use. */
-  dumpBackends(): EdgeBackend[];
-  /** Every source range, CIDRs canonical ("198.18.0.0/15"). */
-  dumpSourceRanges(): SourceRange[];
-  /** The service ids that have a Maglev table. */
-  dumpMaglevTableIds(): number[];
 }
 
 export type XdpAttachMode = 'native' | 'generic' | 'auto';
@@ -181,13 +173,31 @@ export interface XdpAttachResult {
   action: AttachResult['action'];
 }
 
-export interface EdgeDatapath extends EdgeMaps {
-  setConfig(cfg: EdgeConfig): void;
+/** What a loaded edge LB and its pinned maps alone can both be asked. */
+export interface EdgeReaders {
+  /** Every frontend, flags unpacked as updateFrontends takes them. */
+  dumpFrontends(): EdgeFrontend[];
+  /** Every backend id in use. */
+  dumpBackends(): EdgeBackend[];
+  /** Every source range, CIDRs canonical ("198.18.0.0/15"). */
+  dumpSourceRanges(): SourceRange[];
+  /** The service ids that have a Maglev table. */
+  dumpMaglevTableIds(): number[];
   /** A service's programmed table: M backend ids; empty when it has none. */
   readMaglevTable(svcId: number): number[];
+  /** kpr_xdp_config as the agent wrote it; maglevTableSize 0: never written. */
+  readConfig(): EdgeConfig & { maglevTableSize: number };
   /** Per-reason drop counters, index = reason (XDP_DROP_REASONS). */
   readDrops(): number[];
   readStats(): EdgeStats[];
+  close(): void;
+}
+
+/** The pinned edge maps, opened by path (CLI while an agent runs). */
+export type PinnedEdgeMaps = EdgeReaders;
+
+export interface EdgeDatapath extends EdgeMaps, EdgeReaders {
+  setConfig(cfg: EdgeConfig): void;
   /** BPF_PROG_TEST_RUN of one of the objects' programs on packet. */
   progTestRun(progName: string, packet: Buffer, repeat: number, opts?: ProgTestRunOptions): ProgTestRunResult;
   /** Attaches kpr_xdp_lb to a device of the caller's network namespace;
@@ -197,7 +207,6 @@ export interface EdgeDatapath extends EdgeMaps {
   attachXdp(ifname: string, mode: XdpAttachMode): XdpAttachResult;
   /** Attaches tc_dsr.c to the device's tc ingress and egress (clsact). */
   attachTc(ifname: string): { action: AttachResult['action'] };
-  close(): void;
 }
 
 export interface EdgeOpenOptions {
@@ -224,6 +233,10 @@ interface Addon extends MaglevAddon {
   openPinnedMaps(mapDir: string): DatapathMaps;
   /** Load the XDP edge LB with its maps pinned under mapDir. */
   openEdgeDatapath(opts: EdgeOpenOptions): EdgeDatapath;
+  /** The edge LB's pinned maps, opened by path; nothing is loaded. */
+  openPinnedEdgeMaps(mapDir: string): PinnedEdgeMaps;
+  /** The digest computeMaglev gives a table: backends sorted and distinct, table indexes into them. */
+  maglevDigest(input: { backends: string[]; table: number[]; seed: number }): string;
 }
 
 let addon: Addon | undefined;

@@ -466,19 +466,109 @@ Napi::Array CountersArray(const Napi::Env& env, const std::vector<uint64_t>& sum
   return out;
 }
 
+// A loaded edge LB (its objects own the map fds), or the pinned maps alone
+// (opened by path; ours to close).
 struct EdgeDatapath {
   EdgeObject edge;
+  bool pinned_only = false;
+  bool open = false;
   ~EdgeDatapath() { Close(); }
   void Close() {
+    if (pinned_only) CloseEdgeMaps(edge.maps);
     if (edge.obj) bpf_object__close(edge.obj);
     if (edge.tc_obj) bpf_object__close(edge.tc_obj);
     edge = EdgeObject{};
+    open = false;
   }
   const EdgeMapFds& Maps() const {
-    if (!edge.obj) throw BpfError("edge datapath is closed");
+    if (!open) throw BpfError("edge datapath is closed");
     return edge.maps;
   }
 };
+
+using EdgeMethod = std::function<Napi::Value(EdgeDatapath&, const Napi::CallbackInfo&)>;
+
+// Binds methods over one EdgeDatapath to a plain JS object.
+struct EdgeApi {
+  Napi::Object api;
+  std::shared_ptr<EdgeDatapath> dp;
+  void Add(const char* name, EdgeMethod fn) {
+    auto d = dp;
+    api.Set(name, Napi::Function::New(api.Env(), [d, fn](const Napi::CallbackInfo& ci) {
+              return Guard(ci.Env(), [&]() -> Napi::Value { return fn(*d, ci); });
+            }));
+  }
+};
+
+// What both a loaded edge LB and its pinned maps can answer.
+void AddEdgeReaders(EdgeApi& a) {
+  a.Add("dumpFrontends", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
+    return ToArray(ci.Env(), DumpEdgeFrontends(d.Maps().frontends), EdgeFrontendObject);
+  });
+  a.Add("dumpBackends", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
+    return ToArray(ci.Env(), DumpEdgeBackends(d.Maps().backends), EdgeBackendObject);
+  });
+  a.Add("dumpSourceRanges", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
+    return ToArray(ci.Env(), DumpSourceRanges(d.Maps().source_ranges), [](const Napi::Env& env, const SourceRange& r) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("svcId", r.svc_id);
+      o.Set("cidr", r.cidr);
+      return o;
+    });
+  });
+  a.Add("dumpMaglevTableIds", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
+    return NumberArray(ci.Env(), DumpMaglevTableIds(d.Maps().maglev));
+  });
+  a.Add("readMaglevTable", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
+    if (!ci[0].IsNumber()) throw BpfError("readMaglevTable(svcId) takes a number");
+    return NumberArray(ci.Env(), ReadMaglevTable(d.Maps().maglev, ci[0].As<Napi::Number>().Uint32Value()));
+  });
+  a.Add("readConfig", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
+    EdgeSettingsRead r = ReadEdgeConfig(d.Maps().config);
+    Napi::Object o = Napi::Object::New(ci.Env());
+    if (!r.cfg.node_addr4.empty()) o.Set("nodeAddr4", r.cfg.node_addr4);
+    if (!r.cfg.node_addr6.empty()) o.Set("nodeAddr6", r.cfg.node_addr6);
+    o.Set("hashSeed", r.cfg.hash_seed);
+    o.Set("maglevTableSize", r.maglev_size);
+    return o;
+  });
+  a.Add("readDrops", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
+    return CountersArray(ci.Env(), SumPerCpuCounters(d.Maps().drops, KPR_XDP_REASON_MAX));
+  });
+  a.Add("readStats", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
+    return ToArray(ci.Env(), ReadEdgeStats(d.Maps().stats), [](const Napi::Env& env, const EdgeStats& st) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("svcId", st.svc_id);
+      o.Set("packets", static_cast<double>(st.packets));
+      o.Set("bytes", static_cast<double>(st.bytes));
+      return o;
+    });
+  });
+  a.Add("close", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
+    d.Close();
+    return ci.Env().Undefined();
+  });
+}
+
+Napi::Value MaglevDigestJs(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    Napi::Object o = ObjectArg(info[0]);
+    auto names = StringArray(info.Env(), o.Get("backends"), "backends");
+    std::vector<std::string_view> views(names.begin(), names.end());
+    return Napi::String::New(info.Env(), MaglevDigest(views, U32Array(o.Get("table")), U32(o, "seed")));
+  });
+}
+
+Napi::Value OpenPinnedEdgeMapsJs(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    if (!info[0].IsString()) throw BpfError("openPinnedEdgeMaps(mapDir) takes a string");
+    EdgeApi a{Napi::Object::New(info.Env()), std::make_shared<EdgeDatapath>()};
+    a.dp->edge.maps = OpenPinnedEdgeMaps(info[0].As<Napi::String>());
+    a.dp->pinned_only = a.dp->open = true;
+    AddEdgeReaders(a);
+    return a.api;
+  });
+}
 
 Napi::Value ProgTestRunJs(EdgeDatapath& dp, const Napi::CallbackInfo& info) {
   dp.Maps();
@@ -508,7 +598,6 @@ Napi::Object OutcomeObject(const Napi::Env& env, const AttachOutcome& a) {
 
 Napi::Value OpenEdgeDatapath(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
-    Napi::Env env = info.Env();
     Napi::Object o = ObjectArg(info[0]);
     EdgeLoadOptions opts{Str(o, "objectPath"),  Str(o, "tcObjectPath"),   Str(o, "mapDir"),
                          U32(o, "frontendMax"), U32(o, "backendMax"),     U32(o, "flowMax"),
@@ -516,94 +605,54 @@ Napi::Value OpenEdgeDatapath(const Napi::CallbackInfo& info) {
                          U32(o, "maglevTableSize")};
     if (opts.frontend_max == 0 || opts.frontend_max > (1u << 24) || opts.maglev_size == 0)
       throw BpfError("'frontendMax' must be between 1 and 16777216 and 'maglevTableSize' at least 1");
-    auto dp = std::make_shared<EdgeDatapath>();
-    dp->edge = LoadEdgeObject(opts);
-    Napi::Object api = Napi::Object::New(env);
-    auto method = [&](const char* name, std::function<Napi::Value(EdgeDatapath&, const Napi::CallbackInfo&)> fn) {
-      api.Set(name, Napi::Function::New(env, [dp, fn](const Napi::CallbackInfo& ci) {
-                return Guard(ci.Env(), [&]() -> Napi::Value { return fn(*dp, ci); });
-              }));
-    };
-    method("setConfig", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
+    EdgeApi a{Napi::Object::New(info.Env()), std::make_shared<EdgeDatapath>()};
+    a.dp->edge = LoadEdgeObject(opts);
+    a.dp->open = true;
+    AddEdgeReaders(a);
+    a.Add("setConfig", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
       Napi::Object c = ObjectArg(ci[0]);
       WriteEdgeConfig(d.Maps().config, EdgeConfig{OptStr(c, "nodeAddr4"), OptStr(c, "nodeAddr6"), U32(c, "hashSeed")},
                       d.edge.maglev_size);
       return ci.Env().Undefined();
     });
-    method("updateFrontends", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
+    a.Add("updateFrontends", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
       UpdateEdgeFrontends(d.Maps().frontends, MapArray<EdgeFrontend>(ci[0], ToEdgeFrontend));
       return ci.Env().Undefined();
     });
-    method("deleteFrontends", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
+    a.Add("deleteFrontends", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
       DeleteEdgeFrontends(d.Maps().frontends, MapArray<Frontend>(ci[0], [](const Napi::Value& v) { return ToFrontend(ObjectArg(v)); }));
       return ci.Env().Undefined();
     });
-    method("updateBackends", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
+    a.Add("updateBackends", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
       UpdateEdgeBackends(d.Maps().backends, MapArray<EdgeBackend>(ci[0], [](const Napi::Value& v) {
                            Napi::Object b = ObjectArg(v);
                            return EdgeBackend{U32(b, "id"), Str(b, "addr"), Port(b), U32(b, "svcId"), OptStr(b, "nodeAddr")};
                          }));
       return ci.Env().Undefined();
     });
-    method("deleteBackends", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
+    a.Add("deleteBackends", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
       DeleteEdgeBackends(d.Maps().backends, U32Array(ci[0]));
       return ci.Env().Undefined();
     });
-    method("setMaglevTable", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
+    a.Add("setMaglevTable", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
       if (!ci[0].IsNumber()) throw BpfError("setMaglevTable(svcId, backendIds) takes a number and an array");
       SetMaglevTable(d.Maps().maglev, ci[0].As<Napi::Number>().Uint32Value(), U32Array(ci[1]), d.edge.maglev_size);
       return ci.Env().Undefined();
     });
-    method("updateSourceRanges", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
+    a.Add("updateSourceRanges", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
       UpdateSourceRanges(d.Maps().source_ranges, MapArray<SourceRange>(ci[0], ToSourceRange));
       return ci.Env().Undefined();
     });
-    method("deleteSourceRanges", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
+    a.Add("deleteSourceRanges", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
       DeleteSourceRanges(d.Maps().source_ranges, MapArray<SourceRange>(ci[0], ToSourceRange));
       return ci.Env().Undefined();
     });
-    method("deleteMaglevTables", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
+    a.Add("deleteMaglevTables", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
       DeleteMaglevTables(d.Maps().maglev, U32Array(ci[0]));
       return ci.Env().Undefined();
     });
-    method("dumpFrontends", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
-      return ToArray(ci.Env(), DumpEdgeFrontends(d.Maps().frontends), EdgeFrontendObject);
-    });
-    method("dumpBackends", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
-      return ToArray(ci.Env(), DumpEdgeBackends(d.Maps().backends), EdgeBackendObject);
-    });
-    method("dumpSourceRanges", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
-      return ToArray(ci.Env(), DumpSourceRanges(d.Maps().source_ranges), [](const Napi::Env& env, const SourceRange& r) {
-        Napi::Object o = Napi::Object::New(env);
-        o.Set("svcId", r.svc_id);
-        o.Set("cidr", r.cidr);
-        return o;
-      });
-    });
-    method("dumpMaglevTableIds", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
-      return NumberArray(ci.Env(), DumpMaglevTableIds(d.Maps().maglev));
-    });
-    method("readMaglevTable", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
-      if (!ci[0].IsNumber()) throw BpfError("readMaglevTable(svcId) takes a number");
-      return NumberArray(ci.Env(), ReadMaglevTable(d.Maps().maglev, ci[0].As<Napi::Number>().Uint32Value()));
-    });
-    method("readDrops", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
-      return CountersArray(ci.Env(), SumPerCpuCounters(d.Maps().drops, KPR_XDP_REASON_MAX));
-    });
-    method("readStats", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
-      auto stats = ReadEdgeStats(d.Maps().stats);
-      Napi::Array out = Napi::Array::New(ci.Env(), stats.size());
-      for (size_t i = 0; i < stats.size(); i++) {
-        Napi::Object s = Napi::Object::New(ci.Env());
-        s.Set("svcId", stats[i].svc_id);
-        s.Set("packets", static_cast<double>(stats[i].packets));
-        s.Set("bytes", static_cast<double>(stats[i].bytes));
-        out.Set(i, s);
-      }
-      return out;
-    });
-    method("progTestRun", ProgTestRunJs);
-    method("attachXdp", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
+    a.Add("progTestRun", ProgTestRunJs);
+    a.Add("attachXdp", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
       d.Maps();
       if (!ci[0].IsString()) throw BpfError("attachXdp(ifname, mode) takes a device name");
       const std::string mode = ci[1].IsUndefined() ? "auto" : ci[1].ToString().Utf8Value();
@@ -611,17 +660,13 @@ Napi::Value OpenEdgeDatapath(const Napi::CallbackInfo& info) {
       if (mode != "native" && mode != "generic" && mode != "auto") throw BpfError("XDP mode must be 'native', 'generic' or 'auto', got '" + mode + "'");
       return OutcomeObject(ci.Env(), AttachXdp(ci[0].As<Napi::String>(), EdgeProgram(d.edge, "kpr_xdp_lb"), m));
     });
-    method("attachTc", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
+    a.Add("attachTc", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
       d.Maps();
       if (!ci[0].IsString()) throw BpfError("attachTc(ifname) takes a device name");
       return OutcomeObject(ci.Env(), AttachTc(ci[0].As<Napi::String>(), EdgeProgram(d.edge, "kpr_tc_dsr_ingress"),
                                               EdgeProgram(d.edge, "kpr_tc_dsr_egress")));
     });
-    method("close", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
-      d.Close();
-      return ci.Env().Undefined();
-    });
-    return api;
+    return a.api;
   });
 }
 
@@ -631,6 +676,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openDatapath", Napi::Function::New(env, OpenDatapath));
   exports.Set("openPinnedMaps", Napi::Function::New(env, OpenPinned));
   exports.Set("openEdgeDatapath", Napi::Function::New(env, OpenEdgeDatapath));
+  exports.Set("openPinnedEdgeMaps", Napi::Function::New(env, OpenPinnedEdgeMapsJs));
+  exports.Set("maglevDigest", Napi::Function::New(env, MaglevDigestJs));
   exports.Set("computeMaglev", Napi::Function::New(env, ComputeMaglevJs));
   exports.Set("computeMaglevFromPermutations", Napi::Function::New(env, ComputeMaglevFromPermutationsJs));
   return exports;

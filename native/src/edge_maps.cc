@@ -66,6 +66,28 @@ EdgeObject LoadEdgeObject(const EdgeLoadOptions& o) {
   }
 }
 
+EdgeMapFds OpenPinnedEdgeMaps(const std::string& map_dir) {
+  EdgeMapFds m;
+  const std::pair<int*, const char*> maps[] = {{&m.frontends, "kpr_edge_frontends"}, {&m.backends, "kpr_edge_backends"},
+                                               {&m.maglev, "kpr_edge_maglev"},       {&m.source_ranges, "kpr_edge_source_ranges"},
+                                               {&m.stats, "kpr_edge_stats"},         {&m.drops, "kpr_xdp_drops"},
+                                               {&m.config, "kpr_xdp_config"}};
+  try {
+    for (auto [fd, name] : maps) *fd = OpenPinnedMap(map_dir + "/" + name);
+  } catch (...) {
+    CloseEdgeMaps(m);
+    throw;
+  }
+  return m;
+}
+
+void CloseEdgeMaps(EdgeMapFds& m) {
+  for (int* fd : {&m.frontends, &m.backends, &m.maglev, &m.source_ranges, &m.stats, &m.drops, &m.config}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+  }
+}
+
 bpf_program* EdgeProgram(const EdgeObject& edge, const std::string& name) {
   for (bpf_object* obj : {edge.obj, edge.tc_obj}) {
     bpf_program* prog = obj ? bpf_object__find_program_by_name(obj, name.c_str()) : nullptr;
@@ -235,6 +257,24 @@ void WriteEdgeConfig(int fd, const EdgeConfig& cfg, uint32_t maglev_size) {
   v.hash_seed = cfg.hash_seed;
   __u32 zero = 0;
   if (bpf_map_update_elem(fd, &zero, &v, BPF_ANY) != 0) ThrowErrno("writing kpr_xdp_config", errno);
+}
+
+EdgeSettingsRead ReadEdgeConfig(int fd) {
+  edge_config v{};
+  __u32 zero = 0;
+  if (bpf_map_lookup_elem(fd, &zero, &v) != 0) ThrowErrno("reading kpr_xdp_config", errno);
+  EdgeSettingsRead out{};
+  uint8_t addr[16] = {};
+  memcpy(addr, v.node_addr4, 4);
+  uint32_t v4;
+  memcpy(&v4, v.node_addr4, 4);
+  if (v4) out.cfg.node_addr4 = FormatAddr(addr, KPR_AF_INET);
+  uint64_t v6[2];
+  memcpy(v6, v.node_addr6, 16);
+  if (v6[0] | v6[1]) out.cfg.node_addr6 = FormatAddr(v.node_addr6, KPR_AF_INET6);
+  out.cfg.hash_seed = v.hash_seed;
+  out.maglev_size = v.maglev_size;
+  return out;
 }
 
 std::vector<EdgeStats> ReadEdgeStats(int fd) {

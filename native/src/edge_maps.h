@@ -49,6 +49,11 @@ struct EdgeObject {
 
 EdgeObject LoadEdgeObject(const EdgeLoadOptions& opts);
 
+// The maps pinned in map_dir, opened by path without loading anything: for
+// readers while an agent runs (or after). The caller closes the fds.
+EdgeMapFds OpenPinnedEdgeMaps(const std::string& map_dir);
+void CloseEdgeMaps(EdgeMapFds& maps);
+
 // A program of either object, by name; throws when there is none.
 bpf_program* EdgeProgram(const EdgeObject& edge, const std::string& name);
 
@@ -94,6 +99,13 @@ void SetMaglevTable(int outer_fd, uint32_t svc_id, const std::vector<uint32_t>& 
 void UpdateSourceRanges(int fd, const std::vector<SourceRange>& ranges);
 void WriteEdgeConfig(int fd, const EdgeConfig& cfg, uint32_t maglev_size);
 std::vector<EdgeStats> ReadEdgeStats(int fd);
+
+// kpr_xdp_config as the agent wrote it (maglev_size 0: never written).
+struct EdgeSettingsRead {
+  EdgeConfig cfg;
+  uint32_t maglev_size;
+};
+EdgeSettingsRead ReadEdgeConfig(int fd);
 
 // Reads back what the agent wrote, for adoption, repair and the CLI.
 std::vector<EdgeFrontend> DumpEdgeFrontends(int fd);

@@ -16,7 +16,7 @@ uint64_t LoadLe(const char* p, size_t n) {
 
 }  // namespace
 
-Hash64& Hash64::Bytes(const std::string& s) {
+Hash64& Hash64::Bytes(std::string_view s) {
   Word(s.size());
   size_t i = 0;
   for (; i + 8 <= s.size(); i += 8) Word(LoadLe(s.data() + i, 8));

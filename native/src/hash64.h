@@ -7,6 +7,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace kpr {
 
@@ -22,7 +23,7 @@ class Hash64 {
     return *this;
   }
   // Length first, so that ("ab", "c") and ("a", "bc") hash apart.
-  Hash64& Bytes(const std::string& s);
+  Hash64& Bytes(std::string_view s);
   uint64_t Final() const;
 
  private:

@@ -37,18 +37,18 @@ std::string Hex(uint64_t v) {
   return buf;
 }
 
-std::string Digest(const std::vector<std::string>& names, const MaglevTable& t, uint32_t seed) {
+}  // namespace
+
+std::string MaglevDigest(const std::vector<std::string_view>& sorted_names, const std::vector<uint32_t>& slots, uint32_t seed) {
   Hash64 h(seed);
-  h.Word(t.slots.size()).Word(t.backends.size());
-  for (uint32_t b : t.backends) h.Bytes(names[b]);
+  h.Word(slots.size()).Word(sorted_names.size());
+  for (const auto& name : sorted_names) h.Bytes(name);
   // Slots in pairs, as numbers rather than bytes, so the host's byte order does not matter.
   size_t i = 0;
-  for (; i + 1 < t.slots.size(); i += 2) h.Word(t.slots[i] | static_cast<uint64_t>(t.slots[i + 1]) << 32);
-  if (i < t.slots.size()) h.Word(t.slots[i]);
+  for (; i + 1 < slots.size(); i += 2) h.Word(slots[i] | static_cast<uint64_t>(slots[i + 1]) << 32);
+  if (i < slots.size()) h.Word(slots[i]);
   return Hex(h.Final());
 }
-
-}  // namespace
 
 // Permutations are walked lazily: each backend keeps only its next choice,
 // not a row of M, and a bitmap of taken slots (M / 8 bytes, in L1 cache)
@@ -112,7 +112,10 @@ MaglevTable ComputeMaglev(const std::vector<std::string>& names, uint32_t size, 
     perms.push_back({static_cast<uint32_t>(h1 % size), static_cast<uint32_t>(h2 % (size - 1) + 1)});
   }
   t.slots = PopulateMaglev(perms, size);
-  t.digest = Digest(names, t, seed);
+  std::vector<std::string_view> sorted;
+  sorted.reserve(t.backends.size());
+  for (uint32_t b : t.backends) sorted.push_back(names[b]);
+  t.digest = MaglevDigest(sorted, t.slots, seed);
   return t;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kpr {
@@ -45,6 +46,11 @@ struct MaglevTable {
 // hashes of every name, and so the whole table. With more backends than
 // slots, the last in name order get none.
 MaglevTable ComputeMaglev(const std::vector<std::string>& names, uint32_t size, uint32_t seed);
+
+// The digest of a table given as names (sorted, distinct) and slots (indexes
+// into them), as ComputeMaglev makes it: a programmed table read back from
+// the maps gets the same digest as the one computed from its backends.
+std::string MaglevDigest(const std::vector<std::string_view>& sorted_names, const std::vector<uint32_t>& slots, uint32_t seed);
 
 // Pseudocode 1 of the paper over given permutations, one per backend; size
 // may be any prime up to kMaglevMaxSize, so that the paper's example (M = 7)

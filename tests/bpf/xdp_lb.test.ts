@@ -58,12 +58,17 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
 
   beforeAll(() => assertPrivileged());
   beforeEach(() => {
+    fx = undefined as unknown as EdgeFixture;
     root = openBpfRoot('xdp');
     fx = createEdgeFixture(root, { maglevTableSize: M });
   });
   afterEach(() => {
-    fx.destroy();
-    root.destroy();
+    // Either may be missing when beforeEach failed; the root must go regardless.
+    try {
+      fx?.destroy();
+    } finally {
+      root?.destroy();
+    }
   });
 
   describe('not for a frontend: passed with every byte unchanged', () => {
