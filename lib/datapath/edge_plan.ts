@@ -168,7 +168,7 @@ function planService(group: ExternalFrontend[], prev: ProgrammedEdgeService | un
       sourceRanges: f.sourceRanges.length > 0,
       mode: f.forwardingMode,
       algorithm: f.lbAlgorithm,
-      noBackend: settings.noBackend,
+      noBackend: f.dropWithoutBackends ? 'drop' : settings.noBackend,
     };
     const key = frontendKey(f);
     const old = ctx.programmed.get(key);

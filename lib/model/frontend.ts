@@ -48,6 +48,9 @@ export interface ExternalFrontend extends Frontend {
   externalBackends: LocatedBackend[];
   forwardingMode: ForwardingMode;
   lbAlgorithm: LbAlgorithm;
+  /** externalTrafficPolicy Local, endpoints only on other nodes: kube-proxy
+   *  drops such traffic rather than rejecting it (traffic_policy.ts). */
+  dropWithoutBackends: boolean;
   /** The service port and family the frontend serves ("namespace/name|port|family"):
    *  the edge LB's frontends of one edge service share its backends, Maglev
    *  table, affinity and source ranges, as kube-proxy's external frontends

@@ -13,7 +13,7 @@ import { ModelConfig, NodeContext } from './node';
 import { EndpointSlice, objectName, Service, ServicePort } from './objects';
 import { Protocol, protocolOf } from './protocol';
 import { affinityTimeout } from './session_affinity';
-import { healthCheckNodePort, TrafficBackends, trafficBackends } from './traffic_policy';
+import { healthCheckNodePort, noLocalEndpoints, TrafficBackends, trafficBackends } from './traffic_policy';
 
 export interface FamilyPort {
   svc: Service;
@@ -65,6 +65,7 @@ export function externalFrontend(p: FamilyPort, kind: Exclude<FrontendKind, 'Clu
     healthCheckNodePort: healthCheckNodePort(p.svc.spec),
     forwardingMode: forwardingMode(p.svc, p.proto, p.config.lbMode),
     lbAlgorithm: lbAlgorithm(p.svc, p.config.lbAlgorithm),
+    dropWithoutBackends: noLocalEndpoints(p.svc.spec, p.backends, true).external,
     edgeService: `${objectName(p.svc.metadata)}|${p.sp.name ?? ''}|${p.family}`,
   };
 }

@@ -365,6 +365,34 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
     });
   });
 
+  describe('more backend choice', () => {
+    const A = { id: 1, addr: LOCAL_A, port: 8080 };
+    const B = { id: 2, addr: LOCAL_B, port: 8080 };
+    const backendOf = (sport: number, src = CLIENT4) => P.ipView(runPkt(P.tcpFrame({ src, dst: VIP4, sport, dport: 80 })).packet).dst.join('.');
+
+    test('random: new flows spread over the backends; a flow keeps its pick', () => {
+      service(frontend(VIP4, 80, 'TCP', 1, { algorithm: 'random' }), [A, B]);
+      // Random picks: the same client port twice in a row must still agree (the flow table), and 64 flows use both.
+      const picks = Array.from({ length: 64 }, (_, i) => backendOf(44000 + i));
+      expect(new Set(picks)).toEqual(new Set([LOCAL_A, LOCAL_B]));
+      picks.forEach((b, i) => expect(backendOf(44000 + i)).toBe(b));
+    });
+
+    test('affinity expires after its timeout: the next connection is hashed afresh', async () => {
+      service(frontend(VIP4, 80, 'TCP', 1, { affinityTimeout: 1 }), [A, B]);
+      // The same backends and table without affinity: what hashing alone picks.
+      service(frontend(VIP4, 81, 'TCP', 2), [{ ...A, id: 3 }, { ...B, id: 4 }]);
+      const client = '198.19.7.8';
+      const hashed = (sport: number) => P.ipView(runPkt(P.tcpFrame({ src: client, dst: VIP4, sport, dport: 81 })).packet).dst.join('.');
+      const first = backendOf(45000, client);
+      const others = Array.from({ length: 64 }, (_, i) => 47000 + i).filter((sport) => hashed(sport) !== first);
+      expect(others.length).toBeGreaterThan(1);
+      expect(backendOf(others[0], client)).toBe(first); // affinity wins over the hash
+      await new Promise((r) => setTimeout(r, 2100)); // past 1 s on a jiffy clock
+      expect(backendOf(others[1], client)).toBe(hashed(others[1]));
+    });
+  });
+
   test('what is written reads back; deletions of absent entries are no error', () => {
     const fe = frontend(VIP4, 80, 'TCP', 7, { sourceRanges: true, mode: 'snat', algorithm: 'random', noBackend: 'drop', affinityTimeout: 60 });
     service(fe, [{ id: 3, addr: LOCAL_A, port: 8080 }, { id: 4, addr: '198.18.60.1', port: 8080, nodeAddr: PEER4 }]);

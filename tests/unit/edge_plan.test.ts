@@ -43,6 +43,7 @@ function svc(name: string, addrs: string[], backends: string[], more: Partial<Ex
     sourceRanges: [],
     forwardingMode: 'snat',
     lbAlgorithm: 'maglev',
+    dropWithoutBackends: false,
     edgeService: `default/${name}||IPv4`,
     ...more,
   }));
@@ -129,6 +130,16 @@ describe('edge plan', () => {
       ['deleteBackends', [1]],
     ]);
     expect(maps.view()['198.18.0.1:30080/TCP']).toEqual({ svcId: 1, count: 0, flags: 'snat maglev drop', backends: [] });
+  });
+
+  test('externalTrafficPolicy Local without a local endpoint drops, whatever --service-no-backend-response says', () => {
+    const maps = new FakeEdgeMaps(M);
+    new EdgeReconciler(maps, settings(100, { noBackend: 'reject' })).sync([
+      ...svc('local', ['198.18.0.1'], [], { dropWithoutBackends: true }),
+      ...svc('none', ['198.18.0.2'], []),
+    ]);
+    expect(maps.view()['198.18.0.1:30080/TCP']).toMatchObject({ count: 0, flags: 'snat maglev drop' });
+    expect(maps.view()['198.18.0.2:30080/TCP']).toMatchObject({ count: 0, flags: 'snat maglev reject' });
   });
 
   test('source ranges: added before the frontend checks them, removed after it stops', () => {

@@ -81,4 +81,13 @@ describe('NodePort frontends', () => {
     const np = service('web', spec({ type: 'NodePort', externalTrafficPolicy: 'Local' }));
     expect(desired([np], slices).edgeFrontends[0].healthCheckNodePort).toBeUndefined();
   });
+
+  test('externalTrafficPolicy Local with endpoints only elsewhere drops; without any endpoint, or Cluster, it does not', () => {
+    const elsewhere = [slice('web-1', 'web', 'IPv4', [ep('198.18.2.1', undefined, { nodeName: 'node-b' })], [{ port: 8080 }])];
+    const local = service('web', spec({ type: 'NodePort', externalTrafficPolicy: 'Local' }));
+    const cluster = service('web', spec({ type: 'NodePort' }));
+    expect(desired([local], elsewhere).edgeFrontends.map((f) => f.dropWithoutBackends)).toEqual([true]);
+    expect(desired([local], []).edgeFrontends.map((f) => f.dropWithoutBackends)).toEqual([false]);
+    expect(desired([cluster], elsewhere).edgeFrontends.map((f) => f.dropWithoutBackends)).toEqual([false]);
+  });
 });
