@@ -76,11 +76,41 @@ static __always_inline struct edge_backend *table_backend(const struct pkt *p, c
 	return backend_of(*bid, svc_id);
 }
 
+/* The flow's entry in the table of its family, or NULL. */
+static __always_inline struct edge_stick_val *flow_lookup(const struct pkt *p, __u32 svc_id)
+{
+	if (p->family == KPR_AF_INET) {
+		struct edge_flow_key4 k = { .svc_id = svc_id, .sport = p->sport, .proto = p->proto };
+
+		__builtin_memcpy(k.saddr, p->saddr, 4);
+		return bpf_map_lookup_elem(&kpr_edge_flows4, &k);
+	} else {
+		struct edge_flow_key6 k = { .svc_id = svc_id, .sport = p->sport, .proto = p->proto };
+
+		__builtin_memcpy(k.saddr, p->saddr, 16);
+		return bpf_map_lookup_elem(&kpr_edge_flows6, &k);
+	}
+}
+
+static __always_inline void flow_remember(const struct pkt *p, __u32 svc_id, const struct edge_stick_val *v)
+{
+	if (p->family == KPR_AF_INET) {
+		struct edge_flow_key4 k = { .svc_id = svc_id, .sport = p->sport, .proto = p->proto };
+
+		__builtin_memcpy(k.saddr, p->saddr, 4);
+		bpf_map_update_elem(&kpr_edge_flows4, &k, v, BPF_ANY);
+	} else {
+		struct edge_flow_key6 k = { .svc_id = svc_id, .sport = p->sport, .proto = p->proto };
+
+		__builtin_memcpy(k.saddr, p->saddr, 16);
+		bpf_map_update_elem(&kpr_edge_flows6, &k, v, BPF_ANY);
+	}
+}
+
 /* *new_flow: the packet starts a flow this node had no backend for. */
 static __always_inline struct edge_backend *select_backend(const struct pkt *p, const struct edge_fe_val *fe,
 							   const struct edge_config *cfg, int *new_flow)
 {
-	struct edge_flow_key fk = {};
 	struct edge_affinity_key ak = {};
 	struct edge_stick_val *sv, nv = {};
 	struct edge_backend *b;
@@ -88,14 +118,8 @@ static __always_inline struct edge_backend *select_backend(const struct pkt *p, 
 	__u64 now = 0;
 	__u32 id = 0;
 
-	__builtin_memcpy(fk.saddr, p->saddr, 16);
-	__builtin_memcpy(fk.daddr, p->daddr, 16);
-	fk.sport = p->sport;
-	fk.dport = p->dport;
-	fk.proto = p->proto;
-	fk.family = p->family;
 	/* A flow's entry needs no time: the LRU ages it out. */
-	b = stuck_backend(bpf_map_lookup_elem(&kpr_edge_flows, &fk), fe->svc_id, &id);
+	b = stuck_backend(flow_lookup(p, fe->svc_id), fe->svc_id, &id);
 	*new_flow = !b;
 	if (b)
 		return b;
@@ -116,7 +140,7 @@ static __always_inline struct edge_backend *select_backend(const struct pkt *p, 
 
 	nv.last_seen_ns = now;
 	nv.backend_id = id;
-	bpf_map_update_elem(&kpr_edge_flows, &fk, &nv, BPF_ANY);
+	flow_remember(p, fe->svc_id, &nv);
 	if (affinity)
 		bpf_map_update_elem(&kpr_edge_affinity, &ak, &nv, BPF_ANY);
 	return b;

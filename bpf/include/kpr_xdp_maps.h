@@ -50,14 +50,22 @@ struct {
 } kpr_edge_maglev SEC(".maps");
 
 /* Established flows keep their backend when the table changes; LRU so that
- * finished flows age out without the agent. */
+ * finished flows age out without the agent. One table per family. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, struct edge_flow_key);
+	__type(key, struct edge_flow_key4);
 	__type(value, struct edge_stick_val);
 	__uint(max_entries, 262144);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} kpr_edge_flows SEC(".maps");
+} kpr_edge_flows4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct edge_flow_key6);
+	__type(value, struct edge_stick_val);
+	__uint(max_entries, 262144);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_edge_flows6 SEC(".maps");
 
 /* ClientIP session affinity: a client address stays on one backend for the
  * service's timeout, whatever its source port. */

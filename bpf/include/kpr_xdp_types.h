@@ -58,18 +58,29 @@ struct edge_backend {
 	__u32 svc_id;       /* owner: a flow or affinity entry is honoured only for it */
 };
 
-/* kpr_edge_flows: a connection's 5-tuple, as the client sent it. */
-struct edge_flow_key {
-	__u8 saddr[16];
-	__u8 daddr[16];
+/* kpr_edge_flows4/6: a connection as the client sent it, told apart by the
+ * client's address and port, the protocol and the service it reached. The
+ * service stands for the frontend's address and port: a client port used
+ * for two frontends of one service may share one pick, which is harmless,
+ * as they share the backends. Every packet hashes this key, so it is kept
+ * small, and IPv4 has its own: 12 bytes hash in one round of jhash. */
+struct edge_flow_key4 {
+	__u8 saddr[4];
+	__u32 svc_id;
 	__u16 sport;
-	__u16 dport;
 	__u8 proto;
-	__u8 family;
-	__u16 pad;
+	__u8 pad;
 };
 
-/* Value of both kpr_edge_flows and kpr_edge_affinity. */
+struct edge_flow_key6 {
+	__u8 saddr[16];
+	__u32 svc_id;
+	__u16 sport;
+	__u8 proto;
+	__u8 pad;
+};
+
+/* Value of the flow tables and of kpr_edge_affinity. */
 struct edge_stick_val {
 	__u64 last_seen_ns; /* affinity: the client's last new connection; flows: 0 */
 	__u32 backend_id;

@@ -40,7 +40,8 @@ EdgeObject LoadEdgeObject(const EdgeLoadOptions& o) {
                                             {"kpr_edge_backends", o.backend_max + 1},  // ids 1..max
                                             {"kpr_edge_maglev", o.frontend_max},
                                             {"kpr_edge_maglev", o.maglev_size, true},
-                                            {"kpr_edge_flows", o.flow_max},
+                                            {"kpr_edge_flows4", o.flow_max},
+                                            {"kpr_edge_flows6", o.flow_max},
                                             {"kpr_edge_affinity", o.affinity_max},
                                             {"kpr_edge_source_ranges", o.source_range_max},
                                             {"kpr_edge_snat", o.snat_max},
