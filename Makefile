@@ -1,4 +1,4 @@
-# Entry points: make deps | build | kube-bin | test | demo | bench | clean.
+# Entry points: make deps | build | kube-bin | chart-tools | test | demo | bench | clean.
 # Everything runs as root on Debian 12; `make deps` installs what a fresh
 # machine lacks and is a quick no-op afterwards.
 SHELL := /bin/bash
@@ -17,7 +17,7 @@ BENCH_BIN := build/connrate build/acceptd
 # BPF objects that only tests load (error paths of the addon).
 TEST_BPF_OBJS := build/verifier_reject.o build/xdp_pass.o
 
-.PHONY: deps apt-deps go-deps build bpf kube-bin test demo bench bench-control-plane clean
+.PHONY: deps apt-deps go-deps build bpf kube-bin chart-tools test demo bench bench-control-plane clean
 
 deps: apt-deps $(NPM_STAMP) go-deps
 
@@ -71,7 +71,12 @@ build/%: tests/bench/%.c | apt-deps
 kube-bin: | go-deps
 	@scripts/build-kube.sh
 
-test: deps build kube-bin
+# helm and kubeconform at the versions in tests/e2e/chart-tools.env, for the
+# chart's tests; built once per machine (about 2 minutes) into $KPR_CACHE/tools.
+chart-tools: | go-deps
+	@scripts/build-tools.sh
+
+test: deps build kube-bin chart-tools
 	node scripts/run-tests.js
 
 demo: deps build

@@ -27,30 +27,17 @@ BIN_DIR="$CACHE_DIR/bin"
 ETCD_PKG=go.etcd.io/etcd/server/v3
 # Never let go fetch another toolchain: the Go on PATH builds, or we say why not.
 export GOTOOLCHAIN=local
-
-log() { echo "kube-bin: $*"; }
-die() {
-  echo "kube-bin: $*" >&2
-  exit 1
-}
+LOG_TAG=kube-bin
+# shellcheck source=go-build-lib.sh
+source "$ROOT/scripts/go-build-lib.sh"
 
 # version_ge A B: whether dotted version A >= B.
 version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
 
-elapsed() { printf '%dm%02ds' $((SECONDS / 60)) $((SECONDS % 60)); }
-
-# "installed" when the binary runs and its --version names the pinned version.
-reports() {
-  local out
-  [ -x "$1" ] || return 1
-  out="$("$1" --version 2>&1)" || return 1
-  [[ "$out" == *"$2"* ]]
-}
-
 installed_ok() {
-  reports "$BIN_DIR/kube-apiserver" "Kubernetes $KUBE_VERSION" &&
-    reports "$BIN_DIR/kube-proxy" "Kubernetes $KUBE_VERSION" &&
-    reports "$BIN_DIR/etcd" "etcd Version: ${ETCD_VERSION#v}"
+  reports "$BIN_DIR/kube-apiserver" --version "Kubernetes $KUBE_VERSION" &&
+    reports "$BIN_DIR/kube-proxy" --version "Kubernetes $KUBE_VERSION" &&
+    reports "$BIN_DIR/etcd" --version "etcd Version: ${ETCD_VERSION#v}"
 }
 
 apt_golang_version() {
@@ -88,29 +75,6 @@ check_go() {
   die "Go >= $KUBE_GO_MIN is needed to build kube-apiserver, kube-proxy and etcd for the e2e tests" \
     "(Kubernetes $KUBE_VERSION, pinned in tests/e2e/kube-versions.env); found $found," \
     "and Debian's golang-go is ${apt_go:-not available}. Install Go $KUBE_GO_MIN or newer and put its bin/ on PATH."
-}
-
-# Reads `go build -v` and `go list` output: counts fetched modules and compiled
-# packages, prints a progress line every 30 s and passes anything else through.
-progress() {
-  local total="$1" phase="$2" built=0 fetched=0 last=$SECONDS line
-  while IFS= read -r line; do
-    case "$line" in
-      "go: downloading "*) fetched=$((fetched + 1)) ;;
-      "" | *" "*) echo "$line" ;;
-      *) built=$((built + 1)) ;;
-    esac
-    if ((SECONDS - last >= 30)); then
-      last=$SECONDS
-      if [ "$phase" = fetch ]; then
-        log "$(elapsed): $fetched modules fetched"
-      else
-        log "$(elapsed): $built of about $total packages compiled"
-      fi
-    fi
-  done
-  [ "$phase" = fetch ] && log "$(elapsed): $fetched modules fetched"
-  return 0
 }
 
 write_go_mod() {

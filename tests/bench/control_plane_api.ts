@@ -2,7 +2,8 @@
 // client certificate, on a pool of kept-alive connections. Populating 10k
 // Services and 10k EndpointSlices one request at a time through client-node
 // would take minutes and measure client-node; this takes what the API server
-// can do with a bounded number of requests in flight.
+// can do with a bounded number of requests in flight. The e2e chart test
+// uses it too, for the dry-run writes and reads that client-node has no call for.
 import * as fs from 'fs';
 import * as https from 'https';
 import { Cluster } from '../e2e/cluster';
@@ -31,8 +32,8 @@ export class ApiWriter {
   }
 
   /** The response's JSON; rejects on any status but 2xx, with the API's message. */
-  request(method: 'POST' | 'PATCH', path: string, body: Json, contentType = 'application/json'): Promise<Json> {
-    const data = JSON.stringify(body);
+  request(method: 'GET' | 'POST' | 'PATCH', path: string, body?: Json, contentType = 'application/json'): Promise<Json> {
+    const data = body === undefined ? '' : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = https.request(
         {

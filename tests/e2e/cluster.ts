@@ -24,7 +24,7 @@ import { sleep } from '../helpers/sleep';
 import { createTestDir } from '../helpers/test_dir';
 
 /** dist/tests/e2e -> the checkout. */
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 const VERSIONS_FILE = path.join(REPO_ROOT, 'tests', 'e2e', 'kube-versions.env');
 
 /** Primary IPv4, then IPv6: a dual-stack Service gets one ClusterIP of each. */
@@ -71,21 +71,31 @@ const PROBE_TIMEOUT_MS = 2_000;
 const STOP_GRACE_MS = 10_000;
 const CERT_DAYS = '7';
 
-/** KUBE_VERSION, ETCD_VERSION, ... from kube-versions.env. */
-export function kubeVersions(): Record<string, string> {
+/** The KEY=VALUE lines of a versions file such as kube-versions.env. */
+export function readVersionsFile(file: string): Record<string, string> {
   const vars: Record<string, string> = {};
-  for (const line of fs.readFileSync(VERSIONS_FILE, 'utf8').split('\n')) {
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
     const m = /^\s*([A-Z_][A-Z0-9_]*)=(\S*)\s*$/.exec(line);
     if (m) vars[m[1]] = m[2];
   }
+  return vars;
+}
+
+/** KUBE_VERSION, ETCD_VERSION, ... from kube-versions.env. */
+export function kubeVersions(): Record<string, string> {
+  const vars = readVersionsFile(VERSIONS_FILE);
   if (!vars.KUBE_VERSION) throw new Error(`${VERSIONS_FILE}: no KUBE_VERSION`);
   return vars;
 }
 
+/** ${KPR_CACHE:-~/.cache/kpr}, where make kube-bin and make chart-tools build. */
+export function kprCacheDir(): string {
+  return process.env.KPR_CACHE || path.join(os.homedir(), '.cache', 'kpr');
+}
+
 /** Where `make kube-bin` puts the binaries (same rule as scripts/build-kube.sh). */
 export function kubeBinDir(): string {
-  const cache = process.env.KPR_CACHE || path.join(os.homedir(), '.cache', 'kpr');
-  return path.join(cache, 'kube', kubeVersions().KUBE_VERSION, 'bin');
+  return path.join(kprCacheDir(), 'kube', kubeVersions().KUBE_VERSION, 'bin');
 }
 
 /** Path of a built binary; throws saying to run `make kube-bin` when it is missing. */

@@ -18,6 +18,8 @@ export interface AgentOptions {
    *  node. nsenter, not `ip netns exec`: that one remounts /sys, and the
    *  agent needs the cgroup filesystem under it. */
   netns?: string;
+  /** A command the agent runs under, e.g. setpriv with fewer capabilities. */
+  wrapper?: string[];
   readyTimeoutMs?: number;
 }
 
@@ -27,7 +29,7 @@ const DEFAULT_READY_TIMEOUT_MS = 30_000;
 export async function startAgent(opts: AgentOptions): Promise<LineProcess> {
   const source = opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : ['--manifests', opts.manifests ?? ''];
   const args = ['run', ...source, '--bpf-root', opts.bpfRoot, '--cgroup-root', opts.cgroupRoot];
-  const kpr = [path.join(repoRoot(), 'bin', 'kpr'), ...args, ...(opts.args ?? [])];
+  const kpr = [...(opts.wrapper ?? []), path.join(repoRoot(), 'bin', 'kpr'), ...args, ...(opts.args ?? [])];
   const [cmd, ...argv] = opts.netns ? ['nsenter', `--net=/run/netns/${opts.netns}`, ...kpr] : kpr;
   const agent = new LineProcess(opts.netns ? `kpr agent in ${opts.netns}` : 'kpr agent', cmd, argv, repoRoot());
   try {
