@@ -1,6 +1,7 @@
 // kpr's command line: `kpr run` (the agent), `kpr services` (what the
-// pinned maps hold), `kpr maglev FRONTEND` (a programmed Maglev table) and
-// `kpr maglev compute` (a Maglev table, as the agent would build it). The native addon is loaded only by these commands, so
+// pinned maps hold), `kpr maglev FRONTEND` (a programmed Maglev table),
+// `kpr maglev compute` (a Maglev table, as the agent would build it) and
+// `kpr trace` (the edge LB's decisions as they happen). The native addon is loaded only by these commands, so
 // everything else works without it.
 import * as fs from 'fs';
 import { runAgent } from './agent';
@@ -17,13 +18,16 @@ import {
   RUN,
   SERVICES,
   servicesConfig,
+  TRACE,
+  traceConfig,
   UsageError,
 } from './config';
 import { computeMaglev, MaglevTable } from './datapath/maglev';
 import { parseBackendsFile } from './datapath/maglev_backends';
 import { formatMaglevShares, maglevJson } from './datapath/maglev_listing';
 import { programmedMaglev } from './datapath/maglev_programmed';
-import { loadAddon } from './datapath/native';
+import { decision, formatDecision } from './datapath/edge_trace';
+import { FrontendKey, loadAddon } from './datapath/native';
 import { programmedState } from './datapath/programmed';
 import { formatTable, serviceRows } from './datapath/service_listing';
 import { createLogger } from './log';
@@ -123,6 +127,56 @@ function maglev(args: string[]): number {
   return 0;
 }
 
+/** How long a trace outlives its reader (renewed twice as often). */
+const TRACE_LEASE_MS = 2000;
+const TRACE_POLL_MS = 200;
+
+/** kpr trace: decisions as they happen, until a limit or an interrupt. */
+async function trace(args: string[]): Promise<number> {
+  const cfg = traceConfig(args);
+  if (cfg === 'help') {
+    process.stdout.write(commandHelp(TRACE));
+    return 0;
+  }
+  const t = loadAddon().openTrace(pinnedMapDir(cfg.bpfRoot));
+  let interrupted = false;
+  const onSignal = () => (interrupted = true);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const deadline = cfg.durationMs === undefined ? Infinity : Date.now() + cfg.durationMs;
+  let seen = 0;
+  try {
+    t.start({ frontend: cfg.frontend, client: cfg.client, leaseMs: TRACE_LEASE_MS });
+    process.stderr.write(`tracing ${cfg.frontend ? formatTraceFrontend(cfg.frontend) : 'every frontend'}${cfg.client ? ` from ${cfg.client}` : ''} (Ctrl-C stops)\n`);
+    let renewed = Date.now();
+    while (!interrupted && Date.now() < deadline && (cfg.count === undefined || seen < cfg.count)) {
+      for (const e of t.poll(TRACE_POLL_MS)) {
+        if (cfg.count !== undefined && seen >= cfg.count) break;
+        const d = decision(e);
+        process.stdout.write(cfg.output === 'json' ? `${JSON.stringify(d)}\n` : `${formatDecision(d)}\n`);
+        seen++;
+      }
+      if (Date.now() - renewed >= TRACE_LEASE_MS / 2) {
+        t.renew(TRACE_LEASE_MS);
+        renewed = Date.now();
+      }
+      await new Promise((r) => setImmediate(r)); // let signals in between polls
+    }
+  } finally {
+    t.stop();
+    const lost = t.lost();
+    t.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.stderr.write(`${seen} decisions${lost > 0 ? `; ${lost} lost while the ring buffer was full` : ''}\n`);
+  }
+  return 0;
+}
+
+function formatTraceFrontend(fe: FrontendKey | { addr: string }): string {
+  return 'port' in fe ? formatFrontend(fe) : fe.addr;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   try {
@@ -137,6 +191,7 @@ export async function main(argv: string[]): Promise<number> {
     if (command === RUN.name) return await run(args);
     if (command === SERVICES.name) return services(args);
     if (command === 'maglev') return maglev(args);
+    if (command === TRACE.name) return await trace(args);
     throw new UsageError('', `unknown command ${JSON.stringify(command)} (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
   } catch (e) {
     if (e instanceof UsageError) {

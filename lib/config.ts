@@ -164,7 +164,20 @@ export const MAGLEV_SHOW: CommandSpec = {
   flags: [BPF_ROOT, OUTPUT],
 };
 
-export const COMMANDS = [RUN, SERVICES, MAGLEV_SHOW, MAGLEV_COMPUTE];
+export const TRACE: CommandSpec = {
+  name: 'trace',
+  summary: "stream the edge LB's forwarding decisions (frontend, client, backend, how it was chosen, drop reason) until interrupted; off, the trace costs a packet one load",
+  flags: [
+    { name: '--frontend', value: 'FRONTEND', help: 'only this frontend: 198.18.100.1:80/TCP; without a port, any of its ports', default: 'all' },
+    { name: '--client', value: 'IP', help: 'only packets from this client address', default: 'all' },
+    { name: '--count', value: 'N', help: 'stop after N decisions', default: 'no limit' },
+    { name: '--duration', value: 'DURATION', help: 'stop after this long, e.g. 30s', default: 'no limit' },
+    BPF_ROOT,
+    { ...OUTPUT, help: 'table (one line a decision) or json (one object a line)' },
+  ],
+};
+
+export const COMMANDS = [RUN, SERVICES, MAGLEV_SHOW, MAGLEV_COMPUTE, TRACE];
 
 /** Where the objects come from. */
 export type SourceConfig = { kind: 'manifests'; path: string } | { kind: 'kubernetes'; /** undefined: in-cluster */ kubeconfig?: string };
@@ -417,6 +430,39 @@ export function maglevShowConfig(args: string[]): MaglevShowConfig | 'help' {
   const frontend = parseFrontendArg(operand);
   if (!frontend) throw new UsageError(MAGLEV_SHOW.name, `${JSON.stringify(operand)} is not a frontend: give ADDRESS:PORT[/PROTOCOL], such as 198.18.100.1:80/TCP or [fd00:198:18:100::1]:53/UDP`);
   return { frontend, bpfRoot: v.get('--bpf-root') ?? DEFAULT_BPF_ROOT, output: outputFlag(MAGLEV_SHOW, v) };
+}
+
+export interface TraceConfig {
+  frontend?: FrontendKey | { addr: string };
+  client?: string;
+  count?: number;
+  durationMs?: number;
+  bpfRoot: string;
+  output: Output;
+}
+
+export function traceConfig(args: string[]): TraceConfig | 'help' {
+  const v = parseFlags(TRACE, args);
+  if (v === 'help') return v;
+  const cfg: TraceConfig = { bpfRoot: v.get('--bpf-root') ?? DEFAULT_BPF_ROOT, output: outputFlag(TRACE, v) };
+  const fe = v.get('--frontend');
+  if (fe !== undefined) {
+    const addr = canonicalIp(fe);
+    cfg.frontend = addr ? { addr } : parseFrontendArg(fe);
+    if (!cfg.frontend) throw new UsageError(TRACE.name, `flag --frontend: ${JSON.stringify(fe)} is not ADDRESS[:PORT[/PROTOCOL]]`);
+  }
+  const client = v.get('--client');
+  if (client !== undefined) {
+    cfg.client = canonicalIp(client);
+    if (!cfg.client) throw new UsageError(TRACE.name, `flag --client: ${JSON.stringify(client)} is not an IP address`);
+  }
+  if (v.has('--count')) cfg.count = integerFlag(TRACE, v, '--count', 1, 1_000_000_000);
+  const duration = v.get('--duration');
+  if (duration !== undefined) {
+    cfg.durationMs = parseDuration(duration);
+    if (cfg.durationMs === undefined || cfg.durationMs <= 0) throw new UsageError(TRACE.name, `flag --duration: ${JSON.stringify(duration)} is not a duration such as 30s or 5m`);
+  }
+  return cfg;
 }
 
 export function commandHelp(cmd: CommandSpec): string {

@@ -13,6 +13,7 @@
         "src/udp_sock_destroy.cc",
         "src/edge_maps.cc",
         "src/edge_attach.cc",
+        "src/edge_trace.cc",
         "src/prog_test_run.cc"
       ],
       "dependencies": [
