@@ -1,9 +1,10 @@
-// kpr's command line: `kpr run` (the agent), `kpr services` (what the
-// pinned maps hold), `kpr maglev FRONTEND` (a programmed Maglev table),
+// kpr's command line: `kpr run` (the agent), `kpr services`, `kpr backends`
+// and `kpr flows` (what the pinned maps hold), `kpr maglev FRONTEND` (a programmed Maglev table),
 // `kpr maglev compute` (a Maglev table, as the agent would build it) and
 // `kpr trace` (the edge LB's decisions as they happen). The native addon is loaded only by these commands, so
 // everything else works without it.
 import * as fs from 'fs';
+import * as path from 'path';
 import { runAgent } from './agent';
 import {
   commandHelp,
@@ -18,6 +19,8 @@ import {
   RUN,
   SERVICES,
   servicesConfig,
+  BACKENDS,
+  FLOWS,
   TRACE,
   traceConfig,
   UsageError,
@@ -27,9 +30,10 @@ import { parseBackendsFile } from './datapath/maglev_backends';
 import { formatMaglevShares, maglevJson } from './datapath/maglev_listing';
 import { programmedMaglev } from './datapath/maglev_programmed';
 import { decision, formatDecision } from './datapath/edge_trace';
-import { FrontendKey, loadAddon } from './datapath/native';
+import { backendRows, edgeServiceRows, flowRows, formatBackends, formatEdgeServices, formatFlows } from './datapath/edge_listing';
+import { Backend, FrontendKey, loadAddon, PinnedEdgeMaps } from './datapath/native';
 import { programmedState } from './datapath/programmed';
-import { formatTable, serviceRows } from './datapath/service_listing';
+import { formatTable, ServiceRow, serviceRows } from './datapath/service_listing';
 import { createLogger } from './log';
 import { formatFrontend } from './model/frontend';
 
@@ -61,13 +65,62 @@ function services(args: string[]): number {
     process.stdout.write(commandHelp(SERVICES));
     return 0;
   }
-  const maps = loadAddon().openPinnedMaps(pinnedMapDir(cfg.bpfRoot));
+  const mapDir = pinnedMapDir(cfg.bpfRoot);
+  const maps = loadAddon().openPinnedMaps(mapDir);
+  let rows: ServiceRow[];
   try {
-    const rows = serviceRows(programmedState(maps.dumpServices(), maps.dumpBackends()));
-    process.stdout.write(cfg.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : formatTable(rows));
+    rows = serviceRows(programmedState(maps.dumpServices(), maps.dumpBackends()));
   } finally {
     maps.close();
   }
+  const edge = withEdgeMaps(mapDir, (e) => edgeServiceRows(e.dumpFrontends(), e.dumpBackends())) ?? [];
+  if (cfg.output === 'json') process.stdout.write(`${JSON.stringify({ services: rows, edge }, null, 2)}\n`);
+  else process.stdout.write(formatTable(rows) + (edge.length > 0 ? `\n${formatEdgeServices(edge)}` : ''));
+  return 0;
+}
+
+/** fn over the edge LB's pinned maps; undefined when the agent runs without one. */
+function withEdgeMaps<T>(mapDir: string, fn: (maps: PinnedEdgeMaps) => T): T | undefined {
+  if (!fs.existsSync(path.join(mapDir, 'kpr_edge_frontends'))) return undefined;
+  const maps = loadAddon().openPinnedEdgeMaps(mapDir);
+  try {
+    return fn(maps);
+  } finally {
+    maps.close();
+  }
+}
+
+function backends(args: string[]): number {
+  const cfg = servicesConfig(args, BACKENDS);
+  if (cfg === 'help') {
+    process.stdout.write(commandHelp(BACKENDS));
+    return 0;
+  }
+  const mapDir = pinnedMapDir(cfg.bpfRoot);
+  const maps = loadAddon().openPinnedMaps(mapDir);
+  let socket: Backend[];
+  const used = new Map<number, number>();
+  try {
+    socket = maps.dumpBackends();
+    // A socket LB backend id belongs to one frontend; it serves while active there.
+    for (const r of serviceRows(programmedState(maps.dumpServices(), socket))) for (const b of r.backends) used.set(b.id, 1);
+  } finally {
+    maps.close();
+  }
+  const rows = withEdgeMaps(mapDir, (e) => backendRows(socket, used, e.dumpBackends(), e.dumpFrontends())) ?? backendRows(socket, used, [], []);
+  process.stdout.write(cfg.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : formatBackends(rows));
+  return 0;
+}
+
+function flows(args: string[]): number {
+  const cfg = servicesConfig(args, FLOWS);
+  if (cfg === 'help') {
+    process.stdout.write(commandHelp(FLOWS));
+    return 0;
+  }
+  const rows = withEdgeMaps(pinnedMapDir(cfg.bpfRoot), (e) => flowRows(e.dumpFlows(), e.dumpFrontends(), e.dumpBackends()));
+  if (rows === undefined) throw new Error(`no edge LB maps under ${cfg.bpfRoot}: the agent runs without the edge LB (--bpf-lb-acceleration disabled?)`);
+  process.stdout.write(cfg.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : formatFlows(rows));
   return 0;
 }
 
@@ -190,6 +243,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (command === RUN.name) return await run(args);
     if (command === SERVICES.name) return services(args);
+    if (command === BACKENDS.name) return backends(args);
+    if (command === FLOWS.name) return flows(args);
     if (command === 'maglev') return maglev(args);
     if (command === TRACE.name) return await trace(args);
     throw new UsageError('', `unknown command ${JSON.stringify(command)} (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);

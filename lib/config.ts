@@ -141,7 +141,19 @@ const OUTPUT: FlagSpec = { name: '--output', alias: '-o', value: 'FORMAT', help:
 
 export const SERVICES: CommandSpec = {
   name: 'services',
-  summary: 'list the programmed frontends and backends from the pinned maps',
+  summary: 'list the programmed frontends and their backends, of the socket LB and of the edge LB, from the pinned maps',
+  flags: [BPF_ROOT, OUTPUT],
+};
+
+export const BACKENDS: CommandSpec = {
+  name: 'backends',
+  summary: 'list every programmed backend, the node it runs on, and how many frontends of each LB use it',
+  flags: [BPF_ROOT, OUTPUT],
+};
+
+export const FLOWS: CommandSpec = {
+  name: 'flows',
+  summary: "list the edge LB's flow table: each client connection, the frontends it may have reached, and its backend",
   flags: [BPF_ROOT, OUTPUT],
 };
 
@@ -177,7 +189,7 @@ export const TRACE: CommandSpec = {
   ],
 };
 
-export const COMMANDS = [RUN, SERVICES, MAGLEV_SHOW, MAGLEV_COMPUTE, TRACE];
+export const COMMANDS = [RUN, SERVICES, BACKENDS, FLOWS, MAGLEV_SHOW, MAGLEV_COMPUTE, TRACE];
 
 /** Where the objects come from. */
 export type SourceConfig = { kind: 'manifests'; path: string } | { kind: 'kubernetes'; /** undefined: in-cluster */ kubeconfig?: string };
@@ -387,10 +399,11 @@ function outputFlag(cmd: CommandSpec, v: Map<string, string>): Output {
   return choiceFlag(cmd, v, '--output', OUTPUTS, 'table');
 }
 
-export function servicesConfig(args: string[]): ServicesConfig | 'help' {
-  const v = parseFlags(SERVICES, args);
+/** The flags of the commands that list pinned maps (services, backends, flows). */
+export function servicesConfig(args: string[], cmd: CommandSpec = SERVICES): ServicesConfig | 'help' {
+  const v = parseFlags(cmd, args);
   if (v === 'help') return v;
-  return { bpfRoot: v.get('--bpf-root') ?? DEFAULT_BPF_ROOT, output: outputFlag(SERVICES, v) };
+  return { bpfRoot: v.get('--bpf-root') ?? DEFAULT_BPF_ROOT, output: outputFlag(cmd, v) };
 }
 
 export function maglevComputeConfig(args: string[]): MaglevComputeConfig | 'help' {

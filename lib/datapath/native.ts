@@ -173,6 +173,15 @@ export interface XdpAttachResult {
   action: AttachResult['action'];
 }
 
+/** A flow table entry: a client's connection to an edge service, and its backend. */
+export interface EdgeFlow {
+  client: string;
+  clientPort: number;
+  proto: Proto;
+  svcId: number;
+  backendId: number;
+}
+
 /** What a loaded edge LB and its pinned maps alone can both be asked. */
 export interface EdgeReaders {
   /** Every frontend, flags unpacked as updateFrontends takes them. */
@@ -185,6 +194,8 @@ export interface EdgeReaders {
   dumpMaglevTableIds(): number[];
   /** A service's programmed table: M backend ids; empty when it has none. */
   readMaglevTable(svcId: number): number[];
+  /** Every flow the edge LB pinned to a backend (both families). */
+  dumpFlows(): EdgeFlow[];
   /** kpr_xdp_config as the agent wrote it; maglevTableSize 0: never written. */
   readConfig(): EdgeConfig & { maglevTableSize: number };
   /** Per-reason drop counters, index = reason (XDP_DROP_REASONS). */

@@ -525,6 +525,17 @@ void AddEdgeReaders(EdgeApi& a) {
     if (!ci[0].IsNumber()) throw BpfError("readMaglevTable(svcId) takes a number");
     return NumberArray(ci.Env(), ReadMaglevTable(d.Maps().maglev, ci[0].As<Napi::Number>().Uint32Value()));
   });
+  a.Add("dumpFlows", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
+    return ToArray(ci.Env(), DumpEdgeFlows(d.Maps()), [](const Napi::Env& env, const EdgeFlow& f) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("client", f.client);
+      o.Set("clientPort", f.client_port);
+      o.Set("proto", ProtoName(f.proto));
+      o.Set("svcId", f.svc_id);
+      o.Set("backendId", f.backend_id);
+      return o;
+    });
+  });
   a.Add("readConfig", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
     EdgeSettingsRead r = ReadEdgeConfig(d.Maps().config);
     Napi::Object o = Napi::Object::New(ci.Env());
