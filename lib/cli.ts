@@ -19,6 +19,8 @@ import {
   RUN,
   SERVICES,
   servicesConfig,
+  STATUS,
+  statusConfig,
   BACKENDS,
   FLOWS,
   TRACE,
@@ -35,6 +37,7 @@ import { Backend, FrontendKey, loadAddon, PinnedEdgeMaps } from './datapath/nati
 import { programmedState } from './datapath/programmed';
 import { formatTable, ServiceRow, serviceRows } from './datapath/service_listing';
 import { createLogger } from './log';
+import { agentHealth, formatStatus } from './status';
 import { formatFrontend } from './model/frontend';
 
 /** Exit status of a command line error. */
@@ -88,6 +91,21 @@ function withEdgeMaps<T>(mapDir: string, fn: (maps: PinnedEdgeMaps) => T): T | u
   } finally {
     maps.close();
   }
+}
+
+async function status(args: string[]): Promise<number> {
+  const cfg = statusConfig(args);
+  if (cfg === 'help') {
+    process.stdout.write(commandHelp(STATUS));
+    return 0;
+  }
+  const { maps: mapDir, links: linkDir } = pinPaths(cfg.bpfRoot);
+  pinnedMapDir(cfg.bpfRoot);
+  const kernel = loadAddon().kernelStatus({ mapDir, linkDir });
+  const health = await agentHealth(cfg.healthz);
+  process.stdout.write(cfg.output === 'json' ? `${JSON.stringify({ agent: health, ...kernel }, null, 2)}\n` : formatStatus(health, kernel));
+  // Exit 1 when the agent is not healthy: scripts and probes can act on it.
+  return health.status === 200 ? 0 : 1;
 }
 
 function backends(args: string[]): number {
@@ -244,6 +262,7 @@ export async function main(argv: string[]): Promise<number> {
     if (command === RUN.name) return await run(args);
     if (command === SERVICES.name) return services(args);
     if (command === BACKENDS.name) return backends(args);
+    if (command === STATUS.name) return await status(args);
     if (command === FLOWS.name) return flows(args);
     if (command === 'maglev') return maglev(args);
     if (command === TRACE.name) return await trace(args);

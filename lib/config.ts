@@ -75,6 +75,7 @@ const BPF_ROOT: FlagSpec = {
 /** kube-proxy's ports for its metrics and health servers. */
 export const METRICS_PORT = 10249;
 export const HEALTHZ_PORT = 10256;
+const DEFAULT_HEALTHZ = `0.0.0.0:${HEALTHZ_PORT}`;
 
 const SYNC_PERIOD_MS = 30_000;
 /** kube-proxy's minSyncPeriod; standalone mode syncs a saved file at once. */
@@ -97,7 +98,7 @@ export const RUN: CommandSpec = {
     { name: '--min-sync-period', value: 'DURATION', help: 'least time between two syncs; 0: sync every change at once', default: '1s; 0s with --manifests' },
     { name: '--sync-period', value: 'DURATION', help: 'a full sync (maps re-read) at least this often', default: formatDuration(SYNC_PERIOD_MS) },
     { name: '--metrics-bind-address', value: 'IP:PORT', help: 'serve /metrics here; port 0: off', default: `127.0.0.1:${METRICS_PORT}` },
-    { name: '--healthz-bind-address', value: 'IP:PORT', help: 'serve /healthz here; port 0: off', default: `0.0.0.0:${HEALTHZ_PORT}` },
+    { name: '--healthz-bind-address', value: 'IP:PORT', help: 'serve /healthz here; port 0: off', default: DEFAULT_HEALTHZ },
     { ...BPF_ROOT, help: `${BPF_ROOT.help}; bpffs is mounted there if it is not` },
     { name: '--cgroup-root', value: 'DIR', help: 'cgroup v2 directory to attach to', default: 'the cgroup2 mount in /proc/self/mountinfo' },
     {
@@ -151,6 +152,16 @@ export const BACKENDS: CommandSpec = {
   flags: [BPF_ROOT, OUTPUT],
 };
 
+export const STATUS: CommandSpec = {
+  name: 'status',
+  summary: "the agent's health and last sync, the programs attached and where, and how full each pinned map is",
+  flags: [
+    BPF_ROOT,
+    { name: '--healthz-bind-address', value: 'IP:PORT', help: "the agent's --healthz-bind-address, where its /healthz answers", default: DEFAULT_HEALTHZ },
+    OUTPUT,
+  ],
+};
+
 export const FLOWS: CommandSpec = {
   name: 'flows',
   summary: "list the edge LB's flow table: each client connection, the frontends it may have reached, and its backend",
@@ -189,7 +200,7 @@ export const TRACE: CommandSpec = {
   ],
 };
 
-export const COMMANDS = [RUN, SERVICES, BACKENDS, FLOWS, MAGLEV_SHOW, MAGLEV_COMPUTE, TRACE];
+export const COMMANDS = [RUN, STATUS, SERVICES, BACKENDS, FLOWS, MAGLEV_SHOW, MAGLEV_COMPUTE, TRACE];
 
 /** Where the objects come from. */
 export type SourceConfig = { kind: 'manifests'; path: string } | { kind: 'kubernetes'; /** undefined: in-cluster */ kubeconfig?: string };
@@ -397,6 +408,21 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
 
 function outputFlag(cmd: CommandSpec, v: Map<string, string>): Output {
   return choiceFlag(cmd, v, '--output', OUTPUTS, 'table');
+}
+
+export interface StatusConfig {
+  bpfRoot: string;
+  healthz: BindAddress;
+  output: Output;
+}
+
+export function statusConfig(args: string[]): StatusConfig | 'help' {
+  const v = parseFlags(STATUS, args);
+  if (v === 'help') return v;
+  const raw = v.get('--healthz-bind-address') ?? DEFAULT_HEALTHZ;
+  const healthz = parseBindAddress(raw, HEALTHZ_PORT);
+  if (!healthz || healthz.port === 0) throw new UsageError(STATUS.name, `flag --healthz-bind-address: ${JSON.stringify(raw)} is not IP:PORT`);
+  return { bpfRoot: v.get('--bpf-root') ?? DEFAULT_BPF_ROOT, healthz, output: outputFlag(STATUS, v) };
 }
 
 /** The flags of the commands that list pinned maps (services, backends, flows). */

@@ -4,6 +4,7 @@
 import * as path from 'path';
 import type { ForwardingMode } from '../model/forwarding_mode';
 import type { LbAlgorithm } from '../model/lb_algorithm';
+import type { KernelStatus } from '../status';
 import type { MaglevAddon } from './maglev';
 
 export type Proto = 'TCP' | 'UDP' | 'SCTP';
@@ -285,6 +286,8 @@ interface Addon extends MaglevAddon {
   openPinnedMaps(mapDir: string): DatapathMaps;
   /** Load the XDP edge LB with its maps pinned under mapDir. */
   openEdgeDatapath(opts: EdgeOpenOptions): EdgeDatapath;
+  /** The pinned maps and links, and the programs on this namespace's devices. */
+  kernelStatus(dirs: { mapDir: string; linkDir: string }): KernelStatus;
   /** The edge LB's trace maps, pinned under mapDir. */
   openTrace(mapDir: string): EdgeTrace;
   /** The edge LB's pinned maps, opened by path; nothing is loaded. */

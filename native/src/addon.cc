@@ -19,6 +19,7 @@
 #include "loader.h"
 #include "maglev.h"
 #include "prog_test_run.h"
+#include "status.h"
 #include "udp_sock_destroy.h"
 
 namespace kpr {
@@ -752,6 +753,43 @@ Napi::Value OpenEdgeDatapath(const Napi::CallbackInfo& info) {
   });
 }
 
+// `kpr status`: the kernel's side, read without the agent.
+Napi::Value KernelStatusJs(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    Napi::Object o = ObjectArg(info[0]);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("maps", ToArray(env, PinnedMaps(Str(o, "mapDir")), [](const Napi::Env& e, const PinnedMapInfo& m) {
+      Napi::Object r = Napi::Object::New(e);
+      r.Set("name", m.name);
+      r.Set("type", m.type);
+      r.Set("maxEntries", m.max_entries);
+      if (m.entries >= 0) r.Set("entries", static_cast<double>(m.entries));
+      return r;
+    }));
+    out.Set("links", ToArray(env, PinnedLinks(Str(o, "linkDir")), [](const Napi::Env& e, const PinnedLinkInfo& l) {
+      Napi::Object r = Napi::Object::New(e);
+      r.Set("name", l.name);
+      r.Set("program", l.program);
+      r.Set("attachType", l.attach_type);
+      r.Set("cgroupId", static_cast<double>(l.cgroup_id));
+      return r;
+    }));
+    out.Set("devices", ToArray(env, DeviceAttachments(), [](const Napi::Env& e, const DeviceAttachment& d) {
+      Napi::Object r = Napi::Object::New(e);
+      r.Set("device", d.device);
+      if (!d.xdp_program.empty()) {
+        r.Set("xdp", d.xdp_program);
+        r.Set("xdpMode", d.xdp_mode);
+      }
+      if (!d.tc_ingress.empty()) r.Set("tcIngress", d.tc_ingress);
+      if (!d.tc_egress.empty()) r.Set("tcEgress", d.tc_egress);
+      return r;
+    }));
+    return out;
+  });
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* ctor = new Napi::FunctionReference(Napi::Persistent(LbMaps::Define(env)));
   env.SetInstanceData(ctor);
@@ -760,6 +798,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openEdgeDatapath", Napi::Function::New(env, OpenEdgeDatapath));
   exports.Set("openPinnedEdgeMaps", Napi::Function::New(env, OpenPinnedEdgeMapsJs));
   exports.Set("openTrace", Napi::Function::New(env, OpenTraceJs));
+  exports.Set("kernelStatus", Napi::Function::New(env, KernelStatusJs));
   exports.Set("maglevDigest", Napi::Function::New(env, MaglevDigestJs));
   exports.Set("computeMaglev", Napi::Function::New(env, ComputeMaglevJs));
   exports.Set("computeMaglevFromPermutations", Napi::Function::New(env, ComputeMaglevFromPermutationsJs));

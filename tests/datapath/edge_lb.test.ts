@@ -15,6 +15,8 @@ import { LineProcess } from '../helpers/line_process';
 import { Endpoint, nodeManifest, serviceManifest, writeManifest } from '../helpers/manifests';
 import { assertPrivileged } from '../helpers/preflight';
 import { ip, run } from '../helpers/run';
+import { spawnSync } from 'child_process';
+import { AgentHealth, KernelStatus } from '../../lib/status';
 import { Decision } from '../../lib/datapath/edge_trace';
 import { BackendRow, EdgeServiceRow, FlowRow } from '../../lib/datapath/edge_listing';
 import { repoRoot } from '../../lib/datapath/native';
@@ -226,6 +228,23 @@ describe('edge LB: real traffic through two nodes', () => {
     expect(backends).toContainEqual(expect.objectContaining({ backend: `${pod('b1').ipv4}:${TARGET}`, node: nodeB.ipv4 }));
     const services = JSON.parse(kpr('services')) as { edge: EdgeServiceRow[] };
     expect(services.edge.find((e) => e.frontend === `${WEB.lbIp}:80/TCP`)?.backends).toEqual([`${pod('a1').ipv4}:${TARGET}`, `${pod('b1').ipv4}:${TARGET}@${nodeB.ipv4}`]);
+  });
+
+  test("kpr status: the agent's health, the links, XDP and tc on the device, and map use", () => {
+    // The agent of node A serves /healthz inside node A's namespace: asked from there, it answers.
+    const out = run('nsenter', [`--net=/run/netns/${nodeA.ns}`, KPR, 'status', '--bpf-root', roots[0].path, '-o', 'json']);
+    const s = JSON.parse(out) as { agent: AgentHealth } & KernelStatus;
+    expect(s.agent).toMatchObject({ address: '127.0.0.1:10256', status: 200 });
+    expect(s.devices).toContainEqual({ device: 'eth0', xdp: 'kpr_xdp_lb', xdpMode: 'native', tcIngress: 'kpr_tc_dsr_ingr', tcEgress: 'kpr_tc_dsr_egre' });
+    expect(s.links.map((l) => l.program).sort()).toEqual(expect.arrayContaining(['kpr_connect4', 'kpr_sendmsg4']));
+    const frontends = s.maps.find((m) => m.name === 'kpr_edge_frontends');
+    expect(frontends).toMatchObject({ type: 'hash', maxEntries: 65536 });
+    expect(frontends?.entries).toBe(services.length + 1); // the LB IPs and web's node port on node A
+    // Without an agent answering, the same report, and exit status 1.
+    const r = spawnSync(KPR, ['status', '--bpf-root', roots[0].path, '--healthz-bind-address', '127.0.0.1:1'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^agent: not answering on 127\.0\.0\.1:1 /);
+    expect(r.stdout).toMatch(/kpr_edge_flows4 +lru_hash/);
   });
 
   test('an established flow keeps its backend when the backend set changes; new flows re-hash', async () => {
