@@ -17,6 +17,7 @@
 #include "kpr_reject.h"
 #include "kpr_edge_select.h"
 #include "kpr_edge_revnat.h"
+#include "kpr_trace.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -26,6 +27,7 @@ static __always_inline int drop(__u32 reason)
 
 	if (c)
 		*c += 1;
+	note_drop(reason);
 	return XDP_DROP;
 }
 
@@ -208,49 +210,68 @@ static __always_inline int snat_reply(struct xdp_md *ctx, struct pkt *p)
 	return forward_fib(ctx, p->family);
 }
 
-SEC("xdp")
-int kpr_xdp_lb(struct xdp_md *ctx)
+/* A packet for a frontend: the decision (in t, for `kpr trace`), and the
+ * action that carries it out. */
+static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, const struct edge_fe_val *fe,
+				   struct decision *t)
 {
-	const struct edge_fe_val *fe;
-	struct edge_fe_val svc;
+	struct edge_fe_val svc = *fe;
 	const struct edge_config *cfg;
 	struct edge_backend *b;
 	const __u8 *src;
-	struct pkt p;
 	__u32 zero = 0;
-	int new_flow;
+
+	t->svc_id = svc.svc_id;
+	if (!p->l4_valid)
+		return drop(KPR_XDP_DROP_INVALID_PACKET);
+	count_packet(ctx, svc.svc_id);
+	if ((svc.flags & KPR_EDGE_F_SOURCE_RANGES) && !source_allowed(p, svc.svc_id))
+		return drop(KPR_XDP_DROP_SOURCE_RANGE_DENIED);
+	if (svc.count == 0)
+		return no_backend(ctx, p, svc.flags);
+	cfg = bpf_map_lookup_elem(&kpr_xdp_config, &zero);
+	if (!cfg)
+		return drop(KPR_XDP_DROP_BACKEND_MISSING);
+	b = select_backend(p, &svc, cfg, &t->pick, &t->backend_id);
+	if (!b)
+		return drop(KPR_XDP_DROP_BACKEND_MISSING);
+	if (b->family != p->family)
+		return drop(KPR_XDP_DROP_UNSUPPORTED_L3);
+
+	if (addr_is_zero(b->node_addr)) {
+		t->path = KPR_PATH_LOCAL;
+		return forward_local(ctx, p, b, t->pick != KPR_PICK_FLOW);
+	}
+	src = node_addr(cfg, p->family);
+	if (!src)
+		return drop(KPR_XDP_DROP_NO_NODE_ADDRESS);
+	if (svc.flags & KPR_EDGE_F_SNAT) {
+		t->path = KPR_PATH_SNAT;
+		return forward_snat(ctx, p, src, b, svc.svc_id);
+	}
+	t->path = KPR_PATH_DSR;
+	return forward_dsr(ctx, p, src, b);
+}
+
+SEC("xdp")
+int kpr_xdp_lb(struct xdp_md *ctx)
+{
+	struct edge_trace_event *trace;
+	struct decision d = {};
+	const struct edge_fe_val *fe;
+	struct pkt p;
+	int action;
 
 	if (parse_packet(ctx, &p) != PARSE_OK)
 		return XDP_PASS;
 	fe = lookup_frontend(&p);
 	if (!fe) {
-		int action = snat_reply(ctx, &p);
-
+		action = snat_reply(ctx, &p);
 		return action < 0 ? XDP_PASS : action;
 	}
-	svc = *fe;
-	if (!p.l4_valid)
-		return drop(KPR_XDP_DROP_INVALID_PACKET);
-	count_packet(ctx, svc.svc_id);
-	if ((svc.flags & KPR_EDGE_F_SOURCE_RANGES) && !source_allowed(&p, svc.svc_id))
-		return drop(KPR_XDP_DROP_SOURCE_RANGE_DENIED);
-	if (svc.count == 0)
-		return no_backend(ctx, &p, svc.flags);
-	cfg = bpf_map_lookup_elem(&kpr_xdp_config, &zero);
-	if (!cfg)
-		return drop(KPR_XDP_DROP_BACKEND_MISSING);
-	b = select_backend(&p, &svc, cfg, &new_flow);
-	if (!b)
-		return drop(KPR_XDP_DROP_BACKEND_MISSING);
-	if (b->family != p.family)
-		return drop(KPR_XDP_DROP_UNSUPPORTED_L3);
-
-	if (addr_is_zero(b->node_addr))
-		return forward_local(ctx, &p, b, new_flow);
-	src = node_addr(cfg, p.family);
-	if (!src)
-		return drop(KPR_XDP_DROP_NO_NODE_ADDRESS);
-	if (svc.flags & KPR_EDGE_F_SNAT)
-		return forward_snat(ctx, &p, src, b, svc.svc_id);
-	return forward_dsr(ctx, &p, src, b);
+	trace = trace_begin(&p);
+	action = balance(ctx, &p, fe, &d);
+	if (trace)
+		trace_end(trace, &d, action);
+	return action;
 }

@@ -1,8 +1,10 @@
-// kpr's command line: `kpr run` (the agent), `kpr services` (what the
-// pinned maps hold), `kpr maglev FRONTEND` (a programmed Maglev table) and
-// `kpr maglev compute` (a Maglev table, as the agent would build it). The native addon is loaded only by these commands, so
+// kpr's command line: `kpr run` (the agent), `kpr services`, `kpr backends`
+// and `kpr flows` (what the pinned maps hold), `kpr maglev FRONTEND` (a programmed Maglev table),
+// `kpr maglev compute` (a Maglev table, as the agent would build it) and
+// `kpr trace` (the edge LB's decisions as they happen). The native addon is loaded only by these commands, so
 // everything else works without it.
 import * as fs from 'fs';
+import * as path from 'path';
 import { runAgent } from './agent';
 import {
   commandHelp,
@@ -17,16 +19,25 @@ import {
   RUN,
   SERVICES,
   servicesConfig,
+  STATUS,
+  statusConfig,
+  BACKENDS,
+  FLOWS,
+  TRACE,
+  traceConfig,
   UsageError,
 } from './config';
 import { computeMaglev, MaglevTable } from './datapath/maglev';
 import { parseBackendsFile } from './datapath/maglev_backends';
 import { formatMaglevShares, maglevJson } from './datapath/maglev_listing';
 import { programmedMaglev } from './datapath/maglev_programmed';
-import { loadAddon } from './datapath/native';
+import { decision, formatDecision } from './datapath/edge_trace';
+import { backendRows, edgeServiceRows, flowRows, formatBackends, formatEdgeServices, formatFlows } from './datapath/edge_listing';
+import { Backend, FrontendKey, loadAddon, PinnedEdgeMaps } from './datapath/native';
 import { programmedState } from './datapath/programmed';
-import { formatTable, serviceRows } from './datapath/service_listing';
+import { formatTable, ServiceRow, serviceRows } from './datapath/service_listing';
 import { createLogger } from './log';
+import { agentHealth, formatStatus } from './status';
 import { formatFrontend } from './model/frontend';
 
 /** Exit status of a command line error. */
@@ -57,13 +68,77 @@ function services(args: string[]): number {
     process.stdout.write(commandHelp(SERVICES));
     return 0;
   }
-  const maps = loadAddon().openPinnedMaps(pinnedMapDir(cfg.bpfRoot));
+  const mapDir = pinnedMapDir(cfg.bpfRoot);
+  const maps = loadAddon().openPinnedMaps(mapDir);
+  let rows: ServiceRow[];
   try {
-    const rows = serviceRows(programmedState(maps.dumpServices(), maps.dumpBackends()));
-    process.stdout.write(cfg.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : formatTable(rows));
+    rows = serviceRows(programmedState(maps.dumpServices(), maps.dumpBackends()));
   } finally {
     maps.close();
   }
+  const edge = withEdgeMaps(mapDir, (e) => edgeServiceRows(e.dumpFrontends(), e.dumpBackends())) ?? [];
+  if (cfg.output === 'json') process.stdout.write(`${JSON.stringify({ services: rows, edge }, null, 2)}\n`);
+  else process.stdout.write(formatTable(rows) + (edge.length > 0 ? `\n${formatEdgeServices(edge)}` : ''));
+  return 0;
+}
+
+/** fn over the edge LB's pinned maps; undefined when the agent runs without one. */
+function withEdgeMaps<T>(mapDir: string, fn: (maps: PinnedEdgeMaps) => T): T | undefined {
+  if (!fs.existsSync(path.join(mapDir, 'kpr_edge_frontends'))) return undefined;
+  const maps = loadAddon().openPinnedEdgeMaps(mapDir);
+  try {
+    return fn(maps);
+  } finally {
+    maps.close();
+  }
+}
+
+async function status(args: string[]): Promise<number> {
+  const cfg = statusConfig(args);
+  if (cfg === 'help') {
+    process.stdout.write(commandHelp(STATUS));
+    return 0;
+  }
+  const { maps: mapDir, links: linkDir } = pinPaths(cfg.bpfRoot);
+  pinnedMapDir(cfg.bpfRoot);
+  const kernel = loadAddon().kernelStatus({ mapDir, linkDir });
+  const health = await agentHealth(cfg.healthz);
+  process.stdout.write(cfg.output === 'json' ? `${JSON.stringify({ agent: health, ...kernel }, null, 2)}\n` : formatStatus(health, kernel));
+  // Exit 1 when the agent is not healthy: scripts and probes can act on it.
+  return health.status === 200 ? 0 : 1;
+}
+
+function backends(args: string[]): number {
+  const cfg = servicesConfig(args, BACKENDS);
+  if (cfg === 'help') {
+    process.stdout.write(commandHelp(BACKENDS));
+    return 0;
+  }
+  const mapDir = pinnedMapDir(cfg.bpfRoot);
+  const maps = loadAddon().openPinnedMaps(mapDir);
+  let socket: Backend[];
+  const used = new Map<number, number>();
+  try {
+    socket = maps.dumpBackends();
+    // A socket LB backend id belongs to one frontend; it serves while active there.
+    for (const r of serviceRows(programmedState(maps.dumpServices(), socket))) for (const b of r.backends) used.set(b.id, 1);
+  } finally {
+    maps.close();
+  }
+  const rows = withEdgeMaps(mapDir, (e) => backendRows(socket, used, e.dumpBackends(), e.dumpFrontends())) ?? backendRows(socket, used, [], []);
+  process.stdout.write(cfg.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : formatBackends(rows));
+  return 0;
+}
+
+function flows(args: string[]): number {
+  const cfg = servicesConfig(args, FLOWS);
+  if (cfg === 'help') {
+    process.stdout.write(commandHelp(FLOWS));
+    return 0;
+  }
+  const rows = withEdgeMaps(pinnedMapDir(cfg.bpfRoot), (e) => flowRows(e.dumpFlows(), e.dumpFrontends(), e.dumpBackends()));
+  if (rows === undefined) throw new Error(`no edge LB maps under ${cfg.bpfRoot}: the agent runs without the edge LB (--bpf-lb-acceleration disabled?)`);
+  process.stdout.write(cfg.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : formatFlows(rows));
   return 0;
 }
 
@@ -123,6 +198,56 @@ function maglev(args: string[]): number {
   return 0;
 }
 
+/** How long a trace outlives its reader (renewed twice as often). */
+const TRACE_LEASE_MS = 2000;
+const TRACE_POLL_MS = 200;
+
+/** kpr trace: decisions as they happen, until a limit or an interrupt. */
+async function trace(args: string[]): Promise<number> {
+  const cfg = traceConfig(args);
+  if (cfg === 'help') {
+    process.stdout.write(commandHelp(TRACE));
+    return 0;
+  }
+  const t = loadAddon().openTrace(pinnedMapDir(cfg.bpfRoot));
+  let interrupted = false;
+  const onSignal = () => (interrupted = true);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const deadline = cfg.durationMs === undefined ? Infinity : Date.now() + cfg.durationMs;
+  let seen = 0;
+  try {
+    t.start({ frontend: cfg.frontend, client: cfg.client, leaseMs: TRACE_LEASE_MS });
+    process.stderr.write(`tracing ${cfg.frontend ? formatTraceFrontend(cfg.frontend) : 'every frontend'}${cfg.client ? ` from ${cfg.client}` : ''} (Ctrl-C stops)\n`);
+    let renewed = Date.now();
+    while (!interrupted && Date.now() < deadline && (cfg.count === undefined || seen < cfg.count)) {
+      for (const e of t.poll(TRACE_POLL_MS)) {
+        if (cfg.count !== undefined && seen >= cfg.count) break;
+        const d = decision(e);
+        process.stdout.write(cfg.output === 'json' ? `${JSON.stringify(d)}\n` : `${formatDecision(d)}\n`);
+        seen++;
+      }
+      if (Date.now() - renewed >= TRACE_LEASE_MS / 2) {
+        t.renew(TRACE_LEASE_MS);
+        renewed = Date.now();
+      }
+      await new Promise((r) => setImmediate(r)); // let signals in between polls
+    }
+  } finally {
+    t.stop();
+    const lost = t.lost();
+    t.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.stderr.write(`${seen} decisions${lost > 0 ? `; ${lost} lost while the ring buffer was full` : ''}\n`);
+  }
+  return 0;
+}
+
+function formatTraceFrontend(fe: FrontendKey | { addr: string }): string {
+  return 'port' in fe ? formatFrontend(fe) : fe.addr;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   try {
@@ -136,7 +261,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (command === RUN.name) return await run(args);
     if (command === SERVICES.name) return services(args);
+    if (command === BACKENDS.name) return backends(args);
+    if (command === STATUS.name) return await status(args);
+    if (command === FLOWS.name) return flows(args);
     if (command === 'maglev') return maglev(args);
+    if (command === TRACE.name) return await trace(args);
     throw new UsageError('', `unknown command ${JSON.stringify(command)} (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
   } catch (e) {
     if (e instanceof UsageError) {

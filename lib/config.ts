@@ -75,6 +75,7 @@ const BPF_ROOT: FlagSpec = {
 /** kube-proxy's ports for its metrics and health servers. */
 export const METRICS_PORT = 10249;
 export const HEALTHZ_PORT = 10256;
+const DEFAULT_HEALTHZ = `0.0.0.0:${HEALTHZ_PORT}`;
 
 const SYNC_PERIOD_MS = 30_000;
 /** kube-proxy's minSyncPeriod; standalone mode syncs a saved file at once. */
@@ -97,7 +98,7 @@ export const RUN: CommandSpec = {
     { name: '--min-sync-period', value: 'DURATION', help: 'least time between two syncs; 0: sync every change at once', default: '1s; 0s with --manifests' },
     { name: '--sync-period', value: 'DURATION', help: 'a full sync (maps re-read) at least this often', default: formatDuration(SYNC_PERIOD_MS) },
     { name: '--metrics-bind-address', value: 'IP:PORT', help: 'serve /metrics here; port 0: off', default: `127.0.0.1:${METRICS_PORT}` },
-    { name: '--healthz-bind-address', value: 'IP:PORT', help: 'serve /healthz here; port 0: off', default: `0.0.0.0:${HEALTHZ_PORT}` },
+    { name: '--healthz-bind-address', value: 'IP:PORT', help: 'serve /healthz here; port 0: off', default: DEFAULT_HEALTHZ },
     { ...BPF_ROOT, help: `${BPF_ROOT.help}; bpffs is mounted there if it is not` },
     { name: '--cgroup-root', value: 'DIR', help: 'cgroup v2 directory to attach to', default: 'the cgroup2 mount in /proc/self/mountinfo' },
     {
@@ -141,7 +142,29 @@ const OUTPUT: FlagSpec = { name: '--output', alias: '-o', value: 'FORMAT', help:
 
 export const SERVICES: CommandSpec = {
   name: 'services',
-  summary: 'list the programmed frontends and backends from the pinned maps',
+  summary: 'list the programmed frontends and their backends, of the socket LB and of the edge LB, from the pinned maps',
+  flags: [BPF_ROOT, OUTPUT],
+};
+
+export const BACKENDS: CommandSpec = {
+  name: 'backends',
+  summary: 'list every programmed backend, the node it runs on, and how many frontends of each LB use it',
+  flags: [BPF_ROOT, OUTPUT],
+};
+
+export const STATUS: CommandSpec = {
+  name: 'status',
+  summary: "the agent's health and last sync, the programs attached and where, and how full each pinned map is",
+  flags: [
+    BPF_ROOT,
+    { name: '--healthz-bind-address', value: 'IP:PORT', help: "the agent's --healthz-bind-address, where its /healthz answers", default: DEFAULT_HEALTHZ },
+    OUTPUT,
+  ],
+};
+
+export const FLOWS: CommandSpec = {
+  name: 'flows',
+  summary: "list the edge LB's flow table: each client connection, the frontends it may have reached, and its backend",
   flags: [BPF_ROOT, OUTPUT],
 };
 
@@ -164,7 +187,20 @@ export const MAGLEV_SHOW: CommandSpec = {
   flags: [BPF_ROOT, OUTPUT],
 };
 
-export const COMMANDS = [RUN, SERVICES, MAGLEV_SHOW, MAGLEV_COMPUTE];
+export const TRACE: CommandSpec = {
+  name: 'trace',
+  summary: "stream the edge LB's forwarding decisions (frontend, client, backend, how it was chosen, drop reason) until interrupted; off, the trace costs a packet one load",
+  flags: [
+    { name: '--frontend', value: 'FRONTEND', help: 'only this frontend: 198.18.100.1:80/TCP; without a port, any of its ports', default: 'all' },
+    { name: '--client', value: 'IP', help: 'only packets from this client address', default: 'all' },
+    { name: '--count', value: 'N', help: 'stop after N decisions', default: 'no limit' },
+    { name: '--duration', value: 'DURATION', help: 'stop after this long, e.g. 30s', default: 'no limit' },
+    BPF_ROOT,
+    { ...OUTPUT, help: 'table (one line a decision) or json (one object a line)' },
+  ],
+};
+
+export const COMMANDS = [RUN, STATUS, SERVICES, BACKENDS, FLOWS, MAGLEV_SHOW, MAGLEV_COMPUTE, TRACE];
 
 /** Where the objects come from. */
 export type SourceConfig = { kind: 'manifests'; path: string } | { kind: 'kubernetes'; /** undefined: in-cluster */ kubeconfig?: string };
@@ -374,10 +410,26 @@ function outputFlag(cmd: CommandSpec, v: Map<string, string>): Output {
   return choiceFlag(cmd, v, '--output', OUTPUTS, 'table');
 }
 
-export function servicesConfig(args: string[]): ServicesConfig | 'help' {
-  const v = parseFlags(SERVICES, args);
+export interface StatusConfig {
+  bpfRoot: string;
+  healthz: BindAddress;
+  output: Output;
+}
+
+export function statusConfig(args: string[]): StatusConfig | 'help' {
+  const v = parseFlags(STATUS, args);
   if (v === 'help') return v;
-  return { bpfRoot: v.get('--bpf-root') ?? DEFAULT_BPF_ROOT, output: outputFlag(SERVICES, v) };
+  const raw = v.get('--healthz-bind-address') ?? DEFAULT_HEALTHZ;
+  const healthz = parseBindAddress(raw, HEALTHZ_PORT);
+  if (!healthz || healthz.port === 0) throw new UsageError(STATUS.name, `flag --healthz-bind-address: ${JSON.stringify(raw)} is not IP:PORT`);
+  return { bpfRoot: v.get('--bpf-root') ?? DEFAULT_BPF_ROOT, healthz, output: outputFlag(STATUS, v) };
+}
+
+/** The flags of the commands that list pinned maps (services, backends, flows). */
+export function servicesConfig(args: string[], cmd: CommandSpec = SERVICES): ServicesConfig | 'help' {
+  const v = parseFlags(cmd, args);
+  if (v === 'help') return v;
+  return { bpfRoot: v.get('--bpf-root') ?? DEFAULT_BPF_ROOT, output: outputFlag(cmd, v) };
 }
 
 export function maglevComputeConfig(args: string[]): MaglevComputeConfig | 'help' {
@@ -417,6 +469,39 @@ export function maglevShowConfig(args: string[]): MaglevShowConfig | 'help' {
   const frontend = parseFrontendArg(operand);
   if (!frontend) throw new UsageError(MAGLEV_SHOW.name, `${JSON.stringify(operand)} is not a frontend: give ADDRESS:PORT[/PROTOCOL], such as 198.18.100.1:80/TCP or [fd00:198:18:100::1]:53/UDP`);
   return { frontend, bpfRoot: v.get('--bpf-root') ?? DEFAULT_BPF_ROOT, output: outputFlag(MAGLEV_SHOW, v) };
+}
+
+export interface TraceConfig {
+  frontend?: FrontendKey | { addr: string };
+  client?: string;
+  count?: number;
+  durationMs?: number;
+  bpfRoot: string;
+  output: Output;
+}
+
+export function traceConfig(args: string[]): TraceConfig | 'help' {
+  const v = parseFlags(TRACE, args);
+  if (v === 'help') return v;
+  const cfg: TraceConfig = { bpfRoot: v.get('--bpf-root') ?? DEFAULT_BPF_ROOT, output: outputFlag(TRACE, v) };
+  const fe = v.get('--frontend');
+  if (fe !== undefined) {
+    const addr = canonicalIp(fe);
+    cfg.frontend = addr ? { addr } : parseFrontendArg(fe);
+    if (!cfg.frontend) throw new UsageError(TRACE.name, `flag --frontend: ${JSON.stringify(fe)} is not ADDRESS[:PORT[/PROTOCOL]]`);
+  }
+  const client = v.get('--client');
+  if (client !== undefined) {
+    cfg.client = canonicalIp(client);
+    if (!cfg.client) throw new UsageError(TRACE.name, `flag --client: ${JSON.stringify(client)} is not an IP address`);
+  }
+  if (v.has('--count')) cfg.count = integerFlag(TRACE, v, '--count', 1, 1_000_000_000);
+  const duration = v.get('--duration');
+  if (duration !== undefined) {
+    cfg.durationMs = parseDuration(duration);
+    if (cfg.durationMs === undefined || cfg.durationMs <= 0) throw new UsageError(TRACE.name, `flag --duration: ${JSON.stringify(duration)} is not a duration such as 30s or 5m`);
+  }
+  return cfg;
 }
 
 export function commandHelp(cmd: CommandSpec): string {

@@ -13,6 +13,8 @@
         "src/udp_sock_destroy.cc",
         "src/edge_maps.cc",
         "src/edge_attach.cc",
+        "src/edge_trace.cc",
+        "src/status.cc",
         "src/prog_test_run.cc"
       ],
       "dependencies": [

@@ -107,9 +107,10 @@ static __always_inline void flow_remember(const struct pkt *p, __u32 svc_id, con
 	}
 }
 
-/* *new_flow: the packet starts a flow this node had no backend for. */
+/* *how: enum kpr_pick (KPR_PICK_FLOW: a flow this node already had a
+ * backend for); *backend_id: the one chosen. */
 static __always_inline struct edge_backend *select_backend(const struct pkt *p, const struct edge_fe_val *fe,
-							   const struct edge_config *cfg, int *new_flow)
+							   const struct edge_config *cfg, __u8 *how, __u32 *backend_id)
 {
 	struct edge_affinity_key ak = {};
 	struct edge_stick_val *sv, nv = {};
@@ -120,7 +121,8 @@ static __always_inline struct edge_backend *select_backend(const struct pkt *p, 
 
 	/* A flow's entry needs no time: the LRU ages it out. */
 	b = stuck_backend(flow_lookup(p, fe->svc_id), fe->svc_id, &id);
-	*new_flow = !b;
+	*backend_id = id;
+	*how = KPR_PICK_FLOW;
 	if (b)
 		return b;
 
@@ -132,9 +134,13 @@ static __always_inline struct edge_backend *select_backend(const struct pkt *p, 
 		sv = bpf_map_lookup_elem(&kpr_edge_affinity, &ak);
 		if (sv && now - sv->last_seen_ns <= (__u64)fe->affinity_timeout * NSEC_PER_SEC)
 			b = stuck_backend(sv, fe->svc_id, &id);
+		*how = KPR_PICK_AFFINITY;
 	}
-	if (!b)
+	if (!b) {
 		b = table_backend(p, fe, cfg, &id);
+		*how = fe->flags & KPR_EDGE_F_RANDOM ? KPR_PICK_RANDOM : KPR_PICK_MAGLEV;
+	}
+	*backend_id = id;
 	if (!b)
 		return NULL;
 

@@ -133,4 +133,30 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_xdp_config SEC(".maps");
 
+/* `kpr trace`: what it listens for (one entry), and the decisions it reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct edge_trace_ctl);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_xdp_trace_ctl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_xdp_trace SEC(".maps");
+
+/* The reason of the last drop on this CPU: a packet runs to its end on one
+ * CPU, so the trace of a dropped packet finds it here. Written only on drop
+ * paths. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_xdp_last_drop SEC(".maps");
+
 #endif

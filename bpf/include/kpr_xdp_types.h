@@ -161,6 +161,58 @@ struct edge_revnat_val {
 	__u16 pad;
 };
 
+/* How the edge LB chose a backend, for `kpr trace`. */
+enum kpr_pick {
+	KPR_PICK_NONE = 0,     /* no backend: dropped or rejected before a choice */
+	KPR_PICK_FLOW = 1,     /* the flow's own backend (flow table hit) */
+	KPR_PICK_AFFINITY = 2, /* the client's ClientIP affinity backend */
+	KPR_PICK_MAGLEV = 3,   /* the Maglev table slot of the client's hash */
+	KPR_PICK_RANDOM = 4,   /* a random slot of the table */
+};
+
+/* Where the packet went once a backend was chosen. */
+enum kpr_path {
+	KPR_PATH_NONE = 0,
+	KPR_PATH_LOCAL = 1, /* destination rewritten, up the stack */
+	KPR_PATH_DSR = 2,   /* tunnelled to the backend's node */
+	KPR_PATH_SNAT = 3,  /* both ends rewritten, sent on */
+};
+
+/* kpr_xdp_trace_ctl[0]: what `kpr trace` listens for. It sets a lease and
+ * renews it, so that a trace whose reader died ends by itself; while
+ * until_ns is 0 a packet pays one load for tracing. */
+struct edge_trace_ctl {
+	__u64 until_ns;        /* bpf_ktime_get_coarse_ns() deadline; 0 = off */
+	__u64 lost;            /* events the ring buffer had no room for */
+	__u8 frontend_addr[16];
+	__u16 frontend_port;   /* network order; 0 = any port */
+	__u8 frontend_proto;   /* 0 = any protocol */
+	__u8 frontend_family;  /* 0 = any frontend */
+	__u8 client_addr[16];
+	__u8 client_family;    /* 0 = any client */
+	__u8 pad[7];
+};
+
+/* One forwarding decision, as kpr_xdp_trace carries it to `kpr trace`. */
+struct edge_trace_event {
+	__u64 ts_ns;
+	__u8 client_addr[16];
+	__u8 frontend_addr[16];
+	__u8 backend_addr[16]; /* zero when there is none */
+	__u16 client_port;     /* network order, as are the other ports */
+	__u16 frontend_port;
+	__u16 backend_port;
+	__u8 proto;
+	__u8 family;
+	__u32 svc_id;
+	__u32 backend_id;
+	__u32 action;          /* XDP action */
+	__u8 pick;             /* enum kpr_pick */
+	__u8 path;             /* enum kpr_path */
+	__u8 drop_reason;      /* enum kpr_xdp_reason, with XDP_DROP (or a reject) */
+	__u8 pad;
+};
+
 /* A DSR tunnel names the frontend the client asked for, since the inner
  * packet is already addressed to the backend: in an IPv4 option of the outer
  * header, or in an IPv6 destination option. The types are the RFC 4727

@@ -4,6 +4,7 @@
 import * as path from 'path';
 import type { ForwardingMode } from '../model/forwarding_mode';
 import type { LbAlgorithm } from '../model/lb_algorithm';
+import type { KernelStatus } from '../status';
 import type { MaglevAddon } from './maglev';
 
 export type Proto = 'TCP' | 'UDP' | 'SCTP';
@@ -173,6 +174,15 @@ export interface XdpAttachResult {
   action: AttachResult['action'];
 }
 
+/** A flow table entry: a client's connection to an edge service, and its backend. */
+export interface EdgeFlow {
+  client: string;
+  clientPort: number;
+  proto: Proto;
+  svcId: number;
+  backendId: number;
+}
+
 /** What a loaded edge LB and its pinned maps alone can both be asked. */
 export interface EdgeReaders {
   /** Every frontend, flags unpacked as updateFrontends takes them. */
@@ -185,6 +195,8 @@ export interface EdgeReaders {
   dumpMaglevTableIds(): number[];
   /** A service's programmed table: M backend ids; empty when it has none. */
   readMaglevTable(svcId: number): number[];
+  /** Every flow the edge LB pinned to a backend (both families). */
+  dumpFlows(): EdgeFlow[];
   /** kpr_xdp_config as the agent wrote it; maglevTableSize 0: never written. */
   readConfig(): EdgeConfig & { maglevTableSize: number };
   /** Per-reason drop counters, index = reason (XDP_DROP_REASONS). */
@@ -227,12 +239,57 @@ export interface EdgeOpenOptions {
   maglevTableSize: number;
 }
 
+/** One forwarding decision of the edge LB (bpf/include/kpr_trace.h). */
+export interface TraceEvent {
+  /** bpf_ktime_get_coarse_ns() when the packet arrived. */
+  tsNs: number;
+  client: string;
+  clientPort: number;
+  frontend: string;
+  frontendPort: number;
+  proto: Proto;
+  svcId: number;
+  /** Absent: no backend was chosen. */
+  backendId?: number;
+  backend?: string;
+  backendPort?: number;
+  /** XDP action; enum kpr_pick; enum kpr_path; enum kpr_xdp_reason (edge_trace.ts names them). */
+  action: number;
+  pick: number;
+  path: number;
+  dropReason: number;
+}
+
+export interface TraceFilter {
+  /** An address alone: any of its ports and protocols. */
+  frontend?: FrontendKey | { addr: string };
+  client?: string;
+  /** Tracing stops by itself this long after the last start or renew. */
+  leaseMs: number;
+}
+
+/** `kpr trace`'s handle on the pinned trace maps. */
+export interface EdgeTrace {
+  start(filter: TraceFilter): void;
+  renew(leaseMs: number): void;
+  stop(): void;
+  /** The decisions recorded since the last poll, waiting up to timeoutMs for one. */
+  poll(timeoutMs: number): TraceEvent[];
+  /** Decisions the ring buffer had no room for. */
+  lost(): number;
+  close(): void;
+}
+
 interface Addon extends MaglevAddon {
   openDatapath(opts: OpenOptions): Datapath;
   /** Open already pinned maps without loading programs (CLI while no agent runs). */
   openPinnedMaps(mapDir: string): DatapathMaps;
   /** Load the XDP edge LB with its maps pinned under mapDir. */
   openEdgeDatapath(opts: EdgeOpenOptions): EdgeDatapath;
+  /** The pinned maps and links, and the programs on this namespace's devices. */
+  kernelStatus(dirs: { mapDir: string; linkDir: string }): KernelStatus;
+  /** The edge LB's trace maps, pinned under mapDir. */
+  openTrace(mapDir: string): EdgeTrace;
   /** The edge LB's pinned maps, opened by path; nothing is loaded. */
   openPinnedEdgeMaps(mapDir: string): PinnedEdgeMaps;
   /** The digest computeMaglev gives a table: backends sorted and distinct, table indexes into them. */

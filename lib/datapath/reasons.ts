@@ -17,4 +17,9 @@ export const XDP_DROP_REASONS: readonly string[] = [
   'backend_missing',
   'no_node_address',
   'resize_failed',
+  'revnat_failed',
 ];
+
+export function xdpDropReasonName(index: number): string {
+  return XDP_DROP_REASONS[index] ?? `reason_${index}`;
+}

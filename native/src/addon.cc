@@ -1,6 +1,7 @@
 // Node-API surface of the native core: converts JS values to the records of
 // lb_maps.h and maglev.h and back, and turns BpfError and MaglevError into JS
 // Errors. No logic lives here.
+#include <arpa/inet.h>
 #include <bpf/libbpf.h>
 #include <napi.h>
 #include <unistd.h>
@@ -13,10 +14,12 @@
 #include "cgroup_links.h"
 #include "edge_attach.h"
 #include "edge_maps.h"
+#include "edge_trace.h"
 #include "lb_maps.h"
 #include "loader.h"
 #include "maglev.h"
 #include "prog_test_run.h"
+#include "status.h"
 #include "udp_sock_destroy.h"
 
 namespace kpr {
@@ -523,6 +526,17 @@ void AddEdgeReaders(EdgeApi& a) {
     if (!ci[0].IsNumber()) throw BpfError("readMaglevTable(svcId) takes a number");
     return NumberArray(ci.Env(), ReadMaglevTable(d.Maps().maglev, ci[0].As<Napi::Number>().Uint32Value()));
   });
+  a.Add("dumpFlows", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
+    return ToArray(ci.Env(), DumpEdgeFlows(d.Maps()), [](const Napi::Env& env, const EdgeFlow& f) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("client", f.client);
+      o.Set("clientPort", f.client_port);
+      o.Set("proto", ProtoName(f.proto));
+      o.Set("svcId", f.svc_id);
+      o.Set("backendId", f.backend_id);
+      return o;
+    });
+  });
   a.Add("readConfig", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
     EdgeSettingsRead r = ReadEdgeConfig(d.Maps().config);
     Napi::Object o = Napi::Object::New(ci.Env());
@@ -556,6 +570,75 @@ Napi::Value MaglevDigestJs(const Napi::CallbackInfo& info) {
     auto names = StringArray(info.Env(), o.Get("backends"), "backends");
     std::vector<std::string_view> views(names.begin(), names.end());
     return Napi::String::New(info.Env(), MaglevDigest(views, U32Array(o.Get("table")), U32(o, "seed")));
+  });
+}
+
+Napi::Object TraceEventObject(const Napi::Env& env, const edge_trace_event& e) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("tsNs", static_cast<double>(e.ts_ns));
+  o.Set("client", FormatAddr(e.client_addr, e.family));
+  o.Set("clientPort", ntohs(e.client_port));
+  o.Set("frontend", FormatAddr(e.frontend_addr, e.family));
+  o.Set("frontendPort", ntohs(e.frontend_port));
+  o.Set("proto", ProtoName(e.proto));
+  o.Set("svcId", e.svc_id);
+  if (e.backend_id) {
+    o.Set("backendId", e.backend_id);
+    o.Set("backend", FormatAddr(e.backend_addr, e.family));
+    o.Set("backendPort", ntohs(e.backend_port));
+  }
+  o.Set("action", e.action);
+  o.Set("pick", e.pick);
+  o.Set("path", e.path);
+  o.Set("dropReason", e.drop_reason);
+  return o;
+}
+
+// `kpr trace`'s handle on the pinned trace maps; close() (or the garbage
+// collector) releases it. The caller stops the trace; a lease left behind
+// ends by itself.
+Napi::Value OpenTraceJs(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    if (!info[0].IsString()) throw BpfError("openTrace(mapDir) takes a string");
+    auto trace = std::make_shared<EdgeTrace>(info[0].As<Napi::String>());
+    Napi::Object api = Napi::Object::New(info.Env());
+    auto add = [&](const char* name, std::function<Napi::Value(EdgeTrace&, const Napi::CallbackInfo&)> fn) {
+      api.Set(name, Napi::Function::New(info.Env(), [trace, fn](const Napi::CallbackInfo& ci) {
+                return Guard(ci.Env(), [&]() -> Napi::Value { return fn(*trace, ci); });
+              }));
+    };
+    add("start", [](EdgeTrace& t, const Napi::CallbackInfo& ci) {
+      Napi::Object f = ObjectArg(ci[0]);
+      TraceFilter filter;
+      if (f.Has("frontend")) {  // an address alone: any of its ports and protocols
+        Napi::Object fe = ObjectArg(f.Get("frontend"));
+        filter.frontend_addr = Str(fe, "addr");
+        if (fe.Has("port")) filter.frontend_port = Port(fe);
+        if (fe.Has("proto")) filter.frontend_proto = ProtoFromName(Str(fe, "proto"));
+      }
+      filter.client_addr = OptStr(f, "client");
+      t.Start(filter, U32(f, "leaseMs"));
+      return ci.Env().Undefined();
+    });
+    add("renew", [](EdgeTrace& t, const Napi::CallbackInfo& ci) {
+      t.Renew(ci[0].As<Napi::Number>().Uint32Value());
+      return ci.Env().Undefined();
+    });
+    add("stop", [](EdgeTrace& t, const Napi::CallbackInfo& ci) {
+      t.Stop();
+      return ci.Env().Undefined();
+    });
+    add("poll", [](EdgeTrace& t, const Napi::CallbackInfo& ci) -> Napi::Value {
+      return ToArray(ci.Env(), t.Poll(ci[0].As<Napi::Number>().Int32Value()), TraceEventObject);
+    });
+    add("lost", [](EdgeTrace& t, const Napi::CallbackInfo& ci) -> Napi::Value {
+      return Napi::Number::New(ci.Env(), static_cast<double>(t.Lost()));
+    });
+    add("close", [](EdgeTrace& t, const Napi::CallbackInfo& ci) {
+      t.Close();
+      return ci.Env().Undefined();
+    });
+    return api;
   });
 }
 
@@ -670,6 +753,43 @@ Napi::Value OpenEdgeDatapath(const Napi::CallbackInfo& info) {
   });
 }
 
+// `kpr status`: the kernel's side, read without the agent.
+Napi::Value KernelStatusJs(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    Napi::Object o = ObjectArg(info[0]);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("maps", ToArray(env, PinnedMaps(Str(o, "mapDir")), [](const Napi::Env& e, const PinnedMapInfo& m) {
+      Napi::Object r = Napi::Object::New(e);
+      r.Set("name", m.name);
+      r.Set("type", m.type);
+      r.Set("maxEntries", m.max_entries);
+      if (m.entries >= 0) r.Set("entries", static_cast<double>(m.entries));
+      return r;
+    }));
+    out.Set("links", ToArray(env, PinnedLinks(Str(o, "linkDir")), [](const Napi::Env& e, const PinnedLinkInfo& l) {
+      Napi::Object r = Napi::Object::New(e);
+      r.Set("name", l.name);
+      r.Set("program", l.program);
+      r.Set("attachType", l.attach_type);
+      r.Set("cgroupId", static_cast<double>(l.cgroup_id));
+      return r;
+    }));
+    out.Set("devices", ToArray(env, DeviceAttachments(), [](const Napi::Env& e, const DeviceAttachment& d) {
+      Napi::Object r = Napi::Object::New(e);
+      r.Set("device", d.device);
+      if (!d.xdp_program.empty()) {
+        r.Set("xdp", d.xdp_program);
+        r.Set("xdpMode", d.xdp_mode);
+      }
+      if (!d.tc_ingress.empty()) r.Set("tcIngress", d.tc_ingress);
+      if (!d.tc_egress.empty()) r.Set("tcEgress", d.tc_egress);
+      return r;
+    }));
+    return out;
+  });
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* ctor = new Napi::FunctionReference(Napi::Persistent(LbMaps::Define(env)));
   env.SetInstanceData(ctor);
@@ -677,6 +797,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openPinnedMaps", Napi::Function::New(env, OpenPinned));
   exports.Set("openEdgeDatapath", Napi::Function::New(env, OpenEdgeDatapath));
   exports.Set("openPinnedEdgeMaps", Napi::Function::New(env, OpenPinnedEdgeMapsJs));
+  exports.Set("openTrace", Napi::Function::New(env, OpenTraceJs));
+  exports.Set("kernelStatus", Napi::Function::New(env, KernelStatusJs));
   exports.Set("maglevDigest", Napi::Function::New(env, MaglevDigestJs));
   exports.Set("computeMaglev", Napi::Function::New(env, ComputeMaglevJs));
   exports.Set("computeMaglevFromPermutations", Napi::Function::New(env, ComputeMaglevFromPermutationsJs));

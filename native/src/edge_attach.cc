@@ -13,11 +13,6 @@ namespace kpr {
 
 namespace {
 
-// kpr's own slot among a device's tc filters: a fixed handle and priority,
-// so that a new agent finds and replaces its predecessor's filter.
-constexpr __u32 kTcHandle = 1;
-constexpr __u32 kTcPriority = 1;
-
 int IfIndex(const std::string& ifname) {
   unsigned idx = if_nametoindex(ifname.c_str());
   if (idx == 0) ThrowErrno("device " + ifname, errno);

@@ -3,11 +3,17 @@
 // to the device, not to the agent: they keep working while no agent runs,
 // and a new agent replaces the programs in place.
 #pragma once
+#include <cstdint>
 #include <string>
 
 struct bpf_program;
 
 namespace kpr {
+
+// kpr's own slot among a device's tc filters: a fixed handle and priority,
+// so that a new agent finds and replaces its predecessor's filter.
+constexpr uint32_t kTcHandle = 1;
+constexpr uint32_t kTcPriority = 1;
 
 // "native": in the driver; "generic": in the stack, for any device;
 // "auto": native where the driver can, else generic.

@@ -16,6 +16,15 @@ namespace kpr {
 
 namespace {
 
+// The maps the addon reads or writes, by their pinned names.
+constexpr std::pair<int EdgeMapFds::*, const char*> kEdgeMaps[] = {
+    {&EdgeMapFds::frontends, "kpr_edge_frontends"}, {&EdgeMapFds::backends, "kpr_edge_backends"},
+    {&EdgeMapFds::maglev, "kpr_edge_maglev"},       {&EdgeMapFds::source_ranges, "kpr_edge_source_ranges"},
+    {&EdgeMapFds::stats, "kpr_edge_stats"},         {&EdgeMapFds::drops, "kpr_xdp_drops"},
+    {&EdgeMapFds::config, "kpr_xdp_config"},        {&EdgeMapFds::flows4, "kpr_edge_flows4"},
+    {&EdgeMapFds::flows6, "kpr_edge_flows6"},
+};
+
 edge_fe_key PackEdgeKey(const Frontend& fe) {
   edge_fe_key k{};
   ParseAddr(fe.addr, k.addr, &k.family);
@@ -52,13 +61,7 @@ EdgeObject LoadEdgeObject(const EdgeLoadOptions& o) {
   try {
     out.tc_obj = OpenAndLoad(o.tc_object_path, o.map_dir, capacities);
     out.maglev_size = o.maglev_size;
-    out.maps.frontends = MapFd(out.obj, "kpr_edge_frontends");
-    out.maps.backends = MapFd(out.obj, "kpr_edge_backends");
-    out.maps.maglev = MapFd(out.obj, "kpr_edge_maglev");
-    out.maps.source_ranges = MapFd(out.obj, "kpr_edge_source_ranges");
-    out.maps.stats = MapFd(out.obj, "kpr_edge_stats");
-    out.maps.drops = MapFd(out.obj, "kpr_xdp_drops");
-    out.maps.config = MapFd(out.obj, "kpr_xdp_config");
+    for (auto [fd, name] : kEdgeMaps) out.maps.*fd = MapFd(out.obj, name);
     return out;
   } catch (...) {
     bpf_object__close(out.tc_obj);
@@ -69,12 +72,8 @@ EdgeObject LoadEdgeObject(const EdgeLoadOptions& o) {
 
 EdgeMapFds OpenPinnedEdgeMaps(const std::string& map_dir) {
   EdgeMapFds m;
-  const std::pair<int*, const char*> maps[] = {{&m.frontends, "kpr_edge_frontends"}, {&m.backends, "kpr_edge_backends"},
-                                               {&m.maglev, "kpr_edge_maglev"},       {&m.source_ranges, "kpr_edge_source_ranges"},
-                                               {&m.stats, "kpr_edge_stats"},         {&m.drops, "kpr_xdp_drops"},
-                                               {&m.config, "kpr_xdp_config"}};
   try {
-    for (auto [fd, name] : maps) *fd = OpenPinnedMap(map_dir + "/" + name);
+    for (auto [fd, name] : kEdgeMaps) m.*fd = OpenPinnedMap(map_dir + "/" + name);
   } catch (...) {
     CloseEdgeMaps(m);
     throw;
@@ -83,9 +82,9 @@ EdgeMapFds OpenPinnedEdgeMaps(const std::string& map_dir) {
 }
 
 void CloseEdgeMaps(EdgeMapFds& m) {
-  for (int* fd : {&m.frontends, &m.backends, &m.maglev, &m.source_ranges, &m.stats, &m.drops, &m.config}) {
-    if (*fd >= 0) close(*fd);
-    *fd = -1;
+  for (auto [fd, name] : kEdgeMaps) {
+    if (m.*fd >= 0) close(m.*fd);
+    m.*fd = -1;
   }
 }
 
@@ -258,6 +257,19 @@ void WriteEdgeConfig(int fd, const EdgeConfig& cfg, uint32_t maglev_size) {
   v.hash_seed = cfg.hash_seed;
   __u32 zero = 0;
   if (bpf_map_update_elem(fd, &zero, &v, BPF_ANY) != 0) ThrowErrno("writing kpr_xdp_config", errno);
+}
+
+std::vector<EdgeFlow> DumpEdgeFlows(const EdgeMapFds& maps) {
+  std::vector<EdgeFlow> out;
+  ForEach<edge_flow_key4, edge_stick_val>(maps.flows4, [&](const edge_flow_key4& k, const edge_stick_val& v) {
+    uint8_t addr[16] = {};
+    memcpy(addr, k.saddr, 4);
+    out.push_back(EdgeFlow{FormatAddr(addr, KPR_AF_INET), ntohs(k.sport), k.proto, k.svc_id, v.backend_id});
+  });
+  ForEach<edge_flow_key6, edge_stick_val>(maps.flows6, [&](const edge_flow_key6& k, const edge_stick_val& v) {
+    out.push_back(EdgeFlow{FormatAddr(k.saddr, KPR_AF_INET6), ntohs(k.sport), k.proto, k.svc_id, v.backend_id});
+  });
+  return out;
 }
 
 EdgeSettingsRead ReadEdgeConfig(int fd) {

@@ -38,6 +38,8 @@ struct EdgeMapFds {
   int stats = -1;
   int drops = -1;
   int config = -1;
+  int flows4 = -1;
+  int flows6 = -1;
 };
 
 struct EdgeObject {
@@ -116,5 +118,15 @@ std::vector<uint32_t> DumpMaglevTableIds(int outer_fd);
 void DeleteMaglevTables(int outer_fd, const std::vector<uint32_t>& svc_ids);
 // A service's programmed table (M backend ids); empty when it has none.
 std::vector<uint32_t> ReadMaglevTable(int outer_fd, uint32_t svc_id);
+
+// A flow the edge LB pinned to a backend.
+struct EdgeFlow {
+  std::string client;
+  uint16_t client_port;
+  uint8_t proto;
+  uint32_t svc_id;
+  uint32_t backend_id;
+};
+std::vector<EdgeFlow> DumpEdgeFlows(const EdgeMapFds& maps);
 
 }  // namespace kpr

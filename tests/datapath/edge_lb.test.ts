@@ -14,7 +14,12 @@ import { createEdgeTopology, EdgeNode, EdgeTopology } from '../helpers/edge_topo
 import { LineProcess } from '../helpers/line_process';
 import { Endpoint, nodeManifest, serviceManifest, writeManifest } from '../helpers/manifests';
 import { assertPrivileged } from '../helpers/preflight';
-import { ip } from '../helpers/run';
+import { ip, run } from '../helpers/run';
+import { spawnSync } from 'child_process';
+import { AgentHealth, KernelStatus } from '../../lib/status';
+import { Decision } from '../../lib/datapath/edge_trace';
+import { BackendRow, EdgeServiceRow, FlowRow } from '../../lib/datapath/edge_listing';
+import { repoRoot } from '../../lib/datapath/native';
 import { EchoServer, startEchoServer } from '../helpers/servers';
 
 jest.setTimeout(120_000);
@@ -22,6 +27,7 @@ jest.setTimeout(120_000);
 const TARGET = 8080;
 const UDP_TARGET = 5353;
 const NODE_PORT = 30080;
+const KPR = path.join(repoRoot(), 'bin', 'kpr');
 const FRAMES_FROM = path.join(__dirname, '..', '..', '..', 'tests', 'helpers', 'frames_from.py');
 
 interface EdgeService {
@@ -195,6 +201,50 @@ describe('edge LB: real traffic through two nodes', () => {
     const r = await tcp(LOCAL.lbIp, 80, 20);
     expect(r.backends).toEqual({ a1: 20 });
     expect(new Set(r.results.map((x) => x.seenAs))).toEqual(new Set([topo.client.ipv4]));
+  });
+
+  test("the CLI reads a node's edge state: kpr trace, flows, backends and services", async () => {
+    const kpr = (...args: string[]) => run(KPR, [...args, '--bpf-root', roots[0].path, '-o', 'json']);
+    const trace = new LineProcess('kpr trace', KPR, ['trace', '--bpf-root', roots[0].path, '--frontend', `${WEB.lbIp}:80/TCP`, '--count', '15', '-o', 'json']);
+    await trace.waitForLine('tracing', (l) => l.startsWith('tracing'), 10_000);
+    await tcp(WEB.lbIp, 80, 4);
+    expect((await trace.waitForExit(10_000)).code).toBe(0);
+    // A connection's first packet picks by Maglev, the rest follow its flow;
+    // a backend on node B is reached by DSR, one on node A locally.
+    const decisions = trace.stdoutLines.map((l) => JSON.parse(l) as Decision);
+    expect(decisions).toHaveLength(15);
+    const firsts = new Set<string>();
+    for (const d of decisions) {
+      expect(d.client.startsWith(`${topo.client.ipv4}:`)).toBe(true);
+      expect(d.pick).toBe(firsts.has(d.client) ? 'flow' : 'maglev');
+      firsts.add(d.client);
+      expect(d.path).toBe(d.backend === `${pod('b1').ipv4}:${TARGET}` ? 'dsr' : 'local');
+    }
+    expect(firsts.size).toBeGreaterThan(1);
+
+    const flows = JSON.parse(kpr('flows')) as FlowRow[];
+    expect(flows.some((f) => f.client.startsWith(`${topo.client.ipv4}:`) && f.frontends.includes(`${WEB.lbIp}:80/TCP`))).toBe(true);
+    const backends = JSON.parse(kpr('backends')) as BackendRow[];
+    expect(backends).toContainEqual(expect.objectContaining({ backend: `${pod('b1').ipv4}:${TARGET}`, node: nodeB.ipv4 }));
+    const services = JSON.parse(kpr('services')) as { edge: EdgeServiceRow[] };
+    expect(services.edge.find((e) => e.frontend === `${WEB.lbIp}:80/TCP`)?.backends).toEqual([`${pod('a1').ipv4}:${TARGET}`, `${pod('b1').ipv4}:${TARGET}@${nodeB.ipv4}`]);
+  });
+
+  test("kpr status: the agent's health, the links, XDP and tc on the device, and map use", () => {
+    // The agent of node A serves /healthz inside node A's namespace: asked from there, it answers.
+    const out = run('nsenter', [`--net=/run/netns/${nodeA.ns}`, KPR, 'status', '--bpf-root', roots[0].path, '-o', 'json']);
+    const s = JSON.parse(out) as { agent: AgentHealth } & KernelStatus;
+    expect(s.agent).toMatchObject({ address: '127.0.0.1:10256', status: 200 });
+    expect(s.devices).toContainEqual({ device: 'eth0', xdp: 'kpr_xdp_lb', xdpMode: 'native', tcIngress: 'kpr_tc_dsr_ingr', tcEgress: 'kpr_tc_dsr_egre' });
+    expect(s.links.map((l) => l.program).sort()).toEqual(expect.arrayContaining(['kpr_connect4', 'kpr_sendmsg4']));
+    const frontends = s.maps.find((m) => m.name === 'kpr_edge_frontends');
+    expect(frontends).toMatchObject({ type: 'hash', maxEntries: 65536 });
+    expect(frontends?.entries).toBe(services.length + 1); // the LB IPs and web's node port on node A
+    // Without an agent answering, the same report, and exit status 1.
+    const r = spawnSync(KPR, ['status', '--bpf-root', roots[0].path, '--healthz-bind-address', '127.0.0.1:1'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^agent: not answering on 127\.0\.0\.1:1 /);
+    expect(r.stdout).toMatch(/kpr_edge_flows4 +lru_hash/);
   });
 
   test('an established flow keeps its backend when the backend set changes; new flows re-hash', async () => {

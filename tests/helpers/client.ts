@@ -351,8 +351,11 @@ async function main(): Promise<void> {
   }
 }
 
+// Exit, not a natural end: closed sockets' timers may linger. But only once
+// stdout is flushed: a pipe takes writes asynchronously, and a report of
+// thousands of results outgrows its buffer.
 main().then(
-  () => process.exit(0),
+  () => process.stdout.write('', () => process.exit(0)),
   (err: Error) => {
     process.stderr.write(`client: ${err.message}\n`);
     process.exit(2);

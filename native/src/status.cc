@@ -1,0 +1,110 @@
+#include "status.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <linux/if_link.h>
+#include <net/if.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "bpf_errors.h"
+#include "edge_attach.h"
+#include "owned_fd.h"
+
+namespace kpr {
+
+namespace {
+
+std::string ProgName(__u32 id) {
+  if (id == 0) return "";
+  OwnedFd fd(bpf_prog_get_fd_by_id(id));
+  bpf_prog_info info{};
+  __u32 len = sizeof(info);
+  if (fd.fd < 0 || bpf_obj_get_info_by_fd(fd.fd, &info, &len) != 0) return "id " + std::to_string(id);
+  return info.name;
+}
+
+std::vector<std::string> Entries(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = opendir(dir.c_str());
+  if (!d && errno == ENOENT) return names;  // nothing pinned there (yet)
+  if (!d) ThrowErrno("reading " + dir, errno);
+  while (dirent* e = readdir(d))
+    if (e->d_name[0] != '.') names.push_back(e->d_name);
+  closedir(d);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// One syscall a key: status is asked for now and then, and needs no more
+// than every map kind answers.
+int64_t CountEntries(int fd, const bpf_map_info& info) {
+  std::vector<uint8_t> key(info.key_size), next(info.key_size);
+  int64_t total = 0;
+  for (const void* prev = nullptr; bpf_map_get_next_key(fd, prev, next.data()) == 0; prev = key.data()) {
+    key = next;
+    total++;
+  }
+  return total;
+}
+
+}  // namespace
+
+std::vector<PinnedMapInfo> PinnedMaps(const std::string& map_dir) {
+  std::vector<PinnedMapInfo> out;
+  for (const auto& name : Entries(map_dir)) {
+    OwnedFd fd(bpf_obj_get((map_dir + "/" + name).c_str()));
+    if (fd.fd < 0) ThrowErrno("opening " + map_dir + "/" + name, errno);
+    bpf_map_info info{};
+    __u32 len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd.fd, &info, &len) != 0) ThrowErrno("reading " + name, errno);
+    const char* type = libbpf_bpf_map_type_str(static_cast<bpf_map_type>(info.type));
+    bool countable = info.type == BPF_MAP_TYPE_HASH || info.type == BPF_MAP_TYPE_LRU_HASH ||
+                     info.type == BPF_MAP_TYPE_PERCPU_HASH || info.type == BPF_MAP_TYPE_LRU_PERCPU_HASH ||
+                     info.type == BPF_MAP_TYPE_LPM_TRIE || info.type == BPF_MAP_TYPE_HASH_OF_MAPS;
+    out.push_back(PinnedMapInfo{name, type ? type : "unknown", info.max_entries, countable ? CountEntries(fd.fd, info) : -1});
+  }
+  return out;
+}
+
+std::vector<PinnedLinkInfo> PinnedLinks(const std::string& link_dir) {
+  std::vector<PinnedLinkInfo> out;
+  for (const auto& name : Entries(link_dir)) {
+    OwnedFd fd(bpf_obj_get((link_dir + "/" + name).c_str()));
+    if (fd.fd < 0) ThrowErrno("opening " + link_dir + "/" + name, errno);
+    bpf_link_info info{};
+    __u32 len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd.fd, &info, &len) != 0) ThrowErrno("reading " + name, errno);
+    bool cgroup = info.type == BPF_LINK_TYPE_CGROUP;
+    const char* at = cgroup ? libbpf_bpf_attach_type_str(static_cast<bpf_attach_type>(info.cgroup.attach_type)) : nullptr;
+    out.push_back(PinnedLinkInfo{name, ProgName(info.prog_id), at ? at : "", cgroup ? info.cgroup.cgroup_id : 0});
+  }
+  return out;
+}
+
+std::vector<DeviceAttachment> DeviceAttachments() {
+  std::vector<DeviceAttachment> out;
+  struct if_nameindex* ifs = if_nameindex();
+  if (!ifs) ThrowErrno("listing devices", errno);
+  for (struct if_nameindex* i = ifs; i->if_index != 0; i++) {
+    DeviceAttachment d{i->if_name, "", "", "", ""};
+    LIBBPF_OPTS(bpf_xdp_query_opts, q);
+    if (bpf_xdp_query(static_cast<int>(i->if_index), 0, &q) == 0 && q.prog_id) {
+      d.xdp_program = ProgName(q.prog_id);
+      d.xdp_mode = q.attach_mode == XDP_ATTACHED_SKB ? "generic" : q.attach_mode == XDP_ATTACHED_HW ? "offload" : "native";
+    }
+    for (auto [point, slot] : {std::pair{BPF_TC_INGRESS, &d.tc_ingress}, std::pair{BPF_TC_EGRESS, &d.tc_egress}}) {
+      LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(i->if_index), .attach_point = point);
+      LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+      LibbpfLogCapture quiet;  // "no such filter" is an answer here
+      if (bpf_tc_query(&hook, &opts) == 0) *slot = ProgName(opts.prog_id);
+    }
+    if (!d.xdp_program.empty() || !d.tc_ingress.empty() || !d.tc_egress.empty()) out.push_back(d);
+  }
+  if_freenameindex(ifs);
+  return out;
+}
+
+}  // namespace kpr
