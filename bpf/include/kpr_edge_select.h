@@ -107,6 +107,15 @@ static __always_inline void flow_remember(const struct pkt *p, __u32 svc_id, con
 	}
 }
 
+static __always_inline void count_flow_miss(void)
+{
+	__u32 zero = 0;
+	__u64 *c = bpf_map_lookup_elem(&kpr_edge_flow_misses, &zero);
+
+	if (c)
+		*c += 1;
+}
+
 /* *new_flow: the packet starts a flow this node had no backend for. */
 static __always_inline struct edge_backend *select_backend(const struct pkt *p, const struct edge_fe_val *fe,
 							   const struct edge_config *cfg, int *new_flow)
@@ -123,6 +132,7 @@ static __always_inline struct edge_backend *select_backend(const struct pkt *p, 
 	*new_flow = !b;
 	if (b)
 		return b;
+	count_flow_miss();
 
 	if (affinity) {
 		now = bpf_ktime_get_coarse_ns(); /* jiffy resolution is plenty for affinity timeouts */

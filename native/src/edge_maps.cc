@@ -58,6 +58,7 @@ EdgeObject LoadEdgeObject(const EdgeLoadOptions& o) {
     out.maps.source_ranges = MapFd(out.obj, "kpr_edge_source_ranges");
     out.maps.stats = MapFd(out.obj, "kpr_edge_stats");
     out.maps.drops = MapFd(out.obj, "kpr_xdp_drops");
+    out.maps.flow_misses = MapFd(out.obj, "kpr_edge_flow_misses");
     out.maps.config = MapFd(out.obj, "kpr_xdp_config");
     return out;
   } catch (...) {
@@ -72,7 +73,7 @@ EdgeMapFds OpenPinnedEdgeMaps(const std::string& map_dir) {
   const std::pair<int*, const char*> maps[] = {{&m.frontends, "kpr_edge_frontends"}, {&m.backends, "kpr_edge_backends"},
                                                {&m.maglev, "kpr_edge_maglev"},       {&m.source_ranges, "kpr_edge_source_ranges"},
                                                {&m.stats, "kpr_edge_stats"},         {&m.drops, "kpr_xdp_drops"},
-                                               {&m.config, "kpr_xdp_config"}};
+                                               {&m.flow_misses, "kpr_edge_flow_misses"}, {&m.config, "kpr_xdp_config"}};
   try {
     for (auto [fd, name] : maps) *fd = OpenPinnedMap(map_dir + "/" + name);
   } catch (...) {
@@ -83,7 +84,7 @@ EdgeMapFds OpenPinnedEdgeMaps(const std::string& map_dir) {
 }
 
 void CloseEdgeMaps(EdgeMapFds& m) {
-  for (int* fd : {&m.frontends, &m.backends, &m.maglev, &m.source_ranges, &m.stats, &m.drops, &m.config}) {
+  for (int* fd : {&m.frontends, &m.backends, &m.maglev, &m.source_ranges, &m.stats, &m.drops, &m.flow_misses, &m.config}) {
     if (*fd >= 0) close(*fd);
     *fd = -1;
   }
@@ -279,11 +280,10 @@ EdgeSettingsRead ReadEdgeConfig(int fd) {
 }
 
 std::vector<EdgeStats> ReadEdgeStats(int fd) {
-  auto packets = SumPerCpuCounters(fd, UINT32_MAX, 0);
-  auto bytes = SumPerCpuCounters(fd, UINT32_MAX, 1);
+  auto sums = SumPerCpuCounters(fd, UINT32_MAX, 2);  // packets, bytes
   std::vector<EdgeStats> out;
-  for (uint32_t id = 0; id < packets.size(); id++)
-    if (packets[id]) out.push_back(EdgeStats{id, packets[id], bytes[id]});
+  for (uint32_t id = 0; id < sums.size() / 2; id++)
+    if (sums[2 * id]) out.push_back(EdgeStats{id, sums[2 * id], sums[2 * id + 1]});
   return out;
 }
 
