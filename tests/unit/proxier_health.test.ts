@@ -4,6 +4,7 @@ import { goTime, nodeEligible, ProxierHealth, TO_BE_DELETED_TAINT } from '../../
 import { ProxyMetrics } from '../../lib/metrics/proxy_metrics';
 import { healthzHandler, serve } from '../../lib/metrics/server';
 import { Node } from '../../lib/model/objects';
+import { httpGet as get } from './http_get';
 import { MemoryLogger } from './logger';
 
 const T0 = Date.UTC(2025, 0, 2, 3, 4, 5, 120);
@@ -55,14 +56,6 @@ describe("kube-proxy's health rules", () => {
 });
 
 describe('/healthz and /livez', () => {
-  const get = (port: number, path: string) =>
-    new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port, path }, (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
-      }).on('error', reject);
-    });
-
   test('a node being deleted fails /healthz, not /livez; both are counted by code', async () => {
     const m = new ProxyMetrics(new ProxierHealth(TIMEOUT));
     m.synced(0.001, Date.now(), []);

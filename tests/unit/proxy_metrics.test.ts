@@ -1,6 +1,7 @@
 import * as http from 'http';
 import { NETWORK_PROGRAMMING_BUCKETS, ProxyMetrics, SYNC_DURATION_BUCKETS } from '../../lib/metrics/proxy_metrics';
 import { healthzHandler, metricsHandler, serve } from '../../lib/metrics/server';
+import { httpGet as get } from './http_get';
 import { MemoryLogger } from './logger';
 
 describe('kube-proxy metrics', () => {
@@ -47,14 +48,6 @@ describe('kube-proxy metrics', () => {
 });
 
 describe('metrics and healthz servers', () => {
-  const get = (port: number, path: string) =>
-    new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port, path }, (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
-      }).on('error', reject);
-    });
-
   test('serve /metrics and /healthz; a port in use is logged, or fatal with hard fail', async () => {
     const m = new ProxyMetrics();
     const log = new MemoryLogger();
