@@ -12,16 +12,19 @@ import { EDGE_FLOWS_PER_LB_ENTRY, pinPaths, RunConfig } from './config';
 import { EdgeReconciler } from './datapath/edge_reconciler';
 import { NodeNeighbours } from './datapath/node_neighbours';
 import { computeMaglev } from './datapath/maglev';
-import { EdgeDatapath, loadAddon, repoRoot } from './datapath/native';
+import { EdgeDatapath, EdgeOpenOptions, loadAddon, OpenOptions, repoRoot } from './datapath/native';
 import { Reconciler } from './datapath/reconciler';
 import { attachMode } from './datapath/xdp_devices';
 import { HealthCheckServers } from './health_check_node_port';
 import { Logger } from './log';
+import { DatapathMetrics, EdgeLbSource, edgeMapCapacities, socketMapCapacities } from './metrics/datapath_metrics';
+import { ProxierHealth } from './metrics/proxier_health';
 import { ProxyMetrics } from './metrics/proxy_metrics';
 import { healthzHandler, metricsHandler, serve } from './metrics/server';
 import { nodeAddresses } from './model/backend_location';
 import { NodeContext } from './model/node';
 import { nodeContext } from './model/node_context';
+import { Node } from './model/objects';
 import { KubernetesSource } from './sources/kubernetes';
 import { ManifestSource } from './sources/manifest';
 import { nodeName } from './sources/node_name';
@@ -39,13 +42,18 @@ interface Wiring {
   node: string;
   state: ProxyState;
   loop: SyncLoop;
+  health: ProxierHealth;
   log: Logger;
 }
 
-/** Standalone: every change of the manifests is a complete object set. */
+/** Standalone: every change of the manifests is a complete object set. A
+ *  manifest Node of this node's name counts as the Kubernetes one would, for
+ *  health too; without one the node is there to stay. */
 async function startManifests(manifests: string, w: Wiring): Promise<Source> {
   const source = new ManifestSource({ path: manifests, log: w.log });
   await source.start((objects) => {
+    const node = objects.nodes.find((n) => n.metadata.name === w.node);
+    if (node) w.health.syncNode(node);
     w.state.setNode(standaloneNode(w.node, objects.nodes));
     w.state.setNodeAddresses(nodeAddresses(objects.nodes));
     w.state.replaceAll(objects);
@@ -66,8 +74,10 @@ async function startKubernetes(kubeconfig: string | undefined, w: Wiring): Promi
     {
       service: (key, svc) => w.state.service(key, svc),
       endpointSlice: (key, slice) => w.state.endpointSlice(key, slice),
-      node: (node) => {
+      node: (node: Node | undefined) => {
         nodeSeen ||= node !== undefined;
+        // A Node that never existed says nothing of this node's health; one that went away does.
+        if (nodeSeen) w.health.syncNode(node);
         w.state.setNode(node ? nodeContext(node) : noNode);
       },
       synced: () => {
@@ -84,35 +94,41 @@ async function startKubernetes(kubeconfig: string | undefined, w: Wiring): Promi
 /** kube-proxy's health timeout: two sync periods. */
 const healthTimeoutMs = (cfg: RunConfig) => 2 * cfg.syncPeriodMs;
 
-async function startServers(cfg: RunConfig, metrics: ProxyMetrics, log: Logger): Promise<http.Server[]> {
+async function startServers(cfg: RunConfig, metrics: ProxyMetrics, kpr: DatapathMetrics, log: Logger): Promise<http.Server[]> {
   const servers: (http.Server | undefined)[] = [];
-  if (cfg.metrics) servers.push(await serve('metrics', cfg.metrics, metricsHandler(metrics), log, cfg.bindAddressHardFail));
-  if (cfg.healthz) servers.push(await serve('healthz', cfg.healthz, healthzHandler(metrics, healthTimeoutMs(cfg)), log, cfg.bindAddressHardFail));
+  if (cfg.metrics) servers.push(await serve('metrics', cfg.metrics, metricsHandler(metrics.registry, () => kpr.collect()), log, cfg.bindAddressHardFail));
+  if (cfg.healthz) servers.push(await serve('healthz', cfg.healthz, healthzHandler(metrics), log, cfg.bindAddressHardFail));
   return servers.filter((s): s is http.Server => s !== undefined);
+}
+
+/** The edge LB's objects and map capacities. */
+function edgeOpenOptions(cfg: RunConfig, mapDir: string): EdgeOpenOptions {
+  return {
+    objectPath: path.join(repoRoot(), 'bpf', 'xdp_lb.o'),
+    tcObjectPath: path.join(repoRoot(), 'bpf', 'tc_dsr.o'),
+    mapDir,
+    frontendMax: cfg.lbMapMax,
+    backendMax: cfg.lbMapMax,
+    flowMax: EDGE_FLOWS_PER_LB_ENTRY * cfg.lbMapMax,
+    affinityMax: cfg.lbMapMax,
+    sourceRangeMax: cfg.lbMapMax,
+    snatMax: EDGE_FLOWS_PER_LB_ENTRY * cfg.lbMapMax,
+    maglevTableSize: cfg.maglevTableSize,
+  };
 }
 
 /** The XDP edge LB, unless --bpf-lb-acceleration disabled or the addon is
  *  too old for its control plane; its maps are adopted, never flushed. */
-function openEdge(cfg: RunConfig, mapDir: string, log: Logger): EdgeSync | undefined {
+function openEdge(cfg: RunConfig, mapDir: string, kpr: DatapathMetrics, log: Logger): { sync: EdgeSync; metrics: EdgeLbSource } | undefined {
   const mode = attachMode(cfg.acceleration);
   if (mode === undefined) {
     log.info('edge: --bpf-lb-acceleration disabled: no XDP edge LB');
     return undefined;
   }
+  const opts = edgeOpenOptions(cfg, mapDir);
   let dp: EdgeDatapath;
   try {
-    dp = loadAddon().openEdgeDatapath({
-      objectPath: path.join(repoRoot(), 'bpf', 'xdp_lb.o'),
-      tcObjectPath: path.join(repoRoot(), 'bpf', 'tc_dsr.o'),
-      mapDir,
-      frontendMax: cfg.lbMapMax,
-      backendMax: cfg.lbMapMax,
-      flowMax: EDGE_FLOWS_PER_LB_ENTRY * cfg.lbMapMax,
-      affinityMax: cfg.lbMapMax,
-      sourceRangeMax: cfg.lbMapMax,
-      snatMax: EDGE_FLOWS_PER_LB_ENTRY * cfg.lbMapMax,
-      maglevTableSize: cfg.maglevTableSize,
-    });
+    dp = loadAddon().openEdgeDatapath(opts);
   } catch (e) {
     // The socket LB does not depend on it: the node keeps its services.
     log.error(`edge: loading bpf/xdp_lb.o and bpf/tc_dsr.o failed: ${(e as Error).message}; no XDP edge LB`);
@@ -121,11 +137,20 @@ function openEdge(cfg: RunConfig, mapDir: string, log: Logger): EdgeSync | undef
   const reconciler = new EdgeReconciler(dp, {
     limits: { frontendMax: cfg.lbMapMax, backendMax: cfg.lbMapMax, sourceRangeMax: cfg.lbMapMax },
     noBackend: cfg.noBackendResponse,
-    maglev: (backends) => computeMaglev({ backends, size: cfg.maglevTableSize, seed: cfg.maglevSeed }),
+    maglev: (backends) => {
+      const start = process.hrtime.bigint();
+      const table = computeMaglev({ backends, size: cfg.maglevTableSize, seed: cfg.maglevSeed });
+      kpr.maglevBuilt(Number(process.hrtime.bigint() - start) / 1e9);
+      return table;
+    },
   });
   const adopted = reconciler.adopt();
   log.info(`edge: adopted ${adopted.services.size} services from ${mapDir}; ${cfg.lbMode} mode, ${cfg.lbAlgorithm}, Maglev tables of ${cfg.maglevTableSize}`);
-  return new EdgeSync({ dp, reconciler, hashSeed: cfg.maglevSeed, mode, devices: cfg.devices, neighbours: new NodeNeighbours(log), log });
+  const attached = (program: string, device: string, ok: boolean) => kpr.programAttached(program, device, ok);
+  return {
+    sync: new EdgeSync({ dp, reconciler, hashSeed: cfg.maglevSeed, mode, devices: cfg.devices, neighbours: new NodeNeighbours(log), log, attached }),
+    metrics: { maps: dp, programmed: () => reconciler.programmed, capacities: edgeMapCapacities(opts) },
+  };
 }
 
 /** Sets up the datapath and serves until SIGINT or SIGTERM. */
@@ -136,29 +161,31 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   ensureBpffs(cfg.bpfRoot, log);
   const cgroupRoot = resolveCgroupRoot(cfg.cgroupRoot, log);
   const pins = pinPaths(cfg.bpfRoot);
-  const dp = loadAddon().openDatapath({
-    objectPath: path.join(repoRoot(), 'bpf', 'sock_lb.o'),
-    mapDir: pins.maps,
-    lbMapMax: cfg.lbMapMax,
-    revNatMapMax: cfg.revNatMapMax,
-  });
-  for (const a of dp.attachCgroup(cgroupRoot, pins.links)) log.info(`attach: ${a.prog} ${a.action} on ${cgroupRoot}`);
+  const opts: OpenOptions = { objectPath: path.join(repoRoot(), 'bpf', 'sock_lb.o'), mapDir: pins.maps, lbMapMax: cfg.lbMapMax, revNatMapMax: cfg.revNatMapMax };
+  const dp = loadAddon().openDatapath(opts);
+  const metrics = new ProxyMetrics(new ProxierHealth(healthTimeoutMs(cfg)));
+  const kpr = new DatapathMetrics(metrics.registry, cfg.metricsPerService);
+  for (const a of dp.attachCgroup(cgroupRoot, pins.links)) {
+    log.info(`attach: ${a.prog} ${a.action} on ${cgroupRoot}`);
+    kpr.programAttached(a.prog, cgroupRoot, true);
+  }
   const reconciler = new Reconciler(dp, { lbMapMax: cfg.lbMapMax });
   const adopted = reconciler.adopt();
   log.info(`adopted ${adopted.frontends.size} frontends and ${adopted.backends.size} backends from ${pins.maps}`);
+  const edge = openEdge(cfg, pins.maps, kpr, log);
+  kpr.readFrom({ maps: dp, programmed: () => reconciler.programmed, capacities: socketMapCapacities(opts) }, edge?.metrics);
 
-  const metrics = new ProxyMetrics();
-  const servers = await startServers(cfg, metrics, log);
+  const servers = await startServers(cfg, metrics, kpr, log);
   const where = `node ${node}, cgroup ${cgroupRoot}, maps ${pins.maps}`;
   const origin = cfg.source.kind === 'manifests' ? `manifests ${cfg.source.path}` : `kubernetes ${cfg.source.kubeconfig ?? 'in-cluster'}`;
   const readyDetail = `${origin}, ${where}`;
   const timing = { minSyncPeriodMs: cfg.minSyncPeriodMs, syncPeriodMs: cfg.syncPeriodMs };
   const modelConfig = { nodePortAddresses: cfg.nodePortAddresses, lbMode: cfg.lbMode, lbAlgorithm: cfg.lbAlgorithm };
   const state: ProxyState = new ProxyState({ name: node, labels: {}, addresses: [] }, modelConfig, metrics, () => loop.changed());
-  const healthChecks = new HealthCheckServers(() => metrics.health(Date.now(), healthTimeoutMs(cfg)).healthy, log);
-  const extras = { edge: openEdge(cfg, pins.maps, log), healthChecks };
+  const healthChecks = new HealthCheckServers(() => metrics.health.isHealthy(Date.now()), log);
+  const extras = { edge: edge?.sync, healthChecks };
   const loop: SyncLoop = new SyncLoop(dp, reconciler, state, metrics, log, readyDetail, timing, extras);
-  const w: Wiring = { node, state, loop, log };
+  const w: Wiring = { node, state, loop, health: metrics.health, log };
   // Handlers go in before anything can say "ready": a SIGTERM that finds
   // none kills the process outright.
   let source: Source | undefined;

@@ -98,7 +98,13 @@ export const RUN: CommandSpec = {
     { name: '--min-sync-period', value: 'DURATION', help: 'least time between two syncs; 0: sync every change at once', default: '1s; 0s with --manifests' },
     { name: '--sync-period', value: 'DURATION', help: 'a full sync (maps re-read) at least this often', default: formatDuration(SYNC_PERIOD_MS) },
     { name: '--metrics-bind-address', value: 'IP:PORT', help: 'serve /metrics here; port 0: off', default: `127.0.0.1:${METRICS_PORT}` },
-    { name: '--healthz-bind-address', value: 'IP:PORT', help: 'serve /healthz here; port 0: off', default: DEFAULT_HEALTHZ },
+    { name: '--healthz-bind-address', value: 'IP:PORT', help: 'serve /healthz and /livez here; port 0: off', default: DEFAULT_HEALTHZ },
+    {
+      name: '--metrics-per-service',
+      value: 'BOOL',
+      help: 'true: kpr_* traffic counters per service port too (one series per service port and frontend: as many as the cluster has)',
+      default: 'false',
+    },
     { ...BPF_ROOT, help: `${BPF_ROOT.help}; bpffs is mounted there if it is not` },
     { name: '--cgroup-root', value: 'DIR', help: 'cgroup v2 directory to attach to', default: 'the cgroup2 mount in /proc/self/mountinfo' },
     {
@@ -216,6 +222,8 @@ export interface RunConfig {
   /** undefined: off. */
   metrics?: BindAddress;
   healthz?: BindAddress;
+  /** kpr_* traffic counters per service port besides the totals. */
+  metricsPerService: boolean;
   /** A server that cannot bind stops the agent instead of being logged. */
   bindAddressHardFail: boolean;
   /** Settings of the config file that kpr does not apply. */
@@ -389,6 +397,7 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
     syncPeriodMs,
     metrics: bindFlag(metrics ?? `127.0.0.1:${METRICS_PORT}`, 'metrics bind address', METRICS_PORT),
     healthz: bindFlag(healthz ?? `0.0.0.0:${HEALTHZ_PORT}`, 'healthz bind address', HEALTHZ_PORT),
+    metricsPerService: choiceFlag(RUN, v, '--metrics-per-service', ['true', 'false'], 'false') === 'true',
     bindAddressHardFail: file.bindAddressHardFail ?? false,
     configWarnings: warnings,
     bpfRoot: v.get('--bpf-root') ?? DEFAULT_BPF_ROOT,

@@ -107,6 +107,15 @@ static __always_inline void flow_remember(const struct pkt *p, __u32 svc_id, con
 	}
 }
 
+static __always_inline void count_flow_miss(void)
+{
+	__u32 zero = 0;
+	__u64 *c = bpf_map_lookup_elem(&kpr_edge_flow_misses, &zero);
+
+	if (c)
+		*c += 1;
+}
+
 /* *how: enum kpr_pick (KPR_PICK_FLOW: a flow this node already had a
  * backend for); *backend_id: the one chosen. */
 static __always_inline struct edge_backend *select_backend(const struct pkt *p, const struct edge_fe_val *fe,
@@ -125,6 +134,7 @@ static __always_inline struct edge_backend *select_backend(const struct pkt *p, 
 	*how = KPR_PICK_FLOW;
 	if (b)
 		return b;
+	count_flow_miss();
 
 	if (affinity) {
 		now = bpf_ktime_get_coarse_ns(); /* jiffy resolution is plenty for affinity timeouts */

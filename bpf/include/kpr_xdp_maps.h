@@ -124,6 +124,19 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_xdp_drops SEC(".maps");
 
+/* Flow-table misses: packets of a flow this node had no backend for (a new
+ * connection, or one whose entry aged out). Hits are not counted here: a
+ * per-CPU increment on every packet of an established flow costs ~12 ns,
+ * an eighth of the whole path, so the agent derives them from the packet
+ * and drop counters instead. One entry, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_edge_flow_misses SEC(".maps");
+
 /* This node's addresses and the Maglev parameters (one entry). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

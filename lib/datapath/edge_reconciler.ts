@@ -26,6 +26,12 @@ export class EdgeReconciler {
     private readonly settings: EdgeSettings,
   ) {}
 
+  /** What the last sync programmed; undefined while the next one has to
+   *  read the maps first (before the first, after a failed write). */
+  get programmed(): EdgeState | undefined {
+    return this.state;
+  }
+
   /** Reads the programmed state from the maps. Services keep the ids this
    *  reconciler gave them while the maps still have them, so that a service
    *  whose frontends were deleted behind its back gets them back unchanged. */

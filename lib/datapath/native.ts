@@ -202,6 +202,8 @@ export interface EdgeReaders {
   /** Per-reason drop counters, index = reason (XDP_DROP_REASONS). */
   readDrops(): number[];
   readStats(): EdgeStats[];
+  /** Packets whose flow had no entry in the flow table (kpr_edge_flow_misses). */
+  readFlowMisses(): number;
   close(): void;
 }
 

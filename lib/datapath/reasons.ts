@@ -2,8 +2,9 @@
 // kpr_drops counters. Mirrors enum kpr_reason in bpf/include/kpr_types.h.
 export const DROP_REASONS: readonly string[] = ['no_backend', 'backend_missing', 'revnat_full'];
 
-export function dropReasonName(index: number): string {
-  return DROP_REASONS[index] ?? `reason_${index}`;
+/** A counter's reason by index, in the socket LB's names or the edge LB's. */
+export function dropReasonName(index: number, names: readonly string[] = DROP_REASONS): string {
+  return names[index] ?? `reason_${index}`;
 }
 
 /** The XDP edge LB's drop reasons, by index into kpr_xdp_drops. Mirrors enum

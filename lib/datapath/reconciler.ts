@@ -24,6 +24,12 @@ export class Reconciler {
     private readonly limits: PlanLimits,
   ) {}
 
+  /** What the last sync programmed; undefined while the next one has to
+   *  read the maps first (before the first, after a failed write). */
+  get programmed(): ProgrammedState | undefined {
+    return this.state;
+  }
+
   /** Reads the programmed state from the maps. */
   adopt(): ProgrammedState {
     this.state = programmedState(this.maps.dumpServices(), this.maps.dumpBackends());

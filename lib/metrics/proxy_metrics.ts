@@ -4,6 +4,7 @@
 // ip_family label of current kube-proxy is left out where it would split one
 // measurement into two.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { HealthAnswer, ProxierHealth } from './proxier_health';
 
 const SUBSYSTEM = 'kubeproxy';
 
@@ -15,14 +16,8 @@ const linear = (start: number, width: number, count: number) => Array.from({ len
 /** 0, 0.25s, 0.5s, 1s ... 59s, 60s ... 115s, 2min ... 5min, as kube-proxy merges them. */
 export const NETWORK_PROGRAMMING_BUCKETS = [0, ...linear(0.25, 0.25, 2), ...linear(1, 1, 59), ...linear(60, 5, 12), ...linear(120, 30, 7)];
 
-/** kube-proxy's /healthz answer: failing once a queued change has waited
- *  longer than the timeout for a sync (the first sync counts as queued at
- *  start), so a stuck agent gets restarted. */
-export interface Health {
-  healthy: boolean;
-  /** When the maps were last synced, if ever (ms since the epoch). */
-  lastUpdated?: number;
-}
+/** kube-proxy's health timeout with its default sync period of 30s. */
+export const DEFAULT_HEALTH_TIMEOUT_MS = 60_000;
 
 export class ProxyMetrics {
   readonly registry = new Registry();
@@ -35,11 +30,10 @@ export class ProxyMetrics {
   private readonly serviceChangesPending: Gauge;
   private readonly serviceChangesTotal: Counter;
   private readonly noLocalEndpoints: Gauge<'traffic_policy'>;
-  /** The oldest queued change not yet synced. */
-  private pendingSince?: number = Date.now();
-  private lastSyncedMs?: number;
+  private readonly healthzAnswers: Counter<'code'>;
+  private readonly livezAnswers: Counter<'code'>;
 
-  constructor() {
+  constructor(readonly health = new ProxierHealth(DEFAULT_HEALTH_TIMEOUT_MS)) {
     const registers = [this.registry];
     const name = (n: string) => `${SUBSYSTEM}_${n}`;
     this.syncDuration = new Histogram({ name: name('sync_proxy_rules_duration_seconds'), help: 'SyncProxyRules latency in seconds', buckets: SYNC_DURATION_BUCKETS, registers });
@@ -56,6 +50,8 @@ export class ProxyMetrics {
       labelNames: ['traffic_policy'],
       registers,
     });
+    this.healthzAnswers = new Counter({ name: name('proxy_healthz_total'), help: 'Cumulative proxy healthz HTTP status', labelNames: ['code'], registers });
+    this.livezAnswers = new Counter({ name: name('proxy_livez_total'), help: 'Cumulative proxy livez HTTP status', labelNames: ['code'], registers });
     // Exported from the start, as kube-proxy does; each sync sets it.
     for (const scope of ['internal', 'external']) this.noLocalEndpoints.set({ traffic_policy: scope }, 0);
   }
@@ -83,7 +79,7 @@ export class ProxyMetrics {
 
   syncQueued(atMs: number): void {
     this.lastQueued.set(atMs / 1000);
-    this.pendingSince ??= atMs;
+    this.health.queuedUpdate(atMs);
   }
 
   /** A successful sync that took seconds and ended at endMs; triggers are the
@@ -91,13 +87,21 @@ export class ProxyMetrics {
   synced(seconds: number, endMs: number, triggers: number[]): void {
     this.syncDuration.observe(seconds);
     this.lastSync.set(endMs / 1000);
-    this.lastSyncedMs = endMs;
-    this.pendingSince = undefined;
+    this.health.updated(endMs);
     for (const t of triggers) this.programming.observe(Math.max(0, endMs - t) / 1000);
   }
 
-  health(nowMs: number, timeoutMs: number): Health {
-    return { healthy: this.pendingSince === undefined || nowMs - this.pendingSince < timeoutMs, lastUpdated: this.lastSyncedMs };
+  /** kube-proxy's /healthz answer, counted by status code as kube-proxy does. */
+  healthz(nowMs: number): HealthAnswer {
+    const a = this.health.healthz(nowMs);
+    this.healthzAnswers.inc({ code: String(a.status) });
+    return a;
   }
 
+  /** kube-proxy's /livez answer, counted likewise. */
+  livez(nowMs: number): HealthAnswer {
+    const a = this.health.livez(nowMs);
+    this.livezAnswers.inc({ code: String(a.status) });
+    return a;
+  }
 }

@@ -1,29 +1,29 @@
 // kpr's HTTP endpoints, on kube-proxy's addresses: /metrics (Prometheus text)
-// and /healthz (JSON, 503 when syncs are stuck). A server that cannot bind is
+// and /healthz and /livez (kube-proxy's JSON; proxier_health.ts decides). A server that cannot bind is
 // logged and skipped, unless bindAddressHardFail says to stop the agent.
 import * as http from 'http';
 import { BindAddress } from '../bind_address';
 import { Logger } from '../log';
 import { formatAddrPort } from '../model/ip_address';
+import { Registry } from 'prom-client';
 import { ProxyMetrics } from './proxy_metrics';
 
 type Handler = (path: string) => Promise<{ status: number; type: string; body: string }>;
 
-export function metricsHandler(metrics: ProxyMetrics): Handler {
+/** collect: reads what the registry's metrics show, right before each scrape. */
+export function metricsHandler(registry: Registry, collect: () => void = () => {}): Handler {
   return async (path) => {
     if (path !== '/metrics') return { status: 404, type: 'text/plain', body: 'not found\n' };
-    return { status: 200, type: metrics.registry.contentType, body: await metrics.registry.metrics() };
+    collect();
+    return { status: 200, type: registry.contentType, body: await registry.metrics() };
   };
 }
 
-/** timeoutMs: kube-proxy's, twice the sync period. */
-export function healthzHandler(metrics: ProxyMetrics, timeoutMs: number): Handler {
+export function healthzHandler(metrics: ProxyMetrics): Handler {
   return async (path) => {
-    if (path !== '/healthz' && path !== '/livez') return { status: 404, type: 'text/plain', body: 'not found\n' };
-    const now = Date.now();
-    const h = metrics.health(now, timeoutMs);
-    const body = { lastUpdated: h.lastUpdated === undefined ? '' : new Date(h.lastUpdated).toISOString(), currentTime: new Date(now).toISOString() };
-    return { status: h.healthy ? 200 : 503, type: 'application/json', body: `${JSON.stringify(body)}\n` };
+    const answer = path === '/healthz' ? metrics.healthz(Date.now()) : path === '/livez' ? metrics.livez(Date.now()) : undefined;
+    if (!answer) return { status: 404, type: 'text/plain', body: 'not found\n' };
+    return { status: answer.status, type: 'application/json', body: answer.body };
   };
 }
 
@@ -33,7 +33,7 @@ export async function serve(name: string, addr: BindAddress, handler: Handler, l
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     handler(path).then(
-      (r) => res.writeHead(r.status, { 'Content-Type': r.type }).end(r.body),
+      (r) => res.writeHead(r.status, { 'Content-Type': r.type, 'X-Content-Type-Options': 'nosniff' }).end(r.body),
       (e: Error) => res.writeHead(500, { 'Content-Type': 'text/plain' }).end(`${e.message}\n`),
     );
   });

@@ -107,7 +107,10 @@ export const NODE_IP_ADDRESS_TYPES = ['InternalIP', 'ExternalIP'] as const;
 export type NodeIpAddressType = (typeof NODE_IP_ADDRESS_TYPES)[number];
 
 export interface Node {
-  metadata: ObjectMeta;
+  /** deletionTimestamp (RFC 3339): the Node is being deleted. */
+  metadata: ObjectMeta & { deletionTimestamp?: string };
+  /** Only the taints' keys: the proxy's health reads one (proxier_health.ts). */
+  spec?: { taints?: { key: string }[] };
   /** Only the addresses that are IP addresses. */
   status?: { addresses?: { type: NodeIpAddressType; address: string }[] };
 }

@@ -1,5 +1,6 @@
 // Validation of a v1 Node, for what the proxy reads: its name and labels
-// (metadata) and its IP addresses. Addresses of the other types (Hostname,
+// (metadata), whether it is going away (deletionTimestamp, taint keys: the
+// proxy's health follows them) and its IP addresses. Addresses of the other types (Hostname,
 // InternalDNS, ExternalDNS) are names, not addresses, and are dropped.
 import { Node, NODE_IP_ADDRESS_TYPES, NodeIpAddressType, ObjectMeta } from '../model/objects';
 import { FieldReader, Json } from './field_reader';
@@ -17,7 +18,20 @@ function ipAddresses(r: FieldReader, v: unknown): { type: NodeIpAddressType; add
   return out;
 }
 
+function taintKeys(r: FieldReader, v: unknown): { key: string }[] {
+  return (r.array(v, 'spec.taints') ?? []).map((item, i) => {
+    const at = `spec.taints[${i}]`;
+    return { key: r.required(r.string(r.required(r.object(item, at), at).key, `${at}.key`), `${at}.key`) };
+  });
+}
+
 export function decodeNode(r: FieldReader, metadata: ObjectMeta, doc: Json): Node {
+  const deletionTimestamp = r.string(r.object(doc.metadata, 'metadata')?.deletionTimestamp, 'metadata.deletionTimestamp');
+  const taints = taintKeys(r, r.object(doc.spec, 'spec')?.taints);
   const status = r.object(doc.status, 'status');
-  return { metadata, status: { addresses: ipAddresses(r, status?.addresses) } };
+  return {
+    metadata: deletionTimestamp === undefined ? metadata : { ...metadata, deletionTimestamp },
+    ...(taints.length > 0 ? { spec: { taints } } : {}),
+    status: { addresses: ipAddresses(r, status?.addresses) },
+  };
 }

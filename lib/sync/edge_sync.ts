@@ -4,7 +4,7 @@
 // socket LB's.
 import { EdgeReconciler } from '../datapath/edge_reconciler';
 import { EdgeConfig, EdgeDatapath, XdpAttachMode } from '../datapath/native';
-import { attachDevices, detectDevices } from '../datapath/xdp_devices';
+import { attachDevices, detectDevices, EDGE_PROGRAMS } from '../datapath/xdp_devices';
 import { NodeNeighbours } from '../datapath/node_neighbours';
 import { Logger } from '../log';
 import { DesiredState } from '../model/desired';
@@ -23,6 +23,8 @@ export interface EdgeSyncOptions {
   /** Keeps the other nodes that host backends resolved for bpf_fib_lookup. */
   neighbours: Pick<NodeNeighbours, 'sync'>;
   log: Logger;
+  /** Told whether each program went onto a device, at every attempt. */
+  attached?: (program: string, device: string, ok: boolean) => void;
 }
 
 /** The other nodes that host a backend of some edge frontend. */
@@ -65,6 +67,10 @@ export class EdgeSync {
   /** The one place the edge LB goes onto the devices. */
   private attach(devices: string[]): void {
     const fresh = devices.filter((d) => !this.attached.has(d));
-    for (const d of attachDevices(this.o.dp, fresh, this.o.mode, this.o.log)) this.attached.add(d);
+    const ok = new Set(attachDevices(this.o.dp, fresh, this.o.mode, this.o.log));
+    for (const d of fresh) {
+      if (ok.has(d)) this.attached.add(d);
+      for (const p of EDGE_PROGRAMS) this.o.attached?.(p, d, ok.has(d));
+    }
   }
 }

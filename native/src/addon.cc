@@ -549,6 +549,9 @@ void AddEdgeReaders(EdgeApi& a) {
   a.Add("readDrops", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
     return CountersArray(ci.Env(), SumPerCpuCounters(d.Maps().drops, KPR_XDP_REASON_MAX));
   });
+  a.Add("readFlowMisses", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
+    return Napi::Number::New(ci.Env(), static_cast<double>(SumPerCpuCounters(d.Maps().flow_misses, 1)[0]));
+  });
   a.Add("readStats", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
     return ToArray(ci.Env(), ReadEdgeStats(d.Maps().stats), [](const Napi::Env& env, const EdgeStats& st) {
       Napi::Object o = Napi::Object::New(env);

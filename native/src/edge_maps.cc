@@ -22,7 +22,7 @@ constexpr std::pair<int EdgeMapFds::*, const char*> kEdgeMaps[] = {
     {&EdgeMapFds::maglev, "kpr_edge_maglev"},       {&EdgeMapFds::source_ranges, "kpr_edge_source_ranges"},
     {&EdgeMapFds::stats, "kpr_edge_stats"},         {&EdgeMapFds::drops, "kpr_xdp_drops"},
     {&EdgeMapFds::config, "kpr_xdp_config"},        {&EdgeMapFds::flows4, "kpr_edge_flows4"},
-    {&EdgeMapFds::flows6, "kpr_edge_flows6"},
+    {&EdgeMapFds::flows6, "kpr_edge_flows6"},       {&EdgeMapFds::flow_misses, "kpr_edge_flow_misses"},
 };
 
 edge_fe_key PackEdgeKey(const Frontend& fe) {
@@ -291,11 +291,10 @@ EdgeSettingsRead ReadEdgeConfig(int fd) {
 }
 
 std::vector<EdgeStats> ReadEdgeStats(int fd) {
-  auto packets = SumPerCpuCounters(fd, UINT32_MAX, 0);
-  auto bytes = SumPerCpuCounters(fd, UINT32_MAX, 1);
+  auto sums = SumPerCpuCounters(fd, UINT32_MAX, 2);  // packets, bytes
   std::vector<EdgeStats> out;
-  for (uint32_t id = 0; id < packets.size(); id++)
-    if (packets[id]) out.push_back(EdgeStats{id, packets[id], bytes[id]});
+  for (uint32_t id = 0; id < sums.size() / 2; id++)
+    if (sums[2 * id]) out.push_back(EdgeStats{id, sums[2 * id], sums[2 * id + 1]});
   return out;
 }
 

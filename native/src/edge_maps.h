@@ -37,6 +37,7 @@ struct EdgeMapFds {
   int source_ranges = -1;
   int stats = -1;
   int drops = -1;
+  int flow_misses = -1;
   int config = -1;
   int flows4 = -1;
   int flows6 = -1;

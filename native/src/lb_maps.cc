@@ -138,7 +138,7 @@ std::vector<Backend> DumpBackends(int fd) {
   return out;
 }
 
-std::vector<uint64_t> SumPerCpuCounters(int fd, uint32_t entries, uint32_t field) {
+std::vector<uint64_t> SumPerCpuCounters(int fd, uint32_t entries, uint32_t fields) {
   int ncpus = libbpf_num_possible_cpus();
   if (ncpus < 0) ThrowErrno("counting possible CPUs", ncpus);
   bpf_map_info info{};
@@ -146,16 +146,33 @@ std::vector<uint64_t> SumPerCpuCounters(int fd, uint32_t entries, uint32_t field
   if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) ThrowErrno("reading map info", errno);
   // Per-CPU values are laid out at 8-byte strides, one per possible CPU.
   size_t stride = (info.value_size + 7) & ~7u;
-  if ((field + 1) * sizeof(uint64_t) > info.value_size) throw BpfError("counter field beyond the map's value");
-  std::vector<uint8_t> buf(stride * ncpus);
-  std::vector<uint64_t> sums(std::min(entries, info.max_entries), 0);
-  for (uint32_t i = 0; i < sums.size(); i++) {
-    if (bpf_map_lookup_elem(fd, &i, buf.data()) != 0) continue;
-    for (int c = 0; c < ncpus; c++) {
-      uint64_t v;
-      memcpy(&v, &buf[c * stride + field * sizeof(v)], sizeof(v));
-      sums[i] += v;
+  if (fields * sizeof(uint64_t) > info.value_size) throw BpfError("counter fields beyond the map's value");
+  const uint32_t n = std::min(entries, info.max_entries);
+  std::vector<uint64_t> sums(static_cast<size_t>(n) * fields, 0);
+  // Batches: one lookup a key costs a syscall each, 100 ms for the 65537
+  // entries of a stats map at the default capacity, on every scrape.
+  constexpr uint32_t kBatch = 4096;
+  std::vector<__u32> keys(kBatch);
+  std::vector<uint8_t> values(kBatch * stride * ncpus);
+  __u32 in = 0, out = 0;
+  for (bool first = true;; first = false) {
+    __u32 count = kBatch;
+    int err = bpf_map_lookup_batch(fd, first ? nullptr : &in, &out, keys.data(), values.data(), &count, nullptr);
+    if (err && err != -ENOENT) ThrowErrno("reading per-CPU counters", -err);
+    for (__u32 k = 0; k < count; k++) {
+      if (keys[k] >= n) continue;
+      const uint8_t* entry = &values[k * stride * ncpus];
+      for (int c = 0; c < ncpus; c++) {
+        for (uint32_t f = 0; f < fields; f++) {
+          uint64_t v;
+          memcpy(&v, entry + c * stride + f * sizeof(v), sizeof(v));
+          sums[static_cast<size_t>(keys[k]) * fields + f] += v;
+        }
+      }
     }
+    // ENOENT: that was the last batch.
+    if (err || out + 1 >= n) break;
+    in = out;
   }
   return sums;
 }

@@ -70,9 +70,10 @@ std::vector<ServiceSlot> DumpServices(int fd);
 std::vector<Backend> DumpBackends(int fd);
 
 // Sums a per-CPU array of u64 counters over at most `entries` indexes (fewer
-// when the map is smaller); entry i of the result is index i. Only the u64 at
-// index `field` of each value is read (struct lb_svc_stats, __u64: field 0).
-std::vector<uint64_t> SumPerCpuCounters(int fd, uint32_t entries, uint32_t field = 0);
+// when the map is smaller). Each value holds `fields` u64 counters (struct
+// lb_svc_stats: 1, struct edge_stats: 2); the sum of field f of index i is
+// element i * fields + f of the result.
+std::vector<uint64_t> SumPerCpuCounters(int fd, uint32_t entries, uint32_t fields = 1);
 
 // Opens a map pinned at path (throws with the path when missing).
 int OpenPinnedMap(const std::string& path);

@@ -376,6 +376,9 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
       const picks = Array.from({ length: 64 }, (_, i) => backendOf(44000 + i));
       expect(new Set(picks)).toEqual(new Set([LOCAL_A, LOCAL_B]));
       picks.forEach((b, i) => expect(backendOf(44000 + i)).toBe(b));
+      // Each flow missed the flow table once, on its first packet; the second packets hit it.
+      expect(fx.dp.readFlowMisses()).toBe(64);
+      expect(fx.dp.readStats()).toEqual([{ svcId: 1, packets: 128, bytes: expect.any(Number) }]);
     });
 
     test('affinity expires after its timeout: the next connection is hashed afresh', async () => {

@@ -345,7 +345,9 @@ async function main(): Promise<void> {
     const intervalMs = intOption(values, 'interval-ms', MIN_INTERVAL_MS, 60_000, CLIENT_DEFAULTS.intervalMs);
     await hold(values.proto, opts, intervalMs, intOption(values, 'duration-ms', 1, MAX_DURATION_MS));
   } else if (mode === 'tcp' || mode === 'udp' || mode === 'udp-connected' || mode === 'http') {
-    process.stdout.write(`${JSON.stringify(await oneShot(mode, opts))}\n`);
+    const report = `${JSON.stringify(await oneShot(mode, opts))}\n`;
+    // A pipe takes writes asynchronously: exiting before this one is flushed cuts a long report short.
+    await new Promise<void>((resolve, reject) => process.stdout.write(report, (err) => (err ? reject(err) : resolve())));
   } else {
     throw new Error(`unknown mode ${mode}; use tcp, udp, udp-connected, http or hold`);
   }

@@ -16,6 +16,7 @@ const STANDALONE_DEFAULTS: RunConfig = {
   syncPeriodMs: 30_000,
   metrics: { host: '127.0.0.1', port: 10249 },
   healthz: { host: '0.0.0.0', port: 10256 },
+  metricsPerService: false,
   bindAddressHardFail: false,
   configWarnings: [],
   bpfRoot: '/sys/fs/bpf',
@@ -76,6 +77,7 @@ describe('kpr run flags', () => {
         '--metrics-bind-address',
         '[::1]:9000',
         '--healthz-bind-address=0.0.0.0:0',
+        '--metrics-per-service=true',
       ]),
     ).toEqual({
       ...STANDALONE_DEFAULTS,
@@ -91,7 +93,9 @@ describe('kpr run flags', () => {
       syncPeriodMs: 90_000,
       metrics: { host: '::1', port: 9000 },
       healthz: undefined,
+      metricsPerService: true,
     });
+    expect(() => run(['--manifests=/m', '--metrics-per-service', 'yes'])).toThrow('flag --metrics-per-service must be one of true, false, got "yes"');
   });
 
   test('edge LB flags, by Cilium\'s names', () => {

@@ -142,6 +142,23 @@ describe('valid objects decode to their typed form', () => {
     expect(decodeDocument(doc)).toMatchObject({ identity: 'Node node-a' });
   });
 
+  test('Node: being deleted, and its taint keys', () => {
+    const doc = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'node-a', deletionTimestamp: '2025-01-02T03:04:05Z' },
+      spec: { taints: [{ key: 'ToBeDeletedByClusterAutoscaler', value: '1700000000', effect: 'NoSchedule' }] },
+    };
+    expect(decodeObject(doc)).toEqual({
+      kind: 'Node',
+      object: {
+        metadata: { name: 'node-a', namespace: '', labels: {}, annotations: {}, deletionTimestamp: '2025-01-02T03:04:05Z' },
+        spec: { taints: [{ key: 'ToBeDeletedByClusterAutoscaler' }] },
+        status: { addresses: [] },
+      },
+    });
+  });
+
   test('other kinds are not ours', () => {
     expect(decodeObject({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' } })).toBeUndefined();
     expect(decodeObject({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web' } })).toBeUndefined();
@@ -227,6 +244,7 @@ describe('invalid objects name kind, namespace/name, field and problem', () => {
       { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a' }, status: { addresses: [{ type: 'InternalIP', address: 'node-a' }] } },
       'Node node-a: status.addresses[0].address: "node-a" is not a valid IP address',
     ],
+    ['Node taint key missing', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a' }, spec: { taints: [{ effect: 'NoSchedule' }] } }, 'Node node-a: spec.taints[0].key: is required'],
     ['Node address type missing', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a' }, status: { addresses: [{ address: '198.18.0.1' }] } }, 'Node node-a: status.addresses[0].type: is required'],
   ])('%s', (_name, doc, message) => {
     expect(() => decodeObject(doc)).toThrow(message);

@@ -1,6 +1,7 @@
 import * as http from 'http';
 import { NETWORK_PROGRAMMING_BUCKETS, ProxyMetrics, SYNC_DURATION_BUCKETS } from '../../lib/metrics/proxy_metrics';
 import { healthzHandler, metricsHandler, serve } from '../../lib/metrics/server';
+import { httpGet as get } from './http_get';
 import { MemoryLogger } from './logger';
 
 describe('kube-proxy metrics', () => {
@@ -17,6 +18,8 @@ describe('kube-proxy metrics', () => {
       { name: 'kubeproxy_sync_proxy_rules_service_changes_pending', type: 'gauge', help: 'Pending proxy rules Service changes', labels: [] },
       { name: 'kubeproxy_sync_proxy_rules_service_changes_total', type: 'counter', help: 'Cumulative proxy rules Service changes', labels: [] },
       { name: 'kubeproxy_sync_proxy_rules_no_local_endpoints_total', type: 'gauge', help: 'Number of services with a Local traffic policy and no endpoints', labels: ['traffic_policy'] },
+      { name: 'kubeproxy_proxy_healthz_total', type: 'counter', help: 'Cumulative proxy healthz HTTP status', labels: [] },
+      { name: 'kubeproxy_proxy_livez_total', type: 'counter', help: 'Cumulative proxy livez HTTP status', labels: [] },
     ]);
   });
 
@@ -42,34 +45,14 @@ describe('kube-proxy metrics', () => {
     expect(text).toContain('kubeproxy_network_programming_duration_seconds_bucket{le="1"} 0');
     expect(text).toContain('kubeproxy_sync_proxy_rules_last_timestamp_seconds 1700000000');
   });
-
-  test('health fails once a queued change waits longer than the timeout, and the first sync counts as queued', () => {
-    const m = new ProxyMetrics();
-    const t = Date.now();
-    expect(m.health(t + 59_000, 60_000).healthy).toBe(true);
-    expect(m.health(t + 61_000, 60_000).healthy).toBe(false);
-    m.synced(0.001, t + 61_000, []);
-    expect(m.health(t + 500_000, 60_000)).toEqual({ healthy: true, lastUpdated: t + 61_000 });
-    m.syncQueued(t + 500_000);
-    m.syncQueued(t + 550_000);
-    expect(m.health(t + 561_000, 60_000).healthy).toBe(false);
-  });
 });
 
 describe('metrics and healthz servers', () => {
-  const get = (port: number, path: string) =>
-    new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port, path }, (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
-      }).on('error', reject);
-    });
-
   test('serve /metrics and /healthz; a port in use is logged, or fatal with hard fail', async () => {
     const m = new ProxyMetrics();
     const log = new MemoryLogger();
-    const metrics = (await serve('metrics', { host: '127.0.0.1', port: 18249 }, metricsHandler(m), log, false)) as http.Server;
-    const healthz = (await serve('healthz', { host: '127.0.0.1', port: 18256 }, healthzHandler(m, 60_000), log, false)) as http.Server;
+    const metrics = (await serve('metrics', { host: '127.0.0.1', port: 18249 }, metricsHandler(m.registry), log, false)) as http.Server;
+    const healthz = (await serve('healthz', { host: '127.0.0.1', port: 18256 }, healthzHandler(m), log, false)) as http.Server;
     try {
       const r = await get(18249, '/metrics');
       expect(r.status).toBe(200);
@@ -78,10 +61,10 @@ describe('metrics and healthz servers', () => {
       expect((await get(18249, '/other')).status).toBe(404);
       const h = await get(18256, '/healthz');
       expect(h.status).toBe(200);
-      expect(JSON.parse(h.body)).toEqual({ lastUpdated: '', currentTime: expect.any(String) });
-      expect(await serve('metrics', { host: '127.0.0.1', port: 18249 }, metricsHandler(m), log, false)).toBeUndefined();
+      expect(Object.keys(JSON.parse(h.body))).toEqual(['lastUpdated', 'currentTime', 'nodeEligible']);
+      expect(await serve('metrics', { host: '127.0.0.1', port: 18249 }, metricsHandler(m.registry), log, false)).toBeUndefined();
       expect(log.matching(/error metrics: cannot listen on 127\.0\.0\.1:18249: .*EADDRINUSE.*; serving no metrics/)).toHaveLength(1);
-      await expect(serve('metrics', { host: '127.0.0.1', port: 18249 }, metricsHandler(m), log, true)).rejects.toThrow(/EADDRINUSE.*\(bindAddressHardFail\)/);
+      await expect(serve('metrics', { host: '127.0.0.1', port: 18249 }, metricsHandler(m.registry), log, true)).rejects.toThrow(/EADDRINUSE.*\(bindAddressHardFail\)/);
     } finally {
       metrics.close();
       healthz.close();

@@ -1,16 +1,30 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { dropReasonName, DROP_REASONS } from '../../lib/datapath/reasons';
+import { dropReasonName, DROP_REASONS, XDP_DROP_REASONS } from '../../lib/datapath/reasons';
+
+/** The names of an enum's members in a header under bpf/include, by value. */
+function enumNames(header: string, enumName: string, prefix: string): string[] {
+  // dist/tests/unit -> repository root
+  const text = fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'bpf', 'include', header), 'utf8');
+  const body = new RegExp(`enum ${enumName} \\{([^}]*)\\}`).exec(text)?.[1] ?? '';
+  const names: string[] = [];
+  for (const m of body.matchAll(new RegExp(`${prefix}(\\w+)\\s*=\\s*(\\d+)`, 'g'))) {
+    if (m[1] !== 'MAX' && m[1] !== 'REASON_MAX') names[Number(m[2])] = m[1].toLowerCase();
+  }
+  return names;
+}
 
 test('drop reason names follow enum kpr_reason in kpr_types.h', () => {
-  // dist/tests/unit -> repository root
-  const header = fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'bpf', 'include', 'kpr_types.h'), 'utf8');
-  const body = /enum kpr_reason \{([^}]*)\}/.exec(header)?.[1] ?? '';
-  const fromHeader: string[] = [];
-  for (const m of body.matchAll(/KPR_REASON_(\w+)\s*=\s*(\d+)/g)) {
-    if (m[1] !== 'MAX') fromHeader[Number(m[2])] = m[1].toLowerCase();
-  }
+  const fromHeader = enumNames('kpr_types.h', 'kpr_reason', 'KPR_REASON_');
   expect(fromHeader.length).toBeGreaterThan(0);
   expect([...DROP_REASONS]).toEqual(fromHeader);
   expect(dropReasonName(7)).toBe('reason_7');
+});
+
+test('edge drop reason names follow enum kpr_xdp_reason in kpr_xdp_types.h', () => {
+  const fromHeader = enumNames('kpr_xdp_types.h', 'kpr_xdp_reason', 'KPR_XDP_(?:DROP_)?');
+  expect(fromHeader.length).toBeGreaterThan(0);
+  expect([...XDP_DROP_REASONS]).toEqual(fromHeader);
+  expect(dropReasonName(1, XDP_DROP_REASONS)).toBe('source_range_denied');
+  expect(dropReasonName(15, XDP_DROP_REASONS)).toBe('reason_15');
 });
