@@ -26,6 +26,7 @@ export type Query = Record<string, string>;
 
 export interface KubeApi {
   list(path: string, query: Query): Promise<ListPage>;
+  /** query carries timeoutSeconds: the server ends the watch after it. */
   watch(path: string, query: Query, event: (type: WatchEventType, object: Json) => void): WatchStream;
 }
 
@@ -39,8 +40,8 @@ export interface ApiConnection {
 
 /** A list page that stalls this long is given up (and retried after a backoff). */
 const LIST_IDLE_TIMEOUT_MS = 30_000;
-/** A watch the server has not ended this long after its timeoutSeconds
- *  is a connection that died without a word. */
+/** A watch silent for its whole timeoutSeconds and this much more is a
+ *  connection that died without a word (the server would have ended it). */
 const WATCH_GRACE_MS = 30_000;
 
 export class HttpsKubeApi implements KubeApi {

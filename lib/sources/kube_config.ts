@@ -13,7 +13,7 @@ import * as path from 'path';
 import { isJsonObject, Json } from './field_reader';
 import { ApiConnection } from './kube_api';
 
-export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** The fields kpr reads itself; any other one in the context's cluster or
  *  user sends the whole kubeconfig to client-node. */
