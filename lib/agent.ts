@@ -25,7 +25,10 @@ import { nodeAddresses } from './model/backend_location';
 import { NodeContext } from './model/node';
 import { nodeContext } from './model/node_context';
 import { Node } from './model/objects';
+import { HttpsKubeApi } from './sources/kube_api';
+import { loadConnection } from './sources/kube_config';
 import { KubernetesSource } from './sources/kubernetes';
+import { kubernetesTargets } from './sources/kubernetes_filters';
 import { ManifestSource } from './sources/manifest';
 import { nodeName } from './sources/node_name';
 import { standaloneNode } from './sources/standalone_node';
@@ -62,15 +65,14 @@ async function startManifests(manifests: string, w: Wiring): Promise<Source> {
   return source;
 }
 
-/** Kubernetes: informers feed the state; the first sync waits for all of them. */
+/** Kubernetes: lists and watches feed the state; the first sync waits for all of them. */
 async function startKubernetes(kubeconfig: string | undefined, w: Wiring): Promise<{ source: Source; server: string }> {
-  // Loaded only here: client-node is large, and an ES module.
-  const client = await import('./sources/kubernetes_client');
-  const kc = client.loadKubeConfig(kubeconfig);
+  const conn = await loadConnection(kubeconfig);
   const noNode: NodeContext = { name: w.node, labels: {}, addresses: [] };
   let nodeSeen = false;
   const source = new KubernetesSource(
-    client.kubernetesTargets(kc, w.node),
+    new HttpsKubeApi(conn),
+    kubernetesTargets(w.node),
     {
       service: (key, svc) => w.state.service(key, svc),
       endpointSlice: (key, slice) => w.state.endpointSlice(key, slice),
@@ -88,7 +90,7 @@ async function startKubernetes(kubeconfig: string | undefined, w: Wiring): Promi
     w.log,
   );
   source.start();
-  return { source, server: client.apiServer(kc) };
+  return { source, server: conn.server.href };
 }
 
 /** kube-proxy's health timeout: two sync periods. */

@@ -247,7 +247,7 @@ export function planSync(state: ProgrammedState, desired: Frontend[], limits: Pl
   for (const f of replanned) countRefs(index, f, 1);
   const dropped = replaced.flatMap((f) => countRefs(index, f, -1));
   // State read from the maps may hold backends no frontend points at.
-  const candidates = readBack ? [...state.backends.keys()].filter((id) => !index.backendRefs.has(id)) : dropped;
+  const candidates = readBack ? [...state.backends.keys()].filter((id) => index.backendRefs.get(id) === 0) : dropped;
   const unused = [...new Set(candidates)].filter((id) => state.backends.has(id));
   const backends = state.backends;
   for (const b of changes.backends) backends.set(b.id, b);

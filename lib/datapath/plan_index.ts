@@ -2,14 +2,15 @@
 // changed rather than everything programmed: the id allocators, and how many
 // frontends hold each service id and how many slots point at each backend,
 // which tells when an id is free again without walking every frontend.
+import { IdCounts } from './id_counts';
 import { IdAllocator } from './ids';
 import { ProgrammedFrontend, ProgrammedState, svcIdOf } from './programmed';
 
 export interface PlanIndex {
   svcIds: IdAllocator;
   backendIds: IdAllocator;
-  svcRefs: Map<number, number>;
-  backendRefs: Map<number, number>;
+  svcRefs: IdCounts;
+  backendRefs: IdCounts;
 }
 
 /** The index of state read from the maps. */
@@ -18,8 +19,8 @@ export function planIndex(state: ProgrammedState, max: number): PlanIndex {
   const index: PlanIndex = {
     svcIds: new IdAllocator(max, frontends.map(svcIdOf).filter((id): id is number => id !== undefined)),
     backendIds: new IdAllocator(max, state.backends.keys()),
-    svcRefs: new Map(),
-    backendRefs: new Map(),
+    svcRefs: new IdCounts(max),
+    backendRefs: new IdCounts(max),
   };
   for (const f of frontends) countRefs(index, f, 1);
   return index;
@@ -29,15 +30,8 @@ export function planIndex(state: ProgrammedState, max: number): PlanIndex {
  *  returns the backend ids f no longer holds and nothing else does. */
 export function countRefs(index: PlanIndex, f: ProgrammedFrontend, delta: 1 | -1): number[] {
   const svcId = svcIdOf(f);
-  if (svcId !== undefined && adjust(index.svcRefs, svcId, delta) === 0) index.svcIds.release(svcId);
+  if (svcId !== undefined && index.svcRefs.add(svcId, delta) === 0) index.svcIds.release(svcId);
   const dropped: number[] = [];
-  for (const s of f.slots.values()) if (adjust(index.backendRefs, s.backendId, delta) === 0) dropped.push(s.backendId);
+  for (const s of f.slots.values()) if (index.backendRefs.add(s.backendId, delta) === 0) dropped.push(s.backendId);
   return dropped;
-}
-
-function adjust(refs: Map<number, number>, id: number, delta: 1 | -1): number {
-  const n = (refs.get(id) ?? 0) + delta;
-  if (n > 0) refs.set(id, n);
-  else refs.delete(id);
-  return n;
 }

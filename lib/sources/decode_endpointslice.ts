@@ -1,6 +1,6 @@
 // Validation of a discovery.k8s.io/v1 EndpointSlice: addresses must be of
 // the slice's addressType, ports, conditions and hints of their API types.
-import { ADDRESS_TYPES, AddressType, Endpoint, EndpointHints, EndpointPort, EndpointSlice, ObjectMeta } from '../model/objects';
+import { ADDRESS_TYPES, AddressType, Endpoint, EndpointConditions, EndpointHints, EndpointPort, EndpointSlice, ObjectMeta } from '../model/objects';
 import { PROTOCOLS } from '../model/protocol';
 import { FieldReader, Json } from './field_reader';
 
@@ -21,6 +21,17 @@ function hints(r: FieldReader, v: unknown, at: string): EndpointHints | undefine
   return h && { forZones: hintNames(r, h.forZones, `${at}.forZones`), forNodes: hintNames(r, h.forNodes, `${at}.forNodes`) };
 }
 
+/** Endpoints share their conditions: a node holds 100k endpoints or more,
+ *  and their conditions take a handful of values. */
+const SHARED_CONDITIONS = new Map<string, EndpointConditions>();
+
+function shared(c: EndpointConditions): EndpointConditions {
+  const key = `${c.ready} ${c.serving} ${c.terminating}`;
+  let found = SHARED_CONDITIONS.get(key);
+  if (!found) SHARED_CONDITIONS.set(key, (found = Object.freeze(c)));
+  return found;
+}
+
 function endpoint(r: FieldReader, v: unknown, at: string, type: AddressType): Endpoint {
   const ep = r.required(r.object(v, at), at);
   const addresses = r.required(r.array(ep.addresses, `${at}.addresses`), `${at}.addresses`);
@@ -28,11 +39,13 @@ function endpoint(r: FieldReader, v: unknown, at: string, type: AddressType): En
   const conditions = r.object(ep.conditions, `${at}.conditions`);
   return {
     addresses: addresses.map((a, j) => address(r, a, `${at}.addresses[${j}]`, type)),
-    conditions: conditions && {
-      ready: r.boolean(conditions.ready, `${at}.conditions.ready`),
-      serving: r.boolean(conditions.serving, `${at}.conditions.serving`),
-      terminating: r.boolean(conditions.terminating, `${at}.conditions.terminating`),
-    },
+    conditions:
+      conditions &&
+      shared({
+        ready: r.boolean(conditions.ready, `${at}.conditions.ready`),
+        serving: r.boolean(conditions.serving, `${at}.conditions.serving`),
+        terminating: r.boolean(conditions.terminating, `${at}.conditions.terminating`),
+      }),
     nodeName: r.string(ep.nodeName, `${at}.nodeName`),
     hints: hints(r, ep.hints, `${at}.hints`),
   };

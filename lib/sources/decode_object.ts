@@ -32,9 +32,14 @@ function dnsName(r: FieldReader, v: unknown, field: string): string | undefined 
   return s;
 }
 
+/** Most objects have no annotations, many no labels: they share one empty map. */
+const NO_ENTRIES: Record<string, string> = Object.freeze({});
+
 function stringMap(r: FieldReader, v: unknown, field: string): Record<string, string> {
+  const entries = Object.entries(r.object(v, field) ?? {});
+  if (entries.length === 0) return NO_ENTRIES;
   const out: Record<string, string> = {};
-  for (const [k, val] of Object.entries(r.object(v, field) ?? {})) {
+  for (const [k, val] of entries) {
     const at = `${field}[${JSON.stringify(k)}]`;
     out[k] = r.required(r.string(val, at), at);
   }

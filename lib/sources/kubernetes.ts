@@ -1,8 +1,8 @@
 // The Kubernetes source: Services, EndpointSlices and this node's Node from
-// the API server, each through a kept-alive informer. Every object goes
-// through the same decoders as the manifest source's, so an invalid one is
-// reported the same way and keeps its previous version. The source says
-// "synced" once every informer has listed; until then nothing is programmed,
+// the API server, each listed and watched (kubernetes_watch.ts). Every object
+// goes through the same decoders as the manifest source's, so an invalid one
+// is reported the same way and keeps its previous version. The source says
+// "synced" once every kind has been listed; until then nothing is programmed,
 // and after that an unreachable API server changes nothing: the last known
 // objects stay, and the agent converges when the server is back.
 import { Logger } from '../log';
@@ -10,6 +10,7 @@ import { EndpointSlice, Node, Service } from '../model/objects';
 import { decodeDocument, KubeObject } from './decode_object';
 import { Json } from './field_reader';
 import { describeError, isUnreachable } from './kubernetes_errors';
+import { KubeApi } from './kube_api';
 import { Backoff, DEFAULT_BACKOFF, ResourceWatch, WatchTarget } from './kubernetes_watch';
 
 export interface KubernetesTargets {
@@ -23,7 +24,7 @@ export interface KubernetesHandlers {
   endpointSlice(key: string, slice: EndpointSlice | undefined): void;
   /** This node's Node; undefined: there is none. */
   node(node: Node | undefined): void;
-  /** Every informer has listed once: the source holds a complete view. */
+  /** Every kind has been listed once: the source holds a complete view. */
   synced(): void;
 }
 
@@ -31,14 +32,16 @@ type Kind = keyof KubernetesTargets;
 
 export class KubernetesSource {
   private readonly watches: ResourceWatch[] = [];
-  /** Valid objects by kind and key: an invalid update keeps the last one. */
-  private readonly objects: Record<Kind, Map<string, KubeObject>> = { services: new Map(), endpointSlices: new Map(), node: new Map() };
+  /** Keys of the objects with a valid version, by kind: an invalid update
+   *  keeps the last one (the handlers hold the objects themselves). */
+  private readonly valid: Record<Kind, Set<string>> = { services: new Set(), endpointSlices: new Set(), node: new Set() };
   private readonly listed = new Set<Kind>();
   private synced = false;
   private unreachable = false;
 
   constructor(
-    private readonly targets: KubernetesTargets,
+    api: KubeApi,
+    targets: KubernetesTargets,
     private readonly handlers: KubernetesHandlers,
     private readonly log: Logger,
     backoff: Backoff = DEFAULT_BACKOFF,
@@ -47,6 +50,7 @@ export class KubernetesSource {
       const target = targets[kind];
       this.watches.push(
         new ResourceWatch(
+          api,
           target,
           {
             upsert: (key, obj) => this.upsert(kind, key, obj),
@@ -71,16 +75,16 @@ export class KubernetesSource {
   private upsert(kind: Kind, key: string, obj: Json): void {
     const outcome = decodeDocument(obj);
     if ('object' in outcome) {
-      this.objects[kind].set(key, outcome.object);
+      this.valid[kind].add(key);
       this.deliver(outcome.object, key);
     } else if ('error' in outcome) {
-      const kept = this.objects[kind].has(key) ? 'keeping its previous version' : 'skipped';
+      const kept = this.valid[kind].has(key) ? 'keeping its previous version' : 'skipped';
       this.log.error(`kubernetes: ${outcome.error}; ${kept}`);
     }
   }
 
   private removed(kind: Kind, key: string): void {
-    this.objects[kind].delete(key);
+    this.valid[kind].delete(key);
     if (kind === 'services') this.handlers.service(key, undefined);
     else if (kind === 'endpointSlices') this.handlers.endpointSlice(key, undefined);
     else this.handlers.node(undefined);
@@ -100,7 +104,7 @@ export class KubernetesSource {
     this.listed.add(kind);
     if (this.synced || this.listed.size < this.watches.length) return;
     this.synced = true;
-    this.log.info(`kubernetes: informers synced (${this.objects.services.size} services, ${this.objects.endpointSlices.size} endpointslices)`);
+    this.log.info(`kubernetes: informers synced (${this.valid.services.size} services, ${this.valid.endpointSlices.size} endpointslices)`);
     this.handlers.synced();
   }
 

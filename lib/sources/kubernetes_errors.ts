@@ -1,6 +1,7 @@
 // What went wrong talking to the API server, in a few words for the log,
 // and whether it means the server cannot be reached at all (as opposed to
 // refusing a request), which the agent reports once per outage.
+import { STATUS_CODES } from 'http';
 import { isJsonObject } from './field_reader';
 
 /** Socket-level failures: the server is down, or the network to it is. */
@@ -8,11 +9,28 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUN
 
 interface ErrorLike {
   message?: string;
-  /** errno name (node-fetch, net) or HTTP status (client-node's ApiException). */
-  code?: string | number;
-  /** HTTP status of a refused watch. */
+  /** errno name (net, tls). */
+  code?: string;
+  /** HTTP status of a refused request. */
   statusCode?: number;
   body?: unknown;
+}
+
+/** The API server refused a request, or ended a watch with an ERROR event;
+ *  body is its Status object (or the response's text). */
+export class ApiStatusError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly body: unknown,
+  ) {
+    super(STATUS_CODES[statusCode] ?? `HTTP ${statusCode}`);
+  }
+}
+
+/** 410 Gone: the resource version asked for is older than what the API
+ *  server keeps (a watch's start, a list's continue token). */
+export function isGone(err: unknown): boolean {
+  return (err as ErrorLike | undefined)?.statusCode === 410;
 }
 
 export function isUnreachable(err: unknown): boolean {
@@ -21,28 +39,14 @@ export function isUnreachable(err: unknown): boolean {
 }
 
 function statusMessage(body: unknown): string | undefined {
-  const status = typeof body === 'string' ? safeJson(body) : body;
-  return isJsonObject(status) && typeof status.message === 'string' ? status.message : undefined;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  return isJsonObject(body) && typeof body.message === 'string' ? body.message : undefined;
 }
 
 export function describeError(err: unknown): string {
   const e = (err ?? {}) as ErrorLike;
-  const status = typeof e.code === 'number' ? e.code : e.statusCode;
-  if (status !== undefined) {
-    const detail = statusMessage(e.body) ?? (typeof e.code === 'number' ? undefined : e.message);
-    return `HTTP ${status}${detail ? `: ${detail}` : ''}`;
+  if (e.statusCode !== undefined) {
+    const detail = statusMessage(e.body) ?? e.message;
+    return `HTTP ${e.statusCode}${detail ? `: ${detail}` : ''}`;
   }
-  const message = e.message ?? String(err);
-  // node-fetch says "request to <url> failed, reason: <why>": the URL is
-  // long and the same every time.
-  const reason = /reason: (.*)$/s.exec(message);
-  return (reason ? reason[1] : message).trim();
+  return (e.message ?? String(err)).trim();
 }

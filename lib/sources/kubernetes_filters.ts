@@ -7,6 +7,7 @@
 //   Services, which have no address to load balance.
 // The API server applies a label selector to watches too: an object that
 // gains such a label is reported deleted.
+import { KubernetesTargets } from './kubernetes';
 
 export const SERVICE_PROXY_NAME_LABEL = 'service.kubernetes.io/service-proxy-name';
 export const HEADLESS_LABEL = 'service.kubernetes.io/headless';
@@ -17,4 +18,14 @@ export const PROXY_LABEL_SELECTOR = [SERVICE_PROXY_NAME_LABEL, HEADLESS_LABEL].m
 /** Only this node's Node. */
 export function nodeFieldSelector(nodeName: string): string {
   return `metadata.name=${nodeName}`;
+}
+
+/** The three collections kpr lists and watches, with these selectors. */
+export function kubernetesTargets(nodeName: string): KubernetesTargets {
+  const proxied = { labelSelector: PROXY_LABEL_SELECTOR };
+  return {
+    services: { kind: 'Service', apiVersion: 'v1', path: '/api/v1/services', selectors: proxied },
+    endpointSlices: { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', path: '/apis/discovery.k8s.io/v1/endpointslices', selectors: proxied },
+    node: { kind: 'Node', apiVersion: 'v1', path: '/api/v1/nodes', selectors: { fieldSelector: nodeFieldSelector(nodeName) } },
+  };
 }

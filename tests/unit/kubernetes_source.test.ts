@@ -1,71 +1,94 @@
 import { Json } from '../../lib/sources/field_reader';
 import { KubernetesHandlers, KubernetesSource, KubernetesTargets } from '../../lib/sources/kubernetes';
-import { describeError, isUnreachable } from '../../lib/sources/kubernetes_errors';
-import { nodeFieldSelector, PROXY_LABEL_SELECTOR } from '../../lib/sources/kubernetes_filters';
-import { Informer, ListFn, ListResult, WatchTarget } from '../../lib/sources/kubernetes_watch';
+import { ApiStatusError, describeError, isUnreachable } from '../../lib/sources/kubernetes_errors';
+import { kubernetesTargets, nodeFieldSelector, PROXY_LABEL_SELECTOR } from '../../lib/sources/kubernetes_filters';
+import { KubeApi, ListPage, Query, WatchEventType, WatchStream } from '../../lib/sources/kube_api';
+import { PAGE_SIZE } from '../../lib/sources/kubernetes_watch';
 import { MemoryLogger } from './logger';
 
-type Verb = 'add' | 'update' | 'delete' | 'error';
-
-/** Behaves as client-node's ListWatch: start() lists through the given
- *  function and replays the items as "add"; a failure is reported as
- *  "error" and the informer stops. The test drives the watch by hand. */
-class FakeInformer implements Informer {
-  readonly callbacks: Record<Verb, ((x: never) => void)[]> = { add: [], update: [], delete: [], error: [] };
+/** One watch the source opened: the test sends its events and ends it. */
+class FakeWatch implements WatchStream {
   stopped = false;
+  private settle!: { resolve: () => void; reject: (e: unknown) => void };
+  readonly done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
 
-  constructor(private readonly list: ListFn) {}
+  constructor(
+    readonly query: Query,
+    private readonly event: (type: WatchEventType, object: Json) => void,
+  ) {}
 
-  on(verb: Verb, cb: (x: never) => void): void {
-    this.callbacks[verb].push(cb);
+  emit(type: WatchEventType, object: Json): void {
+    this.event(type, object);
   }
 
-  emit(verb: Verb, x: unknown): void {
-    for (const cb of this.callbacks[verb]) cb(x as never);
+  /** The server ends the watch (its timeout). */
+  end(): void {
+    this.settle.resolve();
   }
 
-  async start(): Promise<void> {
-    try {
-      const list = await this.list();
-      for (const item of list.items) this.emit('add', item);
-    } catch (e) {
-      this.emit('error', e);
-    }
+  fail(e: unknown): void {
+    this.settle.reject(e);
   }
 
-  async stop(): Promise<void> {
+  stop(): void {
     this.stopped = true;
+    this.settle.reject(new Error('aborted'));
   }
 }
 
-/** An API server for one kind: what a list returns, or the error it fails with. */
+/** An API server for one kind: its objects, served in pages of PAGE_SIZE,
+ *  or the error a list fails with. */
 class FakeKind {
   objects: Json[] = [];
   failure?: Error;
+  /** Whole lists started (first pages asked for). */
   lists = 0;
-  readonly informers: FakeInformer[] = [];
+  readonly pages: Query[] = [];
+  readonly watches: FakeWatch[] = [];
+  version = 1;
+  /** Fails the next request for a page after the first with this error. */
+  continueFailure?: Error;
 
-  constructor(readonly kind: string) {}
+  constructor(
+    readonly kind: string,
+    readonly path: string,
+  ) {}
 
-  target(apiVersion: string): WatchTarget {
-    return {
-      kind: this.kind,
-      apiVersion,
-      list: async (): Promise<ListResult> => {
-        this.lists++;
-        if (this.failure) throw this.failure;
-        return { items: this.objects.map((o) => ({ ...o })), metadata: { resourceVersion: '1' } };
-      },
-      informer: (list) => {
-        const i = new FakeInformer(list);
-        this.informers.push(i);
-        return i;
-      },
-    };
+  list(query: Query): ListPage {
+    this.pages.push(query);
+    if (!query.continue) this.lists++;
+    if (this.failure) throw this.failure;
+    if (query.continue && this.continueFailure) {
+      const e = this.continueFailure;
+      this.continueFailure = undefined;
+      throw e;
+    }
+    const from = Number(query.continue ?? 0);
+    const to = from + Number(query.limit);
+    const more = to < this.objects.length;
+    return { items: this.objects.slice(from, to).map((o) => structuredClone(o)), metadata: { resourceVersion: String(this.version), ...(more && { continue: String(to) }) } };
   }
 
-  get live(): FakeInformer {
-    return this.informers[this.informers.length - 1];
+  get live(): FakeWatch {
+    return this.watches[this.watches.length - 1];
+  }
+}
+
+class FakeApi implements KubeApi {
+  constructor(private readonly kinds: FakeKind[]) {}
+
+  private kind(path: string): FakeKind {
+    return this.kinds.find((k) => k.path === path) as FakeKind;
+  }
+
+  async list(path: string, query: Query): Promise<ListPage> {
+    return this.kind(path).list(query);
+  }
+
+  watch(path: string, query: Query, event: (type: WatchEventType, object: Json) => void): WatchStream {
+    const w = new FakeWatch(query, event);
+    this.kind(path).watches.push(w);
+    return w;
   }
 }
 
@@ -81,13 +104,14 @@ const nodeObj = (zone: string, rv = '1'): Json => ({
   status: { addresses: [{ type: 'InternalIP', address: '198.18.0.1' }] },
 });
 
-const refused = () => Object.assign(new Error('request to https://198.18.0.1:6443/api/v1/services failed, reason: connect ECONNREFUSED 198.18.0.1:6443'), { code: 'ECONNREFUSED' });
+const refused = () => Object.assign(new Error('connect ECONNREFUSED 198.18.0.1:6443'), { code: 'ECONNREFUSED' });
+const gone = () => new ApiStatusError(410, { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version: 1 (2)' });
 
 function setup() {
-  const services = new FakeKind('Service');
-  const slices = new FakeKind('EndpointSlice');
-  const nodes = new FakeKind('Node');
-  const targets: KubernetesTargets = { services: services.target('v1'), endpointSlices: slices.target('discovery.k8s.io/v1'), node: nodes.target('v1') };
+  const targets: KubernetesTargets = kubernetesTargets('node-a');
+  const services = new FakeKind('Service', targets.services.path);
+  const slices = new FakeKind('EndpointSlice', targets.endpointSlices.path);
+  const nodes = new FakeKind('Node', targets.node.path);
   const events: string[] = [];
   const handlers: KubernetesHandlers = {
     service: (key, s) => events.push(`service ${key} ${s ? s.spec.clusterIP : 'deleted'}`),
@@ -96,7 +120,7 @@ function setup() {
     synced: () => events.push('synced'),
   };
   const log = new MemoryLogger();
-  const source = new KubernetesSource(targets, handlers, log, { initialMs: 500, maxMs: 2000, resetAfterMs: 60_000 });
+  const source = new KubernetesSource(new FakeApi([services, slices, nodes]), targets, handlers, log, { initialMs: 500, maxMs: 2000, resetAfterMs: 60_000 });
   return { services, slices, nodes, events, log, source };
 }
 
@@ -104,11 +128,25 @@ const flush = async () => {
   for (let i = 0; i < 5; i++) await Promise.resolve();
 };
 
+/** n services, s0 to s<n-1>. */
+const manyServices = (n: number) => Array.from({ length: n }, (_, i) => svc(`s${i}`, `198.19.${i >> 8}.${i & 255}`));
+const aAndB = () => [svc('a', '198.19.0.1'), svc('b', '198.19.0.2')];
+
+/** A source started on these services, past its first list (whose events are forgotten). */
+async function listed(services: Json[]) {
+  const s = setup();
+  s.services.objects = services;
+  s.source.start();
+  await flush();
+  s.events.length = 0;
+  return s;
+}
+
 describe('kubernetes source', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
 
-  test('synced only once every informer has listed; objects decoded by the manifest decoders', async () => {
+  test('synced only once every kind has been listed; objects decoded by the manifest decoders', async () => {
     const { services, slices, nodes, events, log, source } = setup();
     services.objects = [svc('web', '198.19.0.10')];
     slices.objects = [slice('web-1', '198.18.0.11')];
@@ -128,33 +166,101 @@ describe('kubernetes source', () => {
     source.stop();
   });
 
-  test('the list replayed by the informer is no news; watch events are', async () => {
+  test('lists in pages with the selectors, then watches from the list\'s version with bookmarks and a random timeout', async () => {
+    const { services, nodes, events, source } = setup();
+    services.objects = manyServices(2 * PAGE_SIZE + 3);
+    services.version = 42;
+    source.start();
+    await flush();
+    expect(services.pages).toEqual([
+      { labelSelector: PROXY_LABEL_SELECTOR, limit: String(PAGE_SIZE) },
+      { labelSelector: PROXY_LABEL_SELECTOR, limit: String(PAGE_SIZE), continue: String(PAGE_SIZE) },
+      { labelSelector: PROXY_LABEL_SELECTOR, limit: String(PAGE_SIZE), continue: String(2 * PAGE_SIZE) },
+    ]);
+    expect(nodes.pages).toEqual([{ fieldSelector: 'metadata.name=node-a', limit: String(PAGE_SIZE) }]);
+    expect(events.filter((e) => e.startsWith('service'))).toHaveLength(2 * PAGE_SIZE + 3);
+    expect(events[events.length - 1]).toBe('synced');
+    const { timeoutSeconds, ...query } = services.live.query;
+    expect(query).toEqual({ labelSelector: PROXY_LABEL_SELECTOR, resourceVersion: '42', allowWatchBookmarks: 'true' });
+    expect(Number(timeoutSeconds)).toBeGreaterThanOrEqual(300);
+    expect(Number(timeoutSeconds)).toBeLessThan(600);
+    source.stop();
+    expect(services.live.stopped).toBe(true);
+  });
+
+  test('a list that repeats what is known is no news; watch events are', async () => {
     const { services, events, source } = setup();
     services.objects = [svc('web', '198.19.0.10')];
     source.start();
     await flush();
-    services.live.emit('add', svc('web', '198.19.0.10'));
-    services.live.emit('update', svc('web', '198.19.0.20', '2'));
-    services.live.emit('delete', svc('web', '198.19.0.20', '3'));
+    services.live.emit('ADDED', svc('web', '198.19.0.10'));
+    services.live.emit('MODIFIED', svc('web', '198.19.0.20', '2'));
+    services.live.emit('DELETED', svc('web', '198.19.0.20', '3'));
     expect(events).toEqual(['service default/web 198.19.0.10', 'synced', 'service default/web 198.19.0.20', 'service default/web deleted']);
     source.stop();
   });
 
-  test('a watch failure re-lists after a backoff that doubles up to its cap; the new list replaces what was known, nothing is flushed meanwhile', async () => {
-    const { services, events, log, source } = setup();
-    services.objects = [svc('a', '198.19.0.1'), svc('b', '198.19.0.2')];
-    source.start();
+  test('a watch the server ends is watched again from the last version seen, bookmarks included, without a list', async () => {
+    const { services, source } = await listed([]);
+    services.live.emit('BOOKMARK', { metadata: { resourceVersion: '7' } });
+    jest.advanceTimersByTime(300_000);
+    services.live.end();
     await flush();
-    events.length = 0;
+    expect(services.watches).toHaveLength(2);
+    expect(services.live.query.resourceVersion).toBe('7');
+    expect(services.lists).toBe(1);
+    source.stop();
+  });
+
+  test('a watch ended at once with nothing in it counts as a failure', async () => {
+    const { services, log, source } = await listed([]);
+    services.live.end();
+    await flush();
+    expect(log.matching(/watch Service failed: the API server ended the watch at once; re-listing in 500ms/)).toHaveLength(1);
+    expect(services.watches).toHaveLength(1);
+    jest.advanceTimersByTime(500);
+    await flush();
+    expect(services.lists).toBe(2);
+    source.stop();
+  });
+
+  test('an expired watch (410 Gone) re-lists at once, without a backoff: objects deleted meanwhile go, nothing is flushed', async () => {
+    const { services, events, log, source } = await listed(aAndB());
+    services.objects = [svc('a', '198.19.0.1'), svc('c', '198.19.0.3')];
+    services.version = 9;
+    services.live.fail(gone());
+    await flush();
+    expect(events).toEqual(['service default/c 198.19.0.3', 'service default/b deleted']);
+    expect(services.lists).toBe(2);
+    expect(services.live.query.resourceVersion).toBe('9');
+    expect(log.matching(/failed/)).toEqual([]);
+    source.stop();
+  });
+
+  test('a re-list removes what no page held only after its last page; an expired continue token starts the list over', async () => {
+    const { services, events, source } = await listed(manyServices(PAGE_SIZE + 1));
+    // s0 is deleted and s-new added; the second page's token expires once.
+    services.objects = [...services.objects.slice(1), svc('s-new', '198.19.9.9')];
+    services.continueFailure = gone();
+    services.live.fail(gone());
+    await flush();
+    expect(services.lists).toBe(3);
+    expect(events).toEqual(['service default/s-new 198.19.9.9', 'service default/s0 deleted']);
+    source.stop();
+  });
+
+  test('a watch failure re-lists after a backoff that doubles up to its cap; the new list replaces what was known, nothing is flushed meanwhile', async () => {
+    const { services, events, log, source } = await listed(aAndB());
     // The watch breaks; the server is down for three attempts.
     services.failure = refused();
-    services.live.emit('error', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
-    expect(services.informers[0].stopped).toBe(true);
+    services.live.fail(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
     for (const delay of [500, 1000, 2000]) {
-      jest.advanceTimersByTime(delay);
       await flush();
+      jest.advanceTimersByTime(delay);
     }
+    await flush();
     expect(events).toEqual([]);
+    expect(services.watches).toHaveLength(1);
     expect(log.matching(/re-listing in/).map((l) => /in (\d+)ms/.exec(l)?.[1])).toEqual(['500', '1000', '2000', '2000']);
     expect(log.matching(/API server unreachable/)).toHaveLength(1);
     // Back, with b deleted and c added while it was away.
@@ -162,23 +268,45 @@ describe('kubernetes source', () => {
     services.objects = [svc('a', '198.19.0.1'), svc('c', '198.19.0.3')];
     jest.advanceTimersByTime(2000);
     await flush();
-    expect(events).toEqual(['service default/b deleted', 'service default/c 198.19.0.3']);
+    expect(events).toEqual(['service default/c 198.19.0.3', 'service default/b deleted']);
     expect(services.lists).toBe(5);
+    expect(services.watches).toHaveLength(2);
     source.stop();
   });
 
-  test('events of a replaced informer are ignored', async () => {
-    const { services, events, source } = setup();
-    source.start();
+  test('a list and watch that ran long before failing starts the backoff over', async () => {
+    const { services, log, source } = await listed([]);
+    services.live.fail(new ApiStatusError(500, 'internal error'));
     await flush();
-    const old = services.live;
-    old.emit('error', new Error('HTTP 500'));
-    old.emit('add', svc('late', '198.19.0.9'));
     jest.advanceTimersByTime(500);
     await flush();
-    old.emit('add', svc('later', '198.19.0.9'));
-    expect(events).toEqual(['synced']);
+    jest.advanceTimersByTime(60_000);
+    services.live.fail(new ApiStatusError(500, 'internal error'));
+    await flush();
+    expect(log.matching(/re-listing in/).map((l) => /in (\d+)ms/.exec(l)?.[1])).toEqual(['500', '500']);
+    expect(log.matching(/watch Service failed: HTTP 500: Internal Server Error/)).toHaveLength(2);
     source.stop();
+  });
+
+  test('events of a failed watch and items of a list stopped midway are ignored', async () => {
+    const { services, events, source } = await listed([]);
+    const old = services.live;
+    old.fail(new Error('HTTP 500'));
+    await flush();
+    old.emit('ADDED', svc('late', '198.19.0.9'));
+    jest.advanceTimersByTime(500);
+    await flush();
+    old.emit('ADDED', svc('later', '198.19.0.9'));
+    expect(events).toEqual([]);
+    source.stop();
+
+    const again = setup();
+    again.services.objects = [svc('web', '198.19.0.10')];
+    again.source.start();
+    again.source.stop();
+    await flush();
+    expect(again.events).toEqual([]);
+    expect(again.services.watches).toHaveLength(0);
   });
 
   test('an invalid object is reported as the manifest source reports it and keeps its previous version', async () => {
@@ -186,8 +314,8 @@ describe('kubernetes source', () => {
     services.objects = [svc('web', '198.19.0.10')];
     source.start();
     await flush();
-    services.live.emit('update', { ...svc('web', 'not-an-ip', '2') });
-    services.live.emit('add', { ...svc('new', '198.19.0.300', '1') });
+    services.live.emit('MODIFIED', svc('web', 'not-an-ip', '2'));
+    services.live.emit('ADDED', svc('new', '198.19.0.300', '1'));
     expect(events).toEqual(['service default/web 198.19.0.10', 'synced']);
     expect(log.matching(/error kubernetes: Service default\/web: spec\.clusterIP: "not-an-ip" is not a valid IP address; keeping its previous version/)).toHaveLength(1);
     expect(log.matching(/error kubernetes: Service default\/new: spec\.clusterIP: .*; skipped/)).toHaveLength(1);
@@ -199,8 +327,8 @@ describe('kubernetes source', () => {
     nodes.objects = [nodeObj('zone-a')];
     source.start();
     await flush();
-    nodes.live.emit('update', nodeObj('zone-b', '2'));
-    nodes.live.emit('delete', nodeObj('zone-b', '3'));
+    nodes.live.emit('MODIFIED', nodeObj('zone-b', '2'));
+    nodes.live.emit('DELETED', nodeObj('zone-b', '3'));
     expect(events).toEqual(['node zone-a', 'synced', 'node zone-b', 'node none']);
     source.stop();
   });
@@ -214,8 +342,9 @@ describe('kubernetes filters and errors', () => {
 
   test.each([
     [refused(), 'connect ECONNREFUSED 198.18.0.1:6443', true],
-    [Object.assign(new Error('HTTP-Code: 403\nMessage: ...'), { code: 403, body: JSON.stringify({ kind: 'Status', message: 'services is forbidden: User "x" cannot list resource "services"' }) }), 'HTTP 403: services is forbidden: User "x" cannot list resource "services"', false],
-    [Object.assign(new Error('Gone'), { statusCode: 410 }), 'HTTP 410: Gone', false],
+    [new ApiStatusError(403, { kind: 'Status', message: 'services is forbidden: User "x" cannot list resource "services"' }), 'HTTP 403: services is forbidden: User "x" cannot list resource "services"', false],
+    [new ApiStatusError(502, '<html>bad gateway</html>'), 'HTTP 502: Bad Gateway', false],
+    [gone(), 'HTTP 410: too old resource version: 1 (2)', false],
     [new Error('something else'), 'something else', false],
   ])('%s', (err, why, unreachable) => {
     expect(describeError(err)).toBe(why);
