@@ -72,7 +72,8 @@ async function startKubernetes(kubeconfig: string | undefined, w: Wiring): Promi
   let nodeSeen = false;
   const source = new KubernetesSource(
     new HttpsKubeApi(conn),
-    kubernetesTargets(w.node),
+    w.node,
+    kubernetesTargets(),
     {
       service: (key, svc) => w.state.service(key, svc),
       endpointSlice: (key, slice) => w.state.endpointSlice(key, slice),
@@ -82,6 +83,7 @@ async function startKubernetes(kubeconfig: string | undefined, w: Wiring): Promi
         if (nodeSeen) w.health.syncNode(node);
         w.state.setNode(node ? nodeContext(node) : noNode);
       },
+      nodes: (all) => w.state.setNodeAddresses(nodeAddresses(all)),
       synced: () => {
         if (!nodeSeen) w.log.warn(`kubernetes: Node ${w.node} not found: no labels for topology, no addresses for NodePorts (--hostname-override?)`);
         w.loop.start();

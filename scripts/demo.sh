@@ -87,8 +87,8 @@ for i in "${!names[@]}"; do
 	echo "  ${names[i]}: ${ipv4s[i]}:80, [${ipv6s[i]}]:80"
 done
 
-echo "starting agent: bin/kpr run --manifests examples/demo --bpf-root $TESTBED_BPF_ROOT --cgroup-root $TESTBED_CGROUP"
-bin/kpr run --manifests examples/demo --bpf-root "$TESTBED_BPF_ROOT" --cgroup-root "$TESTBED_CGROUP" > "$work/agent.log" 2>&1 &
+echo "starting agent: bin/kpr run --manifests examples/demo --bpf-root $TESTBED_BPF_ROOT --cgroup-root $TESTBED_CGROUP --bpf-lb-acceleration disabled"
+bin/kpr run --manifests examples/demo --bpf-root "$TESTBED_BPF_ROOT" --cgroup-root "$TESTBED_CGROUP" --bpf-lb-acceleration disabled > "$work/agent.log" 2>&1 &
 agent_pid=$!
 disown
 if ! wait_for_line "$work/agent.log" "$READY_PATTERN" "$READY_SECONDS" "$agent_pid"; then

@@ -95,6 +95,7 @@ function main() {
   let passed = 0;
 
   sweep(helpers.leftovers, 'before the tests');
+  const hostBefore = new Set(helpers.leftovers.hostAttachments());
   const missing = helpers.preflight.missingPrivileges();
   for (const what of missing) console.log(`preflight: missing ${what}`);
   failed += missing.length;
@@ -109,6 +110,14 @@ function main() {
   } finally {
     fs.rmSync(outDir, { recursive: true, force: true });
   }
+
+  // The host's own devices: whatever kpr program appeared there was a test's doing.
+  const leaked = helpers.leftovers.hostAttachments().filter((a) => !hostBefore.has(a));
+  for (const a of leaked) {
+    console.log(`after the tests: kpr's ${a} was left on a device of the host; removing it`);
+    helpers.leftovers.detachHost(a);
+  }
+  if (leaked.length > 0) failed += 1;
 
   // Every test owner has exited now, so whatever is found was leaked by a test.
   if (sweep(helpers.leftovers, 'after the tests') > 0) {

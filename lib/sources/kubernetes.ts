@@ -1,5 +1,5 @@
-// The Kubernetes source: Services, EndpointSlices and this node's Node from
-// the API server, each listed and watched (kubernetes_watch.ts). Every object
+// The Kubernetes source: Services, EndpointSlices and Nodes from the API
+// server, each listed and watched (kubernetes_watch.ts). Every object
 // goes through the same decoders as the manifest source's, so an invalid one
 // is reported the same way and keeps its previous version. The source says
 // "synced" once every kind has been listed; until then nothing is programmed,
@@ -24,6 +24,8 @@ export interface KubernetesHandlers {
   endpointSlice(key: string, slice: EndpointSlice | undefined): void;
   /** This node's Node; undefined: there is none. */
   node(node: Node | undefined): void;
+  /** Every Node, this one included, after any of them changed. */
+  nodes(all: Node[]): void;
   /** Every kind has been listed once: the source holds a complete view. */
   synced(): void;
 }
@@ -36,11 +38,15 @@ export class KubernetesSource {
    *  keeps the last one (the handlers hold the objects themselves). */
   private readonly valid: Record<Kind, Set<string>> = { services: new Set(), endpointSlices: new Set(), node: new Set() };
   private readonly listed = new Set<Kind>();
+  /** The Nodes by name: all of them go to handlers.nodes together. */
+  private readonly nodes = new Map<string, Node>();
   private synced = false;
   private unreachable = false;
 
   constructor(
     api: KubeApi,
+    /** This node's name: its Node also goes to handlers.node. */
+    private readonly nodeName: string,
     targets: KubernetesTargets,
     private readonly handlers: KubernetesHandlers,
     private readonly log: Logger,
@@ -87,13 +93,20 @@ export class KubernetesSource {
     this.valid[kind].delete(key);
     if (kind === 'services') this.handlers.service(key, undefined);
     else if (kind === 'endpointSlices') this.handlers.endpointSlice(key, undefined);
-    else this.handlers.node(undefined);
+    else this.nodeChanged(key, undefined);
   }
 
   private deliver(o: KubeObject, key: string): void {
     if (o.kind === 'Service') this.handlers.service(key, o.object);
     else if (o.kind === 'EndpointSlice') this.handlers.endpointSlice(key, o.object);
-    else this.handlers.node(o.object);
+    else this.nodeChanged(key, o.object);
+  }
+
+  private nodeChanged(name: string, node: Node | undefined): void {
+    if (node) this.nodes.set(name, node);
+    else this.nodes.delete(name);
+    if (name === this.nodeName) this.handlers.node(node);
+    this.handlers.nodes([...this.nodes.values()]);
   }
 
   private onListed(kind: Kind): void {

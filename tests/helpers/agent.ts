@@ -26,9 +26,17 @@ export interface AgentOptions {
 const READY = /(^|\s)kpr: ready/;
 const DEFAULT_READY_TIMEOUT_MS = 30_000;
 
+/** Outside a test namespace the edge LB would attach to the machine's own
+ *  devices (those holding its addresses): tests leave them alone unless
+ *  they name devices or the acceleration themselves. */
+function edgeArgs(opts: AgentOptions): string[] {
+  const chosen = (opts.args ?? []).some((a) => /^--(bpf-lb-acceleration|devices)(=|$)/.test(a));
+  return opts.netns || chosen ? [] : ['--bpf-lb-acceleration', 'disabled'];
+}
+
 export async function startAgent(opts: AgentOptions): Promise<LineProcess> {
   const source = opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : ['--manifests', opts.manifests ?? ''];
-  const args = ['run', ...source, '--bpf-root', opts.bpfRoot, '--cgroup-root', opts.cgroupRoot];
+  const args = ['run', ...source, '--bpf-root', opts.bpfRoot, '--cgroup-root', opts.cgroupRoot, ...edgeArgs(opts)];
   const kpr = [...(opts.wrapper ?? []), path.join(repoRoot(), 'bin', 'kpr'), ...args, ...(opts.args ?? [])];
   const [cmd, ...argv] = opts.netns ? ['nsenter', `--net=/run/netns/${opts.netns}`, ...kpr] : kpr;
   const agent = new LineProcess(opts.netns ? `kpr agent in ${opts.netns}` : 'kpr agent', cmd, argv, repoRoot());

@@ -8,6 +8,7 @@ import { listNamespaces, removeNamespace } from './netns';
 import { findCgroup2Root, removeCgroup } from './cgroup';
 import { bpfRootParents, removeBpfRoot } from './bpf_root';
 import { listTestDirs, removeTestDir, testDirParent } from './test_dir';
+import { ip, run } from './run';
 
 type OwnerTest = (pid: number) => boolean;
 
@@ -78,4 +79,25 @@ export function removeOwnedBy(owner: number): RemovalReport {
 
 export function sweepLeftovers(): RemovalReport {
   return removeOwned((pid) => !isAlive(pid));
+}
+
+/** Devices of this (the host's) network namespace carrying kpr's XDP program
+ *  or tc filters, as "xdp DEV" / "tc DEV". Tests attach only inside their
+ *  own namespaces, so one that appears during a run is a test's leak. */
+export function hostAttachments(): string[] {
+  const out: string[] = [];
+  const devices = (JSON.parse(ip('-j', '-d', 'link', 'show')) as { ifname: string; xdp?: { prog?: { name?: string } } }[]);
+  for (const d of devices) {
+    if (d.xdp?.prog?.name?.startsWith('kpr_')) out.push(`xdp ${d.ifname}`);
+    const filters = ['ingress', 'egress'].map((dir) => run('tc', ['filter', 'show', 'dev', d.ifname, dir])).join('\n');
+    if (filters.includes('kpr_tc_')) out.push(`tc ${d.ifname}`);
+  }
+  return out;
+}
+
+/** Takes kpr's programs off a device of the host (see hostAttachments). */
+export function detachHost(attachment: string): void {
+  const [what, dev] = attachment.split(' ');
+  if (what === 'xdp') for (const mode of ['xdpgeneric', 'xdpdrv']) ip('link', 'set', 'dev', dev, mode, 'off');
+  else for (const dir of ['ingress', 'egress']) run('tc', ['filter', 'del', 'dev', dev, dir, 'pref', '1', 'handle', '1', 'bpf']);
 }

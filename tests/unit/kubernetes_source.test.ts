@@ -1,7 +1,7 @@
 import { Json } from '../../lib/sources/field_reader';
 import { KubernetesHandlers, KubernetesSource, KubernetesTargets } from '../../lib/sources/kubernetes';
 import { ApiStatusError, describeError, isUnreachable } from '../../lib/sources/kubernetes_errors';
-import { kubernetesTargets, nodeFieldSelector, PROXY_LABEL_SELECTOR } from '../../lib/sources/kubernetes_filters';
+import { kubernetesTargets, PROXY_LABEL_SELECTOR } from '../../lib/sources/kubernetes_filters';
 import { KubeApi, ListPage, Query, WatchEventType, WatchStream } from '../../lib/sources/kube_api';
 import { PAGE_SIZE } from '../../lib/sources/kubernetes_watch';
 import { MemoryLogger } from './logger';
@@ -99,29 +99,31 @@ const slice = (name: string, addr: string, rv = '1'): Json => ({
   endpoints: [{ addresses: [addr] }],
   ports: [{ port: 80 }],
 });
-const nodeObj = (zone: string, rv = '1'): Json => ({
-  metadata: { name: 'node-a', resourceVersion: rv, labels: { 'topology.kubernetes.io/zone': zone } },
-  status: { addresses: [{ type: 'InternalIP', address: '198.18.0.1' }] },
+const nodeObj = (zone: string, rv = '1', name = 'node-a', address = '198.18.0.1'): Json => ({
+  metadata: { name, resourceVersion: rv, labels: { 'topology.kubernetes.io/zone': zone } },
+  status: { addresses: [{ type: 'InternalIP', address }] },
 });
 
 const refused = () => Object.assign(new Error('connect ECONNREFUSED 198.18.0.1:6443'), { code: 'ECONNREFUSED' });
 const gone = () => new ApiStatusError(410, { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version: 1 (2)' });
 
 function setup() {
-  const targets: KubernetesTargets = kubernetesTargets('node-a');
+  const targets: KubernetesTargets = kubernetesTargets();
   const services = new FakeKind('Service', targets.services.path);
   const slices = new FakeKind('EndpointSlice', targets.endpointSlices.path);
   const nodes = new FakeKind('Node', targets.node.path);
   const events: string[] = [];
+  const nodeSets: string[][] = [];
   const handlers: KubernetesHandlers = {
     service: (key, s) => events.push(`service ${key} ${s ? s.spec.clusterIP : 'deleted'}`),
     endpointSlice: (key, s) => events.push(`slice ${key} ${s ? s.endpoints[0].addresses[0] : 'deleted'}`),
     node: (n) => events.push(`node ${n ? n.metadata.labels['topology.kubernetes.io/zone'] : 'none'}`),
+    nodes: (all) => nodeSets.push(all.map((n) => `${n.metadata.name}=${n.status?.addresses?.[0]?.address}`).sort()),
     synced: () => events.push('synced'),
   };
   const log = new MemoryLogger();
-  const source = new KubernetesSource(new FakeApi([services, slices, nodes]), targets, handlers, log, { initialMs: 500, maxMs: 2000, resetAfterMs: 60_000 });
-  return { services, slices, nodes, events, log, source };
+  const source = new KubernetesSource(new FakeApi([services, slices, nodes]), 'node-a', targets, handlers, log, { initialMs: 500, maxMs: 2000, resetAfterMs: 60_000 });
+  return { services, slices, nodes, events, nodeSets, log, source };
 }
 
 const flush = async () => {
@@ -177,7 +179,7 @@ describe('kubernetes source', () => {
       { labelSelector: PROXY_LABEL_SELECTOR, limit: String(PAGE_SIZE), continue: String(PAGE_SIZE) },
       { labelSelector: PROXY_LABEL_SELECTOR, limit: String(PAGE_SIZE), continue: String(2 * PAGE_SIZE) },
     ]);
-    expect(nodes.pages).toEqual([{ fieldSelector: 'metadata.name=node-a', limit: String(PAGE_SIZE) }]);
+    expect(nodes.pages).toEqual([{ limit: String(PAGE_SIZE) }]);
     expect(events.filter((e) => e.startsWith('service'))).toHaveLength(2 * PAGE_SIZE + 3);
     expect(events[events.length - 1]).toBe('synced');
     const { timeoutSeconds, ...query } = services.live.query;
@@ -332,12 +334,23 @@ describe('kubernetes source', () => {
     expect(events).toEqual(['node zone-a', 'synced', 'node zone-b', 'node none']);
     source.stop();
   });
+
+  test("other nodes: their addresses are delivered with this node's, without touching this node", async () => {
+    const { nodes, events, nodeSets, source } = setup();
+    nodes.objects = [nodeObj('zone-a'), nodeObj('zone-b', '1', 'node-b', '198.18.0.2')];
+    source.start();
+    await flush();
+    nodes.live.emit('MODIFIED', nodeObj('zone-b', '2', 'node-b', '198.18.0.3'));
+    nodes.live.emit('DELETED', nodeObj('zone-b', '3', 'node-b', '198.18.0.3'));
+    expect(events).toEqual(['node zone-a', 'synced']);
+    expect(nodeSets.slice(-3)).toEqual([['node-a=198.18.0.1', 'node-b=198.18.0.2'], ['node-a=198.18.0.1', 'node-b=198.18.0.3'], ['node-a=198.18.0.1']]);
+    source.stop();
+  });
 });
 
 describe('kubernetes filters and errors', () => {
   test("kube-proxy's selectors", () => {
     expect(PROXY_LABEL_SELECTOR).toBe('!service.kubernetes.io/service-proxy-name,!service.kubernetes.io/headless');
-    expect(nodeFieldSelector('node-a')).toBe('metadata.name=node-a');
   });
 
   test.each([
