@@ -77,7 +77,8 @@ function services(args: string[]): number {
     maps.close();
   }
   const edge = withEdgeMaps(mapDir, (e) => edgeServiceRows(e.dumpFrontends(), e.dumpBackends())) ?? [];
-  if (cfg.output === 'json') process.stdout.write(`${JSON.stringify({ services: rows, edge }, null, 2)}\n`);
+  // One list: each row says which LB it belongs to; edge rows add the mode and algorithm.
+  if (cfg.output === 'json') process.stdout.write(`${JSON.stringify([...rows.map((r) => ({ lb: 'socket', ...r })), ...edge.map((r) => ({ lb: 'edge', ...r }))], null, 2)}\n`);
   else process.stdout.write(formatTable(rows) + (edge.length > 0 ? `\n${formatEdgeServices(edge)}` : ''));
   return 0;
 }

@@ -26,11 +26,11 @@ export interface EdgeServiceRow {
   algorithm: string;
   affinityTimeout: number;
   sourceRanges: boolean;
-  /** "addr:port", with "@node" for a backend on another node. */
-  backends: string[];
+  /** nodeAddr: the node it runs on, when not this one. */
+  backends: { id: number; addr: string; port: number; nodeAddr?: string }[];
 }
 
-const backendText = (b: EdgeBackend) => `${formatAddrPort(b.addr, b.port)}${b.nodeAddr ? `@${b.nodeAddr}` : ''}`;
+const backendText = (b: { addr: string; port: number; nodeAddr?: string }) => `${formatAddrPort(b.addr, b.port)}${b.nodeAddr ? `@${b.nodeAddr}` : ''}`;
 
 export function edgeServiceRows(frontends: EdgeFrontend[], backends: EdgeBackend[]): EdgeServiceRow[] {
   const bySvc = new Map<number, EdgeBackend[]>();
@@ -42,14 +42,14 @@ export function edgeServiceRows(frontends: EdgeFrontend[], backends: EdgeBackend
     algorithm: f.algorithm,
     affinityTimeout: f.affinityTimeout,
     sourceRanges: f.sourceRanges,
-    backends: f.count > 0 ? (bySvc.get(f.svcId) ?? []).map(backendText) : [],
+    backends: f.count > 0 ? (bySvc.get(f.svcId) ?? []).map(({ id, addr, port, nodeAddr }) => (nodeAddr ? { id, addr, port, nodeAddr } : { id, addr, port })) : [],
   }));
 }
 
 export function formatEdgeServices(rows: EdgeServiceRow[]): string {
   return formatColumns(
     ['EDGE FRONTEND', 'ID', 'MODE', 'ALGORITHM', 'AFFINITY', 'BACKENDS', 'ADDRESSES'],
-    rows.map((r) => [r.frontend, String(r.svcId), r.mode, r.algorithm, r.affinityTimeout > 0 ? `${r.affinityTimeout}s` : 'none', String(r.backends.length), r.backends.join(', ')]),
+    rows.map((r) => [r.frontend, String(r.svcId), r.mode, r.algorithm, r.affinityTimeout > 0 ? `${r.affinityTimeout}s` : 'none', String(r.backends.length), r.backends.map(backendText).join(', ')]),
   );
 }
 

@@ -226,8 +226,12 @@ describe('edge LB: real traffic through two nodes', () => {
     expect(flows.some((f) => f.client.startsWith(`${topo.client.ipv4}:`) && f.frontends.includes(`${WEB.lbIp}:80/TCP`))).toBe(true);
     const backends = JSON.parse(kpr('backends')) as BackendRow[];
     expect(backends).toContainEqual(expect.objectContaining({ backend: `${pod('b1').ipv4}:${TARGET}`, node: nodeB.ipv4 }));
-    const services = JSON.parse(kpr('services')) as { edge: EdgeServiceRow[] };
-    expect(services.edge.find((e) => e.frontend === `${WEB.lbIp}:80/TCP`)?.backends).toEqual([`${pod('a1').ipv4}:${TARGET}`, `${pod('b1').ipv4}:${TARGET}@${nodeB.ipv4}`]);
+    const services = JSON.parse(kpr('services')) as ({ lb: string } & EdgeServiceRow)[];
+    const web = services.find((e) => e.lb === 'edge' && e.frontend === `${WEB.lbIp}:80/TCP`);
+    expect(web?.backends.map(({ addr, port, nodeAddr }) => ({ addr, port, nodeAddr }))).toEqual([
+      { addr: pod('a1').ipv4, port: TARGET, nodeAddr: undefined },
+      { addr: pod('b1').ipv4, port: TARGET, nodeAddr: nodeB.ipv4 },
+    ]);
   });
 
   test("kpr status: the agent's health, the links, XDP and tc on the device, and map use", () => {
