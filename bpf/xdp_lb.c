@@ -229,10 +229,7 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, const stru
 		return drop(KPR_XDP_DROP_SOURCE_RANGE_DENIED);
 	if (svc.count == 0)
 		return no_backend(ctx, p, svc.flags);
-	cfg = bpf_map_lookup_elem(&kpr_xdp_config, &zero);
-	if (!cfg)
-		return drop(KPR_XDP_DROP_BACKEND_MISSING);
-	b = select_backend(p, &svc, cfg, &t->pick, &t->backend_id);
+	b = select_backend(p, &svc, &t->pick, &t->backend_id);
 	if (!b)
 		return drop(KPR_XDP_DROP_BACKEND_MISSING);
 	if (b->family != p->family)
@@ -242,7 +239,9 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, const stru
 		t->path = KPR_PATH_LOCAL;
 		return forward_local(ctx, p, b, t->pick != KPR_PICK_FLOW);
 	}
-	src = node_addr(cfg, p->family);
+	/* The config only now: a packet for a local backend does without it. */
+	cfg = bpf_map_lookup_elem(&kpr_xdp_config, &zero);
+	src = cfg ? node_addr(cfg, p->family) : NULL;
 	if (!src)
 		return drop(KPR_XDP_DROP_NO_NODE_ADDRESS);
 	if (svc.flags & KPR_EDGE_F_SNAT) {

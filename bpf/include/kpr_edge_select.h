@@ -57,12 +57,16 @@ static __always_inline struct edge_backend *stuck_backend(const struct edge_stic
 }
 
 static __always_inline struct edge_backend *table_backend(const struct pkt *p, const struct edge_fe_val *fe,
-							  const struct edge_config *cfg, __u32 *id)
+							  __u32 *id)
 {
+	const struct edge_config *cfg;
+	__u32 zero = 0;
+
 	__u32 svc_id = fe->svc_id, slot, *bid;
 	void *table;
 
-	if (!cfg->maglev_size)
+	cfg = bpf_map_lookup_elem(&kpr_xdp_config, &zero);
+	if (!cfg || !cfg->maglev_size)
 		return NULL;
 	table = bpf_map_lookup_elem(&kpr_edge_maglev, &svc_id);
 	if (!table)
@@ -119,7 +123,7 @@ static __always_inline void count_flow_miss(void)
 /* *how: enum kpr_pick (KPR_PICK_FLOW: a flow this node already had a
  * backend for); *backend_id: the one chosen. */
 static __always_inline struct edge_backend *select_backend(const struct pkt *p, const struct edge_fe_val *fe,
-							   const struct edge_config *cfg, __u8 *how, __u32 *backend_id)
+							   __u8 *how, __u32 *backend_id)
 {
 	struct edge_affinity_key ak = {};
 	struct edge_stick_val *sv, nv = {};
@@ -147,7 +151,7 @@ static __always_inline struct edge_backend *select_backend(const struct pkt *p, 
 		*how = KPR_PICK_AFFINITY;
 	}
 	if (!b) {
-		b = table_backend(p, fe, cfg, &id);
+		b = table_backend(p, fe, &id);
 		*how = fe->flags & KPR_EDGE_F_RANDOM ? KPR_PICK_RANDOM : KPR_PICK_MAGLEV;
 	}
 	*backend_id = id;
