@@ -195,6 +195,16 @@ function udpTargets(left: Map<string, SocketTarget>, next: ProgrammedState): Soc
   return [...left].filter(([k]) => !remaining.has(k)).map(([, t]) => t);
 }
 
+/** The key of each desired frontend, kept while the model reuses it: an
+ *  unchanged frontend of 10k then costs the plan no string and no garbage. */
+const desiredKeys = new WeakMap<Frontend, string>();
+
+function desiredKey(f: Frontend): string {
+  let key = desiredKeys.get(f);
+  if (key === undefined) desiredKeys.set(f, (key = frontendKey(f)));
+  return key;
+}
+
 /** Plans the sync from state to desired. The plan takes state over: next
  *  shares its backend map and index and updates them in place, so that an
  *  unchanged frontend costs nothing. */
@@ -213,7 +223,7 @@ export function planSync(state: ProgrammedState, desired: Frontend[], limits: Pl
   const replanned: ProgrammedFrontend[] = [];
   const skipped: SkippedFrontend[] = [];
   const claimedSvcIds = new Set<number>();
-  const keyed = desired.map((f) => ({ f, key: frontendKey(f) }));
+  const keyed = desired.map((f) => ({ f, key: desiredKey(f) }));
   // Programmed frontends first: an update never loses its room to a newcomer.
   const ordered = [...keyed.filter((k) => state.frontends.has(k.key)), ...keyed.filter((k) => !state.frontends.has(k.key))];
   for (const { f, key } of ordered) {

@@ -30,6 +30,16 @@ interface Last {
   state: DesiredState;
 }
 
+/** Each Service's "namespace/name", kept while the object lives (as long as
+ *  it is unchanged): computed on every sync for every service otherwise. */
+const serviceNames = new WeakMap<Service, string>();
+
+function serviceName(svc: Service): string {
+  let name = serviceNames.get(svc);
+  if (name === undefined) serviceNames.set(svc, (name = objectName(svc.metadata)));
+  return name;
+}
+
 export class DesiredFrontends {
   private last?: Last;
 
@@ -40,7 +50,7 @@ export class DesiredFrontends {
     const entries = new Map<string, Entry>();
     const changed: { prev?: Entry; next: Entry }[] = [];
     for (const svc of services) {
-      const key = objectName(svc.metadata);
+      const key = serviceName(svc);
       const own = bySvc.get(key) ?? [];
       const prev = last?.entries.get(key);
       if (prev && prev.svc === svc && sameItems(prev.slices, own)) {
