@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := build
 
-APT_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config iproute2 ethtool gcc g++ make python3 openssl prometheus
+APT_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config iproute2 ethtool gcc g++ make python3 openssl prometheus iptables nftables curl
 NPM_BIN := node_modules/.bin
 # npm ci (re)writes this file, so it records when node_modules was installed.
 NPM_STAMP := node_modules/.package-lock.json
@@ -17,7 +17,7 @@ BENCH_BIN := build/connrate build/acceptd
 # BPF objects that only tests load (error paths of the addon).
 TEST_BPF_OBJS := build/verifier_reject.o build/xdp_pass.o
 
-.PHONY: deps apt-deps go-deps build bpf kube-bin chart-tools test demo bench bench-control-plane clean
+.PHONY: deps apt-deps go-deps build bpf kube-bin chart-tools test demo bench bench-control-plane bench-peers clean
 
 deps: apt-deps $(NPM_STAMP) go-deps
 
@@ -88,11 +88,17 @@ bench: deps build kube-bin $(BENCH_BIN)
 	node dist/tests/bench/maglev.js
 	node dist/tests/bench/xdp_cost.js
 	node dist/tests/bench/control_plane.js
+	node dist/tests/bench/peers.js
 
 # kpr against a real kube-apiserver at 1k and 10k services; most of its
 # minutes go to populating the API server.
 bench-control-plane: deps build kube-bin
 	node dist/tests/bench/control_plane.js
+
+# kpr beside real kube-proxy (iptables and nftables mode, each in a node
+# network namespace of its own) against the same kube-apiserver; 1k services by default.
+bench-peers: deps build kube-bin
+	node dist/tests/bench/peers.js
 
 clean:
 	$(MAKE) -C bpf clean

@@ -17,10 +17,11 @@ import * as path from 'path';
 import { DatapathMaps, loadAddon } from '../../lib/datapath/native';
 import { Cluster, startCluster } from '../e2e/cluster';
 import { ApiWriter } from './control_plane_api';
-import { agentNodePid, BenchAgent, logOffsetMs, startBenchAgent, statusMB } from './control_plane_agent';
+import { agentNodePid, BenchAgent, lbMapMaxFor, logOffsetMs, startBenchAgent, statusMB } from './control_plane_agent';
 import { checkMaps } from './control_plane_maps';
 import { LatencyRun, measureLatency } from './control_plane_latency';
-import { createBase, createService, createSlice, initialEndpoints, MAX_CHANGES } from './control_plane_objects';
+import { createBase, initialEndpoints, MAX_CHANGES } from './control_plane_objects';
+import { populate } from './control_plane_populate';
 import { printReport, ScaleResult } from './control_plane_report';
 
 interface Options {
@@ -32,18 +33,7 @@ interface Options {
 }
 
 const DEFAULTS: Options = { scales: [1000, 10_000], changes: 100, endpoints: 10, concurrency: 32 };
-const PROGRESS_EVERY = 1000;
 const READY_TIMEOUT_MS = 120_000;
-/** kpr's (and Cilium's) default --bpf-lb-map-max. */
-const DEFAULT_LB_MAP_MAX = 65536;
-
-/** The default, or the power of two that holds every service's master and
- *  backend slots (10k services of 10 endpoints need 110k entries). */
-function lbMapMaxFor(services: number, endpoints: number): number {
-  const needed = services * (endpoints + 1);
-  return Math.max(DEFAULT_LB_MAP_MAX, 2 ** Math.ceil(Math.log2(needed)));
-}
-
 function parseOptions(args: string[]): Options {
   const o: Options = { ...DEFAULTS };
   const count = (flag: string, v: string | undefined) => {
@@ -63,18 +53,6 @@ function parseOptions(args: string[]): Options {
   if (o.scales.some((s, k) => k > 0 && s <= o.scales[k - 1])) throw new Error('--scales must increase');
   if (o.changes * o.scales.length > MAX_CHANGES) throw new Error(`at most ${MAX_CHANGES} changes in all`);
   return o;
-}
-
-/** Creates services [from, to) then their slices; returns the new ClusterIPs and the time each kind took. */
-async function populate(api: ApiWriter, from: number, to: number, endpoints: number): Promise<{ clusterIPs: string[]; servicesMs: number; slicesMs: number }> {
-  let start = performance.now();
-  // The rate so far shows whether the API server slows down as it fills.
-  const progress = (kind: string) => (done: number) => console.log(`  ${kind}: ${from + done}/${to} (${Math.round((done * 1000) / (performance.now() - start))}/s)`);
-  const clusterIPs = await api.createMany(from, to, (i) => createService(api, i), progress('services'), PROGRESS_EVERY);
-  const servicesMs = performance.now() - start;
-  start = performance.now();
-  await api.createMany(from, to, (i) => createSlice(api, i, endpoints), progress('endpointslices'), PROGRESS_EVERY);
-  return { clusterIPs, servicesMs, slicesMs: performance.now() - start };
 }
 
 /** What the API server holds: each service's ClusterIP and endpoint addresses. */

@@ -11,6 +11,16 @@ import { LineProcess } from '../helpers/line_process';
 import { CPU_PROF_DIR_ENV } from './control_plane_cpu_prof';
 import { NODE_NAME } from './control_plane_objects';
 
+/** kpr's (and Cilium's) default --bpf-lb-map-max. */
+const DEFAULT_LB_MAP_MAX = 65536;
+
+/** The default, or the power of two that holds every service's master and
+ *  backend slots (10k services of 10 endpoints need 110k entries). */
+export function lbMapMaxFor(services: number, endpoints: number): number {
+  const needed = services * (endpoints + 1);
+  return Math.max(DEFAULT_LB_MAP_MAX, 2 ** Math.ceil(Math.log2(needed)));
+}
+
 export interface BenchAgent {
   proc: LineProcess;
   bpfRoot: BpfRoot;

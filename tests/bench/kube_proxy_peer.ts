@@ -1,0 +1,110 @@
+// Real kube-proxy (the binary built beside the e2e API server) as the
+// benchmark's peer, in iptables or nftables mode, in a "node" network
+// namespace of its own so that its rules never touch the host's. It reaches
+// the API server on the host's loopback through netns_relay.ts, and serves
+// its metrics on the namespace's loopback, scraped there with curl.
+//
+// Its configuration matches the kpr agent's in the control-plane benchmark:
+// hostnameOverride names the Node the benchmark creates, minSyncPeriod 0s;
+// clusterCIDR 198.18.0.0/16 (the endpoints' range) for its masquerade rules;
+// conntrack sizes and timeouts 0, which leaves the kernel's as they are.
+import * as fs from 'fs';
+import * as path from 'path';
+import { Cluster, kubeBinary } from '../e2e/cluster';
+import { LineProcess } from '../helpers/line_process';
+import { removeNamespace } from '../helpers/netns';
+import { newName } from '../helpers/naming';
+import { ip, run } from '../helpers/run';
+import { createTestDir, TestDir } from '../helpers/test_dir';
+import { NODE_NAME, NODE_ADDRESS } from './control_plane_objects';
+import { ProxyMode } from './kube_proxy_rules';
+import { NetnsRelay, startNetnsRelay } from './netns_relay';
+
+/** Ports on the node namespace's own loopback: nothing else listens there. */
+const API_PORT = 6443;
+const METRICS_PORT = 10249;
+const HEALTHZ_PORT = 10256;
+const SCRAPE_TIMEOUT_S = 10;
+
+export interface KubeProxyPeer {
+  mode: ProxyMode;
+  netns: string;
+  proc: LineProcess;
+  pid: number;
+  /** performance.now() when it was started. */
+  startedAt: number;
+  /** Its /metrics, read inside its namespace. */
+  scrape(): string;
+  /** Stops it and removes its namespace, relay and files; idempotent. */
+  stop(): Promise<void>;
+}
+
+function configYaml(mode: ProxyMode, kubeconfig: string): string {
+  return [
+    'apiVersion: kubeproxy.config.k8s.io/v1alpha1',
+    'kind: KubeProxyConfiguration',
+    `mode: ${mode}`,
+    'clientConnection:',
+    `  kubeconfig: ${kubeconfig}`,
+    `hostnameOverride: ${NODE_NAME}`,
+    'clusterCIDR: 198.18.0.0/16',
+    `metricsBindAddress: 127.0.0.1:${METRICS_PORT}`,
+    `healthzBindAddress: 127.0.0.1:${HEALTHZ_PORT}`,
+    'iptables:',
+    '  minSyncPeriod: 0s',
+    'nftables:',
+    '  minSyncPeriod: 0s',
+    'conntrack:',
+    '  maxPerCore: 0',
+    '  tcpEstablishedTimeout: 0s',
+    '  tcpCloseWaitTimeout: 0s',
+    '',
+  ].join('\n');
+}
+
+/** Starts kube-proxy on a fresh node namespace; returns at once (it programs in the background). */
+export async function startKubeProxy(cluster: Cluster, mode: ProxyMode): Promise<KubeProxyPeer> {
+  const prefix = `bench-kp-${mode}`;
+  const netns = newName(prefix);
+  let dir: TestDir | undefined;
+  let relay: NetnsRelay | undefined;
+  let proc: LineProcess | undefined;
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await proc?.stop();
+    await relay?.stop();
+    removeNamespace(netns);
+    dir?.destroy();
+  };
+  try {
+    ip('netns', 'add', netns);
+    ip('-n', netns, 'link', 'set', 'lo', 'up');
+    // The Node's address, local to the node as it would be on a real one
+    // (on lo: these kernels have no dummy device).
+    ip('-n', netns, 'addr', 'add', `${NODE_ADDRESS}/32`, 'dev', 'lo');
+    dir = createTestDir(prefix);
+    const url = new URL(cluster.server);
+    relay = await startNetnsRelay(netns, { host: url.hostname, port: Number(url.port) }, path.join(dir.path, 'api.sock'), API_PORT);
+    const kubeconfig = path.join(dir.path, 'kubeconfig');
+    fs.writeFileSync(kubeconfig, fs.readFileSync(cluster.kubeconfig, 'utf8').replace(cluster.server, `https://127.0.0.1:${API_PORT}`), { mode: 0o600 });
+    const config = path.join(dir.path, 'config.yaml');
+    fs.writeFileSync(config, configYaml(mode, kubeconfig));
+    const startedAt = performance.now();
+    proc = new LineProcess(`kube-proxy ${mode} in ${netns}`, 'nsenter', [`--net=/run/netns/${netns}`, kubeBinary('kube-proxy'), '--config', config]);
+    const pid = proc.pid;
+    if (pid === undefined) throw new Error(`kube-proxy did not start: ${proc.logTail()}`);
+    const scrape = () => run('nsenter', [`--net=/run/netns/${netns}`, 'curl', '-sf', '-m', String(SCRAPE_TIMEOUT_S), `http://127.0.0.1:${METRICS_PORT}/metrics`]);
+    return { mode, netns, proc, pid, startedAt, scrape, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** A gauge or counter without labels from Prometheus text; undefined when absent. */
+export function metricValue(text: string, name: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.split(' ')[1]);
+}

@@ -1,0 +1,101 @@
+// Benchmark (make bench-peers, part of make bench), not a test: the control
+// plane of kpr side by side with real kube-proxy in iptables and in nftables
+// mode (kube_proxy_peer.ts), each started cold, in turn, against the same
+// kube-apiserver and etcd filled with ClusterIP services of 10 endpoints:
+//   - time from start to everything programmed (kpr: its maps; kube-proxy:
+//     its ruleset, dumped in its own node network namespace);
+//   - latency of single endpoint changes, API write to programmed, p50/p99,
+//     beside each proxy's own kubeproxy_network_programming_duration_seconds;
+//   - CPU seconds (its own and its children's) and peak RSS of each proxy.
+//
+// Flags: --scales 1000[,5000,...] --changes 50 --endpoints 10 --concurrency 32
+// --proxies kpr,iptables,nftables --json PATH (raw results; default in /tmp).
+import * as os from 'os';
+import * as path from 'path';
+import { startCluster } from '../e2e/cluster';
+import { assertPrivileged } from '../helpers/preflight';
+import { ApiWriter } from './control_plane_api';
+import { createBase, initialEndpoints, MAX_CHANGES } from './control_plane_objects';
+import { populate } from './control_plane_populate';
+import { ProxyMode } from './kube_proxy_rules';
+import { runKpr } from './peers_kpr';
+import { runKubeProxy } from './peers_kube_proxy';
+import { printPeersReport, writeJson } from './peers_report';
+import { Population, ProxyResult } from './peers_result';
+
+type Proxy = 'kpr' | ProxyMode;
+const ALL_PROXIES: Proxy[] = ['kpr', 'iptables', 'nftables'];
+
+interface Options {
+  scales: number[];
+  changes: number;
+  endpoints: number;
+  concurrency: number;
+  proxies: Proxy[];
+  json: string;
+}
+
+const DEFAULTS: Options = { scales: [1000], changes: 50, endpoints: 10, concurrency: 32, proxies: ALL_PROXIES, json: path.join(os.tmpdir(), 'kpr-bench-peers.json') };
+
+function parseOptions(args: string[]): Options {
+  const o: Options = { ...DEFAULTS };
+  const count = (flag: string, v: string | undefined) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  for (let i = 0; i < args.length; i += 2) {
+    const [flag, v] = [args[i], args[i + 1]];
+    if (flag === '--scales') o.scales = (v ?? '').split(',').map((s) => count(flag, s));
+    else if (flag === '--changes') o.changes = count(flag, v);
+    else if (flag === '--endpoints') o.endpoints = count(flag, v);
+    else if (flag === '--concurrency') o.concurrency = count(flag, v);
+    else if (flag === '--json' && v) o.json = path.resolve(v);
+    else if (flag === '--proxies' && v) {
+      o.proxies = v.split(',') as Proxy[];
+      if (o.proxies.some((p) => !ALL_PROXIES.includes(p))) throw new Error(`--proxies takes ${ALL_PROXIES.join(',')}`);
+    } else throw new Error(`unknown flag or missing value: ${flag}`);
+  }
+  if (o.scales.some((s, k) => k > 0 && s <= o.scales[k - 1])) throw new Error('--scales must increase');
+  if (o.changes * o.scales.length * o.proxies.length > MAX_CHANGES) throw new Error(`at most ${MAX_CHANGES} changes in all`);
+  return o;
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  assertPrivileged();
+  console.log('starting kube-apiserver and etcd');
+  const cluster = await startCluster({ prefix: 'bench-peers' });
+  const api = new ApiWriter(cluster, o.concurrency);
+  const results: ProxyResult[] = [];
+  let firstChange = 0;
+  try {
+    await createBase(api);
+    const pop: Population = { clusterIPs: [], endpoints: [] };
+    for (const scale of o.scales) {
+      const from = pop.clusterIPs.length;
+      console.log(`populating services ${from}..${scale - 1} (${o.endpoints} endpoints each)`);
+      const p = await populate(api, from, scale, o.endpoints);
+      pop.clusterIPs.push(...p.clusterIPs);
+      for (let i = from; i < scale; i++) pop.endpoints.push(initialEndpoints(i, o.endpoints));
+      for (const proxy of o.proxies) {
+        console.log(`${proxy} on ${scale} services`);
+        const r = proxy === 'kpr' ? await runKpr(cluster, api, pop, o.endpoints, o.changes, firstChange) : await runKubeProxy(cluster, api, pop, proxy, o.endpoints, o.changes, firstChange);
+        firstChange += o.changes;
+        results.push(r);
+      }
+    }
+  } finally {
+    api.close();
+    await cluster.stop();
+  }
+  printPeersReport(results, o);
+  writeJson(o.json, results, o);
+  const failures = results.flatMap((r) => r.failures.map((f) => `${r.proxy} at ${r.services} services: ${f}`));
+  if (failures.length > 0) throw new Error(`failed:\n${failures.join('\n')}`);
+}
+
+main().catch((e: Error) => {
+  console.error(`bench peers: ${e.message}`);
+  process.exit(1);
+});

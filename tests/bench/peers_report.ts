@@ -1,0 +1,58 @@
+// The peers benchmark's table: one column per proxy at each scale, and the
+// ratio of each kube-proxy mode's figure to kpr's (above 1: kpr does better).
+import * as fs from 'fs';
+import { kubeVersions } from '../e2e/cluster';
+import { mean, percentileBound } from './control_plane_metrics';
+import { describeMachine } from './machine';
+import { ProxyResult } from './peers_result';
+import { percentile } from './stats';
+
+type Row = ProxyResult & { dumpMs?: number };
+
+const cpu = (c: { self: number; children: number }) => c.self + c.children;
+const fixed = (v: number | undefined, d: number) => (v === undefined || Number.isNaN(v) ? '?' : v.toFixed(d));
+
+function row(label: string, cells: string[]): string {
+  return `  ${label.padEnd(40)}${cells.map((c) => c.padEnd(24)).join('')}`;
+}
+
+export function printPeersReport(results: Row[], o: { endpoints: number; changes: number }): void {
+  const v = kubeVersions();
+  console.log(`\ncontrol plane, kpr vs kube-proxy ${v.KUBE_VERSION} (iptables, nftables), each cold against the same kube-apiserver + etcd ${v.ETCD_VERSION ?? ''}`);
+  console.log(`ClusterIP services of 1 TCP port, ${o.endpoints} ready endpoints each; min sync period 0s for all; ${o.changes} single-endpoint changes each`);
+  console.log(`machine: ${describeMachine()}`);
+  for (const services of [...new Set(results.map((r) => r.services))]) {
+    const rs = results.filter((r) => r.services === services);
+    const kpr = rs.find((r) => r.proxy === 'kpr');
+    const peers = rs.filter((r) => r.proxy !== 'kpr');
+    const cells = (f: (r: Row) => number | undefined, d: number) => [
+      ...rs.map((r) => fixed(f(r), d)),
+      ...peers.map((p) => {
+        const [a, b] = [f(p), kpr ? f(kpr) : undefined];
+        return a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(1)}x` : '?';
+      }),
+    ];
+    const p = (q: number) => (r: Row) => (r.latencies.length ? percentile(r.latencies, q) : undefined);
+    console.log(`\n${services} services`);
+    console.log(row('', [...rs.map((r) => r.proxy), ...peers.map((q) => `${q.proxy.replace('kube-proxy ', '')} / kpr`)]));
+    console.log(row('cold start to programmed, s', cells((r) => r.coldStartMs / 1000, 2)));
+    console.log(row('  kube-proxy: by its last-sync metric, s', rs.map((r) => fixed(r.coldStartByMetricMs === undefined ? undefined : r.coldStartByMetricMs / 1000, 2))));
+    console.log(row('CPU s to programmed (incl. children)', cells((r) => cpu(r.cpuAtProgrammed), 2)));
+    console.log(row('CPU s whole run (incl. children)', cells((r) => cpu(r.cpuTotal), 2)));
+    console.log(row('  of which children (iptables/nft)', rs.map((r) => fixed(r.cpuTotal.children, 2))));
+    console.log(row('peak RSS (VmHWM), MB', cells((r) => r.peakRssMB, 0)));
+    console.log(row('endpoint change -> programmed p50, ms', cells(p(50), 1)));
+    console.log(row('endpoint change -> programmed p99, ms', cells(p(99), 1)));
+    console.log(row('  changes measured', rs.map((r) => String(r.latencies.length))));
+    console.log(row('  own histogram: mean ms', cells((r) => (r.programming?.count ? mean(r.programming) * 1000 : undefined), 1)));
+    console.log(row('  own histogram: p99 bucket <= s', rs.map((r) => (r.programming?.count ? String(percentileBound(r.programming, 99)) : '?'))));
+    console.log(row('  ruleset dump (poll resolution), ms', rs.map((r) => fixed(r.dumpMs, 1))));
+  }
+  for (const r of results) console.log(`${r.proxy} at ${r.services}: change latency by ${r.latencyBy}`);
+}
+
+export function writeJson(file: string, results: Row[], o: object): void {
+  const doc = { machine: describeMachine(), versions: kubeVersions(), options: o, at: new Date().toISOString(), results };
+  fs.writeFileSync(file, JSON.stringify(doc, null, 2));
+  console.log(`raw results: ${file}`);
+}
