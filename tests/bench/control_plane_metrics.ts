@@ -25,15 +25,18 @@ export function scrape(port: number): Promise<string> {
   });
 }
 
-/** The unlabelled histogram `name` in Prometheus text; throws if it is not there. */
-export function parseHistogram(text: string, name: string): Histogram {
+/** The histogram `name` in Prometheus text, unlabelled or of the one series
+ *  with these labels (e.g. 'ip_family="IPv4"', as kube-proxy labels its own);
+ *  throws if it is not there. */
+export function parseHistogram(text: string, name: string, labels = ''): Histogram {
   const h: Histogram = { buckets: [], sum: NaN, count: NaN };
-  const bucket = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`);
+  const bucket = new RegExp(`^${name}_bucket\\{${labels ? `${labels},` : ''}le="([^"]+)"\\} (\\S+)$`);
+  const series = labels ? `{${labels}}` : '';
   for (const line of text.split('\n')) {
     const b = bucket.exec(line);
     if (b) h.buckets.push({ le: b[1] === '+Inf' ? Infinity : Number(b[1]), count: Number(b[2]) });
-    else if (line.startsWith(`${name}_sum `)) h.sum = Number(line.split(' ')[1]);
-    else if (line.startsWith(`${name}_count `)) h.count = Number(line.split(' ')[1]);
+    else if (line.startsWith(`${name}_sum${series} `)) h.sum = Number(line.split(' ')[1]);
+    else if (line.startsWith(`${name}_count${series} `)) h.count = Number(line.split(' ')[1]);
   }
   if (h.buckets.length === 0 || Number.isNaN(h.sum) || Number.isNaN(h.count)) throw new Error(`/metrics: no histogram ${name}`);
   h.buckets.sort((a, b) => a.le - b.le);

@@ -103,8 +103,11 @@ export async function startKubeProxy(cluster: Cluster, mode: ProxyMode): Promise
   }
 }
 
-/** A gauge or counter without labels from Prometheus text; undefined when absent. */
+/** kube-proxy's label of its IPv4 series (it runs an IPv6 proxier beside it). */
+export const IPV4_SERIES = 'ip_family="IPv4"';
+
+/** A gauge or counter of the IPv4 series from kube-proxy's metrics; undefined when absent. */
 export function metricValue(text: string, name: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${IPV4_SERIES}} `));
   return line === undefined ? undefined : Number(line.split(' ')[1]);
 }

@@ -9,7 +9,8 @@
 //   - CPU seconds (its own and its children's) and peak RSS of each proxy.
 //
 // Flags: --scales 1000[,5000,...] --changes 50 --endpoints 10 --concurrency 32
-// --proxies kpr,iptables,nftables --json PATH (raw results; default in /tmp).
+// --proxies kpr,iptables,nftables --json PATH (raw results; default in /tmp;
+// each kube-proxy's log beside it).
 import * as os from 'os';
 import * as path from 'path';
 import { startCluster } from '../e2e/cluster';
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
       for (let i = from; i < scale; i++) pop.endpoints.push(initialEndpoints(i, o.endpoints));
       for (const proxy of o.proxies) {
         console.log(`${proxy} on ${scale} services`);
-        const r = proxy === 'kpr' ? await runKpr(cluster, api, pop, o.endpoints, o.changes, firstChange) : await runKubeProxy(cluster, api, pop, proxy, o.endpoints, o.changes, firstChange);
+        const r = proxy === 'kpr' ? await runKpr(cluster, api, pop, o.endpoints, o.changes, firstChange) : await runKubeProxy(cluster, api, pop, proxy, o.endpoints, o.changes, firstChange, o.json.replace(/(\.json)?$/, `-kube-proxy-${proxy}-${scale}.log`));
         firstChange += o.changes;
         results.push(r);
       }

@@ -5,13 +5,14 @@
 // the first dump that holds the new endpoint. A dump takes tens of ms at 1k
 // services, so both times are upper bounds by about one dump; the report
 // gives the dump time and kube-proxy's own histogram beside them.
+import * as fs from 'fs';
 import { ApiWriter } from './control_plane_api';
 import { histogramDelta, parseHistogram } from './control_plane_metrics';
 import { BACKEND_PORT, changedEndpoint, replaceEndpoints } from './control_plane_objects';
 import { Cluster } from '../e2e/cluster';
 import { statusMB } from './control_plane_agent';
 import { checkRules, dumpRules, hasTarget, ProxyMode } from './kube_proxy_rules';
-import { KubeProxyPeer, metricValue, startKubeProxy } from './kube_proxy_peer';
+import { IPV4_SERIES, KubeProxyPeer, metricValue, startKubeProxy } from './kube_proxy_peer';
 import { cpuSeconds } from './proc_cpu';
 import { Population, ProxyResult } from './peers_result';
 import { sleep } from '../helpers/sleep';
@@ -65,7 +66,7 @@ async function waitTarget(kp: KubeProxyPeer, target: string, start: number, dump
   }
 }
 
-export async function runKubeProxy(cluster: Cluster, api: ApiWriter, pop: Population, mode: ProxyMode, endpoints: number, changes: number, firstChange: number): Promise<ProxyResult & KubeProxyExtra> {
+export async function runKubeProxy(cluster: Cluster, api: ApiWriter, pop: Population, mode: ProxyMode, endpoints: number, changes: number, firstChange: number, logFile: string): Promise<ProxyResult & KubeProxyExtra> {
   const services = pop.clusterIPs.length;
   const startedWallMs = Date.now();
   const kp = await startKubeProxy(cluster, mode);
@@ -92,7 +93,9 @@ export async function runKubeProxy(cluster: Cluster, api: ApiWriter, pop: Popula
     const lastScrape = kp.scrape();
     let programming;
     try {
-      programming = histogramDelta(parseHistogram(lastScrape, PROGRAMMING_METRIC), parseHistogram(firstScrape, PROGRAMMING_METRIC));
+      // The series appears with its first observation: none before the changes.
+      const before = firstScrape.includes(`${PROGRAMMING_METRIC}_count{`) ? parseHistogram(firstScrape, PROGRAMMING_METRIC, IPV4_SERIES) : { buckets: [], sum: 0, count: 0 };
+      programming = histogramDelta(parseHistogram(lastScrape, PROGRAMMING_METRIC, IPV4_SERIES), before);
     } catch (e) {
       failures.push((e as Error).message);
     }
@@ -112,5 +115,6 @@ export async function runKubeProxy(cluster: Cluster, api: ApiWriter, pop: Popula
     };
   } finally {
     await kp.stop();
+    fs.writeFileSync(logFile, kp.proc.lines.join('\n'));
   }
 }
