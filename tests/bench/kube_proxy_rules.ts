@@ -4,11 +4,13 @@
 // DNAT target in plain text: "--to-destination A:P" in iptables; in nftables
 // "dnat to A:P", or, as kube-proxy 1.37 writes a service chain, one
 // "dnat ip to numgen random mod N map { 0 : A . P, ... }" per service.
-import { run } from '../helpers/run';
+import { execFileSync } from 'child_process';
 
 export type ProxyMode = 'iptables' | 'nftables';
 
 const DUMP_TIMEOUT_MS = 60_000;
+/** A dump at 10k services of 10 endpoints is tens of MB. */
+const DUMP_MAX_BYTES = 1 << 30;
 const CLUSTER_IP = /\b198\.19\.\d+\.\d+\b/g;
 const DNAT = /(?:--to-destination|dnat to) (\d+\.\d+\.\d+\.\d+:\d+)/g;
 const NFT_MAP_TARGET = /(\d+\.\d+\.\d+\.\d+) \. (\d+)/g;
@@ -25,11 +27,12 @@ export function dnatTargets(text: string): string[] {
 export function dumpRules(netns: string, mode: ProxyMode): string {
   const cmd = mode === 'iptables' ? ['iptables-save', '-t', 'nat'] : ['nft', 'list', 'table', 'ip', 'kube-proxy'];
   try {
-    return run('nsenter', [`--net=/run/netns/${netns}`, ...cmd], DUMP_TIMEOUT_MS);
+    return execFileSync('nsenter', [`--net=/run/netns/${netns}`, ...cmd], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: DUMP_TIMEOUT_MS, maxBuffer: DUMP_MAX_BYTES });
   } catch (e) {
+    const err = e as { stderr?: string; message: string };
     // Before kube-proxy's first sync there is no table yet.
-    if (mode === 'nftables' && /No such file or directory/.test((e as Error).message)) return '';
-    throw e;
+    if (mode === 'nftables' && /No such file or directory/.test(err.stderr ?? '')) return '';
+    throw new Error(`${cmd.join(' ')} in ${netns}: ${(err.stderr ?? '').trim() || err.message}`);
   }
 }
 
