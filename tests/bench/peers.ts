@@ -69,6 +69,7 @@ async function main(): Promise<void> {
   const cluster = await startCluster({ prefix: 'bench-peers' });
   const api = new ApiWriter(cluster, o.concurrency);
   const results: ProxyResult[] = [];
+  const errors: string[] = [];
   let firstChange = 0;
   try {
     await createBase(api);
@@ -81,9 +82,15 @@ async function main(): Promise<void> {
       for (let i = from; i < scale; i++) pop.endpoints.push(initialEndpoints(i, o.endpoints));
       for (const proxy of o.proxies) {
         console.log(`${proxy} on ${scale} services`);
-        const r = proxy === 'kpr' ? await runKpr(cluster, api, pop, o.endpoints, o.changes, firstChange) : await runKubeProxy(cluster, api, pop, proxy, o.endpoints, o.changes, firstChange, o.json.replace(/(\.json)?$/, `-kube-proxy-${proxy}-${scale}.log`));
+        // A proxy that fails (e.g. is not programmed in time) is reported; the others still run.
+        try {
+          const r = proxy === 'kpr' ? await runKpr(cluster, api, pop, o.endpoints, o.changes, firstChange) : await runKubeProxy(cluster, api, pop, proxy, o.endpoints, o.changes, firstChange, o.json.replace(/(\.json)?$/, `-kube-proxy-${proxy}-${scale}.log`));
+          results.push(r);
+        } catch (e) {
+          errors.push(`${proxy} at ${scale} services: ${(e as Error).message.split('\n')[0]}`);
+          console.log(`  ${errors[errors.length - 1]}`);
+        }
         firstChange += o.changes;
-        results.push(r);
       }
     }
   } finally {
@@ -91,8 +98,8 @@ async function main(): Promise<void> {
     await cluster.stop();
   }
   printPeersReport(results, o);
-  writeJson(o.json, results, o);
-  const failures = results.flatMap((r) => r.failures.map((f) => `${r.proxy} at ${r.services} services: ${f}`));
+  writeJson(o.json, results, errors, o);
+  const failures = [...errors, ...results.flatMap((r) => r.failures.map((f) => `${r.proxy} at ${r.services} services: ${f}`))];
   if (failures.length > 0) throw new Error(`failed:\n${failures.join('\n')}`);
 }
 

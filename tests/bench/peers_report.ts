@@ -51,8 +51,8 @@ export function printPeersReport(results: Row[], o: { endpoints: number; changes
   for (const r of results) console.log(`${r.proxy} at ${r.services}: change latency by ${r.latencyBy}`);
 }
 
-export function writeJson(file: string, results: Row[], o: object): void {
-  const doc = { machine: describeMachine(), versions: kubeVersions(), options: o, at: new Date().toISOString(), results };
+export function writeJson(file: string, results: Row[], errors: string[], o: object): void {
+  const doc = { machine: describeMachine(), versions: kubeVersions(), options: o, at: new Date().toISOString(), results, errors };
   fs.writeFileSync(file, JSON.stringify(doc, null, 2));
   console.log(`raw results: ${file}`);
 }
