@@ -10,6 +10,18 @@
 #include "kpr_parse.h"
 #include "kpr_xdp_maps.h"
 
+/* The key of a flow's reply: backend side and client side, from whichever
+ * direction p travels (to_backend: p goes client -> backend). */
+static __always_inline void revnat_key(struct edge_revnat_key *k, const struct pkt *p, int to_backend)
+{
+	__builtin_memcpy(k->backend_addr, to_backend ? p->daddr : p->saddr, 16);
+	__builtin_memcpy(k->client_addr, to_backend ? p->saddr : p->daddr, 16);
+	k->backend_port = to_backend ? p->dport : p->sport;
+	k->client_port = to_backend ? p->sport : p->dport;
+	k->proto = p->proto;
+	k->family = p->family;
+}
+
 /* p: the client's packet as it will reach the backend (destination = the
  * backend); fe_addr/fe_port: the frontend it was sent to. */
 static __always_inline void revnat_remember(const struct pkt *p, const __u8 *fe_addr, __u16 fe_port)
@@ -17,12 +29,7 @@ static __always_inline void revnat_remember(const struct pkt *p, const __u8 *fe_
 	struct edge_revnat_key k = {};
 	struct edge_revnat_val v = {};
 
-	__builtin_memcpy(k.backend_addr, p->daddr, 16);
-	__builtin_memcpy(k.client_addr, p->saddr, 16);
-	k.backend_port = p->dport;
-	k.client_port = p->sport;
-	k.proto = p->proto;
-	k.family = p->family;
+	revnat_key(&k, p, 1);
 	__builtin_memcpy(v.frontend_addr, fe_addr, 16);
 	v.frontend_port = fe_port;
 	bpf_map_update_elem(&kpr_edge_revnat, &k, &v, BPF_ANY);
@@ -33,12 +40,7 @@ static __always_inline const struct edge_revnat_val *revnat_lookup(const struct 
 {
 	struct edge_revnat_key k = {};
 
-	__builtin_memcpy(k.backend_addr, p->saddr, 16);
-	__builtin_memcpy(k.client_addr, p->daddr, 16);
-	k.backend_port = p->sport;
-	k.client_port = p->dport;
-	k.proto = p->proto;
-	k.family = p->family;
+	revnat_key(&k, p, 0);
 	return bpf_map_lookup_elem(&kpr_edge_revnat, &k);
 }
 

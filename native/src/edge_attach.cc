@@ -50,6 +50,13 @@ AttachOutcome AttachXdp(const std::string& ifname, bpf_program* prog, XdpMode mo
   return AttachOutcome{ModeName(mode), present ? "replaced" : "created"};
 }
 
+uint32_t TcSlotProgramId(int ifindex, int attach_point) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = static_cast<bpf_tc_attach_point>(attach_point));
+  LIBBPF_OPTS(bpf_tc_opts, query, .handle = kTcHandle, .priority = kTcPriority);
+  LibbpfLogCapture quiet;  // "no such filter" is an answer here, not an error
+  return bpf_tc_query(&hook, &query) == 0 ? query.prog_id : 0;
+}
+
 AttachOutcome AttachTc(const std::string& ifname, bpf_program* ingress, bpf_program* egress) {
   int ifindex = IfIndex(ifname);
   LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS));
@@ -59,11 +66,7 @@ AttachOutcome AttachTc(const std::string& ifname, bpf_program* ingress, bpf_prog
   for (auto [point, prog] : {std::pair{BPF_TC_INGRESS, ingress}, std::pair{BPF_TC_EGRESS, egress}}) {
     const char* dir = point == BPF_TC_INGRESS ? "ingress" : "egress";
     hook.attach_point = point;
-    LIBBPF_OPTS(bpf_tc_opts, query, .handle = kTcHandle, .priority = kTcPriority);
-    {
-      LibbpfLogCapture quiet;  // "no such filter" is an answer here, not an error
-      replaced |= bpf_tc_query(&hook, &query) == 0;
-    }
+    replaced |= TcSlotProgramId(ifindex, point) != 0;
     LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = bpf_program__fd(prog), .flags = BPF_TC_F_REPLACE, .handle = kTcHandle,
                 .priority = kTcPriority);
     err = bpf_tc_attach(&hook, &opts);

@@ -26,6 +26,10 @@ struct AttachOutcome {
 
 AttachOutcome AttachXdp(const std::string& ifname, bpf_program* prog, XdpMode mode);
 
+// The id of the program in kpr's tc slot of a device's ingress or egress
+// (BPF_TC_INGRESS / BPF_TC_EGRESS); 0: none there.
+uint32_t TcSlotProgramId(int ifindex, int attach_point);
+
 AttachOutcome AttachTc(const std::string& ifname, bpf_program* ingress, bpf_program* egress);
 
 }  // namespace kpr

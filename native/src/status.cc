@@ -95,12 +95,8 @@ std::vector<DeviceAttachment> DeviceAttachments() {
       d.xdp_program = ProgName(q.prog_id);
       d.xdp_mode = q.attach_mode == XDP_ATTACHED_SKB ? "generic" : q.attach_mode == XDP_ATTACHED_HW ? "offload" : "native";
     }
-    for (auto [point, slot] : {std::pair{BPF_TC_INGRESS, &d.tc_ingress}, std::pair{BPF_TC_EGRESS, &d.tc_egress}}) {
-      LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(i->if_index), .attach_point = point);
-      LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
-      LibbpfLogCapture quiet;  // "no such filter" is an answer here
-      if (bpf_tc_query(&hook, &opts) == 0) *slot = ProgName(opts.prog_id);
-    }
+    d.tc_ingress = ProgName(TcSlotProgramId(static_cast<int>(i->if_index), BPF_TC_INGRESS));
+    d.tc_egress = ProgName(TcSlotProgramId(static_cast<int>(i->if_index), BPF_TC_EGRESS));
     if (!d.xdp_program.empty() || !d.tc_ingress.empty() || !d.tc_egress.empty()) out.push_back(d);
   }
   if_freenameindex(ifs);

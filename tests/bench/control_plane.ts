@@ -20,39 +20,23 @@ import { ApiWriter } from './control_plane_api';
 import { agentNodePid, BenchAgent, lbMapMaxFor, logOffsetMs, startBenchAgent, statusMB } from './control_plane_agent';
 import { checkMaps } from './control_plane_maps';
 import { LatencyRun, measureLatency } from './control_plane_latency';
-import { createBase, initialEndpoints, MAX_CHANGES } from './control_plane_objects';
+import { createBase, initialEndpoints } from './control_plane_objects';
 import { populate } from './control_plane_populate';
+import { parseScaleOptions, ScaleOptions } from './scale_options';
 import { printReport, ScaleResult } from './control_plane_report';
 
-interface Options {
-  scales: number[];
-  changes: number;
-  endpoints: number;
-  concurrency: number;
+interface Options extends ScaleOptions {
   cpuProfDir?: string;
 }
 
 const DEFAULTS: Options = { scales: [1000, 10_000], changes: 100, endpoints: 10, concurrency: 32 };
 const READY_TIMEOUT_MS = 120_000;
 function parseOptions(args: string[]): Options {
-  const o: Options = { ...DEFAULTS };
-  const count = (flag: string, v: string | undefined) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got ${JSON.stringify(v)}`);
-    return n;
-  };
-  for (let i = 0; i < args.length; i += 2) {
-    const [flag, v] = [args[i], args[i + 1]];
-    if (flag === '--scales') o.scales = (v ?? '').split(',').map((s) => count(flag, s));
-    else if (flag === '--changes') o.changes = count(flag, v);
-    else if (flag === '--endpoints') o.endpoints = count(flag, v);
-    else if (flag === '--concurrency') o.concurrency = count(flag, v);
-    else if (flag === '--cpu-prof' && v) o.cpuProfDir = path.resolve(v);
-    else throw new Error(`unknown flag or missing value: ${flag}`);
-  }
-  if (o.scales.some((s, k) => k > 0 && s <= o.scales[k - 1])) throw new Error('--scales must increase');
-  if (o.changes * o.scales.length > MAX_CHANGES) throw new Error(`at most ${MAX_CHANGES} changes in all`);
-  return o;
+  return parseScaleOptions(args, DEFAULTS, (o, flag, v) => {
+    if (flag !== '--cpu-prof' || !v) return false;
+    o.cpuProfDir = path.resolve(v);
+    return true;
+  });
 }
 
 /** What the API server holds: each service's ClusterIP and endpoint addresses. */

@@ -16,22 +16,19 @@ import * as path from 'path';
 import { startCluster } from '../e2e/cluster';
 import { assertPrivileged } from '../helpers/preflight';
 import { ApiWriter } from './control_plane_api';
-import { createBase, initialEndpoints, MAX_CHANGES } from './control_plane_objects';
+import { createBase, initialEndpoints } from './control_plane_objects';
 import { populate } from './control_plane_populate';
 import { ProxyMode } from './kube_proxy_rules';
 import { runKpr } from './peers_kpr';
 import { runKubeProxy } from './peers_kube_proxy';
 import { printPeersReport, writeJson } from './peers_report';
 import { Population, ProxyResult } from './peers_result';
+import { parseScaleOptions, ScaleOptions } from './scale_options';
 
 type Proxy = 'kpr' | ProxyMode;
 const ALL_PROXIES: Proxy[] = ['kpr', 'iptables', 'nftables'];
 
-interface Options {
-  scales: number[];
-  changes: number;
-  endpoints: number;
-  concurrency: number;
+interface Options extends ScaleOptions {
   proxies: Proxy[];
   json: string;
 }
@@ -39,27 +36,17 @@ interface Options {
 const DEFAULTS: Options = { scales: [1000], changes: 50, endpoints: 10, concurrency: 32, proxies: ALL_PROXIES, json: path.join(os.tmpdir(), 'kpr-bench-peers.json') };
 
 function parseOptions(args: string[]): Options {
-  const o: Options = { ...DEFAULTS };
-  const count = (flag: string, v: string | undefined) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got ${JSON.stringify(v)}`);
-    return n;
+  const extra = (opts: Options, flag: string, v: string | undefined) => {
+    if (!v) return false;
+    if (flag === '--json') opts.json = path.resolve(v);
+    else if (flag === '--proxies') {
+      opts.proxies = v.split(',') as Proxy[];
+      if (opts.proxies.some((p) => !ALL_PROXIES.includes(p))) throw new Error(`--proxies takes ${ALL_PROXIES.join(',')}`);
+    } else return false;
+    return true;
   };
-  for (let i = 0; i < args.length; i += 2) {
-    const [flag, v] = [args[i], args[i + 1]];
-    if (flag === '--scales') o.scales = (v ?? '').split(',').map((s) => count(flag, s));
-    else if (flag === '--changes') o.changes = count(flag, v);
-    else if (flag === '--endpoints') o.endpoints = count(flag, v);
-    else if (flag === '--concurrency') o.concurrency = count(flag, v);
-    else if (flag === '--json' && v) o.json = path.resolve(v);
-    else if (flag === '--proxies' && v) {
-      o.proxies = v.split(',') as Proxy[];
-      if (o.proxies.some((p) => !ALL_PROXIES.includes(p))) throw new Error(`--proxies takes ${ALL_PROXIES.join(',')}`);
-    } else throw new Error(`unknown flag or missing value: ${flag}`);
-  }
-  if (o.scales.some((s, k) => k > 0 && s <= o.scales[k - 1])) throw new Error('--scales must increase');
-  if (o.changes * o.scales.length * o.proxies.length > MAX_CHANGES) throw new Error(`at most ${MAX_CHANGES} changes in all`);
-  return o;
+  // Every proxy makes its own run of changes at every scale.
+  return parseScaleOptions(args, DEFAULTS, extra, (o) => o.proxies.length);
 }
 
 async function main(): Promise<void> {
