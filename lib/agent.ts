@@ -167,7 +167,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const pins = pinPaths(cfg.bpfRoot);
   const opts: OpenOptions = { objectPath: path.join(repoRoot(), 'bpf', 'sock_lb.o'), mapDir: pins.maps, lbMapMax: cfg.lbMapMax, revNatMapMax: cfg.revNatMapMax };
   const dp = loadAddon().openDatapath(opts);
-  const metrics = new ProxyMetrics(new ProxierHealth(healthTimeoutMs(cfg)));
+  const metrics = new ProxyMetrics(new ProxierHealth(healthTimeoutMs(cfg)), { kubeProxyTotalGauge: cfg.metricsKubeProxyTotalGauge });
   const kpr = new DatapathMetrics(metrics.registry, cfg.metricsPerService);
   for (const a of dp.attachCgroup(cgroupRoot, pins.links)) {
     log.info(`attach: ${a.prog} ${a.action} on ${cgroupRoot}`);

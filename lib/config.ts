@@ -18,6 +18,7 @@ import { XDP_ACCELERATIONS, XdpAcceleration } from './datapath/xdp_devices';
 import { formatDuration, parseDuration } from './duration';
 import { ConfigFileError, FileSettings, readKubeProxyConfig } from './kubeproxy_config';
 import { LOG_LEVELS, LogLevel } from './log';
+import { KUBE_PROXY_NO_LOCAL_ENDPOINTS_GAUGE, NO_LOCAL_ENDPOINTS_GAUGE } from './metrics/no_local_endpoints_gauge';
 import { FrontendKey } from './datapath/native';
 import { canonicalCidr } from './model/cidr';
 import { canonicalIp } from './model/ip_address';
@@ -103,6 +104,12 @@ export const RUN: CommandSpec = {
       name: '--metrics-per-service',
       value: 'BOOL',
       help: 'true: kpr_* traffic counters per service port too (one series per service port and frontend: as many as the cluster has)',
+      default: 'false',
+    },
+    {
+      name: '--metrics-kube-proxy-total-gauge',
+      value: 'BOOL',
+      help: `true: serve the no-local-endpoints gauge under kube-proxy's name ${KUBE_PROXY_NO_LOCAL_ENDPOINTS_GAUGE} (which promtool rejects: a gauge named like a counter) instead of ${NO_LOCAL_ENDPOINTS_GAUGE}`,
       default: 'false',
     },
     { ...BPF_ROOT, help: `${BPF_ROOT.help}; bpffs is mounted there if it is not` },
@@ -224,6 +231,8 @@ export interface RunConfig {
   healthz?: BindAddress;
   /** kpr_* traffic counters per service port besides the totals. */
   metricsPerService: boolean;
+  /** The no-local-endpoints gauge under kube-proxy's own (promtool-rejected) name. */
+  metricsKubeProxyTotalGauge: boolean;
   /** A server that cannot bind stops the agent instead of being logged. */
   bindAddressHardFail: boolean;
   /** Settings of the config file that kpr does not apply. */
@@ -398,6 +407,7 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
     metrics: bindFlag(metrics ?? `127.0.0.1:${METRICS_PORT}`, 'metrics bind address', METRICS_PORT),
     healthz: bindFlag(healthz ?? `0.0.0.0:${HEALTHZ_PORT}`, 'healthz bind address', HEALTHZ_PORT),
     metricsPerService: choiceFlag(RUN, v, '--metrics-per-service', ['true', 'false'], 'false') === 'true',
+    metricsKubeProxyTotalGauge: choiceFlag(RUN, v, '--metrics-kube-proxy-total-gauge', ['true', 'false'], 'false') === 'true',
     bindAddressHardFail: file.bindAddressHardFail ?? false,
     configWarnings: warnings,
     bpfRoot: v.get('--bpf-root') ?? DEFAULT_BPF_ROOT,

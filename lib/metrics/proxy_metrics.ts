@@ -4,6 +4,7 @@
 // ip_family label of current kube-proxy is left out where it would split one
 // measurement into two.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { KUBE_PROXY_NO_LOCAL_ENDPOINTS_GAUGE, NO_LOCAL_ENDPOINTS_GAUGE } from './no_local_endpoints_gauge';
 import { HealthAnswer, ProxierHealth } from './proxier_health';
 
 const SUBSYSTEM = 'kubeproxy';
@@ -33,7 +34,10 @@ export class ProxyMetrics {
   private readonly healthzAnswers: Counter<'code'>;
   private readonly livezAnswers: Counter<'code'>;
 
-  constructor(readonly health = new ProxierHealth(DEFAULT_HEALTH_TIMEOUT_MS)) {
+  constructor(
+    readonly health = new ProxierHealth(DEFAULT_HEALTH_TIMEOUT_MS),
+    o: { kubeProxyTotalGauge?: boolean } = {},
+  ) {
     const registers = [this.registry];
     const name = (n: string) => `${SUBSYSTEM}_${n}`;
     this.syncDuration = new Histogram({ name: name('sync_proxy_rules_duration_seconds'), help: 'SyncProxyRules latency in seconds', buckets: SYNC_DURATION_BUCKETS, registers });
@@ -45,7 +49,7 @@ export class ProxyMetrics {
     this.serviceChangesPending = new Gauge({ name: name('sync_proxy_rules_service_changes_pending'), help: 'Pending proxy rules Service changes', registers });
     this.serviceChangesTotal = new Counter({ name: name('sync_proxy_rules_service_changes_total'), help: 'Cumulative proxy rules Service changes', registers });
     this.noLocalEndpoints = new Gauge({
-      name: name('sync_proxy_rules_no_local_endpoints_total'),
+      name: o.kubeProxyTotalGauge ? KUBE_PROXY_NO_LOCAL_ENDPOINTS_GAUGE : NO_LOCAL_ENDPOINTS_GAUGE,
       help: 'Number of services with a Local traffic policy and no endpoints',
       labelNames: ['traffic_policy'],
       registers,

@@ -56,7 +56,7 @@ describe('kube-proxy semantics against a real API server', () => {
     metricsPort = await freePort();
     await lb.startAgent({
       kubeconfig,
-      args: ['--hostname-override', NODE, '--min-sync-period', '0s', '--metrics-bind-address', `127.0.0.1:${metricsPort}`, '--healthz-bind-address', '127.0.0.1:0'],
+      args: ['--hostname-override', NODE, '--min-sync-period', '0s', '--metrics-bind-address', `127.0.0.1:${metricsPort}`, '--healthz-bind-address', '127.0.0.1:0', '--metrics-kube-proxy-total-gauge=true'],
     });
   });
   afterAll(async () => {

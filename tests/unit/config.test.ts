@@ -17,6 +17,7 @@ const STANDALONE_DEFAULTS: RunConfig = {
   metrics: { host: '127.0.0.1', port: 10249 },
   healthz: { host: '0.0.0.0', port: 10256 },
   metricsPerService: false,
+  metricsKubeProxyTotalGauge: false,
   bindAddressHardFail: false,
   configWarnings: [],
   bpfRoot: '/sys/fs/bpf',
@@ -78,6 +79,8 @@ describe('kpr run flags', () => {
         '[::1]:9000',
         '--healthz-bind-address=0.0.0.0:0',
         '--metrics-per-service=true',
+        '--metrics-kube-proxy-total-gauge',
+        'true',
       ]),
     ).toEqual({
       ...STANDALONE_DEFAULTS,
@@ -94,6 +97,7 @@ describe('kpr run flags', () => {
       metrics: { host: '::1', port: 9000 },
       healthz: undefined,
       metricsPerService: true,
+      metricsKubeProxyTotalGauge: true,
     });
     expect(() => run(['--manifests=/m', '--metrics-per-service', 'yes'])).toThrow('flag --metrics-per-service must be one of true, false, got "yes"');
   });

@@ -5,8 +5,8 @@ import { httpGet as get } from './http_get';
 import { MemoryLogger } from './logger';
 
 describe('kube-proxy metrics', () => {
-  test("names, types, help texts and labels are kube-proxy's", async () => {
-    const m = new ProxyMetrics();
+  test("names, types, help texts and labels are kube-proxy's (its misnamed gauge when asked for)", async () => {
+    const m = new ProxyMetrics(undefined, { kubeProxyTotalGauge: true });
     const exported = (await m.registry.getMetricsAsJSON()).map((x) => ({ name: x.name, type: x.type, help: x.help, labels: [...new Set(x.values.flatMap((v) => Object.keys(v.labels)))].filter((l) => l !== 'le').sort() }));
     expect(exported).toEqual([
       { name: 'kubeproxy_sync_proxy_rules_duration_seconds', type: 'histogram', help: 'SyncProxyRules latency in seconds', labels: [] },
@@ -23,10 +23,23 @@ describe('kube-proxy metrics', () => {
     ]);
   });
 
-  test('no_local_endpoints_total is exported for both traffic policies', async () => {
-    const text = await new ProxyMetrics().registry.metrics();
-    expect(text).toContain('kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy="internal"} 0');
-    expect(text).toContain('kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy="external"} 0');
+  test("by default the no-local-endpoints gauge has a name promtool accepts, and kube-proxy's is not served", async () => {
+    const m = new ProxyMetrics();
+    m.noLocal({ internal: 2, external: 1 });
+    const text = await m.registry.metrics();
+    expect(text).toContain('# TYPE kpr_services_without_local_endpoints gauge');
+    expect(text).toContain('kpr_services_without_local_endpoints{traffic_policy="internal"} 2');
+    expect(text).toContain('kpr_services_without_local_endpoints{traffic_policy="external"} 1');
+    expect(text).not.toContain('no_local_endpoints_total');
+  });
+
+  test.each([
+    [false, 'kpr_services_without_local_endpoints'],
+    [true, 'kubeproxy_sync_proxy_rules_no_local_endpoints_total'],
+  ])('the no-local-endpoints gauge (kube-proxy name: %s) is exported from the start for both traffic policies', async (kubeProxyTotalGauge, name) => {
+    const text = await new ProxyMetrics(undefined, { kubeProxyTotalGauge }).registry.metrics();
+    expect(text).toContain(`${name}{traffic_policy="internal"} 0`);
+    expect(text).toContain(`${name}{traffic_policy="external"} 0`);
   });
 
   test("buckets are kube-proxy's", async () => {
