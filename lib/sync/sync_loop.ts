@@ -102,8 +102,9 @@ export class SyncLoop {
       const skipped = r.skipped.length > 0 ? `, ${r.skipped.length} skipped` : '';
       const reread = kind === 'full' ? ', maps re-read' : '';
       const line = `sync: ${r.frontends} frontends, ${r.backends} backends, ${r.writes} writes in ${since(start).toFixed(1)}ms${skipped}${reread}`;
-      // A periodic sync that found everything in place is routine.
-      if (this.ready && !this.dirty && r.writes === 0 && r.skipped.length === 0) this.log.debug(line);
+      // A periodic sync that found everything in place is routine, frontends
+      // still pending for lack of room too (the capacity report told of them).
+      if (this.ready && !this.dirty && r.writes === 0) this.log.debug(line);
       else this.log.info(line);
       if (r.udpTargets.length > 0) this.destroyUdpSockets(r.udpTargets);
       this.extras.edge?.sync(desired, node, kind);
