@@ -115,12 +115,15 @@ describe('faults under load, Kubernetes mode', () => {
       }
       await cluster.startApiServer();
       const back = Date.now();
+      const linesBefore = lb.agent!.lines.length;
       // The first change after the return: in the maps once the agent has re-listed.
       await kube.slice(n, 'web', [http], [remote(backend(0)), remote(backend(1)), remote(backend(2))]);
       const after = [...before, hp(backend(2))];
       await lb.waitForBackends(fe(clusterIP, 80), after, RECONVERGE_MS);
       await lb.waitForBackends(fe(topo.client.ipv4, nodePort), after, RECONVERGE_MS);
       convergeMs = Date.now() - back;
+      await lb.agent!.waitForLine('the agent back on the API server', (l) => l.includes('kubernetes: API server reachable again'), RECONVERGE_MS);
+      expect(lb.agent!.lines.slice(linesBefore).join('\n')).not.toMatch(/sync failed/);
       await sleep(1000);
     } finally {
       figures = await load.stop();

@@ -110,19 +110,22 @@ export async function startBackgroundLoad(targets: LoadTarget[], o: { connection
     ),
     connections: new PacedConnections(t, o.connectionsPerSecond, o.maxMs),
   }));
-  // The flows are open (or have failed to open) before the test breaks anything.
-  await Promise.all(runs.flatMap((r) => r.holds.map((h) => h.waitForEvent('its first event', () => true, STOP_GRACE_MS))));
-  return {
-    async stop() {
-      return Promise.all(
-        runs.map(async (r) => {
-          const report = await r.connections.stop();
-          await Promise.all(r.holds.map((h) => h.stop()));
-          return loadFigures(r.target.name, report, r.holds);
-        }),
-      );
-    },
-  };
+  const stop = () =>
+    Promise.all(
+      runs.map(async (r) => {
+        const report = await r.connections.stop();
+        await Promise.all(r.holds.map((h) => h.stop()));
+        return loadFigures(r.target.name, report, r.holds);
+      }),
+    );
+  try {
+    // The flows are open (or have failed to open) before the test breaks anything.
+    await Promise.all(runs.flatMap((r) => r.holds.map((h) => h.waitForEvent('its first event', () => true, STOP_GRACE_MS))));
+  } catch (e) {
+    await stop().catch(() => undefined);
+    throw e;
+  }
+  return { stop };
 }
 
 /** Prints and appends one JSON line {fault, load, attempted, failed, holdsBroken, convergeMs}
