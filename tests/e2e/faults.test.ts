@@ -11,6 +11,7 @@ import { FrontendKey, loadAddon } from '../../lib/datapath/native';
 import { CAPACITY_EVENT_REASON } from '../../lib/sync/capacity';
 import { LbFixture } from '../datapath/lb_fixture';
 import { LoadFigures, LoadTarget, loadFigures, PacedConnections, reportFigures, startBackgroundLoad } from '../helpers/background_load';
+import { ClientReport } from '../helpers/client_report';
 import { runClient, startHold } from '../helpers/client_runner';
 import { serviceManifest } from '../helpers/manifests';
 import { programmedBackends } from '../helpers/maps';
@@ -175,7 +176,7 @@ describe('faults under load, Kubernetes mode', () => {
     const written: number[] = [];
     const steps = (CHURN_PER_SECOND * CHURN_MS) / 1000;
     let figures: LoadFigures[] = [];
-    let report;
+    let report: ClientReport;
     let convergeMs = 0;
     const start = Date.now();
     try {
