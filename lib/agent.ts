@@ -27,11 +27,13 @@ import { nodeContext } from './model/node_context';
 import { Node } from './model/objects';
 import { HttpsKubeApi } from './sources/kube_api';
 import { loadConnection } from './sources/kube_config';
+import { serviceEventRecorder } from './sources/kube_events';
 import { KubernetesSource } from './sources/kubernetes';
 import { kubernetesTargets } from './sources/kubernetes_filters';
 import { ManifestSource } from './sources/manifest';
 import { nodeName } from './sources/node_name';
 import { standaloneNode } from './sources/standalone_node';
+import { CapacityReport } from './sync/capacity';
 import { EdgeSync } from './sync/edge_sync';
 import { ProxyState } from './sync/proxy_state';
 import { SyncLoop } from './sync/sync_loop';
@@ -46,6 +48,7 @@ interface Wiring {
   state: ProxyState;
   loop: SyncLoop;
   health: ProxierHealth;
+  capacity: CapacityReport;
   log: Logger;
 }
 
@@ -70,8 +73,10 @@ async function startKubernetes(kubeconfig: string | undefined, w: Wiring): Promi
   const conn = await loadConnection(kubeconfig);
   const noNode: NodeContext = { name: w.node, labels: {}, addresses: [] };
   let nodeSeen = false;
+  const api = new HttpsKubeApi(conn);
+  w.capacity.recordEvents(serviceEventRecorder(api, w.node, w.log));
   const source = new KubernetesSource(
-    new HttpsKubeApi(conn),
+    api,
     w.node,
     kubernetesTargets(),
     {
@@ -123,7 +128,7 @@ function edgeOpenOptions(cfg: RunConfig, mapDir: string): EdgeOpenOptions {
 
 /** The XDP edge LB, unless --bpf-lb-acceleration disabled or the addon is
  *  too old for its control plane; its maps are adopted, never flushed. */
-function openEdge(cfg: RunConfig, mapDir: string, kpr: DatapathMetrics, log: Logger): { sync: EdgeSync; metrics: EdgeLbSource } | undefined {
+function openEdge(cfg: RunConfig, mapDir: string, kpr: DatapathMetrics, capacity: CapacityReport, log: Logger): { sync: EdgeSync; metrics: EdgeLbSource } | undefined {
   const mode = attachMode(cfg.acceleration);
   if (mode === undefined) {
     log.info('edge: --bpf-lb-acceleration disabled: no XDP edge LB');
@@ -152,7 +157,7 @@ function openEdge(cfg: RunConfig, mapDir: string, kpr: DatapathMetrics, log: Log
   log.info(`edge: adopted ${adopted.services.size} services from ${mapDir}; ${cfg.lbMode} mode, ${cfg.lbAlgorithm}, Maglev tables of ${cfg.maglevTableSize}`);
   const attached = (program: string, device: string, ok: boolean) => kpr.programAttached(program, device, ok);
   return {
-    sync: new EdgeSync({ dp, reconciler, hashSeed: cfg.maglevSeed, mode, devices: cfg.devices, neighbours: new NodeNeighbours(log), log, attached }),
+    sync: new EdgeSync({ dp, reconciler, hashSeed: cfg.maglevSeed, mode, devices: cfg.devices, neighbours: new NodeNeighbours(log), log, capacity, attached }),
     metrics: { maps: dp, programmed: () => reconciler.programmed, capacities: edgeMapCapacities(opts) },
   };
 }
@@ -176,7 +181,8 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const reconciler = new Reconciler(dp, { lbMapMax: cfg.lbMapMax });
   const adopted = reconciler.adopt();
   log.info(`adopted ${adopted.frontends.size} frontends and ${adopted.backends.size} backends from ${pins.maps}`);
-  const edge = openEdge(cfg, pins.maps, kpr, log);
+  const capacity = new CapacityReport({ log, pending: (datapath, n) => kpr.pendingForCapacity(datapath, n) });
+  const edge = openEdge(cfg, pins.maps, kpr, capacity, log);
   kpr.readFrom({ maps: dp, programmed: () => reconciler.programmed, capacities: socketMapCapacities(opts) }, edge?.metrics);
 
   const servers = await startServers(cfg, metrics, kpr, log);
@@ -187,9 +193,9 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const modelConfig = { nodePortAddresses: cfg.nodePortAddresses, lbMode: cfg.lbMode, lbAlgorithm: cfg.lbAlgorithm };
   const state: ProxyState = new ProxyState({ name: node, labels: {}, addresses: [] }, modelConfig, metrics, () => loop.changed());
   const healthChecks = new HealthCheckServers(() => metrics.health.isHealthy(Date.now()), log);
-  const extras = { edge: edge?.sync, healthChecks };
+  const extras = { edge: edge?.sync, healthChecks, capacity };
   const loop: SyncLoop = new SyncLoop(dp, reconciler, state, metrics, log, readyDetail, timing, extras);
-  const w: Wiring = { node, state, loop, health: metrics.health, log };
+  const w: Wiring = { node, state, loop, health: metrics.health, capacity, log };
   // Handlers go in before anything can say "ready": a SIGTERM that finds
   // none kills the process outright.
   let source: Source | undefined;

@@ -134,6 +134,7 @@ export class DatapathMetrics {
   private readonly maglevBuilds: Counter;
   private readonly maglevDuration: Histogram;
   private readonly attached: Gauge<'program' | 'attach_point'>;
+  private readonly pendingCapacity: Gauge<'datapath'>;
 
   constructor(registry: Registry, perService: boolean) {
     const registers = [registry];
@@ -156,6 +157,8 @@ export class DatapathMetrics {
     this.mapCapacity = gauge('kpr_bpf_map_capacity', 'Entries a BPF map can hold', ['map']);
     this.maglevBuilds = counter('kpr_maglev_table_builds_total', 'Maglev tables computed for a changed backend set');
     this.maglevDuration = new Histogram({ name: 'kpr_maglev_table_build_duration_seconds', help: 'Time to compute one Maglev table', buckets: MAGLEV_BUILD_BUCKETS, registers });
+    this.pendingCapacity = gauge('kpr_frontends_pending_capacity', 'Frontends desired but not programmed because a BPF map is full; retried at every sync', ['datapath']);
+    for (const datapath of ['socket', 'edge']) this.pendingCapacity.set({ datapath }, 0);
     this.attached = gauge('kpr_bpf_program_attached', 'A BPF program is attached (1) or failed to attach (0) to a cgroup or a device', ['program', 'attach_point']);
   }
 
@@ -169,6 +172,11 @@ export class DatapathMetrics {
   maglevBuilt(seconds: number): void {
     this.maglevBuilds.inc();
     this.maglevDuration.observe(seconds);
+  }
+
+  /** Frontends the last sync of a datapath left out for lack of room. */
+  pendingForCapacity(datapath: Datapath, frontends: number): void {
+    this.pendingCapacity.set({ datapath }, frontends);
   }
 
   programAttached(program: string, attachPoint: string, attached: boolean): void {

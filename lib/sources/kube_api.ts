@@ -30,6 +30,11 @@ export interface KubeApi {
   watch(path: string, query: Query, event: (type: WatchEventType, object: Json) => void): WatchStream;
 }
 
+/** The one write the agent makes: creating an object (an Event). */
+export interface KubeCreator {
+  create(path: string, body: Json): Promise<Json>;
+}
+
 /** Where the API server is and how to talk to it. */
 export interface ApiConnection {
   server: URL;
@@ -44,19 +49,27 @@ const LIST_IDLE_TIMEOUT_MS = 30_000;
  *  connection that died without a word (the server would have ended it). */
 const WATCH_GRACE_MS = 30_000;
 
-export class HttpsKubeApi implements KubeApi {
+/** A create that gets no answer this long is given up. */
+const CREATE_TIMEOUT_MS = 10_000;
+
+export class HttpsKubeApi implements KubeApi, KubeCreator {
   constructor(private readonly conn: ApiConnection) {}
 
   async list(path: string, query: Query): Promise<ListPage> {
-    const res = await this.get(path, query, LIST_IDLE_TIMEOUT_MS);
+    const res = await this.request('GET', path, query, LIST_IDLE_TIMEOUT_MS);
     return JSON.parse(await text(res)) as ListPage;
+  }
+
+  async create(path: string, body: Json): Promise<Json> {
+    const res = await this.request('POST', path, {}, CREATE_TIMEOUT_MS, undefined, JSON.stringify(body));
+    return JSON.parse(await text(res)) as Json;
   }
 
   watch(path: string, query: Query, event: (type: WatchEventType, object: Json) => void): WatchStream {
     const abort = new AbortController();
     const timeoutMs = Number(query.timeoutSeconds) * 1000 + WATCH_GRACE_MS;
     const done = (async () => {
-      const res = await this.get(path, { ...query, watch: 'true' }, timeoutMs, abort.signal);
+      const res = await this.request('GET', path, { ...query, watch: 'true' }, timeoutMs, abort.signal);
       res.setEncoding('utf8');
       // One event per line.
       let partial = '';
@@ -74,22 +87,22 @@ export class HttpsKubeApi implements KubeApi {
     return { done, stop: () => abort.abort() };
   }
 
-  /** The response of a GET once its status is 2xx; else ApiStatusError with the server's Status. */
-  private async get(path: string, query: Query, idleTimeoutMs: number, signal?: AbortSignal): Promise<http.IncomingMessage> {
+  /** The response once its status is 2xx; else ApiStatusError with the server's Status. */
+  private async request(method: 'GET' | 'POST', path: string, query: Query, idleTimeoutMs: number, signal?: AbortSignal, body?: string): Promise<http.IncomingMessage> {
     // The server's URL may carry a path of its own (an API server behind a proxy).
     const url = new URL(this.conn.server.href.replace(/\/$/, '') + path);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     const options = await this.conn.requestOptions();
     return new Promise((resolve, reject) => {
-      const headers = { ...options.headers, Accept: 'application/json' };
-      const req = https.request(url, { ...options, method: 'GET', headers, signal }, (res) => {
+      const headers = { ...options.headers, Accept: 'application/json', ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) };
+      const req = https.request(url, { ...options, method, headers, signal }, (res) => {
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 300) resolve(res);
         else text(res).then((body) => reject(new ApiStatusError(status, parsedOr(body))), reject);
       });
       req.setTimeout(idleTimeoutMs, () => req.destroy(Object.assign(new Error(`the API server sent nothing for ${idleTimeoutMs} ms`), { code: 'ETIMEDOUT' })));
       req.on('error', reject);
-      req.end();
+      req.end(body);
     });
   }
 }

@@ -11,6 +11,7 @@ import { DesiredState } from '../model/desired';
 import { ExternalFrontend } from '../model/frontend';
 import { ipFamily } from '../model/ip_address';
 import { NodeContext } from '../model/node';
+import { CapacityReport } from './capacity';
 import { RunKind } from './runner';
 
 export interface EdgeSyncOptions {
@@ -23,6 +24,8 @@ export interface EdgeSyncOptions {
   /** Keeps the other nodes that host backends resolved for bpf_fib_lookup. */
   neighbours: Pick<NodeNeighbours, 'sync'>;
   log: Logger;
+  /** Where edge frontends that do not fit are reported. */
+  capacity: CapacityReport;
   /** Told whether each program went onto a device, at every attempt. */
   attached?: (program: string, device: string, ok: boolean) => void;
 }
@@ -57,7 +60,7 @@ export class EdgeSync {
     this.attach(this.o.devices ?? detectDevices(node.addresses));
     this.o.neighbours.sync(backendNodes(desired.edgeFrontends));
     const r = kind === 'full' ? this.o.reconciler.repair(desired.edgeFrontends) : this.o.reconciler.sync(desired.edgeFrontends);
-    for (const s of r.skipped) this.o.log.error(`capacity: edge ${s.reason}; skipped`);
+    this.o.capacity.report('edge', r.skipped);
     const ms = (Number(process.hrtime.bigint() - start) / 1e6).toFixed(1);
     const line = `edge: ${r.services} services, ${r.frontends} frontends, ${r.backends} backends, ${r.writes} writes in ${ms}ms${r.skipped.length > 0 ? `, ${r.skipped.length} skipped` : ''}`;
     if (r.writes > 0 || r.skipped.length > 0) this.o.log.info(line);

@@ -13,6 +13,7 @@ import { ProxyMetrics } from '../metrics/proxy_metrics';
 import { DesiredFrontends } from '../model/desired_memo';
 import { IP_FAMILIES, formatAddrPort } from '../model/ip_address';
 import { nodePortAddresses } from '../model/service_types/nodeport';
+import { CapacityReport } from './capacity';
 import { EdgeSync } from './edge_sync';
 import { ProxyState } from './proxy_state';
 import { Reported } from './reported';
@@ -34,6 +35,8 @@ const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
 export interface SyncExtras {
   edge?: EdgeSync;
   healthChecks?: HealthCheckServers;
+  /** Where frontends that do not fit are reported; by default the log alone. */
+  capacity?: CapacityReport;
 }
 
 export class SyncLoop {
@@ -45,6 +48,7 @@ export class SyncLoop {
   /** Trigger times of changes not yet in the maps (kept across failed syncs). */
   private unobserved: number[] = [];
   private readonly desired = new DesiredFrontends();
+  private readonly capacity: CapacityReport;
 
   constructor(
     private readonly dp: Pick<Datapath, 'destroyUdpSockets'>,
@@ -56,6 +60,7 @@ export class SyncLoop {
     private readonly timing: SyncTiming,
     private readonly extras: SyncExtras = {},
   ) {
+    this.capacity = extras.capacity ?? new CapacityReport({ log });
     this.runner = new BoundedFrequencyRunner((kind) => this.sync(kind), {
       minIntervalMs: timing.minSyncPeriodMs,
       maxIntervalMs: timing.syncPeriodMs,
@@ -93,12 +98,13 @@ export class SyncLoop {
       for (const c of this.conflicts.fresh(desired.conflicts)) this.log.error(c);
       for (const w of this.warnings.fresh(desired.warnings)) this.log.warn(w);
       const r = kind === 'full' ? this.reconciler.repair(frontends) : this.reconciler.sync(frontends);
-      for (const s of r.skipped) this.log.error(`capacity: ${s.reason}; skipped`);
+      this.capacity.report('socket', r.skipped);
       const skipped = r.skipped.length > 0 ? `, ${r.skipped.length} skipped` : '';
       const reread = kind === 'full' ? ', maps re-read' : '';
       const line = `sync: ${r.frontends} frontends, ${r.backends} backends, ${r.writes} writes in ${since(start).toFixed(1)}ms${skipped}${reread}`;
-      // A periodic sync that found everything in place is routine.
-      if (this.ready && !this.dirty && r.writes === 0 && r.skipped.length === 0) this.log.debug(line);
+      // A periodic sync that found everything in place is routine, frontends
+      // still pending for lack of room too (the capacity report told of them).
+      if (this.ready && !this.dirty && r.writes === 0) this.log.debug(line);
       else this.log.info(line);
       if (r.udpTargets.length > 0) this.destroyUdpSockets(r.udpTargets);
       this.extras.edge?.sync(desired, node, kind);

@@ -57,6 +57,11 @@ export class LbFixture {
     return this.agent;
   }
 
+  /** Removes one manifest file of the agent's directory. */
+  remove(file: string): void {
+    fs.rmSync(path.join(this.manifests, file));
+  }
+
   /** The pinned maps, opened read-only as `kpr services` does. */
   withMaps<T>(fn: (maps: DatapathMaps) => T): T {
     const maps = loadAddon().openPinnedMaps(path.join(this.bpfRoot.path, 'kpr', 'maps'));

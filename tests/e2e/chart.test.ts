@@ -11,6 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { runConfig, RunConfig } from '../../lib/config';
+import { CAPACITY_EVENT_REASON } from '../../lib/sync/capacity';
 import { readKubeProxyConfig } from '../../lib/kubeproxy_config';
 import { ApiWriter, Json } from '../bench/control_plane_api';
 import { startAgent } from '../helpers/agent';
@@ -474,6 +475,27 @@ describe('charts/kpr', () => {
       expect(listing).toContain(want);
       expect(listing).toContain('198.18.0.11:8080');
       expect(agent.lines.join('\n')).not.toMatch(/forbidden/i);
+    });
+
+    test('with the ServiceAccount token, a Service that does not fit the maps gets its Warning Event', async () => {
+      // Room for one entry: chart/web (a master and a slot) never fits.
+      const small = { cgroup: createTestCgroup('chartcap'), bpfRoot: createBpfRoot('chartcap') };
+      let full: LineProcess | undefined;
+      try {
+        full = await startAgent({ kubeconfig, bpfRoot: small.bpfRoot.path, cgroupRoot: small.cgroup.path, args: [...testArgs().filter((a) => !a.startsWith('--bpf-lb-map-max=')), '--bpf-lb-map-max=1'] });
+        const deadline = Date.now() + APPLY_TIMEOUT_MS;
+        let events: { reason?: string; involvedObject: { name?: string } }[] = [];
+        while (!events.some((e) => e.involvedObject.name === 'web') && Date.now() < deadline) {
+          events = (await kube.core.listNamespacedEvent({ namespace: 'chart' })).items.filter((e) => e.reason === CAPACITY_EVENT_REASON);
+          if (events.length === 0) await sleep(POLL_MS);
+        }
+        expect(events.map((e) => e.involvedObject.name)).toEqual(['web']);
+        expect(full.lines.join('\n')).not.toMatch(/forbidden|events: recording/i);
+      } finally {
+        await full?.stop('SIGTERM');
+        small.bpfRoot.destroy();
+        small.cgroup.destroy();
+      }
     });
   });
 });

@@ -54,24 +54,9 @@ export class KubeObjects {
   }
 
   /** Creates or replaces the IPv4 (or IPv6) slice of a service. */
-  async slice(namespace: string, service: string, ports: SlicePort[], endpoints: EndpointSpec[], opts: { family?: 'IPv4' | 'IPv6'; labels?: Record<string, string>; name?: string } = {}): Promise<void> {
-    const family = opts.family ?? 'IPv4';
-    const name = opts.name ?? `${service}-${family.toLowerCase()}`;
-    const body: k8s.V1EndpointSlice = {
-      metadata: {
-        name,
-        namespace,
-        labels: { 'kubernetes.io/service-name': service, 'endpointslice.kubernetes.io/managed-by': 'kpr-e2e', ...opts.labels },
-        annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': new Date().toISOString() },
-      },
-      addressType: family,
-      ports: ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol ?? 'TCP' })),
-      endpoints: endpoints.map((e) => ({
-        addresses: [e.addr],
-        nodeName: e.nodeName,
-        conditions: { ready: e.ready ?? true, serving: e.serving ?? e.ready ?? true, terminating: e.terminating ?? false },
-      })),
-    };
+  async slice(namespace: string, service: string, ports: SlicePort[], endpoints: EndpointSpec[], opts: SliceOptions = {}): Promise<void> {
+    const body = sliceBody(namespace, service, ports, endpoints, opts);
+    const name = body.metadata!.name as string;
     try {
       const old = await this.discovery.readNamespacedEndpointSlice({ namespace, name });
       body.metadata!.resourceVersion = old.metadata?.resourceVersion;
@@ -81,4 +66,42 @@ export class KubeObjects {
       await this.discovery.createNamespacedEndpointSlice({ namespace, body });
     }
   }
+
+  /** Replaces an existing slice again and again, one request per change
+   *  (the version each write returns goes into the next), for a fast stream
+   *  of changes. */
+  async sliceWriter(namespace: string, service: string, ports: SlicePort[], opts: SliceOptions = {}): Promise<(endpoints: EndpointSpec[]) => Promise<void>> {
+    const name = sliceBody(namespace, service, ports, [], opts).metadata!.name as string;
+    let resourceVersion = (await this.discovery.readNamespacedEndpointSlice({ namespace, name })).metadata?.resourceVersion;
+    return async (endpoints) => {
+      const body = sliceBody(namespace, service, ports, endpoints, opts);
+      body.metadata!.resourceVersion = resourceVersion;
+      resourceVersion = (await this.discovery.replaceNamespacedEndpointSlice({ namespace, name, body })).metadata?.resourceVersion;
+    };
+  }
+}
+
+export interface SliceOptions {
+  family?: 'IPv4' | 'IPv6';
+  labels?: Record<string, string>;
+  name?: string;
+}
+
+function sliceBody(namespace: string, service: string, ports: SlicePort[], endpoints: EndpointSpec[], opts: SliceOptions): k8s.V1EndpointSlice {
+  const family = opts.family ?? 'IPv4';
+  return {
+    metadata: {
+      name: opts.name ?? `${service}-${family.toLowerCase()}`,
+      namespace,
+      labels: { 'kubernetes.io/service-name': service, 'endpointslice.kubernetes.io/managed-by': 'kpr-e2e', ...opts.labels },
+      annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': new Date().toISOString() },
+    },
+    addressType: family,
+    ports: ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol ?? 'TCP' })),
+    endpoints: endpoints.map((e) => ({
+      addresses: [e.addr],
+      nodeName: e.nodeName,
+      conditions: { ready: e.ready ?? true, serving: e.serving ?? e.ready ?? true, terminating: e.terminating ?? false },
+    })),
+  };
 }

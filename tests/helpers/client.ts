@@ -1,12 +1,14 @@
 // Test client, run inside a client namespace and test cgroup (client_runner.ts):
 //   node client.js tcp|udp|udp-connected|http --addr A --port P --count N
-//        [--timeout-ms T] [--deadline-ms D]            -> one JSON line (ClientReport)
+//        [--timeout-ms T] [--deadline-ms D] [--interval-ms I] -> one JSON line (ClientReport)
 //   node client.js hold --proto tcp|udp --addr A --port P --interval-ms I
 //        --duration-ms D [--timeout-ms T]               -> one JSON line per HoldEvent
 // tcp: N sequential connections, each asks the backend its name and how it sees the client.
 // udp: one unconnected socket, N sendto()/recvmsg() exchanges.
 // udp-connected: one connected socket, N send()/recv() exchanges.
 // http: N sequential GET / requests, each on a new connection.
+// With --interval-ms the one-shot modes start an exchange every I ms (a paced
+// load), and SIGTERM ends them early, still printing the report.
 // hold: one TCP connection or connected UDP socket, probed every I ms for D ms,
 // so a test can watch an established flow across agent restarts or socket destruction.
 // Every loop is bounded by a count and a deadline.
@@ -71,15 +73,17 @@ function onLines(sock: net.Socket, cb: (line: string) => void): void {
 
 function tcpOnce(addr: string, port: number, timeoutMs: number): Promise<ProbeResult> {
   return exchange(timeoutMs, (settle) => {
+    // Taken before connect(), which Node calls on the next tick: never later than the translation.
+    const at = Date.now();
     const sock = net.connect({ host: addr, port });
-    let peer: Outcome = {};
+    let peer: Outcome = { at };
     sock.on('connect', () => {
-      peer = { peerAddr: sock.remoteAddress, peerPort: sock.remotePort };
+      peer = { at, peerAddr: sock.remoteAddress, peerPort: sock.remotePort };
       sock.write(PEER_REQUEST);
     });
     onLines(sock, (line) => {
-      const [backend, seenAs] = line.split(' ');
-      settle({ backend, seenAs: seenAs?.replace(/^::ffff:/, ''), ...peer });
+      const [backend, seenAs, servedBy] = line.split(' ');
+      settle({ backend, seenAs: seenAs?.replace(/^::ffff:/, ''), servedBy, ...peer });
     });
     sock.on('error', (err) => settle({ error: errorCode(err), ...peer }));
     sock.on('end', () => settle({ error: 'EOF', ...peer }));
@@ -222,12 +226,16 @@ async function udpChannel(addr: string, port: number, emit: (e: HoldEvent) => vo
   return new UdpProber(sock, undefined, (error) => emit({ type: 'error', t: t(), error }));
 }
 
-async function repeat(count: number, deadlineMs: number, once: () => Promise<ProbeResult>) {
+/** Set by SIGTERM: a paced run ends after the exchange in flight. */
+let stopping = false;
+
+async function repeat(count: number, deadlineMs: number, intervalMs: number, once: () => Promise<ProbeResult>) {
   const start = performance.now();
   const results: ProbeResult[] = [];
-  while (results.length < count) {
+  while (results.length < count && !stopping) {
     if (performance.now() - start > deadlineMs) return { results, deadlineHit: true };
     results.push(await once());
+    if (intervalMs > 0) await sleep(Math.max(0, start + results.length * intervalMs - performance.now()));
   }
   return { results, deadlineHit: false };
 }
@@ -247,6 +255,8 @@ interface Options {
   count: number;
   timeoutMs: number;
   deadlineMs: number;
+  /** One-shot modes: the least time between the starts of two exchanges. */
+  intervalMs: number;
 }
 
 async function oneShot(mode: OneShotMode, o: Options): Promise<ClientReport> {
@@ -254,12 +264,12 @@ async function oneShot(mode: OneShotMode, o: Options): Promise<ClientReport> {
   let peer: { peerAddr?: string; peerPort?: number } = {};
   let run: { results: ProbeResult[]; deadlineHit: boolean };
   if (mode === 'tcp') {
-    run = await repeat(o.count, o.deadlineMs, () => tcpOnce(o.addr, o.port, o.timeoutMs));
+    run = await repeat(o.count, o.deadlineMs, o.intervalMs, () => tcpOnce(o.addr, o.port, o.timeoutMs));
   } else if (mode === 'http') {
-    run = await repeat(o.count, o.deadlineMs, () => httpOnce(o.addr, o.port, o.timeoutMs));
+    run = await repeat(o.count, o.deadlineMs, o.intervalMs, () => httpOnce(o.addr, o.port, o.timeoutMs));
   } else if (mode === 'udp') {
     const prober = new UdpProber(udpSocket(o.addr), { addr: o.addr, port: o.port });
-    run = await repeat(o.count, o.deadlineMs, () => prober.probe(o.timeoutMs));
+    run = await repeat(o.count, o.deadlineMs, o.intervalMs, () => prober.probe(o.timeoutMs));
     prober.close();
   } else {
     const sock = udpSocket(o.addr);
@@ -271,7 +281,7 @@ async function oneShot(mode: OneShotMode, o: Options): Promise<ClientReport> {
       const p = sock.remoteAddress();
       peer = { peerAddr: p.address, peerPort: p.port };
       const prober = new UdpProber(sock);
-      run = await repeat(o.count, o.deadlineMs, () => prober.probe(o.timeoutMs));
+      run = await repeat(o.count, o.deadlineMs, o.intervalMs, () => prober.probe(o.timeoutMs));
     }
     sock.close();
   }
@@ -339,12 +349,14 @@ async function main(): Promise<void> {
     count: mode === 'hold' ? 0 : intOption(values, 'count', 1, MAX_COUNT),
     timeoutMs: intOption(values, 'timeout-ms', 1, 60_000, CLIENT_DEFAULTS.timeoutMs),
     deadlineMs: intOption(values, 'deadline-ms', 1, MAX_DURATION_MS, CLIENT_DEFAULTS.deadlineMs),
+    intervalMs: intOption(values, 'interval-ms', 0, 60_000, 0),
   };
   if (mode === 'hold') {
     if (values.proto !== 'tcp' && values.proto !== 'udp') throw new Error('--proto must be tcp or udp');
     const intervalMs = intOption(values, 'interval-ms', MIN_INTERVAL_MS, 60_000, CLIENT_DEFAULTS.intervalMs);
     await hold(values.proto, opts, intervalMs, intOption(values, 'duration-ms', 1, MAX_DURATION_MS));
   } else if (mode === 'tcp' || mode === 'udp' || mode === 'udp-connected' || mode === 'http') {
+    process.once('SIGTERM', () => (stopping = true));
     const report = `${JSON.stringify(await oneShot(mode, opts))}\n`;
     // A pipe takes writes asynchronously: exiting before this one is flushed cuts a long report short.
     await new Promise<void>((resolve, reject) => process.stdout.write(report, (err) => (err ? reject(err) : resolve())));

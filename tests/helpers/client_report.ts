@@ -21,6 +21,10 @@ export interface ProbeResult {
   ms: number;
   /** tcp: the client's address as the backend saw it (source IP preservation). */
   seenAs?: string;
+  /** tcp: which of the backend's addresses the connection reached, as the backend reports it. */
+  servedBy?: string;
+  /** tcp: when connect() was called (ms since the epoch), to compare with when a change was programmed. */
+  at?: number;
   /** tcp: the connected socket's peer, as getpeername() reports it to the app. */
   peerAddr?: string;
   peerPort?: number;

@@ -2,7 +2,7 @@
 //   node echo_server.js --name b1 [--tcp PORT]... [--udp PORT]... [--http PORT]...
 // TCP: every line received is answered with "<name>\n", so one long-lived
 // connection can be probed repeatedly; the line "peer" is answered with
-// "<name> <client address as the backend sees it>". UDP: every datagram is answered with
+// "<name> <client address as the backend sees it> <address it was reached at>". UDP: every datagram is answered with
 // "<name>\n<the datagram>", letting clients match replies to requests. HTTP:
 // every request is answered with "<name>\n". All bind :: dual-stack.
 // Prints "listening" once every socket is bound.
@@ -30,6 +30,11 @@ function port(text: string): number {
   return n;
 }
 
+/** An IPv4 client of a dual-stack socket shows as ::ffff:a.b.c.d. */
+function unmapped(addr: string | undefined): string {
+  return (addr ?? '').replace(/^::ffff:/, '');
+}
+
 function listenTcp(name: string, p: number): Promise<void> {
   const server = net.createServer((sock) => {
     let partial = '';
@@ -38,8 +43,9 @@ function listenTcp(name: string, p: number): Promise<void> {
       const lines = (partial + chunk).split('\n');
       partial = lines.pop() as string;
       // "peer" asks who is calling: the address the backend sees (source IP
-      // preservation); anything else is a plain probe.
-      for (const line of lines) sock.write(line === 'peer' ? `${name} ${sock.remoteAddress}\n` : `${name}\n`);
+      // preservation), and which of the backend's addresses the LB chose;
+      // anything else is a plain probe.
+      for (const line of lines) sock.write(line === 'peer' ? `${name} ${sock.remoteAddress} ${unmapped(sock.localAddress)}\n` : `${name}\n`);
     });
     sock.on('error', () => sock.destroy()); // clients may reset; nothing to report
   });

@@ -142,12 +142,20 @@ describe('sync loop', () => {
     loop.stop();
   });
 
-  test('skipped frontends are logged as capacity errors', () => {
-    const { log, loop, state } = setup({ capacity: 2 });
+  test('a frontend that does not fit is logged once, retried at every sync, and programmed once it fits', () => {
+    const { log, loop, state, maps } = setup({ capacity: 2 });
     state.replaceAll(objects(['198.18.1.1', '198.18.1.2']));
     loop.start();
-    expect(log.matching(/^error capacity: 198\.19\.0\.53:53\/UDP \(Service default\/dns\): service map full \(--bpf-lb-map-max 2 entries\); skipped$/)).toHaveLength(1);
-    expect(log.matching(/sync: 0 frontends, 0 backends, 0 writes in [\d.]+ms, 1 skipped/)).toHaveLength(1);
+    jest.advanceTimersByTime(SYNC_PERIOD_MS * 2);
+    expect(log.matching(/^error capacity: 198\.19\.0\.53:53\/UDP \(Service default\/dns\): service map full \(--bpf-lb-map-max 2 entries\); pending until room frees$/)).toHaveLength(1);
+    expect(log.matching(/^info sync: 0 frontends, 0 backends, 0 writes in [\d.]+ms, 1 skipped/)).toHaveLength(1);
+    // Each periodic sync tried again, and said so at debug level only.
+    expect(log.matching(/^debug sync: 0 frontends, 0 backends, 0 writes in [\d.]+ms, 1 skipped, maps re-read/)).toHaveLength(2);
+    // One backend fewer: master and one slot fit.
+    state.replaceAll(objects(['198.18.1.1']));
+    jest.advanceTimersByTime(0);
+    expect(maps.view()['198.19.0.53:53/UDP'].backends).toEqual(['198.18.1.1:53']);
+    expect(log.matching(/^info capacity: 1 pending frontends programmed or no longer wanted; 0 still pending$/)).toHaveLength(1);
     loop.stop();
   });
 
