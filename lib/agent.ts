@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
-import { ensureBpffs } from './bpffs';
+import { ensureBpffs, privatePinDirs, privatePins } from './bpffs';
 import { resolveCgroupRoot } from './cgroup';
 import { EDGE_FLOWS_PER_LB_ENTRY, pinPaths, RunConfig } from './config';
 import { EdgeReconciler } from './datapath/edge_reconciler';
@@ -165,6 +165,8 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   ensureBpffs(cfg.bpfRoot, log);
   const cgroupRoot = resolveCgroupRoot(cfg.cgroupRoot, log);
   const pins = pinPaths(cfg.bpfRoot);
+  const pinDirs = [path.dirname(pins.maps), pins.maps, pins.links];
+  privatePinDirs(pinDirs);
   const opts: OpenOptions = { objectPath: path.join(repoRoot(), 'bpf', 'sock_lb.o'), mapDir: pins.maps, lbMapMax: cfg.lbMapMax, revNatMapMax: cfg.revNatMapMax };
   const dp = loadAddon().openDatapath(opts);
   const metrics = new ProxyMetrics(new ProxierHealth(healthTimeoutMs(cfg)), { kubeProxyTotalGauge: cfg.metricsKubeProxyTotalGauge });
@@ -177,6 +179,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const adopted = reconciler.adopt();
   log.info(`adopted ${adopted.frontends.size} frontends and ${adopted.backends.size} backends from ${pins.maps}`);
   const edge = openEdge(cfg, pins.maps, kpr, log);
+  privatePins([pins.maps, pins.links]);
   kpr.readFrom({ maps: dp, programmed: () => reconciler.programmed, capacities: socketMapCapacities(opts) }, edge?.metrics);
 
   const servers = await startServers(cfg, metrics, kpr, log);
@@ -184,7 +187,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const origin = cfg.source.kind === 'manifests' ? `manifests ${cfg.source.path}` : `kubernetes ${cfg.source.kubeconfig ?? 'in-cluster'}`;
   const readyDetail = `${origin}, ${where}`;
   const timing = { minSyncPeriodMs: cfg.minSyncPeriodMs, syncPeriodMs: cfg.syncPeriodMs };
-  const modelConfig = { nodePortAddresses: cfg.nodePortAddresses, lbMode: cfg.lbMode, lbAlgorithm: cfg.lbAlgorithm };
+  const modelConfig = { nodePortAddresses: cfg.nodePortAddresses, lbMode: cfg.lbMode, lbAlgorithm: cfg.lbAlgorithm, lbSourceRangeAllTypes: cfg.lbSourceRangeAllTypes };
   const state: ProxyState = new ProxyState({ name: node, labels: {}, addresses: [] }, modelConfig, metrics, () => loop.changed());
   const healthChecks = new HealthCheckServers(() => metrics.health.isHealthy(Date.now()), log);
   const extras = { edge: edge?.sync, healthChecks };

@@ -136,6 +136,12 @@ export const RUN: CommandSpec = {
     },
     { name: '--bpf-lb-maglev-table-size', value: 'M', help: `entries of each service's Maglev table, one of ${MAGLEV_TABLE_SIZES.join(', ')}`, default: String(DEFAULT_MAGLEV_TABLE_SIZE) },
     { name: '--bpf-lb-maglev-hash-seed', value: 'SEED', help: `Maglev hash seed, the same on every node: ${SEED_HELP}`, default: String(DEFAULT_MAGLEV_SEED) },
+    {
+      name: '--bpf-lb-source-range-all-types',
+      value: 'BOOL',
+      help: "true: a LoadBalancer service's loadBalancerSourceRanges also guard its NodePorts and external IPs; false (kube-proxy's rule): its LoadBalancer IPs only",
+      default: 'false',
+    },
     { name: '--service-no-backend-response', value: 'RESPONSE', help: 'edge LB, a service without backends: reject (TCP reset) or drop', default: 'reject' },
     {
       name: '--bpf-lb-acceleration',
@@ -248,6 +254,8 @@ export interface RunConfig {
   maglevTableSize: number;
   /** Unsigned 32-bit (parseMaglevSeed). */
   maglevSeed: number;
+  /** loadBalancerSourceRanges guard NodePorts and external IPs too. */
+  lbSourceRangeAllTypes: boolean;
   noBackendResponse: NoBackendResponse;
   acceleration: XdpAcceleration;
   /** undefined: the interfaces holding this node's addresses. */
@@ -418,6 +426,7 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
     lbAlgorithm: choiceFlag(RUN, v, '--bpf-lb-algorithm', LB_ALGORITHMS, 'maglev'),
     maglevTableSize: maglevTableSizeFlag(v),
     maglevSeed: seedFlag(RUN, v, '--bpf-lb-maglev-hash-seed'),
+    lbSourceRangeAllTypes: choiceFlag(RUN, v, '--bpf-lb-source-range-all-types', ['true', 'false'], 'false') === 'true',
     noBackendResponse: choiceFlag(RUN, v, '--service-no-backend-response', NO_BACKEND_RESPONSES, 'reject'),
     acceleration: choiceFlag(RUN, v, '--bpf-lb-acceleration', XDP_ACCELERATIONS, 'best-effort'),
     devices: devicesFlag(v.get('--devices')),

@@ -28,6 +28,7 @@ const STANDALONE_DEFAULTS: RunConfig = {
   lbAlgorithm: 'maglev',
   maglevTableSize: 16381,
   maglevSeed: DEFAULT_MAGLEV_SEED,
+  lbSourceRangeAllTypes: false,
   noBackendResponse: 'reject',
   acceleration: 'best-effort',
   devices: undefined,
@@ -117,6 +118,7 @@ describe('kpr run flags', () => {
         '--bpf-lb-acceleration=native',
         '--devices',
         'eth0, eth1',
+        '--bpf-lb-source-range-all-types=true',
       ]),
     ).toEqual({
       ...STANDALONE_DEFAULTS,
@@ -129,6 +131,7 @@ describe('kpr run flags', () => {
       noBackendResponse: 'drop',
       acceleration: 'native',
       devices: ['eth0', 'eth1'],
+      lbSourceRangeAllTypes: true,
     });
     expect(run(['--manifests=/m', '--lb-mode', 'dsr', '--bpf-lb-maglev-hash-seed', '7']).lbMode).toBe('dsr');
     expect(run(['--manifests=/m', '--bpf-lb-maglev-hash-seed', '7']).maglevSeed).toBe(7);
