@@ -14,7 +14,7 @@ import { NodeNeighbours } from './datapath/node_neighbours';
 import { computeMaglev } from './datapath/maglev';
 import { EdgeDatapath, EdgeOpenOptions, loadAddon, OpenOptions, repoRoot } from './datapath/native';
 import { Reconciler } from './datapath/reconciler';
-import { attachMode } from './datapath/xdp_devices';
+import { attachMode, namespaceInterfaces } from './datapath/xdp_devices';
 import { HealthCheckServers } from './health_check_node_port';
 import { Logger } from './log';
 import { DatapathMetrics, EdgeLbSource, edgeMapCapacities, socketMapCapacities } from './metrics/datapath_metrics';
@@ -162,8 +162,12 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   if (cfg.source.kind === 'manifests' && !fs.existsSync(cfg.source.path)) throw new Error(`--manifests ${cfg.source.path}: no such file or directory`);
   for (const warning of cfg.configWarnings) log.warn(`config: ${warning}`);
   const node = nodeName(cfg.hostnameOverride);
-  ensureBpffs(cfg.bpfRoot, log);
+  // Every check that can fail comes before the first change to the node.
+  const interfaces = cfg.devices && attachMode(cfg.acceleration) ? namespaceInterfaces() : [];
+  const missing = (cfg.devices ?? []).filter((d) => interfaces.length > 0 && !interfaces.includes(d));
+  if (missing.length > 0) throw new Error(`flag --devices: no interface ${missing.join(', ')} here (there are ${interfaces.join(', ')})`);
   const cgroupRoot = resolveCgroupRoot(cfg.cgroupRoot, log);
+  ensureBpffs(cfg.bpfRoot, log);
   const pins = pinPaths(cfg.bpfRoot);
   const pinDirs = [path.dirname(pins.maps), pins.maps, pins.links];
   privatePinDirs(pinDirs);
