@@ -36,6 +36,7 @@ const BAD_FLAGS: Record<string, [string, string]> = {
   '--metrics-bind-address': ['localhost:1', 'is not an IP:port address'],
   '--healthz-bind-address': ['[::1]:70000', 'is not an IP:port address'],
   '--metrics-per-service': ['yes', 'must be one of true, false'],
+  '--metrics-kube-proxy-total-gauge': ['1', 'must be one of true, false'],
   '--bpf-root': ['sys/fs/bpf', 'must be an absolute path'],
   '--cgroup-root': ['cgroup', 'must be an absolute path'],
   '--bpf-lb-map-max': ['0', 'must be an integer from 1 to'],
