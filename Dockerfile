@@ -35,12 +35,13 @@ RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
 # libbpf1, libelf1, zlib1g: the addon's libraries. iproute2: the agent keeps
-# neighbour entries towards other nodes with `ip neigh`. mount: the agent and
-# the chart's init container mount bpffs. ethtool: for looking at a node's
+# neighbour entries towards other nodes with `ip neigh`. mount: the agent
+# mounts bpffs. util-linux: nsenter, with which the chart's init container
+# mounts bpffs in the node's mount namespace. ethtool: for looking at a node's
 # devices (XDP driver support, offloads) with `kubectl exec`.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libbpf1 libelf1 zlib1g iproute2 ethtool mount \
+      libbpf1 libelf1 zlib1g iproute2 ethtool mount util-linux \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/kpr
 COPY --from=build /src/package.json ./

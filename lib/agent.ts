@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
-import { ensureBpffs } from './bpffs';
+import { ensureBpffs, privatePinDirs, privatePins } from './bpffs';
 import { resolveCgroupRoot } from './cgroup';
 import { EDGE_FLOWS_PER_LB_ENTRY, pinPaths, RunConfig } from './config';
 import { EdgeReconciler } from './datapath/edge_reconciler';
@@ -14,7 +14,7 @@ import { NodeNeighbours } from './datapath/node_neighbours';
 import { computeMaglev } from './datapath/maglev';
 import { EdgeDatapath, EdgeOpenOptions, loadAddon, OpenOptions, repoRoot } from './datapath/native';
 import { Reconciler } from './datapath/reconciler';
-import { attachMode } from './datapath/xdp_devices';
+import { attachMode, namespaceInterfaces } from './datapath/xdp_devices';
 import { HealthCheckServers } from './health_check_node_port';
 import { Logger } from './log';
 import { DatapathMetrics, EdgeLbSource, edgeMapCapacities, socketMapCapacities } from './metrics/datapath_metrics';
@@ -167,9 +167,15 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   if (cfg.source.kind === 'manifests' && !fs.existsSync(cfg.source.path)) throw new Error(`--manifests ${cfg.source.path}: no such file or directory`);
   for (const warning of cfg.configWarnings) log.warn(`config: ${warning}`);
   const node = nodeName(cfg.hostnameOverride);
-  ensureBpffs(cfg.bpfRoot, log);
+  // Every check that can fail comes before the first change to the node.
+  const interfaces = cfg.devices && attachMode(cfg.acceleration) ? namespaceInterfaces() : [];
+  const missing = (cfg.devices ?? []).filter((d) => interfaces.length > 0 && !interfaces.includes(d));
+  if (missing.length > 0) throw new Error(`flag --devices: no interface ${missing.join(', ')} here (there are ${interfaces.join(', ')})`);
   const cgroupRoot = resolveCgroupRoot(cfg.cgroupRoot, log);
+  ensureBpffs(cfg.bpfRoot, log);
   const pins = pinPaths(cfg.bpfRoot);
+  const pinDirs = [path.dirname(pins.maps), pins.maps, pins.links];
+  privatePinDirs(pinDirs);
   const opts: OpenOptions = { objectPath: path.join(repoRoot(), 'bpf', 'sock_lb.o'), mapDir: pins.maps, lbMapMax: cfg.lbMapMax, revNatMapMax: cfg.revNatMapMax };
   const dp = loadAddon().openDatapath(opts);
   const metrics = new ProxyMetrics(new ProxierHealth(healthTimeoutMs(cfg)), { kubeProxyTotalGauge: cfg.metricsKubeProxyTotalGauge });
@@ -183,6 +189,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   log.info(`adopted ${adopted.frontends.size} frontends and ${adopted.backends.size} backends from ${pins.maps}`);
   const capacity = new CapacityReport({ log, pending: (datapath, n) => kpr.pendingForCapacity(datapath, n) });
   const edge = openEdge(cfg, pins.maps, kpr, capacity, log);
+  privatePins([pins.maps, pins.links]);
   kpr.readFrom({ maps: dp, programmed: () => reconciler.programmed, capacities: socketMapCapacities(opts) }, edge?.metrics);
 
   const servers = await startServers(cfg, metrics, kpr, log);
@@ -190,7 +197,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const origin = cfg.source.kind === 'manifests' ? `manifests ${cfg.source.path}` : `kubernetes ${cfg.source.kubeconfig ?? 'in-cluster'}`;
   const readyDetail = `${origin}, ${where}`;
   const timing = { minSyncPeriodMs: cfg.minSyncPeriodMs, syncPeriodMs: cfg.syncPeriodMs };
-  const modelConfig = { nodePortAddresses: cfg.nodePortAddresses, lbMode: cfg.lbMode, lbAlgorithm: cfg.lbAlgorithm };
+  const modelConfig = { nodePortAddresses: cfg.nodePortAddresses, lbMode: cfg.lbMode, lbAlgorithm: cfg.lbAlgorithm, lbSourceRangeAllTypes: cfg.lbSourceRangeAllTypes };
   const state: ProxyState = new ProxyState({ name: node, labels: {}, addresses: [] }, modelConfig, metrics, () => loop.changed());
   const healthChecks = new HealthCheckServers(() => metrics.health.isHealthy(Date.now()), log);
   const extras = { edge: edge?.sync, healthChecks, capacity };

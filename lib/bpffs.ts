@@ -1,6 +1,7 @@
 // The BPF filesystem under --bpf-root, where maps and links are pinned so
 // that they outlive the agent. A fresh node may not have it mounted.
 import * as fs from 'fs';
+import * as path from 'path';
 import { fsType, mountFs } from './datapath/mount';
 import { Logger } from './log';
 
@@ -13,4 +14,23 @@ export function ensureBpffs(root: string, log: Logger): void {
   if (fsType(root) === BPF_FS_MAGIC) return;
   mountFs('bpf', root, '--bpf-root');
   log.info(`mounted bpffs at ${root}`);
+}
+
+/** Pinned maps and links are root's only: whoever could write a map would
+ *  steer every service of the node, whoever could read one would see every
+ *  backend. The kernel pins with mode 0600 and the addon makes its
+ *  directories 0700, but a directory or pin that was there before keeps its
+ *  mode: directories are tightened before anything is pinned in them... */
+export function privatePinDirs(dirs: string[]): void {
+  for (const dir of dirs) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(dir, 0o700);
+  }
+}
+
+/** ...and pins once the datapath has made or adopted them. */
+export function privatePins(dirs: string[]): void {
+  for (const dir of dirs) {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) if (!entry.isDirectory()) fs.chmodSync(path.join(dir, entry.name), 0o600);
+  }
 }

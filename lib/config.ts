@@ -136,6 +136,12 @@ export const RUN: CommandSpec = {
     },
     { name: '--bpf-lb-maglev-table-size', value: 'M', help: `entries of each service's Maglev table, one of ${MAGLEV_TABLE_SIZES.join(', ')}`, default: String(DEFAULT_MAGLEV_TABLE_SIZE) },
     { name: '--bpf-lb-maglev-hash-seed', value: 'SEED', help: `Maglev hash seed, the same on every node: ${SEED_HELP}`, default: String(DEFAULT_MAGLEV_SEED) },
+    {
+      name: '--bpf-lb-source-range-all-types',
+      value: 'BOOL',
+      help: "true: a LoadBalancer service's loadBalancerSourceRanges also guard its NodePorts and external IPs; false (kube-proxy's rule): its LoadBalancer IPs only",
+      default: 'false',
+    },
     { name: '--service-no-backend-response', value: 'RESPONSE', help: 'edge LB, a service without backends: reject (TCP reset) or drop', default: 'reject' },
     {
       name: '--bpf-lb-acceleration',
@@ -248,6 +254,8 @@ export interface RunConfig {
   maglevTableSize: number;
   /** Unsigned 32-bit (parseMaglevSeed). */
   maglevSeed: number;
+  /** loadBalancerSourceRanges guard NodePorts and external IPs too. */
+  lbSourceRangeAllTypes: boolean;
   noBackendResponse: NoBackendResponse;
   acceleration: XdpAcceleration;
   /** undefined: the interfaces holding this node's addresses. */
@@ -363,6 +371,12 @@ function cidrsFlag(raw: string | undefined): string[] | undefined {
   });
 }
 
+/** Where a setting came from, for its errors: the flag, else the config
+ *  file's field (undefined: neither, the default applies). */
+function origin(v: Map<string, string>, flag: string, field: string, file: FileSettings, key: keyof FileSettings): string {
+  return v.has(flag) ? `flag ${flag}` : file[key] !== undefined ? `--config: ${field}` : `default of ${flag}`;
+}
+
 function bindFlag(raw: string, name: string, defaultPort: number): BindAddress | undefined {
   try {
     return parseBindAddress(raw, defaultPort);
@@ -371,7 +385,29 @@ function bindFlag(raw: string, name: string, defaultPort: number): BindAddress |
   }
 }
 
-function sourceConfig(v: Map<string, string>, file: FileSettings, env: NodeJS.ProcessEnv): SourceConfig {
+// RFC 1123 subdomain: what the API accepts as a Node's name.
+const NODE_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** The node name override, checked as kube-proxy takes it: trimmed and lowercased. */
+function hostnameOverride(v: Map<string, string>, file: FileSettings): string | undefined {
+  const raw = v.get('--hostname-override') ?? file.hostnameOverride;
+  if (raw !== undefined && !NODE_NAME.test(raw.trim().toLowerCase())) {
+    const from = origin(v, '--hostname-override', 'hostnameOverride', file, 'hostnameOverride');
+    throw new UsageError(RUN.name, `${from}: ${JSON.stringify(raw.slice(0, 60))} is not a valid node name (letters, digits, '-' and '.', at most 253)`);
+  }
+  return raw;
+}
+
+function absolutePathFlag(v: Map<string, string>, name: string): string | undefined {
+  const raw = v.get(name);
+  if (raw !== undefined && !path.isAbsolute(raw)) throw new UsageError(RUN.name, `flag ${name} must be an absolute path, got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+/** Timers take at most 2^31-1 ms; a longer one would fire at once, again and again. */
+const MAX_PERIOD_MS = 2 ** 31 - 1;
+
+function sourceConfig(v: Map<string, string>, file: FileSettings, env: NodeJS.ProcessEnv, readFile: (f: string) => string): SourceConfig {
   const manifests = v.get('--manifests');
   const kubeconfig = v.get('--kubeconfig');
   if (manifests !== undefined && kubeconfig !== undefined) throw new UsageError(RUN.name, 'flags --manifests and --kubeconfig exclude each other');
@@ -380,6 +416,14 @@ function sourceConfig(v: Map<string, string>, file: FileSettings, env: NodeJS.Pr
   if (fromFile === undefined && !env.KUBERNETES_SERVICE_HOST) {
     throw new UsageError(RUN.name, 'flag --manifests or --kubeconfig is required outside a cluster (KUBERNETES_SERVICE_HOST is not set)');
   }
+  if (fromFile !== undefined) {
+    // Read now, so that a wrong path stops the agent before it touches the node.
+    try {
+      readFile(fromFile);
+    } catch (e) {
+      throw new UsageError(RUN.name, `${kubeconfig !== undefined ? 'flag --kubeconfig' : '--config: clientConnection.kubeconfig'} ${fromFile}: ${(e as Error).message}`);
+    }
+  }
   return { kind: 'kubernetes', kubeconfig: fromFile };
 }
 
@@ -387,37 +431,43 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
   const v = parseFlags(RUN, args);
   if (v === 'help') return v;
   const { settings: file, warnings } = configFile(v.get('--config'), readFile);
-  const source = sourceConfig(v, file, env);
+  const source = sourceConfig(v, file, env, readFile);
   const logLevel = choiceFlag(RUN, v, '--log-level', LOG_LEVELS, 'info');
   const defaultMin = source.kind === 'manifests' ? STANDALONE_MIN_SYNC_PERIOD_MS : KUBERNETES_MIN_SYNC_PERIOD_MS;
   const minSyncPeriodMs = durationFlag(v, '--min-sync-period') ?? file.minSyncPeriodMs ?? defaultMin;
   const syncPeriodMs = durationFlag(v, '--sync-period') ?? file.syncPeriodMs ?? SYNC_PERIOD_MS;
-  if (syncPeriodMs <= 0) throw new UsageError(RUN.name, 'the sync period must be greater than 0');
+  const syncFrom = origin(v, '--sync-period', 'syncPeriod', file, 'syncPeriodMs');
+  const minSyncFrom = origin(v, '--min-sync-period', 'minSyncPeriod', file, 'minSyncPeriodMs');
+  if (syncPeriodMs <= 0) throw new UsageError(RUN.name, `${syncFrom}: the sync period must be greater than 0`);
+  for (const [ms, from] of [[syncPeriodMs, syncFrom], [minSyncPeriodMs, minSyncFrom]] as const) {
+    if (ms > MAX_PERIOD_MS) throw new UsageError(RUN.name, `${from}: ${formatDuration(ms)} is longer than the longest period, ${formatDuration(MAX_PERIOD_MS)}`);
+  }
   if (syncPeriodMs < minSyncPeriodMs) {
-    throw new UsageError(RUN.name, `the sync period (${formatDuration(syncPeriodMs)}) must not be shorter than the min sync period (${formatDuration(minSyncPeriodMs)})`);
+    throw new UsageError(RUN.name, `${syncFrom}: the sync period (${formatDuration(syncPeriodMs)}) must not be shorter than the min sync period (${formatDuration(minSyncPeriodMs)}, ${minSyncFrom})`);
   }
   const metrics = v.get('--metrics-bind-address') ?? file.metricsBindAddress;
   const healthz = v.get('--healthz-bind-address') ?? file.healthzBindAddress;
   return {
     source,
-    hostnameOverride: v.get('--hostname-override') ?? file.hostnameOverride,
+    hostnameOverride: hostnameOverride(v, file),
     nodePortAddresses: cidrsFlag(v.get('--nodeport-addresses')) ?? file.nodePortAddresses ?? [],
     minSyncPeriodMs,
     syncPeriodMs,
-    metrics: bindFlag(metrics ?? `127.0.0.1:${METRICS_PORT}`, 'metrics bind address', METRICS_PORT),
-    healthz: bindFlag(healthz ?? `0.0.0.0:${HEALTHZ_PORT}`, 'healthz bind address', HEALTHZ_PORT),
+    metrics: bindFlag(metrics ?? `127.0.0.1:${METRICS_PORT}`, origin(v, '--metrics-bind-address', 'metricsBindAddress', file, 'metricsBindAddress'), METRICS_PORT),
+    healthz: bindFlag(healthz ?? `0.0.0.0:${HEALTHZ_PORT}`, origin(v, '--healthz-bind-address', 'healthzBindAddress', file, 'healthzBindAddress'), HEALTHZ_PORT),
     metricsPerService: choiceFlag(RUN, v, '--metrics-per-service', ['true', 'false'], 'false') === 'true',
     metricsKubeProxyTotalGauge: choiceFlag(RUN, v, '--metrics-kube-proxy-total-gauge', ['true', 'false'], 'false') === 'true',
     bindAddressHardFail: file.bindAddressHardFail ?? false,
     configWarnings: warnings,
-    bpfRoot: v.get('--bpf-root') ?? DEFAULT_BPF_ROOT,
-    cgroupRoot: v.get('--cgroup-root'),
+    bpfRoot: absolutePathFlag(v, '--bpf-root') ?? DEFAULT_BPF_ROOT,
+    cgroupRoot: absolutePathFlag(v, '--cgroup-root'),
     lbMapMax: integerFlag(RUN, v, '--bpf-lb-map-max', 1, MAX_MAP_ENTRIES),
     revNatMapMax: integerFlag(RUN, v, '--bpf-lb-sock-rev-nat-map-max', 1, MAX_MAP_ENTRIES),
     lbMode: choiceFlag(RUN, v, '--bpf-lb-mode', LB_MODES, 'snat'),
     lbAlgorithm: choiceFlag(RUN, v, '--bpf-lb-algorithm', LB_ALGORITHMS, 'maglev'),
     maglevTableSize: maglevTableSizeFlag(v),
     maglevSeed: seedFlag(RUN, v, '--bpf-lb-maglev-hash-seed'),
+    lbSourceRangeAllTypes: choiceFlag(RUN, v, '--bpf-lb-source-range-all-types', ['true', 'false'], 'false') === 'true',
     noBackendResponse: choiceFlag(RUN, v, '--service-no-backend-response', NO_BACKEND_RESPONSES, 'reject'),
     acceleration: choiceFlag(RUN, v, '--bpf-lb-acceleration', XDP_ACCELERATIONS, 'best-effort'),
     devices: devicesFlag(v.get('--devices')),

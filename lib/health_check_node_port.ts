@@ -8,6 +8,7 @@
 // kube-proxy, every node address is served, or with nodePortAddresses the
 // node addresses inside them.
 import * as http from 'http';
+import { refusedWrite } from './http_methods';
 import { Logger } from './log';
 import { HealthCheck } from './model/health_check';
 import { formatAddrPort } from './model/ip_address';
@@ -76,7 +77,8 @@ export class HealthCheckServers {
   private open(key: string, c: HealthCheck, hosts: string[]): void {
     const inst: Instance = { port: c.port, hosts: hosts.join(','), localEndpoints: c.localEndpoints, servers: [], closed: false };
     this.instances.set(key, inst);
-    const handler = (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+      if (refusedWrite(req, res)) return;
       const healthy = this.proxyHealthy();
       const status = inst.localEndpoints > 0 && healthy ? 200 : 503;
       const body = healthCheckBody({ ...c, localEndpoints: inst.localEndpoints }, healthy);

@@ -116,7 +116,7 @@ const SCHEMA: Schema = {
 
 /** Fields kpr reads, and portRange, which kube-proxy itself no longer uses.
  *  The sync periods come from the section of the mode, as kube-proxy takes them. */
-const APPLIED = new Set([
+export const APPLIED_FIELDS = new Set([
   'apiVersion',
   'kind',
   'clientConnection.kubeconfig',
@@ -227,7 +227,7 @@ export function readKubeProxyConfig(text: string): KubeProxyConfig {
     throw new ConfigFileError('mode', `must be one of ${PROXY_MODES.filter(Boolean).join(', ')}, got ${JSON.stringify(mode)}`);
   }
   const section = syncSection(mode);
-  const applied = new Set([...APPLIED, `${section}.syncPeriod`, `${section}.minSyncPeriod`]);
+  const applied = new Set([...APPLIED_FIELDS, `${section}.syncPeriod`, `${section}.minSyncPeriod`]);
   const unapplied = walk(doc, SCHEMA, '', applied);
   const client = (doc.clientConnection ?? {}) as Json;
   const periods = (doc[section] ?? {}) as Json;

@@ -7,6 +7,7 @@
 // "best-effort" is native where the driver supports it and generic elsewhere
 // (unlike Cilium's, which leaves such an interface without XDP: kpr's edge LB
 // lives only in XDP); "disabled" runs no edge LB.
+import * as fs from 'fs';
 import * as os from 'os';
 import { Logger } from '../log';
 import { canonicalIp } from '../model/ip_address';
@@ -34,6 +35,15 @@ export function detectDevices(addresses: string[], interfaces: NodeJS.Dict<os.Ne
     .filter(([, infos]) => (infos ?? []).some((i) => !i.internal && wanted.has(canonicalIp(i.address) ?? i.address)))
     .map(([name]) => name);
   return names.sort();
+}
+
+/** The interfaces of this network namespace, by /proc/self/net/dev (sysfs
+ *  shows the namespace it was mounted in, not the reader's). */
+export function namespaceInterfaces(netDev: string = fs.readFileSync('/proc/self/net/dev', 'utf8')): string[] {
+  return netDev.split('\n').flatMap((line) => {
+    const m = /^\s*([^\s:]+):/.exec(line);
+    return m ? [m[1]] : [];
+  });
 }
 
 export type EdgeAttacher = Pick<EdgeDatapath, 'attachXdp' | 'attachTc'>;

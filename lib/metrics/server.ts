@@ -3,6 +3,7 @@
 // logged and skipped, unless bindAddressHardFail says to stop the agent.
 import * as http from 'http';
 import { BindAddress } from '../bind_address';
+import { refusedWrite } from '../http_methods';
 import { Logger } from '../log';
 import { formatAddrPort } from '../model/ip_address';
 import { Registry } from 'prom-client';
@@ -31,6 +32,7 @@ export function healthzHandler(metrics: ProxyMetrics): Handler {
  *  failed and hardFail is off. */
 export async function serve(name: string, addr: BindAddress, handler: Handler, log: Logger, hardFail: boolean): Promise<http.Server | undefined> {
   const server = http.createServer((req, res) => {
+    if (refusedWrite(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
     handler(path).then(
       (r) => res.writeHead(r.status, { 'Content-Type': r.type, 'X-Content-Type-Options': 'nosniff' }).end(r.body),

@@ -21,4 +21,6 @@ export interface ModelConfig {
   lbMode: LbMode;
   /** --bpf-lb-algorithm (lb_algorithm.ts). */
   lbAlgorithm: LbAlgorithm;
+  /** --bpf-lb-source-range-all-types (source_ranges.ts). */
+  lbSourceRangeAllTypes: boolean;
 }

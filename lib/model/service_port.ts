@@ -13,6 +13,7 @@ import { ModelConfig, NodeContext } from './node';
 import { EndpointSlice, objectName, Service, ServicePort } from './objects';
 import { Protocol, protocolOf } from './protocol';
 import { affinityTimeout } from './session_affinity';
+import { frontendSourceRanges } from './source_ranges';
 import { healthCheckNodePort, noLocalEndpoints, TrafficBackends, trafficBackends } from './traffic_policy';
 
 export interface FamilyPort {
@@ -62,6 +63,7 @@ export function externalFrontend(p: FamilyPort, kind: Exclude<FrontendKind, 'Clu
     kind,
     backends: p.backends.fromNode,
     externalBackends: p.located.backends,
+    sourceRanges: frontendSourceRanges(p.svc.spec, kind, p.family, p.config.lbSourceRangeAllTypes),
     healthCheckNodePort: healthCheckNodePort(p.svc.spec),
     forwardingMode: forwardingMode(p.svc, p.proto, p.config.lbMode),
     lbAlgorithm: lbAlgorithm(p.svc, p.config.lbAlgorithm),

@@ -2,8 +2,11 @@
 // LoadBalancer IPs, as kube-proxy applies them: to LoadBalancer IPs only (not
 // to the same service's node ports or external IPs), and per family, so a
 // family none of whose ranges is of it is open to all of that family.
+// --bpf-lb-source-range-all-types (Cilium's name) extends them to the
+// service's node ports and external IPs, which would otherwise let any client
+// around the ranges by sending to a node address instead of the LB IP.
 import { cidrContains, cidrFamily } from './cidr';
-import { Frontend } from './frontend';
+import { Frontend, FrontendKind } from './frontend';
 import { IpFamily } from './ip_address';
 import { NodeContext } from './node';
 import { ServiceSpec } from './objects';
@@ -13,6 +16,15 @@ import { compareStrings } from './order';
 export function sourceRanges(spec: ServiceSpec, family: IpFamily): string[] {
   const ranges = (spec.loadBalancerSourceRanges ?? []).filter((r) => cidrFamily(r) === family);
   return [...new Set(ranges)].sort(compareStrings);
+}
+
+/** The ranges that guard one frontend of a service: a LoadBalancer IP's
+ *  always; the node ports' and external IPs' of a LoadBalancer service only
+ *  when allTypes (--bpf-lb-source-range-all-types); never a cluster IP's,
+ *  which in-cluster clients reach. */
+export function frontendSourceRanges(spec: ServiceSpec, kind: FrontendKind, family: IpFamily, allTypes: boolean): string[] {
+  if (kind === 'LoadBalancer' || (allTypes && kind !== 'ClusterIP' && spec.type === 'LoadBalancer')) return sourceRanges(spec, family);
+  return [];
 }
 
 /** Whether traffic from this node itself may use the frontend. The socket

@@ -2,7 +2,7 @@
 // the slice's addressType, ports, conditions and hints of their API types.
 import { ADDRESS_TYPES, AddressType, Endpoint, EndpointConditions, EndpointHints, EndpointPort, EndpointSlice, ObjectMeta } from '../model/objects';
 import { PROTOCOLS } from '../model/protocol';
-import { FieldReader, Json } from './field_reader';
+import { FieldReader, Json, shown } from './field_reader';
 
 function address(r: FieldReader, v: unknown, field: string, type: AddressType): string {
   const a = type === 'FQDN' ? r.string(v, field) : r.ip(v, field, type);
@@ -54,19 +54,38 @@ function endpoint(r: FieldReader, v: unknown, at: string, type: AddressType): En
 function endpointPort(r: FieldReader, v: unknown, at: string): EndpointPort {
   const p = r.required(r.object(v, at), at);
   return {
-    name: r.string(p.name, `${at}.name`),
+    name: r.portName(p.name, `${at}.name`),
     protocol: r.oneOf(p.protocol, `${at}.protocol`, PROTOCOLS),
     port: r.integer(p.port, `${at}.port`, 1, 65535),
   };
 }
 
+/** The API server's limits on one slice. */
+const MAX_ENDPOINTS = 1000;
+const MAX_PORTS = 100;
+
+function endpointPorts(r: FieldReader, v: unknown): EndpointPort[] | undefined {
+  const items = r.array(v, 'ports');
+  if (items && items.length > MAX_PORTS) r.fail('ports', `may hold at most ${MAX_PORTS} entries, got ${items.length}`);
+  // Backends are matched to service ports by name: two of one name would be ambiguous.
+  const names = new Set<string>();
+  return items?.map((p, i) => {
+    const port = endpointPort(r, p, `ports[${i}]`);
+    const name = port.name ?? '';
+    if (names.has(name)) r.fail(`ports[${i}].name`, `duplicate name ${shown(name)}`);
+    names.add(name);
+    return port;
+  });
+}
+
 export function decodeEndpointSlice(r: FieldReader, metadata: ObjectMeta, doc: Json): EndpointSlice {
   const addressType = r.required(r.oneOf(doc.addressType, 'addressType', ADDRESS_TYPES), 'addressType');
   const endpoints = r.array(doc.endpoints, 'endpoints') ?? [];
+  if (endpoints.length > MAX_ENDPOINTS) r.fail('endpoints', `may hold at most ${MAX_ENDPOINTS} entries, got ${endpoints.length}`);
   return {
     metadata,
     addressType,
     endpoints: endpoints.map((e, i) => endpoint(r, e, `endpoints[${i}]`, addressType)),
-    ports: r.array(doc.ports, 'ports')?.map((p, i) => endpointPort(r, p, `ports[${i}]`)),
+    ports: endpointPorts(r, doc.ports),
   };
 }

@@ -5,7 +5,7 @@ import { EndpointSlice, Node, ObjectMeta, Service } from '../model/objects';
 import { decodeEndpointSlice } from './decode_endpointslice';
 import { decodeNode } from './decode_node';
 import { decodeService } from './decode_service';
-import { FieldReader, isJsonObject, Json } from './field_reader';
+import { FieldReader, isJsonObject, Json, shown } from './field_reader';
 import { ObjectError, objectIdentity, UNNAMED } from './object_error';
 
 export type KubeObject =
@@ -22,12 +22,13 @@ const CLUSTER_SCOPED = new Set<string>(['Node']);
 export const DEFAULT_NAMESPACE = 'default';
 
 // RFC 1123 subdomain: what the API accepts for namespaces and object names.
+const MAX_NAME = 253;
 const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 function dnsName(r: FieldReader, v: unknown, field: string): string | undefined {
   const s = r.string(v, field);
-  if (s !== undefined && (s.length > 253 || !DNS_NAME.test(s))) {
-    r.fail(field, `${JSON.stringify(s)} is not a valid name (lowercase letters, digits, '-' and '.')`);
+  if (s !== undefined && (s.length > MAX_NAME || !DNS_NAME.test(s))) {
+    r.fail(field, `${shown(s)} is not a valid name (lowercase letters, digits, '-' and '.')`);
   }
   return s;
 }
@@ -40,7 +41,7 @@ function stringMap(r: FieldReader, v: unknown, field: string): Record<string, st
   if (entries.length === 0) return NO_ENTRIES;
   const out: Record<string, string> = {};
   for (const [k, val] of entries) {
-    const at = `${field}[${JSON.stringify(k)}]`;
+    const at = `${field}[${shown(k)}]`;
     out[k] = r.required(r.string(val, at), at);
   }
   return out;
@@ -71,6 +72,12 @@ function decodeKind(r: FieldReader, kind: keyof typeof API_VERSIONS, m: ObjectMe
   }
 }
 
+/** A name too long to be one (the API takes 253 characters at most) is
+ *  shown by its start: enough to find it, not a message of megabytes. */
+function clipped(name: string): string {
+  return name.length > MAX_NAME ? `${name.slice(0, 60)}...` : name;
+}
+
 /** undefined for kinds the proxy does not read; throws ObjectError. */
 export function decodeObject(doc: Json): KubeObject | undefined {
   const kind = doc.kind;
@@ -78,11 +85,11 @@ export function decodeObject(doc: Json): KubeObject | undefined {
   // Identify the object leniently first, so even a broken one is named.
   const namespaced = !CLUSTER_SCOPED.has(kind);
   const meta = isJsonObject(doc.metadata) ? doc.metadata : {};
-  const namespace = typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : DEFAULT_NAMESPACE;
-  const name = typeof meta.name === 'string' && meta.name ? meta.name : UNNAMED;
+  const namespace = typeof meta.namespace === 'string' && meta.namespace ? clipped(meta.namespace) : DEFAULT_NAMESPACE;
+  const name = typeof meta.name === 'string' && meta.name ? clipped(meta.name) : UNNAMED;
   const r = new FieldReader(kind, namespaced ? namespace : '', name);
   if (doc.apiVersion !== API_VERSIONS[kind]) {
-    r.fail('apiVersion', `must be ${API_VERSIONS[kind]}, got ${JSON.stringify(doc.apiVersion ?? null)}`);
+    r.fail('apiVersion', `must be ${API_VERSIONS[kind]}, got ${shown(doc.apiVersion ?? null)}`);
   }
   return decodeKind(r, kind, metadata(r, doc.metadata, namespaced), doc);
 }
@@ -95,10 +102,10 @@ export type DocumentOutcome =
   | { ignored: string };
 
 export function decodeDocument(doc: unknown): DocumentOutcome {
-  if (!isJsonObject(doc)) return { error: `not an object: ${JSON.stringify(doc)}` };
+  if (!isJsonObject(doc)) return { error: `not an object: ${shown(doc)}` };
   try {
     const object = decodeObject(doc);
-    if (!object) return { ignored: `kind ${JSON.stringify(doc.kind)} (apiVersion ${JSON.stringify(doc.apiVersion)})` };
+    if (!object) return { ignored: `kind ${shown(doc.kind)} (apiVersion ${shown(doc.apiVersion)})` };
     const { namespace, name } = object.object.metadata;
     return { object, identity: objectIdentity(object.kind, namespace, name) };
   } catch (e) {

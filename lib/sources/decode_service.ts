@@ -65,7 +65,7 @@ function servicePorts(r: FieldReader, v: unknown, type: ServiceType | undefined)
     const at = `spec.ports[${i}]`;
     const p = r.required(r.object(item, at), at);
     const port: ServicePort = {
-      name: r.string(p.name, `${at}.name`),
+      name: r.portName(p.name, `${at}.name`),
       protocol: r.oneOf(p.protocol, `${at}.protocol`, PROTOCOLS),
       port: r.required(r.integer(p.port, `${at}.port`, 1, 65535), `${at}.port`),
       nodePort: r.integer(p.nodePort, `${at}.nodePort`, 1, 65535),

@@ -11,9 +11,26 @@ export function isJsonObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function shown(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+const SHOWN_MAX = 60;
+const DNS_LABEL = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** v as JSON, cut at SHOWN_MAX characters. Written out only as far as
+ *  shown: the value can be as deep, as large or as shared (YAML aliases
+ *  repeat one node any number of times, or hold it in itself) as a manifest
+ *  makes it, and stringifying all of it would overflow the stack or never end. */
+export function shown(v: unknown): string {
+  let out = '';
+  const put = (text: string): boolean => {
+    out += text.slice(0, SHOWN_MAX + 1 - out.length);
+    return out.length <= SHOWN_MAX;
+  };
+  const write = (x: unknown): boolean => {
+    if (Array.isArray(x)) return put('[') && x.every((e, i) => (i === 0 || put(',')) && write(e)) && put(']');
+    if (isJsonObject(x)) return put('{') && Object.entries(x).every(([k, e], i) => (i === 0 || put(',')) && put(`${JSON.stringify(k)}:`) && write(e)) && put('}');
+    return put(typeof x === 'string' ? JSON.stringify(x.slice(0, SHOWN_MAX + 1)) : String(x));
+  };
+  write(v);
+  return out.length > SHOWN_MAX ? `${out.slice(0, SHOWN_MAX - 3)}...` : out;
 }
 
 export class FieldReader {
@@ -61,6 +78,13 @@ export class FieldReader {
     if (v === undefined || v === null) return undefined;
     if ((allowed as readonly unknown[]).includes(v)) return v as T;
     return this.fail(field, `must be one of ${allowed.join(', ')}, got ${shown(v)}`);
+  }
+
+  /** A port's name: an RFC 1123 label, as the API requires, since ports are matched by it. */
+  portName(v: unknown, field: string): string | undefined {
+    const s = this.string(v, field);
+    if (s !== undefined && s !== '' && !DNS_LABEL.test(s)) this.fail(field, `${shown(s)} is not a valid port name (at most 63 lowercase letters, digits and '-')`);
+    return s;
   }
 
   /** A canonical IP address, of the given family when there is one. */

@@ -87,10 +87,20 @@ function parseJson(chunk: ManifestChunk): unknown[] {
   }
 }
 
+function documents(chunk: ManifestChunk, fileName: string): unknown[] {
+  try {
+    return fileName.endsWith('.json') ? parseJson(chunk) : parseYaml(chunk);
+  } catch (e) {
+    // Both parsers recurse per level of nesting: a document nested deeper
+    // than the stack allows is refused like any other that does not parse.
+    if (e instanceof RangeError) throw new ParseError(chunk.line, `nested too deeply to parse (${e.message})`);
+    throw e;
+  }
+}
+
 /** The documents of one chunk; empty documents are dropped. */
 export function parseChunk(chunk: ManifestChunk, fileName: string): unknown[] {
-  const docs = fileName.endsWith('.json') ? parseJson(chunk) : parseYaml(chunk);
-  return docs
+  return documents(chunk, fileName)
     .flatMap((d) => (isJsonObject(d) && d.apiVersion === 'v1' && d.kind === 'List' && Array.isArray(d.items) ? d.items : [d]))
     .filter((d) => d !== null && d !== undefined);
 }

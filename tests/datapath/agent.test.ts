@@ -2,6 +2,7 @@
 // its own bpffs, and two agents side by side on one machine.
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as yaml from 'js-yaml';
 import * as os from 'os';
 import * as path from 'path';
 import { repoRoot } from '../../lib/datapath/native';
@@ -47,16 +48,66 @@ describe('kpr agent', () => {
     serviceManifest({ namespace: 'test', name: 'web', clusterIPs: [ip], ports: [{ name: 'http', port, targetPort: PORT }], endpoints: backends.map((addr) => ({ addr })) });
   const tcp = (ip: string) => ({ addr: ip, port: 80, proto: 'TCP' as const });
 
-  test('a bad object is reported by kind, namespace, name and field; the others are programmed', async () => {
+  test('bad objects among good ones are each reported by kind, namespace, name and field; the good ones serve traffic', async () => {
     const f = fixture('badobj');
-    const [b1] = topo.backends.map((b) => b.ipv4);
-    const bad = serviceManifest({ namespace: 'test', name: 'bad', clusterIPs: ['198.19.1.11'], ports: [{ name: 'http', port: 70000, targetPort: PORT }], endpoints: [{ addr: b1 }] });
-    f.write('web.yaml', `${web('198.19.1.10', [b1])}---\n${bad}`);
+    const [b1, b2] = topo.backends.map((b) => b.ipv4);
+    const doc = (o: Record<string, unknown>) => yaml.dump(o);
+    const svc = (name: string, spec: Record<string, unknown>) => doc({ apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'test', name }, spec });
+    const eps = (name: string, body: Record<string, unknown>) =>
+      doc({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { namespace: 'test', name, labels: { 'kubernetes.io/service-name': 'web' } }, addressType: 'IPv4', ...body });
+    const bad: [string, RegExp][] = [
+      [svc('port-range', { clusterIP: '198.19.1.11', ports: [{ name: 'http', port: 70000 }] }), /Service test\/port-range: spec\.ports\[0\]\.port: .*70000/],
+      [svc('dup-ports', { clusterIP: '198.19.1.12', ports: [{ name: 'a', port: 80 }, { name: 'b', port: 80 }] }), /Service test\/dup-ports: spec\.ports\[1\]: duplicate port 80\/TCP/],
+      [svc('family', { clusterIP: 'fd00:198:19::1', ipFamilies: ['IPv4'], ports: [{ name: 'a', port: 80 }] }), /Service test\/family: spec\.ipFamilies\[0\]: is IPv4, but .* is IPv6/],
+      [svc('protocol', { clusterIP: '198.19.1.13', ports: [{ name: 'a', port: 80, protocol: 'ICMP' }] }), /Service test\/protocol: spec\.ports\[0\]\.protocol: .*"ICMP"/],
+      [svc('x'.repeat(300), { clusterIP: '198.19.1.14', ports: [{ name: 'a', port: 80 }] }), /Service test\/x{60}\.\.\.: metadata\.name: /],
+      // JSON is YAML too: a value nested 1000 deep, which the YAML writer would not write.
+      [
+        `${JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'test', name: 'deep' }, spec: { clusterIP: JSON.parse(`${'['.repeat(1000)}${']'.repeat(1000)}`) } })}\n`,
+        /Service test\/deep: spec\.clusterIP: must be a string/,
+      ],
+      [eps('web-bad-addr', { endpoints: [{ addresses: ['198.18.10.300'] }], ports: [{ name: 'http', port: PORT }] }), /EndpointSlice test\/web-bad-addr: endpoints\[0\]\.addresses\[0\]: "198\.18\.10\.300" is not a valid IP address/],
+      [eps('web-many-ports', { endpoints: [{ addresses: [b2] }], ports: Array.from({ length: 10_000 }, (_, i) => ({ name: `p${i}`, port: 1 + i })) }), /EndpointSlice test\/web-many-ports: ports: may hold at most 100 entries, got 10000/],
+    ];
+    // A slice of a service that does not exist is no error: it waits for its service.
+    const orphan = doc({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { namespace: 'test', name: 'gone-1', labels: { 'kubernetes.io/service-name': 'gone' } }, addressType: 'IPv4', endpoints: [{ addresses: [b2] }], ports: [{ name: 'http', port: PORT }] });
+    const good = serviceManifest({ namespace: 'test', name: 'api', clusterIPs: ['198.19.1.15'], ports: [{ name: 'http', port: 80, targetPort: PORT }], endpoints: [{ addr: b2 }] });
+    f.write('web.yaml', [web('198.19.1.10', [b1]), ...bad.map(([text]) => text), orphan, good].join('---\n'));
     const agent = await f.startAgent();
-    expect(agent.lines.join('\n')).toMatch(/web\.yaml:\d+: Service test\/bad: spec\.ports\[0\]\.port: .*70000/);
+    const log = agent.lines.join('\n');
+    for (const [, message] of bad) expect(log).toMatch(new RegExp(`web\\.yaml:\\d+: ${message.source}`));
+    expect(log).not.toMatch(/gone/);
     expect(f.backendsOf(tcp('198.19.1.10'))).toEqual([`${b1}:${PORT}`]);
-    const r = await runClient(f.client, { mode: 'tcp', addr: '198.19.1.10', port: 80, count: 5 });
-    expect(r.backends).toEqual({ b1: 5 });
+    expect(f.backendsOf(tcp('198.19.1.15'))).toEqual([`${b2}:${PORT}`]);
+    expect((await runClient(f.client, { mode: 'tcp', addr: '198.19.1.10', port: 80, count: 5 })).backends).toEqual({ b1: 5 });
+    expect((await runClient(f.client, { mode: 'tcp', addr: '198.19.1.15', port: 80, count: 5 })).backends).toEqual({ b2: 5 });
+    // None of the bad services got a frontend.
+    for (const ip of ['198.19.1.11', '198.19.1.12', '198.19.1.13', '198.19.1.14']) expect(f.backendsOf(tcp(ip))).toEqual([]);
+  });
+
+  test('pinned maps and links are root-only: directories 0700, pins 0600, even where the directories were there, open to all, before', async () => {
+    const f = fixture('pinmodes');
+    f.write('web.yaml', web('198.19.1.70', [topo.backends[0].ipv4]));
+    const kprDir = path.join(f.bpfRootPath, 'kpr');
+    fs.mkdirSync(path.join(kprDir, 'maps'), { recursive: true, mode: 0o777 });
+    fs.chmodSync(kprDir, 0o777);
+    fs.chmodSync(path.join(kprDir, 'maps'), 0o777);
+    await f.startAgent();
+    const modes: Record<string, string> = {};
+    const walk = (dir: string): void => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        const st = fs.statSync(p);
+        expect({ p, uid: st.uid, gid: st.gid }).toEqual({ p, uid: 0, gid: 0 });
+        modes[path.relative(kprDir, p)] = (st.mode & 0o7777).toString(8);
+        if (e.isDirectory()) walk(p);
+      }
+    };
+    modes['.'] = (fs.statSync(kprDir).mode & 0o7777).toString(8);
+    walk(kprDir);
+    const dirs = ['.', 'maps', 'links'];
+    expect(Object.keys(modes)).toEqual(expect.arrayContaining([...dirs, 'maps/kpr_services', 'links/kpr_connect4']));
+    for (const [p, mode] of Object.entries(modes)) expect({ p, mode }).toEqual({ p, mode: dirs.includes(p) ? '700' : '600' });
   });
 
   test('a file that does not parse keeps what it held before', async () => {

@@ -102,8 +102,8 @@ describe('edge LB: real traffic through two nodes', () => {
   const ONLY_B = service({ name: 'only-b', lbIp: '198.18.100.2', endpoints: [] });
   const SNAT = service({ name: 'snat', lbIp: '198.18.100.3', endpoints: [], annotations: { 'service.cilium.io/forwarding-mode': 'snat' } });
   const STICKY = service({ name: 'sticky', lbIp: '198.18.100.4', endpoints: [], extraSpec: { sessionAffinity: 'ClientIP' } });
-  const FENCED = service({ name: 'fenced', lbIp: '198.18.100.5', endpoints: [], extraSpec: { loadBalancerSourceRanges: ['198.18.0.200/32'] } });
-  const OPEN = service({ name: 'open', lbIp: '198.18.100.6', endpoints: [], extraSpec: { loadBalancerSourceRanges: ['198.18.0.0/28'] } });
+  const FENCED = service({ name: 'fenced', lbIp: '198.18.100.5', endpoints: [], extraSpec: { loadBalancerSourceRanges: ['198.18.0.200/32'] }, nodePort: NODE_PORT + 5 });
+  const OPEN = service({ name: 'open', lbIp: '198.18.100.6', endpoints: [], extraSpec: { loadBalancerSourceRanges: ['198.18.0.0/28'] }, nodePort: NODE_PORT + 6 });
   const LOCAL = service({ name: 'local', lbIp: '198.18.100.7', endpoints: [], extraSpec: { externalTrafficPolicy: 'Local' } });
   const FLOW = service({ name: 'flow', lbIp: '198.18.100.8', endpoints: [] });
   const DNS = service({ name: 'dns', lbIp: '198.18.100.9', endpoints: [], protocol: 'UDP' });
@@ -127,8 +127,9 @@ describe('edge LB: real traffic through two nodes', () => {
     FLOW.endpoints = [endpoint('b1')];
     DNS.endpoints = [endpoint('b2')];
     services.forEach(write);
+    // Node A keeps kube-proxy's rule for source ranges, node B guards NodePorts with them too.
     await startNodeAgent(nodeA, ['--lb-mode', 'dsr']);
-    await startNodeAgent(nodeB, ['--lb-mode', 'dsr']);
+    await startNodeAgent(nodeB, ['--lb-mode', 'dsr', '--bpf-lb-source-range-all-types', 'true']);
   });
 
   afterAll(async () => {
@@ -197,6 +198,17 @@ describe('edge LB: real traffic through two nodes', () => {
     expect(allowed.backends).toEqual({ a1: 5 });
   });
 
+  test("a fenced service's NodePort: open by default as in kube-proxy (node A), guarded with --bpf-lb-source-range-all-types (node B)", async () => {
+    const bypass = await tcp(nodeA.ipv4, FENCED.nodePort as number, 5);
+    expect(bypass.errors).toEqual({});
+    expect(bypass.backends).toEqual({ a1: 5 });
+    const denied = await tcp(nodeB.ipv4, FENCED.nodePort as number, 2, 500);
+    expect(denied.errors).toEqual({ ETIMEDOUT: 2 });
+    const allowed = await tcp(nodeB.ipv4, OPEN.nodePort as number, 5);
+    expect(allowed.errors).toEqual({});
+    expect(allowed.backends).toEqual({ a1: 5 });
+  });
+
   test('externalTrafficPolicy Local: only the backend on the node the traffic reached', async () => {
     const r = await tcp(LOCAL.lbIp, 80, 20);
     expect(r.backends).toEqual({ a1: 20 });
@@ -243,7 +255,7 @@ describe('edge LB: real traffic through two nodes', () => {
     expect(s.links.map((l) => l.program).sort()).toEqual(expect.arrayContaining(['kpr_connect4', 'kpr_sendmsg4']));
     const frontends = s.maps.find((m) => m.name === 'kpr_edge_frontends');
     expect(frontends).toMatchObject({ type: 'hash', maxEntries: 65536 });
-    expect(frontends?.entries).toBe(services.length + 1); // the LB IPs and web's node port on node A
+    expect(frontends?.entries).toBe(services.length + services.filter((x) => x.nodePort).length); // the LB IPs and the node ports on node A
     // Without an agent answering, the same report, and exit status 1.
     const r = spawnSync(KPR, ['status', '--bpf-root', roots[0].path, '--healthz-bind-address', '127.0.0.1:1'], { encoding: 'utf8' });
     expect(r.status).toBe(1);

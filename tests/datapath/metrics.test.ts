@@ -3,9 +3,11 @@
 // LB and reads kpr's and kube-proxy's values back through its HTTP API;
 // promtool finds nothing to lint in the exposition; /healthz and /livez
 // follow the manifest Node of the agent's node as it is deleted.
+import { spawnSync } from 'child_process';
 import * as yaml from 'js-yaml';
 import { runClient } from '../helpers/client_runner';
 import { serviceManifest } from '../helpers/manifests';
+import { startAgent } from '../helpers/agent';
 import { assertPrivileged } from '../helpers/preflight';
 import { freePort, Prometheus, promtoolCheckMetrics, requirePrometheus } from '../helpers/prometheus';
 import { EchoServer, startEchoServers } from '../helpers/servers';
@@ -86,6 +88,47 @@ describe('metrics and health of a running agent', () => {
     // The check would see kube-proxy's own gauge name, were it served (--metrics-kube-proxy-total-gauge).
     const misnamed = `# TYPE ${KUBE_PROXY_NO_LOCAL_ENDPOINTS_GAUGE} gauge\n${KUBE_PROXY_NO_LOCAL_ENDPOINTS_GAUGE} 0\n`;
     expect(promtoolCheckMetrics(misnamed)).toMatch(/non-counter metrics should not have "_total" suffix/);
+  });
+
+  test('health tells its state and times, nothing else: no address, path, version or object', async () => {
+    const healthz = await get(`http://127.0.0.1:${healthzPort}/healthz`);
+    const livez = await get(`http://127.0.0.1:${healthzPort}/livez`);
+    expect(Object.keys(JSON.parse(healthz.body)).sort()).toEqual(['currentTime', 'lastUpdated', 'nodeEligible']);
+    expect(Object.keys(JSON.parse(livez.body)).sort()).toEqual(['currentTime', 'lastUpdated']);
+    for (const body of [healthz.body, livez.body]) {
+      for (const internal of [VIP, topo.backends[0].ipv4, fixture.bpfRootPath, fixture.manifests, NODE, 'kpr']) expect(body).not.toContain(internal);
+    }
+  });
+
+  test('nothing over HTTP changes state: every method but GET and HEAD gets 405 on every served path, and nothing changed', async () => {
+    const before = { backends: fixture.backendsOf({ addr: VIP, port: 80, proto: 'TCP' }), healthz: (await get(`http://127.0.0.1:${healthzPort}/healthz`)).status };
+    const urls = [`http://${metricsAddr}/metrics`, `http://${metricsAddr}/`, ...['/healthz', '/livez', '/'].map((p) => `http://127.0.0.1:${healthzPort}${p}`)];
+    for (const url of urls) {
+      for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
+        const res = await fetch(url, { method, body: method === 'DELETE' ? undefined : '{"nodeEligible": false}' });
+        expect({ url, method, status: res.status, allow: res.headers.get('allow') }).toEqual({ url, method, status: 405, allow: 'GET, HEAD' });
+      }
+      expect([200, 404]).toContain((await fetch(url, { method: 'HEAD' })).status);
+    }
+    expect({ backends: fixture.backendsOf({ addr: VIP, port: 80, proto: 'TCP' }), healthz: (await get(`http://127.0.0.1:${healthzPort}/healthz`)).status }).toEqual(before);
+    expect(before.backends).toEqual([`${topo.backends[0].ipv4}:${PORT}`]);
+  });
+
+  test('by default metrics listen on loopback only (127.0.0.1:10249), not on the node addresses', async () => {
+    const other = new LbFixture(topo, 'metrics-default');
+    try {
+      other.write('web.yaml', web([topo.backends[0].ipv4]));
+      // In the client's namespace, whose loopback and address are its own: the machine's ports stay free.
+      other.agent = await startAgent({ manifests: other.manifests, bpfRoot: other.bpfRootPath, cgroupRoot: other.client.cgroup, netns: topo.client.ns, args: ['--bpf-lb-acceleration', 'disabled'] });
+      expect(other.agent.lines.join('\n')).toContain('metrics: serving on http://127.0.0.1:10249');
+      // curl prints 000 when nothing answers (and exits non-zero).
+      const status = (host: string) =>
+        spawnSync('ip', ['netns', 'exec', topo.client.ns, 'curl', '-s', '-o', '/dev/null', '-m', '2', '-w', '%{http_code}', `http://${host}:10249/metrics`], { encoding: 'utf8', timeout: 10_000 }).stdout;
+      expect(status('127.0.0.1')).toBe('200');
+      expect(status(topo.client.ipv4)).toBe('000');
+    } finally {
+      await other.destroy();
+    }
   });
 
   test('a Node being deleted fails /healthz and not /livez', async () => {

@@ -7,7 +7,9 @@
 // say; the DaemonSet's arguments and the ConfigMap's file read by kpr's own
 // parsers; and the agent run as the chart runs it, with the ServiceAccount's
 // token, the chart's arguments and config file, and only its capabilities.
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { runConfig, RunConfig } from '../../lib/config';
@@ -39,6 +41,8 @@ const OPENAPI_TIMEOUT_MS = 30_000;
 const APPLY_TIMEOUT_MS = 10_000;
 const POLL_MS = 200;
 const CAPABILITIES = ['BPF', 'NET_ADMIN', 'PERFMON', 'SYS_ADMIN', 'SYS_PTRACE'];
+/** The bpffs init container's, in the chart's order. */
+const INIT_CAPABILITIES = ['SYS_ADMIN', 'SYS_CHROOT', 'SYS_PTRACE'];
 
 interface K8sObject {
   apiVersion: string;
@@ -55,7 +59,7 @@ interface Container {
   ports?: { name: string; containerPort: number }[];
   livenessProbe?: { httpGet: { path: string; port: string | number } };
   readinessProbe?: { httpGet: { path: string; port: string | number } };
-  securityContext?: { privileged?: boolean; capabilities?: { add?: string[]; drop?: string[] } };
+  securityContext?: { privileged?: boolean; capabilities?: { add?: string[]; drop?: string[] }; appArmorProfile?: { type: string } };
   volumeMounts?: { name: string; mountPath: string; mountPropagation?: string; readOnly?: boolean }[];
 }
 interface PodSpec {
@@ -189,8 +193,8 @@ describe('charts/kpr', () => {
   }
 
   beforeAll(async () => {
-    // Real clusters allow privileged containers (the init container is one); this flag's default does not.
-    cluster = await startCluster({ prefix: 'chart', apiServerArgs: ['--allow-privileged=true'] });
+    // The apiserver's default refuses privileged containers: its dry runs below prove the chart has none.
+    cluster = await startCluster({ prefix: 'chart' });
     api = new ApiWriter(cluster, 4);
     dir = createTestDir('chart');
     await api.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', yaml.load(fs.readFileSync(CRD_FILE, 'utf8')) as Json);
@@ -255,7 +259,7 @@ describe('charts/kpr', () => {
     }
   });
 
-  test('the apiserver refuses Bidirectional propagation in an unprivileged container: why bpffs is mounted by an init container', async () => {
+  test("the apiserver refuses Bidirectional propagation in an unprivileged container: why bpffs is mounted in the node's mount namespace", async () => {
     const ds = structuredClone(one<DaemonSet>(rendered.defaults.objects, 'DaemonSet'));
     const bpffs = hostMount(ds.spec.template.spec, kprContainer(ds), '/sys/fs/bpf');
     if (!bpffs) throw new Error('no bpffs mount');
@@ -278,9 +282,9 @@ describe('charts/kpr', () => {
     expect(c.securityContext?.privileged).toBe(false);
     expect(c.securityContext?.capabilities?.drop).toEqual(['ALL']);
     expect([...(c.securityContext?.capabilities?.add ?? [])].sort()).toEqual(CAPABILITIES);
-    // The only privileged container is the init container that mounts bpffs, and only when asked for.
-    const privileged = [...(pod.initContainers ?? []), ...pod.containers].filter((x) => x.securityContext?.privileged);
-    expect(privileged.map((x) => x.name)).toEqual(values.bpf?.mountBpffs === false ? [] : ['mount-bpffs']);
+    // No container is privileged, the init container that mounts bpffs included.
+    const all = [...(pod.initContainers ?? []), ...pod.containers];
+    expect(all.map((x) => [x.name, x.securityContext?.privileged])).toEqual([...(values.bpf?.mountBpffs === false ? [] : [['mount-bpffs', false]]), ['kpr', false]]);
 
     const healthzPort = Number(/(\d+)$/.exec(String(values.config?.healthzBindAddress ?? '0.0.0.0:10256'))?.[1]);
     expect(c.ports).toContainEqual({ name: 'healthz', containerPort: healthzPort, protocol: 'TCP' });
@@ -294,8 +298,12 @@ describe('charts/kpr', () => {
     expect(flag(args, '--bpf-root')).toBe('/sys/fs/bpf');
     expect(hostMount(pod, c, '/sys/fs/bpf')).toMatchObject({ mountPath: '/sys/fs/bpf', mountPropagation: 'HostToContainer' });
     for (const init of pod.initContainers ?? []) {
-      expect(hostMount(pod, init, '/sys/fs/bpf')).toMatchObject({ mountPath: '/sys/fs/bpf', mountPropagation: 'Bidirectional' });
+      // It mounts in the node's mount namespace, reached through the host's pid 1, with three capabilities.
+      expect(init.command?.slice(0, 3)).toEqual(['nsenter', '--mount=/proc/1/ns/mnt', '--']);
       expect(init.command?.join(' ')).toContain('mount -t bpf bpf "$BPF_ROOT"');
+      expect(init.securityContext?.capabilities).toEqual({ drop: ['ALL'], add: INIT_CAPABILITIES });
+      expect(init.securityContext?.appArmorProfile).toEqual({ type: 'Unconfined' });
+      expect(init.volumeMounts ?? []).toEqual([]);
     }
     // cgroup: the node's cgroup v2 root, where kpr is told to attach.
     const cgroupMount = hostMount(pod, c, String(values.cgroup?.hostRoot ?? '/sys/fs/cgroup'));
@@ -449,6 +457,46 @@ describe('charts/kpr', () => {
       await agent?.stop('SIGTERM');
       bpfRoot?.destroy();
       cgroup?.destroy();
+    });
+
+    test("the bpffs init container, unprivileged with its three capabilities, mounts bpffs in the node's mount namespace; with two it cannot", async () => {
+      const init = (one<DaemonSet>(rendered.defaults.objects, 'DaemonSet').spec.template.spec.initContainers ?? [])[0];
+      const caps = init.securityContext?.capabilities?.add ?? [];
+      const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kpr-node-bpffs-'));
+      // The node: a mount namespace of its own held by a process, standing
+      // for the node's pid 1 (this machine's pid 1 is not ours to enter).
+      const node = spawn('unshare', ['--mount', '--propagation', 'private', '--', 'sleep', '60'], { stdio: 'ignore' });
+      try {
+        const ns = `/proc/${node.pid}/ns/mnt`;
+        for (let i = 0; i < 50 && fs.readlinkSync(ns) === fs.readlinkSync('/proc/self/ns/mnt'); i++) await sleep(20);
+        const nodeMounts = () => fs.readFileSync(`/proc/${node.pid}/mountinfo`, 'utf8').split('\n').filter((l) => l.split(' ')[4] === root);
+        // The container: a mount namespace of its own too, as the runtime gives it, and only the capabilities given.
+        const command = (init.command ?? []).map((a) => a.replace('/proc/1/', `/proc/${node.pid}/`));
+        const inContainer = (capabilities: string[]) =>
+          spawnSync('unshare', ['--mount', '--propagation', 'private', '--', ...withCapabilities(capabilities), ...command], {
+            encoding: 'utf8',
+            timeout: 10_000,
+            env: { ...process.env, BPF_ROOT: root },
+          });
+
+        const withoutChroot = inContainer(caps.filter((c) => c !== 'SYS_CHROOT'));
+        expect(withoutChroot.status).not.toBe(0);
+        expect(withoutChroot.stderr).toMatch(/not permitted/);
+        expect(nodeMounts()).toEqual([]);
+
+        const r = inContainer(caps);
+        expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+        expect(nodeMounts()).toEqual([expect.stringMatching(/ - bpf /)]);
+        // Not in this namespace: the mount is the node's.
+        expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(` ${root} `);
+        // Run again, it finds the mount and leaves it: one bpffs, not two.
+        expect(inContainer(caps).status).toBe(0);
+        expect(nodeMounts()).toHaveLength(1);
+      } finally {
+        // The node's namespace, and its mount, go with its last process.
+        node.kill('SIGKILL');
+        fs.rmSync(root, { recursive: true, force: true });
+      }
     });
 
     test('without the chart capabilities the agent cannot start: setpriv really takes them away', async () => {

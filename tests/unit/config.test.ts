@@ -5,8 +5,10 @@ const NO_ENV = {};
 const noFile = (f: string): string => {
   throw new Error(`ENOENT: no such file or directory, open '${f}'`);
 };
+/** The kubeconfig files the tests name: kpr reads them at start. */
+const KUBECONFIGS: Record<string, string> = { '/k': 'kind: Config', '/var/lib/kube-proxy/kubeconfig.conf': 'kind: Config' };
 const run = (args: string[], env: NodeJS.ProcessEnv = NO_ENV, files: Record<string, string> = {}) =>
-  runConfig(args, env, (f) => files[f] ?? noFile(f)) as RunConfig;
+  runConfig(args, env, (f) => files[f] ?? KUBECONFIGS[f] ?? noFile(f)) as RunConfig;
 
 const STANDALONE_DEFAULTS: RunConfig = {
   source: { kind: 'manifests', path: '/etc/kpr' },
@@ -28,6 +30,7 @@ const STANDALONE_DEFAULTS: RunConfig = {
   lbAlgorithm: 'maglev',
   maglevTableSize: 16381,
   maglevSeed: DEFAULT_MAGLEV_SEED,
+  lbSourceRangeAllTypes: false,
   noBackendResponse: 'reject',
   acceleration: 'best-effort',
   devices: undefined,
@@ -117,6 +120,7 @@ describe('kpr run flags', () => {
         '--bpf-lb-acceleration=native',
         '--devices',
         'eth0, eth1',
+        '--bpf-lb-source-range-all-types=true',
       ]),
     ).toEqual({
       ...STANDALONE_DEFAULTS,
@@ -129,6 +133,7 @@ describe('kpr run flags', () => {
       noBackendResponse: 'drop',
       acceleration: 'native',
       devices: ['eth0', 'eth1'],
+      lbSourceRangeAllTypes: true,
     });
     expect(run(['--manifests=/m', '--lb-mode', 'dsr', '--bpf-lb-maglev-hash-seed', '7']).lbMode).toBe('dsr');
     expect(run(['--manifests=/m', '--bpf-lb-maglev-hash-seed', '7']).maglevSeed).toBe(7);
@@ -174,10 +179,10 @@ describe('kpr run flags', () => {
     [[], 'flag --manifests or --kubeconfig is required outside a cluster (KUBERNETES_SERVICE_HOST is not set)'],
     [['--manifests', '/m', '--kubeconfig', '/k'], 'flags --manifests and --kubeconfig exclude each other'],
     [['--manifests', '/m', '--sync-period', '1x'], 'flag --sync-period must be a duration such as 1s, 500ms or 1m30s, got "1x"'],
-    [['--manifests', '/m', '--sync-period', '0s'], 'the sync period must be greater than 0'],
-    [['--manifests', '/m', '--min-sync-period', '1m', '--sync-period', '30s'], 'the sync period (30s) must not be shorter than the min sync period (1m)'],
+    [['--manifests', '/m', '--sync-period', '0s'], 'flag --sync-period: the sync period must be greater than 0'],
+    [['--manifests', '/m', '--min-sync-period', '1m', '--sync-period', '30s'], 'flag --sync-period: the sync period (30s) must not be shorter than the min sync period (1m, flag --min-sync-period)'],
     [['--manifests', '/m', '--nodeport-addresses', '198.18.0.1'], 'flag --nodeport-addresses: "198.18.0.1" is not a CIDR'],
-    [['--manifests', '/m', '--metrics-bind-address', 'localhost:1'], 'metrics bind address: "localhost:1" is not an IP:port address'],
+    [['--manifests', '/m', '--metrics-bind-address', 'localhost:1'], 'flag --metrics-bind-address: "localhost:1" is not an IP:port address'],
     [['--manifests', '/m', '--config', '/none'], "--config /none: ENOENT: no such file or directory, open '/none'"],
     [['/m'], 'unexpected argument "/m"'],
     [['--manifests', '/m', '--manifests', '/n'], 'flag --manifests given twice'],

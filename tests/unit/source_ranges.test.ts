@@ -1,6 +1,6 @@
 import { IpFamily } from '../../lib/model/ip_address';
-import { nodeMayUse, sourceRanges } from '../../lib/model/source_ranges';
-import { frontend, node } from './objects';
+import { frontendSourceRanges, nodeMayUse, sourceRanges } from '../../lib/model/source_ranges';
+import { ALL_NODE_ADDRESSES, desired, frontend, node, service } from './objects';
 
 describe('source ranges of a family', () => {
   const ranges = ['198.18.64.0/18', 'fd00:198:18:64::/64', '198.18.0.0/18', '198.18.64.0/18'];
@@ -27,5 +27,49 @@ describe('whether the socket LB serves a LoadBalancer frontend to this node', ()
     ['IPv6', 'fd00:198:18::200', ['fd00:198:18::/64'], ['198.18.0.1', 'fd00:198:18::1'], true],
   ])('%s', (_name, addr, ranges, addresses, want) => {
     expect(nodeMayUse(lbFrontend(addr, ranges), node(addresses))).toBe(want);
+  });
+});
+
+describe('which frontends of a LoadBalancer service the ranges guard (--bpf-lb-source-range-all-types)', () => {
+  const svc = service(
+    'fenced',
+    {
+      type: 'LoadBalancer',
+      clusterIP: '198.19.0.10',
+      clusterIPs: ['198.19.0.10'],
+      ports: [{ name: 'p', port: 80, nodePort: 30080 }],
+      externalIPs: ['198.18.200.2'],
+      loadBalancerSourceRanges: ['198.18.64.0/18'],
+    },
+    'default',
+    { loadBalancer: { ingress: [{ ip: '198.18.200.1' }] } },
+  );
+  const rangesByKind = (allTypes: boolean) => {
+    const { edgeFrontends, frontends } = desired([svc], [], node(['198.18.0.1']), { ...ALL_NODE_ADDRESSES, lbSourceRangeAllTypes: allTypes });
+    const clusterIP = frontends.filter((f) => f.kind === 'ClusterIP').map((f) => f.sourceRanges);
+    return { ...Object.fromEntries(edgeFrontends.map((f) => [f.kind, f.sourceRanges])), ClusterIP: clusterIP };
+  };
+
+  test("by default, as kube-proxy: the LoadBalancer IP only; its NodePort and external IP are open to all", () => {
+    expect(rangesByKind(false)).toEqual({ LoadBalancer: ['198.18.64.0/18'], NodePort: [], ExternalIP: [], ClusterIP: [[]] });
+  });
+
+  test('with the option: the NodePort and the external IP too, never the cluster IP', () => {
+    expect(rangesByKind(true)).toEqual({ LoadBalancer: ['198.18.64.0/18'], NodePort: ['198.18.64.0/18'], ExternalIP: ['198.18.64.0/18'], ClusterIP: [[]] });
+  });
+
+  test('with the option, the socket LB leaves a guarded NodePort to the node only when a range holds a node address', () => {
+    const nodePorts = (addresses: string[]) =>
+      desired([svc], [], node(addresses), { ...ALL_NODE_ADDRESSES, lbSourceRangeAllTypes: true }).frontends.filter((f) => f.kind === 'NodePort').map((f) => f.addr);
+    expect(nodePorts(['198.18.0.1'])).toEqual([]);
+    expect(nodePorts(['198.18.64.1'])).toEqual(['198.18.64.1']);
+  });
+
+  test('frontendSourceRanges: per kind and type', () => {
+    const spec = svc.spec;
+    expect(frontendSourceRanges(spec, 'NodePort', 'IPv4', true)).toEqual(['198.18.64.0/18']);
+    expect(frontendSourceRanges(spec, 'NodePort', 'IPv6', true)).toEqual([]);
+    expect(frontendSourceRanges({ ...spec, type: 'NodePort' }, 'NodePort', 'IPv4', true)).toEqual([]);
+    expect(frontendSourceRanges(spec, 'ClusterIP', 'IPv4', true)).toEqual([]);
   });
 });
