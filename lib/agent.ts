@@ -105,11 +105,14 @@ async function startServers(cfg: RunConfig, metrics: ProxyMetrics, kpr: Datapath
   return servers.filter((s): s is http.Server => s !== undefined);
 }
 
+/** A compiled BPF object of --bpf-object-dir. */
+const bpfObject = (cfg: RunConfig, file: string) => path.join(cfg.bpfObjectDir ?? path.join(repoRoot(), 'bpf'), file);
+
 /** The edge LB's objects and map capacities. */
 function edgeOpenOptions(cfg: RunConfig, mapDir: string): EdgeOpenOptions {
   return {
-    objectPath: path.join(repoRoot(), 'bpf', 'xdp_lb.o'),
-    tcObjectPath: path.join(repoRoot(), 'bpf', 'tc_dsr.o'),
+    objectPath: bpfObject(cfg, 'xdp_lb.o'),
+    tcObjectPath: bpfObject(cfg, 'tc_dsr.o'),
     mapDir,
     frontendMax: cfg.lbMapMax,
     backendMax: cfg.lbMapMax,
@@ -135,7 +138,7 @@ function openEdge(cfg: RunConfig, mapDir: string, kpr: DatapathMetrics, log: Log
     dp = loadAddon().openEdgeDatapath(opts);
   } catch (e) {
     // The socket LB does not depend on it: the node keeps its services.
-    log.error(`edge: loading bpf/xdp_lb.o and bpf/tc_dsr.o failed: ${(e as Error).message}; no XDP edge LB`);
+    log.error(`edge: loading ${opts.objectPath} and ${opts.tcObjectPath} failed: ${(e as Error).message}; no XDP edge LB`);
     return undefined;
   }
   const reconciler = new EdgeReconciler(dp, {
@@ -165,7 +168,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   ensureBpffs(cfg.bpfRoot, log);
   const cgroupRoot = resolveCgroupRoot(cfg.cgroupRoot, log);
   const pins = pinPaths(cfg.bpfRoot);
-  const opts: OpenOptions = { objectPath: path.join(repoRoot(), 'bpf', 'sock_lb.o'), mapDir: pins.maps, lbMapMax: cfg.lbMapMax, revNatMapMax: cfg.revNatMapMax };
+  const opts: OpenOptions = { objectPath: bpfObject(cfg, 'sock_lb.o'), mapDir: pins.maps, lbMapMax: cfg.lbMapMax, revNatMapMax: cfg.revNatMapMax };
   const dp = loadAddon().openDatapath(opts);
   const metrics = new ProxyMetrics(new ProxierHealth(healthTimeoutMs(cfg)), { kubeProxyTotalGauge: cfg.metricsKubeProxyTotalGauge });
   const kpr = new DatapathMetrics(metrics.registry, cfg.metricsPerService);

@@ -43,7 +43,9 @@ export interface LoadOptions {
 
 /** Per exchange: a connection slower than this counts as failed. */
 const TIMEOUT_MS = 2000;
-const HOLD_INTERVAL_MS = 100;
+/** Also each probe's timeout (client.ts hold): long enough that a busy
+ *  2-CPU machine starting an agent does not pass for a broken flow. */
+const HOLD_INTERVAL_MS = 300;
 const HOLD_CONNECT_TIMEOUT_MS = 10_000;
 /** stop(): the connection under way may take its whole timeout, node a moment to exit. */
 const STOP_GRACE_MS = TIMEOUT_MS + 3000;
