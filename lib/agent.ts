@@ -12,6 +12,7 @@ import { EDGE_FLOWS_PER_LB_ENTRY, pinPaths, RunConfig } from './config';
 import { EdgeReconciler } from './datapath/edge_reconciler';
 import { NodeNeighbours } from './datapath/node_neighbours';
 import { computeMaglev } from './datapath/maglev';
+import { logMigrations, settleMigrations } from './datapath/map_migrations';
 import { EdgeDatapath, EdgeOpenOptions, loadAddon, OpenOptions, repoRoot } from './datapath/native';
 import { Reconciler } from './datapath/reconciler';
 import { attachMode } from './datapath/xdp_devices';
@@ -141,6 +142,7 @@ function openEdge(cfg: RunConfig, mapDir: string, kpr: DatapathMetrics, log: Log
     log.error(`edge: loading ${opts.objectPath} and ${opts.tcObjectPath} failed: ${(e as Error).message}; no XDP edge LB`);
     return undefined;
   }
+  logMigrations(dp, log);
   const reconciler = new EdgeReconciler(dp, {
     limits: { frontendMax: cfg.lbMapMax, backendMax: cfg.lbMapMax, sourceRangeMax: cfg.lbMapMax },
     noBackend: cfg.noBackendResponse,
@@ -170,12 +172,14 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const pins = pinPaths(cfg.bpfRoot);
   const opts: OpenOptions = { objectPath: bpfObject(cfg, 'sock_lb.o'), mapDir: pins.maps, lbMapMax: cfg.lbMapMax, revNatMapMax: cfg.revNatMapMax };
   const dp = loadAddon().openDatapath(opts);
+  logMigrations(dp, log);
   const metrics = new ProxyMetrics(new ProxierHealth(healthTimeoutMs(cfg)), { kubeProxyTotalGauge: cfg.metricsKubeProxyTotalGauge });
   const kpr = new DatapathMetrics(metrics.registry, cfg.metricsPerService);
   for (const a of dp.attachCgroup(cgroupRoot, pins.links)) {
     log.info(`attach: ${a.prog} ${a.action} on ${cgroupRoot}`);
     kpr.programAttached(a.prog, cgroupRoot, true);
   }
+  settleMigrations(dp, log);
   const reconciler = new Reconciler(dp, { lbMapMax: cfg.lbMapMax });
   const adopted = reconciler.adopt();
   log.info(`adopted ${adopted.frontends.size} frontends and ${adopted.backends.size} backends from ${pins.maps}`);
