@@ -19,7 +19,9 @@ import { assertPrivileged } from '../helpers/preflight';
 import { ip, run } from '../helpers/run';
 import { EchoServer, startEchoServer } from '../helpers/servers';
 import { sleep } from '../helpers/sleep';
-import { repoRoot } from '../../lib/datapath/native';
+import { pinPaths } from '../../lib/config';
+import { loadAddon, repoRoot } from '../../lib/datapath/native';
+import { KernelStatus } from '../../lib/status';
 
 jest.setTimeout(90_000);
 
@@ -39,6 +41,8 @@ const STEADY_MS = 1500;
  *  match an older NodePort flow's entry and be taken for it (a datapath
  *  limitation of its own, seen as ~1 in 1000 ClusterIP connections timing out). */
 const FORWARDING = ['--bpf-lb-mode', 'dsr'];
+/** --bpf-lb-map-max before an upgrade; after it, twice as much. */
+const MAP_MAX = 4096;
 const BPF_OBJECTS = ['sock_lb.o', 'xdp_lb.o', 'tc_dsr.o'];
 /** Test builds the verifier refuses (tests/native), each with every map of the real one. */
 const REJECTED = { sock: path.join(repoRoot(), 'build', 'verifier_reject.o'), xdp: path.join(repoRoot(), 'build', 'xdp_reject.o') };
@@ -128,6 +132,25 @@ describe('faults under load (standalone)', () => {
     return { cgroup, xdp: link.xdp?.prog?.id };
   }
 
+  function kernelStatus(a: NodeAgent): KernelStatus {
+    const pins = pinPaths(a.root.path);
+    return loadAddon().kernelStatus({ mapDir: pins.maps, linkDir: pins.links });
+  }
+
+  /** The services and backends in a's pinned maps, both LBs, ids and all. */
+  function programmedEntries(a: NodeAgent): unknown {
+    const mapDir = pinPaths(a.root.path).maps;
+    const sock = loadAddon().openPinnedMaps(mapDir);
+    const edge = loadAddon().openPinnedEdgeMaps(mapDir);
+    try {
+      const byJson = (xs: unknown[]) => xs.map((x) => JSON.stringify(x)).sort();
+      return { services: byJson(sock.dumpServices()), backends: byJson(sock.dumpBackends()), frontends: byJson(edge.dumpFrontends()), edgeBackends: byJson(edge.dumpBackends()) };
+    } finally {
+      sock.close();
+      edge.close();
+    }
+  }
+
   /** Runs fault under load; returns the figures and how long the fault took to settle. */
   async function underLoad(fault: () => Promise<number | undefined>): Promise<{ figures: LoadFigures[]; convergeMs?: number }> {
     const load = await startBackgroundLoad(targets(), LOAD);
@@ -190,5 +213,32 @@ describe('faults under load (standalone)', () => {
     });
     reportFigures('BPF load failure (verifier rejection)', LOAD_TEXT, figures);
     expectUnharmed(figures);
+  });
+
+  test('upgrade to a new build with a map capacity change: maps migrated with their entries, no connection fails', async () => {
+    await startCluster(['--bpf-lb-map-max', String(MAP_MAX)]);
+    const [a] = agents;
+    const before = attachedPrograms(a);
+    const entriesBefore = programmedEntries(a);
+    const upgrade = objectDir();
+    const { figures, convergeMs } = await underLoad(async () => {
+      await Promise.all(agents.map((x) => x.process?.stop()));
+      const start = Date.now();
+      await Promise.all(agents.map((x) => startNodeAgent(x, ['--bpf-object-dir', upgrade, '--bpf-lb-map-max', String(2 * MAP_MAX)])));
+      return Date.now() - start;
+    });
+    reportFigures('BPF program upgrade with map capacity change', LOAD_TEXT, figures, convergeMs);
+    expectUnharmed(figures);
+    // New programs in place of the old ones (links and the device's XDP program replaced) ...
+    const after = attachedPrograms(a);
+    expect(after.cgroup.filter((id) => before.cgroup.includes(id))).toEqual([]);
+    expect(after.xdp).not.toBe(before.xdp);
+    // ... over maps of the new capacity that kept every entry.
+    const log = a.process?.lines.join('\n') ?? '';
+    for (const m of ['kpr_services', 'kpr_backends', 'kpr_edge_frontends', 'kpr_edge_flows4']) expect(log).toMatch(new RegExp(`maps: ${m} migrated from \\d+ to \\d+ entries, [1-9]\\d* entries carried over`));
+    const maps = kernelStatus(a).maps;
+    expect(maps).toContainEqual(expect.objectContaining({ name: 'kpr_backends', maxEntries: 2 * MAP_MAX }));
+    expect(maps).toContainEqual(expect.objectContaining({ name: 'kpr_edge_frontends', maxEntries: 2 * MAP_MAX }));
+    expect(programmedEntries(a)).toEqual(entriesBefore);
   });
 });
