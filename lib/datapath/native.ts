@@ -55,13 +55,15 @@ export interface AttachResult {
   action: 'created' | 'replaced';
 }
 
-/** A pinned map the load found at another capacity, re-made at the new one with its entries. */
+/** A pinned map the load found at another capacity or in an older layout, re-made with its entries. */
 export interface MapMigration {
   map: string;
   fromEntries: number;
   toEntries: number;
   /** Entries carried over (non-zero ones, for arrays). */
   copied: number;
+  /** The older layout its entries were converted from, if any (native/src/map_layouts.cc). */
+  fromLayout?: string;
 }
 
 /** What a load that adopts pinned maps did to them. */

@@ -88,6 +88,7 @@ Napi::Array MigrationsArray(const Napi::Env& env, const Migrations& migrations) 
       o.Set("fromEntries", done.from_entries);
       o.Set("toEntries", done.to_entries);
       o.Set("copied", static_cast<double>(done.copied));
+      if (!done.from_layout.empty()) o.Set("fromLayout", done.from_layout);
       out.Set(out.Length(), o);
     }
   return out;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include "bpf_errors.h"
@@ -33,14 +34,16 @@ bpf_map_info InfoOf(int fd, const std::string& what) {
   return info;
 }
 
-// Copies from's entries into to. only_missing: keep what to already holds.
-uint64_t CopyEntries(const std::string& name, int from, int to, uint32_t to_entries, bool only_missing) {
-  const bpf_map_info info = InfoOf(from, "map " + name);
+// Copies from's entries into to, converted when layout is given. only_missing: keep what to already holds.
+uint64_t CopyEntries(const std::string& name, int from, int to, const LayoutMigration* layout, bool only_missing) {
+  const bpf_map_info info = InfoOf(from, "map " + name), to_info = InfoOf(to, "the new map " + name);
+  const uint32_t to_entries = to_info.max_entries;
   // Arrays hold settings the agent writes, and counters: after the first
   // copy, the new map's own values are the ones to keep.
   if (Stream(info.type) || (only_missing && Array(info.type))) return 0;
   const size_t value_size = PerCpu(info.type) ? ((info.value_size + 7) / 8) * 8 * libbpf_num_possible_cpus() : info.value_size;
   std::vector<uint8_t> key(info.key_size), next(info.key_size), value(value_size);
+  std::vector<uint8_t> new_key(to_info.key_size), new_value(to_info.value_size);
   const std::vector<uint8_t> zero(value_size);
   uint64_t copied = 0;
   for (void* prev = nullptr; bpf_map_get_next_key(from, prev, next.data()) == 0; prev = key.data()) {
@@ -59,6 +62,11 @@ uint64_t CopyEntries(const std::string& name, int from, int to, uint32_t to_entr
       if (inner < 0) ThrowErrno("migrating map " + name + ": opening an inner map", errno);
       err = bpf_map_update_elem(to, key.data(), &inner, only_missing ? BPF_NOEXIST : BPF_ANY);
       close(inner);
+    } else if (layout) {
+      std::fill(new_key.begin(), new_key.end(), 0);
+      std::fill(new_value.begin(), new_value.end(), 0);
+      layout->convert(key.data(), value.data(), new_key.data(), new_value.data());
+      err = bpf_map_update_elem(to, new_key.data(), new_value.data(), only_missing ? BPF_NOEXIST : BPF_ANY);
     } else {
       err = bpf_map_update_elem(to, key.data(), value.data(), only_missing ? BPF_NOEXIST : BPF_ANY);
     }
@@ -86,6 +94,12 @@ std::string Layout(uint32_t type, uint32_t key_size, uint32_t value_size, uint32
          " bytes, value " + std::to_string(value_size) + " bytes, flags " + std::to_string(flags);
 }
 
+// A per-CPU value is one per CPU: no conversion knows that shape.
+const LayoutMigration* Convertible(const std::string& name, const bpf_map_info& pinned, bpf_map* wanted) {
+  if (pinned.type != bpf_map__type(wanted) || pinned.map_flags != bpf_map__map_flags(wanted) || PerCpu(pinned.type)) return nullptr;
+  return FindLayoutMigration(name, pinned.key_size, pinned.value_size);
+}
+
 }  // namespace
 
 MapMigrations::MapMigrations(bpf_object* obj, const std::string& map_dir) : obj_(obj) {
@@ -107,12 +121,13 @@ MapMigrations::MapMigrations(bpf_object* obj, const std::string& map_dir) : obj_
       const bpf_map_info info = InfoOf(fd, std::string("pinned map ") + pin);
       const std::string pinned = Layout(info.type, info.key_size, info.value_size, info.map_flags);
       const std::string wanted = Layout(bpf_map__type(map), bpf_map__key_size(map), bpf_map__value_size(map), bpf_map__map_flags(map));
-      if (pinned != wanted) {
+      const LayoutMigration* layout = pinned == wanted ? nullptr : Convertible(name, info, map);
+      if (pinned != wanted && !layout) {
         close(fd);
         throw BpfError("map " + name + " pinned under " + map_dir + " has another layout (" + pinned + "; this build's: " + wanted +
                        "): no migration is known for it; unpinning it starts the map empty");
       }
-      if (info.max_entries == bpf_map__max_entries(map)) {
+      if (!layout && info.max_entries == bpf_map__max_entries(map)) {
         close(fd);
         continue;
       }
@@ -122,7 +137,7 @@ MapMigrations::MapMigrations(bpf_object* obj, const std::string& map_dir) : obj_
         close(fd);
         throw;
       }
-      pending_.push_back(Pending{name, pin, aside, fd, info.max_entries, bpf_map__max_entries(map)});
+      pending_.push_back(Pending{name, pin, aside, fd, info.max_entries, bpf_map__max_entries(map), layout});
     }
   } catch (...) {
     Release();
@@ -148,7 +163,8 @@ void MapMigrations::Release() {
 void MapMigrations::Finish() {
   for (const auto& p : pending_) {
     int to = bpf_map__fd(bpf_object__find_map_by_name(obj_, p.name.c_str()));
-    migrated_.push_back({p.name, p.from_entries, p.to_entries, CopyEntries(p.name, p.old_fd, to, p.to_entries, false)});
+    migrated_.push_back({p.name, p.from_entries, p.to_entries, CopyEntries(p.name, p.old_fd, to, p.layout, false),
+                         p.layout ? p.layout->what : ""});
   }
   finished_ = true;
   for (const auto& p : pending_) unlink(p.aside.c_str());
@@ -158,7 +174,7 @@ uint64_t MapMigrations::Settle() {
   uint64_t copied = 0;
   for (auto& p : pending_) {
     int to = bpf_map__fd(bpf_object__find_map_by_name(obj_, p.name.c_str()));
-    copied += CopyEntries(p.name, p.old_fd, to, p.to_entries, true);
+    copied += CopyEntries(p.name, p.old_fd, to, p.layout, true);
     close(p.old_fd);
     p.old_fd = -1;
   }

@@ -1,14 +1,17 @@
-// Pinned maps whose capacity changed (--bpf-lb-map-max and friends) are
+// Pinned maps whose capacity changed (--bpf-lb-map-max and friends), or
+// whose entries have an older layout that map_layouts.h knows, are
 // migrated, not flushed. Before the load the old pin is moved aside, so the
-// load creates the map at its new size in its place; after the load every
-// entry is copied across; once the new programs are attached, entries the
-// old programs wrote meanwhile are copied too (settle), and the old map goes
-// with its last user. A changed key or value layout, or map type, is
-// refused: no entry could be carried over faithfully.
+// load creates the map anew in its place; after the load every entry is
+// copied across (converted, for an older layout); once the new programs are
+// attached, entries the old programs wrote meanwhile are copied too
+// (settle), and the old map goes with its last user. Another type, flags or
+// an unknown layout is refused: no entry could be carried over faithfully.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "map_layouts.h"
 
 struct bpf_object;
 
@@ -20,6 +23,8 @@ struct MapMigration {
   uint32_t to_entries;
   // Entries carried over (non-zero ones, for arrays).
   uint64_t copied;
+  // The older layout converted, when there was one.
+  std::string from_layout;
 };
 
 class MapMigrations {
@@ -45,6 +50,7 @@ class MapMigrations {
     std::string name, pin, aside;
     int old_fd;
     uint32_t from_entries, to_entries;
+    const LayoutMigration* layout;  // nullptr: the same layout
   };
   // Puts the old pins back unless Finish succeeded; closes the old maps.
   void Release();
