@@ -35,11 +35,7 @@ export interface BackgroundLoad {
   stop(): Promise<LoadFigures[]>;
 }
 
-export interface LoadOptions {
-  connectionsPerSecond: number;
-  holds: number;
-  maxMs: number;
-}
+type LoadOptions = { connectionsPerSecond: number; holds: number; maxMs: number };
 
 /** Per exchange: a connection slower than this counts as failed. */
 const TIMEOUT_MS = 2000;
