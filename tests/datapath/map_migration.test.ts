@@ -78,4 +78,15 @@ describe('pinned map migration', () => {
     }
     expect(fs.existsSync(pin('kpr_backends__migrating'))).toBe(false);
   });
+
+  test('a build the verifier refuses rolls its migration back: the old maps stay pinned, entries and all', () => {
+    const dp = loadAddon().openDatapath(opts);
+    dp.updateBackends([backend]);
+    dp.close();
+    const rejected = path.join(repoRoot(), 'build', 'verifier_reject.o');
+    expect(() => loadAddon().openDatapath({ ...opts, objectPath: rejected, lbMapMax: 2048 })).toThrow(/invalid access to map value/);
+    const maps = loadAddon().kernelStatus({ mapDir: opts.mapDir, linkDir: opts.mapDir }).maps;
+    expect(maps).toContainEqual(expect.objectContaining({ name: 'kpr_backends', maxEntries: 1024, entries: 1 }));
+    expect(maps.map((m) => m.name).filter((n) => n.includes('migrating'))).toEqual([]);
+  });
 });
