@@ -4,9 +4,10 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "bpf_errors.h"
 
