@@ -15,7 +15,7 @@ TS_SRC := $(shell find lib tests -name '*.ts') tsconfig.json
 TS_STAMP := dist/.built
 BENCH_BIN := build/connrate build/acceptd
 # BPF objects that only tests load (error paths of the addon).
-TEST_BPF_OBJS := build/verifier_reject.o build/xdp_pass.o
+TEST_BPF_OBJS := build/verifier_reject.o build/xdp_pass.o build/xdp_reject.o
 
 .PHONY: deps apt-deps go-deps build bpf kube-bin chart-tools test demo bench bench-control-plane bench-peers clean
 

@@ -12,6 +12,7 @@ import { EDGE_FLOWS_PER_LB_ENTRY, pinPaths, RunConfig } from './config';
 import { EdgeReconciler } from './datapath/edge_reconciler';
 import { NodeNeighbours } from './datapath/node_neighbours';
 import { computeMaglev } from './datapath/maglev';
+import { logMigrations, settleMigrations } from './datapath/map_migrations';
 import { EdgeDatapath, EdgeOpenOptions, loadAddon, OpenOptions, repoRoot } from './datapath/native';
 import { Reconciler } from './datapath/reconciler';
 import { attachMode, namespaceInterfaces } from './datapath/xdp_devices';
@@ -110,11 +111,14 @@ async function startServers(cfg: RunConfig, metrics: ProxyMetrics, kpr: Datapath
   return servers.filter((s): s is http.Server => s !== undefined);
 }
 
+/** A compiled BPF object of --bpf-object-dir. */
+const bpfObject = (cfg: RunConfig, file: string) => path.join(cfg.bpfObjectDir ?? path.join(repoRoot(), 'bpf'), file);
+
 /** The edge LB's objects and map capacities. */
 function edgeOpenOptions(cfg: RunConfig, mapDir: string): EdgeOpenOptions {
   return {
-    objectPath: path.join(repoRoot(), 'bpf', 'xdp_lb.o'),
-    tcObjectPath: path.join(repoRoot(), 'bpf', 'tc_dsr.o'),
+    objectPath: bpfObject(cfg, 'xdp_lb.o'),
+    tcObjectPath: bpfObject(cfg, 'tc_dsr.o'),
     mapDir,
     frontendMax: cfg.lbMapMax,
     backendMax: cfg.lbMapMax,
@@ -140,9 +144,10 @@ function openEdge(cfg: RunConfig, mapDir: string, kpr: DatapathMetrics, capacity
     dp = loadAddon().openEdgeDatapath(opts);
   } catch (e) {
     // The socket LB does not depend on it: the node keeps its services.
-    log.error(`edge: loading bpf/xdp_lb.o and bpf/tc_dsr.o failed: ${(e as Error).message}; no XDP edge LB`);
+    log.error(`edge: loading ${opts.objectPath} and ${opts.tcObjectPath} failed: ${(e as Error).message}; no XDP edge LB`);
     return undefined;
   }
+  logMigrations(dp, log);
   const reconciler = new EdgeReconciler(dp, {
     limits: { frontendMax: cfg.lbMapMax, backendMax: cfg.lbMapMax, sourceRangeMax: cfg.lbMapMax },
     noBackend: cfg.noBackendResponse,
@@ -176,14 +181,16 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const pins = pinPaths(cfg.bpfRoot);
   const pinDirs = [path.dirname(pins.maps), pins.maps, pins.links];
   privatePinDirs(pinDirs);
-  const opts: OpenOptions = { objectPath: path.join(repoRoot(), 'bpf', 'sock_lb.o'), mapDir: pins.maps, lbMapMax: cfg.lbMapMax, revNatMapMax: cfg.revNatMapMax };
+  const opts: OpenOptions = { objectPath: bpfObject(cfg, 'sock_lb.o'), mapDir: pins.maps, lbMapMax: cfg.lbMapMax, revNatMapMax: cfg.revNatMapMax };
   const dp = loadAddon().openDatapath(opts);
+  logMigrations(dp, log);
   const metrics = new ProxyMetrics(new ProxierHealth(healthTimeoutMs(cfg)), { kubeProxyTotalGauge: cfg.metricsKubeProxyTotalGauge });
   const kpr = new DatapathMetrics(metrics.registry, cfg.metricsPerService);
   for (const a of dp.attachCgroup(cgroupRoot, pins.links)) {
     log.info(`attach: ${a.prog} ${a.action} on ${cgroupRoot}`);
     kpr.programAttached(a.prog, cgroupRoot, true);
   }
+  settleMigrations(dp, log);
   const reconciler = new Reconciler(dp, { lbMapMax: cfg.lbMapMax });
   const adopted = reconciler.adopt();
   log.info(`adopted ${adopted.frontends.size} frontends and ${adopted.backends.size} backends from ${pins.maps}`);

@@ -115,6 +115,12 @@ export const RUN: CommandSpec = {
     { ...BPF_ROOT, help: `${BPF_ROOT.help}; bpffs is mounted there if it is not` },
     { name: '--cgroup-root', value: 'DIR', help: 'cgroup v2 directory to attach to', default: 'the cgroup2 mount in /proc/self/mountinfo' },
     {
+      name: '--bpf-object-dir',
+      value: 'DIR',
+      help: 'where the compiled BPF programs are (sock_lb.o, xdp_lb.o, tc_dsr.o); a new build there replaces the attached programs when the agent restarts',
+      default: "the installation's bpf/",
+    },
+    {
       name: '--bpf-lb-map-max',
       value: 'N',
       help: `entries of the service and backend maps, of the socket and the edge LB; the edge LB's flow and SNAT tables get ${EDGE_FLOWS_PER_LB_ENTRY} times as many`,
@@ -246,6 +252,8 @@ export interface RunConfig {
   bpfRoot: string;
   /** undefined: find the node's cgroup v2 mount. */
   cgroupRoot?: string;
+  /** undefined: the installation's bpf/. */
+  bpfObjectDir?: string;
   lbMapMax: number;
   revNatMapMax: number;
   lbMode: LbMode;
@@ -461,6 +469,7 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
     configWarnings: warnings,
     bpfRoot: absolutePathFlag(v, '--bpf-root') ?? DEFAULT_BPF_ROOT,
     cgroupRoot: absolutePathFlag(v, '--cgroup-root'),
+    bpfObjectDir: absolutePathFlag(v, '--bpf-object-dir'),
     lbMapMax: integerFlag(RUN, v, '--bpf-lb-map-max', 1, MAX_MAP_ENTRIES),
     revNatMapMax: integerFlag(RUN, v, '--bpf-lb-sock-rev-nat-map-max', 1, MAX_MAP_ENTRIES),
     lbMode: choiceFlag(RUN, v, '--bpf-lb-mode', LB_MODES, 'snat'),

@@ -7,6 +7,8 @@
         "src/bpf_errors.cc",
         "src/lb_maps.cc",
         "src/loader.cc",
+        "src/map_layouts.cc",
+        "src/map_migration.cc",
         "src/hash64.cc",
         "src/maglev.cc",
         "src/cgroup_links.cc",

@@ -55,6 +55,26 @@ export interface AttachResult {
   action: 'created' | 'replaced';
 }
 
+/** A pinned map the load found at another capacity or in an older layout, re-made with its entries. */
+export interface MapMigration {
+  map: string;
+  fromEntries: number;
+  toEntries: number;
+  /** Entries carried over (non-zero ones, for arrays). */
+  copied: number;
+  /** The older layout its entries were converted from, if any (native/src/map_layouts.cc). */
+  fromLayout?: string;
+}
+
+/** What a load that adopts pinned maps did to them. */
+export interface MigratedMaps {
+  migrations(): MapMigration[];
+  /** Once the new programs are attached: copies the entries the old
+   *  programs added since the load, and lets the old maps go. Returns how
+   *  many; later calls do nothing. */
+  settleMigratedMaps(): number;
+}
+
 /** Map writes and reads; what the datapath plan needs. */
 export interface DatapathMaps {
   updateBackends(backends: Backend[]): void;
@@ -69,7 +89,7 @@ export interface DatapathMaps {
   close(): void;
 }
 
-export interface Datapath extends DatapathMaps {
+export interface Datapath extends DatapathMaps, MigratedMaps {
   /** Attach every cgroup program to cgroupPath through links pinned in linkDir;
    *  a pinned link is re-used and its program replaced atomically. */
   attachCgroup(cgroupPath: string, linkDir: string): AttachResult[];
@@ -210,7 +230,7 @@ export interface EdgeReaders {
 /** The pinned edge maps, opened by path (CLI while an agent runs). */
 export type PinnedEdgeMaps = EdgeReaders;
 
-export interface EdgeDatapath extends EdgeMaps, EdgeReaders {
+export interface EdgeDatapath extends EdgeMaps, EdgeReaders, MigratedMaps {
   setConfig(cfg: EdgeConfig): void;
   /** BPF_PROG_TEST_RUN of one of the objects' programs on packet. */
   progTestRun(progName: string, packet: Buffer, repeat: number, opts?: ProgTestRunOptions): ProgTestRunResult;

@@ -4,6 +4,7 @@
 // socket LB's.
 import { EdgeReconciler } from '../datapath/edge_reconciler';
 import { EdgeConfig, EdgeDatapath, XdpAttachMode } from '../datapath/native';
+import { settleMigrations } from '../datapath/map_migrations';
 import { attachDevices, detectDevices, EDGE_PROGRAMS } from '../datapath/xdp_devices';
 import { NodeNeighbours } from '../datapath/node_neighbours';
 import { Logger } from '../log';
@@ -15,7 +16,7 @@ import { CapacityReport } from './capacity';
 import { RunKind } from './runner';
 
 export interface EdgeSyncOptions {
-  dp: Pick<EdgeDatapath, 'setConfig' | 'attachXdp' | 'attachTc'>;
+  dp: Pick<EdgeDatapath, 'setConfig' | 'attachXdp' | 'attachTc' | 'settleMigratedMaps'>;
   reconciler: EdgeReconciler;
   hashSeed: number;
   mode: XdpAttachMode;
@@ -75,5 +76,6 @@ export class EdgeSync {
       if (ok.has(d)) this.attached.add(d);
       for (const p of EDGE_PROGRAMS) this.o.attached?.(p, d, ok.has(d));
     }
+    if (ok.size > 0) settleMigrations(this.o.dp, this.o.log);
   }
 }

@@ -78,6 +78,28 @@ Napi::Value Guard(const Napi::Env& env, F fn) {
   }
 }
 
+// What a load migrated: [{ map, fromEntries, toEntries, copied }].
+Napi::Array MigrationsArray(const Napi::Env& env, const Migrations& migrations) {
+  Napi::Array out = Napi::Array::New(env);
+  for (const auto& m : migrations)
+    for (const auto& done : m->Migrated()) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("map", done.name);
+      o.Set("fromEntries", done.from_entries);
+      o.Set("toEntries", done.to_entries);
+      o.Set("copied", static_cast<double>(done.copied));
+      if (!done.from_layout.empty()) o.Set("fromLayout", done.from_layout);
+      out.Set(out.Length(), o);
+    }
+  return out;
+}
+
+uint64_t SettleMigrations(Migrations& migrations) {
+  uint64_t copied = 0;
+  for (auto& m : migrations) copied += m->Settle();
+  return copied;
+}
+
 class LbMaps : public Napi::ObjectWrap<LbMaps> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -93,6 +115,8 @@ class LbMaps : public Napi::ObjectWrap<LbMaps> {
                            InstanceMethod("readDrops", &LbMaps::ReadDropsJs),
                            InstanceMethod("attachCgroup", &LbMaps::AttachCgroupJs),
                            InstanceMethod("destroyUdpSockets", &LbMaps::DestroyUdpSocketsJs),
+                           InstanceMethod("migrations", &LbMaps::MigrationsJs),
+                           InstanceMethod("settleMigratedMaps", &LbMaps::SettleMigratedMapsJs),
                            InstanceMethod("close", &LbMaps::CloseJs),
                        });
   }
@@ -104,6 +128,7 @@ class LbMaps : public Napi::ObjectWrap<LbMaps> {
   void Adopt(LoadedObject loaded) {
     obj_ = loaded.obj;
     maps_ = loaded.maps;
+    migrations_ = loaded.migrations;
     destroyer_ = std::make_unique<UdpSockDestroyer>(obj_, maps_.destroy);
   }
   void Adopt(MapFds fds) {
@@ -114,6 +139,7 @@ class LbMaps : public Napi::ObjectWrap<LbMaps> {
  private:
   void Close() {
     destroyer_.reset();
+    migrations_.clear();
     if (obj_) bpf_object__close(obj_);  // closes its map fds too
     if (owns_fds_) {
       for (int fd : {maps_.services, maps_.backends, maps_.affinity, maps_.revnat, maps_.destroy,
@@ -295,12 +321,19 @@ class LbMaps : public Napi::ObjectWrap<LbMaps> {
     });
   }
 
+  Napi::Value MigrationsJs(const Napi::CallbackInfo& info) { return MigrationsArray(info.Env(), migrations_); }
+
+  Napi::Value SettleMigratedMapsJs(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value { return Napi::Number::New(info.Env(), static_cast<double>(SettleMigrations(migrations_))); });
+  }
+
   Napi::Value CloseJs(const Napi::CallbackInfo& info) {
     Close();
     return info.Env().Undefined();
   }
 
   bpf_object* obj_ = nullptr;
+  Migrations migrations_;
   MapFds maps_;
   bool owns_fds_ = false;
   std::unique_ptr<UdpSockDestroyer> destroyer_;
@@ -738,6 +771,10 @@ Napi::Value OpenEdgeDatapath(const Napi::CallbackInfo& info) {
       return ci.Env().Undefined();
     });
     a.Add("progTestRun", ProgTestRunJs);
+    a.Add("migrations", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value { return MigrationsArray(ci.Env(), d.edge.migrations); });
+    a.Add("settleMigratedMaps", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
+      return Napi::Number::New(ci.Env(), static_cast<double>(SettleMigrations(d.edge.migrations)));
+    });
     a.Add("attachXdp", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
       d.Maps();
       if (!ci[0].IsString()) throw BpfError("attachXdp(ifname, mode) takes a device name");

@@ -57,9 +57,9 @@ EdgeObject LoadEdgeObject(const EdgeLoadOptions& o) {
                                             {"kpr_edge_revnat", o.flow_max},
                                             {"kpr_edge_stats", o.frontend_max + 1}};
   EdgeObject out;
-  out.obj = OpenAndLoad(o.object_path, o.map_dir, capacities);
+  out.obj = OpenAndLoad(o.object_path, o.map_dir, capacities, out.migrations);
   try {
-    out.tc_obj = OpenAndLoad(o.tc_object_path, o.map_dir, capacities);
+    out.tc_obj = OpenAndLoad(o.tc_object_path, o.map_dir, capacities, out.migrations);
     out.maglev_size = o.maglev_size;
     for (auto [fd, name] : kEdgeMaps) out.maps.*fd = MapFd(out.obj, name);
     return out;

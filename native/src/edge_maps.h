@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "lb_maps.h"
+#include "loader.h"
 
 extern "C" {
 #include "kpr_xdp_types.h"
@@ -48,6 +49,7 @@ struct EdgeObject {
   bpf_object* tc_obj = nullptr;
   EdgeMapFds maps;
   uint32_t maglev_size = 0;
+  Migrations migrations;
 };
 
 EdgeObject LoadEdgeObject(const EdgeLoadOptions& opts);

@@ -58,7 +58,7 @@ int MapFd(bpf_object* obj, const char* name) {
 }
 
 bpf_object* OpenAndLoad(const std::string& object_path, const std::string& map_dir,
-                        const std::vector<MapCapacity>& capacities) {
+                        const std::vector<MapCapacity>& capacities, Migrations& migrations) {
   MakeDirs(map_dir);
   LibbpfLogCapture log;
   LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = map_dir.c_str());
@@ -76,6 +76,7 @@ bpf_object* OpenAndLoad(const std::string& object_path, const std::string& map_d
       int fd = SetCapacity(obj, cap);
       if (fd >= 0) templates.fds.push_back(fd);
     }
+    auto migration = std::make_shared<MapMigrations>(obj, map_dir);
     int err = bpf_object__load(obj);
     if (err) {
       int e = err < 0 ? -err : err;
@@ -86,6 +87,8 @@ bpf_object* OpenAndLoad(const std::string& object_path, const std::string& map_d
       throw BpfError("loading BPF object " + object_path + ": " + strerror(e) + " (errno " +
                      std::to_string(e) + ")\n" + hint + tail);
     }
+    migration->Finish();
+    migrations.push_back(migration);
     return obj;
   } catch (...) {
     bpf_object__close(obj);
@@ -96,14 +99,15 @@ bpf_object* OpenAndLoad(const std::string& object_path, const std::string& map_d
 LoadedObject LoadObject(const LoadOptions& opts) {
   // Frontends and their backend slots share kpr_services; the plan keeps
   // their sum within lb_map_max.
+  LoadedObject out;
   bpf_object* obj = OpenAndLoad(opts.object_path, opts.map_dir,
                                 {{"kpr_services", opts.lb_map_max},
                                  {"kpr_backends", opts.lb_map_max},
                                  {"kpr_affinity", opts.lb_map_max},
                                  {"kpr_svc_stats", opts.lb_map_max + 1},
-                                 {"kpr_revnat", opts.revnat_map_max}});
+                                 {"kpr_revnat", opts.revnat_map_max}},
+                                out.migrations);
   try {
-    LoadedObject out;
     out.obj = obj;
     out.maps.services = MapFd(obj, "kpr_services");
     out.maps.backends = MapFd(obj, "kpr_backends");

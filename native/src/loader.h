@@ -1,10 +1,12 @@
 // Opens and loads our BPF objects (bpf/sock_lb.o, bpf/xdp_lb.o) with their
 // maps pinned (and re-used when already pinned) under the agent's map directory.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "lb_maps.h"
+#include "map_migration.h"
 
 struct bpf_object;
 
@@ -17,9 +19,14 @@ struct LoadOptions {
   uint32_t revnat_map_max;
 };
 
+// The migrations of the maps a load found pinned at another capacity, to
+// be settled once the new programs are attached.
+using Migrations = std::vector<std::shared_ptr<MapMigrations>>;
+
 struct LoadedObject {
   bpf_object* obj = nullptr;
   MapFds maps;
+  Migrations migrations;
 };
 
 // Throws BpfError with the errno text and the tail of libbpf's log, which
@@ -35,9 +42,10 @@ struct MapCapacity {
 };
 
 // Opens any of our objects with its maps pinned under map_dir (re-using the
-// pinned ones), sizes the maps listed and loads it; errors as LoadObject's.
+// pinned ones, migrating those of another capacity), sizes the maps listed
+// and loads it; errors as LoadObject's.
 bpf_object* OpenAndLoad(const std::string& object_path, const std::string& map_dir,
-                        const std::vector<MapCapacity>& capacities);
+                        const std::vector<MapCapacity>& capacities, Migrations& migrations);
 
 // The fd of a map of a loaded object; throws when the object has no such map.
 int MapFd(bpf_object* obj, const char* name);

@@ -6,6 +6,8 @@ import { loadAddon, OpenOptions, repoRoot } from '../../lib/datapath/native';
 import { createLogger } from '../../lib/log';
 import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
 import { assertPrivileged } from '../helpers/preflight';
+import { run } from '../helpers/run';
+import * as fs from 'fs';
 
 const SOCK_LB = path.join(repoRoot(), 'bpf', 'sock_lb.o');
 const REJECTED = path.join(repoRoot(), 'build', 'verifier_reject.o');
@@ -28,14 +30,24 @@ describe('native addon errors', () => {
     expect(open).toThrow(/invalid access to map value/);
   });
 
-  test('pinned maps of another size are refused, not replaced', () => {
+  test('pinned maps too small for what they hold are refused, and left as they were', () => {
+    const backend = { id: 7, addr: '198.18.0.11', port: 80, svcId: 1 };
     const dp = loadAddon().openDatapath(opts);
-    dp.updateBackends([{ id: 7, addr: '198.18.0.11', port: 80, svcId: 1 }]);
+    dp.updateBackends([backend, { ...backend, id: 8 }, { ...backend, id: 9 }]);
     dp.close();
-    expect(() => loadAddon().openDatapath({ ...opts, lbMapMax: 2048 })).toThrow(/map pinned under .* has another size or layout/);
+    expect(() => loadAddon().openDatapath({ ...opts, lbMapMax: 2 })).toThrow('migrating map kpr_backends: it holds more entries than its new capacity of 2');
     const again = loadAddon().openDatapath(opts);
-    expect(again.dumpBackends()).toEqual([{ id: 7, addr: '198.18.0.11', port: 80, svcId: 1 }]);
+    expect(again.migrations()).toEqual([]);
+    expect(again.dumpBackends()).toContainEqual(backend);
     again.close();
+  });
+
+  test('a pinned map of a layout no migration knows is refused, naming both layouts', () => {
+    fs.mkdirSync(opts.mapDir, { recursive: true });
+    run('bpftool', ['map', 'create', path.join(opts.mapDir, 'kpr_backends'), 'type', 'hash', 'key', '4', 'value', '4', 'entries', '16', 'name', 'kpr_backends', 'flags', '1']);
+    expect(() => loadAddon().openDatapath(opts)).toThrow(
+      /map kpr_backends pinned under \S+ has another layout \(hash, key 4 bytes, value 4 bytes, flags 1; this build's: hash, key 4 bytes, value 24 bytes, flags 1\): no migration is known for it/,
+    );
   });
 
   test('bad arguments are refused before anything is written', () => {

@@ -7,8 +7,9 @@
 // udp: one unconnected socket, N sendto()/recvmsg() exchanges.
 // udp-connected: one connected socket, N send()/recv() exchanges.
 // http: N sequential GET / requests, each on a new connection.
-// With --interval-ms the one-shot modes start an exchange every I ms (a paced
-// load), and SIGTERM ends them early, still printing the report.
+// With --interval-ms the one-shot modes start a probe every I ms at most (a
+// paced load), and SIGTERM ends them early: the probe under way finishes and
+// the report covers what was done.
 // hold: one TCP connection or connected UDP socket, probed every I ms for D ms,
 // so a test can watch an established flow across agent restarts or socket destruction.
 // Every loop is bounded by a count and a deadline.
@@ -226,16 +227,15 @@ async function udpChannel(addr: string, port: number, emit: (e: HoldEvent) => vo
   return new UdpProber(sock, undefined, (error) => emit({ type: 'error', t: t(), error }));
 }
 
-/** Set by SIGTERM: a paced run ends after the exchange in flight. */
-let stopping = false;
+let stopRequested = false;
 
-async function repeat(count: number, deadlineMs: number, intervalMs: number, once: () => Promise<ProbeResult>) {
+async function repeat(o: Options, once: () => Promise<ProbeResult>) {
   const start = performance.now();
   const results: ProbeResult[] = [];
-  while (results.length < count && !stopping) {
-    if (performance.now() - start > deadlineMs) return { results, deadlineHit: true };
+  while (results.length < o.count && !stopRequested) {
+    if (performance.now() - start > o.deadlineMs) return { results, deadlineHit: true };
     results.push(await once());
-    if (intervalMs > 0) await sleep(Math.max(0, start + results.length * intervalMs - performance.now()));
+    if (o.intervalMs > 0) await sleep(Math.max(0, start + results.length * o.intervalMs - performance.now()));
   }
   return { results, deadlineHit: false };
 }
@@ -255,7 +255,7 @@ interface Options {
   count: number;
   timeoutMs: number;
   deadlineMs: number;
-  /** One-shot modes: the least time between the starts of two exchanges. */
+  /** Least time between probe starts; 0: back to back. */
   intervalMs: number;
 }
 
@@ -264,12 +264,12 @@ async function oneShot(mode: OneShotMode, o: Options): Promise<ClientReport> {
   let peer: { peerAddr?: string; peerPort?: number } = {};
   let run: { results: ProbeResult[]; deadlineHit: boolean };
   if (mode === 'tcp') {
-    run = await repeat(o.count, o.deadlineMs, o.intervalMs, () => tcpOnce(o.addr, o.port, o.timeoutMs));
+    run = await repeat(o, () => tcpOnce(o.addr, o.port, o.timeoutMs));
   } else if (mode === 'http') {
-    run = await repeat(o.count, o.deadlineMs, o.intervalMs, () => httpOnce(o.addr, o.port, o.timeoutMs));
+    run = await repeat(o, () => httpOnce(o.addr, o.port, o.timeoutMs));
   } else if (mode === 'udp') {
     const prober = new UdpProber(udpSocket(o.addr), { addr: o.addr, port: o.port });
-    run = await repeat(o.count, o.deadlineMs, o.intervalMs, () => prober.probe(o.timeoutMs));
+    run = await repeat(o, () => prober.probe(o.timeoutMs));
     prober.close();
   } else {
     const sock = udpSocket(o.addr);
@@ -281,7 +281,7 @@ async function oneShot(mode: OneShotMode, o: Options): Promise<ClientReport> {
       const p = sock.remoteAddress();
       peer = { peerAddr: p.address, peerPort: p.port };
       const prober = new UdpProber(sock);
-      run = await repeat(o.count, o.deadlineMs, o.intervalMs, () => prober.probe(o.timeoutMs));
+      run = await repeat(o, () => prober.probe(o.timeoutMs));
     }
     sock.close();
   }
@@ -299,7 +299,8 @@ async function oneShot(mode: OneShotMode, o: Options): Promise<ClientReport> {
   };
 }
 
-async function hold(proto: string, o: Options, intervalMs: number, durationMs: number): Promise<void> {
+async function hold(proto: string, o: Options, durationMs: number): Promise<void> {
+  const { intervalMs } = o;
   const start = performance.now();
   const t = () => Math.round(performance.now() - start);
   const emit = (e: HoldEvent) => process.stdout.write(`${JSON.stringify(e)}\n`);
@@ -349,14 +350,13 @@ async function main(): Promise<void> {
     count: mode === 'hold' ? 0 : intOption(values, 'count', 1, MAX_COUNT),
     timeoutMs: intOption(values, 'timeout-ms', 1, 60_000, CLIENT_DEFAULTS.timeoutMs),
     deadlineMs: intOption(values, 'deadline-ms', 1, MAX_DURATION_MS, CLIENT_DEFAULTS.deadlineMs),
-    intervalMs: intOption(values, 'interval-ms', 0, 60_000, 0),
+    intervalMs: mode === 'hold' ? intOption(values, 'interval-ms', MIN_INTERVAL_MS, 60_000, CLIENT_DEFAULTS.intervalMs) : intOption(values, 'interval-ms', 0, 60_000, 0),
   };
   if (mode === 'hold') {
     if (values.proto !== 'tcp' && values.proto !== 'udp') throw new Error('--proto must be tcp or udp');
-    const intervalMs = intOption(values, 'interval-ms', MIN_INTERVAL_MS, 60_000, CLIENT_DEFAULTS.intervalMs);
-    await hold(values.proto, opts, intervalMs, intOption(values, 'duration-ms', 1, MAX_DURATION_MS));
+    await hold(values.proto, opts, intOption(values, 'duration-ms', 1, MAX_DURATION_MS));
   } else if (mode === 'tcp' || mode === 'udp' || mode === 'udp-connected' || mode === 'http') {
-    process.once('SIGTERM', () => (stopping = true));
+    process.once('SIGTERM', () => (stopRequested = true));
     const report = `${JSON.stringify(await oneShot(mode, opts))}\n`;
     // A pipe takes writes asynchronously: exiting before this one is flushed cuts a long report short.
     await new Promise<void>((resolve, reject) => process.stdout.write(report, (err) => (err ? reject(err) : resolve())));
