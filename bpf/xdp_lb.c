@@ -138,36 +138,93 @@ static __always_inline int forward_local(struct xdp_md *ctx, struct pkt *p, cons
 	return XDP_PASS;
 }
 
-/* snat: the backend sees this node as the client; the client's source port
- * is kept, and kpr_edge_snat remembers whom the reply is for. */
-static __always_inline int forward_snat(struct xdp_md *ctx, struct pkt *p, const __u8 *src,
-					const struct edge_backend *b, __u32 svc_id)
+static __always_inline int same_addr(const __u8 *a, const __u8 *b)
 {
-	struct edge_snat_key k = {};
-	struct edge_snat_val v = {};
+	__u64 x[2], y[2];
 
-	__builtin_memcpy(v.client_addr, p->saddr, 16);
-	__builtin_memcpy(v.frontend_addr, p->daddr, 16);
-	v.frontend_port = p->dport;
-	v.svc_id = svc_id;
+	__builtin_memcpy(x, a, 16);
+	__builtin_memcpy(y, b, 16);
+	return x[0] == y[0] && x[1] == y[1];
+}
+
+/* How many free snat ports a new flow looks for before it is dropped. */
+#define KPR_SNAT_PORT_TRIES 32
+
+/* The snat port of the flow (network byte order): the one it was given, or a
+ * free one, taken by inserting the reverse entry v for it. 0: none free. */
+static __always_inline __u16 snat_port(const struct pkt *p, const __u8 *src, const struct edge_backend *b,
+				       const struct edge_snat_val *v)
+{
+	struct edge_snat_port_key fk = {};
+	const struct edge_snat_val *kept;
+	struct edge_snat_key k = {};
+	const __u16 *given;
+	__u32 start, i;
+	__u16 port;
+
+	__builtin_memcpy(fk.client_addr, p->saddr, 16);
+	__builtin_memcpy(fk.backend_addr, b->addr, 16);
+	fk.client_port = p->sport;
+	fk.backend_port = b->port;
+	fk.proto = p->proto;
+	fk.family = p->family;
+	given = bpf_map_lookup_elem(&kpr_edge_snat_ports, &fk);
+	if (given)
+		return *given;
+
 	__builtin_memcpy(k.backend_addr, b->addr, 16);
 	if (p->family == KPR_AF_INET)
 		__builtin_memcpy(k.node_addr, src, 4);
 	else
 		__builtin_memcpy(k.node_addr, src, 16);
 	k.backend_port = b->port;
-	k.client_port = p->sport;
 	k.proto = p->proto;
 	k.family = p->family;
-	bpf_map_update_elem(&kpr_edge_snat, &k, &v, BPF_ANY);
-	if (nat_rewrite(ctx, p, NAT_SRC, src, p->sport) || nat_rewrite(ctx, p, NAT_DST, b->addr, b->port))
+	/* A flow of an older build, which kept the client's port: it keeps it. */
+	k.snat_port = p->sport;
+	kept = bpf_map_lookup_elem(&kpr_edge_snat, &k);
+	if (kept && kept->client_port == 0 && same_addr(kept->client_addr, p->saddr)) {
+		bpf_map_update_elem(&kpr_edge_snat_ports, &fk, &p->sport, BPF_ANY);
+		return p->sport;
+	}
+	/* A random start: flows of many clients to one backend do not all probe
+	 * the same ports first. */
+	start = bpf_get_prandom_u32();
+	for (i = 0; i < KPR_SNAT_PORT_TRIES; i++) {
+		port = bpf_htons(KPR_SNAT_PORT_MIN + (start + i) % KPR_SNAT_PORT_COUNT);
+		k.snat_port = port;
+		if (bpf_map_update_elem(&kpr_edge_snat, &k, v, BPF_NOEXIST) == 0) {
+			bpf_map_update_elem(&kpr_edge_snat_ports, &fk, &port, BPF_ANY);
+			return port;
+		}
+	}
+	return 0;
+}
+
+/* snat: the backend sees this node as the client, on a port of its own per
+ * flow (snat_port()); kpr_edge_snat remembers whom the reply is for. */
+static __always_inline int forward_snat(struct xdp_md *ctx, struct pkt *p, const __u8 *src,
+					const struct edge_backend *b, __u32 svc_id)
+{
+	struct edge_snat_val v = {};
+	__u16 port;
+
+	__builtin_memcpy(v.client_addr, p->saddr, 16);
+	__builtin_memcpy(v.frontend_addr, p->daddr, 16);
+	v.frontend_port = p->dport;
+	v.client_port = p->sport;
+	v.svc_id = svc_id;
+	port = snat_port(p, src, b, &v);
+	if (!port)
+		return drop(KPR_XDP_DROP_SNAT_NO_PORT);
+	if (nat_rewrite(ctx, p, NAT_SRC, src, port) || nat_rewrite(ctx, p, NAT_DST, b->addr, b->port))
 		return drop(KPR_XDP_DROP_INVALID_PACKET);
 	return forward_fib(ctx, p->family);
 }
 
-/* snat mode, the way back: a backend's reply to this node, on the client's
- * port, becomes the frontend's reply to the client. Only packets for this
- * node's own address can be one, so others skip the table. */
+/* snat mode, the way back: a backend's reply to this node, on a snat port,
+ * becomes the frontend's reply to the client. Only packets for this node's
+ * own address can be one, so others skip the table. */
 static __always_inline int snat_reply(struct xdp_md *ctx, struct pkt *p)
 {
 	const struct edge_snat_val *v;
@@ -175,7 +232,7 @@ static __always_inline int snat_reply(struct xdp_md *ctx, struct pkt *p)
 	const __u8 *node;
 	struct edge_snat_val sv;
 	struct edge_snat_key k = {};
-	__u64 want[2] = {}, got[2];
+	__u8 want[16] = {};
 	__u32 zero = 0;
 
 	cfg = bpf_map_lookup_elem(&kpr_xdp_config, &zero);
@@ -188,14 +245,13 @@ static __always_inline int snat_reply(struct xdp_md *ctx, struct pkt *p)
 		__builtin_memcpy(want, node, 4);
 	else
 		__builtin_memcpy(want, node, 16);
-	__builtin_memcpy(got, p->daddr, 16);
-	if (want[0] != got[0] || want[1] != got[1])
+	if (!same_addr(want, p->daddr))
 		return -1;
 
 	__builtin_memcpy(k.backend_addr, p->saddr, 16);
 	__builtin_memcpy(k.node_addr, p->daddr, 16);
 	k.backend_port = p->sport;
-	k.client_port = p->dport;
+	k.snat_port = p->dport;
 	k.proto = p->proto;
 	k.family = p->family;
 	v = bpf_map_lookup_elem(&kpr_edge_snat, &k);
@@ -205,7 +261,7 @@ static __always_inline int snat_reply(struct xdp_md *ctx, struct pkt *p)
 		return drop(KPR_XDP_DROP_INVALID_PACKET);
 	sv = *v;
 	if (nat_rewrite(ctx, p, NAT_SRC, sv.frontend_addr, sv.frontend_port) ||
-	    nat_rewrite(ctx, p, NAT_DST, sv.client_addr, p->dport))
+	    nat_rewrite(ctx, p, NAT_DST, sv.client_addr, sv.client_port ? sv.client_port : p->dport))
 		return drop(KPR_XDP_DROP_INVALID_PACKET);
 	return forward_fib(ctx, p->family);
 }

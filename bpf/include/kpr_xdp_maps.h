@@ -96,6 +96,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_edge_snat SEC(".maps");
 
+/* snat mode: the source port each client flow was given towards its
+ * backend (network byte order), the key of its kpr_edge_snat entry. Same
+ * size as kpr_edge_snat, and LRU too: both are written together. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct edge_snat_port_key);
+	__type(value, __u16);
+	__uint(max_entries, 262144);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_edge_snat_ports SEC(".maps");
+
 /* Replies of backends on this node that must leave as the frontend's
  * (edge_revnat_key); LRU, so finished flows age out without the agent. */
 struct {

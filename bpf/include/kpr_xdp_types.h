@@ -29,6 +29,7 @@ enum kpr_xdp_reason {
 	KPR_XDP_DROP_NO_NODE_ADDRESS = 6,    /* remote backend, but this node has no address of that family */
 	KPR_XDP_DROP_RESIZE_FAILED = 7,      /* bpf_xdp_adjust_head/tail refused */
 	KPR_XDP_DROP_REVNAT_FAILED = 8,      /* tc: a reply to rewrite whose headers could not be written */
+	KPR_XDP_DROP_SNAT_NO_PORT = 9,       /* snat: no free source port towards that backend */
 	KPR_XDP_REASON_MAX = 16,
 };
 
@@ -120,14 +121,20 @@ struct edge_stats {
 	__u64 bytes;
 };
 
+/* snat source ports towards a backend: KPR_SNAT_PORT_MIN..65535, above the
+ * kernel's default ip_local_port_range (32768-60999), so that a reply to one
+ * of this node's own connections is never taken for a client's. */
+#define KPR_SNAT_PORT_MIN 61000
+#define KPR_SNAT_PORT_COUNT (65536 - KPR_SNAT_PORT_MIN)
+
 /* kpr_edge_snat: the reverse mapping a backend's reply needs in snat mode.
  * Key = the reply as it arrives from the backend (backend -> node address,
- * the client's source port kept); value = the client and frontend to restore. */
+ * on the snat port); value = the client and frontend to restore. */
 struct edge_snat_key {
 	__u8 backend_addr[16];
 	__u8 node_addr[16];
 	__u16 backend_port;
-	__u16 client_port;
+	__u16 snat_port;
 	__u8 proto;
 	__u8 family;
 	__u16 pad;
@@ -137,8 +144,19 @@ struct edge_snat_val {
 	__u8 client_addr[16];
 	__u8 frontend_addr[16];
 	__u16 frontend_port;
-	__u16 pad;
+	__u16 client_port; /* 0 in entries of builds that kept the client's port as the snat port */
 	__u32 svc_id;
+};
+
+/* kpr_edge_snat_ports: the snat port of a client's flow to a backend. */
+struct edge_snat_port_key {
+	__u8 client_addr[16];
+	__u8 backend_addr[16];
+	__u16 client_port;
+	__u16 backend_port;
+	__u8 proto;
+	__u8 family;
+	__u16 pad;
 };
 
 /* kpr_edge_revnat: a backend's reply that must leave as the frontend's.

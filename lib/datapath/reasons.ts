@@ -19,6 +19,7 @@ export const XDP_DROP_REASONS: readonly string[] = [
   'no_node_address',
   'resize_failed',
   'revnat_failed',
+  'snat_no_port',
 ];
 
 export function xdpDropReasonName(index: number): string {

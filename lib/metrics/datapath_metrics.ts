@@ -46,6 +46,7 @@ export function edgeMapCapacities(o: Omit<EdgeOpenOptions, 'objectPath' | 'tcObj
     kpr_edge_flows6: o.flowMax,
     kpr_edge_affinity: o.affinityMax,
     kpr_edge_snat: o.snatMax,
+    kpr_edge_snat_ports: o.snatMax,
     kpr_edge_revnat: o.flowMax,
   };
 }

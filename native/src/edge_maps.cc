@@ -54,6 +54,7 @@ EdgeObject LoadEdgeObject(const EdgeLoadOptions& o) {
                                             {"kpr_edge_affinity", o.affinity_max},
                                             {"kpr_edge_source_ranges", o.source_range_max},
                                             {"kpr_edge_snat", o.snat_max},
+                                            {"kpr_edge_snat_ports", o.snat_max},
                                             {"kpr_edge_revnat", o.flow_max},
                                             {"kpr_edge_stats", o.frontend_max + 1}};
   EdgeObject out;

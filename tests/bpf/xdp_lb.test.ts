@@ -1,6 +1,8 @@
 // The XDP edge load balancer, packet by packet through BPF_PROG_TEST_RUN:
 // what leaves is checked byte for byte against packets built from the RFCs.
+import * as path from 'path';
 import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
+import { run } from '../helpers/run';
 import { EdgeBackend, EdgeFrontend, ProgTestRunResult } from '../../lib/datapath/native';
 import { BpfRoot } from '../helpers/bpf_root';
 import { assertPrivileged } from '../helpers/preflight';
@@ -264,24 +266,69 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
   });
 
   describe('snat mode: the backend answers this node, which answers the client', () => {
+    const SNAT_PORT_MIN = 61000;
+    const frameOf = (udp: boolean) => (flow: P.Flow) => (udp ? P.udpFrame(flow) : P.tcpFrame(flow));
+    /** The client's packet through XDP: where it went, on which snat port. */
+    function forward(frame: (f: P.Flow) => Buffer, client: string, vip: string, sport: number) {
+      const out = runPkt(frame({ src: client, dst: vip, sport, dport: 80 }));
+      expect(out.retval).toBe(XDP_TX);
+      expect(out.packet.subarray(0, 6).equals(P.macBytes(PEER_MAC))).toBe(true);
+      return out;
+    }
+
     test.each([
       { name: 'IPv4 TCP', vip: VIP4, client: LINK_CLIENT4, node: NODE4, be: PEER4, udp: false },
       { name: 'IPv6 UDP', vip: VIP6, client: LINK_CLIENT6, node: NODE6, be: PEER6, udp: true },
-    ])('$name', ({ vip, client, node, be, udp }) => {
-      const proto = udp ? 'UDP' : 'TCP';
-      service(frontend(vip, 80, proto, 1, { mode: 'snat' }), [{ id: 1, addr: be, port: 8080, nodeAddr: be }]);
-      const frame = (flow: P.Flow) => (udp ? P.udpFrame(flow) : P.tcpFrame(flow));
-      const out = runPkt(frame({ src: client, dst: vip, sport: 42000, dport: 80 }));
-      expect(out.retval).toBe(XDP_TX);
-      expect(out.packet.subarray(0, 6).equals(P.macBytes(PEER_MAC))).toBe(true);
-      expect(out.packet.subarray(P.ETH_HLEN).toString('hex')).toBe(frame({ src: node, dst: be, sport: 42000, dport: 8080 }).subarray(P.ETH_HLEN).toString('hex'));
+    ])('$name: on a snat port of its own, and back to the client', ({ vip, client, node, be, udp }) => {
+      service(frontend(vip, 80, udp ? 'UDP' : 'TCP', 1, { mode: 'snat' }), [{ id: 1, addr: be, port: 8080, nodeAddr: be }]);
+      const frame = frameOf(udp);
+      const out = forward(frame, client, vip, 42000);
+      const snat = P.ports(out.packet).sport;
+      expect(snat).toBeGreaterThanOrEqual(SNAT_PORT_MIN);
+      expect(out.packet.subarray(P.ETH_HLEN).toString('hex')).toBe(frame({ src: node, dst: be, sport: snat, dport: 8080 }).subarray(P.ETH_HLEN).toString('hex'));
+      // The flow's next packet keeps its port.
+      expect(P.ports(forward(frame, client, vip, 42000).packet).sport).toBe(snat);
 
-      const back = runPkt(frame({ src: be, dst: node, sport: 8080, dport: 42000 }));
+      const back = runPkt(frame({ src: be, dst: node, sport: 8080, dport: snat }));
       expect(back.retval).toBe(XDP_TX);
       expect(back.packet.subarray(0, 6).equals(P.macBytes(P.CLIENT_MAC))).toBe(true);
       expect(back.packet.subarray(P.ETH_HLEN).toString('hex')).toBe(frame({ src: vip, dst: client, sport: 80, dport: 42000 }).subarray(P.ETH_HLEN).toString('hex'));
-      // A packet from the backend on another port is not a reply of this flow.
-      expectUntouched(frame({ src: be, dst: node, sport: 8080, dport: 42001 }));
+      // A packet from the backend on another port is not a reply of this flow,
+      // nor one to the client's own port: that is this node's own connection.
+      expectUntouched(frame({ src: be, dst: node, sport: 8080, dport: snat === 65535 ? 61000 : snat + 1 }));
+      expectUntouched(frame({ src: be, dst: node, sport: 8080, dport: 42000 }));
+    });
+
+    test('two clients on the same source port get two snat ports, and each its own replies', () => {
+      service(frontend(VIP4, 80, 'TCP', 1, { mode: 'snat' }), [{ id: 1, addr: PEER4, port: 8080, nodeAddr: PEER4 }]);
+      const frame = frameOf(false);
+      // The fixture's link has neighbours for these two only (the FIB must resolve each client).
+      const other = PEER4;
+      const a = P.ports(forward(frame, LINK_CLIENT4, VIP4, 42000).packet).sport;
+      const b = P.ports(forward(frame, other, VIP4, 42000).packet).sport;
+      expect(a).not.toBe(b);
+      for (const [port, client] of [[a, LINK_CLIENT4], [b, other]] as const) {
+        const back = runPkt(frame({ src: PEER4, dst: NODE4, sport: 8080, dport: port }));
+        expect(back.retval).toBe(XDP_TX);
+        expect(back.packet.subarray(P.ETH_HLEN).toString('hex')).toBe(frame({ src: VIP4, dst: client, sport: 80, dport: 42000 }).subarray(P.ETH_HLEN).toString('hex'));
+      }
+    });
+
+    test("a flow of a build that kept the client's port keeps it across the upgrade", () => {
+      service(frontend(VIP4, 80, 'TCP', 1, { mode: 'snat' }), [{ id: 1, addr: PEER4, port: 8080, nodeAddr: PEER4 }]);
+      // Its reverse entry as the older build wrote it: keyed by the client's
+      // port, with no client port in the value (edge_snat_key / edge_snat_val).
+      const addr16 = (a: string) => [...a.split('.').map(Number), ...Array(12).fill(0)];
+      const be16 = (n: number) => [n >> 8, n & 0xff];
+      const key = [...addr16(PEER4), ...addr16(NODE4), ...be16(8080), ...be16(42000), 6, 2, 0, 0];
+      const value = [...addr16(LINK_CLIENT4), ...addr16(VIP4), ...be16(80), 0, 0, 1, 0, 0, 0];
+      const args = (bytes: number[]) => bytes.map(String);
+      run('bpftool', ['map', 'update', 'pinned', path.join(root.path, 'kpr', 'maps', 'kpr_edge_snat'), 'key', ...args(key), 'value', ...args(value)]);
+      const frame = frameOf(false);
+      expect(P.ports(forward(frame, LINK_CLIENT4, VIP4, 42000).packet).sport).toBe(42000);
+      const back = runPkt(frame({ src: PEER4, dst: NODE4, sport: 8080, dport: 42000 }));
+      expect(back.retval).toBe(XDP_TX);
+      expect(back.packet.subarray(P.ETH_HLEN).toString('hex')).toBe(frame({ src: VIP4, dst: LINK_CLIENT4, sport: 80, dport: 42000 }).subarray(P.ETH_HLEN).toString('hex'));
     });
   });
 

@@ -36,11 +36,6 @@ const MIN_ATTEMPTED = 300;
 /** Load before and after a fault, so that both sides of it are measured. */
 const STEADY_MS = 1500;
 
-/** DSR, not snat: snat keeps the client's source port, so a reply to one of
- *  node A's own connections (the ClusterIP load) from a remote backend can
- *  match an older NodePort flow's entry and be taken for it (a datapath
- *  limitation of its own, seen as ~1 in 1000 ClusterIP connections timing out). */
-const FORWARDING = ['--bpf-lb-mode', 'dsr'];
 /** --bpf-lb-map-max before an upgrade; after it, twice as much. */
 const MAP_MAX = 4096;
 const BPF_OBJECTS = ['sock_lb.o', 'xdp_lb.o', 'tc_dsr.o'];
@@ -105,7 +100,7 @@ describe('faults under load (standalone)', () => {
       bpfRoot: a.root.path,
       cgroupRoot: a.cgroup.path,
       netns: a.node.ns,
-      args: ['--hostname-override', a.node.name, '--devices', a.node.device, ...FORWARDING, ...args],
+      args: ['--hostname-override', a.node.name, '--devices', a.node.device, ...args],
     });
     return a.process;
   }
