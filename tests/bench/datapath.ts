@@ -3,7 +3,7 @@
 // mode and beside no proxy at all ("direct": the client aims at the backend
 // itself), in the same run on the same machine, against one kube-apiserver
 // filled with ClusterIP services of 10 endpoints (control_plane_objects.ts)
-// plus a UDP and a NodePort service (datapath_objects.ts). Each peer has a
+// plus a UDP ClusterIP and two NodePort services (datapath_objects.ts). Each peer has a
 // node network namespace of its own, with an external client beside it and
 // the one backend namespace behind it (datapath_topology.ts); all peers run
 // at once, each waited for until it has programmed everything
@@ -12,7 +12,7 @@
 // so that a slow stretch of the shared machine hits every peer alike; the
 // figures are the medians of the rounds.
 //
-// Flags: --services 100[,10000] --rounds 7 --seconds 1 --endpoints 10
+// Flags: --services 100[,10000] --rounds 9 --seconds 1 --endpoints 10
 // --peers kpr,iptables,nftables,direct --concurrency 32 --json PATH
 // (default benchmarks/results/datapath.json).
 import { startCluster } from '../e2e/cluster';
@@ -48,7 +48,7 @@ const PROBE_ATTEMPTS = 10;
 const PROBE_RETRY_MS = 1000;
 
 function parseOptions(args: string[]): Options {
-  const o: Options = { services: [100], rounds: 7, seconds: 1, endpoints: 10, peers: ALL_PEERS, concurrency: 32, json: jsonPath(BENCH, args) };
+  const o: Options = { services: [100], rounds: 9, seconds: 1, endpoints: 10, peers: ALL_PEERS, concurrency: 32, json: jsonPath(BENCH, args) };
   const count = (flag: string, v: string | undefined) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got ${JSON.stringify(v)}`);
@@ -161,8 +161,9 @@ async function main(): Promise<void> {
       console.log(`populating services ${from}..${scale - 1} (${o.endpoints} endpoints each)`);
       pop.clusterIPs.push(...(await populate(api, from, scale, o.endpoints)).clusterIPs);
       for (let i = from; i < scale; i++) pop.endpoints.push(initialEndpoints(i, o.endpoints));
+      const extras = [extra.udp, extra.nodePort, extra.udpNodePort];
       const want: Programmed = {
-        pop: { clusterIPs: [...pop.clusterIPs, extra.udp.clusterIP, extra.nodePort.clusterIP], endpoints: [...pop.endpoints, extra.udp.endpoints, extra.nodePort.endpoints] },
+        pop: { clusterIPs: [...pop.clusterIPs, ...extras.map((e) => e.clusterIP)], endpoints: [...pop.endpoints, ...extras.map((e) => e.endpoints)] },
         endpoints: o.endpoints,
         tcp: [...pop.clusterIPs.map((clusterIP, i) => ({ clusterIP, addresses: pop.endpoints[i] })), { clusterIP: extra.nodePort.clusterIP, addresses: extra.nodePort.endpoints }],
       };

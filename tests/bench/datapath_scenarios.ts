@@ -1,6 +1,7 @@
 // The datapath benchmark's scenarios: which client runs where, aimed at
 // what, and the figures it yields. Clients are ours, bounded in count and
-// time: connrate.c (connect and close) and rrclient.c (request/response);
+// time: connrate.c (connect and close) and rrclient.c (request/response,
+// and a windowed UDP flood for packets per second);
 // the backend answers with rrd.c.
 import * as path from 'path';
 import { repoRoot } from '../../lib/datapath/native';
@@ -51,4 +52,6 @@ export const SCENARIOS: Scenario[] = [
   { name: 'clusterip-tcp-rr-keepalive', from: 'node', argv: (t, s) => rrclient('tcp-keepalive', t.clusterTcp, s), measures: requests },
   { name: 'clusterip-udp-rr', from: 'node', argv: (t, s) => rrclient('udp', t.clusterUdp, s), measures: requests },
   { name: 'nodeport-tcp-connect', from: 'external', argv: (t, s) => connrate(t.nodePort, s), measures: connections },
+  // Answered datagrams: each one a packet in and a packet out through the node.
+  { name: 'nodeport-pps', from: 'external', argv: (t, s) => rrclient('udp-flood', t.udpNodePort, s), measures: (o) => [{ metric: 'packets/s', unit: 'pps', value: o.rate, better: 'higher' }] },
 ];

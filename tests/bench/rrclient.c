@@ -5,13 +5,19 @@
  *   tcp-short      a new connection per request (connect, request, answer,
  *                  close with an RST so no TIME_WAIT piles up);
  *   tcp-keepalive  one connection per address, opened before the clock starts;
- *   udp            one unconnected socket, a datagram per request.
+ *   udp            one unconnected socket, a datagram per request;
+ *   udp-flood      the same socket, up to WINDOW datagrams in flight, sent
+ *                  and answered in batches: packets through the path per
+ *                  second rather than one at a time (no latency).
  * Latency is timed per request (for tcp-short from connect() on); an answer
- * that does not come within TIMEOUT_MS is an error. Prints one JSON line:
- * {"requests":N,"errors":N,"firstError":"E...","seconds":S,"rate":R,"p50us":X,"p99us":Y}. */
+ * that does not come within TIMEOUT_MS is an error (udp-flood: the datagrams
+ * in flight when nothing answers for LOSS_MS are counted as lost). Prints one
+ * JSON line: {"requests":N,"errors":N,"firstError":"E...","seconds":S,"rate":R,
+ * "p50us":X,"p99us":Y,"lost":L}. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +29,11 @@
 #define LIMIT_REQUESTS 50000000L
 #define TIMEOUT_MS 1000
 #define REQ 32
+#define WINDOW 256
+#define BATCH 32
+#define LOSS_MS 20
 
-enum mode { TCP_SHORT, TCP_KEEPALIVE, UDP };
+enum mode { TCP_SHORT, TCP_KEEPALIVE, UDP, UDP_FLOOD };
 
 static int first_error;
 static long errors;
@@ -98,6 +107,52 @@ static int udp_exchange(int fd, const struct target *t, const char *req)
 	return EPROTO;
 }
 
+/* Keeps up to WINDOW datagrams in flight to the targets in turn until `end`
+ * or max answers; returns the answers, and the datagrams lost in *lost. */
+static long udp_flood(int fd, const struct target *targets, int n_targets, long max, double end, long *lost)
+{
+	static struct mmsghdr msgs[BATCH];
+	static struct iovec iov[BATCH];
+	static char bufs[BATCH][REQ];
+	long answered = 0, in_flight = 0;
+	int next = 0;
+
+	for (int i = 0; i < BATCH; i++) {
+		memset(bufs[i], 'f', REQ);
+		iov[i] = (struct iovec){ .iov_base = bufs[i], .iov_len = REQ };
+		msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1 };
+	}
+	while (answered < max && now() < end) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int n;
+
+		if (in_flight + BATCH <= WINDOW) {
+			const struct target *t = &targets[next++ % n_targets];
+
+			for (int i = 0; i < BATCH; i++) {
+				msgs[i].msg_hdr.msg_name = (void *)&t->ss;
+				msgs[i].msg_hdr.msg_namelen = t->len;
+			}
+			n = sendmmsg(fd, msgs, BATCH, MSG_DONTWAIT);
+			if (n > 0)
+				in_flight += n;
+		}
+		for (int i = 0; i < BATCH; i++) {
+			msgs[i].msg_hdr.msg_name = NULL;
+			msgs[i].msg_hdr.msg_namelen = 0;
+		}
+		n = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL);
+		if (n > 0) {
+			answered += n;
+			in_flight = in_flight > n ? in_flight - n : 0;
+		} else if (in_flight + BATCH > WINDOW && poll(&pfd, 1, LOSS_MS) == 0) {
+			*lost += in_flight;
+			in_flight = 0;
+		}
+	}
+	return answered;
+}
+
 static int cmp_float(const void *a, const void *b)
 {
 	float x = *(const float *)a, y = *(const float *)b;
@@ -116,7 +171,7 @@ int main(int argc, char **argv)
 {
 	static struct target targets[MAX_TARGETS];
 	static int conns[MAX_TARGETS];
-	long port, seconds, max_requests, requests = 0;
+	long port, seconds, max_requests, requests = 0, lost = 0;
 	int n_targets, udp_fd = -1;
 	enum mode mode;
 	double start, end, elapsed;
@@ -124,7 +179,7 @@ int main(int argc, char **argv)
 	char req[REQ];
 
 	if (argc != 6) {
-		fprintf(stderr, "usage: %s tcp-short|tcp-keepalive|udp ADDR[,ADDR...] PORT SECONDS MAX_REQUESTS\n", argv[0]);
+		fprintf(stderr, "usage: %s tcp-short|tcp-keepalive|udp|udp-flood ADDR[,ADDR...] PORT SECONDS MAX_REQUESTS\n", argv[0]);
 		return 2;
 	}
 	if (!strcmp(argv[1], "tcp-short"))
@@ -133,6 +188,8 @@ int main(int argc, char **argv)
 		mode = TCP_KEEPALIVE;
 	else if (!strcmp(argv[1], "udp"))
 		mode = UDP;
+	else if (!strcmp(argv[1], "udp-flood"))
+		mode = UDP_FLOOD;
 	else {
 		fprintf(stderr, "%s: unknown mode %s\n", argv[0], argv[1]);
 		return 2;
@@ -151,7 +208,7 @@ int main(int argc, char **argv)
 		perror("malloc");
 		return 1;
 	}
-	if (mode == UDP)
+	if (mode == UDP || mode == UDP_FLOOD)
 		udp_fd = socket_for(&targets[0], SOCK_DGRAM);
 	for (int i = 0; mode == TCP_KEEPALIVE && i < n_targets; i++) {
 		conns[i] = socket_for(&targets[i], SOCK_STREAM);
@@ -164,7 +221,9 @@ int main(int argc, char **argv)
 	memset(req, 'r', sizeof(req));
 	start = now();
 	end = start + seconds;
-	for (long seq = 0; requests + errors < max_requests && now() < end; seq++) {
+	if (mode == UDP_FLOOD)
+		requests = udp_flood(udp_fd, targets, n_targets, max_requests, end, &lost);
+	for (long seq = 0; mode != UDP_FLOOD && requests + errors < max_requests && now() < end; seq++) {
 		int i = seq % n_targets, err;
 		double t0;
 
@@ -186,8 +245,8 @@ int main(int argc, char **argv)
 	}
 	elapsed = now() - start;
 	qsort(lat, requests, sizeof(*lat), cmp_float);
-	printf("{\"requests\":%ld,\"errors\":%ld,\"firstError\":\"%s\",\"seconds\":%.3f,\"rate\":%.1f,\"p50us\":%.1f,\"p99us\":%.1f}\n",
+	printf("{\"requests\":%ld,\"errors\":%ld,\"firstError\":\"%s\",\"seconds\":%.3f,\"rate\":%.1f,\"p50us\":%.1f,\"p99us\":%.1f,\"lost\":%ld}\n",
 	       requests, errors, first_error ? strerrorname_np(first_error) : "", elapsed, requests / elapsed,
-	       percentile(lat, requests, 50), percentile(lat, requests, 99));
+	       mode == UDP_FLOOD ? 0 : percentile(lat, requests, 50), mode == UDP_FLOOD ? 0 : percentile(lat, requests, 99), lost);
 	return 0;
 }
