@@ -15,7 +15,7 @@
 // Flags: --services 100[,10000] --rounds 9 --seconds 1 --endpoints 10
 // --peers kpr,iptables,nftables,direct --concurrency 32 --json PATH
 // (default benchmarks/results/datapath.json).
-import { startCluster } from '../e2e/cluster';
+import { Cluster, startCluster } from '../e2e/cluster';
 import { assertPrivileged } from '../helpers/preflight';
 import { sleep } from '../helpers/sleep';
 import { BenchResult, jsonPath, newResult, writeResult } from './bench_result';
@@ -88,7 +88,7 @@ async function probe(p: RunningPeer, pop: Population, extra: ExtraServices): Pro
   }
 }
 
-async function startPeers(o: Options, cluster: Parameters<typeof startPeer>[2], backend: Backend, want: Programmed, extra: ExtraServices, result: BenchResult, scale: number): Promise<RunningPeer[]> {
+async function startPeers(o: Options, cluster: Cluster, backend: Backend, want: Programmed, extra: ExtraServices, result: BenchResult, scale: number): Promise<RunningPeer[]> {
   const running: RunningPeer[] = [];
   for (const [k, name] of o.peers.entries()) {
     const t0 = performance.now();

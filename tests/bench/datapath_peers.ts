@@ -13,6 +13,7 @@ import { DatapathMaps, loadAddon } from '../../lib/datapath/native';
 import { Cluster } from '../e2e/cluster';
 import { runInPlace } from '../helpers/client_runner';
 import { LineProcess } from '../helpers/line_process';
+import { ip } from '../helpers/run';
 import { sleep } from '../helpers/sleep';
 import { Peer } from './bench_result';
 import { BenchAgent, lbMapMaxFor, startBenchAgent } from './control_plane_agent';
@@ -105,6 +106,9 @@ export async function startPeer(name: PeerName, k: number, cluster: Cluster, bac
     } finally {
       maps.close();
     }
+    // Native XDP on a veth is not XDP on a NIC: say which one this is.
+    const xdp = /prog\/(xdp\w*) id \d+ name (\w+)/.exec(ip('-n', node.netns, 'link', 'show', EXTERNAL_DEVICE));
+    console.log(`  kpr: ${xdp ? `${xdp[2]} attached to ${EXTERNAL_DEVICE} as ${xdp[1]}` : `no XDP program on ${EXTERNAL_DEVICE}`}`);
     const place = { cgroup: agent.cgroup.path, ns: node.netns };
     return peer(name, slot, (argv, t) => runInPlace(place, argv, t), stop);
   } catch (e) {

@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Cluster } from '../e2e/cluster';
+import { onExit } from '../helpers/exit_cleanup';
 import { removeNamespace } from '../helpers/netns';
 import { newName } from '../helpers/naming';
 import { ip } from '../helpers/run';
@@ -29,11 +30,13 @@ export async function createNodeNamespace(cluster: Cluster, prefix: string): Pro
   let dir: TestDir | undefined;
   let relay: NetnsRelay | undefined;
   let destroyed = false;
+  const unregister = onExit(() => removeNamespace(netns));
   const destroy = async () => {
     if (destroyed) return;
     destroyed = true;
     await relay?.stop();
     removeNamespace(netns);
+    unregister();
     dir?.destroy();
   };
   try {

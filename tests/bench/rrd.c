@@ -7,30 +7,14 @@
  * forgotten one goes away. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <netinet/in.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <unistd.h>
+#include "bench_net.h"
 
 #define DEFAULT_MAX_SECONDS 1800
-#define BACKLOG 4096
 #define EVENTS 256
 #define BUF 2048
-
-static int bound_socket(int type, long port)
-{
-	struct sockaddr_in6 addr = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT, .sin6_port = htons(port) };
-	const int off = 0, on = 1;
-	int fd = socket(AF_INET6, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-	if (fd < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) ||
-	    bind(fd, (struct sockaddr *)&addr, sizeof(addr)) || (type == SOCK_STREAM && listen(fd, BACKLOG)))
-		return -1;
-	return fd;
-}
+#define UDP_BATCH 32
 
 static int watch(int ep, int fd)
 {
@@ -39,18 +23,28 @@ static int watch(int ep, int fd)
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* In batches: a flood of datagrams (rrclient udp-flood) costs the server
+ * two calls per batch rather than two per datagram. */
 static void answer_udp(int fd)
 {
-	struct sockaddr_in6 from;
-	char buf[BUF];
+	static struct sockaddr_in6 from[UDP_BATCH];
+	static struct mmsghdr msgs[UDP_BATCH];
+	static struct iovec iov[UDP_BATCH];
+	static char bufs[UDP_BATCH][BUF];
 
 	for (;;) {
-		socklen_t len = sizeof(from);
-		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len);
+		int n;
 
-		if (n < 0)
+		for (int i = 0; i < UDP_BATCH; i++) {
+			iov[i] = (struct iovec){ .iov_base = bufs[i], .iov_len = BUF };
+			msgs[i].msg_hdr = (struct msghdr){ .msg_name = &from[i], .msg_namelen = sizeof(from[i]), .msg_iov = &iov[i], .msg_iovlen = 1 };
+		}
+		n = recvmmsg(fd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
 			return;
-		sendto(fd, buf, n, 0, (struct sockaddr *)&from, len);
+		for (int i = 0; i < n; i++)
+			iov[i].iov_len = msgs[i].msg_len;
+		sendmmsg(fd, msgs, n, MSG_DONTWAIT);
 	}
 }
 
@@ -83,20 +77,12 @@ int main(int argc, char **argv)
 {
 	struct epoll_event events[EVENTS];
 	long port, max_seconds;
-	int ep, lfd, ufd;
+	int ep, lfd, ufd, bad = server_args(argc, argv, DEFAULT_MAX_SECONDS, &port, &max_seconds);
 
-	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: %s PORT [MAX_SECONDS]\n", argv[0]);
-		return 2;
-	}
-	port = strtol(argv[1], NULL, 10);
-	max_seconds = argc == 3 ? strtol(argv[2], NULL, 10) : DEFAULT_MAX_SECONDS;
-	if (port < 1 || port > 65535 || max_seconds < 1) {
-		fprintf(stderr, "%s: bad port or seconds\n", argv[0]);
-		return 2;
-	}
-	lfd = bound_socket(SOCK_STREAM, port);
-	ufd = bound_socket(SOCK_DGRAM, port);
+	if (bad)
+		return bad;
+	lfd = server_socket(SOCK_STREAM | SOCK_NONBLOCK, port);
+	ufd = server_socket(SOCK_DGRAM | SOCK_NONBLOCK, port);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (lfd < 0 || ufd < 0 || ep < 0 || watch(ep, lfd) || watch(ep, ufd)) {
 		perror("rrd");
