@@ -10,7 +10,8 @@
  *                  and answered in batches: packets through the path per
  *                  second rather than one at a time (no latency).
  * Latency is timed per request (for tcp-short from connect() on); an answer
- * that does not come within TIMEOUT_MS is an error (udp-flood: the datagrams
+ * that does not come within TIMEOUT_MS, or (UDP) comes from another address
+ * than the request went to, is an error (udp-flood: the datagrams
  * in flight when nothing answers for LOSS_MS are counted as lost). Prints one
  * JSON line: {"requests":N,"errors":N,"firstError":"E...","seconds":S,"rate":R,
  * "p50us":X,"p99us":Y,"lost":L}. */
@@ -89,20 +90,30 @@ static int tcp_short(const struct target *t, const char *req)
 	return err;
 }
 
-/* Answers to earlier, timed-out requests are skipped: each carries its own sequence number. */
+/* Whether an answer came from the address and port it was sent to: a
+ * proxy must turn the backend's answer back into the frontend's. */
+static int from_target(const struct sockaddr_storage *from, socklen_t len, const struct target *t)
+{
+	return len == t->len && !memcmp(from, &t->ss, len);
+}
+
+/* Answers to earlier, timed-out requests are skipped: each carries its own
+ * sequence number. An answer from elsewhere is an error (EREMOTE). */
 static int udp_exchange(int fd, const struct target *t, const char *req)
 {
+	struct sockaddr_storage from;
 	char buf[REQ];
 
 	if (sendto(fd, req, REQ, 0, (const struct sockaddr *)&t->ss, t->len) != REQ)
 		return errno;
 	for (int tries = 0; tries < 16; tries++) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		socklen_t len = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len);
 
 		if (n < 0)
 			return errno;
 		if (n == REQ && !memcmp(buf, req, REQ))
-			return 0;
+			return from_target(&from, len, t) ? 0 : EREMOTE;
 	}
 	return EPROTO;
 }
@@ -111,6 +122,7 @@ static int udp_exchange(int fd, const struct target *t, const char *req)
  * or max answers; returns the answers, and the datagrams lost in *lost. */
 static long udp_flood(int fd, const struct target *targets, int n_targets, long max, double end, long *lost)
 {
+	static struct sockaddr_storage from[BATCH];
 	static struct mmsghdr msgs[BATCH];
 	static struct iovec iov[BATCH];
 	static char bufs[BATCH][REQ];
@@ -138,12 +150,21 @@ static long udp_flood(int fd, const struct target *targets, int n_targets, long 
 				in_flight += n;
 		}
 		for (int i = 0; i < BATCH; i++) {
-			msgs[i].msg_hdr.msg_name = NULL;
-			msgs[i].msg_hdr.msg_namelen = 0;
+			msgs[i].msg_hdr.msg_name = &from[i];
+			msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
 		}
 		n = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL);
 		if (n > 0) {
-			answered += n;
+			for (int i = 0; i < n; i++) {
+				int ok = 0;
+
+				for (int j = 0; j < n_targets && !ok; j++)
+					ok = from_target(&from[i], msgs[i].msg_hdr.msg_namelen, &targets[j]);
+				if (ok)
+					answered++;
+				else
+					note_error(EREMOTE);
+			}
 			in_flight = in_flight > n ? in_flight - n : 0;
 		} else if (in_flight + BATCH > WINDOW && poll(&pfd, 1, LOSS_MS) == 0) {
 			*lost += in_flight;
