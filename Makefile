@@ -13,11 +13,11 @@ ADDON := native/build/Release/kpr.node
 NATIVE_SRC := $(shell find native \( -path native/build -o -path native/node_modules \) -prune -o -type f -print) $(wildcard bpf/include/*.h)
 TS_SRC := $(shell find lib tests -name '*.ts') tsconfig.json
 TS_STAMP := dist/.built
-BENCH_BIN := build/connrate build/acceptd
+BENCH_BIN := build/connrate build/acceptd build/rrd build/rrclient
 # BPF objects that only tests load (error paths of the addon).
 TEST_BPF_OBJS := build/verifier_reject.o build/xdp_pass.o build/xdp_reject.o
 
-.PHONY: deps apt-deps go-deps build bpf kube-bin chart-tools test demo bench bench-control-plane bench-peers clean
+.PHONY: deps apt-deps go-deps build bpf kube-bin chart-tools test demo bench bench-control-plane bench-peers bench-datapath clean
 
 deps: apt-deps $(NPM_STAMP) go-deps
 
@@ -62,7 +62,7 @@ build/%.o: tests/native/%.c $(wildcard bpf/include/*.h) | bpf
 	@mkdir -p build
 	$(MAKE) -s -C bpf obj SRC=$(CURDIR)/$< OUT=$(CURDIR)/$@
 
-build/%: tests/bench/%.c | apt-deps
+build/%: tests/bench/%.c tests/bench/bench_net.h | apt-deps
 	@mkdir -p build
 	gcc -O2 -Wall -Wextra -Werror -o $@ $<
 
@@ -89,6 +89,7 @@ bench: deps build kube-bin $(BENCH_BIN)
 	node dist/tests/bench/xdp_cost.js
 	node dist/tests/bench/control_plane.js
 	node dist/tests/bench/peers.js
+	node dist/tests/bench/datapath.js
 
 # kpr against a real kube-apiserver at 1k and 10k services; most of its
 # minutes go to populating the API server.
@@ -99,6 +100,12 @@ bench-control-plane: deps build kube-bin
 # network namespace of its own) against the same kube-apiserver; 1k services by default.
 bench-peers: deps build kube-bin
 	node dist/tests/bench/peers.js
+
+# The datapath through kpr, kube-proxy (iptables, nftables) and no proxy
+# at all, side by side: ClusterIP and NodePort scenarios at 100 services by
+# default (--services 100,10000 for the full scale: make bench-datapath ARGS=...).
+bench-datapath: deps build kube-bin $(BENCH_BIN)
+	node dist/tests/bench/datapath.js $(ARGS)
 
 clean:
 	$(MAKE) -C bpf clean

@@ -44,6 +44,10 @@ export interface AgentRunOptions {
   lbMapMax: number;
   /** Write a V8 CPU profile of the agent into this directory when it exits. */
   cpuProfDir?: string;
+  /** Run as the agent of this node network namespace (/run/netns name). */
+  netns?: string;
+  /** Further flags, e.g. ['--devices', 'eth0']. */
+  args?: string[];
 }
 
 /** A port that was free on 127.0.0.1 a moment ago. */
@@ -70,6 +74,7 @@ export async function startBenchAgent(opts: AgentRunOptions): Promise<BenchAgent
     '--metrics-bind-address', `127.0.0.1:${metricsPort}`,
     // Off: the default 0.0.0.0:10256 may be taken by a test's agent.
     '--healthz-bind-address', '127.0.0.1:0',
+    ...(opts.args ?? []),
   ];
   // The agent inherits this process's environment; it is put back at once.
   const savedEnv = { NODE_OPTIONS: process.env.NODE_OPTIONS, [CPU_PROF_DIR_ENV]: process.env[CPU_PROF_DIR_ENV] };
@@ -81,7 +86,7 @@ export async function startBenchAgent(opts: AgentRunOptions): Promise<BenchAgent
   const startedWallMs = Date.now();
   let proc: LineProcess;
   try {
-    proc = await startAgent({ kubeconfig: opts.kubeconfig, bpfRoot: bpfRoot.path, cgroupRoot: cgroup.path, args, readyTimeoutMs: opts.readyTimeoutMs });
+    proc = await startAgent({ kubeconfig: opts.kubeconfig, bpfRoot: bpfRoot.path, cgroupRoot: cgroup.path, args, netns: opts.netns, readyTimeoutMs: opts.readyTimeoutMs });
   } catch (e) {
     bpfRoot.destroy();
     cgroup.destroy();

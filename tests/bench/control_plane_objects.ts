@@ -52,13 +52,23 @@ export async function createBase(api: ApiWriter): Promise<void> {
   await api.mergePatch(`/api/v1/nodes/${NODE_NAME}/status`, { status: { addresses: [{ type: 'InternalIP', address: NODE_ADDRESS }] } });
 }
 
+/** The one port of a service: TCP unless said, a NodePort when it has one. */
+export interface BenchPort {
+  protocol?: 'TCP' | 'UDP';
+  nodePort?: number;
+}
+
 /** Creates Service i; returns the ClusterIP the apiserver gave it. */
-export async function createService(api: ApiWriter, i: number): Promise<string> {
+export async function createService(api: ApiWriter, i: number, port: BenchPort = {}): Promise<string> {
+  const protocol = port.protocol ?? 'TCP';
   const created = await api.create(servicesPath, {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: serviceName(i), namespace: NAMESPACE },
-    spec: { type: 'ClusterIP', ports: [{ name: 'http', protocol: 'TCP', port: SERVICE_PORT, targetPort: BACKEND_PORT }] },
+    spec: {
+      type: port.nodePort === undefined ? 'ClusterIP' : 'NodePort',
+      ports: [{ name: 'http', protocol, port: SERVICE_PORT, targetPort: BACKEND_PORT, nodePort: port.nodePort }],
+    },
   });
   const ip = (created.spec as { clusterIP?: string } | undefined)?.clusterIP;
   if (!ip || !ip.startsWith('198.19.')) throw new Error(`service ${serviceName(i)}: ClusterIP ${ip} is not in 198.19.0.0/16`);
@@ -67,14 +77,14 @@ export async function createService(api: ApiWriter, i: number): Promise<string> 
 
 const endpointsJson = (addresses: string[]): Json[] => addresses.map((a) => ({ addresses: [a], conditions: { ready: true } }));
 
-export async function createSlice(api: ApiWriter, i: number, endpoints: number): Promise<void> {
+export async function createSlice(api: ApiWriter, i: number, endpoints: number, protocol: 'TCP' | 'UDP' = 'TCP'): Promise<void> {
   await api.create(slicesPath, {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
     metadata: { name: sliceName(i), namespace: NAMESPACE, labels: { [SERVICE_NAME_LABEL]: serviceName(i) } },
     addressType: 'IPv4',
     endpoints: endpointsJson(initialEndpoints(i, endpoints)),
-    ports: [{ name: 'http', protocol: 'TCP', port: BACKEND_PORT }],
+    ports: [{ name: 'http', protocol, port: BACKEND_PORT }],
   });
 }
 

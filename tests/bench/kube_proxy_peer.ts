@@ -1,7 +1,7 @@
 // Real kube-proxy (the binary built beside the e2e API server) as the
 // benchmark's peer, in iptables or nftables mode, in a "node" network
-// namespace of its own so that its rules never touch the host's. It reaches
-// the API server on the host's loopback through netns_relay.ts, and serves
+// namespace of its own (node_namespace.ts) so that its rules never touch the
+// host's. It reaches the API server through that namespace's relay, and serves
 // its metrics on the namespace's loopback, scraped there with curl.
 //
 // Its configuration matches the kpr agent's in the control-plane benchmark:
@@ -12,16 +12,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Cluster, kubeBinary } from '../e2e/cluster';
 import { LineProcess } from '../helpers/line_process';
-import { removeNamespace } from '../helpers/netns';
-import { newName } from '../helpers/naming';
-import { ip, run } from '../helpers/run';
-import { createTestDir, TestDir } from '../helpers/test_dir';
-import { NODE_NAME, NODE_ADDRESS } from './control_plane_objects';
+import { run } from '../helpers/run';
+import { NODE_NAME } from './control_plane_objects';
 import { ProxyMode } from './kube_proxy_rules';
-import { NetnsRelay, startNetnsRelay } from './netns_relay';
+import { createNodeNamespace } from './node_namespace';
 
 /** Ports on the node namespace's own loopback: nothing else listens there. */
-const API_PORT = 6443;
 const METRICS_PORT = 10249;
 const HEALTHZ_PORT = 10256;
 const SCRAPE_TIMEOUT_S = 10;
@@ -64,33 +60,19 @@ function configYaml(mode: ProxyMode, kubeconfig: string): string {
 
 /** Starts kube-proxy on a fresh node namespace; returns at once (it programs in the background). */
 export async function startKubeProxy(cluster: Cluster, mode: ProxyMode): Promise<KubeProxyPeer> {
-  const prefix = `bench-kp-${mode}`;
-  const netns = newName(prefix);
-  let dir: TestDir | undefined;
-  let relay: NetnsRelay | undefined;
+  const node = await createNodeNamespace(cluster, `bench-kp-${mode}`);
+  const netns = node.netns;
   let proc: LineProcess | undefined;
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
     await proc?.stop();
-    await relay?.stop();
-    removeNamespace(netns);
-    dir?.destroy();
+    await node.destroy();
   };
   try {
-    ip('netns', 'add', netns);
-    ip('-n', netns, 'link', 'set', 'lo', 'up');
-    // The Node's address, local to the node as it would be on a real one
-    // (on lo: these kernels have no dummy device).
-    ip('-n', netns, 'addr', 'add', `${NODE_ADDRESS}/32`, 'dev', 'lo');
-    dir = createTestDir(prefix);
-    const url = new URL(cluster.server);
-    relay = await startNetnsRelay(netns, { host: url.hostname, port: Number(url.port) }, path.join(dir.path, 'api.sock'), API_PORT);
-    const kubeconfig = path.join(dir.path, 'kubeconfig');
-    fs.writeFileSync(kubeconfig, fs.readFileSync(cluster.kubeconfig, 'utf8').replace(cluster.server, `https://127.0.0.1:${API_PORT}`), { mode: 0o600 });
-    const config = path.join(dir.path, 'config.yaml');
-    fs.writeFileSync(config, configYaml(mode, kubeconfig));
+    const config = path.join(node.dir.path, 'config.yaml');
+    fs.writeFileSync(config, configYaml(mode, node.kubeconfig));
     const startedAt = performance.now();
     proc = new LineProcess(`kube-proxy ${mode} in ${netns}`, 'nsenter', [`--net=/run/netns/${netns}`, kubeBinary('kube-proxy'), '--config', config]);
     const pid = proc.pid;

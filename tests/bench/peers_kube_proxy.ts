@@ -32,7 +32,8 @@ export interface KubeProxyExtra {
   dumpMs: number;
 }
 
-async function waitProgrammed(kp: KubeProxyPeer, pop: Population, endpoints: number, dumpMs: number[]): Promise<number> {
+/** performance.now() of the first dump that holds every service and endpoint of pop. */
+export async function waitProgrammed(kp: KubeProxyPeer, pop: Population, endpoints: number, dumpMs: number[]): Promise<number> {
   const services = pop.clusterIPs.length;
   const deadline = kp.startedAt + READY_TIMEOUT_MS;
   let progressAt = kp.startedAt + PROGRESS_EVERY_MS;
