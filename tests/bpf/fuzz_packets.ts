@@ -87,7 +87,7 @@ function l4Segment(rng: Rng, proto: number, src: string, dst: string, sport: num
     return tcp(s, d, { sport, dport, seq: rng.int(2 ** 32), ack: rng.int(2 ** 32), flags: rng.pick(TCP_FLAG_SETS), doff: rng.chance(0.2) ? 5 + rng.int(11) : 5, payload: payload(rng) });
   }
   if (proto === IPPROTO_UDP) return udp(s, d, sport, dport, payload(rng), family(src) === 4 && rng.chance(0.1));
-  // An echo request; its checksum is written when the frame is sealed.
+  // An echo request (ICMPv6 sums a pseudo header: the frame's sealing writes that one).
   const echo = Buffer.concat([Buffer.from([family(src) === 4 ? 8 : 128, 0, 0, 0]), rng.bytes(4), payload(rng)]);
   if (family(src) === 4) echo.writeUInt16BE(internetChecksum(echo), 2);
   return echo;

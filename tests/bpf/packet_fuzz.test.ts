@@ -121,7 +121,7 @@ function xdpMayRewrite(frame: Buffer): boolean {
   return frame.length >= ip.l4 + 4 && FRONTENDS.has(`${ip.dst} ${frame.readUInt16BE(ip.l4 + 2)} ${ip.proto}`);
 }
 
-/** What changed bytes the frames share may differ in, or undefined when the lengths differ. */
+/** Offsets where two frames of one length differ; undefined when their lengths differ. */
 function changedOffsets(a: Buffer, b: Buffer): number[] | undefined {
   if (a.length !== b.length) return undefined;
   const out: number[] = [];
