@@ -46,14 +46,22 @@ static __always_inline int count_drop(__u32 reason)
 }
 
 /* The frontend named by an IPIP tunnel's option when the outer header is
- * exactly kpr's and addressed to node; 0 when the packet is anything else. */
-static __always_inline int tunnel4(void *data, void *data_end, const __u8 *node, __u8 *fe_addr, __u16 *fe_port)
+ * exactly kpr's, addressed to node, and one the stack itself would take: a
+ * whole datagram (a fragment's payload is no packet), its length within the
+ * frame of frame_len bytes and its checksum right (a corrupted option would
+ * name a wrong frontend); 0 when the packet is anything else. */
+static __always_inline int tunnel4(void *data, void *data_end, __u32 frame_len, const __u8 *node, __u8 *fe_addr,
+				   __u16 *fe_port)
 {
 	struct ipip_outer *o = data + sizeof(struct ethhdr);
-	__u32 node4;
+	__u32 node4, tot_len;
 
 	if ((void *)(o + 1) > data_end || o->ip.version != 4 || o->ip.protocol != IPPROTO_IPIP ||
 	    o->ip.ihl != sizeof(*o) / 4 || o->opt.type != KPR_DSR_OPT4_TYPE || o->opt.len != sizeof(o->opt))
+		return 0;
+	tot_len = bpf_ntohs(o->ip.tot_len);
+	if ((o->ip.frag_off & bpf_htons(IP_MF | IP_OFFSET)) || tot_len < sizeof(*o) + sizeof(struct iphdr) ||
+	    tot_len > frame_len - sizeof(struct ethhdr) || csum_fold(csum_words(o, sizeof(*o))) != 0xffff)
 		return 0;
 	__builtin_memcpy(&node4, node, 4);
 	if (!node4 || o->ip.daddr != node4)
@@ -64,14 +72,20 @@ static __always_inline int tunnel4(void *data, void *data_end, const __u8 *node,
 	return sizeof(*o);
 }
 
-static __always_inline int tunnel6(void *data, void *data_end, const __u8 *node, __u8 *fe_addr, __u16 *fe_port)
+static __always_inline int tunnel6(void *data, void *data_end, __u32 frame_len, const __u8 *node, __u8 *fe_addr,
+				   __u16 *fe_port)
 {
 	struct ip6ip6_outer *o = data + sizeof(struct ethhdr);
 	__u64 want[2], got[2];
+	__u32 payload_len;
 
 	if ((void *)(o + 1) > data_end || o->ip6.version != 6 || o->ip6.nexthdr != IPPROTO_DSTOPTS ||
 	    o->opt.nexthdr != IPPROTO_IPV6 || o->opt.hdrlen != sizeof(o->opt) / 8 - 1 ||
 	    o->opt.type != KPR_DSR_OPT6_TYPE || o->opt.len != sizeof(o->opt.addr) + sizeof(o->opt.port))
+		return 0;
+	payload_len = bpf_ntohs(o->ip6.payload_len);
+	if (payload_len < sizeof(o->opt) + sizeof(struct ipv6hdr) ||
+	    payload_len > frame_len - sizeof(struct ethhdr) - sizeof(o->ip6))
 		return 0;
 	__builtin_memcpy(want, node, 16);
 	__builtin_memcpy(got, &o->ip6.daddr, 16);
@@ -106,9 +120,9 @@ int kpr_tc_dsr_ingress(struct __sk_buff *skb)
 	if (!cfg || (void *)(eth + 1) > data_end)
 		return TC_ACT_OK;
 	if (eth->h_proto == bpf_htons(ETH_P_IP))
-		outer_len = tunnel4(data, data_end, cfg->node_addr4, fe_addr, &fe_port);
+		outer_len = tunnel4(data, data_end, skb->len, cfg->node_addr4, fe_addr, &fe_port);
 	else if (eth->h_proto == bpf_htons(ETH_P_IPV6))
-		outer_len = tunnel6(data, data_end, cfg->node_addr6, fe_addr, &fe_port);
+		outer_len = tunnel6(data, data_end, skb->len, cfg->node_addr6, fe_addr, &fe_port);
 	else
 		return TC_ACT_OK;
 	if (!outer_len)

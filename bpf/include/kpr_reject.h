@@ -1,8 +1,9 @@
 /* Rejecting a connection to a frontend without backends, as kube-proxy's
  * REJECT does, sent back out of the port the packet came in on: a TCP
  * segment is turned, in place, into the RST that answers it (RFC 9293
- * 3.10.7.1); a UDP datagram into the ICMP port unreachable that quotes it
- * (RFC 792, RFC 4443 3.1), so that the client fails at once. */
+ * 3.10.7.1; a RST itself is dropped); a UDP datagram into the ICMP port
+ * unreachable that quotes it (RFC 792, RFC 4443 3.1), so that the client
+ * fails at once. */
 #ifndef KPR_REJECT_H
 #define KPR_REJECT_H
 
@@ -82,7 +83,8 @@ static __always_inline void rst_ip(struct rst_headers *h, const struct pkt *p)
 	h->tcp.check = ~csum_fold(sum + csum_words(&h->tcp, sizeof(h->tcp)));
 }
 
-/* Returns XDP_TX, or -1 when the packet could not be resized. */
+/* Returns XDP_TX, XDP_DROP for a RST, or -1 when the packet could not be
+ * resized. */
 static __always_inline int reject_tcp(struct xdp_md *ctx, const struct pkt *p)
 {
 	void *data = (void *)(long)ctx->data;
@@ -95,6 +97,10 @@ static __always_inline int reject_tcp(struct xdp_md *ctx, const struct pkt *p)
 
 	if ((void *)(eth + 1) > data_end || (void *)(th + 1) > data_end)
 		return -1;
+	/* A RST is never answered (RFC 9293 3.10.7.1), as the kernel's REJECT
+	 * does not answer one: it is dropped. */
+	if (th->rst)
+		return XDP_DROP;
 	__builtin_memcpy(h.eth.h_dest, eth->h_source, ETH_ALEN);
 	__builtin_memcpy(h.eth.h_source, eth->h_dest, ETH_ALEN);
 	h.eth.h_proto = eth->h_proto;

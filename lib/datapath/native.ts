@@ -234,6 +234,8 @@ export interface EdgeDatapath extends EdgeMaps, EdgeReaders, MigratedMaps {
   setConfig(cfg: EdgeConfig): void;
   /** BPF_PROG_TEST_RUN of one of the objects' programs on packet. */
   progTestRun(progName: string, packet: Buffer, repeat: number, opts?: ProgTestRunOptions): ProgTestRunResult;
+  /** progTestRun of each packet once, in order, in one call (fuzzing). */
+  progTestRunBatch(progName: string, packets: Buffer[], opts?: ProgTestRunOptions): ProgTestRunResult[];
   /** Attaches kpr_xdp_lb to a device of the caller's network namespace;
    *  'auto' takes native where the driver can, else generic. A program
    *  already there (kpr's or not) is replaced atomically. The attachment

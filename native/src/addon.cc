@@ -689,22 +689,50 @@ Napi::Value OpenPinnedEdgeMapsJs(const Napi::CallbackInfo& info) {
   });
 }
 
+// The namespace and ingress device of a test run ({netns, ifindex}, both optional).
+TestRunOptions TestRunOptionsOf(const Napi::Value& options) {
+  TestRunOptions opts;
+  if (options.IsObject()) {
+    Napi::Object o = options.As<Napi::Object>();
+    opts.netns_path = OptStr(o, "netns");
+    opts.ingress_ifindex = o.Get("ifindex").IsUndefined() ? 0 : U32(o, "ifindex");
+  }
+  return opts;
+}
+
+Napi::Object TestRunResultObject(const Napi::Env& env, const TestRunResult& r) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("retval", r.retval);
+  out.Set("packet", Napi::Buffer<uint8_t>::Copy(env, r.packet.data(), r.packet.size()));
+  out.Set("durationNs", r.duration_ns);
+  return out;
+}
+
 Napi::Value ProgTestRunJs(EdgeDatapath& dp, const Napi::CallbackInfo& info) {
   dp.Maps();
   if (!info[0].IsString() || !info[1].IsBuffer()) throw BpfError("progTestRun(progName, packet: Buffer, repeat) takes a string and a Buffer");
   Napi::Buffer<uint8_t> in = info[1].As<Napi::Buffer<uint8_t>>();
-  TestRunOptions opts;
+  TestRunOptions opts = TestRunOptionsOf(info[3]);
   opts.repeat = info[2].IsUndefined() ? 1 : info[2].As<Napi::Number>().Uint32Value();
-  if (info[3].IsObject()) {
-    Napi::Object o = info[3].As<Napi::Object>();
-    opts.netns_path = OptStr(o, "netns");
-    opts.ingress_ifindex = o.Get("ifindex").IsUndefined() ? 0 : U32(o, "ifindex");
-  }
   TestRunResult r = ProgTestRun(EdgeProgram(dp.edge, info[0].As<Napi::String>()), std::vector<uint8_t>(in.Data(), in.Data() + in.Length()), opts);
-  Napi::Object out = Napi::Object::New(info.Env());
-  out.Set("retval", r.retval);
-  out.Set("packet", Napi::Buffer<uint8_t>::Copy(info.Env(), r.packet.data(), r.packet.size()));
-  out.Set("durationNs", r.duration_ns);
+  return TestRunResultObject(info.Env(), r);
+}
+
+Napi::Value ProgTestRunBatchJs(EdgeDatapath& dp, const Napi::CallbackInfo& info) {
+  dp.Maps();
+  if (!info[0].IsString() || !info[1].IsArray()) throw BpfError("progTestRunBatch(progName, packets: Buffer[]) takes a string and an array");
+  Napi::Array in = info[1].As<Napi::Array>();
+  std::vector<std::vector<uint8_t>> packets(in.Length());
+  for (uint32_t i = 0; i < in.Length(); i++) {
+    Napi::Value v = in.Get(i);
+    if (!v.IsBuffer()) throw BpfError("progTestRunBatch: packet " + std::to_string(i) + " is not a Buffer");
+    Napi::Buffer<uint8_t> b = v.As<Napi::Buffer<uint8_t>>();
+    packets[i].assign(b.Data(), b.Data() + b.Length());
+  }
+  std::vector<TestRunResult> results =
+      ProgTestRunBatch(EdgeProgram(dp.edge, info[0].As<Napi::String>()), packets, TestRunOptionsOf(info[2]));
+  Napi::Array out = Napi::Array::New(info.Env(), results.size());
+  for (uint32_t i = 0; i < results.size(); i++) out.Set(i, TestRunResultObject(info.Env(), results[i]));
   return out;
 }
 
@@ -771,6 +799,7 @@ Napi::Value OpenEdgeDatapath(const Napi::CallbackInfo& info) {
       return ci.Env().Undefined();
     });
     a.Add("progTestRun", ProgTestRunJs);
+    a.Add("progTestRunBatch", ProgTestRunBatchJs);
     a.Add("migrations", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value { return MigrationsArray(ci.Env(), d.edge.migrations); });
     a.Add("settleMigratedMaps", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
       return Napi::Number::New(ci.Env(), static_cast<double>(SettleMigrations(d.edge.migrations)));

@@ -28,4 +28,9 @@ struct TestRunResult {
 TestRunResult ProgTestRun(bpf_program* prog, const std::vector<uint8_t>& packet,
                           const TestRunOptions& opts);
 
+// Many packets in one go (fuzzing): one namespace switch for all of them,
+// each run on its own packet and map state left by the ones before.
+std::vector<TestRunResult> ProgTestRunBatch(bpf_program* prog, const std::vector<std::vector<uint8_t>>& packets,
+                                            const TestRunOptions& opts);
+
 }  // namespace kpr

@@ -263,6 +263,31 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
       // Nothing was remembered: the backend's packets to that client stay as they are.
       expectTcUntouched(TC_EGRESS, P.tcpFrame({ src: LOCAL_A, dst: CLIENT4, sport: 8080, dport: 41000 }));
     });
+
+    test('a kpr tunnel the stack would refuse is left to it: a fragment, a bad header checksum, a length beyond the frame', () => {
+      const reply = P.tcpFrame({ src: LOCAL_A, dst: CLIENT4, sport: 8080, dport: 41000 });
+      const inner4 = P.tcpFrame({ src: CLIENT4, dst: LOCAL_A, sport: 41000, dport: 8080 });
+      const inner6 = P.tcpFrame({ src: CLIENT6, dst: 'fd00:198:18:50::1', sport: 41000, dport: 8080 });
+      const tunnel = (inner: Buffer, peer: string, node: string, fe: string, edit: (t: Buffer) => void) => {
+        const t = Buffer.concat([inner.subarray(0, P.ETH_HLEN), P.dsrTunnel(inner.subarray(P.ETH_HLEN), peer, node, { addr: fe, port: 80 })]);
+        edit(t);
+        return t;
+      };
+      const v4 = (edit: (t: Buffer) => void) => tunnel(inner4, PEER4, NODE4, VIP4, edit);
+      const resealed = (edit: (t: Buffer) => void) => (t: Buffer) => {
+        edit(t);
+        t.writeUInt16BE(0, P.ETH_HLEN + 10);
+        t.writeUInt16BE(P.internetChecksum(t.subarray(P.ETH_HLEN, P.ETH_HLEN + 28)), P.ETH_HLEN + 10);
+      };
+      expectTcUntouched(TC_INGRESS, v4(resealed((t) => t.writeUInt16BE(0x2000, P.ETH_HLEN + 6)))); // first fragment
+      expectTcUntouched(TC_INGRESS, v4(resealed((t) => t.writeUInt16BE(0x0010, P.ETH_HLEN + 6)))); // a later one
+      expectTcUntouched(TC_INGRESS, v4((t) => (t[P.ETH_HLEN + 10] ^= 0x01)));
+      expectTcUntouched(TC_INGRESS, v4(resealed((t) => t.writeUInt16BE(t.length - P.ETH_HLEN + 1, P.ETH_HLEN + 2))));
+      expectTcUntouched(TC_INGRESS, tunnel(inner6, PEER6, NODE6, VIP6, (t) => t.writeUInt16BE(t.length - P.ETH_HLEN - 40 + 1, P.ETH_HLEN + 4)));
+      // The same tunnel intact is opened: the edits alone made the difference.
+      expect(runTc(TC_INGRESS, v4(() => undefined)).packet.equals(inner4)).toBe(true);
+      expectReplyAs(reply, P.tcpFrame({ src: VIP4, dst: CLIENT4, sport: 80, dport: 41000 }));
+    });
   });
 
   describe('snat mode: the backend answers this node, which answers the client', () => {
@@ -373,6 +398,14 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
         expect(r.packet.toString('hex')).toBe(P.portUnreachable(pkt).toString('hex'));
       }
       expect(drops(fx, 'no_service_backend')).toBe(3);
+    });
+
+    test('a RST is not answered (RFC 9293 3.10.7.1, as the kernel REJECT does): dropped and counted', () => {
+      service(frontend(VIP4, 80, 'TCP', 1), []);
+      service(frontend(VIP6, 80, 'TCP', 2), []);
+      expectUntouched(P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 }, { flags: P.TCP_RST }), XDP_DROP);
+      expectUntouched(P.tcpFrame({ src: CLIENT6, dst: VIP6, sport: 40000, dport: 80 }, { flags: P.TCP_RST | P.TCP_ACK, ack: 5 }), XDP_DROP);
+      expect(drops(fx, 'no_service_backend')).toBe(2);
     });
 
     test('with the drop action, UDP and TCP are dropped and counted', () => {

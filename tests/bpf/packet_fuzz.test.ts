@@ -1,0 +1,371 @@
+// Fuzzing the edge programs through BPF_PROG_TEST_RUN: per program, at least
+// 100k generated and mutated frames (fuzz_packets.ts), each checked against
+// what must hold whatever the input: a valid action; a frame that is not
+// kpr's business leaves byte for byte as it came; a frame kpr rewrites leaves
+// with lengths that fit and checksums that verify (checksums.ts), inner
+// headers included. KPR_FUZZ_SEED picks another sequence, KPR_FUZZ_COUNT
+// another length; a failure prints the seed, the index and both frames.
+import { EdgeBackend, EdgeFrontend, ProgTestRunResult } from '../../lib/datapath/native';
+import { BpfRoot } from '../helpers/bpf_root';
+import { assertPrivileged } from '../helpers/preflight';
+import { checksumFaults, IPPROTO_DSTOPTS, IPPROTO_IPIP } from './checksums';
+import { Endpoint, FuzzTargets, fuzzFrame, Rng } from './fuzz_packets';
+import * as P from './packets';
+import {
+  createEdgeFixture, EdgeFixture, LINK_CLIENT4, LINK_CLIENT6, NODE4, NODE6, openBpfRoot, PEER4, PEER6, PROG, TC_ACT_OK,
+  TC_EGRESS, TC_INGRESS, UNRESOLVED4, XDP_DROP, XDP_PASS, XDP_REDIRECT, XDP_TX,
+} from './xdp_fixture';
+
+const DEFAULT_SEED = 0x6b7072; // "kpr"
+const SEED = Number(process.env.KPR_FUZZ_SEED ?? DEFAULT_SEED);
+const COUNT = Number(process.env.KPR_FUZZ_COUNT ?? 100_000);
+const TC_ACT_SHOT = 2;
+const MAX_REPORTED = 10;
+/** Per program: 100k frames take about 20 s on a loaded 2-CPU VM. */
+const TIMEOUT_MS = 120_000 * Math.max(1, COUNT / 100_000);
+/** The most a program adds in front: kpr's IP6IP6 header and option. */
+const MAX_GROWTH = 64;
+
+const VIP4 = '198.18.100.10';
+const VIP6 = 'fd00:198:18:100::10';
+const LOCAL4 = { tcp: { addr: '198.18.50.1', port: 8080 }, udp: { addr: '198.18.50.2', port: 5353 } };
+const LOCAL6 = { tcp: { addr: 'fd00:198:18:50::1', port: 8080 }, udp: { addr: 'fd00:198:18:50::2', port: 5353 } };
+const SNAT_PORT = 8443;
+const M = 251;
+
+interface Service {
+  fe: Endpoint;
+  backends: Omit<EdgeBackend, 'svcId' | 'id'>[];
+  extra?: Partial<EdgeFrontend>;
+}
+
+/** Every path of kpr_xdp_lb: DSR, local, snat, reject, drop, no route, source ranges, NodePorts. */
+const SERVICES: Service[] = [
+  { fe: { addr: VIP4, port: 80, proto: 'TCP' }, backends: [{ addr: '198.18.60.1', port: 8080, nodeAddr: PEER4 }] },
+  { fe: { addr: VIP4, port: 53, proto: 'UDP' }, backends: [LOCAL4.udp] },
+  { fe: { addr: VIP4, port: 443, proto: 'TCP' }, backends: [{ addr: PEER4, port: SNAT_PORT, nodeAddr: PEER4 }], extra: { mode: 'snat' } },
+  { fe: { addr: VIP4, port: 81, proto: 'TCP' }, backends: [] },
+  { fe: { addr: VIP4, port: 54, proto: 'UDP' }, backends: [] },
+  { fe: { addr: VIP4, port: 82, proto: 'TCP' }, backends: [], extra: { noBackend: 'drop' } },
+  { fe: { addr: VIP4, port: 84, proto: 'UDP' }, backends: [{ addr: '198.18.60.3', port: 5353, nodeAddr: UNRESOLVED4 }] },
+  { fe: { addr: VIP4, port: 85, proto: 'TCP' }, backends: [LOCAL4.tcp], extra: { sourceRanges: true } },
+  { fe: { addr: NODE4, port: 30080, proto: 'TCP' }, backends: [LOCAL4.tcp] },
+  { fe: { addr: VIP6, port: 80, proto: 'TCP' }, backends: [{ addr: 'fd00:198:18:60::1', port: 8080, nodeAddr: PEER6 }] },
+  { fe: { addr: VIP6, port: 53, proto: 'UDP' }, backends: [LOCAL6.udp] },
+  { fe: { addr: VIP6, port: 443, proto: 'UDP' }, backends: [{ addr: PEER6, port: SNAT_PORT, nodeAddr: PEER6 }], extra: { mode: 'snat' } },
+  { fe: { addr: VIP6, port: 81, proto: 'TCP' }, backends: [] },
+  { fe: { addr: VIP6, port: 54, proto: 'UDP' }, backends: [] },
+  { fe: { addr: NODE6, port: 30080, proto: 'TCP' }, backends: [LOCAL6.tcp] },
+];
+
+const LOCAL_BACKENDS: Endpoint[] = [
+  { ...LOCAL4.tcp, proto: 'TCP' }, { ...LOCAL4.udp, proto: 'UDP' }, { ...LOCAL6.tcp, proto: 'TCP' }, { ...LOCAL6.udp, proto: 'UDP' },
+];
+const SNAT_BACKENDS = [PEER4, PEER6];
+
+const TARGETS: FuzzTargets = {
+  frontends: SERVICES.map((s) => s.fe),
+  others: ['198.18.100.11', '198.18.60.1', PEER4, '198.19.5.5', 'fd00:198:18:100::11', 'fd00:198:18:60::1', PEER6],
+  clients: ['198.19.5.5', '198.19.6.6', LINK_CLIENT4, 'fd00:198:18:5::5', LINK_CLIENT6],
+  clientPorts: [40000, 40001, 40002, 40003],
+  snatPorts: [],
+  repliers: [
+    ...LOCAL_BACKENDS,
+    { addr: PEER4, port: SNAT_PORT, proto: 'TCP', to: NODE4 },
+    { addr: PEER6, port: SNAT_PORT, proto: 'UDP', to: NODE6 },
+  ],
+  tunnelSources: [PEER4, '198.19.5.5', PEER6],
+  tunnelDestinations: [NODE4, '198.18.0.7', NODE6, 'fd00:198:18::7'],
+};
+
+/** The IP header right behind an untagged Ethernet header, as far as the frame has it. */
+interface IpFields {
+  version: 4 | 6;
+  proto: number;
+  src: string;
+  dst: string;
+  l4: number;
+  fragment: boolean;
+}
+
+function ipFields(frame: Buffer): IpFields | undefined {
+  const type = frame.readUInt16BE(12);
+  if (type === P.ETH_P_IP && frame.length >= P.ETH_HLEN + 20) {
+    return {
+      version: 4,
+      proto: frame[23],
+      src: P.formatAddr(frame.subarray(26, 30)),
+      dst: P.formatAddr(frame.subarray(30, 34)),
+      l4: P.ETH_HLEN + (frame[P.ETH_HLEN] & 0xf) * 4,
+      fragment: (frame.readUInt16BE(20) & 0x3fff) !== 0,
+    };
+  }
+  if (type === P.ETH_P_IPV6 && frame.length >= P.ETH_HLEN + 40) {
+    return { version: 6, proto: frame[20], src: P.formatAddr(frame.subarray(22, 38)), dst: P.formatAddr(frame.subarray(38, 54)), l4: P.ETH_HLEN + 40, fragment: false };
+  }
+  return undefined;
+}
+
+const fmt = (addr: string) => P.formatAddr(P.addrBytes(addr));
+const FRONTENDS = new Set(SERVICES.map((s) => `${fmt(s.fe.addr)} ${s.fe.port} ${s.fe.proto === 'TCP' ? P.IPPROTO_TCP : P.IPPROTO_UDP}`));
+const NODES = new Set([NODE4, NODE6].map(fmt));
+const SNAT_SOURCES = new Set(SNAT_BACKENDS.map(fmt));
+const LOCAL_SOURCES = new Set(LOCAL_BACKENDS.map((b) => fmt(b.addr)));
+
+/** Whether kpr_xdp_lb may change the frame: its destination (address, port,
+ *  protocol) is a frontend, or it may be a snat backend's reply to this node.
+ *  Fragments never: only the first carries ports. */
+function xdpMayRewrite(frame: Buffer): boolean {
+  const ip = ipFields(frame);
+  if (!ip || ip.fragment) return false;
+  if (NODES.has(ip.dst) && SNAT_SOURCES.has(ip.src)) return true;
+  return frame.length >= ip.l4 + 4 && FRONTENDS.has(`${ip.dst} ${frame.readUInt16BE(ip.l4 + 2)} ${ip.proto}`);
+}
+
+/** Offsets where two frames of one length differ; undefined when their lengths differ. */
+function changedOffsets(a: Buffer, b: Buffer): number[] | undefined {
+  if (a.length !== b.length) return undefined;
+  const out: number[] = [];
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) out.push(i);
+  return out;
+}
+
+/** Bytes a rewrite of one side (address, port) may touch: that address, that
+ *  port, the IPv4 header checksum, the L4 checksum. */
+function rewriteSpan(frame: Buffer, side: 'src' | 'dst'): Set<number> {
+  const ip = ipFields(frame)!;
+  const span = new Set<number>();
+  const add = (from: number, len: number) => {
+    for (let i = from; i < from + len; i++) span.add(i);
+  };
+  if (ip.version === 4) {
+    add(24, 2);
+    add(side === 'src' ? 26 : 30, 4);
+  } else {
+    add(side === 'src' ? 22 : 38, 16);
+  }
+  add(ip.l4 + (side === 'src' ? 0 : 2), 2);
+  add(ip.l4 + (ip.proto === P.IPPROTO_TCP ? 16 : 6), 2);
+  return span;
+}
+
+/** Checksums and lengths of a frame a program changed. A reply kpr builds
+ *  from scratch (RST, ICMP error) must verify whatever came in; a rewrite
+ *  must keep a frame that verified verifying. */
+function outputFaults(input: Buffer, out: Buffer, builtAfresh: boolean): string | undefined {
+  if (out.length > input.length + MAX_GROWTH) return `grew by ${out.length - input.length} bytes`;
+  const faults = checksumFaults(out);
+  if (!faults.length) return undefined;
+  if (builtAfresh || checksumFaults(input).length === 0) return faults.join('; ');
+  return faults.some((f) => !f.endsWith('bad checksum')) ? faults.join('; ') : undefined;
+}
+
+/** A RST or ICMP error kpr sent back: the frame's ends swapped. */
+function isAnswer(input: Buffer, out: Buffer): boolean {
+  const i = ipFields(input);
+  const o = ipFields(out);
+  return !!i && !!o && o.src === i.dst && o.dst === i.src;
+}
+
+function xdpProperty(input: Buffer, r: ProgTestRunResult): string | undefined {
+  if (![XDP_DROP, XDP_PASS, XDP_TX, XDP_REDIRECT].includes(r.retval)) return `action ${r.retval}`;
+  const same = r.packet.equals(input);
+  if (!xdpMayRewrite(input)) return same && r.retval === XDP_PASS ? undefined : 'not kpr\'s, yet changed or not passed';
+  if (same) return r.retval === XDP_PASS || r.retval === XDP_DROP ? undefined : 'sent back unchanged';
+  if (r.retval === XDP_DROP) return undefined;
+  if (r.retval === XDP_PASS) {
+    // Up the stack to a backend on this node: only the destination changes.
+    const changed = changedOffsets(input, r.packet);
+    const span = rewriteSpan(input, 'dst');
+    if (!changed || changed.some((i) => !span.has(i))) return 'passed up with more changed than its destination';
+  }
+  const answer = isAnswer(input, r.packet);
+  const inIp = ipFields(input)!;
+  if (answer && inIp.proto === P.IPPROTO_TCP && input[inIp.l4 + 13] & P.TCP_RST) return 'a RST answered with a RST';
+  return outputFaults(input, r.packet, answer);
+}
+
+/** Backends that tunnels to this node named (tc ingress remembers their
+ *  flows): their replies are kpr's to rewrite as well. */
+const tunnelledBackends = new Set<string>();
+
+function tcEgressProperty(input: Buffer, r: ProgTestRunResult): string | undefined {
+  if (r.retval !== TC_ACT_OK && r.retval !== TC_ACT_SHOT) return `action ${r.retval}`;
+  const same = r.packet.equals(input);
+  const ip = ipFields(input);
+  const mayRewrite = !!ip && !ip.fragment && (LOCAL_SOURCES.has(ip.src) || tunnelledBackends.has(ip.src));
+  if (!mayRewrite) return same && r.retval === TC_ACT_OK ? undefined : 'not a reply of a local backend, yet changed or dropped';
+  if (same || r.retval === TC_ACT_SHOT) return undefined;
+  const changed = changedOffsets(input, r.packet);
+  const span = rewriteSpan(input, 'src');
+  if (!changed || changed.some((i) => !span.has(i))) return 'more changed than the source';
+  return outputFaults(input, r.packet, false);
+}
+
+/** kpr's tunnel to this node (kpr_encap.h): outer IPv4 with protocol IPIP,
+ *  or outer IPv6 with destination options, addressed to the node; its size. */
+function tunnelToNode(frame: Buffer): number | undefined {
+  const ip = ipFields(frame);
+  if (!ip || !NODES.has(ip.dst)) return undefined;
+  if (ip.version === 4) return ip.proto === IPPROTO_IPIP ? 28 : undefined;
+  return ip.proto === IPPROTO_DSTOPTS ? 64 : undefined;
+}
+
+/** An outer header the stack itself would take: a whole datagram, whose
+ *  length fits the frame and covers an inner IP header, with (IPv4) a
+ *  correct header checksum. */
+function outerAcceptable(frame: Buffer, outer: number): boolean {
+  const ip = ipFields(frame)!;
+  if (ip.version === 6) {
+    const payload = frame.readUInt16BE(18);
+    return payload >= outer && payload <= frame.length - P.ETH_HLEN - 40; // the option and an inner IPv6 header
+  }
+  const total = frame.readUInt16BE(16);
+  return !ip.fragment && total >= outer + 20 && total <= frame.length - P.ETH_HLEN && P.ipv4HeaderChecksumOk(frame);
+}
+
+function tcIngressProperty(input: Buffer, r: ProgTestRunResult): string | undefined {
+  if (r.retval !== TC_ACT_OK && r.retval !== TC_ACT_SHOT) return `action ${r.retval}`;
+  const same = r.packet.equals(input);
+  const outer = tunnelToNode(input);
+  if (outer === undefined) return same && r.retval === TC_ACT_OK ? undefined : 'not a tunnel to this node, yet changed or dropped';
+  if (same || r.retval === TC_ACT_SHOT) return undefined;
+  // Decapsulation: the inner packet behind the same Ethernet header, not a byte else.
+  const inner = Buffer.concat([input.subarray(0, P.ETH_HLEN), input.subarray(P.ETH_HLEN + outer)]);
+  if (!r.packet.equals(inner)) return 'changed other than by removing the outer header';
+  if (!outerAcceptable(input, outer)) return 'decapsulated behind an outer header the stack would refuse';
+  const backend = ipFields(r.packet);
+  if (backend) tunnelledBackends.add(backend.dst);
+  return outputFaults(input, r.packet, false);
+}
+
+/** Which way kpr_xdp_lb sent a frame it changed. */
+function xdpPath(input: Buffer, r: ProgTestRunResult): string | undefined {
+  if (r.retval === XDP_DROP || r.packet.equals(input)) return undefined;
+  if (r.retval === XDP_PASS) return 'to a local backend';
+  if (r.packet.length > input.length) return 'tunnelled';
+  if (isAnswer(input, r.packet)) return 'answered';
+  return SNAT_SOURCES.has(ipFields(input)!.src) ? 'snat reply' : 'snat';
+}
+
+interface FuzzRun {
+  failures: string[];
+  /** How often each action left the frame changed or not: proof the paths were reached. */
+  outcomes: Record<string, number>;
+}
+
+const ACTION_NAMES: Record<string, Record<number, string>> = {
+  xdp: { 0: 'ABORTED', 1: 'DROP', 2: 'PASS', 3: 'TX', 4: 'REDIRECT' },
+  tc: { 0: 'OK', 2: 'SHOT' },
+};
+
+/** The kernel's test run of a tc program wants a whole fixed IP header
+ * behind an IP Ethernet type (EINVAL otherwise), though a real device could
+ * deliver less: such frames are counted, and reach XDP only. */
+function tcCanRun(frame: Buffer): boolean {
+  const type = frame.readUInt16BE(12);
+  if (type === P.ETH_P_IP) return frame.length >= P.ETH_HLEN + 20;
+  return type !== P.ETH_P_IPV6 || frame.length >= P.ETH_HLEN + 40;
+}
+
+/** Frames per BPF_PROG_TEST_RUN batch: one call into the addon for each. */
+const BATCH = 1000;
+
+type Check = (input: Buffer, r: ProgTestRunResult) => string | undefined;
+
+/** COUNT frames from the seed through run, each checked by property; path
+ *  names what happened to a frame, to show every path was taken. */
+function fuzz(kind: 'xdp' | 'tc', seed: number, run: (pkts: Buffer[]) => ProgTestRunResult[], property: Check, path?: Check): FuzzRun {
+  const rng = new Rng(seed);
+  const result: FuzzRun = { failures: [], outcomes: {} };
+  const count = (key: string) => (result.outcomes[key] = (result.outcomes[key] ?? 0) + 1);
+  for (let n = 0, tested = 0; tested < COUNT; ) {
+    const batch: { n: number; pkt: Buffer }[] = [];
+    for (; batch.length < Math.min(BATCH, COUNT - tested); n++) {
+      const pkt = fuzzFrame(rng, TARGETS);
+      if (kind === 'tc' && !tcCanRun(pkt)) count('refused');
+      else batch.push({ n, pkt });
+    }
+    tested += batch.length;
+    run(batch.map((b) => b.pkt)).forEach((r, i) => {
+      const { n: index, pkt } = batch[i];
+      count(`${ACTION_NAMES[kind][r.retval] ?? r.retval}/${r.packet.equals(pkt) ? 'same' : 'changed'}`);
+      const way = path?.(pkt, r);
+      if (way) count(way);
+      const failure = property(pkt, r);
+      if (failure && result.failures.length < MAX_REPORTED) {
+        result.failures.push(`seed ${seed} frame #${index}: ${failure}\n  in  ${pkt.toString('hex')}\n  out ${r.packet.toString('hex')} (action ${r.retval})`);
+      }
+    });
+  }
+  console.log(`${kind} seed ${seed}: ${COUNT} frames run ${JSON.stringify(result.outcomes)}`);
+  return result;
+}
+
+describe(`packet fuzzing through BPF_PROG_TEST_RUN (seed ${SEED}, ${COUNT} frames per program)`, () => {
+  let root: BpfRoot;
+  let fx: EdgeFixture;
+  const runXdp = (pkt: Buffer) => fx.dp.progTestRun(PROG, pkt, 1, { netns: fx.netns, ifindex: fx.ifindex });
+
+  /** Clients' clean packets to every frontend, so that snat and reverse NAT
+   *  state exists for the replies the fuzzer sends. */
+  function primeFlows(): void {
+    for (const { fe } of SERVICES) {
+      for (const client of TARGETS.clients.filter((c) => c.includes(':') === fe.addr.includes(':'))) {
+        for (const sport of TARGETS.clientPorts) {
+          const flow = { src: client, dst: fe.addr, sport, dport: fe.port };
+          const out = runXdp(fe.proto === 'TCP' ? P.tcpFrame(flow) : P.udpFrame(flow));
+          const ip = ipFields(out.packet);
+          if (ip && NODES.has(ip.src) && SNAT_SOURCES.has(ip.dst)) TARGETS.snatPorts.push(P.ports(out.packet).sport);
+        }
+      }
+    }
+    // Once each, sorted: the seeded picks do not depend on the order the ports came in.
+    TARGETS.snatPorts = [...new Set(TARGETS.snatPorts)].sort((a, b) => a - b);
+  }
+
+  beforeAll(() => {
+    assertPrivileged();
+    root = openBpfRoot('fuzz');
+    fx = createEdgeFixture(root, { maglevTableSize: M });
+    SERVICES.forEach((s, i) => {
+      const svcId = i + 1;
+      const backends = s.backends.map((b, j) => ({ ...b, id: svcId * 10 + j, svcId }));
+      fx.dp.updateBackends(backends);
+      if (backends.length) fx.dp.setMaglevTable(svcId, Array.from({ length: M }, (_, k) => backends[k % backends.length].id));
+      fx.dp.updateFrontends([{ ...s.fe, svcId, count: backends.length, affinityTimeout: 0, sourceRanges: false, mode: 'dsr', algorithm: 'maglev', noBackend: 'reject', ...s.extra }]);
+      if (s.extra?.sourceRanges) fx.dp.updateSourceRanges([{ svcId, cidr: '198.19.5.0/24' }]);
+    });
+    primeFlows();
+    expect(TARGETS.snatPorts.length).toBeGreaterThan(0);
+  });
+  afterAll(() => {
+    try {
+      fx?.destroy();
+    } finally {
+      root?.destroy();
+    }
+  });
+
+  test('kpr_xdp_lb: frames not for a frontend pass unchanged; rewritten, tunnelled and answered frames verify', () => {
+    const r = fuzz('xdp', SEED, (pkts) => fx.dp.progTestRunBatch(PROG, pkts, { netns: fx.netns, ifindex: fx.ifindex }), xdpProperty, xdpPath);
+    expect(r.failures).toEqual([]);
+    // Every way was taken: untouched, dropped, and each way a frame is changed.
+    for (const key of ['PASS/same', 'DROP/same', 'to a local backend', 'tunnelled', 'answered', 'snat', 'snat reply']) {
+      expect(r.outcomes[key]).toBeGreaterThan(COUNT / 1000);
+    }
+  }, TIMEOUT_MS);
+
+  test('kpr_tc_dsr_ingress: only kpr tunnels to this node are opened, to exactly their inner packet', () => {
+    const r = fuzz('tc', SEED + 1, (pkts) => fx.dp.progTestRunBatch(TC_INGRESS, pkts), tcIngressProperty);
+    expect(r.failures).toEqual([]);
+    for (const key of ['OK/same', 'OK/changed', 'SHOT/changed']) expect(r.outcomes[key]).toBeGreaterThan(COUNT / 1000);
+  }, TIMEOUT_MS);
+
+  test("kpr_tc_dsr_egress: only local backends' replies are rewritten, and they verify", () => {
+    primeFlows();
+    const r = fuzz('tc', SEED + 2, (pkts) => fx.dp.progTestRunBatch(TC_EGRESS, pkts), tcEgressProperty);
+    expect(r.failures).toEqual([]);
+    for (const key of ['OK/same', 'OK/changed']) expect(r.outcomes[key]).toBeGreaterThan(COUNT / 1000);
+  }, TIMEOUT_MS);
+});
