@@ -1,0 +1,81 @@
+// The one result format every benchmark writes (issue 6), read by report.ts
+// to build BENCHMARKS.md: one file per benchmark, by default
+// benchmarks/results/<bench>.json in the repo; `--json PATH` overrides.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { repoRoot } from '../../lib/datapath/native';
+import { kubeVersions } from '../e2e/cluster';
+import { describeMachine } from './machine';
+
+export const PEERS = ['kpr', 'kube-proxy iptables', 'kube-proxy nftables', 'direct'] as const;
+export type Peer = (typeof PEERS)[number];
+
+export interface BenchRow {
+  scenario: string;
+  scale?: number;
+  scaleUnit?: string;
+  peer: Peer;
+  metric: string;
+  unit: string;
+  value: number;
+  better: 'higher' | 'lower';
+}
+
+export interface BenchResult {
+  bench: string;
+  startedAt: string;
+  machine: string;
+  versions: Record<string, string>;
+  options: Record<string, unknown>;
+  rows: BenchRow[];
+  errors: string[];
+}
+
+export function resultsDir(): string {
+  return path.join(repoRoot(), 'benchmarks', 'results');
+}
+
+/** The value of `--json PATH` in args, or the benchmark's default file. */
+export function jsonPath(bench: string, args: string[]): string {
+  const i = args.indexOf('--json');
+  if (i < 0) return path.join(resultsDir(), `${bench}.json`);
+  const v = args[i + 1];
+  if (!v || v.startsWith('--')) throw new Error('--json needs a file path');
+  return path.resolve(v);
+}
+
+/** A result begun now, on this machine; the benchmark adds rows and errors. */
+export function newResult(bench: string, options: Record<string, unknown>): BenchResult {
+  const kube = kubeVersions();
+  return {
+    bench,
+    startedAt: new Date().toISOString(),
+    machine: describeMachine(),
+    versions: { kernel: os.release(), node: process.version, kubernetes: kube.KUBE_VERSION, etcd: kube.ETCD_VERSION ?? '' },
+    options,
+    rows: [],
+    errors: [],
+  };
+}
+
+export function writeResult(file: string, result: BenchResult): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`results: ${file}`);
+}
+
+/** Every result file in dir, by file name; a file that is not a BenchResult is an error naming it. */
+export function readResults(dir: string): BenchResult[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => {
+      const file = path.join(dir, f);
+      const r = JSON.parse(fs.readFileSync(file, 'utf8')) as BenchResult;
+      if (typeof r.bench !== 'string' || !Array.isArray(r.rows) || !Array.isArray(r.errors)) throw new Error(`${file}: not a benchmark result (needs bench, rows, errors)`);
+      return r;
+    });
+}
