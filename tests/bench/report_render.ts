@@ -253,9 +253,10 @@ export function renderReport(results: BenchResult[]): Report {
     '',
   ];
   for (const info of infos) {
+    // Files of one bench (e.g. a run at another scale) make one section.
     const mine = results.filter((r) => r.bench === info.bench);
-    if (mine.length === 0) lines.push(...benchSection(info, undefined, charts));
-    for (const r of mine) lines.push(...benchSection(info, r, charts));
+    const merged = mine.length === 0 ? undefined : { ...mine[0], rows: mine.flatMap((r) => r.rows), errors: mine.flatMap((r) => r.errors) };
+    lines.push(...benchSection(info, merged, charts));
   }
   return { markdown: `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`, charts };
 }

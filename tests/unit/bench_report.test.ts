@@ -120,8 +120,8 @@ describe('report', () => {
     expect(bars?.svg).not.toContain('kube-proxy iptables');
   });
 
-  test('a metric across several scales gets a line plot beside its bars', () => {
-    const files = renderReport([result('control-plane-peers', [p99('kpr', 10, 1000), p99('kpr', 50, 10_000)])]).charts.map((c) => c.file);
+  test('a metric across several scales, from one file or several, gets a line plot beside its bars', () => {
+    const files = renderReport([result('control-plane-peers', [p99('kpr', 10, 1000)]), result('control-plane-peers', [p99('kpr', 50, 10_000)])]).charts.map((c) => c.file);
     expect(files).toEqual(['benchmarks/control-plane-peers-change-latency-latency-p99-bars.svg', 'benchmarks/control-plane-peers-change-latency-latency-p99-lines.svg']);
   });
 });
