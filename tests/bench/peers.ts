@@ -11,7 +11,6 @@
 // Flags: --scales 1000[,5000,...] --changes 50 --endpoints 10 --concurrency 32
 // --proxies kpr,iptables,nftables --json PATH (results, bench_result.ts;
 // each kube-proxy's log beside it).
-import * as path from 'path';
 import { startCluster } from '../e2e/cluster';
 import { assertPrivileged } from '../helpers/preflight';
 import { ApiWriter } from './control_plane_api';
@@ -34,17 +33,19 @@ interface Options extends ScaleOptions {
 }
 
 const BENCH = 'control-plane-peers';
-const DEFAULTS: Options = { scales: [1000], changes: 50, endpoints: 10, concurrency: 32, proxies: ALL_PROXIES, json: '' };
+const DEFAULTS: Omit<Options, 'json'> = { scales: [1000], changes: 50, endpoints: 10, concurrency: 32, proxies: ALL_PROXIES };
 
 function parseOptions(args: string[]): Options {
   const extra = (opts: Options, flag: string, v: string | undefined) => {
     if (!v) return false;
-    if (flag === '--json') opts.json = path.resolve(v);
-    else if (flag === '--proxies') {
+    // jsonPath() below has read it.
+    if (flag === '--json') return true;
+    if (flag === '--proxies') {
       opts.proxies = v.split(',') as Proxy[];
       if (opts.proxies.some((p) => !ALL_PROXIES.includes(p))) throw new Error(`--proxies takes ${ALL_PROXIES.join(',')}`);
-    } else return false;
-    return true;
+      return true;
+    }
+    return false;
   };
   // Every proxy makes its own run of changes at every scale.
   return parseScaleOptions(args, { ...DEFAULTS, json: jsonPath(BENCH, args) }, extra, (o) => o.proxies.length);

@@ -3,7 +3,7 @@
 // scenario with kpr's advantage over each peer, and its SVG plots. Pure: the
 // caller (report.ts) reads the results and writes the files.
 import { BenchResult, BenchRow, Peer, PEERS } from './bench_result';
-import { EARLIER_TARGETS, judge, kprAdvantage, Target, TARGETS, Verdict } from './report_targets';
+import { EARLIER_TARGETS, errorMentions, judge, kprAdvantage, Target, TARGETS, Verdict } from './report_targets';
 import { barChart, Chart, formatValue, lineChart } from './svg_chart';
 
 /** What each bench measures and how; the order of BENCHMARKS.md's sections. */
@@ -46,7 +46,8 @@ export const BENCHES: BenchInfo[] = [
       'tests/bench/socklb.ts: connect()+close() per second (build/connrate) against one backend, in alternating 1 s rounds, median of 15: through a kpr ClusterIP, directly from inside the kpr cgroup ' +
       '(its programs run and find no service) and directly from outside it (no kpr at all). With kernel.bpf_stats_enabled, the connect4 hook\'s own run time per call.',
     scenarios: ['socklb-connect', 'socklb-connect4-hook'],
-    peers: ['kpr', 'direct'],
+    // The connect rates name direct too; the hook's time is kpr's alone.
+    peers: ['kpr'],
   },
   {
     bench: 'manifest-latency',
@@ -90,6 +91,7 @@ const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(
 const unique = <T>(xs: T[]) => [...new Set(xs)];
 const cellText = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const tableRow = (cells: string[]) => `| ${cells.map(cellText).join(' | ')} |`;
+const byScale = (a: number | undefined, b: number | undefined) => (a ?? 0) - (b ?? 0);
 const scaleLabel = (scale: number | undefined, unit: string | undefined) => (scale === undefined ? 'one run' : `${scale} ${unit ?? ''}`.trimEnd());
 
 function infoFor(bench: string): BenchInfo {
@@ -114,7 +116,7 @@ interface MetricGroup {
 function metricGroups(rows: BenchRow[]): MetricGroup[] {
   return unique(rows.map((r) => r.metric)).map((metric) => {
     const mine = rows.filter((r) => r.metric === metric);
-    const scales = unique(mine.map((r) => r.scale)).sort((a, b) => (a ?? 0) - (b ?? 0));
+    const scales = unique(mine.map((r) => r.scale)).sort(byScale);
     return {
       metric,
       unit: mine[0].unit,
@@ -152,28 +154,48 @@ export function missingPeers(rows: BenchRow[], peers: Peer[], errors: string[]):
   for (const peer of peers) {
     for (const scale of scales) {
       if (rows.some((r) => r.peer === peer && r.scale === scale)) continue;
-      const name = peer.replace('kube-proxy ', '');
-      const about = errors.filter((e) => e.includes(name) && (scale === undefined || e.includes(String(scale))));
+      const about = errors.filter((e) => errorMentions(e, peer, scale));
       notes.push(`${peer} at ${scaleLabel(scale, rows[0]?.scaleUnit)}: not measured${about.length ? ` (${about.join('; ')})` : ''}`);
     }
   }
   return notes;
 }
 
+/** Bars, and lines when there are several scales: a plot per metric with a
+ *  series per peer; where kpr runs alone, a plot per unit with a series per metric. */
 function chartsFor(info: BenchInfo, scenario: string, rows: BenchRow[], peers: Peer[]): RenderedChart[] {
-  return metricGroups(rows).flatMap((g) => {
-    const chart: Chart = {
-      title: `${info.title}: ${scenario}, ${g.metric}`,
-      axis: `${g.unit}, ${g.better} is better`,
-      categories: g.scales.map((s) => scaleLabel(s, g.scaleUnit)),
-      series: peers.map((p) => ({ name: p, values: g.scales.map((s) => g.value(p, s)) })).filter((s) => s.values.some((v) => v !== undefined)),
-    };
-    const base = `benchmarks/${slug(`${info.bench}-${scenario}-${g.metric}`)}`;
+  const groups = metricGroups(rows);
+  const plots: { name: string; chart: Chart }[] = [];
+  if (peers.length === 1) {
+    for (const unit of unique(groups.map((g) => g.unit))) {
+      const mine = groups.filter((g) => g.unit === unit);
+      const scales = unique(mine.flatMap((g) => g.scales)).sort(byScale);
+      plots.push({
+        name: `${scenario}-${unit}`,
+        chart: {
+          title: `${info.title}: ${scenario}, ${peers[0]}`,
+          axis: `${unit}, ${mine[0].better} is better`,
+          categories: scales.map((s) => scaleLabel(s, mine[0].scaleUnit)),
+          series: mine.map((g) => ({ name: g.metric, values: scales.map((s) => g.value(peers[0], s)) })),
+        },
+      });
+    }
+  } else {
+    for (const g of groups) {
+      const series = peers.map((p) => ({ name: p, values: g.scales.map((s) => g.value(p, s)) })).filter((x) => x.values.some((v) => v !== undefined));
+      plots.push({ name: `${scenario}-${g.metric}`, chart: { title: `${info.title}: ${scenario}, ${g.metric}`, axis: `${g.unit}, ${g.better} is better`, categories: g.scales.map((s) => scaleLabel(s, g.scaleUnit)), series } });
+    }
+  }
+  return plots.flatMap(({ name, chart }) => {
+    const base = `benchmarks/${slug(`${info.bench}-${name}`)}`;
     const charts = [{ file: `${base}-bars.svg`, svg: barChart(chart) }];
-    if (g.scales.length > 1) charts.push({ file: `${base}-lines.svg`, svg: lineChart(chart) });
+    if (chart.categories.length > 1) charts.push({ file: `${base}-lines.svg`, svg: lineChart(chart) });
     return charts;
   });
 }
+
+/** The first error line, and how many more: a target's row stays one line. */
+const summary = (notes: string[]) => (notes.length <= 1 ? notes.join('') : `${notes[0]} (and ${notes.length - 1} more, under Results)`);
 
 function verdictLines(title: string, targets: Target[], results: BenchResult[]): string[] {
   const verdicts: Verdict[] = targets.map((t) => judge(results, t));
@@ -181,9 +203,9 @@ function verdictLines(title: string, targets: Target[], results: BenchResult[]):
   return [
     `### ${title}`,
     '',
-    tableRow(['target', 'verdict', 'measured', 'why (from the run)']),
+    tableRow(['target', 'verdict', 'measured', 'errors of the run about it']),
     tableRow(['---', '---', '---', '---']),
-    ...verdicts.map((v) => tableRow([v.target.text, mark(v), v.measured, v.why.join('; ')])),
+    ...verdicts.map((v) => tableRow([v.target.text, mark(v), v.measured, summary(v.notes)])),
     '',
   ];
 }

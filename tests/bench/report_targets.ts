@@ -24,8 +24,8 @@ export interface Verdict {
   target: Target;
   status: 'met' | 'missed' | 'not measured';
   measured: string;
-  /** The error lines of the bench that name the missing or failing side. */
-  why: string[];
+  /** The bench's error lines about either side at that scale: why a figure is missing, or what it leaves out. */
+  notes: string[];
 }
 
 /** How many times better kpr does than the peer: above 1, kpr does better. */
@@ -67,13 +67,16 @@ function candidateRows(results: BenchResult[], t: Target): BenchRow[] {
   return results.filter((r) => r.bench === t.bench).flatMap((r) => r.rows.filter((row) => row.scenario === t.scenario && t.metric.test(`${row.metric} ${row.unit}`)));
 }
 
-/** Error lines of the bench that name the peer (by its mode, e.g. "nftables") and the scale. */
+/** Whether an error line names the peer (by its mode, e.g. "nftables") and the scale (as a whole number: 1000 is not 10000). */
+export function errorMentions(error: string, peer: Peer, scale: number | undefined): boolean {
+  return error.includes(peer.replace('kube-proxy ', '')) && (scale === undefined || new RegExp(`(^|\\D)${scale}(\\D|$)`).test(error));
+}
+
 function errorsAbout(results: BenchResult[], t: Target, peer: Peer, scale: number | undefined): string[] {
-  const name = peer.replace('kube-proxy ', '');
   return results
     .filter((r) => r.bench === t.bench)
     .flatMap((r) => r.errors)
-    .filter((e) => e.includes(name) && (scale === undefined || e.includes(String(scale))));
+    .filter((e) => errorMentions(e, peer, scale));
 }
 
 function judgeRatio(t: Target, rows: BenchRow[], results: BenchResult[]): Verdict {
@@ -88,25 +91,26 @@ function judgeRatio(t: Target, rows: BenchRow[], results: BenchResult[]): Verdic
     const missing: Peer = rows.some((r) => r.peer === 'kpr' && (t.scale === undefined || r.scale === t.scale)) ? peer : 'kpr';
     const elsewhere = pairs.map((p) => `${formatValue(kprAdvantage(p.kpr.value, p.other.value, p.kpr.better))}x${at(p.scale, p.kpr.scaleUnit)}`);
     const measured = `${missing}${at(t.scale, rows[0]?.scaleUnit ?? 'services')} not measured${elsewhere.length ? `; measured elsewhere: ${elsewhere.join(', ')}` : ''}`;
-    return { target: t, status: 'not measured', measured, why: errorsAbout(results, t, missing, t.scale) };
+    return { target: t, status: 'not measured', measured, notes: errorsAbout(results, t, missing, t.scale) };
   }
   const ratio = kprAdvantage(pair.kpr.value, pair.other.value, pair.kpr.better);
   const met = t.strict ? ratio > minRatio : ratio >= minRatio;
   const unit = pair.kpr.unit;
   const measured = `${formatValue(ratio)}x${at(pair.scale, pair.kpr.scaleUnit)} (kpr ${formatValue(pair.kpr.value)} ${unit}, ${peer} ${formatValue(pair.other.value)} ${unit})`;
-  return { target: t, status: met ? 'met' : 'missed', measured, why: met ? [] : errorsAbout(results, t, 'kpr', pair.scale) };
+  const notes = [...errorsAbout(results, t, 'kpr', pair.scale), ...errorsAbout(results, t, peer, pair.scale)];
+  return { target: t, status: met ? 'met' : 'missed', measured, notes };
 }
 
 function judgeValue(t: Target, rows: BenchRow[], results: BenchResult[]): Verdict {
   const kpr = rows.filter((r) => r.peer === 'kpr');
   const row = t.scale === undefined ? kpr[kpr.length - 1] : kpr.find((r) => r.scale === t.scale);
-  if (!row) return { target: t, status: 'not measured', measured: `kpr${at(t.scale, rows[0]?.scaleUnit)} not measured`, why: errorsAbout(results, t, 'kpr', t.scale) };
+  if (!row) return { target: t, status: 'not measured', measured: `kpr${at(t.scale, rows[0]?.scaleUnit)} not measured`, notes: errorsAbout(results, t, 'kpr', t.scale) };
   const met = row.value <= (t.maxValue as number);
-  return { target: t, status: met ? 'met' : 'missed', measured: `${formatValue(row.value)} ${row.unit}${at(row.scale, row.scaleUnit)}`, why: [] };
+  return { target: t, status: met ? 'met' : 'missed', measured: `${formatValue(row.value)} ${row.unit}${at(row.scale, row.scaleUnit)}`, notes: errorsAbout(results, t, 'kpr', row.scale) };
 }
 
 export function judge(results: BenchResult[], t: Target): Verdict {
-  if (!results.some((r) => r.bench === t.bench)) return { target: t, status: 'not measured', measured: `no ${t.bench} results in this run`, why: [] };
+  if (!results.some((r) => r.bench === t.bench)) return { target: t, status: 'not measured', measured: `no ${t.bench} results in this run`, notes: [] };
   const rows = candidateRows(results, t);
   return t.peer !== undefined ? judgeRatio(t, rows, results) : judgeValue(t, rows, results);
 }

@@ -55,7 +55,7 @@ const BENCH = 'socklb';
 /** kpr's ClusterIP beside each direct series, and the connect4 hook's own time. */
 function resultRows(viaService: Series, directInCgroup: Series, directNoKpr: Series): BenchRow[] {
   const rate = (s: Series) => median(s.rates.map((r) => r.rate));
-  const connect = (metric: string, peer: 'kpr' | 'direct', s: Series): BenchRow => ({ scenario: 'socklb-connect', scale: 1, scaleUnit: 'services', peer, metric, unit: 'conn/s', value: rate(s), better: 'higher' });
+  const connect = (metric: string, peer: 'kpr' | 'direct', s: Series): BenchRow => ({ scenario: 'socklb-connect', peer, metric, unit: 'conn/s', value: rate(s), better: 'higher' });
   const hook = (metric: string, s: Series): BenchRow => ({ scenario: 'socklb-connect4-hook', peer: 'kpr', metric, unit: 'ns', value: nsPerRun(s.hook), better: 'lower' });
   return [
     connect('connections/s, direct outside the kpr cgroup', 'kpr', viaService),

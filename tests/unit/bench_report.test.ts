@@ -58,10 +58,13 @@ describe('kpr advantage', () => {
 describe('target verdicts', () => {
   const p99Target = targetNamed('endpoint change to programmed p99');
 
-  test('met when kpr reaches the ratio, with the measured figures', () => {
-    const v = judge([result('control-plane-peers', [p99('kpr', 50), p99('kube-proxy nftables', 2000)])], p99Target);
+  test('met when kpr reaches the ratio, with the measured figures and the errors that qualify them', () => {
+    const timedOut = 'kube-proxy nftables at 10000 services: change 16 (service 555 -> 198.18.250.66): not in the ruleset after 20000 ms';
+    const other = 'kube-proxy nftables at 100000 services: change 3: not in the ruleset after 20000 ms';
+    const v = judge([result('control-plane-peers', [p99('kpr', 50), p99('kube-proxy nftables', 2000)], [timedOut, other])], p99Target);
     expect(v.status).toBe('met');
     expect(v.measured).toBe('40x at 10000 services (kpr 50 ms, kube-proxy nftables 2000 ms)');
+    expect(v.notes).toEqual([timedOut]);
   });
 
   test('missed when it falls short', () => {
@@ -82,7 +85,7 @@ describe('target verdicts', () => {
     const v = judge([result('control-plane-peers', rows, ['nftables at 10000 services: kube-proxy nftables: 0/10000 services after 300000 ms'])], p99Target);
     expect(v.status).toBe('not measured');
     expect(v.measured).toBe('kube-proxy nftables at 10000 services not measured; measured elsewhere: 100x at 1000 services');
-    expect(v.why).toEqual(['nftables at 10000 services: kube-proxy nftables: 0/10000 services after 300000 ms']);
+    expect(v.notes).toEqual(['nftables at 10000 services: kube-proxy nftables: 0/10000 services after 300000 ms']);
   });
 
   test('not measured when the bench did not run', () => {
