@@ -17,7 +17,7 @@ BENCH_BIN := build/connrate build/acceptd build/rrd build/rrclient
 # BPF objects that only tests load (error paths of the addon).
 TEST_BPF_OBJS := build/verifier_reject.o build/xdp_pass.o build/xdp_reject.o
 
-.PHONY: deps apt-deps go-deps build bpf kube-bin chart-tools test demo bench bench-control-plane bench-peers bench-datapath clean
+.PHONY: deps apt-deps go-deps build bpf kube-bin chart-tools test demo bench bench-report bench-control-plane bench-peers bench-datapath clean
 
 deps: apt-deps $(NPM_STAMP) go-deps
 
@@ -82,14 +82,15 @@ test: deps build kube-bin chart-tools
 demo: deps build
 	scripts/demo.sh
 
+# Every benchmark, then BENCHMARKS.md and its plots (scripts/bench.sh); under
+# 30 minutes on 2 CPUs. FULL=1 (or BENCH_SCALE=full): the issue's scales.
+BENCH_SCALE ?= $(if $(FULL),full,default)
 bench: deps build kube-bin $(BENCH_BIN)
-	node dist/tests/bench/socklb.js
-	node dist/tests/bench/manifest_latency.js
-	node dist/tests/bench/maglev.js
-	node dist/tests/bench/xdp_cost.js
-	node dist/tests/bench/control_plane.js
-	node dist/tests/bench/peers.js
-	node dist/tests/bench/datapath.js
+	BENCH_SCALE=$(BENCH_SCALE) scripts/bench.sh
+
+# BENCHMARKS.md and benchmarks/*.svg from benchmarks/results/*.json alone.
+bench-report: build
+	node dist/tests/bench/report.js
 
 # kpr against a real kube-apiserver at 1k and 10k services; most of its
 # minutes go to populating the API server.

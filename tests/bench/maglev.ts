@@ -3,7 +3,9 @@
 // for the table sizes operators pick and pools of 10 to 1000 backends. There
 // is no peer to run beside it here, so it prints the published figures of the
 // paper and of Cilium next to ours, with the machines they came from.
+// Writes bench_result.ts's rows (--json PATH overrides the file).
 import { computeMaglev, DEFAULT_MAGLEV_SEED } from '../../lib/datapath/maglev';
+import { BenchRow, jsonPath, newResult, writeResult } from './bench_result';
 import { describeMachine } from './machine';
 import { median } from './stats';
 
@@ -25,7 +27,11 @@ function buildMs(size: number, backends: string[]): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
+const BENCH = 'maglev';
+
 function main(): void {
+  const json = jsonPath(BENCH, process.argv.slice(2));
+  const result = newResult(BENCH, { sizes: SIZES, backends: POOLS, runs: RUNS, warmup: WARMUP });
   const medians = new Map<string, number>();
   for (const size of SIZES) {
     for (const n of POOLS) {
@@ -45,6 +51,10 @@ function main(): void {
     const ms = medians.get(`${size}/1000`) as number;
     console.log(`target N = 1000, M = ${size}: < ${target} ms: ${ms.toFixed(3)} ms, ${ms < target ? 'met' : 'MISSED'}`);
   }
+  const rows: BenchRow[] = SIZES.flatMap((size) =>
+    POOLS.map((n) => ({ scenario: 'maglev-build', scale: size, scaleUnit: 'table size', peer: 'kpr' as const, metric: `build, ${n} backends`, unit: 'ms', value: medians.get(`${size}/${n}`) as number, better: 'lower' as const })),
+  );
+  writeResult(json, { ...result, rows });
 }
 
 main();

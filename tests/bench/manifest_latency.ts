@@ -3,6 +3,7 @@
 // SERVICES files, one Service + EndpointSlice each; every change rewrites one
 // file the way editors do (temporary file, then rename) with a new backend
 // address, and the pinned maps are polled until that service points at it.
+// Writes bench_result.ts's rows (--json PATH overrides the file).
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -14,6 +15,7 @@ import { serviceManifest, ServiceSpec, writeManifest } from '../helpers/manifest
 import { programmedBackends } from '../helpers/maps';
 import { LineProcess } from '../helpers/line_process';
 import { sleep } from '../helpers/sleep';
+import { jsonPath, newResult, writeResult } from './bench_result';
 import { describeMachine } from './machine';
 import { percentile } from './stats';
 
@@ -57,7 +59,11 @@ async function timeUntil(start: number, check: () => boolean): Promise<number | 
   return undefined;
 }
 
+const BENCH = 'manifest-latency';
+
 async function main(): Promise<void> {
+  const json = jsonPath(BENCH, process.argv.slice(2));
+  const result = newResult(BENCH, { services: SERVICES, changes: CHANGES, pollMs: POLL_MS });
   const cgroup = createTestCgroup('bench-latency');
   const bpfRoot = createBpfRoot('bench-latency');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kpr-bench-'));
@@ -95,6 +101,12 @@ async function main(): Promise<void> {
       const fmt = (p: number) => percentile(latencies, p).toFixed(1);
       console.log(`  p50 ${fmt(50)} ms   p99 ${fmt(99)} ms   max ${fmt(100)} ms   (maps polled every ${POLL_MS} ms)`);
     }
+    const at = { scenario: 'manifest-change-latency', scale: SERVICES, scaleUnit: 'services', peer: 'kpr' as const, unit: 'ms', better: 'lower' as const };
+    const rows = [
+      { ...at, scenario: 'manifest-cold-start', metric: 'start to ready', unit: 's', value: readyMs / 1000 },
+      ...(latencies.length > 0 ? [50, 99].map((p) => ({ ...at, metric: `latency p${p}`, value: percentile(latencies, p) })) : []),
+    ];
+    writeResult(json, { ...result, rows, errors: timedOut.map((t) => `not in the maps after ${CHANGE_TIMEOUT_MS} ms: ${t}`) });
     if (timedOut.length > 0) throw new Error(`not in the maps after ${CHANGE_TIMEOUT_MS} ms:\n${timedOut.join('\n')}`);
   } finally {
     await agent?.stop();

@@ -9,10 +9,8 @@
 //   - CPU seconds (its own and its children's) and peak RSS of each proxy.
 //
 // Flags: --scales 1000[,5000,...] --changes 50 --endpoints 10 --concurrency 32
-// --proxies kpr,iptables,nftables --json PATH (raw results; default in /tmp;
+// --proxies kpr,iptables,nftables --json PATH (results, bench_result.ts;
 // each kube-proxy's log beside it).
-import * as os from 'os';
-import * as path from 'path';
 import { startCluster } from '../e2e/cluster';
 import { assertPrivileged } from '../helpers/preflight';
 import { ApiWriter } from './control_plane_api';
@@ -21,7 +19,8 @@ import { populate } from './control_plane_populate';
 import { ProxyMode } from './kube_proxy_rules';
 import { runKpr } from './peers_kpr';
 import { runKubeProxy } from './peers_kube_proxy';
-import { printPeersReport, writeJson } from './peers_report';
+import { jsonPath, newResult, writeResult } from './bench_result';
+import { peersRows, printPeersReport } from './peers_report';
 import { Population, ProxyResult } from './peers_result';
 import { parseScaleOptions, ScaleOptions } from './scale_options';
 
@@ -33,30 +32,36 @@ interface Options extends ScaleOptions {
   json: string;
 }
 
-const DEFAULTS: Options = { scales: [1000], changes: 50, endpoints: 10, concurrency: 32, proxies: ALL_PROXIES, json: path.join(os.tmpdir(), 'kpr-bench-peers.json') };
+const BENCH = 'control-plane-peers';
+const DEFAULTS: Omit<Options, 'json'> = { scales: [1000], changes: 50, endpoints: 10, concurrency: 32, proxies: ALL_PROXIES };
 
 function parseOptions(args: string[]): Options {
   const extra = (opts: Options, flag: string, v: string | undefined) => {
     if (!v) return false;
-    if (flag === '--json') opts.json = path.resolve(v);
-    else if (flag === '--proxies') {
+    // jsonPath() below has read it.
+    if (flag === '--json') return true;
+    if (flag === '--proxies') {
       opts.proxies = v.split(',') as Proxy[];
       if (opts.proxies.some((p) => !ALL_PROXIES.includes(p))) throw new Error(`--proxies takes ${ALL_PROXIES.join(',')}`);
-    } else return false;
-    return true;
+      return true;
+    }
+    return false;
   };
   // Every proxy makes its own run of changes at every scale.
-  return parseScaleOptions(args, DEFAULTS, extra, (o) => o.proxies.length);
+  return parseScaleOptions(args, { ...DEFAULTS, json: jsonPath(BENCH, args) }, extra, (o) => o.proxies.length);
 }
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   assertPrivileged();
+  const result = newResult(BENCH, { ...o });
   console.log('starting kube-apiserver and etcd');
   const cluster = await startCluster({ prefix: 'bench-peers' });
   const api = new ApiWriter(cluster, o.concurrency);
   const results: ProxyResult[] = [];
   const errors: string[] = [];
+  // A proxy that could not program a scale would only spend its whole timeout again at a larger one.
+  const failedAt = new Map<Proxy, number>();
   let firstChange = 0;
   try {
     await createBase(api);
@@ -68,6 +73,12 @@ async function main(): Promise<void> {
       pop.clusterIPs.push(...p.clusterIPs);
       for (let i = from; i < scale; i++) pop.endpoints.push(initialEndpoints(i, o.endpoints));
       for (const proxy of o.proxies) {
+        const failed = failedAt.get(proxy);
+        if (failed !== undefined) {
+          errors.push(`${proxy} at ${scale} services: not run, it failed at ${failed} services`);
+          console.log(errors[errors.length - 1]);
+          continue;
+        }
         console.log(`${proxy} on ${scale} services`);
         // A proxy that fails (e.g. is not programmed in time) is reported; the others still run.
         try {
@@ -75,6 +86,7 @@ async function main(): Promise<void> {
           results.push(r);
         } catch (e) {
           errors.push(`${proxy} at ${scale} services: ${(e as Error).message.split('\n')[0]}`);
+          failedAt.set(proxy, scale);
           console.log(`  ${errors[errors.length - 1]}`);
         }
         firstChange += o.changes;
@@ -85,8 +97,8 @@ async function main(): Promise<void> {
     await cluster.stop();
   }
   printPeersReport(results, o);
-  writeJson(o.json, results, errors, o);
   const failures = [...errors, ...results.flatMap((r) => r.failures.map((f) => `${r.proxy} at ${r.services} services: ${f}`))];
+  writeResult(o.json, { ...result, rows: peersRows(results), errors: failures });
   if (failures.length > 0) throw new Error(`failed:\n${failures.join('\n')}`);
 }
 

@@ -1,7 +1,7 @@
 // The peers benchmark's table: one column per proxy at each scale, and the
 // ratio of each kube-proxy mode's figure to kpr's (above 1: kpr does better).
-import * as fs from 'fs';
 import { kubeVersions } from '../e2e/cluster';
+import { BenchRow } from './bench_result';
 import { mean, percentileBound } from './control_plane_metrics';
 import { describeMachine } from './machine';
 import { ProxyResult } from './peers_result';
@@ -51,8 +51,23 @@ export function printPeersReport(results: Row[], o: { endpoints: number; changes
   for (const r of results) console.log(`${r.proxy} at ${r.services}: change latency by ${r.latencyBy}`);
 }
 
-export function writeJson(file: string, results: Row[], errors: string[], o: object): void {
-  const doc = { machine: describeMachine(), versions: kubeVersions(), options: o, at: new Date().toISOString(), results, errors };
-  fs.writeFileSync(file, JSON.stringify(doc, null, 2));
-  console.log(`raw results: ${file}`);
+/** The common result rows (bench_result.ts) of each proxy at each scale. */
+export function peersRows(results: Row[]): BenchRow[] {
+  return results.flatMap((r) => {
+    const at = { scale: r.services, scaleUnit: 'services', peer: r.proxy };
+    const rows: BenchRow[] = [
+      { ...at, scenario: 'cold-start', metric: 'start to programmed', unit: 's', value: r.coldStartMs / 1000, better: 'lower' },
+      { ...at, scenario: 'cpu-to-programmed', metric: 'CPU seconds (incl. children)', unit: 's', value: cpu(r.cpuAtProgrammed), better: 'lower' },
+      { ...at, scenario: 'cpu-whole-run', metric: 'CPU seconds (incl. children)', unit: 's', value: cpu(r.cpuTotal), better: 'lower' },
+      { ...at, scenario: 'peak-rss', metric: 'VmHWM', unit: 'MB', value: r.peakRssMB, better: 'lower' },
+    ];
+    if (r.latencies.length > 0) {
+      rows.push(
+        { ...at, scenario: 'change-latency', metric: 'latency p50', unit: 'ms', value: percentile(r.latencies, 50), better: 'lower' },
+        { ...at, scenario: 'change-latency', metric: 'latency p99', unit: 'ms', value: percentile(r.latencies, 99), better: 'lower' },
+      );
+    }
+    if (r.programming?.count) rows.push({ ...at, scenario: 'change-latency', metric: 'own histogram mean', unit: 'ms', value: mean(r.programming) * 1000, better: 'lower' });
+    return rows;
+  });
 }

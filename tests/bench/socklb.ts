@@ -4,6 +4,7 @@
 // namespace; "direct, kpr cgroup" runs in the cgroup that kpr's programs are
 // attached to (they look the address up and find no service), "direct, no
 // kpr" runs outside it: the plain kernel with no load balancer at all.
+// Writes bench_result.ts's rows (--json PATH overrides the file).
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -15,6 +16,7 @@ import { startAgent } from '../helpers/agent';
 import { serviceManifest, writeManifest } from '../helpers/manifests';
 import { LineProcess } from '../helpers/line_process';
 import { Place, runInPlace } from '../helpers/client_runner';
+import { BenchRow, jsonPath, newResult, writeResult } from './bench_result';
 import { describeMachine } from './machine';
 import { median } from './stats';
 import { attachedProgStats, enableBpfStats, nsPerRun, ProgRunStats } from './hook_cost';
@@ -48,7 +50,26 @@ function parseRate(proc: LineProcess): Rate {
   return JSON.parse(proc.stdoutLines[proc.stdoutLines.length - 1]) as Rate;
 }
 
+const BENCH = 'socklb';
+
+/** kpr's ClusterIP beside each direct series, and the connect4 hook's own time. */
+function resultRows(viaService: Series, directInCgroup: Series, directNoKpr: Series): BenchRow[] {
+  const rate = (s: Series) => median(s.rates.map((r) => r.rate));
+  const connect = (metric: string, peer: 'kpr' | 'direct', s: Series): BenchRow => ({ scenario: 'socklb-connect', peer, metric, unit: 'conn/s', value: rate(s), better: 'higher' });
+  const hook = (metric: string, s: Series): BenchRow => ({ scenario: 'socklb-connect4-hook', peer: 'kpr', metric, unit: 'ns', value: nsPerRun(s.hook), better: 'lower' });
+  return [
+    connect('connections/s, direct outside the kpr cgroup', 'kpr', viaService),
+    connect('connections/s, direct outside the kpr cgroup', 'direct', directNoKpr),
+    connect('connections/s, direct inside the kpr cgroup', 'kpr', viaService),
+    connect('connections/s, direct inside the kpr cgroup', 'direct', directInCgroup),
+    hook('per translated connect', viaService),
+    hook('per non-service connect', directInCgroup),
+  ];
+}
+
 async function main(): Promise<void> {
+  const json = jsonPath(BENCH, process.argv.slice(2));
+  const result = newResult(BENCH, { rounds: ROUNDS, roundSeconds: ROUND_SECONDS, maxConnectsPerRound: MAX_CONNECTS_PER_ROUND });
   const topo = createTopology({ prefix: 'bench-socklb', backends: 1, dualStack: false });
   const cgroup = createTestCgroup('bench-socklb');
   const bpfRoot = createBpfRoot('bench-socklb');
@@ -118,6 +139,7 @@ async function main(): Promise<void> {
       ` -> ratio bound by the hook alone: ${(perConnectNs / (perConnectNs + hit)).toFixed(4)}`);
 
     const failed = series.flatMap((s) => s.rates.filter((r) => r.errors > 0).map((r) => `${s.label}: ${r.errors} errors (${r.firstError})`));
+    writeResult(json, { ...result, rows: resultRows(viaService, directInCgroup, directNoKpr), errors: failed });
     if (failed.length > 0) throw new Error(`failed connects:\n${failed.join('\n')}`);
   } finally {
     restoreBpfStats();

@@ -1,0 +1,284 @@
+// BENCHMARKS.md's text and plots from the common result rows (bench_result.ts):
+// method, machine and versions, the targets' verdicts, then one table per
+// scenario with kpr's advantage over each peer, and its SVG plots. Pure: the
+// caller (report.ts) reads the results and writes the files.
+import { BenchResult, BenchRow, Peer, PEERS } from './bench_result';
+import { EARLIER_TARGETS, errorMentions, judge, kprAdvantage, Target, TARGETS, Verdict } from './report_targets';
+import { barChart, Chart, formatValue, lineChart } from './svg_chart';
+
+/** What each bench measures and how; the order of BENCHMARKS.md's sections. */
+interface BenchInfo {
+  bench: string;
+  title: string;
+  method: string;
+  /** Scenarios the section must name even when the run has no rows for them. */
+  scenarios: string[];
+  /** Peers every scenario of the bench is meant to have. */
+  peers: Peer[];
+}
+
+export const BENCHES: BenchInfo[] = [
+  {
+    bench: 'datapath',
+    title: 'Datapath: ClusterIP and NodePort traffic',
+    method:
+      'tests/bench/datapath.ts: clients in a network namespace of their own connect through a ClusterIP (kpr: socket LB; kube-proxy: its iptables or nftables rules in the node namespace) ' +
+      'or through a NodePort from an external namespace (kpr: XDP), and straight to the backend address (direct, the floor), in the same run.',
+    scenarios: ['clusterip-tcp-connect', 'clusterip-tcp-rr-short', 'clusterip-tcp-rr-keepalive', 'clusterip-udp-rr', 'nodeport-tcp-connect', 'nodeport-pps'],
+    peers: ['kpr', 'kube-proxy iptables', 'kube-proxy nftables', 'direct'],
+  },
+  {
+    bench: 'control-plane-peers',
+    title: 'Control plane: kpr beside kube-proxy',
+    method:
+      'tests/bench/peers.ts: a real kube-apiserver and etcd filled with ClusterIP services of 10 endpoints; kpr and kube-proxy (iptables and nftables mode, each in a node network namespace of its own) ' +
+      'started cold in turn against it. Cold start: start to everything programmed (kpr: its maps checked; kube-proxy: the first ruleset dump naming every ClusterIP and endpoint). ' +
+      'Change latency: single EndpointSlice writes, from before the write to programmed (kube-proxy: the first dump holding it, an upper bound by about one dump), and each proxy\'s own ' +
+      'kubeproxy_network_programming_duration_seconds mean. CPU: /proc/PID/stat with children (iptables-restore, nft). Peak RSS: VmHWM. A proxy that cannot program a scale within 300 s ' +
+      'is an error line and is not run at larger scales.',
+    scenarios: ['cold-start', 'change-latency', 'cpu-to-programmed', 'cpu-whole-run', 'peak-rss'],
+    peers: ['kpr', 'kube-proxy iptables', 'kube-proxy nftables'],
+  },
+  {
+    bench: 'socklb',
+    title: 'Socket LB connect rate, one service',
+    method:
+      'tests/bench/socklb.ts: connect()+close() per second (build/connrate) against one backend, in alternating 1 s rounds, median of 15: through a kpr ClusterIP, directly from inside the kpr cgroup ' +
+      '(its programs run and find no service) and directly from outside it (no kpr at all). With kernel.bpf_stats_enabled, the connect4 hook\'s own run time per call.',
+    scenarios: ['socklb-connect', 'socklb-connect4-hook'],
+    // The connect rates name direct too; the hook's time is kpr's alone.
+    peers: ['kpr'],
+  },
+  {
+    bench: 'manifest-latency',
+    title: 'Manifest file to maps (no API server)',
+    method:
+      'tests/bench/manifest_latency.ts: the agent watching a directory of 1000 manifest files, one service each; each of 100 changes rewrites one file (temporary file, then rename) ' +
+      'and the pinned maps are polled every 1 ms until they show it. kube-proxy has no manifest source, so kpr runs alone.',
+    scenarios: ['manifest-cold-start', 'manifest-change-latency'],
+    peers: ['kpr'],
+  },
+  {
+    bench: 'xdp-cost',
+    title: 'XDP cost per packet',
+    method:
+      'tests/bench/xdp_cost.ts: BPF_PROG_TEST_RUN, 1e6 repetitions, median of 5, with 1, 1k and 100k frontends programmed. The balanced packet takes the established-flow path to a local backend; ' +
+      'beside it, kpr\'s own cost for a packet that is no frontend (passed untouched). There is no kube-proxy peer: it has no XDP program.',
+    scenarios: ['xdp-per-packet'],
+    peers: ['kpr'],
+  },
+  {
+    bench: 'maglev',
+    title: 'Maglev table build',
+    method: 'tests/bench/maglev.ts: computeMaglev() through the addon as the agent calls it, median of 21 builds after 3 warm-ups, for table sizes M and pools of N backends. kube-proxy has no Maglev.',
+    scenarios: ['maglev-build'],
+    peers: ['kpr'],
+  },
+];
+
+export interface RenderedChart {
+  /** Path from the repo root, e.g. benchmarks/datapath-nodeport-pps-packets-s-bars.svg. */
+  file: string;
+  svg: string;
+}
+
+export interface Report {
+  markdown: string;
+  charts: RenderedChart[];
+}
+
+const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+const unique = <T>(xs: T[]) => [...new Set(xs)];
+const cellText = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const tableRow = (cells: string[]) => `| ${cells.map(cellText).join(' | ')} |`;
+const byScale = (a: number | undefined, b: number | undefined) => (a ?? 0) - (b ?? 0);
+const scaleLabel = (scale: number | undefined, unit: string | undefined) => (scale === undefined ? 'one run' : `${scale} ${unit ?? ''}`.trimEnd());
+
+function infoFor(bench: string): BenchInfo {
+  return BENCHES.find((b) => b.bench === bench) ?? { bench, title: bench, method: '(no method text for this bench in report_render.ts)', scenarios: [], peers: [] };
+}
+
+/** Peers to show for a scenario: the bench's own, then any other the rows name. */
+function peersOf(info: BenchInfo, rows: BenchRow[]): Peer[] {
+  const named = new Set<Peer>([...info.peers, ...rows.map((r) => r.peer)]);
+  return PEERS.filter((p) => named.has(p));
+}
+
+interface MetricGroup {
+  metric: string;
+  unit: string;
+  better: 'higher' | 'lower';
+  scales: (number | undefined)[];
+  scaleUnit?: string;
+  value(peer: Peer, scale: number | undefined): number | undefined;
+}
+
+function metricGroups(rows: BenchRow[]): MetricGroup[] {
+  return unique(rows.map((r) => r.metric)).map((metric) => {
+    const mine = rows.filter((r) => r.metric === metric);
+    const scales = unique(mine.map((r) => r.scale)).sort(byScale);
+    return {
+      metric,
+      unit: mine[0].unit,
+      better: mine[0].better,
+      scales,
+      scaleUnit: mine.find((r) => r.scaleUnit)?.scaleUnit,
+      value: (peer, scale) => mine.find((r) => r.peer === peer && r.scale === scale)?.value,
+    };
+  });
+}
+
+/** The scenario's table: a line per metric and scale, a column per peer, then kpr's advantage over each other peer. */
+export function scenarioTable(rows: BenchRow[], peers: Peer[]): string[] {
+  const others = peers.filter((p) => p !== 'kpr');
+  const showRatios = peers.includes('kpr') ? others : [];
+  const lines = [tableRow(['metric', 'scale', ...peers, ...showRatios.map((p) => `kpr vs ${p}`)]), tableRow(['---', '---', ...peers.map(() => '---:'), ...showRatios.map(() => '---:')])];
+  for (const g of metricGroups(rows)) {
+    for (const scale of g.scales) {
+      const kpr = g.value('kpr', scale);
+      const values = peers.map((p) => g.value(p, scale));
+      const ratios = showRatios.map((p) => {
+        const other = g.value(p, scale);
+        return kpr === undefined || other === undefined || kpr === 0 || other === 0 ? '—' : `${formatValue(kprAdvantage(kpr, other, g.better))}x`;
+      });
+      lines.push(tableRow([`${g.metric} (${g.unit}, ${g.better} is better)`, scaleLabel(scale, g.scaleUnit), ...values.map((v) => (v === undefined ? 'not measured' : formatValue(v))), ...ratios]));
+    }
+  }
+  return lines;
+}
+
+/** What the scenario lacks: each expected peer at each scale without a figure, with the bench's error lines about it. */
+export function missingPeers(rows: BenchRow[], peers: Peer[], errors: string[]): string[] {
+  const scales = unique(rows.map((r) => r.scale));
+  const notes: string[] = [];
+  for (const peer of peers) {
+    for (const scale of scales) {
+      if (rows.some((r) => r.peer === peer && r.scale === scale)) continue;
+      const about = errors.filter((e) => errorMentions(e, peer, scale));
+      notes.push(`${peer} at ${scaleLabel(scale, rows[0]?.scaleUnit)}: not measured${about.length ? ` (${about.join('; ')})` : ''}`);
+    }
+  }
+  return notes;
+}
+
+/** Bars, and lines when there are several scales: a plot per metric with a
+ *  series per peer; where kpr runs alone, a plot per unit with a series per metric. */
+function chartsFor(info: BenchInfo, scenario: string, rows: BenchRow[], peers: Peer[]): RenderedChart[] {
+  const groups = metricGroups(rows);
+  const plots: { name: string; chart: Chart }[] = [];
+  if (peers.length === 1) {
+    for (const unit of unique(groups.map((g) => g.unit))) {
+      const mine = groups.filter((g) => g.unit === unit);
+      const scales = unique(mine.flatMap((g) => g.scales)).sort(byScale);
+      plots.push({
+        name: `${scenario}-${unit}`,
+        chart: {
+          title: `${info.title}: ${scenario}, ${peers[0]}`,
+          axis: `${unit}, ${mine[0].better} is better`,
+          categories: scales.map((s) => scaleLabel(s, mine[0].scaleUnit)),
+          series: mine.map((g) => ({ name: g.metric, values: scales.map((s) => g.value(peers[0], s)) })),
+        },
+      });
+    }
+  } else {
+    for (const g of groups) {
+      const series = peers.map((p) => ({ name: p, values: g.scales.map((s) => g.value(p, s)) })).filter((x) => x.values.some((v) => v !== undefined));
+      plots.push({ name: `${scenario}-${g.metric}`, chart: { title: `${info.title}: ${scenario}, ${g.metric}`, axis: `${g.unit}, ${g.better} is better`, categories: g.scales.map((s) => scaleLabel(s, g.scaleUnit)), series } });
+    }
+  }
+  return plots.flatMap(({ name, chart }) => {
+    const base = `benchmarks/${slug(`${info.bench}-${name}`)}`;
+    const charts = [{ file: `${base}-bars.svg`, svg: barChart(chart) }];
+    if (chart.categories.length > 1) charts.push({ file: `${base}-lines.svg`, svg: lineChart(chart) });
+    return charts;
+  });
+}
+
+/** The first error line, and how many more: a target's row stays one line. */
+const summary = (notes: string[]) => (notes.length <= 1 ? notes.join('') : `${notes[0]} (and ${notes.length - 1} more, under Results)`);
+
+function verdictLines(title: string, targets: Target[], results: BenchResult[]): string[] {
+  const verdicts: Verdict[] = targets.map((t) => judge(results, t));
+  const mark = (v: Verdict) => (v.status === 'met' ? 'met' : v.status === 'missed' ? '**MISSED**' : 'not measured');
+  return [
+    `### ${title}`,
+    '',
+    tableRow(['target', 'verdict', 'measured', 'errors of the run about it']),
+    tableRow(['---', '---', '---', '---']),
+    ...verdicts.map((v) => tableRow([v.target.text, mark(v), v.measured, summary(v.notes)])),
+    '',
+  ];
+}
+
+function machineLines(results: BenchResult[]): string[] {
+  const lines = [tableRow(['bench', 'started', 'machine', 'versions', 'options']), tableRow(['---', '---', '---', '---', '---'])];
+  for (const r of results) {
+    const versions = Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(', ');
+    lines.push(tableRow([r.bench, r.startedAt, r.machine, versions, `\`${JSON.stringify(r.options)}\``]));
+  }
+  return lines;
+}
+
+function benchSection(info: BenchInfo, result: BenchResult | undefined, charts: RenderedChart[]): string[] {
+  const lines = [`### ${info.title}`, ''];
+  if (!result) {
+    lines.push(`Not measured in this run (no benchmarks/results/${info.bench}.json).`, '');
+    if (info.scenarios.length) lines.push(`Scenarios: ${info.scenarios.join(', ')}.`, '');
+    return lines;
+  }
+  const scenarios = unique([...info.scenarios, ...result.rows.map((r) => r.scenario)]);
+  for (const scenario of scenarios) {
+    const rows = result.rows.filter((r) => r.scenario === scenario);
+    lines.push(`#### ${scenario}`, '');
+    if (rows.length === 0) {
+      lines.push('Not measured in this run.', '');
+      continue;
+    }
+    const peers = peersOf(info, rows);
+    lines.push(...scenarioTable(rows, peers), '');
+    const missing = missingPeers(rows, peers, result.errors);
+    if (missing.length) lines.push(...missing.map((m) => `- ${m}`), '');
+    const mine = chartsFor(info, scenario, rows, peers);
+    charts.push(...mine);
+    lines.push(mine.map((c) => `![${scenario}](${c.file})`).join(' '), '');
+  }
+  if (result.errors.length) lines.push('Errors of this run:', '', ...result.errors.map((e) => `- ${e}`), '');
+  return lines;
+}
+
+export function renderReport(results: BenchResult[]): Report {
+  const charts: RenderedChart[] = [];
+  const known = BENCHES.map((b) => b.bench);
+  const infos = [...BENCHES, ...unique(results.map((r) => r.bench)).filter((b) => !known.includes(b)).map(infoFor)];
+  const lines = [
+    '# kpr benchmarks',
+    '',
+    'Generated by `make bench` (tests/bench/report.ts) from the results in benchmarks/results/*.json, which are kept beside it; ' +
+      '`make bench-report` regenerates this file and the plots from those results alone. Do not edit by hand.',
+    '',
+    'Every ratio is kpr\'s advantage over the peer: peer / kpr where lower is better, kpr / peer where higher is better. Above 1, kpr does better. ' +
+      'Plots switch to a log scale when figures differ by more than 30x.',
+    '',
+    '## Method',
+    '',
+    ...infos.flatMap((i) => [`- **${i.title}** (\`${i.bench}\`). ${i.method}`]),
+    '',
+    '## Machine and versions',
+    '',
+    ...(results.length ? machineLines(results) : ['No results in benchmarks/results/.']),
+    '',
+    '## Targets',
+    '',
+    ...verdictLines('Issue 6: kpr against kube-proxy and direct', TARGETS, results),
+    ...verdictLines('Earlier targets of the benches', EARLIER_TARGETS, results),
+    '## Results',
+    '',
+  ];
+  for (const info of infos) {
+    // Files of one bench (e.g. a run at another scale) make one section.
+    const mine = results.filter((r) => r.bench === info.bench);
+    const merged = mine.length === 0 ? undefined : { ...mine[0], rows: mine.flatMap((r) => r.rows), errors: mine.flatMap((r) => r.errors) };
+    lines.push(...benchSection(info, merged, charts));
+  }
+  return { markdown: `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`, charts };
+}

@@ -1,0 +1,116 @@
+// The targets BENCHMARKS.md marks met or missed (issue 6's, then the earlier
+// ones its benches already print), judged from the common result rows.
+import { BenchResult, BenchRow, Peer } from './bench_result';
+import { formatValue } from './svg_chart';
+
+export interface Target {
+  text: string;
+  bench: string;
+  scenario: string;
+  /** Which of the scenario's rows, tested against "metric unit". */
+  metric: RegExp;
+  /** Undefined: the largest scale at which both figures were measured. */
+  scale?: number;
+  /** kpr's advantage over this peer (kprAdvantage) must reach minRatio... */
+  peer?: Peer;
+  minRatio?: number;
+  /** ...or exceed it, for "below kube-proxy". */
+  strict?: boolean;
+  /** Or kpr's own figure must be at most this. */
+  maxValue?: number;
+}
+
+export interface Verdict {
+  target: Target;
+  status: 'met' | 'missed' | 'not measured';
+  measured: string;
+  /** The bench's error lines about either side at that scale: why a figure is missing, or what it leaves out. */
+  notes: string[];
+}
+
+/** How many times better kpr does than the peer: above 1, kpr does better. */
+export function kprAdvantage(kpr: number, peer: number, better: 'higher' | 'lower'): number {
+  return better === 'higher' ? kpr / peer : peer / kpr;
+}
+
+const CONNECT_RATE = /connections\/s|conn\/s/;
+const PACKET_RATE = /packets\/s|pps/;
+
+export const TARGETS: Target[] = [
+  { text: 'ClusterIP new-connection rate >= 0.97x direct, 100 services', bench: 'datapath', scenario: 'clusterip-tcp-connect', metric: CONNECT_RATE, scale: 100, peer: 'direct', minRatio: 0.97 },
+  { text: 'ClusterIP new-connection rate >= 0.97x direct, 10k services', bench: 'datapath', scenario: 'clusterip-tcp-connect', metric: CONNECT_RATE, scale: 10_000, peer: 'direct', minRatio: 0.97 },
+  { text: 'ClusterIP new-connection rate >= 1.0x kube-proxy iptables, 100 services', bench: 'datapath', scenario: 'clusterip-tcp-connect', metric: CONNECT_RATE, scale: 100, peer: 'kube-proxy iptables', minRatio: 1 },
+  { text: 'ClusterIP new-connection rate >= 3x kube-proxy iptables, 10k services', bench: 'datapath', scenario: 'clusterip-tcp-connect', metric: CONNECT_RATE, scale: 10_000, peer: 'kube-proxy iptables', minRatio: 3 },
+  { text: 'ClusterIP new-connection rate >= 1.3x kube-proxy nftables, 10k services', bench: 'datapath', scenario: 'clusterip-tcp-connect', metric: CONNECT_RATE, scale: 10_000, peer: 'kube-proxy nftables', minRatio: 1.3 },
+  { text: 'NodePort packets/s through XDP >= 5x kube-proxy iptables', bench: 'datapath', scenario: 'nodeport-pps', metric: PACKET_RATE, peer: 'kube-proxy iptables', minRatio: 5 },
+  { text: 'endpoint change to programmed p99 >= 20x faster than kube-proxy nftables, 10k services', bench: 'control-plane-peers', scenario: 'change-latency', metric: /latency p99/, scale: 10_000, peer: 'kube-proxy nftables', minRatio: 20 },
+  ...(['kube-proxy iptables', 'kube-proxy nftables'] as const).flatMap((peer): Target[] => [
+    { text: `CPU seconds to programmed below ${peer}, 10k services`, bench: 'control-plane-peers', scenario: 'cpu-to-programmed', metric: /CPU/, scale: 10_000, peer, minRatio: 1, strict: true },
+    { text: `CPU seconds over the whole run below ${peer}, 10k services`, bench: 'control-plane-peers', scenario: 'cpu-whole-run', metric: /CPU/, scale: 10_000, peer, minRatio: 1, strict: true },
+    { text: `peak RSS below ${peer}, 10k services`, bench: 'control-plane-peers', scenario: 'peak-rss', metric: /MB/, scale: 10_000, peer, minRatio: 1, strict: true },
+  ]),
+];
+
+/** The targets the benches printed before issue 6 (README). */
+export const EARLIER_TARGETS: Target[] = [
+  { text: 'socket LB connect rate >= 0.97x direct (one service, client outside the kpr cgroup for direct)', bench: 'socklb', scenario: 'socklb-connect', metric: /outside/, peer: 'direct', minRatio: 0.97 },
+  { text: 'socket LB connect rate >= 0.97x direct (one service, both in the kpr cgroup)', bench: 'socklb', scenario: 'socklb-connect', metric: /inside/, peer: 'direct', minRatio: 0.97 },
+  { text: 'XDP balanced packet <= 100 ns at 100k frontends', bench: 'xdp-cost', scenario: 'xdp-per-packet', metric: /balanced/, scale: 100_000, maxValue: 100 },
+  { text: 'Maglev build, 1000 backends, M = 65537: <= 1.8 ms', bench: 'maglev', scenario: 'maglev-build', metric: /1000 backends/, scale: 65537, maxValue: 1.8 },
+  { text: 'Maglev build, 1000 backends, M = 131071: <= 5 ms', bench: 'maglev', scenario: 'maglev-build', metric: /1000 backends/, scale: 131071, maxValue: 5 },
+];
+
+const at = (scale: number | undefined, unit: string | undefined) => (scale === undefined ? '' : ` at ${scale} ${unit ?? ''}`.trimEnd());
+
+/** The rows of target's figure (any scale) from the results. */
+function candidateRows(results: BenchResult[], t: Target): BenchRow[] {
+  return results.filter((r) => r.bench === t.bench).flatMap((r) => r.rows.filter((row) => row.scenario === t.scenario && t.metric.test(`${row.metric} ${row.unit}`)));
+}
+
+/** Whether an error line names the peer (by its mode, e.g. "nftables") and the scale (as a whole number: 1000 is not 10000). */
+export function errorMentions(error: string, peer: Peer, scale: number | undefined): boolean {
+  return error.includes(peer.replace('kube-proxy ', '')) && (scale === undefined || new RegExp(`(^|\\D)${scale}(\\D|$)`).test(error));
+}
+
+function errorsAbout(results: BenchResult[], t: Target, peer: Peer, scale: number | undefined): string[] {
+  return results
+    .filter((r) => r.bench === t.bench)
+    .flatMap((r) => r.errors)
+    .filter((e) => errorMentions(e, peer, scale));
+}
+
+function judgeRatio(t: Target, rows: BenchRow[], results: BenchResult[]): Verdict {
+  const peer = t.peer as Peer;
+  const minRatio = t.minRatio as number;
+  const pairs = [...new Set(rows.map((r) => r.scale))]
+    .map((scale) => ({ scale, kpr: rows.find((r) => r.scale === scale && r.peer === 'kpr'), other: rows.find((r) => r.scale === scale && r.peer === peer) }))
+    .filter((p): p is { scale: number | undefined; kpr: BenchRow; other: BenchRow } => p.kpr !== undefined && p.other !== undefined)
+    .sort((a, b) => (a.scale ?? 0) - (b.scale ?? 0));
+  const pair = t.scale === undefined ? pairs[pairs.length - 1] : pairs.find((p) => p.scale === t.scale);
+  if (!pair) {
+    const missing: Peer = rows.some((r) => r.peer === 'kpr' && (t.scale === undefined || r.scale === t.scale)) ? peer : 'kpr';
+    const elsewhere = pairs.map((p) => `${formatValue(kprAdvantage(p.kpr.value, p.other.value, p.kpr.better))}x${at(p.scale, p.kpr.scaleUnit)}`);
+    const measured = `${missing}${at(t.scale, rows[0]?.scaleUnit ?? 'services')} not measured${elsewhere.length ? `; measured elsewhere: ${elsewhere.join(', ')}` : ''}`;
+    return { target: t, status: 'not measured', measured, notes: errorsAbout(results, t, missing, t.scale) };
+  }
+  const ratio = kprAdvantage(pair.kpr.value, pair.other.value, pair.kpr.better);
+  const met = t.strict ? ratio > minRatio : ratio >= minRatio;
+  const unit = pair.kpr.unit;
+  const measured = `${formatValue(ratio)}x${at(pair.scale, pair.kpr.scaleUnit)} (kpr ${formatValue(pair.kpr.value)} ${unit}, ${peer} ${formatValue(pair.other.value)} ${unit})`;
+  const notes = [...errorsAbout(results, t, 'kpr', pair.scale), ...errorsAbout(results, t, peer, pair.scale)];
+  return { target: t, status: met ? 'met' : 'missed', measured, notes };
+}
+
+function judgeValue(t: Target, rows: BenchRow[], results: BenchResult[]): Verdict {
+  const kpr = rows.filter((r) => r.peer === 'kpr');
+  const row = t.scale === undefined ? kpr[kpr.length - 1] : kpr.find((r) => r.scale === t.scale);
+  if (!row) return { target: t, status: 'not measured', measured: `kpr${at(t.scale, rows[0]?.scaleUnit)} not measured`, notes: errorsAbout(results, t, 'kpr', t.scale) };
+  const met = row.value <= (t.maxValue as number);
+  return { target: t, status: met ? 'met' : 'missed', measured: `${formatValue(row.value)} ${row.unit}${at(row.scale, row.scaleUnit)}`, notes: errorsAbout(results, t, 'kpr', row.scale) };
+}
+
+export function judge(results: BenchResult[], t: Target): Verdict {
+  if (!results.some((r) => r.bench === t.bench)) return { target: t, status: 'not measured', measured: `no ${t.bench} results in this run`, notes: [] };
+  const rows = candidateRows(results, t);
+  return t.peer !== undefined ? judgeRatio(t, rows, results) : judgeValue(t, rows, results);
+}

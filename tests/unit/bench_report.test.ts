@@ -1,0 +1,166 @@
+// The benchmark report (tests/bench/report_*.ts, svg_chart.ts): from given
+// result rows, kpr's ratios, the targets' verdicts, the SVG plots, and what
+// it says when a peer or a whole bench is missing.
+import { BenchResult, BenchRow, Peer } from '../bench/bench_result';
+import { renderReport, scenarioTable, missingPeers } from '../bench/report_render';
+import { judge, kprAdvantage, Target, TARGETS } from '../bench/report_targets';
+import { barChart, lineChart, valueAxis } from '../bench/svg_chart';
+
+function result(bench: string, rows: BenchRow[], errors: string[] = []): BenchResult {
+  return { bench, startedAt: '2026-11-25T17:00:00.000Z', machine: '2 CPUs (test)', versions: { kernel: '6.18', node: 'v20' }, options: {}, rows, errors };
+}
+
+const row = (scenario: string, peer: Peer, metric: string, unit: string, value: number, better: 'higher' | 'lower', scale?: number): BenchRow => ({
+  scenario,
+  peer,
+  metric,
+  unit,
+  value,
+  better,
+  ...(scale === undefined ? {} : { scale, scaleUnit: 'services' }),
+});
+
+const p99 = (peer: Peer, ms: number, scale = 10_000) => row('change-latency', peer, 'latency p99', 'ms', ms, 'lower', scale);
+const connect = (peer: Peer, rate: number, scale: number) => row('clusterip-tcp-connect', peer, 'connections/s', 'conn/s', rate, 'higher', scale);
+const targetNamed = (text: string): Target => {
+  const t = TARGETS.find((x) => x.text.startsWith(text));
+  if (!t) throw new Error(`no target ${text}`);
+  return t;
+};
+
+/** Heights of the bars of an SVG, in drawing order. */
+const barHeights = (svg: string) => [...svg.matchAll(/<rect class="bar" x="[\d.]+" y="[\d.]+" width="[\d.]+" height="([\d.]+)"/g)].map((m) => Number(m[1]));
+
+describe('kpr advantage', () => {
+  test('is peer / kpr where lower is better and kpr / peer where higher is better', () => {
+    expect(kprAdvantage(10, 150, 'lower')).toBe(15);
+    expect(kprAdvantage(9700, 10000, 'higher')).toBeCloseTo(0.97);
+  });
+
+  test('the scenario table gives each peer its figure and kpr its ratio against each', () => {
+    const rows = [p99('kpr', 50), p99('kube-proxy iptables', 5000), p99('kube-proxy nftables', 1000)];
+    const lines = scenarioTable(rows, ['kpr', 'kube-proxy iptables', 'kube-proxy nftables']);
+    expect(lines[0]).toBe('| metric | scale | kpr | kube-proxy iptables | kube-proxy nftables | kpr vs kube-proxy iptables | kpr vs kube-proxy nftables |');
+    expect(lines[2]).toBe('| latency p99 (ms, lower is better) | 10000 services | 50 | 5000 | 1000 | 100x | 20x |');
+  });
+
+  test('a peer without a figure is "not measured" in the table and named with its error line', () => {
+    const rows = [connect('kpr', 40000, 100), connect('direct', 41000, 100)];
+    const peers: Peer[] = ['kpr', 'kube-proxy iptables', 'direct'];
+    const lines = scenarioTable(rows, peers);
+    expect(lines[2]).toBe('| connections/s (conn/s, higher is better) | 100 services | 40000 | not measured | 41000 | — | 0.976x |');
+    expect(missingPeers(rows, peers, ['iptables at 100 services: rules not programmed', 'nftables at 100 services: other'])).toEqual([
+      'kube-proxy iptables at 100 services: not measured (iptables at 100 services: rules not programmed)',
+    ]);
+  });
+});
+
+describe('target verdicts', () => {
+  const p99Target = targetNamed('endpoint change to programmed p99');
+
+  test('met when kpr reaches the ratio, with the measured figures and the errors that qualify them', () => {
+    const timedOut = 'kube-proxy nftables at 10000 services: change 16 (service 555 -> 198.18.250.66): not in the ruleset after 20000 ms';
+    const other = 'kube-proxy nftables at 100000 services: change 3: not in the ruleset after 20000 ms';
+    const v = judge([result('control-plane-peers', [p99('kpr', 50), p99('kube-proxy nftables', 2000)], [timedOut, other])], p99Target);
+    expect(v.status).toBe('met');
+    expect(v.measured).toBe('40x at 10000 services (kpr 50 ms, kube-proxy nftables 2000 ms)');
+    expect(v.notes).toEqual([timedOut]);
+  });
+
+  test('missed when it falls short', () => {
+    const v = judge([result('control-plane-peers', [p99('kpr', 100), p99('kube-proxy nftables', 1500)])], p99Target);
+    expect(v.status).toBe('missed');
+    expect(v.measured).toContain('15x');
+  });
+
+  test('"below kube-proxy" is missed at equal figures', () => {
+    const rss = (peer: Peer, mb: number) => row('peak-rss', peer, 'VmHWM', 'MB', mb, 'lower', 10_000);
+    const t = targetNamed('peak RSS below kube-proxy nftables');
+    expect(judge([result('control-plane-peers', [rss('kpr', 190), rss('kube-proxy nftables', 190)])], t).status).toBe('missed');
+    expect(judge([result('control-plane-peers', [rss('kpr', 189), rss('kube-proxy nftables', 190)])], t).status).toBe('met');
+  });
+
+  test('not measured when the peer has no figure at the scale: says why and what other scales gave', () => {
+    const rows = [p99('kpr', 10, 1000), p99('kube-proxy nftables', 1000, 1000), p99('kpr', 60)];
+    const v = judge([result('control-plane-peers', rows, ['nftables at 10000 services: kube-proxy nftables: 0/10000 services after 300000 ms'])], p99Target);
+    expect(v.status).toBe('not measured');
+    expect(v.measured).toBe('kube-proxy nftables at 10000 services not measured; measured elsewhere: 100x at 1000 services');
+    expect(v.notes).toEqual(['nftables at 10000 services: kube-proxy nftables: 0/10000 services after 300000 ms']);
+  });
+
+  test('not measured when the bench did not run', () => {
+    const v = judge([], targetNamed('NodePort packets/s'));
+    expect(v).toMatchObject({ status: 'not measured', measured: 'no datapath results in this run' });
+  });
+
+  test('a target without a scale takes the largest scale where both were measured', () => {
+    const pps = (peer: Peer, v: number, scale: number) => row('nodeport-pps', peer, 'packets/s', 'pps', v, 'higher', scale);
+    const rows = [pps('kpr', 900, 100), pps('kube-proxy iptables', 100, 100), pps('kpr', 800, 10_000), pps('kube-proxy iptables', 200, 10_000)];
+    const v = judge([result('datapath', rows)], targetNamed('NodePort packets/s'));
+    expect(v.status).toBe('missed');
+    expect(v.measured).toMatch(/^4x at 10000 services/);
+  });
+});
+
+describe('report', () => {
+  test('without datapath results, says so for the bench and marks its targets not measured', () => {
+    const md = renderReport([result('control-plane-peers', [p99('kpr', 50), p99('kube-proxy nftables', 2000)])]).markdown;
+    expect(md).toContain('Not measured in this run (no benchmarks/results/datapath.json).');
+    expect(md).toContain('| ClusterIP new-connection rate >= 0.97x direct, 100 services | not measured | no datapath results in this run |  |');
+    expect(md).toContain('| endpoint change to programmed p99 >= 20x faster than kube-proxy nftables, 10k services | met | 40x at 10000 services');
+  });
+
+  test('a datapath run missing a scenario and a peer is rendered, not crashed, and plots the peers it has', () => {
+    const rows = [connect('kpr', 40000, 100), connect('direct', 41000, 100), connect('kube-proxy nftables', 20000, 100)];
+    const report = renderReport([result('datapath', rows, ['iptables at 100 services: kube-proxy iptables did not start'])]);
+    expect(report.markdown).toContain('#### nodeport-pps\n\nNot measured in this run.');
+    expect(report.markdown).toContain('- kube-proxy iptables at 100 services: not measured (iptables at 100 services: kube-proxy iptables did not start)');
+    expect(report.markdown).toContain('| ClusterIP new-connection rate >= 1.0x kube-proxy iptables, 100 services | not measured | kube-proxy iptables at 100 services not measured |');
+    const bars = report.charts.find((c) => c.file === 'benchmarks/datapath-clusterip-tcp-connect-connections-s-bars.svg');
+    expect(bars).toBeDefined();
+    expect(report.markdown).toContain('![clusterip-tcp-connect](benchmarks/datapath-clusterip-tcp-connect-connections-s-bars.svg)');
+    expect(bars?.svg).toContain('kube-proxy nftables');
+    expect(bars?.svg).not.toContain('kube-proxy iptables');
+  });
+
+  test('a metric across several scales, from one file or several, gets a line plot beside its bars', () => {
+    const files = renderReport([result('control-plane-peers', [p99('kpr', 10, 1000)]), result('control-plane-peers', [p99('kpr', 50, 10_000)])]).charts.map((c) => c.file);
+    expect(files).toEqual(['benchmarks/control-plane-peers-change-latency-latency-p99-bars.svg', 'benchmarks/control-plane-peers-change-latency-latency-p99-lines.svg']);
+  });
+});
+
+describe('SVG plots', () => {
+  const chart = (values: (number | undefined)[][]) => ({
+    title: 'a <title> & more',
+    axis: 'ms',
+    categories: values[0].map((_, i) => `scale ${i}`),
+    series: values.map((v, k) => ({ name: k === 0 ? 'kpr' : 'kube-proxy nftables', values: v })),
+  });
+
+  test('bars on a linear axis are proportional to the values', () => {
+    const [a, b] = barHeights(barChart(chart([[10], [20]])));
+    expect(b / a).toBeCloseTo(2, 2);
+  });
+
+  test('figures far apart go on a log axis, where bar heights follow the logarithm', () => {
+    expect(valueAxis([1, 1000]).log).toBe(true);
+    expect(valueAxis([10, 20]).log).toBe(false);
+    // Axis 1..1000: 10 is a third of the way up, 1000 all of it.
+    const [a, b] = barHeights(barChart(chart([[10], [1000]])));
+    expect(b / a).toBeCloseTo(3, 2);
+  });
+
+  test('a value not measured draws no bar but n/m, and text is escaped', () => {
+    const svg = barChart(chart([[10, 12], [undefined, 30]]));
+    expect(barHeights(svg)).toHaveLength(3);
+    expect(svg).toContain('>n/m</text>');
+    expect(svg).toContain('a &lt;title&gt; &amp; more');
+    expect(svg).not.toContain('<title> &');
+  });
+
+  test('a line plot breaks where a value is missing', () => {
+    const svg = lineChart(chart([[1, 2, 3], [1, undefined, 3]]));
+    expect(svg.match(/<polyline/g)).toHaveLength(1);
+    expect(svg.match(/<circle/g)).toHaveLength(5);
+  });
+});
