@@ -35,9 +35,7 @@ run socklb node dist/tests/bench/socklb.js
 run maglev node dist/tests/bench/maglev.js
 run xdp-cost node dist/tests/bench/xdp_cost.js
 run manifest-latency node dist/tests/bench/manifest_latency.js
-if [ -f dist/tests/bench/datapath.js ]; then
-  run datapath node dist/tests/bench/datapath.js --services "$datapath_scales"
-fi
+run datapath node dist/tests/bench/datapath.js --services "$datapath_scales"
 run control-plane-peers node dist/tests/bench/peers.js --scales "$peers_scales"
 run report node dist/tests/bench/report.js
 
