@@ -147,6 +147,21 @@ static __always_inline int same_addr(const __u8 *a, const __u8 *b)
 	return x[0] == y[0] && x[1] == y[1];
 }
 
+/* The kpr_edge_snat key of a backend's replies to node (an IPv4 node address
+ * is 4 bytes long), but for the snat port. */
+static __always_inline void snat_key(struct edge_snat_key *k, const struct pkt *p, const __u8 *backend,
+				     const __u8 *node, __u16 backend_port)
+{
+	__builtin_memcpy(k->backend_addr, backend, 16);
+	if (p->family == KPR_AF_INET)
+		__builtin_memcpy(k->node_addr, node, 4);
+	else
+		__builtin_memcpy(k->node_addr, node, 16);
+	k->backend_port = backend_port;
+	k->proto = p->proto;
+	k->family = p->family;
+}
+
 /* How many free snat ports a new flow looks for before it is dropped. */
 #define KPR_SNAT_PORT_TRIES 32
 
@@ -172,14 +187,7 @@ static __always_inline __u16 snat_port(const struct pkt *p, const __u8 *src, con
 	if (given)
 		return *given;
 
-	__builtin_memcpy(k.backend_addr, b->addr, 16);
-	if (p->family == KPR_AF_INET)
-		__builtin_memcpy(k.node_addr, src, 4);
-	else
-		__builtin_memcpy(k.node_addr, src, 16);
-	k.backend_port = b->port;
-	k.proto = p->proto;
-	k.family = p->family;
+	snat_key(&k, p, b->addr, src, b->port);
 	/* A flow of an older build, which kept the client's port: it keeps it. */
 	k.snat_port = p->sport;
 	kept = bpf_map_lookup_elem(&kpr_edge_snat, &k);
@@ -248,12 +256,8 @@ static __always_inline int snat_reply(struct xdp_md *ctx, struct pkt *p)
 	if (!same_addr(want, p->daddr))
 		return -1;
 
-	__builtin_memcpy(k.backend_addr, p->saddr, 16);
-	__builtin_memcpy(k.node_addr, p->daddr, 16);
-	k.backend_port = p->sport;
+	snat_key(&k, p, p->saddr, p->daddr, p->sport);
 	k.snat_port = p->dport;
-	k.proto = p->proto;
-	k.family = p->family;
 	v = bpf_map_lookup_elem(&kpr_edge_snat, &k);
 	if (!v)
 		return -1;
