@@ -203,7 +203,7 @@ function verdictLines(title: string, targets: Target[], results: BenchResult[]):
   return [
     `### ${title}`,
     '',
-    tableRow(['target', 'verdict', 'measured', 'errors of the run about it']),
+    tableRow(['target', 'verdict', 'measured', 'notes: why out of reach, and the errors of the run about it']),
     tableRow(['---', '---', '---', '---']),
     ...verdicts.map((v) => tableRow([v.target.text, mark(v), v.measured, summary(v.notes)])),
     '',

@@ -79,6 +79,18 @@ function errorsAbout(results: BenchResult[], t: Target, peer: Peer, scale: numbe
     .filter((e) => errorMentions(e, peer, scale));
 }
 
+/** Why a ratio is out of any LB's reach: the floor (direct, no LB at all)
+ *  is itself below it against that peer in this run. */
+function floorNote(rows: BenchRow[], peer: Peer, scale: number | undefined, minRatio: number): string | undefined {
+  if (peer === 'direct') return undefined;
+  const direct = rows.find((r) => r.scale === scale && r.peer === 'direct');
+  const other = rows.find((r) => r.scale === scale && r.peer === peer);
+  if (!direct || !other) return undefined;
+  const floor = kprAdvantage(direct.value, other.value, direct.better);
+  if (floor >= minRatio) return undefined;
+  return `out of reach here: direct, with no LB at all, is ${formatValue(floor)}x ${peer} in this run (the load generator and the network in between bound every peer)`;
+}
+
 function judgeRatio(t: Target, rows: BenchRow[], results: BenchResult[]): Verdict {
   const peer = t.peer as Peer;
   const minRatio = t.minRatio as number;
@@ -98,7 +110,8 @@ function judgeRatio(t: Target, rows: BenchRow[], results: BenchResult[]): Verdic
   const unit = pair.kpr.unit;
   const measured = `${formatValue(ratio)}x${at(pair.scale, pair.kpr.scaleUnit)} (kpr ${formatValue(pair.kpr.value)} ${unit}, ${peer} ${formatValue(pair.other.value)} ${unit})`;
   const notes = [...errorsAbout(results, t, 'kpr', pair.scale), ...errorsAbout(results, t, peer, pair.scale)];
-  return { target: t, status: met ? 'met' : 'missed', measured, notes };
+  const floor = met ? undefined : floorNote(rows, peer, pair.scale, minRatio);
+  return { target: t, status: met ? 'met' : 'missed', measured, notes: floor ? [floor, ...notes] : notes };
 }
 
 function judgeValue(t: Target, rows: BenchRow[], results: BenchResult[]): Verdict {

@@ -88,6 +88,17 @@ describe('target verdicts', () => {
     expect(v.notes).toEqual(['nftables at 10000 services: kube-proxy nftables: 0/10000 services after 300000 ms']);
   });
 
+  test('a missed ratio that even direct (no LB) does not reach against the peer says so; one direct reaches does not', () => {
+    const pps = (peer: Peer, v: number) => row('nodeport-pps', peer, 'packets/s', 'pps', v, 'higher', 100);
+    const t = targetNamed('NodePort packets/s');
+    const bound = judge([result('datapath', [pps('kpr', 140), pps('kube-proxy iptables', 130), pps('direct', 160)])], t);
+    expect(bound.status).toBe('missed');
+    expect(bound.notes[0]).toMatch(/^out of reach here: direct, with no LB at all, is 1\.23x kube-proxy iptables in this run/);
+    const reachable = judge([result('datapath', [pps('kpr', 140), pps('kube-proxy iptables', 100), pps('direct', 900)])], t);
+    expect(reachable.status).toBe('missed');
+    expect(reachable.notes).toEqual([]);
+  });
+
   test('not measured when the bench did not run', () => {
     const v = judge([], targetNamed('NodePort packets/s'));
     expect(v).toMatchObject({ status: 'not measured', measured: 'no datapath results in this run' });
