@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ClientReport } from './client_report';
-import { HoldClient, Place, spawnInPlace, startHold } from './client_runner';
+import { clientReport, HoldClient, Place, startClient, startHold } from './client_runner';
 import { LineProcess } from './line_process';
 
 export interface LoadTarget {
@@ -35,7 +35,6 @@ export interface BackgroundLoad {
   stop(): Promise<LoadFigures[]>;
 }
 
-const CLIENT = path.join(__dirname, 'client.js');
 /** Per connection, and per probe of a long-lived flow. */
 const EXCHANGE_TIMEOUT_MS = 2000;
 /** Also each probe's timeout (client.ts hold): long enough that a loaded
@@ -53,26 +52,22 @@ export class PacedConnections {
 
   constructor(target: LoadTarget, connectionsPerSecond: number, maxMs: number) {
     if (!(connectionsPerSecond > 0) || !(maxMs > 0)) throw new Error(`load on ${target.name}: connectionsPerSecond and maxMs must be positive`);
-    const count = Math.max(1, Math.floor((connectionsPerSecond * maxMs) / 1000));
-    this.process = spawnInPlace(target.place, [
-      process.execPath, CLIENT, 'tcp',
-      '--addr', target.addr,
-      '--port', String(target.port),
-      '--count', String(count),
-      '--interval-ms', String(Math.round(1000 / connectionsPerSecond)),
-      '--timeout-ms', String(EXCHANGE_TIMEOUT_MS),
-      '--deadline-ms', String(maxMs),
-    ]);
+    this.process = startClient(target.place, {
+      mode: 'tcp',
+      addr: target.addr,
+      port: target.port,
+      count: Math.max(1, Math.floor((connectionsPerSecond * maxMs) / 1000)),
+      intervalMs: Math.round(1000 / connectionsPerSecond),
+      timeoutMs: EXCHANGE_TIMEOUT_MS,
+      deadlineMs: maxMs,
+    });
   }
 
   /** Ends the load (after the connection in flight) and returns its report. */
   async stop(): Promise<ClientReport> {
     const status = await this.process.stop('SIGTERM', STOP_GRACE_MS);
-    const last = this.process.stdoutLines[this.process.stdoutLines.length - 1];
-    if (status.code !== 0 || last === undefined) {
-      throw new Error(`${this.process.label}: exit ${status.code ?? status.signal}, no report\n--- log tail ---\n${this.process.logTail()}`);
-    }
-    return JSON.parse(last) as ClientReport;
+    if (status.code !== 0) throw new Error(`${this.process.label}: exit ${status.code ?? status.signal}\n--- log tail ---\n${this.process.logTail()}`);
+    return clientReport(this.process);
   }
 }
 

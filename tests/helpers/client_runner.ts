@@ -19,6 +19,8 @@ export interface ClientRequest {
   count: number;
   timeoutMs?: number;
   deadlineMs?: number;
+  /** The least time between the starts of two exchanges: a paced load. */
+  intervalMs?: number;
 }
 
 export interface HoldRequest {
@@ -51,18 +53,32 @@ function clientArgv(mode: string, options: Record<string, string | number | unde
   return [process.execPath, CLIENT, mode, ...flags];
 }
 
-export async function runClient(place: Place, req: ClientRequest): Promise<ClientReport> {
-  const timeoutMs = req.timeoutMs ?? CLIENT_DEFAULTS.timeoutMs;
-  const deadlineMs = req.deadlineMs ?? CLIENT_DEFAULTS.deadlineMs;
-  const argv = clientArgv(req.mode, {
+function requestArgv(req: ClientRequest): string[] {
+  return clientArgv(req.mode, {
     addr: req.addr,
     port: req.port,
     count: req.count,
-    'timeout-ms': timeoutMs,
-    'deadline-ms': deadlineMs,
+    'timeout-ms': req.timeoutMs ?? CLIENT_DEFAULTS.timeoutMs,
+    'deadline-ms': req.deadlineMs ?? CLIENT_DEFAULTS.deadlineMs,
+    'interval-ms': req.intervalMs,
   });
-  const proc = await runInPlace(place, argv, deadlineMs + timeoutMs + STARTUP_MARGIN_MS);
-  return JSON.parse(proc.stdoutLines[proc.stdoutLines.length - 1]) as ClientReport;
+}
+
+/** The report a one-shot client printed last; it names the client when there is none. */
+export function clientReport(proc: LineProcess): ClientReport {
+  const last = proc.stdoutLines[proc.stdoutLines.length - 1];
+  if (last === undefined) throw new Error(`${proc.label}: no report\n--- log tail ---\n${proc.logTail()}`);
+  return JSON.parse(last) as ClientReport;
+}
+
+export async function runClient(place: Place, req: ClientRequest): Promise<ClientReport> {
+  const bound = (req.deadlineMs ?? CLIENT_DEFAULTS.deadlineMs) + (req.timeoutMs ?? CLIENT_DEFAULTS.timeoutMs) + STARTUP_MARGIN_MS;
+  return clientReport(await runInPlace(place, requestArgv(req), bound));
+}
+
+/** A one-shot client left running (e.g. paced by intervalMs); SIGTERM ends it early, still reporting (clientReport). */
+export function startClient(place: Place, req: ClientRequest): LineProcess {
+  return spawnInPlace(place, requestArgv(req));
 }
 
 /** A running `hold` client; its events arrive while the test changes the world around it. */
