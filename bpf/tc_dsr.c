@@ -132,7 +132,7 @@ int kpr_tc_dsr_ingress(struct __sk_buff *skb)
 		return count_drop(KPR_XDP_DROP_RESIZE_FAILED);
 	if (parse_skb(skb, &p) != PARSE_OK || !p.l4_valid)
 		return count_drop(KPR_XDP_DROP_INVALID_PACKET);
-	revnat_remember(&p, fe_addr, fe_port);
+	revnat_remember_or_refresh(&p, fe_addr, fe_port);
 	return TC_ACT_OK;
 }
 
