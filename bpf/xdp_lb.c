@@ -103,8 +103,8 @@ static __always_inline int forward_dsr(struct xdp_md *ctx, struct pkt *p, const 
 
 /* A backend on this node: the stack delivers the packet; its replies leave
  * through tc_dsr.c, which needs to know the frontend. That is written once
- * per flow, and refreshed with the flow's entry (at most once a second): a
- * map update on every packet would cost more than all the rest. */
+ * per connection, and refreshed with the flow's entry (at most once a
+ * second): a map update on every packet would cost more than all the rest. */
 static __always_inline int forward_local(struct xdp_md *ctx, struct pkt *p, const struct edge_backend *b,
 					 int new_flow, int refreshed)
 {
@@ -114,10 +114,13 @@ static __always_inline int forward_local(struct xdp_md *ctx, struct pkt *p, cons
 	__builtin_memcpy(fe_addr, p->daddr, 16);
 	if (nat_rewrite(ctx, p, NAT_DST, b->addr, b->port))
 		return drop(KPR_XDP_DROP_INVALID_PACKET);
-	if (new_flow)
+	/* A client may open a connection from the port of an ended one, to
+	 * another frontend of the same service: the flow entry is the same,
+	 * the frontend its replies must come from is not. */
+	if (new_flow || (p->proto == IPPROTO_TCP && ct_opening(p->tcp_flags)))
 		revnat_remember(p, fe_addr, fe_port);
 	else if (refreshed)
-		revnat_refresh(p);
+		revnat_remember_or_refresh(p, fe_addr, fe_port);
 	return XDP_PASS;
 }
 

@@ -51,21 +51,9 @@ static __always_inline void revnat_touch(struct edge_revnat_val *v, const struct
 	}
 }
 
-/* A client's packet p (destination = the backend) of a flow remembered
- * before: its entry is refreshed. */
-static __always_inline void revnat_refresh(const struct pkt *p)
-{
-	struct edge_revnat_key k = {};
-	struct edge_revnat_val *v;
-
-	revnat_key(&k, p, 1);
-	v = bpf_map_lookup_elem(&kpr_edge_revnat, &k);
-	if (v)
-		revnat_touch(v, p, KPR_CT_FROM_CLIENT, bpf_ktime_get_coarse_ns());
-}
-
-/* Every packet of a flow that names its frontend (a DSR tunnel's): the
- * entry is refreshed, or written when there is none or it names another. */
+/* A client's packet p (destination = the backend) of the flow to fe: its
+ * entry is refreshed, or written when there is none or it names another
+ * frontend. */
 static __always_inline void revnat_remember_or_refresh(const struct pkt *p, const __u8 *fe_addr, __u16 fe_port)
 {
 	struct edge_revnat_key k = {};

@@ -198,6 +198,13 @@ static __noinline int snat_flow_port(const struct pkt *p, const struct edge_conf
 	v = bpf_map_lookup_elem(&kpr_edge_snat, &s->k);
 	if (v && snat_owned_by(v, p, s->k.snat_port)) {
 		snat_touch(v, p, KPR_CT_FROM_CLIENT, now);
+		/* A connection from the port of an ended one, to another frontend
+		 * of a service with the same backend: its replies come from it. */
+		if (v->frontend_port != p->dport || !addr_equal(v->frontend_addr, p->daddr)) {
+			__builtin_memcpy(v->frontend_addr, p->daddr, 16);
+			v->frontend_port = p->dport;
+			v->svc_id = svc_id;
+		}
 		if (!given)
 			bpf_map_update_elem(&kpr_edge_snat_ports, &s->ck, &s->k.snat_port, BPF_ANY);
 		*port = s->k.snat_port;

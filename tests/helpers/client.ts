@@ -6,6 +6,7 @@
 // tcp: N sequential connections, each asks the backend its name and how it sees the client.
 // udp: one unconnected socket, N sendto()/recvmsg() exchanges.
 // udp-connected: one connected socket, N send()/recv() exchanges.
+// udp-new-socket: N exchanges, each on a socket of its own (a new source port each time).
 // http: N sequential GET / requests, each on a new connection.
 // With --interval-ms the one-shot modes start a probe every I ms at most (a
 // paced load), and SIGTERM ends them early: the probe under way finishes and
@@ -271,6 +272,13 @@ async function oneShot(mode: OneShotMode, o: Options): Promise<ClientReport> {
     const prober = new UdpProber(udpSocket(o.addr), { addr: o.addr, port: o.port });
     run = await repeat(o, () => prober.probe(o.timeoutMs));
     prober.close();
+  } else if (mode === 'udp-new-socket') {
+    run = await repeat(o, async () => {
+      const prober = new UdpProber(udpSocket(o.addr), { addr: o.addr, port: o.port });
+      const result = await prober.probe(o.timeoutMs);
+      prober.close();
+      return result;
+    });
   } else {
     const sock = udpSocket(o.addr);
     const connectStart = performance.now();
@@ -355,13 +363,13 @@ async function main(): Promise<void> {
   if (mode === 'hold') {
     if (values.proto !== 'tcp' && values.proto !== 'udp') throw new Error('--proto must be tcp or udp');
     await hold(values.proto, opts, intOption(values, 'duration-ms', 1, MAX_DURATION_MS));
-  } else if (mode === 'tcp' || mode === 'udp' || mode === 'udp-connected' || mode === 'http') {
+  } else if (mode === 'tcp' || mode === 'udp' || mode === 'udp-connected' || mode === 'udp-new-socket' || mode === 'http') {
     process.once('SIGTERM', () => (stopRequested = true));
     const report = `${JSON.stringify(await oneShot(mode, opts))}\n`;
     // A pipe takes writes asynchronously: exiting before this one is flushed cuts a long report short.
     await new Promise<void>((resolve, reject) => process.stdout.write(report, (err) => (err ? reject(err) : resolve())));
   } else {
-    throw new Error(`unknown mode ${mode}; use tcp, udp, udp-connected, http or hold`);
+    throw new Error(`unknown mode ${mode}; use tcp, udp, udp-connected, udp-new-socket, http or hold`);
   }
 }
 
