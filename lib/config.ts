@@ -237,7 +237,7 @@ export const MAGLEV_SHOW: CommandSpec = {
 
 export const TRACE: CommandSpec = {
   name: 'trace',
-  summary: "stream the edge LB's forwarding decisions (frontend, client, backend, how it was chosen, drop reason) until interrupted; off, the trace costs a packet one load",
+  summary: "stream the edge LB's forwarding decisions (frontend, client, backend, how it was chosen, drop reason) until interrupted or its reader goes away (| head); off, the trace costs a packet one load",
   flags: [
     { name: '--frontend', value: 'FRONTEND', help: 'only this frontend: 198.18.100.1:80/TCP; without a port, any of its ports', default: 'all' },
     { name: '--client', value: 'IP', help: 'only packets from this client address', default: 'all' },

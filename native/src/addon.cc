@@ -26,6 +26,10 @@
 namespace kpr {
 namespace {
 
+// Whether an optional field is given. TypeScript's `key?: T` admits the key
+// holding undefined as well as no key at all; both mean absent here.
+bool Given(const Napi::Object& o, const char* key) { return !o.Get(key).IsUndefined(); }
+
 std::string Str(const Napi::Object& o, const char* key) {
   Napi::Value v = o.Get(key);
   if (!v.IsString()) throw BpfError(std::string("'") + key + "' must be a string");
@@ -424,7 +428,7 @@ Napi::Value ComputeMaglevFromPermutationsJs(const Napi::CallbackInfo& info) {
 // ---- XDP edge load balancer: a plain object of methods over one loaded
 // xdp_lb.o, which its close() (or the garbage collector) releases.
 
-std::string OptStr(const Napi::Object& o, const char* key) { return o.Get(key).IsUndefined() ? "" : Str(o, key); }
+std::string OptStr(const Napi::Object& o, const char* key) { return Given(o, key) ? Str(o, key) : ""; }
 
 // One of the names in `choices` -> its flag (choices[0] maps to 0).
 uint16_t Choice(const Napi::Object& o, const char* key, const char* zero, const char* one, uint16_t flag) {
@@ -683,11 +687,11 @@ Napi::Value OpenTraceJs(const Napi::CallbackInfo& info) {
     add("start", [](EdgeTrace& t, const Napi::CallbackInfo& ci) {
       Napi::Object f = ObjectArg(ci[0]);
       TraceFilter filter;
-      if (f.Has("frontend")) {  // an address alone: any of its ports and protocols
+      if (Given(f, "frontend")) {  // an address alone: any of its ports and protocols
         Napi::Object fe = ObjectArg(f.Get("frontend"));
         filter.frontend_addr = Str(fe, "addr");
-        if (fe.Has("port")) filter.frontend_port = Port(fe);
-        if (fe.Has("proto")) filter.frontend_proto = ProtoFromName(Str(fe, "proto"));
+        if (Given(fe, "port")) filter.frontend_port = Port(fe);
+        if (Given(fe, "proto")) filter.frontend_proto = ProtoFromName(Str(fe, "proto"));
       }
       filter.client_addr = OptStr(f, "client");
       t.Start(filter, U32(f, "leaseMs"));
@@ -762,7 +766,7 @@ TestRunOptions TestRunOptionsOf(const Napi::Value& options) {
   if (options.IsObject()) {
     Napi::Object o = options.As<Napi::Object>();
     opts.netns_path = OptStr(o, "netns");
-    opts.ingress_ifindex = o.Get("ifindex").IsUndefined() ? 0 : U32(o, "ifindex");
+    opts.ingress_ifindex = Given(o, "ifindex") ? U32(o, "ifindex") : 0;
   }
   return opts;
 }
