@@ -159,7 +159,8 @@ static __always_inline struct edge_backend *select_backend(const struct pkt *p, 
 		ak.svc_id = fe->svc_id;
 		ak.family = p->family;
 		sv = bpf_map_lookup_elem(&kpr_edge_affinity, &ak);
-		if (sv && now - sv->last_seen_ns <= (__u64)fe->affinity_timeout * KPR_NSEC_PER_SEC)
+		/* Signed: another CPU may have stamped a later time than this one read. */
+		if (sv && (__s64)(now - sv->last_seen_ns) <= (__s64)fe->affinity_timeout * (__s64)KPR_NSEC_PER_SEC)
 			b = stuck_backend(sv->backend_id, fe->svc_id, &id);
 		*how = KPR_PICK_AFFINITY;
 	}

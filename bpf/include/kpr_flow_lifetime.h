@@ -55,8 +55,9 @@
 #define KPR_CT_SLACK_S 2
 /* A closed TCP flow keeps its snat port for its own late packets (the last
  * ACK, a retransmitted FIN) until this many clock seconds have passed
- * without one: at least a second. */
-#define KPR_CT_REUSE_S 3
+ * without one: one to two seconds. It bounds the new flows a backend takes
+ * a second: its snat ports over this, 16000 with the default ports. */
+#define KPR_CT_REUSE_S 2
 
 /* The datapath clock's value for a CLOCK_MONOTONIC_COARSE reading. */
 KPR_LIFETIME_FN __u32 ct_clock_of(__u64 ns)

@@ -158,7 +158,8 @@ Verdict JudgeFlow(const K& k, const edge_flow_val& v, const Context& ctx) {
 Verdict JudgeAffinity(const edge_affinity_key& k, const edge_stick_val& v, const Context& ctx) {
   auto it = ctx.services.find(k.svc_id);
   if (it == ctx.services.end() || it->second == 0) return Verdict::kDelete;
-  return DeleteIf(ctx.now_ns - v.last_seen_ns > static_cast<__u64>(it->second) * KPR_NSEC_PER_SEC);
+  // Signed: a packet on another CPU may have stamped a later time than this step read.
+  return DeleteIf(static_cast<__s64>(ctx.now_ns - v.last_seen_ns) > static_cast<__s64>(it->second) * static_cast<__s64>(KPR_NSEC_PER_SEC));
 }
 
 Verdict JudgeSnat(const edge_snat_key& k, const edge_snat_val& v, const Context& ctx) {

@@ -11,6 +11,7 @@ import { pinPaths } from '../../lib/config';
 import { BpfRoot } from '../helpers/bpf_root';
 import { assertPrivileged } from '../helpers/preflight';
 import { sleep } from '../helpers/sleep';
+import { execFileSync } from 'child_process';
 import * as P from './packets';
 import { createEdgeFixture, edgeConfig, EdgeFixture, LINK_CLIENT4, NODE4, NODE6, openBpfRoot, PEER4, PROG, TC_EGRESS, XDP_DROP, XDP_PASS, XDP_TX } from './xdp_fixture';
 
@@ -281,6 +282,23 @@ describe('per-flow state with a lifetime (BPF_PROG_TEST_RUN)', () => {
       expect(P.formatAddr(P.ipView(fx.dp.progTestRun(TC_EGRESS, reply(5001), 1).packet).src)).toBe(VIP4);
       expect(fromBackend(live, P.TCP_ACK)).toEqual({ client: CLIENT_A, dport: 42000 });
       expect(fromBackend(reset, P.TCP_ACK)).toBeUndefined();
+    });
+
+    test('an entry stamped after the step read the clock (on another CPU) is not taken for an old one', () => {
+      service(frontend('TCP', 1, { mode: 'dsr', affinityTimeout: 60 }), [remoteBackend]);
+      const pin = (map: string) => `${pinPaths(root.path).maps}/${map}`;
+      const bytes = (b: Buffer) => [...b].map(String);
+      const nowNs = process.hrtime.bigint();
+      // kpr_edge_affinity: (client, service 1, IPv4) -> last new connection a second ahead, backend 1.
+      const key = Buffer.alloc(24);
+      P.ipv4Bytes(CLIENT_A).copy(key, 0);
+      key.writeUInt32LE(1, 16);
+      key[20] = 2;
+      const value = Buffer.alloc(16);
+      value.writeBigUInt64LE(nowNs + 1_000_000_000n, 0);
+      value.writeUInt32LE(1, 8);
+      execFileSync('bpftool', ['map', 'update', 'pinned', pin('kpr_edge_affinity'), 'key', ...bytes(key), 'value', ...bytes(value)]);
+      expect(byMap(step()).kpr_edge_affinity).toMatchObject({ deleted: 0, live: 1 });
     });
 
     test("flows that carried on while no agent ticked the clock count as seen at the next agent's start", async () => {
