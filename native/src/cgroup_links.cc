@@ -41,8 +41,7 @@ bool ReplacePinned(bpf_program* prog, const std::string& pin, uint64_t cgroup_id
     return false;
   }
   int err = bpf_link__update_program(link, prog);
-  bpf_link__disconnect(link);  // the pin keeps it attached
-  bpf_link__destroy(link);
+  bpf_link__destroy(link);  // closes our fd only: the pin keeps it attached
   if (err) ThrowErrno("replacing program of link " + pin, err);
   return true;
 }
@@ -73,7 +72,9 @@ std::vector<AttachResult> AttachCgroupPrograms(bpf_object* obj, const std::strin
       bpf_link__destroy(link);
       ThrowErrno("pinning link " + pin, err);
     }
-    bpf_link__disconnect(link);
+    // Closes our fd (libbpf's "detach" of an fd-based link) and no more: the
+    // pin keeps the link attached. An fd kept open would keep it attached
+    // after its pin is removed, and a repair would then attach it twice.
     bpf_link__destroy(link);
     results.push_back({name, "created"});
   }
