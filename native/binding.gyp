@@ -17,6 +17,7 @@
         "src/edge_attach.cc",
         "src/edge_trace.cc",
         "src/status.cc",
+        "src/attach_record.cc",
         "src/prog_test_run.cc"
       ],
       "dependencies": [
