@@ -179,7 +179,7 @@ export const BACKENDS: CommandSpec = {
 
 export const STATUS: CommandSpec = {
   name: 'status',
-  summary: "the agent's health and last sync, whether each program is where the agent wants it (exit status 1 when one is not, or the agent is unhealthy), the programs attached and where, and how full each pinned map is",
+  summary: "the agent's health and last sync, whether each program is where the agent wants it (exit status 1 unless the agent answers healthy and every program is in place), the programs attached and where, and how full each pinned map is",
   flags: [
     BPF_ROOT,
     { name: '--healthz-bind-address', value: 'IP:PORT', help: "the agent's --healthz-bind-address, where its /healthz answers", default: DEFAULT_HEALTHZ },
