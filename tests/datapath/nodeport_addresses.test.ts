@@ -4,13 +4,8 @@
 // is added to that device (and removed again). An outside client connects to
 // the NodePort on it, and on node A's own addresses; `--nodeport-addresses`
 // decides which are served. The backends are a pod on each node, both
-// families, the remote one reached by DSR through node B's agent.
-//
-// Each test starts node A's agent on fresh maps, and sends each family's
-// served traffic to one frontend only: the edge LB's flow state is keyed by
-// client address, port and service, not by frontend, so a client port that
-// reached one frontend of the service and then reaches another one gets the
-// replies of the first (see the report of this change).
+// families, the remote one reached in the default snat mode. Each test
+// starts node A's agent on fresh maps.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -62,33 +57,26 @@ describe('NodePort addresses: the interfaces of the node, chosen by --nodeport-a
   let clientCgroup: TestCgroup;
   let client: Place;
   let agentA: NodeAgent | undefined;
-  let agentB: NodeAgent | undefined;
   const servers: EchoServer[] = [];
   const figures: string[] = [];
 
-  async function startNodeAgent(node: EdgeNode, args: string[]): Promise<NodeAgent> {
-    const root = createBpfRoot(`npaddr-${node.name}`);
-    const cgroup = createTestCgroup(`npaddr-${node.name}`);
+  async function startNodeA(args: string[]): Promise<void> {
+    const root = createBpfRoot('npaddr-node-a');
+    const cgroup = createTestCgroup('npaddr-node-a');
     try {
       const agent = await startAgent({
         manifests,
         bpfRoot: root.path,
         cgroupRoot: cgroup.path,
-        netns: node.ns,
-        args: ['--hostname-override', node.name, '--devices', node.device, '--lb-mode', 'dsr', ...args],
+        netns: nodeA.ns,
+        args: ['--hostname-override', nodeA.name, '--devices', nodeA.device, ...args],
       });
-      return { process: agent, root, cgroup };
+      agentA = { process: agent, root, cgroup };
     } catch (e) {
       root.destroy();
       cgroup.destroy();
       throw e;
     }
-  }
-
-  async function stopNodeAgent(a: NodeAgent | undefined): Promise<void> {
-    await a?.process.stop();
-    a?.root.destroy();
-    a?.cgroup.destroy();
   }
 
   beforeAll(async () => {
@@ -116,28 +104,23 @@ describe('NodePort addresses: the interfaces of the node, chosen by --nodeport-a
     );
     clientCgroup = createTestCgroup('npaddr-client');
     client = { cgroup: clientCgroup.path, ns: topo.client.ns };
-    agentB = await startNodeAgent(topo.nodes[1], []);
   });
 
   afterEach(async () => {
-    await stopNodeAgent(agentA);
+    await agentA?.process.stop();
+    agentA?.root.destroy();
+    agentA?.cgroup.destroy();
     agentA = undefined;
     if (nodeA) removeExtra();
   });
 
   afterAll(async () => {
-    await stopNodeAgent(agentB);
     await Promise.all(servers.map((s) => s.stop()));
     topo?.destroy();
     clientCgroup?.destroy();
     if (manifests) fs.rmSync(manifests, { recursive: true, force: true });
     if (figures.length > 0) process.stdout.write(`nodeport addresses:\n${figures.map((f) => `  ${f}\n`).join('')}`);
   });
-
-  async function startNodeA(args: string[]): Promise<LineProcess> {
-    agentA = await startNodeAgent(nodeA, args);
-    return agentA.process;
-  }
 
   function addExtra(): void {
     ip('-n', nodeA.ns, 'addr', 'add', `${EXTRA.ipv4}/24`, 'dev', nodeA.device);
@@ -219,6 +202,8 @@ describe('NodePort addresses: the interfaces of the node, chosen by --nodeport-a
     expect(listedNodePorts()).toEqual({ socket: withExtra, edge: withExtra });
     await expectServed(EXTRA.ipv4);
     await expectServed(EXTRA.ipv6);
+    // The client's ports that reached the new address now reach the node's own.
+    await expectServed(nodeA.ipv4);
 
     const since = Date.now();
     removeExtra();
@@ -239,6 +224,7 @@ describe('NodePort addresses: the interfaces of the node, chosen by --nodeport-a
     figures.push(`--nodeport-addresses 198.18.0.64/26: served ${added} ms after ip addr add`);
     await expectServed(EXTRA.ipv4);
     await expectServed(EXTRA.ipv6);
+    await expectServed(nodeA.ipv6);
     const fes = edgeNodePorts();
     expect([fes.has(nodePort(nodeA.ipv4)), fes.has(nodePort(nodeA.ipv6))]).toEqual([false, true]);
   });
