@@ -25,9 +25,10 @@ import { ProxierHealth } from './metrics/proxier_health';
 import { ProxyMetrics } from './metrics/proxy_metrics';
 import { healthzHandler, metricsHandler, serve } from './metrics/server';
 import { nodeAddresses } from './model/backend_location';
-import { NodeContext } from './model/node';
+import { SourceNode } from './model/node';
 import { nodeContext } from './model/node_context';
 import { Node } from './model/objects';
+import { InterfaceAddressWatch } from './sources/interface_addresses';
 import { HttpsKubeApi } from './sources/kube_api';
 import { loadConnection } from './sources/kube_config';
 import { serviceEventRecorder } from './sources/kube_events';
@@ -76,7 +77,7 @@ async function startManifests(manifests: string, w: Wiring): Promise<Source> {
 /** Kubernetes: lists and watches feed the state; the first sync waits for all of them. */
 async function startKubernetes(kubeconfig: string | undefined, w: Wiring): Promise<{ source: Source; server: string }> {
   const conn = await loadConnection(kubeconfig);
-  const noNode: NodeContext = { name: w.node, labels: {}, addresses: [] };
+  const noNode: SourceNode = { name: w.node, labels: {}, addresses: [] };
   let nodeSeen = false;
   const api = new HttpsKubeApi(conn);
   w.capacity.recordEvents(serviceEventRecorder(api, w.node, w.log));
@@ -95,7 +96,7 @@ async function startKubernetes(kubeconfig: string | undefined, w: Wiring): Promi
       },
       nodes: (all) => w.state.setNodeAddresses(nodeAddresses(all)),
       synced: () => {
-        if (!nodeSeen) w.log.warn(`kubernetes: Node ${w.node} not found: no labels for topology, no addresses for NodePorts (--hostname-override?)`);
+        if (!nodeSeen) w.log.warn(`kubernetes: Node ${w.node} not found: no labels for topology, no Node addresses, NodePorts on the interfaces' addresses alone (--hostname-override?)`);
         w.loop.start();
       },
     },
@@ -254,6 +255,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const healthChecks = new HealthCheckServers(() => metrics.health.isHealthy(Date.now()), log);
   const extras = { edge: edge?.sync, attachments: repair, healthChecks, capacity };
   const loop: SyncLoop = new SyncLoop(dp, reconciler, state, metrics, log, readyDetail, timing, extras);
+  const addressWatch = new InterfaceAddressWatch((addresses) => state.setInterfaceAddresses(addresses), log);
   const w: Wiring = { node, state, loop, health: metrics.health, capacity, log };
   // Handlers go in before anything can say "ready": a SIGTERM that finds
   // none kills the process outright.
@@ -262,6 +264,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
     const exit = (signal: string) => {
       log.info(`${signal}: exiting; pinned maps and links stay in place`);
       source?.stop();
+      addressWatch.stop();
       loop.stop();
       gc.stop();
       for (const s of servers) s.close();
@@ -271,6 +274,8 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
     process.once('SIGINT', () => exit('SIGINT'));
     process.once('SIGTERM', () => exit('SIGTERM'));
   });
+  // Read before the sources start, so that the first sync has them.
+  addressWatch.start();
   if (cfg.source.kind === 'manifests') {
     source = await startManifests(cfg.source.path, w);
   } else {

@@ -12,8 +12,8 @@ import { Reconciler } from '../datapath/reconciler';
 import { Logger } from '../log';
 import { ProxyMetrics } from '../metrics/proxy_metrics';
 import { DesiredFrontends } from '../model/desired_memo';
-import { IP_FAMILIES, formatAddrPort } from '../model/ip_address';
-import { nodePortAddresses } from '../model/service_types/nodeport';
+import { formatAddrPort } from '../model/ip_address';
+import { healthCheckHosts } from '../model/nodeport_addresses';
 import { AttachmentRepair } from './attachment_repair';
 import { CapacityReport } from './capacity';
 import { EdgeSync } from './edge_sync';
@@ -113,9 +113,7 @@ export class SyncLoop {
       if (r.udpTargets.length > 0) this.destroyUdpSockets(r.udpTargets);
       this.extras.edge?.sync(desired, node, kind);
       if (kind === 'full') this.extras.attachments?.check();
-      // kube-proxy's hosts: every address, or the node addresses nodePortAddresses selects.
-      const hosts = config.nodePortAddresses.length === 0 ? [] : IP_FAMILIES.flatMap((family) => nodePortAddresses(node, config, family));
-      this.extras.healthChecks?.sync(desired.healthChecks, hosts);
+      this.extras.healthChecks?.sync(desired.healthChecks, healthCheckHosts(node, config));
     } catch (e) {
       const retry = Math.max(RETRY_MS, this.timing.minSyncPeriodMs);
       this.log.error(`sync failed: ${(e as Error).message}; retrying in ${retry}ms`);

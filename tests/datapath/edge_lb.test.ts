@@ -340,7 +340,9 @@ describe('edge LB: real traffic through two nodes', () => {
     expect(s.links.map((l) => l.program).sort()).toEqual(expect.arrayContaining(['kpr_connect4', 'kpr_sendmsg4']));
     const frontends = s.maps.find((m) => m.name === 'kpr_edge_frontends');
     expect(frontends).toMatchObject({ type: 'hash', maxEntries: 65536 });
-    expect(frontends?.entries).toBe(services.length + services.filter((x) => x.nodePort).length); // the LB IPs and the node ports on node A
+    // The LB IPs, and the node ports on node A's IPv4 addresses: its own and its pod gateway's.
+    const nodePortAddresses = [nodeA.ipv4, nodeA.podGateway.ipv4];
+    expect(frontends?.entries).toBe(services.length + services.filter((x) => x.nodePort).length * nodePortAddresses.length);
     // Without an agent answering, the same report, and exit status 1.
     const r = spawnSync(KPR, ['status', '--bpf-root', roots[0].path, '--healthz-bind-address', '127.0.0.1:1'], { encoding: 'utf8' });
     expect(r.status).toBe(1);
