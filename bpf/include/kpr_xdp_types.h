@@ -30,6 +30,7 @@ enum kpr_xdp_reason {
 	KPR_XDP_DROP_RESIZE_FAILED = 7,      /* bpf_xdp_adjust_head/tail refused */
 	KPR_XDP_DROP_REVNAT_FAILED = 8,      /* tc: a reply to rewrite whose headers could not be written */
 	KPR_XDP_DROP_SNAT_NO_PORT = 9,       /* snat: no free source port towards that backend */
+	KPR_XDP_DROP_FRAG_NEEDED = 11,       /* too big for the DSR tunnel: answered with ICMP fragmentation needed */
 	KPR_XDP_REASON_MAX = 16,
 };
 

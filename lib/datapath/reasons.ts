@@ -20,6 +20,8 @@ export const XDP_DROP_REASONS: readonly string[] = [
   'resize_failed',
   'revnat_failed',
   'snat_no_port',
+  'reason_10', // pre-assigned to another change of the same issue; named there
+  'frag_needed',
 ];
 
 export function xdpDropReasonName(index: number): string {

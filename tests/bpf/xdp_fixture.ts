@@ -5,7 +5,8 @@
 // for a third, so that both FIB outcomes are deterministic.
 import * as path from 'path';
 import { ensureBpffs } from '../../lib/bpffs';
-import { EdgeDatapath, EdgeOpenOptions, loadAddon, repoRoot } from '../../lib/datapath/native';
+import { EdgeBackend, EdgeDatapath, EdgeFrontend, EdgeOpenOptions, loadAddon, repoRoot } from '../../lib/datapath/native';
+import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
 import { createLogger } from '../../lib/log';
 import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
 import { newName } from '../helpers/naming';
@@ -109,4 +110,26 @@ export function createEdgeFixture(root: BpfRoot, overrides: Partial<EdgeOpenOpti
       unregister();
     },
   };
+}
+
+/** A frontend as the packet tests program it: DSR, Maglev, reject, one backend, unless extra says otherwise. */
+export function frontend(addr: string, port: number, proto: 'TCP' | 'UDP', svcId: number, extra: Partial<EdgeFrontend> = {}): EdgeFrontend {
+  return { addr, port, proto, svcId, count: 1, affinityTimeout: 0, sourceRanges: false, mode: 'dsr', algorithm: 'maglev', noBackend: 'reject', ...extra };
+}
+
+/** A Maglev table of m slots shared evenly by the backend ids. */
+export function evenTable(m: number, ...ids: number[]): number[] {
+  return Array.from({ length: m }, (_, i) => ids[i % ids.length]);
+}
+
+/** One service on fe.svcId with the given backends in an even Maglev table of m slots. */
+export function programService(dp: EdgeDatapath, m: number, fe: EdgeFrontend, backends: Omit<EdgeBackend, 'svcId'>[]): void {
+  dp.updateBackends(backends.map((b) => ({ ...b, svcId: fe.svcId })));
+  if (backends.length) dp.setMaglevTable(fe.svcId, evenTable(m, ...backends.map((b) => b.id)));
+  dp.updateFrontends([{ ...fe, count: backends.length }]);
+}
+
+/** Packets dropped (or answered) for the reason, on every CPU. */
+export function dropCount(dp: EdgeDatapath, reason: string): number {
+  return dp.readDrops()[XDP_DROP_REASONS.indexOf(reason)];
 }

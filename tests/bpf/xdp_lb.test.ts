@@ -1,15 +1,14 @@
 // The XDP edge load balancer, packet by packet through BPF_PROG_TEST_RUN:
 // what leaves is checked byte for byte against packets built from the RFCs.
 import * as path from 'path';
-import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
 import { run } from '../helpers/run';
 import { EdgeBackend, EdgeFrontend, ProgTestRunResult } from '../../lib/datapath/native';
 import { BpfRoot } from '../helpers/bpf_root';
 import { assertPrivileged } from '../helpers/preflight';
 import * as P from './packets';
 import {
-  createEdgeFixture, EdgeFixture, LINK_CLIENT4, LINK_CLIENT6, NODE4, NODE6, openBpfRoot, PEER4, PEER6, PEER_MAC, PROG,
-  TC_ACT_OK, TC_EGRESS, TC_INGRESS, UNRESOLVED4, XDP_DROP, XDP_PASS, XDP_TX,
+  createEdgeFixture, dropCount, EdgeFixture, evenTable, frontend, LINK_CLIENT4, LINK_CLIENT6, NODE4, NODE6, openBpfRoot, PEER4,
+  PEER6, PEER_MAC, PROG, programService, TC_ACT_OK, TC_EGRESS, TC_INGRESS, UNRESOLVED4, XDP_DROP, XDP_PASS, XDP_TX,
 } from './xdp_fixture';
 
 const M = 251;
@@ -20,13 +19,7 @@ const CLIENT6 = 'fd00:198:18:5::5';
 const LOCAL_A = '198.18.50.1';
 const LOCAL_B = '198.18.50.2';
 
-function frontend(addr: string, port: number, proto: 'TCP' | 'UDP', svcId: number, extra: Partial<EdgeFrontend> = {}): EdgeFrontend {
-  return { addr, port, proto, svcId, count: 1, affinityTimeout: 0, sourceRanges: false, mode: 'dsr', algorithm: 'maglev', noBackend: 'reject', ...extra };
-}
-
-function drops(fx: EdgeFixture, reason: string): number {
-  return fx.dp.readDrops()[XDP_DROP_REASONS.indexOf(reason)];
-}
+const drops = (fx: EdgeFixture, reason: string): number => dropCount(fx.dp, reason);
 
 describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
   let root: BpfRoot;
@@ -45,13 +38,8 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
     expect(r.retval).toBe(TC_ACT_OK);
     expect(r.packet.equals(pkt)).toBe(true);
   };
-  const table = (...ids: number[]) => Array.from({ length: M }, (_, i) => ids[i % ids.length]);
-  /** One service on svcId with the given backends in an even Maglev table. */
-  function service(fe: EdgeFrontend, backends: Omit<EdgeBackend, 'svcId'>[]): void {
-    fx.dp.updateBackends(backends.map((b) => ({ ...b, svcId: fe.svcId })));
-    if (backends.length) fx.dp.setMaglevTable(fe.svcId, table(...backends.map((b) => b.id)));
-    fx.dp.updateFrontends([{ ...fe, count: backends.length }]);
-  }
+  const table = (...ids: number[]) => evenTable(M, ...ids);
+  const service = (fe: EdgeFrontend, backends: Omit<EdgeBackend, 'svcId'>[]) => programService(fx.dp, M, fe, backends);
   const expectUntouched = (pkt: Buffer, action = XDP_PASS) => {
     const r = runPkt(pkt);
     expect(r.retval).toBe(action);
