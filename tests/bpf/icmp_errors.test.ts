@@ -5,12 +5,10 @@
 // translated packet (packets.ts), and every checksum it carries, those of
 // the quote included, must verify (checksums.ts).
 import { EdgeBackend, ProgTestRunResult } from '../../lib/datapath/native';
-import { BpfRoot } from '../helpers/bpf_root';
-import { assertPrivileged } from '../helpers/preflight';
 import { checksumFaults } from './checksums';
 import * as P from './packets';
 import {
-  createEdgeFixture, dropCount, EdgeFixture, frontend, LINK_CLIENT4, LINK_CLIENT6, NODE4, NODE6, openBpfRoot, PEER4, PEER6,
+  dropCount, eachEdgeFixture, frontend, LINK_CLIENT4, LINK_CLIENT6, NODE4, NODE6, PEER4, PEER6,
   PEER_MAC, PROG, programService, TC_ACT_OK, TC_EGRESS, TC_INGRESS, XDP_PASS, XDP_TX,
 } from './xdp_fixture';
 
@@ -57,12 +55,11 @@ function quote(frame: Buffer, q: Quote): Buffer {
 }
 
 describe('ICMP errors through the edge LB (BPF_PROG_TEST_RUN)', () => {
-  let root: BpfRoot;
-  let fx: EdgeFixture;
-  const runXdp = (pkt: Buffer): ProgTestRunResult => fx.dp.progTestRun(PROG, pkt, 1, { netns: fx.netns, ifindex: fx.ifindex });
-  const runTc = (prog: string, pkt: Buffer): ProgTestRunResult => fx.dp.progTestRun(prog, pkt, 1);
+  const t = eachEdgeFixture('icmp', { maglevTableSize: M });
+  const runXdp = (pkt: Buffer): ProgTestRunResult => t.fx.dp.progTestRun(PROG, pkt, 1, { netns: t.fx.netns, ifindex: t.fx.ifindex });
+  const runTc = (prog: string, pkt: Buffer): ProgTestRunResult => t.fx.dp.progTestRun(prog, pkt, 1);
   const service = (vip: string, port: number, proto: 'TCP' | 'UDP', mode: 'dsr' | 'snat', backend: Omit<EdgeBackend, 'svcId' | 'id'>) =>
-    programService(fx.dp, M, frontend(vip, port, proto, 1, { mode }), [{ id: 1, ...backend }]);
+    programService(t.fx.dp, M, frontend(vip, port, proto, 1, { mode }), [{ id: 1, ...backend }]);
   /** What left, with every checksum verified; its IP packet (or tunnel) as hex. */
   function sent(r: ProgTestRunResult, action: number, mac?: string): string {
     expect(r.retval).toBe(action);
@@ -71,20 +68,6 @@ describe('ICMP errors through the edge LB (BPF_PROG_TEST_RUN)', () => {
     return r.packet.subarray(P.ETH_HLEN).toString('hex');
   }
   const hex = (ip: Buffer) => ip.toString('hex');
-
-  beforeAll(() => assertPrivileged());
-  beforeEach(() => {
-    fx = undefined as unknown as EdgeFixture;
-    root = openBpfRoot('icmp');
-    fx = createEdgeFixture(root, { maglevTableSize: M });
-  });
-  afterEach(() => {
-    try {
-      fx?.destroy();
-    } finally {
-      root?.destroy();
-    }
-  });
 
   describe("XDP: an error about a frontend's reply goes to the flow's backend, quoting the backend's own reply", () => {
     const CASES = [
@@ -125,8 +108,8 @@ describe('ICMP errors through the edge LB (BPF_PROG_TEST_RUN)', () => {
       const r = runXdp(errorFrame('too big', ROUTER4, VIP4, quote(reply, '548 bytes')));
       const backendReply = packet('TCP', { src: '198.18.50.1', dst: CLIENT4, sport: 8080, dport: 41000 });
       expect(sent(r, XDP_PASS)).toBe(hex(P.quoteOf(errorFrame('too big', ROUTER4, '198.18.50.1', quote(backendReply, '548 bytes')))));
-      expect(fx.dp.dumpFlows()).toEqual([]);
-      expect(fx.dp.readFlowMisses()).toBe(0);
+      expect(t.fx.dp.dumpFlows()).toEqual([]);
+      expect(t.fx.dp.readFlowMisses()).toBe(0);
     });
   });
 
@@ -224,7 +207,7 @@ describe('ICMP errors through the edge LB (BPF_PROG_TEST_RUN)', () => {
     expect(runTc(TC_EGRESS, toClient).packet.equals(toClient)).toBe(true);
     const echo = P.ethernet(P.NODE_MAC, P.CLIENT_MAC, P.ETH_P_IPV6, P.icmpError(ROUTER6, 'fd00:198:18:50::1', 128, 0, Buffer.alloc(8)));
     expect(runTc(TC_INGRESS, tunnelled(echo)).retval).toBe(2);
-    expect(dropCount(fx.dp, 'invalid_packet')).toBe(1);
+    expect(dropCount(t.fx.dp, 'invalid_packet')).toBe(1);
   });
 
   describe('DSR: a client packet too big for the tunnel is answered with the MTU it has', () => {
@@ -239,19 +222,19 @@ describe('ICMP errors through the edge LB (BPF_PROG_TEST_RUN)', () => {
       { name: 'IPv4 without DF: fragmentation needed too (XDP cannot fragment)', vip: VIP4, client: CLIENT4, be: B4, fits: 1472, ip4: { fragField: 0 } },
       { name: 'IPv6: packet too big, MTU 1436', vip: VIP6, client: CLIENT6, be: B6, fits: 1436, ip4: {} },
     ])('$name', ({ vip, client, be, fits, ip4 }) => {
-      programService(fx.dp, M, frontend(vip, 80, 'TCP', 1), [{ id: 1, ...be }]);
+      programService(t.fx.dp, M, frontend(vip, 80, 'TCP', 1), [{ id: 1, ...be }]);
       const flow = { src: client, dst: vip, sport: 45000, dport: 80 };
       const big = segment(flow, fits + 1, ip4);
       const r = runXdp(big);
       expect(r.retval).toBe(XDP_TX);
       expect(r.packet.toString('hex')).toBe(P.tooBig(big, fits).toString('hex'));
       expect(checksumFaults(r.packet)).toEqual([]);
-      expect(dropCount(fx.dp, 'frag_needed')).toBe(1);
+      expect(dropCount(t.fx.dp, 'frag_needed')).toBe(1);
       // One byte less fits the tunnel exactly.
       const fitting = runXdp(segment(flow, fits, ip4));
       expect(fitting.retval).toBe(XDP_TX);
       expect(fitting.packet.length).toBe(P.ETH_HLEN + 1500);
-      expect(dropCount(fx.dp, 'frag_needed')).toBe(1);
+      expect(dropCount(t.fx.dp, 'frag_needed')).toBe(1);
     });
   });
 });

@@ -9,6 +9,7 @@ import { EdgeBackend, EdgeDatapath, EdgeFrontend, EdgeOpenOptions, loadAddon, re
 import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
 import { createLogger } from '../../lib/log';
 import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
+import { assertPrivileged } from '../helpers/preflight';
 import { newName } from '../helpers/naming';
 import { removeNamespace } from '../helpers/netns';
 import { onExit } from '../helpers/exit_cleanup';
@@ -110,6 +111,33 @@ export function createEdgeFixture(root: BpfRoot, overrides: Partial<EdgeOpenOpti
       unregister();
     },
   };
+}
+
+/** What eachEdgeFixture() gives the tests of a block: the current test's. */
+export interface EdgeFixtures {
+  root: BpfRoot;
+  fx: EdgeFixture;
+}
+
+/** A fresh bpf root and fixture for each test of the calling block, torn
+ *  down after it whatever happened (either may be missing when setting up
+ *  failed; the root must go regardless). */
+export function eachEdgeFixture(prefix: string, overrides: Partial<EdgeOpenOptions> = {}): EdgeFixtures {
+  const current = {} as EdgeFixtures;
+  beforeAll(() => assertPrivileged());
+  beforeEach(() => {
+    current.fx = undefined as unknown as EdgeFixture;
+    current.root = openBpfRoot(prefix);
+    current.fx = createEdgeFixture(current.root, overrides);
+  });
+  afterEach(() => {
+    try {
+      current.fx?.destroy();
+    } finally {
+      current.root?.destroy();
+    }
+  });
+  return current;
 }
 
 /** A frontend as the packet tests program it: DSR, Maglev, reject, one backend, unless extra says otherwise. */

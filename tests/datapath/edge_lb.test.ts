@@ -110,7 +110,7 @@ describe('edge LB: real traffic through two nodes', () => {
 
   beforeAll(async () => {
     assertPrivileged();
-    topo = createEdgeTopology('edge', 2);
+    topo = createEdgeTopology('edge', { podsPerNode: 2 });
     [nodeA, nodeB] = topo.nodes;
     for (const n of topo.nodes) for (const p of n.pods) servers.push(await startEchoServer(p.ns, p.name, { tcp: [TARGET], udp: [UDP_TARGET] }));
     manifests = fs.mkdtempSync(path.join(os.tmpdir(), 'kpr-edge-'));
