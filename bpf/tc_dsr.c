@@ -10,7 +10,7 @@
  * whether the client came through a tunnel or straight through this node's
  * kpr_xdp_lb, leaves with the frontend's address and port as its source, so
  * it goes straight to the client, which sees the address it connected to;
- * so does an ICMP error about the client's packet (kpr_edge_icmp.h).
+ * so does an ICMP error about the client's packet (kpr_edge_icmp_backend.h).
  *
  * Anything else is left alone. */
 #include "vmlinux.h"
@@ -19,8 +19,9 @@
 #include "kpr_xdp_maps.h"
 #include "kpr_parse.h"
 #include "kpr_encap.h"
+#include "kpr_edge_clock.h"
 #include "kpr_edge_revnat.h"
-#include "kpr_edge_icmp.h"
+#include "kpr_edge_icmp_backend.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -115,11 +116,10 @@ int kpr_tc_dsr_ingress(struct __sk_buff *skb)
 	__u8 fe_addr[16];
 	__u16 fe_port = 0;
 	struct icmp_error e;
-	__u32 zero = 0;
 	struct pkt p;
 	int outer_len;
 
-	cfg = bpf_map_lookup_elem(&kpr_xdp_config, &zero);
+	cfg = edge_config();
 	if (!cfg || (void *)(eth + 1) > data_end)
 		return TC_ACT_OK;
 	if (eth->h_proto == bpf_htons(ETH_P_IP))
@@ -139,7 +139,7 @@ int kpr_tc_dsr_ingress(struct __sk_buff *skb)
 		return icmp_err_parse_skb(skb, &p, &e) ? count_drop(KPR_XDP_DROP_INVALID_PACKET) : TC_ACT_OK;
 	if (!p.l4_valid)
 		return count_drop(KPR_XDP_DROP_INVALID_PACKET);
-	revnat_remember(&p, fe_addr, fe_port);
+	revnat_remember_or_refresh(&p, fe_addr, fe_port);
 	return TC_ACT_OK;
 }
 

@@ -13,9 +13,11 @@ import { EdgeReconciler } from './datapath/edge_reconciler';
 import { NodeNeighbours } from './datapath/node_neighbours';
 import { computeMaglev } from './datapath/maglev';
 import { logMigrations, settleMigrations } from './datapath/map_migrations';
+import { currentNetns } from './datapath/netns';
 import { EdgeDatapath, EdgeOpenOptions, loadAddon, OpenOptions, repoRoot } from './datapath/native';
 import { Reconciler } from './datapath/reconciler';
 import { attachMode, namespaceInterfaces } from './datapath/xdp_devices';
+import { defaultSnatPorts, formatPortRanges, localPortRange, snatPortClashes } from './datapath/snat_ports';
 import { HealthCheckServers } from './health_check_node_port';
 import { Logger } from './log';
 import { DatapathMetrics, EdgeLbSource, edgeMapCapacities, socketMapCapacities } from './metrics/datapath_metrics';
@@ -23,9 +25,10 @@ import { ProxierHealth } from './metrics/proxier_health';
 import { ProxyMetrics } from './metrics/proxy_metrics';
 import { healthzHandler, metricsHandler, serve } from './metrics/server';
 import { nodeAddresses } from './model/backend_location';
-import { NodeContext } from './model/node';
+import { SourceNode } from './model/node';
 import { nodeContext } from './model/node_context';
 import { Node } from './model/objects';
+import { InterfaceAddressWatch } from './sources/interface_addresses';
 import { HttpsKubeApi } from './sources/kube_api';
 import { loadConnection } from './sources/kube_config';
 import { serviceEventRecorder } from './sources/kube_events';
@@ -34,8 +37,10 @@ import { kubernetesTargets } from './sources/kubernetes_filters';
 import { ManifestSource } from './sources/manifest';
 import { nodeName } from './sources/node_name';
 import { standaloneNode } from './sources/standalone_node';
+import { AttachmentRepair, socketWanted } from './sync/attachment_repair';
 import { CapacityReport } from './sync/capacity';
-import { EdgeSync } from './sync/edge_sync';
+import { EdgeSync, FlowSettings } from './sync/edge_sync';
+import { FlowCollector } from './sync/flow_gc';
 import { ProxyState } from './sync/proxy_state';
 import { SyncLoop } from './sync/sync_loop';
 
@@ -72,7 +77,7 @@ async function startManifests(manifests: string, w: Wiring): Promise<Source> {
 /** Kubernetes: lists and watches feed the state; the first sync waits for all of them. */
 async function startKubernetes(kubeconfig: string | undefined, w: Wiring): Promise<{ source: Source; server: string }> {
   const conn = await loadConnection(kubeconfig);
-  const noNode: NodeContext = { name: w.node, labels: {}, addresses: [] };
+  const noNode: SourceNode = { name: w.node, labels: {}, addresses: [] };
   let nodeSeen = false;
   const api = new HttpsKubeApi(conn);
   w.capacity.recordEvents(serviceEventRecorder(api, w.node, w.log));
@@ -91,7 +96,7 @@ async function startKubernetes(kubeconfig: string | undefined, w: Wiring): Promi
       },
       nodes: (all) => w.state.setNodeAddresses(nodeAddresses(all)),
       synced: () => {
-        if (!nodeSeen) w.log.warn(`kubernetes: Node ${w.node} not found: no labels for topology, no addresses for NodePorts (--hostname-override?)`);
+        if (!nodeSeen) w.log.warn(`kubernetes: Node ${w.node} not found: no labels for topology, no Node addresses, NodePorts on the interfaces' addresses alone (--hostname-override?)`);
         w.loop.start();
       },
     },
@@ -130,14 +135,45 @@ function edgeOpenOptions(cfg: RunConfig, mapDir: string): EdgeOpenOptions {
   };
 }
 
+/** The flow timeouts, and the snat ports: the configured ones, or those the
+ *  node's own connections and NodePorts leave free. Ports shared with the
+ *  node's local port range are allowed, but said. */
+function flowSettings(cfg: RunConfig, log: Logger): FlowSettings {
+  const local = localPortRange();
+  const snatPorts = cfg.snatPorts ?? defaultSnatPorts(local, cfg.nodePortRange);
+  if (snatPorts.length === 0) throw new Error(`no snat ports are left beside ip_local_port_range ${local.min}-${local.max} and --node-port-range: set --bpf-lb-snat-port-range`);
+  const clashes = snatPortClashes(snatPorts, local);
+  if (clashes.length > 0) {
+    log.warn(`edge: snat ports ${formatPortRanges(clashes)} are in ip_local_port_range ${local.min}-${local.max}: a reply to one of this node's own connections there may be taken for a snat flow's`);
+  }
+  const t = cfg.flowTimeouts;
+  log.info(
+    `edge: snat ports ${formatPortRanges(snatPorts)}; flow timeouts tcp ${t.tcpEstablished}s, syn ${t.tcpSyn}s, fin ${t.tcpFin}s, close ${t.tcpClose}s, udp ${t.udp}s, udp stream ${t.udpStream}s`,
+  );
+  return { timeouts: t, snatPorts };
+}
+
+/** Where the programs are to be kept: read through the addon, recorded beside the maps. */
+function attachmentRepair(pins: { maps: string; links: string }, kpr: DatapathMetrics, log: Logger): AttachmentRepair {
+  const addon = loadAddon();
+  return new AttachmentRepair({
+    read: (devices) => addon.readAttachments({ linkDir: pins.links, devices }),
+    record: (rows) => addon.writeAttachRecord(pins.maps, rows),
+    netns: currentNetns(),
+    log,
+    reattached: (program, attachPoint) => kpr.programReattached(program, attachPoint),
+  });
+}
+
 /** The XDP edge LB, unless --bpf-lb-acceleration disabled or the addon is
  *  too old for its control plane; its maps are adopted, never flushed. */
-function openEdge(cfg: RunConfig, mapDir: string, kpr: DatapathMetrics, capacity: CapacityReport, log: Logger): { sync: EdgeSync; metrics: EdgeLbSource } | undefined {
+function openEdge(cfg: RunConfig, mapDir: string, kpr: DatapathMetrics, capacity: CapacityReport, repair: AttachmentRepair, log: Logger): { sync: EdgeSync; metrics: EdgeLbSource } | undefined {
   const mode = attachMode(cfg.acceleration);
   if (mode === undefined) {
     log.info('edge: --bpf-lb-acceleration disabled: no XDP edge LB');
     return undefined;
   }
+  const flows = flowSettings(cfg, log);
   const opts = edgeOpenOptions(cfg, mapDir);
   let dp: EdgeDatapath;
   try {
@@ -160,9 +196,8 @@ function openEdge(cfg: RunConfig, mapDir: string, kpr: DatapathMetrics, capacity
   });
   const adopted = reconciler.adopt();
   log.info(`edge: adopted ${adopted.services.size} services from ${mapDir}; ${cfg.lbMode} mode, ${cfg.lbAlgorithm}, Maglev tables of ${cfg.maglevTableSize}`);
-  const attached = (program: string, device: string, ok: boolean) => kpr.programAttached(program, device, ok);
   return {
-    sync: new EdgeSync({ dp, reconciler, hashSeed: cfg.maglevSeed, mode, devices: cfg.devices, neighbours: new NodeNeighbours(log), log, capacity, attached }),
+    sync: new EdgeSync({ dp, reconciler, hashSeed: cfg.maglevSeed, flows, mode, devices: cfg.devices, neighbours: new NodeNeighbours(log), log, capacity, repair, netns: currentNetns() }),
     metrics: { maps: dp, programmed: () => reconciler.programmed, capacities: edgeMapCapacities(opts) },
   };
 }
@@ -186,18 +221,29 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   logMigrations(dp, log);
   const metrics = new ProxyMetrics(new ProxierHealth(healthTimeoutMs(cfg)), { kubeProxyTotalGauge: cfg.metricsKubeProxyTotalGauge });
   const kpr = new DatapathMetrics(metrics.registry, cfg.metricsPerService);
-  for (const a of dp.attachCgroup(cgroupRoot, pins.links)) {
-    log.info(`attach: ${a.prog} ${a.action} on ${cgroupRoot}`);
-    kpr.programAttached(a.prog, cgroupRoot, true);
-  }
+  const attached = dp.attachCgroup(cgroupRoot, pins.links);
+  for (const a of attached) log.info(`attach: ${a.prog} ${a.action} on ${cgroupRoot}`);
   settleMigrations(dp, log);
+  const repair = attachmentRepair(pins, kpr, log);
+  const cgroup = { path: cgroupRoot, id: fs.statSync(cgroupRoot).ino };
+  repair.want('socket', socketWanted(dp, attached.map((a) => a.prog), cgroup, pins.links));
+  kpr.attachmentsFrom(() => repair.places());
   const reconciler = new Reconciler(dp, { lbMapMax: cfg.lbMapMax });
   const adopted = reconciler.adopt();
   log.info(`adopted ${adopted.frontends.size} frontends and ${adopted.backends.size} backends from ${pins.maps}`);
   const capacity = new CapacityReport({ log, pending: (datapath, n) => kpr.pendingForCapacity(datapath, n) });
-  const edge = openEdge(cfg, pins.maps, kpr, capacity, log);
+  const edge = openEdge(cfg, pins.maps, kpr, capacity, repair, log);
   privatePins([pins.maps, pins.links]);
-  kpr.readFrom({ maps: dp, programmed: () => reconciler.programmed, capacities: socketMapCapacities(opts) }, edge?.metrics);
+  const socketCapacities = socketMapCapacities(opts);
+  kpr.readFrom({ maps: dp, programmed: () => reconciler.programmed, capacities: socketCapacities }, edge?.metrics);
+  const gc = new FlowCollector({
+    gc: loadAddon().openFlowGc(pins.maps),
+    intervalMs: cfg.gcIntervalMs,
+    capacities: { ...socketCapacities, ...edge?.metrics.capacities },
+    reported: (reports) => kpr.flowGcStep(reports),
+    log,
+  });
+  gc.start();
 
   const servers = await startServers(cfg, metrics, kpr, log);
   const where = `node ${node}, cgroup ${cgroupRoot}, maps ${pins.maps}`;
@@ -207,8 +253,9 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const modelConfig = { nodePortAddresses: cfg.nodePortAddresses, lbMode: cfg.lbMode, lbAlgorithm: cfg.lbAlgorithm, lbSourceRangeAllTypes: cfg.lbSourceRangeAllTypes };
   const state: ProxyState = new ProxyState({ name: node, labels: {}, addresses: [] }, modelConfig, metrics, () => loop.changed());
   const healthChecks = new HealthCheckServers(() => metrics.health.isHealthy(Date.now()), log);
-  const extras = { edge: edge?.sync, healthChecks, capacity };
+  const extras = { edge: edge?.sync, attachments: repair, healthChecks, capacity };
   const loop: SyncLoop = new SyncLoop(dp, reconciler, state, metrics, log, readyDetail, timing, extras);
+  const addressWatch = new InterfaceAddressWatch((addresses) => state.setInterfaceAddresses(addresses), log);
   const w: Wiring = { node, state, loop, health: metrics.health, capacity, log };
   // Handlers go in before anything can say "ready": a SIGTERM that finds
   // none kills the process outright.
@@ -217,7 +264,9 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
     const exit = (signal: string) => {
       log.info(`${signal}: exiting; pinned maps and links stay in place`);
       source?.stop();
+      addressWatch.stop();
       loop.stop();
+      gc.stop();
       for (const s of servers) s.close();
       healthChecks.closeAll();
       resolve();
@@ -225,6 +274,8 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
     process.once('SIGINT', () => exit('SIGINT'));
     process.once('SIGTERM', () => exit('SIGTERM'));
   });
+  // Read before the sources start, so that the first sync has them.
+  addressWatch.start();
   if (cfg.source.kind === 'manifests') {
     source = await startManifests(cfg.source.path, w);
   } else {

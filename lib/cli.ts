@@ -27,6 +27,7 @@ import {
   traceConfig,
   UsageError,
 } from './config';
+import { checkAttachments } from './datapath/attachment_check';
 import { computeMaglev, MaglevTable } from './datapath/maglev';
 import { parseBackendsFile } from './datapath/maglev_backends';
 import { formatMaglevShares, maglevJson } from './datapath/maglev_listing';
@@ -34,10 +35,12 @@ import { programmedMaglev } from './datapath/maglev_programmed';
 import { decision, formatDecision } from './datapath/edge_trace';
 import { backendRows, edgeServiceRows, flowRows, formatBackends, formatEdgeServices, formatFlows } from './datapath/edge_listing';
 import { Backend, FrontendKey, loadAddon, PinnedEdgeMaps } from './datapath/native';
+import { currentNetns } from './datapath/netns';
 import { programmedState } from './datapath/programmed';
 import { formatTable, ServiceRow, serviceRows } from './datapath/service_listing';
 import { createLogger } from './log';
-import { agentHealth, formatStatus } from './status';
+import { agentHealth, attachmentRows, formatStatus, statusExitCode } from './status';
+import { drainOutput, stdoutClosed, watchOutput } from './cli_output';
 import { formatFrontend } from './model/frontend';
 
 /** Exit status of a command line error. */
@@ -103,10 +106,10 @@ async function status(args: string[]): Promise<number> {
   const { maps: mapDir, links: linkDir } = pinPaths(cfg.bpfRoot);
   pinnedMapDir(cfg.bpfRoot);
   const kernel = loadAddon().kernelStatus({ mapDir, linkDir });
+  const findings = checkAttachments(kernel.wanted, kernel, currentNetns());
   const health = await agentHealth(cfg.healthz);
-  process.stdout.write(cfg.output === 'json' ? `${JSON.stringify({ agent: health, ...kernel }, null, 2)}\n` : formatStatus(health, kernel));
-  // Exit 1 when the agent is not healthy: scripts and probes can act on it.
-  return health.status === 200 ? 0 : 1;
+  process.stdout.write(cfg.output === 'json' ? `${JSON.stringify({ agent: health, ...kernel, attachments: attachmentRows(findings) }, null, 2)}\n` : formatStatus(health, kernel, findings));
+  return statusExitCode(health, findings);
 }
 
 function backends(args: string[]): number {
@@ -203,7 +206,7 @@ function maglev(args: string[]): number {
 const TRACE_LEASE_MS = 2000;
 const TRACE_POLL_MS = 200;
 
-/** kpr trace: decisions as they happen, until a limit or an interrupt. */
+/** kpr trace: decisions as they happen, until a limit, an interrupt or its reader goes away. */
 async function trace(args: string[]): Promise<number> {
   const cfg = traceConfig(args);
   if (cfg === 'help') {
@@ -221,7 +224,7 @@ async function trace(args: string[]): Promise<number> {
     t.start({ frontend: cfg.frontend, client: cfg.client, leaseMs: TRACE_LEASE_MS });
     process.stderr.write(`tracing ${cfg.frontend ? formatTraceFrontend(cfg.frontend) : 'every frontend'}${cfg.client ? ` from ${cfg.client}` : ''} (Ctrl-C stops)\n`);
     let renewed = Date.now();
-    while (!interrupted && Date.now() < deadline && (cfg.count === undefined || seen < cfg.count)) {
+    while (!interrupted && !stdoutClosed() && Date.now() < deadline && (cfg.count === undefined || seen < cfg.count)) {
       for (const e of t.poll(TRACE_POLL_MS)) {
         if (cfg.count !== undefined && seen >= cfg.count) break;
         const d = decision(e);
@@ -232,7 +235,7 @@ async function trace(args: string[]): Promise<number> {
         t.renew(TRACE_LEASE_MS);
         renewed = Date.now();
       }
-      await new Promise((r) => setImmediate(r)); // let signals in between polls
+      await new Promise((r) => setImmediate(r)); // let signals, and a closed stdout, in between polls
     }
   } finally {
     t.stop();
@@ -249,7 +252,15 @@ function formatTraceFrontend(fe: FrontendKey | { addr: string }): string {
   return 'port' in fe ? formatFrontend(fe) : fe.addr;
 }
 
+/** Runs a command; resolves with its exit status once its output is written out. */
 export async function main(argv: string[]): Promise<number> {
+  watchOutput();
+  const status = await runCommand(argv);
+  await drainOutput();
+  return status;
+}
+
+async function runCommand(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   try {
     if (command === undefined) {

@@ -19,8 +19,10 @@ import { formatDuration, parseDuration } from './duration';
 import { ConfigFileError, FileSettings, readKubeProxyConfig } from './kubeproxy_config';
 import { LOG_LEVELS, LogLevel } from './log';
 import { KUBE_PROXY_NO_LOCAL_ENDPOINTS_GAUGE, NO_LOCAL_ENDPOINTS_GAUGE } from './metrics/no_local_endpoints_gauge';
-import { FrontendKey } from './datapath/native';
-import { canonicalCidr } from './model/cidr';
+import { FlowTimeouts, FrontendKey, PortRange } from './datapath/native';
+import { DEFAULT_FLOW_TIMEOUTS, FLOW_TIMEOUT_FLAGS } from './datapath/flow_timeouts';
+import { DEFAULT_NODE_PORT_RANGE, defaultSnatPorts, formatPortRanges, MAX_SNAT_RANGES, parsePortRange } from './datapath/snat_ports';
+import { nodePortAddressWarnings, parseNodePortAddresses } from './model/nodeport_addresses';
 import { canonicalIp } from './model/ip_address';
 import { Protocol, PROTOCOLS } from './model/protocol';
 import { LB_MODES, LbMode } from './model/forwarding_mode';
@@ -79,6 +81,8 @@ export const HEALTHZ_PORT = 10256;
 const DEFAULT_HEALTHZ = `0.0.0.0:${HEALTHZ_PORT}`;
 
 const SYNC_PERIOD_MS = 30_000;
+/** A full pass of the flow collector over every map. */
+const DEFAULT_GC_INTERVAL_MS = 10_000;
 /** kube-proxy's minSyncPeriod; standalone mode syncs a saved file at once. */
 const KUBERNETES_MIN_SYNC_PERIOD_MS = 1000;
 const STANDALONE_MIN_SYNC_PERIOD_MS = 0;
@@ -95,9 +99,15 @@ export const RUN: CommandSpec = {
     },
     { name: '--config', value: 'FILE', help: 'kube-proxy configuration file (KubeProxyConfiguration v1alpha1); flags override it' },
     { name: '--hostname-override', value: 'NAME', help: 'name of this node', default: 'NODE_NAME, else the host name' },
-    { name: '--nodeport-addresses', value: 'CIDRS', help: 'comma-separated CIDRs of the node addresses that serve NodePorts', default: 'all' },
+    {
+      name: '--nodeport-addresses',
+      value: 'CIDRS',
+      help:
+        "comma-separated CIDRs and keywords selecting the node's interface and Node addresses that serve NodePorts, each IP family on its own (a family none of them is of: all its addresses); keywords: primary (the Node's first address of each family), localhost (127.0.0.0/8 and ::1/128), all (0.0.0.0/0 and ::/0); loopback and IPv6 link-local addresses never serve NodePorts",
+      default: 'all; primary when --config gives mode nftables',
+    },
     { name: '--min-sync-period', value: 'DURATION', help: 'least time between two syncs; 0: sync every change at once', default: '1s; 0s with --manifests' },
-    { name: '--sync-period', value: 'DURATION', help: 'a full sync (maps re-read) at least this often', default: formatDuration(SYNC_PERIOD_MS) },
+    { name: '--sync-period', value: 'DURATION', help: 'a full sync (maps re-read, programs put back on their hooks) at least this often', default: formatDuration(SYNC_PERIOD_MS) },
     { name: '--metrics-bind-address', value: 'IP:PORT', help: 'serve /metrics here; port 0: off', default: `127.0.0.1:${METRICS_PORT}` },
     { name: '--healthz-bind-address', value: 'IP:PORT', help: 'serve /healthz and /livez here; port 0: off', default: DEFAULT_HEALTHZ },
     {
@@ -150,6 +160,25 @@ export const RUN: CommandSpec = {
     },
     { name: '--service-no-backend-response', value: 'RESPONSE', help: 'edge LB, a service without backends: reject (TCP reset) or drop', default: 'reject' },
     {
+      name: '--bpf-lb-snat-port-range',
+      value: 'MIN-MAX[,MIN-MAX]',
+      help: "edge LB, snat mode: the source ports flows get towards a backend, at most two ranges; they must stay clear of the node's ip_local_port_range and of its NodePorts",
+      default: `1024-65535 without ip_local_port_range and --node-port-range (${formatPortRanges(defaultSnatPorts({ min: 32768, max: 60999 }, DEFAULT_NODE_PORT_RANGE))} with the defaults)`,
+    },
+    { name: '--node-port-range', value: 'MIN-MAX', help: "the cluster's NodePort range (kube-apiserver --service-node-port-range), kept out of the default snat ports", default: `${DEFAULT_NODE_PORT_RANGE.min}-${DEFAULT_NODE_PORT_RANGE.max}` },
+    ...FLOW_TIMEOUT_FLAGS.map((f) => ({
+      name: f.flag,
+      value: 'DURATION',
+      help: `edge LB: how long the state of ${f.help} lives once idle (whole seconds); the kernel's ${f.sysctl} by default`,
+      default: formatDuration(DEFAULT_FLOW_TIMEOUTS[f.field] * 1000),
+    })),
+    {
+      name: '--conntrack-gc-interval',
+      value: 'DURATION',
+      help: 'edge LB: every flow, affinity, snat and reverse-NAT entry is looked at once per interval (a slice of each map a second), and deleted when its flow is over',
+      default: formatDuration(DEFAULT_GC_INTERVAL_MS),
+    },
+    {
       name: '--bpf-lb-acceleration',
       value: 'MODE',
       help: "edge LB XDP attachment: native (in the driver; fails where the driver has no XDP), generic, best-effort (native where the driver supports it, generic elsewhere), or disabled (no edge LB)",
@@ -179,7 +208,7 @@ export const BACKENDS: CommandSpec = {
 
 export const STATUS: CommandSpec = {
   name: 'status',
-  summary: "the agent's health and last sync, the programs attached and where, and how full each pinned map is",
+  summary: "the agent's health and last sync, whether each program is where the agent wants it (exit status 1 unless the agent answers healthy and every program is in place), the programs attached and where, and how full each pinned map is",
   flags: [
     BPF_ROOT,
     { name: '--healthz-bind-address', value: 'IP:PORT', help: "the agent's --healthz-bind-address, where its /healthz answers", default: DEFAULT_HEALTHZ },
@@ -214,7 +243,7 @@ export const MAGLEV_SHOW: CommandSpec = {
 
 export const TRACE: CommandSpec = {
   name: 'trace',
-  summary: "stream the edge LB's forwarding decisions (frontend, client, backend, how it was chosen, drop reason) until interrupted; off, the trace costs a packet one load",
+  summary: "stream the edge LB's forwarding decisions (frontend, client, backend, how it was chosen, drop reason) until interrupted or its reader goes away (| head); off, the trace costs a packet one load",
   flags: [
     { name: '--frontend', value: 'FRONTEND', help: 'only this frontend: 198.18.100.1:80/TCP; without a port, any of its ports', default: 'all' },
     { name: '--client', value: 'IP', help: 'only packets from this client address', default: 'all' },
@@ -234,7 +263,7 @@ export interface RunConfig {
   source: SourceConfig;
   /** undefined: NODE_NAME, else the host name. */
   hostnameOverride?: string;
-  /** Canonical CIDRs; empty: every node address. */
+  /** Canonical CIDRs and keywords (model/nodeport_addresses.ts); empty: all addresses. */
   nodePortAddresses: string[];
   minSyncPeriodMs: number;
   syncPeriodMs: number;
@@ -268,6 +297,11 @@ export interface RunConfig {
   acceleration: XdpAcceleration;
   /** undefined: the interfaces holding this node's addresses. */
   devices?: string[];
+  /** undefined: defaultSnatPorts of the node's local port range and nodePortRange. */
+  snatPorts?: PortRange[];
+  nodePortRange: PortRange;
+  flowTimeouts: FlowTimeouts;
+  gcIntervalMs: number;
   logLevel: LogLevel;
 }
 
@@ -371,12 +405,45 @@ function durationFlag(v: Map<string, string>, name: string): number | undefined 
   return ms;
 }
 
-function cidrsFlag(raw: string | undefined): string[] | undefined {
-  return raw?.split(',').map((text) => {
-    const cidr = canonicalCidr(text.trim());
-    if (cidr === undefined) throw new UsageError(RUN.name, `flag --nodeport-addresses: ${JSON.stringify(text)} is not a CIDR`);
-    return cidr;
+function portRangesFlag(v: Map<string, string>, name: string, most: number): PortRange[] | undefined {
+  const raw = v.get(name);
+  if (raw === undefined) return undefined;
+  const ranges = raw.split(',').map((text) => {
+    const r = parsePortRange(text);
+    if (r === undefined) throw new UsageError(RUN.name, `flag ${name}: ${JSON.stringify(text)} is not a port range MIN-MAX within 1-65535`);
+    return r;
   });
+  if (ranges.length > most) throw new UsageError(RUN.name, `flag ${name} takes at most ${most} range${most > 1 ? 's' : ''}, got ${ranges.length}`);
+  ranges.sort((a, b) => a.min - b.min);
+  if (ranges.some((r, i) => i > 0 && r.min <= ranges[i - 1].max)) throw new UsageError(RUN.name, `flag ${name}: ranges overlap in ${JSON.stringify(raw)}`);
+  return ranges;
+}
+
+function gcInterval(v: Map<string, string>): number {
+  const ms = durationFlag(v, '--conntrack-gc-interval') ?? DEFAULT_GC_INTERVAL_MS;
+  if (ms < 1000 || ms > MAX_PERIOD_MS) throw new UsageError(RUN.name, `flag --conntrack-gc-interval must be from 1s to ${formatDuration(MAX_PERIOD_MS)}, got ${JSON.stringify(v.get('--conntrack-gc-interval'))}`);
+  return ms;
+}
+
+/** Whole seconds, at least one: what the datapath counts in. */
+function flowTimeouts(v: Map<string, string>): FlowTimeouts {
+  const out = { ...DEFAULT_FLOW_TIMEOUTS };
+  for (const f of FLOW_TIMEOUT_FLAGS) {
+    const ms = durationFlag(v, f.flag);
+    if (ms === undefined) continue;
+    if (ms < 1000 || ms % 1000 !== 0 || ms / 1000 > MAX_TIMEOUT_S) {
+      throw new UsageError(RUN.name, `flag ${f.flag} must be whole seconds from 1s to ${formatDuration(MAX_TIMEOUT_S * 1000)}, got ${JSON.stringify(v.get(f.flag))}`);
+    }
+    out[f.field] = ms / 1000;
+  }
+  return out;
+}
+
+function nodePortAddressesFlag(raw: string | undefined): string[] | undefined {
+  if (raw === undefined) return undefined;
+  const parsed = parseNodePortAddresses(raw.split(',').map((text) => text.trim()));
+  if ('problem' in parsed) throw new UsageError(RUN.name, `flag --nodeport-addresses: ${parsed.problem}`);
+  return parsed.entries;
 }
 
 /** Where a setting came from, for its errors: the flag, else the config
@@ -414,6 +481,9 @@ function absolutePathFlag(v: Map<string, string>, name: string): string | undefi
 
 /** Timers take at most 2^31-1 ms; a longer one would fire at once, again and again. */
 const MAX_PERIOD_MS = 2 ** 31 - 1;
+/** The datapath keeps timeouts in 32 bits of seconds; a year is more than any flow needs. */
+const MAX_TIMEOUT_S = 366 * 24 * 3600;
+
 
 function sourceConfig(v: Map<string, string>, file: FileSettings, env: NodeJS.ProcessEnv, readFile: (f: string) => string): SourceConfig {
   const manifests = v.get('--manifests');
@@ -455,10 +525,11 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
   }
   const metrics = v.get('--metrics-bind-address') ?? file.metricsBindAddress;
   const healthz = v.get('--healthz-bind-address') ?? file.healthzBindAddress;
+  const nodePortAddresses = nodePortAddressesFlag(v.get('--nodeport-addresses')) ?? file.nodePortAddresses ?? [];
   return {
     source,
     hostnameOverride: hostnameOverride(v, file),
-    nodePortAddresses: cidrsFlag(v.get('--nodeport-addresses')) ?? file.nodePortAddresses ?? [],
+    nodePortAddresses,
     minSyncPeriodMs,
     syncPeriodMs,
     metrics: bindFlag(metrics ?? `127.0.0.1:${METRICS_PORT}`, origin(v, '--metrics-bind-address', 'metricsBindAddress', file, 'metricsBindAddress'), METRICS_PORT),
@@ -466,7 +537,7 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
     metricsPerService: choiceFlag(RUN, v, '--metrics-per-service', ['true', 'false'], 'false') === 'true',
     metricsKubeProxyTotalGauge: choiceFlag(RUN, v, '--metrics-kube-proxy-total-gauge', ['true', 'false'], 'false') === 'true',
     bindAddressHardFail: file.bindAddressHardFail ?? false,
-    configWarnings: warnings,
+    configWarnings: [...warnings, ...nodePortAddressWarnings(nodePortAddresses)],
     bpfRoot: absolutePathFlag(v, '--bpf-root') ?? DEFAULT_BPF_ROOT,
     cgroupRoot: absolutePathFlag(v, '--cgroup-root'),
     bpfObjectDir: absolutePathFlag(v, '--bpf-object-dir'),
@@ -480,6 +551,10 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
     noBackendResponse: choiceFlag(RUN, v, '--service-no-backend-response', NO_BACKEND_RESPONSES, 'reject'),
     acceleration: choiceFlag(RUN, v, '--bpf-lb-acceleration', XDP_ACCELERATIONS, 'best-effort'),
     devices: devicesFlag(v.get('--devices')),
+    snatPorts: portRangesFlag(v, '--bpf-lb-snat-port-range', MAX_SNAT_RANGES),
+    nodePortRange: portRangesFlag(v, '--node-port-range', 1)?.[0] ?? DEFAULT_NODE_PORT_RANGE,
+    flowTimeouts: flowTimeouts(v),
+    gcIntervalMs: gcInterval(v),
     logLevel,
   };
 }

@@ -16,7 +16,9 @@
         "src/edge_maps.cc",
         "src/edge_attach.cc",
         "src/edge_trace.cc",
+        "src/flow_gc.cc",
         "src/status.cc",
+        "src/attach_record.cc",
         "src/prog_test_run.cc"
       ],
       "dependencies": [

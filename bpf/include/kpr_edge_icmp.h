@@ -1,93 +1,80 @@
 /* ICMP errors along the edge LB's paths. An error follows the flow whose
  * packet it quotes and is translated as that flow's packets are
  * (kpr_icmp.h), so that path MTU discovery and "connection refused" work
- * through the load balancer:
+ * through the load balancer. On the frontend's node (XDP, here):
  *
- * - XDP, an error about a frontend's reply to a client (quoted: frontend ->
+ * - an error about a frontend's reply to a client (quoted: frontend ->
  *   client; a router before the client with a smaller MTU, or the client's
  *   port closed): found by the frontend and the client's flow, it goes to
  *   the flow's backend quoting the backend's own reply: up the stack to a
  *   backend on this node, in a DSR tunnel to the backend's node, or in snat
  *   mode as this node's error to the backend, quoting backend -> snat port.
- * - XDP, snat mode, an error about this node's packet to a backend (quoted:
+ * - snat mode, an error about this node's packet to a backend (quoted:
  *   node:snat port -> backend; the backend's port closed, or a smaller MTU
  *   behind its node): becomes the client's, quoting client -> frontend.
- * - XDP, DSR: a client's packet too big for its tunnel is answered with
+ * - DSR: a client's packet too big for its tunnel is answered with
  *   fragmentation needed / packet too big, for the MTU less the tunnel.
- * - tc egress on a backend's node, an error about a client's packet to a
- *   backend here (quoted: client -> backend, e.g. the pod's port
- *   unreachable, or this node's own fragmentation needed towards the pod):
- *   leaves as the frontend's, quoting client -> frontend.
  *
- * An error only reads the flow tables: it never makes or refreshes a flow. */
+ * On the backend's node, tc egress turns the errors about clients' packets
+ * into the frontend's (kpr_edge_icmp_backend.h).
+ *
+ * An error only reads the flow tables: it never makes a flow, nor keeps one
+ * alive. */
 #ifndef KPR_EDGE_ICMP_H
 #define KPR_EDGE_ICMP_H
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "kpr_addr.h"
-#include "kpr_edge_revnat.h"
 #include "kpr_edge_select.h"
+#include "kpr_edge_snat.h"
 #include "kpr_encap.h"
 #include "kpr_fib.h"
 #include "kpr_icmp.h"
+#include "kpr_nat.h"
 #include "kpr_xdp_maps.h"
 
 /* What the XDP paths below return besides an XDP action. */
 #define ICMP_RESIZE_FAILED -1 /* the tunnel's header could not be added */
 #define ICMP_FORWARD       -2 /* rewritten: to be sent on by the FIB */
 
-/* The snat maps as the ICMP paths read them (never write them); here alone,
- * so that a change of their layout is adapted in one place. */
-
-/* The snat port of a client's flow to backend b, or 0. */
-static __always_inline __u16 icmp_snat_port(const struct pkt *client, const struct edge_backend *b)
+/* The snat port of a client's flow to backend b through node, while the
+ * entry on it is still that flow's; 0 otherwise. */
+static __always_inline __u16 icmp_snat_port(const struct pkt *client, const struct edge_backend *b, const __u8 *node)
 {
-	struct edge_snat_port_key k = {};
+	struct edge_snat_port_key ck = {};
+	struct edge_snat_key k = {};
+	const struct edge_snat_val *v;
 	const __u16 *port;
 
-	__builtin_memcpy(k.client_addr, client->saddr, 16);
-	__builtin_memcpy(k.backend_addr, b->addr, 16);
-	k.client_port = client->sport;
-	k.backend_port = b->port;
-	k.proto = client->proto;
-	k.family = client->family;
-	port = bpf_map_lookup_elem(&kpr_edge_snat_ports, &k);
-	return port ? *port : 0;
-}
-
-/* The client flow whose snat port a backend's reply (backend -> node:snat
- * port) is addressed to, or NULL. */
-static __always_inline const struct edge_snat_val *icmp_snat_flow(const struct pkt *reply)
-{
-	struct edge_snat_key k = {};
-
-	__builtin_memcpy(k.backend_addr, reply->saddr, 16);
-	__builtin_memcpy(k.node_addr, reply->daddr, 16);
-	k.backend_port = reply->sport;
-	k.snat_port = reply->dport;
-	k.proto = reply->proto;
-	k.family = reply->family;
-	return bpf_map_lookup_elem(&kpr_edge_snat, &k);
+	snat_key(&k, client, b->addr, node, b->port);
+	snat_client_key(&ck, client->saddr, client->sport, &k);
+	port = bpf_map_lookup_elem(&kpr_edge_snat_ports, &ck);
+	if (!port)
+		return 0;
+	k.snat_port = *port;
+	v = bpf_map_lookup_elem(&kpr_edge_snat, &k);
+	return v && snat_owned_by(v, client, k.snat_port) ? k.snat_port : 0;
 }
 
 /* The backend of a client's flow: its flow entry's, or, when that is gone,
  * the Maglev slot the client hashes to (random selection has none to find). */
 static __always_inline struct edge_backend *icmp_flow_backend(const struct pkt *client, const struct edge_fe_val *fe)
 {
+	const struct edge_flow_val *v = flow_lookup(client, fe->svc_id);
 	struct edge_backend *b;
 	__u32 id;
 
-	b = stuck_backend(flow_lookup(client, fe->svc_id), fe->svc_id, &id);
+	b = v ? stuck_backend(v->backend_id, fe->svc_id, &id) : NULL;
 	if (b || (fe->flags & KPR_EDGE_F_RANDOM))
 		return b;
 	return table_backend(client, fe, &id);
 }
 
-static __always_inline int icmp_nat_xdp(struct xdp_md *ctx, struct pkt *p, struct icmp_error *e, enum nat_side side,
+static __always_inline int icmp_nat_xdp(struct xdp_md *ctx, struct pkt *p, struct icmp_error *e, enum quoted_end end,
 					const __u8 *addr, __u16 port)
 {
-	return icmp_err_nat((void *)(long)ctx->data, (void *)(long)ctx->data_end, p, e, side, addr, port);
+	return icmp_err_nat((void *)(long)ctx->data, (void *)(long)ctx->data_end, p, e, end, addr, port);
 }
 
 /* XDP: the error e about a reply of the frontend fe to the client, whose
@@ -98,28 +85,27 @@ static __always_inline int icmp_nat_xdp(struct xdp_md *ctx, struct pkt *p, struc
 static __always_inline int icmp_to_backend(struct xdp_md *ctx, struct pkt *p, struct icmp_error *e,
 					   const struct pkt *client, const struct edge_fe_val *fe, const __u8 *node)
 {
-	const __u8 here[16] = {};
 	struct edge_backend *b;
 	__u16 snat_port;
 
 	b = icmp_flow_backend(client, fe);
 	if (!b || b->family != p->family)
 		return XDP_PASS;
-	if (addr_equal(b->node_addr, here)) {
+	if (addr_is_zero(b->node_addr)) {
 		/* Up the stack to the backend; as it came if it cannot be rewritten. */
-		icmp_nat_xdp(ctx, p, e, NAT_SRC, b->addr, b->port);
+		icmp_nat_xdp(ctx, p, e, QUOTED_SRC, b->addr, b->port);
 		return XDP_PASS;
 	}
 	if (!node)
 		return XDP_PASS;
 	if (fe->flags & KPR_EDGE_F_SNAT) {
-		snat_port = icmp_snat_port(client, b);
-		if (!snat_port || icmp_nat_xdp(ctx, p, e, NAT_SRC, b->addr, b->port) ||
-		    icmp_nat_xdp(ctx, p, e, NAT_DST, node, snat_port))
+		snat_port = icmp_snat_port(client, b, node);
+		if (!snat_port || icmp_nat_xdp(ctx, p, e, QUOTED_SRC, b->addr, b->port) ||
+		    icmp_nat_xdp(ctx, p, e, QUOTED_DST, node, snat_port))
 			return XDP_PASS;
 		return ICMP_FORWARD;
 	}
-	if (icmp_nat_xdp(ctx, p, e, NAT_SRC, b->addr, b->port))
+	if (icmp_nat_xdp(ctx, p, e, QUOTED_SRC, b->addr, b->port))
 		return XDP_PASS;
 	if (p->family == KPR_AF_INET ? encap_ipip(ctx, p, node, b->node_addr, client->daddr, client->dport)
 				     : encap_ip6ip6(ctx, p, node, b->node_addr, client->daddr, client->dport))
@@ -137,35 +123,15 @@ static __always_inline int icmp_to_client(struct xdp_md *ctx, struct pkt *p, str
 	const struct edge_snat_val *v;
 	struct edge_snat_val flow;
 
-	v = icmp_snat_flow(reply);
+	/* reply is no packet that arrived (l4_valid is 0): it refreshes nothing. */
+	v = snat_reply_flow(reply);
 	if (!v)
 		return XDP_PASS;
 	flow = *v;
-	if (icmp_nat_xdp(ctx, p, e, NAT_SRC, flow.client_addr, flow.client_port ? flow.client_port : reply->dport) ||
-	    icmp_nat_xdp(ctx, p, e, NAT_DST, flow.frontend_addr, flow.frontend_port))
+	if (icmp_nat_xdp(ctx, p, e, QUOTED_SRC, flow.client_addr, flow.client_port ? flow.client_port : reply->dport) ||
+	    icmp_nat_xdp(ctx, p, e, QUOTED_DST, flow.frontend_addr, flow.frontend_port))
 		return XDP_PASS;
 	return ICMP_FORWARD;
-}
-
-/* tc egress: an error p leaving this node about a client's packet to a
- * backend here leaves as the frontend's. Returns 0 (translated, or not one
- * of those), or -1 when it could not be rewritten. */
-static __always_inline int icmp_to_client_skb(struct __sk_buff *skb, struct pkt *p)
-{
-	const struct edge_revnat_val *v;
-	struct edge_revnat_val fe;
-	struct icmp_error e;
-	struct pkt reply;
-
-	if (icmp_err_parse_skb(skb, p, &e))
-		return 0;
-	pkt_reversed(&e.quoted, &reply);
-	v = revnat_lookup(&reply);
-	if (!v)
-		return 0;
-	fe = *v;
-	return icmp_err_nat((void *)(long)skb->data, (void *)(long)skb->data_end, p, &e, NAT_DST, fe.frontend_addr,
-			    fe.frontend_port);
 }
 
 /* A client's packet p, which forward_dsr() addressed to its backend and

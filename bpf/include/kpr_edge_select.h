@@ -1,16 +1,19 @@
 /* Backend choice of the edge LB, in order: the flow's own backend (so an
  * established connection survives a table change), the client's affinity
  * backend, then a fresh pick from the service's Maglev table. A remembered
- * backend counts only while it still exists for this same service. */
+ * backend counts only while it still exists for this same service. A flow's
+ * entry lives as long as the flow (kpr_flow_lifetime.h): the client's
+ * packets refresh it, and a client that opens a new connection on the ports
+ * of one that it reset or closed gets a fresh pick. */
 #ifndef KPR_EDGE_SELECT_H
 #define KPR_EDGE_SELECT_H
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "kpr_edge_clock.h"
+#include "kpr_flow_lifetime.h"
 #include "kpr_parse.h"
 #include "kpr_xdp_maps.h"
-
-#define NSEC_PER_SEC 1000000000ULL
 
 /* A 32-bit avalanche step (Chris Wellons' lowbias32 constants). */
 static __always_inline __u32 hash_mix(__u32 h)
@@ -44,15 +47,12 @@ static __always_inline struct edge_backend *backend_of(__u32 id, __u32 svc_id)
 }
 
 /* A remembered backend, while it still exists for this service. */
-static __always_inline struct edge_backend *stuck_backend(const struct edge_stick_val *v, __u32 svc_id, __u32 *id)
+static __always_inline struct edge_backend *stuck_backend(__u32 backend_id, __u32 svc_id, __u32 *id)
 {
-	struct edge_backend *b;
+	struct edge_backend *b = backend_of(backend_id, svc_id);
 
-	if (!v)
-		return NULL;
-	b = backend_of(v->backend_id, svc_id);
 	if (b)
-		*id = v->backend_id;
+		*id = backend_id;
 	return b;
 }
 
@@ -60,12 +60,10 @@ static __always_inline struct edge_backend *table_backend(const struct pkt *p, c
 							  __u32 *id)
 {
 	const struct edge_config *cfg;
-	__u32 zero = 0;
-
 	__u32 svc_id = fe->svc_id, slot, *bid;
 	void *table;
 
-	cfg = bpf_map_lookup_elem(&kpr_xdp_config, &zero);
+	cfg = edge_config();
 	if (!cfg || !cfg->maglev_size)
 		return NULL;
 	table = bpf_map_lookup_elem(&kpr_edge_maglev, &svc_id);
@@ -81,7 +79,7 @@ static __always_inline struct edge_backend *table_backend(const struct pkt *p, c
 }
 
 /* The flow's entry in the table of its family, or NULL. */
-static __always_inline struct edge_stick_val *flow_lookup(const struct pkt *p, __u32 svc_id)
+static __always_inline struct edge_flow_val *flow_lookup(const struct pkt *p, __u32 svc_id)
 {
 	if (p->family == KPR_AF_INET) {
 		struct edge_flow_key4 k = { .svc_id = svc_id, .sport = p->sport, .proto = p->proto };
@@ -96,7 +94,7 @@ static __always_inline struct edge_stick_val *flow_lookup(const struct pkt *p, _
 	}
 }
 
-static __always_inline void flow_remember(const struct pkt *p, __u32 svc_id, const struct edge_stick_val *v)
+static __always_inline void flow_remember(const struct pkt *p, __u32 svc_id, const struct edge_flow_val *v)
 {
 	if (p->family == KPR_AF_INET) {
 		struct edge_flow_key4 k = { .svc_id = svc_id, .sport = p->sport, .proto = p->proto };
@@ -111,6 +109,13 @@ static __always_inline void flow_remember(const struct pkt *p, __u32 svc_id, con
 	}
 }
 
+/* A client opening a connection on the ports of a flow it reset or closed.
+ * (One that expired is gone: the collector deleted it.) */
+static __always_inline int flow_restarts(const struct edge_flow_val *v, const struct pkt *p)
+{
+	return p->proto == IPPROTO_TCP && ct_opening(p->tcp_flags) && (v->state & (KPR_CT_RST | KPR_CT_FIN_CLIENT));
+}
+
 static __always_inline void count_flow_miss(void)
 {
 	__u32 zero = 0;
@@ -121,33 +126,42 @@ static __always_inline void count_flow_miss(void)
 }
 
 /* *how: enum kpr_pick (KPR_PICK_FLOW: a flow this node already had a
- * backend for); *backend_id: the one chosen. */
+ * backend for); *backend_id: the one chosen; *refreshed: the flow's entry
+ * took a new second for this packet. */
 static __always_inline struct edge_backend *select_backend(const struct pkt *p, const struct edge_fe_val *fe,
-							   __u8 *how, __u32 *backend_id)
+							   __u8 *how, __u32 *backend_id, int *refreshed)
 {
 	struct edge_affinity_key ak = {};
-	struct edge_stick_val *sv, nv = {};
-	struct edge_backend *b;
+	struct edge_stick_val *sv, av = {};
+	struct edge_flow_val *fv, nv = {};
+	struct edge_backend *b = NULL;
 	int affinity = fe->flags & KPR_EDGE_F_AFFINITY;
-	__u64 now = 0;
-	__u32 id = 0;
+	__u32 id = 0, clock;
+	__u64 now;
 
-	/* A flow's entry needs no time: the LRU ages it out. */
-	b = stuck_backend(flow_lookup(p, fe->svc_id), fe->svc_id, &id);
+	fv = flow_lookup(p, fe->svc_id);
+	if (fv && !flow_restarts(fv, p))
+		b = stuck_backend(fv->backend_id, fe->svc_id, &id);
 	*backend_id = id;
 	*how = KPR_PICK_FLOW;
-	if (b)
+	if (b) {
+		clock = edge_clock();
+		*refreshed = fv->seen_s != clock;
+		ct_touch(&fv->seen_s, &fv->state, clock, p->proto, p->tcp_flags, KPR_CT_FROM_CLIENT);
 		return b;
+	}
 	count_flow_miss();
 
+	/* Jiffy resolution is plenty for timeouts of seconds. */
+	now = bpf_ktime_get_coarse_ns();
 	if (affinity) {
-		now = bpf_ktime_get_coarse_ns(); /* jiffy resolution is plenty for affinity timeouts */
 		__builtin_memcpy(ak.addr, p->saddr, 16);
 		ak.svc_id = fe->svc_id;
 		ak.family = p->family;
 		sv = bpf_map_lookup_elem(&kpr_edge_affinity, &ak);
-		if (sv && now - sv->last_seen_ns <= (__u64)fe->affinity_timeout * NSEC_PER_SEC)
-			b = stuck_backend(sv, fe->svc_id, &id);
+		/* Signed: another CPU may have stamped a later time than this one read. */
+		if (sv && (__s64)(now - sv->last_seen_ns) <= (__s64)fe->affinity_timeout * (__s64)KPR_NSEC_PER_SEC)
+			b = stuck_backend(sv->backend_id, fe->svc_id, &id);
 		*how = KPR_PICK_AFFINITY;
 	}
 	if (!b) {
@@ -158,11 +172,15 @@ static __always_inline struct edge_backend *select_backend(const struct pkt *p, 
 	if (!b)
 		return NULL;
 
-	nv.last_seen_ns = now;
+	if (affinity) {
+		av.last_seen_ns = now;
+		av.backend_id = id;
+		bpf_map_update_elem(&kpr_edge_affinity, &ak, &av, BPF_ANY);
+	}
 	nv.backend_id = id;
+	nv.seen_s = edge_clock_advance(now);
+	nv.state = ct_next_state(0, p->proto, p->tcp_flags, KPR_CT_FROM_CLIENT);
 	flow_remember(p, fe->svc_id, &nv);
-	if (affinity)
-		bpf_map_update_elem(&kpr_edge_affinity, &ak, &nv, BPF_ANY);
 	return b;
 }
 

@@ -18,7 +18,6 @@
 #include <bpf/bpf_helpers.h>
 #include "kpr_addr.h"
 #include "kpr_csum.h"
-#include "kpr_nat.h"
 #include "kpr_parse.h"
 
 #define IPPROTO_ICMPV6 58
@@ -157,6 +156,12 @@ static __always_inline int icmp_reply(struct xdp_md *ctx, const struct pkt *p, _
  * quoted TCP checksum behind the longest headers. */
 #define ICMP_ERR_HEADERS_MAX (sizeof(struct ethhdr) + 60 + sizeof(struct icmp_err_hdr) + 60 + 18)
 
+/* An end of the packet an error quotes. */
+enum quoted_end {
+	QUOTED_SRC,
+	QUOTED_DST,
+};
+
 /* An error about a TCP/UDP packet, and where its parts lie (from data). */
 struct icmp_error {
 	struct pkt quoted; /* the packet it quotes; quoted.l4_off is not used */
@@ -290,19 +295,19 @@ static __always_inline __u64 icmp_quoted_l4_csum(void *data, void *data_end, con
 	return icmp_set16(check, v);
 }
 
-/* Rewrites one end (side) of the quoted packet to addr/port (network order)
+/* Rewrites one end of the quoted packet to addr/port (network order)
  * and the error's other end to addr: a new quoted destination is the one
  * that now sends the error, a new quoted source the one that receives it.
  * Keeps e and p in step. Returns 0, or -1 when the headers are out of reach
  * (icmp_err_parse() checked they are not). */
 static __always_inline int icmp_err_nat(void *data, void *data_end, struct pkt *p, struct icmp_error *e,
-					enum nat_side side, const __u8 *addr, __u16 port)
+					enum quoted_end end, const __u8 *addr, __u16 port)
 {
 	struct icmp_err_hdr *icmp = data + (e->icmp_off & ICMP_ERR_OFF_MASK);
 	__u16 *ports = data + (e->quote_l4_off & ICMP_ERR_OFF_MASK);
-	__u8 *quoted_addr = side == NAT_DST ? e->quoted.daddr : e->quoted.saddr;
-	__u8 *outer_addr = side == NAT_DST ? p->saddr : p->daddr;
-	__u16 *quoted_port = side == NAT_DST ? &e->quoted.dport : &e->quoted.sport;
+	__u8 *quoted_addr = end == QUOTED_DST ? e->quoted.daddr : e->quoted.saddr;
+	__u8 *outer_addr = end == QUOTED_DST ? p->saddr : p->daddr;
+	__u16 *quoted_port = end == QUOTED_DST ? &e->quoted.dport : &e->quoted.sport;
 	__u64 delta, icmp_delta;
 
 	if ((void *)(icmp + 1) > data_end || (void *)(ports + 2) > data_end)
@@ -317,9 +322,9 @@ static __always_inline int icmp_err_nat(void *data, void *data_end, struct pkt *
 		/* The quoted header's sum does not change: its checksum takes up
 		 * the address's delta. ICMP has no pseudo header. */
 		iph->check = csum_apply(iph->check, delta);
-		__builtin_memcpy(side == NAT_DST ? (void *)&iph->daddr : (void *)&iph->saddr, addr, 4);
+		__builtin_memcpy(end == QUOTED_DST ? (void *)&iph->daddr : (void *)&iph->saddr, addr, 4);
 		outer->check = csum_apply(outer->check, csum_addr_delta(outer_addr, addr, KPR_AF_INET));
-		__builtin_memcpy(side == NAT_DST ? (void *)&outer->saddr : (void *)&outer->daddr, addr, 4);
+		__builtin_memcpy(end == QUOTED_DST ? (void *)&outer->saddr : (void *)&outer->daddr, addr, 4);
 		icmp_delta = 0;
 	} else {
 		struct ipv6hdr *outer = data + L3_OFF;
@@ -328,13 +333,13 @@ static __always_inline int icmp_err_nat(void *data, void *data_end, struct pkt *
 		if ((void *)(outer + 1) > data_end || (void *)(ip6 + 1) > data_end)
 			return -1;
 		delta = csum_addr_delta(quoted_addr, addr, KPR_AF_INET6);
-		__builtin_memcpy(side == NAT_DST ? (void *)&ip6->daddr : (void *)&ip6->saddr, addr, 16);
+		__builtin_memcpy(end == QUOTED_DST ? (void *)&ip6->daddr : (void *)&ip6->saddr, addr, 16);
 		/* ICMPv6 sums the outer addresses in its pseudo header. */
 		icmp_delta = delta + csum_addr_delta(outer_addr, addr, KPR_AF_INET6);
-		__builtin_memcpy(side == NAT_DST ? (void *)&outer->saddr : (void *)&outer->daddr, addr, 16);
+		__builtin_memcpy(end == QUOTED_DST ? (void *)&outer->saddr : (void *)&outer->daddr, addr, 16);
 	}
 	delta += csum_delta(quoted_port, &port, 2);
-	icmp_delta += icmp_set16(&ports[side == NAT_DST ? 1 : 0], port);
+	icmp_delta += icmp_set16(&ports[end == QUOTED_DST ? 1 : 0], port);
 	icmp_delta += icmp_quoted_l4_csum(data, data_end, e, delta);
 	/* Found again: the verifier loses icmp's bounds across the calls. */
 	icmp = data + (e->icmp_off & ICMP_ERR_OFF_MASK);

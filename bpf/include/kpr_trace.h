@@ -7,8 +7,8 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "kpr_parse.h"
-#include "kpr_xdp_maps.h"
 #include "kpr_addr.h"
+#include "kpr_xdp_maps.h"
 
 /* What balance() decided for a packet; all a trace needs besides the packet. */
 struct decision {

@@ -5,6 +5,7 @@ import * as path from 'path';
 import type { ForwardingMode } from '../model/forwarding_mode';
 import type { LbAlgorithm } from '../model/lb_algorithm';
 import type { KernelStatus } from '../status';
+import type { WantedAttachment } from './attachment_check';
 import type { MaglevAddon } from './maglev';
 
 export type Proto = 'TCP' | 'UDP' | 'SCTP';
@@ -89,10 +90,17 @@ export interface DatapathMaps {
   close(): void;
 }
 
+/** The kernel's id of each program of the loaded objects, by program name. */
+export type ProgramIds = Record<string, number>;
+
 export interface Datapath extends DatapathMaps, MigratedMaps {
   /** Attach every cgroup program to cgroupPath through links pinned in linkDir;
    *  a pinned link is re-used and its program replaced atomically. */
   attachCgroup(cgroupPath: string, linkDir: string): AttachResult[];
+  /** The same for one of them: its link is re-made when it was unpinned or
+   *  detached, its program put back when another took its place. */
+  attachCgroupProgram(name: string, cgroupPath: string, linkDir: string): AttachResult;
+  programIds(): ProgramIds;
   /** Destroy connected UDP sockets whose peer is one of targets, in each
    *  network namespace (paths like /proc/PID/ns/net). Returns how many. */
   destroyUdpSockets(targets: SocketTarget[], netnsPaths: string[]): number;
@@ -137,11 +145,31 @@ export interface EdgeBackend {
   nodeAddr?: string;
 }
 
+/** Seconds a flow's state lives once idle, by what its packets showed
+ *  (bpf/include/kpr_flow_lifetime.h); every one at least 1. */
+export interface FlowTimeouts {
+  tcpEstablished: number;
+  tcpSyn: number;
+  tcpFin: number;
+  tcpClose: number;
+  udp: number;
+  udpStream: number;
+}
+
+/** Ports min..max, both included. */
+export interface PortRange {
+  min: number;
+  max: number;
+}
+
 export interface EdgeConfig {
   /** This node's addresses, the outer source of DSR tunnels; absent = none. */
   nodeAddr4?: string;
   nodeAddr6?: string;
   hashSeed: number;
+  timeouts: FlowTimeouts;
+  /** The source ports of snat flows: one or two ranges (bpf/include/kpr_edge_snat.h). */
+  snatPorts: PortRange[];
 }
 
 export interface SourceRange {
@@ -241,8 +269,43 @@ export interface EdgeDatapath extends EdgeMaps, EdgeReaders, MigratedMaps {
    *  already there (kpr's or not) is replaced atomically. The attachment
    *  belongs to the device: it outlives the agent. */
   attachXdp(ifname: string, mode: XdpAttachMode): XdpAttachResult;
-  /** Attaches tc_dsr.c to the device's tc ingress and egress (clsact). */
-  attachTc(ifname: string): { action: AttachResult['action'] };
+  /** Attaches tc_dsr.c to kpr's slot (handle 1, priority 1) of the
+   *  device's tc ingress and egress (clsact), or of one of them. */
+  attachTc(ifname: string, direction?: TcDirection): { action: AttachResult['action'] };
+  programIds(): ProgramIds;
+}
+
+export type TcDirection = 'ingress' | 'egress';
+
+/** A bpf_link pinned under the agent's link directory. */
+export interface PinnedLink {
+  /** The pin's name: the program's full name. */
+  name: string;
+  /** The kernel's name of its program (15 characters at most). */
+  program: string;
+  progId: number;
+  attachType: string;
+  /** 0: detached from its cgroup. */
+  cgroupId: number;
+}
+
+/** What a device carries: its XDP program and kpr's tc slots, each by the
+ *  kernel's name of the program and its id; absent: nothing there. */
+export interface DeviceAttachment {
+  device: string;
+  xdp?: string;
+  xdpId?: number;
+  xdpMode?: 'native' | 'generic' | 'offload';
+  tcIngress?: string;
+  tcIngressId?: number;
+  tcEgress?: string;
+  tcEgressId?: number;
+}
+
+/** Where the programs are, as the agent's check reads it. */
+export interface AttachmentView {
+  links: PinnedLink[];
+  devices: DeviceAttachment[];
 }
 
 export interface EdgeOpenOptions {
@@ -304,18 +367,44 @@ export interface EdgeTrace {
   close(): void;
 }
 
+/** One step of the per-flow state collector over one map (native/src/flow_gc.h). */
+export interface FlowGcReport {
+  map: string;
+  visited: number;
+  deleted: number;
+  /** This step finished a pass over the map. */
+  passDone: boolean;
+  /** Entries left by the last finished pass; absent before the first. */
+  live?: number;
+}
+
+export interface FlowGc {
+  /** Visits up to budget entries of each map, deleting those whose flow is over. */
+  step(budget: number): FlowGcReport[];
+  close(): void;
+}
+
 interface Addon extends MaglevAddon {
   openDatapath(opts: OpenOptions): Datapath;
   /** Open already pinned maps without loading programs (CLI while no agent runs). */
   openPinnedMaps(mapDir: string): DatapathMaps;
   /** Load the XDP edge LB with its maps pinned under mapDir. */
   openEdgeDatapath(opts: EdgeOpenOptions): EdgeDatapath;
-  /** The pinned maps and links, and the programs on this namespace's devices. */
+  /** The pinned maps and links, the programs on this namespace's devices
+   *  (and the devices the agent wants, whatever they carry), and where the
+   *  agent wants its programs (kpr_attachments). */
   kernelStatus(dirs: { mapDir: string; linkDir: string }): KernelStatus;
+  /** The pinned links, and what each of the devices carries (those of this
+   *  namespace; absent ones are left out). */
+  readAttachments(where: { linkDir: string; devices: string[] }): AttachmentView;
+  /** Replaces the rows of kpr_attachments under mapDir, creating it if need be. */
+  writeAttachRecord(mapDir: string, rows: WantedAttachment[]): void;
   /** The edge LB's trace maps, pinned under mapDir. */
   openTrace(mapDir: string): EdgeTrace;
   /** The edge LB's pinned maps, opened by path; nothing is loaded. */
   openPinnedEdgeMaps(mapDir: string): PinnedEdgeMaps;
+  /** The collector of per-flow state over the maps pinned under mapDir. */
+  openFlowGc(mapDir: string): FlowGc;
   /** The digest computeMaglev gives a table: backends sorted and distinct, table indexes into them. */
   maglevDigest(input: { backends: string[]; table: number[]; seed: number }): string;
 }

@@ -20,8 +20,9 @@ export const XDP_DROP_REASONS: readonly string[] = [
   'resize_failed',
   'revnat_failed',
   'snat_no_port',
-  'reason_10', // pre-assigned to another change of the same issue; named there
+  'frag_not_found',
   'frag_needed',
+  'snat_map_full',
 ];
 
 export function xdpDropReasonName(index: number): string {

@@ -8,13 +8,16 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <memory>
 
+#include "attach_record.h"
 #include "bpf_errors.h"
 #include "cgroup_links.h"
 #include "edge_attach.h"
 #include "edge_maps.h"
 #include "edge_trace.h"
+#include "flow_gc.h"
 #include "lb_maps.h"
 #include "loader.h"
 #include "maglev.h"
@@ -24,6 +27,10 @@
 
 namespace kpr {
 namespace {
+
+// Whether an optional field is given. TypeScript's `key?: T` admits the key
+// holding undefined as well as no key at all; both mean absent here.
+bool Given(const Napi::Object& o, const char* key) { return !o.Get(key).IsUndefined(); }
 
 std::string Str(const Napi::Object& o, const char* key) {
   Napi::Value v = o.Get(key);
@@ -100,6 +107,13 @@ uint64_t SettleMigrations(Migrations& migrations) {
   return copied;
 }
 
+// {name: id} of programs.
+Napi::Object IdsObject(const Napi::Env& env, const std::map<std::string, uint32_t>& ids) {
+  Napi::Object o = Napi::Object::New(env);
+  for (const auto& [name, id] : ids) o.Set(name, id);
+  return o;
+}
+
 class LbMaps : public Napi::ObjectWrap<LbMaps> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -114,6 +128,8 @@ class LbMaps : public Napi::ObjectWrap<LbMaps> {
                            InstanceMethod("readServiceStats", &LbMaps::ReadServiceStatsJs),
                            InstanceMethod("readDrops", &LbMaps::ReadDropsJs),
                            InstanceMethod("attachCgroup", &LbMaps::AttachCgroupJs),
+                           InstanceMethod("attachCgroupProgram", &LbMaps::AttachCgroupProgramJs),
+                           InstanceMethod("programIds", &LbMaps::ProgramIdsJs),
                            InstanceMethod("destroyUdpSockets", &LbMaps::DestroyUdpSocketsJs),
                            InstanceMethod("migrations", &LbMaps::MigrationsJs),
                            InstanceMethod("settleMigratedMaps", &LbMaps::SettleMigratedMapsJs),
@@ -306,6 +322,26 @@ class LbMaps : public Napi::ObjectWrap<LbMaps> {
     });
   }
 
+  Napi::Value AttachCgroupProgramJs(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      RequireLoaded();
+      if (!info[0].IsString() || !info[1].IsString() || !info[2].IsString())
+        throw BpfError("attachCgroupProgram(name, cgroupPath, linkDir) takes three strings");
+      AttachResult r = AttachCgroupProgram(obj_, info[0].As<Napi::String>(), info[1].As<Napi::String>(), info[2].As<Napi::String>());
+      Napi::Object o = Napi::Object::New(info.Env());
+      o.Set("prog", r.prog);
+      o.Set("action", r.action);
+      return o;
+    });
+  }
+
+  Napi::Value ProgramIdsJs(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      RequireLoaded();
+      return IdsObject(info.Env(), ProgramIds(obj_));
+    });
+  }
+
   Napi::Value DestroyUdpSocketsJs(const Napi::CallbackInfo& info) {
     return Guard(info.Env(), [&]() -> Napi::Value {
       RequireLoaded();
@@ -423,7 +459,7 @@ Napi::Value ComputeMaglevFromPermutationsJs(const Napi::CallbackInfo& info) {
 // ---- XDP edge load balancer: a plain object of methods over one loaded
 // xdp_lb.o, which its close() (or the garbage collector) releases.
 
-std::string OptStr(const Napi::Object& o, const char* key) { return o.Get(key).IsUndefined() ? "" : Str(o, key); }
+std::string OptStr(const Napi::Object& o, const char* key) { return Given(o, key) ? Str(o, key) : ""; }
 
 // One of the names in `choices` -> its flag (choices[0] maps to 0).
 uint16_t Choice(const Napi::Object& o, const char* key, const char* zero, const char* one, uint16_t flag) {
@@ -536,6 +572,48 @@ struct EdgeApi {
   }
 };
 
+// The flow timeouts ({tcpEstablished, tcpSyn, tcpFin, tcpClose, udp,
+// udpStream}, seconds) and snat port ranges ([{min, max}]) of setConfig.
+constexpr std::pair<const char*, __u32 edge_timeouts::*> kTimeoutFields[] = {
+    {"tcpEstablished", &edge_timeouts::tcp_established}, {"tcpSyn", &edge_timeouts::tcp_syn},
+    {"tcpFin", &edge_timeouts::tcp_fin},                 {"tcpClose", &edge_timeouts::tcp_close},
+    {"udp", &edge_timeouts::udp},                        {"udpStream", &edge_timeouts::udp_stream},
+};
+
+EdgeConfig ToEdgeConfig(const Napi::Object& c) {
+  EdgeConfig cfg{OptStr(c, "nodeAddr4"), OptStr(c, "nodeAddr6"), U32(c, "hashSeed"), {}, {}};
+  Napi::Object t = ObjectArg(c.Get("timeouts"));
+  for (auto [name, field] : kTimeoutFields) {
+    cfg.timeouts.*field = U32(t, name);
+    if (cfg.timeouts.*field == 0) throw BpfError(std::string("timeout '") + name + "' must be at least 1 second");
+  }
+  cfg.snat_ports = MapArray<edge_port_range>(c.Get("snatPorts"), [](const Napi::Value& v) {
+    Napi::Object r = ObjectArg(v);
+    uint32_t min = U32(r, "min"), max = U32(r, "max");
+    if (min < 1 || min > max || max > 65535) throw BpfError("a snat port range is min..max within 1..65535");
+    return edge_port_range{static_cast<__u16>(min), static_cast<__u16>(max - min + 1)};
+  });
+  return cfg;
+}
+
+Napi::Object EdgeConfigObject(const Napi::Env& env, const EdgeSettingsRead& r) {
+  Napi::Object o = Napi::Object::New(env);
+  if (!r.cfg.node_addr4.empty()) o.Set("nodeAddr4", r.cfg.node_addr4);
+  if (!r.cfg.node_addr6.empty()) o.Set("nodeAddr6", r.cfg.node_addr6);
+  o.Set("hashSeed", r.cfg.hash_seed);
+  o.Set("maglevTableSize", r.maglev_size);
+  Napi::Object t = Napi::Object::New(env);
+  for (auto [name, field] : kTimeoutFields) t.Set(name, r.cfg.timeouts.*field);
+  o.Set("timeouts", t);
+  o.Set("snatPorts", ToArray(env, r.cfg.snat_ports, [](const Napi::Env& e, const edge_port_range& p) {
+          Napi::Object range = Napi::Object::New(e);
+          range.Set("min", p.min);
+          range.Set("max", p.min + p.count - 1);
+          return range;
+        }));
+  return o;
+}
+
 // What both a loaded edge LB and its pinned maps can answer.
 void AddEdgeReaders(EdgeApi& a) {
   a.Add("dumpFrontends", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
@@ -571,13 +649,7 @@ void AddEdgeReaders(EdgeApi& a) {
     });
   });
   a.Add("readConfig", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
-    EdgeSettingsRead r = ReadEdgeConfig(d.Maps().config);
-    Napi::Object o = Napi::Object::New(ci.Env());
-    if (!r.cfg.node_addr4.empty()) o.Set("nodeAddr4", r.cfg.node_addr4);
-    if (!r.cfg.node_addr6.empty()) o.Set("nodeAddr6", r.cfg.node_addr6);
-    o.Set("hashSeed", r.cfg.hash_seed);
-    o.Set("maglevTableSize", r.maglev_size);
-    return o;
+    return EdgeConfigObject(ci.Env(), ReadEdgeConfig(d.Maps().config));
   });
   a.Add("readDrops", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
     return CountersArray(ci.Env(), SumPerCpuCounters(d.Maps().drops, KPR_XDP_REASON_MAX));
@@ -646,11 +718,11 @@ Napi::Value OpenTraceJs(const Napi::CallbackInfo& info) {
     add("start", [](EdgeTrace& t, const Napi::CallbackInfo& ci) {
       Napi::Object f = ObjectArg(ci[0]);
       TraceFilter filter;
-      if (f.Has("frontend")) {  // an address alone: any of its ports and protocols
+      if (Given(f, "frontend")) {  // an address alone: any of its ports and protocols
         Napi::Object fe = ObjectArg(f.Get("frontend"));
         filter.frontend_addr = Str(fe, "addr");
-        if (fe.Has("port")) filter.frontend_port = Port(fe);
-        if (fe.Has("proto")) filter.frontend_proto = ProtoFromName(Str(fe, "proto"));
+        if (Given(fe, "port")) filter.frontend_port = Port(fe);
+        if (Given(fe, "proto")) filter.frontend_proto = ProtoFromName(Str(fe, "proto"));
       }
       filter.client_addr = OptStr(f, "client");
       t.Start(filter, U32(f, "leaseMs"));
@@ -689,13 +761,43 @@ Napi::Value OpenPinnedEdgeMapsJs(const Napi::CallbackInfo& info) {
   });
 }
 
+// The collector of per-flow state over the maps pinned in mapDir
+// (flow_gc.h): {step(budget) -> [{map, visited, deleted, passDone, live}], close()}.
+Napi::Value OpenFlowGcJs(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    if (!info[0].IsString()) throw BpfError("openFlowGc(mapDir) takes a string");
+    auto gc = std::make_shared<std::unique_ptr<FlowGc>>(std::make_unique<FlowGc>(info[0].As<Napi::String>()));
+    Napi::Object api = Napi::Object::New(info.Env());
+    api.Set("step", Napi::Function::New(info.Env(), [gc](const Napi::CallbackInfo& ci) {
+              return Guard(ci.Env(), [&]() -> Napi::Value {
+                if (!*gc) throw BpfError("the flow collector is closed");
+                if (!ci[0].IsNumber() || ci[0].As<Napi::Number>().Uint32Value() == 0) throw BpfError("step(budget) takes a positive number");
+                return ToArray(ci.Env(), (*gc)->Step(ci[0].As<Napi::Number>().Uint32Value()), [](const Napi::Env& env, const FlowGcReport& r) {
+                  Napi::Object o = Napi::Object::New(env);
+                  o.Set("map", r.map);
+                  o.Set("visited", static_cast<double>(r.visited));
+                  o.Set("deleted", static_cast<double>(r.deleted));
+                  o.Set("passDone", r.pass_done);
+                  if (r.live >= 0) o.Set("live", static_cast<double>(r.live));
+                  return o;
+                });
+              });
+            }));
+    api.Set("close", Napi::Function::New(info.Env(), [gc](const Napi::CallbackInfo& ci) {
+              gc->reset();
+              return ci.Env().Undefined();
+            }));
+    return api;
+  });
+}
+
 // The namespace and ingress device of a test run ({netns, ifindex}, both optional).
 TestRunOptions TestRunOptionsOf(const Napi::Value& options) {
   TestRunOptions opts;
   if (options.IsObject()) {
     Napi::Object o = options.As<Napi::Object>();
     opts.netns_path = OptStr(o, "netns");
-    opts.ingress_ifindex = o.Get("ifindex").IsUndefined() ? 0 : U32(o, "ifindex");
+    opts.ingress_ifindex = Given(o, "ifindex") ? U32(o, "ifindex") : 0;
   }
   return opts;
 }
@@ -757,9 +859,7 @@ Napi::Value OpenEdgeDatapath(const Napi::CallbackInfo& info) {
     a.dp->open = true;
     AddEdgeReaders(a);
     a.Add("setConfig", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
-      Napi::Object c = ObjectArg(ci[0]);
-      WriteEdgeConfig(d.Maps().config, EdgeConfig{OptStr(c, "nodeAddr4"), OptStr(c, "nodeAddr6"), U32(c, "hashSeed")},
-                      d.edge.maglev_size);
+      WriteEdgeConfig(d.Maps().config, ToEdgeConfig(ObjectArg(ci[0])), d.edge.maglev_size);
       return ci.Env().Undefined();
     });
     a.Add("updateFrontends", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
@@ -814,11 +914,66 @@ Napi::Value OpenEdgeDatapath(const Napi::CallbackInfo& info) {
     });
     a.Add("attachTc", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
       d.Maps();
-      if (!ci[0].IsString()) throw BpfError("attachTc(ifname) takes a device name");
-      return OutcomeObject(ci.Env(), AttachTc(ci[0].As<Napi::String>(), EdgeProgram(d.edge, "kpr_tc_dsr_ingress"),
-                                              EdgeProgram(d.edge, "kpr_tc_dsr_egress")));
+      if (!ci[0].IsString()) throw BpfError("attachTc(ifname, direction) takes a device name");
+      const std::string dir = ci[1].IsUndefined() ? "both" : ci[1].ToString().Utf8Value();
+      if (dir != "both" && dir != "ingress" && dir != "egress") throw BpfError("tc direction must be 'ingress' or 'egress', got '" + dir + "'");
+      bpf_program* ingress = dir == "egress" ? nullptr : EdgeProgram(d.edge, "kpr_tc_dsr_ingress");
+      bpf_program* egress = dir == "ingress" ? nullptr : EdgeProgram(d.edge, "kpr_tc_dsr_egress");
+      return OutcomeObject(ci.Env(), AttachTc(ci[0].As<Napi::String>(), ingress, egress));
+    });
+    a.Add("programIds", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
+      d.Maps();
+      auto ids = ProgramIds(d.edge.obj);
+      ids.merge(ProgramIds(d.edge.tc_obj));
+      return IdsObject(ci.Env(), ids);
     });
     return a.api;
+  });
+}
+
+Napi::Object LinkObject(const Napi::Env& env, const PinnedLinkInfo& l) {
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("name", l.name);
+  r.Set("program", l.program);
+  r.Set("progId", l.prog_id);
+  r.Set("attachType", l.attach_type);
+  r.Set("cgroupId", static_cast<double>(l.cgroup_id));
+  return r;
+}
+
+Napi::Object DeviceObject(const Napi::Env& env, const DeviceAttachment& d) {
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("device", d.device);
+  if (d.xdp_id) {
+    r.Set("xdp", d.xdp_program);
+    r.Set("xdpId", d.xdp_id);
+    r.Set("xdpMode", d.xdp_mode);
+  }
+  if (d.tc_ingress_id) {
+    r.Set("tcIngress", d.tc_ingress);
+    r.Set("tcIngressId", d.tc_ingress_id);
+  }
+  if (d.tc_egress_id) {
+    r.Set("tcEgress", d.tc_egress);
+    r.Set("tcEgressId", d.tc_egress_id);
+  }
+  return r;
+}
+
+Napi::Object WantedObject(const Napi::Env& env, const WantedAttachment& w) {
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("program", w.program);
+  r.Set("hook", w.hook);
+  if (!w.device.empty()) r.Set("device", w.device);
+  r.Set("scope", static_cast<double>(w.scope));
+  r.Set("progId", w.prog_id);
+  return r;
+}
+
+std::vector<std::string> Strings(const Napi::Value& v, const char* what) {
+  return MapArray<std::string>(v, [what](const Napi::Value& e) {
+    if (!e.IsString()) throw BpfError(std::string(what) + " must be strings");
+    return e.As<Napi::String>().Utf8Value();
   });
 }
 
@@ -827,8 +982,9 @@ Napi::Value KernelStatusJs(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
     Napi::Env env = info.Env();
     Napi::Object o = ObjectArg(info[0]);
+    const std::string map_dir = Str(o, "mapDir");
     Napi::Object out = Napi::Object::New(env);
-    out.Set("maps", ToArray(env, PinnedMaps(Str(o, "mapDir")), [](const Napi::Env& e, const PinnedMapInfo& m) {
+    out.Set("maps", ToArray(env, PinnedMaps(map_dir), [](const Napi::Env& e, const PinnedMapInfo& m) {
       Napi::Object r = Napi::Object::New(e);
       r.Set("name", m.name);
       r.Set("type", m.type);
@@ -836,26 +992,41 @@ Napi::Value KernelStatusJs(const Napi::CallbackInfo& info) {
       if (m.entries >= 0) r.Set("entries", static_cast<double>(m.entries));
       return r;
     }));
-    out.Set("links", ToArray(env, PinnedLinks(Str(o, "linkDir")), [](const Napi::Env& e, const PinnedLinkInfo& l) {
-      Napi::Object r = Napi::Object::New(e);
-      r.Set("name", l.name);
-      r.Set("program", l.program);
-      r.Set("attachType", l.attach_type);
-      r.Set("cgroupId", static_cast<double>(l.cgroup_id));
-      return r;
-    }));
-    out.Set("devices", ToArray(env, DeviceAttachments(), [](const Napi::Env& e, const DeviceAttachment& d) {
-      Napi::Object r = Napi::Object::New(e);
-      r.Set("device", d.device);
-      if (!d.xdp_program.empty()) {
-        r.Set("xdp", d.xdp_program);
-        r.Set("xdpMode", d.xdp_mode);
-      }
-      if (!d.tc_ingress.empty()) r.Set("tcIngress", d.tc_ingress);
-      if (!d.tc_egress.empty()) r.Set("tcEgress", d.tc_egress);
-      return r;
-    }));
+    out.Set("links", ToArray(env, PinnedLinks(Str(o, "linkDir")), LinkObject));
+    auto wanted = ReadAttachRecord(map_dir);
+    std::vector<std::string> wanted_devices;
+    for (const auto& w : wanted)
+      if (!w.device.empty()) wanted_devices.push_back(w.device);
+    out.Set("devices", ToArray(env, DeviceAttachments(wanted_devices), DeviceObject));
+    out.Set("wanted", ToArray(env, wanted, WantedObject));
     return out;
+  });
+}
+
+// The agent's check: its pinned links, and what the devices it wants carry.
+Napi::Value ReadAttachmentsJs(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    Napi::Object o = ObjectArg(info[0]);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("links", ToArray(env, PinnedLinks(Str(o, "linkDir")), LinkObject));
+    out.Set("devices", ToArray(env, NamedDeviceAttachments(Strings(o.Get("devices"), "devices")), DeviceObject));
+    return out;
+  });
+}
+
+Napi::Value WriteAttachRecordJs(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    if (!info[0].IsString()) throw BpfError("writeAttachRecord(mapDir, rows) takes a directory and an array");
+    auto rows = MapArray<WantedAttachment>(info[1], [](const Napi::Value& v) {
+      Napi::Object r = ObjectArg(v);
+      Napi::Value scope = r.Get("scope");
+      if (!scope.IsNumber() || scope.As<Napi::Number>().DoubleValue() < 0) throw BpfError("'scope' must be a non-negative number");
+      return WantedAttachment{Str(r, "program"), Str(r, "hook"), OptStr(r, "device"),
+                              static_cast<uint64_t>(scope.As<Napi::Number>().DoubleValue()), U32(r, "progId")};
+    });
+    WriteAttachRecord(info[0].As<Napi::String>(), rows);
+    return info.Env().Undefined();
   });
 }
 
@@ -867,7 +1038,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openEdgeDatapath", Napi::Function::New(env, OpenEdgeDatapath));
   exports.Set("openPinnedEdgeMaps", Napi::Function::New(env, OpenPinnedEdgeMapsJs));
   exports.Set("openTrace", Napi::Function::New(env, OpenTraceJs));
+  exports.Set("openFlowGc", Napi::Function::New(env, OpenFlowGcJs));
   exports.Set("kernelStatus", Napi::Function::New(env, KernelStatusJs));
+  exports.Set("readAttachments", Napi::Function::New(env, ReadAttachmentsJs));
+  exports.Set("writeAttachRecord", Napi::Function::New(env, WriteAttachRecordJs));
   exports.Set("maglevDigest", Napi::Function::New(env, MaglevDigestJs));
   exports.Set("computeMaglev", Napi::Function::New(env, ComputeMaglevJs));
   exports.Set("computeMaglevFromPermutations", Napi::Function::New(env, ComputeMaglevFromPermutationsJs));

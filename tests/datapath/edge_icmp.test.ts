@@ -53,7 +53,7 @@ interface Cluster {
 }
 
 async function startCluster(prefix: string, opts: EdgeTopologyOptions): Promise<Cluster> {
-  const topo = createEdgeTopology(prefix, opts);
+  const topo = createEdgeTopology(prefix, 1, opts);
   const servers: EchoServer[] = [];
   const agents: LineProcess[] = [];
   const owned: { destroy(): void }[] = [];
@@ -178,7 +178,7 @@ describe('edge LB: ICMP errors and path MTU with real traffic', () => {
       const c = cluster();
       const COUNT = 50;
       const targets = PATHS.flatMap((p) => FAMILIES.flatMap((f) => frontends(c, p, f, 'udp')));
-      const reports = await runEach(c, targets, () => ({ mode: 'udp-flows', count: COUNT, timeoutMs: 2000 }));
+      const reports = await runEach(c, targets, () => ({ mode: 'udp-connected-new-socket', count: COUNT, timeoutMs: 2000 }));
       expect(outcomes(reports)).toEqual(Object.fromEntries(targets.map((t) => [t.name, { backends: {}, errors: { ECONNREFUSED: COUNT } }])));
       // At once: an answer, not the timeout (each exchange is one send and its error).
       for (const r of Object.values(reports)) expect(Math.max(...r.results.map((x) => x.ms))).toBeLessThan(1000);

@@ -68,7 +68,7 @@ describe('faults under load (standalone)', () => {
 
   beforeAll(async () => {
     assertPrivileged();
-    topo = createEdgeTopology('faults', { podsPerNode: 2 });
+    topo = createEdgeTopology('faults', 2);
     for (const n of topo.nodes) for (const p of n.pods) servers.push(await startEchoServer(p.ns, p.name, { tcp: [TARGET_PORT] }));
     manifests = fs.mkdtempSync(path.join(os.tmpdir(), 'kpr-faults-'));
     clientCgroup = createTestCgroup('faults-client');

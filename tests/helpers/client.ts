@@ -1,5 +1,5 @@
 // Test client, run inside a client namespace and test cgroup (client_runner.ts):
-//   node client.js tcp|udp|udp-connected|udp-flows|http|transfer --addr A --port P --count N
+//   node client.js tcp|udp|udp-connected|udp-new-socket|udp-connected-new-socket|http|transfer --addr A --port P --count N
 //        [--timeout-ms T] [--deadline-ms D] [--interval-ms I]
 //        [--upload BYTES] [--download BYTES] [--source-port S] -> one JSON line (ClientReport)
 //   node client.js hold --proto tcp|udp --addr A --port P --interval-ms I
@@ -7,12 +7,13 @@
 // tcp: N sequential connections, each asks the backend its name and how it sees the client.
 // udp: one unconnected socket, N sendto()/recvmsg() exchanges.
 // udp-connected: one connected socket, N send()/recv() exchanges.
-// udp-flows: N connected sockets one after the other, one exchange each (N flows).
+// udp-new-socket: N exchanges, each on a socket of its own (a new source port each time).
+// udp-connected-new-socket: N exchanges, each on a connected socket of its own (N flows).
 // http: N sequential GET / requests, each on a new connection.
 // transfer: N sequential connections, each sends --upload bytes and receives
 // --download bytes (echo server's "recv N" and "send N"): packets of the
 // path's MTU, whatever it is.
-// --source-port S (udp-flows, transfer): probe i leaves from port S + i
+// --source-port S (udp-connected-new-socket, transfer): probe i leaves from port S + i
 // instead of one the kernel picks, so that runs never share a flow.
 // With --interval-ms the one-shot modes start a probe every I ms at most (a
 // paced load), and SIGTERM ends them early: the probe under way finishes and
@@ -52,8 +53,9 @@ function msSince(start: number): number {
   return Math.round((performance.now() - start) * 1000) / 1000;
 }
 
-/** Runs one request/answer exchange; an exchange that never settles becomes ETIMEDOUT. */
-function exchange(timeoutMs: number, body: (settle: (o: Outcome) => void) => () => void): Promise<ProbeResult> {
+/** Runs one request/answer exchange; an exchange that never settles becomes
+ *  ETIMEDOUT, with what was known of it at the start (known). */
+function exchange(timeoutMs: number, body: (settle: (o: Outcome) => void) => () => void, known: Outcome = {}): Promise<ProbeResult> {
   const start = performance.now();
   return new Promise((resolve) => {
     let settled = false;
@@ -65,7 +67,7 @@ function exchange(timeoutMs: number, body: (settle: (o: Outcome) => void) => () 
       cleanup();
       resolve({ ...o, ms: msSince(start) });
     };
-    const timer = setTimeout(() => settle({ error: 'ETIMEDOUT' }), timeoutMs);
+    const timer = setTimeout(() => settle({ ...known, error: 'ETIMEDOUT' }), timeoutMs);
     cleanup = body(settle);
     if (settled) cleanup();
   });
@@ -82,9 +84,9 @@ function onLines(sock: net.Socket, cb: (line: string) => void): void {
 }
 
 function tcpOnce(addr: string, port: number, timeoutMs: number): Promise<ProbeResult> {
+  // Taken before connect(), which Node calls on the next tick: never later than the translation.
+  const at = Date.now();
   return exchange(timeoutMs, (settle) => {
-    // Taken before connect(), which Node calls on the next tick: never later than the translation.
-    const at = Date.now();
     const sock = net.connect({ host: addr, port });
     let peer: Outcome = { at };
     sock.on('connect', () => {
@@ -98,7 +100,7 @@ function tcpOnce(addr: string, port: number, timeoutMs: number): Promise<ProbeRe
     sock.on('error', (err) => settle({ error: errorCode(err), ...peer }));
     sock.on('end', () => settle({ error: 'EOF', ...peer }));
     return () => sock.destroy();
-  });
+  }, { at });
 }
 
 /** One connection: --upload bytes up ("recv N", answered "<name> N"), then
@@ -314,7 +316,7 @@ interface Options {
   /** transfer: bytes up and down per connection. */
   upload: number;
   download: number;
-  /** udp-flows, transfer: probe i's source port is this + i; undefined: the kernel's pick. */
+  /** udp-connected-new-socket, transfer: probe i's source port is this + i; undefined: the kernel's pick. */
   sourcePort?: number;
 }
 
@@ -333,8 +335,8 @@ function bindUdp(sock: dgram.Socket, port: number | undefined): Promise<string |
   });
 }
 
-/** udp-flows: a connected socket of its own for one exchange. */
-async function udpFlowOnce(addr: string, port: number, localPort: number | undefined, timeoutMs: number): Promise<ProbeResult> {
+/** udp-connected-new-socket: a connected socket of its own for one exchange. */
+async function udpConnectedOnce(addr: string, port: number, localPort: number | undefined, timeoutMs: number): Promise<ProbeResult> {
   const sock = udpSocket(addr);
   const start = performance.now();
   const connectError = (await bindUdp(sock, localPort)) ?? (await connectUdp(sock, addr, port));
@@ -353,12 +355,19 @@ async function oneShot(mode: OneShotMode, o: Options): Promise<ClientReport> {
     run = await repeat(o, () => httpOnce(o.addr, o.port, o.timeoutMs));
   } else if (mode === 'transfer') {
     run = await repeat(o, (i) => transferOnce(o.addr, o.port, sourcePortOf(o, i), o.upload, o.download, o.timeoutMs));
-  } else if (mode === 'udp-flows') {
-    run = await repeat(o, (i) => udpFlowOnce(o.addr, o.port, sourcePortOf(o, i), o.timeoutMs));
+  } else if (mode === 'udp-connected-new-socket') {
+    run = await repeat(o, (i) => udpConnectedOnce(o.addr, o.port, sourcePortOf(o, i), o.timeoutMs));
   } else if (mode === 'udp') {
     const prober = new UdpProber(udpSocket(o.addr), { addr: o.addr, port: o.port });
     run = await repeat(o, () => prober.probe(o.timeoutMs));
     prober.close();
+  } else if (mode === 'udp-new-socket') {
+    run = await repeat(o, async () => {
+      const prober = new UdpProber(udpSocket(o.addr), { addr: o.addr, port: o.port });
+      const result = await prober.probe(o.timeoutMs);
+      prober.close();
+      return result;
+    });
   } else {
     const sock = udpSocket(o.addr);
     const connectStart = performance.now();
@@ -450,13 +459,13 @@ async function main(): Promise<void> {
   if (mode === 'hold') {
     if (values.proto !== 'tcp' && values.proto !== 'udp') throw new Error('--proto must be tcp or udp');
     await hold(values.proto, opts, intOption(values, 'duration-ms', 1, MAX_DURATION_MS));
-  } else if (mode === 'tcp' || mode === 'udp' || mode === 'udp-connected' || mode === 'udp-flows' || mode === 'http' || mode === 'transfer') {
+  } else if (mode === 'tcp' || mode === 'udp' || mode === 'udp-connected' || mode === 'udp-new-socket' || mode === 'udp-connected-new-socket' || mode === 'http' || mode === 'transfer') {
     process.once('SIGTERM', () => (stopRequested = true));
     const report = `${JSON.stringify(await oneShot(mode, opts))}\n`;
     // A pipe takes writes asynchronously: exiting before this one is flushed cuts a long report short.
     await new Promise<void>((resolve, reject) => process.stdout.write(report, (err) => (err ? reject(err) : resolve())));
   } else {
-    throw new Error(`unknown mode ${mode}; use tcp, udp, udp-connected, udp-flows, http, transfer or hold`);
+    throw new Error(`unknown mode ${mode}; use tcp, udp, udp-connected, udp-new-socket, udp-connected-new-socket, http, transfer or hold`);
   }
 }
 

@@ -24,7 +24,7 @@ export interface ClientRequest {
   /** transfer: bytes each connection sends and receives. */
   upload?: number;
   download?: number;
-  /** udp-flows, transfer: probe i leaves from this port + i (default: the kernel's pick). */
+  /** udp-connected-new-socket, transfer: probe i leaves from this port + i (default: the kernel's pick). */
   sourcePort?: number;
 }
 

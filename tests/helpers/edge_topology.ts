@@ -35,6 +35,8 @@ export interface EdgeHost {
 export interface EdgeNode extends EdgeHost {
   /** The node's device on the segment, where XDP and tc attach. */
   device: string;
+  /** The node's addresses on its pod bridge: its pods' default gateway. */
+  podGateway: { ipv4: string; ipv6: string };
   pods: EdgeHost[];
 }
 
@@ -50,7 +52,6 @@ export interface EdgeTopology {
 }
 
 export interface EdgeTopologyOptions {
-  podsPerNode?: number;
   /** A router before the client whose hop towards it has this MTU. */
   clientHopMtu?: number;
   /** Each node's hop towards its pods has this MTU. */
@@ -126,7 +127,7 @@ function addClientRouter(switchNs: string, router: EdgeHost, client: EdgeHost, n
   ip('-n', router.ns, '-6', 'route', 'add', LB_NET.ipv6, 'via', nodes[0].ipv6);
 }
 
-function addPod(node: EdgeNode, pod: EdgeHost, gw: { v4: string; v6: string }): void {
+function addPod(node: EdgeNode, pod: EdgeHost): void {
   addNamespace(pod.ns);
   ip('-n', node.ns, 'link', 'add', pod.name, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod.ns);
   ip('-n', node.ns, 'link', 'set', pod.name, 'master', 'pods', 'up');
@@ -134,12 +135,12 @@ function addPod(node: EdgeNode, pod: EdgeHost, gw: { v4: string; v6: string }): 
   ip('-n', pod.ns, 'addr', 'add', `${pod.ipv6}/64`, 'dev', 'eth0', 'nodad');
   ip('-n', pod.ns, 'link', 'set', 'eth0', 'up');
   fullChecksums(pod.ns, 'eth0');
-  ip('-n', pod.ns, 'route', 'add', 'default', 'via', gw.v4);
-  ip('-n', pod.ns, '-6', 'route', 'add', 'default', 'via', gw.v6);
+  ip('-n', pod.ns, 'route', 'add', 'default', 'via', node.podGateway.ipv4);
+  ip('-n', pod.ns, '-6', 'route', 'add', 'default', 'via', node.podGateway.ipv6);
 }
 
-export function createEdgeTopology(prefix: string, opts: EdgeTopologyOptions = {}): EdgeTopology {
-  const { podsPerNode = 1, clientHopMtu, podPathMtu } = opts;
+export function createEdgeTopology(prefix: string, podsPerNode = 1, opts: EdgeTopologyOptions = {}): EdgeTopology {
+  const { clientHopMtu, podPathMtu } = opts;
   const id = newName(prefix);
   const switchNs = `${id}-sw`;
   const client: EdgeHost = clientHopMtu
@@ -152,6 +153,7 @@ export function createEdgeTopology(prefix: string, opts: EdgeTopologyOptions = {
     ipv4: `${SEGMENT4}${2 + i}`,
     ipv6: `${SEGMENT6}${2 + i}`,
     device: DEVICE,
+    podGateway: { ipv4: `${podNet(i).v4}1`, ipv6: `${podNet(i).v6}1` },
     pods: Array.from({ length: podsPerNode }, (_, p) => ({
       name: `${n}${p + 1}`,
       ns: `${id}-pod-${n}${p + 1}`,
@@ -185,17 +187,17 @@ export function createEdgeTopology(prefix: string, opts: EdgeTopologyOptions = {
       plugIntoSwitch(switchNs, node, port);
       ip('-n', switchNs, 'link', 'set', 'dev', port, 'xdpdrv', 'obj', PASS_PROGRAM, 'sec', 'xdp');
       sysctl(node.ns, 'net.ipv4.conf.all.forwarding=1', 'net.ipv6.conf.all.forwarding=1');
-      const gw = { v4: `${podNet(i).v4}1`, v6: `${podNet(i).v6}1` };
+      const gw = node.podGateway;
       ip('-n', node.ns, 'link', 'add', 'pods', 'type', 'bridge');
-      ip('-n', node.ns, 'addr', 'add', `${gw.v4}/24`, 'dev', 'pods');
-      ip('-n', node.ns, 'addr', 'add', `${gw.v6}/64`, 'dev', 'pods', 'nodad');
+      ip('-n', node.ns, 'addr', 'add', `${gw.ipv4}/24`, 'dev', 'pods');
+      ip('-n', node.ns, 'addr', 'add', `${gw.ipv6}/64`, 'dev', 'pods', 'nodad');
       ip('-n', node.ns, 'link', 'set', 'pods', 'up');
       if (podPathMtu) hopMtu(node.ns, 'pods', podNet(i), podPathMtu);
       if (router) {
         ip('-n', node.ns, 'route', 'add', `${CLIENT_NET.v4}0/24`, 'via', router.ipv4);
         ip('-n', node.ns, '-6', 'route', 'add', `${CLIENT_NET.v6}/64`, 'via', router.ipv6);
       }
-      for (const pod of node.pods) addPod(node, pod, gw);
+      for (const pod of node.pods) addPod(node, pod);
       nodes.forEach((other, j) => {
         if (j === i) return;
         ip('-n', node.ns, 'route', 'add', `${podNet(j).v4}0/24`, 'via', other.ipv4);
