@@ -8,15 +8,11 @@ import { EdgeBackend, ProgTestRunResult } from '../../lib/datapath/native';
 import { checksumFaults } from './checksums';
 import * as P from './packets';
 import {
-  dropCount, eachEdgeFixture, frontend, LINK_CLIENT4, LINK_CLIENT6, NODE4, NODE6, PEER4, PEER6,
-  PEER_MAC, PROG, programService, TC_ACT_OK, TC_EGRESS, TC_INGRESS, XDP_PASS, XDP_TX,
+  CLIENT4, CLIENT6, dropCount, eachEdgeFixture, frontend, LINK_CLIENT4, LINK_CLIENT6, NODE4, NODE6, PEER4, PEER6,
+  PEER_MAC, PROG, programService, TC_ACT_OK, TC_EGRESS, TC_INGRESS, VIP4, VIP6, XDP_PASS, XDP_TX,
 } from './xdp_fixture';
 
 const M = 251;
-const VIP4 = '198.18.100.10';
-const VIP6 = 'fd00:198:18:100::10';
-const CLIENT4 = '198.19.5.5';
-const CLIENT6 = 'fd00:198:18:5::5';
 /** A router on a path, sending errors about packets it could not forward. */
 const ROUTER4 = '198.19.9.1';
 const ROUTER6 = 'fd00:198:18:9::1';

@@ -37,6 +37,11 @@ export const PEER_MAC = '02:00:00:00:b0:02';
 /** A client on the link, with a neighbour entry: replies can be forwarded to it. */
 export const LINK_CLIENT4 = '198.18.0.9';
 export const LINK_CLIENT6 = 'fd00:198:18::9';
+/** A frontend (LB IP) and a client beyond a router, of each family. */
+export const VIP4 = '198.18.100.10';
+export const VIP6 = 'fd00:198:18:100::10';
+export const CLIENT4 = '198.19.5.5';
+export const CLIENT6 = 'fd00:198:18:5::5';
 /** A backend node on the link without a neighbour entry: the FIB cannot answer. */
 export const UNRESOLVED4 = '198.18.0.3';
 

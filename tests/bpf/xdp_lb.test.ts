@@ -5,15 +5,12 @@ import { run } from '../helpers/run';
 import { EdgeBackend, EdgeFrontend, ProgTestRunResult } from '../../lib/datapath/native';
 import * as P from './packets';
 import {
-  dropCount, eachEdgeFixture, EdgeFixture, evenTable, frontend, LINK_CLIENT4, LINK_CLIENT6, NODE4, NODE6, PEER4, PEER6,
-  PEER_MAC, PROG, programService, SNAT_PORTS, TC_ACT_OK, TC_EGRESS, TC_INGRESS, UNRESOLVED4, XDP_DROP, XDP_PASS, XDP_TX,
+  CLIENT4, CLIENT6, dropCount, eachEdgeFixture, EdgeFixture, evenTable, frontend, LINK_CLIENT4, LINK_CLIENT6, NODE4,
+  NODE6, PEER4, PEER6, PEER_MAC, PROG, programService, SNAT_PORTS, TC_ACT_OK, TC_EGRESS, TC_INGRESS, UNRESOLVED4, VIP4,
+  VIP6, XDP_DROP, XDP_PASS, XDP_TX,
 } from './xdp_fixture';
 
 const M = 251;
-const VIP4 = '198.18.100.10';
-const VIP6 = 'fd00:198:18:100::10';
-const CLIENT4 = '198.19.5.5';
-const CLIENT6 = 'fd00:198:18:5::5';
 const LOCAL_A = '198.18.50.1';
 const LOCAL_B = '198.18.50.2';
 
