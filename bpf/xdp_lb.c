@@ -19,6 +19,7 @@
 #include "kpr_edge_select.h"
 #include "kpr_edge_revnat.h"
 #include "kpr_edge_snat.h"
+#include "kpr_edge_icmp.h"
 #include "kpr_trace.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -78,6 +79,18 @@ static __noinline int no_backend(struct xdp_md *ctx, const struct pkt *p, __u16 
 	return action;
 }
 
+/* Too big for its DSR tunnel: the client is told the MTU it has
+ * (kpr_edge_icmp.h), and the packet is counted like a drop. */
+static __always_inline int too_big(struct xdp_md *ctx, struct pkt *p, const __u8 *fe_addr, __u16 fe_port, __u32 mtu)
+{
+	int action = dsr_too_big(ctx, p, fe_addr, fe_port, mtu);
+
+	if (action < 0)
+		return drop(KPR_XDP_DROP_RESIZE_FAILED);
+	drop(KPR_XDP_DROP_FRAG_NEEDED);
+	return action;
+}
+
 static __always_inline int forward_fib(struct xdp_md *ctx, __u8 family)
 {
 	int action = fib_forward(ctx, family);
@@ -92,14 +105,20 @@ static __always_inline int forward_dsr(struct xdp_md *ctx, struct pkt *p, const 
 {
 	__u8 fe_addr[16];
 	__u16 fe_port = p->dport;
-	int err;
+	int err, action;
+	__u32 mtu;
 
 	__builtin_memcpy(fe_addr, p->daddr, 16);
 	if (nat_rewrite(ctx, p, NAT_DST, b->addr, b->port))
 		return drop(KPR_XDP_DROP_INVALID_PACKET);
 	err = p->family == KPR_AF_INET ? encap_ipip(ctx, p, src, b->node_addr, fe_addr, fe_port)
 				       : encap_ip6ip6(ctx, p, src, b->node_addr, fe_addr, fe_port);
-	return err ? drop(KPR_XDP_DROP_RESIZE_FAILED) : forward_fib(ctx, p->family);
+	if (err)
+		return drop(KPR_XDP_DROP_RESIZE_FAILED);
+	action = fib_forward_mtu(ctx, p->family, &mtu);
+	if (action == FIB_TOO_BIG)
+		return too_big(ctx, p, fe_addr, fe_port, mtu);
+	return action < 0 ? drop(KPR_XDP_DROP_FIB_LOOKUP_FAILED) : action;
 }
 
 /* A backend on this node: the stack delivers the packet; its replies leave
@@ -219,6 +238,57 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, const stru
 	return forward_dsr(ctx, p, src, b);
 }
 
+/* An ICMP error about a flow of the edge LB goes the flow's way
+ * (kpr_edge_icmp.h); any other one is the stack's. */
+static __always_inline int icmp_error(struct xdp_md *ctx, struct pkt *p)
+{
+	const struct edge_config *cfg;
+	const struct edge_fe_val *fe;
+	struct icmp_error e;
+	struct pkt peer;
+	int action;
+
+	if (icmp_err_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, p, &e))
+		return XDP_PASS;
+	/* The packet that answered the quote: a client's to a frontend, or a
+	 * backend's reply to a snat port. */
+	pkt_reversed(&e.quoted, &peer);
+	fe = lookup_frontend(&peer);
+	cfg = edge_config();
+	action = fe ? icmp_to_backend(ctx, p, &e, &peer, fe, cfg ? node_addr(cfg, p->family) : NULL)
+		    : icmp_to_client(ctx, p, &e, &peer);
+	if (action == ICMP_RESIZE_FAILED)
+		return drop(KPR_XDP_DROP_RESIZE_FAILED);
+	if (action == ICMP_FORWARD)
+		return forward_fib(ctx, p->family);
+	return action;
+}
+
+/* ICMP errors have a program of their own, reached by a tail call from
+ * kpr_xdp_lb: a tail call starts with a stack of its own, and the balanced
+ * packets' path leaves too little of theirs for another call. Pinned: the
+ * kernel empties a program array once no file or pin holds it. */
+int kpr_xdp_icmp(struct xdp_md *ctx);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, int(struct xdp_md *));
+} kpr_xdp_icmp_call SEC(".maps") = {
+	.values = { [0] = (void *)&kpr_xdp_icmp },
+};
+
+SEC("xdp")
+int kpr_xdp_icmp(struct xdp_md *ctx)
+{
+	struct pkt p;
+
+	parse_packet(ctx, &p); /* kpr_xdp_lb passed it: its IP fields are filled */
+	return icmp_error(ctx, &p);
+}
+
 SEC("xdp")
 int kpr_xdp_lb(struct xdp_md *ctx)
 {
@@ -228,8 +298,11 @@ int kpr_xdp_lb(struct xdp_md *ctx)
 	struct pkt p;
 	int action;
 
-	if (parse_packet(ctx, &p) != PARSE_OK)
+	if (parse_packet(ctx, &p) != PARSE_OK) {
+		if (p.proto == IPPROTO_ICMP || p.proto == IPPROTO_ICMPV6)
+			bpf_tail_call(ctx, &kpr_xdp_icmp_call, 0);
 		return XDP_PASS;
+	}
 	fe = lookup_frontend(&p);
 	if (!fe) {
 		action = snat_reply(ctx, &p);

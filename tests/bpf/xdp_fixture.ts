@@ -6,10 +6,12 @@
 import * as path from 'path';
 import { ensureBpffs } from '../../lib/bpffs';
 import { DEFAULT_FLOW_TIMEOUTS } from '../../lib/datapath/flow_timeouts';
-import { EdgeConfig, EdgeDatapath, EdgeOpenOptions, loadAddon, repoRoot } from '../../lib/datapath/native';
+import { EdgeBackend, EdgeConfig, EdgeDatapath, EdgeFrontend, EdgeOpenOptions, loadAddon, repoRoot } from '../../lib/datapath/native';
+import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
 import { DEFAULT_NODE_PORT_RANGE, defaultSnatPorts } from '../../lib/datapath/snat_ports';
 import { createLogger } from '../../lib/log';
 import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
+import { assertPrivileged } from '../helpers/preflight';
 import { newName } from '../helpers/naming';
 import { removeNamespace } from '../helpers/netns';
 import { onExit } from '../helpers/exit_cleanup';
@@ -35,6 +37,11 @@ export const PEER_MAC = '02:00:00:00:b0:02';
 /** A client on the link, with a neighbour entry: replies can be forwarded to it. */
 export const LINK_CLIENT4 = '198.18.0.9';
 export const LINK_CLIENT6 = 'fd00:198:18::9';
+/** A frontend (LB IP) and a client beyond a router, of each family. */
+export const VIP4 = '198.18.100.10';
+export const VIP6 = 'fd00:198:18:100::10';
+export const CLIENT4 = '198.19.5.5';
+export const CLIENT6 = 'fd00:198:18:5::5';
 /** A backend node on the link without a neighbour entry: the FIB cannot answer. */
 export const UNRESOLVED4 = '198.18.0.3';
 
@@ -119,4 +126,53 @@ export function createEdgeFixture(root: BpfRoot, overrides: Partial<EdgeOpenOpti
       unregister();
     },
   };
+}
+
+/** What eachEdgeFixture() gives the tests of a block: the current test's. */
+export interface EdgeFixtures {
+  root: BpfRoot;
+  fx: EdgeFixture;
+}
+
+/** A fresh bpf root and fixture for each test of the calling block, torn
+ *  down after it whatever happened (either may be missing when setting up
+ *  failed; the root must go regardless). */
+export function eachEdgeFixture(prefix: string, overrides: Partial<EdgeOpenOptions> = {}): EdgeFixtures {
+  const current = {} as EdgeFixtures;
+  beforeAll(() => assertPrivileged());
+  beforeEach(() => {
+    current.fx = undefined as unknown as EdgeFixture;
+    current.root = openBpfRoot(prefix);
+    current.fx = createEdgeFixture(current.root, overrides);
+  });
+  afterEach(() => {
+    try {
+      current.fx?.destroy();
+    } finally {
+      current.root?.destroy();
+    }
+  });
+  return current;
+}
+
+/** A frontend as the packet tests program it: DSR, Maglev, reject, one backend, unless extra says otherwise. */
+export function frontend(addr: string, port: number, proto: 'TCP' | 'UDP', svcId: number, extra: Partial<EdgeFrontend> = {}): EdgeFrontend {
+  return { addr, port, proto, svcId, count: 1, affinityTimeout: 0, sourceRanges: false, mode: 'dsr', algorithm: 'maglev', noBackend: 'reject', ...extra };
+}
+
+/** A Maglev table of m slots shared evenly by the backend ids. */
+export function evenTable(m: number, ...ids: number[]): number[] {
+  return Array.from({ length: m }, (_, i) => ids[i % ids.length]);
+}
+
+/** One service on fe.svcId with the given backends in an even Maglev table of m slots. */
+export function programService(dp: EdgeDatapath, m: number, fe: EdgeFrontend, backends: Omit<EdgeBackend, 'svcId'>[]): void {
+  dp.updateBackends(backends.map((b) => ({ ...b, svcId: fe.svcId })));
+  if (backends.length) dp.setMaglevTable(fe.svcId, evenTable(m, ...backends.map((b) => b.id)));
+  dp.updateFrontends([{ ...fe, count: backends.length }]);
+}
+
+/** Packets dropped (or answered) for the reason, on every CPU. */
+export function dropCount(dp: EdgeDatapath, reason: string): number {
+  return dp.readDrops()[XDP_DROP_REASONS.indexOf(reason)];
 }
