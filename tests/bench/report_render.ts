@@ -34,7 +34,7 @@ export const BENCHES: BenchInfo[] = [
       'tests/bench/flow_rate.ts with tests/bench/flowrate.c: a TCP and a UDP NodePort (externalTrafficPolicy Cluster) whose one endpoint runs on another Node, so that kpr forwards in snat mode ' +
       'and kube-proxy (iptables, nftables) masquerades; each peer alone on the machine, in turn. An external client opens new flows at a set rate, paced, many in flight, from 64 source addresses ' +
       '(TCP: connect, request, echo, then a graceful close that counts once the server\'s FIN is back; UDP: a socket, a datagram and its echo per flow); a flow not done within 2 s fails. ' +
-      'Sustained: 1000 flows/s for the run\'s duration (60 s, 600 s with FULL=1), TCP then UDP. Ramp: 1000, 2000, 4000, ... flows/s for 20 s each until 0.1% of a step fails or the ' +
+      'Sustained: 1000 flows/s for the run\'s duration (60 s, 600 s with FULL=1), TCP then UDP. Ramp: 1000, 1500, 2000, 3000, 4000, 6000, 8000, ... flows/s for 20 s each until 0.1% of a step fails or the ' +
       'generator cannot open the flows on time (2 CPUs); the break-even is the highest rate below 0.1%. NAT entries and drops: kpr\'s kpr_bpf_map_entries{map="kpr_edge_snat"} and ' +
       'kpr_drops_total{reason=~"snat_.*"}; kube-proxy\'s conntrack entries and insert_failed + drop + early_drop in its node namespace. Per-second counts are kept in the results file.',
     scenarios: ['tcp-sustained', 'udp-sustained', 'tcp-ramp', 'udp-ramp', BREAK_EVEN],
