@@ -80,7 +80,8 @@ function describe(r: RunResult): string {
   const drops = Object.entries(r.dropsByReason).map(([e, n]) => `${e} ${n}`).join(', ');
   return (
     `${o.ok}/${o.scheduled} answered, ${o.failed} failed${errors ? ` (${errors})` : ''}, opened ${o.attempted} (lag up to ${Math.round(o.maxLagMs)} ms); ` +
-    `backend served ${r.served}; NAT entries ${r.natEntries ?? 'not counted yet'}, NAT drops ${r.natDrops}${drops ? `; drops by reason: ${drops}` : ''}`
+    `backend served ${r.served}; NAT entries ${r.natEntries ?? 'not counted yet'}${r.collected === undefined ? '' : ` (collector deleted ${r.collected})`}, ` +
+    `NAT drops ${r.natDrops}${drops ? `; drops by reason: ${drops}` : ''}`
   );
 }
 
@@ -116,7 +117,7 @@ class FlowRateRun {
       scale: r.out.rate,
       peer: p.label,
       series: { ok: perSecond.ok, failed: perSecond.failed },
-      detail: { ...detail, served: r.served, natEntries: r.natEntries, natDrops: r.natDrops, dropsByReason: r.dropsByReason },
+      detail: { ...detail, served: r.served, natEntries: r.natEntries, natDrops: r.natDrops, dropsByReason: r.dropsByReason, collected: r.collected },
     });
   }
 

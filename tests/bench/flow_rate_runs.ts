@@ -1,9 +1,9 @@
 // One run of the flow-rate benchmark through a peer: flowrate.c in the
 // external client's namespace at a rate for a time, with what the backend
 // served meanwhile and the peer's NAT state around it: kpr's snat drops
-// (kpr_drops_total{reason=~"snat_.*"}, beside its other edge drops) and its snat map's occupancy
+// (kpr_drops_total{reason=~"snat_.*"}, beside its other edge drops), its snat map's occupancy
 // (kpr_bpf_map_entries{map="kpr_edge_snat"}, as the flow collector's last
-// pass left it), from its metrics endpoint; kube-proxy's counterparts from
+// pass left it) and what the collector deleted, from its metrics endpoint; kube-proxy's counterparts from
 // the kernel's conntrack in its node namespace (entries, and the new
 // connections conntrack could not insert or dropped). The backend's own UDP
 // receive errors are counted too: a loss there is behind any proxy.
@@ -48,6 +48,8 @@ export interface NatState {
   entries?: number;
   drops: number;
   byReason: Record<string, number>;
+  /** kpr: snat entries its flow collector has deleted so far (kpr_flow_gc_deleted_total). */
+  collected?: number;
 }
 
 const sum = (xs: Record<string, number>) => Object.values(xs).reduce((a, b) => a + b, 0);
@@ -60,6 +62,8 @@ export interface RunResult {
   natDrops: number;
   /** Every drop counter that moved during the run (kpr: all its edge drop reasons). */
   dropsByReason: Record<string, number>;
+  /** kpr: snat entries its flow collector deleted during the run. */
+  collected?: number;
 }
 
 /** Whether the generator opened every flow of the run on time (flowrate.c). */
@@ -83,7 +87,8 @@ function series(text: string, name: string, match: RegExp, key: string): Record<
 export function kprNatState(metrics: string): NatState {
   const byReason = series(metrics, 'kpr_drops_total', /datapath="edge"/, 'reason');
   const entries = series(metrics, 'kpr_bpf_map_entries', /map="kpr_edge_snat"/, 'map').kpr_edge_snat;
-  return { entries, drops: sum(Object.fromEntries(Object.entries(byReason).filter(([r]) => r.startsWith('snat_')))), byReason };
+  const collected = series(metrics, 'kpr_flow_gc_deleted_total', /map="kpr_edge_snat"/, 'map').kpr_edge_snat ?? 0;
+  return { entries, collected, drops: sum(Object.fromEntries(Object.entries(byReason).filter(([r]) => r.startsWith('snat_')))), byReason };
 }
 
 /** Conntrack's counters that mean a new connection lost (/proc/net/stat/nf_conntrack, per CPU, hex). */
@@ -138,5 +143,5 @@ export async function runFlows(p: RunningPeer, backend: Backend, proto: Proto, r
   const moved: Record<string, number> = { ...after.byReason, backend_udp_rcvbuf_errors: backendUdpErrors(backend) };
   const was: Record<string, number> = { ...before.byReason, backend_udp_rcvbuf_errors: lostBefore };
   const dropsByReason = Object.fromEntries(Object.entries(moved).map(([r, n]): [string, number] => [r, n - (was[r] ?? 0)]).filter(([, n]) => n > 0));
-  return { out, served: servedAfter - servedBefore, natEntries: after.entries, natDrops: after.drops - before.drops, dropsByReason };
+  return { out, served: servedAfter - servedBefore, natEntries: after.entries, natDrops: after.drops - before.drops, dropsByReason, collected: after.collected === undefined ? undefined : after.collected - (before.collected ?? 0) };
 }

@@ -12,12 +12,14 @@ const KPR_METRICS = [
   'kpr_drops_total{datapath="edge",reason="snat_map_full"} 6',
   'kpr_bpf_map_entries{map="kpr_edge_snat_ports"} 99',
   'kpr_bpf_map_entries{map="kpr_edge_snat"} 30718',
+  'kpr_flow_gc_deleted_total{map="kpr_edge_snat"} 1200',
+  'kpr_flow_gc_deleted_total{map="kpr_edge_flows4"} 7',
   '',
 ].join('\n');
 
 describe('kpr NAT state', () => {
-  test('sums the snat_* edge drops, keeps every edge reason, and reads the snat map, not its ports map', () => {
-    expect(kprNatState(KPR_METRICS)).toEqual({ entries: 30718, drops: 240, byReason: { fib_lookup_failed: 2, snat_no_port: 234, snat_map_full: 6 } });
+  test('sums the snat_* edge drops, keeps every edge reason, and reads the snat map and its collector, not the ports map', () => {
+    expect(kprNatState(KPR_METRICS)).toEqual({ entries: 30718, collected: 1200, drops: 240, byReason: { fib_lookup_failed: 2, snat_no_port: 234, snat_map_full: 6 } });
   });
 
   test('has no entry count before the collector has finished a pass', () => {
