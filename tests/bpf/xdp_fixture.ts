@@ -8,7 +8,7 @@ import { ensureBpffs } from '../../lib/bpffs';
 import { DEFAULT_FLOW_TIMEOUTS } from '../../lib/datapath/flow_timeouts';
 import { EdgeBackend, EdgeConfig, EdgeDatapath, EdgeFrontend, EdgeOpenOptions, loadAddon, repoRoot } from '../../lib/datapath/native';
 import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
-import { DEFAULT_NODE_PORT_RANGE, defaultSnatPorts } from '../../lib/datapath/snat_ports';
+import { defaultSnatPorts } from '../../lib/datapath/snat_ports';
 import { createLogger } from '../../lib/log';
 import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
 import { assertPrivileged } from '../helpers/preflight';
@@ -68,8 +68,8 @@ export function edgeOptions(mapDir: string, overrides: Partial<EdgeOpenOptions> 
   };
 }
 
-/** A node of Linux's default local port range (32768-60999) and Kubernetes' NodePort range. */
-export const SNAT_PORTS = defaultSnatPorts({ min: 32768, max: 60999 }, DEFAULT_NODE_PORT_RANGE);
+/** A node of Linux's default local port range (32768-60999). */
+export const SNAT_PORTS = defaultSnatPorts({ min: 32768, max: 60999 });
 
 /** The config an agent with default flags writes, for the given node. */
 export function edgeConfig(node: Omit<EdgeConfig, 'timeouts' | 'snatPorts'>, overrides: Partial<EdgeConfig> = {}): EdgeConfig {
