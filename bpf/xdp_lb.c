@@ -6,7 +6,9 @@
  * reached by DSR (the client's packet tunnelled to that node, which answers
  * the client directly) or, in snat mode, by rewriting both ends so that the
  * reply comes back through this node, where it is turned back here too.
- * Anything else leaves exactly as it came. */
+ * A datagram in fragments is balanced by its first fragment, and its later
+ * fragments follow it (kpr_edge_frag.h). Anything else leaves exactly as it
+ * came. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "kpr_xdp_maps.h"
@@ -17,6 +19,7 @@
 #include "kpr_reject.h"
 #include "kpr_edge_select.h"
 #include "kpr_edge_revnat.h"
+#include "kpr_edge_frag.h"
 #include "kpr_trace.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -95,6 +98,16 @@ static __always_inline const __u8 *node_addr(const struct edge_config *cfg, __u8
 	return v4 ? cfg->node_addr4 : NULL;
 }
 
+/* This node's address of the family, or NULL when it has none. */
+static __always_inline const __u8 *this_node(__u8 family)
+{
+	const struct edge_config *cfg;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&kpr_xdp_config, &zero);
+	return cfg ? node_addr(cfg, family) : NULL;
+}
+
 static __always_inline int forward_fib(struct xdp_md *ctx, __u8 family)
 {
 	int action = fib_forward(ctx, family);
@@ -102,21 +115,29 @@ static __always_inline int forward_fib(struct xdp_md *ctx, __u8 family)
 	return action < 0 ? drop(KPR_XDP_DROP_FIB_LOOKUP_FAILED) : action;
 }
 
+/* p, already addressed to its backend, in kpr's tunnel from src to node,
+ * naming the frontend for that node (kpr_encap.h). */
+static __always_inline int tunnel(struct xdp_md *ctx, const struct pkt *p, const __u8 *src, const __u8 *node,
+				  const __u8 *fe_addr, __u16 fe_port)
+{
+	int err = p->family == KPR_AF_INET ? encap_ipip(ctx, p, src, node, fe_addr, fe_port)
+					   : encap_ip6ip6(ctx, p, src, node, fe_addr, fe_port);
+
+	return err ? drop(KPR_XDP_DROP_RESIZE_FAILED) : forward_fib(ctx, p->family);
+}
+
 /* The inner packet goes to the backend itself; the tunnel names the
- * frontend for the backend's node (kpr_encap.h). */
+ * frontend for the backend's node. */
 static __always_inline int forward_dsr(struct xdp_md *ctx, struct pkt *p, const __u8 *src,
 				       const struct edge_backend *b)
 {
 	__u8 fe_addr[16];
 	__u16 fe_port = p->dport;
-	int err;
 
 	__builtin_memcpy(fe_addr, p->daddr, 16);
 	if (nat_rewrite(ctx, p, NAT_DST, b->addr, b->port))
 		return drop(KPR_XDP_DROP_INVALID_PACKET);
-	err = p->family == KPR_AF_INET ? encap_ipip(ctx, p, src, b->node_addr, fe_addr, fe_port)
-				       : encap_ip6ip6(ctx, p, src, b->node_addr, fe_addr, fe_port);
-	return err ? drop(KPR_XDP_DROP_RESIZE_FAILED) : forward_fib(ctx, p->family);
+	return tunnel(ctx, p, src, b->node_addr, fe_addr, fe_port);
 }
 
 /* A backend on this node: the stack delivers the packet; its replies leave
@@ -276,10 +297,8 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, const stru
 				   struct decision *t)
 {
 	struct edge_fe_val svc = *fe;
-	const struct edge_config *cfg;
 	struct edge_backend *b;
 	const __u8 *src;
-	__u32 zero = 0;
 
 	t->svc_id = svc.svc_id;
 	if (!p->l4_valid)
@@ -300,8 +319,7 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, const stru
 		return forward_local(ctx, p, b, t->pick != KPR_PICK_FLOW);
 	}
 	/* The config only now: a packet for a local backend does without it. */
-	cfg = bpf_map_lookup_elem(&kpr_xdp_config, &zero);
-	src = cfg ? node_addr(cfg, p->family) : NULL;
+	src = this_node(p->family);
 	if (!src)
 		return drop(KPR_XDP_DROP_NO_NODE_ADDRESS);
 	if (svc.flags & KPR_EDGE_F_SNAT) {
@@ -312,25 +330,72 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, const stru
 	return forward_dsr(ctx, p, src, b);
 }
 
+/* A later fragment: no ports, so it goes where its first fragment went,
+ * with the same addresses and tunnel but nothing rewritten at L4
+ * (kpr_edge_frag.h). One whose first fragment was not seen is dropped. */
+static __always_inline int forward_fragment(struct xdp_md *ctx, struct pkt *p)
+{
+	const struct edge_frag_val *v = frag_lookup(p);
+	__u8 fe_addr[16];
+	const __u8 *src;
+
+	if (!v || v->action == KPR_FRAG_DROP)
+		return drop(KPR_XDP_DROP_FRAG_NOT_FOUND);
+	if (v->action != KPR_FRAG_LOCAL && v->action != KPR_FRAG_DSR && v->action != KPR_FRAG_ROUTE)
+		return XDP_PASS;
+	__builtin_memcpy(fe_addr, p->daddr, 16);
+	if (frag_rewrite(ctx, p, v))
+		return drop(KPR_XDP_DROP_INVALID_PACKET);
+	if (v->action == KPR_FRAG_LOCAL)
+		return XDP_PASS;
+	if (v->action == KPR_FRAG_ROUTE)
+		return forward_fib(ctx, p->family);
+	src = this_node(p->family);
+	if (!src)
+		return drop(KPR_XDP_DROP_NO_NODE_ADDRESS);
+	return tunnel(ctx, p, src, v->tunnel_dst, fe_addr, v->frontend_port);
+}
+
+/* A whole packet, or a datagram's first fragment: the action, and in d what
+ * was decided (a snat reply's path is snat). */
+static __always_inline int edge_lb(struct xdp_md *ctx, struct pkt *p, struct decision *d)
+{
+	struct edge_trace_event *trace;
+	const struct edge_fe_val *fe;
+	int action;
+
+	fe = lookup_frontend(p);
+	if (!fe) {
+		action = snat_reply(ctx, p);
+		if (action < 0)
+			return XDP_PASS;
+		d->path = KPR_PATH_SNAT;
+		return action;
+	}
+	trace = trace_begin(p);
+	action = balance(ctx, p, fe, d);
+	if (trace)
+		trace_end(trace, d, action);
+	return action;
+}
+
 SEC("xdp")
 int kpr_xdp_lb(struct xdp_md *ctx)
 {
-	struct edge_trace_event *trace;
+	struct edge_frag_val *first = NULL;
 	struct decision d = {};
-	const struct edge_fe_val *fe;
 	struct pkt p;
 	int action;
 
 	if (parse_packet(ctx, &p) != PARSE_OK)
 		return XDP_PASS;
-	fe = lookup_frontend(&p);
-	if (!fe) {
-		action = snat_reply(ctx, &p);
-		return action < 0 ? XDP_PASS : action;
-	}
-	trace = trace_begin(&p);
-	action = balance(ctx, &p, fe, &d);
-	if (trace)
-		trace_end(trace, &d, action);
+	if (p.frag == KPR_FRAG_LATER)
+		return forward_fragment(ctx, &p);
+	/* A first fragment: what becomes of it, its later fragments follow. */
+	if (p.frag == KPR_FRAG_FIRST)
+		first = frag_begin(&p);
+	action = edge_lb(ctx, &p, &d);
+	if (first)
+		frag_complete(first, &p, &d, action);
 	return action;
 }

@@ -21,10 +21,10 @@
 #define ICMPV6_DEST_UNREACH 1
 #define ICMPV6_PORT_UNREACH 4
 /* What an ICMP error quotes of the datagram: its IP header (IPv4: with
- * options) and the first 8 bytes after it, the UDP header. */
+ * options; IPv6: with the Fragment header of a first fragment) and the
+ * first 8 bytes after it, the UDP header. */
 #define QUOTE_L4_LEN 8
 #define QUOTE4_MAX (60 + QUOTE_L4_LEN)
-#define QUOTE6_LEN (sizeof(struct ipv6hdr) + QUOTE_L4_LEN)
 
 struct rst_headers {
 	struct ethhdr eth;
@@ -165,7 +165,7 @@ static __always_inline int reject_udp(struct xdp_md *ctx, const struct pkt *p)
 	void *data_end = (void *)(long)ctx->data_end;
 	const int v4 = p->family == KPR_AF_INET;
 	const __u32 ip_len = v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
-	const __u32 quote_len = v4 ? l4_offset(p) - L3_OFF + QUOTE_L4_LEN : QUOTE6_LEN;
+	const __u32 quote_len = l4_offset(p) - L3_OFF + QUOTE_L4_LEN;
 	const __u32 icmp_len = sizeof(struct icmp_unreach) + quote_len;
 	struct ethhdr *eth = data, reply_eth;
 	struct icmp_unreach *icmp;

@@ -20,6 +20,7 @@ export const XDP_DROP_REASONS: readonly string[] = [
   'resize_failed',
   'revnat_failed',
   'snat_no_port',
+  'frag_not_found',
 ];
 
 export function xdpDropReasonName(index: number): string {
