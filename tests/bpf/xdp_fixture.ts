@@ -5,7 +5,7 @@
 // for a third, so that both FIB outcomes are deterministic.
 import * as path from 'path';
 import { ensureBpffs } from '../../lib/bpffs';
-import { EdgeDatapath, EdgeOpenOptions, loadAddon, repoRoot } from '../../lib/datapath/native';
+import { EdgeBackend, EdgeDatapath, EdgeFrontend, EdgeOpenOptions, loadAddon, repoRoot } from '../../lib/datapath/native';
 import { createLogger } from '../../lib/log';
 import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
 import { newName } from '../helpers/naming';
@@ -43,6 +43,18 @@ export interface EdgeFixture {
   destroy(): void;
 }
 
+/** A frontend of service svcId: DSR, Maglev, reject, no affinity or source ranges, but for extra. */
+export function edgeFrontend(addr: string, port: number, proto: 'TCP' | 'UDP', svcId: number, extra: Partial<EdgeFrontend> = {}): EdgeFrontend {
+  return { addr, port, proto, svcId, count: 1, affinityTimeout: 0, sourceRanges: false, mode: 'dsr', algorithm: 'maglev', noBackend: 'reject', ...extra };
+}
+
+/** Programs fe's service with these backends, spread evenly over a Maglev table of m slots. */
+export function installService(fx: EdgeFixture, m: number, fe: EdgeFrontend, backends: Omit<EdgeBackend, 'svcId'>[]): void {
+  fx.dp.updateBackends(backends.map((b) => ({ ...b, svcId: fe.svcId })));
+  if (backends.length) fx.dp.setMaglevTable(fe.svcId, Array.from({ length: m }, (_, i) => backends[i % backends.length].id));
+  fx.dp.updateFrontends([{ ...fe, count: backends.length }]);
+}
+
 export function edgeOptions(mapDir: string, overrides: Partial<EdgeOpenOptions> = {}): EdgeOpenOptions {
   return {
     objectPath: path.join(repoRoot(), 'bpf', 'xdp_lb.o'),
@@ -54,6 +66,7 @@ export function edgeOptions(mapDir: string, overrides: Partial<EdgeOpenOptions> 
     affinityMax: 1024,
     sourceRangeMax: 1024,
     snatMax: 1024,
+    fragmentMax: 1024,
     maglevTableSize: 251,
     ...overrides,
   };

@@ -8,8 +8,8 @@ import { BpfRoot } from '../helpers/bpf_root';
 import { assertPrivileged } from '../helpers/preflight';
 import * as P from './packets';
 import {
-  createEdgeFixture, EdgeFixture, LINK_CLIENT4, LINK_CLIENT6, NODE4, NODE6, openBpfRoot, PEER4, PEER6, PEER_MAC, PROG,
-  TC_ACT_OK, TC_EGRESS, TC_INGRESS, UNRESOLVED4, XDP_DROP, XDP_PASS, XDP_TX,
+  createEdgeFixture, EdgeFixture, edgeFrontend as frontend, installService, LINK_CLIENT4, LINK_CLIENT6, NODE4, NODE6, openBpfRoot, PEER4,
+  PEER6, PEER_MAC, PROG, TC_ACT_OK, TC_EGRESS, TC_INGRESS, UNRESOLVED4, XDP_DROP, XDP_PASS, XDP_TX,
 } from './xdp_fixture';
 
 const M = 251;
@@ -19,10 +19,6 @@ const CLIENT4 = '198.19.5.5';
 const CLIENT6 = 'fd00:198:18:5::5';
 const LOCAL_A = '198.18.50.1';
 const LOCAL_B = '198.18.50.2';
-
-function frontend(addr: string, port: number, proto: 'TCP' | 'UDP', svcId: number, extra: Partial<EdgeFrontend> = {}): EdgeFrontend {
-  return { addr, port, proto, svcId, count: 1, affinityTimeout: 0, sourceRanges: false, mode: 'dsr', algorithm: 'maglev', noBackend: 'reject', ...extra };
-}
 
 function drops(fx: EdgeFixture, reason: string): number {
   return fx.dp.readDrops()[XDP_DROP_REASONS.indexOf(reason)];
@@ -46,12 +42,7 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
     expect(r.packet.equals(pkt)).toBe(true);
   };
   const table = (...ids: number[]) => Array.from({ length: M }, (_, i) => ids[i % ids.length]);
-  /** One service on svcId with the given backends in an even Maglev table. */
-  function service(fe: EdgeFrontend, backends: Omit<EdgeBackend, 'svcId'>[]): void {
-    fx.dp.updateBackends(backends.map((b) => ({ ...b, svcId: fe.svcId })));
-    if (backends.length) fx.dp.setMaglevTable(fe.svcId, table(...backends.map((b) => b.id)));
-    fx.dp.updateFrontends([{ ...fe, count: backends.length }]);
-  }
+  const service = (fe: EdgeFrontend, backends: Omit<EdgeBackend, 'svcId'>[]) => installService(fx, M, fe, backends);
   const expectUntouched = (pkt: Buffer, action = XDP_PASS) => {
     const r = runPkt(pkt);
     expect(r.retval).toBe(action);
@@ -125,13 +116,6 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
       truncated.writeUInt16BE(P.internetChecksum(Buffer.concat([truncated.subarray(P.ETH_HLEN, P.ETH_HLEN + 10), Buffer.alloc(2), truncated.subarray(P.ETH_HLEN + 12, P.ETH_HLEN + 20)])), P.ETH_HLEN + 10);
       expectUntouched(truncated, XDP_DROP);
       expect(drops(fx, 'invalid_packet')).toBe(2);
-    });
-
-    test('fragments are all passed (only the first has ports)', () => {
-      expectUntouched(P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 }, {}, { fragField: 0x2000 })); // first, MF
-      expectUntouched(P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 }, {}, { fragField: 0x0010 })); // last
-      const frag6 = P.ethernet(P.NODE_MAC, P.CLIENT_MAC, P.ETH_P_IPV6, P.ipv6({ src: CLIENT6, dst: VIP6, nextHeader: 44, payload: Buffer.alloc(48) }));
-      expectUntouched(frag6);
     });
   });
 
