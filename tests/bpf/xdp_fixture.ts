@@ -5,11 +5,12 @@
 // for a third, so that both FIB outcomes are deterministic.
 import * as path from 'path';
 import { ensureBpffs } from '../../lib/bpffs';
-import { EdgeBackend, EdgeDatapath, EdgeFrontend, EdgeOpenOptions, loadAddon, repoRoot } from '../../lib/datapath/native';
+import { EdgeBackend, EdgeDatapath, EdgeFrontend, EdgeOpenOptions, loadAddon, ProgTestRunResult, repoRoot } from '../../lib/datapath/native';
 import { createLogger } from '../../lib/log';
 import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
 import { newName } from '../helpers/naming';
 import { removeNamespace } from '../helpers/netns';
+import { assertPrivileged } from '../helpers/preflight';
 import { onExit } from '../helpers/exit_cleanup';
 import { ip, run } from '../helpers/run';
 import { CLIENT_MAC, NODE_MAC } from './packets';
@@ -122,4 +123,32 @@ export function createEdgeFixture(root: BpfRoot, overrides: Partial<EdgeOpenOpti
       unregister();
     },
   };
+}
+
+/** For every test of the enclosing describe block (jest hooks), a fresh bpf
+ *  root and fixture, handed to use() before the test and destroyed after it,
+ *  the root even when the fixture could not be made. */
+export function edgeFixturePerTest(prefix: string, overrides: Partial<EdgeOpenOptions>, use: (fx: EdgeFixture, root: BpfRoot) => void): void {
+  let root: BpfRoot | undefined;
+  let fx: EdgeFixture | undefined;
+  beforeAll(() => assertPrivileged());
+  beforeEach(() => {
+    fx = undefined;
+    root = openBpfRoot(prefix);
+    fx = createEdgeFixture(root, overrides);
+    use(fx, root);
+  });
+  afterEach(() => {
+    try {
+      fx?.destroy();
+    } finally {
+      root?.destroy();
+    }
+  });
+}
+
+/** A program's result for pkt: the action expected, and every byte as it came. */
+export function expectUnchanged(r: ProgTestRunResult, pkt: Buffer, action: number): void {
+  expect(r.retval).toBe(action);
+  expect(r.packet.equals(pkt)).toBe(true);
 }

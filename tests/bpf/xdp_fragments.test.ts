@@ -6,12 +6,10 @@
 // every checksum, the L4 one of the whole datagram included, is checked.
 import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
 import { EdgeBackend, EdgeFrontend, ProgTestRunResult } from '../../lib/datapath/native';
-import { BpfRoot } from '../helpers/bpf_root';
-import { assertPrivileged } from '../helpers/preflight';
 import { checksumFaults } from './checksums';
 import * as P from './packets';
 import {
-  createEdgeFixture, EdgeFixture, edgeFrontend, installService, LINK_CLIENT4, LINK_CLIENT6, NODE4, NODE6, openBpfRoot, PEER4, PEER6,
+  EdgeFixture, edgeFixturePerTest, edgeFrontend, expectUnchanged, installService, LINK_CLIENT4, LINK_CLIENT6, NODE4, NODE6, PEER4, PEER6,
   PEER_MAC, PROG, TC_ACT_OK, TC_EGRESS, TC_INGRESS, XDP_DROP, XDP_PASS, XDP_TX,
 } from './xdp_fixture';
 
@@ -71,7 +69,6 @@ function untunnelled(out: Buffer): Buffer {
 }
 
 describe('IP fragments through the edge LB (BPF_PROG_TEST_RUN)', () => {
-  let root: BpfRoot;
   let fx: EdgeFixture;
   const runXdp = (pkt: Buffer): ProgTestRunResult => fx.dp.progTestRun(PROG, pkt, 1, { netns: fx.netns, ifindex: fx.ifindex });
   const runTc = (prog: string, pkt: Buffer): ProgTestRunResult => fx.dp.progTestRun(prog, pkt, 1);
@@ -84,30 +81,10 @@ describe('IP fragments through the edge LB (BPF_PROG_TEST_RUN)', () => {
       expect(r.retval).toBe(action);
       return r.packet;
     });
-  const expectXdpUntouched = (pkt: Buffer, action: number) => {
-    const r = runXdp(pkt);
-    expect(r.retval).toBe(action);
-    expect(r.packet.equals(pkt)).toBe(true);
-  };
-  const expectTcUntouched = (prog: string, pkt: Buffer) => {
-    const r = runTc(prog, pkt);
-    expect(r.retval).toBe(TC_ACT_OK);
-    expect(r.packet.equals(pkt)).toBe(true);
-  };
+  const expectXdpUntouched = (pkt: Buffer, action: number) => expectUnchanged(runXdp(pkt), pkt, action);
+  const expectTcUntouched = (prog: string, pkt: Buffer) => expectUnchanged(runTc(prog, pkt), pkt, TC_ACT_OK);
 
-  beforeAll(() => assertPrivileged());
-  beforeEach(() => {
-    fx = undefined as unknown as EdgeFixture;
-    root = openBpfRoot('xdp-frag');
-    fx = createEdgeFixture(root, { maglevTableSize: M });
-  });
-  afterEach(() => {
-    try {
-      fx?.destroy();
-    } finally {
-      root?.destroy();
-    }
-  });
+  edgeFixturePerTest('xdp-frag', { maglevTableSize: M }, (f) => (fx = f));
 
   describe.each(FAMILIES)('$name', (fam) => {
     const flow = { src: fam.client, dst: fam.vip, sport: 40000, dport: 53 };

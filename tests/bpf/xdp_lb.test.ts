@@ -5,10 +5,9 @@ import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
 import { run } from '../helpers/run';
 import { EdgeBackend, EdgeFrontend, ProgTestRunResult } from '../../lib/datapath/native';
 import { BpfRoot } from '../helpers/bpf_root';
-import { assertPrivileged } from '../helpers/preflight';
 import * as P from './packets';
 import {
-  createEdgeFixture, EdgeFixture, edgeFrontend as frontend, installService, LINK_CLIENT4, LINK_CLIENT6, NODE4, NODE6, openBpfRoot, PEER4,
+  EdgeFixture, edgeFixturePerTest, edgeFrontend as frontend, expectUnchanged, installService, LINK_CLIENT4, LINK_CLIENT6, NODE4, NODE6, PEER4,
   PEER6, PEER_MAC, PROG, TC_ACT_OK, TC_EGRESS, TC_INGRESS, UNRESOLVED4, XDP_DROP, XDP_PASS, XDP_TX,
 } from './xdp_fixture';
 
@@ -36,32 +35,14 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
     expect(r.retval).toBe(TC_ACT_OK);
     expect(r.packet.subarray(P.ETH_HLEN).toString('hex')).toBe(expected.subarray(P.ETH_HLEN).toString('hex'));
   };
-  const expectTcUntouched = (prog: string, pkt: Buffer) => {
-    const r = runTc(prog, pkt);
-    expect(r.retval).toBe(TC_ACT_OK);
-    expect(r.packet.equals(pkt)).toBe(true);
-  };
+  const expectTcUntouched = (prog: string, pkt: Buffer) => expectUnchanged(runTc(prog, pkt), pkt, TC_ACT_OK);
   const table = (...ids: number[]) => Array.from({ length: M }, (_, i) => ids[i % ids.length]);
   const service = (fe: EdgeFrontend, backends: Omit<EdgeBackend, 'svcId'>[]) => installService(fx, M, fe, backends);
-  const expectUntouched = (pkt: Buffer, action = XDP_PASS) => {
-    const r = runPkt(pkt);
-    expect(r.retval).toBe(action);
-    expect(r.packet.equals(pkt)).toBe(true);
-  };
+  const expectUntouched = (pkt: Buffer, action = XDP_PASS) => expectUnchanged(runPkt(pkt), pkt, action);
 
-  beforeAll(() => assertPrivileged());
-  beforeEach(() => {
-    fx = undefined as unknown as EdgeFixture;
-    root = openBpfRoot('xdp');
-    fx = createEdgeFixture(root, { maglevTableSize: M });
-  });
-  afterEach(() => {
-    // Either may be missing when beforeEach failed; the root must go regardless.
-    try {
-      fx?.destroy();
-    } finally {
-      root?.destroy();
-    }
+  edgeFixturePerTest('xdp', { maglevTableSize: M }, (f, r) => {
+    fx = f;
+    root = r;
   });
 
   describe('not for a frontend: passed with every byte unchanged', () => {

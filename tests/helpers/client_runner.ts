@@ -21,6 +21,9 @@ export interface ClientRequest {
   deadlineMs?: number;
   /** The least time between the starts of two exchanges: a paced load. */
   intervalMs?: number;
+  /** udp modes: every request this many bytes, asking for answers of answerBytes (sized_udp.ts). */
+  requestBytes?: number;
+  answerBytes?: number;
 }
 
 export interface HoldRequest {
@@ -61,6 +64,8 @@ function requestArgv(req: ClientRequest): string[] {
     'timeout-ms': req.timeoutMs ?? CLIENT_DEFAULTS.timeoutMs,
     'deadline-ms': req.deadlineMs ?? CLIENT_DEFAULTS.deadlineMs,
     'interval-ms': req.intervalMs,
+    'request-bytes': req.requestBytes,
+    'answer-bytes': req.answerBytes,
   });
 }
 

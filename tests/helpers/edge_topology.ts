@@ -27,6 +27,13 @@ export interface EdgeNode extends EdgeHost {
   pods: EdgeHost[];
 }
 
+export interface EdgeTopologyOptions {
+  /** MTU of the nodes' side of the segment (their devices and switch ports),
+   *  the client's staying 1500: room for DSR's tunnel header, as Cilium
+   *  advises, so that a client's full-sized packet still fits tunnelled. */
+  nodeMtu?: number;
+}
+
 export interface EdgeTopology {
   client: EdgeHost;
   nodes: EdgeNode[];
@@ -65,8 +72,9 @@ function addNamespace(ns: string): void {
 }
 
 /** A veth from the switch's bridge into host's namespace, addressed on the segment. */
-function plugIntoSwitch(switchNs: string, h: EdgeHost, port: string): void {
-  ip('-n', switchNs, 'link', 'add', port, 'type', 'veth', 'peer', 'name', DEVICE, 'netns', h.ns);
+function plugIntoSwitch(switchNs: string, h: EdgeHost, port: string, mtu?: number): void {
+  const withMtu = mtu ? ['mtu', String(mtu)] : [];
+  ip('-n', switchNs, 'link', 'add', port, ...withMtu, 'type', 'veth', 'peer', 'name', DEVICE, ...withMtu, 'netns', h.ns);
   ip('-n', switchNs, 'link', 'set', port, 'master', 'br0', 'up');
   ip('-n', h.ns, 'addr', 'add', `${h.ipv4}/24`, 'dev', DEVICE);
   ip('-n', h.ns, 'addr', 'add', `${h.ipv6}/64`, 'dev', DEVICE, 'nodad');
@@ -86,7 +94,7 @@ function addPod(node: EdgeNode, pod: EdgeHost, gw: { v4: string; v6: string }): 
   ip('-n', pod.ns, '-6', 'route', 'add', 'default', 'via', gw.v6);
 }
 
-export function createEdgeTopology(prefix: string, podsPerNode = 1): EdgeTopology {
+export function createEdgeTopology(prefix: string, podsPerNode = 1, options: EdgeTopologyOptions = {}): EdgeTopology {
   const id = newName(prefix);
   const switchNs = `${id}-sw`;
   const client: EdgeHost = { name: 'client', ns: `${id}-client`, ipv4: `${SEGMENT4}1`, ipv6: `${SEGMENT6}1` };
@@ -122,7 +130,7 @@ export function createEdgeTopology(prefix: string, podsPerNode = 1): EdgeTopolog
     nodes.forEach((node, i) => {
       addNamespace(node.ns);
       const port = node.name;
-      plugIntoSwitch(switchNs, node, port);
+      plugIntoSwitch(switchNs, node, port, options.nodeMtu);
       ip('-n', switchNs, 'link', 'set', 'dev', port, 'xdpdrv', 'obj', PASS_PROGRAM, 'sec', 'xdp');
       sysctl(node.ns, 'net.ipv4.conf.all.forwarding=1', 'net.ipv6.conf.all.forwarding=1');
       const gw = { v4: `${podNet(i).v4}1`, v6: `${podNet(i).v6}1` };
