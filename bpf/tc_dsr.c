@@ -138,7 +138,7 @@ int kpr_tc_dsr_ingress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	if (!p.l4_valid)
 		return count_drop(KPR_XDP_DROP_INVALID_PACKET);
-	revnat_remember(&p, fe_addr, fe_port);
+	revnat_remember_or_refresh(&p, fe_addr, fe_port);
 	return TC_ACT_OK;
 }
 

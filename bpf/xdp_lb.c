@@ -19,6 +19,7 @@
 #include "kpr_reject.h"
 #include "kpr_edge_select.h"
 #include "kpr_edge_revnat.h"
+#include "kpr_edge_snat.h"
 #include "kpr_edge_frag.h"
 #include "kpr_trace.h"
 
@@ -66,7 +67,7 @@ static __always_inline int source_allowed(const struct pkt *p, __u32 svc_id)
 	return bpf_map_lookup_elem(&kpr_edge_source_ranges, &k) != NULL;
 }
 
-static __always_inline int no_backend(struct xdp_md *ctx, const struct pkt *p, __u16 flags)
+static __noinline int no_backend(struct xdp_md *ctx, const struct pkt *p, __u16 flags)
 {
 	int action;
 
@@ -77,25 +78,6 @@ static __always_inline int no_backend(struct xdp_md *ctx, const struct pkt *p, _
 		return drop(KPR_XDP_DROP_RESIZE_FAILED);
 	drop(KPR_XDP_DROP_NO_SERVICE_BACKEND); /* counted like a drop: the socket LB counts rejects too */
 	return action;
-}
-
-static __always_inline int addr_is_zero(const __u8 *a)
-{
-	__u64 w[2];
-
-	__builtin_memcpy(w, a, 16);
-	return (w[0] | w[1]) == 0;
-}
-
-/* This node's address of the packet's family, or NULL when it has none. */
-static __always_inline const __u8 *node_addr(const struct edge_config *cfg, __u8 family)
-{
-	__u32 v4;
-
-	if (family == KPR_AF_INET6)
-		return addr_is_zero(cfg->node_addr6) ? NULL : cfg->node_addr6;
-	__builtin_memcpy(&v4, cfg->node_addr4, 4);
-	return v4 ? cfg->node_addr4 : NULL;
 }
 
 /* This node's address of the family, or NULL when it has none. */
@@ -142,11 +124,10 @@ static __always_inline int forward_dsr(struct xdp_md *ctx, struct pkt *p, const 
 
 /* A backend on this node: the stack delivers the packet; its replies leave
  * through tc_dsr.c, which needs to know the frontend. That is written once
- * per flow: a map update on every packet would cost more than all the rest.
- * Both tables are LRUs of the same size, and tc's lookups keep the entry of
- * a flow that is still answered fresh. */
+ * per connection, and refreshed with the flow's entry (at most once a
+ * second): a map update on every packet would cost more than all the rest. */
 static __always_inline int forward_local(struct xdp_md *ctx, struct pkt *p, const struct edge_backend *b,
-					 int new_flow)
+					 int new_flow, int refreshed)
 {
 	__u8 fe_addr[16];
 	__u16 fe_port = p->dport;
@@ -154,98 +135,29 @@ static __always_inline int forward_local(struct xdp_md *ctx, struct pkt *p, cons
 	__builtin_memcpy(fe_addr, p->daddr, 16);
 	if (nat_rewrite(ctx, p, NAT_DST, b->addr, b->port))
 		return drop(KPR_XDP_DROP_INVALID_PACKET);
-	if (new_flow)
+	/* A client may open a connection from the port of an ended one, to
+	 * another frontend of the same service: the flow entry is the same,
+	 * the frontend its replies must come from is not. */
+	if (new_flow || (p->proto == IPPROTO_TCP && ct_opening(p->tcp_flags)))
 		revnat_remember(p, fe_addr, fe_port);
+	else if (refreshed)
+		revnat_remember_or_refresh(p, fe_addr, fe_port);
 	return XDP_PASS;
 }
 
-static __always_inline int same_addr(const __u8 *a, const __u8 *b)
+/* snat: the backend sees this node as the client, on a port of the flow's
+ * own (kpr_edge_snat.h), which its reply comes back to. */
+static __always_inline int forward_snat(struct xdp_md *ctx, struct pkt *p, const struct edge_config *cfg,
+					const __u8 *src, const struct edge_backend *b, __u32 svc_id)
 {
-	__u64 x[2], y[2];
+	__u16 port = 0;
+	int reason;
 
-	__builtin_memcpy(x, a, 16);
-	__builtin_memcpy(y, b, 16);
-	return x[0] == y[0] && x[1] == y[1];
-}
-
-/* The kpr_edge_snat key of a backend's replies to node (an IPv4 node address
- * is 4 bytes long), but for the snat port. */
-static __always_inline void snat_key(struct edge_snat_key *k, const struct pkt *p, const __u8 *backend,
-				     const __u8 *node, __u16 backend_port)
-{
-	__builtin_memcpy(k->backend_addr, backend, 16);
-	if (p->family == KPR_AF_INET)
-		__builtin_memcpy(k->node_addr, node, 4);
-	else
-		__builtin_memcpy(k->node_addr, node, 16);
-	k->backend_port = backend_port;
-	k->proto = p->proto;
-	k->family = p->family;
-}
-
-/* How many free snat ports a new flow looks for before it is dropped. */
-#define KPR_SNAT_PORT_TRIES 32
-
-/* The snat port of the flow (network byte order): the one it was given, or a
- * free one, taken by inserting the reverse entry v for it. 0: none free. */
-static __always_inline __u16 snat_port(const struct pkt *p, const __u8 *src, const struct edge_backend *b,
-				       const struct edge_snat_val *v)
-{
-	struct edge_snat_port_key fk = {};
-	const struct edge_snat_val *kept;
-	struct edge_snat_key k = {};
-	const __u16 *given;
-	__u32 start, i;
-	__u16 port;
-
-	__builtin_memcpy(fk.client_addr, p->saddr, 16);
-	__builtin_memcpy(fk.backend_addr, b->addr, 16);
-	fk.client_port = p->sport;
-	fk.backend_port = b->port;
-	fk.proto = p->proto;
-	fk.family = p->family;
-	given = bpf_map_lookup_elem(&kpr_edge_snat_ports, &fk);
-	if (given)
-		return *given;
-
-	snat_key(&k, p, b->addr, src, b->port);
-	/* A flow of an older build, which kept the client's port: it keeps it. */
-	k.snat_port = p->sport;
-	kept = bpf_map_lookup_elem(&kpr_edge_snat, &k);
-	if (kept && kept->client_port == 0 && same_addr(kept->client_addr, p->saddr)) {
-		bpf_map_update_elem(&kpr_edge_snat_ports, &fk, &p->sport, BPF_ANY);
-		return p->sport;
-	}
-	/* A random start: flows of many clients to one backend do not all probe
-	 * the same ports first. */
-	start = bpf_get_prandom_u32();
-	for (i = 0; i < KPR_SNAT_PORT_TRIES; i++) {
-		port = bpf_htons(KPR_SNAT_PORT_MIN + (start + i) % KPR_SNAT_PORT_COUNT);
-		k.snat_port = port;
-		if (bpf_map_update_elem(&kpr_edge_snat, &k, v, BPF_NOEXIST) == 0) {
-			bpf_map_update_elem(&kpr_edge_snat_ports, &fk, &port, BPF_ANY);
-			return port;
-		}
-	}
-	return 0;
-}
-
-/* snat: the backend sees this node as the client, on a port of its own per
- * flow (snat_port()); kpr_edge_snat remembers whom the reply is for. */
-static __always_inline int forward_snat(struct xdp_md *ctx, struct pkt *p, const __u8 *src,
-					const struct edge_backend *b, __u32 svc_id)
-{
-	struct edge_snat_val v = {};
-	__u16 port;
-
-	__builtin_memcpy(v.client_addr, p->saddr, 16);
-	__builtin_memcpy(v.frontend_addr, p->daddr, 16);
-	v.frontend_port = p->dport;
-	v.client_port = p->sport;
-	v.svc_id = svc_id;
-	port = snat_port(p, src, b, &v);
-	if (!port)
-		return drop(KPR_XDP_DROP_SNAT_NO_PORT);
+	reason = snat_flow_port(p, cfg, b, svc_id, &port);
+	if (reason == KPR_SNAT_NEW_FLOW)
+		reason = snat_new_flow(cfg, &port);
+	if (reason)
+		return drop(reason);
 	if (nat_rewrite(ctx, p, NAT_SRC, src, port) || nat_rewrite(ctx, p, NAT_DST, b->addr, b->port))
 		return drop(KPR_XDP_DROP_INVALID_PACKET);
 	return forward_fib(ctx, p->family);
@@ -260,7 +172,6 @@ static __always_inline int snat_reply(struct xdp_md *ctx, struct pkt *p)
 	const struct edge_config *cfg;
 	const __u8 *node;
 	struct edge_snat_val sv;
-	struct edge_snat_key k = {};
 	__u8 want[16] = {};
 	__u32 zero = 0;
 
@@ -270,16 +181,11 @@ static __always_inline int snat_reply(struct xdp_md *ctx, struct pkt *p)
 	node = node_addr(cfg, p->family);
 	if (!node)
 		return -1;
-	if (p->family == KPR_AF_INET)
-		__builtin_memcpy(want, node, 4);
-	else
-		__builtin_memcpy(want, node, 16);
-	if (!same_addr(want, p->daddr))
+	addr_copy(want, node, p->family);
+	if (!addr_equal(want, p->daddr))
 		return -1;
 
-	snat_key(&k, p, p->saddr, p->daddr, p->sport);
-	k.snat_port = p->dport;
-	v = bpf_map_lookup_elem(&kpr_edge_snat, &k);
+	v = snat_reply_flow(p);
 	if (!v)
 		return -1;
 	if (!p->l4_valid)
@@ -297,8 +203,11 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, const stru
 				   struct decision *t)
 {
 	struct edge_fe_val svc = *fe;
+	const struct edge_config *cfg;
 	struct edge_backend *b;
+	int refreshed = 0;
 	const __u8 *src;
+	__u32 zero = 0;
 
 	t->svc_id = svc.svc_id;
 	if (!p->l4_valid)
@@ -308,7 +217,7 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, const stru
 		return drop(KPR_XDP_DROP_SOURCE_RANGE_DENIED);
 	if (svc.count == 0)
 		return no_backend(ctx, p, svc.flags);
-	b = select_backend(p, &svc, &t->pick, &t->backend_id);
+	b = select_backend(p, &svc, &t->pick, &t->backend_id, &refreshed);
 	if (!b)
 		return drop(KPR_XDP_DROP_BACKEND_MISSING);
 	if (b->family != p->family)
@@ -316,15 +225,18 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, const stru
 
 	if (addr_is_zero(b->node_addr)) {
 		t->path = KPR_PATH_LOCAL;
-		return forward_local(ctx, p, b, t->pick != KPR_PICK_FLOW);
+		return forward_local(ctx, p, b, t->pick != KPR_PICK_FLOW, refreshed);
 	}
 	/* The config only now: a packet for a local backend does without it. */
-	src = this_node(p->family);
+	cfg = bpf_map_lookup_elem(&kpr_xdp_config, &zero);
+	if (!cfg)
+		return drop(KPR_XDP_DROP_NO_NODE_ADDRESS);
+	src = node_addr(cfg, p->family);
 	if (!src)
 		return drop(KPR_XDP_DROP_NO_NODE_ADDRESS);
 	if (svc.flags & KPR_EDGE_F_SNAT) {
 		t->path = KPR_PATH_SNAT;
-		return forward_snat(ctx, p, src, b, svc.svc_id);
+		return forward_snat(ctx, p, cfg, src, b, svc.svc_id);
 	}
 	t->path = KPR_PATH_DSR;
 	return forward_dsr(ctx, p, src, b);
@@ -336,6 +248,7 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, const stru
 static __always_inline int forward_fragment(struct xdp_md *ctx, struct pkt *p)
 {
 	const struct edge_frag_val *v = frag_lookup(p);
+	__u64 pseudo; /* no L4 header, no pseudo header sum to fix */
 	__u8 fe_addr[16];
 	const __u8 *src;
 
@@ -344,7 +257,7 @@ static __always_inline int forward_fragment(struct xdp_md *ctx, struct pkt *p)
 	if (v->action != KPR_FRAG_LOCAL && v->action != KPR_FRAG_DSR && v->action != KPR_FRAG_ROUTE)
 		return XDP_PASS;
 	__builtin_memcpy(fe_addr, p->daddr, 16);
-	if (frag_rewrite(ctx, p, v))
+	if (addr_rewrite(ctx, p, NAT_SRC, v->saddr, &pseudo) || addr_rewrite(ctx, p, NAT_DST, v->daddr, &pseudo))
 		return drop(KPR_XDP_DROP_INVALID_PACKET);
 	if (v->action == KPR_FRAG_LOCAL)
 		return XDP_PASS;

@@ -16,6 +16,7 @@ import { logMigrations, settleMigrations } from './datapath/map_migrations';
 import { EdgeDatapath, EdgeOpenOptions, loadAddon, OpenOptions, repoRoot } from './datapath/native';
 import { Reconciler } from './datapath/reconciler';
 import { attachMode, namespaceInterfaces } from './datapath/xdp_devices';
+import { defaultSnatPorts, formatPortRanges, localPortRange, snatPortClashes } from './datapath/snat_ports';
 import { HealthCheckServers } from './health_check_node_port';
 import { Logger } from './log';
 import { DatapathMetrics, EdgeLbSource, edgeMapCapacities, socketMapCapacities } from './metrics/datapath_metrics';
@@ -35,7 +36,8 @@ import { ManifestSource } from './sources/manifest';
 import { nodeName } from './sources/node_name';
 import { standaloneNode } from './sources/standalone_node';
 import { CapacityReport } from './sync/capacity';
-import { EdgeSync } from './sync/edge_sync';
+import { EdgeSync, FlowSettings } from './sync/edge_sync';
+import { FlowCollector } from './sync/flow_gc';
 import { ProxyState } from './sync/proxy_state';
 import { SyncLoop } from './sync/sync_loop';
 
@@ -131,6 +133,24 @@ function edgeOpenOptions(cfg: RunConfig, mapDir: string): EdgeOpenOptions {
   };
 }
 
+/** The flow timeouts, and the snat ports: the configured ones, or those the
+ *  node's own connections and NodePorts leave free. Ports shared with the
+ *  node's local port range are allowed, but said. */
+function flowSettings(cfg: RunConfig, log: Logger): FlowSettings {
+  const local = localPortRange();
+  const snatPorts = cfg.snatPorts ?? defaultSnatPorts(local, cfg.nodePortRange);
+  if (snatPorts.length === 0) throw new Error(`no snat ports are left beside ip_local_port_range ${local.min}-${local.max} and --node-port-range: set --bpf-lb-snat-port-range`);
+  const clashes = snatPortClashes(snatPorts, local);
+  if (clashes.length > 0) {
+    log.warn(`edge: snat ports ${formatPortRanges(clashes)} are in ip_local_port_range ${local.min}-${local.max}: a reply to one of this node's own connections there may be taken for a snat flow's`);
+  }
+  const t = cfg.flowTimeouts;
+  log.info(
+    `edge: snat ports ${formatPortRanges(snatPorts)}; flow timeouts tcp ${t.tcpEstablished}s, syn ${t.tcpSyn}s, fin ${t.tcpFin}s, close ${t.tcpClose}s, udp ${t.udp}s, udp stream ${t.udpStream}s`,
+  );
+  return { timeouts: t, snatPorts };
+}
+
 /** The XDP edge LB, unless --bpf-lb-acceleration disabled or the addon is
  *  too old for its control plane; its maps are adopted, never flushed. */
 function openEdge(cfg: RunConfig, mapDir: string, kpr: DatapathMetrics, capacity: CapacityReport, log: Logger): { sync: EdgeSync; metrics: EdgeLbSource } | undefined {
@@ -139,6 +159,7 @@ function openEdge(cfg: RunConfig, mapDir: string, kpr: DatapathMetrics, capacity
     log.info('edge: --bpf-lb-acceleration disabled: no XDP edge LB');
     return undefined;
   }
+  const flows = flowSettings(cfg, log);
   const opts = edgeOpenOptions(cfg, mapDir);
   let dp: EdgeDatapath;
   try {
@@ -163,7 +184,7 @@ function openEdge(cfg: RunConfig, mapDir: string, kpr: DatapathMetrics, capacity
   log.info(`edge: adopted ${adopted.services.size} services from ${mapDir}; ${cfg.lbMode} mode, ${cfg.lbAlgorithm}, Maglev tables of ${cfg.maglevTableSize}`);
   const attached = (program: string, device: string, ok: boolean) => kpr.programAttached(program, device, ok);
   return {
-    sync: new EdgeSync({ dp, reconciler, hashSeed: cfg.maglevSeed, mode, devices: cfg.devices, neighbours: new NodeNeighbours(log), log, capacity, attached }),
+    sync: new EdgeSync({ dp, reconciler, hashSeed: cfg.maglevSeed, flows, mode, devices: cfg.devices, neighbours: new NodeNeighbours(log), log, capacity, attached }),
     metrics: { maps: dp, programmed: () => reconciler.programmed, capacities: edgeMapCapacities(opts) },
   };
 }
@@ -198,7 +219,16 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const capacity = new CapacityReport({ log, pending: (datapath, n) => kpr.pendingForCapacity(datapath, n) });
   const edge = openEdge(cfg, pins.maps, kpr, capacity, log);
   privatePins([pins.maps, pins.links]);
-  kpr.readFrom({ maps: dp, programmed: () => reconciler.programmed, capacities: socketMapCapacities(opts) }, edge?.metrics);
+  const socketCapacities = socketMapCapacities(opts);
+  kpr.readFrom({ maps: dp, programmed: () => reconciler.programmed, capacities: socketCapacities }, edge?.metrics);
+  const gc = new FlowCollector({
+    gc: loadAddon().openFlowGc(pins.maps),
+    intervalMs: cfg.gcIntervalMs,
+    capacities: { ...socketCapacities, ...edge?.metrics.capacities },
+    reported: (reports) => kpr.flowGcStep(reports),
+    log,
+  });
+  gc.start();
 
   const servers = await startServers(cfg, metrics, kpr, log);
   const where = `node ${node}, cgroup ${cgroupRoot}, maps ${pins.maps}`;
@@ -219,6 +249,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
       log.info(`${signal}: exiting; pinned maps and links stay in place`);
       source?.stop();
       loop.stop();
+      gc.stop();
       for (const s of servers) s.close();
       healthChecks.closeAll();
       resolve();

@@ -38,6 +38,7 @@ import { programmedState } from './datapath/programmed';
 import { formatTable, ServiceRow, serviceRows } from './datapath/service_listing';
 import { createLogger } from './log';
 import { agentHealth, formatStatus } from './status';
+import { drainOutput, stdoutClosed, watchOutput } from './cli_output';
 import { formatFrontend } from './model/frontend';
 
 /** Exit status of a command line error. */
@@ -203,7 +204,7 @@ function maglev(args: string[]): number {
 const TRACE_LEASE_MS = 2000;
 const TRACE_POLL_MS = 200;
 
-/** kpr trace: decisions as they happen, until a limit or an interrupt. */
+/** kpr trace: decisions as they happen, until a limit, an interrupt or its reader goes away. */
 async function trace(args: string[]): Promise<number> {
   const cfg = traceConfig(args);
   if (cfg === 'help') {
@@ -221,7 +222,7 @@ async function trace(args: string[]): Promise<number> {
     t.start({ frontend: cfg.frontend, client: cfg.client, leaseMs: TRACE_LEASE_MS });
     process.stderr.write(`tracing ${cfg.frontend ? formatTraceFrontend(cfg.frontend) : 'every frontend'}${cfg.client ? ` from ${cfg.client}` : ''} (Ctrl-C stops)\n`);
     let renewed = Date.now();
-    while (!interrupted && Date.now() < deadline && (cfg.count === undefined || seen < cfg.count)) {
+    while (!interrupted && !stdoutClosed() && Date.now() < deadline && (cfg.count === undefined || seen < cfg.count)) {
       for (const e of t.poll(TRACE_POLL_MS)) {
         if (cfg.count !== undefined && seen >= cfg.count) break;
         const d = decision(e);
@@ -232,7 +233,7 @@ async function trace(args: string[]): Promise<number> {
         t.renew(TRACE_LEASE_MS);
         renewed = Date.now();
       }
-      await new Promise((r) => setImmediate(r)); // let signals in between polls
+      await new Promise((r) => setImmediate(r)); // let signals, and a closed stdout, in between polls
     }
   } finally {
     t.stop();
@@ -249,7 +250,15 @@ function formatTraceFrontend(fe: FrontendKey | { addr: string }): string {
   return 'port' in fe ? formatFrontend(fe) : fe.addr;
 }
 
+/** Runs a command; resolves with its exit status once its output is written out. */
 export async function main(argv: string[]): Promise<number> {
+  watchOutput();
+  const status = await runCommand(argv);
+  await drainOutput();
+  return status;
+}
+
+async function runCommand(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
   try {
     if (command === undefined) {

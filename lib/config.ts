@@ -19,7 +19,9 @@ import { formatDuration, parseDuration } from './duration';
 import { ConfigFileError, FileSettings, readKubeProxyConfig } from './kubeproxy_config';
 import { LOG_LEVELS, LogLevel } from './log';
 import { KUBE_PROXY_NO_LOCAL_ENDPOINTS_GAUGE, NO_LOCAL_ENDPOINTS_GAUGE } from './metrics/no_local_endpoints_gauge';
-import { FrontendKey } from './datapath/native';
+import { FlowTimeouts, FrontendKey, PortRange } from './datapath/native';
+import { DEFAULT_FLOW_TIMEOUTS, FLOW_TIMEOUT_FLAGS } from './datapath/flow_timeouts';
+import { DEFAULT_NODE_PORT_RANGE, defaultSnatPorts, formatPortRanges, MAX_SNAT_RANGES, parsePortRange } from './datapath/snat_ports';
 import { canonicalCidr } from './model/cidr';
 import { canonicalIp } from './model/ip_address';
 import { Protocol, PROTOCOLS } from './model/protocol';
@@ -79,6 +81,8 @@ export const HEALTHZ_PORT = 10256;
 const DEFAULT_HEALTHZ = `0.0.0.0:${HEALTHZ_PORT}`;
 
 const SYNC_PERIOD_MS = 30_000;
+/** A full pass of the flow collector over every map. */
+const DEFAULT_GC_INTERVAL_MS = 10_000;
 /** kube-proxy's minSyncPeriod; standalone mode syncs a saved file at once. */
 const KUBERNETES_MIN_SYNC_PERIOD_MS = 1000;
 const STANDALONE_MIN_SYNC_PERIOD_MS = 0;
@@ -156,6 +160,25 @@ export const RUN: CommandSpec = {
     },
     { name: '--service-no-backend-response', value: 'RESPONSE', help: 'edge LB, a service without backends: reject (TCP reset) or drop', default: 'reject' },
     {
+      name: '--bpf-lb-snat-port-range',
+      value: 'MIN-MAX[,MIN-MAX]',
+      help: "edge LB, snat mode: the source ports flows get towards a backend, at most two ranges; they must stay clear of the node's ip_local_port_range and of its NodePorts",
+      default: `1024-65535 without ip_local_port_range and --node-port-range (${formatPortRanges(defaultSnatPorts({ min: 32768, max: 60999 }, DEFAULT_NODE_PORT_RANGE))} with the defaults)`,
+    },
+    { name: '--node-port-range', value: 'MIN-MAX', help: "the cluster's NodePort range (kube-apiserver --service-node-port-range), kept out of the default snat ports", default: `${DEFAULT_NODE_PORT_RANGE.min}-${DEFAULT_NODE_PORT_RANGE.max}` },
+    ...FLOW_TIMEOUT_FLAGS.map((f) => ({
+      name: f.flag,
+      value: 'DURATION',
+      help: `edge LB: how long the state of ${f.help} lives once idle (whole seconds); the kernel's ${f.sysctl} by default`,
+      default: formatDuration(DEFAULT_FLOW_TIMEOUTS[f.field] * 1000),
+    })),
+    {
+      name: '--conntrack-gc-interval',
+      value: 'DURATION',
+      help: 'edge LB: every flow, affinity, snat and reverse-NAT entry is looked at once per interval (a slice of each map a second), and deleted when its flow is over',
+      default: formatDuration(DEFAULT_GC_INTERVAL_MS),
+    },
+    {
       name: '--bpf-lb-acceleration',
       value: 'MODE',
       help: "edge LB XDP attachment: native (in the driver; fails where the driver has no XDP), generic, best-effort (native where the driver supports it, generic elsewhere), or disabled (no edge LB)",
@@ -220,7 +243,7 @@ export const MAGLEV_SHOW: CommandSpec = {
 
 export const TRACE: CommandSpec = {
   name: 'trace',
-  summary: "stream the edge LB's forwarding decisions (frontend, client, backend, how it was chosen, drop reason) until interrupted; off, the trace costs a packet one load",
+  summary: "stream the edge LB's forwarding decisions (frontend, client, backend, how it was chosen, drop reason) until interrupted or its reader goes away (| head); off, the trace costs a packet one load",
   flags: [
     { name: '--frontend', value: 'FRONTEND', help: 'only this frontend: 198.18.100.1:80/TCP; without a port, any of its ports', default: 'all' },
     { name: '--client', value: 'IP', help: 'only packets from this client address', default: 'all' },
@@ -276,6 +299,11 @@ export interface RunConfig {
   acceleration: XdpAcceleration;
   /** undefined: the interfaces holding this node's addresses. */
   devices?: string[];
+  /** undefined: defaultSnatPorts of the node's local port range and nodePortRange. */
+  snatPorts?: PortRange[];
+  nodePortRange: PortRange;
+  flowTimeouts: FlowTimeouts;
+  gcIntervalMs: number;
   logLevel: LogLevel;
 }
 
@@ -379,6 +407,40 @@ function durationFlag(v: Map<string, string>, name: string): number | undefined 
   return ms;
 }
 
+function portRangesFlag(v: Map<string, string>, name: string, most: number): PortRange[] | undefined {
+  const raw = v.get(name);
+  if (raw === undefined) return undefined;
+  const ranges = raw.split(',').map((text) => {
+    const r = parsePortRange(text);
+    if (r === undefined) throw new UsageError(RUN.name, `flag ${name}: ${JSON.stringify(text)} is not a port range MIN-MAX within 1-65535`);
+    return r;
+  });
+  if (ranges.length > most) throw new UsageError(RUN.name, `flag ${name} takes at most ${most} range${most > 1 ? 's' : ''}, got ${ranges.length}`);
+  ranges.sort((a, b) => a.min - b.min);
+  if (ranges.some((r, i) => i > 0 && r.min <= ranges[i - 1].max)) throw new UsageError(RUN.name, `flag ${name}: ranges overlap in ${JSON.stringify(raw)}`);
+  return ranges;
+}
+
+function gcInterval(v: Map<string, string>): number {
+  const ms = durationFlag(v, '--conntrack-gc-interval') ?? DEFAULT_GC_INTERVAL_MS;
+  if (ms < 1000 || ms > MAX_PERIOD_MS) throw new UsageError(RUN.name, `flag --conntrack-gc-interval must be from 1s to ${formatDuration(MAX_PERIOD_MS)}, got ${JSON.stringify(v.get('--conntrack-gc-interval'))}`);
+  return ms;
+}
+
+/** Whole seconds, at least one: what the datapath counts in. */
+function flowTimeouts(v: Map<string, string>): FlowTimeouts {
+  const out = { ...DEFAULT_FLOW_TIMEOUTS };
+  for (const f of FLOW_TIMEOUT_FLAGS) {
+    const ms = durationFlag(v, f.flag);
+    if (ms === undefined) continue;
+    if (ms < 1000 || ms % 1000 !== 0 || ms / 1000 > MAX_TIMEOUT_S) {
+      throw new UsageError(RUN.name, `flag ${f.flag} must be whole seconds from 1s to ${formatDuration(MAX_TIMEOUT_S * 1000)}, got ${JSON.stringify(v.get(f.flag))}`);
+    }
+    out[f.field] = ms / 1000;
+  }
+  return out;
+}
+
 function cidrsFlag(raw: string | undefined): string[] | undefined {
   return raw?.split(',').map((text) => {
     const cidr = canonicalCidr(text.trim());
@@ -422,6 +484,9 @@ function absolutePathFlag(v: Map<string, string>, name: string): string | undefi
 
 /** Timers take at most 2^31-1 ms; a longer one would fire at once, again and again. */
 const MAX_PERIOD_MS = 2 ** 31 - 1;
+/** The datapath keeps timeouts in 32 bits of seconds; a year is more than any flow needs. */
+const MAX_TIMEOUT_S = 366 * 24 * 3600;
+
 
 function sourceConfig(v: Map<string, string>, file: FileSettings, env: NodeJS.ProcessEnv, readFile: (f: string) => string): SourceConfig {
   const manifests = v.get('--manifests');
@@ -489,6 +554,10 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
     noBackendResponse: choiceFlag(RUN, v, '--service-no-backend-response', NO_BACKEND_RESPONSES, 'reject'),
     acceleration: choiceFlag(RUN, v, '--bpf-lb-acceleration', XDP_ACCELERATIONS, 'best-effort'),
     devices: devicesFlag(v.get('--devices')),
+    snatPorts: portRangesFlag(v, '--bpf-lb-snat-port-range', MAX_SNAT_RANGES),
+    nodePortRange: portRangesFlag(v, '--node-port-range', 1)?.[0] ?? DEFAULT_NODE_PORT_RANGE,
+    flowTimeouts: flowTimeouts(v),
+    gcIntervalMs: gcInterval(v),
     logLevel,
   };
 }

@@ -16,6 +16,7 @@
         "src/edge_maps.cc",
         "src/edge_attach.cc",
         "src/edge_trace.cc",
+        "src/flow_gc.cc",
         "src/status.cc",
         "src/prog_test_run.cc"
       ],

@@ -19,7 +19,6 @@
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include "kpr_nat.h"
 #include "kpr_parse.h"
 #include "kpr_trace.h"
 #include "kpr_xdp_maps.h"
@@ -94,14 +93,6 @@ static __always_inline void frag_remember_reply(const struct pkt *p, const __u8 
 	__builtin_memcpy(v.saddr, fe_addr, 16);
 	__builtin_memcpy(v.daddr, p->daddr, 16);
 	bpf_map_update_elem(&kpr_edge_fragments, &k, &v, BPF_ANY);
-}
-
-/* XDP: gives a later fragment the addresses its first fragment left with. */
-static __always_inline int frag_rewrite(struct xdp_md *ctx, struct pkt *p, const struct edge_frag_val *v)
-{
-	__u64 unused; /* no L4 header, no pseudo header sum to fix */
-
-	return addr_rewrite(ctx, p, NAT_SRC, v->saddr, &unused) || addr_rewrite(ctx, p, NAT_DST, v->daddr, &unused);
 }
 
 #endif

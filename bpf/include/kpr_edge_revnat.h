@@ -1,12 +1,16 @@
 /* Remembering how to answer a client as the frontend: whoever hands a
  * client's packet to a backend on this node records, keyed on the reply the
  * backend will send, the frontend the client asked for. tc_dsr.c rewrites
- * the reply's source with it on the way out. */
+ * the reply's source with it on the way out. The entry lives as long as its
+ * flow (kpr_flow_lifetime.h): packets both ways refresh it, at most once a
+ * second each. */
 #ifndef KPR_EDGE_REVNAT_H
 #define KPR_EDGE_REVNAT_H
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "kpr_addr.h"
+#include "kpr_flow_lifetime.h"
 #include "kpr_parse.h"
 #include "kpr_xdp_maps.h"
 
@@ -32,16 +36,49 @@ static __always_inline void revnat_remember(const struct pkt *p, const __u8 *fe_
 	revnat_key(&k, p, 1);
 	__builtin_memcpy(v.frontend_addr, fe_addr, 16);
 	v.frontend_port = fe_port;
+	v.state = ct_next_state(0, p->proto, p->tcp_flags, KPR_CT_FROM_CLIENT);
+	v.last_seen_ns = bpf_ktime_get_coarse_ns();
 	bpf_map_update_elem(&kpr_edge_revnat, &k, &v, BPF_ANY);
 }
 
-/* The frontend a reply p (backend -> client) must come from, or NULL. */
+static __always_inline void revnat_touch(struct edge_revnat_val *v, const struct pkt *p, int from, __u64 now)
+{
+	__u8 state = ct_next_state(v->state, p->proto, p->tcp_flags, from);
+
+	if (ct_needs_write(v->state, state, v->last_seen_ns, now)) {
+		v->state = state;
+		v->last_seen_ns = now;
+	}
+}
+
+/* A client's packet p (destination = the backend) of the flow to fe: its
+ * entry is refreshed, or written when there is none or it names another
+ * frontend. */
+static __always_inline void revnat_remember_or_refresh(const struct pkt *p, const __u8 *fe_addr, __u16 fe_port)
+{
+	struct edge_revnat_key k = {};
+	struct edge_revnat_val *v;
+
+	revnat_key(&k, p, 1);
+	v = bpf_map_lookup_elem(&kpr_edge_revnat, &k);
+	if (v && v->frontend_port == fe_port && addr_equal(v->frontend_addr, fe_addr))
+		revnat_touch(v, p, KPR_CT_FROM_CLIENT, bpf_ktime_get_coarse_ns());
+	else
+		revnat_remember(p, fe_addr, fe_port);
+}
+
+/* The frontend a reply p (backend -> client) must come from, or NULL; the
+ * entry is refreshed. */
 static __always_inline const struct edge_revnat_val *revnat_lookup(const struct pkt *p)
 {
 	struct edge_revnat_key k = {};
+	struct edge_revnat_val *v;
 
 	revnat_key(&k, p, 0);
-	return bpf_map_lookup_elem(&kpr_edge_revnat, &k);
+	v = bpf_map_lookup_elem(&kpr_edge_revnat, &k);
+	if (v)
+		revnat_touch(v, p, KPR_CT_FROM_BACKEND, bpf_ktime_get_coarse_ns());
+	return v;
 }
 
 #endif

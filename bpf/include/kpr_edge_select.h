@@ -1,16 +1,18 @@
 /* Backend choice of the edge LB, in order: the flow's own backend (so an
  * established connection survives a table change), the client's affinity
  * backend, then a fresh pick from the service's Maglev table. A remembered
- * backend counts only while it still exists for this same service. */
+ * backend counts only while it still exists for this same service. A flow's
+ * entry lives as long as the flow (kpr_flow_lifetime.h): the client's
+ * packets refresh it, and a client that opens a new connection on the ports
+ * of one that was reset, closed or has expired gets a fresh pick. */
 #ifndef KPR_EDGE_SELECT_H
 #define KPR_EDGE_SELECT_H
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "kpr_flow_lifetime.h"
 #include "kpr_parse.h"
 #include "kpr_xdp_maps.h"
-
-#define NSEC_PER_SEC 1000000000ULL
 
 /* A 32-bit avalanche step (Chris Wellons' lowbias32 constants). */
 static __always_inline __u32 hash_mix(__u32 h)
@@ -111,6 +113,33 @@ static __always_inline void flow_remember(const struct pkt *p, __u32 svc_id, con
 	}
 }
 
+/* A client opening a connection on the ports of a flow that is over. Only
+ * an opening SYN pays for the config's timeouts. */
+static __always_inline int flow_restarts(const struct edge_stick_val *v, const struct pkt *p, __u64 now)
+{
+	const struct edge_config *cfg;
+	__u32 zero = 0;
+
+	if (p->proto != IPPROTO_TCP || !ct_opening(p->tcp_flags))
+		return 0;
+	if (v->state & (KPR_CT_RST | KPR_CT_FIN_CLIENT))
+		return 1;
+	cfg = bpf_map_lookup_elem(&kpr_xdp_config, &zero);
+	return cfg && ct_expired(&cfg->timeouts, p->proto, v->state, v->last_seen_ns, now);
+}
+
+/* Refreshes a flow's entry for the client's packet p; says whether it wrote. */
+static __always_inline int flow_touch(struct edge_stick_val *v, const struct pkt *p, __u64 now)
+{
+	__u8 state = ct_next_state(v->state, p->proto, p->tcp_flags, KPR_CT_FROM_CLIENT);
+
+	if (!ct_needs_write(v->state, state, v->last_seen_ns, now))
+		return 0;
+	v->state = state;
+	v->last_seen_ns = now;
+	return 1;
+}
+
 static __always_inline void count_flow_miss(void)
 {
 	__u32 zero = 0;
@@ -121,32 +150,36 @@ static __always_inline void count_flow_miss(void)
 }
 
 /* *how: enum kpr_pick (KPR_PICK_FLOW: a flow this node already had a
- * backend for); *backend_id: the one chosen. */
+ * backend for); *backend_id: the one chosen; *refreshed: the flow's entry
+ * was written for this packet. */
 static __always_inline struct edge_backend *select_backend(const struct pkt *p, const struct edge_fe_val *fe,
-							   __u8 *how, __u32 *backend_id)
+							   __u8 *how, __u32 *backend_id, int *refreshed)
 {
 	struct edge_affinity_key ak = {};
 	struct edge_stick_val *sv, nv = {};
-	struct edge_backend *b;
+	struct edge_backend *b = NULL;
 	int affinity = fe->flags & KPR_EDGE_F_AFFINITY;
-	__u64 now = 0;
+	/* Jiffy resolution is plenty for timeouts of seconds. */
+	__u64 now = bpf_ktime_get_coarse_ns();
 	__u32 id = 0;
 
-	/* A flow's entry needs no time: the LRU ages it out. */
-	b = stuck_backend(flow_lookup(p, fe->svc_id), fe->svc_id, &id);
+	sv = flow_lookup(p, fe->svc_id);
+	if (sv && !flow_restarts(sv, p, now))
+		b = stuck_backend(sv, fe->svc_id, &id);
 	*backend_id = id;
 	*how = KPR_PICK_FLOW;
-	if (b)
+	if (b) {
+		*refreshed = flow_touch(sv, p, now);
 		return b;
+	}
 	count_flow_miss();
 
 	if (affinity) {
-		now = bpf_ktime_get_coarse_ns(); /* jiffy resolution is plenty for affinity timeouts */
 		__builtin_memcpy(ak.addr, p->saddr, 16);
 		ak.svc_id = fe->svc_id;
 		ak.family = p->family;
 		sv = bpf_map_lookup_elem(&kpr_edge_affinity, &ak);
-		if (sv && now - sv->last_seen_ns <= (__u64)fe->affinity_timeout * NSEC_PER_SEC)
+		if (sv && now - sv->last_seen_ns <= (__u64)fe->affinity_timeout * KPR_NSEC_PER_SEC)
 			b = stuck_backend(sv, fe->svc_id, &id);
 		*how = KPR_PICK_AFFINITY;
 	}
@@ -160,9 +193,10 @@ static __always_inline struct edge_backend *select_backend(const struct pkt *p, 
 
 	nv.last_seen_ns = now;
 	nv.backend_id = id;
-	flow_remember(p, fe->svc_id, &nv);
 	if (affinity)
 		bpf_map_update_elem(&kpr_edge_affinity, &ak, &nv, BPF_ANY);
+	nv.state = ct_next_state(0, p->proto, p->tcp_flags, KPR_CT_FROM_CLIENT);
+	flow_remember(p, fe->svc_id, &nv);
 	return b;
 }
 

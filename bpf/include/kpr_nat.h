@@ -68,7 +68,7 @@ static __always_inline int addr_rewrite(struct xdp_md *ctx, struct pkt *p, enum 
 
 /* Rewrites one side's address and port to addr/port (network order) and
  * keeps *p in step. Returns 0, or -1 when the headers are out of reach. */
-static __always_inline int nat_rewrite(struct xdp_md *ctx, struct pkt *p, enum nat_side side,
+static __noinline int nat_rewrite(struct xdp_md *ctx, struct pkt *p, enum nat_side side,
 				       const __u8 *addr, __u16 port)
 {
 	void *data = (void *)(long)ctx->data;

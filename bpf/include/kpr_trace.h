@@ -7,16 +7,8 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "kpr_parse.h"
+#include "kpr_addr.h"
 #include "kpr_xdp_maps.h"
-
-static __always_inline int addr_equal(const __u8 *a, const __u8 *b)
-{
-	__u64 x[2], y[2];
-
-	__builtin_memcpy(x, a, 16);
-	__builtin_memcpy(y, b, 16);
-	return x[0] == y[0] && x[1] == y[1];
-}
 
 /* What balance() decided for a packet; all a trace needs besides the packet. */
 struct decision {

@@ -49,8 +49,12 @@ struct {
 	__array(values, struct kpr_edge_maglev_inner);
 } kpr_edge_maglev SEC(".maps");
 
-/* Established flows keep their backend when the table changes; LRU so that
- * finished flows age out without the agent. One table per family. */
+/* Established flows keep their backend when the table changes. Entries
+ * live as long as their flow (kpr_flow_lifetime.h; the agent deletes
+ * expired ones); LRU as well, so that a burst beyond capacity evicts the
+ * oldest rather than refusing new flows: a lost entry costs its flow only a
+ * fresh Maglev pick, which is the same backend unless the table changed.
+ * One table per family. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct edge_flow_key4);
@@ -99,9 +103,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_edge_fragments SEC(".maps");
 
-/* snat mode: how to turn a backend's reply back into the frontend's. */
+/* snat mode: how to turn a backend's reply back into the frontend's, and the
+ * flow's state (kpr_edge_snat.h). A plain hash, not an LRU: an entry leaves
+ * when its flow is over, never to make room; a full map refuses new flows
+ * (drop reason snat_map_full) and keeps the live ones. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct edge_snat_key);
 	__type(value, struct edge_snat_val);
 	__uint(max_entries, 262144);
@@ -110,17 +117,29 @@ struct {
 
 /* snat mode: the source port each client flow was given towards its
  * backend (network byte order), the key of its kpr_edge_snat entry. Same
- * size as kpr_edge_snat, and LRU too: both are written together. */
+ * size as kpr_edge_snat, and written and deleted with it. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct edge_snat_port_key);
 	__type(value, __u16);
 	__uint(max_entries, 262144);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_edge_snat_ports SEC(".maps");
 
+/* Room for a snat flow's records while its packet is handled: the verifier
+ * gives a program's whole call chain 512 bytes of stack, and these records
+ * alone take 136. Not pinned: nothing in it outlives a packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct edge_snat_scratch);
+	__uint(max_entries, 1);
+} kpr_edge_snat_scratch SEC(".maps");
+
 /* Replies of backends on this node that must leave as the frontend's
- * (edge_revnat_key); LRU, so finished flows age out without the agent. */
+ * (edge_revnat_key). Entries live as long as their flow
+ * (kpr_flow_lifetime.h; the agent deletes expired ones); LRU as well, as
+ * the flow tables are. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct edge_revnat_key);

@@ -31,6 +31,8 @@ enum kpr_xdp_reason {
 	KPR_XDP_DROP_REVNAT_FAILED = 8,      /* tc: a reply to rewrite whose headers could not be written */
 	KPR_XDP_DROP_SNAT_NO_PORT = 9,       /* snat: no free source port towards that backend */
 	KPR_XDP_DROP_FRAG_NOT_FOUND = 10,    /* a later fragment whose first fragment was not seen (or not forwarded) */
+	KPR_XDP_DROP_FRAG_NEEDED = 11,       /* too big for the DSR tunnel: the client got an ICMP error */
+	KPR_XDP_DROP_SNAT_MAP_FULL = 12,     /* snat: kpr_edge_snat has no room for a new flow */
 	KPR_XDP_REASON_MAX = 16,
 };
 
@@ -84,9 +86,10 @@ struct edge_flow_key6 {
 
 /* Value of the flow tables and of kpr_edge_affinity. */
 struct edge_stick_val {
-	__u64 last_seen_ns; /* affinity: the client's last new connection; flows: 0 */
+	__u64 last_seen_ns; /* affinity: the client's last new connection; flows: its last packet (kpr_flow_lifetime.h) */
 	__u32 backend_id;
-	__u32 pad;
+	__u8 state;         /* flows: KPR_CT_* as the client's packets show it */
+	__u8 pad[3];
 };
 
 /* kpr_edge_affinity: (client address, service) for ClientIP affinity. */
@@ -108,12 +111,35 @@ struct edge_src_range_key {
 };
 #define KPR_EDGE_SRC_RANGE_FIXED_BITS 64
 
+/* How long a flow's state lives once idle, in seconds, by what its packets
+ * showed (kpr_flow_lifetime.h). Defaults are the kernel's conntrack
+ * timeouts of the same names (nf_conntrack_tcp_timeout_*, _udp_timeout*). */
+struct edge_timeouts {
+	__u32 tcp_established; /* past the handshake */
+	__u32 tcp_syn;         /* only the client's SYN seen */
+	__u32 tcp_fin;         /* a FIN seen: fin_wait, close_wait, time_wait */
+	__u32 tcp_close;       /* a RST seen */
+	__u32 udp;             /* unreplied, or one exchange */
+	__u32 udp_stream;      /* packets after a reply */
+};
+
+/* The snat source ports: up to two ranges, so that the node's own local port
+ * range (its connections) and the NodePort range (its frontends) can be left
+ * out of the middle of 1024-65535. count 0: no such range. */
+struct edge_port_range {
+	__u16 min;
+	__u16 count;
+};
+#define KPR_SNAT_RANGES 2
+
 /* kpr_xdp_config[0]: this node, as the edge LB needs to know it. */
 struct edge_config {
 	__u8 node_addr4[4];  /* outer source of IPIP; 0 = no IPv4 DSR */
 	__u8 node_addr6[16]; /* outer source of IP6IP6; 0 = no IPv6 DSR */
 	__u32 maglev_size;   /* M: entries of every inner Maglev table */
 	__u32 hash_seed;     /* Maglev flow hash seed (Cilium: --bpf-lb-maglev-hash-seed) */
+	struct edge_timeouts timeouts;
+	struct edge_port_range snat_ports[KPR_SNAT_RANGES];
 };
 
 /* kpr_edge_stats value, per CPU, index svc_id. */
@@ -153,13 +179,9 @@ struct edge_frag_val {
 	__u8 pad;
 };
 
-/* snat source ports towards a backend: KPR_SNAT_PORT_MIN..65535, above the
- * kernel's default ip_local_port_range (32768-60999), so that a reply to one
- * of this node's own connections is never taken for a client's. */
-#define KPR_SNAT_PORT_MIN 61000
-#define KPR_SNAT_PORT_COUNT (65536 - KPR_SNAT_PORT_MIN)
-
-/* kpr_edge_snat: the reverse mapping a backend's reply needs in snat mode.
+/* kpr_edge_snat: the reverse mapping a backend's reply needs in snat mode,
+ * and the one record of the flow's state: the client's packets find it
+ * through kpr_edge_snat_ports and refresh it too.
  * Key = the reply as it arrives from the backend (backend -> node address,
  * on the snat port); value = the client and frontend to restore. */
 struct edge_snat_key {
@@ -178,6 +200,9 @@ struct edge_snat_val {
 	__u16 frontend_port;
 	__u16 client_port; /* 0 in entries of builds that kept the client's port as the snat port */
 	__u32 svc_id;
+	__u64 last_seen_ns; /* the flow's last packet, either way (kpr_flow_lifetime.h) */
+	__u8 state;         /* KPR_CT_*, both ways */
+	__u8 pad[7];
 };
 
 /* kpr_edge_snat_ports: the snat port of a client's flow to a backend. */
@@ -189,6 +214,15 @@ struct edge_snat_port_key {
 	__u8 proto;
 	__u8 family;
 	__u16 pad;
+};
+
+/* kpr_edge_snat_scratch: a snat flow's records while its packet is
+ * handled, per CPU, off the stack (kpr_edge_snat.h). Aligned, so that
+ * addresses are copied in words, not byte by byte. */
+struct edge_snat_scratch {
+	struct edge_snat_key k __attribute__((aligned(8)));
+	struct edge_snat_port_key ck __attribute__((aligned(8)));
+	struct edge_snat_val v __attribute__((aligned(8)));
 };
 
 /* kpr_edge_revnat: a backend's reply that must leave as the frontend's.
@@ -208,7 +242,9 @@ struct edge_revnat_key {
 struct edge_revnat_val {
 	__u8 frontend_addr[16];
 	__u16 frontend_port;
-	__u16 pad;
+	__u8 state;         /* KPR_CT_*, both ways */
+	__u8 pad[5];
+	__u64 last_seen_ns; /* the flow's last packet, either way (kpr_flow_lifetime.h) */
 };
 
 /* How the edge LB chose a backend, for `kpr trace`. */

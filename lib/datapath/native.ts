@@ -137,11 +137,31 @@ export interface EdgeBackend {
   nodeAddr?: string;
 }
 
+/** Seconds a flow's state lives once idle, by what its packets showed
+ *  (bpf/include/kpr_flow_lifetime.h); every one at least 1. */
+export interface FlowTimeouts {
+  tcpEstablished: number;
+  tcpSyn: number;
+  tcpFin: number;
+  tcpClose: number;
+  udp: number;
+  udpStream: number;
+}
+
+/** Ports min..max, both included. */
+export interface PortRange {
+  min: number;
+  max: number;
+}
+
 export interface EdgeConfig {
   /** This node's addresses, the outer source of DSR tunnels; absent = none. */
   nodeAddr4?: string;
   nodeAddr6?: string;
   hashSeed: number;
+  timeouts: FlowTimeouts;
+  /** The source ports of snat flows: one or two ranges (bpf/include/kpr_edge_snat.h). */
+  snatPorts: PortRange[];
 }
 
 export interface SourceRange {
@@ -306,6 +326,23 @@ export interface EdgeTrace {
   close(): void;
 }
 
+/** One step of the per-flow state collector over one map (native/src/flow_gc.h). */
+export interface FlowGcReport {
+  map: string;
+  visited: number;
+  deleted: number;
+  /** This step finished a pass over the map. */
+  passDone: boolean;
+  /** Entries left by the last finished pass; absent before the first. */
+  live?: number;
+}
+
+export interface FlowGc {
+  /** Visits up to budget entries of each map, deleting those whose flow is over. */
+  step(budget: number): FlowGcReport[];
+  close(): void;
+}
+
 interface Addon extends MaglevAddon {
   openDatapath(opts: OpenOptions): Datapath;
   /** Open already pinned maps without loading programs (CLI while no agent runs). */
@@ -318,6 +355,8 @@ interface Addon extends MaglevAddon {
   openTrace(mapDir: string): EdgeTrace;
   /** The edge LB's pinned maps, opened by path; nothing is loaded. */
   openPinnedEdgeMaps(mapDir: string): PinnedEdgeMaps;
+  /** The collector of per-flow state over the maps pinned under mapDir. */
+  openFlowGc(mapDir: string): FlowGc;
   /** The digest computeMaglev gives a table: backends sorted and distinct, table indexes into them. */
   maglevDigest(input: { backends: string[]; table: number[]; seed: number }): string;
 }

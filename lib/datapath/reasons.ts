@@ -21,6 +21,8 @@ export const XDP_DROP_REASONS: readonly string[] = [
   'revnat_failed',
   'snat_no_port',
   'frag_not_found',
+  'frag_needed',
+  'snat_map_full',
 ];
 
 export function xdpDropReasonName(index: number): string {

@@ -8,7 +8,7 @@
 // since a cluster's services are unbounded.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { EdgeState } from '../datapath/edge_programmed';
-import { DatapathMaps, EdgeOpenOptions, EdgeReaders, OpenOptions } from '../datapath/native';
+import { DatapathMaps, EdgeOpenOptions, EdgeReaders, FlowGcReport, OpenOptions } from '../datapath/native';
 import { ProgrammedState, entriesOf } from '../datapath/programmed';
 import { dropReasonName, DROP_REASONS, XDP_DROP_REASONS } from '../datapath/reasons';
 import { formatFrontend } from '../model/frontend';
@@ -54,7 +54,7 @@ export function edgeMapCapacities(o: Omit<EdgeOpenOptions, 'objectPath' | 'tcObj
 
 /** Entries of the socket LB's hash maps that the agent writes. Its LRU maps
  *  (kpr_affinity, kpr_revnat) are written by the programs, per connection:
- *  only their capacity is exported. */
+ *  the flow collector counts them (flowGcStep). */
 export function socketMapEntries(s: ProgrammedState): MapCounts {
   let services = 0;
   for (const f of s.frontends.values()) services += entriesOf(f);
@@ -62,7 +62,8 @@ export function socketMapEntries(s: ProgrammedState): MapCounts {
 }
 
 /** Entries of the edge LB's maps that the agent writes; its flow, affinity,
- *  SNAT and reverse-NAT tables are LRU maps the programs write. */
+ *  SNAT and reverse-NAT tables the programs write, and the flow collector
+ *  counts (flowGcStep). */
 export function edgeMapEntries(s: EdgeState): MapCounts {
   const out = { kpr_edge_frontends: 0, kpr_edge_backends: 0, kpr_edge_maglev: 0, kpr_edge_source_ranges: 0 };
   for (const svc of s.services.values()) {
@@ -133,6 +134,8 @@ export class DatapathMetrics {
   private readonly byBackends: Gauge<'datapath' | 'backends'>;
   private readonly mapEntries: Gauge<'map'>;
   private readonly mapCapacity: Gauge<'map'>;
+  private readonly gcDeleted: Counter<'map'>;
+  private readonly gcPasses: Counter<'map'>;
   private readonly maglevBuilds: Counter;
   private readonly maglevDuration: Histogram;
   private readonly attached: Gauge<'program' | 'attach_point'>;
@@ -155,7 +158,13 @@ export class DatapathMetrics {
     this.frontends = gauge('kpr_frontends', 'Frontends programmed', ['datapath']);
     this.backends = gauge('kpr_backends', 'Backend entries programmed', ['datapath']);
     this.byBackends = gauge('kpr_frontends_by_backends', 'Frontends programmed, by their number of backends (a range)', ['datapath', 'backends']);
-    this.mapEntries = gauge('kpr_bpf_map_entries', 'Entries the agent has written to a BPF map', ['map']);
+    this.mapEntries = gauge(
+      'kpr_bpf_map_entries',
+      "Entries of a BPF map: for the maps the agent writes, what it wrote; for those the programs write per flow, what the flow collector's last pass left",
+      ['map'],
+    );
+    this.gcDeleted = counter('kpr_flow_gc_deleted_total', 'Entries the flow collector deleted because their flow had ended or idled out', ['map']);
+    this.gcPasses = counter('kpr_flow_gc_passes_total', 'Passes of the flow collector over a map', ['map']);
     this.mapCapacity = gauge('kpr_bpf_map_capacity', 'Entries a BPF map can hold', ['map']);
     this.maglevBuilds = counter('kpr_maglev_table_builds_total', 'Maglev tables computed for a changed backend set');
     this.maglevDuration = new Histogram({ name: 'kpr_maglev_table_build_duration_seconds', help: 'Time to compute one Maglev table', buckets: MAGLEV_BUILD_BUCKETS, registers });
@@ -169,6 +178,16 @@ export class DatapathMetrics {
     this.socket = socket;
     this.edge = edge;
     for (const [map, n] of Object.entries({ ...socket.capacities, ...edge?.capacities })) this.mapCapacity.set({ map }, n);
+  }
+
+  /** A step of the flow collector: what it deleted, and each map's occupancy once a pass is done. */
+  flowGcStep(reports: FlowGcReport[]): void {
+    for (const r of reports) {
+      this.gcDeleted.inc({ map: r.map }, r.deleted);
+      if (!r.passDone) continue;
+      this.gcPasses.inc({ map: r.map });
+      if (r.live !== undefined) this.mapEntries.set({ map: r.map }, r.live);
+    }
   }
 
   maglevBuilt(seconds: number): void {

@@ -3,7 +3,7 @@
 // the edge frontends in its maps, all from the same desired state as the
 // socket LB's.
 import { EdgeReconciler } from '../datapath/edge_reconciler';
-import { EdgeConfig, EdgeDatapath, XdpAttachMode } from '../datapath/native';
+import { EdgeConfig, EdgeDatapath, FlowTimeouts, PortRange, XdpAttachMode } from '../datapath/native';
 import { settleMigrations } from '../datapath/map_migrations';
 import { attachDevices, detectDevices, EDGE_PROGRAMS } from '../datapath/xdp_devices';
 import { NodeNeighbours } from '../datapath/node_neighbours';
@@ -19,6 +19,8 @@ export interface EdgeSyncOptions {
   dp: Pick<EdgeDatapath, 'setConfig' | 'attachXdp' | 'attachTc' | 'settleMigratedMaps'>;
   reconciler: EdgeReconciler;
   hashSeed: number;
+  /** How long flows' state lives, and the ports of snat flows. */
+  flows: FlowSettings;
   mode: XdpAttachMode;
   /** undefined: the interfaces holding the node's addresses, found again when they change. */
   devices?: string[];
@@ -36,11 +38,16 @@ export function backendNodes(frontends: ExternalFrontend[]): Set<string> {
   return new Set(frontends.flatMap((f) => f.externalBackends.flatMap((b) => (b.nodeAddr ? [b.nodeAddr] : []))));
 }
 
+export interface FlowSettings {
+  timeouts: FlowTimeouts;
+  snatPorts: PortRange[];
+}
+
 /** The program's config for this node: its first address of each family is
- *  the outer source of the tunnels to other nodes. */
-export function edgeConfig(node: NodeContext, hashSeed: number): EdgeConfig {
+ *  the outer source of the tunnels to other nodes, and of snat flows. */
+export function edgeConfig(node: NodeContext, hashSeed: number, flows: FlowSettings): EdgeConfig {
   const first = (family: string) => node.addresses.find((a) => ipFamily(a) === family);
-  return { nodeAddr4: first('IPv4'), nodeAddr6: first('IPv6'), hashSeed };
+  return { nodeAddr4: first('IPv4'), nodeAddr6: first('IPv6'), hashSeed, ...flows };
 }
 
 export class EdgeSync {
@@ -51,7 +58,7 @@ export class EdgeSync {
 
   sync(desired: DesiredState, node: NodeContext, kind: RunKind): void {
     const start = process.hrtime.bigint();
-    const cfg = edgeConfig(node, this.o.hashSeed);
+    const cfg = edgeConfig(node, this.o.hashSeed, this.o.flows);
     const text = JSON.stringify(cfg);
     if (text !== this.config) {
       this.o.dp.setConfig(cfg);

@@ -15,6 +15,7 @@
 #include "edge_attach.h"
 #include "edge_maps.h"
 #include "edge_trace.h"
+#include "flow_gc.h"
 #include "lb_maps.h"
 #include "loader.h"
 #include "maglev.h"
@@ -24,6 +25,10 @@
 
 namespace kpr {
 namespace {
+
+// Whether an optional field is given. TypeScript's `key?: T` admits the key
+// holding undefined as well as no key at all; both mean absent here.
+bool Given(const Napi::Object& o, const char* key) { return !o.Get(key).IsUndefined(); }
 
 std::string Str(const Napi::Object& o, const char* key) {
   Napi::Value v = o.Get(key);
@@ -423,7 +428,7 @@ Napi::Value ComputeMaglevFromPermutationsJs(const Napi::CallbackInfo& info) {
 // ---- XDP edge load balancer: a plain object of methods over one loaded
 // xdp_lb.o, which its close() (or the garbage collector) releases.
 
-std::string OptStr(const Napi::Object& o, const char* key) { return o.Get(key).IsUndefined() ? "" : Str(o, key); }
+std::string OptStr(const Napi::Object& o, const char* key) { return Given(o, key) ? Str(o, key) : ""; }
 
 // One of the names in `choices` -> its flag (choices[0] maps to 0).
 uint16_t Choice(const Napi::Object& o, const char* key, const char* zero, const char* one, uint16_t flag) {
@@ -536,6 +541,48 @@ struct EdgeApi {
   }
 };
 
+// The flow timeouts ({tcpEstablished, tcpSyn, tcpFin, tcpClose, udp,
+// udpStream}, seconds) and snat port ranges ([{min, max}]) of setConfig.
+constexpr std::pair<const char*, __u32 edge_timeouts::*> kTimeoutFields[] = {
+    {"tcpEstablished", &edge_timeouts::tcp_established}, {"tcpSyn", &edge_timeouts::tcp_syn},
+    {"tcpFin", &edge_timeouts::tcp_fin},                 {"tcpClose", &edge_timeouts::tcp_close},
+    {"udp", &edge_timeouts::udp},                        {"udpStream", &edge_timeouts::udp_stream},
+};
+
+EdgeConfig ToEdgeConfig(const Napi::Object& c) {
+  EdgeConfig cfg{OptStr(c, "nodeAddr4"), OptStr(c, "nodeAddr6"), U32(c, "hashSeed"), {}, {}};
+  Napi::Object t = ObjectArg(c.Get("timeouts"));
+  for (auto [name, field] : kTimeoutFields) {
+    cfg.timeouts.*field = U32(t, name);
+    if (cfg.timeouts.*field == 0) throw BpfError(std::string("timeout '") + name + "' must be at least 1 second");
+  }
+  cfg.snat_ports = MapArray<edge_port_range>(c.Get("snatPorts"), [](const Napi::Value& v) {
+    Napi::Object r = ObjectArg(v);
+    uint32_t min = U32(r, "min"), max = U32(r, "max");
+    if (min < 1 || min > max || max > 65535) throw BpfError("a snat port range is min..max within 1..65535");
+    return edge_port_range{static_cast<__u16>(min), static_cast<__u16>(max - min + 1)};
+  });
+  return cfg;
+}
+
+Napi::Object EdgeConfigObject(const Napi::Env& env, const EdgeSettingsRead& r) {
+  Napi::Object o = Napi::Object::New(env);
+  if (!r.cfg.node_addr4.empty()) o.Set("nodeAddr4", r.cfg.node_addr4);
+  if (!r.cfg.node_addr6.empty()) o.Set("nodeAddr6", r.cfg.node_addr6);
+  o.Set("hashSeed", r.cfg.hash_seed);
+  o.Set("maglevTableSize", r.maglev_size);
+  Napi::Object t = Napi::Object::New(env);
+  for (auto [name, field] : kTimeoutFields) t.Set(name, r.cfg.timeouts.*field);
+  o.Set("timeouts", t);
+  o.Set("snatPorts", ToArray(env, r.cfg.snat_ports, [](const Napi::Env& e, const edge_port_range& p) {
+          Napi::Object range = Napi::Object::New(e);
+          range.Set("min", p.min);
+          range.Set("max", p.min + p.count - 1);
+          return range;
+        }));
+  return o;
+}
+
 // What both a loaded edge LB and its pinned maps can answer.
 void AddEdgeReaders(EdgeApi& a) {
   a.Add("dumpFrontends", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
@@ -571,13 +618,7 @@ void AddEdgeReaders(EdgeApi& a) {
     });
   });
   a.Add("readConfig", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
-    EdgeSettingsRead r = ReadEdgeConfig(d.Maps().config);
-    Napi::Object o = Napi::Object::New(ci.Env());
-    if (!r.cfg.node_addr4.empty()) o.Set("nodeAddr4", r.cfg.node_addr4);
-    if (!r.cfg.node_addr6.empty()) o.Set("nodeAddr6", r.cfg.node_addr6);
-    o.Set("hashSeed", r.cfg.hash_seed);
-    o.Set("maglevTableSize", r.maglev_size);
-    return o;
+    return EdgeConfigObject(ci.Env(), ReadEdgeConfig(d.Maps().config));
   });
   a.Add("readDrops", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
     return CountersArray(ci.Env(), SumPerCpuCounters(d.Maps().drops, KPR_XDP_REASON_MAX));
@@ -646,11 +687,11 @@ Napi::Value OpenTraceJs(const Napi::CallbackInfo& info) {
     add("start", [](EdgeTrace& t, const Napi::CallbackInfo& ci) {
       Napi::Object f = ObjectArg(ci[0]);
       TraceFilter filter;
-      if (f.Has("frontend")) {  // an address alone: any of its ports and protocols
+      if (Given(f, "frontend")) {  // an address alone: any of its ports and protocols
         Napi::Object fe = ObjectArg(f.Get("frontend"));
         filter.frontend_addr = Str(fe, "addr");
-        if (fe.Has("port")) filter.frontend_port = Port(fe);
-        if (fe.Has("proto")) filter.frontend_proto = ProtoFromName(Str(fe, "proto"));
+        if (Given(fe, "port")) filter.frontend_port = Port(fe);
+        if (Given(fe, "proto")) filter.frontend_proto = ProtoFromName(Str(fe, "proto"));
       }
       filter.client_addr = OptStr(f, "client");
       t.Start(filter, U32(f, "leaseMs"));
@@ -689,13 +730,43 @@ Napi::Value OpenPinnedEdgeMapsJs(const Napi::CallbackInfo& info) {
   });
 }
 
+// The collector of per-flow state over the maps pinned in mapDir
+// (flow_gc.h): {step(budget) -> [{map, visited, deleted, passDone, live}], close()}.
+Napi::Value OpenFlowGcJs(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    if (!info[0].IsString()) throw BpfError("openFlowGc(mapDir) takes a string");
+    auto gc = std::make_shared<std::unique_ptr<FlowGc>>(std::make_unique<FlowGc>(info[0].As<Napi::String>()));
+    Napi::Object api = Napi::Object::New(info.Env());
+    api.Set("step", Napi::Function::New(info.Env(), [gc](const Napi::CallbackInfo& ci) {
+              return Guard(ci.Env(), [&]() -> Napi::Value {
+                if (!*gc) throw BpfError("the flow collector is closed");
+                if (!ci[0].IsNumber() || ci[0].As<Napi::Number>().Uint32Value() == 0) throw BpfError("step(budget) takes a positive number");
+                return ToArray(ci.Env(), (*gc)->Step(ci[0].As<Napi::Number>().Uint32Value()), [](const Napi::Env& env, const FlowGcReport& r) {
+                  Napi::Object o = Napi::Object::New(env);
+                  o.Set("map", r.map);
+                  o.Set("visited", static_cast<double>(r.visited));
+                  o.Set("deleted", static_cast<double>(r.deleted));
+                  o.Set("passDone", r.pass_done);
+                  if (r.live >= 0) o.Set("live", static_cast<double>(r.live));
+                  return o;
+                });
+              });
+            }));
+    api.Set("close", Napi::Function::New(info.Env(), [gc](const Napi::CallbackInfo& ci) {
+              gc->reset();
+              return ci.Env().Undefined();
+            }));
+    return api;
+  });
+}
+
 // The namespace and ingress device of a test run ({netns, ifindex}, both optional).
 TestRunOptions TestRunOptionsOf(const Napi::Value& options) {
   TestRunOptions opts;
   if (options.IsObject()) {
     Napi::Object o = options.As<Napi::Object>();
     opts.netns_path = OptStr(o, "netns");
-    opts.ingress_ifindex = o.Get("ifindex").IsUndefined() ? 0 : U32(o, "ifindex");
+    opts.ingress_ifindex = Given(o, "ifindex") ? U32(o, "ifindex") : 0;
   }
   return opts;
 }
@@ -757,9 +828,7 @@ Napi::Value OpenEdgeDatapath(const Napi::CallbackInfo& info) {
     a.dp->open = true;
     AddEdgeReaders(a);
     a.Add("setConfig", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
-      Napi::Object c = ObjectArg(ci[0]);
-      WriteEdgeConfig(d.Maps().config, EdgeConfig{OptStr(c, "nodeAddr4"), OptStr(c, "nodeAddr6"), U32(c, "hashSeed")},
-                      d.edge.maglev_size);
+      WriteEdgeConfig(d.Maps().config, ToEdgeConfig(ObjectArg(ci[0])), d.edge.maglev_size);
       return ci.Env().Undefined();
     });
     a.Add("updateFrontends", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) {
@@ -867,6 +936,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openEdgeDatapath", Napi::Function::New(env, OpenEdgeDatapath));
   exports.Set("openPinnedEdgeMaps", Napi::Function::New(env, OpenPinnedEdgeMapsJs));
   exports.Set("openTrace", Napi::Function::New(env, OpenTraceJs));
+  exports.Set("openFlowGc", Napi::Function::New(env, OpenFlowGcJs));
   exports.Set("kernelStatus", Napi::Function::New(env, KernelStatusJs));
   exports.Set("maglevDigest", Napi::Function::New(env, MaglevDigestJs));
   exports.Set("computeMaglev", Napi::Function::New(env, ComputeMaglevJs));

@@ -23,6 +23,8 @@ constexpr std::pair<int EdgeMapFds::*, const char*> kEdgeMaps[] = {
     {&EdgeMapFds::stats, "kpr_edge_stats"},         {&EdgeMapFds::drops, "kpr_xdp_drops"},
     {&EdgeMapFds::config, "kpr_xdp_config"},        {&EdgeMapFds::flows4, "kpr_edge_flows4"},
     {&EdgeMapFds::flows6, "kpr_edge_flows6"},       {&EdgeMapFds::flow_misses, "kpr_edge_flow_misses"},
+    {&EdgeMapFds::affinity, "kpr_edge_affinity"},   {&EdgeMapFds::snat, "kpr_edge_snat"},
+    {&EdgeMapFds::snat_ports, "kpr_edge_snat_ports"}, {&EdgeMapFds::revnat, "kpr_edge_revnat"},
 };
 
 edge_fe_key PackEdgeKey(const Frontend& fe) {
@@ -257,6 +259,15 @@ void WriteEdgeConfig(int fd, const EdgeConfig& cfg, uint32_t maglev_size) {
   if (!cfg.node_addr6.empty()) ParseAddrOf(cfg.node_addr6, KPR_AF_INET6, v.node_addr6, "IPv6 node address");
   v.maglev_size = maglev_size;
   v.hash_seed = cfg.hash_seed;
+  v.timeouts = cfg.timeouts;
+  if (cfg.snat_ports.size() > KPR_SNAT_RANGES)
+    throw BpfError("at most " + std::to_string(KPR_SNAT_RANGES) + " snat port ranges, got " + std::to_string(cfg.snat_ports.size()));
+  for (size_t i = 0; i < cfg.snat_ports.size(); i++) {
+    const edge_port_range& r = cfg.snat_ports[i];
+    if (r.count == 0 || r.min == 0 || uint32_t{r.min} + r.count > 65536)
+      throw BpfError("snat port range " + std::to_string(r.min) + "+" + std::to_string(r.count) + " is not within 1-65535");
+    v.snat_ports[i] = r;
+  }
   __u32 zero = 0;
   if (bpf_map_update_elem(fd, &zero, &v, BPF_ANY) != 0) ThrowErrno("writing kpr_xdp_config", errno);
 }
@@ -288,6 +299,9 @@ EdgeSettingsRead ReadEdgeConfig(int fd) {
   memcpy(v6, v.node_addr6, 16);
   if (v6[0] | v6[1]) out.cfg.node_addr6 = FormatAddr(v.node_addr6, KPR_AF_INET6);
   out.cfg.hash_seed = v.hash_seed;
+  out.cfg.timeouts = v.timeouts;
+  for (const edge_port_range& r : v.snat_ports)
+    if (r.count) out.cfg.snat_ports.push_back(r);
   out.maglev_size = v.maglev_size;
   return out;
 }

@@ -43,6 +43,10 @@ struct EdgeMapFds {
   int config = -1;
   int flows4 = -1;
   int flows6 = -1;
+  int affinity = -1;
+  int snat = -1;
+  int snat_ports = -1;
+  int revnat = -1;
 };
 
 struct EdgeObject {
@@ -83,6 +87,8 @@ struct EdgeConfig {
   std::string node_addr4;  // empty: no IPv4 tunnels from this node
   std::string node_addr6;
   uint32_t hash_seed;
+  edge_timeouts timeouts;  // seconds
+  std::vector<edge_port_range> snat_ports;  // at most KPR_SNAT_RANGES
 };
 
 struct SourceRange {

@@ -3,6 +3,7 @@
 #pragma once
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <algorithm>
 #include <cerrno>
 #include <string>
 #include <vector>
@@ -68,6 +69,54 @@ void ForEach(int fd, F fn) {
     first = false;
   }
 }
+
+// A walk over a whole hash map in steps of a bounded number of entries,
+// resumed where the last step stopped (the kernel's batch token, a hash
+// bucket): a collector that visits a large map a slice per second. Entries
+// deleted behind the walk do not disturb it; entries added meanwhile are
+// seen on this pass or the next.
+template <typename K, typename V>
+class MapWalk {
+ public:
+  // Calls fn on up to max entries (or a little more: a bucket is read
+  // whole); returns true when that finished a pass over the map, and the
+  // next step starts a new one.
+  template <typename F>
+  bool Step(int fd, size_t max, F fn) {
+    static_assert(sizeof(K) >= sizeof(__u32), "the batch token must fit in a key");
+    size_t seen = 0;
+    while (seen < max) {
+      __u32 count = std::max<size_t>(std::min<size_t>(max - seen, kChunk), min_chunk_);
+      keys_.resize(count);
+      values_.resize(count);
+      LIBBPF_OPTS(bpf_map_batch_opts, opts);
+      int err = bpf_map_lookup_batch(fd, started_ ? &token_ : nullptr, &token_, keys_.data(), values_.data(), &count, &opts) == 0
+                    ? 0
+                    : errno;
+      if (err == ENOSPC && count == 0) {
+        min_chunk_ *= 2;  // one bucket holds more than the chunk
+        continue;
+      }
+      if (err != 0 && err != ENOENT) ThrowErrno("reading map", err);
+      for (__u32 i = 0; i < count; i++) fn(keys_[i], values_[i]);
+      seen += count;
+      started_ = true;
+      if (err == ENOENT) {
+        started_ = false;
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  static constexpr size_t kChunk = 1024;
+  size_t min_chunk_ = 64;
+  std::vector<K> keys_;
+  std::vector<V> values_;
+  K token_{};
+  bool started_ = false;
+};
 
 // Every key of a map whose kind has no batch operations (LPM tries, maps
 // of maps): one syscall per key, for maps the agent keeps small.

@@ -9,9 +9,11 @@ namespace kpr {
 
 struct LayoutMigration {
   const char* map;
-  // The older layout, as the pinned map's definition gives it.
+  // The older layout, as the pinned map's definition gives it; map_type 0:
+  // the type this build declares.
   uint32_t key_size;
   uint32_t value_size;
+  uint32_t map_type;
   // What the older layout was, for the log.
   const char* what;
   // Fills new_key and new_value (zeroed, of this build's sizes) from an older entry.
@@ -19,6 +21,8 @@ struct LayoutMigration {
 };
 
 // The migration of map's entries from the given older layout, or nullptr.
-const LayoutMigration* FindLayoutMigration(const std::string& map, uint32_t key_size, uint32_t value_size);
+// wanted_type: the map's type in this build.
+const LayoutMigration* FindLayoutMigration(const std::string& map, uint32_t map_type, uint32_t key_size, uint32_t value_size,
+                                           uint32_t wanted_type);
 
 }  // namespace kpr

@@ -97,8 +97,8 @@ std::string Layout(uint32_t type, uint32_t key_size, uint32_t value_size, uint32
 
 // A per-CPU value is one per CPU: no conversion knows that shape.
 const LayoutMigration* Convertible(const std::string& name, const bpf_map_info& pinned, bpf_map* wanted) {
-  if (pinned.type != bpf_map__type(wanted) || pinned.map_flags != bpf_map__map_flags(wanted) || PerCpu(pinned.type)) return nullptr;
-  return FindLayoutMigration(name, pinned.key_size, pinned.value_size);
+  if (pinned.map_flags != bpf_map__map_flags(wanted) || PerCpu(pinned.type) || PerCpu(bpf_map__type(wanted))) return nullptr;
+  return FindLayoutMigration(name, pinned.type, pinned.key_size, pinned.value_size, bpf_map__type(wanted));
 }
 
 }  // namespace

@@ -4,8 +4,9 @@
 // load creates the map anew in its place; after the load every entry is
 // copied across (converted, for an older layout); once the new programs are
 // attached, entries the old programs wrote meanwhile are copied too
-// (settle), and the old map goes with its last user. Another type, flags or
-// an unknown layout is refused: no entry could be carried over faithfully.
+// (settle), and the old map goes with its last user. Other flags, another
+// type or an unknown layout is refused, unless map_layouts.h knows that
+// older layout: no entry could be carried over faithfully.
 #pragma once
 #include <cstdint>
 #include <string>

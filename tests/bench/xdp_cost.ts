@@ -9,7 +9,7 @@
 // updates — except DSR's tunnel header and FIB lookup.
 // Writes bench_result.ts's rows (--json PATH overrides the file): kpr's
 // balanced packet beside its own pass of a packet for no frontend.
-import { edgeOptions, openBpfRoot, PROG, XDP_PASS } from '../bpf/xdp_fixture';
+import { edgeConfig, edgeOptions, openBpfRoot, PROG, XDP_PASS } from '../bpf/xdp_fixture';
 import { EdgeFrontend, loadAddon } from '../../lib/datapath/native';
 import * as path from 'path';
 import { tcpFrame } from '../bpf/packets';
@@ -45,7 +45,7 @@ function measure(frontends: number): Row {
   const root = openBpfRoot('bench-xdp');
   const dp = loadAddon().openEdgeDatapath(edgeOptions(path.join(root.path, 'kpr', 'maps'), { frontendMax: 131_072, maglevTableSize: MAGLEV_SIZE }));
   try {
-    dp.setConfig({ hashSeed: 0 });
+    dp.setConfig(edgeConfig({ hashSeed: 0 }));
     dp.updateBackends([{ id: 1, addr: VIP, port: PORT, svcId: 1 }]);
     dp.setMaglevTable(1, new Array(MAGLEV_SIZE).fill(1));
     dp.updateFrontends([{ ...filler(0), addr: VIP, port: PORT, svcId: 1 }]);

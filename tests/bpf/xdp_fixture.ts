@@ -5,7 +5,9 @@
 // for a third, so that both FIB outcomes are deterministic.
 import * as path from 'path';
 import { ensureBpffs } from '../../lib/bpffs';
-import { EdgeBackend, EdgeDatapath, EdgeFrontend, EdgeOpenOptions, loadAddon, ProgTestRunResult, repoRoot } from '../../lib/datapath/native';
+import { DEFAULT_FLOW_TIMEOUTS } from '../../lib/datapath/flow_timeouts';
+import { EdgeBackend, EdgeConfig, EdgeDatapath, EdgeFrontend, EdgeOpenOptions, loadAddon, ProgTestRunResult, repoRoot } from '../../lib/datapath/native';
+import { DEFAULT_NODE_PORT_RANGE, defaultSnatPorts } from '../../lib/datapath/snat_ports';
 import { createLogger } from '../../lib/log';
 import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
 import { newName } from '../helpers/naming';
@@ -73,6 +75,17 @@ export function edgeOptions(mapDir: string, overrides: Partial<EdgeOpenOptions> 
   };
 }
 
+/** A node of Linux's default local port range (32768-60999) and Kubernetes' NodePort range. */
+export const SNAT_PORTS = defaultSnatPorts({ min: 32768, max: 60999 }, DEFAULT_NODE_PORT_RANGE);
+
+/** Whether port is one the snat ports of SNAT_PORTS give. */
+export const inSnatPorts = (port: number) => SNAT_PORTS.some((r) => port >= r.min && port <= r.max);
+
+/** The config an agent with default flags writes, for the given node. */
+export function edgeConfig(node: Omit<EdgeConfig, 'timeouts' | 'snatPorts'>, overrides: Partial<EdgeConfig> = {}): EdgeConfig {
+  return { timeouts: DEFAULT_FLOW_TIMEOUTS, snatPorts: SNAT_PORTS, ...node, ...overrides };
+}
+
 export function openBpfRoot(prefix: string): BpfRoot {
   const root = createBpfRoot(prefix);
   ensureBpffs(root.path, createLogger('error'));
@@ -112,7 +125,7 @@ export function createEdgeFixture(root: BpfRoot, overrides: Partial<EdgeOpenOpti
     unregister();
     throw e;
   }
-  dp.setConfig({ nodeAddr4: NODE4, nodeAddr6: NODE6, hashSeed: 0 });
+  dp.setConfig(edgeConfig({ nodeAddr4: NODE4, nodeAddr6: NODE6, hashSeed: 0 }));
   return {
     dp,
     netns: `/run/netns/${ns.name}`,

@@ -8,7 +8,7 @@ import { BpfRoot } from '../helpers/bpf_root';
 import * as P from './packets';
 import {
   EdgeFixture, edgeFixturePerTest, edgeFrontend as frontend, expectUnchanged, installService, LINK_CLIENT4, LINK_CLIENT6, NODE4, NODE6, PEER4,
-  PEER6, PEER_MAC, PROG, TC_ACT_OK, TC_EGRESS, TC_INGRESS, UNRESOLVED4, XDP_DROP, XDP_PASS, XDP_TX,
+  PEER6, PEER_MAC, PROG, inSnatPorts, TC_ACT_OK, TC_EGRESS, TC_INGRESS, UNRESOLVED4, XDP_DROP, XDP_PASS, XDP_TX,
 } from './xdp_fixture';
 
 const M = 251;
@@ -256,7 +256,6 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
   });
 
   describe('snat mode: the backend answers this node, which answers the client', () => {
-    const SNAT_PORT_MIN = 61000;
     const frameOf = (udp: boolean) => (flow: P.Flow) => (udp ? P.udpFrame(flow) : P.tcpFrame(flow));
     /** The client's packet through XDP: where it went, on which snat port. */
     function forward(frame: (f: P.Flow) => Buffer, client: string, vip: string, sport: number) {
@@ -274,7 +273,7 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
       const frame = frameOf(udp);
       const out = forward(frame, client, vip, 42000);
       const snat = P.ports(out.packet).sport;
-      expect(snat).toBeGreaterThanOrEqual(SNAT_PORT_MIN);
+      expect(inSnatPorts(snat)).toBe(true);
       expect(out.packet.subarray(P.ETH_HLEN).toString('hex')).toBe(frame({ src: node, dst: be, sport: snat, dport: 8080 }).subarray(P.ETH_HLEN).toString('hex'));
       // The flow's next packet keeps its port.
       expect(P.ports(forward(frame, client, vip, 42000).packet).sport).toBe(snat);
@@ -285,7 +284,7 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
       expect(back.packet.subarray(P.ETH_HLEN).toString('hex')).toBe(frame({ src: vip, dst: client, sport: 80, dport: 42000 }).subarray(P.ETH_HLEN).toString('hex'));
       // A packet from the backend on another port is not a reply of this flow,
       // nor one to the client's own port: that is this node's own connection.
-      expectUntouched(frame({ src: be, dst: node, sport: 8080, dport: snat === 65535 ? 61000 : snat + 1 }));
+      expectUntouched(frame({ src: be, dst: node, sport: 8080, dport: snat === 65535 ? 1024 : snat + 1 }));
       expectUntouched(frame({ src: be, dst: node, sport: 8080, dport: 42000 }));
     });
 
@@ -306,12 +305,14 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
 
     test("a flow of a build that kept the client's port keeps it across the upgrade", () => {
       service(frontend(VIP4, 80, 'TCP', 1, { mode: 'snat' }), [{ id: 1, addr: PEER4, port: 8080, nodeAddr: PEER4 }]);
-      // Its reverse entry as the older build wrote it: keyed by the client's
-      // port, with no client port in the value (edge_snat_key / edge_snat_val).
+      // Its reverse entry as the older build wrote it (and the upgrade carried
+      // over, map_layouts.cc): keyed by the client's port, with no client
+      // port in the value (edge_snat_key / edge_snat_val), established.
       const addr16 = (a: string) => [...a.split('.').map(Number), ...Array(12).fill(0)];
       const be16 = (n: number) => [n >> 8, n & 0xff];
       const key = [...addr16(PEER4), ...addr16(NODE4), ...be16(8080), ...be16(42000), 6, 2, 0, 0];
-      const value = [...addr16(LINK_CLIENT4), ...addr16(VIP4), ...be16(80), 0, 0, 1, 0, 0, 0];
+      const lastSeen = Array(8).fill(0);
+      const value = [...addr16(LINK_CLIENT4), ...addr16(VIP4), ...be16(80), 0, 0, 1, 0, 0, 0, ...lastSeen, 0x11, ...Array(7).fill(0)];
       const args = (bytes: number[]) => bytes.map(String);
       run('bpftool', ['map', 'update', 'pinned', path.join(root.path, 'kpr', 'maps', 'kpr_edge_snat'), 'key', ...args(key), 'value', ...args(value)]);
       const frame = frameOf(false);

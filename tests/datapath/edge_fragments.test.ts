@@ -28,7 +28,7 @@ const SERVICE_PORT = 53;
 /** UDP payloads: the big one takes three IPv4 (or IPv6) fragments on a 1500-byte link. */
 const BIG = 4000;
 const SMALL = 100;
-/** Datagrams per frontend and direction; the long run sends thousands. */
+/** Datagrams per frontend and direction, from one socket; the long run sends thousands, each from a socket of its own. */
 const COUNT = 300;
 const LONG_COUNT = 5000;
 /** Node A's fragment map holds fewer datagrams than a run sends: its entries must be recycled. */
@@ -77,9 +77,10 @@ describe('edge LB: IP fragments with real traffic, both ways, every path, both f
       ]),
     );
 
-  /** count exchanges of requestBytes asking for answerBytes, every one answered whole from the frontend. */
-  async function expectWhole(fe: Frontend, count: number, requestBytes: number, answerBytes: number): Promise<ClientReport> {
-    const r = await runClient(client, { mode: 'udp', addr: fe.addr, port: fe.port, count, requestBytes, answerBytes, timeoutMs: 1000, deadlineMs: 60_000 });
+  /** count exchanges of requestBytes asking for answerBytes, every one answered whole from the frontend:
+   *  from one socket (udp), or each from a socket, and so a flow, of its own (udp-new-socket). */
+  async function expectWhole(mode: 'udp' | 'udp-new-socket', fe: Frontend, count: number, requestBytes: number, answerBytes: number): Promise<ClientReport> {
+    const r = await runClient(client, { mode, addr: fe.addr, port: fe.port, count, requestBytes, answerBytes, timeoutMs: 1000, deadlineMs: 60_000 });
     expect(r.errors).toEqual({});
     expect(r.backends).toEqual({ [fe.service.pod]: count });
     const seen = new Set(r.results.map((x) => JSON.stringify([x.backendReceived, x.answerBytes, x.fromAddr, x.fromPort])));
@@ -144,16 +145,16 @@ describe('edge LB: IP fragments with real traffic, both ways, every path, both f
     async (name, family) => {
       const before = lostFragments();
       for (const fe of frontends().filter((x) => x.service.name === name && x.addr.includes(':') === (family === 'ipv6'))) {
-        await expectWhole(fe, COUNT, BIG, SMALL);
-        await expectWhole(fe, COUNT, SMALL, BIG);
+        await expectWhole('udp', fe, COUNT, BIG, SMALL);
+        await expectWhole('udp', fe, COUNT, SMALL, BIG);
       }
       expect(lostFragments()).toEqual(before);
     },
   );
 
-  test(`thousands of datagrams in fragments both ways through snat, through a fragment map of ${FRAGMENTS_MAP_MAX}; none lost its first fragment`, async () => {
+  test(`thousands of flows, each a datagram in fragments both ways, through snat and a fragment map of ${FRAGMENTS_MAP_MAX}; none lost its first fragment`, async () => {
     const before = lostFragments();
-    for (const fe of frontends().filter((x) => x.service.mode === 'snat' && x.port === SERVICE_PORT)) await expectWhole(fe, LONG_COUNT, BIG, BIG);
+    for (const fe of frontends().filter((x) => x.service.mode === 'snat' && x.port === SERVICE_PORT)) await expectWhole('udp-new-socket', fe, LONG_COUNT, BIG, BIG);
     expect(lostFragments()).toEqual(before);
   });
 });

@@ -9,10 +9,11 @@ import { startAgent } from '../helpers/agent';
 import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
 import { createTestCgroup, TestCgroup } from '../helpers/cgroup';
 import { ClientReport } from '../helpers/client_report';
-import { Place, runClient, startHold } from '../helpers/client_runner';
+import { Place, runClient, startClient, startHold } from '../helpers/client_runner';
 import { createEdgeTopology, EdgeNode, EdgeTopology } from '../helpers/edge_topology';
 import { LineProcess } from '../helpers/line_process';
 import { Endpoint, nodeManifest, serviceManifest, writeManifest } from '../helpers/manifests';
+import { startPipeline } from '../helpers/pipeline';
 import { assertPrivileged } from '../helpers/preflight';
 import { ip, run } from '../helpers/run';
 import { spawnSync } from 'child_process';
@@ -20,15 +21,20 @@ import { AgentHealth, KernelStatus } from '../../lib/status';
 import { Decision } from '../../lib/datapath/edge_trace';
 import { BackendRow, EdgeServiceRow, FlowRow } from '../../lib/datapath/edge_listing';
 import { repoRoot } from '../../lib/datapath/native';
+import { pinPaths } from '../../lib/config';
 import { EchoServer, startEchoServer } from '../helpers/servers';
+import { readTraceCtl } from './edge_maps';
 
 jest.setTimeout(120_000);
 
 const TARGET = 8080;
 const UDP_TARGET = 5353;
+/** The traced services' backends listen here too, and no other service sends there. */
+const TRACED_TARGET = 8081;
 const NODE_PORT = 30080;
 const KPR = path.join(repoRoot(), 'bin', 'kpr');
 const FRAMES_FROM = path.join(__dirname, '..', '..', '..', 'tests', 'helpers', 'frames_from.py');
+const TRACING_ALL = 'tracing every frontend (Ctrl-C stops)';
 
 interface EdgeService {
   name: string;
@@ -38,6 +44,7 @@ interface EdgeService {
   annotations?: Record<string, string>;
   protocol?: 'TCP' | 'UDP';
   nodePort?: number;
+  targetPort?: number;
 }
 
 describe('edge LB: real traffic through two nodes', () => {
@@ -57,7 +64,7 @@ describe('edge LB: real traffic through two nodes', () => {
   const endpoint = (name: string): Endpoint => ({ addr: pod(name).ipv4, node: pod(name).node });
 
   function write(s: EdgeService): void {
-    const port = { name: 'p', port: 80, targetPort: s.protocol === 'UDP' ? UDP_TARGET : TARGET, protocol: s.protocol ?? 'TCP', nodePort: s.nodePort };
+    const port = { name: 'p', port: 80, targetPort: s.targetPort ?? (s.protocol === 'UDP' ? UDP_TARGET : TARGET), protocol: s.protocol ?? 'TCP', nodePort: s.nodePort };
     writeManifest(
       manifests,
       `${s.name}.yaml`,
@@ -107,12 +114,17 @@ describe('edge LB: real traffic through two nodes', () => {
   const LOCAL = service({ name: 'local', lbIp: '198.18.100.7', endpoints: [], extraSpec: { externalTrafficPolicy: 'Local' } });
   const FLOW = service({ name: 'flow', lbIp: '198.18.100.8', endpoints: [] });
   const DNS = service({ name: 'dns', lbIp: '198.18.100.9', endpoints: [], protocol: 'UDP' });
+  // For `kpr trace`: backends no other frontend reaches, none shared between
+  // the two, so that each connection is a new flow with a Maglev pick even
+  // where the client reuses a source port it had used towards another frontend.
+  const TRACED_A = service({ name: 'traced-a', lbIp: '198.18.100.10', endpoints: [], targetPort: TRACED_TARGET });
+  const TRACED_B = service({ name: 'traced-b', lbIp: '198.18.100.11', endpoints: [], targetPort: TRACED_TARGET });
 
   beforeAll(async () => {
     assertPrivileged();
     topo = createEdgeTopology('edge', 2);
     [nodeA, nodeB] = topo.nodes;
-    for (const n of topo.nodes) for (const p of n.pods) servers.push(await startEchoServer(p.ns, p.name, { tcp: [TARGET], udp: [UDP_TARGET] }));
+    for (const n of topo.nodes) for (const p of n.pods) servers.push(await startEchoServer(p.ns, p.name, { tcp: [TARGET, TRACED_TARGET], udp: [UDP_TARGET] }));
     manifests = fs.mkdtempSync(path.join(os.tmpdir(), 'kpr-edge-'));
     clientCgroup = createTestCgroup('edge-client');
     client = { cgroup: clientCgroup.path, ns: topo.client.ns };
@@ -126,6 +138,8 @@ describe('edge LB: real traffic through two nodes', () => {
     LOCAL.endpoints = [endpoint('a1'), endpoint('b1')];
     FLOW.endpoints = [endpoint('b1')];
     DNS.endpoints = [endpoint('b2')];
+    TRACED_A.endpoints = [endpoint('a1'), endpoint('b1')];
+    TRACED_B.endpoints = [endpoint('a2'), endpoint('b2')];
     services.forEach(write);
     // Node A keeps kube-proxy's rule for source ranges, node B guards NodePorts with them too.
     await startNodeAgent(nodeA, ['--lb-mode', 'dsr']);
@@ -244,6 +258,70 @@ describe('edge LB: real traffic through two nodes', () => {
       { addr: pod('a1').ipv4, port: TARGET, nodeAddr: undefined },
       { addr: pod('b1').ipv4, port: TARGET, nodeAddr: nodeB.ipv4 },
     ]);
+  });
+
+  test('kpr trace without filters: the decisions of every frontend, thousands of connections each', async () => {
+    const CONNECTIONS = 1500;
+    const traced = [TRACED_A, TRACED_B];
+    const trace = new LineProcess('kpr trace', KPR, ['trace', '--bpf-root', roots[0].path, '--duration', '90s', '-o', 'json']);
+    try {
+      await trace.waitForLine('tracing', (l) => l === TRACING_ALL, 10_000);
+      expect(readTraceCtl(pinPaths(roots[0].path).maps)).toMatchObject({ frontendFamily: 0, clientFamily: 0 });
+      const reports = await Promise.all(traced.map((s) => tcp(s.lbIp, 80, CONNECTIONS)));
+      for (const r of reports) expect({ errors: r.errors, answered: r.results.length }).toEqual({ errors: {}, answered: CONNECTIONS });
+      let scanned = 0;
+      let picks = 0;
+      await trace.waitUntil('a Maglev pick for every connection', () => {
+        for (; scanned < trace.stdoutLines.length; scanned++) if (trace.stdoutLines[scanned].includes('"pick":"maglev"')) picks++;
+        return picks >= traced.length * CONNECTIONS ? true : undefined;
+      }, 30_000);
+    } finally {
+      await trace.stop('SIGINT');
+    }
+    expect((await trace.exited).code).toBe(0);
+    const decisions = trace.stdoutLines.map((l) => JSON.parse(l) as Decision);
+    expect(trace.stderrLines).toEqual([TRACING_ALL, `${decisions.length} decisions`]);
+    // Per frontend, one Maglev pick per connection; each connection's later
+    // packets follow its flow to the same backend, on node A or through DSR to node B.
+    const flows = new Map<string, Decision[]>();
+    for (const d of decisions) {
+      const flow = `${d.frontend} ${d.client}`;
+      flows.set(flow, [...(flows.get(flow) ?? []), d]);
+    }
+    const onNodeB = new Set(nodeB.pods.map((p) => `${p.ipv4}:${TRACED_TARGET}`));
+    const connections: Record<string, number> = {};
+    for (const [first] of flows.values()) connections[first.frontend] = (connections[first.frontend] ?? 0) + 1;
+    expect(connections).toEqual(Object.fromEntries(traced.map((s) => [`${s.lbIp}:80/TCP`, CONNECTIONS])));
+    const wrong = [...flows.values()].filter(
+      ([first, ...rest]) =>
+        !first.client.startsWith(`${topo.client.ipv4}:`) ||
+        first.pick !== 'maglev' ||
+        first.path !== (onNodeB.has(first.backend as string) ? 'dsr' : 'local') ||
+        rest.some((d) => d.pick !== 'flow' || d.backend !== first.backend),
+    );
+    expect(wrong).toEqual([]);
+  });
+
+  test('kpr trace | head -3: three decisions, exit status 0, no error, and the trace switched off', async () => {
+    const DURATION_MS = 30_000;
+    // Bounded: at most 1000 connections, within 20 s; stopped as soon as the pipeline ends.
+    const load = startClient(client, { mode: 'tcp', addr: TRACED_A.lbIp, port: 80, count: 1000, intervalMs: 10, deadlineMs: 20_000 });
+    try {
+      const started = Date.now();
+      const piped = startPipeline([KPR, 'trace', '--bpf-root', roots[0].path, '--duration', `${DURATION_MS / 1000}s`], ['head', '-n', '3']);
+      expect(await piped.waitForExit(DURATION_MS + 10_000)).toEqual({ code: 0, signal: null });
+      // Ended by its reader, not by --duration, and it took its lease back.
+      expect(Date.now() - started).toBeLessThan(DURATION_MS / 2);
+      expect(readTraceCtl(pinPaths(roots[0].path).maps).untilNs).toBe(0);
+      expect(piped.stdoutLines).toHaveLength(3);
+      for (const line of piped.stdoutLines) {
+        const [, from, to] = /^\d+\.\d{6} (\S+):\d+ -> (\S+): \S+ \(/.exec(line) ?? [];
+        expect([from, to]).toEqual([topo.client.ipv4, `${TRACED_A.lbIp}:80/TCP`]);
+      }
+      expect(piped.stderrLines).toEqual([TRACING_ALL, expect.stringMatching(/^\d+ decisions$/)]);
+    } finally {
+      await load.stop();
+    }
   });
 
   test("kpr status: the agent's health, the links, XDP and tc on the device, and map use", () => {

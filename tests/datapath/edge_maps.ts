@@ -87,3 +87,19 @@ export function readMaglevTables(mapDir: string): Map<number, number[]> {
   }
   return out;
 }
+
+/** What `kpr trace` asked of the XDP program (struct edge_trace_ctl). */
+export interface TraceCtl {
+  /** The lease's end (bpf_ktime_get_coarse_ns); 0: no trace is on. */
+  untilNs: number;
+  /** 0: any frontend, any client. */
+  frontendFamily: number;
+  clientFamily: number;
+}
+
+export function readTraceCtl(mapDir: string): TraceCtl {
+  type V = { until_ns: number; frontend_family: number; client_family: number };
+  const [entry] = dump<number, V>(mapDir, 'kpr_xdp_trace_ctl');
+  const v = (entry.formatted as { value: V }).value;
+  return { untilNs: v.until_ns, frontendFamily: v.frontend_family, clientFamily: v.client_family };
+}

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { pinPaths } from '../../lib/config';
 import { computeMaglev, DEFAULT_MAGLEV_SEED } from '../../lib/datapath/maglev';
 import { loadAddon, repoRoot } from '../../lib/datapath/native';
-import { edgeOptions, openBpfRoot } from '../bpf/xdp_fixture';
+import { edgeConfig, edgeOptions, openBpfRoot } from '../bpf/xdp_fixture';
 import { BpfRoot } from '../helpers/bpf_root';
 import { assertPrivileged } from '../helpers/preflight';
 import { createTestDir, TestDir } from '../helpers/test_dir';
@@ -97,7 +97,7 @@ describe('kpr maglev FRONTEND', () => {
     dir = createTestDir('maglev-show');
     const dp = loadAddon().openEdgeDatapath(edgeOptions(pinPaths(root.path).maps, { maglevTableSize: M }));
     try {
-      dp.setConfig({ hashSeed: SEED });
+      dp.setConfig(edgeConfig({ hashSeed: SEED }));
       const t = computeMaglev({ backends: NAMES, size: M, seed: SEED });
       // Ids in reverse name order: the CLI must map them back to the sorted names.
       const ids = t.backends.map((_, i) => 30 - i);

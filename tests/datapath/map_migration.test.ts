@@ -61,6 +61,60 @@ describe('pinned map migration', () => {
     }
   });
 
+  test('the per-flow maps of the build before flow lifetimes are converted: their flows live on, established and seen now', () => {
+    fs.mkdirSync(opts.mapDir, { recursive: true });
+    const bytes = (n: number[]) => n.map(String);
+    const addr = (a: number[]) => [...a, ...Array(16 - a.length).fill(0)];
+    const create = (name: string, type: string, key: number, value: number, entries: number) =>
+      run('bpftool', ['map', 'create', pin(name), 'type', type, 'key', String(key), 'value', String(value), 'entries', String(entries), 'name', name]);
+    const update = (name: string, key: number[], value: number[]) => run('bpftool', ['map', 'update', 'pinned', pin(name), 'key', ...bytes(key), 'value', ...bytes(value)]);
+    const lookup = (name: string, key: number[]) =>
+      (JSON.parse(run('bpftool', ['-j', 'map', 'lookup', 'pinned', pin(name), 'key', ...bytes(key)])) as { value: string[] }).value.map(Number);
+    const backendAddr = addr([198, 18, 11, 11]);
+    const nodeAddr = addr([198, 18, 0, 2]);
+    const clientAddr = addr([198, 18, 0, 1]);
+    // A snat flow: backend 198.18.11.11:8080 answers node 198.18.0.2 on port 40000 (TCP);
+    // its client 198.18.0.1:42000 asked 198.18.100.1:80 of service 1.
+    const snatKey = [...backendAddr, ...nodeAddr, 0x1f, 0x90, 0x9c, 0x40, 6, 2, 0, 0];
+    create('kpr_edge_snat', 'lru_hash', 40, 40, 1024);
+    update('kpr_edge_snat', snatKey, [...clientAddr, ...addr([198, 18, 100, 1]), 0, 80, 0xa4, 0x10, 1, 0, 0, 0]);
+    const pointer = [...clientAddr, ...backendAddr, 0xa4, 0x10, 0x1f, 0x90, 6, 2, 0, 0];
+    create('kpr_edge_snat_ports', 'lru_hash', 40, 2, 1024);
+    update('kpr_edge_snat_ports', pointer, [0x9c, 0x40]);
+    // A flow to a local backend: its replies leave as 198.18.100.1:80.
+    const revnatKey = [...backendAddr, ...clientAddr, 0x1f, 0x90, 0xa4, 0x11, 6, 2, 0, 0];
+    create('kpr_edge_revnat', 'lru_hash', 40, 20, 4096);
+    update('kpr_edge_revnat', revnatKey, [...addr([198, 18, 100, 1]), 0, 80, 0, 0]);
+    create('kpr_xdp_config', 'array', 4, 28, 1);
+    update('kpr_xdp_config', [0, 0, 0, 0], [198, 18, 0, 2, ...Array(16).fill(0), 251, 0, 0, 0, 7, 0, 0, 0]);
+
+    const dp = loadAddon().openEdgeDatapath(edgeOptions(opts.mapDir));
+    try {
+      expect(dp.migrations().map((m) => [m.map, m.copied, m.fromLayout]).sort()).toEqual([
+        ['kpr_edge_revnat', 1, 'reverse NAT before flow lifetimes'],
+        ['kpr_edge_snat', 1, 'snat flows before flow lifetimes'],
+        ['kpr_edge_snat_ports', 1, 'snat ports before flow lifetimes (an LRU hash)'],
+        ['kpr_xdp_config', 1, 'the edge config before flow lifetimes'],
+      ]);
+      expect(dp.readConfig()).toMatchObject({ nodeAddr4: '198.18.0.2', hashSeed: 7 });
+      const maps = loadAddon().kernelStatus({ mapDir: opts.mapDir, linkDir: opts.mapDir }).maps;
+      expect(maps).toContainEqual(expect.objectContaining({ name: 'kpr_edge_snat', type: 'hash', entries: 1 }));
+      expect(maps).toContainEqual(expect.objectContaining({ name: 'kpr_edge_snat_ports', type: 'hash', entries: 1 }));
+      expect(lookup('kpr_edge_snat_ports', pointer)).toEqual([0x9c, 0x40]);
+      const bootNs = BigInt(Math.round(Number(process.hrtime.bigint())));
+      for (const [name, key, at] of [['kpr_edge_snat', snatKey, 40], ['kpr_edge_revnat', revnatKey, 24]] as const) {
+        const value = Buffer.from(lookup(name, key));
+        // The same clock as the programs': seen within the last minute, at most now.
+        const seen = value.readBigUInt64LE(at);
+        expect(seen).toBeGreaterThan(bootNs - 60_000_000_000n);
+        expect(seen).toBeLessThanOrEqual(bootNs + 1_000_000_000n);
+        expect(value[name === 'kpr_edge_snat' ? 48 : 18]).toBe(0x11); // KPR_CT_ESTABLISHED | KPR_CT_REPLIED
+      }
+    } finally {
+      dp.close();
+    }
+  });
+
   test('a migration cut short (the old map still pinned aside) is resumed from the old map', () => {
     const dp = loadAddon().openDatapath(opts);
     dp.updateBackends([backend]);

@@ -1,5 +1,5 @@
 // Test client, run inside a client namespace and test cgroup (client_runner.ts):
-//   node client.js tcp|udp|udp-connected|http --addr A --port P --count N
+//   node client.js tcp|udp|udp-connected|udp-new-socket|http --addr A --port P --count N
 //        [--timeout-ms T] [--deadline-ms D] [--interval-ms I]
 //        [--request-bytes R --answer-bytes A]              -> one JSON line (ClientReport)
 //   node client.js hold --proto tcp|udp --addr A --port P --interval-ms I
@@ -7,6 +7,7 @@
 // tcp: N sequential connections, each asks the backend its name and how it sees the client.
 // udp: one unconnected socket, N sendto()/recvmsg() exchanges.
 // udp-connected: one connected socket, N send()/recv() exchanges.
+// udp-new-socket: N exchanges, each on a socket of its own (a new source port each time).
 // With --request-bytes and --answer-bytes (udp modes), every request is R bytes and
 // asks the echo server for an answer of A bytes (sized_udp.ts): datagrams in fragments.
 // http: N sequential GET / requests, each on a new connection.
@@ -289,6 +290,13 @@ async function oneShot(mode: OneShotMode, o: Options): Promise<ClientReport> {
     const prober = new UdpProber(udpSocket(o.addr), { addr: o.addr, port: o.port }, undefined, o.sizes);
     run = await repeat(o, () => prober.probe(o.timeoutMs));
     prober.close();
+  } else if (mode === 'udp-new-socket') {
+    run = await repeat(o, async () => {
+      const prober = new UdpProber(udpSocket(o.addr), { addr: o.addr, port: o.port }, undefined, o.sizes);
+      const result = await prober.probe(o.timeoutMs);
+      prober.close();
+      return result;
+    });
   } else {
     const sock = udpSocket(o.addr);
     const connectStart = performance.now();
@@ -348,7 +356,7 @@ function intOption(values: Record<string, unknown>, name: string, min: number, m
 
 function sizesOption(mode: string | undefined, values: Record<string, unknown>): Sizes | undefined {
   if (values['request-bytes'] === undefined && values['answer-bytes'] === undefined) return undefined;
-  if (mode !== 'udp' && mode !== 'udp-connected') throw new Error('--request-bytes and --answer-bytes are for the udp modes');
+  if (mode !== 'udp' && mode !== 'udp-connected' && mode !== 'udp-new-socket') throw new Error('--request-bytes and --answer-bytes are for the udp modes');
   return {
     requestBytes: intOption(values, 'request-bytes', MIN_SIZED_BYTES, MAX_SIZED_BYTES),
     answerBytes: intOption(values, 'answer-bytes', MIN_SIZED_BYTES, MAX_SIZED_BYTES),
@@ -385,13 +393,13 @@ async function main(): Promise<void> {
   if (mode === 'hold') {
     if (values.proto !== 'tcp' && values.proto !== 'udp') throw new Error('--proto must be tcp or udp');
     await hold(values.proto, opts, intOption(values, 'duration-ms', 1, MAX_DURATION_MS));
-  } else if (mode === 'tcp' || mode === 'udp' || mode === 'udp-connected' || mode === 'http') {
+  } else if (mode === 'tcp' || mode === 'udp' || mode === 'udp-connected' || mode === 'udp-new-socket' || mode === 'http') {
     process.once('SIGTERM', () => (stopRequested = true));
     const report = `${JSON.stringify(await oneShot(mode, opts))}\n`;
     // A pipe takes writes asynchronously: exiting before this one is flushed cuts a long report short.
     await new Promise<void>((resolve, reject) => process.stdout.write(report, (err) => (err ? reject(err) : resolve())));
   } else {
-    throw new Error(`unknown mode ${mode}; use tcp, udp, udp-connected, http or hold`);
+    throw new Error(`unknown mode ${mode}; use tcp, udp, udp-connected, udp-new-socket, http or hold`);
   }
 }
 

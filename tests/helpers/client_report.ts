@@ -10,7 +10,7 @@ export const CLIENT_DEFAULTS = {
   intervalMs: 100,
 };
 
-export type OneShotMode = 'tcp' | 'udp' | 'udp-connected' | 'http';
+export type OneShotMode = 'tcp' | 'udp' | 'udp-connected' | 'udp-new-socket' | 'http';
 
 export interface ProbeResult {
   /** Name of the backend that answered. */

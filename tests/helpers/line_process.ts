@@ -14,6 +14,8 @@ const LOG_TAIL_CHARS = 4000;
 export class LineProcess {
   /** Lines of stdout only: the machine-readable channel of our helper scripts. */
   readonly stdoutLines: string[] = [];
+  /** Lines of stderr only: what a command says besides its output. */
+  readonly stderrLines: string[] = [];
   /** Lines of both streams, in arrival order. */
   readonly lines: string[] = [];
   readonly exited: Promise<ExitStatus>;
@@ -66,7 +68,7 @@ export class LineProcess {
 
   private addLine(line: string, isStdout: boolean): void {
     this.lines.push(line);
-    if (isStdout) this.stdoutLines.push(line);
+    (isStdout ? this.stdoutLines : this.stderrLines).push(line);
     this.notify();
   }
 

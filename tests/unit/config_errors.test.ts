@@ -51,6 +51,15 @@ const BAD_FLAGS: Record<string, [string, string]> = {
   '--service-no-backend-response': ['ignore', 'must be one of reject, drop'],
   '--bpf-lb-acceleration': ['offload', 'must be one of native, generic'],
   '--devices': ['eth0,,eth1', 'is not a comma-separated list of interface names'],
+  '--bpf-lb-snat-port-range': ['40000-30000', 'is not a port range MIN-MAX within 1-65535'],
+  '--node-port-range': ['30000-32767,40000-40010', 'takes at most 1 range, got 2'],
+  '--conntrack-tcp-timeout-established': ['500ms', 'must be whole seconds from 1s to'],
+  '--conntrack-tcp-timeout-syn': ['0s', 'must be whole seconds from 1s to'],
+  '--conntrack-tcp-timeout-fin': ['1.5s', 'must be whole seconds from 1s to'],
+  '--conntrack-tcp-timeout-close': ['10', 'must be a duration'],
+  '--conntrack-udp-timeout': ['9000h', 'must be whole seconds from 1s to'],
+  '--conntrack-udp-timeout-stream': ['-2m', 'must be a duration'],
+  '--conntrack-gc-interval': ['500ms', 'must be from 1s to'],
   '--log-level': ['trace', 'must be one of error, warn, info, debug'],
 };
 

@@ -75,13 +75,13 @@ describe('kpr_* metrics', () => {
   test('drops by reason: every named reason of both datapaths, an unnamed one once it counts', async () => {
     const drops = [];
     drops[XDP_DROP_REASONS.indexOf('fib_lookup_failed')] = 4;
-    drops[12] = 2;
+    drops[14] = 2;
     const text = await setup(false, drops).scrape();
     expect(text).toContain('kpr_drops_total{datapath="socket",reason="no_backend"} 3');
     expect(text).toContain('kpr_drops_total{datapath="socket",reason="revnat_full"} 1');
     expect(text).toContain('kpr_drops_total{datapath="socket",reason="backend_missing"} 0');
     expect(text).toContain('kpr_drops_total{datapath="edge",reason="fib_lookup_failed"} 4');
-    expect(text).toContain('kpr_drops_total{datapath="edge",reason="reason_12"} 2');
+    expect(text).toContain('kpr_drops_total{datapath="edge",reason="reason_14"} 2');
     expect(text).not.toContain('reason="reason_13"');
     expect(text.match(/^kpr_drops_total\{datapath="edge"/gm)).toHaveLength(XDP_DROP_REASONS.length + 1);
   });

@@ -1,0 +1,262 @@
+/* snat mode's flow state. The backend sees this node as the client, on a
+ * source port of the flow's own; kpr_edge_snat, keyed by the reply as it
+ * comes back (backend -> this node, on that port), says whom it is for, and
+ * is the one record of the flow's life (kpr_flow_lifetime.h): the client's
+ * packets reach it through kpr_edge_snat_ports and refresh it as the
+ * replies do. Both maps are plain hashes: an entry leaves only when its flow
+ * is over (a new flow takes its port, or the agent's collector finds it
+ * expired), never to make room, which would cut a live flow.
+ *
+ * Ports come from the configured ranges (edge_config.snat_ports: by default
+ * 1024-65535 without the node's local port range, so that a reply to one of
+ * its own connections is never taken for a client's, and without the
+ * NodePort range), at random, skipping any port that is a frontend on the
+ * node's address. A port is free when no flow holds it, when its flow has
+ * expired, or when its TCP flow has closed (KPR_CT_REUSE_NS ago): releasing
+ * on close is what lets one backend take thousands of new flows a second. */
+#ifndef KPR_EDGE_SNAT_H
+#define KPR_EDGE_SNAT_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include "kpr_addr.h"
+#include "kpr_flow_lifetime.h"
+#include "kpr_parse.h"
+#include "kpr_xdp_maps.h"
+
+/* How many random ports a new flow tries before it is dropped. At 90% of a
+ * backend's ports held, 64 tries all fail once in a thousand new flows. */
+#define KPR_SNAT_PORT_TRIES 64
+/* bpf_map_update_elem's answer when a preallocated hash is full. */
+#define KPR_E2BIG 7
+
+/* The kpr_edge_snat key of a backend's replies to node (an IPv4 node address
+ * is 4 bytes long), but for the snat port. */
+static __always_inline void snat_key(struct edge_snat_key *k, const struct pkt *p, const __u8 *backend,
+				     const __u8 *node, __u16 backend_port)
+{
+	__builtin_memcpy(k->backend_addr, backend, 16);
+	addr_copy(k->node_addr, node, p->family);
+	k->backend_port = backend_port;
+	k->proto = p->proto;
+	k->family = p->family;
+}
+
+/* The kpr_edge_snat_ports key of a client's flow to a backend. */
+static __always_inline void snat_client_key(struct edge_snat_port_key *k, const __u8 *client, __u16 client_port,
+					    const struct edge_snat_key *rk)
+{
+	__builtin_memcpy(k->client_addr, client, 16);
+	__builtin_memcpy(k->backend_addr, rk->backend_addr, 16);
+	k->client_port = client_port;
+	k->backend_port = rk->backend_port;
+	k->proto = rk->proto;
+	k->family = rk->family;
+}
+
+static __always_inline void snat_touch(struct edge_snat_val *v, const struct pkt *p, int from, __u64 now)
+{
+	__u8 state = ct_next_state(v->state, p->proto, p->tcp_flags, from);
+
+	if (ct_needs_write(v->state, state, v->last_seen_ns, now)) {
+		v->state = state;
+		v->last_seen_ns = now;
+	}
+}
+
+/* Whether the flow on port is p's client's: an entry of a build that kept the
+ * client's port as the snat port says so with client_port 0. */
+static __always_inline int snat_owned_by(const struct edge_snat_val *v, const struct pkt *p, __u16 port)
+{
+	return addr_equal(v->client_addr, p->saddr) && (v->client_port ? v->client_port : port) == p->sport;
+}
+
+/* A random port of the configured ranges (network order); 0 when there are none. */
+static __always_inline __u16 snat_random_port(const struct edge_config *cfg)
+{
+	__u32 n0 = cfg->snat_ports[0].count, n1 = cfg->snat_ports[1].count, r;
+
+	if (n0 + n1 == 0)
+		return 0;
+	r = bpf_get_prandom_u32() % (n0 + n1);
+	return bpf_htons(r < n0 ? cfg->snat_ports[0].min + r : cfg->snat_ports[1].min + (r - n0));
+}
+
+/* A port this node serves a frontend on: a snat flow on it would have its
+ * replies taken for clients' requests. */
+static __always_inline int snat_port_serves(const struct edge_snat_key *rk, __u16 port)
+{
+	struct edge_fe_key k = {};
+
+	__builtin_memcpy(k.addr, rk->node_addr, 16);
+	k.port = port;
+	k.proto = rk->proto;
+	k.family = rk->family;
+	return bpf_map_lookup_elem(&kpr_edge_frontends, &k) != NULL;
+}
+
+/* Gives an ended flow's port up: its entry, and its client's pointer to it
+ * unless that client's flow has already moved to another port. old is read
+ * before its entry goes. */
+static __always_inline void snat_release(const struct edge_snat_key *k, const struct edge_snat_val *old)
+{
+	struct edge_snat_port_key ck = {};
+	const __u16 *port;
+
+	snat_client_key(&ck, old->client_addr, old->client_port ? old->client_port : k->snat_port, k);
+	port = bpf_map_lookup_elem(&kpr_edge_snat_ports, &ck);
+	if (port && *port == k->snat_port)
+		bpf_map_delete_elem(&kpr_edge_snat_ports, &ck);
+	bpf_map_delete_elem(&kpr_edge_snat, k);
+}
+
+/* What one try of snat_claim() works on; reason: 0 once a port is taken. */
+struct snat_claim_ctx {
+	const struct edge_config *cfg;
+	struct edge_snat_key *k;
+	const struct edge_snat_val *v;
+	__u64 now;
+	int reason;
+};
+
+/* One try: a random port, claimed by inserting the flow's entry on it, or by
+ * taking the place of a flow that has ended. Returns 1 to stop trying. */
+static int snat_claim_try(__u32 i, void *data)
+{
+	struct snat_claim_ctx *c = data;
+	struct edge_snat_key *k = c->k;
+	const struct edge_snat_val *held;
+	int err;
+
+	k->snat_port = snat_random_port(c->cfg);
+	if (!k->snat_port)
+		return 1;
+	if (snat_port_serves(k, k->snat_port))
+		return 0;
+	err = bpf_map_update_elem(&kpr_edge_snat, k, c->v, BPF_NOEXIST);
+	if (err == -KPR_E2BIG) {
+		c->reason = KPR_XDP_DROP_SNAT_MAP_FULL;
+		return 1;
+	}
+	if (err) {
+		held = bpf_map_lookup_elem(&kpr_edge_snat, k);
+		if (!held || !ct_reusable(&c->cfg->timeouts, k->proto, held->state, held->last_seen_ns, c->now))
+			return 0;
+		snat_release(k, held);
+		if (bpf_map_update_elem(&kpr_edge_snat, k, c->v, BPF_NOEXIST))
+			return 0;
+	}
+	c->reason = 0;
+	return 1;
+}
+
+/* A new flow's port, in k->snat_port: inserting its entry v on a free port
+ * (or one whose flow has ended) claims it, BPF_NOEXIST settling a race
+ * between CPUs. Returns 0, or the drop reason. The tries run in bpf_loop():
+ * the verifier checks one try, not each of them. */
+static __always_inline int snat_claim(const struct edge_config *cfg, struct edge_snat_key *k, const struct edge_snat_val *v,
+				      __u64 now)
+{
+	struct snat_claim_ctx c = { .cfg = cfg, .k = k, .v = v, .now = now, .reason = KPR_XDP_DROP_SNAT_NO_PORT };
+
+	bpf_loop(KPR_SNAT_PORT_TRIES, snat_claim_try, &c, 0);
+	return c.reason;
+}
+
+/* snat_flow_port(): p's flow has no port yet (a new flow). */
+#define KPR_SNAT_NEW_FLOW -1
+
+/* The snat port (network order) of p's flow to backend b through this node,
+ * its state refreshed. Returns 0 with the port in *port; KPR_SNAT_NEW_FLOW
+ * with the new flow's records in the CPU's scratch, for snat_new_flow(); or
+ * the reason to drop p. The two are BPF subprograms of their own, called one
+ * after the other: the verifier gives a call chain 512 bytes of stack, and
+ * the path's frame, this one's and bpf_loop()'s would not fit in one chain. */
+static __noinline int snat_flow_port(const struct pkt *p, const struct edge_config *cfg, const struct edge_backend *b,
+				     __u32 svc_id, __u16 *port)
+{
+	const __u8 *node = node_addr(cfg, p->family);
+	__u64 now = bpf_ktime_get_coarse_ns();
+	struct edge_snat_scratch *s;
+	struct edge_snat_val *v;
+	const __u16 *given;
+	__u32 zero = 0;
+
+	s = bpf_map_lookup_elem(&kpr_edge_snat_scratch, &zero);
+	if (!s)
+		return KPR_XDP_DROP_SNAT_NO_PORT;
+	if (!node)
+		return KPR_XDP_DROP_NO_NODE_ADDRESS;
+	__builtin_memset(s, 0, sizeof(*s));
+	snat_key(&s->k, p, b->addr, node, b->port);
+	snat_client_key(&s->ck, p->saddr, p->sport, &s->k);
+	given = bpf_map_lookup_elem(&kpr_edge_snat_ports, &s->ck);
+	/* Its own port, or one of an older build that kept the client's: the
+	 * entry behind it must still be this flow's. */
+	s->k.snat_port = given ? *given : p->sport;
+	v = bpf_map_lookup_elem(&kpr_edge_snat, &s->k);
+	if (v && snat_owned_by(v, p, s->k.snat_port)) {
+		snat_touch(v, p, KPR_CT_FROM_CLIENT, now);
+		/* A connection from the port of an ended one, to another frontend
+		 * of a service with the same backend: its replies come from it. */
+		if (v->frontend_port != p->dport || !addr_equal(v->frontend_addr, p->daddr)) {
+			__builtin_memcpy(v->frontend_addr, p->daddr, 16);
+			v->frontend_port = p->dport;
+			v->svc_id = svc_id;
+		}
+		if (!given)
+			bpf_map_update_elem(&kpr_edge_snat_ports, &s->ck, &s->k.snat_port, BPF_ANY);
+		*port = s->k.snat_port;
+		return 0;
+	}
+
+	__builtin_memcpy(s->v.client_addr, p->saddr, 16);
+	__builtin_memcpy(s->v.frontend_addr, p->daddr, 16);
+	s->v.frontend_port = p->dport;
+	s->v.client_port = p->sport;
+	s->v.svc_id = svc_id;
+	s->v.last_seen_ns = now;
+	s->v.state = ct_next_state(0, p->proto, p->tcp_flags, KPR_CT_FROM_CLIENT);
+	return KPR_SNAT_NEW_FLOW;
+}
+
+/* A port for the new flow snat_flow_port() left in the scratch: its entry
+ * claims one, and its client's pointer names it. Returns 0 with the port
+ * in *port, or the reason to drop the packet. */
+static __noinline int snat_new_flow(const struct edge_config *cfg, __u16 *port)
+{
+	struct edge_snat_scratch *s;
+	__u32 zero = 0;
+	int err;
+
+	s = bpf_map_lookup_elem(&kpr_edge_snat_scratch, &zero);
+	if (!s)
+		return KPR_XDP_DROP_SNAT_NO_PORT;
+	err = snat_claim(cfg, &s->k, &s->v, s->v.last_seen_ns);
+	if (err)
+		return err;
+	*port = s->k.snat_port;
+	if (bpf_map_update_elem(&kpr_edge_snat_ports, &s->ck, &s->k.snat_port, BPF_ANY)) {
+		bpf_map_delete_elem(&kpr_edge_snat, &s->k);
+		return KPR_XDP_DROP_SNAT_MAP_FULL;
+	}
+	return 0;
+}
+
+/* The flow a backend's reply p (to this node's address, on a snat port)
+ * belongs to, refreshed; NULL when it is no snat flow's. */
+static __always_inline struct edge_snat_val *snat_reply_flow(const struct pkt *p)
+{
+	struct edge_snat_key k = {};
+	struct edge_snat_val *v;
+
+	snat_key(&k, p, p->saddr, p->daddr, p->sport);
+	k.snat_port = p->dport;
+	v = bpf_map_lookup_elem(&kpr_edge_snat, &k);
+	if (v && p->l4_valid)
+		snat_touch(v, p, KPR_CT_FROM_BACKEND, bpf_ktime_get_coarse_ns());
+	return v;
+}
+
+#endif

@@ -1,0 +1,126 @@
+/* How long the edge LB's per-flow state lives: flow, snat and reverse-NAT
+ * entries carry the time of their flow's last packet and what the packets
+ * showed (a TCP handshake past its SYN, FINs, a RST, a UDP reply). An entry
+ * idle for longer than its state's timeout is gone, as a conntrack entry is:
+ * the agent's garbage collector deletes it (native/src/edge_gc.cc), and a new
+ * snat flow may take its port at once (kpr_edge_snat.h). A TCP flow closed
+ * both ways, or reset, gives its snat port up after KPR_CT_REUSE_NS already:
+ * the port space of one backend would otherwise bound the rate of new flows
+ * to it by the number of ports over the FIN timeout.
+ *
+ * Shared by the BPF programs and the addon's collector, so that both judge an
+ * entry alike: plain C over the entry's fields, no helpers. */
+#ifndef KPR_FLOW_LIFETIME_H
+#define KPR_FLOW_LIFETIME_H
+
+#include "kpr_types.h"
+#include "kpr_xdp_types.h"
+
+#ifdef __bpf__
+#define KPR_LIFETIME_FN static __always_inline
+#else
+#define KPR_LIFETIME_FN static inline
+#endif
+
+/* KPR_CT_*: the `state` of flow, snat and reverse-NAT entries. */
+#define KPR_CT_ESTABLISHED 0x01 /* TCP: a client packet without SYN (the handshake's last ACK, or later) */
+#define KPR_CT_FIN_CLIENT  0x02 /* TCP: the client sent a FIN */
+#define KPR_CT_FIN_BACKEND 0x04 /* TCP: the backend sent a FIN */
+#define KPR_CT_RST         0x08 /* TCP: a RST, either way */
+#define KPR_CT_REPLIED     0x10 /* a packet from the backend */
+#define KPR_CT_STREAM      0x20 /* UDP: a packet after a reply (conntrack's "stream") */
+
+/* Which side a packet comes from. */
+#define KPR_CT_FROM_CLIENT  0
+#define KPR_CT_FROM_BACKEND 1
+
+/* TCP header flags (RFC 9293), as struct pkt's tcp_flags holds them. */
+#define KPR_TCP_FIN 0x01
+#define KPR_TCP_SYN 0x02
+#define KPR_TCP_RST 0x04
+#define KPR_TCP_ACK 0x10
+
+#define KPR_NSEC_PER_SEC 1000000000ULL
+/* An entry's time is written at most this often while its state stays the
+ * same: a map write on every packet would cost more than the rest of the
+ * path. Timeouts are seconds or more, so this is exact enough. */
+#define KPR_CT_REFRESH_NS KPR_NSEC_PER_SEC
+/* A closed TCP flow keeps its snat port this long for its own late packets
+ * (the last ACK, a retransmitted FIN) before a new flow may take it. */
+#define KPR_CT_REUSE_NS KPR_NSEC_PER_SEC
+
+/* A SYN without ACK: the client opens a connection. */
+KPR_LIFETIME_FN int ct_opening(__u8 tcp_flags)
+{
+	return (tcp_flags & (KPR_TCP_SYN | KPR_TCP_ACK | KPR_TCP_RST)) == KPR_TCP_SYN;
+}
+
+/* Closed both ways, or reset: nothing more is owed to the flow. */
+KPR_LIFETIME_FN int ct_closed(__u8 proto, __u8 state)
+{
+	return proto == KPR_PROTO_TCP &&
+	       ((state & KPR_CT_RST) || (state & (KPR_CT_FIN_CLIENT | KPR_CT_FIN_BACKEND)) == (KPR_CT_FIN_CLIENT | KPR_CT_FIN_BACKEND));
+}
+
+/* The state once a packet with tcp_flags went by from one side. A SYN on a
+ * closed TCP flow is a new connection on the same ports, which starts over
+ * (conntrack reopens a TIME_WAIT entry the same way). */
+KPR_LIFETIME_FN __u8 ct_next_state(__u8 state, __u8 proto, __u8 tcp_flags, int from)
+{
+	if (proto == KPR_PROTO_TCP) {
+		if (from == KPR_CT_FROM_CLIENT && ct_opening(tcp_flags) && (ct_closed(proto, state) || (state & KPR_CT_FIN_CLIENT)))
+			state = 0;
+		if (tcp_flags & KPR_TCP_RST)
+			state |= KPR_CT_RST;
+		if (tcp_flags & KPR_TCP_FIN)
+			state |= from == KPR_CT_FROM_CLIENT ? KPR_CT_FIN_CLIENT : KPR_CT_FIN_BACKEND;
+		if (from == KPR_CT_FROM_CLIENT && !(tcp_flags & KPR_TCP_SYN))
+			state |= KPR_CT_ESTABLISHED;
+	} else if (state & KPR_CT_REPLIED) {
+		state |= KPR_CT_STREAM;
+	}
+	if (from == KPR_CT_FROM_BACKEND)
+		state |= KPR_CT_REPLIED;
+	return state;
+}
+
+/* Seconds an entry in this state lives without a packet. */
+KPR_LIFETIME_FN __u32 ct_timeout_s(const struct edge_timeouts *t, __u8 proto, __u8 state)
+{
+	if (proto == KPR_PROTO_TCP) {
+		if (state & KPR_CT_RST)
+			return t->tcp_close;
+		if (state & (KPR_CT_FIN_CLIENT | KPR_CT_FIN_BACKEND))
+			return t->tcp_fin;
+		return state & (KPR_CT_ESTABLISHED | KPR_CT_REPLIED) ? t->tcp_established : t->tcp_syn;
+	}
+	return state & KPR_CT_STREAM ? t->udp_stream : t->udp;
+}
+
+/* Time since an entry's last packet. Signed: another CPU may have written a
+ * later time than this one has read. */
+KPR_LIFETIME_FN __s64 ct_idle_ns(__u64 last_seen_ns, __u64 now_ns)
+{
+	return (__s64)(now_ns - last_seen_ns);
+}
+
+KPR_LIFETIME_FN int ct_expired(const struct edge_timeouts *t, __u8 proto, __u8 state, __u64 last_seen_ns, __u64 now_ns)
+{
+	return ct_idle_ns(last_seen_ns, now_ns) > (__s64)ct_timeout_s(t, proto, state) * (__s64)KPR_NSEC_PER_SEC;
+}
+
+/* Whether a new flow may take the entry's place (its snat port). */
+KPR_LIFETIME_FN int ct_reusable(const struct edge_timeouts *t, __u8 proto, __u8 state, __u64 last_seen_ns, __u64 now_ns)
+{
+	return ct_expired(t, proto, state, last_seen_ns, now_ns) ||
+	       (ct_closed(proto, state) && ct_idle_ns(last_seen_ns, now_ns) >= (__s64)KPR_CT_REUSE_NS);
+}
+
+/* Whether an entry must be written for this packet: its state changed, or
+ * its time is stale. */
+KPR_LIFETIME_FN int ct_needs_write(__u8 old_state, __u8 new_state, __u64 last_seen_ns, __u64 now_ns)
+{
+	return old_state != new_state || ct_idle_ns(last_seen_ns, now_ns) >= (__s64)KPR_CT_REFRESH_NS;
+}
+
+#endif

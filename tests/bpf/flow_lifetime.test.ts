@@ -1,0 +1,279 @@
+// The edge LB's per-flow state has a lifetime (bpf/include/kpr_flow_lifetime.h,
+// kpr_edge_snat.h, native/src/flow_gc.cc), proven packet by packet with
+// BPF_PROG_TEST_RUN: a snat port is given up when its flow closed or idled
+// out and taken by the next flow, never while the flow lives; ports the node
+// serves are never used; a full snat map refuses new flows and keeps its
+// flows; the collector deletes what ended flows left and counts the rest.
+import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
+import { DEFAULT_FLOW_TIMEOUTS } from '../../lib/datapath/flow_timeouts';
+import { EdgeBackend, EdgeFrontend, FlowGcReport, FlowTimeouts, loadAddon, PortRange, ProgTestRunResult } from '../../lib/datapath/native';
+import { pinPaths } from '../../lib/config';
+import { BpfRoot } from '../helpers/bpf_root';
+import { assertPrivileged } from '../helpers/preflight';
+import { run } from '../helpers/run';
+import { sleep } from '../helpers/sleep';
+import * as P from './packets';
+import { createEdgeFixture, edgeConfig, EdgeFixture, LINK_CLIENT4, NODE4, NODE6, openBpfRoot, PEER4, PROG, TC_EGRESS, XDP_DROP, XDP_PASS, XDP_TX } from './xdp_fixture';
+
+const M = 251;
+const VIP4 = '198.18.100.10';
+/** Two clients the fixture's FIB can answer (a neighbour entry each). */
+const CLIENT_A = LINK_CLIENT4;
+const CLIENT_B = PEER4;
+const BACKEND_PORT = 8080;
+const ONE_PORT: PortRange[] = [{ min: 40000, max: 40000 }];
+/** Past KPR_CT_REUSE_NS, or a timeout of 1 s, with the coarse clock's jiffies to spare. */
+const PAST_ONE_SECOND_MS = 1300;
+
+function frontend(proto: 'TCP' | 'UDP', svcId: number, extra: Partial<EdgeFrontend> = {}): EdgeFrontend {
+  return { addr: VIP4, port: 80, proto, svcId, count: 1, affinityTimeout: 0, sourceRanges: false, mode: 'snat', algorithm: 'maglev', noBackend: 'reject', ...extra };
+}
+
+describe('per-flow state with a lifetime (BPF_PROG_TEST_RUN)', () => {
+  let root: BpfRoot;
+  let fx: EdgeFixture;
+  const runPkt = (pkt: Buffer): ProgTestRunResult => fx.dp.progTestRun(PROG, pkt, 1, { netns: fx.netns, ifindex: fx.ifindex });
+  const drops = (reason: string) => fx.dp.readDrops()[XDP_DROP_REASONS.indexOf(reason)];
+  const configure = (snatPorts: PortRange[], timeouts: Partial<FlowTimeouts> = {}) =>
+    fx.dp.setConfig(edgeConfig({ nodeAddr4: NODE4, nodeAddr6: NODE6, hashSeed: 0 }, { snatPorts, timeouts: { ...DEFAULT_FLOW_TIMEOUTS, ...timeouts } }));
+  function service(fe: EdgeFrontend, backends: Omit<EdgeBackend, 'svcId'>[]): void {
+    fx.dp.updateBackends(backends.map((b) => ({ ...b, svcId: fe.svcId })));
+    fx.dp.setMaglevTable(fe.svcId, Array.from({ length: M }, (_, i) => backends[i % backends.length].id));
+    fx.dp.updateFrontends([fe]);
+  }
+  const remoteBackend = { id: 1, addr: PEER4, port: BACKEND_PORT, nodeAddr: PEER4 };
+
+  /** A client's TCP segment to the frontend; the snat port it left on, or undefined when dropped. */
+  function fromClient(client: string, sport: number, flags: number, udp = false): number | undefined {
+    const flow = { src: client, dst: VIP4, sport, dport: 80 };
+    const out = runPkt(udp ? P.udpFrame(flow) : P.tcpFrame(flow, { flags }));
+    if (out.retval === XDP_DROP) return undefined;
+    expect(out.retval).toBe(XDP_TX);
+    return P.ports(out.packet).sport;
+  }
+
+  /** The backend's segment to a snat port: which client it went back to. */
+  function fromBackend(snatPort: number, flags: number, udp = false): { client: string; dport: number } | undefined {
+    const flow = { src: PEER4, dst: NODE4, sport: BACKEND_PORT, dport: snatPort };
+    const out = runPkt(udp ? P.udpFrame(flow) : P.tcpFrame(flow, { flags }));
+    if (out.retval === XDP_PASS) return undefined;
+    expect(out.retval).toBe(XDP_TX);
+    return { client: P.formatAddr(P.ipView(out.packet).dst), dport: P.ports(out.packet).dport };
+  }
+
+  beforeAll(() => assertPrivileged());
+  beforeEach(() => {
+    fx = undefined as unknown as EdgeFixture;
+    root = openBpfRoot('lifetime');
+    fx = createEdgeFixture(root, { maglevTableSize: M, snatMax: 64 });
+  });
+  afterEach(() => {
+    try {
+      fx?.destroy();
+    } finally {
+      root?.destroy();
+    }
+  });
+
+  describe('snat ports', () => {
+    beforeEach(() => configure(ONE_PORT));
+
+    test('a TCP flow closed both ways gives its port up a second after its last FIN, not before', () => {
+      service(frontend('TCP', 1), [remoteBackend]);
+      expect(fromClient(CLIENT_A, 42000, P.TCP_SYN)).toBe(40000);
+      expect(fromBackend(40000, P.TCP_SYN | P.TCP_ACK)).toEqual({ client: CLIENT_A, dport: 42000 });
+      expect(fromClient(CLIENT_A, 42000, P.TCP_ACK)).toBe(40000);
+      // The only port is held: another client's flow is refused, and counted.
+      expect(fromClient(CLIENT_B, 42000, P.TCP_SYN)).toBeUndefined();
+      expect(drops('snat_no_port')).toBe(1);
+      expect(fromClient(CLIENT_A, 42000, P.TCP_FIN | P.TCP_ACK)).toBe(40000);
+      expect(fromBackend(40000, P.TCP_FIN | P.TCP_ACK)).toEqual({ client: CLIENT_A, dport: 42000 });
+      // Closed, but its last ACK may still be on its way.
+      expect(fromClient(CLIENT_B, 42000, P.TCP_SYN)).toBeUndefined();
+      expect(fromClient(CLIENT_A, 42000, P.TCP_ACK)).toBe(40000);
+      return sleep(PAST_ONE_SECOND_MS).then(() => {
+        expect(fromClient(CLIENT_B, 42000, P.TCP_SYN)).toBe(40000);
+        expect(fromBackend(40000, P.TCP_SYN | P.TCP_ACK)).toEqual({ client: CLIENT_B, dport: 42000 });
+        // The old flow's client no longer holds a port: its late packet gets none.
+        expect(fromClient(CLIENT_A, 42000, P.TCP_ACK)).toBeUndefined();
+        expect(drops('snat_no_port')).toBe(3);
+      });
+    });
+
+    test('a reset flow gives its port up too, a live flow past the same second keeps it', async () => {
+      service(frontend('TCP', 1), [remoteBackend]);
+      expect(fromClient(CLIENT_A, 42000, P.TCP_SYN)).toBe(40000);
+      expect(fromClient(CLIENT_A, 42000, P.TCP_ACK)).toBe(40000);
+      await sleep(PAST_ONE_SECOND_MS);
+      expect(fromClient(CLIENT_B, 42000, P.TCP_SYN)).toBeUndefined();
+      expect(fromBackend(40000, P.TCP_RST)).toEqual({ client: CLIENT_A, dport: 42000 });
+      await sleep(PAST_ONE_SECOND_MS);
+      expect(fromClient(CLIENT_B, 42000, P.TCP_SYN)).toBe(40000);
+    });
+
+    test('a UDP flow idle past the UDP timeout gives its port up; traffic keeps it', async () => {
+      configure(ONE_PORT, { udp: 1 });
+      service(frontend('UDP', 1), [remoteBackend]);
+      expect(fromClient(CLIENT_A, 5353, 0, true)).toBe(40000);
+      // Refreshed within its timeout, it lives on.
+      for (let i = 0; i < 3; i++) {
+        await sleep(600);
+        expect(fromClient(CLIENT_A, 5353, 0, true)).toBe(40000);
+      }
+      expect(fromClient(CLIENT_B, 5353, 0, true)).toBeUndefined();
+      await sleep(PAST_ONE_SECOND_MS + 1000);
+      expect(fromClient(CLIENT_B, 5353, 0, true)).toBe(40000);
+      expect(fromBackend(40000, 0, true)).toEqual({ client: CLIENT_B, dport: 5353 });
+    });
+
+    test('a client that opens again on the ports of its closed flow keeps its port', async () => {
+      service(frontend('TCP', 1), [remoteBackend]);
+      expect(fromClient(CLIENT_A, 42000, P.TCP_SYN)).toBe(40000);
+      expect(fromClient(CLIENT_A, 42000, P.TCP_FIN | P.TCP_ACK)).toBe(40000);
+      expect(fromBackend(40000, P.TCP_FIN | P.TCP_ACK)).toEqual({ client: CLIENT_A, dport: 42000 });
+      await sleep(PAST_ONE_SECOND_MS);
+      expect(fromClient(CLIENT_A, 42000, P.TCP_SYN)).toBe(40000);
+      // Open again: its port is its own once more.
+      expect(fromClient(CLIENT_B, 42000, P.TCP_SYN)).toBeUndefined();
+    });
+
+    test('never a port the node serves a frontend on: its replies would be taken for requests', () => {
+      configure([{ min: 40000, max: 40001 }]);
+      service(frontend('TCP', 1), [remoteBackend]);
+      // A NodePort of another service on the node's address, at 40000.
+      fx.dp.updateBackends([{ id: 2, addr: PEER4, port: BACKEND_PORT, svcId: 2, nodeAddr: PEER4 }]);
+      fx.dp.setMaglevTable(2, Array.from({ length: M }, () => 2));
+      fx.dp.updateFrontends([{ ...frontend('TCP', 2), addr: NODE4, port: 40000 }]);
+      expect(fromClient(CLIENT_A, 42000, P.TCP_SYN)).toBe(40001);
+      expect(fromClient(CLIENT_B, 42000, P.TCP_SYN)).toBeUndefined();
+      expect(drops('snat_no_port')).toBe(1);
+    });
+  });
+
+  test('a full snat map refuses new flows, counted as snat_map_full, and keeps serving its flows', () => {
+    fx.destroy();
+    root.destroy();
+    root = openBpfRoot('lifetime-full');
+    fx = createEdgeFixture(root, { maglevTableSize: M, snatMax: 4 });
+    configure([{ min: 40000, max: 49999 }]);
+    service(frontend('TCP', 1), [remoteBackend]);
+    const ports = [42000, 42001, 42002, 42003].map((sport) => fromClient(CLIENT_A, sport, P.TCP_SYN));
+    expect(ports.every((p) => p !== undefined)).toBe(true);
+    expect(fromClient(CLIENT_A, 42004, P.TCP_SYN)).toBeUndefined();
+    expect(drops('snat_map_full')).toBe(1);
+    ports.forEach((port, i) => {
+      expect(fromClient(CLIENT_A, 42000 + i, P.TCP_ACK)).toBe(port);
+      expect(fromBackend(port as number, P.TCP_ACK)).toEqual({ client: CLIENT_A, dport: 42000 + i });
+    });
+  });
+
+  test('a client opening a connection on the ports of a reset or closed flow gets a fresh pick', () => {
+    configure(ONE_PORT);
+    service(frontend('TCP', 1, { mode: 'dsr' }), [remoteBackend]);
+    const misses = () => fx.dp.readFlowMisses();
+    fromClient(CLIENT_A, 42000, P.TCP_SYN);
+    expect(misses()).toBe(1);
+    fromClient(CLIENT_A, 42000, P.TCP_ACK);
+    fromClient(CLIENT_A, 42000, P.TCP_SYN); // a retransmitted SYN of the same connection
+    expect(misses()).toBe(1);
+    fromClient(CLIENT_A, 42000, P.TCP_RST | P.TCP_ACK);
+    fromClient(CLIENT_A, 42000, P.TCP_SYN);
+    expect(misses()).toBe(2);
+    fromClient(CLIENT_A, 42000, P.TCP_FIN | P.TCP_ACK);
+    fromClient(CLIENT_A, 42000, P.TCP_SYN);
+    expect(misses()).toBe(3);
+  });
+
+  describe('a client opening a connection from the port of an ended one, to another frontend of the same service', () => {
+    const NODE_PORT = 30080;
+    const opened = (dst: string, dport: number) => runPkt(P.tcpFrame({ src: CLIENT_A, dst, sport: 42000, dport }, { flags: P.TCP_SYN }));
+
+    test('local backend: its replies leave as the frontend it opened to', () => {
+      const local = { id: 1, addr: '198.18.50.1', port: BACKEND_PORT };
+      service(frontend('TCP', 1, { mode: 'dsr' }), [local]);
+      fx.dp.updateFrontends([{ ...frontend('TCP', 1, { mode: 'dsr' }), addr: NODE4, port: NODE_PORT }]);
+      const reply = P.tcpFrame({ src: local.addr, dst: CLIENT_A, sport: BACKEND_PORT, dport: 42000 }, { flags: P.TCP_SYN | P.TCP_ACK });
+      const replySource = () => {
+        const out = fx.dp.progTestRun(TC_EGRESS, reply, 1).packet;
+        return `${P.formatAddr(P.ipView(out).src)}:${P.ports(out).sport}`;
+      };
+      expect(opened(VIP4, 80).retval).toBe(XDP_PASS);
+      expect(replySource()).toBe(`${VIP4}:80`);
+      expect(opened(NODE4, NODE_PORT).retval).toBe(XDP_PASS);
+      expect(replySource()).toBe(`${NODE4}:${NODE_PORT}`);
+    });
+
+    test('snat: the backend answers on the same port, and the client hears the frontend it opened to', () => {
+      configure(ONE_PORT);
+      service(frontend('TCP', 1), [remoteBackend]);
+      fx.dp.updateFrontends([{ ...frontend('TCP', 1), addr: NODE4, port: NODE_PORT }]);
+      const answer = () => {
+        const out = runPkt(P.tcpFrame({ src: PEER4, dst: NODE4, sport: BACKEND_PORT, dport: 40000 }, { flags: P.TCP_SYN | P.TCP_ACK }));
+        expect(out.retval).toBe(XDP_TX);
+        return `${P.formatAddr(P.ipView(out.packet).src)}:${P.ports(out.packet).sport}`;
+      };
+      expect(P.ports(opened(VIP4, 80).packet).sport).toBe(40000);
+      expect(answer()).toBe(`${VIP4}:80`);
+      expect(P.ports(opened(NODE4, NODE_PORT).packet).sport).toBe(40000);
+      expect(answer()).toBe(`${NODE4}:${NODE_PORT}`);
+    });
+  });
+
+  describe('the collector (native/src/flow_gc.cc)', () => {
+    const step = (): FlowGcReport[] => {
+      const gc = loadAddon().openFlowGc(pinPaths(root.path).maps);
+      try {
+        return gc.step(1_000_000);
+      } finally {
+        gc.close();
+      }
+    };
+    const byMap = (reports: FlowGcReport[]) => Object.fromEntries(reports.map((r) => [r.map, r]));
+
+    test('deletes what ended flows left (flow, snat, client pointer, reverse NAT), keeps live flows, counts each map', async () => {
+      configure([{ min: 40000, max: 40009 }], { tcpSyn: 1, tcpClose: 1, udp: 1 });
+      service(frontend('TCP', 1), [remoteBackend]);
+      // A local backend: its replies leave through tc egress, by kpr_edge_revnat.
+      service(frontend('UDP', 2, { port: 53 }), [{ id: 3, addr: '198.18.50.1', port: 5353 }]);
+      const live = fromClient(CLIENT_A, 42000, P.TCP_SYN);
+      fromClient(CLIENT_A, 42000, P.TCP_ACK);
+      const reset = fromClient(CLIENT_B, 42001, P.TCP_SYN) as number;
+      fromBackend(reset, P.TCP_RST);
+      expect(runPkt(P.udpFrame({ src: CLIENT_A, dst: VIP4, sport: 5000, dport: 53 })).retval).toBe(XDP_PASS);
+
+      let r = byMap(step());
+      expect(r.kpr_edge_snat).toMatchObject({ deleted: 0, passDone: true, live: 2 });
+      expect(r.kpr_edge_snat_ports).toMatchObject({ deleted: 0, live: 2 });
+      expect(r.kpr_edge_flows4).toMatchObject({ deleted: 0, live: 3 });
+      expect(r.kpr_edge_revnat).toMatchObject({ deleted: 0, live: 1 });
+
+      await sleep(PAST_ONE_SECOND_MS + 1000);
+      // The live TCP flow speaks; the reset one (its client saw no more than
+      // its SYN) and the UDP one stay silent.
+      expect(fromClient(CLIENT_A, 42000, P.TCP_ACK)).toBe(live);
+      r = byMap(step());
+      expect(r.kpr_edge_snat).toMatchObject({ deleted: 1, live: 1 });
+      expect(r.kpr_edge_snat_ports).toMatchObject({ live: 1 });
+      expect(r.kpr_edge_flows4).toMatchObject({ deleted: 2, live: 1 });
+      expect(r.kpr_edge_revnat).toMatchObject({ deleted: 1, live: 0 });
+      // The reply of the deleted UDP flow is no longer rewritten; the live flow's still is.
+      const reply = P.udpFrame({ src: '198.18.50.1', dst: CLIENT_A, sport: 5353, dport: 5000 });
+      expect(fx.dp.progTestRun(TC_EGRESS, reply, 1).packet.equals(reply)).toBe(true);
+      expect(fromBackend(live as number, P.TCP_ACK)).toEqual({ client: CLIENT_A, dport: 42000 });
+      expect(fromBackend(reset, P.TCP_ACK)).toBeUndefined();
+    });
+
+    test('an entry an older build left without a time is stamped now, not deleted', () => {
+      service(frontend('TCP', 1, { mode: 'dsr' }), [remoteBackend]);
+      // kpr_edge_flows4 key (saddr, svc_id, sport, proto) and value (last_seen 0, backend 1) as bpftool takes them.
+      const key = [...P.ipv4Bytes(CLIENT_A), 1, 0, 0, 0, 0xa4, 0x10, 6, 0];
+      const value = [...Array(8).fill(0), 1, 0, 0, 0, 0, 0, 0, 0];
+      const pin = `${pinPaths(root.path).maps}/kpr_edge_flows4`;
+      run('bpftool', ['map', 'update', 'pinned', pin, 'key', ...key.map(String), 'value', ...value.map(String)]);
+      expect(byMap(step()).kpr_edge_flows4).toMatchObject({ deleted: 0, live: 1 });
+      const dumped = JSON.parse(run('bpftool', ['-j', 'map', 'lookup', 'pinned', pin, 'key', ...key.map(String)])) as { value: string[] };
+      const lastSeen = Buffer.from(dumped.value.slice(0, 8).map((b) => Number(b))).readBigUInt64LE(0);
+      expect(lastSeen).toBeGreaterThan(0n);
+    });
+  });
+});
