@@ -18,6 +18,7 @@
 #include "kpr_xdp_maps.h"
 #include "kpr_parse.h"
 #include "kpr_encap.h"
+#include "kpr_edge_clock.h"
 #include "kpr_edge_revnat.h"
 #include "kpr_edge_frag.h"
 
@@ -113,11 +114,10 @@ int kpr_tc_dsr_ingress(struct __sk_buff *skb)
 	struct ethhdr *eth = data;
 	__u8 fe_addr[16];
 	__u16 fe_port = 0;
-	__u32 zero = 0;
 	struct pkt p;
 	int outer_len;
 
-	cfg = bpf_map_lookup_elem(&kpr_xdp_config, &zero);
+	cfg = edge_config();
 	if (!cfg || (void *)(eth + 1) > data_end)
 		return TC_ACT_OK;
 	if (eth->h_proto == bpf_htons(ETH_P_IP))

@@ -16,6 +16,7 @@
 #include "kpr_nat.h"
 #include "kpr_encap.h"
 #include "kpr_fib.h"
+#include "kpr_edge_clock.h"
 #include "kpr_reject.h"
 #include "kpr_edge_select.h"
 #include "kpr_edge_revnat.h"
@@ -173,9 +174,8 @@ static __always_inline int snat_reply(struct xdp_md *ctx, struct pkt *p)
 	const __u8 *node;
 	struct edge_snat_val sv;
 	__u8 want[16] = {};
-	__u32 zero = 0;
 
-	cfg = bpf_map_lookup_elem(&kpr_xdp_config, &zero);
+	cfg = edge_config();
 	if (!cfg)
 		return -1;
 	node = node_addr(cfg, p->family);
@@ -207,7 +207,6 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, const stru
 	struct edge_backend *b;
 	int refreshed = 0;
 	const __u8 *src;
-	__u32 zero = 0;
 
 	t->svc_id = svc.svc_id;
 	if (!p->l4_valid)
@@ -227,8 +226,7 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, const stru
 		t->path = KPR_PATH_LOCAL;
 		return forward_local(ctx, p, b, t->pick != KPR_PICK_FLOW, refreshed);
 	}
-	/* The config only now: a packet for a local backend does without it. */
-	cfg = bpf_map_lookup_elem(&kpr_xdp_config, &zero);
+	cfg = edge_config();
 	if (!cfg)
 		return drop(KPR_XDP_DROP_NO_NODE_ADDRESS);
 	src = node_addr(cfg, p->family);

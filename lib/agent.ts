@@ -13,6 +13,7 @@ import { EdgeReconciler } from './datapath/edge_reconciler';
 import { NodeNeighbours } from './datapath/node_neighbours';
 import { computeMaglev } from './datapath/maglev';
 import { logMigrations, settleMigrations } from './datapath/map_migrations';
+import { currentNetns } from './datapath/netns';
 import { EdgeDatapath, EdgeOpenOptions, loadAddon, OpenOptions, repoRoot } from './datapath/native';
 import { Reconciler } from './datapath/reconciler';
 import { attachMode, namespaceInterfaces } from './datapath/xdp_devices';
@@ -24,9 +25,10 @@ import { ProxierHealth } from './metrics/proxier_health';
 import { ProxyMetrics } from './metrics/proxy_metrics';
 import { healthzHandler, metricsHandler, serve } from './metrics/server';
 import { nodeAddresses } from './model/backend_location';
-import { NodeContext } from './model/node';
+import { SourceNode } from './model/node';
 import { nodeContext } from './model/node_context';
 import { Node } from './model/objects';
+import { InterfaceAddressWatch } from './sources/interface_addresses';
 import { HttpsKubeApi } from './sources/kube_api';
 import { loadConnection } from './sources/kube_config';
 import { serviceEventRecorder } from './sources/kube_events';
@@ -35,6 +37,7 @@ import { kubernetesTargets } from './sources/kubernetes_filters';
 import { ManifestSource } from './sources/manifest';
 import { nodeName } from './sources/node_name';
 import { standaloneNode } from './sources/standalone_node';
+import { AttachmentRepair, socketWanted } from './sync/attachment_repair';
 import { CapacityReport } from './sync/capacity';
 import { EdgeSync, FlowSettings } from './sync/edge_sync';
 import { FlowCollector } from './sync/flow_gc';
@@ -74,7 +77,7 @@ async function startManifests(manifests: string, w: Wiring): Promise<Source> {
 /** Kubernetes: lists and watches feed the state; the first sync waits for all of them. */
 async function startKubernetes(kubeconfig: string | undefined, w: Wiring): Promise<{ source: Source; server: string }> {
   const conn = await loadConnection(kubeconfig);
-  const noNode: NodeContext = { name: w.node, labels: {}, addresses: [] };
+  const noNode: SourceNode = { name: w.node, labels: {}, addresses: [] };
   let nodeSeen = false;
   const api = new HttpsKubeApi(conn);
   w.capacity.recordEvents(serviceEventRecorder(api, w.node, w.log));
@@ -93,7 +96,7 @@ async function startKubernetes(kubeconfig: string | undefined, w: Wiring): Promi
       },
       nodes: (all) => w.state.setNodeAddresses(nodeAddresses(all)),
       synced: () => {
-        if (!nodeSeen) w.log.warn(`kubernetes: Node ${w.node} not found: no labels for topology, no addresses for NodePorts (--hostname-override?)`);
+        if (!nodeSeen) w.log.warn(`kubernetes: Node ${w.node} not found: no labels for topology, no Node addresses, NodePorts on the interfaces' addresses alone (--hostname-override?)`);
         w.loop.start();
       },
     },
@@ -151,9 +154,21 @@ function flowSettings(cfg: RunConfig, log: Logger): FlowSettings {
   return { timeouts: t, snatPorts };
 }
 
+/** Where the programs are to be kept: read through the addon, recorded beside the maps. */
+function attachmentRepair(pins: { maps: string; links: string }, kpr: DatapathMetrics, log: Logger): AttachmentRepair {
+  const addon = loadAddon();
+  return new AttachmentRepair({
+    read: (devices) => addon.readAttachments({ linkDir: pins.links, devices }),
+    record: (rows) => addon.writeAttachRecord(pins.maps, rows),
+    netns: currentNetns(),
+    log,
+    reattached: (program, attachPoint) => kpr.programReattached(program, attachPoint),
+  });
+}
+
 /** The XDP edge LB, unless --bpf-lb-acceleration disabled or the addon is
  *  too old for its control plane; its maps are adopted, never flushed. */
-function openEdge(cfg: RunConfig, mapDir: string, kpr: DatapathMetrics, capacity: CapacityReport, log: Logger): { sync: EdgeSync; metrics: EdgeLbSource } | undefined {
+function openEdge(cfg: RunConfig, mapDir: string, kpr: DatapathMetrics, capacity: CapacityReport, repair: AttachmentRepair, log: Logger): { sync: EdgeSync; metrics: EdgeLbSource } | undefined {
   const mode = attachMode(cfg.acceleration);
   if (mode === undefined) {
     log.info('edge: --bpf-lb-acceleration disabled: no XDP edge LB');
@@ -182,9 +197,8 @@ function openEdge(cfg: RunConfig, mapDir: string, kpr: DatapathMetrics, capacity
   });
   const adopted = reconciler.adopt();
   log.info(`edge: adopted ${adopted.services.size} services from ${mapDir}; ${cfg.lbMode} mode, ${cfg.lbAlgorithm}, Maglev tables of ${cfg.maglevTableSize}`);
-  const attached = (program: string, device: string, ok: boolean) => kpr.programAttached(program, device, ok);
   return {
-    sync: new EdgeSync({ dp, reconciler, hashSeed: cfg.maglevSeed, flows, mode, devices: cfg.devices, neighbours: new NodeNeighbours(log), log, capacity, attached }),
+    sync: new EdgeSync({ dp, reconciler, hashSeed: cfg.maglevSeed, flows, mode, devices: cfg.devices, neighbours: new NodeNeighbours(log), log, capacity, repair, netns: currentNetns() }),
     metrics: { maps: dp, programmed: () => reconciler.programmed, capacities: edgeMapCapacities(opts) },
   };
 }
@@ -208,16 +222,18 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   logMigrations(dp, log);
   const metrics = new ProxyMetrics(new ProxierHealth(healthTimeoutMs(cfg)), { kubeProxyTotalGauge: cfg.metricsKubeProxyTotalGauge });
   const kpr = new DatapathMetrics(metrics.registry, cfg.metricsPerService);
-  for (const a of dp.attachCgroup(cgroupRoot, pins.links)) {
-    log.info(`attach: ${a.prog} ${a.action} on ${cgroupRoot}`);
-    kpr.programAttached(a.prog, cgroupRoot, true);
-  }
+  const attached = dp.attachCgroup(cgroupRoot, pins.links);
+  for (const a of attached) log.info(`attach: ${a.prog} ${a.action} on ${cgroupRoot}`);
   settleMigrations(dp, log);
+  const repair = attachmentRepair(pins, kpr, log);
+  const cgroup = { path: cgroupRoot, id: fs.statSync(cgroupRoot).ino };
+  repair.want('socket', socketWanted(dp, attached.map((a) => a.prog), cgroup, pins.links));
+  kpr.attachmentsFrom(() => repair.places());
   const reconciler = new Reconciler(dp, { lbMapMax: cfg.lbMapMax });
   const adopted = reconciler.adopt();
   log.info(`adopted ${adopted.frontends.size} frontends and ${adopted.backends.size} backends from ${pins.maps}`);
   const capacity = new CapacityReport({ log, pending: (datapath, n) => kpr.pendingForCapacity(datapath, n) });
-  const edge = openEdge(cfg, pins.maps, kpr, capacity, log);
+  const edge = openEdge(cfg, pins.maps, kpr, capacity, repair, log);
   privatePins([pins.maps, pins.links]);
   const socketCapacities = socketMapCapacities(opts);
   kpr.readFrom({ maps: dp, programmed: () => reconciler.programmed, capacities: socketCapacities }, edge?.metrics);
@@ -238,8 +254,9 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const modelConfig = { nodePortAddresses: cfg.nodePortAddresses, lbMode: cfg.lbMode, lbAlgorithm: cfg.lbAlgorithm, lbSourceRangeAllTypes: cfg.lbSourceRangeAllTypes };
   const state: ProxyState = new ProxyState({ name: node, labels: {}, addresses: [] }, modelConfig, metrics, () => loop.changed());
   const healthChecks = new HealthCheckServers(() => metrics.health.isHealthy(Date.now()), log);
-  const extras = { edge: edge?.sync, healthChecks, capacity };
+  const extras = { edge: edge?.sync, attachments: repair, healthChecks, capacity };
   const loop: SyncLoop = new SyncLoop(dp, reconciler, state, metrics, log, readyDetail, timing, extras);
+  const addressWatch = new InterfaceAddressWatch((addresses) => state.setInterfaceAddresses(addresses), log);
   const w: Wiring = { node, state, loop, health: metrics.health, capacity, log };
   // Handlers go in before anything can say "ready": a SIGTERM that finds
   // none kills the process outright.
@@ -248,6 +265,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
     const exit = (signal: string) => {
       log.info(`${signal}: exiting; pinned maps and links stay in place`);
       source?.stop();
+      addressWatch.stop();
       loop.stop();
       gc.stop();
       for (const s of servers) s.close();
@@ -257,6 +275,8 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
     process.once('SIGINT', () => exit('SIGINT'));
     process.once('SIGTERM', () => exit('SIGTERM'));
   });
+  // Read before the sources start, so that the first sync has them.
+  addressWatch.start();
   if (cfg.source.kind === 'manifests') {
     source = await startManifests(cfg.source.path, w);
   } else {

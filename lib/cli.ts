@@ -27,6 +27,7 @@ import {
   traceConfig,
   UsageError,
 } from './config';
+import { checkAttachments } from './datapath/attachment_check';
 import { computeMaglev, MaglevTable } from './datapath/maglev';
 import { parseBackendsFile } from './datapath/maglev_backends';
 import { formatMaglevShares, maglevJson } from './datapath/maglev_listing';
@@ -34,10 +35,11 @@ import { programmedMaglev } from './datapath/maglev_programmed';
 import { decision, formatDecision } from './datapath/edge_trace';
 import { backendRows, edgeServiceRows, flowRows, formatBackends, formatEdgeServices, formatFlows } from './datapath/edge_listing';
 import { Backend, FrontendKey, loadAddon, PinnedEdgeMaps } from './datapath/native';
+import { currentNetns } from './datapath/netns';
 import { programmedState } from './datapath/programmed';
 import { formatTable, ServiceRow, serviceRows } from './datapath/service_listing';
 import { createLogger } from './log';
-import { agentHealth, formatStatus } from './status';
+import { agentHealth, attachmentRows, formatStatus, statusExitCode } from './status';
 import { drainOutput, stdoutClosed, watchOutput } from './cli_output';
 import { formatFrontend } from './model/frontend';
 
@@ -104,10 +106,10 @@ async function status(args: string[]): Promise<number> {
   const { maps: mapDir, links: linkDir } = pinPaths(cfg.bpfRoot);
   pinnedMapDir(cfg.bpfRoot);
   const kernel = loadAddon().kernelStatus({ mapDir, linkDir });
+  const findings = checkAttachments(kernel.wanted, kernel, currentNetns());
   const health = await agentHealth(cfg.healthz);
-  process.stdout.write(cfg.output === 'json' ? `${JSON.stringify({ agent: health, ...kernel }, null, 2)}\n` : formatStatus(health, kernel));
-  // Exit 1 when the agent is not healthy: scripts and probes can act on it.
-  return health.status === 200 ? 0 : 1;
+  process.stdout.write(cfg.output === 'json' ? `${JSON.stringify({ agent: health, ...kernel, attachments: attachmentRows(findings) }, null, 2)}\n` : formatStatus(health, kernel, findings));
+  return statusExitCode(health, findings);
 }
 
 function backends(args: string[]): number {

@@ -22,7 +22,7 @@ import { KUBE_PROXY_NO_LOCAL_ENDPOINTS_GAUGE, NO_LOCAL_ENDPOINTS_GAUGE } from '.
 import { FlowTimeouts, FrontendKey, PortRange } from './datapath/native';
 import { DEFAULT_FLOW_TIMEOUTS, FLOW_TIMEOUT_FLAGS } from './datapath/flow_timeouts';
 import { DEFAULT_NODE_PORT_RANGE, defaultSnatPorts, formatPortRanges, MAX_SNAT_RANGES, parsePortRange } from './datapath/snat_ports';
-import { canonicalCidr } from './model/cidr';
+import { nodePortAddressWarnings, parseNodePortAddresses } from './model/nodeport_addresses';
 import { canonicalIp } from './model/ip_address';
 import { Protocol, PROTOCOLS } from './model/protocol';
 import { LB_MODES, LbMode } from './model/forwarding_mode';
@@ -99,9 +99,15 @@ export const RUN: CommandSpec = {
     },
     { name: '--config', value: 'FILE', help: 'kube-proxy configuration file (KubeProxyConfiguration v1alpha1); flags override it' },
     { name: '--hostname-override', value: 'NAME', help: 'name of this node', default: 'NODE_NAME, else the host name' },
-    { name: '--nodeport-addresses', value: 'CIDRS', help: 'comma-separated CIDRs of the node addresses that serve NodePorts', default: 'all' },
+    {
+      name: '--nodeport-addresses',
+      value: 'CIDRS',
+      help:
+        "comma-separated CIDRs and keywords selecting the node's interface and Node addresses that serve NodePorts, each IP family on its own (a family none of them is of: all its addresses); keywords: primary (the Node's first address of each family), localhost (127.0.0.0/8 and ::1/128), all (0.0.0.0/0 and ::/0); loopback and IPv6 link-local addresses never serve NodePorts",
+      default: 'all; primary when --config gives mode nftables',
+    },
     { name: '--min-sync-period', value: 'DURATION', help: 'least time between two syncs; 0: sync every change at once', default: '1s; 0s with --manifests' },
-    { name: '--sync-period', value: 'DURATION', help: 'a full sync (maps re-read) at least this often', default: formatDuration(SYNC_PERIOD_MS) },
+    { name: '--sync-period', value: 'DURATION', help: 'a full sync (maps re-read, programs put back on their hooks) at least this often', default: formatDuration(SYNC_PERIOD_MS) },
     { name: '--metrics-bind-address', value: 'IP:PORT', help: 'serve /metrics here; port 0: off', default: `127.0.0.1:${METRICS_PORT}` },
     { name: '--healthz-bind-address', value: 'IP:PORT', help: 'serve /healthz and /livez here; port 0: off', default: DEFAULT_HEALTHZ },
     {
@@ -208,7 +214,7 @@ export const BACKENDS: CommandSpec = {
 
 export const STATUS: CommandSpec = {
   name: 'status',
-  summary: "the agent's health and last sync, the programs attached and where, and how full each pinned map is",
+  summary: "the agent's health and last sync, whether each program is where the agent wants it (exit status 1 unless the agent answers healthy and every program is in place), the programs attached and where, and how full each pinned map is",
   flags: [
     BPF_ROOT,
     { name: '--healthz-bind-address', value: 'IP:PORT', help: "the agent's --healthz-bind-address, where its /healthz answers", default: DEFAULT_HEALTHZ },
@@ -263,7 +269,7 @@ export interface RunConfig {
   source: SourceConfig;
   /** undefined: NODE_NAME, else the host name. */
   hostnameOverride?: string;
-  /** Canonical CIDRs; empty: every node address. */
+  /** Canonical CIDRs and keywords (model/nodeport_addresses.ts); empty: all addresses. */
   nodePortAddresses: string[];
   minSyncPeriodMs: number;
   syncPeriodMs: number;
@@ -441,12 +447,11 @@ function flowTimeouts(v: Map<string, string>): FlowTimeouts {
   return out;
 }
 
-function cidrsFlag(raw: string | undefined): string[] | undefined {
-  return raw?.split(',').map((text) => {
-    const cidr = canonicalCidr(text.trim());
-    if (cidr === undefined) throw new UsageError(RUN.name, `flag --nodeport-addresses: ${JSON.stringify(text)} is not a CIDR`);
-    return cidr;
-  });
+function nodePortAddressesFlag(raw: string | undefined): string[] | undefined {
+  if (raw === undefined) return undefined;
+  const parsed = parseNodePortAddresses(raw.split(',').map((text) => text.trim()));
+  if ('problem' in parsed) throw new UsageError(RUN.name, `flag --nodeport-addresses: ${parsed.problem}`);
+  return parsed.entries;
 }
 
 /** Where a setting came from, for its errors: the flag, else the config
@@ -528,10 +533,11 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
   }
   const metrics = v.get('--metrics-bind-address') ?? file.metricsBindAddress;
   const healthz = v.get('--healthz-bind-address') ?? file.healthzBindAddress;
+  const nodePortAddresses = nodePortAddressesFlag(v.get('--nodeport-addresses')) ?? file.nodePortAddresses ?? [];
   return {
     source,
     hostnameOverride: hostnameOverride(v, file),
-    nodePortAddresses: cidrsFlag(v.get('--nodeport-addresses')) ?? file.nodePortAddresses ?? [],
+    nodePortAddresses,
     minSyncPeriodMs,
     syncPeriodMs,
     metrics: bindFlag(metrics ?? `127.0.0.1:${METRICS_PORT}`, origin(v, '--metrics-bind-address', 'metricsBindAddress', file, 'metricsBindAddress'), METRICS_PORT),
@@ -539,7 +545,7 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
     metricsPerService: choiceFlag(RUN, v, '--metrics-per-service', ['true', 'false'], 'false') === 'true',
     metricsKubeProxyTotalGauge: choiceFlag(RUN, v, '--metrics-kube-proxy-total-gauge', ['true', 'false'], 'false') === 'true',
     bindAddressHardFail: file.bindAddressHardFail ?? false,
-    configWarnings: warnings,
+    configWarnings: [...warnings, ...nodePortAddressWarnings(nodePortAddresses)],
     bpfRoot: absolutePathFlag(v, '--bpf-root') ?? DEFAULT_BPF_ROOT,
     cgroupRoot: absolutePathFlag(v, '--cgroup-root'),
     bpfObjectDir: absolutePathFlag(v, '--bpf-object-dir'),

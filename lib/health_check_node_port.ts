@@ -5,8 +5,9 @@
 // load balancers configured for kube-proxy keep working. A server is opened
 // when its service appears and closed when it goes; a port that cannot be
 // bound is logged and tried again at the next sync, never fatal. Like
-// kube-proxy, every node address is served, or with nodePortAddresses the
-// node addresses inside them.
+// kube-proxy, every address is served, or with nodePortAddresses the
+// addresses that serve NodePorts (model/nodeport_addresses.ts); a server
+// whose addresses change is opened anew on the new ones.
 import * as http from 'http';
 import { refusedWrite } from './http_methods';
 import { Logger } from './log';
@@ -37,6 +38,7 @@ interface Instance {
 }
 
 const serviceKey = (c: HealthCheck) => `${c.namespace}/${c.name}`;
+const hostsKey = (hosts: string[] | 'all') => (hosts === 'all' ? hosts : hosts.join(','));
 
 export class HealthCheckServers {
   private readonly instances = new Map<string, Instance>();
@@ -48,10 +50,10 @@ export class HealthCheckServers {
     private readonly log: Logger,
   ) {}
 
-  /** Serves exactly checks from now on, on hosts (addresses; empty: all of them). */
-  sync(checks: HealthCheck[], hosts: string[]): void {
+  /** Serves exactly checks from now on, on hosts: these addresses, or all of them. */
+  sync(checks: HealthCheck[], hosts: string[] | 'all'): void {
     const wanted = new Map(checks.map((c) => [serviceKey(c), c]));
-    const hostKey = hosts.join(',');
+    const hostKey = hostsKey(hosts);
     for (const [key, inst] of this.instances) {
       const c = wanted.get(key);
       if (!c || c.port !== inst.port || inst.hosts !== hostKey) this.close(key, inst);
@@ -74,8 +76,8 @@ export class HealthCheckServers {
     for (const [key, inst] of this.instances) this.close(key, inst);
   }
 
-  private open(key: string, c: HealthCheck, hosts: string[]): void {
-    const inst: Instance = { port: c.port, hosts: hosts.join(','), localEndpoints: c.localEndpoints, servers: [], closed: false };
+  private open(key: string, c: HealthCheck, hosts: string[] | 'all'): void {
+    const inst: Instance = { port: c.port, hosts: hostsKey(hosts), localEndpoints: c.localEndpoints, servers: [], closed: false };
     this.instances.set(key, inst);
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
       if (refusedWrite(req, res)) return;
@@ -84,7 +86,7 @@ export class HealthCheckServers {
       const body = healthCheckBody({ ...c, localEndpoints: inst.localEndpoints }, healthy);
       res.writeHead(status, { 'Content-Type': 'application/json', 'X-Content-Type-Options': 'nosniff' }).end(body);
     };
-    const listens = (hosts.length > 0 ? hosts : [undefined]).map((host) => {
+    const listens = (hosts === 'all' ? [undefined] : hosts).map((host) => {
       const server = http.createServer(handler);
       inst.servers.push(server);
       return new Promise<void>((resolve, reject) => {
@@ -96,7 +98,7 @@ export class HealthCheckServers {
         });
       });
     });
-    const where = hosts.length > 0 ? hosts.map((h) => formatAddrPort(h, c.port)).join(', ') : `port ${c.port}`;
+    const where = hosts === 'all' ? `port ${c.port}` : hosts.map((h) => formatAddrPort(h, c.port)).join(', ') || `no address (port ${c.port})`;
     this.pending.push(
       Promise.all(listens).then(
         () => this.log.info(`healthcheck: Service ${key}: serving on ${where}`),

@@ -7,7 +7,7 @@
 // know is an error, as a typo would silently change nothing otherwise.
 import * as yaml from 'js-yaml';
 import { parseDuration } from './duration';
-import { canonicalCidr } from './model/cidr';
+import { parseNodePortAddresses } from './model/nodeport_addresses';
 import { isJsonObject, Json } from './sources/field_reader';
 
 export const API_VERSION = 'kubeproxy.config.k8s.io/v1alpha1';
@@ -20,7 +20,7 @@ export interface FileSettings {
   metricsBindAddress?: string;
   healthzBindAddress?: string;
   bindAddressHardFail?: boolean;
-  /** Canonical CIDRs. */
+  /** Canonical CIDRs and keywords (model/nodeport_addresses.ts). */
   nodePortAddresses?: string[];
   minSyncPeriodMs?: number;
   syncPeriodMs?: number;
@@ -197,13 +197,13 @@ function durationMs(v: unknown): number | undefined {
   return typeof v === 'string' ? parseDuration(v) : undefined;
 }
 
-function nodePortAddresses(v: unknown): string[] | undefined {
-  if (v === null || v === undefined) return undefined;
-  return (v as string[]).map((text, n) => {
-    const cidr = canonicalCidr(text);
-    if (cidr === undefined) throw new ConfigFileError(`nodePortAddresses[${n}]`, `${JSON.stringify(text)} is not a CIDR (kpr takes CIDRs only, not keywords)`);
-    return cidr;
-  });
+/** The field's entries; unset or empty: kube-proxy's default for the mode,
+ *  "primary" in nftables mode, all addresses (undefined) in the others. */
+function nodePortAddresses(v: unknown, mode: string): string[] | undefined {
+  const parsed = parseNodePortAddresses((v ?? []) as string[]);
+  if ('problem' in parsed) throw new ConfigFileError(`nodePortAddresses[${parsed.index}]`, parsed.problem);
+  if (parsed.entries.length > 0) return parsed.entries;
+  return mode === 'nftables' ? ['primary'] : undefined;
 }
 
 function parse(text: string): Json {
@@ -239,7 +239,7 @@ export function readKubeProxyConfig(text: string): KubeProxyConfig {
       metricsBindAddress: str(doc.metricsBindAddress),
       healthzBindAddress: str(doc.healthzBindAddress),
       bindAddressHardFail: typeof doc.bindAddressHardFail === 'boolean' ? doc.bindAddressHardFail : undefined,
-      nodePortAddresses: nodePortAddresses(doc.nodePortAddresses),
+      nodePortAddresses: nodePortAddresses(doc.nodePortAddresses, mode),
       minSyncPeriodMs: durationMs(periods.minSyncPeriod),
       syncPeriodMs: durationMs(periods.syncPeriod),
     },

@@ -1,16 +1,42 @@
 // What `kpr status` reports: whether the agent answers its health check and
-// when it last synced, which programs are attached where (cgroup links and
-// the edge LB's devices), and how full each pinned map is. Everything but
-// the health check is read from the kernel, so it works without the agent.
+// when it last synced, whether each program is where the agent wants it,
+// which programs are attached where (cgroup links and the edge LB's
+// devices), and how full each pinned map is. Everything but the health check
+// is read from the kernel, so it works without the agent.
 import * as http from 'http';
 import { formatColumns } from './columns';
 import { BindAddress } from './bind_address';
+import { AttachmentFinding, hookPlace, WantedAttachment } from './datapath/attachment_check';
+import { DeviceAttachment, PinnedLink } from './datapath/native';
 import { formatAddrPort } from './model/ip_address';
 
 export interface KernelStatus {
   maps: { name: string; type: string; maxEntries: number; entries?: number }[];
-  links: { name: string; program: string; attachType: string; cgroupId: number }[];
-  devices: { device: string; xdp?: string; xdpMode?: string; tcIngress?: string; tcEgress?: string }[];
+  links: PinnedLink[];
+  /** Those that carry a program, and those the agent wants whatever they carry. */
+  devices: DeviceAttachment[];
+  /** Where the agent wants its programs (kpr_attachments); empty: none recorded. */
+  wanted: WantedAttachment[];
+}
+
+/** One wanted program in `kpr status -o json`. */
+export interface AttachmentRow {
+  program: string;
+  hook: WantedAttachment['hook'];
+  where: string;
+  inPlace: boolean;
+  /** What its hook holds instead. */
+  found?: string;
+}
+
+export function attachmentRows(findings: AttachmentFinding[]): AttachmentRow[] {
+  return findings.map(({ wanted: w, found }) => ({ program: w.program, hook: w.hook, where: hookPlace(w), inPlace: found === undefined, found }));
+}
+
+/** 0 only when the agent is healthy and every program is where it wants it:
+ *  scripts and probes can act on anything else. */
+export function statusExitCode(health: AgentHealth, findings: AttachmentFinding[]): number {
+  return health.status === 200 && findings.every((f) => f.found === undefined) ? 0 : 1;
 }
 
 export interface AgentHealth {
@@ -53,7 +79,15 @@ function healthLine(h: AgentHealth): string {
   return `agent: ${state} on ${h.address}, last sync ${h.lastUpdated ?? 'never'}`;
 }
 
-export function formatStatus(health: AgentHealth, k: KernelStatus): string {
+function programsSection(findings: AttachmentFinding[]): string {
+  if (findings.length === 0) return 'programs: no record of where the agent wants them (no agent has run with this --bpf-root)\n';
+  const missing = attachmentRows(findings).filter((r) => !r.inPlace);
+  if (missing.length === 0) return `programs: all ${findings.length} where the agent wants them\n`;
+  const table = formatColumns(['PROGRAM', 'HOOK', 'WHERE', 'FOUND INSTEAD'], missing.map((r) => [r.program, r.hook, r.where, r.found ?? '']));
+  return `programs: ${missing.length} of ${findings.length} not where the agent wants them\n${table}`;
+}
+
+export function formatStatus(health: AgentHealth, k: KernelStatus, findings: AttachmentFinding[]): string {
   const links = k.links.length
     ? formatColumns(['LINK', 'PROGRAM', 'ATTACH', 'CGROUP ID'], k.links.map((l) => [l.name, l.program || '(none)', l.attachType, String(l.cgroupId)]))
     : 'no pinned links\n';
@@ -64,5 +98,5 @@ export function formatStatus(health: AgentHealth, k: KernelStatus): string {
     ['MAP', 'TYPE', 'ENTRIES', 'CAPACITY', 'USE'],
     k.maps.map((m) => [m.name, m.type, m.entries === undefined ? '-' : String(m.entries), String(m.maxEntries), m.entries === undefined ? '-' : `${((100 * m.entries) / m.maxEntries).toFixed(1)}%`]),
   );
-  return `${healthLine(health)}\n\n${links}\n${devices}\n${maps}`;
+  return `${healthLine(health)}\n${programsSection(findings)}\n${links}\n${devices}\n${maps}`;
 }

@@ -18,6 +18,7 @@
         "src/edge_trace.cc",
         "src/flow_gc.cc",
         "src/status.cc",
+        "src/attach_record.cc",
         "src/prog_test_run.cc"
       ],
       "dependencies": [

@@ -2,14 +2,14 @@
  * client's packet to a backend on this node records, keyed on the reply the
  * backend will send, the frontend the client asked for. tc_dsr.c rewrites
  * the reply's source with it on the way out. The entry lives as long as its
- * flow (kpr_flow_lifetime.h): packets both ways refresh it, at most once a
- * second each. */
+ * flow (kpr_flow_lifetime.h): packets both ways refresh it. */
 #ifndef KPR_EDGE_REVNAT_H
 #define KPR_EDGE_REVNAT_H
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "kpr_addr.h"
+#include "kpr_edge_clock.h"
 #include "kpr_flow_lifetime.h"
 #include "kpr_parse.h"
 #include "kpr_xdp_maps.h"
@@ -37,18 +37,8 @@ static __always_inline void revnat_remember(const struct pkt *p, const __u8 *fe_
 	__builtin_memcpy(v.frontend_addr, fe_addr, 16);
 	v.frontend_port = fe_port;
 	v.state = ct_next_state(0, p->proto, p->tcp_flags, KPR_CT_FROM_CLIENT);
-	v.last_seen_ns = bpf_ktime_get_coarse_ns();
+	v.seen_s = edge_clock();
 	bpf_map_update_elem(&kpr_edge_revnat, &k, &v, BPF_ANY);
-}
-
-static __always_inline void revnat_touch(struct edge_revnat_val *v, const struct pkt *p, int from, __u64 now)
-{
-	__u8 state = ct_next_state(v->state, p->proto, p->tcp_flags, from);
-
-	if (ct_needs_write(v->state, state, v->last_seen_ns, now)) {
-		v->state = state;
-		v->last_seen_ns = now;
-	}
 }
 
 /* A client's packet p (destination = the backend) of the flow to fe: its
@@ -62,7 +52,7 @@ static __always_inline void revnat_remember_or_refresh(const struct pkt *p, cons
 	revnat_key(&k, p, 1);
 	v = bpf_map_lookup_elem(&kpr_edge_revnat, &k);
 	if (v && v->frontend_port == fe_port && addr_equal(v->frontend_addr, fe_addr))
-		revnat_touch(v, p, KPR_CT_FROM_CLIENT, bpf_ktime_get_coarse_ns());
+		ct_touch(&v->seen_s, &v->state, edge_clock(), p->proto, p->tcp_flags, KPR_CT_FROM_CLIENT);
 	else
 		revnat_remember(p, fe_addr, fe_port);
 }
@@ -77,7 +67,7 @@ static __always_inline const struct edge_revnat_val *revnat_lookup(const struct 
 	revnat_key(&k, p, 0);
 	v = bpf_map_lookup_elem(&kpr_edge_revnat, &k);
 	if (v)
-		revnat_touch(v, p, KPR_CT_FROM_BACKEND, bpf_ktime_get_coarse_ns());
+		ct_touch(&v->seen_s, &v->state, edge_clock(), p->proto, p->tcp_flags, KPR_CT_FROM_BACKEND);
 	return v;
 }
 

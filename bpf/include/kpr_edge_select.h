@@ -4,12 +4,13 @@
  * backend counts only while it still exists for this same service. A flow's
  * entry lives as long as the flow (kpr_flow_lifetime.h): the client's
  * packets refresh it, and a client that opens a new connection on the ports
- * of one that was reset, closed or has expired gets a fresh pick. */
+ * of one that it reset or closed gets a fresh pick. */
 #ifndef KPR_EDGE_SELECT_H
 #define KPR_EDGE_SELECT_H
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "kpr_edge_clock.h"
 #include "kpr_flow_lifetime.h"
 #include "kpr_parse.h"
 #include "kpr_xdp_maps.h"
@@ -46,15 +47,12 @@ static __always_inline struct edge_backend *backend_of(__u32 id, __u32 svc_id)
 }
 
 /* A remembered backend, while it still exists for this service. */
-static __always_inline struct edge_backend *stuck_backend(const struct edge_stick_val *v, __u32 svc_id, __u32 *id)
+static __always_inline struct edge_backend *stuck_backend(__u32 backend_id, __u32 svc_id, __u32 *id)
 {
-	struct edge_backend *b;
+	struct edge_backend *b = backend_of(backend_id, svc_id);
 
-	if (!v)
-		return NULL;
-	b = backend_of(v->backend_id, svc_id);
 	if (b)
-		*id = v->backend_id;
+		*id = backend_id;
 	return b;
 }
 
@@ -62,12 +60,10 @@ static __always_inline struct edge_backend *table_backend(const struct pkt *p, c
 							  __u32 *id)
 {
 	const struct edge_config *cfg;
-	__u32 zero = 0;
-
 	__u32 svc_id = fe->svc_id, slot, *bid;
 	void *table;
 
-	cfg = bpf_map_lookup_elem(&kpr_xdp_config, &zero);
+	cfg = edge_config();
 	if (!cfg || !cfg->maglev_size)
 		return NULL;
 	table = bpf_map_lookup_elem(&kpr_edge_maglev, &svc_id);
@@ -83,7 +79,7 @@ static __always_inline struct edge_backend *table_backend(const struct pkt *p, c
 }
 
 /* The flow's entry in the table of its family, or NULL. */
-static __always_inline struct edge_stick_val *flow_lookup(const struct pkt *p, __u32 svc_id)
+static __always_inline struct edge_flow_val *flow_lookup(const struct pkt *p, __u32 svc_id)
 {
 	if (p->family == KPR_AF_INET) {
 		struct edge_flow_key4 k = { .svc_id = svc_id, .sport = p->sport, .proto = p->proto };
@@ -98,7 +94,7 @@ static __always_inline struct edge_stick_val *flow_lookup(const struct pkt *p, _
 	}
 }
 
-static __always_inline void flow_remember(const struct pkt *p, __u32 svc_id, const struct edge_stick_val *v)
+static __always_inline void flow_remember(const struct pkt *p, __u32 svc_id, const struct edge_flow_val *v)
 {
 	if (p->family == KPR_AF_INET) {
 		struct edge_flow_key4 k = { .svc_id = svc_id, .sport = p->sport, .proto = p->proto };
@@ -113,31 +109,11 @@ static __always_inline void flow_remember(const struct pkt *p, __u32 svc_id, con
 	}
 }
 
-/* A client opening a connection on the ports of a flow that is over. Only
- * an opening SYN pays for the config's timeouts. */
-static __always_inline int flow_restarts(const struct edge_stick_val *v, const struct pkt *p, __u64 now)
+/* A client opening a connection on the ports of a flow it reset or closed.
+ * (One that expired is gone: the collector deleted it.) */
+static __always_inline int flow_restarts(const struct edge_flow_val *v, const struct pkt *p)
 {
-	const struct edge_config *cfg;
-	__u32 zero = 0;
-
-	if (p->proto != IPPROTO_TCP || !ct_opening(p->tcp_flags))
-		return 0;
-	if (v->state & (KPR_CT_RST | KPR_CT_FIN_CLIENT))
-		return 1;
-	cfg = bpf_map_lookup_elem(&kpr_xdp_config, &zero);
-	return cfg && ct_expired(&cfg->timeouts, p->proto, v->state, v->last_seen_ns, now);
-}
-
-/* Refreshes a flow's entry for the client's packet p; says whether it wrote. */
-static __always_inline int flow_touch(struct edge_stick_val *v, const struct pkt *p, __u64 now)
-{
-	__u8 state = ct_next_state(v->state, p->proto, p->tcp_flags, KPR_CT_FROM_CLIENT);
-
-	if (!ct_needs_write(v->state, state, v->last_seen_ns, now))
-		return 0;
-	v->state = state;
-	v->last_seen_ns = now;
-	return 1;
+	return p->proto == IPPROTO_TCP && ct_opening(p->tcp_flags) && (v->state & (KPR_CT_RST | KPR_CT_FIN_CLIENT));
 }
 
 static __always_inline void count_flow_miss(void)
@@ -151,36 +127,41 @@ static __always_inline void count_flow_miss(void)
 
 /* *how: enum kpr_pick (KPR_PICK_FLOW: a flow this node already had a
  * backend for); *backend_id: the one chosen; *refreshed: the flow's entry
- * was written for this packet. */
+ * took a new second for this packet. */
 static __always_inline struct edge_backend *select_backend(const struct pkt *p, const struct edge_fe_val *fe,
 							   __u8 *how, __u32 *backend_id, int *refreshed)
 {
 	struct edge_affinity_key ak = {};
-	struct edge_stick_val *sv, nv = {};
+	struct edge_stick_val *sv, av = {};
+	struct edge_flow_val *fv, nv = {};
 	struct edge_backend *b = NULL;
 	int affinity = fe->flags & KPR_EDGE_F_AFFINITY;
-	/* Jiffy resolution is plenty for timeouts of seconds. */
-	__u64 now = bpf_ktime_get_coarse_ns();
-	__u32 id = 0;
+	__u32 id = 0, clock;
+	__u64 now;
 
-	sv = flow_lookup(p, fe->svc_id);
-	if (sv && !flow_restarts(sv, p, now))
-		b = stuck_backend(sv, fe->svc_id, &id);
+	fv = flow_lookup(p, fe->svc_id);
+	if (fv && !flow_restarts(fv, p))
+		b = stuck_backend(fv->backend_id, fe->svc_id, &id);
 	*backend_id = id;
 	*how = KPR_PICK_FLOW;
 	if (b) {
-		*refreshed = flow_touch(sv, p, now);
+		clock = edge_clock();
+		*refreshed = fv->seen_s != clock;
+		ct_touch(&fv->seen_s, &fv->state, clock, p->proto, p->tcp_flags, KPR_CT_FROM_CLIENT);
 		return b;
 	}
 	count_flow_miss();
 
+	/* Jiffy resolution is plenty for timeouts of seconds. */
+	now = bpf_ktime_get_coarse_ns();
 	if (affinity) {
 		__builtin_memcpy(ak.addr, p->saddr, 16);
 		ak.svc_id = fe->svc_id;
 		ak.family = p->family;
 		sv = bpf_map_lookup_elem(&kpr_edge_affinity, &ak);
-		if (sv && now - sv->last_seen_ns <= (__u64)fe->affinity_timeout * KPR_NSEC_PER_SEC)
-			b = stuck_backend(sv, fe->svc_id, &id);
+		/* Signed: another CPU may have stamped a later time than this one read. */
+		if (sv && (__s64)(now - sv->last_seen_ns) <= (__s64)fe->affinity_timeout * (__s64)KPR_NSEC_PER_SEC)
+			b = stuck_backend(sv->backend_id, fe->svc_id, &id);
 		*how = KPR_PICK_AFFINITY;
 	}
 	if (!b) {
@@ -191,10 +172,13 @@ static __always_inline struct edge_backend *select_backend(const struct pkt *p, 
 	if (!b)
 		return NULL;
 
-	nv.last_seen_ns = now;
+	if (affinity) {
+		av.last_seen_ns = now;
+		av.backend_id = id;
+		bpf_map_update_elem(&kpr_edge_affinity, &ak, &av, BPF_ANY);
+	}
 	nv.backend_id = id;
-	if (affinity)
-		bpf_map_update_elem(&kpr_edge_affinity, &ak, &nv, BPF_ANY);
+	nv.seen_s = edge_clock_advance(now);
 	nv.state = ct_next_state(0, p->proto, p->tcp_flags, KPR_CT_FROM_CLIENT);
 	flow_remember(p, fe->svc_id, &nv);
 	return b;

@@ -21,6 +21,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include "kpr_addr.h"
+#include "kpr_edge_clock.h"
 #include "kpr_flow_lifetime.h"
 #include "kpr_parse.h"
 #include "kpr_xdp_maps.h"
@@ -53,16 +54,6 @@ static __always_inline void snat_client_key(struct edge_snat_port_key *k, const 
 	k->backend_port = rk->backend_port;
 	k->proto = rk->proto;
 	k->family = rk->family;
-}
-
-static __always_inline void snat_touch(struct edge_snat_val *v, const struct pkt *p, int from, __u64 now)
-{
-	__u8 state = ct_next_state(v->state, p->proto, p->tcp_flags, from);
-
-	if (ct_needs_write(v->state, state, v->last_seen_ns, now)) {
-		v->state = state;
-		v->last_seen_ns = now;
-	}
 }
 
 /* Whether the flow on port is p's client's: an entry of a build that kept the
@@ -116,7 +107,7 @@ struct snat_claim_ctx {
 	const struct edge_config *cfg;
 	struct edge_snat_key *k;
 	const struct edge_snat_val *v;
-	__u64 now;
+	__u32 clock;
 	int reason;
 };
 
@@ -141,7 +132,7 @@ static int snat_claim_try(__u32 i, void *data)
 	}
 	if (err) {
 		held = bpf_map_lookup_elem(&kpr_edge_snat, k);
-		if (!held || !ct_reusable(&c->cfg->timeouts, k->proto, held->state, held->last_seen_ns, c->now))
+		if (!held || !ct_reusable(&c->cfg->timeouts, k->proto, held->state, held->seen_s, c->clock))
 			return 0;
 		snat_release(k, held);
 		if (bpf_map_update_elem(&kpr_edge_snat, k, c->v, BPF_NOEXIST))
@@ -156,9 +147,9 @@ static int snat_claim_try(__u32 i, void *data)
  * between CPUs. Returns 0, or the drop reason. The tries run in bpf_loop():
  * the verifier checks one try, not each of them. */
 static __always_inline int snat_claim(const struct edge_config *cfg, struct edge_snat_key *k, const struct edge_snat_val *v,
-				      __u64 now)
+				      __u32 clock)
 {
-	struct snat_claim_ctx c = { .cfg = cfg, .k = k, .v = v, .now = now, .reason = KPR_XDP_DROP_SNAT_NO_PORT };
+	struct snat_claim_ctx c = { .cfg = cfg, .k = k, .v = v, .clock = clock, .reason = KPR_XDP_DROP_SNAT_NO_PORT };
 
 	bpf_loop(KPR_SNAT_PORT_TRIES, snat_claim_try, &c, 0);
 	return c.reason;
@@ -177,7 +168,6 @@ static __noinline int snat_flow_port(const struct pkt *p, const struct edge_conf
 				     __u32 svc_id, __u16 *port)
 {
 	const __u8 *node = node_addr(cfg, p->family);
-	__u64 now = bpf_ktime_get_coarse_ns();
 	struct edge_snat_scratch *s;
 	struct edge_snat_val *v;
 	const __u16 *given;
@@ -197,7 +187,7 @@ static __noinline int snat_flow_port(const struct pkt *p, const struct edge_conf
 	s->k.snat_port = given ? *given : p->sport;
 	v = bpf_map_lookup_elem(&kpr_edge_snat, &s->k);
 	if (v && snat_owned_by(v, p, s->k.snat_port)) {
-		snat_touch(v, p, KPR_CT_FROM_CLIENT, now);
+		ct_touch(&v->seen_s, &v->state, cfg->clock_s, p->proto, p->tcp_flags, KPR_CT_FROM_CLIENT);
 		/* A connection from the port of an ended one, to another frontend
 		 * of a service with the same backend: its replies come from it. */
 		if (v->frontend_port != p->dport || !addr_equal(v->frontend_addr, p->daddr)) {
@@ -216,7 +206,7 @@ static __noinline int snat_flow_port(const struct pkt *p, const struct edge_conf
 	s->v.frontend_port = p->dport;
 	s->v.client_port = p->sport;
 	s->v.svc_id = svc_id;
-	s->v.last_seen_ns = now;
+	s->v.seen_s = edge_clock_advance(bpf_ktime_get_coarse_ns());
 	s->v.state = ct_next_state(0, p->proto, p->tcp_flags, KPR_CT_FROM_CLIENT);
 	return KPR_SNAT_NEW_FLOW;
 }
@@ -233,7 +223,7 @@ static __noinline int snat_new_flow(const struct edge_config *cfg, __u16 *port)
 	s = bpf_map_lookup_elem(&kpr_edge_snat_scratch, &zero);
 	if (!s)
 		return KPR_XDP_DROP_SNAT_NO_PORT;
-	err = snat_claim(cfg, &s->k, &s->v, s->v.last_seen_ns);
+	err = snat_claim(cfg, &s->k, &s->v, s->v.seen_s);
 	if (err)
 		return err;
 	*port = s->k.snat_port;
@@ -255,7 +245,7 @@ static __always_inline struct edge_snat_val *snat_reply_flow(const struct pkt *p
 	k.snat_port = p->dport;
 	v = bpf_map_lookup_elem(&kpr_edge_snat, &k);
 	if (v && p->l4_valid)
-		snat_touch(v, p, KPR_CT_FROM_BACKEND, bpf_ktime_get_coarse_ns());
+		ct_touch(&v->seen_s, &v->state, edge_clock(), p->proto, p->tcp_flags, KPR_CT_FROM_BACKEND);
 	return v;
 }
 

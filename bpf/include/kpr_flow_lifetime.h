@@ -2,11 +2,19 @@
  * entries carry the time of their flow's last packet and what the packets
  * showed (a TCP handshake past its SYN, FINs, a RST, a UDP reply). An entry
  * idle for longer than its state's timeout is gone, as a conntrack entry is:
- * the agent's garbage collector deletes it (native/src/edge_gc.cc), and a new
+ * the agent's garbage collector deletes it (native/src/flow_gc.cc), and a new
  * snat flow may take its port at once (kpr_edge_snat.h). A TCP flow closed
- * both ways, or reset, gives its snat port up after KPR_CT_REUSE_NS already:
- * the port space of one backend would otherwise bound the rate of new flows
- * to it by the number of ports over the FIN timeout.
+ * both ways, or reset, gives its snat port up a second or two after its last
+ * packet already: the port space of one backend would otherwise bound the
+ * rate of new flows to it by the number of ports over the FIN timeout.
+ *
+ * Time is the datapath clock, edge_config.clock_s: whole seconds of
+ * CLOCK_MONOTONIC_COARSE, which every packet reads with one load of the
+ * config. Reading the clock itself costs a packet 15 ns, more than a tenth
+ * of its whole path, so only new flows do (and advance clock_s when a second
+ * has passed), and the agent's collector, every second. An entry's time may
+ * so lag its last packet by a second, and is floored to one: timeouts hold
+ * to within KPR_CT_SLACK_S.
  *
  * Shared by the BPF programs and the addon's collector, so that both judge an
  * entry alike: plain C over the entry's fields, no helpers. */
@@ -41,13 +49,21 @@
 #define KPR_TCP_ACK 0x10
 
 #define KPR_NSEC_PER_SEC 1000000000ULL
-/* An entry's time is written at most this often while its state stays the
- * same: a map write on every packet would cost more than the rest of the
- * path. Timeouts are seconds or more, so this is exact enough. */
-#define KPR_CT_REFRESH_NS KPR_NSEC_PER_SEC
-/* A closed TCP flow keeps its snat port this long for its own late packets
- * (the last ACK, a retransmitted FIN) before a new flow may take it. */
-#define KPR_CT_REUSE_NS KPR_NSEC_PER_SEC
+/* How much longer than its timeout an entry may live: its time may lag its
+ * last packet by a second (the clock), and is floored to a second. It never
+ * lives shorter. */
+#define KPR_CT_SLACK_S 2
+/* A closed TCP flow keeps its snat port for its own late packets (the last
+ * ACK, a retransmitted FIN) until this many clock seconds have passed
+ * without one: one to two seconds. It bounds the new flows a backend takes
+ * a second: its snat ports over this, 16000 with the default ports. */
+#define KPR_CT_REUSE_S 2
+
+/* The datapath clock's value for a CLOCK_MONOTONIC_COARSE reading. */
+KPR_LIFETIME_FN __u32 ct_clock_of(__u64 ns)
+{
+	return (__u32)(ns / KPR_NSEC_PER_SEC);
+}
 
 /* A SYN without ACK: the client opens a connection. */
 KPR_LIFETIME_FN int ct_opening(__u8 tcp_flags)
@@ -84,6 +100,19 @@ KPR_LIFETIME_FN __u8 ct_next_state(__u8 state, __u8 proto, __u8 tcp_flags, int f
 	return state;
 }
 
+/* An entry's time and state for a packet with tcp_flags from one side, at
+ * clock_s: each field written only when it changes, so that a flow's
+ * packets within a second write nothing. */
+KPR_LIFETIME_FN void ct_touch(__u32 *seen_s, __u8 *state, __u32 clock_s, __u8 proto, __u8 tcp_flags, int from)
+{
+	__u8 next = ct_next_state(*state, proto, tcp_flags, from);
+
+	if (next != *state)
+		*state = next;
+	if (*seen_s != clock_s)
+		*seen_s = clock_s;
+}
+
 /* Seconds an entry in this state lives without a packet. */
 KPR_LIFETIME_FN __u32 ct_timeout_s(const struct edge_timeouts *t, __u8 proto, __u8 state)
 {
@@ -97,30 +126,22 @@ KPR_LIFETIME_FN __u32 ct_timeout_s(const struct edge_timeouts *t, __u8 proto, __
 	return state & KPR_CT_STREAM ? t->udp_stream : t->udp;
 }
 
-/* Time since an entry's last packet. Signed: another CPU may have written a
- * later time than this one has read. */
-KPR_LIFETIME_FN __s64 ct_idle_ns(__u64 last_seen_ns, __u64 now_ns)
+/* Clock seconds since an entry's last packet. Signed: a packet on another
+ * CPU may have written a later second than the reader's clock shows. */
+KPR_LIFETIME_FN __s64 ct_idle_s(__u32 seen_s, __u32 clock_s)
 {
-	return (__s64)(now_ns - last_seen_ns);
+	return (__s32)(clock_s - seen_s);
 }
 
-KPR_LIFETIME_FN int ct_expired(const struct edge_timeouts *t, __u8 proto, __u8 state, __u64 last_seen_ns, __u64 now_ns)
+KPR_LIFETIME_FN int ct_expired(const struct edge_timeouts *t, __u8 proto, __u8 state, __u32 seen_s, __u32 clock_s)
 {
-	return ct_idle_ns(last_seen_ns, now_ns) > (__s64)ct_timeout_s(t, proto, state) * (__s64)KPR_NSEC_PER_SEC;
+	return ct_idle_s(seen_s, clock_s) > (__s64)ct_timeout_s(t, proto, state) + KPR_CT_SLACK_S;
 }
 
 /* Whether a new flow may take the entry's place (its snat port). */
-KPR_LIFETIME_FN int ct_reusable(const struct edge_timeouts *t, __u8 proto, __u8 state, __u64 last_seen_ns, __u64 now_ns)
+KPR_LIFETIME_FN int ct_reusable(const struct edge_timeouts *t, __u8 proto, __u8 state, __u32 seen_s, __u32 clock_s)
 {
-	return ct_expired(t, proto, state, last_seen_ns, now_ns) ||
-	       (ct_closed(proto, state) && ct_idle_ns(last_seen_ns, now_ns) >= (__s64)KPR_CT_REUSE_NS);
-}
-
-/* Whether an entry must be written for this packet: its state changed, or
- * its time is stale. */
-KPR_LIFETIME_FN int ct_needs_write(__u8 old_state, __u8 new_state, __u64 last_seen_ns, __u64 now_ns)
-{
-	return old_state != new_state || ct_idle_ns(last_seen_ns, now_ns) >= (__s64)KPR_CT_REFRESH_NS;
+	return ct_expired(t, proto, state, seen_s, clock_s) || (ct_closed(proto, state) && ct_idle_s(seen_s, clock_s) >= KPR_CT_REUSE_S);
 }
 
 #endif

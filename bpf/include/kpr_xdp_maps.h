@@ -58,7 +58,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct edge_flow_key4);
-	__type(value, struct edge_stick_val);
+	__type(value, struct edge_flow_val);
 	__uint(max_entries, 262144);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_edge_flows4 SEC(".maps");
@@ -66,7 +66,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct edge_flow_key6);
-	__type(value, struct edge_stick_val);
+	__type(value, struct edge_flow_val);
 	__uint(max_entries, 262144);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_edge_flows6 SEC(".maps");

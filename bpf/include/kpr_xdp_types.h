@@ -84,11 +84,18 @@ struct edge_flow_key6 {
 	__u8 pad;
 };
 
-/* Value of the flow tables and of kpr_edge_affinity. */
+/* Value of kpr_edge_affinity. */
 struct edge_stick_val {
-	__u64 last_seen_ns; /* affinity: the client's last new connection; flows: its last packet (kpr_flow_lifetime.h) */
+	__u64 last_seen_ns; /* the client's last new connection */
 	__u32 backend_id;
-	__u8 state;         /* flows: KPR_CT_* as the client's packets show it */
+	__u32 pad;
+};
+
+/* Value of the flow tables. */
+struct edge_flow_val {
+	__u32 backend_id;
+	__u32 seen_s; /* the datapath clock at the flow's last packet (kpr_flow_lifetime.h) */
+	__u8 state;   /* KPR_CT_*, as the client's packets show it */
 	__u8 pad[3];
 };
 
@@ -140,6 +147,12 @@ struct edge_config {
 	__u32 hash_seed;     /* Maglev flow hash seed (Cilium: --bpf-lb-maglev-hash-seed) */
 	struct edge_timeouts timeouts;
 	struct edge_port_range snat_ports[KPR_SNAT_RANGES];
+	/* The datapath clock (kpr_flow_lifetime.h): seconds of
+	 * CLOCK_MONOTONIC_COARSE, advanced by whoever reads that clock. */
+	__u32 clock_s;
+	/* The clock at the agent's last tick: after an agent's restart, a flow
+	 * seen since then counts as seen at the restart. */
+	__u32 agent_clock_s;
 };
 
 /* kpr_edge_stats value, per CPU, index svc_id. */
@@ -200,9 +213,9 @@ struct edge_snat_val {
 	__u16 frontend_port;
 	__u16 client_port; /* 0 in entries of builds that kept the client's port as the snat port */
 	__u32 svc_id;
-	__u64 last_seen_ns; /* the flow's last packet, either way (kpr_flow_lifetime.h) */
-	__u8 state;         /* KPR_CT_*, both ways */
-	__u8 pad[7];
+	__u32 seen_s; /* the datapath clock at the flow's last packet, either way (kpr_flow_lifetime.h) */
+	__u8 state;   /* KPR_CT_*, both ways */
+	__u8 pad[3];
 };
 
 /* kpr_edge_snat_ports: the snat port of a client's flow to a backend. */
@@ -242,9 +255,9 @@ struct edge_revnat_key {
 struct edge_revnat_val {
 	__u8 frontend_addr[16];
 	__u16 frontend_port;
-	__u8 state;         /* KPR_CT_*, both ways */
-	__u8 pad[5];
-	__u64 last_seen_ns; /* the flow's last packet, either way (kpr_flow_lifetime.h) */
+	__u8 state;   /* KPR_CT_*, both ways */
+	__u8 pad;
+	__u32 seen_s; /* the datapath clock at the flow's last packet, either way (kpr_flow_lifetime.h) */
 };
 
 /* How the edge LB chose a backend, for `kpr trace`. */

@@ -5,6 +5,7 @@ import * as path from 'path';
 import type { ForwardingMode } from '../model/forwarding_mode';
 import type { LbAlgorithm } from '../model/lb_algorithm';
 import type { KernelStatus } from '../status';
+import type { WantedAttachment } from './attachment_check';
 import type { MaglevAddon } from './maglev';
 
 export type Proto = 'TCP' | 'UDP' | 'SCTP';
@@ -89,10 +90,17 @@ export interface DatapathMaps {
   close(): void;
 }
 
+/** The kernel's id of each program of the loaded objects, by program name. */
+export type ProgramIds = Record<string, number>;
+
 export interface Datapath extends DatapathMaps, MigratedMaps {
   /** Attach every cgroup program to cgroupPath through links pinned in linkDir;
    *  a pinned link is re-used and its program replaced atomically. */
   attachCgroup(cgroupPath: string, linkDir: string): AttachResult[];
+  /** The same for one of them: its link is re-made when it was unpinned or
+   *  detached, its program put back when another took its place. */
+  attachCgroupProgram(name: string, cgroupPath: string, linkDir: string): AttachResult;
+  programIds(): ProgramIds;
   /** Destroy connected UDP sockets whose peer is one of targets, in each
    *  network namespace (paths like /proc/PID/ns/net). Returns how many. */
   destroyUdpSockets(targets: SocketTarget[], netnsPaths: string[]): number;
@@ -261,8 +269,43 @@ export interface EdgeDatapath extends EdgeMaps, EdgeReaders, MigratedMaps {
    *  already there (kpr's or not) is replaced atomically. The attachment
    *  belongs to the device: it outlives the agent. */
   attachXdp(ifname: string, mode: XdpAttachMode): XdpAttachResult;
-  /** Attaches tc_dsr.c to the device's tc ingress and egress (clsact). */
-  attachTc(ifname: string): { action: AttachResult['action'] };
+  /** Attaches tc_dsr.c to kpr's slot (handle 1, priority 1) of the
+   *  device's tc ingress and egress (clsact), or of one of them. */
+  attachTc(ifname: string, direction?: TcDirection): { action: AttachResult['action'] };
+  programIds(): ProgramIds;
+}
+
+export type TcDirection = 'ingress' | 'egress';
+
+/** A bpf_link pinned under the agent's link directory. */
+export interface PinnedLink {
+  /** The pin's name: the program's full name. */
+  name: string;
+  /** The kernel's name of its program (15 characters at most). */
+  program: string;
+  progId: number;
+  attachType: string;
+  /** 0: detached from its cgroup. */
+  cgroupId: number;
+}
+
+/** What a device carries: its XDP program and kpr's tc slots, each by the
+ *  kernel's name of the program and its id; absent: nothing there. */
+export interface DeviceAttachment {
+  device: string;
+  xdp?: string;
+  xdpId?: number;
+  xdpMode?: 'native' | 'generic' | 'offload';
+  tcIngress?: string;
+  tcIngressId?: number;
+  tcEgress?: string;
+  tcEgressId?: number;
+}
+
+/** Where the programs are, as the agent's check reads it. */
+export interface AttachmentView {
+  links: PinnedLink[];
+  devices: DeviceAttachment[];
 }
 
 export interface EdgeOpenOptions {
@@ -349,8 +392,15 @@ interface Addon extends MaglevAddon {
   openPinnedMaps(mapDir: string): DatapathMaps;
   /** Load the XDP edge LB with its maps pinned under mapDir. */
   openEdgeDatapath(opts: EdgeOpenOptions): EdgeDatapath;
-  /** The pinned maps and links, and the programs on this namespace's devices. */
+  /** The pinned maps and links, the programs on this namespace's devices
+   *  (and the devices the agent wants, whatever they carry), and where the
+   *  agent wants its programs (kpr_attachments). */
   kernelStatus(dirs: { mapDir: string; linkDir: string }): KernelStatus;
+  /** The pinned links, and what each of the devices carries (those of this
+   *  namespace; absent ones are left out). */
+  readAttachments(where: { linkDir: string; devices: string[] }): AttachmentView;
+  /** Replaces the rows of kpr_attachments under mapDir, creating it if need be. */
+  writeAttachRecord(mapDir: string, rows: WantedAttachment[]): void;
   /** The edge LB's trace maps, pinned under mapDir. */
   openTrace(mapDir: string): EdgeTrace;
   /** The edge LB's pinned maps, opened by path; nothing is loaded. */

@@ -1,6 +1,7 @@
-// Every network namespace on the node, found through the processes that live
-// in them: a connected UDP socket to a removed backend can sit in any pod,
-// and the socket iterator only walks the namespace it runs in.
+// Network namespaces. Every one on the node, found through the processes
+// that live in them: a connected UDP socket to a removed backend can sit in
+// any pod, and the socket iterator only walks the namespace it runs in. And
+// the caller's own, where the devices it names are.
 import * as fs from 'fs';
 
 /** One /proc/PID/ns/net path per distinct namespace (by device and inode). */
@@ -21,4 +22,10 @@ export function networkNamespaces(proc = '/proc'): string[] {
     }
   }
   return paths;
+}
+
+/** The inode of the caller's network namespace: device names and ifindexes
+ *  mean something only within it. */
+export function currentNetns(): number {
+  return fs.statSync('/proc/self/ns/net').ino;
 }

@@ -48,9 +48,6 @@ export function namespaceInterfaces(netDev: string = fs.readFileSync('/proc/self
 
 export type EdgeAttacher = Pick<EdgeDatapath, 'attachXdp' | 'attachTc'>;
 
-/** The programs attachDevices puts on each device (bpf/xdp_lb.c, bpf/tc_dsr.c). */
-export const EDGE_PROGRAMS = ['kpr_xdp_lb', 'kpr_tc_dsr_ingress', 'kpr_tc_dsr_egress'] as const;
-
 /** Attaches the edge LB to each device: XDP for the traffic that arrives,
  *  tc for the tunnels to end and the replies to turn back into the
  *  frontend's. Each failure is logged on its own: one interface without XDP

@@ -5,13 +5,15 @@
 // wrote, so no scrape dumps a hash map. Every label takes a bounded set of
 // values (datapath, drop reason, map, program and attach point, a few backend
 // count ranges); series per service exist only with --metrics-per-service,
-// since a cluster's services are unbounded.
+// since a cluster's services are unbounded. Where the programs are is read
+// from the kernel at each scrape too: a few netlink and bpf queries.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { EdgeState } from '../datapath/edge_programmed';
 import { DatapathMaps, EdgeOpenOptions, EdgeReaders, FlowGcReport, OpenOptions } from '../datapath/native';
 import { ProgrammedState, entriesOf } from '../datapath/programmed';
 import { dropReasonName, DROP_REASONS, XDP_DROP_REASONS } from '../datapath/reasons';
 import { formatFrontend } from '../model/frontend';
+import type { ProgramPlace } from '../sync/attachment_repair';
 import { ipFamily } from '../model/ip_address';
 
 /** Map name -> entries; capacities by the names the maps are pinned under. */
@@ -139,6 +141,8 @@ export class DatapathMetrics {
   private readonly maglevBuilds: Counter;
   private readonly maglevDuration: Histogram;
   private readonly attached: Gauge<'program' | 'attach_point'>;
+  private readonly reattachments: Counter<'program' | 'attach_point'>;
+  private places?: () => ProgramPlace[] | undefined;
   private readonly pendingCapacity: Gauge<'datapath'>;
 
   constructor(registry: Registry, perService: boolean) {
@@ -170,7 +174,8 @@ export class DatapathMetrics {
     this.maglevDuration = new Histogram({ name: 'kpr_maglev_table_build_duration_seconds', help: 'Time to compute one Maglev table', buckets: MAGLEV_BUILD_BUCKETS, registers });
     this.pendingCapacity = gauge('kpr_frontends_pending_capacity', 'Frontends desired but not programmed because a BPF map is full; retried at every sync', ['datapath']);
     for (const datapath of ['socket', 'edge']) this.pendingCapacity.set({ datapath }, 0);
-    this.attached = gauge('kpr_bpf_program_attached', 'A BPF program is attached (1) or failed to attach (0) to a cgroup or a device', ['program', 'attach_point']);
+    this.attached = gauge('kpr_bpf_program_attached', 'A BPF program is on its hook of a cgroup or a device (1) or not (0), read from the kernel at each scrape', ['program', 'attach_point']);
+    this.reattachments = counter('kpr_bpf_program_reattachments_total', 'BPF programs a full sync put back on a hook where it found them missing or replaced', ['program', 'attach_point']);
   }
 
   /** The datapaths to read at each scrape; edge undefined: no edge LB runs. */
@@ -200,15 +205,35 @@ export class DatapathMetrics {
     this.pendingCapacity.set({ datapath }, frontends);
   }
 
-  programAttached(program: string, attachPoint: string, attached: boolean): void {
-    this.attached.set({ program, attach_point: attachPoint }, attached ? 1 : 0);
+  /** Where the programs should be, and whether they are; read at each scrape. */
+  attachmentsFrom(places: () => ProgramPlace[] | undefined): void {
+    this.places = places;
   }
 
-  /** Reads the counters and the plans; called right before each scrape. */
+  programReattached(program: string, attachPoint: string): void {
+    this.reattachments.inc({ program, attach_point: attachPoint });
+  }
+
+  /** Reads the counters, the plans and the hooks; called right before each scrape. */
   collect(): void {
     this.drops.reset();
     if (this.socket) this.collectSocket(this.socket);
     if (this.edge) this.collectEdge(this.edge);
+    this.collectAttachments();
+  }
+
+  /** A device dropped from the wanted set loses its series; one the kernel
+   *  could not be asked about keeps the last reading. */
+  private collectAttachments(): void {
+    const places = this.places?.();
+    if (!places) return;
+    this.attached.reset();
+    for (const p of places) {
+      const labels = { program: p.program, attach_point: p.attachPoint };
+      this.attached.set(labels, p.attached ? 1 : 0);
+      // Every wanted program has its series from the start, so that increase() sees the first repair.
+      this.reattachments.inc(labels, 0);
+    }
   }
 
   private collectSocket(src: SocketLbSource): void {

@@ -11,10 +11,11 @@
 import { BackendAddr } from './frontend';
 import { formatAddrPort, IpFamily, ipFamily } from './ip_address';
 import { NodeContext } from './node';
+import { rankedAddresses } from './node_context';
 import { Node } from './objects';
 
 /** Other nodes' addresses by node name, each list in the order the edge
- *  LB prefers them (tunnelAddresses). This node's entry, if any, is not used. */
+ *  LB prefers them (rankedAddresses). This node's entry, if any, is not used. */
 export type NodeAddresses = ReadonlyMap<string, readonly string[]>;
 
 export const NO_NODE_ADDRESSES: NodeAddresses = new Map();
@@ -29,18 +30,11 @@ export interface LocatedBackend extends BackendAddr {
   nodeAddr?: string;
 }
 
-/** A Node's addresses as tunnel endpoints: InternalIP before ExternalIP
- *  (traffic between nodes stays inside the cluster network where it can),
- *  each address once. */
-export function tunnelAddresses(node: Node): string[] {
-  const addresses = node.status?.addresses ?? [];
-  const ordered = [...addresses.filter((a) => a.type === 'InternalIP'), ...addresses.filter((a) => a.type === 'ExternalIP')];
-  return [...new Set(ordered.map((a) => a.address))];
-}
-
-/** The addresses of every node in a set of Node objects (standalone manifests, or a node informer). */
+/** The addresses of every node in a set of Node objects (standalone
+ *  manifests, or a node informer), InternalIP first: traffic between nodes
+ *  stays inside the cluster network where it can. */
 export function nodeAddresses(nodes: Node[]): NodeAddresses {
-  return new Map(nodes.map((n) => [n.metadata.name, tunnelAddresses(n)]));
+  return new Map(nodes.map((n) => [n.metadata.name, rankedAddresses(n)]));
 }
 
 export interface Located {

@@ -43,6 +43,14 @@ export function cidrFamily(canonical: string): IpFamily {
   return ipFamily(canonical.slice(0, canonical.indexOf('/')));
 }
 
+/** Whether every address of the canonical CIDR inner lies in outer. */
+export function cidrWithin(inner: string, outer: string): boolean {
+  const i = parseCidr(inner);
+  const o = parseCidr(outer);
+  if (!i || !o) throw new Error(`${JSON.stringify(i ? outer : inner)} is not a CIDR`);
+  return i.family === o.family && i.prefix >= o.prefix && (i.network & networkMask(ipBits(o.family), o.prefix)) === o.network;
+}
+
 /** Whether a canonical address lies in a CIDR; an address of the other
  *  family never does. The CIDR must be valid: sources and config check
  *  theirs with canonicalCidr, so an invalid one here is a bug. */

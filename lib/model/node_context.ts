@@ -1,10 +1,18 @@
-// A Node object as the model's NodeContext: the node's IP addresses in the
-// order the Node lists them (InternalIP usually first), each once: the same
-// address may be both an InternalIP and an ExternalIP.
-import { NodeContext } from './node';
+// A Node object as the model's SourceNode: its name, labels and IP
+// addresses, ranked.
+import { SourceNode } from './node';
 import { Node } from './objects';
 
-export function nodeContext(node: Node): NodeContext {
-  const addresses = new Set((node.status?.addresses ?? []).map((a) => a.address));
-  return { name: node.metadata.name, labels: node.metadata.labels, addresses: [...addresses] };
+/** A Node's IP addresses, InternalIP before ExternalIP, each once (one
+ *  address may be both): kube-proxy's ranking, whose primary address of a
+ *  family is the first of it, and the order the edge LB prefers another
+ *  node's tunnel endpoints in. */
+export function rankedAddresses(node: Node): string[] {
+  const addresses = node.status?.addresses ?? [];
+  const ordered = [...addresses.filter((a) => a.type === 'InternalIP'), ...addresses.filter((a) => a.type === 'ExternalIP')];
+  return [...new Set(ordered.map((a) => a.address))];
+}
+
+export function nodeContext(node: Node): SourceNode {
+  return { name: node.metadata.name, labels: node.metadata.labels, addresses: rankedAddresses(node) };
 }

@@ -5,18 +5,19 @@
 import { EdgeReconciler } from '../datapath/edge_reconciler';
 import { EdgeConfig, EdgeDatapath, FlowTimeouts, PortRange, XdpAttachMode } from '../datapath/native';
 import { settleMigrations } from '../datapath/map_migrations';
-import { attachDevices, detectDevices, EDGE_PROGRAMS } from '../datapath/xdp_devices';
+import { attachDevices, detectDevices } from '../datapath/xdp_devices';
 import { NodeNeighbours } from '../datapath/node_neighbours';
 import { Logger } from '../log';
 import { DesiredState } from '../model/desired';
 import { ExternalFrontend } from '../model/frontend';
 import { ipFamily } from '../model/ip_address';
 import { NodeContext } from '../model/node';
+import { AttachmentRepair, edgeWanted } from './attachment_repair';
 import { CapacityReport } from './capacity';
 import { RunKind } from './runner';
 
 export interface EdgeSyncOptions {
-  dp: Pick<EdgeDatapath, 'setConfig' | 'attachXdp' | 'attachTc' | 'settleMigratedMaps'>;
+  dp: Pick<EdgeDatapath, 'setConfig' | 'attachXdp' | 'attachTc' | 'settleMigratedMaps' | 'programIds'>;
   reconciler: EdgeReconciler;
   hashSeed: number;
   /** How long flows' state lives, and the ports of snat flows. */
@@ -29,8 +30,11 @@ export interface EdgeSyncOptions {
   log: Logger;
   /** Where edge frontends that do not fit are reported. */
   capacity: CapacityReport;
-  /** Told whether each program went onto a device, at every attempt. */
-  attached?: (program: string, device: string, ok: boolean) => void;
+  /** Told which devices the programs belong on, at every sync; it puts
+   *  them back when they go missing. */
+  repair: Pick<AttachmentRepair, 'want'>;
+  /** The inode of the agent's network namespace, where the devices are. */
+  netns: number;
 }
 
 /** The other nodes that host a backend of some edge frontend. */
@@ -52,7 +56,7 @@ export function edgeConfig(node: NodeContext, hashSeed: number, flows: FlowSetti
 
 export class EdgeSync {
   private config = '';
-  private readonly attached = new Set<string>();
+  private devices = new Set<string>();
 
   constructor(private readonly o: EdgeSyncOptions) {}
 
@@ -75,14 +79,15 @@ export class EdgeSync {
     else this.o.log.debug(line);
   }
 
-  /** The one place the edge LB goes onto the devices. */
+  /** The one place the edge LB goes onto the devices: each new one at
+   *  once, and from then on the full sync's repair keeps it there (and
+   *  retries a device whose first attach failed). */
   private attach(devices: string[]): void {
-    const fresh = devices.filter((d) => !this.attached.has(d));
-    const ok = new Set(attachDevices(this.o.dp, fresh, this.o.mode, this.o.log));
-    for (const d of fresh) {
-      if (ok.has(d)) this.attached.add(d);
-      for (const p of EDGE_PROGRAMS) this.o.attached?.(p, d, ok.has(d));
-    }
-    if (ok.size > 0) settleMigrations(this.o.dp, this.o.log);
+    const fresh = devices.filter((d) => !this.devices.has(d));
+    if (fresh.length === 0 && devices.length === this.devices.size) return;
+    this.devices = new Set(devices);
+    const settle = () => settleMigrations(this.o.dp, this.o.log);
+    if (attachDevices(this.o.dp, fresh, this.o.mode, this.o.log).length > 0) settle();
+    this.o.repair.want('edge', edgeWanted(this.o.dp, devices, this.o.mode, this.o.netns, settle));
   }
 }

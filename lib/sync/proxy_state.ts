@@ -1,12 +1,13 @@
 // Everything a sync reads, kept up to date by the sources between syncs:
-// Services and EndpointSlices in change trackers, this node's context, the
-// other nodes' addresses (where the edge LB tunnels to their backends), and
-// the times at which the EndpointSlice controller saw the changes still to be
-// programmed (for kube-proxy's network programming latency).
+// Services and EndpointSlices in change trackers, this node's context (from
+// its source, with its interfaces' addresses beside it), the other nodes'
+// addresses (where the edge LB tunnels to their backends), and the times at
+// which the EndpointSlice controller saw the changes still to be programmed
+// (for kube-proxy's network programming latency).
 import { isDeepStrictEqual } from 'util';
 import { ProxyMetrics } from '../metrics/proxy_metrics';
 import { NO_NODE_ADDRESSES, NodeAddresses } from '../model/backend_location';
-import { ModelConfig, NodeContext } from '../model/node';
+import { ModelConfig, NodeContext, SourceNode } from '../model/node';
 import { EndpointSlice, objectName, Service } from '../model/objects';
 import { ChangeTracker } from './change_tracker';
 
@@ -39,13 +40,13 @@ export class ProxyState {
   private readonly startedAt = Date.now();
 
   constructor(
-    node: NodeContext,
+    node: SourceNode,
     readonly config: ModelConfig,
     private readonly metrics: ProxyMetrics,
     /** Called whenever there is something new to sync. */
     private readonly onChange: () => void,
   ) {
-    this.nodeContext = node;
+    this.nodeContext = { ...node, interfaceAddresses: [] };
   }
 
   get node(): NodeContext {
@@ -84,7 +85,18 @@ export class ProxyState {
     replace(this.endpointSlices, objects.endpointSlices, (key, o) => this.endpointSlice(key, o));
   }
 
-  setNode(node: NodeContext): void {
+  setNode(node: SourceNode): void {
+    this.updateNode({ ...node, interfaceAddresses: this.nodeContext.interfaceAddresses });
+  }
+
+  /** The addresses of this node's interfaces, as a whole (sources/interface_addresses.ts). */
+  setInterfaceAddresses(addresses: string[]): void {
+    this.updateNode({ ...this.nodeContext, interfaceAddresses: addresses });
+  }
+
+  /** The node context is replaced, never changed in place: the model knows
+   *  an unchanged node by its being the same object. */
+  private updateNode(node: NodeContext): void {
     if (isDeepStrictEqual(node, this.nodeContext)) return;
     this.nodeContext = node;
     this.nodeChanged = true;

@@ -3,7 +3,8 @@
 // differs from the maps (the socket LB's, and the edge LB's when it runs);
 // the healthCheckNodePort servers follow the same desired state. A sync with no change since the last one does
 // nothing; the periodic full sync re-reads the maps first, so entries changed
-// or deleted behind the agent's back are put back.
+// or deleted behind the agent's back are put back, and so are programs taken
+// off their hooks (attachment_repair.ts).
 import { Datapath } from '../datapath/native';
 import { HealthCheckServers } from '../health_check_node_port';
 import { networkNamespaces } from '../datapath/netns';
@@ -11,8 +12,9 @@ import { Reconciler } from '../datapath/reconciler';
 import { Logger } from '../log';
 import { ProxyMetrics } from '../metrics/proxy_metrics';
 import { DesiredFrontends } from '../model/desired_memo';
-import { IP_FAMILIES, formatAddrPort } from '../model/ip_address';
-import { nodePortAddresses } from '../model/service_types/nodeport';
+import { formatAddrPort } from '../model/ip_address';
+import { healthCheckHosts } from '../model/nodeport_addresses';
+import { AttachmentRepair } from './attachment_repair';
 import { CapacityReport } from './capacity';
 import { EdgeSync } from './edge_sync';
 import { ProxyState } from './proxy_state';
@@ -34,6 +36,8 @@ const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
 /** What a sync programs besides the socket LB. */
 export interface SyncExtras {
   edge?: EdgeSync;
+  /** Puts programs back on their hooks, at full syncs. */
+  attachments?: Pick<AttachmentRepair, 'check'>;
   healthChecks?: HealthCheckServers;
   /** Where frontends that do not fit are reported; by default the log alone. */
   capacity?: CapacityReport;
@@ -108,9 +112,8 @@ export class SyncLoop {
       else this.log.info(line);
       if (r.udpTargets.length > 0) this.destroyUdpSockets(r.udpTargets);
       this.extras.edge?.sync(desired, node, kind);
-      // kube-proxy's hosts: every address, or the node addresses nodePortAddresses selects.
-      const hosts = config.nodePortAddresses.length === 0 ? [] : IP_FAMILIES.flatMap((family) => nodePortAddresses(node, config, family));
-      this.extras.healthChecks?.sync(desired.healthChecks, hosts);
+      if (kind === 'full') this.extras.attachments?.check();
+      this.extras.healthChecks?.sync(desired.healthChecks, healthCheckHosts(node, config));
     } catch (e) {
       const retry = Math.max(RETRY_MS, this.timing.minSyncPeriodMs);
       this.log.error(`sync failed: ${(e as Error).message}; retrying in ${retry}ms`);

@@ -8,8 +8,10 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <memory>
 
+#include "attach_record.h"
 #include "bpf_errors.h"
 #include "cgroup_links.h"
 #include "edge_attach.h"
@@ -105,6 +107,13 @@ uint64_t SettleMigrations(Migrations& migrations) {
   return copied;
 }
 
+// {name: id} of programs.
+Napi::Object IdsObject(const Napi::Env& env, const std::map<std::string, uint32_t>& ids) {
+  Napi::Object o = Napi::Object::New(env);
+  for (const auto& [name, id] : ids) o.Set(name, id);
+  return o;
+}
+
 class LbMaps : public Napi::ObjectWrap<LbMaps> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -119,6 +128,8 @@ class LbMaps : public Napi::ObjectWrap<LbMaps> {
                            InstanceMethod("readServiceStats", &LbMaps::ReadServiceStatsJs),
                            InstanceMethod("readDrops", &LbMaps::ReadDropsJs),
                            InstanceMethod("attachCgroup", &LbMaps::AttachCgroupJs),
+                           InstanceMethod("attachCgroupProgram", &LbMaps::AttachCgroupProgramJs),
+                           InstanceMethod("programIds", &LbMaps::ProgramIdsJs),
                            InstanceMethod("destroyUdpSockets", &LbMaps::DestroyUdpSocketsJs),
                            InstanceMethod("migrations", &LbMaps::MigrationsJs),
                            InstanceMethod("settleMigratedMaps", &LbMaps::SettleMigratedMapsJs),
@@ -308,6 +319,26 @@ class LbMaps : public Napi::ObjectWrap<LbMaps> {
         out.Set(i, o);
       }
       return out;
+    });
+  }
+
+  Napi::Value AttachCgroupProgramJs(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      RequireLoaded();
+      if (!info[0].IsString() || !info[1].IsString() || !info[2].IsString())
+        throw BpfError("attachCgroupProgram(name, cgroupPath, linkDir) takes three strings");
+      AttachResult r = AttachCgroupProgram(obj_, info[0].As<Napi::String>(), info[1].As<Napi::String>(), info[2].As<Napi::String>());
+      Napi::Object o = Napi::Object::New(info.Env());
+      o.Set("prog", r.prog);
+      o.Set("action", r.action);
+      return o;
+    });
+  }
+
+  Napi::Value ProgramIdsJs(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      RequireLoaded();
+      return IdsObject(info.Env(), ProgramIds(obj_));
     });
   }
 
@@ -883,11 +914,66 @@ Napi::Value OpenEdgeDatapath(const Napi::CallbackInfo& info) {
     });
     a.Add("attachTc", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
       d.Maps();
-      if (!ci[0].IsString()) throw BpfError("attachTc(ifname) takes a device name");
-      return OutcomeObject(ci.Env(), AttachTc(ci[0].As<Napi::String>(), EdgeProgram(d.edge, "kpr_tc_dsr_ingress"),
-                                              EdgeProgram(d.edge, "kpr_tc_dsr_egress")));
+      if (!ci[0].IsString()) throw BpfError("attachTc(ifname, direction) takes a device name");
+      const std::string dir = ci[1].IsUndefined() ? "both" : ci[1].ToString().Utf8Value();
+      if (dir != "both" && dir != "ingress" && dir != "egress") throw BpfError("tc direction must be 'ingress' or 'egress', got '" + dir + "'");
+      bpf_program* ingress = dir == "egress" ? nullptr : EdgeProgram(d.edge, "kpr_tc_dsr_ingress");
+      bpf_program* egress = dir == "ingress" ? nullptr : EdgeProgram(d.edge, "kpr_tc_dsr_egress");
+      return OutcomeObject(ci.Env(), AttachTc(ci[0].As<Napi::String>(), ingress, egress));
+    });
+    a.Add("programIds", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
+      d.Maps();
+      auto ids = ProgramIds(d.edge.obj);
+      ids.merge(ProgramIds(d.edge.tc_obj));
+      return IdsObject(ci.Env(), ids);
     });
     return a.api;
+  });
+}
+
+Napi::Object LinkObject(const Napi::Env& env, const PinnedLinkInfo& l) {
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("name", l.name);
+  r.Set("program", l.program);
+  r.Set("progId", l.prog_id);
+  r.Set("attachType", l.attach_type);
+  r.Set("cgroupId", static_cast<double>(l.cgroup_id));
+  return r;
+}
+
+Napi::Object DeviceObject(const Napi::Env& env, const DeviceAttachment& d) {
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("device", d.device);
+  if (d.xdp_id) {
+    r.Set("xdp", d.xdp_program);
+    r.Set("xdpId", d.xdp_id);
+    r.Set("xdpMode", d.xdp_mode);
+  }
+  if (d.tc_ingress_id) {
+    r.Set("tcIngress", d.tc_ingress);
+    r.Set("tcIngressId", d.tc_ingress_id);
+  }
+  if (d.tc_egress_id) {
+    r.Set("tcEgress", d.tc_egress);
+    r.Set("tcEgressId", d.tc_egress_id);
+  }
+  return r;
+}
+
+Napi::Object WantedObject(const Napi::Env& env, const WantedAttachment& w) {
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("program", w.program);
+  r.Set("hook", w.hook);
+  if (!w.device.empty()) r.Set("device", w.device);
+  r.Set("scope", static_cast<double>(w.scope));
+  r.Set("progId", w.prog_id);
+  return r;
+}
+
+std::vector<std::string> Strings(const Napi::Value& v, const char* what) {
+  return MapArray<std::string>(v, [what](const Napi::Value& e) {
+    if (!e.IsString()) throw BpfError(std::string(what) + " must be strings");
+    return e.As<Napi::String>().Utf8Value();
   });
 }
 
@@ -896,8 +982,9 @@ Napi::Value KernelStatusJs(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
     Napi::Env env = info.Env();
     Napi::Object o = ObjectArg(info[0]);
+    const std::string map_dir = Str(o, "mapDir");
     Napi::Object out = Napi::Object::New(env);
-    out.Set("maps", ToArray(env, PinnedMaps(Str(o, "mapDir")), [](const Napi::Env& e, const PinnedMapInfo& m) {
+    out.Set("maps", ToArray(env, PinnedMaps(map_dir), [](const Napi::Env& e, const PinnedMapInfo& m) {
       Napi::Object r = Napi::Object::New(e);
       r.Set("name", m.name);
       r.Set("type", m.type);
@@ -905,26 +992,41 @@ Napi::Value KernelStatusJs(const Napi::CallbackInfo& info) {
       if (m.entries >= 0) r.Set("entries", static_cast<double>(m.entries));
       return r;
     }));
-    out.Set("links", ToArray(env, PinnedLinks(Str(o, "linkDir")), [](const Napi::Env& e, const PinnedLinkInfo& l) {
-      Napi::Object r = Napi::Object::New(e);
-      r.Set("name", l.name);
-      r.Set("program", l.program);
-      r.Set("attachType", l.attach_type);
-      r.Set("cgroupId", static_cast<double>(l.cgroup_id));
-      return r;
-    }));
-    out.Set("devices", ToArray(env, DeviceAttachments(), [](const Napi::Env& e, const DeviceAttachment& d) {
-      Napi::Object r = Napi::Object::New(e);
-      r.Set("device", d.device);
-      if (!d.xdp_program.empty()) {
-        r.Set("xdp", d.xdp_program);
-        r.Set("xdpMode", d.xdp_mode);
-      }
-      if (!d.tc_ingress.empty()) r.Set("tcIngress", d.tc_ingress);
-      if (!d.tc_egress.empty()) r.Set("tcEgress", d.tc_egress);
-      return r;
-    }));
+    out.Set("links", ToArray(env, PinnedLinks(Str(o, "linkDir")), LinkObject));
+    auto wanted = ReadAttachRecord(map_dir);
+    std::vector<std::string> wanted_devices;
+    for (const auto& w : wanted)
+      if (!w.device.empty()) wanted_devices.push_back(w.device);
+    out.Set("devices", ToArray(env, DeviceAttachments(wanted_devices), DeviceObject));
+    out.Set("wanted", ToArray(env, wanted, WantedObject));
     return out;
+  });
+}
+
+// The agent's check: its pinned links, and what the devices it wants carry.
+Napi::Value ReadAttachmentsJs(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    Napi::Object o = ObjectArg(info[0]);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("links", ToArray(env, PinnedLinks(Str(o, "linkDir")), LinkObject));
+    out.Set("devices", ToArray(env, NamedDeviceAttachments(Strings(o.Get("devices"), "devices")), DeviceObject));
+    return out;
+  });
+}
+
+Napi::Value WriteAttachRecordJs(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    if (!info[0].IsString()) throw BpfError("writeAttachRecord(mapDir, rows) takes a directory and an array");
+    auto rows = MapArray<WantedAttachment>(info[1], [](const Napi::Value& v) {
+      Napi::Object r = ObjectArg(v);
+      Napi::Value scope = r.Get("scope");
+      if (!scope.IsNumber() || scope.As<Napi::Number>().DoubleValue() < 0) throw BpfError("'scope' must be a non-negative number");
+      return WantedAttachment{Str(r, "program"), Str(r, "hook"), OptStr(r, "device"),
+                              static_cast<uint64_t>(scope.As<Napi::Number>().DoubleValue()), U32(r, "progId")};
+    });
+    WriteAttachRecord(info[0].As<Napi::String>(), rows);
+    return info.Env().Undefined();
   });
 }
 
@@ -938,6 +1040,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openTrace", Napi::Function::New(env, OpenTraceJs));
   exports.Set("openFlowGc", Napi::Function::New(env, OpenFlowGcJs));
   exports.Set("kernelStatus", Napi::Function::New(env, KernelStatusJs));
+  exports.Set("readAttachments", Napi::Function::New(env, ReadAttachmentsJs));
+  exports.Set("writeAttachRecord", Napi::Function::New(env, WriteAttachRecordJs));
   exports.Set("maglevDigest", Napi::Function::New(env, MaglevDigestJs));
   exports.Set("computeMaglev", Napi::Function::New(env, ComputeMaglevJs));
   exports.Set("computeMaglevFromPermutations", Napi::Function::New(env, ComputeMaglevFromPermutationsJs));

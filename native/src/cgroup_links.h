@@ -17,4 +17,9 @@ struct AttachResult {
 std::vector<AttachResult> AttachCgroupPrograms(bpf_object* obj, const std::string& cgroup_path,
                                                const std::string& link_dir);
 
+// The same for one of them, by name: what a repair puts back after its link
+// was detached, unpinned or given another program.
+AttachResult AttachCgroupProgram(bpf_object* obj, const std::string& name, const std::string& cgroup_path,
+                                 const std::string& link_dir);
+
 }  // namespace kpr

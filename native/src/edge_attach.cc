@@ -64,6 +64,7 @@ AttachOutcome AttachTc(const std::string& ifname, bpf_program* ingress, bpf_prog
   if (err && err != -EEXIST) ThrowErrno("creating the clsact qdisc on " + ifname, -err);
   bool replaced = false;
   for (auto [point, prog] : {std::pair{BPF_TC_INGRESS, ingress}, std::pair{BPF_TC_EGRESS, egress}}) {
+    if (!prog) continue;
     const char* dir = point == BPF_TC_INGRESS ? "ingress" : "egress";
     hook.attach_point = point;
     replaced |= TcSlotProgramId(ifindex, point) != 0;

@@ -30,6 +30,8 @@ AttachOutcome AttachXdp(const std::string& ifname, bpf_program* prog, XdpMode mo
 // (BPF_TC_INGRESS / BPF_TC_EGRESS); 0: none there.
 uint32_t TcSlotProgramId(int ifindex, int attach_point);
 
+// Puts ingress and egress in kpr's slot of the device's tc hooks (creating
+// its clsact qdisc if need be); a null program leaves that direction as it is.
 AttachOutcome AttachTc(const std::string& ifname, bpf_program* ingress, bpf_program* egress);
 
 }  // namespace kpr

@@ -5,9 +5,11 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "bpf_errors.h"
+#include "coarse_clock.h"
 #include "loader.h"
 #include "map_batch.h"
 #include "owned_fd.h"
@@ -250,7 +252,12 @@ std::vector<uint32_t> ReadMaglevTable(int outer_fd, uint32_t svc_id) {
 }
 
 void WriteEdgeConfig(int fd, const EdgeConfig& cfg, uint32_t maglev_size) {
-  edge_config v{};
+  __u32 zero = 0;
+  edge_config v{}, was{};
+  // The clock runs on (kpr_flow_lifetime.h): flows' times are of it.
+  if (bpf_map_lookup_elem(fd, &zero, &was) != 0) ThrowErrno("reading kpr_xdp_config", errno);
+  v.clock_s = std::max(was.clock_s, ct_clock_of(CoarseNowNs()));
+  v.agent_clock_s = was.agent_clock_s;
   uint8_t addr[16];
   if (!cfg.node_addr4.empty()) {
     ParseAddrOf(cfg.node_addr4, KPR_AF_INET, addr, "IPv4 node address");
@@ -268,18 +275,17 @@ void WriteEdgeConfig(int fd, const EdgeConfig& cfg, uint32_t maglev_size) {
       throw BpfError("snat port range " + std::to_string(r.min) + "+" + std::to_string(r.count) + " is not within 1-65535");
     v.snat_ports[i] = r;
   }
-  __u32 zero = 0;
   if (bpf_map_update_elem(fd, &zero, &v, BPF_ANY) != 0) ThrowErrno("writing kpr_xdp_config", errno);
 }
 
 std::vector<EdgeFlow> DumpEdgeFlows(const EdgeMapFds& maps) {
   std::vector<EdgeFlow> out;
-  ForEach<edge_flow_key4, edge_stick_val>(maps.flows4, [&](const edge_flow_key4& k, const edge_stick_val& v) {
+  ForEach<edge_flow_key4, edge_flow_val>(maps.flows4, [&](const edge_flow_key4& k, const edge_flow_val& v) {
     uint8_t addr[16] = {};
     memcpy(addr, k.saddr, 4);
     out.push_back(EdgeFlow{FormatAddr(addr, KPR_AF_INET), ntohs(k.sport), k.proto, k.svc_id, v.backend_id});
   });
-  ForEach<edge_flow_key6, edge_stick_val>(maps.flows6, [&](const edge_flow_key6& k, const edge_stick_val& v) {
+  ForEach<edge_flow_key6, edge_flow_val>(maps.flows6, [&](const edge_flow_key6& k, const edge_flow_val& v) {
     out.push_back(EdgeFlow{FormatAddr(k.saddr, KPR_AF_INET6), ntohs(k.sport), k.proto, k.svc_id, v.backend_id});
   });
   return out;

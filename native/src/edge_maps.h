@@ -10,6 +10,7 @@
 #include "loader.h"
 
 extern "C" {
+#include "kpr_flow_lifetime.h"
 #include "kpr_xdp_types.h"
 }
 

@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <functional>
-#include <type_traits>
 #include <unordered_map>
 
 #include "bpf_errors.h"
@@ -26,25 +26,31 @@ namespace {
 // What one step judges entries by: the time, the timeouts and node
 // addresses the programs use, and the services that exist.
 struct Context {
-  __u64 now = 0;
+  __u64 now_ns = 0;
+  __u32 clock_s = 0;  // the datapath clock, ticked by this step
   edge_config cfg{};
   // The agent has written the timeouts: until then nothing is judged.
   bool judged = false;
+  // A flow seen at or after this clock second was seen while no agent ticked
+  // the clock (the last one had stopped): it counts as seen at since_s. 0: none.
+  __u32 unticked_from_s = 0;
+  __u32 since_s = 0;
   // svc_id -> its ClientIP affinity timeout in seconds (0: no affinity).
   std::unordered_map<__u32, __u32> services;
+
+  // When a flow was last seen, for all this collector knows.
+  __u32 Seen(__u32 seen_s) const {
+    return unticked_from_s && ct_idle_s(unticked_from_s, seen_s) >= 0 && ct_idle_s(seen_s, since_s) > 0 ? since_s : seen_s;
+  }
+  bool Expired(__u8 proto, __u8 state, __u32 seen_s) const {
+    return ct_expired(&cfg.timeouts, proto, state, Seen(seen_s), clock_s);
+  }
 };
 
 enum class Verdict {
   kKeep,
   kDelete,
-  kStamp,  // live, but written by a build that left its time 0: stamped now
 };
-
-// Whether a map's values carry a time (a kStamp verdict can be carried out).
-template <typename V, typename = void>
-struct HasLastSeen : std::false_type {};
-template <typename V>
-struct HasLastSeen<V, std::void_t<decltype(std::declval<V>().last_seen_ns)>> : std::true_type {};
 
 int OpenIfPinned(const std::string& path) {
   int fd = bpf_obj_get(path.c_str());
@@ -92,13 +98,11 @@ struct Judged : FlowGc::Collected {
 
   FlowGcReport Step(size_t budget, const Context& ctx) override {
     FlowGcReport r;
-    std::vector<K> dead, stale;
+    std::vector<K> dead;
     r.pass_done = walk.Step(fd, budget, [&](const K& k, const V& v) {
       r.visited++;
-      Verdict verdict = judge(k, v, ctx);
-      if (verdict == Verdict::kDelete) dead.push_back(k);
+      if (judge(k, v, ctx) == Verdict::kDelete) dead.push_back(k);
       else live_pass++;
-      if (verdict == Verdict::kStamp) stale.push_back(k);
     });
     for (const K& k : dead) {
       V v;
@@ -109,14 +113,6 @@ struct Judged : FlowGc::Collected {
       }
       if (release) release(k, v, ctx);
       if (bpf_map_delete_elem(fd, &k) == 0) r.deleted++;
-    }
-    if constexpr (HasLastSeen<V>::value) {
-      for (const K& k : stale) {
-        V v;
-        if (bpf_map_lookup_elem(fd, &k, &v) != 0 || v.last_seen_ns != 0) continue;
-        v.last_seen_ns = ctx.now;
-        bpf_map_update_elem(fd, &k, &v, BPF_EXIST);
-      }
     }
     Account(r);
     return r;
@@ -149,29 +145,29 @@ struct Counted : FlowGc::Collected {
 
 bool ServiceExists(const Context& ctx, __u32 svc_id) { return ctx.services.count(svc_id) != 0; }
 
+Verdict DeleteIf(bool dead) { return dead ? Verdict::kDelete : Verdict::kKeep; }
+
 // A flow entry of a service gone, or idle past its timeout.
 template <typename K>
-Verdict JudgeFlow(const K& k, const edge_stick_val& v, const Context& ctx) {
-  if (!ServiceExists(ctx, k.svc_id)) return Verdict::kDelete;
-  if (v.last_seen_ns == 0) return Verdict::kStamp;
-  return ct_expired(&ctx.cfg.timeouts, k.proto, v.state, v.last_seen_ns, ctx.now) ? Verdict::kDelete : Verdict::kKeep;
+Verdict JudgeFlow(const K& k, const edge_flow_val& v, const Context& ctx) {
+  return DeleteIf(!ServiceExists(ctx, k.svc_id) || ctx.Expired(k.proto, v.state, v.seen_s));
 }
 
+// An affinity past its service's timeout (the client's last new connection
+// plus the timeout, as the program judges it), or of a service gone.
 Verdict JudgeAffinity(const edge_affinity_key& k, const edge_stick_val& v, const Context& ctx) {
   auto it = ctx.services.find(k.svc_id);
   if (it == ctx.services.end() || it->second == 0) return Verdict::kDelete;
-  return ct_idle_ns(v.last_seen_ns, ctx.now) > static_cast<__s64>(it->second) * static_cast<__s64>(KPR_NSEC_PER_SEC)
-             ? Verdict::kDelete
-             : Verdict::kKeep;
+  // Signed: a packet on another CPU may have stamped a later time than this step read.
+  return DeleteIf(static_cast<__s64>(ctx.now_ns - v.last_seen_ns) > static_cast<__s64>(it->second) * static_cast<__s64>(KPR_NSEC_PER_SEC));
 }
 
 Verdict JudgeSnat(const edge_snat_key& k, const edge_snat_val& v, const Context& ctx) {
-  return ct_expired(&ctx.cfg.timeouts, k.proto, v.state, v.last_seen_ns, ctx.now) ? Verdict::kDelete : Verdict::kKeep;
+  return DeleteIf(ctx.Expired(k.proto, v.state, v.seen_s));
 }
 
 Verdict JudgeRevnat(const edge_revnat_key& k, const edge_revnat_val& v, const Context& ctx) {
-  if (v.last_seen_ns == 0) return Verdict::kStamp;
-  return ct_expired(&ctx.cfg.timeouts, k.proto, v.state, v.last_seen_ns, ctx.now) ? Verdict::kDelete : Verdict::kKeep;
+  return DeleteIf(ctx.Expired(k.proto, v.state, v.seen_s));
 }
 
 // The client's pointer to a snat flow's port, as kpr_edge_snat.h keys it.
@@ -208,16 +204,23 @@ FlowGc::FlowGc(const std::string& map_dir) {
   try {
     config_fd_ = pinned("kpr_xdp_config");
     frontends_fd_ = pinned("kpr_edge_frontends");
+    started_s_ = ct_clock_of(CoarseNowNs());
+    if (config_fd_ >= 0) {
+      edge_config cfg{};
+      __u32 zero = 0;
+      if (bpf_map_lookup_elem(config_fd_, &zero, &cfg) != 0) ThrowErrno("reading kpr_xdp_config", errno);
+      unticked_from_s_ = cfg.agent_clock_s;
+    }
     auto add = [&](const char* name, auto make) {
       int fd = pinned(name);
       if (fd >= 0) maps_.push_back(make(name, fd));
     };
     if (config_fd_ >= 0 && frontends_fd_ >= 0) {
       add("kpr_edge_flows4", [](const char* n, int fd) {
-        return std::make_unique<Judged<edge_flow_key4, edge_stick_val>>(n, fd, JudgeFlow<edge_flow_key4>);
+        return std::make_unique<Judged<edge_flow_key4, edge_flow_val>>(n, fd, JudgeFlow<edge_flow_key4>);
       });
       add("kpr_edge_flows6", [](const char* n, int fd) {
-        return std::make_unique<Judged<edge_flow_key6, edge_stick_val>>(n, fd, JudgeFlow<edge_flow_key6>);
+        return std::make_unique<Judged<edge_flow_key6, edge_flow_val>>(n, fd, JudgeFlow<edge_flow_key6>);
       });
       add("kpr_edge_affinity", [](const char* n, int fd) {
         return std::make_unique<Judged<edge_affinity_key, edge_stick_val>>(n, fd, JudgeAffinity);
@@ -276,11 +279,19 @@ void FlowGc::Close() {
 
 std::vector<FlowGcReport> FlowGc::Step(size_t budget) {
   Context ctx;
-  ctx.now = CoarseNowNs();
+  ctx.now_ns = CoarseNowNs();
+  ctx.clock_s = ct_clock_of(ctx.now_ns);
+  ctx.unticked_from_s = unticked_from_s_;
+  ctx.since_s = started_s_;
   if (config_fd_ >= 0) {
     __u32 zero = 0;
     if (bpf_map_lookup_elem(config_fd_, &zero, &ctx.cfg) != 0) ThrowErrno("reading kpr_xdp_config", errno);
     ctx.judged = ctx.cfg.timeouts.tcp_established != 0;
+    // The tick that keeps the datapath clock running while flows carry on
+    // and no new one reads the real clock.
+    ctx.cfg.clock_s = std::max(ctx.cfg.clock_s, ctx.clock_s);
+    ctx.cfg.agent_clock_s = ctx.clock_s;
+    if (bpf_map_update_elem(config_fd_, &zero, &ctx.cfg, BPF_ANY) != 0) ThrowErrno("ticking the clock in kpr_xdp_config", errno);
   }
   if (frontends_fd_ >= 0) {
     ForEach<edge_fe_key, edge_fe_val>(frontends_fd_, [&](const edge_fe_key&, const edge_fe_val& v) {

@@ -8,8 +8,12 @@
 // It works in steps of a bounded number of entries per map, each resuming
 // where the last stopped, so that its cost per second is bounded whatever
 // the maps hold; a map's count is known once a pass over it is done. It
-// opens the maps by their pins, beside a running agent's programs.
+// opens the maps by their pins, beside a running agent's programs. Each step
+// also ticks the datapath clock (kpr_flow_lifetime.h), which flows that
+// carry on read their time from.
 #pragma once
+#include <linux/types.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -44,6 +48,10 @@ class FlowGc {
   void Close();
 
   std::vector<std::unique_ptr<Collected>> maps_;
+  // This collector's first second, and the clock at the last tick of the
+  // agent before it (0: none): flows seen since then count as seen now.
+  __u32 started_s_ = 0;
+  __u32 unticked_from_s_ = 0;
   int config_fd_ = -1;
   int frontends_fd_ = -1;
   // Maps the judges read beside the one they walk.

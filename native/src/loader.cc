@@ -123,6 +123,19 @@ LoadedObject LoadObject(const LoadOptions& opts) {
   }
 }
 
+std::map<std::string, uint32_t> ProgramIds(bpf_object* obj) {
+  std::map<std::string, uint32_t> ids;
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, obj) {
+    bpf_prog_info info{};
+    __u32 len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) != 0)
+      ThrowErrno(std::string("reading the id of program ") + bpf_program__name(prog), errno);
+    ids[bpf_program__name(prog)] = info.id;
+  }
+  return ids;
+}
+
 MapFds OpenPinnedMaps(const std::string& map_dir) {
   MapFds m;
   int* fds[7] = {&m.services, &m.backends, &m.affinity, &m.revnat, &m.destroy, &m.svc_stats, &m.drops};

@@ -1,6 +1,8 @@
 // Opens and loads our BPF objects (bpf/sock_lb.o, bpf/xdp_lb.o) with their
 // maps pinned (and re-used when already pinned) under the agent's map directory.
 #pragma once
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +51,10 @@ bpf_object* OpenAndLoad(const std::string& object_path, const std::string& map_d
 
 // The fd of a map of a loaded object; throws when the object has no such map.
 int MapFd(bpf_object* obj, const char* name);
+
+// The kernel's id of each program of a loaded object, by program name: what
+// the agent compares with the programs it finds on its hooks.
+std::map<std::string, uint32_t> ProgramIds(bpf_object* obj);
 
 // Opens every map pinned in map_dir; for readers while no agent runs.
 MapFds OpenPinnedMaps(const std::string& map_dir);

@@ -40,6 +40,25 @@ void EdgeBackendFromLocalOnly(const uint8_t* key, const uint8_t* value, uint8_t*
 // that no live flow expires for its upgrade), established and answered (so
 // that it gets the established timeout, not the SYN's).
 constexpr __u8 kCarriedOverState = KPR_CT_ESTABLISHED | KPR_CT_REPLIED;
+__u32 ClockNow() { return ct_clock_of(CoarseNowNs()); }
+
+// kpr_edge_flows4/6 before flow lifetimes: the value kpr_edge_affinity still has.
+void EdgeFlowFromAgeless(const uint8_t* key, const uint8_t* value, uint8_t* new_key, uint8_t* new_value, size_t key_size) {
+  edge_stick_val old;
+  memcpy(&old, value, sizeof(old));
+  edge_flow_val v{};
+  v.backend_id = old.backend_id;
+  v.seen_s = ClockNow();
+  v.state = kCarriedOverState;
+  memcpy(new_key, key, key_size);
+  memcpy(new_value, &v, sizeof(v));
+}
+void EdgeFlow4FromAgeless(const uint8_t* key, const uint8_t* value, uint8_t* new_key, uint8_t* new_value) {
+  EdgeFlowFromAgeless(key, value, new_key, new_value, sizeof(edge_flow_key4));
+}
+void EdgeFlow6FromAgeless(const uint8_t* key, const uint8_t* value, uint8_t* new_key, uint8_t* new_value) {
+  EdgeFlowFromAgeless(key, value, new_key, new_value, sizeof(edge_flow_key6));
+}
 
 // kpr_edge_snat before flow lifetimes (an LRU hash).
 struct edge_snat_val_ageless {
@@ -60,7 +79,7 @@ void EdgeSnatFromAgeless(const uint8_t* key, const uint8_t* value, uint8_t* new_
   v.frontend_port = old.frontend_port;
   v.client_port = old.client_port;
   v.svc_id = old.svc_id;
-  v.last_seen_ns = CoarseNowNs();
+  v.seen_s = ClockNow();
   v.state = kCarriedOverState;
   memcpy(new_key, key, sizeof(edge_snat_key));
   memcpy(new_value, &v, sizeof(v));
@@ -86,14 +105,14 @@ void EdgeRevnatFromAgeless(const uint8_t* key, const uint8_t* value, uint8_t* ne
   edge_revnat_val v{};
   memcpy(v.frontend_addr, old.frontend_addr, sizeof(v.frontend_addr));
   v.frontend_port = old.frontend_port;
-  v.last_seen_ns = CoarseNowNs();
+  v.seen_s = ClockNow();
   v.state = kCarriedOverState;
   memcpy(new_key, key, sizeof(edge_revnat_key));
   memcpy(new_value, &v, sizeof(v));
 }
 
 // kpr_xdp_config before flow lifetimes: the agent writes the rest at its
-// first sync, before any new flow can need it.
+// first sync, before any new flow can need it; the clock starts now.
 struct edge_config_ageless {
   __u8 node_addr4[4];
   __u8 node_addr6[16];
@@ -103,13 +122,18 @@ struct edge_config_ageless {
 static_assert(sizeof(edge_config_ageless) == 28, "the layout pinned by builds before flow lifetimes");
 
 void EdgeConfigFromAgeless(const uint8_t* key, const uint8_t* value, uint8_t* new_key, uint8_t* new_value) {
+  edge_config v{};
+  memcpy(&v, value, sizeof(edge_config_ageless));
+  v.clock_s = ClockNow();
   memcpy(new_key, key, sizeof(__u32));
-  memcpy(new_value, value, sizeof(edge_config_ageless));
+  memcpy(new_value, &v, sizeof(v));
 }
 
 constexpr LayoutMigration kLayoutMigrations[] = {
     {"kpr_edge_backends", sizeof(__u32), sizeof(edge_backend_local_only), 0, "backends before DSR, all on this node",
      EdgeBackendFromLocalOnly},
+    {"kpr_edge_flows4", sizeof(edge_flow_key4), sizeof(edge_stick_val), 0, "flows before flow lifetimes", EdgeFlow4FromAgeless},
+    {"kpr_edge_flows6", sizeof(edge_flow_key6), sizeof(edge_stick_val), 0, "flows before flow lifetimes", EdgeFlow6FromAgeless},
     {"kpr_edge_snat", sizeof(edge_snat_key), sizeof(edge_snat_val_ageless), BPF_MAP_TYPE_LRU_HASH,
      "snat flows before flow lifetimes", EdgeSnatFromAgeless},
     {"kpr_edge_snat_ports", sizeof(edge_snat_port_key), sizeof(__u16), BPF_MAP_TYPE_LRU_HASH,

@@ -50,6 +50,28 @@ int64_t CountEntries(int fd, const bpf_map_info& info) {
   return total;
 }
 
+// A device holds one XDP program outside offload; with one offloaded
+// beside it (XDP_ATTACHED_MULTI) the kernel reports each by mode.
+void ReadXdp(int ifindex, DeviceAttachment& d) {
+  LIBBPF_OPTS(bpf_xdp_query_opts, q);
+  if (bpf_xdp_query(ifindex, 0, &q) != 0) return;
+  d.xdp_id = q.prog_id ? q.prog_id : q.drv_prog_id ? q.drv_prog_id : q.skb_prog_id;
+  if (!d.xdp_id) return;
+  d.xdp_program = ProgName(d.xdp_id);
+  const bool generic = q.attach_mode == XDP_ATTACHED_SKB || (q.attach_mode == XDP_ATTACHED_MULTI && d.xdp_id == q.skb_prog_id);
+  d.xdp_mode = generic ? "generic" : q.attach_mode == XDP_ATTACHED_HW ? "offload" : "native";
+}
+
+DeviceAttachment ReadDevice(const std::string& name, int ifindex) {
+  DeviceAttachment d{name, "", 0, "", "", 0, "", 0};
+  ReadXdp(ifindex, d);
+  d.tc_ingress_id = TcSlotProgramId(ifindex, BPF_TC_INGRESS);
+  d.tc_ingress = ProgName(d.tc_ingress_id);
+  d.tc_egress_id = TcSlotProgramId(ifindex, BPF_TC_EGRESS);
+  d.tc_egress = ProgName(d.tc_egress_id);
+  return d;
+}
+
 }  // namespace
 
 std::vector<PinnedMapInfo> PinnedMaps(const std::string& map_dir) {
@@ -79,27 +101,30 @@ std::vector<PinnedLinkInfo> PinnedLinks(const std::string& link_dir) {
     if (bpf_obj_get_info_by_fd(fd.fd, &info, &len) != 0) ThrowErrno("reading " + name, errno);
     bool cgroup = info.type == BPF_LINK_TYPE_CGROUP;
     const char* at = cgroup ? libbpf_bpf_attach_type_str(static_cast<bpf_attach_type>(info.cgroup.attach_type)) : nullptr;
-    out.push_back(PinnedLinkInfo{name, ProgName(info.prog_id), at ? at : "", cgroup ? info.cgroup.cgroup_id : 0});
+    out.push_back(PinnedLinkInfo{name, ProgName(info.prog_id), info.prog_id, at ? at : "", cgroup ? info.cgroup.cgroup_id : 0});
   }
   return out;
 }
 
-std::vector<DeviceAttachment> DeviceAttachments() {
+std::vector<DeviceAttachment> DeviceAttachments(const std::vector<std::string>& also) {
   std::vector<DeviceAttachment> out;
   struct if_nameindex* ifs = if_nameindex();
   if (!ifs) ThrowErrno("listing devices", errno);
   for (struct if_nameindex* i = ifs; i->if_index != 0; i++) {
-    DeviceAttachment d{i->if_name, "", "", "", ""};
-    LIBBPF_OPTS(bpf_xdp_query_opts, q);
-    if (bpf_xdp_query(static_cast<int>(i->if_index), 0, &q) == 0 && q.prog_id) {
-      d.xdp_program = ProgName(q.prog_id);
-      d.xdp_mode = q.attach_mode == XDP_ATTACHED_SKB ? "generic" : q.attach_mode == XDP_ATTACHED_HW ? "offload" : "native";
-    }
-    d.tc_ingress = ProgName(TcSlotProgramId(static_cast<int>(i->if_index), BPF_TC_INGRESS));
-    d.tc_egress = ProgName(TcSlotProgramId(static_cast<int>(i->if_index), BPF_TC_EGRESS));
-    if (!d.xdp_program.empty() || !d.tc_ingress.empty() || !d.tc_egress.empty()) out.push_back(d);
+    DeviceAttachment d = ReadDevice(i->if_name, static_cast<int>(i->if_index));
+    bool carries = d.xdp_id || d.tc_ingress_id || d.tc_egress_id;
+    if (carries || std::find(also.begin(), also.end(), d.device) != also.end()) out.push_back(d);
   }
   if_freenameindex(ifs);
+  return out;
+}
+
+std::vector<DeviceAttachment> NamedDeviceAttachments(const std::vector<std::string>& names) {
+  std::vector<DeviceAttachment> out;
+  for (const auto& name : names) {
+    unsigned idx = if_nametoindex(name.c_str());
+    if (idx != 0) out.push_back(ReadDevice(name, static_cast<int>(idx)));
+  }
   return out;
 }
 

@@ -10,10 +10,12 @@ import { EdgeBackend, EdgeFrontend, FlowGcReport, FlowTimeouts, loadAddon, PortR
 import { pinPaths } from '../../lib/config';
 import { BpfRoot } from '../helpers/bpf_root';
 import { assertPrivileged } from '../helpers/preflight';
-import { run } from '../helpers/run';
 import { sleep } from '../helpers/sleep';
+import { execFileSync } from 'child_process';
 import * as P from './packets';
 import { createEdgeFixture, edgeConfig, EdgeFixture, LINK_CLIENT4, NODE4, NODE6, openBpfRoot, PEER4, PROG, TC_EGRESS, XDP_DROP, XDP_PASS, XDP_TX } from './xdp_fixture';
+
+jest.setTimeout(60_000);
 
 const M = 251;
 const VIP4 = '198.18.100.10';
@@ -22,8 +24,10 @@ const CLIENT_A = LINK_CLIENT4;
 const CLIENT_B = PEER4;
 const BACKEND_PORT = 8080;
 const ONE_PORT: PortRange[] = [{ min: 40000, max: 40000 }];
-/** Past KPR_CT_REUSE_NS, or a timeout of 1 s, with the coarse clock's jiffies to spare. */
-const PAST_ONE_SECOND_MS = 1300;
+/** KPR_CT_REUSE_S clock seconds (kpr_flow_lifetime.h), with the clock's jiffies to spare. */
+const PAST_REUSE_MS = 3200;
+/** Past a timeout of 1 s and its KPR_CT_SLACK_S. */
+const PAST_ONE_SECOND_TIMEOUT_MS = 4200;
 
 function frontend(proto: 'TCP' | 'UDP', svcId: number, extra: Partial<EdgeFrontend> = {}): EdgeFrontend {
   return { addr: VIP4, port: 80, proto, svcId, count: 1, affinityTimeout: 0, sourceRanges: false, mode: 'snat', algorithm: 'maglev', noBackend: 'reject', ...extra };
@@ -78,7 +82,7 @@ describe('per-flow state with a lifetime (BPF_PROG_TEST_RUN)', () => {
   describe('snat ports', () => {
     beforeEach(() => configure(ONE_PORT));
 
-    test('a TCP flow closed both ways gives its port up a second after its last FIN, not before', () => {
+    test('a TCP flow closed both ways gives its port up seconds after its last packet, not before', () => {
       service(frontend('TCP', 1), [remoteBackend]);
       expect(fromClient(CLIENT_A, 42000, P.TCP_SYN)).toBe(40000);
       expect(fromBackend(40000, P.TCP_SYN | P.TCP_ACK)).toEqual({ client: CLIENT_A, dport: 42000 });
@@ -91,7 +95,7 @@ describe('per-flow state with a lifetime (BPF_PROG_TEST_RUN)', () => {
       // Closed, but its last ACK may still be on its way.
       expect(fromClient(CLIENT_B, 42000, P.TCP_SYN)).toBeUndefined();
       expect(fromClient(CLIENT_A, 42000, P.TCP_ACK)).toBe(40000);
-      return sleep(PAST_ONE_SECOND_MS).then(() => {
+      return sleep(PAST_REUSE_MS).then(() => {
         expect(fromClient(CLIENT_B, 42000, P.TCP_SYN)).toBe(40000);
         expect(fromBackend(40000, P.TCP_SYN | P.TCP_ACK)).toEqual({ client: CLIENT_B, dport: 42000 });
         // The old flow's client no longer holds a port: its late packet gets none.
@@ -100,30 +104,36 @@ describe('per-flow state with a lifetime (BPF_PROG_TEST_RUN)', () => {
       });
     });
 
-    test('a reset flow gives its port up too, a live flow past the same second keeps it', async () => {
+    test('a reset flow gives its port up too, a live flow as idle keeps it', async () => {
       service(frontend('TCP', 1), [remoteBackend]);
       expect(fromClient(CLIENT_A, 42000, P.TCP_SYN)).toBe(40000);
       expect(fromClient(CLIENT_A, 42000, P.TCP_ACK)).toBe(40000);
-      await sleep(PAST_ONE_SECOND_MS);
+      await sleep(PAST_REUSE_MS);
       expect(fromClient(CLIENT_B, 42000, P.TCP_SYN)).toBeUndefined();
       expect(fromBackend(40000, P.TCP_RST)).toEqual({ client: CLIENT_A, dport: 42000 });
-      await sleep(PAST_ONE_SECOND_MS);
+      await sleep(PAST_REUSE_MS);
       expect(fromClient(CLIENT_B, 42000, P.TCP_SYN)).toBe(40000);
     });
 
-    test('a UDP flow idle past the UDP timeout gives its port up; traffic keeps it', async () => {
+    test('a UDP flow idle past the UDP timeout gives its port up; traffic keeps it, with the clock the collector ticks', async () => {
       configure(ONE_PORT, { udp: 1 });
       service(frontend('UDP', 1), [remoteBackend]);
-      expect(fromClient(CLIENT_A, 5353, 0, true)).toBe(40000);
-      // Refreshed within its timeout, it lives on.
-      for (let i = 0; i < 3; i++) {
-        await sleep(600);
+      const gc = loadAddon().openFlowGc(pinPaths(root.path).maps);
+      try {
         expect(fromClient(CLIENT_A, 5353, 0, true)).toBe(40000);
+        // A packet a second: past the timeout in all, never idle for it.
+        for (let i = 0; i < 4; i++) {
+          await sleep(1100);
+          gc.step(1);
+          expect(fromClient(CLIENT_A, 5353, 0, true)).toBe(40000);
+        }
+        expect(fromClient(CLIENT_B, 5353, 0, true)).toBeUndefined();
+        await sleep(PAST_ONE_SECOND_TIMEOUT_MS);
+        expect(fromClient(CLIENT_B, 5353, 0, true)).toBe(40000);
+        expect(fromBackend(40000, 0, true)).toEqual({ client: CLIENT_B, dport: 5353 });
+      } finally {
+        gc.close();
       }
-      expect(fromClient(CLIENT_B, 5353, 0, true)).toBeUndefined();
-      await sleep(PAST_ONE_SECOND_MS + 1000);
-      expect(fromClient(CLIENT_B, 5353, 0, true)).toBe(40000);
-      expect(fromBackend(40000, 0, true)).toEqual({ client: CLIENT_B, dport: 5353 });
     });
 
     test('a client that opens again on the ports of its closed flow keeps its port', async () => {
@@ -131,7 +141,7 @@ describe('per-flow state with a lifetime (BPF_PROG_TEST_RUN)', () => {
       expect(fromClient(CLIENT_A, 42000, P.TCP_SYN)).toBe(40000);
       expect(fromClient(CLIENT_A, 42000, P.TCP_FIN | P.TCP_ACK)).toBe(40000);
       expect(fromBackend(40000, P.TCP_FIN | P.TCP_ACK)).toEqual({ client: CLIENT_A, dport: 42000 });
-      await sleep(PAST_ONE_SECOND_MS);
+      await sleep(PAST_REUSE_MS);
       expect(fromClient(CLIENT_A, 42000, P.TCP_SYN)).toBe(40000);
       // Open again: its port is its own once more.
       expect(fromClient(CLIENT_B, 42000, P.TCP_SYN)).toBeUndefined();
@@ -220,8 +230,9 @@ describe('per-flow state with a lifetime (BPF_PROG_TEST_RUN)', () => {
   });
 
   describe('the collector (native/src/flow_gc.cc)', () => {
+    const openGc = () => loadAddon().openFlowGc(pinPaths(root.path).maps);
     const step = (): FlowGcReport[] => {
-      const gc = loadAddon().openFlowGc(pinPaths(root.path).maps);
+      const gc = openGc();
       try {
         return gc.step(1_000_000);
       } finally {
@@ -229,51 +240,82 @@ describe('per-flow state with a lifetime (BPF_PROG_TEST_RUN)', () => {
       }
     };
     const byMap = (reports: FlowGcReport[]) => Object.fromEntries(reports.map((r) => [r.map, r]));
+    const LOCAL = { id: 3, addr: '198.18.50.1', port: 5353 };
+    const toLocal = (sport: number) => expect(runPkt(P.udpFrame({ src: CLIENT_A, dst: VIP4, sport, dport: 53 })).retval).toBe(XDP_PASS);
 
     test('deletes what ended flows left (flow, snat, client pointer, reverse NAT), keeps live flows, counts each map', async () => {
       configure([{ min: 40000, max: 40009 }], { tcpSyn: 1, tcpClose: 1, udp: 1 });
       service(frontend('TCP', 1), [remoteBackend]);
       // A local backend: its replies leave through tc egress, by kpr_edge_revnat.
-      service(frontend('UDP', 2, { port: 53 }), [{ id: 3, addr: '198.18.50.1', port: 5353 }]);
-      const live = fromClient(CLIENT_A, 42000, P.TCP_SYN);
-      fromClient(CLIENT_A, 42000, P.TCP_ACK);
+      service(frontend('UDP', 2, { port: 53 }), [LOCAL]);
+      const gc = openGc();
+      const live = fromClient(CLIENT_A, 42000, P.TCP_SYN) as number;
       const reset = fromClient(CLIENT_B, 42001, P.TCP_SYN) as number;
-      fromBackend(reset, P.TCP_RST);
-      expect(runPkt(P.udpFrame({ src: CLIENT_A, dst: VIP4, sport: 5000, dport: 53 })).retval).toBe(XDP_PASS);
+      try {
+        fromClient(CLIENT_A, 42000, P.TCP_ACK);
+        fromBackend(reset, P.TCP_RST);
+        toLocal(5000); // falls silent
+        toLocal(5001); // carries on
 
-      let r = byMap(step());
-      expect(r.kpr_edge_snat).toMatchObject({ deleted: 0, passDone: true, live: 2 });
-      expect(r.kpr_edge_snat_ports).toMatchObject({ deleted: 0, live: 2 });
-      expect(r.kpr_edge_flows4).toMatchObject({ deleted: 0, live: 3 });
-      expect(r.kpr_edge_revnat).toMatchObject({ deleted: 0, live: 1 });
+        let r = byMap(gc.step(1_000_000));
+        expect(r.kpr_edge_snat).toMatchObject({ deleted: 0, passDone: true, live: 2 });
+        expect(r.kpr_edge_snat_ports).toMatchObject({ deleted: 0, live: 2 });
+        expect(r.kpr_edge_flows4).toMatchObject({ deleted: 0, live: 4 });
+        expect(r.kpr_edge_revnat).toMatchObject({ deleted: 0, live: 2 });
 
-      await sleep(PAST_ONE_SECOND_MS + 1000);
-      // The live TCP flow speaks; the reset one (its client saw no more than
-      // its SYN) and the UDP one stay silent.
-      expect(fromClient(CLIENT_A, 42000, P.TCP_ACK)).toBe(live);
-      r = byMap(step());
-      expect(r.kpr_edge_snat).toMatchObject({ deleted: 1, live: 1 });
-      expect(r.kpr_edge_snat_ports).toMatchObject({ live: 1 });
-      expect(r.kpr_edge_flows4).toMatchObject({ deleted: 2, live: 1 });
-      expect(r.kpr_edge_revnat).toMatchObject({ deleted: 1, live: 0 });
-      // The reply of the deleted UDP flow is no longer rewritten; the live flow's still is.
-      const reply = P.udpFrame({ src: '198.18.50.1', dst: CLIENT_A, sport: 5353, dport: 5000 });
-      expect(fx.dp.progTestRun(TC_EGRESS, reply, 1).packet.equals(reply)).toBe(true);
-      expect(fromBackend(live as number, P.TCP_ACK)).toEqual({ client: CLIENT_A, dport: 42000 });
+        for (let i = 0; i < 4; i++) {
+          await sleep(1100);
+          r = byMap(gc.step(1_000_000)); // ticks the clock, deletes nothing idle for less than its timeout and slack
+          toLocal(5001);
+        }
+        // The established TCP flow lives on, silent: its timeout is 5 days.
+        expect(r.kpr_edge_snat).toMatchObject({ deleted: 1, live: 1 });
+        expect(r.kpr_edge_snat_ports).toMatchObject({ live: 1 });
+        expect(r.kpr_edge_flows4).toMatchObject({ deleted: 2, live: 2 });
+        expect(r.kpr_edge_revnat).toMatchObject({ deleted: 1, live: 1 });
+      } finally {
+        gc.close();
+      }
+      // The reply of the deleted UDP flow is no longer rewritten; the live one's still is.
+      const reply = (dport: number) => P.udpFrame({ src: LOCAL.addr, dst: CLIENT_A, sport: LOCAL.port, dport });
+      expect(fx.dp.progTestRun(TC_EGRESS, reply(5000), 1).packet.equals(reply(5000))).toBe(true);
+      expect(P.formatAddr(P.ipView(fx.dp.progTestRun(TC_EGRESS, reply(5001), 1).packet).src)).toBe(VIP4);
+      expect(fromBackend(live, P.TCP_ACK)).toEqual({ client: CLIENT_A, dport: 42000 });
       expect(fromBackend(reset, P.TCP_ACK)).toBeUndefined();
     });
 
-    test('an entry an older build left without a time is stamped now, not deleted', () => {
-      service(frontend('TCP', 1, { mode: 'dsr' }), [remoteBackend]);
-      // kpr_edge_flows4 key (saddr, svc_id, sport, proto) and value (last_seen 0, backend 1) as bpftool takes them.
-      const key = [...P.ipv4Bytes(CLIENT_A), 1, 0, 0, 0, 0xa4, 0x10, 6, 0];
-      const value = [...Array(8).fill(0), 1, 0, 0, 0, 0, 0, 0, 0];
-      const pin = `${pinPaths(root.path).maps}/kpr_edge_flows4`;
-      run('bpftool', ['map', 'update', 'pinned', pin, 'key', ...key.map(String), 'value', ...value.map(String)]);
-      expect(byMap(step()).kpr_edge_flows4).toMatchObject({ deleted: 0, live: 1 });
-      const dumped = JSON.parse(run('bpftool', ['-j', 'map', 'lookup', 'pinned', pin, 'key', ...key.map(String)])) as { value: string[] };
-      const lastSeen = Buffer.from(dumped.value.slice(0, 8).map((b) => Number(b))).readBigUInt64LE(0);
-      expect(lastSeen).toBeGreaterThan(0n);
+    test('an entry stamped after the step read the clock (on another CPU) is not taken for an old one', () => {
+      service(frontend('TCP', 1, { mode: 'dsr', affinityTimeout: 60 }), [remoteBackend]);
+      const pin = (map: string) => `${pinPaths(root.path).maps}/${map}`;
+      const bytes = (b: Buffer) => [...b].map(String);
+      const nowNs = process.hrtime.bigint();
+      // kpr_edge_affinity: (client, service 1, IPv4) -> last new connection a second ahead, backend 1.
+      const key = Buffer.alloc(24);
+      P.ipv4Bytes(CLIENT_A).copy(key, 0);
+      key.writeUInt32LE(1, 16);
+      key[20] = 2;
+      const value = Buffer.alloc(16);
+      value.writeBigUInt64LE(nowNs + 1_000_000_000n, 0);
+      value.writeUInt32LE(1, 8);
+      execFileSync('bpftool', ['map', 'update', 'pinned', pin('kpr_edge_affinity'), 'key', ...bytes(key), 'value', ...bytes(value)]);
+      expect(byMap(step()).kpr_edge_affinity).toMatchObject({ deleted: 0, live: 1 });
+    });
+
+    test("flows that carried on while no agent ticked the clock count as seen at the next agent's start", async () => {
+      configure(ONE_PORT, { udp: 1 });
+      service(frontend('UDP', 2, { port: 53 }), [LOCAL]);
+      toLocal(5000); // a second before the last tick of the agent that stops
+      await sleep(1100);
+      expect(byMap(step()).kpr_edge_flows4).toMatchObject({ live: 1 });
+      toLocal(5001); // after it: its time is the clock that no agent ticks any more
+      for (let i = 0; i < 4; i++) {
+        await sleep(1100);
+        toLocal(5001);
+      }
+      // The next agent cannot tell when 5001 last spoke: not long before it started.
+      const r = byMap(step());
+      expect(r.kpr_edge_flows4).toMatchObject({ deleted: 1, live: 1 });
+      expect(r.kpr_edge_revnat).toMatchObject({ deleted: 1, live: 1 });
     });
   });
 });

@@ -311,8 +311,8 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
       const addr16 = (a: string) => [...a.split('.').map(Number), ...Array(12).fill(0)];
       const be16 = (n: number) => [n >> 8, n & 0xff];
       const key = [...addr16(PEER4), ...addr16(NODE4), ...be16(8080), ...be16(42000), 6, 2, 0, 0];
-      const lastSeen = Array(8).fill(0);
-      const value = [...addr16(LINK_CLIENT4), ...addr16(VIP4), ...be16(80), 0, 0, 1, 0, 0, 0, ...lastSeen, 0x11, ...Array(7).fill(0)];
+      const seen = Array(4).fill(0);
+      const value = [...addr16(LINK_CLIENT4), ...addr16(VIP4), ...be16(80), 0, 0, 1, 0, 0, 0, ...seen, 0x11, 0, 0, 0];
       const args = (bytes: number[]) => bytes.map(String);
       run('bpftool', ['map', 'update', 'pinned', path.join(root.path, 'kpr', 'maps', 'kpr_edge_snat'), 'key', ...args(key), 'value', ...args(value)]);
       const frame = frameOf(false);

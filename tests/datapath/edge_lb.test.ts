@@ -17,7 +17,7 @@ import { startPipeline } from '../helpers/pipeline';
 import { assertPrivileged } from '../helpers/preflight';
 import { ip, run } from '../helpers/run';
 import { spawnSync } from 'child_process';
-import { AgentHealth, KernelStatus } from '../../lib/status';
+import { AgentHealth, AttachmentRow, KernelStatus } from '../../lib/status';
 import { Decision } from '../../lib/datapath/edge_trace';
 import { BackendRow, EdgeServiceRow, FlowRow } from '../../lib/datapath/edge_listing';
 import { repoRoot } from '../../lib/datapath/native';
@@ -327,13 +327,22 @@ describe('edge LB: real traffic through two nodes', () => {
   test("kpr status: the agent's health, the links, XDP and tc on the device, and map use", () => {
     // The agent of node A serves /healthz inside node A's namespace: asked from there, it answers.
     const out = run('nsenter', [`--net=/run/netns/${nodeA.ns}`, KPR, 'status', '--bpf-root', roots[0].path, '-o', 'json']);
-    const s = JSON.parse(out) as { agent: AgentHealth } & KernelStatus;
+    const s = JSON.parse(out) as { agent: AgentHealth; attachments: AttachmentRow[] } & KernelStatus;
     expect(s.agent).toMatchObject({ address: '127.0.0.1:10256', status: 200 });
-    expect(s.devices).toContainEqual({ device: 'eth0', xdp: 'kpr_xdp_lb', xdpMode: 'native', tcIngress: 'kpr_tc_dsr_ingr', tcEgress: 'kpr_tc_dsr_egre' });
+    expect(s.devices).toContainEqual(expect.objectContaining({ device: 'eth0', xdp: 'kpr_xdp_lb', xdpMode: 'native', tcIngress: 'kpr_tc_dsr_ingr', tcEgress: 'kpr_tc_dsr_egre' }));
+    // Every program where the agent wants it: the socket LB's on its cgroup, the edge LB's on eth0.
+    expect(s.attachments.filter((a) => a.where === 'eth0').map((a) => [a.program, a.inPlace])).toEqual([
+      ['kpr_xdp_lb', true],
+      ['kpr_tc_dsr_ingress', true],
+      ['kpr_tc_dsr_egress', true],
+    ]);
+    expect(s.attachments.filter((a) => a.hook === 'cgroup' && a.inPlace)).toHaveLength(8);
     expect(s.links.map((l) => l.program).sort()).toEqual(expect.arrayContaining(['kpr_connect4', 'kpr_sendmsg4']));
     const frontends = s.maps.find((m) => m.name === 'kpr_edge_frontends');
     expect(frontends).toMatchObject({ type: 'hash', maxEntries: 65536 });
-    expect(frontends?.entries).toBe(services.length + services.filter((x) => x.nodePort).length); // the LB IPs and the node ports on node A
+    // The LB IPs, and the node ports on node A's IPv4 addresses: its own and its pod gateway's.
+    const nodePortAddresses = [nodeA.ipv4, nodeA.podGateway.ipv4];
+    expect(frontends?.entries).toBe(services.length + services.filter((x) => x.nodePort).length * nodePortAddresses.length);
     // Without an agent answering, the same report, and exit status 1.
     const r = spawnSync(KPR, ['status', '--bpf-root', roots[0].path, '--healthz-bind-address', '127.0.0.1:1'], { encoding: 'utf8' });
     expect(r.status).toBe(1);

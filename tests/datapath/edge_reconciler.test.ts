@@ -19,7 +19,7 @@ const M = 251;
 const SEED = 7;
 const meta = (name: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}) => ({ name, namespace: 'default', labels, annotations });
 
-const THIS_NODE = { name: 'node-a', labels: {}, addresses: ['198.18.0.1', 'fd00:198:18::1'] };
+const THIS_NODE = { name: 'node-a', labels: {}, addresses: ['198.18.0.1', 'fd00:198:18::1'], interfaceAddresses: [] };
 const NODES: Node[] = [
   { metadata: { ...meta('node-b'), namespace: '' }, status: { addresses: [{ type: 'InternalIP', address: '198.18.0.2' }, { type: 'InternalIP', address: 'fd00:198:18::2' }] } },
 ];

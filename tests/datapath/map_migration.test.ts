@@ -88,9 +88,15 @@ describe('pinned map migration', () => {
     create('kpr_xdp_config', 'array', 4, 28, 1);
     update('kpr_xdp_config', [0, 0, 0, 0], [198, 18, 0, 2, ...Array(16).fill(0), 251, 0, 0, 0, 7, 0, 0, 0]);
 
+    // A flow entry as the build before flow lifetimes wrote it: client 198.18.0.1:42002, service 1, backend 4.
+    const flowKey = [198, 18, 0, 1, 1, 0, 0, 0, 0xa4, 0x12, 6, 0];
+    create('kpr_edge_flows4', 'lru_hash', 12, 16, 4096);
+    update('kpr_edge_flows4', flowKey, [...Array(8).fill(0), 4, 0, 0, 0, 0, 0, 0, 0]);
+
     const dp = loadAddon().openEdgeDatapath(edgeOptions(opts.mapDir));
     try {
       expect(dp.migrations().map((m) => [m.map, m.copied, m.fromLayout]).sort()).toEqual([
+        ['kpr_edge_flows4', 1, 'flows before flow lifetimes'],
         ['kpr_edge_revnat', 1, 'reverse NAT before flow lifetimes'],
         ['kpr_edge_snat', 1, 'snat flows before flow lifetimes'],
         ['kpr_edge_snat_ports', 1, 'snat ports before flow lifetimes (an LRU hash)'],
@@ -101,15 +107,20 @@ describe('pinned map migration', () => {
       expect(maps).toContainEqual(expect.objectContaining({ name: 'kpr_edge_snat', type: 'hash', entries: 1 }));
       expect(maps).toContainEqual(expect.objectContaining({ name: 'kpr_edge_snat_ports', type: 'hash', entries: 1 }));
       expect(lookup('kpr_edge_snat_ports', pointer)).toEqual([0x9c, 0x40]);
-      const bootNs = BigInt(Math.round(Number(process.hrtime.bigint())));
-      for (const [name, key, at] of [['kpr_edge_snat', snatKey, 40], ['kpr_edge_revnat', revnatKey, 24]] as const) {
+      // The datapath clock (whole seconds of the coarse monotonic clock): seen now, established and answered.
+      const nowS = Math.floor(Number(process.hrtime.bigint()) / 1e9);
+      const flows: [string, number[], number, number][] = [
+        ['kpr_edge_snat', snatKey, 40, 44],
+        ['kpr_edge_revnat', revnatKey, 20, 18],
+        ['kpr_edge_flows4', flowKey, 4, 8],
+      ];
+      for (const [name, key, seenAt, stateAt] of flows) {
         const value = Buffer.from(lookup(name, key));
-        // The same clock as the programs': seen within the last minute, at most now.
-        const seen = value.readBigUInt64LE(at);
-        expect(seen).toBeGreaterThan(bootNs - 60_000_000_000n);
-        expect(seen).toBeLessThanOrEqual(bootNs + 1_000_000_000n);
-        expect(value[name === 'kpr_edge_snat' ? 48 : 18]).toBe(0x11); // KPR_CT_ESTABLISHED | KPR_CT_REPLIED
+        expect(value.readUInt32LE(seenAt)).toBeGreaterThan(nowS - 60);
+        expect(value.readUInt32LE(seenAt)).toBeLessThanOrEqual(nowS + 1);
+        expect(value[stateAt]).toBe(0x11); // KPR_CT_ESTABLISHED | KPR_CT_REPLIED
       }
+      expect(Buffer.from(lookup('kpr_edge_flows4', flowKey)).readUInt32LE(0)).toBe(4);
     } finally {
       dp.close();
     }

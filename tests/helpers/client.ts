@@ -48,8 +48,9 @@ function msSince(start: number): number {
   return Math.round((performance.now() - start) * 1000) / 1000;
 }
 
-/** Runs one request/answer exchange; an exchange that never settles becomes ETIMEDOUT. */
-function exchange(timeoutMs: number, body: (settle: (o: Outcome) => void) => () => void): Promise<ProbeResult> {
+/** Runs one request/answer exchange; an exchange that never settles becomes
+ *  ETIMEDOUT, with what was known of it at the start (known). */
+function exchange(timeoutMs: number, body: (settle: (o: Outcome) => void) => () => void, known: Outcome = {}): Promise<ProbeResult> {
   const start = performance.now();
   return new Promise((resolve) => {
     let settled = false;
@@ -61,7 +62,7 @@ function exchange(timeoutMs: number, body: (settle: (o: Outcome) => void) => () 
       cleanup();
       resolve({ ...o, ms: msSince(start) });
     };
-    const timer = setTimeout(() => settle({ error: 'ETIMEDOUT' }), timeoutMs);
+    const timer = setTimeout(() => settle({ ...known, error: 'ETIMEDOUT' }), timeoutMs);
     cleanup = body(settle);
     if (settled) cleanup();
   });
@@ -78,9 +79,9 @@ function onLines(sock: net.Socket, cb: (line: string) => void): void {
 }
 
 function tcpOnce(addr: string, port: number, timeoutMs: number): Promise<ProbeResult> {
+  // Taken before connect(), which Node calls on the next tick: never later than the translation.
+  const at = Date.now();
   return exchange(timeoutMs, (settle) => {
-    // Taken before connect(), which Node calls on the next tick: never later than the translation.
-    const at = Date.now();
     const sock = net.connect({ host: addr, port });
     let peer: Outcome = { at };
     sock.on('connect', () => {
@@ -94,7 +95,7 @@ function tcpOnce(addr: string, port: number, timeoutMs: number): Promise<ProbeRe
     sock.on('error', (err) => settle({ error: errorCode(err), ...peer }));
     sock.on('end', () => settle({ error: 'EOF', ...peer }));
     return () => sock.destroy();
-  });
+  }, { at });
 }
 
 function httpOnce(addr: string, port: number, timeoutMs: number): Promise<ProbeResult> {

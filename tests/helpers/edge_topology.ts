@@ -24,6 +24,8 @@ export interface EdgeHost {
 export interface EdgeNode extends EdgeHost {
   /** The node's device on the segment, where XDP and tc attach. */
   device: string;
+  /** The node's addresses on its pod bridge: its pods' default gateway. */
+  podGateway: { ipv4: string; ipv6: string };
   pods: EdgeHost[];
 }
 
@@ -82,7 +84,7 @@ function plugIntoSwitch(switchNs: string, h: EdgeHost, port: string, mtu?: numbe
   fullChecksums(h.ns, DEVICE);
 }
 
-function addPod(node: EdgeNode, pod: EdgeHost, gw: { v4: string; v6: string }): void {
+function addPod(node: EdgeNode, pod: EdgeHost): void {
   addNamespace(pod.ns);
   ip('-n', node.ns, 'link', 'add', pod.name, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod.ns);
   ip('-n', node.ns, 'link', 'set', pod.name, 'master', 'pods', 'up');
@@ -90,8 +92,8 @@ function addPod(node: EdgeNode, pod: EdgeHost, gw: { v4: string; v6: string }): 
   ip('-n', pod.ns, 'addr', 'add', `${pod.ipv6}/64`, 'dev', 'eth0', 'nodad');
   ip('-n', pod.ns, 'link', 'set', 'eth0', 'up');
   fullChecksums(pod.ns, 'eth0');
-  ip('-n', pod.ns, 'route', 'add', 'default', 'via', gw.v4);
-  ip('-n', pod.ns, '-6', 'route', 'add', 'default', 'via', gw.v6);
+  ip('-n', pod.ns, 'route', 'add', 'default', 'via', node.podGateway.ipv4);
+  ip('-n', pod.ns, '-6', 'route', 'add', 'default', 'via', node.podGateway.ipv6);
 }
 
 export function createEdgeTopology(prefix: string, podsPerNode = 1, options: EdgeTopologyOptions = {}): EdgeTopology {
@@ -104,6 +106,7 @@ export function createEdgeTopology(prefix: string, podsPerNode = 1, options: Edg
     ipv4: `${SEGMENT4}${2 + i}`,
     ipv6: `${SEGMENT6}${2 + i}`,
     device: DEVICE,
+    podGateway: { ipv4: `${podNet(i).v4}1`, ipv6: `${podNet(i).v6}1` },
     pods: Array.from({ length: podsPerNode }, (_, p) => ({
       name: `${n}${p + 1}`,
       ns: `${id}-pod-${n}${p + 1}`,
@@ -133,12 +136,12 @@ export function createEdgeTopology(prefix: string, podsPerNode = 1, options: Edg
       plugIntoSwitch(switchNs, node, port, options.nodeMtu);
       ip('-n', switchNs, 'link', 'set', 'dev', port, 'xdpdrv', 'obj', PASS_PROGRAM, 'sec', 'xdp');
       sysctl(node.ns, 'net.ipv4.conf.all.forwarding=1', 'net.ipv6.conf.all.forwarding=1');
-      const gw = { v4: `${podNet(i).v4}1`, v6: `${podNet(i).v6}1` };
+      const gw = node.podGateway;
       ip('-n', node.ns, 'link', 'add', 'pods', 'type', 'bridge');
-      ip('-n', node.ns, 'addr', 'add', `${gw.v4}/24`, 'dev', 'pods');
-      ip('-n', node.ns, 'addr', 'add', `${gw.v6}/64`, 'dev', 'pods', 'nodad');
+      ip('-n', node.ns, 'addr', 'add', `${gw.ipv4}/24`, 'dev', 'pods');
+      ip('-n', node.ns, 'addr', 'add', `${gw.ipv6}/64`, 'dev', 'pods', 'nodad');
       ip('-n', node.ns, 'link', 'set', 'pods', 'up');
-      for (const pod of node.pods) addPod(node, pod, gw);
+      for (const pod of node.pods) addPod(node, pod);
       nodes.forEach((other, j) => {
         if (j === i) return;
         ip('-n', node.ns, 'route', 'add', `${podNet(j).v4}0/24`, 'via', other.ipv4);

@@ -1,4 +1,4 @@
-import { locateBackends, nodeAddresses, PlacedBackend, tunnelAddresses } from '../../lib/model/backend_location';
+import { locateBackends, nodeAddresses, PlacedBackend } from '../../lib/model/backend_location';
 import { Node } from '../../lib/model/objects';
 import { ALL_NODE_ADDRESSES, desired, ep, node, service, slice } from './objects';
 
@@ -17,11 +17,6 @@ const NODES = nodeAddresses([
 const placed = (nodeName?: string, addr = '198.18.1.1'): PlacedBackend => ({ addr, port: 8080, nodeName });
 
 describe('backend location', () => {
-  test('a Node\'s tunnel addresses: InternalIP before ExternalIP, each once', () => {
-    expect(tunnelAddresses(nodeObject('n', [['ExternalIP', '198.19.0.2'], ['InternalIP', '198.18.0.2'], ['ExternalIP', '198.18.0.2']]))).toEqual(['198.18.0.2', '198.19.0.2']);
-    expect(tunnelAddresses({ metadata: nodeObject('n', []).metadata })).toEqual([]);
-  });
-
   test.each<[string, PlacedBackend, 'IPv4' | 'IPv6', string | undefined, string[]]>([
     ['no node name: this node routes it', placed(undefined), 'IPv4', undefined, []],
     ['empty node name: this node routes it', placed(''), 'IPv4', undefined, []],

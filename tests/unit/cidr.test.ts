@@ -1,4 +1,4 @@
-import { canonicalCidr, cidrContains, cidrFamily } from '../../lib/model/cidr';
+import { canonicalCidr, cidrContains, cidrFamily, cidrWithin } from '../../lib/model/cidr';
 
 describe('canonicalCidr', () => {
   test.each<[string, string | undefined]>([
@@ -50,5 +50,20 @@ describe('cidrContains', () => {
 
   test('an invalid CIDR is a bug, not a miss', () => {
     expect(() => cidrContains('198.18.0.0/40', '198.18.0.1')).toThrow('"198.18.0.0/40" is not a CIDR');
+  });
+});
+
+describe('cidrWithin', () => {
+  test.each<[string, string, boolean]>([
+    ['127.0.0.1/32', '127.0.0.0/8', true],
+    ['127.0.0.0/8', '127.0.0.0/8', true],
+    ['127.0.0.0/7', '127.0.0.0/8', false],
+    ['126.0.0.0/8', '127.0.0.0/8', false],
+    ['::1/128', '::1/128', true],
+    ['::/127', '::1/128', false],
+    ['fe80::/64', 'fe80::/10', true],
+    ['127.0.0.1/32', '::/0', false],
+  ])('%s in %s: %s', (inner, outer, want) => {
+    expect(cidrWithin(inner, outer)).toBe(want);
   });
 });

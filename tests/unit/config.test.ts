@@ -166,6 +166,16 @@ describe('kpr run flags', () => {
     expect(flags).toMatchObject({ source: { kind: 'manifests', path: '/m' }, hostnameOverride: 'x', minSyncPeriodMs: 0, syncPeriodMs: 60_000, metrics: undefined });
   });
 
+  test("--nodeport-addresses: CIDRs and kube-proxy's keywords; primary by default in nftables mode, as kube-proxy; loopback-only entries warned about", () => {
+    expect(run(['--manifests', '/m', '--nodeport-addresses', 'primary, 198.18.7.1/16']).nodePortAddresses).toEqual(['primary', '198.18.0.0/16']);
+    const files = { '/nft.yaml': `${CONFIG.replace(/^nodePortAddresses: .*$/m, '')}mode: nftables\n` };
+    expect(run(['--config', '/nft.yaml'], NO_ENV, files).nodePortAddresses).toEqual(['primary']);
+    expect(run(['--config', '/nft.yaml', '--nodeport-addresses', 'all'], NO_ENV, files).nodePortAddresses).toEqual(['all']);
+    expect(run(['--manifests', '/m', '--nodeport-addresses', 'localhost,198.18.0.0/15']).configWarnings).toEqual([
+      "nodePortAddresses: localhost selects loopback addresses only, and kpr serves no NodePort on loopback (as kube-proxy's nftables mode)",
+    ]);
+  });
+
   test('--config: fields kpr does not apply are warned about, unknown ones fail', () => {
     const files = {
       '/w.yaml': `${CONFIG}mode: ipvs\nconntrack: {maxPerCore: 0}\nclusterCIDR: 198.18.0.0/16\n`,
@@ -193,7 +203,9 @@ describe('kpr run flags', () => {
     [['--manifests', '/m', '--sync-period', '1x'], 'flag --sync-period must be a duration such as 1s, 500ms or 1m30s, got "1x"'],
     [['--manifests', '/m', '--sync-period', '0s'], 'flag --sync-period: the sync period must be greater than 0'],
     [['--manifests', '/m', '--min-sync-period', '1m', '--sync-period', '30s'], 'flag --sync-period: the sync period (30s) must not be shorter than the min sync period (1m, flag --min-sync-period)'],
-    [['--manifests', '/m', '--nodeport-addresses', '198.18.0.1'], 'flag --nodeport-addresses: "198.18.0.1" is not a CIDR'],
+    [['--manifests', '/m', '--nodeport-addresses', '198.18.0.1'], 'flag --nodeport-addresses: "198.18.0.1" is not a CIDR nor one of the keywords primary, localhost, all'],
+    [['--manifests', '/m', '--nodeport-addresses', 'all,198.18.0.0/15,all'], 'flag --nodeport-addresses: "all" is given twice'],
+    [['--manifests', '/m', '--nodeport-addresses', '198.18.0.0/15,'], 'flag --nodeport-addresses: "" is not a CIDR nor one of the keywords primary, localhost, all'],
     [['--manifests', '/m', '--metrics-bind-address', 'localhost:1'], 'flag --metrics-bind-address: "localhost:1" is not an IP:port address'],
     [['--manifests', '/m', '--config', '/none'], "--config /none: ENOENT: no such file or directory, open '/none'"],
     [['/m'], 'unexpected argument "/m"'],

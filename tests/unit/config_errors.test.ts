@@ -73,7 +73,7 @@ const BAD_FIELDS: Record<string, [string, string]> = {
   metricsBindAddress: ['metricsBindAddress: "[::1]:abc"', 'is not an IP:port address'],
   bindAddressHardFail: ['bindAddressHardFail: "yes"', 'must be true or false'],
   mode: ['mode: userspace', 'must be one of iptables, ipvs, nftables'],
-  nodePortAddresses: ['nodePortAddresses: [primary]', 'is not a CIDR'],
+  nodePortAddresses: ['nodePortAddresses: [primary, 198.18.0.1]', 'is not a CIDR nor one of the keywords'],
   portRange: ['portRange: [30000, 32767]', 'must be a string'],
   'iptables.syncPeriod': ['iptables: {syncPeriod: 1d}', 'must be a duration'],
   'iptables.minSyncPeriod': ['iptables: {minSyncPeriod: 30}', 'must be a duration'],

@@ -13,6 +13,7 @@ import {
   socketMapCapacities,
 } from '../../lib/metrics/datapath_metrics';
 import { ExternalFrontend, Frontend } from '../../lib/model/frontend';
+import { ProgramPlace } from '../../lib/sync/attachment_repair';
 
 const VIP = '198.18.10.1';
 
@@ -135,15 +136,34 @@ describe('kpr_* metrics', () => {
     expect(text).toContain('kpr_socket_lb_translations_total 1005');
   });
 
-  test('program attach state and Maglev builds', async () => {
+  test('program attach state as read at each scrape, re-attachments, and Maglev builds', async () => {
     const s = setup(false);
-    s.m.programAttached('kpr_sock4_connect', '/sys/fs/cgroup', true);
-    s.m.programAttached('kpr_xdp_lb', 'eth9', false);
+    let places: ProgramPlace[] | undefined = [
+      { program: 'kpr_connect4', attachPoint: '/sys/fs/cgroup', attached: true },
+      { program: 'kpr_xdp_lb', attachPoint: 'eth9', attached: false },
+      { program: 'kpr_xdp_lb', attachPoint: 'eth8', attached: true },
+    ];
+    s.m.attachmentsFrom(() => places);
     s.m.maglevBuilt(0.0003);
     s.m.maglevBuilt(0.002);
-    const text = await s.scrape();
-    expect(text).toContain('kpr_bpf_program_attached{program="kpr_sock4_connect",attach_point="/sys/fs/cgroup"} 1');
+    let text = await s.scrape();
+    expect(text).toContain('kpr_bpf_program_attached{program="kpr_connect4",attach_point="/sys/fs/cgroup"} 1');
     expect(text).toContain('kpr_bpf_program_attached{program="kpr_xdp_lb",attach_point="eth9"} 0');
+    // Every wanted program has its re-attachment series before its first repair.
+    expect(text).toContain('kpr_bpf_program_reattachments_total{program="kpr_xdp_lb",attach_point="eth9"} 0');
+    s.m.programReattached('kpr_xdp_lb', 'eth9');
+    places = [
+      { program: 'kpr_connect4', attachPoint: '/sys/fs/cgroup', attached: true },
+      { program: 'kpr_xdp_lb', attachPoint: 'eth9', attached: true },
+    ];
+    text = await s.scrape();
+    expect(text).toContain('kpr_bpf_program_attached{program="kpr_xdp_lb",attach_point="eth9"} 1');
+    expect(text).toContain('kpr_bpf_program_reattachments_total{program="kpr_xdp_lb",attach_point="eth9"} 1');
+    expect(text).toContain('kpr_bpf_program_reattachments_total{program="kpr_connect4",attach_point="/sys/fs/cgroup"} 0');
+    // A device no longer wanted loses its gauge; a kernel that could not be read leaves the last reading.
+    expect(text).not.toContain('kpr_bpf_program_attached{program="kpr_xdp_lb",attach_point="eth8"}');
+    places = undefined;
+    expect(await s.scrape()).toContain('kpr_bpf_program_attached{program="kpr_xdp_lb",attach_point="eth9"} 1');
     expect(text).toContain('kpr_maglev_table_builds_total 2');
     expect(text).toContain('kpr_maglev_table_build_duration_seconds_bucket{le="0.0004"} 1');
     expect(text).toContain('kpr_maglev_table_build_duration_seconds_count 2');

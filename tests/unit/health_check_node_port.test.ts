@@ -91,4 +91,24 @@ describe('healthCheckNodePort servers', () => {
     await servers.settled();
     expect((await get(port)).status).toBe(200);
   });
+
+  test('hosts: all addresses, or only those given, or none; a new set reopens the server on it', async () => {
+    const port = await freePort();
+    const web = [{ namespace: 'shop', name: 'web', port, localEndpoints: 1 }];
+    servers.sync(web, 'all');
+    await servers.settled();
+    expect((await get(port)).status).toBe(200);
+    // Narrowed to another address: the one asked is refused.
+    servers.sync(web, ['127.0.0.2']);
+    await servers.settled();
+    expect(await refused(port)).toBe(true);
+    expect(log.matching(/cannot listen on 127\.0\.0\.2/)).toEqual([]);
+    servers.sync(web, []);
+    await servers.settled();
+    expect(await refused(port)).toBe(true);
+    expect(log.matching(/no address/)).toEqual([`info healthcheck: Service shop/web: serving on no address (port ${port})`]);
+    servers.sync(web, [HOST]);
+    await servers.settled();
+    expect((await get(port)).status).toBe(200);
+  });
 });

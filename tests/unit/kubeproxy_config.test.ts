@@ -93,6 +93,13 @@ describe('KubeProxyConfiguration file', () => {
     ['ipvs periods in ipvs mode', 'mode: ipvs\nipvs: {minSyncPeriod: 0s, syncPeriod: 45s}', { minSyncPeriodMs: 0, syncPeriodMs: 45_000 }],
     ['addresses, node name, hard fail', 'metricsBindAddress: "[::1]:10249"\nhealthzBindAddress: 0.0.0.0:0\nhostnameOverride: node-a\nbindAddressHardFail: true', { metricsBindAddress: '[::1]:10249', healthzBindAddress: '0.0.0.0:0', hostnameOverride: 'node-a', bindAddressHardFail: true }],
     ['nodePortAddresses, canonical', 'nodePortAddresses: ["198.18.7.1/16", "FD00:198:18::/48"]', { nodePortAddresses: ['198.18.0.0/16', 'fd00:198:18::/48'] }],
+    ["nodePortAddresses, kube-proxy's keywords", 'nodePortAddresses: [primary, "198.18.0.0/15", localhost, all]', { nodePortAddresses: ['primary', '198.18.0.0/15', 'localhost', 'all'] }],
+    // kube-proxy defaults nodePortAddresses by mode: all (none given) in iptables and ipvs mode, primary in nftables mode.
+    ['nodePortAddresses unset, nftables mode: primary', 'mode: nftables', { nodePortAddresses: ['primary'] }],
+    ['nodePortAddresses empty, nftables mode: primary', 'mode: nftables\nnodePortAddresses: []', { nodePortAddresses: ['primary'] }],
+    ['nodePortAddresses given, nftables mode: as given', 'mode: nftables\nnodePortAddresses: [all]', { nodePortAddresses: ['all'] }],
+    ['nodePortAddresses unset, ipvs mode: all addresses', 'mode: ipvs', { nodePortAddresses: undefined }],
+    ['nodePortAddresses empty, iptables mode: all addresses', 'mode: iptables\nnodePortAddresses: []', { nodePortAddresses: undefined }],
     ['JSON', '{"apiVersion": "kubeproxy.config.k8s.io/v1alpha1", "kind": "KubeProxyConfiguration", "iptables": {"minSyncPeriod": "3s"}}', { minSyncPeriodMs: 3000 }],
   ])('%s', (_, text, want) => {
     expect(readKubeProxyConfig(text.startsWith('{') ? text : `${HEAD}${text}\n`).settings).toMatchObject(want);
@@ -118,7 +125,9 @@ describe('KubeProxyConfiguration file', () => {
     [`${HEAD}iptables: {syncPeriod: 1d}`, 'iptables.syncPeriod: must be a duration such as "1s", "500ms" or "1m30s", got "1d"'],
     [`${HEAD}iptables: 5`, 'iptables: must be an object, got 5'],
     [`${HEAD}bindAddressHardFail: "yes"`, 'bindAddressHardFail: must be true or false, got "yes"'],
-    [`${HEAD}nodePortAddresses: [primary]`, 'nodePortAddresses[0]: "primary" is not a CIDR (kpr takes CIDRs only, not keywords)'],
+    [`${HEAD}nodePortAddresses: [198.18.0.0/15, 198.18.0.1]`, 'nodePortAddresses[1]: "198.18.0.1" is not a CIDR nor one of the keywords primary, localhost, all'],
+    [`${HEAD}nodePortAddresses: [primary, all, primary]`, 'nodePortAddresses[2]: "primary" is given twice'],
+    [`${HEAD}nodePortAddresses: 198.18.0.0/15`, 'nodePortAddresses: must be a list of strings, got "198.18.0.0/15"'],
     [`${HEAD}mode: userspace`, 'mode: must be one of iptables, ipvs, nftables, kernelspace, got "userspace"'],
     [`${HEAD}mode: [`, 'line 4: unexpected end of the stream within a flow collection'],
   ])('error: %j', (text, message) => {

@@ -1,5 +1,5 @@
 import { nodeName } from '../../lib/sources/node_name';
-import { interfaceAddresses, standaloneNode } from '../../lib/sources/standalone_node';
+import { reachableAddresses, standaloneNode } from '../../lib/sources/standalone_node';
 import { parseBindAddress } from '../../lib/bind_address';
 
 describe('node name', () => {
@@ -28,7 +28,7 @@ describe('standalone node context', () => {
   } as NodeJS.Dict<import('os').NetworkInterfaceInfo[]>;
 
   test('local interface addresses: not loopback, not link-local, canonical', () => {
-    expect(interfaceAddresses(ifaces)).toEqual(['198.18.0.5', 'fd00:198:18::5']);
+    expect(reachableAddresses(ifaces)).toEqual(['198.18.0.5', 'fd00:198:18::5']);
   });
 
   test('the Node of this name in the manifests wins over the interfaces', () => {

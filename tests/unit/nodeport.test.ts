@@ -1,26 +1,8 @@
 import { formatFrontend } from '../../lib/model/frontend';
-import { IpFamily } from '../../lib/model/ip_address';
 import { ServiceSpec } from '../../lib/model/objects';
-import { nodePortAddresses } from '../../lib/model/service_types/nodeport';
 import { ALL_NODE_ADDRESSES, desired, ep, node, service, slice } from './objects';
 
 const ADDRS = ['198.18.0.1', '198.19.0.1', 'fd00:198:18::1', 'fd00:198:18:1::1'];
-
-describe('which node addresses serve NodePorts', () => {
-  test.each<[string[], IpFamily, string[]]>([
-    [[], 'IPv4', ['198.18.0.1', '198.19.0.1']],
-    [[], 'IPv6', ['fd00:198:18::1', 'fd00:198:18:1::1']],
-    [['198.18.0.0/16'], 'IPv4', ['198.18.0.1']],
-    // No CIDR of the family: every address of it.
-    [['198.18.0.0/16'], 'IPv6', ['fd00:198:18::1', 'fd00:198:18:1::1']],
-    [['198.18.0.0/16', 'fd00:198:18:1::/64'], 'IPv6', ['fd00:198:18:1::1']],
-    [['198.18.0.1/32', '198.19.0.0/16'], 'IPv4', ['198.18.0.1', '198.19.0.1']],
-    // CIDRs of the family that hold no node address: none.
-    [['198.18.128.0/17'], 'IPv4', []],
-  ])('nodePortAddresses %j, %s -> %j', (cidrs, family, want) => {
-    expect(nodePortAddresses(node(ADDRS), { nodePortAddresses: cidrs }, family)).toEqual(want);
-  });
-});
 
 describe('NodePort frontends', () => {
   const spec = (more: ServiceSpec): ServiceSpec => ({ clusterIP: '198.19.0.10', ports: [{ port: 80, nodePort: 30080 }], ...more });
@@ -47,6 +29,14 @@ describe('NodePort frontends', () => {
     expect(nodePorts(dual, ADDRS).sort()).toEqual(['198.18.0.1:30080/TCP', '198.19.0.1:30080/TCP', '[fd00:198:18:1::1]:30080/TCP', '[fd00:198:18::1]:30080/TCP']);
     const v4 = spec({ type: 'NodePort' });
     expect(nodePorts(v4, ADDRS)).toEqual(['198.18.0.1:30080/TCP', '198.19.0.1:30080/TCP']);
+  });
+
+  test("the interfaces' addresses serve them too, from outside (edge) and from the node itself (socket LB); loopback and link-local do not", () => {
+    const on = node(['198.18.0.1'], 'node-a', 'zone-a', ['127.0.0.1', '198.18.0.1', '198.18.0.77', '::1', 'fe80::1']);
+    const { frontends, edgeFrontends } = desired([service('web', spec({ type: 'NodePort' }))], [], on);
+    const nodePortsOf = (fs: typeof frontends) => fs.filter((f) => f.kind === 'NodePort').map(formatFrontend);
+    expect(nodePortsOf(edgeFrontends)).toEqual(['198.18.0.1:30080/TCP', '198.18.0.77:30080/TCP']);
+    expect(nodePortsOf(frontends)).toEqual(['198.18.0.1:30080/TCP', '198.18.0.77:30080/TCP']);
   });
 
   test('nodePortAddresses narrows them', () => {

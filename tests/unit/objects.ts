@@ -26,9 +26,10 @@ export function ep(addr: string, conditions?: Endpoint['conditions'], more: Omit
   return { addresses: [addr], conditions, ...more };
 }
 
-/** This node: node-a in zone-a unless told otherwise; zone null: no zone label. */
-export function node(addresses: string[] = ['198.18.0.1', 'fd00:198:18::1'], name = 'node-a', zone: string | null = 'zone-a'): NodeContext {
-  return { name, labels: zone === null ? {} : { [ZONE_LABEL]: zone }, addresses };
+/** This node: node-a in zone-a unless told otherwise; zone null: no zone
+ *  label. Its interfaces hold no address unless told. */
+export function node(addresses: string[] = ['198.18.0.1', 'fd00:198:18::1'], name = 'node-a', zone: string | null = 'zone-a', interfaceAddresses: string[] = []): NodeContext {
+  return { name, labels: zone === null ? {} : { [ZONE_LABEL]: zone }, addresses, interfaceAddresses };
 }
 
 export const ALL_NODE_ADDRESSES: ModelConfig = { nodePortAddresses: [], lbMode: 'snat', lbAlgorithm: 'maglev', lbSourceRangeAllTypes: false };

@@ -39,4 +39,23 @@ describe('proxy state', () => {
     state.take();
     expect(state.services.values()).toEqual([a]);
   });
+
+  test("the interfaces' addresses join the node from the source; the node is a new object only when either changes", () => {
+    let requests = 0;
+    const state = new ProxyState({ name: 'node-a', labels: {}, addresses: ['198.18.0.2'] }, ALL_NODE_ADDRESSES, new ProxyMetrics(), () => requests++);
+    const first = state.node;
+    expect(first.interfaceAddresses).toEqual([]);
+    state.setInterfaceAddresses(['127.0.0.1', '198.18.0.2']);
+    const withInterfaces = state.node;
+    expect([withInterfaces.addresses, withInterfaces.interfaceAddresses, requests, state.take().changed]).toEqual([['198.18.0.2'], ['127.0.0.1', '198.18.0.2'], 1, true]);
+    state.setInterfaceAddresses(['127.0.0.1', '198.18.0.2']);
+    expect([state.node, requests, state.take().changed]).toEqual([withInterfaces, 1, false]);
+    expect(state.node).toBe(withInterfaces);
+    // A new Node keeps the interfaces' addresses, and the other way round.
+    state.setNode({ name: 'node-a', labels: {}, addresses: ['198.18.0.3'] });
+    expect(state.node).toEqual({ name: 'node-a', labels: {}, addresses: ['198.18.0.3'], interfaceAddresses: ['127.0.0.1', '198.18.0.2'] });
+    state.setInterfaceAddresses(['127.0.0.1', '198.18.0.2', '198.18.0.77']);
+    expect(state.node).toEqual({ name: 'node-a', labels: {}, addresses: ['198.18.0.3'], interfaceAddresses: ['127.0.0.1', '198.18.0.2', '198.18.0.77'] });
+    expect([requests, state.take().changed]).toEqual([3, true]);
+  });
 });

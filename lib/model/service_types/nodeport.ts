@@ -1,21 +1,12 @@
-// NodePort frontends: each port's nodePort on this node's addresses, for
-// NodePort and LoadBalancer services (a LoadBalancer service created with
-// allocateLoadBalancerNodePorts false has none unless one was set by hand).
-// nodePortAddresses selects the addresses per family, as in kube-proxy: the
-// node addresses inside its CIDRs of that family, or every node address of
-// the family when it lists none of that family.
-import { cidrContains, cidrFamily } from '../cidr';
+// NodePort frontends: each port's nodePort on the addresses that serve
+// NodePorts (nodeport_addresses.ts), for NodePort and LoadBalancer services
+// (a LoadBalancer service created with allocateLoadBalancerNodePorts false
+// has none unless one was set by hand).
 import { Frontend } from '../frontend';
-import { IpFamily, ipFamily } from '../ip_address';
 import { ModelConfig, NodeContext } from '../node';
+import { nodePortAddresses } from '../nodeport_addresses';
 import { ServiceType } from '../objects';
 import { externalFrontend, FamilyPort } from '../service_port';
-
-export function nodePortAddresses(node: NodeContext, config: Pick<ModelConfig, 'nodePortAddresses'>, family: IpFamily): string[] {
-  const cidrs = config.nodePortAddresses.filter((c) => cidrFamily(c) === family);
-  const own = node.addresses.filter((a) => ipFamily(a) === family);
-  return cidrs.length === 0 ? own : own.filter((a) => cidrs.some((c) => cidrContains(c, a)));
-}
 
 export function hasNodePorts(type: ServiceType | undefined): boolean {
   return type === 'NodePort' || type === 'LoadBalancer';
