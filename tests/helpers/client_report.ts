@@ -31,9 +31,9 @@ export interface ProbeResult {
   /** udp, udp-connected: the reply's source address, as recvmsg() reports it to the app. */
   fromAddr?: string;
   fromPort?: number;
-  /** udp, udp-connected with --request-bytes: the bytes of the request the backend received, as it reports them. */
+  /** udp modes with --request-bytes: the bytes of the request the backend received, as it reports them. */
   backendReceived?: number;
-  /** udp, udp-connected with --request-bytes: the bytes of the answer. */
+  /** udp modes with --request-bytes: the bytes of the answer. */
   answerBytes?: number;
 }
 
