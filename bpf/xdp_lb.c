@@ -242,8 +242,9 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, const stru
 
 /* A later fragment: no ports, so it goes where its first fragment went,
  * with the same addresses and tunnel but nothing rewritten at L4
- * (kpr_edge_frag.h). One whose first fragment was not seen is dropped. */
-static __always_inline int forward_fragment(struct xdp_md *ctx, struct pkt *p)
+ * (kpr_edge_frag.h). One whose first fragment was not seen is dropped.
+ * Out of line: its tunnel and FIB code stay out of the ordinary path's. */
+static __noinline int forward_fragment(struct xdp_md *ctx, struct pkt *p)
 {
 	const struct edge_frag_val *v = frag_lookup(p);
 	__u64 pseudo; /* no L4 header, no pseudo header sum to fix */
