@@ -9,7 +9,8 @@
  * Egress: a reply of a backend on this node to a client of the edge LB,
  * whether the client came through a tunnel or straight through this node's
  * kpr_xdp_lb, leaves with the frontend's address and port as its source, so
- * it goes straight to the client, which sees the address it connected to.
+ * it goes straight to the client, which sees the address it connected to;
+ * so does an ICMP error about the client's packet (kpr_edge_icmp_backend.h).
  *
  * Anything else is left alone. */
 #include "vmlinux.h"
@@ -20,6 +21,7 @@
 #include "kpr_encap.h"
 #include "kpr_edge_clock.h"
 #include "kpr_edge_revnat.h"
+#include "kpr_edge_icmp_backend.h"
 #include "kpr_edge_frag.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -114,6 +116,7 @@ int kpr_tc_dsr_ingress(struct __sk_buff *skb)
 	struct ethhdr *eth = data;
 	__u8 fe_addr[16];
 	__u16 fe_port = 0;
+	struct icmp_error e;
 	struct pkt p;
 	int outer_len;
 
@@ -131,8 +134,10 @@ int kpr_tc_dsr_ingress(struct __sk_buff *skb)
 	/* The inner packet has the outer's family: the Ethernet type stays right. */
 	if (bpf_skb_adjust_room(skb, -outer_len, BPF_ADJ_ROOM_MAC, 0))
 		return count_drop(KPR_XDP_DROP_RESIZE_FAILED);
+	/* An ICMP error that XDP sent on to a backend here (kpr_edge_icmp.h)
+	 * makes no flow. */
 	if (parse_skb(skb, &p) != PARSE_OK)
-		return count_drop(KPR_XDP_DROP_INVALID_PACKET);
+		return icmp_err_parse_skb(skb, &p, &e) ? count_drop(KPR_XDP_DROP_INVALID_PACKET) : TC_ACT_OK;
 	/* A later fragment has no ports: its first fragment told the flow. */
 	if (p.frag == KPR_FRAG_LATER)
 		return TC_ACT_OK;
@@ -202,7 +207,7 @@ int kpr_tc_dsr_egress(struct __sk_buff *skb)
 	struct pkt p;
 
 	if (parse_skb(skb, &p) != PARSE_OK)
-		return TC_ACT_OK;
+		return icmp_to_client_skb(skb, &p) ? count_drop(KPR_XDP_DROP_REVNAT_FAILED) : TC_ACT_OK;
 	if (p.frag == KPR_FRAG_LATER)
 		return reply_fragment(skb, &p);
 	if (!p.l4_valid)

@@ -21,6 +21,7 @@
 #include "kpr_edge_select.h"
 #include "kpr_edge_revnat.h"
 #include "kpr_edge_snat.h"
+#include "kpr_edge_icmp.h"
 #include "kpr_edge_frag.h"
 #include "kpr_trace.h"
 
@@ -81,14 +82,16 @@ static __noinline int no_backend(struct xdp_md *ctx, const struct pkt *p, __u16 
 	return action;
 }
 
-/* This node's address of the family, or NULL when it has none. */
-static __always_inline const __u8 *this_node(__u8 family)
+/* Too big for its DSR tunnel: the client is told the MTU it has
+ * (kpr_edge_icmp.h), and the packet is counted like a drop. */
+static __always_inline int too_big(struct xdp_md *ctx, struct pkt *p, const __u8 *fe_addr, __u16 fe_port, __u32 mtu)
 {
-	const struct edge_config *cfg;
-	__u32 zero = 0;
+	int action = dsr_too_big(ctx, p, fe_addr, fe_port, mtu);
 
-	cfg = bpf_map_lookup_elem(&kpr_xdp_config, &zero);
-	return cfg ? node_addr(cfg, family) : NULL;
+	if (action < 0)
+		return drop(KPR_XDP_DROP_RESIZE_FAILED);
+	drop(KPR_XDP_DROP_FRAG_NEEDED);
+	return action;
 }
 
 static __always_inline int forward_fib(struct xdp_md *ctx, __u8 family)
@@ -98,29 +101,25 @@ static __always_inline int forward_fib(struct xdp_md *ctx, __u8 family)
 	return action < 0 ? drop(KPR_XDP_DROP_FIB_LOOKUP_FAILED) : action;
 }
 
-/* p, already addressed to its backend, in kpr's tunnel from src to node,
- * naming the frontend for that node (kpr_encap.h). */
-static __always_inline int tunnel(struct xdp_md *ctx, const struct pkt *p, const __u8 *src, const __u8 *node,
-				  const __u8 *fe_addr, __u16 fe_port)
-{
-	int err = p->family == KPR_AF_INET ? encap_ipip(ctx, p, src, node, fe_addr, fe_port)
-					   : encap_ip6ip6(ctx, p, src, node, fe_addr, fe_port);
-
-	return err ? drop(KPR_XDP_DROP_RESIZE_FAILED) : forward_fib(ctx, p->family);
-}
-
 /* The inner packet goes to the backend itself; the tunnel names the
- * frontend for the backend's node. */
+ * frontend for the backend's node (kpr_encap.h). */
 static __always_inline int forward_dsr(struct xdp_md *ctx, struct pkt *p, const __u8 *src,
 				       const struct edge_backend *b)
 {
 	__u8 fe_addr[16];
 	__u16 fe_port = p->dport;
+	__u32 mtu;
+	int action;
 
 	__builtin_memcpy(fe_addr, p->daddr, 16);
 	if (nat_rewrite(ctx, p, NAT_DST, b->addr, b->port))
 		return drop(KPR_XDP_DROP_INVALID_PACKET);
-	return tunnel(ctx, p, src, b->node_addr, fe_addr, fe_port);
+	if (encap_dsr(ctx, p, src, b->node_addr, fe_addr, fe_port))
+		return drop(KPR_XDP_DROP_RESIZE_FAILED);
+	action = fib_forward_mtu(ctx, p->family, &mtu);
+	if (action == FIB_TOO_BIG)
+		return too_big(ctx, p, fe_addr, fe_port, mtu);
+	return action < 0 ? drop(KPR_XDP_DROP_FIB_LOOKUP_FAILED) : action;
 }
 
 /* A backend on this node: the stack delivers the packet; its replies leave
@@ -247,6 +246,7 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, const stru
 static __noinline int forward_fragment(struct xdp_md *ctx, struct pkt *p)
 {
 	const struct edge_frag_val *v = frag_lookup(p);
+	const struct edge_config *cfg;
 	__u64 pseudo; /* no L4 header, no pseudo header sum to fix */
 	__u8 fe_addr[16];
 	const __u8 *src;
@@ -262,10 +262,65 @@ static __noinline int forward_fragment(struct xdp_md *ctx, struct pkt *p)
 		return XDP_PASS;
 	if (v->action == KPR_FRAG_ROUTE)
 		return forward_fib(ctx, p->family);
-	src = this_node(p->family);
+	/* Its first fragment fitted the tunnel: a later one is no bigger. */
+	cfg = edge_config();
+	src = cfg ? node_addr(cfg, p->family) : NULL;
 	if (!src)
 		return drop(KPR_XDP_DROP_NO_NODE_ADDRESS);
-	return tunnel(ctx, p, src, v->tunnel_dst, fe_addr, v->frontend_port);
+	if (encap_dsr(ctx, p, src, v->tunnel_dst, fe_addr, v->frontend_port))
+		return drop(KPR_XDP_DROP_RESIZE_FAILED);
+	return forward_fib(ctx, p->family);
+}
+
+/* An ICMP error about a flow of the edge LB goes the flow's way
+ * (kpr_edge_icmp.h); any other one is the stack's. */
+static __always_inline int icmp_error(struct xdp_md *ctx, struct pkt *p)
+{
+	const struct edge_config *cfg;
+	const struct edge_fe_val *fe;
+	struct icmp_error e;
+	struct pkt peer;
+	int action;
+
+	if (icmp_err_parse((void *)(long)ctx->data, (void *)(long)ctx->data_end, p, &e))
+		return XDP_PASS;
+	/* The packet that answered the quote: a client's to a frontend, or a
+	 * backend's reply to a snat port. */
+	pkt_reversed(&e.quoted, &peer);
+	fe = lookup_frontend(&peer);
+	cfg = edge_config();
+	action = fe ? icmp_to_backend(ctx, p, &e, &peer, fe, cfg ? node_addr(cfg, p->family) : NULL)
+		    : icmp_to_client(ctx, p, &e, &peer);
+	if (action == ICMP_RESIZE_FAILED)
+		return drop(KPR_XDP_DROP_RESIZE_FAILED);
+	if (action == ICMP_FORWARD)
+		return forward_fib(ctx, p->family);
+	return action;
+}
+
+/* ICMP errors have a program of their own, reached by a tail call from
+ * kpr_xdp_lb: a tail call starts with a stack of its own, and the balanced
+ * packets' path leaves too little of theirs for another call. Pinned: the
+ * kernel empties a program array once no file or pin holds it. */
+int kpr_xdp_icmp(struct xdp_md *ctx);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, int(struct xdp_md *));
+} kpr_xdp_icmp_call SEC(".maps") = {
+	.values = { [0] = (void *)&kpr_xdp_icmp },
+};
+
+SEC("xdp")
+int kpr_xdp_icmp(struct xdp_md *ctx)
+{
+	struct pkt p;
+
+	parse_packet(ctx, &p); /* kpr_xdp_lb passed it: its IP fields are filled */
+	return icmp_error(ctx, &p);
 }
 
 /* A whole packet, or a datagram's first fragment: the action, and in d what
@@ -299,8 +354,11 @@ int kpr_xdp_lb(struct xdp_md *ctx)
 	struct pkt p;
 	int action;
 
-	if (parse_packet(ctx, &p) != PARSE_OK)
+	if (parse_packet(ctx, &p) != PARSE_OK) {
+		if (p.proto == IPPROTO_ICMP || p.proto == IPPROTO_ICMPV6)
+			bpf_tail_call(ctx, &kpr_xdp_icmp_call, 0);
 		return XDP_PASS;
+	}
 	if (p.frag == KPR_FRAG_LATER)
 		return forward_fragment(ctx, &p);
 	/* A first fragment: what becomes of it, its later fragments follow. */

@@ -141,8 +141,8 @@ function edgeOpenOptions(cfg: RunConfig, mapDir: string): EdgeOpenOptions {
  *  node's local port range are allowed, but said. */
 function flowSettings(cfg: RunConfig, log: Logger): FlowSettings {
   const local = localPortRange();
-  const snatPorts = cfg.snatPorts ?? defaultSnatPorts(local, cfg.nodePortRange);
-  if (snatPorts.length === 0) throw new Error(`no snat ports are left beside ip_local_port_range ${local.min}-${local.max} and --node-port-range: set --bpf-lb-snat-port-range`);
+  const snatPorts = cfg.snatPorts ?? defaultSnatPorts(local);
+  if (snatPorts.length === 0) throw new Error(`no snat ports are left beside ip_local_port_range ${local.min}-${local.max}: set --bpf-lb-snat-port-range`);
   const clashes = snatPortClashes(snatPorts, local);
   if (clashes.length > 0) {
     log.warn(`edge: snat ports ${formatPortRanges(clashes)} are in ip_local_port_range ${local.min}-${local.max}: a reply to one of this node's own connections there may be taken for a snat flow's`);

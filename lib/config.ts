@@ -21,7 +21,7 @@ import { LOG_LEVELS, LogLevel } from './log';
 import { KUBE_PROXY_NO_LOCAL_ENDPOINTS_GAUGE, NO_LOCAL_ENDPOINTS_GAUGE } from './metrics/no_local_endpoints_gauge';
 import { FlowTimeouts, FrontendKey, PortRange } from './datapath/native';
 import { DEFAULT_FLOW_TIMEOUTS, FLOW_TIMEOUT_FLAGS } from './datapath/flow_timeouts';
-import { DEFAULT_NODE_PORT_RANGE, defaultSnatPorts, formatPortRanges, MAX_SNAT_RANGES, parsePortRange } from './datapath/snat_ports';
+import { defaultSnatPorts, formatPortRanges, MAX_SNAT_RANGES, parsePortRange } from './datapath/snat_ports';
 import { nodePortAddressWarnings, parseNodePortAddresses } from './model/nodeport_addresses';
 import { canonicalIp } from './model/ip_address';
 import { Protocol, PROTOCOLS } from './model/protocol';
@@ -168,10 +168,9 @@ export const RUN: CommandSpec = {
     {
       name: '--bpf-lb-snat-port-range',
       value: 'MIN-MAX[,MIN-MAX]',
-      help: "edge LB, snat mode: the source ports flows get towards a backend, at most two ranges; they must stay clear of the node's ip_local_port_range and of its NodePorts",
-      default: `1024-65535 without ip_local_port_range and --node-port-range (${formatPortRanges(defaultSnatPorts({ min: 32768, max: 60999 }, DEFAULT_NODE_PORT_RANGE))} with the defaults)`,
+      help: "edge LB, snat mode: the source ports flows get towards a backend, at most two ranges; they must stay clear of the node's ip_local_port_range (ports it serves frontends on are skipped)",
+      default: `1024-65535 without ip_local_port_range (${formatPortRanges(defaultSnatPorts({ min: 32768, max: 60999 }))} with Linux's default)`,
     },
-    { name: '--node-port-range', value: 'MIN-MAX', help: "the cluster's NodePort range (kube-apiserver --service-node-port-range), kept out of the default snat ports", default: `${DEFAULT_NODE_PORT_RANGE.min}-${DEFAULT_NODE_PORT_RANGE.max}` },
     ...FLOW_TIMEOUT_FLAGS.map((f) => ({
       name: f.flag,
       value: 'DURATION',
@@ -305,9 +304,8 @@ export interface RunConfig {
   acceleration: XdpAcceleration;
   /** undefined: the interfaces holding this node's addresses. */
   devices?: string[];
-  /** undefined: defaultSnatPorts of the node's local port range and nodePortRange. */
+  /** undefined: defaultSnatPorts of the node's local port range. */
   snatPorts?: PortRange[];
-  nodePortRange: PortRange;
   flowTimeouts: FlowTimeouts;
   gcIntervalMs: number;
   logLevel: LogLevel;
@@ -561,7 +559,6 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
     acceleration: choiceFlag(RUN, v, '--bpf-lb-acceleration', XDP_ACCELERATIONS, 'best-effort'),
     devices: devicesFlag(v.get('--devices')),
     snatPorts: portRangesFlag(v, '--bpf-lb-snat-port-range', MAX_SNAT_RANGES),
-    nodePortRange: portRangesFlag(v, '--node-port-range', 1)?.[0] ?? DEFAULT_NODE_PORT_RANGE,
     flowTimeouts: flowTimeouts(v),
     gcIntervalMs: gcInterval(v),
     logLevel,

@@ -4,14 +4,14 @@
 # not programmed in time) does not stop the others or the report; the exit
 # status says whether all succeeded. Each benchmark's time is printed.
 #
-# BENCH_SCALE=default (under 30 minutes on 2 CPUs) or full (the issue's
-# scales: control plane at 1k, 5k, 10k services, datapath at 100 and 10k).
+# BENCH_SCALE=default or full (the issues' scales: control plane at 1k, 5k,
+# 10k services, datapath at 100 and 10k, new flows sustained for 10 minutes).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 case "${BENCH_SCALE:-default}" in
-  default) peers_scales=1000; datapath_scales=100 ;;
-  full) peers_scales=1000,5000,10000; datapath_scales=100,10000 ;;
+  default) peers_scales=1000; datapath_scales=100; flow_seconds=60 ;;
+  full) peers_scales=1000,5000,10000; datapath_scales=100,10000; flow_seconds=600 ;;
   *) echo "BENCH_SCALE must be default or full, got '${BENCH_SCALE}'" >&2; exit 2 ;;
 esac
 
@@ -37,6 +37,7 @@ run xdp-cost node dist/tests/bench/xdp_cost.js
 run manifest-latency node dist/tests/bench/manifest_latency.js
 run datapath node dist/tests/bench/datapath.js --services "$datapath_scales"
 run control-plane-peers node dist/tests/bench/peers.js --scales "$peers_scales"
+run flow-rate node dist/tests/bench/flow_rate.js --seconds "$flow_seconds"
 run report node dist/tests/bench/report.js
 
 if [ ${#failed[@]} -gt 0 ]; then

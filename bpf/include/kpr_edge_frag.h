@@ -19,6 +19,7 @@
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "kpr_addr.h"
 #include "kpr_parse.h"
 #include "kpr_trace.h"
 #include "kpr_xdp_maps.h"
@@ -58,7 +59,9 @@ static __always_inline struct edge_frag_val *frag_begin(const struct pkt *p)
 }
 
 /* XDP: the first fragment left as p after decision d and action; one kpr
- * dropped or answered (a reject) keeps "drop". */
+ * dropped or answered keeps "drop": a reject, or, with a DSR path, a packet
+ * too big for the tunnel, which the client is told of with the packet it
+ * sent (p no longer addressed to the backend). */
 static __always_inline void frag_complete(struct edge_frag_val *v, const struct pkt *p, const struct decision *d,
 					  int action)
 {
@@ -73,7 +76,8 @@ static __always_inline void frag_complete(struct edge_frag_val *v, const struct 
 		to = KPR_FRAG_LOCAL;
 	else if (d->path == KPR_PATH_SNAT)
 		to = KPR_FRAG_ROUTE;
-	else if (d->path == KPR_PATH_DSR && (b = bpf_map_lookup_elem(&kpr_edge_backends, &d->backend_id)))
+	else if (d->path == KPR_PATH_DSR && (b = bpf_map_lookup_elem(&kpr_edge_backends, &d->backend_id)) &&
+		 addr_equal(p->daddr, b->addr))
 		to = KPR_FRAG_DSR;
 	if (to == KPR_FRAG_DSR)
 		__builtin_memcpy(v->tunnel_dst, b->node_addr, 16);

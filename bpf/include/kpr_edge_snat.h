@@ -9,9 +9,8 @@
  *
  * Ports come from the configured ranges (edge_config.snat_ports: by default
  * 1024-65535 without the node's local port range, so that a reply to one of
- * its own connections is never taken for a client's, and without the
- * NodePort range), at random, skipping any port that is a frontend on the
- * node's address. A port is free when no flow holds it, when its flow has
+ * its own connections is never taken for a client's), at random, skipping
+ * any port that is a frontend on the node's address (a NodePort). A port is free when no flow holds it, when its flow has
  * expired, or when its TCP flow has closed (KPR_CT_REUSE_NS ago): releasing
  * on close is what lets one backend take thousands of new flows a second. */
 #ifndef KPR_EDGE_SNAT_H
@@ -27,8 +26,10 @@
 #include "kpr_xdp_maps.h"
 
 /* How many random ports a new flow tries before it is dropped. At 90% of a
- * backend's ports held, 64 tries all fail once in a thousand new flows. */
-#define KPR_SNAT_PORT_TRIES 64
+ * backend's ports held, 256 tries all fail once in 10^11 new flows (64
+ * would once in a thousand); a try costs about 100 ns, and at that
+ * occupancy a new flow needs ten on average. */
+#define KPR_SNAT_PORT_TRIES 256
 /* bpf_map_update_elem's answer when a preallocated hash is full. */
 #define KPR_E2BIG 7
 

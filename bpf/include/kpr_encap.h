@@ -45,6 +45,25 @@ static __always_inline int encap_push(struct xdp_md *ctx, const int len, const i
 	return 0;
 }
 
+/* Takes back what encap_push() added: the Ethernet header returns to the
+ * inner packet's front. */
+static __always_inline int encap_pop(struct xdp_md *ctx, const int len)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	if (data + sizeof(struct ethhdr) + len > data_end)
+		return -1;
+	__builtin_memcpy(data + len, data, sizeof(struct ethhdr));
+	return bpf_xdp_adjust_head(ctx, len) ? -1 : 0;
+}
+
+/* The bytes a tunnel of the family adds. */
+static __always_inline int encap_len(__u8 family)
+{
+	return family == KPR_AF_INET ? sizeof(struct ipip_outer) : sizeof(struct ip6ip6_outer);
+}
+
 /* fe_addr/fe_port: the frontend the client sent to (port in network order). */
 static __always_inline int encap_ipip(struct xdp_md *ctx, const struct pkt *p, const __u8 *src, const __u8 *dst,
 				      const __u8 *fe_addr, __u16 fe_port)
@@ -98,6 +117,14 @@ static __always_inline int encap_ip6ip6(struct xdp_md *ctx, const struct pkt *p,
 	outer->opt.padn[0] = 1; /* PadN */
 	outer->opt.padn[1] = 0;
 	return 0;
+}
+
+/* p, from src to the backend's node dst, in the tunnel of its family. */
+static __always_inline int encap_dsr(struct xdp_md *ctx, const struct pkt *p, const __u8 *src, const __u8 *dst,
+				     const __u8 *fe_addr, __u16 fe_port)
+{
+	return p->family == KPR_AF_INET ? encap_ipip(ctx, p, src, dst, fe_addr, fe_port)
+					: encap_ip6ip6(ctx, p, src, dst, fe_addr, fe_port);
 }
 
 #endif

@@ -1,6 +1,7 @@
 /* Sending a rewritten or encapsulated packet on: the kernel's FIB picks the
- * next hop and its MAC. Failure (no route, no neighbour entry yet, forwarding
- * disabled, or the packet with its tunnel header above the MTU) is a drop:
+ * next hop and its MAC, and says when the packet (with its tunnel header)
+ * is above the MTU towards it. Failure (no route, no neighbour entry yet,
+ * forwarding disabled) is a drop:
  * handing the packet to the stack would not help, since its outer source is
  * this node's own address, which the stack refuses on input as martian. */
 #ifndef KPR_FIB_H
@@ -11,13 +12,18 @@
 #include <bpf/bpf_helpers.h>
 #include "kpr_parse.h"
 
-/* Returns XDP_TX or XDP_REDIRECT, or -1 when the FIB has no answer. */
-static __always_inline int fib_forward(struct xdp_md *ctx, __u8 family)
+/* fib_forward_mtu(): the packet is larger than the MTU towards its next hop. */
+#define FIB_TOO_BIG -2
+
+/* Returns XDP_TX or XDP_REDIRECT; -1 when the FIB has no answer; or
+ * FIB_TOO_BIG with that MTU in *mtu. */
+static __always_inline int fib_forward_mtu(struct xdp_md *ctx, __u8 family, __u32 *mtu)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct bpf_fib_lookup fib = {};
 	struct ethhdr *eth = data;
+	long rc;
 
 	if (family == KPR_AF_INET) {
 		struct iphdr *iph = (void *)(eth + 1);
@@ -43,13 +49,27 @@ static __always_inline int fib_forward(struct xdp_md *ctx, __u8 family)
 		__builtin_memcpy(fib.ipv6_dst, &ip6->daddr, 16);
 	}
 	fib.ifindex = ctx->ingress_ifindex;
-	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
+		*mtu = fib.mtu_result;
+		return FIB_TOO_BIG;
+	}
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return -1;
 	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
 	if (fib.ifindex == ctx->ingress_ifindex)
 		return XDP_TX;
 	return bpf_redirect(fib.ifindex, 0);
+}
+
+/* Returns XDP_TX or XDP_REDIRECT, or a negative number when the FIB has no
+ * answer or the packet is too big for the next hop. */
+static __always_inline int fib_forward(struct xdp_md *ctx, __u8 family)
+{
+	__u32 mtu;
+
+	return fib_forward_mtu(ctx, family, &mtu);
 }
 
 #endif

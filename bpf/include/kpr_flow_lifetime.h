@@ -56,7 +56,7 @@
 /* A closed TCP flow keeps its snat port for its own late packets (the last
  * ACK, a retransmitted FIN) until this many clock seconds have passed
  * without one: one to two seconds. It bounds the new flows a backend takes
- * a second: its snat ports over this, 16000 with the default ports. */
+ * a second: its snat ports over this, 18000 with the default ports. */
 #define KPR_CT_REUSE_S 2
 
 /* The datapath clock's value for a CLOCK_MONOTONIC_COARSE reading. */
@@ -138,10 +138,15 @@ KPR_LIFETIME_FN int ct_expired(const struct edge_timeouts *t, __u8 proto, __u8 s
 	return ct_idle_s(seen_s, clock_s) > (__s64)ct_timeout_s(t, proto, state) + KPR_CT_SLACK_S;
 }
 
-/* Whether a new flow may take the entry's place (its snat port). */
+/* Whether a new flow may take the entry's place (its snat port): without
+ * the slack (the port of a flow idle for its timeout is of no more use to
+ * it, and a second more would cost a busy backend that many ports), or
+ * once the TCP flow has closed. */
 KPR_LIFETIME_FN int ct_reusable(const struct edge_timeouts *t, __u8 proto, __u8 state, __u32 seen_s, __u32 clock_s)
 {
-	return ct_expired(t, proto, state, seen_s, clock_s) || (ct_closed(proto, state) && ct_idle_s(seen_s, clock_s) >= KPR_CT_REUSE_S);
+	__s64 idle = ct_idle_s(seen_s, clock_s);
+
+	return idle > (__s64)ct_timeout_s(t, proto, state) || (ct_closed(proto, state) && idle >= KPR_CT_REUSE_S);
 }
 
 #endif

@@ -11,20 +11,11 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include "kpr_csum.h"
+#include "kpr_icmp.h"
 #include "kpr_parse.h"
 
 #define KPR_REJECT_TTL 64
 #define IP_DF          0x4000
-#define IPPROTO_ICMPV6 58
-#define ICMP_DEST_UNREACH 3
-#define ICMP_PORT_UNREACH 3
-#define ICMPV6_DEST_UNREACH 1
-#define ICMPV6_PORT_UNREACH 4
-/* What an ICMP error quotes of the datagram: its IP header (IPv4: with
- * options; IPv6: with the Fragment header of a first fragment) and the
- * first 8 bytes after it, the UDP header. */
-#define QUOTE_L4_LEN 8
-#define QUOTE4_MAX (60 + QUOTE_L4_LEN)
 
 struct rst_headers {
 	struct ethhdr eth;
@@ -132,108 +123,12 @@ static __always_inline int reject_tcp(struct xdp_md *ctx, const struct pkt *p)
 	return XDP_TX;
 }
 
-struct icmp_unreach {
-	__u8 type;
-	__u8 code;
-	__u16 check;
-	__u32 unused;
-};
-
-/* Sum of the len (even, at most QUOTE4_MAX + 8) bytes at p, read within
- * data_end: the quoted datagram's length is only known at run time. */
-static __always_inline __u64 csum_bytes(const void *p, __u32 len, const void *data_end)
-{
-	__u64 sum = 0;
-
-#pragma unroll
-	for (int i = 0; i < (QUOTE4_MAX + sizeof(struct icmp_unreach)) / 2; i++) {
-		const __u16 *w = p + 2 * i;
-
-		if (2 * i >= len || (const void *)(w + 1) > data_end)
-			break;
-		sum += *w;
-	}
-	return sum;
-}
-
-/* Returns XDP_TX, or -1 when the packet could not be resized. The datagram's
- * own IP header and UDP header stay where they are, as the quote; the new
- * Ethernet, IP and ICMP headers go in front of them. */
+/* Returns XDP_TX, or -1 when the packet could not be resized. */
 static __always_inline int reject_udp(struct xdp_md *ctx, const struct pkt *p)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	const int v4 = p->family == KPR_AF_INET;
-	const __u32 ip_len = v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
-	const __u32 quote_len = l4_offset(p) - L3_OFF + QUOTE_L4_LEN;
-	const __u32 icmp_len = sizeof(struct icmp_unreach) + quote_len;
-	struct ethhdr *eth = data, reply_eth;
-	struct icmp_unreach *icmp;
-	__u64 sum;
-
-	if ((void *)(eth + 1) > data_end)
-		return -1;
-	__builtin_memcpy(reply_eth.h_dest, eth->h_source, ETH_ALEN);
-	__builtin_memcpy(reply_eth.h_source, eth->h_dest, ETH_ALEN);
-	reply_eth.h_proto = eth->h_proto;
-	if (bpf_xdp_adjust_head(ctx, -(int)(ip_len + sizeof(*icmp))))
-		return -1;
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	if (bpf_xdp_adjust_tail(ctx, (int)(sizeof(struct ethhdr) + ip_len + icmp_len) - (int)(data_end - data)))
-		return -1;
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	eth = data;
-	if ((void *)(eth + 1) > data_end)
-		return -1;
-	__builtin_memcpy(eth, &reply_eth, sizeof(reply_eth));
-	if (v4) {
-		struct iphdr *ip = (void *)(eth + 1);
-
-		icmp = (void *)(ip + 1);
-		if ((void *)(icmp + 1) > data_end)
-			return -1;
-		__builtin_memset(ip, 0, sizeof(*ip));
-		ip->version = 4;
-		ip->ihl = 5;
-		ip->tot_len = bpf_htons(ip_len + icmp_len);
-		ip->ttl = KPR_REJECT_TTL;
-		ip->protocol = IPPROTO_ICMP;
-		__builtin_memcpy(&ip->saddr, p->daddr, 4);
-		__builtin_memcpy(&ip->daddr, p->saddr, 4);
-		ip->check = ~csum_fold(csum_words(ip, sizeof(*ip)));
-		icmp->type = ICMP_DEST_UNREACH;
-		icmp->code = ICMP_PORT_UNREACH;
-		sum = 0;
-	} else {
-		struct ipv6hdr *ip6 = (void *)(eth + 1);
-
-		icmp = (void *)(ip6 + 1);
-		if ((void *)(icmp + 1) > data_end)
-			return -1;
-		__builtin_memset(ip6, 0, sizeof(*ip6));
-		ip6->version = 6;
-		ip6->payload_len = bpf_htons(icmp_len);
-		ip6->nexthdr = IPPROTO_ICMPV6;
-		ip6->hop_limit = KPR_REJECT_TTL;
-		__builtin_memcpy(&ip6->saddr, p->daddr, 16);
-		__builtin_memcpy(&ip6->daddr, p->saddr, 16);
-		icmp->type = ICMPV6_DEST_UNREACH;
-		icmp->code = ICMPV6_PORT_UNREACH;
-		sum = csum_words(&ip6->saddr, 32) + bpf_htons(icmp_len) + bpf_htons(IPPROTO_ICMPV6);
-	}
-	icmp->check = 0;
-	icmp->unused = 0;
-	sum += csum_bytes(icmp, icmp_len, data_end);
-	/* The verifier forgets icmp's bounds in the loop: find it again. */
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	icmp = data + sizeof(struct ethhdr) + ip_len;
-	if ((void *)(icmp + 1) > data_end)
-		return -1;
-	icmp->check = ~csum_fold(sum);
-	return XDP_TX;
+	if (p->family == KPR_AF_INET)
+		return icmp_reply(ctx, p, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0);
+	return icmp_reply(ctx, p, ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, 0);
 }
 
 #endif

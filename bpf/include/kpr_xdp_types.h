@@ -131,8 +131,8 @@ struct edge_timeouts {
 };
 
 /* The snat source ports: up to two ranges, so that the node's own local port
- * range (its connections) and the NodePort range (its frontends) can be left
- * out of the middle of 1024-65535. count 0: no such range. */
+ * range (its connections) can be left out of the middle of 1024-65535.
+ * count 0: no such range. */
 struct edge_port_range {
 	__u16 min;
 	__u16 count;

@@ -2,6 +2,7 @@
 // backends (`kpr services`), the flows it pinned (`kpr flows`), and, with
 // the socket LB's, every backend and what serves it (`kpr backends`).
 // Ordered by address, so that output is stable.
+import { flowStateName } from './flow_state';
 import { formatColumns } from '../columns';
 import { formatFrontend } from '../model/frontend';
 import { formatAddrPort, ipSortKey } from '../model/ip_address';
@@ -59,6 +60,10 @@ export interface FlowRow {
   /** The frontends of the flow's service: the flow reached one of them. */
   frontends: string[];
   backend?: string;
+  /** flowStateName(): established, closing, reset, udp ... */
+  state: string;
+  /** Seconds since the flow's last packet. */
+  idleSeconds: number;
 }
 
 export function flowRows(flows: EdgeFlow[], frontends: EdgeFrontend[], backends: EdgeBackend[]): FlowRow[] {
@@ -71,14 +76,16 @@ export function flowRows(flows: EdgeFlow[], frontends: EdgeFrontend[], backends:
       proto: f.proto,
       frontends: fes.get(f.svcId) ?? [],
       backend: b && b.svcId === f.svcId ? backendText(b) : undefined,
+      state: flowStateName(f.proto, f.state),
+      idleSeconds: f.idleSeconds,
     };
   });
 }
 
 export function formatFlows(rows: FlowRow[]): string {
   return formatColumns(
-    ['CLIENT', 'PROTO', 'FRONTENDS', 'BACKEND'],
-    rows.map((r) => [r.client, r.proto, r.frontends.join(', ') || '(gone)', r.backend ?? '(gone)']),
+    ['CLIENT', 'PROTO', 'FRONTENDS', 'BACKEND', 'STATE', 'IDLE'],
+    rows.map((r) => [r.client, r.proto, r.frontends.join(', ') || '(gone)', r.backend ?? '(gone)', r.state, `${r.idleSeconds}s`]),
   );
 }
 

@@ -229,6 +229,10 @@ export interface EdgeFlow {
   proto: Proto;
   svcId: number;
   backendId: number;
+  /** KPR_CT_* bits as the client's packets showed them (flow_state.ts names them). */
+  state: number;
+  /** Seconds since the flow's last packet, by the datapath clock. */
+  idleSeconds: number;
 }
 
 /** What a loaded edge LB and its pinned maps alone can both be asked. */

@@ -1,16 +1,16 @@
 // Which source ports snat mode gives the flows it sends to backends on other
 // nodes (bpf/include/kpr_edge_snat.h). A backend's reply comes back to this
 // node on that port, and the edge LB takes every such reply for its flow: so
-// the ports must be ones the node never uses for itself. By default they are
-// 1024-65535 without the node's ip_local_port_range (where its own
-// connections' ports come from) and without the NodePort range (ports it
-// serves): 1024-29999 and 61000-65535 on a node with Linux's and
-// Kubernetes' defaults, 33512 ports to each backend.
+// the ports must be ones the node never uses for its own connections. By
+// default they are 1024-65535 without the node's ip_local_port_range (where
+// its own connections' ports come from): 1024-32767 and 61000-65535 on a
+// node with Linux's defaults, 36280 ports to each backend. The ports the
+// node serves frontends on (NodePorts) are in there, and skipped one by one
+// (kpr_edge_snat.h): leaving the whole NodePort range out would cost 2768
+// ports to every backend.
 import * as fs from 'fs';
 import type { PortRange } from './native';
 
-/** kube-apiserver's default --service-node-port-range. */
-export const DEFAULT_NODE_PORT_RANGE: PortRange = { min: 30000, max: 32767 };
 /** Below this, ports are the system's (privileged). */
 const FIRST_USER_PORT = 1024;
 /** The BPF program takes at most this many ranges (KPR_SNAT_RANGES). */
@@ -46,10 +46,10 @@ function without(ranges: PortRange[], cut: PortRange): PortRange[] {
   });
 }
 
-/** The default snat ports: 1024-65535 without the local and NodePort
- *  ranges, the largest MAX_SNAT_RANGES pieces of it, in port order. */
-export function defaultSnatPorts(local: PortRange, nodePorts: PortRange): PortRange[] {
-  const pieces = without(without([{ min: FIRST_USER_PORT, max: 65535 }], local), nodePorts);
+/** The default snat ports: 1024-65535 without the local port range, in
+ *  port order. */
+export function defaultSnatPorts(local: PortRange): PortRange[] {
+  const pieces = without([{ min: FIRST_USER_PORT, max: 65535 }], local);
   return pieces
     .sort((a, b) => rangeSize(b) - rangeSize(a))
     .slice(0, MAX_SNAT_RANGES)

@@ -645,6 +645,8 @@ void AddEdgeReaders(EdgeApi& a) {
       o.Set("proto", ProtoName(f.proto));
       o.Set("svcId", f.svc_id);
       o.Set("backendId", f.backend_id);
+      o.Set("state", f.state);
+      o.Set("idleSeconds", f.idle_seconds);
       return o;
     });
   });

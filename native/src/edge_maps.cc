@@ -280,13 +280,15 @@ void WriteEdgeConfig(int fd, const EdgeConfig& cfg, uint32_t maglev_size) {
 
 std::vector<EdgeFlow> DumpEdgeFlows(const EdgeMapFds& maps) {
   std::vector<EdgeFlow> out;
+  const __u32 now = ct_clock_of(CoarseNowNs());
+  auto idle = [now](__u32 seen) { return static_cast<uint32_t>(std::max<__s64>(0, ct_idle_s(seen, now))); };
   ForEach<edge_flow_key4, edge_flow_val>(maps.flows4, [&](const edge_flow_key4& k, const edge_flow_val& v) {
     uint8_t addr[16] = {};
     memcpy(addr, k.saddr, 4);
-    out.push_back(EdgeFlow{FormatAddr(addr, KPR_AF_INET), ntohs(k.sport), k.proto, k.svc_id, v.backend_id});
+    out.push_back(EdgeFlow{FormatAddr(addr, KPR_AF_INET), ntohs(k.sport), k.proto, k.svc_id, v.backend_id, v.state, idle(v.seen_s)});
   });
   ForEach<edge_flow_key6, edge_flow_val>(maps.flows6, [&](const edge_flow_key6& k, const edge_flow_val& v) {
-    out.push_back(EdgeFlow{FormatAddr(k.saddr, KPR_AF_INET6), ntohs(k.sport), k.proto, k.svc_id, v.backend_id});
+    out.push_back(EdgeFlow{FormatAddr(k.saddr, KPR_AF_INET6), ntohs(k.sport), k.proto, k.svc_id, v.backend_id, v.state, idle(v.seen_s)});
   });
   return out;
 }

@@ -137,6 +137,8 @@ struct EdgeFlow {
   uint8_t proto;
   uint32_t svc_id;
   uint32_t backend_id;
+  uint8_t state;          // KPR_CT_*
+  uint32_t idle_seconds;  // since its last packet, by the datapath clock
 };
 std::vector<EdgeFlow> DumpEdgeFlows(const EdgeMapFds& maps);
 

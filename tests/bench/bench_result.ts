@@ -22,6 +22,17 @@ export interface BenchRow {
   better: 'higher' | 'lower';
 }
 
+/** A run's figures over time, kept beside its rows (e.g. counts per second). */
+export interface BenchSamples {
+  scenario: string;
+  scale?: number;
+  peer: Peer;
+  /** Series of the same length, by name. */
+  series: Record<string, number[]>;
+  /** Whatever else the run reported, as it reported it. */
+  detail?: Record<string, unknown>;
+}
+
 export interface BenchResult {
   bench: string;
   startedAt: string;
@@ -30,6 +41,9 @@ export interface BenchResult {
   options: Record<string, unknown>;
   rows: BenchRow[];
   errors: string[];
+  /** What the run found that is no error: where and why a figure stops, shown under its section. */
+  notes?: string[];
+  samples?: BenchSamples[];
 }
 
 export function resultsDir(): string {

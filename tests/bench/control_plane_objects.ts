@@ -48,8 +48,13 @@ const slicesPath = `/apis/discovery.k8s.io/v1/namespaces/${NAMESPACE}/endpointsl
 /** The namespace, and this node's Node, so the agent finds the node it is told it runs on. */
 export async function createBase(api: ApiWriter): Promise<void> {
   await api.create('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
-  await api.create('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: NODE_NAME } });
-  await api.mergePatch(`/api/v1/nodes/${NODE_NAME}/status`, { status: { addresses: [{ type: 'InternalIP', address: NODE_ADDRESS }] } });
+  await createNode(api, NODE_NAME, NODE_ADDRESS);
+}
+
+/** A Node of one InternalIP (status is a subresource: written apart). */
+export async function createNode(api: ApiWriter, name: string, address: string): Promise<void> {
+  await api.create('/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name } });
+  await api.mergePatch(`/api/v1/nodes/${name}/status`, { status: { addresses: [{ type: 'InternalIP', address }] } });
 }
 
 /** The one port of a service: TCP unless said, a NodePort when it has one. */
@@ -75,15 +80,16 @@ export async function createService(api: ApiWriter, i: number, port: BenchPort =
   return ip;
 }
 
-const endpointsJson = (addresses: string[]): Json[] => addresses.map((a) => ({ addresses: [a], conditions: { ready: true } }));
+/** Endpoints without a nodeName are taken for the node's own. */
+const endpointsJson = (addresses: string[], nodeName?: string): Json[] => addresses.map((a) => ({ addresses: [a], conditions: { ready: true }, ...(nodeName ? { nodeName } : {}) }));
 
-export async function createSlice(api: ApiWriter, i: number, endpoints: number, protocol: 'TCP' | 'UDP' = 'TCP'): Promise<void> {
+export async function createSlice(api: ApiWriter, i: number, endpoints: number, protocol: 'TCP' | 'UDP' = 'TCP', nodeName?: string): Promise<void> {
   await api.create(slicesPath, {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
     metadata: { name: sliceName(i), namespace: NAMESPACE, labels: { [SERVICE_NAME_LABEL]: serviceName(i) } },
     addressType: 'IPv4',
-    endpoints: endpointsJson(initialEndpoints(i, endpoints)),
+    endpoints: endpointsJson(initialEndpoints(i, endpoints), nodeName),
     ports: [{ name: 'http', protocol, port: BACKEND_PORT }],
   });
 }

@@ -19,7 +19,7 @@ import { Peer } from './bench_result';
 import { BenchAgent, lbMapMaxFor, startBenchAgent } from './control_plane_agent';
 import { checkMaps, Expected } from './control_plane_maps';
 import { startKubeProxy } from './kube_proxy_peer';
-import { createNodeNamespace } from './node_namespace';
+import { createNodeNamespace, scrapeInNamespace } from './node_namespace';
 import { waitProgrammed } from './peers_kube_proxy';
 import { Population } from './peers_result';
 import { Backend, EXTERNAL_DEVICE, linkNode, Slot } from './datapath_topology';
@@ -34,6 +34,10 @@ const MAPS_POLL_MS = 200;
 export interface RunningPeer {
   name: PeerName;
   label: Peer;
+  /** The node's network namespace. */
+  nodeNs: string;
+  /** The proxy's /metrics ('' for direct, which has none). */
+  scrape(): string;
   /** Runs argv on the node as a client of the proxy, to completion. */
   onNode(argv: string[], timeoutMs: number): Promise<LineProcess>;
   /** Runs argv in the external client's namespace, to completion. */
@@ -54,8 +58,16 @@ async function inNamespace(ns: string, argv: string[], timeoutMs: number): Promi
   return proc;
 }
 
-function peer(name: PeerName, slot: Slot, onNode: RunningPeer['onNode'], stop: () => Promise<void>): RunningPeer {
-  return { name, label: PEER_LABELS[name], onNode, fromOutside: (argv, t) => inNamespace(slot.clientNs, argv, t), stop };
+/** Where a benchmark wants more than the datapath benchmark's network. */
+export interface PeerOptions {
+  /** kpr's --devices (default: the external device alone). */
+  devices?: string[];
+  /** Runs once the node is linked, before the proxy is started or waited for. */
+  linked?(slot: Slot, nodeNs: string): void | Promise<void>;
+}
+
+function peer(name: PeerName, nodeNs: string, slot: Slot, onNode: RunningPeer['onNode'], scrape: () => string, stop: () => Promise<void>): RunningPeer {
+  return { name, label: PEER_LABELS[name], nodeNs, scrape, onNode, fromOutside: (argv, t) => inNamespace(slot.clientNs, argv, t), stop };
 }
 
 async function waitMaps(maps: DatapathMaps, tcp: Expected[]): Promise<void> {
@@ -69,7 +81,7 @@ async function waitMaps(maps: DatapathMaps, tcp: Expected[]): Promise<void> {
 }
 
 /** Starts peer `name` in slot k; resolves once it has programmed everything. */
-export async function startPeer(name: PeerName, k: number, cluster: Cluster, backend: Backend, want: Programmed): Promise<RunningPeer> {
+export async function startPeer(name: PeerName, k: number, cluster: Cluster, backend: Backend, want: Programmed, opts: PeerOptions = {}): Promise<RunningPeer> {
   const prefix = `bench-dp-${name}`;
   const stops: (() => Promise<void> | void)[] = [];
   const stop = async () => {
@@ -82,21 +94,23 @@ export async function startPeer(name: PeerName, k: number, cluster: Cluster, bac
       stops.push(() => kp.stop());
       const slot = linkNode(backend, kp.netns, k, prefix);
       stops.push(() => slot.destroy());
+      await opts.linked?.(slot, kp.netns);
       await waitProgrammed(kp, want.pop, want.endpoints, []);
-      return peer(name, slot, (argv, t) => inNamespace(kp.netns, argv, t), stop);
+      return peer(name, kp.netns, slot, (argv, t) => inNamespace(kp.netns, argv, t), kp.scrape, stop);
     }
     const node = await createNodeNamespace(cluster, prefix);
     stops.push(() => node.destroy());
     const slot: Slot = linkNode(backend, node.netns, k, prefix);
     stops.push(() => slot.destroy());
-    if (name === 'direct') return peer(name, slot, (argv, t) => inNamespace(node.netns, argv, t), stop);
+    await opts.linked?.(slot, node.netns);
+    if (name === 'direct') return peer(name, node.netns, slot, (argv, t) => inNamespace(node.netns, argv, t), () => '', stop);
     const agent: BenchAgent = await startBenchAgent({
       kubeconfig: node.kubeconfig,
       prefix,
       readyTimeoutMs: READY_TIMEOUT_MS,
       lbMapMax: lbMapMaxFor(want.pop.clusterIPs.length, want.endpoints),
       netns: node.netns,
-      args: ['--devices', EXTERNAL_DEVICE],
+      args: ['--devices', (opts.devices ?? [EXTERNAL_DEVICE]).join(',')],
     });
     // Stopped before its namespace goes: its programs leave with it.
     stops.push(() => agent.stop());
@@ -107,10 +121,12 @@ export async function startPeer(name: PeerName, k: number, cluster: Cluster, bac
       maps.close();
     }
     // Native XDP on a veth is not XDP on a NIC: say which one this is.
-    const xdp = /prog\/(xdp\w*) id \d+ name (\w+)/.exec(ip('-n', node.netns, 'link', 'show', EXTERNAL_DEVICE));
-    console.log(`  kpr: ${xdp ? `${xdp[2]} attached to ${EXTERNAL_DEVICE} as ${xdp[1]}` : `no XDP program on ${EXTERNAL_DEVICE}`}`);
+    for (const dev of opts.devices ?? [EXTERNAL_DEVICE]) {
+      const xdp = /prog\/(xdp\w*) id \d+ name (\w+)/.exec(ip('-n', node.netns, 'link', 'show', dev));
+      console.log(`  kpr: ${xdp ? `${xdp[2]} attached to ${dev} as ${xdp[1]}` : `no XDP program on ${dev}`}`);
+    }
     const place = { cgroup: agent.cgroup.path, ns: node.netns };
-    return peer(name, slot, (argv, t) => runInPlace(place, argv, t), stop);
+    return peer(name, node.netns, slot, (argv, t) => runInPlace(place, argv, t), () => scrapeInNamespace(node.netns, agent.metricsPort), stop);
   } catch (e) {
     await stop();
     throw e;

@@ -27,15 +27,30 @@ const SERVER_MAX_SECONDS = 7200;
 const SERVER_READY_MS = 10_000;
 /** The node's device towards the external client: where the edge LB attaches. */
 export const EXTERNAL_DEVICE = 'ext';
+/** The node's device towards the backend. */
+export const BACKEND_DEVICE = 'be';
+
+/** What the backend has served since it started (rrd.c, on SIGUSR1). */
+export interface BackendCounts {
+  tcpAccepted: number;
+  udpAnswered: number;
+}
 
 export interface Backend {
   ns: string;
+  counts(): Promise<BackendCounts>;
   destroy(): Promise<void>;
 }
 
 export interface Slot {
   /** The external client's namespace. */
   clientNs: string;
+  /** Addresses on the links: the client's, and the node's and the backend's ends of theirs. */
+  clientAddr: string;
+  nodeLinkAddr: string;
+  backendLinkAddr: string;
+  /** The backend's end of its link to the node. */
+  backendDev: string;
   /** Removes the client namespace (the node's is its owner's to remove). */
   destroy(): void;
 }
@@ -50,6 +65,12 @@ function addNamespace(ns: string): void {
  *  about. Every peer's veths are set alike. */
 function fullChecksums(ns: string, dev: string): void {
   run('ip', ['netns', 'exec', ns, 'ethtool', '-K', dev, 'tx', 'off']);
+}
+
+/** Native XDP on a veth wants a program on its peer too: one that passes
+ *  every packet, so that the peer can be redirected into. */
+export function passXdp(ns: string, dev: string): void {
+  ip('-n', ns, 'link', 'set', 'dev', dev, 'xdpdrv', 'obj', PASS_PROGRAM, 'sec', 'xdp');
 }
 
 /** A veth pair between two namespaces, both ends up, addressed. */
@@ -74,9 +95,17 @@ export async function createBackend(prefix: string): Promise<Backend> {
   try {
     addNamespace(ns);
     for (const range of ENDPOINT_RANGES) ip('-n', ns, 'route', 'add', 'local', range, 'dev', 'lo');
-    server = new LineProcess('rrd', 'ip', ['netns', 'exec', ns, path.join(BUILD, 'rrd'), String(BACKEND_PORT), String(SERVER_MAX_SECONDS)]);
-    await server.waitForLine('listening', (l) => l === 'listening', SERVER_READY_MS);
-    return { ns, destroy };
+    const rrd = new LineProcess('rrd', 'ip', ['netns', 'exec', ns, path.join(BUILD, 'rrd'), String(BACKEND_PORT), String(SERVER_MAX_SECONDS)]);
+    server = rrd;
+    await rrd.waitForLine('listening', (l) => l === 'listening', SERVER_READY_MS);
+    // `ip netns exec` execs rrd: the pid is the server's own.
+    const counts = async () => {
+      const seen = rrd.stdoutLines.length;
+      process.kill(rrd.pid as number, 'SIGUSR1');
+      await rrd.waitUntil('its counts', () => (rrd.stdoutLines.length > seen ? true : undefined), SERVER_READY_MS);
+      return JSON.parse(rrd.stdoutLines[rrd.stdoutLines.length - 1]) as BackendCounts;
+    };
+    return { ns, counts, destroy };
   } catch (e) {
     await destroy();
     throw e;
@@ -92,17 +121,17 @@ export function linkNode(backend: Backend, nodeNs: string, k: number, prefix: st
     unregister();
   };
   const at = (net: number, host: number) => `198.18.${net}.${4 * k + host}`;
+  const backendDev = `n${k}`;
   try {
     addNamespace(clientNs);
-    link({ ns: backend.ns, dev: `n${k}`, addr: at(252, 2) }, { ns: nodeNs, dev: 'be', addr: at(252, 1) });
+    link({ ns: backend.ns, dev: backendDev, addr: at(252, 2) }, { ns: nodeNs, dev: BACKEND_DEVICE, addr: at(252, 1) });
     link({ ns: clientNs, dev: 'eth0', addr: at(253, 1) }, { ns: nodeNs, dev: EXTERNAL_DEVICE, addr: at(253, 2) });
-    // Native XDP on a veth wants a program on its peer too.
-    ip('-n', clientNs, 'link', 'set', 'dev', 'eth0', 'xdpdrv', 'obj', PASS_PROGRAM, 'sec', 'xdp');
+    passXdp(clientNs, 'eth0');
     ip('-n', clientNs, 'route', 'add', 'default', 'via', at(253, 2));
     ip('-n', nodeNs, 'route', 'add', 'default', 'via', at(252, 2));
     ip('-n', backend.ns, 'route', 'add', `${at(253, 0)}/30`, 'via', at(252, 1));
     run('ip', ['netns', 'exec', nodeNs, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
-    return { clientNs, destroy };
+    return { clientNs, clientAddr: at(253, 1), nodeLinkAddr: at(252, 1), backendLinkAddr: at(252, 2), backendDev, destroy };
   } catch (e) {
     destroy();
     throw e;

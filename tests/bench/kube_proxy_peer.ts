@@ -12,15 +12,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Cluster, kubeBinary } from '../e2e/cluster';
 import { LineProcess } from '../helpers/line_process';
-import { run } from '../helpers/run';
 import { NODE_NAME } from './control_plane_objects';
 import { ProxyMode } from './kube_proxy_rules';
-import { createNodeNamespace } from './node_namespace';
+import { createNodeNamespace, scrapeInNamespace } from './node_namespace';
 
 /** Ports on the node namespace's own loopback: nothing else listens there. */
 const METRICS_PORT = 10249;
 const HEALTHZ_PORT = 10256;
-const SCRAPE_TIMEOUT_S = 10;
 
 export interface KubeProxyPeer {
   mode: ProxyMode;
@@ -77,7 +75,7 @@ export async function startKubeProxy(cluster: Cluster, mode: ProxyMode): Promise
     proc = new LineProcess(`kube-proxy ${mode} in ${netns}`, 'nsenter', [`--net=/run/netns/${netns}`, kubeBinary('kube-proxy'), '--config', config]);
     const pid = proc.pid;
     if (pid === undefined) throw new Error(`kube-proxy did not start: ${proc.logTail()}`);
-    const scrape = () => run('nsenter', [`--net=/run/netns/${netns}`, 'curl', '-sf', '-m', String(SCRAPE_TIMEOUT_S), `http://127.0.0.1:${METRICS_PORT}/metrics`]);
+    const scrape = () => scrapeInNamespace(netns, METRICS_PORT);
     return { mode, netns, proc, pid, startedAt, scrape, stop };
   } catch (e) {
     await stop();

@@ -8,13 +8,14 @@ import { Cluster } from '../e2e/cluster';
 import { onExit } from '../helpers/exit_cleanup';
 import { removeNamespace } from '../helpers/netns';
 import { newName } from '../helpers/naming';
-import { ip } from '../helpers/run';
+import { ip, run } from '../helpers/run';
 import { createTestDir, TestDir } from '../helpers/test_dir';
 import { NODE_ADDRESS } from './control_plane_objects';
 import { NetnsRelay, startNetnsRelay } from './netns_relay';
 
 /** On the namespace's own loopback: nothing else listens there. */
 const API_PORT = 6443;
+const SCRAPE_TIMEOUT_S = 10;
 
 export interface NodeNamespace {
   netns: string;
@@ -53,4 +54,9 @@ export async function createNodeNamespace(cluster: Cluster, prefix: string): Pro
     await destroy();
     throw e;
   }
+}
+
+/** A /metrics page served on a node namespace's own loopback, read inside it. */
+export function scrapeInNamespace(netns: string, port: number): string {
+  return run('nsenter', [`--net=/run/netns/${netns}`, 'curl', '-sf', '-m', String(SCRAPE_TIMEOUT_S), `http://127.0.0.1:${port}/metrics`]);
 }

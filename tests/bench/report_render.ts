@@ -3,7 +3,7 @@
 // scenario with kpr's advantage over each peer, and its SVG plots. Pure: the
 // caller (report.ts) reads the results and writes the files.
 import { BenchResult, BenchRow, Peer, PEERS } from './bench_result';
-import { EARLIER_TARGETS, errorMentions, judge, kprAdvantage, Target, TARGETS, Verdict } from './report_targets';
+import { BREAK_EVEN, EARLIER_TARGETS, errorMentions, FLOW_RATE_TARGETS, judge, kprAdvantage, Target, TARGETS, Verdict } from './report_targets';
 import { barChart, Chart, formatValue, lineChart } from './svg_chart';
 
 /** What each bench measures and how; the order of BENCHMARKS.md's sections. */
@@ -26,6 +26,19 @@ export const BENCHES: BenchInfo[] = [
       'or through a NodePort from an external namespace (kpr: XDP), and straight to the backend address (direct, the floor), in the same run.',
     scenarios: ['clusterip-tcp-connect', 'clusterip-tcp-rr-short', 'clusterip-tcp-rr-keepalive', 'clusterip-udp-rr', 'nodeport-tcp-connect', 'nodeport-pps'],
     peers: ['kpr', 'kube-proxy iptables', 'kube-proxy nftables', 'direct'],
+  },
+  {
+    bench: 'flow-rate',
+    title: 'New flows per second through a snat NodePort, one backend on another node',
+    method:
+      'tests/bench/flow_rate.ts with tests/bench/flowrate.c: a TCP and a UDP NodePort (externalTrafficPolicy Cluster) whose one endpoint runs on another Node, so that kpr forwards in snat mode ' +
+      'and kube-proxy (iptables, nftables) masquerades; each peer alone on the machine, in turn. An external client opens new flows at a set rate, paced, many in flight, from 64 source addresses ' +
+      '(TCP: connect, request, echo, then a graceful close that counts once the server\'s FIN is back; UDP: a socket, a datagram and its echo per flow); a flow not done within 2 s fails. ' +
+      'Sustained: 1000 flows/s for the run\'s duration (60 s, 600 s with FULL=1), TCP then UDP. Ramp: 1000, 1500, 2000, 3000, 4000, 6000, 8000, ... flows/s for 20 s each until 0.1% of a step fails or the ' +
+      'generator cannot open the flows on time (2 CPUs); the break-even is the highest rate below 0.1%. NAT entries and drops: kpr\'s kpr_bpf_map_entries{map="kpr_edge_snat"} and ' +
+      'kpr_drops_total{reason=~"snat_.*"}; kube-proxy\'s conntrack entries and insert_failed + drop + early_drop in its node namespace. Per-second counts are kept in the results file.',
+    scenarios: ['tcp-sustained', 'udp-sustained', 'tcp-ramp', 'udp-ramp', BREAK_EVEN],
+    peers: ['kpr', 'kube-proxy iptables', 'kube-proxy nftables'],
   },
   {
     bench: 'control-plane-peers',
@@ -210,6 +223,13 @@ function verdictLines(title: string, targets: Target[], results: BenchResult[]):
   ];
 }
 
+/** Each peer's highest rate of new flows with < 0.1% failed, beside kube-proxy's. */
+function breakEvenLines(results: BenchResult[]): string[] {
+  const rows = results.filter((r) => r.bench === 'flow-rate').flatMap((r) => r.rows.filter((row) => row.scenario === BREAK_EVEN));
+  if (rows.length === 0) return [];
+  return ['Break-even rates (flow-rate ramp):', '', ...scenarioTable(rows, peersOf(infoFor('flow-rate'), rows)), ''];
+}
+
 function machineLines(results: BenchResult[]): string[] {
   const lines = [tableRow(['bench', 'started', 'machine', 'versions', 'options']), tableRow(['---', '---', '---', '---', '---'])];
   for (const r of results) {
@@ -242,6 +262,7 @@ function benchSection(info: BenchInfo, result: BenchResult | undefined, charts: 
     charts.push(...mine);
     lines.push(mine.map((c) => `![${scenario}](${c.file})`).join(' '), '');
   }
+  if (result.notes?.length) lines.push('Notes of this run:', '', ...result.notes.map((n) => `- ${n}`), '');
   if (result.errors.length) lines.push('Errors of this run:', '', ...result.errors.map((e) => `- ${e}`), '');
   return lines;
 }
@@ -270,6 +291,8 @@ export function renderReport(results: BenchResult[]): Report {
     '## Targets',
     '',
     ...verdictLines('Issue 6: kpr against kube-proxy and direct', TARGETS, results),
+    ...verdictLines('Issue 12: new flows per second through a snat NodePort', FLOW_RATE_TARGETS, results),
+    ...breakEvenLines(results),
     ...verdictLines('Earlier targets of the benches', EARLIER_TARGETS, results),
     '## Results',
     '',
@@ -277,7 +300,7 @@ export function renderReport(results: BenchResult[]): Report {
   for (const info of infos) {
     // Files of one bench (e.g. a run at another scale) make one section.
     const mine = results.filter((r) => r.bench === info.bench);
-    const merged = mine.length === 0 ? undefined : { ...mine[0], rows: mine.flatMap((r) => r.rows), errors: mine.flatMap((r) => r.errors) };
+    const merged = mine.length === 0 ? undefined : { ...mine[0], rows: mine.flatMap((r) => r.rows), errors: mine.flatMap((r) => r.errors), notes: mine.flatMap((r) => r.notes ?? []) };
     lines.push(...benchSection(info, merged, charts));
   }
   return { markdown: `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`, charts };

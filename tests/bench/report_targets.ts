@@ -51,6 +51,20 @@ export const TARGETS: Target[] = [
   ]),
 ];
 
+/** The flow-rate bench's scenario of each peer's highest clean rate, and its metric after the protocol. */
+export const BREAK_EVEN = 'break-even';
+export const BREAK_EVEN_METRIC = 'highest rate with < 0.1% failed';
+
+/** Issue 12's: kpr keeps up with new flows to one backend on another node (snat). */
+export const FLOW_RATE_TARGETS: Target[] = (['TCP', 'UDP'] as const).map((proto) => ({
+  text: `kpr >= 1000 new flows/s to one backend for the duration with 0 failures, ${proto}`,
+  bench: 'flow-rate',
+  scenario: `${proto.toLowerCase()}-sustained`,
+  metric: /unanswered flows/,
+  scale: 1000,
+  maxValue: 0,
+}));
+
 /** The targets the benches printed before issue 6 (README). */
 export const EARLIER_TARGETS: Target[] = [
   { text: 'socket LB connect rate >= 0.97x direct (one service, client outside the kpr cgroup for direct)', bench: 'socklb', scenario: 'socklb-connect', metric: /outside/, peer: 'direct', minRatio: 0.97 },

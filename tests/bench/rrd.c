@@ -4,9 +4,12 @@
  * connection when its client does, so it serves connect-only clients,
  * short and keep-alive request/response alike. One thread, epoll. Prints
  * "listening" when ready and exits after MAX_SECONDS (default 1800), so a
- * forgotten one goes away. */
+ * forgotten one goes away. On SIGUSR1 it prints what it has served so far,
+ * {"tcpAccepted":N,"udpAnswered":N}, so that a benchmark can count the
+ * backend's side of its flows too. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 #include "bench_net.h"
@@ -15,6 +18,15 @@
 #define EVENTS 256
 #define BUF 2048
 #define UDP_BATCH 32
+
+static long tcp_accepted, udp_answered;
+static volatile sig_atomic_t counts_asked;
+
+static void ask_counts(int sig)
+{
+	(void)sig;
+	counts_asked = 1;
+}
 
 static int watch(int ep, int fd)
 {
@@ -73,7 +85,9 @@ static void answer_udp(int fd)
 				msgs[i].msg_hdr.msg_controllen = 0;
 			}
 		}
-		sendmmsg(fd, msgs, n, MSG_DONTWAIT);
+		n = sendmmsg(fd, msgs, n, MSG_DONTWAIT);
+		if (n > 0)
+			udp_answered += n;
 	}
 }
 
@@ -84,6 +98,7 @@ static void accept_all(int ep, int lfd)
 
 		if (c < 0)
 			return;
+		tcp_accepted++;
 		if (watch(ep, c))
 			close(c);
 	}
@@ -105,6 +120,7 @@ static void answer_tcp(int fd)
 int main(int argc, char **argv)
 {
 	struct epoll_event events[EVENTS];
+	sigset_t usr1, waiting;
 	long port, max_seconds;
 	int ep, lfd, ufd, bad = server_args(argc, argv, DEFAULT_MAX_SECONDS, &port, &max_seconds);
 
@@ -117,13 +133,27 @@ int main(int argc, char **argv)
 		perror("rrd");
 		return 1;
 	}
+	/* SIGUSR1 is let in only while epoll_pwait waits (no SA_RESTART: it
+	 * returns EINTR), so a request is never left unanswered until the next
+	 * event. */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &usr1, &waiting) || sigdelset(&waiting, SIGUSR1) || sigaction(SIGUSR1, &(struct sigaction){ .sa_handler = ask_counts }, NULL)) {
+		perror("sigaction");
+		return 1;
+	}
 	/* SIGALRM's default action ends the process. */
 	alarm(max_seconds);
 	printf("listening\n");
 	fflush(stdout);
 	for (;;) {
-		int n = epoll_wait(ep, events, EVENTS, -1);
+		int n = epoll_pwait(ep, events, EVENTS, -1, &waiting);
 
+		if (counts_asked) {
+			counts_asked = 0;
+			printf("{\"tcpAccepted\":%ld,\"udpAnswered\":%ld}\n", tcp_accepted, udp_answered);
+			fflush(stdout);
+		}
 		if (n < 0 && errno != EINTR) {
 			perror("epoll_wait");
 			return 1;

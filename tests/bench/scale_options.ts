@@ -10,7 +10,8 @@ export interface ScaleOptions {
   concurrency: number;
 }
 
-function count(flag: string, v: string | undefined): number {
+/** A flag's value as a positive integer, or an error naming the flag. */
+export function count(flag: string, v: string | undefined): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got ${JSON.stringify(v)}`);
   return n;

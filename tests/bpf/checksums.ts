@@ -1,8 +1,11 @@
 // Every checksum a frame carries, found by walking it as a receiving stack
 // would (RFC 791, 8200, 768, 793, 792, 4443, 2003): the IPv4 header, TCP,
 // UDP, ICMP and ICMPv6 with their pseudo headers, and the same again inside
-// IP-in-IP tunnels at any depth. One walk serves both to verify a frame a
-// program left and to give a fuzzed frame correct checksums before it is sent.
+// IP-in-IP tunnels at any depth and inside the packet an ICMP error quotes:
+// its IPv4 header, and its TCP/UDP checksum when the quote holds the whole
+// datagram (a quote cut short says nothing about the rest). One walk serves
+// both to verify a frame a program left and to give a fuzzed frame correct
+// checksums before it is sent.
 import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6, IPPROTO_FRAGMENT, IPPROTO_TCP, IPPROTO_UDP, onesSum, pseudoHeader } from './packets';
 
 export { IPPROTO_FRAGMENT };
@@ -43,6 +46,12 @@ export interface FrameWalk {
 
 const MAX_DEPTH = 4;
 
+/** ICMP types that quote a packet: destination unreachable, time exceeded,
+ *  parameter problem (and IPv4's source quench and redirect). */
+export const ICMP_ERROR_TYPES = new Set([3, 4, 5, 11, 12]);
+/** ICMPv6: destination unreachable, packet too big, time exceeded, parameter problem. */
+export const ICMPV6_ERROR_TYPES = new Set([1, 2, 3, 4]);
+
 /** Walks an Ethernet frame (VLAN tags allowed) down to its innermost L4 headers. */
 export function walkFrame(frame: Buffer): FrameWalk {
   const w: FrameWalk = { sites: [], lengthFaults: [], boundaries: [ETH_HLEN] };
@@ -62,27 +71,32 @@ function where(layer: string, depth: number, off: number): string {
   return `${depth ? `inner(${depth}) ` : ''}${layer} at ${off}`;
 }
 
-function walkIpv4(b: Buffer, off: number, end: number, depth: number, w: FrameWalk): void {
+/** A quoted packet (inside an ICMP error) may be cut short: what it lacks is no fault. */
+function lengthFault(w: FrameWalk, quoted: boolean, fault: string): void {
+  if (!quoted) w.lengthFaults.push(fault);
+}
+
+function walkIpv4(b: Buffer, off: number, end: number, depth: number, w: FrameWalk, quoted = false): void {
   if (off + 20 > end || b[off] >> 4 !== 4) return;
   const hl = (b[off] & 0xf) * 4;
   const totLen = b.readUInt16BE(off + 2);
-  if (hl < 20 || off + hl > end) return void w.lengthFaults.push(`${where('IPv4', depth, off)}: header length ${hl}`);
+  if (hl < 20 || off + hl > end) return lengthFault(w, quoted, `${where('IPv4', depth, off)}: header length ${hl}`);
   w.boundaries.push(off + 20, off + hl);
   w.sites.push({ layer: 'IPv4 header', depth, field: off + 10, start: off, end: off + hl, pseudo: 0, zeroIsNone: false, zeroAsOnes: false });
-  if (totLen < hl || off + totLen > end) return void w.lengthFaults.push(`${where('IPv4', depth, off)}: total length ${totLen}`);
+  if (totLen < hl || off + totLen > end) return lengthFault(w, quoted, `${where('IPv4', depth, off)}: total length ${totLen}`);
   w.boundaries.push(off + totLen);
   // A fragment's L4 checksum covers the reassembled datagram, not this piece.
   if (b.readUInt16BE(off + 6) & 0x3fff) return;
   const src = b.subarray(off + 12, off + 16);
   const dst = b.subarray(off + 16, off + 20);
-  walkL4(b, b[off + 9], off + hl, off + totLen, src, dst, depth, w);
+  walkL4(b, b[off + 9], off + hl, off + totLen, src, dst, depth, w, quoted);
 }
 
-function walkIpv6(b: Buffer, off: number, end: number, depth: number, w: FrameWalk): void {
+function walkIpv6(b: Buffer, off: number, end: number, depth: number, w: FrameWalk, quoted = false): void {
   if (off + 40 > end || b[off] >> 4 !== 6) return;
   const last = off + 40 + b.readUInt16BE(off + 4);
   w.boundaries.push(off + 40);
-  if (last > end) return void w.lengthFaults.push(`${where('IPv6', depth, off)}: payload length ${last - off - 40}`);
+  if (last > end) return lengthFault(w, quoted, `${where('IPv6', depth, off)}: payload length ${last - off - 40}`);
   w.boundaries.push(last);
   let next = b[off + 6];
   let at = off + 40;
@@ -97,10 +111,10 @@ function walkIpv6(b: Buffer, off: number, end: number, depth: number, w: FrameWa
     at += len;
     w.boundaries.push(at);
   }
-  walkL4(b, next, at, last, b.subarray(off + 8, off + 24), b.subarray(off + 24, off + 40), depth, w);
+  walkL4(b, next, at, last, b.subarray(off + 8, off + 24), b.subarray(off + 24, off + 40), depth, w, quoted);
 }
 
-function walkL4(b: Buffer, proto: number, start: number, end: number, src: Buffer, dst: Buffer, depth: number, w: FrameWalk): void {
+function walkL4(b: Buffer, proto: number, start: number, end: number, src: Buffer, dst: Buffer, depth: number, w: FrameWalk, quoted = false): void {
   const len = end - start;
   const pseudo = (n: number) => onesSum(pseudoHeader(src, dst, proto, n));
   if (proto === IPPROTO_TCP && len >= 20) {
@@ -110,18 +124,21 @@ function walkL4(b: Buffer, proto: number, start: number, end: number, src: Buffe
     w.boundaries.push(start + 4, start + 8);
     // The UDP length bounds what the checksum covers (RFC 768); the rest is padding.
     const ulen = b.readUInt16BE(start + 4);
-    if (ulen < 8 || ulen > len) return void w.lengthFaults.push(`${where('UDP', depth, start)}: length ${ulen}`);
+    if (ulen < 8 || ulen > len) return lengthFault(w, quoted, `${where('UDP', depth, start)}: length ${ulen}`);
     w.sites.push({ layer: 'UDP', depth, field: start + 6, start, end: start + ulen, pseudo: pseudo(ulen), zeroIsNone: src.length === 4, zeroAsOnes: true });
   } else if (proto === IPPROTO_ICMP && len >= 8) {
     w.boundaries.push(start + 8);
+    // The quote's sites first: sealing must fix them before the ICMP checksum that covers them.
+    if (depth < MAX_DEPTH && ICMP_ERROR_TYPES.has(b[start])) walkIpv4(b, start + 8, end, depth + 1, w, true);
     w.sites.push({ layer: 'ICMP', depth, field: start + 2, start, end, pseudo: 0, zeroIsNone: false, zeroAsOnes: false });
   } else if (proto === IPPROTO_ICMPV6 && len >= 8) {
     w.boundaries.push(start + 8);
+    if (depth < MAX_DEPTH && ICMPV6_ERROR_TYPES.has(b[start])) walkIpv6(b, start + 8, end, depth + 1, w, true);
     w.sites.push({ layer: 'ICMPv6', depth, field: start + 2, start, end, pseudo: pseudo(len), zeroIsNone: false, zeroAsOnes: false });
   } else if (depth < MAX_DEPTH && proto === IPPROTO_IPIP) {
-    walkIpv4(b, start, end, depth + 1, w);
+    walkIpv4(b, start, end, depth + 1, w, quoted);
   } else if (depth < MAX_DEPTH && proto === IPPROTO_IPV6) {
-    walkIpv6(b, start, end, depth + 1, w);
+    walkIpv6(b, start, end, depth + 1, w, quoted);
   }
 }
 

@@ -1,5 +1,6 @@
 // Fuzzed frames for BPF_PROG_TEST_RUN: traffic a node running kpr sees
-// (clients to frontends and elsewhere, backends' replies, DSR tunnels), then
+// (clients to frontends and elsewhere, backends' replies, DSR tunnels, ICMP
+// errors about any of these, their quotes bent and cut short), then
 // bent the ways a hostile or broken sender bends it: IPv4 options, IPv6
 // extension header chains, fragments, bogus lengths, tunnels in tunnels,
 // VLAN tags, truncation at every header boundary, flipped bytes. Now and
@@ -9,7 +10,7 @@
 // seed names a run exactly.
 import {
   ETH_HLEN, ETH_P_IP, ETH_P_IPV6, IPPROTO_TCP, IPPROTO_UDP, NODE_MAC, CLIENT_MAC, addrBytes, dsrTunnel, ethernet,
-  fragmentFrame, internetChecksum, ipv4, ipv6, tcp, udp,
+  formatAddr, fragmentFrame, icmpError, internetChecksum, ipv4, ipv6, tcp, udp,
 } from './packets';
 import {
   ETH_P_8021AD, ETH_P_8021Q, IPPROTO_DSTOPTS, IPPROTO_FRAGMENT, IPPROTO_HOPOPTS, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_IPIP,
@@ -109,7 +110,7 @@ const protoNumber = (p: L4) => (p === 'TCP' ? IPPROTO_TCP : IPPROTO_UDP);
 function basePacket(rng: Rng, t: FuzzTargets): Buffer {
   const roll = rng.next();
   const sport = rng.pick(t.clientPorts);
-  if (roll < 0.4) {
+  if (roll < 0.35) {
     // A client to a frontend; now and then the wrong port or protocol.
     const fe = rng.pick(t.frontends);
     const client = rng.pick(sameFamily(t.clients, fe.addr));
@@ -118,7 +119,7 @@ function basePacket(rng: Rng, t: FuzzTargets): Buffer {
     const dport = rng.chance(0.1) ? fe.port + 1 : fe.port;
     return ipPacket(client, fe.addr, proto, l4Segment(rng, proto, client, fe.addr, sport, dport));
   }
-  if (roll < 0.6) {
+  if (roll < 0.5) {
     // Not for any frontend.
     const dst = rng.pick(t.others);
     const src = rng.pick(sameFamily(t.clients, dst));
@@ -126,13 +127,18 @@ function basePacket(rng: Rng, t: FuzzTargets): Buffer {
     const fe = rng.pick(t.frontends);
     return ipPacket(src, dst, proto, l4Segment(rng, proto, src, dst, sport, rng.chance(0.5) ? fe.port : rng.int(65536)));
   }
-  if (roll < 0.85) {
+  if (roll < 0.7) {
     // A backend's reply, or what looks like one.
     const r = rng.pick(t.repliers);
     const dst = r.to && rng.chance(0.8) ? r.to : rng.pick(sameFamily(t.clients, r.addr));
     const proto = rng.chance(0.9) ? protoNumber(r.proto) : rng.pick([IPPROTO_TCP, IPPROTO_UDP]);
     const dport = t.snatPorts.length > 0 && rng.chance(0.5) ? rng.pick(t.snatPorts) : sport;
     return ipPacket(r.addr, dst, proto, l4Segment(rng, proto, r.addr, dst, rng.chance(0.9) ? r.port : r.port + 1, dport));
+  }
+  if (roll < 0.85) {
+    // An ICMP error, now and then sent on by another node in kpr's tunnel.
+    const error = icmpErrorPacket(rng, t);
+    return rng.chance(0.2) ? dsrWrap(rng, t, error) : error;
   }
   // A client's packet to a backend in kpr's DSR tunnel, naming a frontend.
   return dsrWrap(rng, t, clientToBackend(rng, t, sport));
@@ -144,6 +150,68 @@ function clientToBackend(rng: Rng, t: FuzzTargets, sport: number): Buffer {
   const client = rng.pick(sameFamily(t.clients, r.addr));
   const proto = protoNumber(r.proto);
   return ipPacket(client, r.addr, proto, l4Segment(rng, proto, client, r.addr, sport, r.port));
+}
+
+/** [type, code] of ICMP errors by family: port unreachable, fragmentation
+ *  needed / packet too big, host unreachable, time exceeded, parameter problem. */
+const ICMP_ERRORS: Record<4 | 6, [number, number][]> = {
+  4: [[3, 3], [3, 4], [3, 1], [11, 0], [12, 0]],
+  6: [[1, 4], [2, 0], [1, 3], [3, 0], [4, 0]],
+};
+/** ICMP that is no error about a flow: echo request and reply, redirect. */
+const ICMP_OTHERS: Record<4 | 6, [number, number][]> = {
+  4: [[8, 0], [0, 0], [5, 1]],
+  6: [[128, 0], [129, 0], [137, 0]],
+};
+
+/** The packet an error is about: a frontend's reply to a client, this
+ *  node's snat packet to a backend, a client's packet to a backend on this
+ *  node, or any packet at all. */
+function quotedPacket(rng: Rng, t: FuzzTargets): Buffer {
+  const roll = rng.next();
+  const cport = rng.pick(t.clientPorts);
+  if (roll < 0.35) {
+    const fe = rng.pick(t.frontends);
+    const client = rng.pick(sameFamily(t.clients, fe.addr));
+    const proto = protoNumber(fe.proto);
+    return ipPacket(fe.addr, client, proto, l4Segment(rng, proto, fe.addr, client, fe.port, cport));
+  }
+  const snat = t.repliers.filter((r) => r.to);
+  if (roll < 0.65 && snat.length > 0 && t.snatPorts.length > 0) {
+    const r = rng.pick(snat);
+    const proto = protoNumber(r.proto);
+    return ipPacket(r.to!, r.addr, proto, l4Segment(rng, proto, r.to!, r.addr, rng.pick(t.snatPorts), r.port));
+  }
+  const r = rng.pick(t.repliers);
+  const proto = protoNumber(r.proto);
+  if (roll < 0.9) {
+    const client = rng.pick(sameFamily(t.clients, r.addr));
+    return ipPacket(client, r.addr, proto, l4Segment(rng, proto, client, r.addr, cport, r.port));
+  }
+  const anyone = [...t.others, ...t.clients];
+  const src = rng.pick(anyone);
+  const dst = rng.pick(sameFamily(anyone, src));
+  const p = rng.pick([IPPROTO_TCP, IPPROTO_UDP]);
+  return ipPacket(src, dst, p, l4Segment(rng, p, src, dst, cport, rng.int(65536)));
+}
+
+/** An ICMP error about such a packet, to the packet's source, from anyone
+ *  (the packet's destination, a router, this node); now and then its quote
+ *  bent (mutateIp) or cut anywhere, of the other family, sent elsewhere, or
+ *  an ICMP message that is no error. */
+function icmpErrorPacket(rng: Rng, t: FuzzTargets): Buffer {
+  let quoted = quotedPacket(rng, t);
+  const quotedFamily = quoted[0] >> 4 === 6 ? 6 : 4;
+  const quotedSrc = formatAddr(quotedFamily === 6 ? quoted.subarray(8, 24) : quoted.subarray(12, 16));
+  const hl = quotedFamily === 6 ? 40 : (quoted[0] & 0xf) * 4;
+  if (rng.chance(0.2)) quoted = mutateIp(rng, quoted);
+  const errorFamily = rng.chance(0.05) ? 10 - quotedFamily : quotedFamily;
+  const senders = [...t.others, ...t.clients, ...t.repliers.map((r) => r.addr), ...t.tunnelDestinations].filter((a) => family(a) === errorFamily);
+  const dst = errorFamily === quotedFamily && rng.chance(0.9) ? quotedSrc : rng.pick(senders);
+  const [type, code] = rng.pick(rng.chance(0.9) ? ICMP_ERRORS[errorFamily as 4 | 6] : ICMP_OTHERS[errorFamily as 4 | 6]);
+  const cut = rng.pick([quoted.length, quoted.length, hl + 8, hl + 8, rng.int(quoted.length + 1)]);
+  const mtu = 1280 + rng.int(220);
+  return icmpError(rng.pick(senders), dst, type, code, quoted.subarray(0, cut), rng.chance(0.8) ? mtu : rng.int(2 ** 32));
 }
 
 /** kpr's tunnel (kpr_encap.h) for packets like inner; now and then of the

@@ -3,14 +3,17 @@
 // what must hold whatever the input: a valid action; a frame that is not
 // kpr's business leaves byte for byte as it came; a frame kpr rewrites leaves
 // with lengths that fit and checksums that verify (checksums.ts), inner
-// headers included. A later fragment of a datagram the fuzzer cut goes the
-// way its first fragment went (kpr_edge_frag.h). KPR_FUZZ_SEED picks another
-// sequence, KPR_FUZZ_COUNT another length; a failure prints the seed, the
-// index and both frames.
+// headers and ICMP errors' quotes included; an ICMP error kpr translates
+// changes in nothing but its addresses, ports and checksums; a later fragment
+// of a datagram the fuzzer cut goes the way its first fragment went
+// (kpr_edge_frag.h). KPR_FUZZ_SEED picks another sequence, KPR_FUZZ_COUNT
+// another length; a failure prints the seed, the index and both frames.
 import { EdgeBackend, EdgeFrontend, ProgTestRunResult } from '../../lib/datapath/native';
 import { BpfRoot } from '../helpers/bpf_root';
 import { assertPrivileged } from '../helpers/preflight';
-import { checksumFaults, IPPROTO_DSTOPTS, IPPROTO_IPIP } from './checksums';
+import {
+  checksumFaults, ICMP_ERROR_TYPES, ICMPV6_ERROR_TYPES, IPPROTO_DSTOPTS, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_IPIP,
+} from './checksums';
 import { Endpoint, FuzzFrame, fuzzFrames, FuzzTargets, Rng } from './fuzz_packets';
 import * as P from './packets';
 import {
@@ -128,14 +131,71 @@ const FRONTEND_ADDRS = new Set(SERVICES.map((s) => fmt(s.fe.addr)));
 const SNAT_SOURCES = new Set(SNAT_BACKENDS.map(fmt));
 const LOCAL_SOURCES = new Set(LOCAL_BACKENDS.map((b) => fmt(b.addr)));
 
+/** The TCP/UDP packet an ICMP error quotes, as far as its ports, and where
+ *  each part of the error lies. */
+interface ErrorQuote {
+  version: 4 | 6;
+  icmp: number;
+  ip: number;
+  l4: number;
+  proto: number;
+  src: string;
+  dst: string;
+  sport: number;
+}
+
+function errorQuote(frame: Buffer): ErrorQuote | undefined {
+  const ip = ipFields(frame);
+  if (!ip || ip.fragment || ip.proto !== (ip.version === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6)) return undefined;
+  const q = ip.l4 + 8;
+  if (frame.length < q + 20 || !(ip.version === 4 ? ICMP_ERROR_TYPES : ICMPV6_ERROR_TYPES).has(frame[ip.l4]) || frame[q] >> 4 !== ip.version) return undefined;
+  const [hl, proto, addrs, alen] = ip.version === 4 ? [(frame[q] & 0xf) * 4, frame[q + 9], q + 12, 4] : [40, frame[q + 6], q + 8, 16];
+  if (frame.length < q + hl + 4 || (proto !== P.IPPROTO_TCP && proto !== P.IPPROTO_UDP)) return undefined;
+  const addr = (at: number) => P.formatAddr(frame.subarray(at, at + alen));
+  return { version: ip.version, icmp: ip.l4, ip: q, l4: q + hl, proto, src: addr(addrs), dst: addr(addrs + alen), sport: frame.readUInt16BE(q + hl) };
+}
+
+/** Bytes translating an ICMP error may touch: the outer addresses and IPv4
+ *  checksum, the ICMP checksum, the quoted addresses, ports, IPv4 checksum
+ *  and TCP/UDP checksum. */
+function errorSpan(q: ErrorQuote): Set<number> {
+  const span = new Set<number>();
+  const add = (from: number, len: number) => {
+    for (let i = from; i < from + len; i++) span.add(i);
+  };
+  if (q.version === 4) add(P.ETH_HLEN + 10, 10);
+  else add(P.ETH_HLEN + 8, 32);
+  add(q.icmp + 2, 2);
+  if (q.version === 4) add(q.ip + 10, 10);
+  else add(q.ip + 8, 32);
+  add(q.l4, 4);
+  add(q.l4 + (q.proto === P.IPPROTO_TCP ? 16 : 6), 2);
+  return span;
+}
+
+/** An ICMP error kpr sent on: within the frame (past the MACs, which the FIB
+ *  sets) only its addresses, ports and checksums changed, inside kpr's
+ *  tunnel when it grew by one, and every checksum verifies. */
+function translatedErrorFaults(input: Buffer, out: Buffer, q: ErrorQuote): string | undefined {
+  const tunnel = q.version === 4 ? 28 : 64;
+  const inner = out.length === input.length + tunnel ? Buffer.concat([out.subarray(0, P.ETH_HLEN), out.subarray(P.ETH_HLEN + tunnel)]) : out;
+  const changed = changedOffsets(input, inner);
+  const span = errorSpan(q);
+  if (!changed || changed.some((i) => i >= 12 && !span.has(i))) return 'an ICMP error changed beyond its addresses, ports and checksums';
+  return outputFaults(input, out, false);
+}
+
 /** Whether kpr_xdp_lb may change the frame: its destination (address, port,
- *  protocol) is a frontend, or it may be a snat backend's reply to this node;
- *  a later fragment, which has no ports, when its destination is a frontend's
- *  address or this node's (its first fragment's may have been kpr's). */
+ *  protocol) is a frontend, it may be a snat backend's reply to this node, or
+ *  an ICMP error about a frontend's reply or this node's snat packet; a later
+ *  fragment, which has no ports, when its destination is a frontend's address
+ *  or this node's (its first fragment's may have been kpr's). */
 function xdpMayRewrite(frame: Buffer): boolean {
   const ip = ipFields(frame);
   if (!ip) return false;
   if (NODES.has(ip.dst) && SNAT_SOURCES.has(ip.src)) return true;
+  const q = errorQuote(frame);
+  if (q && (FRONTENDS.has(`${q.src} ${q.sport} ${q.proto}`) || (NODES.has(q.src) && SNAT_SOURCES.has(q.dst)))) return true;
   if (ip.later) return FRONTEND_ADDRS.has(ip.dst) || NODES.has(ip.dst);
   return frame.length >= ip.l4 + 4 && FRONTENDS.has(`${ip.dst} ${frame.readUInt16BE(ip.l4 + 2)} ${ip.proto}`);
 }
@@ -191,14 +251,15 @@ const TUNNEL_HEADERS = [0, 28, 64];
 const untunnelled = (frame: Buffer, outer: number) => Buffer.concat([frame.subarray(0, P.ETH_HLEN), frame.subarray(P.ETH_HLEN + outer)]);
 
 /** Checksums and lengths of a frame a program changed. A reply kpr builds
- *  from scratch (RST, ICMP error) must verify whatever came in; a rewrite
+ *  from scratch (RST, ICMP error) must verify whatever came in, but for the
+ *  packet an ICMP error quotes, which is the input's own bytes; a rewrite
  *  must keep a frame that verified verifying. */
 function outputFaults(input: Buffer, out: Buffer, builtAfresh: boolean): string | undefined {
   if (out.length > input.length + MAX_GROWTH) return `grew by ${out.length - input.length} bytes`;
   const faults = checksumFaults(out);
-  if (!faults.length) return undefined;
-  if (builtAfresh || checksumFaults(input).length === 0) return faults.join('; ');
-  return faults.some((f) => !f.endsWith('bad checksum')) ? faults.join('; ') : undefined;
+  if (!faults.length || checksumFaults(input).length === 0) return faults.length ? faults.join('; ') : undefined;
+  const own = (f: string) => !f.endsWith('bad checksum') || (builtAfresh && !f.startsWith('inner('));
+  return faults.some(own) ? faults.join('; ') : undefined;
 }
 
 /** A RST or ICMP error kpr sent back: the frame's ends swapped. */
@@ -273,6 +334,8 @@ function xdpProperty(input: Buffer, r: ProgTestRunResult, piece?: LaterPiece): s
   if (same) return r.retval === XDP_PASS || r.retval === XDP_DROP ? undefined : 'sent back unchanged';
   if (r.retval === XDP_DROP) return undefined;
   if (ip!.later) return laterFragmentFaults(input, r);
+  const q = errorQuote(input);
+  if (q) return translatedErrorFaults(input, r.packet, q);
   if (r.retval === XDP_PASS) {
     // Up the stack to a backend on this node: only the destination changes.
     const changed = changedOffsets(input, r.packet);
@@ -281,7 +344,8 @@ function xdpProperty(input: Buffer, r: ProgTestRunResult, piece?: LaterPiece): s
   }
   const answer = isAnswer(input, r.packet);
   const inIp = ipFields(input)!;
-  if (answer && inIp.proto === P.IPPROTO_TCP && input[inIp.l4 + 13] & P.TCP_RST) return 'a RST answered with a RST';
+  // A RST too big for the tunnel is answered as a router would, with ICMP.
+  if (answer && inIp.proto === P.IPPROTO_TCP && input[inIp.l4 + 13] & P.TCP_RST && ipFields(r.packet)?.proto === P.IPPROTO_TCP) return 'a RST answered with a RST';
   return outputFaults(input, r.packet, answer);
 }
 
@@ -307,9 +371,12 @@ function tcEgressProperty(input: Buffer, r: ProgTestRunResult, piece?: LaterPiec
   if (piece) return replyFollowsFirst(piece.first, input, r);
   const same = r.packet.equals(input);
   const ip = ipFields(input);
-  const mayRewrite = !!ip && (LOCAL_SOURCES.has(ip.src) || tunnelledBackends.has(ip.src));
+  const backendHere = (addr: string) => LOCAL_SOURCES.has(addr) || tunnelledBackends.has(addr);
+  const q = errorQuote(input);
+  const mayRewrite = !!ip && (backendHere(ip.src) || (!!q && backendHere(q.dst)));
   if (!mayRewrite) return same && r.retval === TC_ACT_OK ? undefined : 'not a reply of a local backend, yet changed or dropped';
   if (same || r.retval === TC_ACT_SHOT) return undefined;
+  if (q) return r.packet.length === input.length ? translatedErrorFaults(input, r.packet, q) : 'an ICMP error changed in length';
   const changed = changedOffsets(input, r.packet);
   const span = rewriteSpan(input, 'src');
   if (!changed || changed.some((i) => !span.has(i))) return 'more changed than the source';
@@ -348,8 +415,9 @@ function tcIngressProperty(input: Buffer, r: ProgTestRunResult): string | undefi
   const inner = Buffer.concat([input.subarray(0, P.ETH_HLEN), input.subarray(P.ETH_HLEN + outer)]);
   if (!r.packet.equals(inner)) return 'changed other than by removing the outer header';
   if (!outerAcceptable(input, outer)) return 'decapsulated behind an outer header the stack would refuse';
+  // An error tunnelled here makes no flow (kpr_edge_icmp.h).
   const backend = ipFields(r.packet);
-  if (backend) tunnelledBackends.add(backend.dst);
+  if (backend && (backend.proto === P.IPPROTO_TCP || backend.proto === P.IPPROTO_UDP)) tunnelledBackends.add(backend.dst);
   return outputFaults(input, r.packet, false);
 }
 
@@ -358,10 +426,23 @@ function tcIngressProperty(input: Buffer, r: ProgTestRunResult): string | undefi
 function xdpPath(input: Buffer, r: ProgTestRunResult, piece?: LaterPiece): string | undefined {
   if (piece && laterTcpUdp(ipFields(input))) return r.retval === XDP_DROP ? 'later fragment dropped' : r.packet.equals(input) ? 'later fragment passed' : 'later fragment followed';
   if (r.retval === XDP_DROP || r.packet.equals(input)) return undefined;
+  if (errorQuote(input)) {
+    if (r.retval === XDP_PASS) return 'error to a local backend';
+    if (r.packet.length > input.length) return 'error tunnelled';
+    return SNAT_SOURCES.has(ipFields(r.packet)!.dst) ? 'error to a snat backend' : 'error to a client';
+  }
   if (r.retval === XDP_PASS) return 'to a local backend';
   if (r.packet.length > input.length) return 'tunnelled';
   if (isAnswer(input, r.packet)) return 'answered';
   return SNAT_SOURCES.has(ipFields(input)!.src) ? 'snat reply' : 'snat';
+}
+
+/** ICMP errors among what the tc programs changed: opened from a tunnel, or translated. */
+function tcErrorPath(input: Buffer, r: ProgTestRunResult): string | undefined {
+  const out = ipFields(r.packet);
+  if (r.retval !== TC_ACT_OK || r.packet.equals(input) || !out) return undefined;
+  if (r.packet.length < input.length) return out.proto === IPPROTO_ICMP || out.proto === IPPROTO_ICMPV6 ? 'error opened' : undefined;
+  return errorQuote(input) ? 'error translated' : undefined;
 }
 
 interface FuzzRun {
@@ -469,26 +550,28 @@ describe(`packet fuzzing through BPF_PROG_TEST_RUN (seed ${SEED}, ${COUNT} frame
     }
   });
 
-  test('kpr_xdp_lb: frames not for a frontend pass unchanged; rewritten, tunnelled and answered frames verify', () => {
+  test('kpr_xdp_lb: frames not for a frontend pass unchanged; rewritten, tunnelled, answered and translated frames verify', () => {
     const r = fuzz('xdp', SEED, (pkts) => fx.dp.progTestRunBatch(PROG, pkts, { netns: fx.netns, ifindex: fx.ifindex }), xdpProperty, xdpPath);
     expect(r.failures).toEqual([]);
     // Every way was taken: untouched, dropped, and each way a frame is changed.
-    for (const key of ['PASS/same', 'DROP/same', 'to a local backend', 'tunnelled', 'answered', 'snat', 'snat reply', 'later fragment followed', 'later fragment dropped', 'later fragment passed']) {
+    const errorPaths = ['error to a local backend', 'error tunnelled', 'error to a snat backend', 'error to a client'];
+    const fragmentPaths = ['later fragment followed', 'later fragment dropped', 'later fragment passed'];
+    for (const key of ['PASS/same', 'DROP/same', 'to a local backend', 'tunnelled', 'answered', 'snat', 'snat reply', ...errorPaths, ...fragmentPaths]) {
       expect(r.outcomes[key]).toBeGreaterThan(COUNT / 1000);
     }
   }, TIMEOUT_MS);
 
   test('kpr_tc_dsr_ingress: only kpr tunnels to this node are opened, to exactly their inner packet', () => {
-    const r = fuzz('tc', SEED + 1, (pkts) => fx.dp.progTestRunBatch(TC_INGRESS, pkts), tcIngressProperty);
+    const r = fuzz('tc', SEED + 1, (pkts) => fx.dp.progTestRunBatch(TC_INGRESS, pkts), tcIngressProperty, tcErrorPath);
     expect(r.failures).toEqual([]);
-    for (const key of ['OK/same', 'OK/changed', 'SHOT/changed']) expect(r.outcomes[key]).toBeGreaterThan(COUNT / 1000);
+    for (const key of ['OK/same', 'OK/changed', 'SHOT/changed', 'error opened']) expect(r.outcomes[key]).toBeGreaterThan(COUNT / 1000);
   }, TIMEOUT_MS);
 
-  test("kpr_tc_dsr_egress: only local backends' replies are rewritten, and they verify", () => {
+  test("kpr_tc_dsr_egress: only local backends' replies and errors about their clients' packets are rewritten, and they verify", () => {
     primeFlows();
-    const followed = (input: Buffer, r: ProgTestRunResult, piece?: LaterPiece) => (piece && !r.packet.equals(input) ? 'later fragment followed' : undefined);
-    const r = fuzz('tc', SEED + 2, (pkts) => fx.dp.progTestRunBatch(TC_EGRESS, pkts), tcEgressProperty, followed);
+    const path = (input: Buffer, r: ProgTestRunResult, piece?: LaterPiece) => (piece && !r.packet.equals(input) ? 'later fragment followed' : tcErrorPath(input, r));
+    const r = fuzz('tc', SEED + 2, (pkts) => fx.dp.progTestRunBatch(TC_EGRESS, pkts), tcEgressProperty, path);
     expect(r.failures).toEqual([]);
-    for (const key of ['OK/same', 'OK/changed', 'later fragment followed']) expect(r.outcomes[key]).toBeGreaterThan(COUNT / 1000);
+    for (const key of ['OK/same', 'OK/changed', 'error translated', 'later fragment followed']) expect(r.outcomes[key]).toBeGreaterThan(COUNT / 1000);
   }, TIMEOUT_MS);
 });

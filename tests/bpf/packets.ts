@@ -299,26 +299,51 @@ export function dsrTunnel(inner: Buffer, outerSrc: string, outerDst: string, fe:
   return Buffer.concat([h, inner]);
 }
 
-/** The ICMP port unreachable that answers frame, a UDP datagram (RFC 792:
- *  type 3 code 3 quoting the IP header and 8 bytes; RFC 4443: type 1 code 4
- *  quoting the IPv6 header, a first fragment's Fragment header, and 8 bytes),
- *  from its destination to its source. */
-export function portUnreachable(frame: Buffer): Buffer {
-  const ip = ipView(frame);
-  const quote = frame.subarray(ETH_HLEN, l4Start(frame, ETH_HLEN) + 8);
-  const icmp = Buffer.concat([Buffer.alloc(8), quote]);
-  const [src, dst] = [formatAddr(ip.dst), formatAddr(ip.src)];
-  const macs = [frame.subarray(6, 12), frame.subarray(0, 6)].map((m) => [...m].map((b) => b.toString(16).padStart(2, '0')).join(':'));
-  if (ip.version === 4) {
-    icmp[0] = 3;
-    icmp[1] = 3;
-    icmp.writeUInt16BE(internetChecksum(icmp), 2);
-    return ethernet(macs[0], macs[1], ETH_P_IP, ipv4({ src, dst, proto: 1, payload: icmp, id: 0, fragField: 0 }));
+/** An ICMP error (RFC 792) or ICMPv6 error (RFC 4443) from src to dst
+ *  quoting the IP packet `quoted` (as much of it as the caller passes):
+ *  type, code, and the 4 bytes after the checksum (info: the next-hop MTU of
+ *  a fragmentation needed or packet too big). An IP packet, no Ethernet. */
+export function icmpError(src: string, dst: string, type: number, code: number, quoted: Buffer, info = 0): Buffer {
+  const msg = Buffer.concat([Buffer.alloc(8), quoted]);
+  msg[0] = type;
+  msg[1] = code;
+  msg.writeUInt32BE(info >>> 0, 4);
+  if (!src.includes(':')) {
+    msg.writeUInt16BE(internetChecksum(msg), 2);
+    return ipv4({ src, dst, proto: 1, payload: msg, id: 0, fragField: 0 });
   }
-  icmp[0] = 1;
-  icmp[1] = 4;
-  icmp.writeUInt16BE(internetChecksum(icmp, onesSum(pseudoHeader(ip.dst, ip.src, 58, icmp.length))), 2);
-  return ethernet(macs[0], macs[1], ETH_P_IPV6, ipv6({ src, dst, nextHeader: 58, payload: icmp }));
+  msg.writeUInt16BE(internetChecksum(msg, onesSum(pseudoHeader(ipv6Bytes(src), ipv6Bytes(dst), 58, msg.length))), 2);
+  return ipv6({ src, dst, nextHeader: 58, payload: msg });
+}
+
+/** The IP packet of a frame, or its first len bytes: what an error quotes. */
+export function quoteOf(frame: Buffer, len?: number): Buffer {
+  return frame.subarray(ETH_HLEN, len === undefined ? undefined : ETH_HLEN + len);
+}
+
+const macText = (m: Buffer) => [...m].map((b) => b.toString(16).padStart(2, '0')).join(':');
+
+/** The error kpr answers frame with: from its destination to its source and
+ *  back to the MAC it came from, quoting its IP header (IPv4: with options;
+ *  IPv6: with a first fragment's Fragment header) and the 8 bytes after it;
+ *  type and code by family, [type, code]. */
+export function icmpAnswer(frame: Buffer, v4: [number, number], v6: [number, number], info = 0): Buffer {
+  const ip = ipView(frame);
+  const [type, code] = ip.version === 4 ? v4 : v6;
+  const error = icmpError(formatAddr(ip.dst), formatAddr(ip.src), type, code, quoteOf(frame, l4Start(frame, ETH_HLEN) - ETH_HLEN + 8), info);
+  return ethernet(macText(frame.subarray(6, 12)), macText(frame.subarray(0, 6)), ip.version === 4 ? ETH_P_IP : ETH_P_IPV6, error);
+}
+
+/** The ICMP port unreachable that answers frame, a UDP datagram (RFC 792:
+ *  type 3 code 3; RFC 4443: type 1 code 4). */
+export function portUnreachable(frame: Buffer): Buffer {
+  return icmpAnswer(frame, [3, 3], [1, 4]);
+}
+
+/** The fragmentation needed (RFC 1191: type 3 code 4) or packet too big
+ *  (RFC 8201: type 2) that tells frame's sender the MTU it has. */
+export function tooBig(frame: Buffer, mtu: number): Buffer {
+  return icmpAnswer(frame, [3, 4], [2, 0], mtu);
 }
 
 /** A datagram's fragments as a sender cuts them (RFC 791 3.2, RFC 8200 4.5):

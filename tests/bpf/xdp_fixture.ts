@@ -7,12 +7,13 @@ import * as path from 'path';
 import { ensureBpffs } from '../../lib/bpffs';
 import { DEFAULT_FLOW_TIMEOUTS } from '../../lib/datapath/flow_timeouts';
 import { EdgeBackend, EdgeConfig, EdgeDatapath, EdgeFrontend, EdgeOpenOptions, loadAddon, ProgTestRunResult, repoRoot } from '../../lib/datapath/native';
-import { DEFAULT_NODE_PORT_RANGE, defaultSnatPorts } from '../../lib/datapath/snat_ports';
+import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
+import { defaultSnatPorts } from '../../lib/datapath/snat_ports';
 import { createLogger } from '../../lib/log';
 import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
+import { assertPrivileged } from '../helpers/preflight';
 import { newName } from '../helpers/naming';
 import { removeNamespace } from '../helpers/netns';
-import { assertPrivileged } from '../helpers/preflight';
 import { onExit } from '../helpers/exit_cleanup';
 import { ip, run } from '../helpers/run';
 import { CLIENT_MAC, NODE_MAC } from './packets';
@@ -36,6 +37,11 @@ export const PEER_MAC = '02:00:00:00:b0:02';
 /** A client on the link, with a neighbour entry: replies can be forwarded to it. */
 export const LINK_CLIENT4 = '198.18.0.9';
 export const LINK_CLIENT6 = 'fd00:198:18::9';
+/** A frontend (LB IP) and a client beyond a router, of each family. */
+export const VIP4 = '198.18.100.10';
+export const VIP6 = 'fd00:198:18:100::10';
+export const CLIENT4 = '198.19.5.5';
+export const CLIENT6 = 'fd00:198:18:5::5';
 /** A backend node on the link without a neighbour entry: the FIB cannot answer. */
 export const UNRESOLVED4 = '198.18.0.3';
 
@@ -44,18 +50,6 @@ export interface EdgeFixture {
   netns: string;
   ifindex: number;
   destroy(): void;
-}
-
-/** A frontend of service svcId: DSR, Maglev, reject, no affinity or source ranges, but for extra. */
-export function edgeFrontend(addr: string, port: number, proto: 'TCP' | 'UDP', svcId: number, extra: Partial<EdgeFrontend> = {}): EdgeFrontend {
-  return { addr, port, proto, svcId, count: 1, affinityTimeout: 0, sourceRanges: false, mode: 'dsr', algorithm: 'maglev', noBackend: 'reject', ...extra };
-}
-
-/** Programs fe's service with these backends, spread evenly over a Maglev table of m slots. */
-export function installService(fx: EdgeFixture, m: number, fe: EdgeFrontend, backends: Omit<EdgeBackend, 'svcId'>[]): void {
-  fx.dp.updateBackends(backends.map((b) => ({ ...b, svcId: fe.svcId })));
-  if (backends.length) fx.dp.setMaglevTable(fe.svcId, Array.from({ length: m }, (_, i) => backends[i % backends.length].id));
-  fx.dp.updateFrontends([{ ...fe, count: backends.length }]);
 }
 
 export function edgeOptions(mapDir: string, overrides: Partial<EdgeOpenOptions> = {}): EdgeOpenOptions {
@@ -75,10 +69,10 @@ export function edgeOptions(mapDir: string, overrides: Partial<EdgeOpenOptions> 
   };
 }
 
-/** A node of Linux's default local port range (32768-60999) and Kubernetes' NodePort range. */
-export const SNAT_PORTS = defaultSnatPorts({ min: 32768, max: 60999 }, DEFAULT_NODE_PORT_RANGE);
+/** A node of Linux's default local port range (32768-60999). */
+export const SNAT_PORTS = defaultSnatPorts({ min: 32768, max: 60999 });
 
-/** Whether port is one the snat ports of SNAT_PORTS give. */
+/** Whether port is one of SNAT_PORTS. */
 export const inSnatPorts = (port: number) => SNAT_PORTS.some((r) => port >= r.min && port <= r.max);
 
 /** The config an agent with default flags writes, for the given node. */
@@ -138,26 +132,53 @@ export function createEdgeFixture(root: BpfRoot, overrides: Partial<EdgeOpenOpti
   };
 }
 
-/** For every test of the enclosing describe block (jest hooks), a fresh bpf
- *  root and fixture, handed to use() before the test and destroyed after it,
- *  the root even when the fixture could not be made. */
-export function edgeFixturePerTest(prefix: string, overrides: Partial<EdgeOpenOptions>, use: (fx: EdgeFixture, root: BpfRoot) => void): void {
-  let root: BpfRoot | undefined;
-  let fx: EdgeFixture | undefined;
+/** What eachEdgeFixture() gives the tests of a block: the current test's. */
+export interface EdgeFixtures {
+  root: BpfRoot;
+  fx: EdgeFixture;
+}
+
+/** A fresh bpf root and fixture for each test of the calling block, torn
+ *  down after it whatever happened (either may be missing when setting up
+ *  failed; the root must go regardless). */
+export function eachEdgeFixture(prefix: string, overrides: Partial<EdgeOpenOptions> = {}): EdgeFixtures {
+  const current = {} as EdgeFixtures;
   beforeAll(() => assertPrivileged());
   beforeEach(() => {
-    fx = undefined;
-    root = openBpfRoot(prefix);
-    fx = createEdgeFixture(root, overrides);
-    use(fx, root);
+    current.fx = undefined as unknown as EdgeFixture;
+    current.root = openBpfRoot(prefix);
+    current.fx = createEdgeFixture(current.root, overrides);
   });
   afterEach(() => {
     try {
-      fx?.destroy();
+      current.fx?.destroy();
     } finally {
-      root?.destroy();
+      current.root?.destroy();
     }
   });
+  return current;
+}
+
+/** A frontend as the packet tests program it: DSR, Maglev, reject, one backend, unless extra says otherwise. */
+export function frontend(addr: string, port: number, proto: 'TCP' | 'UDP', svcId: number, extra: Partial<EdgeFrontend> = {}): EdgeFrontend {
+  return { addr, port, proto, svcId, count: 1, affinityTimeout: 0, sourceRanges: false, mode: 'dsr', algorithm: 'maglev', noBackend: 'reject', ...extra };
+}
+
+/** A Maglev table of m slots shared evenly by the backend ids. */
+export function evenTable(m: number, ...ids: number[]): number[] {
+  return Array.from({ length: m }, (_, i) => ids[i % ids.length]);
+}
+
+/** One service on fe.svcId with the given backends in an even Maglev table of m slots. */
+export function programService(dp: EdgeDatapath, m: number, fe: EdgeFrontend, backends: Omit<EdgeBackend, 'svcId'>[]): void {
+  dp.updateBackends(backends.map((b) => ({ ...b, svcId: fe.svcId })));
+  if (backends.length) dp.setMaglevTable(fe.svcId, evenTable(m, ...backends.map((b) => b.id)));
+  dp.updateFrontends([{ ...fe, count: backends.length }]);
+}
+
+/** Packets dropped (or answered) for the reason, on every CPU. */
+export function dropCount(dp: EdgeDatapath, reason: string): number {
+  return dp.readDrops()[XDP_DROP_REASONS.indexOf(reason)];
 }
 
 /** A program's result for pkt: the action expected, and every byte as it came. */

@@ -4,20 +4,15 @@
 // fragment), for each path, both families. What leaves is reassembled and
 // compared with the whole datagram built afresh for its new ends, so that
 // every checksum, the L4 one of the whole datagram included, is checked.
-import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
 import { EdgeBackend, EdgeFrontend, ProgTestRunResult } from '../../lib/datapath/native';
 import { checksumFaults } from './checksums';
 import * as P from './packets';
 import {
-  EdgeFixture, edgeFixturePerTest, edgeFrontend, expectUnchanged, inSnatPorts, installService, LINK_CLIENT4, LINK_CLIENT6, NODE4, NODE6, PEER4, PEER6,
-  PEER_MAC, PROG, TC_ACT_OK, TC_EGRESS, TC_INGRESS, XDP_DROP, XDP_PASS, XDP_TX,
+  CLIENT4, CLIENT6, dropCount, eachEdgeFixture, expectUnchanged, frontend, inSnatPorts, LINK_CLIENT4, LINK_CLIENT6, NODE4,
+  NODE6, PEER4, PEER6, PEER_MAC, PROG, programService, TC_ACT_OK, TC_EGRESS, TC_INGRESS, VIP4, VIP6, XDP_DROP, XDP_PASS, XDP_TX,
 } from './xdp_fixture';
 
 const M = 251;
-const VIP4 = '198.18.100.10';
-const VIP6 = 'fd00:198:18:100::10';
-const CLIENT4 = '198.19.5.5';
-const CLIENT6 = 'fd00:198:18:5::5';
 /** UDP header and payload of a 4000-byte IPv4 datagram. */
 const UDP_LEN = 3980;
 const PAYLOAD = Buffer.from(Array.from({ length: UDP_LEN - 8 }, (_, i) => (i * 7 + 3) & 0xff));
@@ -41,7 +36,8 @@ const FAMILIES: Family[] = [
   { name: 'IPv6', vip: VIP6, client: CLIENT6, linkClient: LINK_CLIENT6, node: NODE6, peer: PEER6, local: 'fd00:198:18:50::2', remote: 'fd00:198:18:60::2' },
 ];
 
-/** Room for kpr's DSR tunnel header within the fixture's 1500-byte MTU (a bigger packet is the FIB's "fragmentation needed"). */
+/** The fixture's link MTU, and fragments with room for kpr's DSR tunnel header within it. */
+const FIXTURE_MTU = 1500;
 const DSR_CHUNK = 1376;
 
 /** The 4000-byte datagram of flow, whole. */
@@ -69,11 +65,11 @@ function untunnelled(out: Buffer): Buffer {
 }
 
 describe('IP fragments through the edge LB (BPF_PROG_TEST_RUN)', () => {
-  let fx: EdgeFixture;
-  const runXdp = (pkt: Buffer): ProgTestRunResult => fx.dp.progTestRun(PROG, pkt, 1, { netns: fx.netns, ifindex: fx.ifindex });
-  const runTc = (prog: string, pkt: Buffer): ProgTestRunResult => fx.dp.progTestRun(prog, pkt, 1);
-  const service = (fe: EdgeFrontend, backends: Omit<EdgeBackend, 'svcId'>[]) => installService(fx, M, fe, backends);
-  const drops = (reason: string) => fx.dp.readDrops()[XDP_DROP_REASONS.indexOf(reason)];
+  const t = eachEdgeFixture('xdp-frag', { maglevTableSize: M });
+  const runXdp = (pkt: Buffer): ProgTestRunResult => t.fx.dp.progTestRun(PROG, pkt, 1, { netns: t.fx.netns, ifindex: t.fx.ifindex });
+  const runTc = (prog: string, pkt: Buffer): ProgTestRunResult => t.fx.dp.progTestRun(prog, pkt, 1);
+  const service = (fe: EdgeFrontend, backends: Omit<EdgeBackend, 'svcId'>[]) => programService(t.fx.dp, M, fe, backends);
+  const drops = (reason: string) => dropCount(t.fx.dp, reason);
   /** Each frame through XDP must end with action; what left, in order. */
   const xdpAll = (frames: Buffer[], action: number) =>
     frames.map((f) => {
@@ -84,24 +80,22 @@ describe('IP fragments through the edge LB (BPF_PROG_TEST_RUN)', () => {
   const expectXdpUntouched = (pkt: Buffer, action: number) => expectUnchanged(runXdp(pkt), pkt, action);
   const expectTcUntouched = (prog: string, pkt: Buffer) => expectUnchanged(runTc(prog, pkt), pkt, TC_ACT_OK);
 
-  edgeFixturePerTest('xdp-frag', { maglevTableSize: M }, (f) => (fx = f));
-
   describe.each(FAMILIES)('$name', (fam) => {
     const flow = { src: fam.client, dst: fam.vip, sport: 40000, dport: 53 };
 
     test('a backend on this node: every fragment goes up to it, only the first rewritten at L4; one datagram counted', () => {
-      service(edgeFrontend(fam.vip, 53, 'UDP', 1), [{ id: 1, addr: fam.local, port: 5353 }]);
+      service(frontend(fam.vip, 53, 'UDP', 1), [{ id: 1, addr: fam.local, port: 5353 }]);
       const frags = fragmented(flow, 0x4242);
       expect(frags).toHaveLength(3);
       const out = xdpAll(frags, XDP_PASS);
       expectDatagram(out, whole({ ...flow, dst: fam.local, dport: 5353 }));
       // The later ones keep their data byte for byte: the datagram's checksum is in the first.
       for (let i = 1; i < 3; i++) expect(out[i].subarray(P.fragmentOf(out[i])!.payloadAt).equals(frags[i].subarray(P.fragmentOf(frags[i])!.payloadAt))).toBe(true);
-      expect(fx.dp.readStats()).toEqual([{ svcId: 1, packets: 1, bytes: frags[0].length }]);
+      expect(t.fx.dp.readStats()).toEqual([{ svcId: 1, packets: 1, bytes: frags[0].length }]);
     });
 
     test('DSR: every fragment in the tunnel to the backend node, naming the frontend', () => {
-      service(edgeFrontend(fam.vip, 53, 'UDP', 1), [{ id: 1, addr: fam.remote, port: 5353, nodeAddr: fam.peer }]);
+      service(frontend(fam.vip, 53, 'UDP', 1), [{ id: 1, addr: fam.remote, port: 5353, nodeAddr: fam.peer }]);
       const out = xdpAll(fragmented(flow, 0x4243, DSR_CHUNK), XDP_TX);
       for (const o of out) {
         expect(o.subarray(0, 6).equals(P.macBytes(PEER_MAC))).toBe(true);
@@ -111,8 +105,18 @@ describe('IP fragments through the edge LB (BPF_PROG_TEST_RUN)', () => {
       expectDatagram(out.map(untunnelled), whole({ ...flow, dst: fam.remote, dport: 5353 }));
     });
 
+    test('DSR: a first fragment too big for the tunnel is answered as a whole packet is, and its later fragments are dropped', () => {
+      service(frontend(fam.vip, 53, 'UDP', 1), [{ id: 1, addr: fam.remote, port: 5353, nodeAddr: fam.peer }]);
+      const [first, ...later] = fragmented(flow, 0x4250);
+      const r = runXdp(first);
+      expect(r.retval).toBe(XDP_TX);
+      expect(r.packet.toString('hex')).toBe(P.tooBig(first, FIXTURE_MTU - (fam.name === 'IPv4' ? 28 : 64)).toString('hex'));
+      for (const f of later) expectXdpUntouched(f, XDP_DROP);
+      expect([drops('frag_needed'), drops('frag_not_found')]).toEqual([1, 2]);
+    });
+
     test("snat: the fragments leave from this node on the flow's port, and the reply's fragments reach the client from the frontend", () => {
-      service(edgeFrontend(fam.vip, 53, 'UDP', 1, { mode: 'snat' }), [{ id: 1, addr: fam.peer, port: 5353, nodeAddr: fam.peer }]);
+      service(frontend(fam.vip, 53, 'UDP', 1, { mode: 'snat' }), [{ id: 1, addr: fam.peer, port: 5353, nodeAddr: fam.peer }]);
       const client = { ...flow, src: fam.linkClient };
       const out = xdpAll(fragmented(client, 0x4244), XDP_TX);
       const snatPort = P.ports(out[0]).sport;
@@ -125,7 +129,7 @@ describe('IP fragments through the edge LB (BPF_PROG_TEST_RUN)', () => {
     });
 
     test('a later fragment before its first, or of a datagram never begun, is dropped and counted; the rest follow their first', () => {
-      service(edgeFrontend(fam.vip, 53, 'UDP', 1), [{ id: 1, addr: fam.local, port: 5353 }]);
+      service(frontend(fam.vip, 53, 'UDP', 1), [{ id: 1, addr: fam.local, port: 5353 }]);
       const [first, middle, last] = fragmented(flow, 0x4245);
       expectXdpUntouched(middle, XDP_DROP);
       expect(drops('frag_not_found')).toBe(1);
@@ -139,7 +143,7 @@ describe('IP fragments through the edge LB (BPF_PROG_TEST_RUN)', () => {
     });
 
     test("a datagram that is not kpr's passes untouched, its later fragments too; so do later fragments of other protocols", () => {
-      service(edgeFrontend(fam.vip, 53, 'UDP', 1), [{ id: 1, addr: fam.local, port: 5353 }]);
+      service(frontend(fam.vip, 53, 'UDP', 1), [{ id: 1, addr: fam.local, port: 5353 }]);
       for (const other of [{ ...flow, dport: 54 }, { ...flow, dst: fam.node }]) {
         for (const f of fragmented(other, 0x4247)) expectXdpUntouched(f, XDP_PASS);
       }
@@ -149,8 +153,8 @@ describe('IP fragments through the edge LB (BPF_PROG_TEST_RUN)', () => {
     });
 
     test('a first fragment dropped (source range) or answered (no backend) leaves its later fragments dropped', () => {
-      service(edgeFrontend(fam.vip, 53, 'UDP', 1, { sourceRanges: true }), [{ id: 1, addr: fam.local, port: 5353 }]);
-      service(edgeFrontend(fam.vip, 54, 'UDP', 2), []);
+      service(frontend(fam.vip, 53, 'UDP', 1, { sourceRanges: true }), [{ id: 1, addr: fam.local, port: 5353 }]);
+      service(frontend(fam.vip, 54, 'UDP', 2), []);
       const [first, ...later] = fragmented(flow, 0x4249);
       expectXdpUntouched(first, XDP_DROP);
       expect(drops('source_range_denied')).toBe(1);
@@ -166,7 +170,7 @@ describe('IP fragments through the edge LB (BPF_PROG_TEST_RUN)', () => {
     });
 
     test("tc egress: a local backend's reply in fragments leaves as the frontend's; later fragments of anything else leave as they are", () => {
-      service(edgeFrontend(fam.vip, 53, 'UDP', 1), [{ id: 1, addr: fam.local, port: 5353 }]);
+      service(frontend(fam.vip, 53, 'UDP', 1), [{ id: 1, addr: fam.local, port: 5353 }]);
       expect(runXdp(P.udpFrame(flow)).retval).toBe(XDP_PASS);
       const reply = { src: fam.local, dst: fam.client, sport: 5353, dport: 40000 };
       const out = fragmented(reply, 0x6161).map((f) => {
@@ -198,14 +202,14 @@ describe('IP fragments through the edge LB (BPF_PROG_TEST_RUN)', () => {
   });
 
   test('a UDP/IPv4 datagram without checksum keeps none, in fragments', () => {
-    service(edgeFrontend(VIP4, 53, 'UDP', 1), [{ id: 1, addr: '198.18.50.2', port: 5353 }]);
+    service(frontend(VIP4, 53, 'UDP', 1), [{ id: 1, addr: '198.18.50.2', port: 5353 }]);
     const frame = P.udpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 53 }, PAYLOAD, true);
     const out = xdpAll(P.fragmentFrame(frame, 1480, 0x4343), XDP_PASS);
     expect(P.reassemble(out).readUInt16BE(P.ETH_HLEN + 20 + 6)).toBe(0);
   });
 
   test('an IPv6 atomic fragment (offset 0, no more) is a whole datagram, balanced by its ports', () => {
-    service(edgeFrontend(VIP6, 53, 'UDP', 1), [{ id: 1, addr: 'fd00:198:18:50::2', port: 5353 }]);
+    service(frontend(VIP6, 53, 'UDP', 1), [{ id: 1, addr: 'fd00:198:18:50::2', port: 5353 }]);
     const small = P.udpFrame({ src: CLIENT6, dst: VIP6, sport: 40000, dport: 53 }, Buffer.from('atomic'));
     const [atomic] = P.fragmentFrame(small, 64, 0x4444);
     expect(P.fragmentOf(atomic)).toMatchObject({ offset: 0, more: false });

@@ -1,33 +1,25 @@
 // The XDP edge load balancer, packet by packet through BPF_PROG_TEST_RUN:
 // what leaves is checked byte for byte against packets built from the RFCs.
 import * as path from 'path';
-import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
 import { run } from '../helpers/run';
 import { EdgeBackend, EdgeFrontend, ProgTestRunResult } from '../../lib/datapath/native';
-import { BpfRoot } from '../helpers/bpf_root';
 import * as P from './packets';
 import {
-  EdgeFixture, edgeFixturePerTest, edgeFrontend as frontend, expectUnchanged, installService, LINK_CLIENT4, LINK_CLIENT6, NODE4, NODE6, PEER4,
-  PEER6, PEER_MAC, PROG, inSnatPorts, TC_ACT_OK, TC_EGRESS, TC_INGRESS, UNRESOLVED4, XDP_DROP, XDP_PASS, XDP_TX,
+  CLIENT4, CLIENT6, dropCount, eachEdgeFixture, EdgeFixture, evenTable, expectUnchanged, frontend, inSnatPorts, LINK_CLIENT4,
+  LINK_CLIENT6, NODE4, NODE6, PEER4, PEER6, PEER_MAC, PROG, programService, TC_ACT_OK, TC_EGRESS, TC_INGRESS, UNRESOLVED4,
+  VIP4, VIP6, XDP_DROP, XDP_PASS, XDP_TX,
 } from './xdp_fixture';
 
 const M = 251;
-const VIP4 = '198.18.100.10';
-const VIP6 = 'fd00:198:18:100::10';
-const CLIENT4 = '198.19.5.5';
-const CLIENT6 = 'fd00:198:18:5::5';
 const LOCAL_A = '198.18.50.1';
 const LOCAL_B = '198.18.50.2';
 
-function drops(fx: EdgeFixture, reason: string): number {
-  return fx.dp.readDrops()[XDP_DROP_REASONS.indexOf(reason)];
-}
+const drops = (fx: EdgeFixture, reason: string): number => dropCount(fx.dp, reason);
 
 describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
-  let root: BpfRoot;
-  let fx: EdgeFixture;
-  const runPkt = (pkt: Buffer): ProgTestRunResult => fx.dp.progTestRun(PROG, pkt, 1, { netns: fx.netns, ifindex: fx.ifindex });
-  const runTc = (prog: string, pkt: Buffer): ProgTestRunResult => fx.dp.progTestRun(prog, pkt, 1);
+  const t = eachEdgeFixture('xdp', { maglevTableSize: M });
+  const runPkt = (pkt: Buffer): ProgTestRunResult => t.fx.dp.progTestRun(PROG, pkt, 1, { netns: t.fx.netns, ifindex: t.fx.ifindex });
+  const runTc = (prog: string, pkt: Buffer): ProgTestRunResult => t.fx.dp.progTestRun(prog, pkt, 1);
   /** A reply through tc egress: it leaves as the frontend's (expected is
    *  the same reply built from the frontend, so its checksums are checked). */
   const expectReplyAs = (reply: Buffer, expected: Buffer) => {
@@ -36,14 +28,9 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
     expect(r.packet.subarray(P.ETH_HLEN).toString('hex')).toBe(expected.subarray(P.ETH_HLEN).toString('hex'));
   };
   const expectTcUntouched = (prog: string, pkt: Buffer) => expectUnchanged(runTc(prog, pkt), pkt, TC_ACT_OK);
-  const table = (...ids: number[]) => Array.from({ length: M }, (_, i) => ids[i % ids.length]);
-  const service = (fe: EdgeFrontend, backends: Omit<EdgeBackend, 'svcId'>[]) => installService(fx, M, fe, backends);
+  const table = (...ids: number[]) => evenTable(M, ...ids);
+  const service = (fe: EdgeFrontend, backends: Omit<EdgeBackend, 'svcId'>[]) => programService(t.fx.dp, M, fe, backends);
   const expectUntouched = (pkt: Buffer, action = XDP_PASS) => expectUnchanged(runPkt(pkt), pkt, action);
-
-  edgeFixturePerTest('xdp', { maglevTableSize: M }, (f, r) => {
-    fx = f;
-    root = r;
-  });
 
   describe('not for a frontend: passed with every byte unchanged', () => {
     beforeEach(() => service(frontend(VIP4, 80, 'TCP', 1), [{ id: 1, addr: '198.18.60.1', port: 8080, nodeAddr: PEER4 }]));
@@ -90,13 +77,13 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
     test('a bad TCP header for a frontend is dropped and counted; elsewhere it is passed', () => {
       const badDoff = P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 }, { doff: 4 });
       expectUntouched(badDoff, XDP_DROP);
-      expect(drops(fx, 'invalid_packet')).toBe(1);
+      expect(drops(t.fx, 'invalid_packet')).toBe(1);
       expectUntouched(P.tcpFrame({ src: CLIENT4, dst: '198.18.100.11', sport: 40000, dport: 80 }, { doff: 4 }));
       const truncated = good().subarray(0, P.ETH_HLEN + 20 + 12);
       truncated.writeUInt16BE(32, P.ETH_HLEN + 2);
       truncated.writeUInt16BE(P.internetChecksum(Buffer.concat([truncated.subarray(P.ETH_HLEN, P.ETH_HLEN + 10), Buffer.alloc(2), truncated.subarray(P.ETH_HLEN + 12, P.ETH_HLEN + 20)])), P.ETH_HLEN + 10);
       expectUntouched(truncated, XDP_DROP);
-      expect(drops(fx, 'invalid_packet')).toBe(2);
+      expect(drops(t.fx, 'invalid_packet')).toBe(2);
     });
   });
 
@@ -124,7 +111,7 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
       expectTunnel(P.tcpFrame(flow, {}, { tos: 0x10 }), P.tcpFrame({ ...flow, dst: B4.addr, dport: B4.port }, {}, { tos: 0x10 }), NODE4, PEER4, { addr: VIP4, port: 80 });
       const udpFlow = { src: CLIENT4, dst: VIP4, sport: 40001, dport: 53 };
       expectTunnel(P.udpFrame(udpFlow), P.udpFrame({ ...udpFlow, dst: '198.18.60.2', dport: 5353 }), NODE4, PEER4, { addr: VIP4, port: 53 });
-      expect(fx.dp.readStats()).toEqual([
+      expect(t.fx.dp.readStats()).toEqual([
         { svcId: 1, packets: 1, bytes: 54 },
         { svcId: 2, packets: 1, bytes: 50 },
       ]);
@@ -150,7 +137,7 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
     test('no route to the backend node: dropped and counted', () => {
       service(frontend(VIP4, 80, 'TCP', 1), [{ id: 1, addr: '198.18.60.1', port: 8080, nodeAddr: UNRESOLVED4 }]);
       expect(runPkt(P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 })).retval).toBe(XDP_DROP);
-      expect(drops(fx, 'fib_lookup_failed')).toBe(1);
+      expect(drops(t.fx, 'fib_lookup_failed')).toBe(1);
     });
   });
 
@@ -314,7 +301,7 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
       const seen = Array(4).fill(0);
       const value = [...addr16(LINK_CLIENT4), ...addr16(VIP4), ...be16(80), 0, 0, 1, 0, 0, 0, ...seen, 0x11, 0, 0, 0];
       const args = (bytes: number[]) => bytes.map(String);
-      run('bpftool', ['map', 'update', 'pinned', path.join(root.path, 'kpr', 'maps', 'kpr_edge_snat'), 'key', ...args(key), 'value', ...args(value)]);
+      run('bpftool', ['map', 'update', 'pinned', path.join(t.root.path, 'kpr', 'maps', 'kpr_edge_snat'), 'key', ...args(key), 'value', ...args(value)]);
       const frame = frameOf(false);
       expect(P.ports(forward(frame, LINK_CLIENT4, VIP4, 42000).packet).sport).toBe(42000);
       const back = runPkt(frame({ src: PEER4, dst: NODE4, sport: 8080, dport: 42000 }));
@@ -349,7 +336,7 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
       expectRst(P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 }, { seq: 7000, payload: Buffer.from('hello') }, { options: Buffer.from([1, 1, 1, 0]) }), 0, 7006, P.TCP_RST | P.TCP_ACK);
       // A segment with ACK: the RST takes its acknowledgment number as sequence.
       expectRst(P.tcpFrame({ src: CLIENT6, dst: VIP6, sport: 40000, dport: 80 }, { seq: 5, ack: 99999, flags: P.TCP_ACK | P.TCP_PSH, payload: Buffer.from('x') }), 99999, 0, P.TCP_RST);
-      expect(drops(fx, 'no_service_backend')).toBe(2);
+      expect(drops(t.fx, 'no_service_backend')).toBe(2);
     });
 
     test('UDP is answered with an ICMP port unreachable quoting it (IPv4 with options, IPv6), and counted', () => {
@@ -363,7 +350,7 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
         expect(r.retval).toBe(XDP_TX);
         expect(r.packet.toString('hex')).toBe(P.portUnreachable(pkt).toString('hex'));
       }
-      expect(drops(fx, 'no_service_backend')).toBe(3);
+      expect(drops(t.fx, 'no_service_backend')).toBe(3);
     });
 
     test('a RST is not answered (RFC 9293 3.10.7.1, as the kernel REJECT does): dropped and counted', () => {
@@ -371,7 +358,7 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
       service(frontend(VIP6, 80, 'TCP', 2), []);
       expectUntouched(P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 }, { flags: P.TCP_RST }), XDP_DROP);
       expectUntouched(P.tcpFrame({ src: CLIENT6, dst: VIP6, sport: 40000, dport: 80 }, { flags: P.TCP_RST | P.TCP_ACK, ack: 5 }), XDP_DROP);
-      expect(drops(fx, 'no_service_backend')).toBe(2);
+      expect(drops(t.fx, 'no_service_backend')).toBe(2);
     });
 
     test('with the drop action, UDP and TCP are dropped and counted', () => {
@@ -379,7 +366,7 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
       service(frontend(VIP4, 80, 'TCP', 2, { noBackend: 'drop' }), []);
       expectUntouched(P.udpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 53 }), XDP_DROP);
       expectUntouched(P.tcpFrame({ src: CLIENT4, dst: VIP4, sport: 40000, dport: 80 }), XDP_DROP);
-      expect(drops(fx, 'no_service_backend')).toBe(2);
+      expect(drops(t.fx, 'no_service_backend')).toBe(2);
     });
   });
 
@@ -391,12 +378,12 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
     test('an established flow keeps its backend when the table changes; a new flow re-hashes', () => {
       service(frontend(VIP4, 80, 'TCP', 1), [A]);
       expect(backendOf(41000)).toBe(LOCAL_A);
-      fx.dp.updateBackends([{ ...B, svcId: 1 }]);
-      fx.dp.setMaglevTable(1, table(B.id));
+      t.fx.dp.updateBackends([{ ...B, svcId: 1 }]);
+      t.fx.dp.setMaglevTable(1, table(B.id));
       expect(backendOf(41000)).toBe(LOCAL_A);
       expect(backendOf(41001)).toBe(LOCAL_B);
       // Once its backend is gone the flow moves to the current table.
-      fx.dp.deleteBackends([A.id]);
+      t.fx.dp.deleteBackends([A.id]);
       expect(backendOf(41000)).toBe(LOCAL_B);
     });
 
@@ -405,7 +392,7 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
       const spread = new Set(Array.from({ length: 32 }, (_, i) => backendOf(42000 + i)));
       expect(spread).toEqual(new Set([LOCAL_A, LOCAL_B]));
 
-      fx.dp.updateFrontends([frontend(VIP4, 80, 'TCP', 1, { count: 2, affinityTimeout: 300 })]);
+      t.fx.dp.updateFrontends([frontend(VIP4, 80, 'TCP', 1, { count: 2, affinityTimeout: 300 })]);
       const first = backendOf(43000, '198.19.7.7');
       for (let i = 1; i < 32; i++) expect(backendOf(43000 + i, '198.19.7.7')).toBe(first);
     });
@@ -423,8 +410,8 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
       expect(new Set(picks)).toEqual(new Set([LOCAL_A, LOCAL_B]));
       picks.forEach((b, i) => expect(backendOf(44000 + i)).toBe(b));
       // Each flow missed the flow table once, on its first packet; the second packets hit it.
-      expect(fx.dp.readFlowMisses()).toBe(64);
-      expect(fx.dp.readStats()).toEqual([{ svcId: 1, packets: 128, bytes: expect.any(Number) }]);
+      expect(t.fx.dp.readFlowMisses()).toBe(64);
+      expect(t.fx.dp.readStats()).toEqual([{ svcId: 1, packets: 128, bytes: expect.any(Number) }]);
     });
 
     test('affinity expires after its timeout: the next connection is hashed afresh', async () => {
@@ -445,32 +432,32 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
   test('what is written reads back; deletions of absent entries are no error', () => {
     const fe = frontend(VIP4, 80, 'TCP', 7, { sourceRanges: true, mode: 'snat', algorithm: 'random', noBackend: 'drop', affinityTimeout: 60 });
     service(fe, [{ id: 3, addr: LOCAL_A, port: 8080 }, { id: 4, addr: '198.18.60.1', port: 8080, nodeAddr: PEER4 }]);
-    fx.dp.updateSourceRanges([{ svcId: 7, cidr: '198.19.5.0/24' }, { svcId: 7, cidr: 'fd00:198:18:5::/64' }]);
-    expect(fx.dp.dumpFrontends()).toEqual([{ ...fe, count: 2 }]);
-    expect(fx.dp.dumpBackends()).toEqual([
+    t.fx.dp.updateSourceRanges([{ svcId: 7, cidr: '198.19.5.0/24' }, { svcId: 7, cidr: 'fd00:198:18:5::/64' }]);
+    expect(t.fx.dp.dumpFrontends()).toEqual([{ ...fe, count: 2 }]);
+    expect(t.fx.dp.dumpBackends()).toEqual([
       { id: 3, addr: LOCAL_A, port: 8080, svcId: 7 },
       { id: 4, addr: '198.18.60.1', port: 8080, svcId: 7, nodeAddr: PEER4 },
     ]);
-    expect(fx.dp.dumpSourceRanges().sort((a, b) => a.cidr.localeCompare(b.cidr))).toEqual([
+    expect(t.fx.dp.dumpSourceRanges().sort((a, b) => a.cidr.localeCompare(b.cidr))).toEqual([
       { svcId: 7, cidr: '198.19.5.0/24' },
       { svcId: 7, cidr: 'fd00:198:18:5::/64' },
     ]);
-    expect(fx.dp.dumpMaglevTableIds()).toEqual([7]);
-    expect(fx.dp.readMaglevTable(7)).toEqual(table(3, 4));
-    expect(fx.dp.readMaglevTable(8)).toEqual([]);
+    expect(t.fx.dp.dumpMaglevTableIds()).toEqual([7]);
+    expect(t.fx.dp.readMaglevTable(7)).toEqual(table(3, 4));
+    expect(t.fx.dp.readMaglevTable(8)).toEqual([]);
 
-    fx.dp.deleteSourceRanges([{ svcId: 7, cidr: '198.19.5.0/24' }, { svcId: 9, cidr: '198.19.0.0/16' }]);
-    fx.dp.deleteMaglevTables([7, 8]);
-    fx.dp.deleteBackends([3]);
-    expect(fx.dp.dumpSourceRanges()).toEqual([{ svcId: 7, cidr: 'fd00:198:18:5::/64' }]);
-    expect(fx.dp.dumpMaglevTableIds()).toEqual([]);
-    expect(fx.dp.dumpBackends().map((b) => b.id)).toEqual([4]);
+    t.fx.dp.deleteSourceRanges([{ svcId: 7, cidr: '198.19.5.0/24' }, { svcId: 9, cidr: '198.19.0.0/16' }]);
+    t.fx.dp.deleteMaglevTables([7, 8]);
+    t.fx.dp.deleteBackends([3]);
+    expect(t.fx.dp.dumpSourceRanges()).toEqual([{ svcId: 7, cidr: 'fd00:198:18:5::/64' }]);
+    expect(t.fx.dp.dumpMaglevTableIds()).toEqual([]);
+    expect(t.fx.dp.dumpBackends().map((b) => b.id)).toEqual([4]);
   });
 
   test('source ranges: a client outside them is dropped and counted, one inside is served', () => {
     service(frontend(VIP4, 80, 'TCP', 1, { sourceRanges: true }), [{ id: 1, addr: LOCAL_A, port: 8080 }]);
     service(frontend(VIP6, 80, 'TCP', 2, { sourceRanges: true }), [{ id: 2, addr: 'fd00:198:18:50::1', port: 8080 }]);
-    fx.dp.updateSourceRanges([
+    t.fx.dp.updateSourceRanges([
       { svcId: 1, cidr: '198.19.5.0/24' },
       { svcId: 2, cidr: 'fd00:198:18:5::/64' },
     ]);
@@ -479,6 +466,6 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
     const denied = P.tcpFrame({ src: '198.19.6.5', dst: VIP4, sport: 40000, dport: 80 });
     expectUntouched(denied, XDP_DROP);
     expectUntouched(P.tcpFrame({ src: 'fd00:198:18:6::5', dst: VIP6, sport: 40000, dport: 80 }), XDP_DROP);
-    expect(drops(fx, 'source_range_denied')).toBe(2);
+    expect(drops(t.fx, 'source_range_denied')).toBe(2);
   });
 });

@@ -249,7 +249,11 @@ describe('edge LB: real traffic through two nodes', () => {
     expect(firsts.size).toBeGreaterThan(1);
 
     const flows = JSON.parse(kpr('flows')) as FlowRow[];
-    expect(flows.some((f) => f.client.startsWith(`${topo.client.ipv4}:`) && f.frontends.includes(`${WEB.lbIp}:80/TCP`))).toBe(true);
+    const toWeb = flows.filter((f) => f.client.startsWith(`${topo.client.ipv4}:`) && f.frontends.includes(`${WEB.lbIp}:80/TCP`));
+    expect(toWeb.length).toBeGreaterThan(0);
+    // The client closed each connection: its FIN is in the flow's state.
+    expect(new Set(toWeb.map((f) => f.state))).toEqual(new Set(['closing']));
+    expect(Math.min(...toWeb.map((f) => f.idleSeconds))).toBeLessThan(10);
     const backends = JSON.parse(kpr('backends')) as BackendRow[];
     expect(backends).toContainEqual(expect.objectContaining({ backend: `${pod('b1').ipv4}:${TARGET}`, node: nodeB.ipv4 }));
     const services = JSON.parse(kpr('services')) as ({ lb: string } & EdgeServiceRow)[];

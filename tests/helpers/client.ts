@@ -1,6 +1,7 @@
 // Test client, run inside a client namespace and test cgroup (client_runner.ts):
-//   node client.js tcp|udp|udp-connected|udp-new-socket|http --addr A --port P --count N
+//   node client.js tcp|udp|udp-connected|udp-new-socket|udp-connected-new-socket|http|transfer --addr A --port P --count N
 //        [--timeout-ms T] [--deadline-ms D] [--interval-ms I]
+//        [--upload BYTES] [--download BYTES] [--source-port S]
 //        [--request-bytes R --answer-bytes A]              -> one JSON line (ClientReport)
 //   node client.js hold --proto tcp|udp --addr A --port P --interval-ms I
 //        --duration-ms D [--timeout-ms T]               -> one JSON line per HoldEvent
@@ -8,9 +9,15 @@
 // udp: one unconnected socket, N sendto()/recvmsg() exchanges.
 // udp-connected: one connected socket, N send()/recv() exchanges.
 // udp-new-socket: N exchanges, each on a socket of its own (a new source port each time).
-// With --request-bytes and --answer-bytes (udp modes), every request is R bytes and
-// asks the echo server for an answer of A bytes (sized_udp.ts): datagrams in fragments.
+// udp-connected-new-socket: N exchanges, each on a connected socket of its own (N flows).
+// With --request-bytes and --answer-bytes (udp, udp-connected, udp-new-socket), every request
+// is R bytes and asks the echo server for an answer of A bytes (sized_udp.ts): datagrams in fragments.
 // http: N sequential GET / requests, each on a new connection.
+// transfer: N sequential connections, each sends --upload bytes and receives
+// --download bytes (echo server's "recv N" and "send N"): packets of the
+// path's MTU, whatever it is.
+// --source-port S (udp-connected-new-socket, transfer): probe i leaves from port S + i
+// instead of one the kernel picks, so that runs never share a flow.
 // With --interval-ms the one-shot modes start a probe every I ms at most (a
 // paced load), and SIGTERM ends them early: the probe under way finishes and
 // the report covers what was done.
@@ -31,6 +38,8 @@ const PEER_REQUEST = 'peer\n';
 const MAX_COUNT = 100_000;
 const MAX_DURATION_MS = 600_000;
 const MIN_INTERVAL_MS = 10;
+/** transfer: bytes each way per connection (the echo server's limit). */
+const MAX_TRANSFER = 64 * 1024 * 1024;
 
 type Outcome = Omit<ProbeResult, 'ms'>;
 
@@ -96,6 +105,51 @@ function tcpOnce(addr: string, port: number, timeoutMs: number): Promise<ProbeRe
     sock.on('end', () => settle({ error: 'EOF', ...peer }));
     return () => sock.destroy();
   }, { at });
+}
+
+/** One connection: --upload bytes up ("recv N", answered "<name> N"), then
+ *  --download bytes down ("send N", answered "<name>" and N bytes). An error
+ *  SHORT when a byte count disagrees, EOF when the backend closes first. */
+function transferOnce(addr: string, port: number, localPort: number | undefined, upload: number, download: number, timeoutMs: number): Promise<ProbeResult> {
+  return exchange(timeoutMs, (settle) => {
+    const sock = net.connect({ host: addr, port, localPort });
+    let stage: 'uploaded' | 'name' | 'bytes' = 'uploaded';
+    let line = '';
+    let due = download;
+    let backend: string | undefined;
+    const requestDownload = () => {
+      if (download === 0) return settle({ backend });
+      stage = 'name';
+      sock.write(`send ${download}\n`);
+    };
+    sock.on('connect', () => {
+      if (upload > 0) sock.write(Buffer.concat([Buffer.from(`recv ${upload}\n`), Buffer.alloc(upload, 'u')]));
+      else requestDownload();
+    });
+    sock.on('data', (chunk: Buffer) => {
+      let at = 0;
+      while (stage !== 'bytes' && at < chunk.length) {
+        const nl = chunk.indexOf(10, at);
+        if (nl < 0) {
+          line += chunk.toString('utf8', at);
+          return;
+        }
+        const [name, count] = (line + chunk.toString('utf8', at, nl)).split(' ');
+        line = '';
+        at = nl + 1;
+        backend = name;
+        if (stage === 'name') stage = 'bytes';
+        else if (Number(count) === upload) requestDownload();
+        else return settle({ error: 'SHORT' });
+      }
+      due -= chunk.length - at;
+      if (due < 0) settle({ error: 'SHORT' });
+      else if (stage === 'bytes' && due === 0) settle({ backend });
+    });
+    sock.on('error', (err) => settle({ error: errorCode(err) }));
+    sock.on('end', () => settle({ error: 'EOF' }));
+    return () => sock.destroy();
+  });
 }
 
 function httpOnce(addr: string, port: number, timeoutMs: number): Promise<ProbeResult> {
@@ -247,12 +301,12 @@ async function udpChannel(addr: string, port: number, emit: (e: HoldEvent) => vo
 
 let stopRequested = false;
 
-async function repeat(o: Options, once: () => Promise<ProbeResult>) {
+async function repeat(o: Options, once: (i: number) => Promise<ProbeResult>) {
   const start = performance.now();
   const results: ProbeResult[] = [];
   while (results.length < o.count && !stopRequested) {
     if (performance.now() - start > o.deadlineMs) return { results, deadlineHit: true };
-    results.push(await once());
+    results.push(await once(results.length));
     if (o.intervalMs > 0) await sleep(Math.max(0, start + results.length * o.intervalMs - performance.now()));
   }
   return { results, deadlineHit: false };
@@ -277,6 +331,36 @@ interface Options {
   intervalMs: number;
   /** udp modes: sized requests and answers. */
   sizes?: Sizes;
+  /** transfer: bytes up and down per connection. */
+  upload: number;
+  download: number;
+  /** udp-connected-new-socket, transfer: probe i's source port is this + i; undefined: the kernel's pick. */
+  sourcePort?: number;
+}
+
+/** The source port of probe i (numbered from 0), when they are chosen. */
+const sourcePortOf = (o: Options, i: number) => (o.sourcePort === undefined ? undefined : o.sourcePort + i);
+
+function bindUdp(sock: dgram.Socket, port: number | undefined): Promise<string | undefined> {
+  if (port === undefined) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const failed = (err: Error) => resolve(errorCode(err));
+    sock.once('error', failed);
+    sock.bind(port, () => {
+      sock.off('error', failed);
+      resolve(undefined);
+    });
+  });
+}
+
+/** udp-connected-new-socket: a connected socket of its own for one exchange. */
+async function udpConnectedOnce(addr: string, port: number, localPort: number | undefined, timeoutMs: number): Promise<ProbeResult> {
+  const sock = udpSocket(addr);
+  const start = performance.now();
+  const connectError = (await bindUdp(sock, localPort)) ?? (await connectUdp(sock, addr, port));
+  const result = connectError ? { error: connectError, ms: msSince(start) } : await new UdpProber(sock).probe(timeoutMs);
+  sock.close();
+  return result;
 }
 
 async function oneShot(mode: OneShotMode, o: Options): Promise<ClientReport> {
@@ -287,6 +371,10 @@ async function oneShot(mode: OneShotMode, o: Options): Promise<ClientReport> {
     run = await repeat(o, () => tcpOnce(o.addr, o.port, o.timeoutMs));
   } else if (mode === 'http') {
     run = await repeat(o, () => httpOnce(o.addr, o.port, o.timeoutMs));
+  } else if (mode === 'transfer') {
+    run = await repeat(o, (i) => transferOnce(o.addr, o.port, sourcePortOf(o, i), o.upload, o.download, o.timeoutMs));
+  } else if (mode === 'udp-connected-new-socket') {
+    run = await repeat(o, (i) => udpConnectedOnce(o.addr, o.port, sourcePortOf(o, i), o.timeoutMs));
   } else if (mode === 'udp') {
     const prober = new UdpProber(udpSocket(o.addr), { addr: o.addr, port: o.port }, undefined, o.sizes);
     run = await repeat(o, () => prober.probe(o.timeoutMs));
@@ -376,6 +464,9 @@ async function main(): Promise<void> {
       proto: { type: 'string' },
       'interval-ms': { type: 'string' },
       'duration-ms': { type: 'string' },
+      upload: { type: 'string' },
+      download: { type: 'string' },
+      'source-port': { type: 'string' },
       'request-bytes': { type: 'string' },
       'answer-bytes': { type: 'string' },
     },
@@ -389,18 +480,22 @@ async function main(): Promise<void> {
     timeoutMs: intOption(values, 'timeout-ms', 1, 60_000, CLIENT_DEFAULTS.timeoutMs),
     deadlineMs: intOption(values, 'deadline-ms', 1, MAX_DURATION_MS, CLIENT_DEFAULTS.deadlineMs),
     intervalMs: mode === 'hold' ? intOption(values, 'interval-ms', MIN_INTERVAL_MS, 60_000, CLIENT_DEFAULTS.intervalMs) : intOption(values, 'interval-ms', 0, 60_000, 0),
+    upload: intOption(values, 'upload', 0, MAX_TRANSFER, 0),
+    download: intOption(values, 'download', 0, MAX_TRANSFER, 0),
     sizes: sizesOption(mode, values),
   };
+  if (values['source-port'] !== undefined) opts.sourcePort = intOption(values, 'source-port', 1, 65535 - (opts.count - 1));
+  if (mode === 'transfer' && opts.upload + opts.download === 0) throw new Error('transfer needs --upload or --download bytes');
   if (mode === 'hold') {
     if (values.proto !== 'tcp' && values.proto !== 'udp') throw new Error('--proto must be tcp or udp');
     await hold(values.proto, opts, intOption(values, 'duration-ms', 1, MAX_DURATION_MS));
-  } else if (mode === 'tcp' || mode === 'udp' || mode === 'udp-connected' || mode === 'udp-new-socket' || mode === 'http') {
+  } else if (mode === 'tcp' || mode === 'udp' || mode === 'udp-connected' || mode === 'udp-new-socket' || mode === 'udp-connected-new-socket' || mode === 'http' || mode === 'transfer') {
     process.once('SIGTERM', () => (stopRequested = true));
     const report = `${JSON.stringify(await oneShot(mode, opts))}\n`;
     // A pipe takes writes asynchronously: exiting before this one is flushed cuts a long report short.
     await new Promise<void>((resolve, reject) => process.stdout.write(report, (err) => (err ? reject(err) : resolve())));
   } else {
-    throw new Error(`unknown mode ${mode}; use tcp, udp, udp-connected, udp-new-socket, http or hold`);
+    throw new Error(`unknown mode ${mode}; use tcp, udp, udp-connected, udp-new-socket, udp-connected-new-socket, http, transfer or hold`);
   }
 }
 

@@ -10,7 +10,7 @@ export const CLIENT_DEFAULTS = {
   intervalMs: 100,
 };
 
-export type OneShotMode = 'tcp' | 'udp' | 'udp-connected' | 'udp-new-socket' | 'http';
+export type OneShotMode = 'tcp' | 'udp' | 'udp-connected' | 'udp-new-socket' | 'udp-connected-new-socket' | 'http' | 'transfer';
 
 export interface ProbeResult {
   /** Name of the backend that answered. */
@@ -28,7 +28,7 @@ export interface ProbeResult {
   /** tcp: the connected socket's peer, as getpeername() reports it to the app. */
   peerAddr?: string;
   peerPort?: number;
-  /** udp, udp-connected: the reply's source address, as recvmsg() reports it to the app. */
+  /** udp, udp-connected, udp-new-socket, udp-connected-new-socket: the reply's source address, as recvmsg() reports it to the app. */
   fromAddr?: string;
   fromPort?: number;
   /** udp modes with --request-bytes: the bytes of the request the backend received, as it reports them. */

@@ -21,6 +21,11 @@ export interface ClientRequest {
   deadlineMs?: number;
   /** The least time between the starts of two exchanges: a paced load. */
   intervalMs?: number;
+  /** transfer: bytes each connection sends and receives. */
+  upload?: number;
+  download?: number;
+  /** udp-connected-new-socket, transfer: probe i leaves from this port + i (default: the kernel's pick). */
+  sourcePort?: number;
   /** udp modes: every request this many bytes, asking for answers of answerBytes (sized_udp.ts). */
   requestBytes?: number;
   answerBytes?: number;
@@ -64,6 +69,9 @@ function requestArgv(req: ClientRequest): string[] {
     'timeout-ms': req.timeoutMs ?? CLIENT_DEFAULTS.timeoutMs,
     'deadline-ms': req.deadlineMs ?? CLIENT_DEFAULTS.deadlineMs,
     'interval-ms': req.intervalMs,
+    upload: req.upload,
+    download: req.download,
+    'source-port': req.sourcePort,
     'request-bytes': req.requestBytes,
     'answer-bytes': req.answerBytes,
   });

@@ -2,9 +2,13 @@
 //   node echo_server.js --name b1 [--tcp PORT]... [--udp PORT]... [--http PORT]...
 // TCP: every line received is answered with "<name>\n", so one long-lived
 // connection can be probed repeatedly; the line "peer" is answered with
-// "<name> <client address as the backend sees it> <address it was reached at>". UDP: every datagram is answered with
-// "<name>\n<the datagram>", letting clients match replies to requests, but a sized request
-// (sized_udp.ts) is answered at the size it asks for, with the bytes it had. HTTP:
+// "<name> <client address as the backend sees it> <address it was reached at>";
+// "send N" with "<name>\n" and N bytes; "recv N" takes the N bytes that
+// follow it and answers "<name> N" (transfers big enough to need the path's
+// MTU, N up to 64 MiB). UDP: every datagram is answered with
+// "<name>\n<the datagram>", letting clients match replies to requests, but a
+// sized request (sized_udp.ts) is answered at the size it asks for, with the
+// bytes it had. HTTP:
 // every request is answered with "<name>\n". All bind :: dual-stack.
 // Prints "listening" once every socket is bound.
 import * as dgram from 'dgram';
@@ -37,20 +41,55 @@ function unmapped(addr: string | undefined): string {
   return (addr ?? '').replace(/^::ffff:/, '');
 }
 
-function listenTcp(name: string, p: number): Promise<void> {
-  const server = net.createServer((sock) => {
-    let partial = '';
-    sock.setEncoding('utf8');
-    sock.on('data', (chunk: string) => {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop() as string;
-      // "peer" asks who is calling: the address the backend sees (source IP
-      // preservation), and which of the backend's addresses the LB chose;
-      // anything else is a plain probe.
-      for (const line of lines) sock.write(line === 'peer' ? `${name} ${sock.remoteAddress} ${unmapped(sock.localAddress)}\n` : `${name}\n`);
-    });
-    sock.on('error', () => sock.destroy()); // clients may reset; nothing to report
+const MAX_TRANSFER = 64 * 1024 * 1024;
+
+function transferSize(text: string): number | undefined {
+  const n = Number(text);
+  return Number.isInteger(n) && n >= 0 && n <= MAX_TRANSFER ? n : undefined;
+}
+
+/** One connection's lines, and the bytes of a "recv N" between them. */
+function serveConnection(name: string, sock: net.Socket): void {
+  let partial = '';
+  let receiving = 0;
+  let received = 0;
+  const answer = (line: string) => {
+    const [command, arg] = line.split(' ');
+    const size = transferSize(arg);
+    // "peer" asks who is calling: the address the backend sees (source IP
+    // preservation), and which of the backend's addresses the LB chose.
+    if (line === 'peer') sock.write(`${name} ${sock.remoteAddress} ${unmapped(sock.localAddress)}\n`);
+    else if (command === 'send' && size !== undefined) sock.write(Buffer.concat([Buffer.from(`${name}\n`), Buffer.alloc(size, 'x')]));
+    else if (command === 'recv' && size !== undefined) {
+      receiving = received = size;
+      if (size === 0) sock.write(`${name} 0\n`);
+    } else sock.write(`${name}\n`); // a plain probe
+  };
+  sock.on('data', (chunk: Buffer) => {
+    for (let at = 0; at < chunk.length; ) {
+      if (receiving > 0) {
+        const n = Math.min(receiving, chunk.length - at);
+        receiving -= n;
+        at += n;
+        if (receiving === 0) sock.write(`${name} ${received}\n`);
+        continue;
+      }
+      const nl = chunk.indexOf(10, at);
+      if (nl < 0) {
+        partial += chunk.toString('utf8', at);
+        return;
+      }
+      const line = partial + chunk.toString('utf8', at, nl);
+      partial = '';
+      at = nl + 1;
+      answer(line);
+    }
   });
+  sock.on('error', () => sock.destroy()); // clients may reset; nothing to report
+}
+
+function listenTcp(name: string, p: number): Promise<void> {
+  const server = net.createServer((sock) => serveConnection(name, sock));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port: p, host: '::', ipv6Only: false }, resolve);

@@ -7,6 +7,20 @@
 //   client 198.18.0.1 ─┐                 ┌─ pod a1 198.18.10.11 (node A)
 //   node A 198.18.0.2 ─┼─ switch ─ ... ──┤
 //   node B 198.18.0.3 ─┘                 └─ pod b1 198.18.11.11 (node B)
+//
+// Options put a hop of a smaller MTU on a path, for path MTU discovery:
+// - clientHopMtu: the client sits behind a router (198.18.0.4 on the
+//   segment, 198.18.200.1 towards the client at 198.18.200.2) whose hop
+//   towards the client has that MTU;
+// - podPathMtu: each node's hop towards its pods has that MTU.
+// Either hop is a route MTU (locked, so that forwarding honours it for IPv6
+// too), not a link's: the client's and the pods' own links stay at 1500, so
+// their TCP MSS does not hide the hop, as it would not a tunnel's or a
+// PPPoE link's further on; and a veth pair of two MTUs drops what one end
+// cannot take instead of answering with ICMP as a router does.
+// nodeMtu does the opposite: the nodes' links to the switch get that larger
+// MTU (a link's, on both ends), so that a client's full-sized packet still
+// fits in a DSR tunnel between the nodes.
 import * as path from 'path';
 import { repoRoot } from '../../lib/datapath/native';
 import { onExit } from './exit_cleanup';
@@ -29,24 +43,32 @@ export interface EdgeNode extends EdgeHost {
   pods: EdgeHost[];
 }
 
+export interface EdgeTopology {
+  client: EdgeHost;
+  nodes: EdgeNode[];
+  switchNs: string;
+  /** The router between the client and the segment, with clientHopMtu. */
+  router?: EdgeHost;
+  /** Where the client sends load balancer IPs (node A). */
+  lbNet: { ipv4: string; ipv6: string };
+  destroy(): void;
+}
+
 export interface EdgeTopologyOptions {
+  /** A router before the client whose hop towards it has this MTU. */
+  clientHopMtu?: number;
+  /** Each node's hop towards its pods has this MTU. */
+  podPathMtu?: number;
   /** MTU of the nodes' side of the segment (their devices and switch ports),
    *  the client's staying 1500: room for DSR's tunnel header, as Cilium
    *  advises, so that a client's full-sized packet still fits tunnelled. */
   nodeMtu?: number;
 }
 
-export interface EdgeTopology {
-  client: EdgeHost;
-  nodes: EdgeNode[];
-  switchNs: string;
-  /** Where the client sends load balancer IPs (node A). */
-  lbNet: { ipv4: string; ipv6: string };
-  destroy(): void;
-}
-
 const SEGMENT4 = '198.18.0.';
 const SEGMENT6 = 'fd00:198:18::';
+/** The client's own network behind the router. */
+const CLIENT_NET = { v4: '198.18.200.', v6: 'fd00:198:18:200::' };
 /** Load balancer IPs live here; the client routes them to node A. */
 const LB_NET = { ipv4: '198.18.100.0/24', ipv6: 'fd00:198:18:100::/64' };
 const DEVICE = 'eth0';
@@ -84,6 +106,35 @@ function plugIntoSwitch(switchNs: string, h: EdgeHost, port: string, mtu?: numbe
   fullChecksums(h.ns, DEVICE);
 }
 
+/** The connected routes to net (a /24 and a /64) through dev, given a
+ *  locked MTU; 256 is the kernel's metric of a connected IPv6 route. */
+function hopMtu(ns: string, dev: string, net: { v4: string; v6: string }, mtu: number): void {
+  ip('-n', ns, 'route', 'replace', `${net.v4}0/24`, 'dev', dev, 'mtu', 'lock', String(mtu));
+  ip('-n', ns, '-6', 'route', 'replace', `${net.v6}/64`, 'dev', dev, 'metric', '256', 'mtu', 'lock', String(mtu));
+}
+
+/** The client behind a router: a veth from the router's namespace into the
+ *  client's, the router plugged into the switch, and routes both ways. */
+function addClientRouter(switchNs: string, router: EdgeHost, client: EdgeHost, nodes: EdgeHost[], mtu: number): void {
+  addNamespace(router.ns);
+  plugIntoSwitch(switchNs, router, 'router');
+  sysctl(router.ns, 'net.ipv4.conf.all.forwarding=1', 'net.ipv6.conf.all.forwarding=1');
+  ip('-n', router.ns, 'link', 'add', 'client', 'type', 'veth', 'peer', 'name', DEVICE, 'netns', client.ns);
+  ip('-n', router.ns, 'addr', 'add', `${CLIENT_NET.v4}1/24`, 'dev', 'client');
+  ip('-n', router.ns, 'addr', 'add', `${CLIENT_NET.v6}1/64`, 'dev', 'client', 'nodad');
+  ip('-n', router.ns, 'link', 'set', 'client', 'up');
+  fullChecksums(router.ns, 'client');
+  hopMtu(router.ns, 'client', CLIENT_NET, mtu);
+  ip('-n', client.ns, 'addr', 'add', `${client.ipv4}/24`, 'dev', DEVICE);
+  ip('-n', client.ns, 'addr', 'add', `${client.ipv6}/64`, 'dev', DEVICE, 'nodad');
+  ip('-n', client.ns, 'link', 'set', DEVICE, 'up');
+  fullChecksums(client.ns, DEVICE);
+  ip('-n', client.ns, 'route', 'add', 'default', 'via', `${CLIENT_NET.v4}1`);
+  ip('-n', client.ns, '-6', 'route', 'add', 'default', 'via', `${CLIENT_NET.v6}1`);
+  ip('-n', router.ns, 'route', 'add', LB_NET.ipv4, 'via', nodes[0].ipv4);
+  ip('-n', router.ns, '-6', 'route', 'add', LB_NET.ipv6, 'via', nodes[0].ipv6);
+}
+
 function addPod(node: EdgeNode, pod: EdgeHost): void {
   addNamespace(pod.ns);
   ip('-n', node.ns, 'link', 'add', pod.name, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod.ns);
@@ -96,10 +147,14 @@ function addPod(node: EdgeNode, pod: EdgeHost): void {
   ip('-n', pod.ns, '-6', 'route', 'add', 'default', 'via', node.podGateway.ipv6);
 }
 
-export function createEdgeTopology(prefix: string, podsPerNode = 1, options: EdgeTopologyOptions = {}): EdgeTopology {
+export function createEdgeTopology(prefix: string, podsPerNode = 1, opts: EdgeTopologyOptions = {}): EdgeTopology {
+  const { clientHopMtu, podPathMtu, nodeMtu } = opts;
   const id = newName(prefix);
   const switchNs = `${id}-sw`;
-  const client: EdgeHost = { name: 'client', ns: `${id}-client`, ipv4: `${SEGMENT4}1`, ipv6: `${SEGMENT6}1` };
+  const client: EdgeHost = clientHopMtu
+    ? { name: 'client', ns: `${id}-client`, ipv4: `${CLIENT_NET.v4}2`, ipv6: `${CLIENT_NET.v6}2` }
+    : { name: 'client', ns: `${id}-client`, ipv4: `${SEGMENT4}1`, ipv6: `${SEGMENT6}1` };
+  const router: EdgeHost | undefined = clientHopMtu ? { name: 'router', ns: `${id}-router`, ipv4: `${SEGMENT4}4`, ipv6: `${SEGMENT6}4` } : undefined;
   const nodes: EdgeNode[] = ['a', 'b'].map((n, i) => ({
     name: `node-${n}`,
     ns: `${id}-node-${n}`,
@@ -114,7 +169,7 @@ export function createEdgeTopology(prefix: string, podsPerNode = 1, options: Edg
       ipv6: `${podNet(i).v6}${11 + p}`,
     })),
   }));
-  const namespaces = [switchNs, client.ns, ...nodes.flatMap((n) => [n.ns, ...n.pods.map((p) => p.ns)])];
+  const namespaces = [switchNs, client.ns, ...(router ? [router.ns] : []), ...nodes.flatMap((n) => [n.ns, ...n.pods.map((p) => p.ns)])];
   const unregister = onExit(() => destroy());
   function destroy(): void {
     for (const ns of namespaces) removeNamespace(ns);
@@ -126,14 +181,18 @@ export function createEdgeTopology(prefix: string, podsPerNode = 1, options: Edg
     ip('-n', switchNs, 'link', 'add', 'br0', 'type', 'bridge');
     ip('-n', switchNs, 'link', 'set', 'br0', 'up');
     addNamespace(client.ns);
-    plugIntoSwitch(switchNs, client, 'client');
     const nodeA = nodes[0];
-    ip('-n', client.ns, 'route', 'add', LB_NET.ipv4, 'via', nodeA.ipv4);
-    ip('-n', client.ns, '-6', 'route', 'add', LB_NET.ipv6, 'via', nodeA.ipv6);
+    if (router && clientHopMtu) {
+      addClientRouter(switchNs, router, client, nodes, clientHopMtu);
+    } else {
+      plugIntoSwitch(switchNs, client, 'client');
+      ip('-n', client.ns, 'route', 'add', LB_NET.ipv4, 'via', nodeA.ipv4);
+      ip('-n', client.ns, '-6', 'route', 'add', LB_NET.ipv6, 'via', nodeA.ipv6);
+    }
     nodes.forEach((node, i) => {
       addNamespace(node.ns);
       const port = node.name;
-      plugIntoSwitch(switchNs, node, port, options.nodeMtu);
+      plugIntoSwitch(switchNs, node, port, nodeMtu);
       ip('-n', switchNs, 'link', 'set', 'dev', port, 'xdpdrv', 'obj', PASS_PROGRAM, 'sec', 'xdp');
       sysctl(node.ns, 'net.ipv4.conf.all.forwarding=1', 'net.ipv6.conf.all.forwarding=1');
       const gw = node.podGateway;
@@ -141,6 +200,11 @@ export function createEdgeTopology(prefix: string, podsPerNode = 1, options: Edg
       ip('-n', node.ns, 'addr', 'add', `${gw.ipv4}/24`, 'dev', 'pods');
       ip('-n', node.ns, 'addr', 'add', `${gw.ipv6}/64`, 'dev', 'pods', 'nodad');
       ip('-n', node.ns, 'link', 'set', 'pods', 'up');
+      if (podPathMtu) hopMtu(node.ns, 'pods', podNet(i), podPathMtu);
+      if (router) {
+        ip('-n', node.ns, 'route', 'add', `${CLIENT_NET.v4}0/24`, 'via', router.ipv4);
+        ip('-n', node.ns, '-6', 'route', 'add', `${CLIENT_NET.v6}/64`, 'via', router.ipv6);
+      }
       for (const pod of node.pods) addPod(node, pod);
       nodes.forEach((other, j) => {
         if (j === i) return;
@@ -152,5 +216,5 @@ export function createEdgeTopology(prefix: string, podsPerNode = 1, options: Edg
     destroy();
     throw e;
   }
-  return { client, nodes, switchNs, lbNet: LB_NET, destroy };
+  return { client, nodes, switchNs, router, lbNet: LB_NET, destroy };
 }

@@ -3,7 +3,7 @@
 // it says when a peer or a whole bench is missing.
 import { BenchResult, BenchRow, Peer } from '../bench/bench_result';
 import { renderReport, scenarioTable, missingPeers } from '../bench/report_render';
-import { judge, kprAdvantage, Target, TARGETS } from '../bench/report_targets';
+import { BREAK_EVEN, BREAK_EVEN_METRIC, FLOW_RATE_TARGETS, judge, kprAdvantage, Target, TARGETS } from '../bench/report_targets';
 import { barChart, lineChart, valueAxis } from '../bench/svg_chart';
 
 function result(bench: string, rows: BenchRow[], errors: string[] = []): BenchResult {
@@ -137,6 +137,51 @@ describe('report', () => {
   test('a metric across several scales, from one file or several, gets a line plot beside its bars', () => {
     const files = renderReport([result('control-plane-peers', [p99('kpr', 10, 1000)]), result('control-plane-peers', [p99('kpr', 50, 10_000)])]).charts.map((c) => c.file);
     expect(files).toEqual(['benchmarks/control-plane-peers-change-latency-latency-p99-bars.svg', 'benchmarks/control-plane-peers-change-latency-latency-p99-lines.svg']);
+  });
+});
+
+describe('flow-rate section', () => {
+  const flowRow = (scenario: string, peer: Peer, metric: string, unit: string, value: number, better: 'higher' | 'lower', scale?: number): BenchRow => ({
+    ...row(scenario, peer, metric, unit, value, better),
+    ...(scale === undefined ? {} : { scale, scaleUnit: 'flows/s offered' }),
+  });
+  const unanswered = (proto: 'tcp' | 'udp', peer: Peer, n: number, rate = 1000) => flowRow(`${proto}-sustained`, peer, 'unanswered flows', 'flows in 600 s', n, 'lower', rate);
+  const breakEven = (proto: 'TCP' | 'UDP', peer: Peer, rate: number) => flowRow(BREAK_EVEN, peer, `${proto} ${BREAK_EVEN_METRIC}`, 'flows/s', rate, 'higher');
+  const [tcpTarget, udpTarget] = FLOW_RATE_TARGETS;
+
+  test('the targets hold kpr to no unanswered flow at 1000 flows/s, TCP and UDP each', () => {
+    const rows = [unanswered('tcp', 'kpr', 0), unanswered('udp', 'kpr', 17), unanswered('udp', 'kube-proxy iptables', 0)];
+    const tcp = judge([result('flow-rate', rows)], tcpTarget);
+    expect(tcp).toMatchObject({ status: 'met', measured: '0 flows in 600 s at 1000 flows/s offered' });
+    expect(judge([result('flow-rate', rows)], udpTarget)).toMatchObject({ status: 'missed', measured: '17 flows in 600 s at 1000 flows/s offered' });
+  });
+
+  test('a sustained run at another rate, or by kube-proxy alone, does not count for kpr', () => {
+    const rows = [unanswered('tcp', 'kpr', 0, 500), unanswered('tcp', 'kube-proxy nftables', 0)];
+    expect(judge([result('flow-rate', rows)], tcpTarget).status).toBe('not measured');
+  });
+
+  test('the report gives the verdicts, the break-even rates beside kube-proxy\'s, and the run\'s notes', () => {
+    const rows = [
+      unanswered('tcp', 'kpr', 0),
+      unanswered('udp', 'kpr', 40),
+      breakEven('TCP', 'kpr', 8000),
+      breakEven('TCP', 'kube-proxy iptables', 4000),
+      breakEven('TCP', 'kube-proxy nftables', 2000),
+      breakEven('UDP', 'kpr', 1000),
+      breakEven('UDP', 'kube-proxy iptables', 2000),
+      breakEven('UDP', 'kube-proxy nftables', 0),
+    ];
+    const r = { ...result('flow-rate', rows), notes: ['kpr udp-ramp: breaks at 2000 flows/s, 3.100% of its flows failed'] };
+    const md = renderReport([r]).markdown;
+    expect(md).toContain('### Issue 12: new flows per second through a snat NodePort');
+    expect(md).toContain('| kpr >= 1000 new flows/s to one backend for the duration with 0 failures, TCP | met | 0 flows in 600 s at 1000 flows/s offered |  |');
+    expect(md).toContain('| kpr >= 1000 new flows/s to one backend for the duration with 0 failures, UDP | **MISSED** | 40 flows in 600 s at 1000 flows/s offered |  |');
+    const table = md.slice(md.indexOf('Break-even rates (flow-rate ramp):'));
+    expect(table).toContain('| TCP highest rate with < 0.1% failed (flows/s, higher is better) | one run | 8000 | 4000 | 2000 | 2x | 4x |');
+    // A peer that never ran clean has no ratio: kpr is not infinitely better.
+    expect(table).toContain('| UDP highest rate with < 0.1% failed (flows/s, higher is better) | one run | 1000 | 2000 | 0 | 0.5x | — |');
+    expect(md).toContain('Notes of this run:\n\n- kpr udp-ramp: breaks at 2000 flows/s, 3.100% of its flows failed');
   });
 });
 

@@ -37,7 +37,6 @@ const STANDALONE_DEFAULTS: RunConfig = {
   acceleration: 'best-effort',
   devices: undefined,
   snatPorts: undefined,
-  nodePortRange: { min: 30000, max: 32767 },
   flowTimeouts: { tcpEstablished: 432000, tcpSyn: 120, tcpFin: 120, tcpClose: 10, udp: 30, udpStream: 120 },
   gcIntervalMs: 10_000,
   logLevel: 'info',

@@ -52,7 +52,6 @@ const BAD_FLAGS: Record<string, [string, string]> = {
   '--bpf-lb-acceleration': ['offload', 'must be one of native, generic'],
   '--devices': ['eth0,,eth1', 'is not a comma-separated list of interface names'],
   '--bpf-lb-snat-port-range': ['40000-30000', 'is not a port range MIN-MAX within 1-65535'],
-  '--node-port-range': ['30000-32767,40000-40010', 'takes at most 1 range, got 2'],
   '--conntrack-tcp-timeout-established': ['500ms', 'must be whole seconds from 1s to'],
   '--conntrack-tcp-timeout-syn': ['0s', 'must be whole seconds from 1s to'],
   '--conntrack-tcp-timeout-fin': ['1.5s', 'must be whole seconds from 1s to'],

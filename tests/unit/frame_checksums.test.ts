@@ -48,6 +48,37 @@ describe('frame checksum verifier', () => {
     expect(walkFrame(FRAMES['UDP in kpr IP6IP6']()).sites.map((s) => `${s.depth} ${s.layer}`)).toEqual(['1 UDP']);
   });
 
+  describe('ICMP errors: the quote is walked too', () => {
+    const udp4 = () => P.udpFrame({ src: S4, dst: C4, sport: 53, dport: 1 }, Buffer.from('an answer'));
+    const tcp6 = () => P.tcpFrame({ src: S6, dst: C6, sport: 80, dport: 1 }, { payload: Buffer.alloc(600, 1) });
+    const error = (src: string, dst: string, type: number, quoted: Buffer) =>
+      P.ethernet(P.NODE_MAC, P.CLIENT_MAC, src.includes(':') ? P.ETH_P_IPV6 : P.ETH_P_IP, P.icmpError(src, dst, type, 0, quoted));
+    const layers = (frame: Buffer) => walkFrame(frame).sites.map((s) => `${s.depth} ${s.layer}`);
+
+    test("a whole quote: its IPv4 header and its UDP checksum, before the ICMP checksum that covers them", () => {
+      const frame = error('198.18.0.9', S4, 3, P.quoteOf(udp4()));
+      expect(layers(frame)).toEqual(['0 IPv4 header', '1 IPv4 header', '1 UDP', '0 ICMP']);
+      expect(checksumFaults(frame)).toEqual([]);
+      for (const site of walkFrame(frame).sites.filter((s) => s.depth === 1)) {
+        const broken = Buffer.from(frame);
+        broken[site.field] ^= 0x40;
+        expect(checksumFaults(broken)).toEqual([expect.stringContaining(`inner(1) ${site.layer}`), expect.stringContaining('ICMP')]);
+        sealChecksums(broken);
+        expect(checksumFaults(broken)).toEqual([]);
+      }
+    });
+
+    test('a quote cut short is no fault, and its L4 checksum is not judged; an ICMP echo has no quote', () => {
+      const cut = error('fd00:198:18::9', S6, 2, P.quoteOf(tcp6(), 548));
+      expect(layers(cut)).toEqual(['0 ICMPv6']);
+      expect(checksumFaults(cut)).toEqual([]);
+      const header8 = error('198.18.0.9', S4, 11, P.quoteOf(udp4(), 20 + 8));
+      expect(layers(header8)).toEqual(['0 IPv4 header', '1 IPv4 header', '0 ICMP']);
+      expect(checksumFaults(header8)).toEqual([]);
+      expect(layers(icmpEcho(false))).toEqual(['0 IPv4 header', '0 ICMP']);
+    });
+  });
+
   test('UDP without checksum: none over IPv4 (RFC 768), a fault over IPv6 (RFC 8200 8.1)', () => {
     expect(checksumFaults(P.udpFrame({ src: C4, dst: S4, sport: 1, dport: 53 }, Buffer.from('x'), true))).toEqual([]);
     const v6 = P.udpFrame({ src: C6, dst: S6, sport: 1, dport: 53 });
