@@ -22,6 +22,7 @@
 #include "kpr_edge_clock.h"
 #include "kpr_edge_revnat.h"
 #include "kpr_edge_icmp_backend.h"
+#include "kpr_edge_frag.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -137,10 +138,33 @@ int kpr_tc_dsr_ingress(struct __sk_buff *skb)
 	 * makes no flow. */
 	if (parse_skb(skb, &p) != PARSE_OK)
 		return icmp_err_parse_skb(skb, &p, &e) ? count_drop(KPR_XDP_DROP_INVALID_PACKET) : TC_ACT_OK;
+	/* A later fragment has no ports: its first fragment told the flow. */
+	if (p.frag == KPR_FRAG_LATER)
+		return TC_ACT_OK;
 	if (!p.l4_valid)
 		return count_drop(KPR_XDP_DROP_INVALID_PACKET);
 	revnat_remember_or_refresh(&p, fe_addr, fe_port);
 	return TC_ACT_OK;
+}
+
+/* Sets the packet's source address, with the IPv4 header checksum fixed up by
+ * the kernel's helper; *diff gets what the change adds to the pseudo header's
+ * sum, for the L4 checksum. */
+static __always_inline int set_source_addr(struct __sk_buff *skb, const struct pkt *p, const __u8 *addr,
+					   __s64 *diff)
+{
+	__u32 alen = p->family == KPR_AF_INET ? 4 : 16;
+	__u32 saddr_off = L3_OFF + (p->family == KPR_AF_INET ? IPV4_SADDR_OFF : IPV6_SADDR_OFF);
+	__u8 old_addr[16], new_addr[16];
+
+	__builtin_memcpy(old_addr, p->saddr, 16);
+	__builtin_memcpy(new_addr, addr, 16);
+	*diff = bpf_csum_diff((void *)old_addr, alen, (void *)new_addr, alen, 0);
+	if (*diff < 0)
+		return -1;
+	if (p->family == KPR_AF_INET && bpf_l3_csum_replace(skb, L3_OFF + IPV4_CSUM_OFF, 0, *diff, 0))
+		return -1;
+	return bpf_skb_store_bytes(skb, saddr_off, new_addr, alen, 0) ? -1 : 0;
 }
 
 /* Sets the reply's source to the frontend's, with the IPv4 header checksum
@@ -152,26 +176,27 @@ static __always_inline int rewrite_source(struct __sk_buff *skb, const struct pk
 	__u32 l4_off = l4_offset(p);
 	__u32 csum_off = l4_off + (p->proto == IPPROTO_TCP ? TCP_CSUM_OFF : UDP_CSUM_OFF);
 	__u64 l4_flags = p->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
-	__u32 alen = p->family == KPR_AF_INET ? 4 : 16;
-	__u32 saddr_off = L3_OFF + (p->family == KPR_AF_INET ? IPV4_SADDR_OFF : IPV6_SADDR_OFF);
-	__u8 old_addr[16], new_addr[16];
 	__s64 diff;
 
-	__builtin_memcpy(old_addr, p->saddr, 16);
-	__builtin_memcpy(new_addr, v->frontend_addr, 16);
-	diff = bpf_csum_diff((void *)old_addr, alen, (void *)new_addr, alen, 0);
-	if (diff < 0)
-		return -1;
-	if (p->family == KPR_AF_INET &&
-	    bpf_l3_csum_replace(skb, L3_OFF + IPV4_CSUM_OFF, 0, diff, 0))
+	if (set_source_addr(skb, p, v->frontend_addr, &diff))
 		return -1;
 	if (bpf_l4_csum_replace(skb, csum_off, 0, diff, BPF_F_PSEUDO_HDR | l4_flags) ||
 	    bpf_l4_csum_replace(skb, csum_off, p->sport, v->frontend_port, 2 | l4_flags))
 		return -1;
-	if (bpf_skb_store_bytes(skb, saddr_off, new_addr, alen, 0) ||
-	    bpf_skb_store_bytes(skb, l4_off, &v->frontend_port, 2, 0))
-		return -1;
-	return 0;
+	return bpf_skb_store_bytes(skb, l4_off, &v->frontend_port, 2, 0) ? -1 : 0;
+}
+
+/* A later fragment of a reply: the source its first fragment was given, and
+ * nothing at L4, which it does not carry (kpr_edge_frag.h). A later fragment
+ * of anything else leaves as it is. */
+static __always_inline int reply_fragment(struct __sk_buff *skb, const struct pkt *p)
+{
+	const struct edge_frag_val *v = frag_lookup(p);
+	__s64 diff;
+
+	if (!v || v->action != KPR_FRAG_REPLY)
+		return TC_ACT_OK;
+	return set_source_addr(skb, p, v->saddr, &diff) ? count_drop(KPR_XDP_DROP_REVNAT_FAILED) : TC_ACT_OK;
 }
 
 SEC("tc")
@@ -183,6 +208,8 @@ int kpr_tc_dsr_egress(struct __sk_buff *skb)
 
 	if (parse_skb(skb, &p) != PARSE_OK)
 		return icmp_to_client_skb(skb, &p) ? count_drop(KPR_XDP_DROP_REVNAT_FAILED) : TC_ACT_OK;
+	if (p.frag == KPR_FRAG_LATER)
+		return reply_fragment(skb, &p);
 	if (!p.l4_valid)
 		return TC_ACT_OK;
 	v = revnat_lookup(&p);
@@ -191,5 +218,8 @@ int kpr_tc_dsr_egress(struct __sk_buff *skb)
 	fe = *v;
 	if (rewrite_source(skb, &p, &fe))
 		return count_drop(KPR_XDP_DROP_REVNAT_FAILED);
+	/* p still holds the addresses the later fragments leave with. */
+	if (p.frag == KPR_FRAG_FIRST)
+		frag_remember_reply(&p, fe.frontend_addr);
 	return TC_ACT_OK;
 }

@@ -6,7 +6,9 @@
  * reached by DSR (the client's packet tunnelled to that node, which answers
  * the client directly) or, in snat mode, by rewriting both ends so that the
  * reply comes back through this node, where it is turned back here too.
- * Anything else leaves exactly as it came. */
+ * A datagram in fragments is balanced by its first fragment, and its later
+ * fragments follow it (kpr_edge_frag.h). Anything else leaves exactly as it
+ * came. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "kpr_xdp_maps.h"
@@ -20,6 +22,7 @@
 #include "kpr_edge_revnat.h"
 #include "kpr_edge_snat.h"
 #include "kpr_edge_icmp.h"
+#include "kpr_edge_frag.h"
 #include "kpr_trace.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -105,15 +108,13 @@ static __always_inline int forward_dsr(struct xdp_md *ctx, struct pkt *p, const 
 {
 	__u8 fe_addr[16];
 	__u16 fe_port = p->dport;
-	int err, action;
 	__u32 mtu;
+	int action;
 
 	__builtin_memcpy(fe_addr, p->daddr, 16);
 	if (nat_rewrite(ctx, p, NAT_DST, b->addr, b->port))
 		return drop(KPR_XDP_DROP_INVALID_PACKET);
-	err = p->family == KPR_AF_INET ? encap_ipip(ctx, p, src, b->node_addr, fe_addr, fe_port)
-				       : encap_ip6ip6(ctx, p, src, b->node_addr, fe_addr, fe_port);
-	if (err)
+	if (encap_dsr(ctx, p, src, b->node_addr, fe_addr, fe_port))
 		return drop(KPR_XDP_DROP_RESIZE_FAILED);
 	action = fib_forward_mtu(ctx, p->family, &mtu);
 	if (action == FIB_TOO_BIG)
@@ -238,6 +239,39 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, const stru
 	return forward_dsr(ctx, p, src, b);
 }
 
+/* A later fragment: no ports, so it goes where its first fragment went,
+ * with the same addresses and tunnel but nothing rewritten at L4
+ * (kpr_edge_frag.h). One whose first fragment was not seen is dropped.
+ * Out of line: its tunnel and FIB code stay out of the ordinary path's. */
+static __noinline int forward_fragment(struct xdp_md *ctx, struct pkt *p)
+{
+	const struct edge_frag_val *v = frag_lookup(p);
+	const struct edge_config *cfg;
+	__u64 pseudo; /* no L4 header, no pseudo header sum to fix */
+	__u8 fe_addr[16];
+	const __u8 *src;
+
+	if (!v || v->action == KPR_FRAG_DROP)
+		return drop(KPR_XDP_DROP_FRAG_NOT_FOUND);
+	if (v->action != KPR_FRAG_LOCAL && v->action != KPR_FRAG_DSR && v->action != KPR_FRAG_ROUTE)
+		return XDP_PASS;
+	__builtin_memcpy(fe_addr, p->daddr, 16);
+	if (addr_rewrite(ctx, p, NAT_SRC, v->saddr, &pseudo) || addr_rewrite(ctx, p, NAT_DST, v->daddr, &pseudo))
+		return drop(KPR_XDP_DROP_INVALID_PACKET);
+	if (v->action == KPR_FRAG_LOCAL)
+		return XDP_PASS;
+	if (v->action == KPR_FRAG_ROUTE)
+		return forward_fib(ctx, p->family);
+	/* Its first fragment fitted the tunnel: a later one is no bigger. */
+	cfg = edge_config();
+	src = cfg ? node_addr(cfg, p->family) : NULL;
+	if (!src)
+		return drop(KPR_XDP_DROP_NO_NODE_ADDRESS);
+	if (encap_dsr(ctx, p, src, v->tunnel_dst, fe_addr, v->frontend_port))
+		return drop(KPR_XDP_DROP_RESIZE_FAILED);
+	return forward_fib(ctx, p->family);
+}
+
 /* An ICMP error about a flow of the edge LB goes the flow's way
  * (kpr_edge_icmp.h); any other one is the stack's. */
 static __always_inline int icmp_error(struct xdp_md *ctx, struct pkt *p)
@@ -289,12 +323,34 @@ int kpr_xdp_icmp(struct xdp_md *ctx)
 	return icmp_error(ctx, &p);
 }
 
+/* A whole packet, or a datagram's first fragment: the action, and in d what
+ * was decided (a snat reply's path is snat). */
+static __always_inline int edge_lb(struct xdp_md *ctx, struct pkt *p, struct decision *d)
+{
+	struct edge_trace_event *trace;
+	const struct edge_fe_val *fe;
+	int action;
+
+	fe = lookup_frontend(p);
+	if (!fe) {
+		action = snat_reply(ctx, p);
+		if (action < 0)
+			return XDP_PASS;
+		d->path = KPR_PATH_SNAT;
+		return action;
+	}
+	trace = trace_begin(p);
+	action = balance(ctx, p, fe, d);
+	if (trace)
+		trace_end(trace, d, action);
+	return action;
+}
+
 SEC("xdp")
 int kpr_xdp_lb(struct xdp_md *ctx)
 {
-	struct edge_trace_event *trace;
+	struct edge_frag_val *first = NULL;
 	struct decision d = {};
-	const struct edge_fe_val *fe;
 	struct pkt p;
 	int action;
 
@@ -303,14 +359,13 @@ int kpr_xdp_lb(struct xdp_md *ctx)
 			bpf_tail_call(ctx, &kpr_xdp_icmp_call, 0);
 		return XDP_PASS;
 	}
-	fe = lookup_frontend(&p);
-	if (!fe) {
-		action = snat_reply(ctx, &p);
-		return action < 0 ? XDP_PASS : action;
-	}
-	trace = trace_begin(&p);
-	action = balance(ctx, &p, fe, &d);
-	if (trace)
-		trace_end(trace, &d, action);
+	if (p.frag == KPR_FRAG_LATER)
+		return forward_fragment(ctx, &p);
+	/* A first fragment: what becomes of it, its later fragments follow. */
+	if (p.frag == KPR_FRAG_FIRST)
+		first = frag_begin(&p);
+	action = edge_lb(ctx, &p, &d);
+	if (first)
+		frag_complete(first, &p, &d, action);
 	return action;
 }

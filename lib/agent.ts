@@ -131,6 +131,7 @@ function edgeOpenOptions(cfg: RunConfig, mapDir: string): EdgeOpenOptions {
     affinityMax: cfg.lbMapMax,
     sourceRangeMax: cfg.lbMapMax,
     snatMax: EDGE_FLOWS_PER_LB_ENTRY * cfg.lbMapMax,
+    fragmentMax: cfg.fragmentsMapMax,
     maglevTableSize: cfg.maglevTableSize,
   };
 }

@@ -138,6 +138,12 @@ export const RUN: CommandSpec = {
     },
     { name: '--bpf-lb-sock-rev-nat-map-max', value: 'N', help: 'entries of the UDP reverse translation map', default: '131072' },
     {
+      name: '--bpf-fragments-map-max',
+      value: 'N',
+      help: "entries of the edge LB's fragment map: datagrams arriving (or replies leaving) in IP fragments at once, each followed from its first fragment",
+      default: '8192',
+    },
+    {
       name: '--bpf-lb-mode',
       alias: '--lb-mode',
       value: 'MODE',
@@ -284,6 +290,8 @@ export interface RunConfig {
   bpfObjectDir?: string;
   lbMapMax: number;
   revNatMapMax: number;
+  /** kpr_edge_fragments (Cilium: --bpf-fragments-map-max). */
+  fragmentsMapMax: number;
   lbMode: LbMode;
   lbAlgorithm: LbAlgorithm;
   /** One of MAGLEV_TABLE_SIZES. */
@@ -541,6 +549,7 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
     bpfObjectDir: absolutePathFlag(v, '--bpf-object-dir'),
     lbMapMax: integerFlag(RUN, v, '--bpf-lb-map-max', 1, MAX_MAP_ENTRIES),
     revNatMapMax: integerFlag(RUN, v, '--bpf-lb-sock-rev-nat-map-max', 1, MAX_MAP_ENTRIES),
+    fragmentsMapMax: integerFlag(RUN, v, '--bpf-fragments-map-max', 1, MAX_MAP_ENTRIES),
     lbMode: choiceFlag(RUN, v, '--bpf-lb-mode', LB_MODES, 'snat'),
     lbAlgorithm: choiceFlag(RUN, v, '--bpf-lb-algorithm', LB_ALGORITHMS, 'maglev'),
     maglevTableSize: maglevTableSizeFlag(v),

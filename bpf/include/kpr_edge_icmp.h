@@ -107,8 +107,7 @@ static __always_inline int icmp_to_backend(struct xdp_md *ctx, struct pkt *p, st
 	}
 	if (icmp_nat_xdp(ctx, p, e, QUOTED_SRC, b->addr, b->port))
 		return XDP_PASS;
-	if (p->family == KPR_AF_INET ? encap_ipip(ctx, p, node, b->node_addr, client->daddr, client->dport)
-				     : encap_ip6ip6(ctx, p, node, b->node_addr, client->daddr, client->dport))
+	if (encap_dsr(ctx, p, node, b->node_addr, client->daddr, client->dport))
 		return ICMP_RESIZE_FAILED;
 	return ICMP_FORWARD;
 }

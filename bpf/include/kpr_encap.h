@@ -119,4 +119,12 @@ static __always_inline int encap_ip6ip6(struct xdp_md *ctx, const struct pkt *p,
 	return 0;
 }
 
+/* p, from src to the backend's node dst, in the tunnel of its family. */
+static __always_inline int encap_dsr(struct xdp_md *ctx, const struct pkt *p, const __u8 *src, const __u8 *dst,
+				     const __u8 *fe_addr, __u16 fe_port)
+{
+	return p->family == KPR_AF_INET ? encap_ipip(ctx, p, src, dst, fe_addr, fe_port)
+					: encap_ip6ip6(ctx, p, src, dst, fe_addr, fe_port);
+}
+
 #endif

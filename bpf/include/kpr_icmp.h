@@ -45,11 +45,11 @@ struct icmp_err_hdr {
 };
 
 /* What an error kpr builds quotes of the packet: its IP header (IPv4: with
- * options) and the first 8 bytes after it, which hold the ports and, for
- * TCP, the sequence number a receiver checks (RFC 792, RFC 1191). */
+ * options; IPv6: with the Fragment header of a first fragment) and the first
+ * 8 bytes after it, which hold the ports and, for TCP, the sequence number a
+ * receiver checks (RFC 792, RFC 1191). */
 #define QUOTE_L4_LEN 8
 #define QUOTE4_MAX (60 + QUOTE_L4_LEN)
-#define QUOTE6_LEN (sizeof(struct ipv6hdr) + QUOTE_L4_LEN)
 
 /* Sum of the len (even, at most QUOTE4_MAX + 8) bytes at p, read within
  * data_end: the quoted datagram's length is only known at run time. */
@@ -80,7 +80,7 @@ static __always_inline int icmp_reply(struct xdp_md *ctx, const struct pkt *p, _
 	void *data_end = (void *)(long)ctx->data_end;
 	const int v4 = p->family == KPR_AF_INET;
 	const __u32 ip_len = v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
-	const __u32 quote_len = v4 ? l4_offset(p) - L3_OFF + QUOTE_L4_LEN : QUOTE6_LEN;
+	const __u32 quote_len = l4_offset(p) - L3_OFF + QUOTE_L4_LEN;
 	const __u32 icmp_len = sizeof(struct icmp_err_hdr) + quote_len;
 	struct ethhdr *eth = data, reply_eth;
 	struct icmp_err_hdr *icmp;
@@ -183,7 +183,8 @@ static __always_inline int icmp_type_is_error(__u8 family, __u8 type)
 
 /* Whether p, which parse_frame() passed with its IP fields filled, is an
  * ICMP error about a TCP or UDP packet that the error's destination sent:
- * 0 with e filled, -1 otherwise. The quote must hold the quoted IP header
+ * 0 with e filled, -1 otherwise. An error in fragments is the stack's (a
+ * later one has no ICMP header). The quote must hold the quoted IP header
  * and the 8 bytes after it; a quoted later fragment has no ports. */
 static __always_inline int icmp_err_parse(void *data, void *data_end, const struct pkt *p, struct icmp_error *e)
 {
@@ -193,17 +194,15 @@ static __always_inline int icmp_err_parse(void *data, void *data_end, const stru
 	__u16 *ports;
 	__u32 l4;
 
-	if (p->proto != (p->family == KPR_AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6) || (void *)(icmp + 1) > data_end ||
-	    !icmp_type_is_error(p->family, icmp->type))
+	if (p->frag || p->proto != (p->family == KPR_AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6) ||
+	    (void *)(icmp + 1) > data_end || !icmp_type_is_error(p->family, icmp->type))
 		return -1;
 	__builtin_memset(q, 0, sizeof(*q));
 	q->family = p->family;
 	if (p->family == KPR_AF_INET) {
-		struct iphdr *outer = data + L3_OFF;
 		struct iphdr *iph = data + quote_off;
 
-		if ((void *)(outer + 1) > data_end || (outer->frag_off & bpf_htons(IP_MF | IP_OFFSET)) ||
-		    (void *)(iph + 1) > data_end || iph->version != 4 || iph->ihl < 5 ||
+		if ((void *)(iph + 1) > data_end || iph->version != 4 || iph->ihl < 5 ||
 		    (iph->frag_off & bpf_htons(IP_OFFSET)))
 			return -1;
 		q->proto = iph->protocol;

@@ -33,27 +33,25 @@ static __always_inline void l4_csum_update(void *data, void *data_end, const str
 	}
 }
 
-/* Rewrites one side's address and port to addr/port (network order) and
- * keeps *p in step. Returns 0, or -1 when the headers are out of reach. */
-static __noinline int nat_rewrite(struct xdp_md *ctx, struct pkt *p, enum nat_side side,
-				       const __u8 *addr, __u16 port)
+/* Rewrites one side's address to addr, with the IPv4 header checksum, and
+ * keeps *p in step; *pseudo gets what the change adds to the pseudo
+ * header's sum, for the L4 checksum. Returns 0, or -1 when the header is out
+ * of reach. Alone, it is the whole rewrite of a later fragment, which has no
+ * L4 header. */
+static __always_inline int addr_rewrite(struct xdp_md *ctx, struct pkt *p, enum nat_side side, const __u8 *addr,
+					__u64 *pseudo)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u8 *old_addr = side == NAT_DST ? p->daddr : p->saddr;
-	__u16 *ports = data + l4_offset(p);
-	__u16 *old_port = side == NAT_DST ? &p->dport : &p->sport;
-	__u64 delta;
 
-	if ((void *)(ports + 2) > data_end)
-		return -1;
 	if (p->family == KPR_AF_INET) {
 		struct iphdr *iph = data + L3_OFF;
 
 		if ((void *)(iph + 1) > data_end)
 			return -1;
-		delta = csum_delta(old_addr, addr, 4);
-		iph->check = csum_apply(iph->check, delta);
+		*pseudo = csum_delta(old_addr, addr, 4);
+		iph->check = csum_apply(iph->check, *pseudo);
 		__builtin_memcpy(side == NAT_DST ? (void *)&iph->daddr : (void *)&iph->saddr, addr, 4);
 		__builtin_memcpy(old_addr, addr, 4);
 	} else {
@@ -61,10 +59,26 @@ static __noinline int nat_rewrite(struct xdp_md *ctx, struct pkt *p, enum nat_si
 
 		if ((void *)(ip6 + 1) > data_end)
 			return -1;
-		delta = csum_delta(old_addr, addr, 16);
+		*pseudo = csum_delta(old_addr, addr, 16);
 		__builtin_memcpy(side == NAT_DST ? (void *)&ip6->daddr : (void *)&ip6->saddr, addr, 16);
 		__builtin_memcpy(old_addr, addr, 16);
 	}
+	return 0;
+}
+
+/* Rewrites one side's address and port to addr/port (network order) and
+ * keeps *p in step. Returns 0, or -1 when the headers are out of reach. */
+static __noinline int nat_rewrite(struct xdp_md *ctx, struct pkt *p, enum nat_side side,
+				       const __u8 *addr, __u16 port)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u16 *ports = data + l4_offset(p);
+	__u16 *old_port = side == NAT_DST ? &p->dport : &p->sport;
+	__u64 delta;
+
+	if ((void *)(ports + 2) > data_end || addr_rewrite(ctx, p, side, addr, &delta))
+		return -1;
 	delta += csum_delta(old_port, &port, 2);
 	ports[side == NAT_DST ? 1 : 0] = port;
 	*old_port = port;

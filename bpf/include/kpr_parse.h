@@ -2,9 +2,13 @@
  *
  * What is not ours to judge goes to the stack untouched (PARSE_PASS): non-IP
  * frames (ARP, VLAN tags), malformed IP headers (the kernel drops those and
- * counts them itself), IPv6 extension headers and every fragment. Fragments:
- * only the first one carries ports, so balancing it while the rest go to the
- * stack would split one datagram; all fragments are passed alike.
+ * counts them itself), and IPv6 extension headers other than a Fragment
+ * header right after the fixed header.
+ * Fragments of TCP and UDP parse (frag, frag_id): only the first carries
+ * the L4 header, and so the ports; a later one parses without them, and
+ * kpr_edge_frag.h makes it follow its first. Fragments of other protocols
+ * are never kpr's and pass. An IPv6 atomic fragment (offset 0, no more to
+ * come) is a whole packet (RFC 6946), its L4 header behind the Fragment header.
  * A packet whose ports are readable but whose L4 header is not valid parses
  * with l4_valid = 0: it is dropped only if it turns out to be for a frontend. */
 #ifndef KPR_PARSE_H
@@ -20,10 +24,20 @@
 #define IP_MF        0x2000
 #define IP_OFFSET    0x1FFF
 #define IPPROTO_DSTOPTS 60 /* IPv6 destination options (RFC 8200) */
+#define IPPROTO_FRAGMENT 44 /* IPv6 Fragment header (RFC 8200 4.5) */
+#define IP6_MF       0x0001
+#define IP6_OFFSET   0xFFF8
 
 enum parse_result {
 	PARSE_OK,
 	PARSE_PASS,
+};
+
+/* Which piece of a datagram a packet is. */
+enum kpr_frag {
+	KPR_FRAG_NONE = 0,  /* a whole datagram */
+	KPR_FRAG_FIRST = 1, /* offset 0, more to come: has the L4 header */
+	KPR_FRAG_LATER = 2, /* offset > 0: data only, no ports */
 };
 
 /* VLAN tags are not parsed: the IP header always follows Ethernet. */
@@ -44,8 +58,10 @@ struct pkt {
 	 * which keeps the programs' stacks small. */
 	__u8 saddr[16] __attribute__((aligned(8)));
 	__u8 daddr[16];
-	__u16 sport;   /* network byte order */
+	__u16 sport;   /* network byte order; 0 in a later fragment */
 	__u16 dport;
+	__u32 frag_id; /* a fragment's IP identification as on the wire (IPv4's 16 bits zero-extended) */
+	__u8 frag;     /* enum kpr_frag */
 };
 
 /* TCP header length from doff, or 0 when doff is below the minimum. */
@@ -90,10 +106,23 @@ static __always_inline int parse_l4(void *data, void *data_end, struct pkt *p)
 
 		if ((void *)(uh + 1) > data_end)
 			return PARSE_OK;
+		/* A first fragment holds only the start of what the UDP length counts. */
 		p->l4_valid = len >= sizeof(*uh) && bpf_ntohs(uh->len) >= sizeof(*uh) &&
-			      bpf_ntohs(uh->len) <= len;
+			      (bpf_ntohs(uh->len) <= len || p->frag == KPR_FRAG_FIRST);
 	}
 	return PARSE_OK;
+}
+
+/* A fragment (not an atomic one) whose protocol and L4 offset are set. */
+static __always_inline int parse_fragment(void *data, void *data_end, struct pkt *p, __u32 id, int first)
+{
+	p->frag_id = id;
+	if (first) {
+		p->frag = KPR_FRAG_FIRST;
+		return parse_l4(data, data_end, p);
+	}
+	p->frag = KPR_FRAG_LATER;
+	return p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP ? PARSE_OK : PARSE_PASS;
 }
 
 static __always_inline int parse_ipv4(void *data, void *data_end, __u32 avail, struct pkt *p)
@@ -108,13 +137,13 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 avail, s
 	/* Trailing bytes (Ethernet padding) are allowed, a short packet is not. */
 	if (hl > avail || p->l3_len < hl || p->l3_len > avail)
 		return PARSE_PASS;
-	if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))
-		return PARSE_PASS;
 	p->family = KPR_AF_INET;
 	p->proto = iph->protocol;
 	p->l4_off = L3_OFF + hl;
 	__builtin_memcpy(p->saddr, &iph->saddr, 4);
 	__builtin_memcpy(p->daddr, &iph->daddr, 4);
+	if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))
+		return parse_fragment(data, data_end, p, iph->id, !(iph->frag_off & bpf_htons(IP_OFFSET)));
 	return parse_l4(data, data_end, p);
 }
 
@@ -132,6 +161,16 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 avail, s
 	p->l4_off = L3_OFF + sizeof(*ip6);
 	__builtin_memcpy(p->saddr, &ip6->saddr, 16);
 	__builtin_memcpy(p->daddr, &ip6->daddr, 16);
+	if (p->proto == IPPROTO_FRAGMENT) {
+		struct frag_hdr *fh = (void *)(ip6 + 1);
+
+		if ((void *)(fh + 1) > data_end || p->l3_len < sizeof(*ip6) + sizeof(*fh))
+			return PARSE_PASS;
+		p->proto = fh->nexthdr;
+		p->l4_off += sizeof(*fh);
+		if (fh->frag_off & bpf_htons(IP6_MF | IP6_OFFSET))
+			return parse_fragment(data, data_end, p, fh->identification, !(fh->frag_off & bpf_htons(IP6_OFFSET)));
+	}
 	return parse_l4(data, data_end, p);
 }
 

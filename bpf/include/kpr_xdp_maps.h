@@ -91,6 +91,18 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_edge_source_ranges SEC(".maps");
 
+/* Datagrams in fragments: what the later fragments of each are to get,
+ * written when its first fragment (the one with ports) is handled
+ * (kpr_edge_frag.h). LRU, sized by --bpf-fragments-map-max: an entry is of
+ * use only while its datagram's fragments pass, and the oldest go first. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct edge_frag_key);
+	__type(value, struct edge_frag_val);
+	__uint(max_entries, 8192);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_edge_fragments SEC(".maps");
+
 /* snat mode: how to turn a backend's reply back into the frontend's, and the
  * flow's state (kpr_edge_snat.h). A plain hash, not an LRU: an entry leaves
  * when its flow is over, never to make room; a full map refuses new flows

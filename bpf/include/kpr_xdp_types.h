@@ -30,7 +30,7 @@ enum kpr_xdp_reason {
 	KPR_XDP_DROP_RESIZE_FAILED = 7,      /* bpf_xdp_adjust_head/tail refused */
 	KPR_XDP_DROP_REVNAT_FAILED = 8,      /* tc: a reply to rewrite whose headers could not be written */
 	KPR_XDP_DROP_SNAT_NO_PORT = 9,       /* snat: no free source port towards that backend */
-	KPR_XDP_DROP_FRAG_NOT_FOUND = 10,    /* a later fragment whose first fragment was not seen */
+	KPR_XDP_DROP_FRAG_NOT_FOUND = 10,    /* a later fragment whose first fragment was not seen (or not forwarded) */
 	KPR_XDP_DROP_FRAG_NEEDED = 11,       /* too big for the DSR tunnel: the client got an ICMP error */
 	KPR_XDP_DROP_SNAT_MAP_FULL = 12,     /* snat: kpr_edge_snat has no room for a new flow */
 	KPR_XDP_REASON_MAX = 16,
@@ -159,6 +159,37 @@ struct edge_config {
 struct edge_stats {
 	__u64 packets;
 	__u64 bytes;
+};
+
+/* kpr_edge_fragments: a datagram in fragments, keyed as Cilium keys its
+ * fragment map (source, destination, protocol, IP identification), as its
+ * fragments arrive at XDP or leave through tc egress. */
+struct edge_frag_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 id;    /* as on the wire; IPv4's 16 bits zero-extended */
+	__u8 proto;
+	__u8 family;
+	__u16 pad;
+};
+
+/* What the later fragments of a datagram get: the L3 treatment of its first. */
+enum kpr_frag_action {
+	KPR_FRAG_DROP = 0,  /* XDP: the first was dropped or answered: dropped too (frag_not_found) */
+	KPR_FRAG_PASS = 1,  /* XDP: not kpr's, passed untouched */
+	KPR_FRAG_LOCAL = 2, /* XDP: addresses set, up the stack to a backend on this node */
+	KPR_FRAG_DSR = 3,   /* XDP: addresses set, tunnelled to tunnel_dst */
+	KPR_FRAG_ROUTE = 4, /* XDP: addresses set, sent on by the FIB (snat, both ways) */
+	KPR_FRAG_REPLY = 5, /* tc egress: a backend's reply, source set */
+};
+
+struct edge_frag_val {
+	__u8 saddr[16];      /* the addresses the first fragment left with */
+	__u8 daddr[16];
+	__u8 tunnel_dst[16]; /* KPR_FRAG_DSR: the backend's node */
+	__u16 frontend_port; /* KPR_FRAG_DSR: named in the tunnel beside the fragment's own destination */
+	__u8 action;         /* enum kpr_frag_action */
+	__u8 pad;
 };
 
 /* kpr_edge_snat: the reverse mapping a backend's reply needs in snat mode,

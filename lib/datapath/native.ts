@@ -326,6 +326,8 @@ export interface EdgeOpenOptions {
   affinityMax: number;
   sourceRangeMax: number;
   snatMax: number;
+  /** Capacity of kpr_edge_fragments: datagrams whose fragments are under way at once. */
+  fragmentMax: number;
   /** M, the size of every Maglev table (Cilium: --bpf-lb-maglev-table-size). */
   maglevTableSize: number;
 }

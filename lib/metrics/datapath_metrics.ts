@@ -50,6 +50,7 @@ export function edgeMapCapacities(o: Omit<EdgeOpenOptions, 'objectPath' | 'tcObj
     kpr_edge_snat: o.snatMax,
     kpr_edge_snat_ports: o.snatMax,
     kpr_edge_revnat: o.flowMax,
+    kpr_edge_fragments: o.fragmentMax,
   };
 }
 

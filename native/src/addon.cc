@@ -853,7 +853,7 @@ Napi::Value OpenEdgeDatapath(const Napi::CallbackInfo& info) {
     EdgeLoadOptions opts{Str(o, "objectPath"),  Str(o, "tcObjectPath"),   Str(o, "mapDir"),
                          U32(o, "frontendMax"), U32(o, "backendMax"),     U32(o, "flowMax"),
                          U32(o, "affinityMax"), U32(o, "sourceRangeMax"), U32(o, "snatMax"),
-                         U32(o, "maglevTableSize")};
+                         U32(o, "fragmentMax"), U32(o, "maglevTableSize")};
     if (opts.frontend_max == 0 || opts.frontend_max > (1u << 24) || opts.maglev_size == 0)
       throw BpfError("'frontendMax' must be between 1 and 16777216 and 'maglevTableSize' at least 1");
     EdgeApi a{Napi::Object::New(info.Env()), std::make_shared<EdgeDatapath>()};

@@ -60,6 +60,7 @@ EdgeObject LoadEdgeObject(const EdgeLoadOptions& o) {
                                             {"kpr_edge_snat", o.snat_max},
                                             {"kpr_edge_snat_ports", o.snat_max},
                                             {"kpr_edge_revnat", o.flow_max},
+                                            {"kpr_edge_fragments", o.fragment_max},
                                             {"kpr_edge_stats", o.frontend_max + 1}};
   EdgeObject out;
   out.obj = OpenAndLoad(o.object_path, o.map_dir, capacities, out.migrations);

@@ -29,6 +29,7 @@ struct EdgeLoadOptions {
   uint32_t affinity_max;
   uint32_t source_range_max;
   uint32_t snat_max;
+  uint32_t fragment_max;  // kpr_edge_fragments: datagrams in fragments at once
   uint32_t maglev_size;  // M: entries of every service's Maglev table
 };
 

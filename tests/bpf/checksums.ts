@@ -6,7 +6,9 @@
 // datagram (a quote cut short says nothing about the rest). One walk serves
 // both to verify a frame a program left and to give a fuzzed frame correct
 // checksums before it is sent.
-import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6, IPPROTO_TCP, IPPROTO_UDP, onesSum, pseudoHeader } from './packets';
+import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6, IPPROTO_FRAGMENT, IPPROTO_TCP, IPPROTO_UDP, onesSum, pseudoHeader } from './packets';
+
+export { IPPROTO_FRAGMENT };
 
 export const ETH_P_8021Q = 0x8100;
 export const ETH_P_8021AD = 0x88a8;
@@ -16,7 +18,6 @@ export const IPPROTO_IPV6 = 41;
 export const IPPROTO_ICMPV6 = 58;
 export const IPPROTO_HOPOPTS = 0;
 export const IPPROTO_ROUTING = 43;
-export const IPPROTO_FRAGMENT = 44;
 export const IPPROTO_DSTOPTS = 60;
 
 /** One checksum: the 16-bit field at `field` covers [start, end) plus the

@@ -3,11 +3,14 @@
 // errors about any of these, their quotes bent and cut short), then
 // bent the ways a hostile or broken sender bends it: IPv4 options, IPv6
 // extension header chains, fragments, bogus lengths, tunnels in tunnels,
-// VLAN tags, truncation at every header boundary, flipped bytes. Everything
-// is drawn from a seeded generator, so a seed names a run exactly.
+// VLAN tags, truncation at every header boundary, flipped bytes. Now and
+// then a whole datagram is cut into fragments sent in a row (in order or
+// not), bare or each in kpr's tunnel, so that later fragments meet the
+// state their first left. Everything is drawn from a seeded generator, so a
+// seed names a run exactly.
 import {
   ETH_HLEN, ETH_P_IP, ETH_P_IPV6, IPPROTO_TCP, IPPROTO_UDP, NODE_MAC, CLIENT_MAC, addrBytes, dsrTunnel, ethernet,
-  formatAddr, icmpError, internetChecksum, ipv4, ipv6, tcp, udp,
+  formatAddr, fragmentFrame, icmpError, internetChecksum, ipv4, ipv6, tcp, udp,
 } from './packets';
 import {
   ETH_P_8021AD, ETH_P_8021Q, IPPROTO_DSTOPTS, IPPROTO_FRAGMENT, IPPROTO_HOPOPTS, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_IPIP,
@@ -138,11 +141,15 @@ function basePacket(rng: Rng, t: FuzzTargets): Buffer {
     return rng.chance(0.2) ? dsrWrap(rng, t, error) : error;
   }
   // A client's packet to a backend in kpr's DSR tunnel, naming a frontend.
+  return dsrWrap(rng, t, clientToBackend(rng, t, sport));
+}
+
+/** A client's packet to a backend, as the DSR tunnel carries it. */
+function clientToBackend(rng: Rng, t: FuzzTargets, sport: number): Buffer {
   const r = rng.pick(t.repliers);
   const client = rng.pick(sameFamily(t.clients, r.addr));
   const proto = protoNumber(r.proto);
-  const inner = ipPacket(client, r.addr, proto, l4Segment(rng, proto, client, r.addr, sport, r.port));
-  return dsrWrap(rng, t, inner);
+  return ipPacket(client, r.addr, proto, l4Segment(rng, proto, client, r.addr, sport, r.port));
 }
 
 /** [type, code] of ICMP errors by family: port unreachable, fragmentation
@@ -207,14 +214,19 @@ function icmpErrorPacket(rng: Rng, t: FuzzTargets): Buffer {
   return icmpError(rng.pick(senders), dst, type, code, quoted.subarray(0, cut), rng.chance(0.8) ? mtu : rng.int(2 ** 32));
 }
 
-/** kpr's tunnel (kpr_encap.h); now and then of the other family than the
- * inner packet, which kpr never sends. */
-function dsrWrap(rng: Rng, t: FuzzTargets, inner: Buffer): Buffer {
-  const innerFamily = inner[0] >> 4 === 6 ? 6 : 4;
+/** kpr's tunnel (kpr_encap.h) for packets like inner; now and then of the
+ * other family than the inner packet, which kpr never sends. */
+function dsrWrapper(rng: Rng, t: FuzzTargets, like: Buffer): (inner: Buffer) => Buffer {
+  const innerFamily = like[0] >> 4 === 6 ? 6 : 4;
   const outer = rng.chance(0.9) ? innerFamily : 10 - innerFamily;
   const fe = rng.pick(t.frontends.filter((f) => family(f.addr) === outer));
   const src = rng.pick(t.tunnelSources.filter((a) => family(a) === outer));
-  return dsrTunnel(inner, src, rng.pick(sameFamily(t.tunnelDestinations, src)), { addr: fe.addr, port: fe.port });
+  const dst = rng.pick(sameFamily(t.tunnelDestinations, src));
+  return (inner) => dsrTunnel(inner, src, dst, { addr: fe.addr, port: fe.port });
+}
+
+function dsrWrap(rng: Rng, t: FuzzTargets, inner: Buffer): Buffer {
+  return dsrWrapper(rng, t, inner)(inner);
 }
 
 /** Plain IP-in-IP of either family around an IP packet of either family. */
@@ -397,4 +409,53 @@ export function fuzzFrame(rng: Rng, t: FuzzTargets): Buffer {
   if (mutate && rng.chance(0.2)) frame = truncated(rng, frame);
   if (mutate && rng.chance(0.15)) frame = withFlippedBytes(rng, frame);
   return frame.length >= ETH_HLEN ? frame : Buffer.concat([frame, Buffer.alloc(ETH_HLEN - frame.length)]);
+}
+
+/** A fuzzed frame, and for a piece of a datagram sent in fragments, which
+ *  datagram (numbered from 0 in the order they are cut) and whether it is
+ *  the first piece, the one with the L4 header. */
+export interface FuzzFrame {
+  frame: Buffer;
+  piece?: { datagram: number; first: boolean };
+}
+
+/** Fragments sent out of order, now and then: the later ones first, or shuffled. */
+function reordered<T>(rng: Rng, xs: T[]): T[] {
+  const roll = rng.next();
+  if (roll < 0.8) return xs;
+  if (roll < 0.9) return [...xs].reverse();
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+/** One datagram of the node's traffic in 2 to 4 fragments (a datagram too
+ *  short to cut stays whole), bare, or, as a DSR sender's XDP sends them,
+ *  each in the same kpr tunnel. Its identification is its own (n), so no
+ *  other frame's state is taken for it. */
+function fragmentedDatagram(rng: Rng, t: FuzzTargets, n: number): FuzzFrame[] {
+  const tunnelled = rng.chance(0.25);
+  const ip = tunnelled ? clientToBackend(rng, t, rng.pick(t.clientPorts)) : basePacket(rng, t);
+  const v6 = ip[0] >> 4 === 6;
+  const payload = v6 ? ip.length - 40 : ip.length - 20;
+  const chunk = 8 * Math.max(1, Math.ceil(payload / (2 + rng.int(3)) / 8));
+  let pieces = fragmentFrame(frameOf(ip), chunk, v6 ? 0x80000000 + n : 0x8000 | n % 0x8000);
+  if (pieces.length < 2) return [{ frame: frameOf(ip) }];
+  if (tunnelled) {
+    const wrap = dsrWrapper(rng, t, ip);
+    pieces = pieces.map((f) => frameOf(wrap(f.subarray(ETH_HLEN))));
+  }
+  return reordered(rng, pieces.map((frame, i) => ({ frame, piece: { datagram: n, first: i === 0 } })));
+}
+
+/** Frames one after another: mostly one fuzzed frame at a time, now and then
+ *  a datagram's fragments in a row. */
+export function* fuzzFrames(rng: Rng, t: FuzzTargets): Generator<FuzzFrame, never> {
+  for (let n = 0; ; ) {
+    if (rng.chance(0.05)) yield* fragmentedDatagram(rng, t, n++);
+    else yield { frame: fuzzFrame(rng, t) };
+  }
 }

@@ -7,7 +7,10 @@ export const ETH_P_IPV6 = 0x86dd;
 export const ETH_P_ARP = 0x0806;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
+export const IPPROTO_FRAGMENT = 44;
 export const ETH_HLEN = 14;
+const IPV4_MF = 0x2000;
+const IPV6_FRAG_HLEN = 8;
 
 export const TCP_FIN = 0x01;
 export const TCP_SYN = 0x02;
@@ -239,9 +242,15 @@ export function l4ChecksumOk(frame: Buffer, off = ETH_HLEN): boolean {
   return internetChecksum(seg, onesSum(pseudoHeader(ip.src, ip.dst, ip.proto, seg.length))) === 0;
 }
 
-export function ports(frame: Buffer, off = ETH_HLEN): { sport: number; dport: number } {
+/** Where the L4 header of the packet at off starts: behind IPv6's Fragment header, if it has one. */
+function l4Start(frame: Buffer, off: number): number {
   const ip = ipView(frame, off);
-  return { sport: frame.readUInt16BE(off + ip.headerLen), dport: frame.readUInt16BE(off + ip.headerLen + 2) };
+  return off + ip.headerLen + (ip.version === 6 && ip.proto === IPPROTO_FRAGMENT ? IPV6_FRAG_HLEN : 0);
+}
+
+export function ports(frame: Buffer, off = ETH_HLEN): { sport: number; dport: number } {
+  const at = l4Start(frame, off);
+  return { sport: frame.readUInt16BE(at), dport: frame.readUInt16BE(at + 2) };
 }
 
 export function formatAddr(b: Buffer): string {
@@ -315,12 +324,13 @@ export function quoteOf(frame: Buffer, len?: number): Buffer {
 const macText = (m: Buffer) => [...m].map((b) => b.toString(16).padStart(2, '0')).join(':');
 
 /** The error kpr answers frame with: from its destination to its source and
- *  back to the MAC it came from, quoting its IP header (IPv4: with options)
- *  and the 8 bytes after it; type and code by family, [type, code]. */
+ *  back to the MAC it came from, quoting its IP header (IPv4: with options;
+ *  IPv6: with a first fragment's Fragment header) and the 8 bytes after it;
+ *  type and code by family, [type, code]. */
 export function icmpAnswer(frame: Buffer, v4: [number, number], v6: [number, number], info = 0): Buffer {
   const ip = ipView(frame);
   const [type, code] = ip.version === 4 ? v4 : v6;
-  const error = icmpError(formatAddr(ip.dst), formatAddr(ip.src), type, code, quoteOf(frame, ip.headerLen + 8), info);
+  const error = icmpError(formatAddr(ip.dst), formatAddr(ip.src), type, code, quoteOf(frame, l4Start(frame, ETH_HLEN) - ETH_HLEN + 8), info);
   return ethernet(macText(frame.subarray(6, 12)), macText(frame.subarray(0, 6)), ip.version === 4 ? ETH_P_IP : ETH_P_IPV6, error);
 }
 
@@ -334,4 +344,90 @@ export function portUnreachable(frame: Buffer): Buffer {
  *  (RFC 8201: type 2) that tells frame's sender the MTU it has. */
 export function tooBig(frame: Buffer, mtu: number): Buffer {
   return icmpAnswer(frame, [3, 4], [2, 0], mtu);
+}
+
+/** A datagram's fragments as a sender cuts them (RFC 791 3.2, RFC 8200 4.5):
+ *  frame's IP packet with its payload in pieces of at most `chunk` bytes (a
+ *  multiple of 8). IPv4 repeats the header, options and all (as it must
+ *  options with the copied flag, such as kpr's DSR option), with the offset,
+ *  MF and the identification `id`; IPv6 puts a Fragment header with `id`
+ *  behind the fixed header, before any extension header. */
+export function fragmentFrame(frame: Buffer, chunk: number, id: number): Buffer[] {
+  if (chunk % 8 !== 0 || chunk <= 0) throw new Error(`fragment size ${chunk} is not a positive multiple of 8`);
+  const ip = ipView(frame);
+  const eth = frame.subarray(0, ETH_HLEN);
+  const header = frame.subarray(ETH_HLEN, ETH_HLEN + ip.headerLen);
+  const payload = frame.subarray(ETH_HLEN + ip.headerLen, ETH_HLEN + ip.totalLen);
+  const out: Buffer[] = [];
+  for (let off = 0; off < payload.length; off += chunk) {
+    const piece = payload.subarray(off, off + chunk);
+    const more = off + chunk < payload.length;
+    if (ip.version === 4) {
+      const h = Buffer.from(header);
+      h.writeUInt16BE(h.length + piece.length, 2);
+      h.writeUInt16BE(id & 0xffff, 4);
+      h.writeUInt16BE((more ? IPV4_MF : 0) | (off / 8), 6);
+      h.writeUInt16BE(0, 10);
+      h.writeUInt16BE(internetChecksum(h), 10);
+      out.push(Buffer.concat([eth, h, piece]));
+    } else {
+      const h = Buffer.from(header);
+      const fh = Buffer.alloc(IPV6_FRAG_HLEN);
+      fh[0] = header[6];
+      fh.writeUInt16BE(off | (more ? 1 : 0), 2);
+      fh.writeUInt32BE(id >>> 0, 4);
+      h[6] = IPPROTO_FRAGMENT;
+      h.writeUInt16BE(IPV6_FRAG_HLEN + piece.length, 4);
+      out.push(Buffer.concat([eth, h, fh, piece]));
+    }
+  }
+  return out;
+}
+
+/** A fragment's place in its datagram, read back: the identification,
+ *  offset in bytes, more to come, and where its payload starts. */
+export function fragmentOf(frame: Buffer): { id: number; offset: number; more: boolean; payloadAt: number; end: number } | undefined {
+  const ip = ipView(frame);
+  if (ip.version === 4) {
+    const field = frame.readUInt16BE(ETH_HLEN + 6);
+    if ((field & 0x3fff) === 0) return undefined;
+    return { id: frame.readUInt16BE(ETH_HLEN + 4), offset: (field & 0x1fff) * 8, more: (field & IPV4_MF) !== 0, payloadAt: ETH_HLEN + ip.headerLen, end: ETH_HLEN + ip.totalLen };
+  }
+  if (ip.proto !== IPPROTO_FRAGMENT) return undefined;
+  const fh = ETH_HLEN + 40;
+  const field = frame.readUInt16BE(fh + 2);
+  return { id: frame.readUInt32BE(fh + 4), offset: field & 0xfff8, more: (field & 1) !== 0, payloadAt: fh + IPV6_FRAG_HLEN, end: ETH_HLEN + ip.totalLen };
+}
+
+/** The whole datagram again, as a receiver reassembles it (RFC 815): the
+ *  first fragment's Ethernet and IP header (IPv4: fragment fields cleared and
+ *  its checksum recomputed; IPv6: the Fragment header removed) and the pieces
+ *  in offset order. Throws unless the pieces are one datagram's, complete. */
+export function reassemble(frames: Buffer[]): Buffer {
+  const parts = frames.map((f) => ({ f, frag: fragmentOf(f), ip: ipView(f) }));
+  const first = parts.find((p) => p.frag?.offset === 0);
+  if (!first || parts.some((p) => !p.frag)) throw new Error('reassemble: not all fragments, or no first fragment');
+  const same = (p: (typeof parts)[number]) => p.frag!.id === first.frag!.id && p.ip.src.equals(first.ip.src) && p.ip.dst.equals(first.ip.dst);
+  if (!parts.every(same)) throw new Error('reassemble: fragments of different datagrams');
+  parts.sort((a, b) => a.frag!.offset - b.frag!.offset);
+  let at = 0;
+  for (const p of parts) {
+    if (p.frag!.offset !== at) throw new Error(`reassemble: a hole at ${at}`);
+    at += p.frag!.end - p.frag!.payloadAt;
+  }
+  if (parts[parts.length - 1].frag!.more) throw new Error('reassemble: the last fragment is missing');
+  const payload = Buffer.concat(parts.map((p) => p.f.subarray(p.frag!.payloadAt, p.frag!.end)));
+  const f = first.f;
+  if (first.ip.version === 4) {
+    const h = Buffer.from(f.subarray(ETH_HLEN, ETH_HLEN + first.ip.headerLen));
+    h.writeUInt16BE(h.length + payload.length, 2);
+    h.writeUInt16BE(0, 6);
+    h.writeUInt16BE(0, 10);
+    h.writeUInt16BE(internetChecksum(h), 10);
+    return Buffer.concat([f.subarray(0, ETH_HLEN), h, payload]);
+  }
+  const h = Buffer.from(f.subarray(ETH_HLEN, ETH_HLEN + 40));
+  h[6] = f[ETH_HLEN + 40];
+  h.writeUInt16BE(payload.length, 4);
+  return Buffer.concat([f.subarray(0, ETH_HLEN), h, payload]);
 }

@@ -6,7 +6,7 @@
 import * as path from 'path';
 import { ensureBpffs } from '../../lib/bpffs';
 import { DEFAULT_FLOW_TIMEOUTS } from '../../lib/datapath/flow_timeouts';
-import { EdgeBackend, EdgeConfig, EdgeDatapath, EdgeFrontend, EdgeOpenOptions, loadAddon, repoRoot } from '../../lib/datapath/native';
+import { EdgeBackend, EdgeConfig, EdgeDatapath, EdgeFrontend, EdgeOpenOptions, loadAddon, ProgTestRunResult, repoRoot } from '../../lib/datapath/native';
 import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
 import { defaultSnatPorts } from '../../lib/datapath/snat_ports';
 import { createLogger } from '../../lib/log';
@@ -63,6 +63,7 @@ export function edgeOptions(mapDir: string, overrides: Partial<EdgeOpenOptions> 
     affinityMax: 1024,
     sourceRangeMax: 1024,
     snatMax: 1024,
+    fragmentMax: 1024,
     maglevTableSize: 251,
     ...overrides,
   };
@@ -70,6 +71,9 @@ export function edgeOptions(mapDir: string, overrides: Partial<EdgeOpenOptions> 
 
 /** A node of Linux's default local port range (32768-60999). */
 export const SNAT_PORTS = defaultSnatPorts({ min: 32768, max: 60999 });
+
+/** Whether port is one of SNAT_PORTS. */
+export const inSnatPorts = (port: number) => SNAT_PORTS.some((r) => port >= r.min && port <= r.max);
 
 /** The config an agent with default flags writes, for the given node. */
 export function edgeConfig(node: Omit<EdgeConfig, 'timeouts' | 'snatPorts'>, overrides: Partial<EdgeConfig> = {}): EdgeConfig {
@@ -175,4 +179,10 @@ export function programService(dp: EdgeDatapath, m: number, fe: EdgeFrontend, ba
 /** Packets dropped (or answered) for the reason, on every CPU. */
 export function dropCount(dp: EdgeDatapath, reason: string): number {
   return dp.readDrops()[XDP_DROP_REASONS.indexOf(reason)];
+}
+
+/** A program's result for pkt: the action expected, and every byte as it came. */
+export function expectUnchanged(r: ProgTestRunResult, pkt: Buffer, action: number): void {
+  expect(r.retval).toBe(action);
+  expect(r.packet.equals(pkt)).toBe(true);
 }

@@ -2,6 +2,9 @@
 // logged "kpr: ready" (after the log line's timestamp and level).
 import * as path from 'path';
 import { repoRoot } from '../../lib/datapath/native';
+import { BpfRoot, createBpfRoot } from './bpf_root';
+import { createTestCgroup } from './cgroup';
+import { EdgeNode } from './edge_topology';
 import { LineProcess } from './line_process';
 
 export interface AgentOptions {
@@ -47,4 +50,42 @@ export async function startAgent(opts: AgentOptions): Promise<LineProcess> {
     throw e;
   }
   return agent;
+}
+
+/** The agent of one node of an edge topology (edge_topology.ts), standalone
+ *  on manifests, in the node's namespace and on its device, with a bpf root
+ *  and a test cgroup of its own, which stop() removes with it. */
+export interface EdgeNodeAgent {
+  process: LineProcess;
+  root: BpfRoot;
+  stop(): Promise<void>;
+}
+
+export async function startEdgeNodeAgent(node: EdgeNode, manifests: string, args: string[] = []): Promise<EdgeNodeAgent> {
+  const root = createBpfRoot(`edge-${node.name}`);
+  const cgroup = createTestCgroup(`edge-${node.name}`);
+  const remove = () => {
+    root.destroy();
+    cgroup.destroy();
+  };
+  try {
+    const process = await startAgent({
+      manifests,
+      bpfRoot: root.path,
+      cgroupRoot: cgroup.path,
+      netns: node.ns,
+      args: ['--hostname-override', node.name, '--devices', node.device, ...args],
+    });
+    return {
+      process,
+      root,
+      async stop() {
+        await process.stop();
+        remove();
+      },
+    };
+  } catch (e) {
+    remove();
+    throw e;
+  }
 }

@@ -1,7 +1,8 @@
 // Test client, run inside a client namespace and test cgroup (client_runner.ts):
 //   node client.js tcp|udp|udp-connected|udp-new-socket|udp-connected-new-socket|http|transfer --addr A --port P --count N
 //        [--timeout-ms T] [--deadline-ms D] [--interval-ms I]
-//        [--upload BYTES] [--download BYTES] [--source-port S] -> one JSON line (ClientReport)
+//        [--upload BYTES] [--download BYTES] [--source-port S]
+//        [--request-bytes R --answer-bytes A]              -> one JSON line (ClientReport)
 //   node client.js hold --proto tcp|udp --addr A --port P --interval-ms I
 //        --duration-ms D [--timeout-ms T]               -> one JSON line per HoldEvent
 // tcp: N sequential connections, each asks the backend its name and how it sees the client.
@@ -9,6 +10,8 @@
 // udp-connected: one connected socket, N send()/recv() exchanges.
 // udp-new-socket: N exchanges, each on a socket of its own (a new source port each time).
 // udp-connected-new-socket: N exchanges, each on a connected socket of its own (N flows).
+// With --request-bytes and --answer-bytes (udp, udp-connected, udp-new-socket), every request
+// is R bytes and asks the echo server for an answer of A bytes (sized_udp.ts): datagrams in fragments.
 // http: N sequential GET / requests, each on a new connection.
 // transfer: N sequential connections, each sends --upload bytes and receives
 // --download bytes (echo server's "recv N" and "send N"): packets of the
@@ -26,6 +29,7 @@ import * as http from 'http';
 import * as net from 'net';
 import { parseArgs } from 'util';
 import { CLIENT_DEFAULTS, ClientReport, HoldEvent, OneShotMode, ProbeResult } from './client_report';
+import { MAX_SIZED_BYTES, MIN_SIZED_BYTES, parseSizedAnswer, sizedRequest } from './sized_udp';
 import { sleep } from './sleep';
 
 const REQUEST = 'ping\n';
@@ -165,7 +169,13 @@ function udpSocket(addr: string): dgram.Socket {
   return dgram.createSocket(net.isIPv6(addr) ? 'udp6' : 'udp4');
 }
 
-/** Exchanges on one UDP socket; the echoed payload pairs each answer with its request. */
+/** Request and answer sizes of a sized exchange (sized_udp.ts). */
+interface Sizes {
+  requestBytes: number;
+  answerBytes: number;
+}
+
+/** Exchanges on one UDP socket; the echoed payload (sized: the echoed tag) pairs each answer with its request. */
 class UdpProber implements Channel {
   private seq = 0;
   private pending?: { payload: string; settle: (o: Outcome) => void };
@@ -175,13 +185,18 @@ class UdpProber implements Channel {
     /** Unconnected sockets send to target; connected ones to their peer. */
     private readonly target?: { addr: string; port: number },
     onSocketError: (code: string) => void = () => undefined,
+    private readonly sizes?: Sizes,
   ) {
     sock.on('message', (msg, rinfo) => {
+      const from = { fromAddr: rinfo.address, fromPort: rinfo.port };
+      if (this.sizes) {
+        const a = parseSizedAnswer(msg);
+        if (a && this.pending?.payload === a.tag) this.pending.settle({ backend: a.name, backendReceived: a.received, answerBytes: msg.length, ...from });
+        return;
+      }
       const text = msg.toString();
       const nl = text.indexOf('\n');
-      if (nl >= 0 && this.pending?.payload === text.slice(nl + 1)) {
-        this.pending.settle({ backend: text.slice(0, nl), fromAddr: rinfo.address, fromPort: rinfo.port });
-      }
+      if (nl >= 0 && this.pending?.payload === text.slice(nl + 1)) this.pending.settle({ backend: text.slice(0, nl), ...from });
     });
     sock.on('error', (err) => {
       onSocketError(errorCode(err));
@@ -191,12 +206,13 @@ class UdpProber implements Channel {
 
   probe(timeoutMs: number): Promise<ProbeResult> {
     const payload = `probe ${this.seq++}`;
+    const datagram = this.sizes ? sizedRequest(payload, this.sizes.requestBytes, this.sizes.answerBytes) : payload;
     return exchange(timeoutMs, (settle) => {
       this.pending = { payload, settle };
       const sent = (err: Error | null) => err && settle({ error: errorCode(err) });
       try {
-        if (this.target) this.sock.send(payload, this.target.port, this.target.addr, sent);
-        else this.sock.send(payload, sent);
+        if (this.target) this.sock.send(datagram, this.target.port, this.target.addr, sent);
+        else this.sock.send(datagram, sent);
       } catch (err) {
         settle({ error: errorCode(err) });
       }
@@ -313,6 +329,8 @@ interface Options {
   deadlineMs: number;
   /** Least time between probe starts; 0: back to back. */
   intervalMs: number;
+  /** udp modes: sized requests and answers. */
+  sizes?: Sizes;
   /** transfer: bytes up and down per connection. */
   upload: number;
   download: number;
@@ -358,12 +376,12 @@ async function oneShot(mode: OneShotMode, o: Options): Promise<ClientReport> {
   } else if (mode === 'udp-connected-new-socket') {
     run = await repeat(o, (i) => udpConnectedOnce(o.addr, o.port, sourcePortOf(o, i), o.timeoutMs));
   } else if (mode === 'udp') {
-    const prober = new UdpProber(udpSocket(o.addr), { addr: o.addr, port: o.port });
+    const prober = new UdpProber(udpSocket(o.addr), { addr: o.addr, port: o.port }, undefined, o.sizes);
     run = await repeat(o, () => prober.probe(o.timeoutMs));
     prober.close();
   } else if (mode === 'udp-new-socket') {
     run = await repeat(o, async () => {
-      const prober = new UdpProber(udpSocket(o.addr), { addr: o.addr, port: o.port });
+      const prober = new UdpProber(udpSocket(o.addr), { addr: o.addr, port: o.port }, undefined, o.sizes);
       const result = await prober.probe(o.timeoutMs);
       prober.close();
       return result;
@@ -377,7 +395,7 @@ async function oneShot(mode: OneShotMode, o: Options): Promise<ClientReport> {
     } else {
       const p = sock.remoteAddress();
       peer = { peerAddr: p.address, peerPort: p.port };
-      const prober = new UdpProber(sock);
+      const prober = new UdpProber(sock, undefined, undefined, o.sizes);
       run = await repeat(o, () => prober.probe(o.timeoutMs));
     }
     sock.close();
@@ -425,6 +443,15 @@ function intOption(values: Record<string, unknown>, name: string, min: number, m
   return n;
 }
 
+function sizesOption(mode: string | undefined, values: Record<string, unknown>): Sizes | undefined {
+  if (values['request-bytes'] === undefined && values['answer-bytes'] === undefined) return undefined;
+  if (mode !== 'udp' && mode !== 'udp-connected' && mode !== 'udp-new-socket') throw new Error('--request-bytes and --answer-bytes are for the udp modes');
+  return {
+    requestBytes: intOption(values, 'request-bytes', MIN_SIZED_BYTES, MAX_SIZED_BYTES),
+    answerBytes: intOption(values, 'answer-bytes', MIN_SIZED_BYTES, MAX_SIZED_BYTES),
+  };
+}
+
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
@@ -440,6 +467,8 @@ async function main(): Promise<void> {
       upload: { type: 'string' },
       download: { type: 'string' },
       'source-port': { type: 'string' },
+      'request-bytes': { type: 'string' },
+      'answer-bytes': { type: 'string' },
     },
   });
   const mode = positionals[0];
@@ -453,6 +482,7 @@ async function main(): Promise<void> {
     intervalMs: mode === 'hold' ? intOption(values, 'interval-ms', MIN_INTERVAL_MS, 60_000, CLIENT_DEFAULTS.intervalMs) : intOption(values, 'interval-ms', 0, 60_000, 0),
     upload: intOption(values, 'upload', 0, MAX_TRANSFER, 0),
     download: intOption(values, 'download', 0, MAX_TRANSFER, 0),
+    sizes: sizesOption(mode, values),
   };
   if (values['source-port'] !== undefined) opts.sourcePort = intOption(values, 'source-port', 1, 65535 - (opts.count - 1));
   if (mode === 'transfer' && opts.upload + opts.download === 0) throw new Error('transfer needs --upload or --download bytes');

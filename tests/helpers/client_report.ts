@@ -31,6 +31,10 @@ export interface ProbeResult {
   /** udp, udp-connected, udp-new-socket, udp-connected-new-socket: the reply's source address, as recvmsg() reports it to the app. */
   fromAddr?: string;
   fromPort?: number;
+  /** udp modes with --request-bytes: the bytes of the request the backend received, as it reports them. */
+  backendReceived?: number;
+  /** udp modes with --request-bytes: the bytes of the answer. */
+  answerBytes?: number;
 }
 
 export interface ClientReport {

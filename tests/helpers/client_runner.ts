@@ -26,6 +26,9 @@ export interface ClientRequest {
   download?: number;
   /** udp-connected-new-socket, transfer: probe i leaves from this port + i (default: the kernel's pick). */
   sourcePort?: number;
+  /** udp modes: every request this many bytes, asking for answers of answerBytes (sized_udp.ts). */
+  requestBytes?: number;
+  answerBytes?: number;
 }
 
 export interface HoldRequest {
@@ -69,6 +72,8 @@ function requestArgv(req: ClientRequest): string[] {
     upload: req.upload,
     download: req.download,
     'source-port': req.sourcePort,
+    'request-bytes': req.requestBytes,
+    'answer-bytes': req.answerBytes,
   });
 }
 

@@ -6,13 +6,16 @@
 // "send N" with "<name>\n" and N bytes; "recv N" takes the N bytes that
 // follow it and answers "<name> N" (transfers big enough to need the path's
 // MTU, N up to 64 MiB). UDP: every datagram is answered with
-// "<name>\n<the datagram>", letting clients match replies to requests. HTTP:
+// "<name>\n<the datagram>", letting clients match replies to requests, but a
+// sized request (sized_udp.ts) is answered at the size it asks for, with the
+// bytes it had. HTTP:
 // every request is answered with "<name>\n". All bind :: dual-stack.
 // Prints "listening" once every socket is bound.
 import * as dgram from 'dgram';
 import * as http from 'http';
 import * as net from 'net';
 import { parseArgs } from 'util';
+import { parseSizedRequest, sizedAnswer } from './sized_udp';
 
 // A server leaked by a crashed test still goes away by itself.
 const DEFAULT_MAX_SECONDS = 1800;
@@ -95,7 +98,11 @@ function listenTcp(name: string, p: number): Promise<void> {
 
 function listenUdp(name: string, p: number): Promise<void> {
   const sock = dgram.createSocket({ type: 'udp6', ipv6Only: false });
-  sock.on('message', (msg, rinfo) => sock.send(`${name}\n${msg.toString()}`, rinfo.port, rinfo.address));
+  sock.on('message', (msg, rinfo) => {
+    const sized = parseSizedRequest(msg);
+    const answer = sized ? sizedAnswer(name, msg.length, sized.tag, sized.answerBytes) : `${name}\n${msg.toString()}`;
+    sock.send(answer, rinfo.port, rinfo.address);
+  });
   return new Promise((resolve, reject) => {
     sock.once('error', reject);
     sock.bind({ port: p, address: '::' }, () => {

@@ -18,6 +18,9 @@
 // their TCP MSS does not hide the hop, as it would not a tunnel's or a
 // PPPoE link's further on; and a veth pair of two MTUs drops what one end
 // cannot take instead of answering with ICMP as a router does.
+// nodeMtu does the opposite: the nodes' links to the switch get that larger
+// MTU (a link's, on both ends), so that a client's full-sized packet still
+// fits in a DSR tunnel between the nodes.
 import * as path from 'path';
 import { repoRoot } from '../../lib/datapath/native';
 import { onExit } from './exit_cleanup';
@@ -56,6 +59,10 @@ export interface EdgeTopologyOptions {
   clientHopMtu?: number;
   /** Each node's hop towards its pods has this MTU. */
   podPathMtu?: number;
+  /** MTU of the nodes' side of the segment (their devices and switch ports),
+   *  the client's staying 1500: room for DSR's tunnel header, as Cilium
+   *  advises, so that a client's full-sized packet still fits tunnelled. */
+  nodeMtu?: number;
 }
 
 const SEGMENT4 = '198.18.0.';
@@ -89,8 +96,9 @@ function addNamespace(ns: string): void {
 }
 
 /** A veth from the switch's bridge into host's namespace, addressed on the segment. */
-function plugIntoSwitch(switchNs: string, h: EdgeHost, port: string): void {
-  ip('-n', switchNs, 'link', 'add', port, 'type', 'veth', 'peer', 'name', DEVICE, 'netns', h.ns);
+function plugIntoSwitch(switchNs: string, h: EdgeHost, port: string, mtu?: number): void {
+  const withMtu = mtu ? ['mtu', String(mtu)] : [];
+  ip('-n', switchNs, 'link', 'add', port, ...withMtu, 'type', 'veth', 'peer', 'name', DEVICE, ...withMtu, 'netns', h.ns);
   ip('-n', switchNs, 'link', 'set', port, 'master', 'br0', 'up');
   ip('-n', h.ns, 'addr', 'add', `${h.ipv4}/24`, 'dev', DEVICE);
   ip('-n', h.ns, 'addr', 'add', `${h.ipv6}/64`, 'dev', DEVICE, 'nodad');
@@ -140,7 +148,7 @@ function addPod(node: EdgeNode, pod: EdgeHost): void {
 }
 
 export function createEdgeTopology(prefix: string, podsPerNode = 1, opts: EdgeTopologyOptions = {}): EdgeTopology {
-  const { clientHopMtu, podPathMtu } = opts;
+  const { clientHopMtu, podPathMtu, nodeMtu } = opts;
   const id = newName(prefix);
   const switchNs = `${id}-sw`;
   const client: EdgeHost = clientHopMtu
@@ -184,7 +192,7 @@ export function createEdgeTopology(prefix: string, podsPerNode = 1, opts: EdgeTo
     nodes.forEach((node, i) => {
       addNamespace(node.ns);
       const port = node.name;
-      plugIntoSwitch(switchNs, node, port);
+      plugIntoSwitch(switchNs, node, port, nodeMtu);
       ip('-n', switchNs, 'link', 'set', 'dev', port, 'xdpdrv', 'obj', PASS_PROGRAM, 'sec', 'xdp');
       sysctl(node.ns, 'net.ipv4.conf.all.forwarding=1', 'net.ipv6.conf.all.forwarding=1');
       const gw = node.podGateway;

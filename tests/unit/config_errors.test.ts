@@ -42,6 +42,7 @@ const BAD_FLAGS: Record<string, [string, string]> = {
   '--bpf-object-dir': ['build/bpf', 'must be an absolute path'],
   '--bpf-lb-map-max': ['0', 'must be an integer from 1 to'],
   '--bpf-lb-sock-rev-nat-map-max': ['1e6', 'must be an integer from 1 to'],
+  '--bpf-fragments-map-max': ['0', 'must be an integer from 1 to'],
   '--bpf-lb-mode': ['dsr-tunl', 'must be one of snat, dsr, hybrid'],
   '--bpf-lb-algorithm': ['rr', 'must be one of maglev, random'],
   '--bpf-lb-maglev-table-size': ['1000', 'must be one of 251'],

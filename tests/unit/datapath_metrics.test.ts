@@ -52,7 +52,7 @@ function setup(perService: boolean, edgeDrops: number[] = []) {
   const edgeStats: EdgeStats[] = [{ svcId: 7, packets: 100, bytes: 6400 }];
   const drops = Array.from({ length: 16 }, (_, i) => edgeDrops[i] ?? 0);
   const edge = { misses: 10 };
-  const capacities = { frontendMax: 64, backendMax: 64, flowMax: 256, affinityMax: 64, sourceRangeMax: 64, snatMax: 256 };
+  const capacities = { frontendMax: 64, backendMax: 64, flowMax: 256, affinityMax: 64, sourceRangeMax: 64, snatMax: 256, fragmentMax: 32 };
   m.readFrom(
     { maps: { readServiceStats: () => stats, readDrops: () => [3, 0, 1, 0, 0, 0, 0, 0] }, programmed: socketState, capacities: socketMapCapacities({ lbMapMax: 128, revNatMapMax: 512 }) },
     { maps: { readStats: () => edgeStats, readDrops: () => drops, readFlowMisses: () => edge.misses }, programmed: edgeState, capacities: edgeMapCapacities(capacities) },
@@ -113,6 +113,7 @@ describe('kpr_* metrics', () => {
     expect(text).toContain('kpr_bpf_map_capacity{map="kpr_revnat"} 512');
     expect(text).toContain('kpr_bpf_map_capacity{map="kpr_edge_flows6"} 256');
     expect(text).toContain('kpr_bpf_map_capacity{map="kpr_edge_snat"} 256');
+    expect(text).toContain('kpr_bpf_map_capacity{map="kpr_edge_fragments"} 32');
   });
 
   test('flow lookups: misses as counted, hits derived and never going back', async () => {
