@@ -15,13 +15,13 @@ import * as path from 'path';
 import { pinPaths } from '../../lib/config';
 import { repoRoot } from '../../lib/datapath/native';
 import { AttachmentRow } from '../../lib/status';
-import { startAgent } from '../helpers/agent';
+import { EdgeNodeAgent, startEdgeNodeAgent } from '../helpers/agent';
 import { PacedConnections, LoadTarget } from '../helpers/background_load';
-import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
 import { createTestCgroup, TestCgroup } from '../helpers/cgroup';
 import { ClientReport } from '../helpers/client_report';
 import { runClient } from '../helpers/client_runner';
 import { createEdgeTopology, EdgeNode, EdgeTopology } from '../helpers/edge_topology';
+import { tearDownEdgeTest } from '../helpers/edge_teardown';
 import { LineProcess } from '../helpers/line_process';
 import { nodeManifest, serviceManifest, writeManifest } from '../helpers/manifests';
 import { assertPrivileged } from '../helpers/preflight';
@@ -71,15 +71,13 @@ describe('self-repair of attachments under load', () => {
   let clientCgroup: TestCgroup;
   let nodeA: EdgeNode;
   const servers: EchoServer[] = [];
-  const roots: BpfRoot[] = [];
-  const cgroups: TestCgroup[] = [];
-  const agents: LineProcess[] = [];
+  const agents: EdgeNodeAgent[] = [];
 
   const inNode = (node: EdgeNode, cmd: string, args: string[]) => spawnSync('nsenter', [`--net=/run/netns/${node.ns}`, cmd, ...args], { encoding: 'utf8', timeout: 20_000 });
   const scrape = (node: EdgeNode): string => run('nsenter', [`--net=/run/netns/${node.ns}`, 'curl', '-sf', '--max-time', '5', METRICS]);
-  const status = (i: number) => inNode(topo.nodes[i], KPR, ['status', '--bpf-root', roots[i].path, '-o', 'json']);
-  const agentA = () => agents[0];
-  const rootA = () => roots[0];
+  const status = (i: number) => inNode(topo.nodes[i], KPR, ['status', '--bpf-root', agents[i].root.path, '-o', 'json']);
+  const agentA = () => agents[0].process;
+  const rootA = () => agents[0].root;
 
   /** The agent's next check line after the lines it has logged so far. */
   function nextCheck(agent: LineProcess, from = agent.lines.length, timeoutMs = 2 * SYNC_MS + 5000): Promise<{ line: string; index: number }> {
@@ -105,30 +103,19 @@ describe('self-repair of attachments under load', () => {
     const port = { name: 'p', port: 80, targetPort: TARGET_PORT, protocol: 'TCP' as const, nodePort: NODE_PORT };
     writeManifest(manifests, 'web.yaml', serviceManifest({ namespace: 'attach', name: 'web', clusterIPs: [CLUSTER_IP], ports: [port], endpoints, extraSpec: { type: 'NodePort' } }));
     for (const node of topo.nodes) {
-      const root = createBpfRoot(`attach-${node.name}`);
-      const cgroup = createTestCgroup(`attach-${node.name}`);
-      roots.push(root);
-      cgroups.push(cgroup);
-      const args = ['--hostname-override', node.name, '--devices', node.device, '--sync-period', `${SYNC_MS / 1000}s`, '--log-level', 'debug'];
-      agents.push(await startAgent({ manifests, bpfRoot: root.path, cgroupRoot: cgroup.path, netns: node.ns, args }));
+      agents.push(await startEdgeNodeAgent(node, manifests, ['--sync-period', `${SYNC_MS / 1000}s`, '--log-level', 'debug']));
     }
     // Every program of both nodes in place before anything is taken away.
-    for (const a of agents) expect((await nextCheck(a, 0)).line).toMatch(new RegExp(`attach: all ${PROGRAMS} programs in place`));
+    for (const a of agents) expect((await nextCheck(a.process, 0)).line).toMatch(new RegExp(`attach: all ${PROGRAMS} programs in place`));
   });
 
-  afterAll(async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-    await Promise.all(servers.map((s) => s.stop()));
-    topo?.destroy();
-    for (const x of [...roots, ...cgroups, clientCgroup]) x?.destroy();
-    if (manifests) fs.rmSync(manifests, { recursive: true, force: true });
-  });
+  afterAll(() => tearDownEdgeTest({ agents, servers, topo, clientCgroup, dirs: [manifests] }));
 
   /** The NodePort from outside (XDP on node A), the ClusterIP from a process of node A (its agent's cgroup). */
   function targets(): LoadTarget[] {
     return [
       { name: 'NodePort', addr: nodeA.ipv4, port: NODE_PORT, place: { cgroup: clientCgroup.path, ns: topo.client.ns } },
-      { name: 'ClusterIP', addr: CLUSTER_IP, port: 80, place: { cgroup: cgroups[0].path, ns: nodeA.ns } },
+      { name: 'ClusterIP', addr: CLUSTER_IP, port: 80, place: { cgroup: agents[0].cgroup.path, ns: nodeA.ns } },
     ];
   }
 
@@ -285,21 +272,21 @@ describe('self-repair of attachments under load', () => {
         fs.rmSync(path.join(links, 'kpr_sendmsg4'));
       },
       [
-        { program: 'kpr_connect4', attachPoint: () => cgroups[0].path },
-        { program: 'kpr_sendmsg4', attachPoint: () => cgroups[0].path },
+        { program: 'kpr_connect4', attachPoint: () => agents[0].cgroup.path },
+        { program: 'kpr_sendmsg4', attachPoint: () => agents[0].cgroup.path },
       ],
     );
     printFigures('cgroup links detached and unpinned', r);
     expectRepair(r, { kpr_connect4: /^its link, detached from the cgroup$/, kpr_sendmsg4: /^no link pinned$/ });
     expectRepairedTraffic(r, 'ClusterIP');
     const pinned = JSON.parse(run('bpftool', ['-j', 'link', 'show', 'pinned', path.join(links, 'kpr_connect4')])) as { cgroup_id?: number };
-    expect(pinned.cgroup_id).toBe(fs.statSync(cgroups[0].path).ino);
+    expect(pinned.cgroup_id).toBe(fs.statSync(agents[0].cgroup.path).ino);
   });
 
   test('a full sync that finds everything in place attaches nothing; status is clean; both nodes serve', async () => {
     const counters = (node: EdgeNode) => scrape(node).split('\n').filter((l) => l.startsWith('kpr_bpf_program_reattachments_total{')).sort();
     const links = pinPaths(rootA().path).links;
-    const linkIds = () => (JSON.parse(run('bpftool', ['-j', 'link', 'show'])) as { id: number; cgroup_id?: number }[]).filter((l) => l.cgroup_id === fs.statSync(cgroups[0].path).ino).map((l) => l.id).sort();
+    const linkIds = () => (JSON.parse(run('bpftool', ['-j', 'link', 'show'])) as { id: number; cgroup_id?: number }[]).filter((l) => l.cgroup_id === fs.statSync(agents[0].cgroup.path).ino).map((l) => l.id).sort();
     const before = { counters: counters(nodeA), links: linkIds(), device: ip('-n', nodeA.ns, '-d', 'link', 'show', nodeA.device) };
     expect(before.counters).toHaveLength(PROGRAMS);
     expect(before.links).toHaveLength(8);
@@ -326,7 +313,7 @@ describe('self-repair of attachments under load', () => {
     const nodePort = await runClient({ cgroup: clientCgroup.path, ns: topo.client.ns }, { mode: 'tcp', addr: nodeA.ipv4, port: NODE_PORT, count: 200 });
     expect(nodePort.errors).toEqual({});
     expect(Object.keys(nodePort.backends).sort()).toEqual(['a1', 'b1']);
-    const clusterIp = await runClient({ cgroup: cgroups[0].path, ns: nodeA.ns }, { mode: 'tcp', addr: CLUSTER_IP, port: 80, count: 200 });
+    const clusterIp = await runClient({ cgroup: agents[0].cgroup.path, ns: nodeA.ns }, { mode: 'tcp', addr: CLUSTER_IP, port: 80, count: 200 });
     expect(clusterIp.errors).toEqual({});
   });
 });

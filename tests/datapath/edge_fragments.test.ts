@@ -16,6 +16,7 @@ import { createTestCgroup, TestCgroup } from '../helpers/cgroup';
 import { ClientReport } from '../helpers/client_report';
 import { Place, runClient } from '../helpers/client_runner';
 import { createEdgeTopology, EdgeNode, EdgeTopology } from '../helpers/edge_topology';
+import { tearDownEdgeTest } from '../helpers/edge_teardown';
 import { nodeManifest, serviceManifest, writeManifest } from '../helpers/manifests';
 import { assertPrivileged } from '../helpers/preflight';
 import { run } from '../helpers/run';
@@ -127,13 +128,7 @@ describe('edge LB: IP fragments with real traffic, both ways, every path, both f
     agents.push(await startEdgeNodeAgent(topo.nodes[1], manifests));
   });
 
-  afterAll(async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-    await Promise.all(servers.map((s) => s.stop()));
-    topo?.destroy();
-    clientCgroup?.destroy();
-    if (manifests) fs.rmSync(manifests, { recursive: true, force: true });
-  });
+  afterAll(() => tearDownEdgeTest({ agents, servers, topo, clientCgroup, dirs: [manifests] }));
 
   test('node A sizes its fragment map from --bpf-fragments-map-max', () => {
     const map = JSON.parse(run('bpftool', ['-j', 'map', 'show', 'pinned', path.join(agents[0].root.path, 'kpr', 'maps', 'kpr_edge_fragments')])) as { type: string; max_entries: number };

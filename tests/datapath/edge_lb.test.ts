@@ -5,12 +5,12 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { startAgent } from '../helpers/agent';
-import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
+import { EdgeNodeAgent, startEdgeNodeAgent } from '../helpers/agent';
 import { createTestCgroup, TestCgroup } from '../helpers/cgroup';
 import { ClientReport } from '../helpers/client_report';
 import { Place, runClient, startClient, startHold } from '../helpers/client_runner';
 import { createEdgeTopology, EdgeNode, EdgeTopology } from '../helpers/edge_topology';
+import { tearDownEdgeTest } from '../helpers/edge_teardown';
 import { LineProcess } from '../helpers/line_process';
 import { Endpoint, nodeManifest, serviceManifest, writeManifest } from '../helpers/manifests';
 import { startPipeline } from '../helpers/pipeline';
@@ -52,9 +52,7 @@ describe('edge LB: real traffic through two nodes', () => {
   let servers: EchoServer[] = [];
   let manifests: string;
   let clientCgroup: TestCgroup;
-  const roots: BpfRoot[] = [];
-  const cgroups: TestCgroup[] = [];
-  const agents: LineProcess[] = [];
+  const agents: EdgeNodeAgent[] = [];
   let client: Place;
   let nodeA: EdgeNode;
   let nodeB: EdgeNode;
@@ -82,19 +80,9 @@ describe('edge LB: real traffic through two nodes', () => {
   }
 
   async function startNodeAgent(node: EdgeNode, args: string[]): Promise<LineProcess> {
-    const root = createBpfRoot(`edge-${node.name}`);
-    const cgroup = createTestCgroup(`edge-${node.name}`);
-    roots.push(root);
-    cgroups.push(cgroup);
-    const agent = await startAgent({
-      manifests,
-      bpfRoot: root.path,
-      cgroupRoot: cgroup.path,
-      netns: node.ns,
-      args: ['--hostname-override', node.name, '--devices', node.device, ...args],
-    });
+    const agent = await startEdgeNodeAgent(node, manifests, args);
     agents.push(agent);
-    return agent;
+    return agent.process;
   }
 
   const tcp = (addr: string, port: number, count: number, timeoutMs?: number): Promise<ClientReport> =>
@@ -146,16 +134,10 @@ describe('edge LB: real traffic through two nodes', () => {
     await startNodeAgent(nodeB, ['--lb-mode', 'dsr', '--bpf-lb-source-range-all-types', 'true']);
   });
 
-  afterAll(async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-    await Promise.all(servers.map((s) => s.stop()));
-    topo?.destroy();
-    for (const x of [...roots, ...cgroups, clientCgroup]) x?.destroy();
-    if (manifests) fs.rmSync(manifests, { recursive: true, force: true });
-  });
+  afterAll(() => tearDownEdgeTest({ agents, servers, topo, clientCgroup, dirs: [manifests] }));
 
   test('the agent attaches XDP natively and tc to the device, and says so', () => {
-    for (const a of agents) expect(a.lines.join('\n')).toMatch(/xdp.*eth0.*native/i);
+    for (const a of agents) expect(a.process.lines.join('\n')).toMatch(/xdp.*eth0.*native/i);
     expect(ip('-n', nodeA.ns, 'link', 'show', 'eth0')).toMatch(/prog\/xdp id \d+ name kpr_xdp_lb/);
   });
 
@@ -230,8 +212,8 @@ describe('edge LB: real traffic through two nodes', () => {
   });
 
   test("the CLI reads a node's edge state: kpr trace, flows, backends and services", async () => {
-    const kpr = (...args: string[]) => run(KPR, [...args, '--bpf-root', roots[0].path, '-o', 'json']);
-    const trace = new LineProcess('kpr trace', KPR, ['trace', '--bpf-root', roots[0].path, '--frontend', `${WEB.lbIp}:80/TCP`, '--count', '15', '-o', 'json']);
+    const kpr = (...args: string[]) => run(KPR, [...args, '--bpf-root', agents[0].root.path, '-o', 'json']);
+    const trace = new LineProcess('kpr trace', KPR, ['trace', '--bpf-root', agents[0].root.path, '--frontend', `${WEB.lbIp}:80/TCP`, '--count', '15', '-o', 'json']);
     await trace.waitForLine('tracing', (l) => l.startsWith('tracing'), 10_000);
     await tcp(WEB.lbIp, 80, 4);
     expect((await trace.waitForExit(10_000)).code).toBe(0);
@@ -267,10 +249,10 @@ describe('edge LB: real traffic through two nodes', () => {
   test('kpr trace without filters: the decisions of every frontend, thousands of connections each', async () => {
     const CONNECTIONS = 1500;
     const traced = [TRACED_A, TRACED_B];
-    const trace = new LineProcess('kpr trace', KPR, ['trace', '--bpf-root', roots[0].path, '--duration', '90s', '-o', 'json']);
+    const trace = new LineProcess('kpr trace', KPR, ['trace', '--bpf-root', agents[0].root.path, '--duration', '90s', '-o', 'json']);
     try {
       await trace.waitForLine('tracing', (l) => l === TRACING_ALL, 10_000);
-      expect(readTraceCtl(pinPaths(roots[0].path).maps)).toMatchObject({ frontendFamily: 0, clientFamily: 0 });
+      expect(readTraceCtl(pinPaths(agents[0].root.path).maps)).toMatchObject({ frontendFamily: 0, clientFamily: 0 });
       const reports = await Promise.all(traced.map((s) => tcp(s.lbIp, 80, CONNECTIONS)));
       for (const r of reports) expect({ errors: r.errors, answered: r.results.length }).toEqual({ errors: {}, answered: CONNECTIONS });
       let scanned = 0;
@@ -312,11 +294,11 @@ describe('edge LB: real traffic through two nodes', () => {
     const load = startClient(client, { mode: 'tcp', addr: TRACED_A.lbIp, port: 80, count: 1000, intervalMs: 10, deadlineMs: 20_000 });
     try {
       const started = Date.now();
-      const piped = startPipeline([KPR, 'trace', '--bpf-root', roots[0].path, '--duration', `${DURATION_MS / 1000}s`], ['head', '-n', '3']);
+      const piped = startPipeline([KPR, 'trace', '--bpf-root', agents[0].root.path, '--duration', `${DURATION_MS / 1000}s`], ['head', '-n', '3']);
       expect(await piped.waitForExit(DURATION_MS + 10_000)).toEqual({ code: 0, signal: null });
       // Ended by its reader, not by --duration, and it took its lease back.
       expect(Date.now() - started).toBeLessThan(DURATION_MS / 2);
-      expect(readTraceCtl(pinPaths(roots[0].path).maps).untilNs).toBe(0);
+      expect(readTraceCtl(pinPaths(agents[0].root.path).maps).untilNs).toBe(0);
       expect(piped.stdoutLines).toHaveLength(3);
       for (const line of piped.stdoutLines) {
         const [, from, to] = /^\d+\.\d{6} (\S+):\d+ -> (\S+): \S+ \(/.exec(line) ?? [];
@@ -330,7 +312,7 @@ describe('edge LB: real traffic through two nodes', () => {
 
   test("kpr status: the agent's health, the links, XDP and tc on the device, and map use", () => {
     // The agent of node A serves /healthz inside node A's namespace: asked from there, it answers.
-    const out = run('nsenter', [`--net=/run/netns/${nodeA.ns}`, KPR, 'status', '--bpf-root', roots[0].path, '-o', 'json']);
+    const out = run('nsenter', [`--net=/run/netns/${nodeA.ns}`, KPR, 'status', '--bpf-root', agents[0].root.path, '-o', 'json']);
     const s = JSON.parse(out) as { agent: AgentHealth; attachments: AttachmentRow[] } & KernelStatus;
     expect(s.agent).toMatchObject({ address: '127.0.0.1:10256', status: 200 });
     expect(s.devices).toContainEqual(expect.objectContaining({ device: 'eth0', xdp: 'kpr_xdp_lb', xdpMode: 'native', tcIngress: 'kpr_tc_dsr_ingr', tcEgress: 'kpr_tc_dsr_egre' }));
@@ -348,7 +330,7 @@ describe('edge LB: real traffic through two nodes', () => {
     const nodePortAddresses = [nodeA.ipv4, nodeA.podGateway.ipv4];
     expect(frontends?.entries).toBe(services.length + services.filter((x) => x.nodePort).length * nodePortAddresses.length);
     // Without an agent answering, the same report, and exit status 1.
-    const r = spawnSync(KPR, ['status', '--bpf-root', roots[0].path, '--healthz-bind-address', '127.0.0.1:1'], { encoding: 'utf8' });
+    const r = spawnSync(KPR, ['status', '--bpf-root', agents[0].root.path, '--healthz-bind-address', '127.0.0.1:1'], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/^agent: not answering on 127\.0\.0\.1:1 /);
     expect(r.stdout).toMatch(/kpr_edge_flows4 +lru_hash/);

@@ -13,6 +13,7 @@ import { LoadFigures, LoadTarget, reportFigures, startBackgroundLoad } from '../
 import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
 import { createTestCgroup, TestCgroup } from '../helpers/cgroup';
 import { createEdgeTopology, EdgeNode, EdgeTopology } from '../helpers/edge_topology';
+import { tearDownEdgeTest } from '../helpers/edge_teardown';
 import { LineProcess } from '../helpers/line_process';
 import { nodeManifest, serviceManifest, writeManifest } from '../helpers/manifests';
 import { assertPrivileged } from '../helpers/preflight';
@@ -78,12 +79,7 @@ describe('faults under load (standalone)', () => {
     writeManifest(manifests, 'web.yaml', serviceManifest({ namespace: 'faults', name: 'web', clusterIPs: [CLUSTER_IP], ports: [port], endpoints, extraSpec: { type: 'NodePort' } }));
   });
 
-  afterAll(async () => {
-    await Promise.all(servers.map((s) => s.stop()));
-    topo?.destroy();
-    clientCgroup?.destroy();
-    for (const d of [manifests, ...dirs]) if (d) fs.rmSync(d, { recursive: true, force: true });
-  });
+  afterAll(() => tearDownEdgeTest({ servers, topo, clientCgroup, dirs: [manifests, ...dirs] }));
 
   afterEach(async () => {
     await Promise.all(agents.map((a) => a.process?.stop('SIGKILL')));

@@ -14,12 +14,11 @@ import { EdgeServiceRow } from '../../lib/datapath/edge_listing';
 import { repoRoot } from '../../lib/datapath/native';
 import { ServiceRow } from '../../lib/datapath/service_listing';
 import { formatFrontend } from '../../lib/model/frontend';
-import { startAgent } from '../helpers/agent';
-import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
+import { EdgeNodeAgent, startEdgeNodeAgent } from '../helpers/agent';
 import { createTestCgroup, TestCgroup } from '../helpers/cgroup';
 import { Place, runClient } from '../helpers/client_runner';
 import { createEdgeTopology, EdgeNode, EdgeTopology } from '../helpers/edge_topology';
-import { LineProcess } from '../helpers/line_process';
+import { tearDownEdgeTest } from '../helpers/edge_teardown';
 import { nodeManifest, serviceManifest, writeManifest } from '../helpers/manifests';
 import { assertPrivileged } from '../helpers/preflight';
 import { ip, run } from '../helpers/run';
@@ -44,39 +43,18 @@ const REFUSED = 200;
 const nodePort = (addr: string) => formatFrontend({ addr, port: NODE_PORT, proto: 'TCP' });
 const sorted = (xs: Iterable<string>) => [...xs].sort();
 
-interface NodeAgent {
-  process: LineProcess;
-  root: BpfRoot;
-  cgroup: TestCgroup;
-}
-
 describe('NodePort addresses: the interfaces of the node, chosen by --nodeport-addresses, kept current', () => {
   let topo: EdgeTopology;
   let nodeA: EdgeNode;
   let manifests: string;
   let clientCgroup: TestCgroup;
   let client: Place;
-  let agentA: NodeAgent | undefined;
+  let agentA: EdgeNodeAgent | undefined;
   const servers: EchoServer[] = [];
   const figures: string[] = [];
 
   async function startNodeA(args: string[]): Promise<void> {
-    const root = createBpfRoot('npaddr-node-a');
-    const cgroup = createTestCgroup('npaddr-node-a');
-    try {
-      const agent = await startAgent({
-        manifests,
-        bpfRoot: root.path,
-        cgroupRoot: cgroup.path,
-        netns: nodeA.ns,
-        args: ['--hostname-override', nodeA.name, '--devices', nodeA.device, ...args],
-      });
-      agentA = { process: agent, root, cgroup };
-    } catch (e) {
-      root.destroy();
-      cgroup.destroy();
-      throw e;
-    }
+    agentA = await startEdgeNodeAgent(nodeA, manifests, args);
   }
 
   beforeAll(async () => {
@@ -107,18 +85,13 @@ describe('NodePort addresses: the interfaces of the node, chosen by --nodeport-a
   });
 
   afterEach(async () => {
-    await agentA?.process.stop();
-    agentA?.root.destroy();
-    agentA?.cgroup.destroy();
+    await agentA?.stop();
     agentA = undefined;
     if (nodeA) removeExtra();
   });
 
   afterAll(async () => {
-    await Promise.all(servers.map((s) => s.stop()));
-    topo?.destroy();
-    clientCgroup?.destroy();
-    if (manifests) fs.rmSync(manifests, { recursive: true, force: true });
+    await tearDownEdgeTest({ servers, topo, clientCgroup, dirs: [manifests] });
     if (figures.length > 0) process.stdout.write(`nodeport addresses:\n${figures.map((f) => `  ${f}\n`).join('')}`);
   });
 

@@ -3,7 +3,7 @@
 import * as path from 'path';
 import { repoRoot } from '../../lib/datapath/native';
 import { BpfRoot, createBpfRoot } from './bpf_root';
-import { createTestCgroup } from './cgroup';
+import { createTestCgroup, TestCgroup } from './cgroup';
 import { EdgeNode } from './edge_topology';
 import { LineProcess } from './line_process';
 
@@ -58,6 +58,7 @@ export async function startAgent(opts: AgentOptions): Promise<LineProcess> {
 export interface EdgeNodeAgent {
   process: LineProcess;
   root: BpfRoot;
+  cgroup: TestCgroup;
   stop(): Promise<void>;
 }
 
@@ -79,6 +80,7 @@ export async function startEdgeNodeAgent(node: EdgeNode, manifests: string, args
     return {
       process,
       root,
+      cgroup,
       async stop() {
         await process.stop();
         remove();
