@@ -24,10 +24,11 @@ uint64_t CoarseNowNs() {
 }
 
 int Collect(void* ctx, void* data, size_t size) {
+  auto* sink = static_cast<TraceSink*>(ctx);
   if (size >= sizeof(edge_trace_event)) {
     edge_trace_event e;
     memcpy(&e, data, sizeof(e));
-    static_cast<std::vector<edge_trace_event>*>(ctx)->push_back(e);
+    if (e.ts_ns >= sink->since_ns) sink->events.push_back(e);
   }
   return 0;
 }
@@ -38,7 +39,7 @@ EdgeTrace::EdgeTrace(const std::string& map_dir) {
   ctl_fd_ = OpenPinnedMap(map_dir + "/kpr_xdp_trace_ctl");
   try {
     ring_fd_ = OpenPinnedMap(map_dir + "/kpr_xdp_trace");
-    ring_ = ring_buffer__new(ring_fd_, Collect, &pending_, nullptr);
+    ring_ = ring_buffer__new(ring_fd_, Collect, &sink_, nullptr);
     if (!ring_) ThrowErrno("opening the trace ring buffer", errno);
   } catch (...) {
     Close();
@@ -78,7 +79,14 @@ void EdgeTrace::Start(const TraceFilter& f, uint32_t lease_ms) {
     c.frontend_proto = f.frontend_proto;
   }
   if (!f.client_addr.empty()) ParseAddr(f.client_addr, c.client_addr, &c.client_family);
-  c.until_ns = CoarseNowNs() + lease_ms * 1000000ull;
+  // What an earlier session left unread (a reader ended by --count or by its
+  // pipe) is not this session's: drop it, and whatever a lease still running
+  // for a reader that died records before this filter takes over.
+  if (!ring_) throw BpfError("the trace is closed");
+  sink_.since_ns = CoarseNowNs();
+  ring_buffer__consume(ring_);
+  sink_.events.clear();
+  c.until_ns = sink_.since_ns + lease_ms * 1000000ull;
   WriteCtl(c);
 }
 
@@ -96,11 +104,11 @@ void EdgeTrace::Stop() {
 
 std::vector<edge_trace_event> EdgeTrace::Poll(int timeout_ms) {
   if (!ring_) throw BpfError("the trace is closed");
-  pending_.clear();
+  sink_.events.clear();
   int n = ring_buffer__poll(ring_, timeout_ms);
   if (n < 0 && n != -EINTR) ThrowErrno("reading the trace ring buffer", -n);
   std::vector<edge_trace_event> out;
-  out.swap(pending_);
+  out.swap(sink_.events);
   return out;
 }
 

@@ -20,6 +20,12 @@ struct TraceFilter {
   std::string client_addr;    // empty: any client
 };
 
+// Where the ring buffer's callback puts decisions: those of this session only.
+struct TraceSink {
+  std::vector<edge_trace_event> events;
+  uint64_t since_ns = 0;  // the session's start, on bpf_ktime_get_coarse_ns()'s clock
+};
+
 class EdgeTrace {
  public:
   explicit EdgeTrace(const std::string& map_dir);
@@ -44,7 +50,7 @@ class EdgeTrace {
   int ctl_fd_ = -1;
   int ring_fd_ = -1;
   ring_buffer* ring_ = nullptr;
-  std::vector<edge_trace_event> pending_;
+  TraceSink sink_;
 };
 
 }  // namespace kpr

@@ -90,6 +90,21 @@ describe('kpr trace', () => {
     expect(decisions()).toEqual([]);
   });
 
+  test('a new session shows none of what an earlier one left unread', async () => {
+    // The first reader ends (as kpr trace --count does) with decisions still in the ring.
+    trace.start({ leaseMs: 10_000 });
+    send(44000);
+    send(44001);
+    trace.stop();
+    trace.close();
+    // A new tick of the coarse clock, as between two commands.
+    await sleep(20);
+    trace = loadAddon().openTrace(path.join(root.path, 'kpr', 'maps'));
+    trace.start({ leaseMs: 10_000 });
+    send(44002);
+    expect(decisions().map((d) => d.client)).toEqual([`${CLIENT}:44002`]);
+  });
+
   test('the command: JSON lines, stopping after --count', async () => {
     const kpr = new LineProcess('kpr trace', path.join(repoRoot(), 'bin', 'kpr'), ['trace', '--bpf-root', root.path, '--frontend', `${VIP}:80`, '--count', '2', '-o', 'json']);
     await kpr.waitForLine('tracing', (l) => l.startsWith('tracing'), 10_000);
