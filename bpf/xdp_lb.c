@@ -106,7 +106,7 @@ static __always_inline int forward_fib(struct xdp_md *ctx, __u8 family)
 static __always_inline int forward_dsr(struct xdp_md *ctx, struct pkt *p, const __u8 *src,
 				       const struct edge_backend *b)
 {
-	__u8 fe_addr[16];
+	__u8 fe_addr[16] __attribute__((aligned(4))); /* nat_rewrite() reads it by words */
 	__u16 fe_port = p->dport;
 	__u32 mtu;
 	int action;

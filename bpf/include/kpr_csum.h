@@ -49,6 +49,21 @@ static __always_inline __u64 csum_delta(const void *from, const void *to, const 
 	return sum;
 }
 
+/* csum_delta() of an address (len 4 or 16) that the caller holds 4-byte
+ * aligned (struct pkt, map values, aligned locals): a 32-bit word at a time,
+ * which sums the same (2^16 is 1 modulo 2^16 - 1) with a quarter of the
+ * loads; from a byte pointer the compiler would load byte by byte. */
+static __always_inline __u64 csum_delta_addr(const __u8 *from, const __u8 *to, const int len)
+{
+	const __u32 *f = __builtin_assume_aligned(from, 4), *t = __builtin_assume_aligned(to, 4);
+	__u64 sum = 0;
+
+#pragma unroll
+	for (int i = 0; i < len / 4; i++)
+		sum += (__u64)(__u32)~f[i] + t[i];
+	return sum;
+}
+
 /* Applies a delta to a stored checksum: HC' = ~(~HC + delta). */
 static __always_inline __u16 csum_apply(__u16 check, __u64 delta)
 {

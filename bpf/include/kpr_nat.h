@@ -45,12 +45,13 @@ static __always_inline int addr_rewrite(struct xdp_md *ctx, struct pkt *p, enum 
 	void *data_end = (void *)(long)ctx->data_end;
 	__u8 *old_addr = side == NAT_DST ? p->daddr : p->saddr;
 
+	addr = __builtin_assume_aligned(addr, 4); /* see csum_delta_addr() */
 	if (p->family == KPR_AF_INET) {
 		struct iphdr *iph = data + L3_OFF;
 
 		if ((void *)(iph + 1) > data_end)
 			return -1;
-		*pseudo = csum_delta(old_addr, addr, 4);
+		*pseudo = csum_delta_addr(old_addr, addr, 4);
 		iph->check = csum_apply(iph->check, *pseudo);
 		__builtin_memcpy(side == NAT_DST ? (void *)&iph->daddr : (void *)&iph->saddr, addr, 4);
 		__builtin_memcpy(old_addr, addr, 4);
@@ -59,7 +60,7 @@ static __always_inline int addr_rewrite(struct xdp_md *ctx, struct pkt *p, enum 
 
 		if ((void *)(ip6 + 1) > data_end)
 			return -1;
-		*pseudo = csum_delta(old_addr, addr, 16);
+		*pseudo = csum_delta_addr(old_addr, addr, 16);
 		__builtin_memcpy(side == NAT_DST ? (void *)&ip6->daddr : (void *)&ip6->saddr, addr, 16);
 		__builtin_memcpy(old_addr, addr, 16);
 	}
@@ -67,9 +68,11 @@ static __always_inline int addr_rewrite(struct xdp_md *ctx, struct pkt *p, enum 
 }
 
 /* Rewrites one side's address and port to addr/port (network order) and
- * keeps *p in step. Returns 0, or -1 when the headers are out of reach. */
-static __noinline int nat_rewrite(struct xdp_md *ctx, struct pkt *p, enum nat_side side,
-				       const __u8 *addr, __u16 port)
+ * keeps *p in step. Returns 0, or -1 when the headers are out of reach.
+ * Inline: on CPUs whose returns go through a mitigation thunk (SRSO, retbleed)
+ * a call and its return cost as much as the rewrite. */
+static __always_inline int nat_rewrite(struct xdp_md *ctx, struct pkt *p, enum nat_side side, const __u8 *addr,
+				       __u16 port)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
