@@ -30,6 +30,11 @@
  * would once in a thousand); a try costs about 100 ns, and at that
  * occupancy a new flow needs ten on average. */
 #define KPR_SNAT_PORT_TRIES 256
+/* A port's takeover swaps seen_s, state and pad as one aligned 64-bit word. */
+_Static_assert(__builtin_offsetof(struct edge_snat_val, seen_s) % 8 == 0, "seen_s starts a 64-bit word");
+_Static_assert(sizeof(struct edge_snat_val) == __builtin_offsetof(struct edge_snat_val, seen_s) + 8,
+	       "seen_s, state and pad end the value");
+
 /* bpf_map_update_elem's answer when a preallocated hash is full. */
 #define KPR_E2BIG 7
 
@@ -88,10 +93,10 @@ static __always_inline int snat_port_serves(const struct edge_snat_key *rk, __u1
 	return bpf_map_lookup_elem(&kpr_edge_frontends, &k) != NULL;
 }
 
-/* Gives an ended flow's port up: its entry, and its client's pointer to it
- * unless that client's flow has already moved to another port. old is read
- * before its entry goes. */
-static __always_inline void snat_release(const struct edge_snat_key *k, const struct edge_snat_val *old)
+/* An ended flow's client pointer to its port, gone unless that client's
+ * flow has already moved to another port. old is the ended flow's entry as
+ * it was read before it was taken over. */
+static __always_inline void snat_release_client(const struct edge_snat_key *k, const struct edge_snat_val *old)
 {
 	struct edge_snat_port_key ck = {};
 	const __u16 *port;
@@ -100,7 +105,6 @@ static __always_inline void snat_release(const struct edge_snat_key *k, const st
 	port = bpf_map_lookup_elem(&kpr_edge_snat_ports, &ck);
 	if (port && *port == k->snat_port)
 		bpf_map_delete_elem(&kpr_edge_snat_ports, &ck);
-	bpf_map_delete_elem(&kpr_edge_snat, k);
 }
 
 /* What one try of snat_claim() works on; reason: 0 once a port is taken. */
@@ -118,7 +122,8 @@ static int snat_claim_try(__u32 i, void *data)
 {
 	struct snat_claim_ctx *c = data;
 	struct edge_snat_key *k = c->k;
-	const struct edge_snat_val *held;
+	struct edge_snat_val *held, ended;
+	__u64 was, now;
 	int err;
 
 	k->snat_port = snat_random_port(c->cfg);
@@ -133,11 +138,23 @@ static int snat_claim_try(__u32 i, void *data)
 	}
 	if (err) {
 		held = bpf_map_lookup_elem(&kpr_edge_snat, k);
-		if (!held || !ct_reusable(&c->cfg->timeouts, k->proto, held->state, held->seen_s, c->clock))
+		if (!held)
 			return 0;
-		snat_release(k, held);
-		if (bpf_map_update_elem(&kpr_edge_snat, k, c->v, BPF_NOEXIST))
+		ended = *held;
+		if (!ct_reusable(&c->cfg->timeouts, k->proto, ended.state, ended.seen_s, c->clock))
 			return 0;
+		/* Taken over in place, by the one CPU whose compare-and-swap moves
+		 * the entry's time and state on (one 64-bit word: seen_s, state
+		 * and their padding; 32-bit atomics need ALU32 code): a delete and
+		 * an insert would let a second CPU that judged the same ended flow
+		 * delete the first one's new flow. A packet of the ended flow moves
+		 * its time on too, and so keeps it. */
+		__builtin_memcpy(&was, &ended.seen_s, sizeof(was));
+		__builtin_memcpy(&now, &c->v->seen_s, sizeof(now));
+		if (__sync_val_compare_and_swap((__u64 *)&held->seen_s, was, now) != was)
+			return 0;
+		*held = *c->v;
+		snat_release_client(k, &ended);
 	}
 	c->reason = 0;
 	return 1;
