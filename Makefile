@@ -1,4 +1,4 @@
-# Entry points: make deps | build | kube-bin | chart-tools | test | demo | bench | clean.
+# Entry points: make deps | build | kube-bin | cluster-bin | chart-tools | test | demo | bench | clean.
 # Everything runs as root on Debian 12; `make deps` installs what a fresh
 # machine lacks and is a quick no-op afterwards.
 SHELL := /bin/bash
@@ -17,7 +17,7 @@ BENCH_BIN := build/connrate build/acceptd build/rrd build/rrclient build/flowrat
 # BPF objects that only tests load (error paths of the addon).
 TEST_BPF_OBJS := build/verifier_reject.o build/xdp_pass.o build/xdp_reject.o
 
-.PHONY: deps apt-deps go-deps build bpf kube-bin chart-tools test demo bench bench-report bench-control-plane bench-peers bench-datapath bench-flow-rate clean
+.PHONY: deps apt-deps go-deps build bpf kube-bin cluster-bin chart-tools test demo bench bench-report bench-control-plane bench-peers bench-datapath bench-flow-rate clean
 
 deps: apt-deps $(NPM_STAMP) go-deps
 
@@ -70,6 +70,12 @@ build/%: tests/bench/%.c tests/bench/bench_net.h | apt-deps
 # built once per machine (minutes) into $KPR_CACHE, default ~/.cache/kpr; a quick no-op after.
 kube-bin: | go-deps
 	@scripts/build-kube.sh
+
+# What a real cluster and upstream's e2e tests need besides (issue 13):
+# kubelet, kube-controller-manager, kube-scheduler, kubectl, e2e.test, agnhost,
+# from the same Kubernetes version into $KPR_CACHE/kube/<version>/cluster-bin.
+cluster-bin: | go-deps
+	@scripts/build-kube.sh --cluster
 
 # helm and kubeconform at the versions in tests/e2e/chart-tools.env, for the
 # chart's tests; built once per machine (about 2 minutes) into $KPR_CACHE/tools.

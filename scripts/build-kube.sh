@@ -7,10 +7,16 @@
 # quick no-op when the binaries there report the pinned versions.
 #
 #   scripts/build-kube.sh              build unless already built
+#   scripts/build-kube.sh --cluster    (make cluster-bin) also what a real cluster and
+#                                      upstream's e2e tests need, into .../cluster-bin/:
+#                                      kubelet, kube-controller-manager, kube-scheduler,
+#                                      kubectl, e2e.test and the test images' programs
+#                                      (agnhost, regression-issue-74839)
 #   scripts/build-kube.sh --check-go   (make deps) fail with a clear message unless a
 #                                      new enough Go is on PATH; installs Debian's
 #                                      golang-go only when that one is new enough
 #   scripts/build-kube.sh --bin-dir    print the binaries' directory
+#   scripts/build-kube.sh --cluster-bin-dir
 #
 # k8s.io/kubernetes is not usable as a plain dependency: its go.mod requires its
 # staging modules (k8s.io/api, k8s.io/client-go, ...) as v0.0.0 and replaces
@@ -24,6 +30,11 @@ VERSIONS="$ROOT/tests/e2e/kube-versions.env"
 source "$VERSIONS"
 CACHE_DIR="${KPR_CACHE:-$HOME/.cache/kpr}/kube/$KUBE_VERSION"
 BIN_DIR="$CACHE_DIR/bin"
+CLUSTER_BIN_DIR="$CACHE_DIR/cluster-bin"
+# The cluster's programs, and the version of agnhost that the e2e framework's
+# image list names for KUBE_VERSION (test/utils/image/manifest.go).
+CLUSTER_PKGS=(cmd/kubelet cmd/kube-controller-manager cmd/kube-scheduler cmd/kubectl test/images/agnhost test/images/regression-issue-74839)
+CLUSTER_BINS=(kubelet kube-controller-manager kube-scheduler kubectl agnhost regression-issue-74839 e2e.test)
 ETCD_PKG=go.etcd.io/etcd/server/v3
 # Never let go fetch another toolchain: the Go on PATH builds, or we say why not.
 export GOTOOLCHAIN=local
@@ -33,6 +44,14 @@ source "$ROOT/scripts/go-build-lib.sh"
 
 # version_ge A B: whether dotted version A >= B.
 version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
+
+# The cluster's set: every program there, and the stamp its build wrote last
+# (e2e.test and agnhost have no --version that names Kubernetes').
+cluster_installed_ok() {
+  local b
+  for b in "${CLUSTER_BINS[@]}"; do [ -x "$CLUSTER_BIN_DIR/$b" ] || return 1; done
+  [ "$(cat "$CLUSTER_BIN_DIR/.version" 2>/dev/null)" = "$KUBE_VERSION" ]
+}
 
 installed_ok() {
   reports "$BIN_DIR/kube-apiserver" --version "Kubernetes $KUBE_VERSION" &&
@@ -100,24 +119,13 @@ write_go_mod() {
   } >go.mod
 }
 
-build() {
-  check_go
-  mkdir -p "$CACHE_DIR"
-  # One build per cache at a time: two clones may run make test at once.
-  exec 9>"$CACHE_DIR/.lock"
-  flock 9
-  if installed_ok; then
-    log "Kubernetes $KUBE_VERSION and etcd $ETCD_VERSION are in $BIN_DIR"
-    return 0
-  fi
-
-  local src="$CACHE_DIR/src" out="$CACHE_DIR/bin.new"
+# The generated module in $CACHE_DIR/src, the environment of go and the
+# ldflags that make the binaries report KUBE_VERSION (in LDFLAGS).
+prepare_module() {
+  local src="$CACHE_DIR/src"
   mkdir -p "$src"
   cd "$src"
   export CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false"
-  log "building kube-apiserver, kube-proxy ($KUBE_VERSION) and etcd ($ETCD_VERSION) with $(go env GOVERSION) into $BIN_DIR"
-  log "a first build fetches about 160 modules and compiles about 2300 packages: 5-6 minutes on 2 cores"
-
   local kube_mod
   kube_mod="$(cd / && GOFLAGS= go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^\t"GoMod": "\(.*\)",\{0,1\}$/\1/p')"
   [ -f "$kube_mod" ] || die "could not fetch k8s.io/kubernetes@$KUBE_VERSION"
@@ -130,25 +138,49 @@ build() {
     die "k8s.io/kubernetes $KUBE_VERSION pins $ETCD_PKG $etcd_pin, but ETCD_VERSION=$ETCD_VERSION in $VERSIONS"
   write_go_mod "$kube_mod"
 
-  local pkgs=(k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-proxy "$ETCD_PKG")
-  log "$(elapsed): fetching modules"
-  go list -deps "${pkgs[@]}" 2>&1 >"$src/deps.txt" | progress 0 fetch || die "resolving ${pkgs[*]} failed"
-  local total
-  total="$(wc -l <"$src/deps.txt")"
-
-  local minor="${KUBE_VERSION#v1.}" date ldflags="-s -w"
+  local minor="${KUBE_VERSION#v1.}" date
   minor="${minor%%.*}"
   date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  LDFLAGS="-s -w"
   for pkg in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
-    ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
-    ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$date"
+    LDFLAGS+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    LDFLAGS+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$date"
   done
+}
+
+# go list's count of the packages behind $@, fetching their modules; in DEPS_TOTAL.
+fetch_deps() {
+  log "$(elapsed): fetching modules"
+  go list -deps "$@" 2>&1 >"$CACHE_DIR/src/deps.txt" | progress 0 fetch || die "resolving $* failed"
+  DEPS_TOTAL="$(wc -l <"$CACHE_DIR/src/deps.txt")"
+}
+
+lock_cache() {
+  mkdir -p "$CACHE_DIR"
+  # One build per cache at a time: two clones may run make test at once.
+  exec 9>"$CACHE_DIR/.lock"
+  flock 9
+}
+
+build() {
+  check_go
+  lock_cache
+  if installed_ok; then
+    log "Kubernetes $KUBE_VERSION and etcd $ETCD_VERSION are in $BIN_DIR"
+    return 0
+  fi
+  local out="$CACHE_DIR/bin.new"
+  log "building kube-apiserver, kube-proxy ($KUBE_VERSION) and etcd ($ETCD_VERSION) with $(go env GOVERSION) into $BIN_DIR"
+  log "a first build fetches about 160 modules and compiles about 2300 packages: 5-6 minutes on 2 cores"
+  prepare_module
+  local pkgs=(k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-proxy "$ETCD_PKG")
+  fetch_deps "${pkgs[@]}"
 
   rm -rf "$out"
   mkdir -p "$out"
-  log "$(elapsed): compiling $total packages"
+  log "$(elapsed): compiling $DEPS_TOTAL packages"
   # One invocation for the three: they share most of their packages.
-  go build -v -trimpath -ldflags="$ldflags" -o "$out/" "${pkgs[@]}" 2>&1 | progress "$total" build
+  go build -v -trimpath -ldflags="$LDFLAGS" -o "$out/" "${pkgs[@]}" 2>&1 | progress "$DEPS_TOTAL" build
   # go names the binary of .../server/v3 after "server".
   mv "$out/server" "$out/etcd"
   for b in kube-apiserver kube-proxy etcd; do
@@ -160,9 +192,45 @@ build() {
   log "$(elapsed): built $(cd "$BIN_DIR" && du -ch kube-apiserver kube-proxy etcd | awk 'END {print $1}') into $BIN_DIR"
 }
 
+build_cluster() {
+  check_go
+  lock_cache
+  if cluster_installed_ok; then
+    log "the cluster's programs ($KUBE_VERSION) are in $CLUSTER_BIN_DIR"
+    return 0
+  fi
+  local out="$CACHE_DIR/cluster-bin.new" agnhost_version
+  log "building ${CLUSTER_BINS[*]} ($KUBE_VERSION) with $(go env GOVERSION) into $CLUSTER_BIN_DIR"
+  log "a first build compiles about 4000 packages: 15-20 minutes on 2 cores"
+  prepare_module
+  local pkgs=("${CLUSTER_PKGS[@]/#/k8s.io/kubernetes/}")
+  fetch_deps "${pkgs[@]}" k8s.io/kubernetes/test/e2e
+  agnhost_version="$(sed -n 's/^[[:space:]]*configs\[Agnhost\] = Config{list\.PromoterE2eRegistry, "agnhost", "\([^"]*\)"}.*/\1/p' \
+    "$(go list -m -f '{{.Dir}}' k8s.io/kubernetes)/test/utils/image/manifest.go")"
+  [ -n "$agnhost_version" ] || die "no agnhost version in k8s.io/kubernetes/test/utils/image/manifest.go"
+
+  rm -rf "$out"
+  mkdir -p "$out"
+  log "$(elapsed): compiling about $DEPS_TOTAL packages"
+  go build -v -trimpath -ldflags="$LDFLAGS -X main.Version=$agnhost_version" -o "$out/" "${pkgs[@]}" 2>&1 | progress "$DEPS_TOTAL" build
+  log "$(elapsed): linking e2e.test"
+  go test -c -trimpath -ldflags="$LDFLAGS" -o "$out/e2e.test" k8s.io/kubernetes/test/e2e 2>&1 | progress "" build
+  for b in kubelet kube-controller-manager kube-scheduler; do
+    reports "$out/$b" --version "Kubernetes $KUBE_VERSION" || die "$out/$b does not report Kubernetes $KUBE_VERSION"
+  done
+  "$out/e2e.test" --list-tests >/dev/null 2>&1 || die "$out/e2e.test --list-tests failed"
+  echo "$KUBE_VERSION" >"$out/.version"
+  rm -rf "$CLUSTER_BIN_DIR"
+  mv "$out" "$CLUSTER_BIN_DIR"
+  cluster_installed_ok || die "$CLUSTER_BIN_DIR is incomplete"
+  log "$(elapsed): built $(du -sh "$CLUSTER_BIN_DIR" | awk '{print $1}') into $CLUSTER_BIN_DIR (agnhost $agnhost_version)"
+}
+
 case "${1:-}" in
   "") build ;;
   --check-go) check_go ;;
+  --cluster) build && build_cluster ;;
   --bin-dir) echo "$BIN_DIR" ;;
-  *) die "unknown argument $1; use no argument, --check-go or --bin-dir" ;;
+  --cluster-bin-dir) echo "$CLUSTER_BIN_DIR" ;;
+  *) die "unknown argument $1; use no argument, --cluster, --check-go, --bin-dir or --cluster-bin-dir" ;;
 esac
