@@ -229,7 +229,10 @@ build_cluster() {
 case "${1:-}" in
   "") build ;;
   --check-go) check_go ;;
-  --cluster) build && build_cluster ;;
+  --cluster)
+    LOG_TAG=cluster-bin
+    build && build_cluster
+    ;;
   --bin-dir) echo "$BIN_DIR" ;;
   --cluster-bin-dir) echo "$CLUSTER_BIN_DIR" ;;
   *) die "unknown argument $1; use no argument, --cluster, --check-go, --bin-dir or --cluster-bin-dir" ;;
