@@ -1,5 +1,5 @@
 // kpr's HTTP endpoints, on kube-proxy's addresses: /metrics (Prometheus text)
-// and /healthz and /livez (kube-proxy's JSON; proxier_health.ts decides). A server that cannot bind is
+// and /proxyMode beside it, /healthz and /livez (kube-proxy's JSON; proxier_health.ts decides). A server that cannot bind is
 // logged and skipped, unless bindAddressHardFail says to stop the agent.
 import * as http from 'http';
 import { BindAddress } from '../bind_address';
@@ -11,9 +11,15 @@ import { ProxyMetrics } from './proxy_metrics';
 
 type Handler = (path: string) => Promise<{ status: number; type: string; body: string }>;
 
+/** What /proxyMode answers. kube-proxy names its mode there (iptables,
+ *  nftables, ipvs); tools and upstream's e2e tests read it to learn which
+ *  proxy runs, and a test that needs iptables mode skips on any other. */
+export const PROXY_MODE = 'kpr';
+
 /** collect: reads what the registry's metrics show, right before each scrape. */
 export function metricsHandler(registry: Registry, collect: () => void = () => {}): Handler {
   return async (path) => {
+    if (path === '/proxyMode') return { status: 200, type: 'text/plain', body: PROXY_MODE };
     if (path !== '/metrics') return { status: 404, type: 'text/plain', body: 'not found\n' };
     collect();
     return { status: 200, type: registry.contentType, body: await registry.metrics() };

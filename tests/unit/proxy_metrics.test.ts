@@ -61,7 +61,7 @@ describe('kube-proxy metrics', () => {
 });
 
 describe('metrics and healthz servers', () => {
-  test('serve /metrics and /healthz; a port in use is logged, or fatal with hard fail', async () => {
+  test('serve /metrics, /proxyMode and /healthz; a port in use is logged, or fatal with hard fail', async () => {
     const m = new ProxyMetrics();
     const log = new MemoryLogger();
     const metrics = (await serve('metrics', { host: '127.0.0.1', port: 18249 }, metricsHandler(m.registry), log, false)) as http.Server;
@@ -72,6 +72,8 @@ describe('metrics and healthz servers', () => {
       expect(r.type).toContain('text/plain');
       expect(r.body).toContain('# TYPE kubeproxy_sync_proxy_rules_duration_seconds histogram');
       expect((await get(18249, '/other')).status).toBe(404);
+      // kube-proxy's /proxyMode: upstream's "should check kube-proxy urls" wants 200 there.
+      expect(await get(18249, '/proxyMode')).toMatchObject({ status: 200, body: 'kpr' });
       const h = await get(18256, '/healthz');
       expect(h.status).toBe(200);
       expect(Object.keys(JSON.parse(h.body))).toEqual(['lastUpdated', 'currentTime', 'nodeEligible']);
