@@ -256,6 +256,7 @@ FlowGc::FlowGc(const std::string& map_dir) {
         return std::make_unique<Judged<edge_revnat_key, edge_revnat_val>>(n, fd, JudgeRevnat);
       });
     }
+    add("kpr_edge_fragments", [](const char* n, int fd) { return std::make_unique<Counted<edge_frag_key, edge_frag_val>>(n, fd); });
     add("kpr_affinity", [](const char* n, int fd) { return std::make_unique<Counted<lb_affinity_key, lb_affinity_val>>(n, fd); });
     add("kpr_revnat", [](const char* n, int fd) { return std::make_unique<Counted<lb_revnat_key, lb_revnat_val>>(n, fd); });
   } catch (...) {

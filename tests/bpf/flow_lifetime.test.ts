@@ -290,6 +290,18 @@ describe('per-flow state with a lifetime (BPF_PROG_TEST_RUN)', () => {
       expect(fromBackend(reset, P.TCP_ACK)).toBeUndefined();
     });
 
+    test('counts the fragment map, whose LRU alone retires its entries', () => {
+      service(frontend('UDP', 2, { port: 53 }), [LOCAL]);
+      const gc = openGc();
+      try {
+        const datagram = P.udpFrame({ src: CLIENT_A, dst: VIP4, sport: 6000, dport: 53 }, Buffer.alloc(64, 1));
+        for (const f of P.fragmentFrame(datagram, 32, 77)) expect(runPkt(f).retval).toBe(XDP_PASS);
+        expect(byMap(gc.step(1_000_000)).kpr_edge_fragments).toMatchObject({ deleted: 0, live: 1 });
+      } finally {
+        gc.close();
+      }
+    });
+
     test('an entry stamped after the step read the clock (on another CPU) is not taken for an old one', () => {
       service(frontend('TCP', 1, { mode: 'dsr', affinityTimeout: 60 }), [remoteBackend]);
       const pin = (map: string) => `${pinPaths(root.path).maps}/${map}`;
