@@ -11,7 +11,8 @@
 #                                      upstream's e2e tests need, into .../cluster-bin/:
 #                                      kubelet, kube-controller-manager, kube-scheduler,
 #                                      kubectl, e2e.test and the test images' programs
-#                                      (agnhost, regression-issue-74839)
+#                                      (agnhost, regression-issue-74839), and CoreDNS
+#                                      (COREDNS_VERSION) for make cluster
 #   scripts/build-kube.sh --check-go   (make deps) fail with a clear message unless a
 #                                      new enough Go is on PATH; installs Debian's
 #                                      golang-go only when that one is new enough
@@ -226,12 +227,35 @@ build_cluster() {
   log "$(elapsed): built $(du -sh "$CLUSTER_BIN_DIR" | awk '{print $1}') into $CLUSTER_BIN_DIR (agnhost $agnhost_version)"
 }
 
+# CoreDNS has its own module graph (another client-go) and no replace lines,
+# so plain `go install module@version` builds it, outside the generated module.
+coredns_installed_ok() {
+  reports "$CLUSTER_BIN_DIR/coredns" -version "CoreDNS-${COREDNS_VERSION#v}"
+}
+
+build_coredns() {
+  if coredns_installed_ok; then
+    log "CoreDNS $COREDNS_VERSION is in $CLUSTER_BIN_DIR"
+    return 0
+  fi
+  local out="$CACHE_DIR/coredns.new"
+  log "building CoreDNS $COREDNS_VERSION with $(go env GOVERSION) into $CLUSTER_BIN_DIR (about 4 minutes on 2 cores)"
+  rm -rf "$out"
+  mkdir -p "$out"
+  (cd / && CGO_ENABLED=0 GOBIN="$out" GOFLAGS=-mod=mod go install -v -trimpath -ldflags='-s -w' \
+    "github.com/coredns/coredns@$COREDNS_VERSION") 2>&1 | progress "" build
+  reports "$out/coredns" -version "CoreDNS-${COREDNS_VERSION#v}" || die "$out/coredns does not report CoreDNS $COREDNS_VERSION"
+  mv "$out/coredns" "$CLUSTER_BIN_DIR/coredns"
+  rm -rf "$out"
+  log "$(elapsed): built CoreDNS $COREDNS_VERSION into $CLUSTER_BIN_DIR"
+}
+
 case "${1:-}" in
   "") build ;;
   --check-go) check_go ;;
   --cluster)
     LOG_TAG=cluster-bin
-    build && build_cluster
+    build && build_cluster && build_coredns
     ;;
   --bin-dir) echo "$BIN_DIR" ;;
   --cluster-bin-dir) echo "$CLUSTER_BIN_DIR" ;;
