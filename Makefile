@@ -1,4 +1,4 @@
-# Entry points: make deps | build | kube-bin | cluster-bin | chart-tools | test | demo | bench | clean.
+# Entry points: make deps | build | kube-bin | cluster-bin | cluster | cluster-down | chart-tools | test | demo | bench | clean.
 # Everything runs as root on Debian 12; `make deps` installs what a fresh
 # machine lacks and is a quick no-op afterwards.
 SHELL := /bin/bash
@@ -6,6 +6,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
 APT_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config iproute2 ethtool gcc g++ make python3 openssl prometheus iptables nftables curl
+# Only make cluster runs nodes: containerd 1.6 with runc, the CNI plugins (bridge,
+# host-local, portmap, loopback), nsenter/unshare and mount from util-linux.
+CLUSTER_APT_PACKAGES := containerd runc containernetworking-plugins util-linux mount iproute2 iptables openssl
 NPM_BIN := node_modules/.bin
 # npm ci (re)writes this file, so it records when node_modules was installed.
 NPM_STAMP := node_modules/.package-lock.json
@@ -17,20 +20,28 @@ BENCH_BIN := build/connrate build/acceptd build/rrd build/rrclient build/flowrat
 # BPF objects that only tests load (error paths of the addon).
 TEST_BPF_OBJS := build/verifier_reject.o build/xdp_pass.o build/xdp_reject.o
 
-.PHONY: deps apt-deps go-deps build bpf kube-bin cluster-bin chart-tools test demo bench bench-report bench-control-plane bench-peers bench-datapath bench-flow-rate clean
+.PHONY: deps apt-deps cluster-apt-deps go-deps build bpf kube-bin cluster-bin cluster-images cluster cluster-down chart-tools test demo bench bench-report bench-control-plane bench-peers bench-datapath bench-flow-rate clean
 
 deps: apt-deps $(NPM_STAMP) go-deps
 
+# $(call apt_install,PACKAGES): installs those of PACKAGES that are missing.
+define apt_install
+missing=""; \
+for p in $(1); do \
+	dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+done; \
+if [ -n "$$missing" ]; then \
+	echo "installing:$$missing"; \
+	apt-get update; \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+fi
+endef
+
 apt-deps:
-	@missing=""; \
-	for p in $(APT_PACKAGES); do \
-		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		apt-get update; \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
-	fi
+	@$(call apt_install,$(APT_PACKAGES))
+
+cluster-apt-deps:
+	@$(call apt_install,$(CLUSTER_APT_PACKAGES))
 
 # Go builds the e2e control plane (kube-bin); fails saying what to install when it is missing or too old.
 go-deps: | apt-deps
@@ -76,6 +87,20 @@ kube-bin: | go-deps
 # from the same Kubernetes version into $KPR_CACHE/kube/<version>/cluster-bin.
 cluster-bin: | go-deps
 	@scripts/build-kube.sh --cluster
+
+# Image archives the nodes import, $$KPR_CACHE/images/*.tar (KPR_IMAGES overrides
+# the directory): scripts/build-images.sh plugs in here once it exists.
+cluster-images:
+	@if [ -x scripts/build-images.sh ]; then scripts/build-images.sh; fi
+
+# A two-node cluster on this machine, no kube-proxy (docs/cluster.md): host
+# control plane and CoreDNS, two node namespaces with containerd and kubelet.
+# Idempotent; prints the admin kubeconfig's path last. cluster-down removes it all.
+cluster: deps cluster-apt-deps kube-bin cluster-bin cluster-images $(TS_STAMP)
+	@node dist/tests/cluster/up.js
+
+cluster-down: deps cluster-apt-deps $(TS_STAMP)
+	@node dist/tests/cluster/down.js
 
 # helm and kubeconform at the versions in tests/e2e/chart-tools.env, for the
 # chart's tests; built once per machine (about 2 minutes) into $KPR_CACHE/tools.

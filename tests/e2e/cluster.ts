@@ -19,9 +19,9 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { LineProcess } from '../helpers/line_process';
-import { run } from '../helpers/run';
 import { sleep } from '../helpers/sleep';
 import { createTestDir } from '../helpers/test_dir';
+import { issue, makeCa, serviceAccountKeys, writeKubeconfig } from './kube_pki';
 
 /** dist/tests/e2e -> the checkout. */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -131,7 +131,6 @@ async function freePorts(n: number): Promise<number[]> {
 
 interface Pki {
   caCert: string;
-  caKey: string;
   serverCert: string;
   serverKey: string;
   adminCert: string;
@@ -140,74 +139,34 @@ interface Pki {
   saPub: string;
 }
 
-function ecKey(file: string): void {
-  run('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file]);
-}
-
 /** A CA, the apiserver's serving certificate, the admin's client certificate, the service-account key pair. */
 function makePki(dir: string): Pki {
-  const f = (name: string) => path.join(dir, name);
-  const pki: Pki = {
-    caCert: f('ca.crt'),
-    caKey: f('ca.key'),
-    serverCert: f('apiserver.crt'),
-    serverKey: f('apiserver.key'),
-    adminCert: f('admin.crt'),
-    adminKey: f('admin.key'),
-    saKey: f('sa.key'),
-    saPub: f('sa.pub'),
+  const ca = makeCa(dir, 'kpr-e2e-ca', CERT_DAYS);
+  const server = issue(ca, dir, 'apiserver', {
+    subject: '/CN=kube-apiserver',
+    usage: 'serverAuth',
+    sans: ['IP:127.0.0.1', 'DNS:localhost', 'IP:198.19.0.1', 'DNS:kubernetes', 'DNS:kubernetes.default', 'DNS:kubernetes.default.svc'],
+    days: CERT_DAYS,
+  });
+  const admin = issue(ca, dir, 'admin', { subject: '/O=system:masters/CN=admin', usage: 'clientAuth', days: CERT_DAYS });
+  const sa = serviceAccountKeys(dir);
+  return {
+    caCert: ca.cert,
+    serverCert: server.cert,
+    serverKey: server.key,
+    adminCert: admin.cert,
+    adminKey: admin.key,
+    saKey: sa.key,
+    saPub: sa.pub,
   };
-  for (const key of [pki.caKey, pki.serverKey, pki.adminKey, pki.saKey]) ecKey(key);
-  run('openssl', ['pkey', '-in', pki.saKey, '-pubout', '-out', pki.saPub]);
-  run('openssl', [
-    'req', '-x509', '-new', '-key', pki.caKey, '-subj', '/CN=kpr-e2e-ca', '-days', CERT_DAYS, '-out', pki.caCert,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-  ]);
-  const leaf = (key: string, cert: string, subj: string, ext: string[]) =>
-    run('openssl', [
-      'req', '-x509', '-new', '-key', key, '-CA', pki.caCert, '-CAkey', pki.caKey, '-subj', subj, '-days', CERT_DAYS, '-out', cert,
-      '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'keyUsage=critical,digitalSignature',
-      ...ext.flatMap((e) => ['-addext', e]),
-    ]);
-  leaf(pki.serverKey, pki.serverCert, '/CN=kube-apiserver', [
-    'extendedKeyUsage=serverAuth',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost,IP:198.19.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc',
-  ]);
-  leaf(pki.adminKey, pki.adminCert, '/O=system:masters/CN=admin', ['extendedKeyUsage=clientAuth']);
-  return pki;
 }
 
-function writeKubeconfig(file: string, server: string, pki: Pki): void {
-  const text = [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    '- name: kpr-e2e',
-    '  cluster:',
-    `    server: ${server}`,
-    `    certificate-authority: ${pki.caCert}`,
-    'users:',
-    '- name: admin',
-    '  user:',
-    `    client-certificate: ${pki.adminCert}`,
-    `    client-key: ${pki.adminKey}`,
-    'contexts:',
-    '- name: kpr-e2e',
-    '  context:',
-    '    cluster: kpr-e2e',
-    '    user: admin',
-    'current-context: kpr-e2e',
-    '',
-  ].join('\n');
-  fs.writeFileSync(file, text, { mode: 0o600 });
-}
-
-interface Probe {
+export interface Probe {
   ok: boolean;
   detail: string;
 }
 
-function httpGet(url: string, tls?: https.RequestOptions): Promise<Probe> {
+export function httpGet(url: string, tls?: https.RequestOptions): Promise<Probe> {
   return new Promise((resolve) => {
     const onResponse = (res: http.IncomingMessage) => {
       let body = '';
@@ -335,7 +294,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
 
     await startApiServer();
     const kubeconfig = path.join(dir, 'kubeconfig');
-    writeKubeconfig(kubeconfig, server, pki);
+    writeKubeconfig(kubeconfig, 'kpr-e2e', server, pki.caCert, { cert: pki.adminCert, key: pki.adminKey });
     return {
       kubeconfig,
       server,

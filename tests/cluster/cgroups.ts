@@ -1,0 +1,66 @@
+// Kubelet's cgroupRoot on this host: kubelet v1.37 runs on cgroup v1 here
+// (cgroup v2 offers no controllers), and with the cgroupfs driver it expects
+// its root to exist in every hierarchy; runc then also places pods under the
+// cgroup2 mount, where kpr's socket LB attaches.
+import * as fs from 'fs';
+import * as path from 'path';
+import { removeCgroup } from '../helpers/cgroup';
+import { sleep } from '../helpers/sleep';
+
+/** Mount points of every cgroup v1 hierarchy and of cgroup2. */
+export function cgroupMounts(): string[] {
+  return fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '))
+    .filter((f) => {
+      const sep = f.indexOf('-');
+      return sep > 0 && (f[sep + 1] === 'cgroup' || f[sep + 1] === 'cgroup2');
+    })
+    .map((f) => f[4]);
+}
+
+export function ensureCgroupRoot(name: string): void {
+  for (const mount of cgroupMounts()) {
+    const dir = path.join(mount, name);
+    fs.mkdirSync(dir, { recursive: true });
+    // A new v1 cpuset starts with no CPUs and no memory nodes: nothing could join it.
+    for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+      const own = path.join(dir, file);
+      if (fs.existsSync(own) && fs.readFileSync(own, 'utf8').trim() === '') {
+        fs.writeFileSync(own, fs.readFileSync(path.join(mount, file), 'utf8'));
+      }
+    }
+  }
+}
+
+function procsUnder(dir: string): number[] {
+  if (!fs.existsSync(dir)) return [];
+  const here = fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+  const below = fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .flatMap((e) => procsUnder(path.join(dir, e.name)));
+  return [...here, ...below];
+}
+
+const KILL_ATTEMPTS = 100;
+
+/** SIGKILLs every process under the root (the containers), then removes it in every hierarchy. */
+export async function removeCgroupRoot(name: string): Promise<void> {
+  const dirs = cgroupMounts().map((m) => path.join(m, name));
+  for (let attempt = 0; ; attempt++) {
+    const pids = [...new Set(dirs.flatMap(procsUnder))];
+    if (pids.length === 0) break;
+    if (attempt >= KILL_ATTEMPTS) throw new Error(`processes ${pids.join(' ')} under cgroup ${name} survive SIGKILL`);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // exited meanwhile
+      }
+    }
+    await sleep(100);
+  }
+  for (const dir of dirs) removeCgroup(dir);
+}

@@ -1,0 +1,69 @@
+// make cluster-down: stops and removes everything make cluster made, and only
+// that, so the host is as it was before: processes (daemons, shims,
+// containers), the nodes' cgroups, namespaces, links and routes, leftover
+// mounts, the state dir and the published kubeconfig. Safe to repeat.
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { removeCgroupRoot } from './cgroups';
+import { CONTROL_PLANE_DAEMONS } from './control_plane';
+import { killAndWait, processesOfState, stopDaemon } from './daemon';
+import { hostNetDown } from './host_net';
+import { say } from './log';
+import { ADMIN_KUBECONFIG, NODES, stateDir } from './layout';
+import { CNI_CACHE_DIR, containerdName, kubeletName, removeCniCacheDir } from './node';
+
+// Node mounts live in the nodes' own mount namespace; any found here leaked.
+function leakedMounts(): string[] {
+  const roots = [stateDir(), CNI_CACHE_DIR];
+  return fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m) => m && roots.some((r) => m === r || m.startsWith(`${r}/`)))
+    .reverse();
+}
+
+async function main(): Promise<void> {
+  const state = stateDir();
+  if (!fs.existsSync(state)) {
+    say('no cluster state; removing any network leftovers');
+    hostNetDown();
+    return;
+  }
+  for (const node of NODES) {
+    say(`stopping ${node.name}`);
+    await stopDaemon(kubeletName(node));
+    await stopDaemon(containerdName(node));
+  }
+  for (const name of ['coredns', ...CONTROL_PLANE_DAEMONS]) {
+    say(`stopping ${name}`);
+    await stopDaemon(name);
+  }
+  // containerd's shims outlive it; they name its socket, under the state dir.
+  const rest = processesOfState();
+  if (rest.length) say(`killing ${rest.length} more processes (shims)`);
+  await killAndWait(rest, 5_000);
+  for (const node of NODES) {
+    say(`removing cgroup /${node.name} (and its containers)`);
+    await removeCgroupRoot(node.name);
+  }
+  for (const m of leakedMounts()) {
+    say(`unmounting leaked ${m}`);
+    execFileSync('umount', ['-l', m]);
+  }
+  say('removing namespaces, links and routes');
+  hostNetDown();
+  removeCniCacheDir(state);
+  fs.rmSync(ADMIN_KUBECONFIG, { force: true });
+  const kubeDir = path.dirname(ADMIN_KUBECONFIG);
+  if (fs.existsSync(path.join(state, 'made-dot-kube')) && fs.readdirSync(kubeDir).length === 0) fs.rmdirSync(kubeDir);
+  say(`removing ${state}`);
+  fs.rmSync(state, { recursive: true, force: true });
+  say('down');
+}
+
+main().catch((e: Error) => {
+  console.error(`cluster: ${e.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,23 @@
+// kubectl as make cluster's admin: the pinned build, the cluster's admin
+// credentials, never whatever kubeconfig the environment points at.
+import { execFileSync } from 'child_process';
+import { kubeTool } from './layout';
+import { ClusterPki } from './pki';
+
+export type Kubectl = (args: string[], input?: string) => string;
+
+export function kubectlFor(pki: ClusterPki): Kubectl {
+  return (args, input) => {
+    try {
+      return execFileSync(kubeTool('kubectl'), [`--kubeconfig=${pki.kubeconfigs.admin}`, ...args], {
+        encoding: 'utf8',
+        input,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        timeout: 60_000,
+      });
+    } catch (e) {
+      const err = e as { stderr?: string; message: string };
+      throw new Error(`kubectl ${args.join(' ')}: ${(err.stderr ?? '').trim() || err.message}`);
+    }
+  };
+}

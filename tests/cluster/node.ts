@@ -1,0 +1,198 @@
+// One node: a containerd and a kubelet inside the node's network namespace and
+// inside one private mount namespace of their own. That mount namespace is
+// what keeps the host clean: the overlay, tmpfs and netns mounts of pods, a
+// tmpfs over /run (shim sockets, pod netns) and the kernel tunables that the
+// kubelet insists on setting (bind-mounted copies) all vanish with its last
+// process. Both programs share it because the kubelet's volume mounts must be
+// seen by containerd.
+import * as fs from 'fs';
+import * as path from 'path';
+import { daemonPid, startDaemon, stopDaemon } from './daemon';
+import { say } from './log';
+import { CLUSTER_DOMAIN, DNS_SERVICE_IP, HOST_IP, NodeLayout, SANDBOX_IMAGE, kubeTool } from './layout';
+import { ClusterPki } from './pki';
+
+const CNI_BIN_DIR = '/usr/lib/cni';
+// kubelet's setupKernelTunables: machine-wide knobs, written only to copies here.
+const KUBELET_SYSCTLS = ['vm/overcommit_memory', 'vm/panic_on_oom', 'kernel/panic', 'kernel/panic_on_oops', 'kernel/keys/root_maxkeys', 'kernel/keys/root_maxbytes'];
+// libcni keeps its result cache there, with no setting in containerd 1.6.
+export const CNI_CACHE_DIR = '/var/lib/cni';
+
+export const containerdName = (node: NodeLayout) => `${node.name}-containerd`;
+export const kubeletName = (node: NodeLayout) => `${node.name}-kubelet`;
+export const containerdSocket = (node: NodeLayout) => path.join(node.dir, 'containerd.sock');
+
+function containerdConfig(node: NodeLayout): string {
+  const d = (p: string) => JSON.stringify(path.join(node.dir, p));
+  const cri = 'plugins."io.containerd.grpc.v1.cri"';
+  return `version = 2
+root = ${d('containerd/root')}
+state = ${d('containerd/state')}
+
+[grpc]
+  address = ${JSON.stringify(containerdSocket(node))}
+
+[ttrpc]
+  address = ${JSON.stringify(containerdSocket(node) + '.ttrpc')}
+
+[${cri}]
+  sandbox_image = "${SANDBOX_IMAGE}"
+  # runc cannot raise oom_score_adj here (no CAP_SYS_RESOURCE).
+  restrict_oom_score_adj = true
+
+[${cri}.containerd]
+  snapshotter = "overlayfs"
+  default_runtime_name = "runc"
+
+[${cri}.containerd.runtimes.runc]
+  runtime_type = "io.containerd.runc.v2"
+
+[${cri}.containerd.runtimes.runc.options]
+  # The kubelet's cgroupDriver is cgroupfs; the two must agree.
+  SystemdCgroup = false
+  Root = ${d('runc')}
+
+[${cri}.cni]
+  bin_dir = "${CNI_BIN_DIR}"
+  conf_dir = ${d('net.d')}
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = ${d('opt')}
+`;
+}
+
+function cniConfig(node: NodeLayout): string {
+  return JSON.stringify(
+    {
+      cniVersion: '0.4.0',
+      name: 'kprc',
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: 'cni0',
+          isGateway: true,
+          // Pods keep their own source address across nodes (upstream e2e checks source IPs).
+          ipMasq: false,
+          hairpinMode: true,
+          ipam: {
+            type: 'host-local',
+            dataDir: path.join(node.dir, 'ipam'),
+            ranges: [[{ subnet: node.podCidr }]],
+            routes: [{ dst: '0.0.0.0/0' }],
+          },
+        },
+        { type: 'portmap', capabilities: { portMappings: true } },
+      ],
+    },
+    null,
+    2,
+  );
+}
+
+function kubeletConfig(node: NodeLayout, pki: ClusterPki): string {
+  const serving = pki.kubeletServing[node.name];
+  return `apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+# cgroup v2 has no controllers on these machines: v1 it is.
+failCgroupV1: false
+cgroupDriver: cgroupfs
+cgroupRoot: /${node.name}
+# Keeps the kubelet out of the node's iptables: the proxy under test owns them.
+makeIPTablesUtilChains: false
+containerRuntimeEndpoint: unix://${containerdSocket(node)}
+imageServiceEndpoint: unix://${containerdSocket(node)}
+podLogsDir: ${path.join(node.dir, 'pod-logs')}
+tlsCertFile: ${serving.cert}
+tlsPrivateKeyFile: ${serving.key}
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: true}
+  x509: {clientCAFile: ${pki.ca.cert}}
+authorization: {mode: Webhook}
+readOnlyPort: 0
+clusterDomain: ${CLUSTER_DOMAIN}
+clusterDNS: [${DNS_SERVICE_IP}]
+resolvConf: ${path.join(node.dir, 'resolv.conf')}
+failSwapOn: false
+# Images cannot be pulled again here (no registry): never collect them.
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+# Two kubelets share one disk that other work fills too; ephemeral-storage
+# limits of containers are still enforced.
+evictionHard: {memory.available: 100Mi, nodefs.available: "0%", nodefs.inodesFree: "0%", imagefs.available: "0%"}
+`;
+}
+
+function writeFiles(node: NodeLayout, pki: ClusterPki): void {
+  for (const d of ['net.d', 'ipam', 'cni-cache', 'kubelet', 'pod-logs', 'opt']) fs.mkdirSync(path.join(node.dir, d), { recursive: true });
+  fs.writeFileSync(path.join(node.dir, 'containerd.toml'), containerdConfig(node));
+  fs.writeFileSync(path.join(node.dir, 'net.d', '10-kprc.conflist'), cniConfig(node));
+  fs.writeFileSync(path.join(node.dir, 'kubelet.yaml'), kubeletConfig(node, pki));
+  // Pods with dnsPolicy Default and host-network pods: CoreDNS on the host.
+  fs.writeFileSync(path.join(node.dir, 'resolv.conf'), `nameserver ${HOST_IP}\n`);
+}
+
+// Runs in the new mount namespace, before exec'ing containerd.
+function mountSetup(node: NodeLayout): string {
+  const tunables = KUBELET_SYSCTLS.map((s) => {
+    const copy = `/run/kprc-sysctl/${s.replace(/\//g, '.')}`;
+    return `cat /proc/sys/${s} > ${copy} && mount --bind ${copy} /proc/sys/${s}`;
+  });
+  return [
+    'set -e',
+    'mount -t tmpfs -o mode=0755 kprc-run /run',
+    'mkdir -p /run/kprc-sysctl',
+    ...tunables,
+    `mount --bind ${path.join(node.dir, 'cni-cache')} ${CNI_CACHE_DIR}`,
+    `exec containerd --config ${path.join(node.dir, 'containerd.toml')}`,
+  ].join('\n');
+}
+
+/** The host gets an empty /var/lib/cni only if it had none (marker: make cluster-down removes it). */
+export function ensureCniCacheDir(stateDir: string): void {
+  if (fs.existsSync(CNI_CACHE_DIR)) return;
+  fs.writeFileSync(path.join(stateDir, 'made-var-lib-cni'), '');
+  fs.mkdirSync(CNI_CACHE_DIR, { recursive: true });
+}
+
+export function removeCniCacheDir(stateDir: string): void {
+  if (fs.existsSync(path.join(stateDir, 'made-var-lib-cni'))) fs.rmdirSync(CNI_CACHE_DIR);
+}
+
+function startContainerd(node: NodeLayout): void {
+  say(`starting containerd on ${node.name}`);
+  fs.rmSync(containerdSocket(node), { force: true });
+  startDaemon(containerdName(node), 'nsenter', [
+    `--net=/run/netns/${node.name}`, '--',
+    'unshare', '--mount', '--propagation', 'private', '--',
+    'sh', '-c', mountSetup(node),
+  ]);
+}
+
+function startKubelet(node: NodeLayout, pki: ClusterPki, containerdPid: number): void {
+  say(`starting kubelet on ${node.name}`);
+  startDaemon(kubeletName(node), 'nsenter', [
+    `--net=/proc/${containerdPid}/ns/net`, `--mount=/proc/${containerdPid}/ns/mnt`, '--',
+    kubeTool('kubelet'),
+    `--config=${path.join(node.dir, 'kubelet.yaml')}`,
+    `--kubeconfig=${pki.kubeconfigs[node.name]}`,
+    `--root-dir=${path.join(node.dir, 'kubelet')}`,
+    `--cert-dir=${path.join(node.dir, 'kubelet', 'pki')}`,
+    `--hostname-override=${node.name}`,
+    `--node-ip=${node.ip}`,
+    `--node-labels=topology.kubernetes.io/zone=${node.zone}`,
+  ]);
+}
+
+/** Starts what is not running; the kubelet follows its containerd (it lives in containerd's mount namespace). */
+export async function nodeUp(node: NodeLayout, pki: ClusterPki, waitSocket: (node: NodeLayout) => Promise<void>): Promise<void> {
+  writeFiles(node, pki);
+  if (daemonPid(containerdName(node)) === undefined) {
+    await stopDaemon(kubeletName(node));
+    startContainerd(node);
+  }
+  await waitSocket(node);
+  const pid = daemonPid(containerdName(node));
+  if (pid === undefined) throw new Error(`containerd on ${node.name} exited`);
+  if (daemonPid(kubeletName(node)) === undefined) startKubelet(node, pki, pid);
+}

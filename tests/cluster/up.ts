@@ -1,0 +1,71 @@
+// make cluster: a two-node Kubernetes cluster on this machine without
+// kube-proxy (docs/cluster.md). Starts whatever is not running yet, so a second
+// run only checks; prints the admin kubeconfig's path as its last line.
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { cgroupMounts, ensureCgroupRoot } from './cgroups';
+import { controlPlaneUp } from './control_plane';
+import { coreDnsUp } from './coredns';
+import { hostNetUp } from './host_net';
+import { importImages, waitContainerd } from './images';
+import { kubectlFor } from './kubectl';
+import { say } from './log';
+import { ADMIN_KUBECONFIG, NODES, kubeTool, stateDir } from './layout';
+import { ensureCniCacheDir, nodeUp } from './node';
+import { checkPodsRun, waitNodesReady } from './nodes_ready';
+import { clusterPki } from './pki';
+
+const HOST_TOOLS = ['containerd', 'containerd-shim-runc-v2', 'runc', 'ctr', 'nsenter', 'unshare', 'ip', 'iptables', '/usr/lib/cni/bridge'];
+const KUBE_TOOLS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kubectl', 'coredns'];
+
+function preflight(): void {
+  if (process.getuid?.() !== 0) throw new Error('make cluster needs root (namespaces, cgroups, mounts)');
+  const missing = HOST_TOOLS.filter((t) => {
+    try {
+      execFileSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  missing.push(...KUBE_TOOLS.map(kubeTool).filter((f) => !fs.existsSync(f)));
+  if (missing.length) throw new Error(`missing: ${missing.join(', ')} (make cluster installs them: make cluster-apt-deps kube-bin cluster-bin)`);
+  if (cgroupMounts().length === 0) throw new Error('no cgroup mounts in /proc/self/mountinfo');
+}
+
+function publishKubeconfig(adminKubeconfig: string): void {
+  const dir = path.dirname(ADMIN_KUBECONFIG);
+  if (!fs.existsSync(dir)) {
+    fs.writeFileSync(path.join(stateDir(), 'made-dot-kube'), '');
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
+  fs.copyFileSync(adminKubeconfig, ADMIN_KUBECONFIG);
+  fs.chmodSync(ADMIN_KUBECONFIG, 0o600);
+}
+
+async function main(): Promise<void> {
+  preflight();
+  fs.mkdirSync(stateDir(), { recursive: true, mode: 0o700 });
+  say(`state in ${stateDir()}`);
+  const pki = clusterPki();
+  const kubectl = kubectlFor(pki);
+  hostNetUp();
+  ensureCniCacheDir(stateDir());
+  for (const node of NODES) ensureCgroupRoot(node.name);
+  await controlPlaneUp(pki);
+  await coreDnsUp(pki, kubectl);
+  for (const node of NODES) await nodeUp(node, pki, waitContainerd);
+  for (const node of NODES) importImages(node);
+  await waitNodesReady(kubectl);
+  await checkPodsRun(kubectl);
+  publishKubeconfig(pki.kubeconfigs.admin);
+  say('ready; kubectl --kubeconfig below (make cluster-down removes it all)');
+  console.log(ADMIN_KUBECONFIG);
+}
+
+main().catch((e: Error) => {
+  console.error(`cluster: ${e.message}`);
+  console.error('cluster: logs are in ' + path.join(stateDir(), 'logs') + '; make cluster-down removes what was started');
+  process.exit(1);
+});
