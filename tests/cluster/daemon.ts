@@ -61,6 +61,8 @@ export function logTail(name: string, lines = 30): string {
   }
 }
 
+// A zombie (empty command line) counts as gone: it holds no namespace, mount or
+// cgroup any more, and reaping it is init's business, which here takes seconds.
 function alive(pid: number): boolean {
   const cmd = cmdline(pid);
   return cmd !== undefined && cmd !== '';

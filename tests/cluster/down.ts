@@ -11,11 +11,11 @@ import { killAndWait, processesOfState, stopDaemon } from './daemon';
 import { hostNetDown } from './host_net';
 import { say } from './log';
 import { ADMIN_KUBECONFIG, NODES, stateDir } from './layout';
-import { CNI_CACHE_DIR, containerdName, kubeletName, removeCniCacheDir } from './node';
+import { containerdName, kubeletName } from './node';
 
 // Node mounts live in the nodes' own mount namespace; any found here leaked.
 function leakedMounts(): string[] {
-  const roots = [stateDir(), CNI_CACHE_DIR];
+  const roots = [stateDir()];
   return fs
     .readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
@@ -54,7 +54,6 @@ async function main(): Promise<void> {
   }
   say('removing namespaces, links and routes');
   hostNetDown();
-  removeCniCacheDir(state);
   fs.rmSync(ADMIN_KUBECONFIG, { force: true });
   const kubeDir = path.dirname(ADMIN_KUBECONFIG);
   if (fs.existsSync(path.join(state, 'made-dot-kube')) && fs.readdirSync(kubeDir).length === 0) fs.rmdirSync(kubeDir);

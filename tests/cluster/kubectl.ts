@@ -1,7 +1,9 @@
 // kubectl as make cluster's admin: the pinned build, the cluster's admin
-// credentials, never whatever kubeconfig the environment points at.
+// credentials, never whatever kubeconfig the environment points at, and a
+// discovery cache that make cluster-down removes with the rest.
 import { execFileSync } from 'child_process';
-import { kubeTool } from './layout';
+import * as path from 'path';
+import { kubeTool, stateDir } from './layout';
 import { ClusterPki } from './pki';
 
 export type Kubectl = (args: string[], input?: string) => string;
@@ -9,7 +11,7 @@ export type Kubectl = (args: string[], input?: string) => string;
 export function kubectlFor(pki: ClusterPki): Kubectl {
   return (args, input) => {
     try {
-      return execFileSync(kubeTool('kubectl'), [`--kubeconfig=${pki.kubeconfigs.admin}`, ...args], {
+      return execFileSync(kubeTool('kubectl'), [`--kubeconfig=${pki.kubeconfigs.admin}`, `--cache-dir=${path.join(stateDir(), 'kubectl-cache')}`, ...args], {
         encoding: 'utf8',
         input,
         stdio: ['pipe', 'pipe', 'pipe'],

@@ -1,7 +1,7 @@
 // One node: a containerd and a kubelet inside the node's network namespace and
 // inside one private mount namespace of their own. That mount namespace is
 // what keeps the host clean: the overlay, tmpfs and netns mounts of pods, a
-// tmpfs over /run (shim sockets, pod netns) and the kernel tunables that the
+// tmpfs over /run (shim sockets, pod netns), an overlay over /var/lib and the kernel tunables that the
 // kubelet insists on setting (bind-mounted copies) all vanish with its last
 // process. Both programs share it because the kubelet's volume mounts must be
 // seen by containerd.
@@ -15,8 +15,10 @@ import { ClusterPki } from './pki';
 const CNI_BIN_DIR = '/usr/lib/cni';
 // kubelet's setupKernelTunables: machine-wide knobs, written only to copies here.
 const KUBELET_SYSCTLS = ['vm/overcommit_memory', 'vm/panic_on_oom', 'kernel/panic', 'kernel/panic_on_oops', 'kernel/keys/root_maxkeys', 'kernel/keys/root_maxbytes'];
-// libcni keeps its result cache there, with no setting in containerd 1.6.
-export const CNI_CACHE_DIR = '/var/lib/cni';
+// Paths there are fixed in the programs (libcni's result cache /var/lib/cni,
+// the kubelet's /var/lib/kubelet/device-plugins): the nodes see an overlay of
+// it whose writes land in their own dir.
+const VAR_LIB = '/var/lib';
 
 export const containerdName = (node: NodeLayout) => `${node.name}-containerd`;
 export const kubeletName = (node: NodeLayout) => `${node.name}-kubelet`;
@@ -124,7 +126,7 @@ evictionHard: {memory.available: 100Mi, nodefs.available: "0%", nodefs.inodesFre
 }
 
 function writeFiles(node: NodeLayout, pki: ClusterPki): void {
-  for (const d of ['net.d', 'ipam', 'cni-cache', 'kubelet', 'pod-logs', 'opt']) fs.mkdirSync(path.join(node.dir, d), { recursive: true });
+  for (const d of ['net.d', 'ipam', 'var-lib/upper', 'var-lib/work', 'kubelet', 'pod-logs', 'opt']) fs.mkdirSync(path.join(node.dir, d), { recursive: true });
   fs.writeFileSync(path.join(node.dir, 'containerd.toml'), containerdConfig(node));
   fs.writeFileSync(path.join(node.dir, 'net.d', '10-kprc.conflist'), cniConfig(node));
   fs.writeFileSync(path.join(node.dir, 'kubelet.yaml'), kubeletConfig(node, pki));
@@ -143,20 +145,9 @@ function mountSetup(node: NodeLayout): string {
     'mount -t tmpfs -o mode=0755 kprc-run /run',
     'mkdir -p /run/kprc-sysctl',
     ...tunables,
-    `mount --bind ${path.join(node.dir, 'cni-cache')} ${CNI_CACHE_DIR}`,
+    `mount -t overlay -o lowerdir=${VAR_LIB},upperdir=${path.join(node.dir, 'var-lib', 'upper')},workdir=${path.join(node.dir, 'var-lib', 'work')} kprc-var-lib ${VAR_LIB}`,
     `exec containerd --config ${path.join(node.dir, 'containerd.toml')}`,
   ].join('\n');
-}
-
-/** The host gets an empty /var/lib/cni only if it had none (marker: make cluster-down removes it). */
-export function ensureCniCacheDir(stateDir: string): void {
-  if (fs.existsSync(CNI_CACHE_DIR)) return;
-  fs.writeFileSync(path.join(stateDir, 'made-var-lib-cni'), '');
-  fs.mkdirSync(CNI_CACHE_DIR, { recursive: true });
-}
-
-export function removeCniCacheDir(stateDir: string): void {
-  if (fs.existsSync(path.join(stateDir, 'made-var-lib-cni'))) fs.rmdirSync(CNI_CACHE_DIR);
 }
 
 function startContainerd(node: NodeLayout): void {

@@ -12,7 +12,7 @@ import { importImages, waitContainerd } from './images';
 import { kubectlFor } from './kubectl';
 import { say } from './log';
 import { ADMIN_KUBECONFIG, NODES, kubeTool, stateDir } from './layout';
-import { ensureCniCacheDir, nodeUp } from './node';
+import { nodeUp } from './node';
 import { checkPodsRun, waitNodesReady } from './nodes_ready';
 import { clusterPki } from './pki';
 
@@ -51,7 +51,6 @@ async function main(): Promise<void> {
   const pki = clusterPki();
   const kubectl = kubectlFor(pki);
   hostNetUp();
-  ensureCniCacheDir(stateDir());
   for (const node of NODES) ensureCgroupRoot(node.name);
   await controlPlaneUp(pki);
   await coreDnsUp(pki, kubectl);
