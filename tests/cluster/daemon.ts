@@ -92,13 +92,13 @@ export async function killAndWait(pids: number[], graceMs: number): Promise<void
   while (pids.some(alive)) await sleep(POLL_MS);
 }
 
-/** Every process whose command line names the state dir (daemons, containerd's shims). */
-export function processesOfState(): number[] {
+/** Every process whose command line names a path under dir (default: the state dir): daemons, containerd's shims. */
+export function processesOfState(dir = stateDir()): number[] {
   return fs
     .readdirSync('/proc')
     .filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid)
     .map(Number)
-    .filter((pid) => cmdline(pid)?.includes(`${stateDir()}/`));
+    .filter((pid) => cmdline(pid)?.includes(`${dir}/`));
 }
 
 /** Polls probe until it holds; fails with the daemon's log tail when it exits or time runs out. */

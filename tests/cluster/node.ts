@@ -7,7 +7,8 @@
 // seen by containerd.
 import * as fs from 'fs';
 import * as path from 'path';
-import { daemonPid, startDaemon, stopDaemon } from './daemon';
+import { ensureCgroupRoot, removeCgroupRoot } from './cgroups';
+import { daemonPid, killAndWait, processesOfState, startDaemon, stopDaemon } from './daemon';
 import { say } from './log';
 import { CLUSTER_DOMAIN, DNS_SERVICE_IP, HOST_IP, NodeLayout, SANDBOX_IMAGE, kubeTool } from './layout';
 import { ClusterPki } from './pki';
@@ -179,7 +180,12 @@ function startKubelet(node: NodeLayout, pki: ClusterPki, containerdPid: number):
 export async function nodeUp(node: NodeLayout, pki: ClusterPki, waitSocket: (node: NodeLayout) => Promise<void>): Promise<void> {
   writeFiles(node, pki);
   if (daemonPid(containerdName(node)) === undefined) {
+    // A new containerd gets a new mount namespace, where the old one's shim
+    // sockets are out of reach: the node starts afresh, the kubelet recreates its pods.
     await stopDaemon(kubeletName(node));
+    await killAndWait(processesOfState(node.dir), 5_000);
+    await removeCgroupRoot(node.name);
+    ensureCgroupRoot(node.name);
     startContainerd(node);
   }
   await waitSocket(node);
