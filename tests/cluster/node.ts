@@ -28,9 +28,11 @@ export const containerdSocket = (node: NodeLayout) => path.join(node.dir, 'conta
 function containerdConfig(node: NodeLayout): string {
   const d = (p: string) => JSON.stringify(path.join(node.dir, p));
   const cri = 'plugins."io.containerd.grpc.v1.cri"';
+  // state and runc's root are per boot: on the node's private /run, they go
+  // with the node's mount namespace, never outliving the tasks they describe.
   return `version = 2
 root = ${d('containerd/root')}
-state = ${d('containerd/state')}
+state = "/run/containerd"
 
 [grpc]
   address = ${JSON.stringify(containerdSocket(node))}
@@ -53,7 +55,7 @@ state = ${d('containerd/state')}
 [${cri}.containerd.runtimes.runc.options]
   # The kubelet's cgroupDriver is cgroupfs; the two must agree.
   SystemdCgroup = false
-  Root = ${d('runc')}
+  Root = "/run/runc"
 
 [${cri}.cni]
   bin_dir = "${CNI_BIN_DIR}"
