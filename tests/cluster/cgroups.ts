@@ -7,17 +7,27 @@ import * as path from 'path';
 import { removeCgroup } from '../helpers/cgroup';
 import { sleep } from '../helpers/sleep';
 
-/** Mount points of every cgroup v1 hierarchy and of cgroup2. */
-export function cgroupMounts(): string[] {
+/** Every cgroup v1 hierarchy's and cgroup2's mount point, with its type. */
+function cgroupFilesystems(): { mount: string; type: string }[] {
   return fs
     .readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((line) => line.split(' '))
-    .filter((f) => {
-      const sep = f.indexOf('-');
-      return sep > 0 && (f[sep + 1] === 'cgroup' || f[sep + 1] === 'cgroup2');
-    })
-    .map((f) => f[4]);
+    .flatMap((f) => {
+      const type = f[f.indexOf('-') + 1];
+      return f.indexOf('-') > 0 && (type === 'cgroup' || type === 'cgroup2') ? [{ mount: f[4], type }] : [];
+    });
+}
+
+export function cgroupMounts(): string[] {
+  return cgroupFilesystems().map((c) => c.mount);
+}
+
+/** The cgroup2 mount (/sys/fs/cgroup/unified on a hybrid layout). */
+export function cgroup2Mount(): string {
+  const found = cgroupFilesystems().find((c) => c.type === 'cgroup2');
+  if (!found) throw new Error('no cgroup2 mount on this host: the socket LB of a node attaches there');
+  return found.mount;
 }
 
 export function ensureCgroupRoot(name: string): void {

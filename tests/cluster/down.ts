@@ -24,6 +24,25 @@ function leakedMounts(): string[] {
     .reverse();
 }
 
+/** The nodes stopped and gone with all their containers, programs and
+ *  network state (their namespaces go too); their image stores stay, so
+ *  the next make cluster starts them afresh without importing again. */
+export async function nodesDown(): Promise<void> {
+  for (const node of NODES) {
+    say(`stopping ${node.name}`);
+    await stopDaemon(kubeletName(node));
+    await stopDaemon(containerdName(node));
+    // containerd's shims outlive it; they name its socket, in the node's dir.
+    const rest = processesOfState(node.dir);
+    if (rest.length) say(`killing ${rest.length} more processes of ${node.name} (shims)`);
+    await killAndWait(rest, 5_000);
+    say(`removing cgroup /${node.name} (and its containers)`);
+    await removeCgroupRoot(node.name);
+  }
+  say('removing node namespaces and links');
+  hostNetDown({ keepBridge: true });
+}
+
 async function main(): Promise<void> {
   const state = stateDir();
   if (!fs.existsSync(state)) {
@@ -31,23 +50,12 @@ async function main(): Promise<void> {
     hostNetDown();
     return;
   }
-  for (const node of NODES) {
-    say(`stopping ${node.name}`);
-    await stopDaemon(kubeletName(node));
-    await stopDaemon(containerdName(node));
-  }
+  await nodesDown();
   for (const name of ['coredns', ...CONTROL_PLANE_DAEMONS]) {
     say(`stopping ${name}`);
     await stopDaemon(name);
   }
-  // containerd's shims outlive it; they name its socket, under the state dir.
-  const rest = processesOfState();
-  if (rest.length) say(`killing ${rest.length} more processes (shims)`);
-  await killAndWait(rest, 5_000);
-  for (const node of NODES) {
-    say(`removing cgroup /${node.name} (and its containers)`);
-    await removeCgroupRoot(node.name);
-  }
+  await killAndWait(processesOfState(), 5_000);
   for (const m of leakedMounts()) {
     say(`unmounting leaked ${m}`);
     execFileSync('umount', ['-l', m]);
@@ -62,7 +70,7 @@ async function main(): Promise<void> {
   say('down');
 }
 
-main().catch((e: Error) => {
+if (require.main === module) main().catch((e: Error) => {
   console.error(`cluster: ${e.message}`);
   process.exit(1);
 });

@@ -25,6 +25,9 @@ export const ETCD_CLIENT_URL = 'http://127.0.0.1:2379';
 export const ETCD_PEER_URL = 'http://127.0.0.1:2380';
 export const COREDNS_READY_URL = `http://${HOST_IP}:8181/ready`;
 
+/** Inside each node's mount namespace: that node's cgroup2 subtree, its pods' cgroups. */
+export const NODE_CGROUP2 = '/run/kprc-cgroup2';
+
 export const SANDBOX_IMAGE = 'registry.k8s.io/pause:3.10.2';
 
 export interface NodeLayout {

@@ -7,10 +7,10 @@
 // seen by containerd.
 import * as fs from 'fs';
 import * as path from 'path';
-import { ensureCgroupRoot, removeCgroupRoot } from './cgroups';
+import { cgroup2Mount, ensureCgroupRoot, removeCgroupRoot } from './cgroups';
 import { daemonPid, killAndWait, processesOfState, startDaemon, stopDaemon } from './daemon';
 import { say } from './log';
-import { CLUSTER_DOMAIN, DNS_SERVICE_IP, HOST_IP, NodeLayout, SANDBOX_IMAGE, kubeTool } from './layout';
+import { CLUSTER_DOMAIN, DNS_SERVICE_IP, HOST_IP, NODE_CGROUP2, NodeLayout, SANDBOX_IMAGE, kubeTool } from './layout';
 import { ClusterPki } from './pki';
 
 const CNI_BIN_DIR = '/usr/lib/cni';
@@ -148,6 +148,13 @@ function mountSetup(node: NodeLayout): string {
     'mount -t tmpfs -o mode=0755 kprc-run /run',
     'mkdir -p /run/kprc-sysctl',
     ...tunables,
+    // A bpffs of the node's own, where a node agent pins what outlives it, as
+    // on a machine whose init mounts /sys/fs/bpf: the two nodes' pins never meet.
+    'mount -t bpf kprc-bpf /sys/fs/bpf',
+    // The node's cgroup2 subtree, holding all its pods: a socket LB attached
+    // at its root balances this node's pods and no other's (charts/kpr
+    // cgroup.hostRoot). A path of the node's private /run: the host sees nothing.
+    `mkdir -p ${NODE_CGROUP2} && mount --bind ${path.join(cgroup2Mount(), node.name)} ${NODE_CGROUP2}`,
     `mount -t overlay -o lowerdir=${VAR_LIB},upperdir=${path.join(node.dir, 'var-lib', 'upper')},workdir=${path.join(node.dir, 'var-lib', 'work')} kprc-var-lib ${VAR_LIB}`,
     `exec containerd --config ${path.join(node.dir, 'containerd.toml')}`,
   ].join('\n');

@@ -44,7 +44,8 @@ function publishKubeconfig(adminKubeconfig: string): void {
   fs.chmodSync(ADMIN_KUBECONFIG, 0o600);
 }
 
-async function main(): Promise<void> {
+/** Starts whatever is not running; returns the admin kubeconfig's path. */
+export async function clusterUp(): Promise<string> {
   preflight();
   fs.mkdirSync(stateDir(), { recursive: true, mode: 0o700 });
   say(`state in ${stateDir()}`);
@@ -59,11 +60,16 @@ async function main(): Promise<void> {
   await waitNodesReady(kubectl);
   await checkPodsRun(kubectl);
   publishKubeconfig(pki.kubeconfigs.admin);
-  say('ready; kubectl --kubeconfig below (make cluster-down removes it all)');
-  console.log(ADMIN_KUBECONFIG);
+  return ADMIN_KUBECONFIG;
 }
 
-main().catch((e: Error) => {
+async function main(): Promise<void> {
+  const kubeconfig = await clusterUp();
+  say('ready; kubectl --kubeconfig below (make cluster-down removes it all)');
+  console.log(kubeconfig);
+}
+
+if (require.main === module) main().catch((e: Error) => {
   console.error(`cluster: ${e.message}`);
   console.error('cluster: logs are in ' + path.join(stateDir(), 'logs') + '; make cluster-down removes what was started');
   process.exit(1);
