@@ -1,4 +1,4 @@
-# Entry points: make deps | build | kube-bin | cluster-bin | chart-tools | test | demo | bench | clean.
+# Entry points: make deps | build | kube-bin | cluster-bin | images | chart-tools | test | demo | bench | clean.
 # Everything runs as root on Debian 12; `make deps` installs what a fresh
 # machine lacks and is a quick no-op afterwards.
 SHELL := /bin/bash
@@ -6,6 +6,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
 APT_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config iproute2 ethtool gcc g++ make python3 openssl prometheus iptables nftables curl
+# Only make images needs these (buildah brings runc).
+IMAGE_APT_PACKAGES := buildah mmdebstrap
 NPM_BIN := node_modules/.bin
 # npm ci (re)writes this file, so it records when node_modules was installed.
 NPM_STAMP := node_modules/.package-lock.json
@@ -17,13 +19,14 @@ BENCH_BIN := build/connrate build/acceptd build/rrd build/rrclient build/flowrat
 # BPF objects that only tests load (error paths of the addon).
 TEST_BPF_OBJS := build/verifier_reject.o build/xdp_pass.o build/xdp_reject.o
 
-.PHONY: deps apt-deps go-deps build bpf kube-bin cluster-bin chart-tools test demo bench bench-report bench-control-plane bench-peers bench-datapath bench-flow-rate clean
+.PHONY: deps apt-deps image-apt-deps go-deps build bpf kube-bin cluster-bin images chart-tools test demo bench bench-report bench-control-plane bench-peers bench-datapath bench-flow-rate clean
 
 deps: apt-deps $(NPM_STAMP) go-deps
 
-apt-deps:
+# apt_install: install those of the packages in $(1) that are missing; a quick no-op otherwise.
+define apt_install
 	@missing=""; \
-	for p in $(APT_PACKAGES); do \
+	for p in $(1); do \
 		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -31,6 +34,13 @@ apt-deps:
 		apt-get update; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
+endef
+
+apt-deps:
+	$(call apt_install,$(APT_PACKAGES))
+
+image-apt-deps: | apt-deps
+	$(call apt_install,$(IMAGE_APT_PACKAGES))
 
 # Go builds the e2e control plane (kube-bin); fails saying what to install when it is missing or too old.
 go-deps: | apt-deps
@@ -76,6 +86,13 @@ kube-bin: | go-deps
 # from the same Kubernetes version into $KPR_CACHE/kube/<version>/cluster-bin.
 cluster-bin: | go-deps
 	@scripts/build-kube.sh --cluster
+
+# Every container image of the real cluster (kpr's from the Dockerfile,
+# pause, agnhost and the other e2e images, kube-proxy), built with buildah on
+# a local Debian root, as archives for `ctr -n k8s.io images import` in
+# $KPR_CACHE/images (scripts/build-images.sh lists them); a no-op when nothing changed.
+images: | image-apt-deps kube-bin cluster-bin
+	@scripts/build-images.sh
 
 # helm and kubeconform at the versions in tests/e2e/chart-tools.env, for the
 # chart's tests; built once per machine (about 2 minutes) into $KPR_CACHE/tools.
