@@ -205,10 +205,10 @@ set_build_flags() {
   BUILD_FLAGS=(--isolation chroot --network host --layers --pull=never --format docker
     --volume "$APT_CACHE:/var/cache/apt/archives" --volume "$NPM_CACHE:/root/.npm")
   # A machine whose own npm trusts an extra CA (a TLS-inspecting proxy on the
-  # way to the registry) needs it inside the build too; it is mounted for the
-  # build's RUN steps, never written into an image.
+  # way to the registry) needs it inside the build too. It rides in the npm
+  # cache mount, never in a layer; only an empty /root/.npmrc mount point stays.
   if [ -n "$BUILD_CA" ]; then
-    BUILD_FLAGS+=(--volume "$BUILD_CA:/run/kpr-build-ca.crt:ro" --volume "$OUT/build-npmrc:/root/.npmrc:ro")
+    BUILD_FLAGS+=(--volume "$OUT/build-npmrc:/root/.npmrc:ro")
   fi
 }
 BUILD_CA="$(npm config get cafile 2>/dev/null || true)"
@@ -269,7 +269,10 @@ smoke_test() {
 }
 
 mkdir -p "$OUT" "$STAMPS" "$LOGS" "$APT_CACHE/partial" "$NPM_CACHE"
-[ -z "$BUILD_CA" ] || echo "cafile=/run/kpr-build-ca.crt" >"$OUT/build-npmrc"
+if [ -n "$BUILD_CA" ]; then
+  cp "$BUILD_CA" "$NPM_CACHE/build-ca.crt"
+  echo "cafile=/root/.npm/build-ca.crt" >"$OUT/build-npmrc"
+fi
 set_build_flags
 # One run at a time: two would write the same archives and storage.
 exec 9>"$OUT/.lock"
@@ -300,6 +303,7 @@ for e in "${IMAGES[@]}"; do
   : >"$logf"
   log "[$n/${#IMAGES[@]}] $name: building $ref (log: $logf)"
   t0=$SECONDS
+  old_id="$(bh images -q --no-trunc "$ref" 2>/dev/null | head -n1 || true)"
   case "$name" in
     base) ok() { build_base "$logf"; } ;;
     node) ok() { build_node "$ref" "$logf"; } ;;
@@ -320,6 +324,11 @@ for e in "${IMAGES[@]}"; do
     log "[$n/${#IMAGES[@]}] $name: built in $((SECONDS - t0)) s"
   fi
   echo "${KEY[$name]}" >"$stamp"
+  # The image this one replaced would otherwise stay in the storage untagged
+  # after every rebuild; one that is still a layer-cache parent stays (rmi refuses).
+  if [ -n "$old_id" ] && [ "$old_id" != "$(bh images -q --no-trunc "$ref" | head -n1)" ]; then
+    bh rmi "$old_id" >/dev/null 2>&1 || true
+  fi
   built=$((built + 1))
 done
 log "$built built, $(( ${#IMAGES[@]} - built )) up to date, in $((SECONDS - total_start)) s; archives in $OUT"
