@@ -1,4 +1,4 @@
-# Entry points: make deps | build | kube-bin | cluster-bin | cluster | cluster-down | chart-tools | test | demo | bench | clean.
+# Entry points: make deps | build | kube-bin | cluster-bin | images | cluster | cluster-down | chart-tools | test | demo | bench | clean.
 # Everything runs as root on Debian 12; `make deps` installs what a fresh
 # machine lacks and is a quick no-op afterwards.
 SHELL := /bin/bash
@@ -9,6 +9,8 @@ APT_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config i
 # Only make cluster runs nodes: containerd 1.6 with runc, the CNI plugins (bridge,
 # host-local, portmap, loopback), nsenter/unshare and mount from util-linux.
 CLUSTER_APT_PACKAGES := containerd runc containernetworking-plugins util-linux mount iproute2 iptables openssl
+# Only make images needs these (buildah brings runc).
+IMAGE_APT_PACKAGES := buildah mmdebstrap
 NPM_BIN := node_modules/.bin
 # npm ci (re)writes this file, so it records when node_modules was installed.
 NPM_STAMP := node_modules/.package-lock.json
@@ -20,11 +22,11 @@ BENCH_BIN := build/connrate build/acceptd build/rrd build/rrclient build/flowrat
 # BPF objects that only tests load (error paths of the addon).
 TEST_BPF_OBJS := build/verifier_reject.o build/xdp_pass.o build/xdp_reject.o
 
-.PHONY: deps apt-deps cluster-apt-deps go-deps build bpf kube-bin cluster-bin cluster-images cluster cluster-down chart-tools test demo bench bench-report bench-control-plane bench-peers bench-datapath bench-flow-rate clean
+.PHONY: deps apt-deps cluster-apt-deps image-apt-deps go-deps build bpf kube-bin cluster-bin images cluster cluster-down chart-tools test demo bench bench-report bench-control-plane bench-peers bench-datapath bench-flow-rate clean
 
 deps: apt-deps $(NPM_STAMP) go-deps
 
-# $(call apt_install,PACKAGES): installs those of PACKAGES that are missing.
+# $(call apt_install,PACKAGES): installs those of PACKAGES that are missing; a quick no-op otherwise.
 define apt_install
 missing=""; \
 for p in $(1); do \
@@ -42,6 +44,9 @@ apt-deps:
 
 cluster-apt-deps:
 	@$(call apt_install,$(CLUSTER_APT_PACKAGES))
+
+image-apt-deps: | apt-deps
+	@$(call apt_install,$(IMAGE_APT_PACKAGES))
 
 # Go builds the e2e control plane (kube-bin); fails saying what to install when it is missing or too old.
 go-deps: | apt-deps
@@ -88,15 +93,18 @@ kube-bin: | go-deps
 cluster-bin: | go-deps
 	@scripts/build-kube.sh --cluster
 
-# Image archives the nodes import, $$KPR_CACHE/images/*.tar (KPR_IMAGES overrides
-# the directory): scripts/build-images.sh plugs in here once it exists.
-cluster-images:
-	@if [ -x scripts/build-images.sh ]; then scripts/build-images.sh; fi
+# Every container image of the real cluster (kpr's from the Dockerfile,
+# pause, agnhost and the other e2e images, kube-proxy), built with buildah on
+# a local Debian root, as archives for `ctr -n k8s.io images import` in
+# $$KPR_CACHE/images (scripts/build-images.sh lists them); a no-op when nothing changed.
+images: | image-apt-deps kube-bin cluster-bin
+	@scripts/build-images.sh
 
 # A two-node cluster on this machine, no kube-proxy (docs/cluster.md): host
-# control plane and CoreDNS, two node namespaces with containerd and kubelet.
-# Idempotent; prints the admin kubeconfig's path last. cluster-down removes it all.
-cluster: deps cluster-apt-deps kube-bin cluster-bin cluster-images $(TS_STAMP)
+# control plane and CoreDNS, two node namespaces with containerd and kubelet,
+# every image of images imported. Idempotent; prints the admin kubeconfig's
+# path last. cluster-down removes it all.
+cluster: deps cluster-apt-deps kube-bin cluster-bin images $(TS_STAMP)
 	@node dist/tests/cluster/up.js
 
 cluster-down: deps cluster-apt-deps $(TS_STAMP)
