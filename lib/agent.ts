@@ -75,8 +75,8 @@ async function startManifests(manifests: string, w: Wiring): Promise<Source> {
 }
 
 /** Kubernetes: lists and watches feed the state; the first sync waits for all of them. */
-async function startKubernetes(kubeconfig: string | undefined, w: Wiring): Promise<{ source: Source; server: string }> {
-  const conn = await loadConnection(kubeconfig);
+async function startKubernetes(kubeconfig: string | undefined, apiServer: string | undefined, w: Wiring): Promise<{ source: Source; server: string }> {
+  const conn = await loadConnection(kubeconfig, apiServer);
   const noNode: SourceNode = { name: w.node, labels: {}, addresses: [] };
   let nodeSeen = false;
   const api = new HttpsKubeApi(conn);
@@ -248,7 +248,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
 
   const servers = await startServers(cfg, metrics, kpr, log);
   const where = `node ${node}, cgroup ${cgroupRoot}, maps ${pins.maps}`;
-  const origin = cfg.source.kind === 'manifests' ? `manifests ${cfg.source.path}` : `kubernetes ${cfg.source.kubeconfig ?? 'in-cluster'}`;
+  const origin = cfg.source.kind === 'manifests' ? `manifests ${cfg.source.path}` : `kubernetes ${cfg.source.kubeconfig ?? 'in-cluster'}${cfg.source.apiServer ? ` at ${cfg.source.apiServer}` : ''}`;
   const readyDetail = `${origin}, ${where}`;
   const timing = { minSyncPeriodMs: cfg.minSyncPeriodMs, syncPeriodMs: cfg.syncPeriodMs };
   const modelConfig = { nodePortAddresses: cfg.nodePortAddresses, lbMode: cfg.lbMode, lbAlgorithm: cfg.lbAlgorithm, lbSourceRangeAllTypes: cfg.lbSourceRangeAllTypes };
@@ -280,7 +280,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   if (cfg.source.kind === 'manifests') {
     source = await startManifests(cfg.source.path, w);
   } else {
-    const k = await startKubernetes(cfg.source.kubeconfig, w);
+    const k = await startKubernetes(cfg.source.kubeconfig, cfg.source.apiServer, w);
     log.info(`kubernetes: watching ${k.server} as node ${node}`);
     source = k.source;
   }

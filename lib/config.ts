@@ -24,6 +24,7 @@ import { DEFAULT_FLOW_TIMEOUTS, FLOW_TIMEOUT_FLAGS } from './datapath/flow_timeo
 import { defaultSnatPorts, formatPortRanges, MAX_SNAT_RANGES, parsePortRange } from './datapath/snat_ports';
 import { nodePortAddressWarnings, parseNodePortAddresses } from './model/nodeport_addresses';
 import { canonicalIp } from './model/ip_address';
+import { inClusterServer, parseApiServer } from './sources/kube_config';
 import { Protocol, PROTOCOLS } from './model/protocol';
 import { LB_MODES, LbMode } from './model/forwarding_mode';
 import { LB_ALGORITHMS, LbAlgorithm } from './model/lb_algorithm';
@@ -96,6 +97,13 @@ export const RUN: CommandSpec = {
       name: '--kubeconfig',
       value: 'FILE',
       help: 'Kubernetes mode: kubeconfig of the API server; without it and --manifests, the in-cluster service account',
+    },
+    {
+      name: '--k8s-api-server',
+      alias: '--master',
+      value: 'URL',
+      help: "Kubernetes mode: the API server's address, https://HOST[:PORT] or HOST:PORT, in place of the kubeconfig's server or the in-cluster KUBERNETES_SERVICE_HOST and _PORT (which name the kubernetes Service, reachable only once a service proxy serves it); the credentials stay those of the kubeconfig or the service account",
+      default: "the kubeconfig's, else in-cluster",
     },
     { name: '--config', value: 'FILE', help: 'kube-proxy configuration file (KubeProxyConfiguration v1alpha1); flags override it' },
     { name: '--hostname-override', value: 'NAME', help: 'name of this node', default: 'NODE_NAME, else the host name' },
@@ -262,7 +270,15 @@ export const TRACE: CommandSpec = {
 export const COMMANDS = [RUN, STATUS, SERVICES, BACKENDS, FLOWS, MAGLEV_SHOW, MAGLEV_COMPUTE, TRACE];
 
 /** Where the objects come from. */
-export type SourceConfig = { kind: 'manifests'; path: string } | { kind: 'kubernetes'; /** undefined: in-cluster */ kubeconfig?: string };
+export type SourceConfig =
+  | { kind: 'manifests'; path: string }
+  | {
+      kind: 'kubernetes';
+      /** undefined: in-cluster */
+      kubeconfig?: string;
+      /** --k8s-api-server, as a URL; undefined: the kubeconfig's server, or in-cluster the environment's. */
+      apiServer?: string;
+    };
 
 export interface RunConfig {
   source: SourceConfig;
@@ -491,14 +507,35 @@ const MAX_PERIOD_MS = 2 ** 31 - 1;
 const MAX_TIMEOUT_S = 366 * 24 * 3600;
 
 
+function apiServerFlag(v: Map<string, string>): string | undefined {
+  const raw = v.get('--k8s-api-server');
+  if (raw === undefined) return undefined;
+  try {
+    return parseApiServer(raw).href;
+  } catch (e) {
+    throw new UsageError(RUN.name, `flag --k8s-api-server: ${(e as Error).message}`);
+  }
+}
+
 function sourceConfig(v: Map<string, string>, file: FileSettings, env: NodeJS.ProcessEnv, readFile: (f: string) => string): SourceConfig {
   const manifests = v.get('--manifests');
   const kubeconfig = v.get('--kubeconfig');
-  if (manifests !== undefined && kubeconfig !== undefined) throw new UsageError(RUN.name, 'flags --manifests and --kubeconfig exclude each other');
+  for (const other of ['--kubeconfig', '--k8s-api-server']) {
+    if (manifests !== undefined && v.has(other)) throw new UsageError(RUN.name, `flags --manifests and ${other} exclude each other`);
+  }
   if (manifests !== undefined) return { kind: 'manifests', path: manifests };
+  const apiServer = apiServerFlag(v);
   const fromFile = kubeconfig ?? file.kubeconfig;
-  if (fromFile === undefined && !env.KUBERNETES_SERVICE_HOST) {
-    throw new UsageError(RUN.name, 'flag --manifests or --kubeconfig is required outside a cluster (KUBERNETES_SERVICE_HOST is not set)');
+  if (fromFile === undefined && apiServer === undefined) {
+    if (!env.KUBERNETES_SERVICE_HOST) {
+      throw new UsageError(RUN.name, 'flag --manifests, --kubeconfig or --k8s-api-server is required outside a cluster (KUBERNETES_SERVICE_HOST is not set)');
+    }
+    // Checked now: a chart value gone wrong stops the agent with its name, not at the first connection.
+    try {
+      inClusterServer(env);
+    } catch (e) {
+      throw new UsageError(RUN.name, `in-cluster: ${(e as Error).message}`);
+    }
   }
   if (fromFile !== undefined) {
     // Read now, so that a wrong path stops the agent before it touches the node.
@@ -508,7 +545,7 @@ function sourceConfig(v: Map<string, string>, file: FileSettings, env: NodeJS.Pr
       throw new UsageError(RUN.name, `${kubeconfig !== undefined ? 'flag --kubeconfig' : '--config: clientConnection.kubeconfig'} ${fromFile}: ${(e as Error).message}`);
     }
   }
-  return { kind: 'kubernetes', kubeconfig: fromFile };
+  return { kind: 'kubernetes', kubeconfig: fromFile, apiServer };
 }
 
 export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, readFile = (f: string) => fs.readFileSync(f, 'utf8')): RunConfig | 'help' {

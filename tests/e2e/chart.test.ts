@@ -13,6 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { runConfig, RunConfig } from '../../lib/config';
+import { inClusterServer } from '../../lib/sources/kube_config';
 import { CAPACITY_EVENT_REASON } from '../../lib/sync/capacity';
 import { readKubeProxyConfig } from '../../lib/kubeproxy_config';
 import { ApiWriter, Json } from '../bench/control_plane_api';
@@ -55,7 +56,7 @@ interface Container {
   name: string;
   command?: string[];
   args?: string[];
-  env?: { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
+  env?: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
   ports?: { name: string; containerPort: number }[];
   livenessProbe?: { httpGet: { path: string; port: string | number } };
   readinessProbe?: { httpGet: { path: string; port: string | number } };
@@ -88,6 +89,8 @@ const VARIANTS: Record<string, Json> = {
   defaults: {},
   monitored: {
     fullnameOverride: 'kube-proxy-ebpf',
+    k8sServiceHost: '198.18.170.1',
+    k8sServicePort: 6443,
     config: {
       metricsBindAddress: '0.0.0.0:10249',
       healthzBindAddress: '0.0.0.0:10266',
@@ -131,6 +134,15 @@ function kprContainer(ds: DaemonSet): Container {
   const c = ds.spec.template.spec.containers.find((x) => x.name === 'kpr');
   if (!c) throw new Error('no container named kpr');
   return c;
+}
+
+/** The kubelet's environment of a pod in a cluster whose kubernetes Service is 198.19.0.1:443. */
+const KUBELET_SERVICE_ENV = { KUBERNETES_SERVICE_HOST: '198.19.0.1', KUBERNETES_SERVICE_PORT: '443' };
+
+/** The container's environment as the kubelet makes it: the container's own variables win over the service ones. */
+function podEnv(c: Container, extra: Record<string, string>): Record<string, string> {
+  const own = Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value as string]));
+  return { ...KUBELET_SERVICE_ENV, ...extra, ...own };
 }
 
 /** The value of --name=VALUE among args. */
@@ -340,12 +352,14 @@ describe('charts/kpr', () => {
     const file = configMap.data['config.yaml'];
     expect(readKubeProxyConfig(file).warnings).toEqual([]);
 
-    const args = kprContainer(one<DaemonSet>(rendered[name].objects, 'DaemonSet')).args ?? [];
+    const container = kprContainer(one<DaemonSet>(rendered[name].objects, 'DaemonSet'));
+    const args = container.args ?? [];
     expect(args[0]).toBe('run');
-    // The kubelet expands $(NODE_NAME) from the pod's env, and sets KUBERNETES_SERVICE_HOST in every pod.
+    // The kubelet expands $(NODE_NAME) from the pod's env, and sets KUBERNETES_SERVICE_HOST and _PORT in every pod.
+    const env = podEnv(container, { NODE_NAME: 'node-a' });
     const cfg = runConfig(
-      args.slice(1).map((a) => a.replace('$(NODE_NAME)', 'node-a')),
-      { KUBERNETES_SERVICE_HOST: '198.19.0.1' },
+      args.slice(1).map((a) => a.replace('$(NODE_NAME)', env.NODE_NAME)),
+      env,
       (f) => {
         if (f !== flag(args, '--config')) throw new Error(`kpr read ${f}, not the ConfigMap's file`);
         return file;
@@ -389,6 +403,39 @@ describe('charts/kpr', () => {
     expect(monitor.spec.endpoints).toEqual([
       expect.objectContaining({ port: 'metrics', path: '/metrics', interval: '15s', scrapeTimeout: '5s' }),
     ]);
+  });
+
+  test("k8sServiceHost and k8sServicePort replace the kubelet's address of the kubernetes Service, which needs a service proxy; unset, the kubelet's stays", () => {
+    const kpr = (name: Variant) => kprContainer(one<DaemonSet>(rendered[name].objects, 'DaemonSet'));
+    expect((kpr('defaults').env ?? []).map((e) => e.name)).toEqual(['NODE_NAME']);
+    expect(kpr('monitored').env).toEqual(
+      expect.arrayContaining([
+        { name: 'KUBERNETES_SERVICE_HOST', value: '198.18.170.1' },
+        { name: 'KUBERNETES_SERVICE_PORT', value: '6443' },
+      ]),
+    );
+    // Where the agent, in-cluster, connects.
+    expect(inClusterServer(podEnv(kpr('monitored'), {})).href).toBe('https://198.18.170.1:6443/');
+    expect(inClusterServer(podEnv(kpr('defaults'), {})).href).toBe('https://198.19.0.1/');
+    // An IPv6 address as it is, in brackets only once kpr makes it a URL; the port as a string too.
+    const v6 = helmTemplate(writeValues('apiserver-v6', { k8sServiceHost: 'fd00:198:18:aa::1', k8sServicePort: '6443' }));
+    expect(v6.stderr).toBe('');
+    const ds = one<DaemonSet>((yaml.loadAll(v6.stdout) as (K8sObject | null)[]).filter((o): o is K8sObject => o !== null), 'DaemonSet');
+    expect(inClusterServer(podEnv(kprContainer(ds), {})).href).toBe('https://[fd00:198:18:aa::1]:6443/');
+  });
+
+  test.each([
+    [{ k8sServiceHost: '198.18.170.1' }, 'k8sServicePort is needed with k8sServiceHost'],
+    [{ k8sServicePort: 6443 }, 'k8sServiceHost is needed with k8sServicePort'],
+    [{ k8sServiceHost: '198.18.170.1:6443', k8sServicePort: 6443 }, 'k8sServiceHost: "198.18.170.1:6443" is not a host name or IP address (no scheme, brackets or port: the port goes in k8sServicePort)'],
+    [{ k8sServiceHost: 'https://198.18.170.1', k8sServicePort: 6443 }, 'k8sServiceHost: "https://198.18.170.1" is not a host name or IP address'],
+    [{ k8sServiceHost: '[fd00:198:18:aa::1]', k8sServicePort: 6443 }, 'k8sServiceHost: "[fd00:198:18:aa::1]" is not a host name or IP address'],
+    [{ k8sServiceHost: '198.18.170.1', k8sServicePort: 65536 }, 'k8sServicePort: "65536" is not a port from 1 to 65535'],
+    [{ k8sServiceHost: '198.18.170.1', k8sServicePort: 'https' }, 'k8sServicePort: "https" is not a port from 1 to 65535'],
+  ])('the API server address %j is refused at render time', (values, message) => {
+    const r = helmTemplate(writeValues('apiserver-bad', values));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(message);
   });
 
   test('a ServiceMonitor with metrics on loopback is refused at render time, saying what to set', () => {

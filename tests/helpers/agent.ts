@@ -10,8 +10,10 @@ import { LineProcess } from './line_process';
 export interface AgentOptions {
   /** Directory of Service / EndpointSlice manifests (standalone mode)... */
   manifests?: string;
-  /** ...or the kubeconfig of an API server (Kubernetes mode). */
+  /** ...or the kubeconfig of an API server (Kubernetes mode)... */
   kubeconfig?: string;
+  /** ...or neither: in-cluster, the service account of a pod (wrapper makes one). */
+  inCluster?: boolean;
   bpfRoot: string;
   /** The test cgroup: only its processes are load balanced. */
   cgroupRoot: string;
@@ -38,7 +40,7 @@ function edgeArgs(opts: AgentOptions): string[] {
 }
 
 export async function startAgent(opts: AgentOptions): Promise<LineProcess> {
-  const source = opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : ['--manifests', opts.manifests ?? ''];
+  const source = opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : opts.inCluster ? [] : ['--manifests', opts.manifests ?? ''];
   const args = ['run', ...source, '--bpf-root', opts.bpfRoot, '--cgroup-root', opts.cgroupRoot, ...edgeArgs(opts)];
   const kpr = [...(opts.wrapper ?? []), path.join(repoRoot(), 'bin', 'kpr'), ...args, ...(opts.args ?? [])];
   const [cmd, ...argv] = opts.netns ? ['nsenter', `--net=/run/netns/${opts.netns}`, ...kpr] : kpr;

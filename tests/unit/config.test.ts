@@ -61,8 +61,21 @@ describe('kpr run flags', () => {
 
   test('defaults, Kubernetes: in a cluster without flags, or with --kubeconfig; minSyncPeriod 1s', () => {
     const k8s = { ...STANDALONE_DEFAULTS, minSyncPeriodMs: 1000 };
-    expect(run([], { KUBERNETES_SERVICE_HOST: '198.18.0.1' })).toEqual({ ...k8s, source: { kind: 'kubernetes', kubeconfig: undefined } });
+    expect(run([], { KUBERNETES_SERVICE_HOST: '198.18.0.1', KUBERNETES_SERVICE_PORT: '443' })).toEqual({ ...k8s, source: { kind: 'kubernetes', kubeconfig: undefined } });
     expect(run(['--kubeconfig', '/k'])).toEqual({ ...k8s, source: { kind: 'kubernetes', kubeconfig: '/k' } });
+  });
+
+  test("--k8s-api-server (kube-proxy's --master) names the API server: enough outside a pod, and beside a kubeconfig", () => {
+    const source = (args: string[], env: NodeJS.ProcessEnv = NO_ENV) => run(args, env).source;
+    expect(source(['--k8s-api-server', '198.18.170.1:6443'])).toEqual({ kind: 'kubernetes', kubeconfig: undefined, apiServer: 'https://198.18.170.1:6443/' });
+    expect(source(['--master=https://[fd00:198:18:aa::1]:6443'])).toEqual({ kind: 'kubernetes', apiServer: 'https://[fd00:198:18:aa::1]:6443/' });
+    expect(source(['--kubeconfig', '/k', '--k8s-api-server=https://api.example/'])).toEqual({ kind: 'kubernetes', kubeconfig: '/k', apiServer: 'https://api.example/' });
+    // The kubelet's address of the kubernetes Service is not even looked at, whatever it holds.
+    expect(source(['--k8s-api-server', 'api.example:6443'], { KUBERNETES_SERVICE_HOST: '198.19.0.1', KUBERNETES_SERVICE_PORT: 'https' })).toEqual({
+      kind: 'kubernetes',
+      apiServer: 'https://api.example:6443/',
+    });
+    expect(commandHelp(RUN)).toContain('--master, --k8s-api-server URL');
   });
 
   test('every flag, with and without =', () => {
@@ -197,8 +210,14 @@ describe('kpr run flags', () => {
     [['--manifests'], 'flag --manifests needs a value (PATH)'],
     [['--manifests', '--bpf-root', '/x'], 'flag --manifests needs a value (PATH)'],
     [['--manifests='], 'flag --manifests needs a value (PATH)'],
-    [[], 'flag --manifests or --kubeconfig is required outside a cluster (KUBERNETES_SERVICE_HOST is not set)'],
+    [[], 'flag --manifests, --kubeconfig or --k8s-api-server is required outside a cluster (KUBERNETES_SERVICE_HOST is not set)'],
     [['--manifests', '/m', '--kubeconfig', '/k'], 'flags --manifests and --kubeconfig exclude each other'],
+    [['--manifests', '/m', '--master', '198.18.170.1:6443'], 'flags --manifests and --k8s-api-server exclude each other'],
+    [['--k8s-api-server', '198.18.170.1:65536'], 'flag --k8s-api-server: "198.18.170.1:65536": port 65536 is not from 1 to 65535'],
+    [['--k8s-api-server', 'https://198.18.170.1:0'], 'flag --k8s-api-server: "https://198.18.170.1:0": port 0 is no API server\'s port'],
+    [['--k8s-api-server', 'http://198.18.170.1:8080'], 'flag --k8s-api-server: "http://198.18.170.1:8080": kpr talks to API servers over https only'],
+    [['--k8s-api-server', 'fd00:198:18:aa::1'], 'flag --k8s-api-server: "fd00:198:18:aa::1" is not an address: give https://HOST[:PORT] or HOST:PORT'],
+    [['--k8s-api-server', 'https://198.18.170.1:6443?watch=1'], 'flag --k8s-api-server: "https://198.18.170.1:6443?watch=1": an API server address has no user, query or fragment'],
     [['--manifests', '/m', '--sync-period', '1x'], 'flag --sync-period must be a duration such as 1s, 500ms or 1m30s, got "1x"'],
     [['--manifests', '/m', '--sync-period', '0s'], 'flag --sync-period: the sync period must be greater than 0'],
     [['--manifests', '/m', '--min-sync-period', '1m', '--sync-period', '30s'], 'flag --sync-period: the sync period (30s) must not be shorter than the min sync period (1m, flag --min-sync-period)'],
@@ -229,6 +248,16 @@ describe('kpr run flags', () => {
     [['--manifests', '/m', '--devices', 'eth0,,eth1'], 'flag --devices: "eth0,,eth1" is not a comma-separated list of interface names'],
   ])('%j -> %s', (args, message) => {
     expect(() => run(args)).toThrow(new UsageError('run', message));
+  });
+
+  test.each([
+    [{ KUBERNETES_SERVICE_HOST: '198.18.170.1' }, 'no --kubeconfig or --k8s-api-server, and not in a pod: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are unset'],
+    [{ KUBERNETES_SERVICE_HOST: '198.18.170.1', KUBERNETES_SERVICE_PORT: '0' }, 'KUBERNETES_SERVICE_PORT="0" is not a port from 1 to 65535'],
+    [{ KUBERNETES_SERVICE_HOST: '198.18.170.1', KUBERNETES_SERVICE_PORT: '64k' }, 'KUBERNETES_SERVICE_PORT="64k" is not a port from 1 to 65535'],
+    [{ KUBERNETES_SERVICE_HOST: '198.18.170.1:6443', KUBERNETES_SERVICE_PORT: '6443' }, 'KUBERNETES_SERVICE_HOST="198.18.170.1:6443" is not a host name or IP address'],
+    [{ KUBERNETES_SERVICE_HOST: 'https://api.example', KUBERNETES_SERVICE_PORT: '6443' }, 'KUBERNETES_SERVICE_HOST="https://api.example" is not a host name or IP address'],
+  ])('in a pod, %j is refused at start', (env, message) => {
+    expect(() => run([], env)).toThrow(new UsageError('run', `in-cluster: ${message}`));
   });
 });
 

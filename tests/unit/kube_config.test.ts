@@ -3,7 +3,7 @@ import * as https from 'https';
 import * as yaml from 'js-yaml';
 import * as os from 'os';
 import * as path from 'path';
-import { inClusterConnection, kubeconfigConnection } from '../../lib/sources/kube_config';
+import { inClusterConnection, inClusterServer, kubeconfigConnection, parseApiServer } from '../../lib/sources/kube_config';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -100,8 +100,64 @@ describe('connection to the API server', () => {
   });
 
   test('outside a pod, or without its token, in-cluster config is an error', () => {
-    expect(() => inClusterConnection({}, dir)).toThrow('no --kubeconfig, and not in a pod: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are unset');
+    expect(() => inClusterConnection({}, dir)).toThrow('no --kubeconfig or --k8s-api-server, and not in a pod: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are unset');
     write('ca.crt', 'CA');
     expect(() => inClusterConnection({ KUBERNETES_SERVICE_HOST: '198.18.0.1', KUBERNETES_SERVICE_PORT: '443' }, dir)).toThrow(/ENOENT.*token/);
+  });
+
+  // No kube-proxy: the kubernetes Service's ClusterIP in the environment answers only once kpr serves it.
+  test('--k8s-api-server in a pod: the service account with the given address, the environment not needed', async () => {
+    write('ca.crt', 'CA');
+    write('token', 'sa-token');
+    const conn = inClusterConnection({}, dir, parseApiServer('198.18.170.1:6443'));
+    expect(conn.server.href).toBe('https://198.18.170.1:6443/');
+    const o = await conn.requestOptions();
+    expect(String(agentOptions(o).ca)).toBe('CA');
+    expect(o.headers).toEqual({ Authorization: 'Bearer sa-token' });
+    const beside = inClusterConnection({ KUBERNETES_SERVICE_HOST: '198.19.0.1', KUBERNETES_SERVICE_PORT: '443' }, dir, parseApiServer('https://[fd00:198:18:aa::1]:6443'));
+    expect(beside.server.href).toBe('https://[fd00:198:18:aa::1]:6443/');
+  });
+
+  test("--k8s-api-server beside a kubeconfig replaces its server and keeps its credentials and TLS settings", async () => {
+    const cluster = { server: 'https://198.18.0.9:6443', 'certificate-authority-data': b64('CA'), 'tls-server-name': 'kubernetes.default.svc' };
+    const file = write('config', kubeconfig(cluster, { token: 't0ken' }));
+    const conn = await kubeconfigConnection(file, parseApiServer('https://198.18.170.1:6443/prefix'));
+    expect(conn.server.href).toBe('https://198.18.170.1:6443/prefix');
+    const o = await conn.requestOptions();
+    expect(o.headers).toEqual({ Authorization: 'Bearer t0ken' });
+    expect(String(agentOptions(o).ca)).toBe('CA');
+    expect(agentOptions(o).servername).toBe('kubernetes.default.svc');
+    // A cluster entry without a server is whole once the flag gives one.
+    const serverless = write('serverless', kubeconfig({ 'certificate-authority-data': b64('CA') }, {}));
+    expect((await kubeconfigConnection(serverless, parseApiServer('198.18.170.1:6443'))).server.href).toBe('https://198.18.170.1:6443/');
+  });
+
+  test.each([
+    ['198.18.170.1:6443', 'https://198.18.170.1:6443/'],
+    ['https://198.18.170.1', 'https://198.18.170.1/'],
+    ['https://198.18.170.1:443', 'https://198.18.170.1/'],
+    ['[fd00:198:18:aa::1]:6443', 'https://[fd00:198:18:aa::1]:6443/'],
+    ['HTTPS://API.Example:6443/k8s/', 'https://api.example:6443/k8s/'],
+    ['api.example', 'https://api.example/'],
+  ])('API server address %s is %s', (text, href) => {
+    expect(parseApiServer(text).href).toBe(href);
+  });
+
+  test.each([
+    ['http://198.18.170.1:8080', '"http://198.18.170.1:8080": kpr talks to API servers over https only'],
+    ['198.18.170.1:70000', '"198.18.170.1:70000": port 70000 is not from 1 to 65535'],
+    ['198.18.170.1:0', '"198.18.170.1:0": port 0 is no API server\'s port'],
+    ['198.18.170.1:https', '"198.18.170.1:https" is not an address: give https://HOST[:PORT] or HOST:PORT'],
+    ['fd00:198:18:aa::1', '"fd00:198:18:aa::1" is not an address: give https://HOST[:PORT] or HOST:PORT'],
+    ['https://admin:pw@198.18.170.1', '"https://admin:pw@198.18.170.1": an API server address has no user, query or fragment'],
+  ])('API server address %s is refused', (text, message) => {
+    expect(() => parseApiServer(text)).toThrow(message);
+  });
+
+  test("the kubelet's environment: IPv6 in brackets, port 443 implied; anything else in it is refused", () => {
+    expect(inClusterServer({ KUBERNETES_SERVICE_HOST: 'fd00:198:18:1::1', KUBERNETES_SERVICE_PORT: '443' }).href).toBe('https://[fd00:198:18:1::1]/');
+    expect(inClusterServer({ KUBERNETES_SERVICE_HOST: '198.19.0.1', KUBERNETES_SERVICE_PORT: '6443' }).href).toBe('https://198.19.0.1:6443/');
+    expect(() => inClusterServer({ KUBERNETES_SERVICE_HOST: '198.19.0.1', KUBERNETES_SERVICE_PORT: '65536' })).toThrow('KUBERNETES_SERVICE_PORT="65536" is not a port from 1 to 65535');
+    expect(() => inClusterServer({ KUBERNETES_SERVICE_HOST: 'api/x', KUBERNETES_SERVICE_PORT: '443' })).toThrow('KUBERNETES_SERVICE_HOST="api/x" is not a host name or IP address');
   });
 });

@@ -57,3 +57,21 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- $file := dict "apiVersion" "kubeproxy.config.k8s.io/v1alpha1" "kind" "KubeProxyConfiguration" -}}
 {{- toYaml (merge $file .Values.config) -}}
 {{- end -}}
+
+{{/* k8sServiceHost: a host name or IP address alone; the port has a value of its own. */}}
+{{- define "kpr.k8sServiceHost" -}}
+{{- $host := toString (required "k8sServiceHost is needed with k8sServicePort: the API server's host name or IP address" .Values.k8sServiceHost) -}}
+{{- if or (contains "/" $host) (contains "[" $host) (regexMatch "^[^:]*:[^:]*$" $host) -}}
+{{- fail (printf "k8sServiceHost: %q is not a host name or IP address (no scheme, brackets or port: the port goes in k8sServicePort)" $host) -}}
+{{- end -}}
+{{- $host -}}
+{{- end -}}
+
+{{/* k8sServicePort: 1 to 65535, given as a number or a string. */}}
+{{- define "kpr.k8sServicePort" -}}
+{{- $port := toString (required "k8sServicePort is needed with k8sServiceHost: the API server's port, 6443 on kubeadm's control-plane nodes" .Values.k8sServicePort) -}}
+{{- if or (not (regexMatch "^[0-9]{1,5}$" $port)) (lt (atoi $port) 1) (gt (atoi $port) 65535) -}}
+{{- fail (printf "k8sServicePort: %q is not a port from 1 to 65535" $port) -}}
+{{- end -}}
+{{- $port -}}
+{{- end -}}
