@@ -28,7 +28,9 @@ function linkExists(name: string, netns?: string): boolean {
 function nicLike(node: NodeLayout): void {
   run('ethtool', ['-K', node.hostVeth, 'tx', 'off']);
   run('ip', ['netns', 'exec', node.name, 'ethtool', '-K', 'eth0', 'tx', 'off']);
-  ip('link', 'set', 'dev', node.hostVeth, 'xdpdrv', 'obj', XDP_PASS, 'sec', 'xdp');
+  // In a mount namespace of its own: ip mounts a bpffs at /sys/fs/bpf when
+  // it loads an object, which would stay on the host.
+  run('unshare', ['--mount', '--propagation', 'private', 'ip', 'link', 'set', 'dev', node.hostVeth, 'xdpdrv', 'obj', XDP_PASS, 'sec', 'xdp']);
 }
 
 function nodeNet(node: NodeLayout): void {

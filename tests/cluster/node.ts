@@ -145,6 +145,11 @@ function mountSetup(node: NodeLayout): string {
   });
   return [
     'set -e',
+    // Every mount shared within the node, as systemd leaves a machine's: the
+    // runtime gives pods HostToContainer propagation (kpr's bpffs) only from a
+    // shared or slave mount. Private from the host still: this namespace
+    // started private, so its peer groups are its own.
+    'mount --make-rshared /',
     'mount -t tmpfs -o mode=0755 kprc-run /run',
     'mkdir -p /run/kprc-sysctl',
     ...tunables,
