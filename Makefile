@@ -1,4 +1,4 @@
-# Entry points: make deps | build | kube-bin | cluster-bin | images | cluster | cluster-down | chart-tools | test | demo | bench | clean.
+# Entry points: make deps | build | kube-bin | cluster-bin | images | cluster | cluster-down | conformance | conformance-report | chart-tools | test | demo | bench | clean.
 # Everything runs as root on Debian 12; `make deps` installs what a fresh
 # machine lacks and is a quick no-op afterwards.
 SHELL := /bin/bash
@@ -22,7 +22,7 @@ BENCH_BIN := build/connrate build/acceptd build/rrd build/rrclient build/flowrat
 # BPF objects that only tests load (error paths of the addon).
 TEST_BPF_OBJS := build/verifier_reject.o build/xdp_pass.o build/xdp_reject.o
 
-.PHONY: deps apt-deps cluster-apt-deps image-apt-deps go-deps build bpf kube-bin cluster-bin images cluster cluster-down chart-tools test demo bench bench-report bench-control-plane bench-peers bench-datapath bench-flow-rate clean
+.PHONY: deps apt-deps cluster-apt-deps image-apt-deps go-deps build bpf kube-bin cluster-bin images cluster cluster-down conformance conformance-report chart-tools test demo bench bench-report bench-control-plane bench-peers bench-datapath bench-flow-rate clean
 
 deps: apt-deps $(NPM_STAMP) go-deps
 
@@ -114,6 +114,22 @@ cluster-down: deps cluster-apt-deps $(TS_STAMP)
 # chart's tests; built once per machine (about 2 minutes) into $KPR_CACHE/tools.
 chart-tools: | go-deps
 	@scripts/build-tools.sh
+
+# Upstream's e2e tests on make cluster, judging kpr and then kube-proxy
+# (nftables) on nodes started afresh (tests/cluster/conformance.ts), then
+# tests/e2e/CONFORMANCE.md from their JUnit. SLICE=ci: the [Conformance] tests
+# of [sig-network] Services under kpr alone (make test runs that slice).
+SLICE ?= full
+conformance: cluster
+	node dist/tests/cluster/conformance.js --slice $(SLICE)
+	$(if $(filter full,$(SLICE)),$(MAKE) conformance-report)
+
+# tests/e2e/CONFORMANCE.md from the JUnit reports of upstream's e2e.test, one
+# --report-dir per proxy (the runs of make conformance write them there); the
+# focus and skips of those runs are tests/cluster/conformance_focus.ts.
+CONFORMANCE_DIR ?= build/conformance
+conformance-report: build
+	scripts/conformance-report --kpr $(CONFORMANCE_DIR)/kpr --kube-proxy $(CONFORMANCE_DIR)/kube-proxy
 
 test: deps build kube-bin chart-tools
 	node scripts/run-tests.js

@@ -250,12 +250,32 @@ build_coredns() {
   log "$(elapsed): built CoreDNS $COREDNS_VERSION into $CLUSTER_BIN_DIR"
 }
 
+# ginkgo's CLI runs e2e.test in parallel processes (make conformance); the
+# version is whichever k8s.io/kubernetes pins, resolved in the same module.
+ginkgo_installed_ok() {
+  local want
+  want="$(cd "$CACHE_DIR/src" && GOFLAGS=-mod=mod go list -m -f '{{.Version}}' github.com/onsi/ginkgo/v2 2>/dev/null)" || return 1
+  reports "$CLUSTER_BIN_DIR/ginkgo" version "Ginkgo Version ${want#v}"
+}
+
+build_ginkgo() {
+  prepare_module
+  if ginkgo_installed_ok; then
+    log "ginkgo is in $CLUSTER_BIN_DIR"
+    return 0
+  fi
+  log "building ginkgo (the version k8s.io/kubernetes $KUBE_VERSION pins) into $CLUSTER_BIN_DIR"
+  go build -trimpath -o "$CLUSTER_BIN_DIR/ginkgo.new" github.com/onsi/ginkgo/v2/ginkgo 2>&1 | progress "" build
+  mv "$CLUSTER_BIN_DIR/ginkgo.new" "$CLUSTER_BIN_DIR/ginkgo"
+  ginkgo_installed_ok || die "$CLUSTER_BIN_DIR/ginkgo does not report the pinned version"
+}
+
 case "${1:-}" in
   "") build ;;
   --check-go) check_go ;;
   --cluster)
     LOG_TAG=cluster-bin
-    build && build_cluster && build_coredns
+    build && build_cluster && build_coredns && build_ginkgo
     ;;
   --bin-dir) echo "$BIN_DIR" ;;
   --cluster-bin-dir) echo "$CLUSTER_BIN_DIR" ;;

@@ -28,6 +28,7 @@ const failure = (args: string[], files: Record<string, string> = {}): string => 
 const BAD_FLAGS: Record<string, [string, string]> = {
   '--manifests': ['', 'needs a value'],
   '--kubeconfig': ['/none/kubeconfig', 'ENOENT'],
+  '--k8s-api-server': ['198.18.170.1:99999', 'port 99999 is not from 1 to 65535'],
   '--config': ['/none/config.yaml', 'ENOENT'],
   '--hostname-override': ['Node_A', 'is not a valid node name'],
   '--nodeport-addresses': ['198.18.0.1', 'is not a CIDR'],
@@ -92,7 +93,7 @@ describe('every kpr run flag with a bad value fails, naming the flag', () => {
 
   test.each(Object.entries(BAD_FLAGS))('%s %j', (flag, [value, problem]) => {
     // The source flags exclude each other: either is given alone.
-    const args = flag === '--manifests' || flag === '--kubeconfig' ? [`${flag}=${value}`] : ['--manifests', '/m', `${flag}=${value}`];
+    const args = ['--manifests', '--kubeconfig', '--k8s-api-server'].includes(flag) ? [`${flag}=${value}`] : ['--manifests', '/m', `${flag}=${value}`];
     const message = failure(args);
     expect(message).toContain(flag);
     expect(message).toContain(problem);

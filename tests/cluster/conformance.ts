@@ -1,0 +1,165 @@
+// make conformance: upstream's own e2e tests judge kpr on the cluster of make
+// cluster, and judge upstream kube-proxy (nftables) the same way on the same
+// cluster, so that a failure shows as the cluster's or as kpr's. Each proxy
+// gets nodes started afresh (make cluster's nodes, their images kept), so
+// that nothing one proxy programmed is left for the other.
+//
+//   node dist/tests/cluster/conformance.js [--slice ci|full] [--proxies kpr,kube-proxy]
+//
+// ci: the [Conformance] tests of [sig-network] Services, kpr only (make test's
+// real-cluster slice). full: every suite of conformance_focus.ts, both
+// proxies, then tests/e2e/CONFORMANCE.md from the two runs' JUnit.
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { REPO_ROOT } from '../e2e/cluster';
+import { CONFORMANCE_FOCUS, CONFORMANCE_PHASES, CONFORMANCE_SKIPS } from './conformance_focus';
+import { nodesDown } from './down';
+import { kubectlFor } from './kubectl';
+import { say } from './log';
+import { NODES, kubeTool } from './layout';
+import { clusterPki } from './pki';
+import { NodeUsage, ProxyUsage } from './proxy_usage';
+import { ProxyName, proxyByName, waitProxyReady } from './proxies';
+import { clusterUp } from './up';
+
+interface Slice {
+  focus: string;
+  skip: string;
+  phases: readonly { reportPrefix: string; labelFilter: string; procs: number }[];
+}
+
+const SLICES: Record<'ci' | 'full', Slice> = {
+  ci: {
+    focus: '\\[sig-network\\] Services ',
+    skip: CONFORMANCE_SKIPS.map((s) => s.pattern).join('|'),
+    phases: [{ reportPrefix: 'ci_', labelFilter: 'Conformance && !Disruptive', procs: 3 }],
+  },
+  full: { focus: CONFORMANCE_FOCUS, skip: CONFORMANCE_SKIPS.map((s) => s.pattern).join('|'), phases: CONFORMANCE_PHASES },
+};
+
+export interface PhaseResult {
+  proxy: ProxyName;
+  reportPrefix: string;
+  junit: string;
+  exitCode: number;
+  seconds: number;
+  usage: NodeUsage[];
+}
+
+function parseArgs(argv: string[]): { slice: keyof typeof SLICES; proxies: ProxyName[] } {
+  let slice: keyof typeof SLICES = 'full';
+  let proxies: ProxyName[] | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split('=', 2);
+    const value = () => inline ?? argv[++i];
+    if (flag === '--slice') {
+      const v = value();
+      if (v !== 'ci' && v !== 'full') throw new Error(`--slice ${v}: ci or full`);
+      slice = v;
+    } else if (flag === '--proxies') {
+      const list = (value() ?? '').split(',').filter(Boolean);
+      const bad = list.filter((p) => p !== 'kpr' && p !== 'kube-proxy');
+      if (bad.length || !list.length) throw new Error(`--proxies ${list.join(',')}: a list of kpr and kube-proxy`);
+      proxies = list as ProxyName[];
+    } else {
+      throw new Error(`unknown argument ${argv[i]}; usage: conformance [--slice ci|full] [--proxies kpr,kube-proxy]`);
+    }
+  }
+  return { slice, proxies: proxies ?? (slice === 'ci' ? ['kpr'] : ['kpr', 'kube-proxy']) };
+}
+
+/** Where make conformance-report reads them (CONFORMANCE_DIR's default). */
+export function resultsDir(): string {
+  return path.join(REPO_ROOT, 'build', 'conformance');
+}
+
+/** One e2e.test run, in phase.procs processes under ginkgo's CLI; its output
+ *  goes to the console (progress) and to a log beside its JUnit. */
+function runE2e(kubeconfig: string, slice: Slice, phase: Slice['phases'][number], dir: string): Promise<number> {
+  const ginkgoArgs = [
+    `--procs=${phase.procs}`,
+    `--focus=${slice.focus}`,
+    `--skip=${slice.skip}`,
+    `--label-filter=${phase.labelFilter}`,
+    '--timeout=6h',
+    '--no-color',
+    // The framework writes the JUnit report itself (--report-dir).
+    kubeTool('e2e.test'),
+    '--',
+  ];
+  const e2eArgs = [
+    `--kubeconfig=${kubeconfig}`,
+    '--provider=skeleton',
+    `--num-nodes=${NODES.length}`,
+    '--disable-log-dump',
+    `--kubectl-path=${kubeTool('kubectl')}`,
+    `--report-dir=${dir}`,
+    `--report-prefix=${phase.reportPrefix}`,
+  ];
+  const log = fs.openSync(path.join(dir, `${phase.reportPrefix}e2e.log`), 'w');
+  return new Promise((resolve, reject) => {
+    const child = spawn(kubeTool('ginkgo'), [...ginkgoArgs, ...e2eArgs], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+    const tee = (chunk: Buffer) => {
+      fs.writeSync(log, chunk);
+      process.stdout.write(chunk);
+    };
+    child.stdout.on('data', tee);
+    child.stderr.on('data', tee);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      fs.closeSync(log);
+      resolve(code ?? 1);
+    });
+  });
+}
+
+async function judge(name: ProxyName, slice: Slice): Promise<PhaseResult[]> {
+  say(`${name}: nodes afresh`);
+  await nodesDown();
+  const kubeconfig = await clusterUp();
+  const kubectl = kubectlFor(clusterPki());
+  const proxy = proxyByName(name, kubeconfig, kubectl);
+  proxy.install();
+  await waitProxyReady(kubectl);
+  const dir = path.join(resultsDir(), name);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const results: PhaseResult[] = [];
+  try {
+    for (const phase of slice.phases) {
+      say(`${name}: e2e.test, ${phase.labelFilter}; log and JUnit in ${dir}`);
+      const usage = new ProxyUsage(proxy.isAgent);
+      const start = Date.now();
+      const exitCode = await runE2e(kubeconfig, slice, phase, dir);
+      const r = { proxy: name, reportPrefix: phase.reportPrefix, junit: path.join(dir, `junit_${phase.reportPrefix}01.xml`), exitCode, seconds: Math.round((Date.now() - start) / 1000), usage: usage.stop() };
+      fs.writeFileSync(path.join(dir, `${phase.reportPrefix}run.json`), JSON.stringify(r, null, 2));
+      say(`${name}: ${phase.labelFilter} done in ${r.seconds} s, e2e.test exit ${exitCode}; agents: ${r.usage.map((u) => `${u.node} peak ${u.peakRssMb} MB, ${u.cpuSeconds} CPU s`).join('; ')}`);
+      results.push(r);
+    }
+  } finally {
+    proxy.uninstall();
+  }
+  return results;
+}
+
+export async function runConformance(slice: keyof typeof SLICES, proxies: ProxyName[]): Promise<PhaseResult[]> {
+  const results: PhaseResult[] = [];
+  for (const name of proxies) results.push(...(await judge(name, SLICES[slice])));
+  return results;
+}
+
+async function main(): Promise<void> {
+  const { slice, proxies } = parseArgs(process.argv.slice(2));
+  const results = await runConformance(slice, proxies);
+  for (const r of results) if (!fs.existsSync(r.junit)) throw new Error(`${r.proxy}: e2e.test wrote no JUnit (${r.junit}); see the log beside it`);
+  const failed = results.filter((r) => r.exitCode !== 0);
+  say(`results in ${resultsDir()}`);
+  if (slice === 'ci' && failed.length) process.exit(1);
+}
+
+if (require.main === module)
+  main().catch((e: Error) => {
+    console.error(`conformance: ${e.message}`);
+    process.exit(1);
+  });
