@@ -30,7 +30,7 @@ function nicLike(node: NodeLayout): void {
   run('ip', ['netns', 'exec', node.name, 'ethtool', '-K', 'eth0', 'tx', 'off']);
   // In a mount namespace of its own: ip mounts a bpffs at /sys/fs/bpf when
   // it loads an object, which would stay on the host.
-  run('unshare', ['--mount', '--propagation', 'private', 'ip', 'link', 'set', 'dev', node.hostVeth, 'xdpdrv', 'obj', XDP_PASS, 'sec', 'xdp']);
+  run('unshare', ['--mount', '--propagation', 'private', 'ip', '-force', 'link', 'set', 'dev', node.hostVeth, 'xdpdrv', 'obj', XDP_PASS, 'sec', 'xdp']);
 }
 
 function nodeNet(node: NodeLayout): void {
