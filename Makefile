@@ -131,7 +131,9 @@ CONFORMANCE_DIR ?= build/conformance
 conformance-report: build
 	scripts/conformance-report --kpr $(CONFORMANCE_DIR)/kpr --kube-proxy $(CONFORMANCE_DIR)/kube-proxy
 
-test: deps build kube-bin chart-tools
+# Every test, and upstream's [Conformance] Services tests on make cluster with
+# kpr from its image (scripts/run-tests.js brings the cluster up and down).
+test: deps cluster-apt-deps build kube-bin cluster-bin chart-tools images
 	node scripts/run-tests.js
 
 demo: deps build

@@ -88,6 +88,37 @@ function runSuite(suite, outDir) {
   return tally(resultsFile, r.status ?? r.signal, label);
 }
 
+// Upstream's e2e tests on a real cluster (issue 13): make cluster's two nodes,
+// kpr from its image by helm, the [Conformance] tests of [sig-network]
+// Services (tests/cluster/conformance.ts --slice ci). Each upstream test
+// counts as one test; the cluster goes down after, whatever happened.
+const CLUSTER = path.join(DIST_TESTS, 'cluster');
+
+function runClusterSlice(outDir) {
+  const label = 'tests/cluster (upstream e2e on make cluster)';
+  const summary = path.join(outDir, 'cluster.json');
+  console.log(`\n=== ${label} ===`);
+  const up = spawnSync(process.execPath, [path.join(CLUSTER, 'conformance.js'), '--slice', 'ci', '--summary', summary], {
+    cwd: ROOT,
+    stdio: 'inherit',
+    timeout: 30 * MINUTE,
+  });
+  if (up.error) console.log(`${label}: ${up.error.message}`);
+  const down = spawnSync(process.execPath, [path.join(CLUSTER, 'down.js')], { cwd: ROOT, stdio: 'inherit', timeout: 5 * MINUTE });
+  let counts;
+  try {
+    counts = JSON.parse(fs.readFileSync(summary, 'utf8'));
+  } catch {
+    console.log(`${label}: no results (exit ${up.status ?? up.signal})`);
+    counts = { passed: 0, failed: 1 };
+  }
+  if (down.status !== 0) {
+    console.log(`${label}: make cluster-down failed (exit ${down.status ?? down.signal})`);
+    counts.failed += 1;
+  }
+  return counts;
+}
+
 function main() {
   const helpers = loadHelpers();
   if (!helpers) return { passed: 0, failed: 1 };
@@ -107,6 +138,9 @@ function main() {
       passed += r.passed;
       failed += r.failed;
     }
+    const r = runClusterSlice(outDir);
+    passed += r.passed;
+    failed += r.failed;
   } finally {
     fs.rmSync(outDir, { recursive: true, force: true });
   }

@@ -13,6 +13,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { REPO_ROOT } from '../e2e/cluster';
+import { parseJUnit } from './junit';
 import { CONFORMANCE_FOCUS, CONFORMANCE_PHASES, CONFORMANCE_SKIPS } from './conformance_focus';
 import { nodesDown } from './down';
 import { kubectlFor } from './kubectl';
@@ -47,9 +48,17 @@ export interface PhaseResult {
   usage: NodeUsage[];
 }
 
-function parseArgs(argv: string[]): { slice: keyof typeof SLICES; proxies: ProxyName[] } {
+interface Args {
+  slice: keyof typeof SLICES;
+  proxies: ProxyName[];
+  /** Where to write the runs' test counts, {passed, failed} (scripts/run-tests.js). */
+  summary?: string;
+}
+
+function parseArgs(argv: string[]): Args {
   let slice: keyof typeof SLICES = 'full';
   let proxies: ProxyName[] | undefined;
+  let summary: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const value = () => inline ?? argv[++i];
@@ -62,11 +71,23 @@ function parseArgs(argv: string[]): { slice: keyof typeof SLICES; proxies: Proxy
       const bad = list.filter((p) => p !== 'kpr' && p !== 'kube-proxy');
       if (bad.length || !list.length) throw new Error(`--proxies ${list.join(',')}: a list of kpr and kube-proxy`);
       proxies = list as ProxyName[];
+    } else if (flag === '--summary') {
+      summary = value();
     } else {
-      throw new Error(`unknown argument ${argv[i]}; usage: conformance [--slice ci|full] [--proxies kpr,kube-proxy]`);
+      throw new Error(`unknown argument ${argv[i]}; usage: conformance [--slice ci|full] [--proxies kpr,kube-proxy] [--summary FILE]`);
     }
   }
-  return { slice, proxies: proxies ?? (slice === 'ci' ? ['kpr'] : ['kpr', 'kube-proxy']) };
+  return { slice, proxies: proxies ?? (slice === 'ci' ? ['kpr'] : ['kpr', 'kube-proxy']), summary };
+}
+
+/** The tests a run selected that passed, and those that did not (failed,
+ *  panicked, timed out, interrupted); a run without its JUnit counts as one failure. */
+function counts(r: PhaseResult): { passed: number; failed: string[] } {
+  if (!fs.existsSync(r.junit)) return { passed: 0, failed: [`${r.proxy} ${r.reportPrefix}: e2e.test wrote no JUnit (exit ${r.exitCode}); see the log beside ${r.junit}`] };
+  const ran = parseJUnit(fs.readFileSync(r.junit, 'utf8')).testcases.filter((t) => t.status !== 'skipped' && t.status !== 'pending');
+  const failed = ran.filter((t) => t.status !== 'passed').map((t) => `${r.proxy}: ${t.status}: ${t.name}`);
+  if (r.exitCode !== 0 && failed.length === 0) failed.push(`${r.proxy} ${r.reportPrefix}: e2e.test exited ${r.exitCode} with no failed test`);
+  return { passed: ran.length - failed.length, failed };
 }
 
 /** Where make conformance-report reads them (CONFORMANCE_DIR's default). */
@@ -150,12 +171,20 @@ export async function runConformance(slice: keyof typeof SLICES, proxies: ProxyN
 }
 
 async function main(): Promise<void> {
-  const { slice, proxies } = parseArgs(process.argv.slice(2));
-  const results = await runConformance(slice, proxies);
-  for (const r of results) if (!fs.existsSync(r.junit)) throw new Error(`${r.proxy}: e2e.test wrote no JUnit (${r.junit}); see the log beside it`);
-  const failed = results.filter((r) => r.exitCode !== 0);
-  say(`results in ${resultsDir()}`);
-  if (slice === 'ci' && failed.length) process.exit(1);
+  const args = parseArgs(process.argv.slice(2));
+  const results = await runConformance(args.slice, args.proxies);
+  let passed = 0;
+  const failed: string[] = [];
+  for (const r of results) {
+    const c = counts(r);
+    passed += c.passed;
+    failed.push(...c.failed);
+  }
+  for (const f of failed) say(`not passed: ${f}`);
+  say(`${passed} upstream tests passed, ${failed.length} not; results in ${resultsDir()}`);
+  if (args.summary) fs.writeFileSync(args.summary, JSON.stringify({ passed, failed: failed.length }));
+  // The full run judges two proxies: kube-proxy's failures are the cluster's facts, not an error.
+  if (args.slice === 'ci' && failed.length > 0) process.exit(1);
 }
 
 if (require.main === module)
