@@ -14,18 +14,16 @@ import { createTestCgroup, TestCgroup } from '../helpers/cgroup';
 import { LineProcess } from '../helpers/line_process';
 import { assertPrivileged } from '../helpers/preflight';
 import { run } from '../helpers/run';
-import { sleep } from '../helpers/sleep';
 import { createTestDir, TestDir } from '../helpers/test_dir';
 import { Cluster, REPO_ROOT, startCluster } from './cluster';
 import { KubeObjects } from './kube_objects';
+import { serviceProgrammed } from './service_programmed';
 
 jest.setTimeout(120_000);
 
 const KPR = path.join(REPO_ROOT, 'bin', 'kpr');
 const NODE = 'apiaddr-node';
 const ACCOUNT = 'kpr';
-const APPLY_TIMEOUT_MS = 10_000;
-const POLL_MS = 200;
 
 /** A pod's view for the agent: a tmpfs over /run (so /var/run) holding only the
  *  service account's directory, and the kubelet's service variables unset. */
@@ -104,18 +102,8 @@ describe('--k8s-api-server: the API server by address, without a service proxy',
     expect(agent.lines.join('\n')).toContain(`kubernetes: watching ${cluster.server}/ as node ${NODE}`);
 
     const kube = new KubeObjects(cluster.kubeconfig);
-    await kube.namespace('apiaddr');
-    const svc = await kube.createService('apiaddr', 'web', { ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] });
-    await kube.slice('apiaddr', 'web', [{ name: 'http', port: 8080 }], [{ addr: '198.18.0.11', nodeName: NODE }]);
-    const want = `${svc.spec?.clusterIP}:80/TCP`;
-    const deadline = Date.now() + APPLY_TIMEOUT_MS;
-    let listing = '';
-    while (!listing.includes(want) && Date.now() < deadline) {
-      listing = run(KPR, ['services', '--bpf-root', bpfRoot.path]);
-      if (!listing.includes(want)) await sleep(POLL_MS);
-    }
-    expect(listing).toContain(want);
-    expect(listing).toContain('198.18.0.11:8080');
+    const { listing, want } = await serviceProgrammed(kube, 'apiaddr', NODE, bpfRoot.path);
+    for (const w of want) expect(listing).toContain(w);
     expect(agent.lines.join('\n')).not.toMatch(/forbidden|unauthorized/i);
   });
 });

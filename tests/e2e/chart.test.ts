@@ -22,19 +22,18 @@ import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
 import { createTestCgroup, TestCgroup } from '../helpers/cgroup';
 import { LineProcess } from '../helpers/line_process';
 import { assertPrivileged } from '../helpers/preflight';
-import { run } from '../helpers/run';
 import { sleep } from '../helpers/sleep';
 import { createTestDir, TestDir } from '../helpers/test_dir';
 import { runTool } from './chart_tools';
 import { Cluster, kubeVersions, REPO_ROOT, startCluster } from './cluster';
 import { KubeObjects } from './kube_objects';
+import { serviceProgrammed } from './service_programmed';
 import { writeKubeconformSchemas, WrittenSchemas } from './kube_schemas';
 
 jest.setTimeout(180_000);
 
 const CHART = path.join(REPO_ROOT, 'charts', 'kpr');
 const CRD_FILE = path.join(REPO_ROOT, 'tests', 'e2e', 'servicemonitor-crd.yaml');
-const KPR = path.join(REPO_ROOT, 'bin', 'kpr');
 const NAMESPACE = 'kube-system';
 const RELEASE = 'kpr';
 const SERVICE_MONITOR_DEFINITION = 'com.coreos.monitoring.v1.ServiceMonitor';
@@ -557,18 +556,9 @@ describe('charts/kpr', () => {
       const caps = kprContainer(ds).securityContext?.capabilities?.add ?? [];
       agent = await startAgent({ kubeconfig, bpfRoot: bpfRoot.path, cgroupRoot: cgroup.path, args: testArgs(), wrapper: withCapabilities(caps) });
 
-      await kube.namespace('chart');
-      const svc = await kube.createService('chart', 'web', { ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] });
-      await kube.slice('chart', 'web', [{ name: 'http', port: 8080 }], [{ addr: '198.18.0.11', nodeName: NODE }]);
-      const want = `${svc.spec?.clusterIP}:80/TCP`;
-      const deadline = Date.now() + APPLY_TIMEOUT_MS;
-      let listing = '';
-      while (!listing.includes(want) && Date.now() < deadline) {
-        listing = run(KPR, ['services', '--bpf-root', bpfRoot.path]);
-        if (!listing.includes(want)) await sleep(POLL_MS);
-      }
-      expect(listing).toContain(want);
-      expect(listing).toContain('198.18.0.11:8080');
+      const { listing, want } = await serviceProgrammed(kube, 'chart', NODE, bpfRoot.path);
+
+      for (const w of want) expect(listing).toContain(w);
       expect(agent.lines.join('\n')).not.toMatch(/forbidden/i);
     });
 
