@@ -47,6 +47,18 @@ export const CONFORMANCE_SKIPS: ConformanceSkip[] = [
   },
 ];
 
+/** Tests that fail under kpr and pass under kube-proxy for a cause that is
+ *  known and is not a bug in what kpr does (CONFORMANCE.md names it). */
+export const KPR_KNOWN_FAILURES: { pattern: string; cause: string }[] = [
+  {
+    pattern: '\\[sig-network\\] KubeProxy should set TCP CLOSE_WAIT timeout',
+    cause:
+      "the test asserts kube-proxy's own netfilter side effects, not service proxying: a conntrack entry, on a node that connects to another node's address directly, " +
+      "whose timeout is kube-proxy's nf_conntrack_tcp_timeout_close_wait of 3600 s. kpr installs no netfilter rules, so nothing makes that node's kernel track the connection, " +
+      "and it does not apply conntrack.tcpCloseWaitTimeout (it warns that it ignores it)",
+  },
+];
+
 /** The runs of each proxy: ginkgo runs Serial specs last, one at a time, but
  *  not Disruptive ones, which restart the proxy or the apiserver under the others. */
 export const CONFORMANCE_PHASES = [

@@ -7,7 +7,7 @@
 // filters of the others left it out of theirs.
 import * as fs from 'fs';
 import * as path from 'path';
-import { CONFORMANCE_FOCUS, CONFORMANCE_SKIP, CONFORMANCE_SKIPS, CONFORMANCE_SUITES } from './conformance_focus';
+import { CONFORMANCE_FOCUS, CONFORMANCE_SKIP, CONFORMANCE_SKIPS, CONFORMANCE_SUITES, KPR_KNOWN_FAILURES } from './conformance_focus';
 import { JUnitReport, JUnitTestCase, parseJUnit } from './junit';
 
 export type Outcome = 'passed' | 'failed' | 'skipped' | 'not run';
@@ -174,7 +174,10 @@ export function conformanceReport(input: ReportInput): string {
   const regressions = rows.filter((r) => r.kpr.outcome === 'failed' && r.kubeProxy.outcome === 'passed');
   out.push('## Fails with kpr, passes with kube-proxy', '');
   if (regressions.length === 0) out.push('None.', '');
-  else out.push('| suite | test | kpr |', '|---|---|---|', ...regressions.map((r) => `| ${cell(r.suite)} | ${cell(shortName(r.name))} | "${cell(r.kpr.reason ?? '')}" |`), '');
+  else {
+    const cause = (name: string) => KPR_KNOWN_FAILURES.find((k) => new RegExp(k.pattern).test(name))?.cause ?? 'not known yet';
+    out.push('| suite | test | kpr | cause |', '|---|---|---|---|', ...regressions.map((r) => `| ${cell(r.suite)} | ${cell(shortName(r.name))} | "${cell(r.kpr.reason ?? '')}" | ${cell(cause(r.name))} |`), '');
+  }
 
   out.push('## Summary', '', `| suite | tests | ${OUTCOMES.map((o) => `kpr ${o}`).join(' | ')} | ${OUTCOMES.map((o) => `kube-proxy ${o}`).join(' | ')} |`, `|---|---:|${'---:|'.repeat(OUTCOMES.length * 2)}`);
   const summaryRow = (label: string, of: typeof rows) => {

@@ -130,6 +130,8 @@ describe('conformance report', () => {
     expect(doc.indexOf('## Fails with kpr, passes with kube-proxy')).toBeLessThan(doc.indexOf('## Summary'));
     const regressions = section('Fails with kpr, passes with kube-proxy').split('\n').filter((l) => l.startsWith('| Service CIDRs'));
     expect(regressions.map((l) => l.split(' | ')[1])).toEqual(['should support IPAddress API operations [Conformance]', 'should support ServiceCIDR API operations [Conformance]']);
+    // Neither is in KPR_KNOWN_FAILURES: the document says so rather than leave the cause blank.
+    for (const l of regressions) expect(l).toMatch(/\| not known yet \|$/);
 
     const summary = section('Summary');
     // suite, tests, then passed/failed/skipped/not run for kpr and for kube-proxy.
