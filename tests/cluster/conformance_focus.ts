@@ -38,10 +38,6 @@ export interface ConformanceSkip {
 export const CONFORMANCE_SKIPS: ConformanceSkip[] = [
   { pattern: 'SCTP', reason: 'the kernel of these machines has no SCTP (CONFIG_IP_SCTP is not set)' },
   {
-    pattern: '\\[Feature:LoadBalancer\\]',
-    reason: 'make cluster has no LoadBalancer provider, and each test would wait 15 min for status.loadBalancer.ingress',
-  },
-  {
     pattern: '\\[Feature:IPv6DualStack\\]',
     reason: 'make cluster is single-stack IPv4 (no IPv6 node or pod addresses): each test fails after minutes of waiting, under either proxy',
   },

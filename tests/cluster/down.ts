@@ -10,7 +10,7 @@ import { CONTROL_PLANE_DAEMONS } from './control_plane';
 import { killAndWait, processesOfState, stopDaemon } from './daemon';
 import { hostNetDown } from './host_net';
 import { say } from './log';
-import { ADMIN_KUBECONFIG, NODES, stateDir } from './layout';
+import { ADMIN_KUBECONFIG, LB_PROVIDER, NODES, stateDir } from './layout';
 import { containerdName, kubeletName } from './node';
 
 // Node mounts live in the nodes' own mount namespace; any found here leaked.
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     return;
   }
   await nodesDown();
-  for (const name of ['coredns', ...CONTROL_PLANE_DAEMONS]) {
+  for (const name of [LB_PROVIDER, 'coredns', ...CONTROL_PLANE_DAEMONS]) {
     say(`stopping ${name}`);
     await stopDaemon(name);
   }

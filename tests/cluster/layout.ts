@@ -3,6 +3,7 @@
 // kprt-<pid>-..., so their leftover sweep never takes the cluster for a leak.
 // Addresses are inside the project's test range and used by no test or bench:
 //   198.18.170.0/24  bridge kprc0: host .1, node1 .11, node2 .12
+//   198.18.171.0/24  LoadBalancer ingress IPs (lb_provider.ts), routed by the host to the nodes
 //   198.18.176.0/20  pod ranges: node1 198.18.177.0/24, node2 198.18.178.0/24
 //   198.19.0.0/16    ClusterIPs (SERVICE_CIDRS, as in the loopback harness)
 import * as os from 'os';
@@ -13,6 +14,9 @@ export const BRIDGE = 'kprc0';
 export const HOST_IP = '198.18.170.1';
 export const BRIDGE_PREFIX = 24;
 export const POD_SUPERNET = '198.18.176.0/20';
+export const LB_POOL = '198.18.171.0/24';
+/** The daemon name of lb_provider.ts. */
+export const LB_PROVIDER = 'lb-provider';
 export { SERVICE_CIDRS };
 export const KUBERNETES_SERVICE_IP = '198.19.0.1';
 export const DNS_SERVICE_IP = '198.19.0.10';

@@ -7,11 +7,12 @@ import * as path from 'path';
 import { cgroupMounts, ensureCgroupRoot } from './cgroups';
 import { controlPlaneUp } from './control_plane';
 import { coreDnsUp } from './coredns';
+import { daemonPid, startDaemon } from './daemon';
 import { hostNetUp } from './host_net';
 import { importImages, waitContainerd } from './images';
 import { kubectlFor } from './kubectl';
 import { say } from './log';
-import { ADMIN_KUBECONFIG, NODES, kubeTool, stateDir } from './layout';
+import { ADMIN_KUBECONFIG, LB_POOL, LB_PROVIDER, NODES, kubeTool, stateDir } from './layout';
 import { nodeUp } from './node';
 import { checkPodsRun, waitNodesReady } from './nodes_ready';
 import { clusterPki } from './pki';
@@ -44,6 +45,12 @@ function publishKubeconfig(adminKubeconfig: string): void {
   fs.chmodSync(ADMIN_KUBECONFIG, 0o600);
 }
 
+function lbProviderUp(): void {
+  if (daemonPid(LB_PROVIDER) !== undefined) return;
+  say('starting the LoadBalancer provider (ingress IPs from ' + LB_POOL + ')');
+  startDaemon(LB_PROVIDER, process.execPath, [path.join(__dirname, 'lb_provider.js'), '--state', stateDir()]);
+}
+
 /** Starts whatever is not running; returns the admin kubeconfig's path. */
 export async function clusterUp(): Promise<string> {
   preflight();
@@ -55,6 +62,7 @@ export async function clusterUp(): Promise<string> {
   for (const node of NODES) ensureCgroupRoot(node.name);
   await controlPlaneUp(pki);
   await coreDnsUp(pki, kubectl);
+  lbProviderUp();
   for (const node of NODES) await nodeUp(node, pki, waitContainerd);
   for (const node of NODES) importImages(node);
   await waitNodesReady(kubectl);
