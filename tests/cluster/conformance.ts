@@ -4,7 +4,7 @@
 // gets nodes started afresh (make cluster's nodes, their images kept), so
 // that nothing one proxy programmed is left for the other.
 //
-//   node dist/tests/cluster/conformance.js [--slice ci|full] [--proxies kpr,kube-proxy]
+//   node dist/tests/cluster/conformance.js [--slice ci|full] [--proxies kpr,kube-proxy] [--focus REGEX]
 //
 // ci: the [Conformance] tests of [sig-network] Services, kpr only (make test's
 // real-cluster slice). full: every suite of conformance_focus.ts, both
@@ -53,12 +53,15 @@ interface Args {
   proxies: ProxyName[];
   /** Where to write the runs' test counts, {passed, failed} (scripts/run-tests.js). */
   summary?: string;
+  /** Some of the slice's tests again (a suite re-run after a fix), as one more report beside the others. */
+  focus?: string;
 }
 
 function parseArgs(argv: string[]): Args {
   let slice: keyof typeof SLICES = 'full';
   let proxies: ProxyName[] | undefined;
   let summary: string | undefined;
+  let focus: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const value = () => inline ?? argv[++i];
@@ -71,13 +74,15 @@ function parseArgs(argv: string[]): Args {
       const bad = list.filter((p) => p !== 'kpr' && p !== 'kube-proxy');
       if (bad.length || !list.length) throw new Error(`--proxies ${list.join(',')}: a list of kpr and kube-proxy`);
       proxies = list as ProxyName[];
+    } else if (flag === '--focus') {
+      focus = value();
     } else if (flag === '--summary') {
       summary = value();
     } else {
-      throw new Error(`unknown argument ${argv[i]}; usage: conformance [--slice ci|full] [--proxies kpr,kube-proxy] [--summary FILE]`);
+      throw new Error(`unknown argument ${argv[i]}; usage: conformance [--slice ci|full] [--proxies kpr,kube-proxy] [--focus REGEX] [--summary FILE]`);
     }
   }
-  return { slice, proxies: proxies ?? (slice === 'ci' ? ['kpr'] : ['kpr', 'kube-proxy']), summary };
+  return { slice, proxies: proxies ?? (slice === 'ci' ? ['kpr'] : ['kpr', 'kube-proxy']), summary, focus };
 }
 
 /** The tests a run selected that passed, and those that did not (failed,
@@ -144,8 +149,9 @@ async function judge(name: ProxyName, slice: Slice): Promise<PhaseResult[]> {
   proxy.install();
   await waitProxyReady(kubectl);
   const dir = path.join(resultsDir(), name);
-  fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
+  // Each phase replaces its own files; other runs' reports stay, for the report to merge.
+  for (const f of fs.readdirSync(dir)) if (slice.phases.some((p) => f.startsWith(p.reportPrefix) || f === `junit_${p.reportPrefix}01.xml`)) fs.rmSync(path.join(dir, f));
   const results: PhaseResult[] = [];
   try {
     for (const phase of slice.phases) {
@@ -164,15 +170,21 @@ async function judge(name: ProxyName, slice: Slice): Promise<PhaseResult[]> {
   return results;
 }
 
-export async function runConformance(slice: keyof typeof SLICES, proxies: ProxyName[]): Promise<PhaseResult[]> {
+/** --focus in place of the slice's (its skips stay): run once, without the Disruptive tests, reported as focus_. */
+function narrowed(slice: Slice, focus: string | undefined): Slice {
+  if (focus === undefined) return slice;
+  return { ...slice, focus, phases: [{ reportPrefix: 'focus_', labelFilter: '!Disruptive', procs: 3 }] };
+}
+
+export async function runConformance(slice: keyof typeof SLICES, proxies: ProxyName[], focus?: string): Promise<PhaseResult[]> {
   const results: PhaseResult[] = [];
-  for (const name of proxies) results.push(...(await judge(name, SLICES[slice])));
+  for (const name of proxies) results.push(...(await judge(name, narrowed(SLICES[slice], focus))));
   return results;
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const results = await runConformance(args.slice, args.proxies);
+  const results = await runConformance(args.slice, args.proxies, args.focus);
   let passed = 0;
   const failed: string[] = [];
   for (const r of results) {
