@@ -34,7 +34,7 @@ import { formatMaglevShares, maglevJson } from './datapath/maglev_listing';
 import { programmedMaglev } from './datapath/maglev_programmed';
 import { decision, formatDecision } from './datapath/edge_trace';
 import { backendRows, edgeServiceRows, flowRows, formatBackends, formatEdgeServices, formatFlows } from './datapath/edge_listing';
-import { Backend, FrontendKey, loadAddon, PinnedEdgeMaps } from './datapath/native';
+import { Backend, FrontendKey, loadAddon, EdgeReaders } from './datapath/native';
 import { currentNetns } from './datapath/netns';
 import { programmedState } from './datapath/programmed';
 import { formatTable, ServiceRow, serviceRows } from './datapath/service_listing';
@@ -87,7 +87,7 @@ function services(args: string[]): number {
 }
 
 /** fn over the edge LB's pinned maps; undefined when the agent runs without one. */
-function withEdgeMaps<T>(mapDir: string, fn: (maps: PinnedEdgeMaps) => T): T | undefined {
+function withEdgeMaps<T>(mapDir: string, fn: (maps: EdgeReaders) => T): T | undefined {
   if (!fs.existsSync(path.join(mapDir, 'kpr_edge_frontends'))) return undefined;
   const maps = loadAddon().openPinnedEdgeMaps(mapDir);
   try {

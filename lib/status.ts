@@ -6,18 +6,9 @@
 import * as http from 'http';
 import { formatColumns } from './columns';
 import { BindAddress } from './bind_address';
-import { AttachmentFinding, hookPlace, WantedAttachment } from './datapath/attachment_check';
-import { DeviceAttachment, PinnedLink } from './datapath/native';
+import { AttachmentFinding, hookPlace } from './datapath/attachment_check';
+import { KernelStatus, WantedAttachment } from './datapath/native';
 import { formatAddrPort } from './model/ip_address';
-
-export interface KernelStatus {
-  maps: { name: string; type: string; maxEntries: number; entries?: number }[];
-  links: PinnedLink[];
-  /** Those that carry a program, and those the agent wants whatever they carry. */
-  devices: DeviceAttachment[];
-  /** Where the agent wants its programs (kpr_attachments); empty: none recorded. */
-  wanted: WantedAttachment[];
-}
 
 /** One wanted program in `kpr status -o json`. */
 export interface AttachmentRow {

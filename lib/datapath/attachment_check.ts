@@ -5,23 +5,7 @@
 // pinned under the program's name, attached to the agent's cgroup; for the
 // edge LB, the device's XDP program and kpr's slot of the device's tc
 // ingress or egress.
-import type { AttachmentView, PinnedLink, DeviceAttachment } from './native';
-
-export const HOOKS = ['cgroup', 'xdp', 'tc_ingress', 'tc_egress'] as const;
-export type Hook = (typeof HOOKS)[number];
-
-/** A program the agent wants on a hook; pinned as kpr_attachments for `kpr status`. */
-export interface WantedAttachment {
-  /** The program's full name, e.g. kpr_tc_dsr_ingress. */
-  program: string;
-  hook: Hook;
-  /** The device of the xdp and tc hooks. */
-  device?: string;
-  /** cgroup: the cgroup's id; xdp and tc: the inode of the agent's network namespace. */
-  scope: number;
-  /** The id of the program the agent attached. */
-  progId: number;
-}
+import type { AttachmentView, DeviceAttachment, PinnedLink, WantedAttachment } from './native';
 
 export interface AttachmentFinding<W extends WantedAttachment = WantedAttachment> {
   wanted: W;

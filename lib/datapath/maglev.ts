@@ -2,7 +2,7 @@
 // Every node that is given the same backend set, table size and seed builds
 // the same table, whatever order the backends arrive in; the digest lets
 // operators compare tables across nodes without comparing M numbers.
-import { loadAddon } from './native';
+import { loadAddon, MaglevInput, MaglevPermutation } from './native';
 
 /** Cilium's default --bpf-lb-maglev-table-size: about 100 slots per backend
  *  for up to 163 backends, the paper's rule for at most 1% imbalance. */
@@ -35,15 +35,6 @@ export function parseMaglevSeed(text: string): number | undefined {
   return (bytes.readUInt32LE(0) ^ bytes.readUInt32LE(4) ^ bytes.readUInt32LE(8)) >>> 0;
 }
 
-export interface MaglevInput {
-  /** Canonical "addr:port" names (formatAddrPort); duplicates are dropped. */
-  backends: string[];
-  /** A prime from MAGLEV_MIN_TABLE_SIZE to MAGLEV_MAX_TABLE_SIZE, such as 16381, 65521, 65537 or 131071. */
-  size: number;
-  /** Unsigned 32-bit. */
-  seed: number;
-}
-
 export interface MaglevTable {
   /** The input's backends sorted bytewise, without duplicates. */
   backends: string[];
@@ -51,23 +42,6 @@ export interface MaglevTable {
   table: Uint32Array;
   /** 16 hex digits over size, seed, backends and table. */
   digest: string;
-}
-
-/** A backend's preference over the slots: its j-th choice is (offset + j * skip) mod size. */
-export interface MaglevPermutation {
-  offset: number;
-  skip: number;
-}
-
-/** The addon's Maglev functions (typed here, joined to the addon in native.ts). */
-export interface MaglevAddon {
-  /** order: indexes into input.backends, one per distinct name, in bytewise
-   *  order of the names; the names themselves are not sent back, as making
-   *  1000 JS strings would cost more than a tenth of the table build. */
-  computeMaglev(input: MaglevInput): { order: Uint32Array; table: Uint32Array; digest: string };
-  /** The paper's table-filling step alone, over given permutations; size may
-   *  be any prime up to 131071, so that the paper's own example can be run. */
-  computeMaglevFromPermutations(input: { size: number; permutations: MaglevPermutation[] }): Uint32Array;
 }
 
 export function computeMaglev(input: MaglevInput): MaglevTable {

@@ -5,7 +5,7 @@
 import { formatFrontend } from '../model/frontend';
 import { backendName } from './edge_programmed';
 import { MaglevTable } from './maglev';
-import { EdgeFrontend, FrontendKey, PinnedEdgeMaps } from './native';
+import { EdgeFrontend, FrontendKey, EdgeReaders } from './native';
 
 export interface ProgrammedMaglev {
   frontend: EdgeFrontend;
@@ -17,7 +17,7 @@ export interface ProgrammedMaglev {
 export type Digest = (input: { backends: string[]; table: number[]; seed: number }) => string;
 
 /** The programmed table of fe; throws saying what is missing. */
-export function programmedMaglev(maps: PinnedEdgeMaps, fe: FrontendKey, digest: Digest): ProgrammedMaglev {
+export function programmedMaglev(maps: EdgeReaders, fe: FrontendKey, digest: Digest): ProgrammedMaglev {
   const frontend = maps.dumpFrontends().find((f) => f.addr === fe.addr && f.port === fe.port && f.proto === fe.proto);
   if (!frontend) throw new Error(`no edge frontend ${formatFrontend(fe)} is programmed (NodePorts, LoadBalancer IPs and ExternalIPs are)`);
   const { maglevTableSize: size, hashSeed: seed } = maps.readConfig();

@@ -4,17 +4,13 @@
 import * as path from 'path';
 import type { ForwardingMode } from '../model/forwarding_mode';
 import type { LbAlgorithm } from '../model/lb_algorithm';
-import type { KernelStatus } from '../status';
-import type { WantedAttachment } from './attachment_check';
-import type { MaglevAddon } from './maglev';
-
-export type Proto = 'TCP' | 'UDP' | 'SCTP';
+import type { Protocol } from '../model/protocol';
 
 /** A frontend: service address, port and protocol. The family follows from addr. */
 export interface FrontendKey {
   addr: string;
   port: number;
-  proto: Proto;
+  proto: Protocol;
 }
 
 export interface ServiceSlotKey extends FrontendKey {
@@ -117,10 +113,6 @@ export interface OpenOptions {
   revNatMapMax: number;
 }
 
-/** XDP edge LB (bpf/xdp_lb.o): how a frontend reaches a backend on another node. */
-export type EdgeLbMode = ForwardingMode;
-export type EdgeAlgorithm = LbAlgorithm;
-
 /** A NodePort / LoadBalancer IP / ExternalIP as the edge LB sees it. */
 export interface EdgeFrontend extends FrontendKey {
   svcId: number;
@@ -130,8 +122,8 @@ export interface EdgeFrontend extends FrontendKey {
   affinityTimeout: number;
   /** Only clients in the service's source ranges are let in. */
   sourceRanges: boolean;
-  mode: EdgeLbMode;
-  algorithm: EdgeAlgorithm;
+  mode: ForwardingMode;
+  algorithm: LbAlgorithm;
   /** A frontend without backends answers TCP with a RST ('reject') or drops. */
   noBackend: 'reject' | 'drop';
 }
@@ -226,7 +218,7 @@ export interface XdpAttachResult {
 export interface EdgeFlow {
   client: string;
   clientPort: number;
-  proto: Proto;
+  proto: Protocol;
   svcId: number;
   backendId: number;
   /** KPR_CT_* bits as the client's packets showed them (flow_state.ts names them). */
@@ -258,9 +250,6 @@ export interface EdgeReaders {
   readFlowMisses(): number;
   close(): void;
 }
-
-/** The pinned edge maps, opened by path (CLI while an agent runs). */
-export type PinnedEdgeMaps = EdgeReaders;
 
 export interface EdgeDatapath extends EdgeMaps, EdgeReaders, MigratedMaps {
   setConfig(cfg: EdgeConfig): void;
@@ -306,6 +295,21 @@ export interface DeviceAttachment {
   tcEgressId?: number;
 }
 
+export type Hook = 'cgroup' | 'xdp' | 'tc_ingress' | 'tc_egress';
+
+/** A program the agent wants on a hook; pinned as kpr_attachments for `kpr status`. */
+export interface WantedAttachment {
+  /** The program's full name, e.g. kpr_tc_dsr_ingress. */
+  program: string;
+  hook: Hook;
+  /** The device of the xdp and tc hooks. */
+  device?: string;
+  /** cgroup: the cgroup's id; xdp and tc: the inode of the agent's network namespace. */
+  scope: number;
+  /** The id of the program the agent attached. */
+  progId: number;
+}
+
 /** Where the programs are, as the agent's check reads it. */
 export interface AttachmentView {
   links: PinnedLink[];
@@ -340,7 +344,7 @@ export interface TraceEvent {
   clientPort: number;
   frontend: string;
   frontendPort: number;
-  proto: Proto;
+  proto: Protocol;
   svcId: number;
   /** Absent: no backend was chosen. */
   backendId?: number;
@@ -390,7 +394,39 @@ export interface FlowGc {
   close(): void;
 }
 
-interface Addon extends MaglevAddon {
+export interface MaglevInput {
+  /** Canonical "addr:port" names (formatAddrPort); duplicates are dropped. */
+  backends: string[];
+  /** A prime from MAGLEV_MIN_TABLE_SIZE to MAGLEV_MAX_TABLE_SIZE, such as 16381, 65521, 65537 or 131071. */
+  size: number;
+  /** Unsigned 32-bit. */
+  seed: number;
+}
+
+/** A backend's preference over the slots: its j-th choice is (offset + j * skip) mod size. */
+export interface MaglevPermutation {
+  offset: number;
+  skip: number;
+}
+
+/** What `kpr status` reads of the kernel. */
+export interface KernelStatus {
+  maps: { name: string; type: string; maxEntries: number; entries?: number }[];
+  links: PinnedLink[];
+  /** Those that carry a program, and those the agent wants whatever they carry. */
+  devices: DeviceAttachment[];
+  /** Where the agent wants its programs (kpr_attachments); empty: none recorded. */
+  wanted: WantedAttachment[];
+}
+
+interface Addon {
+  /** order: indexes into input.backends, one per distinct name, in bytewise
+   *  order of the names; the names themselves are not sent back, as making
+   *  1000 JS strings would cost more than a tenth of the table build. */
+  computeMaglev(input: MaglevInput): { order: Uint32Array; table: Uint32Array; digest: string };
+  /** The paper's table-filling step alone, over given permutations; size may
+   *  be any prime up to 131071, so that the paper's own example can be run. */
+  computeMaglevFromPermutations(input: { size: number; permutations: MaglevPermutation[] }): Uint32Array;
   openDatapath(opts: OpenOptions): Datapath;
   /** Open already pinned maps without loading programs (CLI while no agent runs). */
   openPinnedMaps(mapDir: string): DatapathMaps;
@@ -408,7 +444,7 @@ interface Addon extends MaglevAddon {
   /** The edge LB's trace maps, pinned under mapDir. */
   openTrace(mapDir: string): EdgeTrace;
   /** The edge LB's pinned maps, opened by path; nothing is loaded. */
-  openPinnedEdgeMaps(mapDir: string): PinnedEdgeMaps;
+  openPinnedEdgeMaps(mapDir: string): EdgeReaders;
   /** The collector of per-flow state over the maps pinned under mapDir. */
   openFlowGc(mapDir: string): FlowGc;
   /** The digest computeMaglev gives a table: backends sorted and distinct, table indexes into them. */

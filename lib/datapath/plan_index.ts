@@ -4,14 +4,7 @@
 // which tells when an id is free again without walking every frontend.
 import { IdCounts } from './id_counts';
 import { IdAllocator } from './ids';
-import { ProgrammedFrontend, ProgrammedState, svcIdOf } from './programmed';
-
-export interface PlanIndex {
-  svcIds: IdAllocator;
-  backendIds: IdAllocator;
-  svcRefs: IdCounts;
-  backendRefs: IdCounts;
-}
+import { PlanIndex, ProgrammedFrontend, ProgrammedState, svcIdOf } from './programmed';
 
 /** The index of state read from the maps. */
 export function planIndex(state: ProgrammedState, max: number): PlanIndex {

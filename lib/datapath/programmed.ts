@@ -3,14 +3,16 @@
 // after each sync the plan's result stands in for a fresh read.
 import { Frontend, frontendKey } from '../model/frontend';
 import { canonicalIp } from '../model/ip_address';
-import { Backend, Proto, ServiceSlot } from './native';
-import { PlanIndex } from './plan_index';
+import { Protocol } from '../model/protocol';
+import { Backend, ServiceSlot } from './native';
+import { IdCounts } from './id_counts';
+import { IdAllocator } from './ids';
 
 export interface ProgrammedFrontend {
   key: string;
   addr: string;
   port: number;
-  proto: Proto;
+  proto: Protocol;
   /** Slot 0; missing only if an earlier writer stopped halfway. */
   master?: ServiceSlot;
   /** Backend slots by slot number (> 0). */
@@ -24,6 +26,14 @@ export interface ProgrammedFrontend {
    *  hands out the same object while nothing about it changed, so seeing it
    *  again spares comparing the backends. */
   source?: Frontend;
+}
+
+/** What plans carry from one sync to the next (plan_index.ts). */
+export interface PlanIndex {
+  svcIds: IdAllocator;
+  backendIds: IdAllocator;
+  svcRefs: IdCounts;
+  backendRefs: IdCounts;
 }
 
 export interface ProgrammedState {

@@ -4,7 +4,7 @@ import { formatColumns } from '../columns';
 import { formatFrontend } from '../model/frontend';
 import { formatAddrPort, ipSortKey } from '../model/ip_address';
 import { sortedBy } from '../model/order';
-import { Proto } from './native';
+import { Protocol } from '../model/protocol';
 import { activeBackends, ProgrammedState } from './programmed';
 
 export interface ServiceRow {
@@ -12,7 +12,7 @@ export interface ServiceRow {
   frontend: string;
   addr: string;
   port: number;
-  proto: Proto;
+  proto: Protocol;
   svcId: number;
   /** Seconds; 0 = no ClientIP affinity. */
   affinityTimeout: number;

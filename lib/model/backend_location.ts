@@ -8,7 +8,7 @@
 // So is one whose node is unknown or has no address of the backend's family:
 // the node's own routing is the best guess left, and each such backend is
 // reported, since its traffic may not reach it.
-import { BackendAddr } from './frontend';
+import { BackendAddr, LocatedBackend } from './frontend';
 import { formatAddrPort, IpFamily, ipFamily } from './ip_address';
 import { NodeContext } from './node';
 import { rankedAddresses } from './node_context';
@@ -23,11 +23,6 @@ export const NO_NODE_ADDRESSES: NodeAddresses = new Map();
 /** A backend with the node its endpoint names, if any. */
 export interface PlacedBackend extends BackendAddr {
   nodeName?: string;
-}
-
-export interface LocatedBackend extends BackendAddr {
-  /** Address of the node that hosts it, of its family; absent: this node routes to it. */
-  nodeAddr?: string;
 }
 
 /** The addresses of every node in a set of Node objects (standalone

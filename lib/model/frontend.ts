@@ -3,7 +3,6 @@
 // one for traffic from this node itself (pods and host processes, which the
 // socket LB sees) and one for traffic arriving from outside (the edge LB's).
 // The two differ only where externalTrafficPolicy is Local.
-import { LocatedBackend } from './backend_location';
 import { ForwardingMode } from './forwarding_mode';
 import { formatAddrPort } from './ip_address';
 import { LbAlgorithm } from './lb_algorithm';
@@ -13,6 +12,12 @@ import { Protocol } from './protocol';
 export interface BackendAddr {
   addr: string;
   port: number;
+}
+
+/** An external backend and where it runs (backend_location.ts). */
+export interface LocatedBackend extends BackendAddr {
+  /** Address of the node that hosts it, of its family; absent: this node routes to it. */
+  nodeAddr?: string;
 }
 
 export type FrontendKind = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalIP';

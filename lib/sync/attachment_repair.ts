@@ -6,8 +6,8 @@
 // netlink and bpf queries with no attach, and re-attaches what is not in
 // place; each repair is logged with what was found instead, and counted.
 // What the agent wants is also pinned (kpr_attachments) for `kpr status`.
-import { AttachmentFinding, checkAttachments, Hook, WantedAttachment } from '../datapath/attachment_check';
-import { AttachmentView, Datapath, EdgeDatapath, XdpAttachMode } from '../datapath/native';
+import { AttachmentFinding, checkAttachments } from '../datapath/attachment_check';
+import { AttachmentView, Datapath, EdgeDatapath, Hook, WantedAttachment, XdpAttachMode } from '../datapath/native';
 import { Logger } from '../log';
 
 /** A program the agent wants on a hook, and how it puts it there. */

@@ -1,14 +1,15 @@
 // The pinned edge maps as bpftool reads them (through their BTF), so that
 // tests check what the kernel holds, not what the addon says it wrote.
 import * as path from 'path';
-import { EdgeBackend, EdgeFrontend, Proto, SourceRange } from '../../lib/datapath/native';
+import { EdgeBackend, EdgeFrontend, SourceRange } from '../../lib/datapath/native';
+import { Protocol } from '../../lib/model/protocol';
 import { canonicalCidr } from '../../lib/model/cidr';
 import { ipFromValue } from '../../lib/model/ip_address';
 import { run } from '../helpers/run';
 
 const AF_INET = 2;
 const AF_INET6 = 10;
-const PROTOS: Record<number, Proto> = { 6: 'TCP', 17: 'UDP', 132: 'SCTP' };
+const PROTOS: Record<number, Protocol> = { 6: 'TCP', 17: 'UDP', 132: 'SCTP' };
 // kpr_xdp_types.h
 const F = { affinity: 0x01, ranges: 0x02, snat: 0x04, random: 0x08, drop: 0x10 };
 

@@ -21,8 +21,7 @@ import { ip, run } from '../helpers/run';
 import { EchoServer, startEchoServer } from '../helpers/servers';
 import { sleep } from '../helpers/sleep';
 import { pinPaths } from '../../lib/config';
-import { loadAddon, repoRoot } from '../../lib/datapath/native';
-import { KernelStatus } from '../../lib/status';
+import { KernelStatus, loadAddon, repoRoot } from '../../lib/datapath/native';
 
 jest.setTimeout(90_000);
 

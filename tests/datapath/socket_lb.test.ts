@@ -2,7 +2,7 @@
 // namespaces: a client process in the test cgroup connects to a ClusterIP
 // that no interface has, so only a translation by the agent's programs can
 // make it reach a backend. Each case runs for IPv4 and for IPv6.
-import { Proto } from '../../lib/datapath/native';
+import { Protocol } from '../../lib/model/protocol';
 import { assertPrivileged } from '../helpers/preflight';
 import { runClient, runInPlace, startHold } from '../helpers/client_runner';
 import { Endpoint, serviceManifest, ServicePort } from '../helpers/manifests';
@@ -44,7 +44,7 @@ describe.each(families)('socket LB over $family', ({ clusterIP, addrOf }) => {
   const endpoints = (addrs: string[]): Endpoint[] => addrs.map((addr) => ({ addr }));
   const tcpPort: ServicePort = { name: 'tcp', port: 80, targetPort: TCP_PORT, protocol: 'TCP' };
   const udpPort: ServicePort = { name: 'dns', port: 53, targetPort: UDP_PORT, protocol: 'UDP' };
-  const fe = (ip: string, port: number, proto: Proto) => ({ addr: ip, port, proto });
+  const fe = (ip: string, port: number, proto: Protocol) => ({ addr: ip, port, proto });
   const hostPort = (addr: string, port: number) => `${addr}:${port}`;
 
   /** Starts an agent serving one service; waits until the maps hold it. */

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { Proto } from '../../lib/datapath/native';
+import { Protocol } from '../../lib/model/protocol';
 import { LbFixture } from '../datapath/lb_fixture';
 import { runClient, startHold } from '../helpers/client_runner';
 import { assertPrivileged } from '../helpers/preflight';
@@ -80,7 +80,7 @@ describe('kube-proxy semantics against a real API server', () => {
     return name;
   }
 
-  const fe = (addr: string, port: number, proto: Proto = 'TCP') => ({ addr, port, proto });
+  const fe = (addr: string, port: number, proto: Protocol = 'TCP') => ({ addr, port, proto });
   const hp = (addr: string, port = TCP_PORT) => `${addr}:${port}`;
   const tcp = (addr: string, port: number, count = 30) => runClient(lb.client, { mode: 'tcp', addr, port, count });
 

@@ -1,6 +1,6 @@
-import { AttachmentFinding, checkAttachments, WantedAttachment } from '../../lib/datapath/attachment_check';
-import { AttachmentView, DeviceAttachment, PinnedLink } from '../../lib/datapath/native';
-import { AgentHealth, attachmentRows, formatStatus, KernelStatus, statusExitCode } from '../../lib/status';
+import { AttachmentFinding, checkAttachments } from '../../lib/datapath/attachment_check';
+import { AttachmentView, DeviceAttachment, KernelStatus, PinnedLink, WantedAttachment } from '../../lib/datapath/native';
+import { AgentHealth, attachmentRows, formatStatus, statusExitCode } from '../../lib/status';
 
 const NETNS = 4026531840;
 const CGROUP = 7;

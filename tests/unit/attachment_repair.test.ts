@@ -1,5 +1,4 @@
-import { WantedAttachment } from '../../lib/datapath/attachment_check';
-import { AttachmentView, DeviceAttachment } from '../../lib/datapath/native';
+import { AttachmentView, DeviceAttachment, WantedAttachment } from '../../lib/datapath/native';
 import { AttachmentRepair, edgeWanted, Wanted } from '../../lib/sync/attachment_repair';
 import { MemoryLogger } from './logger';
 

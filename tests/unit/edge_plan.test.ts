@@ -1,8 +1,7 @@
 import { EdgeSettings } from '../../lib/datapath/edge_plan';
 import { EdgeReconciler } from '../../lib/datapath/edge_reconciler';
 import { MaglevTable } from '../../lib/datapath/maglev';
-import { LocatedBackend } from '../../lib/model/backend_location';
-import { ExternalFrontend } from '../../lib/model/frontend';
+import { ExternalFrontend, LocatedBackend } from '../../lib/model/frontend';
 import { FakeEdgeMaps } from './fake_edge_maps';
 
 const M = 7;
