@@ -20,6 +20,7 @@ import { attachMode, namespaceInterfaces } from './datapath/xdp_devices';
 import { defaultSnatPorts, formatPortRanges, localPortRange, snatPortClashes } from './datapath/snat_ports';
 import { HealthCheckServers } from './health_check_node_port';
 import { Logger } from './log';
+import { stopwatch } from './stopwatch';
 import { DatapathMetrics, EdgeLbSource, edgeMapCapacities, socketMapCapacities } from './metrics/datapath_metrics';
 import { ProxierHealth } from './metrics/proxier_health';
 import { ProxyMetrics } from './metrics/proxy_metrics';
@@ -189,9 +190,9 @@ function openEdge(cfg: RunConfig, mapDir: string, kpr: DatapathMetrics, capacity
     limits: { frontendMax: cfg.lbMapMax, backendMax: cfg.lbMapMax, sourceRangeMax: cfg.lbMapMax },
     noBackend: cfg.noBackendResponse,
     maglev: (backends) => {
-      const start = process.hrtime.bigint();
+      const elapsed = stopwatch();
       const table = computeMaglev({ backends, size: cfg.maglevTableSize, seed: cfg.maglevSeed });
-      kpr.maglevBuilt(Number(process.hrtime.bigint() - start) / 1e9);
+      kpr.maglevBuilt(elapsed() / 1000);
       return table;
     },
   });

@@ -18,6 +18,7 @@
 // one whose backend set did not change gets no new table. Ids that this
 // plan frees are reused only by the next one: its deletions come last.
 import { backendKey, ExternalFrontend, formatFrontend, frontendKey } from '../model/frontend';
+import { sameItems } from '../model/order';
 import { IdAllocator } from './ids';
 import { MaglevTable } from './maglev';
 import { EdgeBackend, EdgeFrontend, EdgeMaps, FrontendKey, SourceRange } from './native';
@@ -101,10 +102,6 @@ function sameFrontend(a: EdgeFrontend, b: EdgeFrontend): boolean {
     a.algorithm === b.algorithm &&
     a.noBackend === b.noBackend
   );
-}
-
-function sameItems<T>(a: T[] | undefined, b: T[]): boolean {
-  return a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 const keyOf = (f: FrontendKey): FrontendKey => ({ addr: f.addr, port: f.port, proto: f.proto });

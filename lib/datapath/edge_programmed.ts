@@ -4,7 +4,7 @@
 // adopts a previous agent's state; after each sync the plan's result stands
 // in for a fresh read.
 import { ExternalFrontend, frontendKey } from '../model/frontend';
-import { canonicalIp, formatAddrPort } from '../model/ip_address';
+import { canonicalAddr, formatAddrPort } from '../model/ip_address';
 import { IdAllocator } from './ids';
 import { EdgeBackend, EdgeFrontend, EdgeMaps, SourceRange } from './native';
 
@@ -46,8 +46,6 @@ export function maglevKey(names: string[]): string {
   return names.join(' ');
 }
 
-const canonical = (addr: string) => canonicalIp(addr) ?? addr;
-
 function service(services: Map<number, ProgrammedEdgeService>, svcId: number): ProgrammedEdgeService {
   let s = services.get(svcId);
   if (!s) {
@@ -64,12 +62,12 @@ function service(services: Map<number, ProgrammedEdgeService>, svcId: number): P
 export function readEdgeState(maps: Pick<EdgeMaps, 'dumpFrontends' | 'dumpBackends' | 'dumpSourceRanges' | 'dumpMaglevTableIds'>): EdgeState {
   const services = new Map<number, ProgrammedEdgeService>();
   for (const f of maps.dumpFrontends()) {
-    const fe = { ...f, addr: canonical(f.addr) };
+    const fe = { ...f, addr: canonicalAddr(f.addr) };
     service(services, f.svcId).frontends.set(frontendKey(fe), fe);
   }
   for (const b of maps.dumpBackends()) {
-    const nodeAddr = b.nodeAddr === undefined ? {} : { nodeAddr: canonical(b.nodeAddr) };
-    service(services, b.svcId).backends.set(b.id, { id: b.id, addr: canonical(b.addr), port: b.port, svcId: b.svcId, ...nodeAddr });
+    const nodeAddr = b.nodeAddr === undefined ? {} : { nodeAddr: canonicalAddr(b.nodeAddr) };
+    service(services, b.svcId).backends.set(b.id, { id: b.id, addr: canonicalAddr(b.addr), port: b.port, svcId: b.svcId, ...nodeAddr });
   }
   for (const r of maps.dumpSourceRanges()) service(services, r.svcId).ranges.add(r.cidr);
   for (const id of maps.dumpMaglevTableIds()) service(services, id).tableExists = true;

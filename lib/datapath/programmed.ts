@@ -2,7 +2,7 @@
 // this is how an agent adopts the state a previous agent left (no flush), and
 // after each sync the plan's result stands in for a fresh read.
 import { Frontend, frontendKey } from '../model/frontend';
-import { canonicalIp } from '../model/ip_address';
+import { canonicalAddr } from '../model/ip_address';
 import { Protocol } from '../model/protocol';
 import { Backend, ServiceSlot } from './native';
 import { IdCounts } from './id_counts';
@@ -44,14 +44,12 @@ export interface ProgrammedState {
   index?: PlanIndex;
 }
 
-const canonical = (addr: string) => canonicalIp(addr) ?? addr;
-
 export function programmedState(slots: ServiceSlot[], backends: Backend[]): ProgrammedState {
   const frontends = new Map<string, ProgrammedFrontend>();
   for (const d of slots) {
     // Literal objects of one shape: spreading 200k entries costs far more.
     const s: ServiceSlot = {
-      addr: canonical(d.addr),
+      addr: canonicalAddr(d.addr),
       port: d.port,
       proto: d.proto,
       slot: d.slot,
@@ -69,7 +67,7 @@ export function programmedState(slots: ServiceSlot[], backends: Backend[]): Prog
     if (s.slot === 0) f.master = s;
     else f.slots.set(s.slot, s);
   }
-  const byId = new Map(backends.map((b) => [b.id, { id: b.id, addr: canonical(b.addr), port: b.port, svcId: b.svcId }]));
+  const byId = new Map(backends.map((b) => [b.id, { id: b.id, addr: canonicalAddr(b.addr), port: b.port, svcId: b.svcId }]));
   for (const f of frontends.values()) f.consistent = isConsistent(f, byId);
   return { frontends, backends: byId };
 }

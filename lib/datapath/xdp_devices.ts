@@ -10,7 +10,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import { Logger } from '../log';
-import { canonicalIp } from '../model/ip_address';
+import { canonicalAddr } from '../model/ip_address';
 import { EdgeDatapath, XdpAttachMode } from './native';
 
 export const XDP_ACCELERATIONS = ['native', 'generic', 'best-effort', 'disabled'] as const;
@@ -32,7 +32,7 @@ export function attachMode(acceleration: XdpAcceleration): XdpAttachMode | undef
 export function detectDevices(addresses: string[], interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]> = os.networkInterfaces()): string[] {
   const wanted = new Set(addresses);
   const names = Object.entries(interfaces)
-    .filter(([, infos]) => (infos ?? []).some((i) => !i.internal && wanted.has(canonicalIp(i.address) ?? i.address)))
+    .filter(([, infos]) => (infos ?? []).some((i) => !i.internal && wanted.has(canonicalAddr(i.address))))
     .map(([name]) => name);
   return names.sort();
 }

@@ -9,7 +9,7 @@ import { DesiredState, desiredState, ServiceFrontends, serviceFrontends, winners
 import { Frontend, frontendKey } from './frontend';
 import { ModelConfig, NodeContext } from './node';
 import { EndpointSlice, objectName, Service } from './objects';
-import { compareStrings } from './order';
+import { compareStrings, sameItems } from './order';
 import { slicesByService } from './service_slices';
 
 interface Entry {
@@ -81,10 +81,6 @@ function replaced(sorted: Frontend[], changed: { prev?: Entry; next: Entry }[]):
   const replacement = new Map<Frontend, Frontend>();
   for (const { prev, next } of changed) prev?.result.frontends.forEach((f, i) => replacement.set(f, next.result.frontends[i]));
   return sorted.map((f) => replacement.get(f) ?? f);
-}
-
-function sameItems<T>(a: T[], b: T[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function sameKeys(a: Entry, b: Entry): boolean {

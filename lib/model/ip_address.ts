@@ -58,6 +58,12 @@ export function canonicalIp(s: string): string | undefined {
   return formatIpv6(g);
 }
 
+/** addr canonical; as given when it is no IP address (what the addon hands
+ *  back always is one). */
+export function canonicalAddr(addr: string): string {
+  return canonicalIp(addr) ?? addr;
+}
+
 /** Family of a canonical address. */
 export function ipFamily(canonical: string): IpFamily {
   return canonical.includes(':') ? 'IPv6' : 'IPv4';

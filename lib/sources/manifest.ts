@@ -8,6 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Logger } from '../log';
+import { stopwatch } from '../stopwatch';
 import { EndpointSlice, Node, Service } from '../model/objects';
 import { Coalescer } from './coalesce';
 import { decodeDocument, DocumentOutcome, KubeObject } from './decode_object';
@@ -118,7 +119,7 @@ export class ManifestSource {
     const file = path.join(this.dir, name);
     const previous = this.files.get(name);
     const keeping = `keeping its ${previous?.objects.size ?? 0} previous objects`;
-    const started = process.hrtime.bigint();
+    const elapsed = stopwatch();
     let text: string;
     try {
       text = await fs.promises.readFile(file, 'utf8');
@@ -149,8 +150,7 @@ export class ManifestSource {
     const objects = new Map<string, KubeObject>();
     for (const { line, outcome } of outcomes) this.take(outcome, `${file}:${line}`, previous?.objects, objects);
     this.files.set(name, { chunks, objects });
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    this.log.debug(`manifests: read ${file}: ${objects.size} objects in ${ms.toFixed(1)}ms`);
+    this.log.debug(`manifests: read ${file}: ${objects.size} objects in ${elapsed().toFixed(1)}ms`);
   }
 
   private take(outcome: DocumentOutcome, where: string, previous: Map<string, KubeObject> | undefined, into: Map<string, KubeObject>): void {

@@ -9,6 +9,7 @@
 import { AttachmentFinding, checkAttachments } from '../datapath/attachment_check';
 import { AttachmentView, Datapath, EdgeDatapath, Hook, WantedAttachment, XdpAttachMode } from '../datapath/native';
 import { Logger } from '../log';
+import { stopwatch } from '../stopwatch';
 
 /** A program the agent wants on a hook, and how it puts it there. */
 export interface Wanted extends WantedAttachment {
@@ -104,7 +105,7 @@ export class AttachmentRepair {
 
   /** The full sync's check: puts back each program not in place. */
   check(): void {
-    const start = process.hrtime.bigint();
+    const elapsed = stopwatch();
     const findings = this.findings();
     if (!findings) return;
     const missing = findings.filter((f) => f.found !== undefined);
@@ -118,8 +119,7 @@ export class AttachmentRepair {
         this.o.log.error(`attach: re-attaching ${what} failed: ${errorText(e)} (found instead: ${found}); retrying at the next full sync`);
       }
     }
-    const ms = (Number(process.hrtime.bigint() - start) / 1e6).toFixed(1);
-    if (missing.length === 0) this.o.log.debug(`attach: all ${findings.length} programs in place (checked in ${ms}ms)`);
+    if (missing.length === 0) this.o.log.debug(`attach: all ${findings.length} programs in place (checked in ${elapsed().toFixed(1)}ms)`);
   }
 
   /** Each wanted program and whether it is in place, read from the kernel now;

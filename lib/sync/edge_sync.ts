@@ -8,6 +8,7 @@ import { settleMigrations } from '../datapath/map_migrations';
 import { attachDevices, detectDevices } from '../datapath/xdp_devices';
 import { NodeNeighbours } from '../datapath/node_neighbours';
 import { Logger } from '../log';
+import { stopwatch } from '../stopwatch';
 import { DesiredState } from '../model/desired';
 import { ExternalFrontend } from '../model/frontend';
 import { ipFamily } from '../model/ip_address';
@@ -61,7 +62,7 @@ export class EdgeSync {
   constructor(private readonly o: EdgeSyncOptions) {}
 
   sync(desired: DesiredState, node: NodeContext, kind: RunKind): void {
-    const start = process.hrtime.bigint();
+    const elapsed = stopwatch();
     const cfg = edgeConfig(node, this.o.hashSeed, this.o.flows);
     const text = JSON.stringify(cfg);
     if (text !== this.config) {
@@ -73,8 +74,7 @@ export class EdgeSync {
     this.o.neighbours.sync(backendNodes(desired.edgeFrontends));
     const r = kind === 'full' ? this.o.reconciler.repair(desired.edgeFrontends) : this.o.reconciler.sync(desired.edgeFrontends);
     this.o.capacity.report('edge', r.skipped);
-    const ms = (Number(process.hrtime.bigint() - start) / 1e6).toFixed(1);
-    const line = `edge: ${r.services} services, ${r.frontends} frontends, ${r.backends} backends, ${r.writes} writes in ${ms}ms${r.skipped.length > 0 ? `, ${r.skipped.length} skipped` : ''}`;
+    const line = `edge: ${r.services} services, ${r.frontends} frontends, ${r.backends} backends, ${r.writes} writes in ${elapsed().toFixed(1)}ms${r.skipped.length > 0 ? `, ${r.skipped.length} skipped` : ''}`;
     if (r.writes > 0 || r.skipped.length > 0) this.o.log.info(line);
     else this.o.log.debug(line);
   }

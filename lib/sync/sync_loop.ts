@@ -10,6 +10,7 @@ import { HealthCheckServers } from '../health_check_node_port';
 import { networkNamespaces } from '../datapath/netns';
 import { Reconciler } from '../datapath/reconciler';
 import { Logger } from '../log';
+import { stopwatch } from '../stopwatch';
 import { ProxyMetrics } from '../metrics/proxy_metrics';
 import { DesiredFrontends } from '../model/desired_memo';
 import { formatAddrPort } from '../model/ip_address';
@@ -30,8 +31,6 @@ export interface SyncTiming {
   /** kube-proxy's syncPeriod: a full sync at least this often. */
   syncPeriodMs: number;
 }
-
-const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
 
 /** What a sync programs besides the socket LB. */
 export interface SyncExtras {
@@ -89,7 +88,7 @@ export class SyncLoop {
   }
 
   private sync(kind: RunKind): boolean {
-    const start = process.hrtime.bigint();
+    const elapsed = stopwatch();
     const { changed, triggers } = this.state.take();
     this.unobserved.push(...triggers);
     this.dirty ||= changed;
@@ -105,7 +104,7 @@ export class SyncLoop {
       this.capacity.report('socket', r.skipped);
       const skipped = r.skipped.length > 0 ? `, ${r.skipped.length} skipped` : '';
       const reread = kind === 'full' ? ', maps re-read' : '';
-      const line = `sync: ${r.frontends} frontends, ${r.backends} backends, ${r.writes} writes in ${since(start).toFixed(1)}ms${skipped}${reread}`;
+      const line = `sync: ${r.frontends} frontends, ${r.backends} backends, ${r.writes} writes in ${elapsed().toFixed(1)}ms${skipped}${reread}`;
       // A periodic sync that found everything in place is routine, frontends
       // still pending for lack of room too (the capacity report told of them).
       if (this.ready && !this.dirty && r.writes === 0) this.log.debug(line);
@@ -119,7 +118,7 @@ export class SyncLoop {
       this.log.error(`sync failed: ${(e as Error).message}; retrying in ${retry}ms`);
       return false;
     }
-    this.metrics.synced(since(start) / 1000, Date.now(), this.unobserved);
+    this.metrics.synced(elapsed() / 1000, Date.now(), this.unobserved);
     this.unobserved = [];
     this.dirty = false;
     if (!this.ready) {
@@ -130,11 +129,11 @@ export class SyncLoop {
   }
 
   private destroyUdpSockets(targets: { addr: string; port: number }[]): void {
-    const start = process.hrtime.bigint();
+    const elapsed = stopwatch();
     const list = targets.map((t) => formatAddrPort(t.addr, t.port)).join(', ');
     try {
       const n = this.dp.destroyUdpSockets(targets, networkNamespaces());
-      this.log.info(`udp: destroyed ${n} connected sockets to removed backends ${list} in ${since(start).toFixed(1)}ms`);
+      this.log.info(`udp: destroyed ${n} connected sockets to removed backends ${list} in ${elapsed().toFixed(1)}ms`);
     } catch (e) {
       this.log.error(`udp: destroying sockets to ${list} failed: ${(e as Error).message}`);
     }
