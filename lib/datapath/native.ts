@@ -1,4 +1,4 @@
-// The JavaScript surface of the native addon (native/kpr_addon.cc). The addon
+// The JavaScript surface of the native addon (native/src/). The addon
 // owns map packing (bpf/include/kpr_types.h); this file only types it and
 // finds the built binary.
 import * as path from 'path';
@@ -221,7 +221,7 @@ export interface EdgeFlow {
   proto: Protocol;
   svcId: number;
   backendId: number;
-  /** KPR_CT_* bits as the client's packets showed them (flow_state.ts names them). */
+  /** KPR_CT_* bits as the client's packets showed them (edge/flow_state.ts names them). */
   state: number;
   /** Seconds since the flow's last packet, by the datapath clock. */
   idleSeconds: number;
@@ -350,7 +350,7 @@ export interface TraceEvent {
   backendId?: number;
   backend?: string;
   backendPort?: number;
-  /** XDP action; enum kpr_pick; enum kpr_path; enum kpr_xdp_reason (edge_trace.ts names them). */
+  /** XDP action; enum kpr_pick; enum kpr_path; enum kpr_xdp_reason (edge/trace.ts names them). */
   action: number;
   pick: number;
   path: number;

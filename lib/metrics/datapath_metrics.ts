@@ -8,9 +8,9 @@
 // since a cluster's services are unbounded. Where the programs are is read
 // from the kernel at each scrape too: a few netlink and bpf queries.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { EdgeState } from '../datapath/edge_programmed';
+import { EdgeState } from '../datapath/edge/programmed';
 import { DatapathMaps, EdgeOpenOptions, EdgeReaders, FlowGcReport, OpenOptions } from '../datapath/native';
-import { ProgrammedState, entriesOf } from '../datapath/programmed';
+import { ProgrammedState, entriesOf } from '../datapath/socket/programmed';
 import { dropReasonName, DROP_REASONS, XDP_DROP_REASONS } from '../datapath/reasons';
 import { formatFrontend } from '../model/frontend';
 import type { ProgramPlace } from '../sync/attachment_repair';

@@ -7,7 +7,7 @@
 // (programmed, or no longer wanted), and the number pending as a metric.
 import { Logger } from '../log';
 import { frontendKey } from '../model/frontend';
-import { SkippedFrontend } from '../datapath/plan';
+import { SkippedFrontend } from '../datapath/socket/plan';
 
 export type CapacityDatapath = 'socket' | 'edge';
 

@@ -2,11 +2,12 @@
 // seed in the XDP program's config, the program on the node's devices, and
 // the edge frontends in its maps, all from the same desired state as the
 // socket LB's.
-import { EdgeReconciler } from '../datapath/edge_reconciler';
+import { EdgeReconciler } from '../datapath/edge/reconciler';
 import { EdgeConfig, EdgeDatapath, FlowTimeouts, PortRange, XdpAttachMode } from '../datapath/native';
 import { settleMigrations } from '../datapath/map_migrations';
-import { attachDevices, detectDevices } from '../datapath/xdp_devices';
-import { NodeNeighbours } from '../datapath/node_neighbours';
+import { attachDevices } from '../datapath/edge/attach';
+import { detectDevices } from '../host/devices';
+import { NodeNeighbours } from '../host/node_neighbours';
 import { Logger } from '../log';
 import { stopwatch } from '../stopwatch';
 import { DesiredState } from '../model/desired';

@@ -7,8 +7,8 @@
 // off their hooks (attachment_repair.ts).
 import { Datapath } from '../datapath/native';
 import { HealthCheckServers } from '../health_check_node_port';
-import { networkNamespaces } from '../datapath/netns';
-import { Reconciler } from '../datapath/reconciler';
+import { networkNamespaces } from '../host/netns';
+import { Reconciler } from '../datapath/socket/reconciler';
 import { Logger } from '../log';
 import { stopwatch } from '../stopwatch';
 import { ProxyMetrics } from '../metrics/proxy_metrics';

@@ -1,9 +1,9 @@
 // Checks of what the agent programmed, read from the pinned maps with the
-// agent's own reading of them (lib/datapath/programmed.ts). A dump of every
+// agent's own reading of them (lib/datapath/socket/programmed.ts). A dump of every
 // entry takes about half a second at 10k services of 10 endpoints, so the
 // benchmark dumps once per check and polls dumps only as a fallback.
 import { DatapathMaps } from '../../lib/datapath/native';
-import { activeBackends, programmedState } from '../../lib/datapath/programmed';
+import { activeBackends, programmedState } from '../../lib/datapath/socket/programmed';
 import { frontendKey } from '../../lib/model/frontend';
 import { BACKEND_PORT, SERVICE_PORT } from './control_plane_objects';
 

@@ -4,7 +4,7 @@
 // is no peer to run beside it here, so it prints the published figures of the
 // paper and of Cilium next to ours, with the machines they came from.
 // Writes bench_result.ts's rows (--json PATH overrides the file).
-import { computeMaglev, DEFAULT_MAGLEV_SEED } from '../../lib/datapath/maglev';
+import { computeMaglev, DEFAULT_MAGLEV_SEED } from '../../lib/datapath/edge/maglev';
 import { BenchRow, jsonPath, newResult, writeResult } from './bench_result';
 import { describeMachine } from './machine';
 import { median } from './stats';

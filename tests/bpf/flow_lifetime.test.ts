@@ -5,9 +5,9 @@
 // serves are never used; a full snat map refuses new flows and keeps its
 // flows; the collector deletes what ended flows left and counts the rest.
 import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
-import { DEFAULT_FLOW_TIMEOUTS } from '../../lib/datapath/flow_timeouts';
+import { DEFAULT_FLOW_TIMEOUTS } from '../../lib/datapath/edge/flow_timeouts';
 import { EdgeBackend, EdgeFrontend, FlowGcReport, FlowTimeouts, loadAddon, PortRange, ProgTestRunResult } from '../../lib/datapath/native';
-import { pinPaths } from '../../lib/config';
+import { pinPaths } from '../../lib/host/bpffs';
 import { BpfRoot } from '../helpers/bpf_root';
 import { assertPrivileged } from '../helpers/preflight';
 import { sleep } from '../helpers/sleep';

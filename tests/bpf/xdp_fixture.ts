@@ -4,11 +4,11 @@
 // fd00:198:18::/64 with permanent neighbours for two backend nodes and none
 // for a third, so that both FIB outcomes are deterministic.
 import * as path from 'path';
-import { ensureBpffs } from '../../lib/bpffs';
-import { DEFAULT_FLOW_TIMEOUTS } from '../../lib/datapath/flow_timeouts';
+import { ensureBpffs } from '../../lib/host/bpffs';
+import { DEFAULT_FLOW_TIMEOUTS } from '../../lib/datapath/edge/flow_timeouts';
 import { EdgeBackend, EdgeConfig, EdgeDatapath, EdgeFrontend, EdgeOpenOptions, loadAddon, ProgTestRunResult, repoRoot } from '../../lib/datapath/native';
 import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
-import { defaultSnatPorts } from '../../lib/datapath/snat_ports';
+import { defaultSnatPorts } from '../../lib/datapath/edge/snat_ports';
 import { createLogger } from '../../lib/log';
 import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
 import { assertPrivileged } from '../helpers/preflight';

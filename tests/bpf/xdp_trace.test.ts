@@ -1,7 +1,7 @@
 // `kpr trace` and the trace it reads: the edge LB's decisions, through
 // BPF_PROG_TEST_RUN, from the ring buffer, with the filters and the lease.
 import * as path from 'path';
-import { decision, Decision } from '../../lib/datapath/edge_trace';
+import { decision, Decision } from '../../lib/datapath/edge/trace';
 import { EdgeFrontend, EdgeTrace, loadAddon, repoRoot } from '../../lib/datapath/native';
 import { BpfRoot } from '../helpers/bpf_root';
 import { LineProcess } from '../helpers/line_process';

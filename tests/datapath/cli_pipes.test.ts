@@ -6,7 +6,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { repoRoot } from '../../lib/datapath/native';
-import { ServiceRow } from '../../lib/datapath/service_listing';
+import { ServiceRow } from '../../lib/cli/service_listing';
 import { startAgent } from '../helpers/agent';
 import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
 import { createTestCgroup, TestCgroup } from '../helpers/cgroup';

@@ -12,7 +12,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { pinPaths } from '../../lib/config';
+import { pinPaths } from '../../lib/host/bpffs';
 import { loadAddon } from '../../lib/datapath/native';
 import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
 import { startAgent } from '../helpers/agent';

@@ -17,11 +17,11 @@ import { startPipeline } from '../helpers/pipeline';
 import { assertPrivileged } from '../helpers/preflight';
 import { ip, run } from '../helpers/run';
 import { spawnSync } from 'child_process';
-import { AgentHealth, AttachmentRow } from '../../lib/status';
-import { Decision } from '../../lib/datapath/edge_trace';
-import { BackendRow, EdgeServiceRow, FlowRow } from '../../lib/datapath/edge_listing';
+import { AgentHealth, AttachmentRow } from '../../lib/cli/status_report';
+import { Decision } from '../../lib/datapath/edge/trace';
+import { BackendRow, EdgeServiceRow, FlowRow } from '../../lib/cli/edge_listing';
 import { KernelStatus, repoRoot } from '../../lib/datapath/native';
-import { pinPaths } from '../../lib/config';
+import { pinPaths } from '../../lib/host/bpffs';
 import { EchoServer, startEchoServer } from '../helpers/servers';
 import { readTraceCtl } from './edge_maps';
 

@@ -2,8 +2,8 @@
 // Services, EndpointSlices and Nodes, synced through the loaded xdp_lb.o in a
 // private bpf root, and the pinned maps read back with bpftool.
 import * as path from 'path';
-import { EdgeReconciler } from '../../lib/datapath/edge_reconciler';
-import { computeMaglev } from '../../lib/datapath/maglev';
+import { EdgeReconciler } from '../../lib/datapath/edge/reconciler';
+import { computeMaglev } from '../../lib/datapath/edge/maglev';
 import { EdgeMaps, loadAddon } from '../../lib/datapath/native';
 import { nodeAddresses } from '../../lib/model/backend_location';
 import { desiredFrontends } from '../../lib/model/desired';

@@ -20,7 +20,7 @@ import { assertPrivileged } from '../helpers/preflight';
 import { ip, run } from '../helpers/run';
 import { EchoServer, startEchoServer } from '../helpers/servers';
 import { sleep } from '../helpers/sleep';
-import { pinPaths } from '../../lib/config';
+import { pinPaths } from '../../lib/host/bpffs';
 import { KernelStatus, loadAddon, repoRoot } from '../../lib/datapath/native';
 
 jest.setTimeout(90_000);

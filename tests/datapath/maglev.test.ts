@@ -1,7 +1,7 @@
 // Maglev tables from the real addon: the paper's own example, the balance and
 // disruption bounds the paper promises, and the properties that let every node
 // build the same table on its own (order, duplicates, seed, a pinned digest).
-import { computeMaglev, computeMaglevFromPermutations, DEFAULT_MAGLEV_SEED, MaglevTable, slotCounts } from '../../lib/datapath/maglev';
+import { computeMaglev, computeMaglevFromPermutations, DEFAULT_MAGLEV_SEED, MaglevTable, slotCounts } from '../../lib/datapath/edge/maglev';
 
 const backends = (n: number): string[] => Array.from({ length: n }, (_, i) => `198.18.${i >> 8}.${i & 255}:8080`);
 const owners = (t: MaglevTable): string[] => Array.from(t.table, (i) => t.backends[i]);

@@ -4,8 +4,8 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { pinPaths } from '../../lib/config';
-import { computeMaglev, DEFAULT_MAGLEV_SEED } from '../../lib/datapath/maglev';
+import { pinPaths } from '../../lib/host/bpffs';
+import { computeMaglev, DEFAULT_MAGLEV_SEED } from '../../lib/datapath/edge/maglev';
 import { loadAddon, repoRoot } from '../../lib/datapath/native';
 import { edgeConfig, edgeOptions, openBpfRoot } from '../bpf/xdp_fixture';
 import { BpfRoot } from '../helpers/bpf_root';

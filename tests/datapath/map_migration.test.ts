@@ -5,7 +5,7 @@
 // are in native_errors.test.ts, the migration under traffic in faults.test.ts.
 import * as fs from 'fs';
 import * as path from 'path';
-import { ensureBpffs } from '../../lib/bpffs';
+import { ensureBpffs } from '../../lib/host/bpffs';
 import { loadAddon, OpenOptions, repoRoot } from '../../lib/datapath/native';
 import { createLogger } from '../../lib/log';
 import { edgeOptions } from '../bpf/xdp_fixture';

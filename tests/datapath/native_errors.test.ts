@@ -1,7 +1,7 @@
 // The addon's errors, as an operator reads them: errno text, the verifier's
 // own words on a rejected program, and the map that did not fit.
 import * as path from 'path';
-import { ensureBpffs } from '../../lib/bpffs';
+import { ensureBpffs } from '../../lib/host/bpffs';
 import { loadAddon, OpenOptions, repoRoot } from '../../lib/datapath/native';
 import { createLogger } from '../../lib/log';
 import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';

@@ -9,10 +9,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { pinPaths } from '../../lib/config';
-import { EdgeServiceRow } from '../../lib/datapath/edge_listing';
+import { pinPaths } from '../../lib/host/bpffs';
+import { EdgeServiceRow } from '../../lib/cli/edge_listing';
 import { repoRoot } from '../../lib/datapath/native';
-import { ServiceRow } from '../../lib/datapath/service_listing';
+import { ServiceRow } from '../../lib/cli/service_listing';
 import { formatFrontend } from '../../lib/model/frontend';
 import { EdgeNodeAgent, startEdgeNodeAgent } from '../helpers/agent';
 import { createTestCgroup, TestCgroup } from '../helpers/cgroup';

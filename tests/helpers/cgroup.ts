@@ -2,7 +2,7 @@
 // --cgroup-root, so only the test's clients are load balanced.
 import * as fs from 'fs';
 import * as path from 'path';
-import { cgroup2MountPoint } from '../../lib/cgroup';
+import { cgroup2MountPoint } from '../../lib/host/cgroup';
 import { newName } from './naming';
 import { ownedPath } from './exit_cleanup';
 import { sleepSync } from './sleep';

@@ -1,7 +1,7 @@
 // What the datapath has programmed for one frontend, read from the maps with
-// the agent's own reading of them (lib/datapath/programmed.ts).
+// the agent's own reading of them (lib/datapath/socket/programmed.ts).
 import { Backend, DatapathMaps, FrontendKey } from '../../lib/datapath/native';
-import { activeBackends, programmedState } from '../../lib/datapath/programmed';
+import { activeBackends, programmedState } from '../../lib/datapath/socket/programmed';
 import { frontendKey } from '../../lib/model/frontend';
 import { canonicalIp } from '../../lib/model/ip_address';
 

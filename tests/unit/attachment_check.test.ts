@@ -1,6 +1,6 @@
 import { AttachmentFinding, checkAttachments } from '../../lib/datapath/attachment_check';
 import { AttachmentView, DeviceAttachment, KernelStatus, PinnedLink, WantedAttachment } from '../../lib/datapath/native';
-import { AgentHealth, attachmentRows, formatStatus, statusExitCode } from '../../lib/status';
+import { AgentHealth, attachmentRows, formatStatus, statusExitCode } from '../../lib/cli/status_report';
 
 const NETNS = 4026531840;
 const CGROUP = 7;

@@ -1,4 +1,4 @@
-import { SkippedFrontend } from '../../lib/datapath/plan';
+import { SkippedFrontend } from '../../lib/datapath/socket/plan';
 import { serviceEvent } from '../../lib/sources/kube_events';
 import { CAPACITY_EVENT_REASON, CapacityDatapath, CapacityReport, MAX_EVENTS_PER_SYNC } from '../../lib/sync/capacity';
 import { MemoryLogger } from './logger';

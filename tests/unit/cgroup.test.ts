@@ -1,4 +1,4 @@
-import { cgroup2MountPoint } from '../../lib/cgroup';
+import { cgroup2MountPoint } from '../../lib/host/cgroup';
 
 describe('finding the cgroup v2 mount in mountinfo', () => {
   const hybrid = [

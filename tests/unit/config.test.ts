@@ -1,5 +1,5 @@
-import { commandHelp, parseFlags, RUN, RunConfig, runConfig, servicesConfig, UsageError } from '../../lib/config';
-import { DEFAULT_MAGLEV_SEED } from '../../lib/datapath/maglev';
+import { commandHelp, parseFlags, RUN, RunConfig, runConfig, servicesConfig, UsageError } from '../../lib/cli/config';
+import { DEFAULT_MAGLEV_SEED } from '../../lib/datapath/edge/maglev';
 
 const NO_ENV = {};
 const noFile = (f: string): string => {

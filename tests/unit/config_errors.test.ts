@@ -6,7 +6,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { RUN, runConfig, UsageError } from '../../lib/config';
+import { RUN, runConfig, UsageError } from '../../lib/cli/config';
 import { repoRoot } from '../../lib/datapath/native';
 import { APPLIED_FIELDS } from '../../lib/kubeproxy_config';
 

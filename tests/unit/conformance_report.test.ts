@@ -4,9 +4,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CONFORMANCE_FOCUS, CONFORMANCE_SUITES } from '../../tests/cluster/conformance_focus';
-import { conformanceReport, formatSeconds, main, proxyResults, readReports, suiteOf } from '../../tests/cluster/conformance_report';
-import { parseJUnit, parseXml } from '../../tests/cluster/junit';
+import { CONFORMANCE_FOCUS, CONFORMANCE_SUITES } from '../cluster/conformance_focus';
+import { conformanceReport, formatSeconds, main, proxyResults, readReports, suiteOf } from '../cluster/conformance_report';
+import { parseJUnit, parseXml } from '../cluster/junit';
 
 const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'tests', 'unit', 'fixtures', 'conformance');
 const KPR = [path.join(FIXTURES, 'kpr')];

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
-import { EdgeState } from '../../lib/datapath/edge_programmed';
+import { EdgeState } from '../../lib/datapath/edge/programmed';
 import { EdgeFrontend, EdgeStats, ServiceSlot, ServiceStats } from '../../lib/datapath/native';
-import { programmedState } from '../../lib/datapath/programmed';
+import { programmedState } from '../../lib/datapath/socket/programmed';
 import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
 import {
   backendsRange,

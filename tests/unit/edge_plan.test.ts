@@ -1,6 +1,6 @@
-import { EdgeSettings } from '../../lib/datapath/edge_plan';
-import { EdgeReconciler } from '../../lib/datapath/edge_reconciler';
-import { MaglevTable } from '../../lib/datapath/maglev';
+import { EdgeSettings } from '../../lib/datapath/edge/plan';
+import { EdgeReconciler } from '../../lib/datapath/edge/reconciler';
+import { MaglevTable } from '../../lib/datapath/edge/maglev';
 import { ExternalFrontend, LocatedBackend } from '../../lib/model/frontend';
 import { FakeEdgeMaps } from './fake_edge_maps';
 

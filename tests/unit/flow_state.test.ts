@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { CT, flowStateName } from '../../lib/datapath/flow_state';
+import { CT, flowStateName } from '../../lib/datapath/edge/flow_state';
 
 test.each([
   ['TCP', 0, 'syn'],

@@ -1,4 +1,4 @@
-import { parseBackendsFile } from '../../lib/datapath/maglev_backends';
+import { parseBackendsFile } from '../../lib/cli/maglev_backends';
 
 test('one canonical addr:port a line; blanks, comments and CRLF are ignored; order and duplicates are kept', () => {
   expect(parseBackendsFile('# pool\r\n198.18.0.11:80\r\n\r\n  [FD00:198:18:0::11]:80  # v6\n198.18.0.11:80\n')).toEqual({

@@ -1,5 +1,5 @@
-import { commandHelp, MAGLEV_COMPUTE, maglevComputeConfig, UsageError } from '../../lib/config';
-import { DEFAULT_MAGLEV_SEED } from '../../lib/datapath/maglev';
+import { commandHelp, MAGLEV_COMPUTE, maglevComputeConfig, UsageError } from '../../lib/cli/config';
+import { DEFAULT_MAGLEV_SEED } from '../../lib/datapath/edge/maglev';
 
 describe('kpr maglev compute flags', () => {
   test('defaults: Cilium\'s table size 16381, the fixed seed, table output', () => {

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { networkNamespaces } from '../../lib/datapath/netns';
+import { networkNamespaces } from '../../lib/host/netns';
 
 test('one path per namespace, told apart by device and inode; unreadable entries are skipped', () => {
   const proc = fs.mkdtempSync(path.join(os.tmpdir(), 'kpr-proc-'));

@@ -1,4 +1,4 @@
-import { Nexthop, NeighbourTable, NodeNeighbours } from '../../lib/datapath/node_neighbours';
+import { Nexthop, NeighbourTable, NodeNeighbours } from '../../lib/host/node_neighbours';
 import { MemoryLogger } from './logger';
 
 /** A routing table: 198.18.0.0/24 on eth0, anything else via the gateway 198.18.0.254. */

@@ -1,6 +1,6 @@
-import { Reconciler } from '../../lib/datapath/reconciler';
-import { planSync } from '../../lib/datapath/plan';
-import { programmedState } from '../../lib/datapath/programmed';
+import { Reconciler } from '../../lib/datapath/socket/reconciler';
+import { planSync } from '../../lib/datapath/socket/plan';
+import { programmedState } from '../../lib/datapath/socket/programmed';
 import { ServiceSlot } from '../../lib/datapath/native';
 import { Frontend } from '../../lib/model/frontend';
 import { FakeMaps } from './fake_maps';

@@ -1,6 +1,6 @@
-import { programmedState } from '../../lib/datapath/programmed';
-import { Reconciler } from '../../lib/datapath/reconciler';
-import { formatTable, serviceRows } from '../../lib/datapath/service_listing';
+import { programmedState } from '../../lib/datapath/socket/programmed';
+import { Reconciler } from '../../lib/datapath/socket/reconciler';
+import { formatTable, serviceRows } from '../../lib/cli/service_listing';
 import { Frontend } from '../../lib/model/frontend';
 import { FakeMaps } from './fake_maps';
 

@@ -1,4 +1,4 @@
-import { assignSlots } from '../../lib/datapath/slot_assignment';
+import { assignSlots } from '../../lib/datapath/socket/slot_assignment';
 
 describe('backends keep their slots when they can', () => {
   test.each<[string, string[], [number, string][], string[]]>([

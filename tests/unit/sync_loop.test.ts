@@ -1,4 +1,4 @@
-import { Reconciler } from '../../lib/datapath/reconciler';
+import { Reconciler } from '../../lib/datapath/socket/reconciler';
 import { ProxyMetrics } from '../../lib/metrics/proxy_metrics';
 import { EndpointSlice } from '../../lib/model/objects';
 import { LAST_CHANGE_TRIGGER_TIME, ProxyState, SourceObjects } from '../../lib/sync/proxy_state';

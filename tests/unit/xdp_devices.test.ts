@@ -1,5 +1,6 @@
 import * as os from 'os';
-import { attachDevices, attachMode, detectDevices } from '../../lib/datapath/xdp_devices';
+import { attachDevices, attachMode } from '../../lib/datapath/edge/attach';
+import { detectDevices } from '../../lib/host/devices';
 import { MemoryLogger } from './logger';
 
 const info = (address: string, family: 'IPv4' | 'IPv6', internal = false): os.NetworkInterfaceInfo =>

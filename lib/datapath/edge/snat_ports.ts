@@ -9,7 +9,7 @@
 // (kpr_edge_snat.h): leaving the whole NodePort range out would cost 2768
 // ports to every backend.
 import * as fs from 'fs';
-import type { PortRange } from './native';
+import type { PortRange } from '../native';
 
 /** Below this, ports are the system's (privileged). */
 const FIRST_USER_PORT = 1024;

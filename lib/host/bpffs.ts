@@ -2,10 +2,15 @@
 // that they outlive the agent. A fresh node may not have it mounted.
 import * as fs from 'fs';
 import * as path from 'path';
-import { fsType, mountFs } from './datapath/mount';
-import { Logger } from './log';
+import { fsType, mountFs } from './mount';
+import { Logger } from '../log';
 
 const BPF_FS_MAGIC = 0xcafe4a11;
+
+/** Where kpr pins under bpfRoot: its maps, and the links of its cgroup programs. */
+export function pinPaths(bpfRoot: string): { maps: string; links: string } {
+  return { maps: path.join(bpfRoot, 'kpr', 'maps'), links: path.join(bpfRoot, 'kpr', 'links') };
+}
 
 /** Makes sure root is on a bpffs: a mount point or a directory inside one
  *  (statfs says which filesystem a path is on, mounted there or above). */

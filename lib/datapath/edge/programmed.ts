@@ -3,10 +3,10 @@
 // and source ranges). Read back from the pinned maps this is how an agent
 // adopts a previous agent's state; after each sync the plan's result stands
 // in for a fresh read.
-import { ExternalFrontend, frontendKey } from '../model/frontend';
-import { canonicalAddr, formatAddrPort } from '../model/ip_address';
-import { IdAllocator } from './ids';
-import { EdgeBackend, EdgeFrontend, EdgeMaps, SourceRange } from './native';
+import { ExternalFrontend, frontendKey } from '../../model/frontend';
+import { canonicalAddr, formatAddrPort } from '../../model/ip_address';
+import { IdAllocator } from '../ids';
+import { EdgeBackend, EdgeFrontend, EdgeMaps, SourceRange } from '../native';
 
 export interface ProgrammedEdgeService {
   svcId: number;
@@ -36,7 +36,7 @@ export interface EdgeState {
 }
 
 /** A backend's name in its Maglev table: canonical "addr:port", the bytes
- *  every node hashes (maglev_backends.ts). */
+ *  every node hashes (cli/maglev_backends.ts). */
 export function backendName(b: { addr: string; port: number }): string {
   return formatAddrPort(b.addr, b.port);
 }

@@ -2,8 +2,8 @@
 // changed rather than everything programmed: the id allocators, and how many
 // frontends hold each service id and how many slots point at each backend,
 // which tells when an id is free again without walking every frontend.
-import { IdCounts } from './id_counts';
-import { IdAllocator } from './ids';
+import { IdCounts } from '../id_counts';
+import { IdAllocator } from '../ids';
 import { PlanIndex, ProgrammedFrontend, ProgrammedState, svcIdOf } from './programmed';
 
 /** The index of state read from the maps. */

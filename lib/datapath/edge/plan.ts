@@ -17,13 +17,13 @@
 // whose frontends are the very objects of the last sync causes no work, and
 // one whose backend set did not change gets no new table. Ids that this
 // plan frees are reused only by the next one: its deletions come last.
-import { backendKey, ExternalFrontend, formatFrontend, frontendKey } from '../model/frontend';
-import { sameItems } from '../model/order';
-import { IdAllocator } from './ids';
+import { backendKey, ExternalFrontend, formatFrontend, frontendKey } from '../../model/frontend';
+import { sameItems } from '../../model/order';
+import { IdAllocator } from '../ids';
 import { MaglevTable } from './maglev';
-import { EdgeBackend, EdgeFrontend, EdgeMaps, FrontendKey, SourceRange } from './native';
-import { SkippedFrontend } from './plan';
-import { backendName, EdgeState, maglevKey, ProgrammedEdgeService, rangeEntries } from './edge_programmed';
+import { EdgeBackend, EdgeFrontend, EdgeMaps, FrontendKey, SourceRange } from '../native';
+import { SkippedFrontend } from '../socket/plan';
+import { backendName, EdgeState, maglevKey, ProgrammedEdgeService, rangeEntries } from './programmed';
 
 /** edge_fe_val.count is 16 bits wide. */
 export const MAX_EDGE_BACKENDS = 65535;

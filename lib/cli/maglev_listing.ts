@@ -1,8 +1,8 @@
 // What `kpr maglev compute` prints: the whole table as JSON for tools, or, for
 // people, each backend's share of the entries and the digest to compare with
 // other nodes' output.
-import { formatColumns } from '../columns';
-import { MaglevTable, slotCounts } from './maglev';
+import { formatColumns } from './columns';
+import { MaglevTable, slotCounts } from '../datapath/edge/maglev';
 
 export function maglevJson(size: number, seed: number, t: MaglevTable): string {
   return `${JSON.stringify({ size, seed, backends: t.backends, table: Array.from(t.table), digest: t.digest })}\n`;

@@ -2,10 +2,10 @@
 // programmed table turned back into the names and indexes that
 // computeMaglev works with, so that its digest can be compared with
 // `kpr maglev compute` and with other nodes.
-import { formatFrontend } from '../model/frontend';
-import { backendName } from './edge_programmed';
+import { formatFrontend } from '../../model/frontend';
+import { backendName } from './programmed';
 import { MaglevTable } from './maglev';
-import { EdgeFrontend, FrontendKey, EdgeReaders } from './native';
+import { EdgeFrontend, FrontendKey, EdgeReaders } from '../native';
 
 export interface ProgrammedMaglev {
   frontend: EdgeFrontend;

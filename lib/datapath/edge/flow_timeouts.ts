@@ -2,7 +2,7 @@
 // (bpf/include/kpr_flow_lifetime.h): by default the kernel's conntrack
 // timeouts, which kube-proxy's NAT lives by; each one a flag named after
 // kube-proxy's conntrack flags where kube-proxy has one.
-import type { FlowTimeouts } from './native';
+import type { FlowTimeouts } from '../native';
 
 export interface FlowTimeoutFlag {
   flag: string;

@@ -2,8 +2,8 @@
 // between nodes: /sys/fs/cgroup on a unified layout, /sys/fs/cgroup/unified
 // on a hybrid one, or nowhere; /proc/self/mountinfo says which.
 import * as fs from 'fs';
-import { fsType, mountFs } from './datapath/mount';
-import { Logger } from './log';
+import { fsType, mountFs } from './mount';
+import { Logger } from '../log';
 
 const CGROUP2_SUPER_MAGIC = 0x63677270;
 /** Where kpr mounts cgroup v2 when the node has no mount of it. */

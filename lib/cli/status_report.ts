@@ -5,10 +5,10 @@
 // is read from the kernel, so it works without the agent.
 import * as http from 'http';
 import { formatColumns } from './columns';
-import { BindAddress } from './bind_address';
-import { AttachmentFinding, hookPlace } from './datapath/attachment_check';
-import { KernelStatus, WantedAttachment } from './datapath/native';
-import { formatAddrPort } from './model/ip_address';
+import { BindAddress } from '../bind_address';
+import { AttachmentFinding, hookPlace } from '../datapath/attachment_check';
+import { KernelStatus, WantedAttachment } from '../datapath/native';
+import { formatAddrPort } from '../model/ip_address';
 
 /** One wanted program in `kpr status -o json`. */
 export interface AttachmentRow {

@@ -2,8 +2,8 @@
 // starts from what the maps hold (adopting a previous agent's state) and then
 // trusts its own plans; after a failed write it reads the maps again, since
 // it can no longer know how far the writes got.
-import { backendKey, Frontend } from '../model/frontend';
-import { DatapathMaps, SocketTarget } from './native';
+import { backendKey, Frontend } from '../../model/frontend';
+import { DatapathMaps, SocketTarget } from '../native';
 import { applyPlan, PlanLimits, planSync, SkippedFrontend } from './plan';
 import { ProgrammedState, programmedState } from './programmed';
 

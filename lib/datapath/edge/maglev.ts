@@ -2,7 +2,7 @@
 // Every node that is given the same backend set, table size and seed builds
 // the same table, whatever order the backends arrive in; the digest lets
 // operators compare tables across nodes without comparing M numbers.
-import { loadAddon, MaglevInput, MaglevPermutation } from './native';
+import { loadAddon, MaglevInput, MaglevPermutation } from '../native';
 
 /** Cilium's default --bpf-lb-maglev-table-size: about 100 slots per backend
  *  for up to 163 backends, the paper's rule for at most 1% imbalance. */

@@ -1,9 +1,9 @@
 // What `kpr trace` prints of the edge LB's decisions: the names of the
 // numbers the BPF side records (bpf/include/kpr_xdp_types.h), and one line
 // or one JSON object per decision.
-import { formatAddrPort } from '../model/ip_address';
-import { TraceEvent } from './native';
-import { xdpDropReasonName } from './reasons';
+import { formatAddrPort } from '../../model/ip_address';
+import { TraceEvent } from '../native';
+import { xdpDropReasonName } from '../reasons';
 
 /** enum kpr_pick */
 export const PICKS = ['none', 'flow', 'affinity', 'maglev', 'random'] as const;

@@ -1,7 +1,7 @@
 // A flow's state in words, for `kpr flows`: the KPR_CT_* bits of
 // bpf/include/kpr_flow_lifetime.h, as the edge LB's flow table holds them
 // (what the client's packets showed; the backend's side is not in it).
-import type { Protocol } from '../model/protocol';
+import type { Protocol } from '../../model/protocol';
 
 /** Mirrors KPR_CT_* in bpf/include/kpr_flow_lifetime.h. */
 export const CT = { established: 0x01, finClient: 0x02, finBackend: 0x04, rst: 0x08, replied: 0x10, stream: 0x20 } as const;

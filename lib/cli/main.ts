@@ -5,7 +5,7 @@
 // everything else works without it.
 import * as fs from 'fs';
 import * as path from 'path';
-import { runAgent } from './agent';
+import { runAgent } from '../agent';
 import {
   commandHelp,
   COMMANDS,
@@ -14,7 +14,6 @@ import {
   maglevShowConfig,
   MAGLEV_SHOW,
   mainHelp,
-  pinPaths,
   runConfig,
   RUN,
   SERVICES,
@@ -27,21 +26,22 @@ import {
   traceConfig,
   UsageError,
 } from './config';
-import { checkAttachments } from './datapath/attachment_check';
-import { computeMaglev, MaglevTable } from './datapath/maglev';
-import { parseBackendsFile } from './datapath/maglev_backends';
-import { formatMaglevShares, maglevJson } from './datapath/maglev_listing';
-import { programmedMaglev } from './datapath/maglev_programmed';
-import { decision, formatDecision } from './datapath/edge_trace';
-import { backendRows, edgeServiceRows, flowRows, formatBackends, formatEdgeServices, formatFlows } from './datapath/edge_listing';
-import { Backend, FrontendKey, loadAddon, EdgeReaders } from './datapath/native';
-import { currentNetns } from './datapath/netns';
-import { programmedState } from './datapath/programmed';
-import { formatTable, ServiceRow, serviceRows } from './datapath/service_listing';
-import { createLogger } from './log';
-import { agentHealth, attachmentRows, formatStatus, statusExitCode } from './status';
-import { drainOutput, stdoutClosed, watchOutput } from './cli_output';
-import { formatFrontend } from './model/frontend';
+import { checkAttachments } from '../datapath/attachment_check';
+import { computeMaglev, MaglevTable } from '../datapath/edge/maglev';
+import { parseBackendsFile } from './maglev_backends';
+import { formatMaglevShares, maglevJson } from './maglev_listing';
+import { programmedMaglev } from '../datapath/edge/maglev_programmed';
+import { decision, formatDecision } from '../datapath/edge/trace';
+import { backendRows, edgeServiceRows, flowRows, formatBackends, formatEdgeServices, formatFlows } from './edge_listing';
+import { Backend, FrontendKey, loadAddon, EdgeReaders } from '../datapath/native';
+import { currentNetns } from '../host/netns';
+import { programmedState } from '../datapath/socket/programmed';
+import { formatTable, ServiceRow, serviceRows } from './service_listing';
+import { pinPaths } from '../host/bpffs';
+import { createLogger } from '../log';
+import { agentHealth, attachmentRows, formatStatus, statusExitCode } from './status_report';
+import { drainOutput, stdoutClosed, watchOutput } from './output';
+import { formatFrontend } from '../model/frontend';
 
 /** Exit status of a command line error. */
 const USAGE = 2;

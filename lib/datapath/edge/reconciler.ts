@@ -2,11 +2,11 @@
 // at a time, like the socket LB's reconciler: it starts from what the maps
 // hold (a previous agent's state is adopted, never flushed), then trusts its
 // own plans; a full sync or a failed write makes it read the maps again.
-import { ExternalFrontend } from '../model/frontend';
-import { applyEdgePlan, EdgeSettings, planEdgeSync } from './edge_plan';
-import { EdgeState, readEdgeState } from './edge_programmed';
-import { EdgeMaps } from './native';
-import { SkippedFrontend } from './plan';
+import { ExternalFrontend } from '../../model/frontend';
+import { applyEdgePlan, EdgeSettings, planEdgeSync } from './plan';
+import { EdgeState, readEdgeState } from './programmed';
+import { EdgeMaps } from '../native';
+import { SkippedFrontend } from '../socket/plan';
 
 export interface EdgeSyncReport {
   /** Edge services (service ports per family), frontends and backends programmed. */

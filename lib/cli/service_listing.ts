@@ -1,11 +1,11 @@
 // What `kpr services` shows: one row per programmed frontend with its active
 // backends, read from the maps, ordered by address so that output is stable.
-import { formatColumns } from '../columns';
+import { formatColumns } from './columns';
 import { formatFrontend } from '../model/frontend';
 import { formatAddrPort, ipSortKey } from '../model/ip_address';
 import { sortedBy } from '../model/order';
 import { Protocol } from '../model/protocol';
-import { activeBackends, ProgrammedState } from './programmed';
+import { activeBackends, ProgrammedState } from '../datapath/socket/programmed';
 
 export interface ServiceRow {
   /** "198.19.0.10:80/TCP", "[fd00:198:18::10]:53/UDP". */

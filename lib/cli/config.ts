@@ -5,7 +5,7 @@
 // override the file, and defaults are kube-proxy's.
 import * as fs from 'fs';
 import * as path from 'path';
-import { BindAddress, parseBindAddress } from './bind_address';
+import { BindAddress, parseBindAddress } from '../bind_address';
 import {
   DEFAULT_MAGLEV_SEED,
   DEFAULT_MAGLEV_TABLE_SIZE,
@@ -13,21 +13,21 @@ import {
   MAGLEV_MIN_TABLE_SIZE,
   MAGLEV_TABLE_SIZES,
   parseMaglevSeed,
-} from './datapath/maglev';
-import { XDP_ACCELERATIONS, XdpAcceleration } from './datapath/xdp_devices';
-import { formatDuration, parseDuration } from './duration';
-import { ConfigFileError, FileSettings, readKubeProxyConfig } from './kubeproxy_config';
-import { LOG_LEVELS, LogLevel } from './log';
-import { KUBE_PROXY_NO_LOCAL_ENDPOINTS_GAUGE, NO_LOCAL_ENDPOINTS_GAUGE } from './metrics/no_local_endpoints_gauge';
-import { FlowTimeouts, FrontendKey, PortRange } from './datapath/native';
-import { DEFAULT_FLOW_TIMEOUTS, FLOW_TIMEOUT_FLAGS } from './datapath/flow_timeouts';
-import { defaultSnatPorts, formatPortRanges, MAX_SNAT_RANGES, parsePortRange } from './datapath/snat_ports';
-import { nodePortAddressWarnings, parseNodePortAddresses } from './model/nodeport_addresses';
-import { canonicalIp } from './model/ip_address';
-import { inClusterServer, parseApiServer } from './sources/kube_config';
-import { Protocol, PROTOCOLS } from './model/protocol';
-import { LB_MODES, LbMode } from './model/forwarding_mode';
-import { LB_ALGORITHMS, LbAlgorithm } from './model/lb_algorithm';
+} from '../datapath/edge/maglev';
+import { XDP_ACCELERATIONS, XdpAcceleration } from '../datapath/edge/attach';
+import { formatDuration, parseDuration } from '../duration';
+import { ConfigFileError, FileSettings, readKubeProxyConfig } from '../kubeproxy_config';
+import { LOG_LEVELS, LogLevel } from '../log';
+import { KUBE_PROXY_NO_LOCAL_ENDPOINTS_GAUGE, NO_LOCAL_ENDPOINTS_GAUGE } from '../metrics/no_local_endpoints_gauge';
+import { FlowTimeouts, FrontendKey, PortRange } from '../datapath/native';
+import { DEFAULT_FLOW_TIMEOUTS, FLOW_TIMEOUT_FLAGS } from '../datapath/edge/flow_timeouts';
+import { defaultSnatPorts, formatPortRanges, MAX_SNAT_RANGES, parsePortRange } from '../datapath/edge/snat_ports';
+import { nodePortAddressWarnings, parseNodePortAddresses } from '../model/nodeport_addresses';
+import { canonicalIp } from '../model/ip_address';
+import { inClusterServer, parseApiServer } from '../sources/kube_config';
+import { Protocol, PROTOCOLS } from '../model/protocol';
+import { LB_MODES, LbMode } from '../model/forwarding_mode';
+import { LB_ALGORITHMS, LbAlgorithm } from '../model/lb_algorithm';
 
 export class UsageError extends Error {
   constructor(
@@ -338,10 +338,6 @@ export interface MaglevComputeConfig {
   size: number;
   seed: number;
   output: Output;
-}
-
-export function pinPaths(bpfRoot: string): { maps: string; links: string } {
-  return { maps: path.join(bpfRoot, 'kpr', 'maps'), links: path.join(bpfRoot, 'kpr', 'links') };
 }
 
 /** Flag values by flag name, or "help" when help was asked for. */

@@ -1,12 +1,12 @@
 // What the maps hold, grouped per frontend. Read back from the pinned maps
 // this is how an agent adopts the state a previous agent left (no flush), and
 // after each sync the plan's result stands in for a fresh read.
-import { Frontend, frontendKey } from '../model/frontend';
-import { canonicalAddr } from '../model/ip_address';
-import { Protocol } from '../model/protocol';
-import { Backend, ServiceSlot } from './native';
-import { IdCounts } from './id_counts';
-import { IdAllocator } from './ids';
+import { Frontend, frontendKey } from '../../model/frontend';
+import { canonicalAddr } from '../../model/ip_address';
+import { Protocol } from '../../model/protocol';
+import { Backend, ServiceSlot } from '../native';
+import { IdCounts } from '../id_counts';
+import { IdAllocator } from '../ids';
 
 export interface ProgrammedFrontend {
   key: string;

@@ -2,12 +2,12 @@
 // backends (`kpr services`), the flows it pinned (`kpr flows`), and, with
 // the socket LB's, every backend and what serves it (`kpr backends`).
 // Ordered by address, so that output is stable.
-import { flowStateName } from './flow_state';
-import { formatColumns } from '../columns';
+import { flowStateName } from '../datapath/edge/flow_state';
+import { formatColumns } from './columns';
 import { formatFrontend } from '../model/frontend';
 import { formatAddrPort, ipSortKey } from '../model/ip_address';
 import { sortedBy } from '../model/order';
-import { Backend, EdgeBackend, EdgeFlow, EdgeFrontend } from './native';
+import { Backend, EdgeBackend, EdgeFlow, EdgeFrontend } from '../datapath/native';
 
 const addrKey = (addr: string, port: number) => `${ipSortKey(addr)}|${String(port).padStart(5, '0')}`;
 

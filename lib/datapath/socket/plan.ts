@@ -10,9 +10,9 @@
 // Unchanged frontends cause no writes. Service ids are stable per frontend;
 // backend ids belong to one frontend each, so changing one service never
 // touches another's entries.
-import { BackendAddr, backendKey, compareBackends, formatFrontend, Frontend, frontendKey } from '../model/frontend';
-import { IdAllocator } from './ids';
-import { Backend, DatapathMaps, ServiceSlot, ServiceSlotKey, SocketTarget } from './native';
+import { BackendAddr, backendKey, compareBackends, formatFrontend, Frontend, frontendKey } from '../../model/frontend';
+import { IdAllocator } from '../ids';
+import { Backend, DatapathMaps, ServiceSlot, ServiceSlotKey, SocketTarget } from '../native';
 import { countRefs, planIndex } from './plan_index';
 import { entriesOf, ProgrammedFrontend, ProgrammedState, svcIdOf } from './programmed';
 import { assignSlots } from './slot_assignment';
