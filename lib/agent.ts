@@ -6,23 +6,17 @@
 import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
+import { attachMode } from './datapath/edge/attach';
+import { openEdgeLb } from './datapath/edge/edge_lb';
+import { loadAddon, repoRoot } from './datapath/native';
+import { openSocketLb } from './datapath/socket/socket_lb';
+import { HealthCheckServers } from './health_check_node_port';
 import { ensureBpffs, pinPaths, privatePinDirs, privatePins } from './host/bpffs';
 import { resolveCgroupRoot } from './host/cgroup';
-import { EDGE_FLOWS_PER_LB_ENTRY, RunConfig } from './cli/config';
-import { EdgeReconciler } from './datapath/edge/reconciler';
-import { NodeNeighbours } from './host/node_neighbours';
-import { computeMaglev } from './datapath/edge/maglev';
-import { logMigrations, settleMigrations } from './datapath/map_migrations';
-import { currentNetns } from './host/netns';
-import { EdgeDatapath, EdgeOpenOptions, loadAddon, OpenOptions, repoRoot } from './datapath/native';
-import { Reconciler } from './datapath/socket/reconciler';
-import { attachMode } from './datapath/edge/attach';
 import { namespaceInterfaces } from './host/devices';
-import { defaultSnatPorts, formatPortRanges, localPortRange, snatPortClashes } from './datapath/edge/snat_ports';
-import { HealthCheckServers } from './health_check_node_port';
+import { currentNetns } from './host/netns';
 import { Logger } from './log';
-import { stopwatch } from './stopwatch';
-import { DatapathMetrics, EdgeLbSource, edgeMapCapacities, socketMapCapacities } from './metrics/datapath_metrics';
+import { DatapathMetrics } from './metrics/datapath_metrics';
 import { ProxierHealth } from './metrics/proxier_health';
 import { ProxyMetrics } from './metrics/proxy_metrics';
 import { healthzHandler, metricsHandler, serve } from './metrics/server';
@@ -30,6 +24,7 @@ import { nodeAddresses } from './model/backend_location';
 import { SourceNode } from './model/node';
 import { nodeContext } from './model/node_context';
 import { Node } from './model/objects';
+import { RunConfig } from './run_config';
 import { InterfaceAddressWatch } from './sources/interface_addresses';
 import { HttpsKubeApi } from './sources/kube_api';
 import { loadConnection } from './sources/kube_config';
@@ -39,9 +34,8 @@ import { kubernetesTargets } from './sources/kubernetes_filters';
 import { ManifestSource } from './sources/manifest';
 import { nodeName } from './sources/node_name';
 import { standaloneNode } from './sources/standalone_node';
-import { AttachmentRepair, socketWanted } from './sync/attachment_repair';
+import { AttachmentRepair } from './sync/attachment_repair';
 import { CapacityReport } from './sync/capacity';
-import { EdgeSync, FlowSettings } from './sync/edge_sync';
 import { FlowCollector } from './sync/flow_gc';
 import { ProxyState } from './sync/proxy_state';
 import { SyncLoop } from './sync/sync_loop';
@@ -118,44 +112,6 @@ async function startServers(cfg: RunConfig, metrics: ProxyMetrics, kpr: Datapath
   return servers.filter((s): s is http.Server => s !== undefined);
 }
 
-/** A compiled BPF object of --bpf-object-dir. */
-const bpfObject = (cfg: RunConfig, file: string) => path.join(cfg.bpfObjectDir ?? path.join(repoRoot(), 'bpf'), file);
-
-/** The edge LB's objects and map capacities. */
-function edgeOpenOptions(cfg: RunConfig, mapDir: string): EdgeOpenOptions {
-  return {
-    objectPath: bpfObject(cfg, 'xdp_lb.o'),
-    tcObjectPath: bpfObject(cfg, 'tc_dsr.o'),
-    mapDir,
-    frontendMax: cfg.lbMapMax,
-    backendMax: cfg.lbMapMax,
-    flowMax: EDGE_FLOWS_PER_LB_ENTRY * cfg.lbMapMax,
-    affinityMax: cfg.lbMapMax,
-    sourceRangeMax: cfg.lbMapMax,
-    snatMax: EDGE_FLOWS_PER_LB_ENTRY * cfg.lbMapMax,
-    fragmentMax: cfg.fragmentsMapMax,
-    maglevTableSize: cfg.maglevTableSize,
-  };
-}
-
-/** The flow timeouts, and the snat ports: the configured ones, or those the
- *  node's own connections and NodePorts leave free. Ports shared with the
- *  node's local port range are allowed, but said. */
-function flowSettings(cfg: RunConfig, log: Logger): FlowSettings {
-  const local = localPortRange();
-  const snatPorts = cfg.snatPorts ?? defaultSnatPorts(local);
-  if (snatPorts.length === 0) throw new Error(`no snat ports are left beside ip_local_port_range ${local.min}-${local.max}: set --bpf-lb-snat-port-range`);
-  const clashes = snatPortClashes(snatPorts, local);
-  if (clashes.length > 0) {
-    log.warn(`edge: snat ports ${formatPortRanges(clashes)} are in ip_local_port_range ${local.min}-${local.max}: a reply to one of this node's own connections there may be taken for a snat flow's`);
-  }
-  const t = cfg.flowTimeouts;
-  log.info(
-    `edge: snat ports ${formatPortRanges(snatPorts)}; flow timeouts tcp ${t.tcpEstablished}s, syn ${t.tcpSyn}s, fin ${t.tcpFin}s, close ${t.tcpClose}s, udp ${t.udp}s, udp stream ${t.udpStream}s`,
-  );
-  return { timeouts: t, snatPorts };
-}
-
 /** Where the programs are to be kept: read through the addon, recorded beside the maps. */
 function attachmentRepair(pins: { maps: string; links: string }, kpr: DatapathMetrics, log: Logger): AttachmentRepair {
   const addon = loadAddon();
@@ -166,43 +122,6 @@ function attachmentRepair(pins: { maps: string; links: string }, kpr: DatapathMe
     log,
     reattached: (program, attachPoint) => kpr.programReattached(program, attachPoint),
   });
-}
-
-/** The XDP edge LB, unless --bpf-lb-acceleration disabled or the addon is
- *  too old for its control plane; its maps are adopted, never flushed. */
-function openEdge(cfg: RunConfig, mapDir: string, kpr: DatapathMetrics, capacity: CapacityReport, repair: AttachmentRepair, log: Logger): { sync: EdgeSync; metrics: EdgeLbSource } | undefined {
-  const mode = attachMode(cfg.acceleration);
-  if (mode === undefined) {
-    log.info('edge: --bpf-lb-acceleration disabled: no XDP edge LB');
-    return undefined;
-  }
-  const flows = flowSettings(cfg, log);
-  const opts = edgeOpenOptions(cfg, mapDir);
-  let dp: EdgeDatapath;
-  try {
-    dp = loadAddon().openEdgeDatapath(opts);
-  } catch (e) {
-    // The socket LB does not depend on it: the node keeps its services.
-    log.error(`edge: loading ${opts.objectPath} and ${opts.tcObjectPath} failed: ${(e as Error).message}; no XDP edge LB`);
-    return undefined;
-  }
-  logMigrations(dp, log);
-  const reconciler = new EdgeReconciler(dp, {
-    limits: { frontendMax: cfg.lbMapMax, backendMax: cfg.lbMapMax, sourceRangeMax: cfg.lbMapMax },
-    noBackend: cfg.noBackendResponse,
-    maglev: (backends) => {
-      const elapsed = stopwatch();
-      const table = computeMaglev({ backends, size: cfg.maglevTableSize, seed: cfg.maglevSeed });
-      kpr.maglevBuilt(elapsed() / 1000);
-      return table;
-    },
-  });
-  const adopted = reconciler.adopt();
-  log.info(`edge: adopted ${adopted.services.size} services from ${mapDir}; ${cfg.lbMode} mode, ${cfg.lbAlgorithm}, Maglev tables of ${cfg.maglevTableSize}`);
-  return {
-    sync: new EdgeSync({ dp, reconciler, hashSeed: cfg.maglevSeed, flows, mode, devices: cfg.devices, neighbours: new NodeNeighbours(log), log, capacity, repair, netns: currentNetns() }),
-    metrics: { maps: dp, programmed: () => reconciler.programmed, capacities: edgeMapCapacities(opts) },
-  };
 }
 
 /** Sets up the datapath and serves until SIGINT or SIGTERM. */
@@ -219,30 +138,22 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const pins = pinPaths(cfg.bpfRoot);
   const pinDirs = [path.dirname(pins.maps), pins.maps, pins.links];
   privatePinDirs(pinDirs);
-  const opts: OpenOptions = { objectPath: bpfObject(cfg, 'sock_lb.o'), mapDir: pins.maps, lbMapMax: cfg.lbMapMax, revNatMapMax: cfg.revNatMapMax };
-  const dp = loadAddon().openDatapath(opts);
-  logMigrations(dp, log);
   const metrics = new ProxyMetrics(new ProxierHealth(healthTimeoutMs(cfg)), { kubeProxyTotalGauge: cfg.metricsKubeProxyTotalGauge });
   const kpr = new DatapathMetrics(metrics.registry, cfg.metricsPerService);
-  const attached = dp.attachCgroup(cgroupRoot, pins.links);
-  for (const a of attached) log.info(`attach: ${a.prog} ${a.action} on ${cgroupRoot}`);
-  settleMigrations(dp, log);
   const repair = attachmentRepair(pins, kpr, log);
-  const cgroup = { path: cgroupRoot, id: fs.statSync(cgroupRoot).ino };
-  repair.want('socket', socketWanted(dp, attached.map((a) => a.prog), cgroup, pins.links));
   kpr.attachmentsFrom(() => repair.places());
-  const reconciler = new Reconciler(dp, { lbMapMax: cfg.lbMapMax });
-  const adopted = reconciler.adopt();
-  log.info(`adopted ${adopted.frontends.size} frontends and ${adopted.backends.size} backends from ${pins.maps}`);
   const capacity = new CapacityReport({ log, pending: (datapath, n) => kpr.pendingForCapacity(datapath, n) });
-  const edge = openEdge(cfg, pins.maps, kpr, capacity, repair, log);
+  const deps = { kpr, capacity, repair, log };
+  const objectDir = cfg.bpfObjectDir ?? path.join(repoRoot(), 'bpf');
+  const socket = openSocketLb(cfg, objectDir, pins, cgroupRoot, deps);
+  const edge = openEdgeLb(cfg, objectDir, pins.maps, deps);
+  const lbs = edge ? [socket, edge] : [socket];
   privatePins([pins.maps, pins.links]);
-  const socketCapacities = socketMapCapacities(opts);
-  kpr.readFrom({ maps: dp, programmed: () => reconciler.programmed, capacities: socketCapacities }, edge?.metrics);
+  kpr.readFrom(lbs.map((lb) => lb.metrics));
   const gc = new FlowCollector({
     gc: loadAddon().openFlowGc(pins.maps),
     intervalMs: cfg.gcIntervalMs,
-    capacities: { ...socketCapacities, ...edge?.metrics.capacities },
+    capacities: Object.assign({}, ...lbs.map((lb) => lb.metrics.capacities)),
     reported: (reports) => kpr.flowGcStep(reports),
     log,
   });
@@ -256,8 +167,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const modelConfig = { nodePortAddresses: cfg.nodePortAddresses, lbMode: cfg.lbMode, lbAlgorithm: cfg.lbAlgorithm, lbSourceRangeAllTypes: cfg.lbSourceRangeAllTypes };
   const state: ProxyState = new ProxyState({ name: node, labels: {}, addresses: [] }, modelConfig, metrics, () => loop.changed());
   const healthChecks = new HealthCheckServers(() => metrics.health.isHealthy(Date.now()), log);
-  const extras = { edge: edge?.sync, attachments: repair, healthChecks, capacity };
-  const loop: SyncLoop = new SyncLoop(dp, reconciler, state, metrics, log, readyDetail, timing, extras);
+  const loop: SyncLoop = new SyncLoop(lbs.map((lb) => lb.sync), state, metrics, log, readyDetail, timing, { attachments: repair, healthChecks });
   const addressWatch = new InterfaceAddressWatch((addresses) => state.setInterfaceAddresses(addresses), log);
   const w: Wiring = { node, state, loop, health: metrics.health, capacity, log };
   // Handlers go in before anything can say "ready": a SIGTERM that finds

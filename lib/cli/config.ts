@@ -27,7 +27,9 @@ import { canonicalIp } from '../model/ip_address';
 import { inClusterServer, parseApiServer } from '../sources/kube_config';
 import { Protocol, PROTOCOLS } from '../model/protocol';
 import { LB_MODES, LbMode } from '../model/forwarding_mode';
-import { LB_ALGORITHMS, LbAlgorithm } from '../model/lb_algorithm';
+import { LB_ALGORITHMS } from '../model/lb_algorithm';
+import { NO_BACKEND_RESPONSES, RunConfig, SourceConfig } from '../run_config';
+import { EDGE_FLOWS_PER_LB_ENTRY } from '../datapath/edge/edge_lb';
 
 export class UsageError extends Error {
   constructor(
@@ -58,14 +60,6 @@ export interface CommandSpec {
 
 export const DEFAULT_BPF_ROOT = '/sys/fs/bpf';
 const MAX_MAP_ENTRIES = 1 << 24;
-
-export const NO_BACKEND_RESPONSES = ['reject', 'drop'] as const;
-export type NoBackendResponse = (typeof NO_BACKEND_RESPONSES)[number];
-
-/** The edge LB's flow and SNAT tables hold connections, not services: this
- *  many per entry of --bpf-lb-map-max (262144 by default, the size Cilium's
- *  non-TCP conntrack table has). */
-export const EDGE_FLOWS_PER_LB_ENTRY = 4;
 
 const SEED_HELP = "an unsigned 32-bit integer, or Cilium's 12 bytes in base64 (head -c12 /dev/urandom | base64)";
 
@@ -268,64 +262,6 @@ export const TRACE: CommandSpec = {
 };
 
 export const COMMANDS = [RUN, STATUS, SERVICES, BACKENDS, FLOWS, MAGLEV_SHOW, MAGLEV_COMPUTE, TRACE];
-
-/** Where the objects come from. */
-export type SourceConfig =
-  | { kind: 'manifests'; path: string }
-  | {
-      kind: 'kubernetes';
-      /** undefined: in-cluster */
-      kubeconfig?: string;
-      /** --k8s-api-server, as a URL; undefined: the kubeconfig's server, or in-cluster the environment's. */
-      apiServer?: string;
-    };
-
-export interface RunConfig {
-  source: SourceConfig;
-  /** undefined: NODE_NAME, else the host name. */
-  hostnameOverride?: string;
-  /** Canonical CIDRs and keywords (model/nodeport_addresses.ts); empty: all addresses. */
-  nodePortAddresses: string[];
-  minSyncPeriodMs: number;
-  syncPeriodMs: number;
-  /** undefined: off. */
-  metrics?: BindAddress;
-  healthz?: BindAddress;
-  /** kpr_* traffic counters per service port besides the totals. */
-  metricsPerService: boolean;
-  /** The no-local-endpoints gauge under kube-proxy's own (promtool-rejected) name. */
-  metricsKubeProxyTotalGauge: boolean;
-  /** A server that cannot bind stops the agent instead of being logged. */
-  bindAddressHardFail: boolean;
-  /** Settings of the config file that kpr does not apply. */
-  configWarnings: string[];
-  bpfRoot: string;
-  /** undefined: find the node's cgroup v2 mount. */
-  cgroupRoot?: string;
-  /** undefined: the installation's bpf/. */
-  bpfObjectDir?: string;
-  lbMapMax: number;
-  revNatMapMax: number;
-  /** kpr_edge_fragments (Cilium: --bpf-fragments-map-max). */
-  fragmentsMapMax: number;
-  lbMode: LbMode;
-  lbAlgorithm: LbAlgorithm;
-  /** One of MAGLEV_TABLE_SIZES. */
-  maglevTableSize: number;
-  /** Unsigned 32-bit (parseMaglevSeed). */
-  maglevSeed: number;
-  /** loadBalancerSourceRanges guard NodePorts and external IPs too. */
-  lbSourceRangeAllTypes: boolean;
-  noBackendResponse: NoBackendResponse;
-  acceleration: XdpAcceleration;
-  /** undefined: the interfaces holding this node's addresses. */
-  devices?: string[];
-  /** undefined: defaultSnatPorts of the node's local port range. */
-  snatPorts?: PortRange[];
-  flowTimeouts: FlowTimeouts;
-  gcIntervalMs: number;
-  logLevel: LogLevel;
-}
 
 export interface ServicesConfig {
   bpfRoot: string;

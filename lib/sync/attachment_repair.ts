@@ -9,6 +9,7 @@
 import { AttachmentFinding, checkAttachments } from '../datapath/attachment_check';
 import { AttachmentView, Datapath, EdgeDatapath, Hook, WantedAttachment, XdpAttachMode } from '../datapath/native';
 import { Logger } from '../log';
+import type { LbName } from './lb_sync';
 import { stopwatch } from '../stopwatch';
 
 /** A program the agent wants on a hook, and how it puts it there. */
@@ -24,8 +25,6 @@ export interface ProgramPlace {
   attachPoint: string;
   attached: boolean;
 }
-
-export type AttachPart = 'socket' | 'edge';
 
 export interface AttachmentRepairOptions {
   /** The kernel's view of the pinned links and of the devices named. */
@@ -84,13 +83,13 @@ export function edgeWanted(dp: Pick<EdgeDatapath, 'attachXdp' | 'attachTc' | 'pr
 }
 
 export class AttachmentRepair {
-  private readonly parts = new Map<AttachPart, Wanted[]>();
+  private readonly parts = new Map<LbName, Wanted[]>();
   private recorded?: string;
 
   constructor(private readonly o: AttachmentRepairOptions) {}
 
   /** What one LB wants now, replacing what it wanted before. */
-  want(part: AttachPart, rows: Wanted[]): void {
+  want(part: LbName, rows: Wanted[]): void {
     this.parts.set(part, rows);
     const record = this.wanted().map(({ program, hook, device, scope, progId }) => ({ program, hook, device, scope, progId }));
     const text = JSON.stringify(record);

@@ -7,9 +7,8 @@
 // (programmed, or no longer wanted), and the number pending as a metric.
 import { Logger } from '../log';
 import { frontendKey } from '../model/frontend';
-import { SkippedFrontend } from '../datapath/socket/plan';
-
-export type CapacityDatapath = 'socket' | 'edge';
+import { SkippedFrontend } from '../datapath/plan';
+import type { LbName } from './lb_sync';
 
 /** The Event's reason, as `kubectl get events` shows it. */
 export const CAPACITY_EVENT_REASON = 'MapCapacityReached';
@@ -20,16 +19,16 @@ export type ServiceEvent = (service: string, reason: string, message: string) =>
 export interface CapacityReportOptions {
   log: Logger;
   /** Sets kpr_frontends_pending_capacity. */
-  pending?: (datapath: CapacityDatapath, frontends: number) => void;
+  pending?: (datapath: LbName, frontends: number) => void;
 }
 
 /** A storm of services that do not fit must not become a storm of Events. */
 export const MAX_EVENTS_PER_SYNC = 20;
 
-const LABEL: Record<CapacityDatapath, string> = { socket: '', edge: 'edge ' };
+const LABEL: Record<LbName, string> = { socket: '', edge: 'edge ' };
 
 export class CapacityReport {
-  private readonly pending: Record<CapacityDatapath, Set<string>> = { socket: new Set(), edge: new Set() };
+  private readonly pending: Record<LbName, Set<string>> = { socket: new Set(), edge: new Set() };
   private event?: ServiceEvent;
 
   constructor(private readonly o: CapacityReportOptions) {}
@@ -40,7 +39,7 @@ export class CapacityReport {
   }
 
   /** The frontends one datapath's sync left out. */
-  report(datapath: CapacityDatapath, skipped: SkippedFrontend[]): void {
+  report(datapath: LbName, skipped: SkippedFrontend[]): void {
     const before = this.pending[datapath];
     const now = new Set<string>();
     const services = new Map<string, string>();

@@ -1,23 +1,18 @@
 // One declarative sync, run by the bounded-frequency runner: the model turns
-// the current objects into desired frontends and the reconcilers write what
-// differs from the maps (the socket LB's, and the edge LB's when it runs);
-// the healthCheckNodePort servers follow the same desired state. A sync with no change since the last one does
+// the current objects into desired frontends and each load balancer writes
+// what differs from its maps (load_balancer.ts); the healthCheckNodePort
+// servers follow the same desired state. A sync with no change since the last one does
 // nothing; the periodic full sync re-reads the maps first, so entries changed
 // or deleted behind the agent's back are put back, and so are programs taken
 // off their hooks (attachment_repair.ts).
-import { Datapath } from '../datapath/native';
 import { HealthCheckServers } from '../health_check_node_port';
-import { networkNamespaces } from '../host/netns';
-import { Reconciler } from '../datapath/socket/reconciler';
 import { Logger } from '../log';
 import { stopwatch } from '../stopwatch';
 import { ProxyMetrics } from '../metrics/proxy_metrics';
 import { DesiredFrontends } from '../model/desired_memo';
-import { formatAddrPort } from '../model/ip_address';
 import { healthCheckHosts } from '../model/nodeport_addresses';
 import { AttachmentRepair } from './attachment_repair';
-import { CapacityReport } from './capacity';
-import { EdgeSync } from './edge_sync';
+import { LbSync } from './lb_sync';
 import { ProxyState } from './proxy_state';
 import { Reported } from './reported';
 import { BoundedFrequencyRunner, RunKind } from './runner';
@@ -32,14 +27,11 @@ export interface SyncTiming {
   syncPeriodMs: number;
 }
 
-/** What a sync programs besides the socket LB. */
+/** What a sync keeps in line besides the load balancers. */
 export interface SyncExtras {
-  edge?: EdgeSync;
   /** Puts programs back on their hooks, at full syncs. */
   attachments?: Pick<AttachmentRepair, 'check'>;
   healthChecks?: HealthCheckServers;
-  /** Where frontends that do not fit are reported; by default the log alone. */
-  capacity?: CapacityReport;
 }
 
 export class SyncLoop {
@@ -51,11 +43,9 @@ export class SyncLoop {
   /** Trigger times of changes not yet in the maps (kept across failed syncs). */
   private unobserved: number[] = [];
   private readonly desired = new DesiredFrontends();
-  private readonly capacity: CapacityReport;
 
   constructor(
-    private readonly dp: Pick<Datapath, 'destroyUdpSockets'>,
-    private readonly reconciler: Reconciler,
+    private readonly lbs: LbSync[],
     private readonly state: ProxyState,
     private readonly metrics: ProxyMetrics,
     private readonly log: Logger,
@@ -63,7 +53,6 @@ export class SyncLoop {
     private readonly timing: SyncTiming,
     private readonly extras: SyncExtras = {},
   ) {
-    this.capacity = extras.capacity ?? new CapacityReport({ log });
     this.runner = new BoundedFrequencyRunner((kind) => this.sync(kind), {
       minIntervalMs: timing.minSyncPeriodMs,
       maxIntervalMs: timing.syncPeriodMs,
@@ -96,21 +85,11 @@ export class SyncLoop {
     try {
       const { services, endpointSlices, node, config, nodeAddresses } = this.state;
       const desired = this.desired.compute(services.values(), endpointSlices.values(), node, config, nodeAddresses);
-      const { frontends, noLocalEndpoints } = desired;
-      this.metrics.noLocal(noLocalEndpoints);
+      this.metrics.noLocal(desired.noLocalEndpoints);
       for (const c of this.conflicts.fresh(desired.conflicts)) this.log.error(c);
       for (const w of this.warnings.fresh(desired.warnings)) this.log.warn(w);
-      const r = kind === 'full' ? this.reconciler.repair(frontends) : this.reconciler.sync(frontends);
-      this.capacity.report('socket', r.skipped);
-      const skipped = r.skipped.length > 0 ? `, ${r.skipped.length} skipped` : '';
-      const reread = kind === 'full' ? ', maps re-read' : '';
-      const line = `sync: ${r.frontends} frontends, ${r.backends} backends, ${r.writes} writes in ${elapsed().toFixed(1)}ms${skipped}${reread}`;
-      // A periodic sync that found everything in place is routine, frontends
-      // still pending for lack of room too (the capacity report told of them).
-      if (this.ready && !this.dirty && r.writes === 0) this.log.debug(line);
-      else this.log.info(line);
-      if (r.udpTargets.length > 0) this.destroyUdpSockets(r.udpTargets);
-      this.extras.edge?.sync(desired, node, kind);
+      const ctx = { node, kind, routine: this.ready && !this.dirty, elapsed };
+      for (const lb of this.lbs) lb.sync(desired, ctx);
       if (kind === 'full') this.extras.attachments?.check();
       this.extras.healthChecks?.sync(desired.healthChecks, healthCheckHosts(node, config));
     } catch (e) {
@@ -126,16 +105,5 @@ export class SyncLoop {
       this.log.info(`kpr: ready (${this.readyDetail})`);
     }
     return true;
-  }
-
-  private destroyUdpSockets(targets: { addr: string; port: number }[]): void {
-    const elapsed = stopwatch();
-    const list = targets.map((t) => formatAddrPort(t.addr, t.port)).join(', ');
-    try {
-      const n = this.dp.destroyUdpSockets(targets, networkNamespaces());
-      this.log.info(`udp: destroyed ${n} connected sockets to removed backends ${list} in ${elapsed().toFixed(1)}ms`);
-    } catch (e) {
-      this.log.error(`udp: destroying sockets to ${list} failed: ${(e as Error).message}`);
-    }
   }
 }

@@ -1,6 +1,7 @@
-import { SkippedFrontend } from '../../lib/datapath/socket/plan';
+import { SkippedFrontend } from '../../lib/datapath/plan';
 import { serviceEvent } from '../../lib/sources/kube_events';
-import { CAPACITY_EVENT_REASON, CapacityDatapath, CapacityReport, MAX_EVENTS_PER_SYNC } from '../../lib/sync/capacity';
+import { CAPACITY_EVENT_REASON, CapacityReport, MAX_EVENTS_PER_SYNC } from '../../lib/sync/capacity';
+import { LbName } from '../../lib/sync/lb_sync';
 import { MemoryLogger } from './logger';
 import { frontend } from './objects';
 
@@ -11,7 +12,7 @@ const skipped = (i: number, service = `default/s${i}`): SkippedFrontend => ({
 
 function setup() {
   const log = new MemoryLogger();
-  const pending: [CapacityDatapath, number][] = [];
+  const pending: [LbName, number][] = [];
   const events: [string, string, string][] = [];
   const report = new CapacityReport({ log, pending: (d, n) => void pending.push([d, n]) });
   return { log, pending, events, report, record: () => report.recordEvents((...e) => void events.push(e)) };

@@ -1,4 +1,5 @@
-import { commandHelp, parseFlags, RUN, RunConfig, runConfig, servicesConfig, UsageError } from '../../lib/cli/config';
+import { commandHelp, parseFlags, RUN, runConfig, servicesConfig, UsageError } from '../../lib/cli/config';
+import { RunConfig } from '../../lib/run_config';
 import { DEFAULT_MAGLEV_SEED } from '../../lib/datapath/edge/maglev';
 
 const NO_ENV = {};

@@ -3,15 +3,9 @@ import { EdgeState } from '../../lib/datapath/edge/programmed';
 import { EdgeFrontend, EdgeStats, ServiceSlot, ServiceStats } from '../../lib/datapath/native';
 import { programmedState } from '../../lib/datapath/socket/programmed';
 import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
-import {
-  backendsRange,
-  backendsRanges,
-  DatapathMetrics,
-  edgeMapCapacities,
-  flowHits,
-  servicePortName,
-  socketMapCapacities,
-} from '../../lib/metrics/datapath_metrics';
+import { EdgeLbMetrics, edgeMapCapacities, flowHits } from '../../lib/datapath/edge/metrics';
+import { SocketLbMetrics, socketMapCapacities } from '../../lib/datapath/socket/metrics';
+import { backendsRange, backendsRanges, DatapathMetrics, servicePortName } from '../../lib/metrics/datapath_metrics';
 import { ExternalFrontend, Frontend } from '../../lib/model/frontend';
 import { ProgramPlace } from '../../lib/sync/attachment_repair';
 
@@ -53,10 +47,10 @@ function setup(perService: boolean, edgeDrops: number[] = []) {
   const drops = Array.from({ length: 16 }, (_, i) => edgeDrops[i] ?? 0);
   const edge = { misses: 10 };
   const capacities = { frontendMax: 64, backendMax: 64, flowMax: 256, affinityMax: 64, sourceRangeMax: 64, snatMax: 256, fragmentMax: 32 };
-  m.readFrom(
-    { maps: { readServiceStats: () => stats, readDrops: () => [3, 0, 1, 0, 0, 0, 0, 0] }, programmed: socketState, capacities: socketMapCapacities({ lbMapMax: 128, revNatMapMax: 512 }) },
-    { maps: { readStats: () => edgeStats, readDrops: () => drops, readFlowMisses: () => edge.misses }, programmed: edgeState, capacities: edgeMapCapacities(capacities) },
-  );
+  m.readFrom([
+    new SocketLbMetrics({ maps: { readServiceStats: () => stats, readDrops: () => [3, 0, 1, 0, 0, 0, 0, 0] }, programmed: socketState, capacities: socketMapCapacities({ lbMapMax: 128, revNatMapMax: 512 }) }),
+    new EdgeLbMetrics({ maps: { readStats: () => edgeStats, readDrops: () => drops, readFlowMisses: () => edge.misses }, programmed: edgeState, capacities: edgeMapCapacities(capacities) }),
+  ]);
   const scrape = async () => {
     m.collect();
     return registry.metrics();
@@ -173,7 +167,7 @@ describe('kpr_* metrics', () => {
     const registry = new Registry();
     const m = new DatapathMetrics(registry, false);
     let plan: ReturnType<typeof socketState> | undefined;
-    m.readFrom({ maps: { readServiceStats: () => [], readDrops: () => [] }, programmed: () => plan, capacities: {} });
+    m.readFrom([new SocketLbMetrics({ maps: { readServiceStats: () => [], readDrops: () => [] }, programmed: () => plan, capacities: {} })]);
     m.collect();
     expect(await registry.metrics()).not.toContain('kpr_frontends{');
     plan = socketState();

@@ -1,4 +1,4 @@
-import { Reconciler } from '../../lib/datapath/socket/reconciler';
+import { SocketReconciler } from '../../lib/datapath/socket/reconciler';
 import { planSync } from '../../lib/datapath/socket/plan';
 import { programmedState } from '../../lib/datapath/socket/programmed';
 import { ServiceSlot } from '../../lib/datapath/native';
@@ -39,7 +39,7 @@ describe('datapath plan', () => {
   test('first sync writes backends, then slots, then masters', () => {
     const maps = new FakeMaps(LARGE);
     const desired = [fe('198.19.0.1', 80, ['198.18.1.1:8080', '198.18.1.2:8080']), fe('198.19.0.2', 80, [])];
-    const r = new Reconciler(maps, { lbMapMax: LARGE }).sync(desired);
+    const r = new SocketReconciler(maps, { lbMapMax: LARGE }).sync(desired);
     expect(maps.ops.map((o) => [o.op, o.items])).toEqual([
       ['updateBackends', [1, 2]],
       ['updateServices', [1, 2]],
@@ -52,7 +52,7 @@ describe('datapath plan', () => {
 
   test('an unchanged sync writes nothing', () => {
     const maps = new FakeMaps(LARGE);
-    const rec = new Reconciler(maps, { lbMapMax: LARGE });
+    const rec = new SocketReconciler(maps, { lbMapMax: LARGE });
     const desired = [fe('198.19.0.1', 80, ['198.18.1.1:8080'])];
     rec.sync(desired);
     const before = maps.ops.length;
@@ -66,10 +66,10 @@ describe('datapath plan', () => {
       fe('198.19.0.1', 80, ['198.18.1.1:8080', '198.18.1.2:8080'], { affinityTimeout: 60 }),
       fe('fd00:198:18::1', 53, ['[fd00:198:18:1::1]:53'], { proto: 'UDP' }),
     ];
-    new Reconciler(maps, { lbMapMax: LARGE }).sync(desired);
+    new SocketReconciler(maps, { lbMapMax: LARGE }).sync(desired);
     const view = maps.view();
     const opsBefore = maps.ops.length;
-    const restarted = new Reconciler(maps, { lbMapMax: LARGE });
+    const restarted = new SocketReconciler(maps, { lbMapMax: LARGE });
     expect(restarted.sync(desired)).toEqual({ frontends: 2, backends: 3, writes: 0, skipped: [], udpTargets: [] });
     expect(maps.ops.length).toBe(opsBefore);
     expect(maps.view()).toEqual(view);
@@ -77,7 +77,7 @@ describe('datapath plan', () => {
 
   test('adopting matches addresses as the maps spell them', () => {
     const maps = new FakeMaps(LARGE);
-    new Reconciler(maps, { lbMapMax: LARGE }).sync([fe('fd00:198:18::1', 80, ['[fd00:198:18:1::1]:80'])]);
+    new SocketReconciler(maps, { lbMapMax: LARGE }).sync([fe('fd00:198:18::1', 80, ['[fd00:198:18:1::1]:80'])]);
     // A reader that prints addresses in full still means the same frontend.
     for (const s of maps.services.values()) s.addr = 'fd00:198:18:0:0:0:0:1';
     for (const b of maps.backends.values()) b.addr = 'FD00:198:18:1::0001';
@@ -87,7 +87,7 @@ describe('datapath plan', () => {
 
   test('adding a backend writes its slot and the master only; other frontends and backends stay', () => {
     const maps = new FakeMaps(LARGE);
-    const rec = new Reconciler(maps, { lbMapMax: LARGE });
+    const rec = new SocketReconciler(maps, { lbMapMax: LARGE });
     const other = fe('198.19.0.2', 80, ['198.18.2.1:80']);
     rec.sync([fe('198.19.0.1', 80, ['198.18.1.2:80', '198.18.1.3:80']), other]);
     const before = maps.view();
@@ -104,7 +104,7 @@ describe('datapath plan', () => {
 
   test('removing a backend: master shrinks before the surplus slot and the backend go', () => {
     const maps = new FakeMaps(LARGE);
-    const rec = new Reconciler(maps, { lbMapMax: LARGE });
+    const rec = new SocketReconciler(maps, { lbMapMax: LARGE });
     rec.sync([fe('198.19.0.1', 80, ['198.18.1.1:80', '198.18.1.2:80', '198.18.1.3:80'])]);
     const ids = maps.view()['198.19.0.1:80/TCP'].ids;
     maps.ops.length = 0;
@@ -120,7 +120,7 @@ describe('datapath plan', () => {
 
   test('replacing every backend never exposes a missing one', () => {
     const maps = new FakeMaps(LARGE);
-    const rec = new Reconciler(maps, { lbMapMax: LARGE });
+    const rec = new SocketReconciler(maps, { lbMapMax: LARGE });
     rec.sync([fe('198.19.0.1', 80, ['198.18.1.1:80', '198.18.1.2:80', '198.18.1.3:80'])]);
     const desired = [fe('198.19.0.1', 80, ['198.18.2.1:80', '198.18.2.2:80'])];
     rec.sync(desired);
@@ -129,7 +129,7 @@ describe('datapath plan', () => {
 
   test('removing a frontend deletes its master before its slots, then its backends', () => {
     const maps = new FakeMaps(LARGE);
-    const rec = new Reconciler(maps, { lbMapMax: LARGE });
+    const rec = new SocketReconciler(maps, { lbMapMax: LARGE });
     const keep = fe('198.19.0.2', 80, ['198.18.1.1:80']);
     rec.sync([fe('198.19.0.1', 80, ['198.18.1.1:80', '198.18.1.2:80']), keep]);
     maps.ops.length = 0;
@@ -145,7 +145,7 @@ describe('datapath plan', () => {
 
   test('one address in two services gets a backend id per service; removing it from one leaves the other', () => {
     const maps = new FakeMaps(LARGE);
-    const rec = new Reconciler(maps, { lbMapMax: LARGE });
+    const rec = new SocketReconciler(maps, { lbMapMax: LARGE });
     rec.sync([fe('198.19.0.1', 80, ['198.18.1.1:80']), fe('198.19.0.2', 80, ['198.18.1.1:80'])]);
     const v = maps.view();
     expect(v['198.19.0.1:80/TCP'].ids).not.toEqual(v['198.19.0.2:80/TCP'].ids);
@@ -159,7 +159,7 @@ describe('datapath plan', () => {
 
   test('service ids are stable and the smallest free one is reused only after its frontend is gone', () => {
     const maps = new FakeMaps(LARGE);
-    const rec = new Reconciler(maps, { lbMapMax: LARGE });
+    const rec = new SocketReconciler(maps, { lbMapMax: LARGE });
     const a = fe('198.19.0.1', 80, []);
     const b = fe('198.19.0.2', 80, []);
     const c = fe('198.19.0.3', 80, []);
@@ -175,7 +175,7 @@ describe('datapath plan', () => {
 
   test('affinity change rewrites the master only', () => {
     const maps = new FakeMaps(LARGE);
-    const rec = new Reconciler(maps, { lbMapMax: LARGE });
+    const rec = new SocketReconciler(maps, { lbMapMax: LARGE });
     rec.sync([fe('198.19.0.1', 80, ['198.18.1.1:80'])]);
     maps.ops.length = 0;
     rec.sync([fe('198.19.0.1', 80, ['198.18.1.1:80'], { affinityTimeout: 10800 })]);
@@ -190,26 +190,26 @@ describe('datapath plan', () => {
       fe('198.19.0.53', 53, ['198.18.1.1:53'], { proto: 'TCP' }),
       fe('fd00:198:18::53', 53, ['[fd00:198:18:1::1]:53'], { proto: 'UDP' }),
     ];
-    new Reconciler(maps, { lbMapMax: LARGE }).sync(desired);
+    new SocketReconciler(maps, { lbMapMax: LARGE }).sync(desired);
     expectProgrammed(maps, desired);
   });
 
   test('a broken state left by a crash is repaired', () => {
     const maps = new FakeMaps(LARGE);
     const desired = [fe('198.19.0.1', 80, ['198.18.1.1:80', '198.18.1.2:80']), fe('198.19.0.2', 80, ['198.18.2.1:80'])];
-    new Reconciler(maps, { lbMapMax: LARGE }).sync(desired);
+    new SocketReconciler(maps, { lbMapMax: LARGE }).sync(desired);
     // A master gone, a stray slot beyond count, an orphan backend.
     maps.services.delete('198.19.0.2|80|TCP|0');
     const m = maps.services.get('198.19.0.1|80|TCP|0');
     maps.services.set('198.19.0.1|80|TCP|5', { ...(m as ServiceSlot), slot: 5, backendId: 1 });
     maps.backends.set(99, { id: 99, addr: '198.18.9.9', port: 1, svcId: 7 });
-    new Reconciler(maps, { lbMapMax: LARGE }).sync(desired);
+    new SocketReconciler(maps, { lbMapMax: LARGE }).sync(desired);
     expectProgrammed(maps, desired);
   });
 
   test('after a failed write the next sync reads the maps again and converges', () => {
     const maps = new FakeMaps(LARGE);
-    const rec = new Reconciler(maps, { lbMapMax: LARGE });
+    const rec = new SocketReconciler(maps, { lbMapMax: LARGE });
     rec.sync([fe('198.19.0.1', 80, ['198.18.1.1:80'])]);
     const desired = [fe('198.19.0.1', 80, ['198.18.1.2:80', '198.18.1.3:80']), fe('198.19.0.2', 80, ['198.18.2.1:80'])];
     maps.failAfter = 4;
@@ -226,14 +226,14 @@ describe('datapath plan', () => {
         fe('198.19.0.2', 80, ['198.18.2.1:80', '198.18.2.2:80']),
         fe('198.19.0.3', 80, ['198.18.3.1:80', '198.18.3.2:80']),
       ];
-      const r = new Reconciler(maps, { lbMapMax: 8 }).sync(desired);
+      const r = new SocketReconciler(maps, { lbMapMax: 8 }).sync(desired);
       expect(r.skipped.map((s) => s.reason)).toEqual(['198.19.0.3:80/TCP (Service default/svc-80): service map full (--bpf-lb-map-max 8 entries)']);
       expectProgrammed(maps, desired.slice(0, 2));
     });
 
     test('a programmed frontend that cannot grow keeps its previous state', () => {
       const maps = new FakeMaps(5);
-      const rec = new Reconciler(maps, { lbMapMax: 5 });
+      const rec = new SocketReconciler(maps, { lbMapMax: 5 });
       const a = fe('198.19.0.1', 80, ['198.18.1.1:80']);
       const b = fe('198.19.0.2', 80, ['198.18.2.1:80']);
       rec.sync([a, b]);
@@ -245,7 +245,7 @@ describe('datapath plan', () => {
 
     test('an update is not starved by a newcomer', () => {
       const maps = new FakeMaps(5);
-      const rec = new Reconciler(maps, { lbMapMax: 5 });
+      const rec = new SocketReconciler(maps, { lbMapMax: 5 });
       rec.sync([fe('198.19.0.9', 80, ['198.18.1.1:80'])]);
       const grown = fe('198.19.0.9', 80, ['198.18.1.1:80', '198.18.1.2:80']);
       const newcomer = fe('198.19.0.1', 80, ['198.18.2.1:80', '198.18.2.2:80']);
@@ -256,7 +256,7 @@ describe('datapath plan', () => {
 
     test('room freed by removed frontends is used in the same sync', () => {
       const maps = new FakeMaps(4);
-      const rec = new Reconciler(maps, { lbMapMax: 4 });
+      const rec = new SocketReconciler(maps, { lbMapMax: 4 });
       rec.sync([fe('198.19.0.1', 80, ['198.18.1.1:80', '198.18.1.2:80'])]);
       const replacement = [fe('198.19.0.2', 80, ['198.18.2.1:80', '198.18.2.2:80', '198.18.2.3:80'])];
       const r = rec.sync(replacement);
@@ -268,7 +268,7 @@ describe('datapath plan', () => {
   describe('UDP socket destroy targets', () => {
     test('a backend that leaves every UDP frontend is a target', () => {
       const maps = new FakeMaps(LARGE);
-      const rec = new Reconciler(maps, { lbMapMax: LARGE });
+      const rec = new SocketReconciler(maps, { lbMapMax: LARGE });
       const udp = (addr: string, backends: string[]) => fe(addr, 53, backends, { proto: 'UDP' });
       rec.sync([udp('198.19.0.1', ['198.18.1.1:53', '198.18.1.2:53']), udp('198.19.0.2', ['198.18.1.2:53']), fe('198.19.0.3', 80, ['198.18.1.3:80'])]);
       const r = rec.sync([udp('198.19.0.1', []), udp('198.19.0.2', ['198.18.1.2:53'])]);
@@ -278,7 +278,7 @@ describe('datapath plan', () => {
 
     test('a UDP backend that stays, or a TCP backend that goes, is no target', () => {
       const maps = new FakeMaps(LARGE);
-      const rec = new Reconciler(maps, { lbMapMax: LARGE });
+      const rec = new SocketReconciler(maps, { lbMapMax: LARGE });
       rec.sync([fe('198.19.0.1', 53, ['198.18.1.1:53'], { proto: 'UDP' }), fe('198.19.0.2', 53, ['198.18.1.1:53'])]);
       expect(rec.sync([fe('198.19.0.1', 53, ['198.18.1.1:53'], { proto: 'UDP' })]).udpTargets).toEqual([]);
     });
@@ -291,7 +291,7 @@ describe('datapath plan', () => {
       return seed % n;
     };
     const maps = new FakeMaps(LARGE);
-    let rec = new Reconciler(maps, { lbMapMax: LARGE });
+    let rec = new SocketReconciler(maps, { lbMapMax: LARGE });
     for (let round = 0; round < 200; round++) {
       const desired: Frontend[] = [];
       for (let i = 0; i < 8; i++) {
@@ -301,7 +301,7 @@ describe('datapath plan', () => {
         desired.push(fe(`198.19.0.${i + 1}`, 80, [...backends].sort(), { proto: i % 2 ? 'UDP' : 'TCP', affinityTimeout: rand(2) * 60 }));
       }
       // Now and then the agent restarts and adopts what it left.
-      if (rand(10) === 0) rec = new Reconciler(maps, { lbMapMax: LARGE });
+      if (rand(10) === 0) rec = new SocketReconciler(maps, { lbMapMax: LARGE });
       rec.sync(desired);
       expectProgrammed(maps, desired);
     }
@@ -314,7 +314,7 @@ describe('datapath plan', () => {
       return seed % n;
     };
     const maps = new FakeMaps(12);
-    const rec = new Reconciler(maps, { lbMapMax: 12 });
+    const rec = new SocketReconciler(maps, { lbMapMax: 12 });
     for (let round = 0; round < 200; round++) {
       const desired: Frontend[] = [];
       for (let i = 0; i < 6; i++) {

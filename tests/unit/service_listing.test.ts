@@ -1,5 +1,5 @@
 import { programmedState } from '../../lib/datapath/socket/programmed';
-import { Reconciler } from '../../lib/datapath/socket/reconciler';
+import { SocketReconciler } from '../../lib/datapath/socket/reconciler';
 import { formatTable, serviceRows } from '../../lib/cli/service_listing';
 import { Frontend } from '../../lib/model/frontend';
 import { FakeMaps } from './fake_maps';
@@ -19,7 +19,7 @@ const fe = (addr: string, port: number, proto: Frontend['proto'], backends: [str
 
 function programmed(frontends: Frontend[]) {
   const maps = new FakeMaps(100);
-  new Reconciler(maps, { lbMapMax: 100 }).sync(frontends);
+  new SocketReconciler(maps, { lbMapMax: 100 }).sync(frontends);
   return programmedState(maps.dumpServices(), maps.dumpBackends());
 }
 

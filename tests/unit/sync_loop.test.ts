@@ -1,6 +1,8 @@
-import { Reconciler } from '../../lib/datapath/socket/reconciler';
+import { SocketReconciler } from '../../lib/datapath/socket/reconciler';
+import { SocketLb } from '../../lib/datapath/socket/socket_lb';
 import { ProxyMetrics } from '../../lib/metrics/proxy_metrics';
 import { EndpointSlice } from '../../lib/model/objects';
+import { CapacityReport } from '../../lib/sync/capacity';
 import { LAST_CHANGE_TRIGGER_TIME, ProxyState, SourceObjects } from '../../lib/sync/proxy_state';
 import { SyncLoop } from '../../lib/sync/sync_loop';
 import { FakeMaps } from './fake_maps';
@@ -29,7 +31,8 @@ function setup(opts: { capacity?: number; minSyncPeriodMs?: number } = {}) {
   };
   const state: ProxyState = new ProxyState(node(), ALL_NODE_ADDRESSES, metrics, () => loop.changed());
   const timing = { minSyncPeriodMs: opts.minSyncPeriodMs ?? 0, syncPeriodMs: SYNC_PERIOD_MS };
-  const loop: SyncLoop = new SyncLoop(dp, new Reconciler(maps, { lbMapMax: capacity }), state, metrics, log, 'test', timing);
+  const socket = new SocketLb({ dp, reconciler: new SocketReconciler(maps, { lbMapMax: capacity }), capacity: new CapacityReport({ log }), log });
+  const loop: SyncLoop = new SyncLoop([socket], state, metrics, log, 'test', timing);
   return { maps, log, metrics, destroyed, state, loop };
 }
 

@@ -22,7 +22,7 @@ import { sameItems } from '../../model/order';
 import { IdAllocator } from '../ids';
 import { MaglevTable } from './maglev';
 import { EdgeBackend, EdgeFrontend, EdgeMaps, FrontendKey, SourceRange } from '../native';
-import { SkippedFrontend } from '../socket/plan';
+import { Plan, planOf, SkippedFrontend, stepsOf } from '../plan';
 import { backendName, EdgeState, maglevKey, ProgrammedEdgeService, rangeEntries } from './programmed';
 
 /** edge_fe_val.count is 16 bits wide. */
@@ -43,28 +43,9 @@ export interface EdgeSettings {
   maglev: (names: string[]) => MaglevTable;
 }
 
-/** The map writes a plan makes. */
-type EdgeWrite = Exclude<keyof EdgeMaps, 'dumpFrontends' | 'dumpBackends' | 'dumpSourceRanges' | 'dumpMaglevTableIds'>;
+const step = stepsOf<EdgeMaps>();
 
-export interface EdgeStep {
-  op: EdgeWrite;
-  args: unknown[];
-  /** Map entries it writes or deletes; a Maglev table counts as one. */
-  entries: number;
-}
-
-function step<K extends EdgeWrite>(op: K, ...args: Parameters<EdgeMaps[K]>): EdgeStep {
-  return { op, args, entries: op === 'setMaglevTable' ? 1 : (args[0] as unknown[]).length };
-}
-
-export interface EdgePlan {
-  steps: EdgeStep[];
-  next: EdgeState;
-  skipped: SkippedFrontend[];
-  /** Map entries written or deleted (a table counts as one). */
-  writes: number;
-  deletes: number;
-}
+export type EdgePlan = Plan<EdgeState, EdgeMaps>;
 
 interface Budget {
   svcIds: IdAllocator;
@@ -242,7 +223,7 @@ export function planEdgeSync(state: EdgeState, desired: ExternalFrontend[], sett
   for (const s of gone) budget.svcIds.release(s.svcId);
   for (const id of changes.deleteBackends) budget.backendIds.release(id);
 
-  const steps: EdgeStep[] = [
+  const steps = [
     step('updateBackends', changes.backends),
     ...changes.tables.map((t) => step('setMaglevTable', t.svcId, t.backendIds)),
     step('updateSourceRanges', changes.ranges),
@@ -252,11 +233,6 @@ export function planEdgeSync(state: EdgeState, desired: ExternalFrontend[], sett
     step('deleteMaglevTables', changes.deleteTables),
     step('deleteBackends', changes.deleteBackends),
   ];
-  const nonEmpty = steps.filter((s) => s.entries > 0);
   const deletes = deleteFrontends.length + changes.deleteRanges.length + changes.deleteTables.length + changes.deleteBackends.length;
-  return { steps: nonEmpty, next, skipped, writes: nonEmpty.reduce((n, s) => n + s.entries, 0), deletes };
-}
-
-export function applyEdgePlan(maps: EdgeMaps, plan: EdgePlan): void {
-  for (const s of plan.steps) (maps[s.op] as (...args: unknown[]) => void).apply(maps, s.args);
+  return planOf(steps, next, skipped, deletes);
 }

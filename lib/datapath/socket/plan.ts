@@ -13,9 +13,12 @@
 import { BackendAddr, backendKey, compareBackends, formatFrontend, Frontend, frontendKey } from '../../model/frontend';
 import { IdAllocator } from '../ids';
 import { Backend, DatapathMaps, ServiceSlot, ServiceSlotKey, SocketTarget } from '../native';
+import { Plan, planOf, SkippedFrontend, stepsOf } from '../plan';
 import { countRefs, planIndex } from './plan_index';
 import { entriesOf, ProgrammedFrontend, ProgrammedState, svcIdOf } from './programmed';
 import { assignSlots } from './slot_assignment';
+
+const step = stepsOf<DatapathMaps>();
 
 /** lb_svc_key.slot and lb_svc_val.count are 16 bits wide. */
 export const MAX_BACKENDS_PER_FRONTEND = 65535;
@@ -25,30 +28,10 @@ export interface PlanLimits {
   lbMapMax: number;
 }
 
-export type PlanStep =
-  | { op: 'updateBackends'; backends: Backend[] }
-  | { op: 'updateServices'; slots: ServiceSlot[] }
-  | { op: 'deleteServices'; keys: ServiceSlotKey[] }
-  | { op: 'deleteBackends'; ids: number[] };
-
-export interface SkippedFrontend {
-  frontend: Frontend;
-  reason: string;
-}
-
-export interface Plan {
-  steps: PlanStep[];
-  /** The programmed state once the steps are applied. */
-  next: ProgrammedState;
-  /** Frontends that did not fit; a programmed one stays as it was. */
-  skipped: SkippedFrontend[];
+export interface SocketPlan extends Plan<ProgrammedState, DatapathMaps> {
   /** Backends no UDP frontend uses any more: connected UDP sockets to them
    *  would keep sending there, so they are to be destroyed. */
   udpTargets: SocketTarget[];
-  /** Map entries written or deleted. */
-  writes: number;
-  /** Map entries deleted. */
-  deletes: number;
 }
 
 interface Budget {
@@ -65,19 +48,6 @@ interface Changes {
   slots: ServiceSlot[];
   masters: ServiceSlot[];
   surplus: ServiceSlotKey[];
-}
-
-function entries(step: PlanStep): unknown[] {
-  switch (step.op) {
-    case 'updateBackends':
-      return step.backends;
-    case 'updateServices':
-      return step.slots;
-    case 'deleteServices':
-      return step.keys;
-    case 'deleteBackends':
-      return step.ids;
-  }
 }
 
 // Literal objects of one shape: spreading into them is many times slower.
@@ -208,7 +178,7 @@ function desiredKey(f: Frontend): string {
 /** Plans the sync from state to desired. The plan takes state over: next
  *  shares its backend map and index and updates them in place, so that an
  *  unchanged frontend costs nothing. */
-export function planSync(state: ProgrammedState, desired: Frontend[], limits: PlanLimits): Plan {
+export function planSync(state: ProgrammedState, desired: Frontend[], limits: PlanLimits): SocketPlan {
   const programmed = [...state.frontends.values()];
   const readBack = state.index === undefined;
   const index = state.index ?? planIndex(state, limits.lbMapMax);
@@ -267,35 +237,15 @@ export function planSync(state: ProgrammedState, desired: Frontend[], limits: Pl
   }
   const next: ProgrammedState = { frontends, backends, index };
 
-  const steps: PlanStep[] = [
-    { op: 'updateBackends', backends: changes.backends },
-    { op: 'updateServices', slots: changes.slots },
-    { op: 'updateServices', slots: changes.masters },
-    { op: 'deleteServices', keys: changes.surplus },
-    { op: 'deleteServices', keys: removedMasters },
-    { op: 'deleteServices', keys: removedSlots },
-    { op: 'deleteBackends', ids: unused },
+  const steps = [
+    step('updateBackends', changes.backends),
+    step('updateServices', changes.slots),
+    step('updateServices', changes.masters),
+    step('deleteServices', changes.surplus),
+    step('deleteServices', removedMasters),
+    step('deleteServices', removedSlots),
+    step('deleteBackends', unused),
   ];
-  const nonEmpty = steps.filter((s) => entries(s).length > 0);
   const deletes = changes.surplus.length + removedMasters.length + removedSlots.length + unused.length;
-  return { steps: nonEmpty, next, skipped, udpTargets: udpTargets(leftUdp, next), writes: nonEmpty.reduce((n, s) => n + entries(s).length, 0), deletes };
-}
-
-export function applyPlan(maps: DatapathMaps, plan: Plan): void {
-  for (const step of plan.steps) {
-    switch (step.op) {
-      case 'updateBackends':
-        maps.updateBackends(step.backends);
-        break;
-      case 'updateServices':
-        maps.updateServices(step.slots);
-        break;
-      case 'deleteServices':
-        maps.deleteServices(step.keys);
-        break;
-      case 'deleteBackends':
-        maps.deleteBackends(step.ids);
-        break;
-    }
-  }
+  return { ...planOf(steps, next, skipped, deletes), udpTargets: udpTargets(leftUdp, next) };
 }

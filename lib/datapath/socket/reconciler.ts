@@ -1,10 +1,11 @@
-// Keeps the maps in line with the desired frontends, one sync at a time. It
-// starts from what the maps hold (adopting a previous agent's state) and then
-// trusts its own plans; after a failed write it reads the maps again, since
-// it can no longer know how far the writes got.
+// The socket LB's reconciler: its maps read back per frontend
+// (programmed.ts), its plans (plan.ts), and what a sync reports, the UDP
+// backends that left among it.
 import { backendKey, Frontend } from '../../model/frontend';
 import { DatapathMaps, SocketTarget } from '../native';
-import { applyPlan, PlanLimits, planSync, SkippedFrontend } from './plan';
+import { SkippedFrontend } from '../plan';
+import { Reconciler } from '../reconciler';
+import { PlanLimits, planSync, SocketPlan } from './plan';
 import { ProgrammedState, programmedState } from './programmed';
 
 export interface SyncReport {
@@ -16,55 +17,16 @@ export interface SyncReport {
   udpTargets: SocketTarget[];
 }
 
-export class Reconciler {
-  private state?: ProgrammedState;
-
-  constructor(
-    private readonly maps: DatapathMaps,
-    private readonly limits: PlanLimits,
-  ) {}
-
-  /** What the last sync programmed; undefined while the next one has to
-   *  read the maps first (before the first, after a failed write). */
-  get programmed(): ProgrammedState | undefined {
-    return this.state;
-  }
-
-  /** Reads the programmed state from the maps. */
-  adopt(): ProgrammedState {
-    this.state = programmedState(this.maps.dumpServices(), this.maps.dumpBackends());
-    return this.state;
-  }
-
-  /** Reads the maps again, then syncs: entries changed or deleted behind
-   *  the agent's back are written again. */
-  repair(desired: Frontend[]): SyncReport {
-    this.adopt();
-    return this.sync(desired);
-  }
-
-  sync(desired: Frontend[]): SyncReport {
-    const start = this.state ?? this.adopt();
-    this.state = undefined;
-    let plan = planSync(start, desired, this.limits);
-    applyPlan(this.maps, plan);
-    let writes = plan.writes;
-    const udpTargets = new Map(plan.udpTargets.map((t) => [backendKey(t), t]));
-    // Removed frontends free their entries only at the end of a sync, so a
-    // frontend that did not fit may fit now.
-    if (plan.skipped.length > 0 && plan.deletes > 0) {
-      plan = planSync(plan.next, desired, this.limits);
-      applyPlan(this.maps, plan);
-      writes += plan.writes;
-      for (const t of plan.udpTargets) udpTargets.set(backendKey(t), t);
-    }
-    this.state = plan.next;
-    return {
-      frontends: plan.next.frontends.size,
-      backends: plan.next.backends.size,
-      writes,
-      skipped: plan.skipped,
-      udpTargets: [...udpTargets.values()],
-    };
+export class SocketReconciler extends Reconciler<ProgrammedState, Frontend, DatapathMaps, SocketPlan, SyncReport> {
+  constructor(maps: DatapathMaps, limits: PlanLimits) {
+    super(maps, {
+      read: (m) => programmedState(m.dumpServices(), m.dumpBackends()),
+      plan: (state, desired) => planSync(state, desired, limits),
+      report: (plans) => {
+        const { next, skipped } = plans[plans.length - 1];
+        const udpTargets = new Map(plans.flatMap((p) => p.udpTargets.map((t) => [backendKey(t), t] as const)));
+        return { frontends: next.frontends.size, backends: next.backends.size, writes: plans.reduce((n, p) => n + p.writes, 0), skipped, udpTargets: [...udpTargets.values()] };
+      },
+    });
   }
 }

@@ -1,0 +1,60 @@
+// Keeps one load balancer's maps in line with its desired frontends, one
+// sync at a time. It starts from what the maps hold (a previous agent's state
+// is adopted, never flushed) and then trusts its own plans; a full sync, or
+// a sync after a failed write, reads the maps again, since it can no longer
+// know how far the writes got. What is read, planned and reported is the
+// LB's own (socket/reconciler.ts, edge/reconciler.ts).
+import { applyPlan, Plan } from './plan';
+
+export interface LbPlanner<S, D, M, P extends Plan<S, M>, R> {
+  /** The state the maps hold; last: what this reconciler knew before, if anything. */
+  read(maps: M, last: S | undefined): S;
+  /** Takes state over: the plan's next may share and update it. */
+  plan(state: S, desired: D[]): P;
+  /** The sync's outcome, from its plans (two when deletions made room). */
+  report(plans: P[]): R;
+}
+
+export class Reconciler<S, D, M, P extends Plan<S, M>, R> {
+  private state?: S;
+
+  constructor(
+    private readonly maps: M,
+    private readonly planner: LbPlanner<S, D, M, P, R>,
+  ) {}
+
+  /** What the last sync programmed; undefined while the next one has to
+   *  read the maps first (before the first, after a failed write). */
+  get programmed(): S | undefined {
+    return this.state;
+  }
+
+  /** Reads the programmed state from the maps. */
+  adopt(): S {
+    this.state = this.planner.read(this.maps, this.state);
+    return this.state;
+  }
+
+  /** Reads the maps again, then syncs: entries changed or deleted behind
+   *  the agent's back are written again. */
+  repair(desired: D[]): R {
+    this.adopt();
+    return this.sync(desired);
+  }
+
+  sync(desired: D[]): R {
+    const start = this.state ?? this.adopt();
+    // Unknown until the writes are done: a failure leaves the next sync to read the maps.
+    this.state = undefined;
+    const plans = [this.planner.plan(start, desired)];
+    applyPlan(this.maps, plans[0]);
+    // Deletions free their entries only at the end of a plan, so what did not fit may fit now.
+    if (plans[0].skipped.length > 0 && plans[0].deletes > 0) {
+      plans.push(this.planner.plan(plans[0].next, desired));
+      applyPlan(this.maps, plans[1]);
+    }
+    const last = plans[plans.length - 1];
+    this.state = last.next;
+    return this.planner.report(plans);
+  }
+}

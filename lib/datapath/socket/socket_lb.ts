@@ -1,0 +1,82 @@
+// The socket LB's part of a sync: the desired frontends into its maps, then
+// the connected UDP sockets to backends that left destroyed, since they would
+// keep sending there; and how the agent opens it.
+import * as fs from 'fs';
+import * as path from 'path';
+import { networkNamespaces } from '../../host/netns';
+import { Logger } from '../../log';
+import { DesiredState } from '../../model/desired';
+import { formatAddrPort } from '../../model/ip_address';
+import { stopwatch } from '../../stopwatch';
+import { CapacityReport } from '../../sync/capacity';
+import { socketWanted } from '../../sync/attachment_repair';
+import { LbSync, SyncContext } from '../../sync/lb_sync';
+import { LbDeps, LoadBalancer } from '../load_balancer';
+import { logMigrations, settleMigrations } from '../map_migrations';
+import { Datapath, loadAddon, OpenOptions, SocketTarget } from '../native';
+import { socketMapCapacities, SocketLbMetrics } from './metrics';
+import { SocketReconciler } from './reconciler';
+
+export interface SocketLbOptions {
+  dp: Pick<Datapath, 'destroyUdpSockets'>;
+  reconciler: SocketReconciler;
+  /** Where frontends that do not fit are reported. */
+  capacity: CapacityReport;
+  log: Logger;
+}
+
+export class SocketLb implements LbSync {
+  readonly name = 'socket';
+
+  constructor(private readonly o: SocketLbOptions) {}
+
+  sync(desired: DesiredState, ctx: SyncContext): void {
+    const r = ctx.kind === 'full' ? this.o.reconciler.repair(desired.frontends) : this.o.reconciler.sync(desired.frontends);
+    this.o.capacity.report(this.name, r.skipped);
+    const skipped = r.skipped.length > 0 ? `, ${r.skipped.length} skipped` : '';
+    const reread = ctx.kind === 'full' ? ', maps re-read' : '';
+    const line = `sync: ${r.frontends} frontends, ${r.backends} backends, ${r.writes} writes in ${ctx.elapsed().toFixed(1)}ms${skipped}${reread}`;
+    // A periodic sync that found everything in place is routine, frontends
+    // still pending for lack of room too (the capacity report told of them).
+    if (ctx.routine && r.writes === 0) this.o.log.debug(line);
+    else this.o.log.info(line);
+    if (r.udpTargets.length > 0) this.destroyUdpSockets(r.udpTargets);
+  }
+
+  private destroyUdpSockets(targets: SocketTarget[]): void {
+    const elapsed = stopwatch();
+    const list = targets.map((t) => formatAddrPort(t.addr, t.port)).join(', ');
+    try {
+      const n = this.o.dp.destroyUdpSockets(targets, networkNamespaces());
+      this.o.log.info(`udp: destroyed ${n} connected sockets to removed backends ${list} in ${elapsed().toFixed(1)}ms`);
+    } catch (e) {
+      this.o.log.error(`udp: destroying sockets to ${list} failed: ${(e as Error).message}`);
+    }
+  }
+}
+
+/** Loads sock_lb.o (its maps adopted, never flushed), puts its programs on
+ *  the cgroup, and reads what its maps hold. */
+export function openSocketLb(
+  cfg: Pick<OpenOptions, 'lbMapMax' | 'revNatMapMax'>,
+  objectDir: string,
+  pins: { maps: string; links: string },
+  cgroupRoot: string,
+  { capacity, repair, log }: LbDeps,
+): LoadBalancer {
+  const opts: OpenOptions = { objectPath: path.join(objectDir, 'sock_lb.o'), mapDir: pins.maps, lbMapMax: cfg.lbMapMax, revNatMapMax: cfg.revNatMapMax };
+  const dp = loadAddon().openDatapath(opts);
+  logMigrations(dp, log);
+  const attached = dp.attachCgroup(cgroupRoot, pins.links);
+  for (const a of attached) log.info(`attach: ${a.prog} ${a.action} on ${cgroupRoot}`);
+  settleMigrations(dp, log);
+  const cgroup = { path: cgroupRoot, id: fs.statSync(cgroupRoot).ino };
+  repair.want('socket', socketWanted(dp, attached.map((a) => a.prog), cgroup, pins.links));
+  const reconciler = new SocketReconciler(dp, { lbMapMax: cfg.lbMapMax });
+  const adopted = reconciler.adopt();
+  log.info(`adopted ${adopted.frontends.size} frontends and ${adopted.backends.size} backends from ${pins.maps}`);
+  return {
+    sync: new SocketLb({ dp, reconciler, capacity, log }),
+    metrics: new SocketLbMetrics({ maps: dp, programmed: () => reconciler.programmed, capacities: socketMapCapacities(opts) }),
+  };
+}
