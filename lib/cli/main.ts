@@ -1,14 +1,21 @@
 // kpr's command line: `kpr run` (the agent), `kpr services`, `kpr backends`
 // and `kpr flows` (what the pinned maps hold), `kpr maglev FRONTEND` (a programmed Maglev table),
 // `kpr maglev compute` (a Maglev table, as the agent would build it) and
-// `kpr trace` (the edge LB's decisions as they happen). The native addon is loaded only by these commands, so
-// everything else works without it.
+// `kpr trace` (the edge LB's decisions as they happen), one entry each in the
+// command table; their flags are config.ts's. The native addon is loaded only
+// by these commands, so everything else works without it.
 import * as fs from 'fs';
 import * as path from 'path';
 import { runAgent } from '../agent';
 import {
   commandHelp,
+  CommandSpec,
   COMMANDS,
+  MaglevComputeConfig,
+  MaglevShowConfig,
+  ServicesConfig,
+  StatusConfig,
+  TraceConfig,
   MAGLEV_COMPUTE,
   maglevComputeConfig,
   maglevShowConfig,
@@ -39,6 +46,7 @@ import { programmedState } from '../datapath/socket/programmed';
 import { formatTable, ServiceRow, serviceRows } from './service_listing';
 import { pinPaths } from '../host/bpffs';
 import { createLogger } from '../log';
+import { RunConfig } from '../run_config';
 import { agentHealth, attachmentRows, formatStatus, statusExitCode } from './status_report';
 import { drainOutput, stdoutClosed, watchOutput } from './output';
 import { formatFrontend } from '../model/frontend';
@@ -46,12 +54,7 @@ import { formatFrontend } from '../model/frontend';
 /** Exit status of a command line error. */
 const USAGE = 2;
 
-async function run(args: string[]): Promise<number> {
-  const cfg = runConfig(args);
-  if (cfg === 'help') {
-    process.stdout.write(commandHelp(RUN));
-    return 0;
-  }
+async function run(cfg: RunConfig): Promise<number> {
   await runAgent(cfg, createLogger(cfg.logLevel));
   return 0;
 }
@@ -65,12 +68,7 @@ function pinnedMapDir(bpfRoot: string): string {
   return mapDir;
 }
 
-function services(args: string[]): number {
-  const cfg = servicesConfig(args);
-  if (cfg === 'help') {
-    process.stdout.write(commandHelp(SERVICES));
-    return 0;
-  }
+function services(cfg: ServicesConfig): number {
   const mapDir = pinnedMapDir(cfg.bpfRoot);
   const maps = loadAddon().openPinnedMaps(mapDir);
   let rows: ServiceRow[];
@@ -97,12 +95,7 @@ function withEdgeMaps<T>(mapDir: string, fn: (maps: EdgeReaders) => T): T | unde
   }
 }
 
-async function status(args: string[]): Promise<number> {
-  const cfg = statusConfig(args);
-  if (cfg === 'help') {
-    process.stdout.write(commandHelp(STATUS));
-    return 0;
-  }
+async function status(cfg: StatusConfig): Promise<number> {
   const { maps: mapDir, links: linkDir } = pinPaths(cfg.bpfRoot);
   pinnedMapDir(cfg.bpfRoot);
   const kernel = loadAddon().kernelStatus({ mapDir, linkDir });
@@ -112,12 +105,7 @@ async function status(args: string[]): Promise<number> {
   return statusExitCode(health, findings);
 }
 
-function backends(args: string[]): number {
-  const cfg = servicesConfig(args, BACKENDS);
-  if (cfg === 'help') {
-    process.stdout.write(commandHelp(BACKENDS));
-    return 0;
-  }
+function backends(cfg: ServicesConfig): number {
   const mapDir = pinnedMapDir(cfg.bpfRoot);
   const maps = loadAddon().openPinnedMaps(mapDir);
   let socket: Backend[];
@@ -134,12 +122,7 @@ function backends(args: string[]): number {
   return 0;
 }
 
-function flows(args: string[]): number {
-  const cfg = servicesConfig(args, FLOWS);
-  if (cfg === 'help') {
-    process.stdout.write(commandHelp(FLOWS));
-    return 0;
-  }
+function flows(cfg: ServicesConfig): number {
   const rows = withEdgeMaps(pinnedMapDir(cfg.bpfRoot), (e) => flowRows(e.dumpFlows(), e.dumpFrontends(), e.dumpBackends()));
   if (rows === undefined) throw new Error(`no edge LB maps under ${cfg.bpfRoot}: the agent runs without the edge LB (--bpf-lb-acceleration disabled?)`);
   process.stdout.write(cfg.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : formatFlows(rows));
@@ -160,12 +143,7 @@ function readBackends(file: string): string[] {
 }
 
 /** kpr maglev FRONTEND: the table a node holds, shown as kpr maglev compute shows one. */
-function maglevShow(args: string[]): number {
-  const cfg = maglevShowConfig(args);
-  if (cfg === 'help') {
-    process.stdout.write(commandHelp(MAGLEV_SHOW));
-    return 0;
-  }
+function maglevShow(cfg: MaglevShowConfig): number {
   const maps = loadAddon().openPinnedEdgeMaps(pinnedMapDir(cfg.bpfRoot));
   try {
     const p = programmedMaglev(maps, cfg.frontend, (input) => loadAddon().maglevDigest(input));
@@ -177,19 +155,8 @@ function maglevShow(args: string[]): number {
   return 0;
 }
 
-function maglev(args: string[]): number {
-  const [sub, ...rest] = args;
-  if (sub === '-h' || sub === '--help') {
-    process.stdout.write(commandHelp(MAGLEV_COMPUTE));
-    return 0;
-  }
-  if (sub === undefined) throw new UsageError('maglev', 'missing a frontend or the subcommand compute');
-  if (sub !== 'compute') return maglevShow(args);
-  const cfg = maglevComputeConfig(rest);
-  if (cfg === 'help') {
-    process.stdout.write(commandHelp(MAGLEV_COMPUTE));
-    return 0;
-  }
+/** kpr maglev compute: a table as the agent would build it. */
+function maglevCompute(cfg: MaglevComputeConfig): number {
   const backends = readBackends(cfg.backendsFile);
   loadAddon(); // a missing build is not the user's mistake; what computeMaglev refuses is
   let table: MaglevTable;
@@ -207,12 +174,7 @@ const TRACE_LEASE_MS = 2000;
 const TRACE_POLL_MS = 200;
 
 /** kpr trace: decisions as they happen, until a limit, an interrupt or its reader goes away. */
-async function trace(args: string[]): Promise<number> {
-  const cfg = traceConfig(args);
-  if (cfg === 'help') {
-    process.stdout.write(commandHelp(TRACE));
-    return 0;
-  }
+async function trace(cfg: TraceConfig): Promise<number> {
   const t = loadAddon().openTrace(pinnedMapDir(cfg.bpfRoot));
   let interrupted = false;
   const onSignal = () => (interrupted = true);
@@ -252,6 +214,40 @@ function formatTraceFrontend(fe: FrontendKey | { addr: string }): string {
   return 'port' in fe ? formatFrontend(fe) : fe.addr;
 }
 
+/** A command's flags, their parser, and what it does with them. */
+type Command = (args: string[]) => Promise<number>;
+
+/** Parses the flags and runs the command; a -h among them shows its help instead. */
+function command<T>(spec: CommandSpec, parse: (args: string[]) => T | 'help', run: (cfg: T) => number | Promise<number>): Command {
+  return async (args) => {
+    const cfg = parse(args);
+    if (cfg !== 'help') return run(cfg);
+    process.stdout.write(commandHelp(spec));
+    return 0;
+  };
+}
+
+const maglevShowCommand = command(MAGLEV_SHOW, maglevShowConfig, maglevShow);
+const maglevComputeCommand = command(MAGLEV_COMPUTE, maglevComputeConfig, maglevCompute);
+
+/** kpr maglev FRONTEND, or kpr maglev compute. */
+const maglev: Command = async (args) => {
+  const [sub, ...rest] = args;
+  if (sub === '-h' || sub === '--help') return maglevComputeCommand([sub]);
+  if (sub === undefined) throw new UsageError('maglev', 'missing a frontend or the subcommand compute');
+  return sub === 'compute' ? maglevComputeCommand(rest) : maglevShowCommand(args);
+};
+
+const COMMAND_TABLE = new Map<string, Command>([
+  [RUN.name, command(RUN, runConfig, run)],
+  [STATUS.name, command(STATUS, statusConfig, status)],
+  [SERVICES.name, command(SERVICES, servicesConfig, services)],
+  [BACKENDS.name, command(BACKENDS, (args) => servicesConfig(args, BACKENDS), backends)],
+  [FLOWS.name, command(FLOWS, (args) => servicesConfig(args, FLOWS), flows)],
+  [MAGLEV_SHOW.name, maglev],
+  [TRACE.name, command(TRACE, traceConfig, trace)],
+]);
+
 /** Runs a command; resolves with its exit status once its output is written out. */
 export async function main(argv: string[]): Promise<number> {
   watchOutput();
@@ -271,13 +267,8 @@ async function runCommand(argv: string[]): Promise<number> {
       process.stdout.write(mainHelp());
       return 0;
     }
-    if (command === RUN.name) return await run(args);
-    if (command === SERVICES.name) return services(args);
-    if (command === BACKENDS.name) return backends(args);
-    if (command === STATUS.name) return await status(args);
-    if (command === FLOWS.name) return flows(args);
-    if (command === 'maglev') return maglev(args);
-    if (command === TRACE.name) return await trace(args);
+    const cmd = COMMAND_TABLE.get(command);
+    if (cmd) return await cmd(args);
     throw new UsageError('', `unknown command ${JSON.stringify(command)} (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
   } catch (e) {
     if (e instanceof UsageError) {
