@@ -1,7 +1,8 @@
 // kpr's own metrics (kpr_*), beside kube-proxy's. Counters come from the
 // datapath's per-CPU maps, summed over CPUs by the addon and read when
-// Prometheus scrapes (a batched read of each map, no timer). What is
-// programmed comes from the reconcilers' last plans (each LB's metrics.ts reads its own): the agent knows what it
+// Prometheus scrapes (a batched read of each map, no timer); each LB reads
+// its own (datapath/socket/metrics.ts, datapath/edge/metrics.ts). What is
+// programmed comes from the reconcilers' last plans: the agent knows what it
 // wrote, so no scrape dumps a hash map. Every label takes a bounded set of
 // values (datapath, drop reason, map, program and attach point, a few backend
 // count ranges); series per service exist only with --metrics-per-service,
