@@ -28,11 +28,11 @@
 #include "kpr_addr.h"
 #include "kpr_edge_select.h"
 #include "kpr_edge_snat.h"
-#include "kpr_encap.h"
+#include "kpr_edge_encap.h"
 #include "kpr_fib.h"
 #include "kpr_icmp.h"
 #include "kpr_nat.h"
-#include "kpr_xdp_maps.h"
+#include "kpr_edge_maps.h"
 
 /* What the XDP paths below return besides an XDP action. */
 #define ICMP_RESIZE_FAILED -1 /* the tunnel's header could not be added */

@@ -23,13 +23,8 @@
 #include "kpr_edge_clock.h"
 #include "kpr_flow_lifetime.h"
 #include "kpr_parse.h"
-#include "kpr_xdp_maps.h"
+#include "kpr_edge_maps.h"
 
-/* How many random ports a new flow tries before it is dropped. At 90% of a
- * backend's ports held, 256 tries all fail once in 10^11 new flows (64
- * would once in a thousand); a try costs about 100 ns, and at that
- * occupancy a new flow needs ten on average. */
-#define KPR_SNAT_PORT_TRIES 256
 /* A port's takeover swaps seen_s, state and pad as one aligned 64-bit word. */
 _Static_assert(__builtin_offsetof(struct edge_snat_val, seen_s) % 8 == 0, "seen_s starts a 64-bit word");
 _Static_assert(sizeof(struct edge_snat_val) == __builtin_offsetof(struct edge_snat_val, seen_s) + 8,
@@ -133,7 +128,7 @@ static int snat_claim_try(__u32 i, void *data)
 		return 0;
 	err = bpf_map_update_elem(&kpr_edge_snat, k, c->v, BPF_NOEXIST);
 	if (err == -KPR_E2BIG) {
-		c->reason = KPR_XDP_DROP_SNAT_MAP_FULL;
+		c->reason = KPR_EDGE_DROP_SNAT_MAP_FULL;
 		return 1;
 	}
 	if (err) {
@@ -167,7 +162,7 @@ static int snat_claim_try(__u32 i, void *data)
 static __always_inline int snat_claim(const struct edge_config *cfg, struct edge_snat_key *k, const struct edge_snat_val *v,
 				      __u32 clock)
 {
-	struct snat_claim_ctx c = { .cfg = cfg, .k = k, .v = v, .clock = clock, .reason = KPR_XDP_DROP_SNAT_NO_PORT };
+	struct snat_claim_ctx c = { .cfg = cfg, .k = k, .v = v, .clock = clock, .reason = KPR_EDGE_DROP_SNAT_NO_PORT };
 
 	bpf_loop(KPR_SNAT_PORT_TRIES, snat_claim_try, &c, 0);
 	return c.reason;
@@ -193,9 +188,9 @@ static __noinline int snat_flow_port(const struct pkt *p, const struct edge_conf
 
 	s = bpf_map_lookup_elem(&kpr_edge_snat_scratch, &zero);
 	if (!s)
-		return KPR_XDP_DROP_SNAT_NO_PORT;
+		return KPR_EDGE_DROP_SNAT_NO_PORT;
 	if (!node)
-		return KPR_XDP_DROP_NO_NODE_ADDRESS;
+		return KPR_EDGE_DROP_NO_NODE_ADDRESS;
 	__builtin_memset(s, 0, sizeof(*s));
 	snat_key(&s->k, p, b->addr, node, b->port);
 	snat_client_key(&s->ck, p->saddr, p->sport, &s->k);
@@ -240,14 +235,14 @@ static __noinline int snat_new_flow(const struct edge_config *cfg, __u16 *port)
 
 	s = bpf_map_lookup_elem(&kpr_edge_snat_scratch, &zero);
 	if (!s)
-		return KPR_XDP_DROP_SNAT_NO_PORT;
+		return KPR_EDGE_DROP_SNAT_NO_PORT;
 	err = snat_claim(cfg, &s->k, &s->v, s->v.seen_s);
 	if (err)
 		return err;
 	*port = s->k.snat_port;
 	if (bpf_map_update_elem(&kpr_edge_snat_ports, &s->ck, &s->k.snat_port, BPF_ANY)) {
 		bpf_map_delete_elem(&kpr_edge_snat, &s->k);
-		return KPR_XDP_DROP_SNAT_MAP_FULL;
+		return KPR_EDGE_DROP_SNAT_MAP_FULL;
 	}
 	return 0;
 }

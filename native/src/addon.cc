@@ -216,7 +216,7 @@ class LbMaps : public Napi::ObjectWrap<LbMaps> {
   Napi::Value DeleteServicesJs(const Napi::CallbackInfo& info) {
     return Guard(info.Env(), [&]() -> Napi::Value {
       RequireOpen();
-      auto keys = MapArray<lb_svc_key>(info[0], [](const Napi::Value& v) {
+      auto keys = MapArray<sock_svc_key>(info[0], [](const Napi::Value& v) {
         Napi::Object o = ObjectArg(v);
         uint32_t slot = U32(o, "slot");
         if (slot > 65535) throw BpfError("'slot' must fit 16 bits");
@@ -297,7 +297,7 @@ class LbMaps : public Napi::ObjectWrap<LbMaps> {
     return Guard(info.Env(), [&]() -> Napi::Value {
       RequireOpen();
       Napi::Env env = info.Env();
-      auto sums = SumPerCpuCounters(maps_.drops, KPR_REASON_MAX);
+      auto sums = SumPerCpuCounters(maps_.drops, KPR_SOCK_REASON_MAX);
       Napi::Array out = Napi::Array::New(env, sums.size());
       for (size_t i = 0; i < sums.size(); i++) out.Set(i, static_cast<double>(sums[i]));
       return out;
@@ -654,7 +654,7 @@ void AddEdgeReaders(EdgeApi& a) {
     return EdgeConfigObject(ci.Env(), ReadEdgeConfig(d.Maps().config));
   });
   a.Add("readDrops", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
-    return CountersArray(ci.Env(), SumPerCpuCounters(d.Maps().drops, KPR_XDP_REASON_MAX));
+    return CountersArray(ci.Env(), SumPerCpuCounters(d.Maps().drops, KPR_EDGE_REASON_MAX));
   });
   a.Add("readFlowMisses", [](EdgeDatapath& d, const Napi::CallbackInfo& ci) -> Napi::Value {
     return Napi::Number::New(ci.Env(), static_cast<double>(SumPerCpuCounters(d.Maps().flow_misses, 1)[0]));

@@ -47,7 +47,7 @@ void ParseAddrOf(const std::string& text, uint8_t family, uint8_t out[16], const
 }  // namespace
 
 EdgeObject LoadEdgeObject(const EdgeLoadOptions& o) {
-  // Both objects declare every edge map (kpr_xdp_maps.h) and must size them
+  // Both objects declare every edge map (kpr_edge_maps.h) and must size them
   // alike to share their pins.
   const std::vector<MapCapacity> capacities{{"kpr_edge_frontends", o.frontend_max},
                                             {"kpr_edge_backends", o.backend_max + 1},  // ids 1..max

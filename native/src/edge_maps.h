@@ -1,5 +1,5 @@
 // The XDP edge load balancer's maps as plain C++ records: loading
-// bpf/xdp_lb.o and bpf/tc_dsr.o, packing keys and values (bpf/include/kpr_xdp_types.h),
+// bpf/xdp_lb.o and bpf/tc_dsr.o, packing keys and values (bpf/include/kpr_edge_types.h),
 // swapping Maglev tables and reading its counters.
 #pragma once
 #include <cstdint>
@@ -11,7 +11,7 @@
 
 extern "C" {
 #include "kpr_flow_lifetime.h"
-#include "kpr_xdp_types.h"
+#include "kpr_edge_types.h"
 }
 
 struct bpf_object;

@@ -48,8 +48,8 @@ std::string ProtoName(uint8_t proto) {
   }
 }
 
-lb_svc_key PackServiceKey(const Frontend& fe, uint16_t slot) {
-  lb_svc_key k{};
+sock_svc_key PackServiceKey(const Frontend& fe, uint16_t slot) {
+  sock_svc_key k{};
   ParseAddr(fe.addr, k.addr, &k.family);
   k.port = htons(fe.port);
   k.proto = fe.proto;
@@ -58,29 +58,29 @@ lb_svc_key PackServiceKey(const Frontend& fe, uint16_t slot) {
 }
 
 void UpdateServices(int fd, const std::vector<ServiceSlot>& slots) {
-  std::vector<lb_svc_key> keys;
-  std::vector<lb_svc_val> values;
+  std::vector<sock_svc_key> keys;
+  std::vector<sock_svc_val> values;
   for (const auto& s : slots) {
     keys.push_back(PackServiceKey(s.fe, s.slot));
-    lb_svc_val v{};
+    sock_svc_val v{};
     v.backend_id = s.backend_id;
     v.svc_id = s.svc_id;
     v.count = s.count;
-    v.flags = s.affinity_timeout > 0 ? KPR_SVC_F_AFFINITY : 0;
+    v.flags = s.affinity_timeout > 0 ? KPR_SOCK_F_AFFINITY : 0;
     v.affinity_timeout = s.affinity_timeout;
     values.push_back(v);
   }
   UpdateBatch(fd, "kpr_services", keys, values);
 }
 
-void DeleteServices(int fd, const std::vector<lb_svc_key>& keys) { DeleteBatch(fd, "kpr_services", keys); }
+void DeleteServices(int fd, const std::vector<sock_svc_key>& keys) { DeleteBatch(fd, "kpr_services", keys); }
 
 void UpdateBackends(int fd, const std::vector<Backend>& backends) {
   std::vector<__u32> keys;
-  std::vector<lb_backend> values;
+  std::vector<sock_backend> values;
   for (const auto& b : backends) {
     keys.push_back(b.id);
-    lb_backend v{};
+    sock_backend v{};
     ParseAddr(b.addr, v.addr, &v.family);
     v.port = htons(b.port);
     v.svc_id = b.svc_id;
@@ -102,11 +102,11 @@ void ClearMap(int fd, size_t key_size) {
 }
 
 void ReplaceDestroyTargets(int fd, const std::vector<SocketTarget>& targets) {
-  ClearMap(fd, sizeof(lb_destroy_key));
-  std::vector<lb_destroy_key> keys;
+  ClearMap(fd, sizeof(sock_destroy_key));
+  std::vector<sock_destroy_key> keys;
   std::vector<__u8> values;
   for (const auto& t : targets) {
-    lb_destroy_key k{};
+    sock_destroy_key k{};
     ParseAddr(t.addr, k.addr, &k.family);
     k.port = htons(t.port);
     keys.push_back(k);
@@ -117,14 +117,14 @@ void ReplaceDestroyTargets(int fd, const std::vector<SocketTarget>& targets) {
 
 std::vector<ServiceSlot> DumpServices(int fd) {
   std::vector<ServiceSlot> out;
-  ForEach<lb_svc_key, lb_svc_val>(fd, [&](const lb_svc_key& k, const lb_svc_val& v) {
+  ForEach<sock_svc_key, sock_svc_val>(fd, [&](const sock_svc_key& k, const sock_svc_val& v) {
     ServiceSlot s;
     s.fe = Frontend{FormatAddr(k.addr, k.family), ntohs(k.port), k.proto};
     s.slot = k.slot;
     s.svc_id = v.svc_id;
     s.backend_id = v.backend_id;
     s.count = v.count;
-    s.affinity_timeout = (v.flags & KPR_SVC_F_AFFINITY) ? v.affinity_timeout : 0;
+    s.affinity_timeout = (v.flags & KPR_SOCK_F_AFFINITY) ? v.affinity_timeout : 0;
     out.push_back(s);
   });
   return out;
@@ -132,7 +132,7 @@ std::vector<ServiceSlot> DumpServices(int fd) {
 
 std::vector<Backend> DumpBackends(int fd) {
   std::vector<Backend> out;
-  ForEach<__u32, lb_backend>(fd, [&](const __u32& id, const lb_backend& v) {
+  ForEach<__u32, sock_backend>(fd, [&](const __u32& id, const sock_backend& v) {
     out.push_back(Backend{id, FormatAddr(v.addr, v.family), ntohs(v.port), v.svc_id});
   });
   return out;

@@ -1,12 +1,12 @@
 // The load balancer's maps as plain C++ records: packing of keys and values
-// (bpf/include/kpr_types.h), batched writes, dumps and per-CPU counter sums.
+// (bpf/include/kpr_sock_types.h), batched writes, dumps and per-CPU counter sums.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
 extern "C" {
-#include "kpr_types.h"
+#include "kpr_sock_types.h"
 }
 
 namespace kpr {
@@ -57,10 +57,10 @@ std::string FormatAddr(const uint8_t addr[16], uint8_t family);
 uint8_t ProtoFromName(const std::string& name);
 std::string ProtoName(uint8_t proto);
 
-lb_svc_key PackServiceKey(const Frontend& fe, uint16_t slot);
+sock_svc_key PackServiceKey(const Frontend& fe, uint16_t slot);
 
 void UpdateServices(int fd, const std::vector<ServiceSlot>& slots);
-void DeleteServices(int fd, const std::vector<lb_svc_key>& keys);
+void DeleteServices(int fd, const std::vector<sock_svc_key>& keys);
 void UpdateBackends(int fd, const std::vector<Backend>& backends);
 void DeleteBackends(int fd, const std::vector<uint32_t>& ids);
 void ReplaceDestroyTargets(int fd, const std::vector<SocketTarget>& targets);
@@ -71,7 +71,7 @@ std::vector<Backend> DumpBackends(int fd);
 
 // Sums a per-CPU array of u64 counters over at most `entries` indexes (fewer
 // when the map is smaller). Each value holds `fields` u64 counters (struct
-// lb_svc_stats: 1, struct edge_stats: 2); the sum of field f of index i is
+// sock_svc_stats: 1, struct edge_stats: 2); the sum of field f of index i is
 // element i * fields + f of the result.
 std::vector<uint64_t> SumPerCpuCounters(int fd, uint32_t entries, uint32_t fields = 1);
 

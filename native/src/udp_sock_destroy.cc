@@ -72,7 +72,7 @@ size_t UdpSockDestroyer::Destroy(const std::vector<SocketTarget>& targets,
     int fd;
     ~ClearTargets() {
       try {
-        ClearMap(fd, sizeof(lb_destroy_key));
+        ClearMap(fd, sizeof(sock_destroy_key));
       } catch (const BpfError&) {
       }
     }

@@ -1,14 +1,14 @@
 /* `kpr trace`: every forwarding decision of the edge LB for the frontends
  * and clients asked for, through a ring buffer, while a reader holds the
  * lease in kpr_xdp_trace_ctl. Off, it costs a packet one array load. */
-#ifndef KPR_TRACE_H
-#define KPR_TRACE_H
+#ifndef KPR_EDGE_TRACE_H
+#define KPR_EDGE_TRACE_H
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "kpr_parse.h"
 #include "kpr_addr.h"
-#include "kpr_xdp_maps.h"
+#include "kpr_edge_maps.h"
 
 /* What balance() decided for a packet; all a trace needs besides the packet. */
 struct decision {
