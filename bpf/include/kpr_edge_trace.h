@@ -57,14 +57,6 @@ static __always_inline struct edge_trace_event *trace_begin(const struct pkt *p)
 	return e;
 }
 
-static __always_inline void note_drop(__u32 reason)
-{
-	__u32 zero = 0, *last = bpf_map_lookup_elem(&kpr_xdp_last_drop, &zero);
-
-	if (last)
-		*last = reason;
-}
-
 static __always_inline void trace_end(struct edge_trace_event *e, const struct decision *d, int action)
 {
 	struct edge_backend *b;
