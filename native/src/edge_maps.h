@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "lb_maps.h"
+#include "addr_text.h"
 #include "loader.h"
 
 extern "C" {
