@@ -451,18 +451,14 @@ Napi::Value OpenEdgeDatapath(const Napi::CallbackInfo& info) {
     if (opts.frontend_max == 0 || opts.frontend_max > KPR_MAP_MAX_LIMIT || opts.maglev_size == 0)
       throw BpfError("'frontendMax' must be between 1 and " + std::to_string(KPR_MAP_MAX_LIMIT) +
                      " and 'maglevTableSize' at least 1");
-    Napi::Object wrapper = ConstructorsOf(info.Env()).edge_datapath.New({});
-    EdgeDatapath::Unwrap(wrapper)->Adopt(LoadEdgeObject(opts));
-    return wrapper;
+    return Instance<EdgeDatapath>(ConstructorsOf(info.Env()).edge_datapath, LoadEdgeObject(opts));
   });
 }
 
 Napi::Value OpenPinnedEdgeMapsJs(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
-    if (!info[0].IsString()) throw BpfError("openPinnedEdgeMaps(mapDir) takes a string");
-    Napi::Object wrapper = ConstructorsOf(info.Env()).edge_maps.New({});
-    EdgeDatapath::Unwrap(wrapper)->Adopt(OpenPinnedEdgeMaps(info[0].As<Napi::String>()));
-    return wrapper;
+    const std::string map_dir = MapDirArg(info, "openPinnedEdgeMaps");
+    return Instance<EdgeDatapath>(ConstructorsOf(info.Env()).edge_maps, OpenPinnedEdgeMaps(map_dir));
   });
 }
 

@@ -103,11 +103,8 @@ class Trace : public Napi::ObjectWrap<Trace> {
 
 Napi::Value OpenTrace(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
-    if (!info[0].IsString()) throw BpfError("openTrace(mapDir) takes a string");
-    auto trace = std::make_unique<EdgeTrace>(info[0].As<Napi::String>());
-    Napi::Object wrapper = ConstructorsOf(info.Env()).edge_trace.New({});
-    Trace::Unwrap(wrapper)->Adopt(std::move(trace));
-    return wrapper;
+    auto trace = std::make_unique<EdgeTrace>(MapDirArg(info, "openTrace"));
+    return Instance<Trace>(ConstructorsOf(info.Env()).edge_trace, std::move(trace));
   });
 }
 

@@ -54,11 +54,8 @@ class FlowGcObject : public Napi::ObjectWrap<FlowGcObject> {
 
 Napi::Value OpenFlowGc(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
-    if (!info[0].IsString()) throw BpfError("openFlowGc(mapDir) takes a string");
-    auto gc = std::make_unique<FlowGc>(info[0].As<Napi::String>());
-    Napi::Object wrapper = ConstructorsOf(info.Env()).flow_gc.New({});
-    FlowGcObject::Unwrap(wrapper)->Adopt(std::move(gc));
-    return wrapper;
+    auto gc = std::make_unique<FlowGc>(MapDirArg(info, "openFlowGc"));
+    return Instance<FlowGcObject>(ConstructorsOf(info.Env()).flow_gc, std::move(gc));
   });
 }
 

@@ -6,6 +6,9 @@
 #pragma once
 #include <napi.h>
 
+#include <string>
+#include <utility>
+
 namespace kpr::js {
 
 // The classes' constructors, kept per environment (a worker thread has its
@@ -18,6 +21,17 @@ struct Constructors {
   Napi::FunctionReference flow_gc;
 };
 Constructors& ConstructorsOf(Napi::Env env);
+
+// A new instance of class T, made by its constructor ctor, owning core.
+template <typename T, typename Core>
+Napi::Object Instance(Napi::FunctionReference& ctor, Core core) {
+  Napi::Object o = ctor.New({});
+  T::Unwrap(o)->Adopt(std::move(core));
+  return o;
+}
+
+// The map directory that open*(mapDir) takes; throws naming the call.
+std::string MapDirArg(const Napi::CallbackInfo& info, const char* call);
 
 // openDatapath, openPinnedMaps (js/sock_datapath.cc)
 void RegisterSockDatapath(Napi::Env env, Napi::Object exports, Constructors& ctors);

@@ -254,18 +254,14 @@ Napi::Value OpenDatapath(const Napi::CallbackInfo& info) {
     if (opts.lb_map_max == 0 || opts.lb_map_max > KPR_MAP_MAX_LIMIT)
       throw BpfError("'lbMapMax' must be between 1 and " + std::to_string(KPR_MAP_MAX_LIMIT));
     if (opts.revnat_map_max == 0) throw BpfError("'revNatMapMax' must be at least 1");
-    Napi::Object wrapper = ConstructorsOf(info.Env()).sock_datapath.New({});
-    SockDatapath::Unwrap(wrapper)->Adopt(LoadSockObject(opts));
-    return wrapper;
+    return Instance<SockDatapath>(ConstructorsOf(info.Env()).sock_datapath, LoadSockObject(opts));
   });
 }
 
 Napi::Value OpenPinnedMaps(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
-    if (!info[0].IsString()) throw BpfError("openPinnedMaps(mapDir) takes a string");
-    Napi::Object wrapper = ConstructorsOf(info.Env()).sock_datapath.New({});
-    SockDatapath::Unwrap(wrapper)->Adopt(OpenPinnedSockMaps(info[0].As<Napi::String>()));
-    return wrapper;
+    const std::string map_dir = MapDirArg(info, "openPinnedMaps");
+    return Instance<SockDatapath>(ConstructorsOf(info.Env()).sock_datapath, OpenPinnedSockMaps(map_dir));
   });
 }
 

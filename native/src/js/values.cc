@@ -1,5 +1,7 @@
 #include "js/values.h"
 
+#include "js/objects.h"
+
 namespace kpr::js {
 
 bool Given(const Napi::Object& o, const char* key) { return !o.Get(key).IsUndefined(); }
@@ -85,6 +87,11 @@ Napi::Value SettleMigrations(const Napi::Env& env, Migrations& migrations) {
   uint64_t copied = 0;
   for (auto& m : migrations) copied += m->Settle();
   return Napi::Number::New(env, static_cast<double>(copied));
+}
+
+std::string MapDirArg(const Napi::CallbackInfo& info, const char* call) {
+  if (!info[0].IsString()) throw BpfError(std::string(call) + "(mapDir) takes a string");
+  return info[0].As<Napi::String>();
 }
 
 Napi::Object IdsObject(const Napi::Env& env, const std::map<std::string, uint32_t>& ids) {
