@@ -32,7 +32,7 @@ export interface EdgeLbSource {
   capacities: MapCounts;
 }
 
-/** The socket LB's maps as the addon sizes them (native/src/loader.cc). */
+/** The socket LB's maps as the addon sizes them (native/src/sock_maps.cc). */
 export function socketMapCapacities(o: Pick<OpenOptions, 'lbMapMax' | 'revNatMapMax'>): MapCounts {
   return { kpr_services: o.lbMapMax, kpr_backends: o.lbMapMax, kpr_affinity: o.lbMapMax, kpr_revnat: o.revNatMapMax };
 }
@@ -102,7 +102,7 @@ export function servicePortName(f: { serviceName: string; portName: string }): s
   return f.portName ? `${f.serviceName}:${f.portName}` : f.serviceName;
 }
 
-/** Flow-table hits, which the XDP program does not count (kpr_xdp_maps.h):
+/** Flow-table hits, which the XDP program does not count (kpr_edge_maps.h):
  *  every packet counted for a frontend looks its flow up unless it was
  *  dropped first for its source range or for having no backend. Counters
  *  read one after the other can make the difference step back by a few
