@@ -4,10 +4,10 @@
  * unconnected UDP), so packets never need NAT. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include "kpr_maps.h"
+#include "kpr_sock_maps.h"
 #include "kpr_sock_addr.h"
-#include "kpr_lb.h"
-#include "kpr_revnat.h"
+#include "kpr_sock_select.h"
+#include "kpr_sock_revnat.h"
 
 #define ECONNREFUSED 111
 #define TCP_ESTABLISHED 1
@@ -33,35 +33,35 @@ static __always_inline int translatable(__u32 proto)
 
 /* Shared by connect() and sendmsg(): returns the verdict and leaves the
  * backend in *a. UDP sockets remember the translation for the reverse path. */
-static __always_inline enum lb_verdict sock_forward(struct bpf_sock_addr *ctx, struct lb_addr *a)
+static __always_inline enum sock_verdict sock_forward(struct bpf_sock_addr *ctx, struct sock_endpoint *a)
 {
-	struct lb_addr frontend = *a;
+	struct sock_endpoint frontend = *a;
 	__u32 proto = ctx->protocol;
 	__u32 svc_id = 0;
-	enum lb_verdict v;
+	enum sock_verdict v;
 
 	if (!translatable(proto))
-		return LB_PASS;
-	v = lb_translate(ctx, a, proto, &svc_id);
-	if (v == LB_TRANSLATED && proto == KPR_PROTO_UDP)
+		return SOCK_PASS;
+	v = sock_translate(ctx, a, proto, &svc_id);
+	if (v == SOCK_TRANSLATED && proto == KPR_PROTO_UDP)
 		revnat_remember(ctx, &frontend, a, proto, svc_id);
 	return v;
 }
 
 static __always_inline int forward4(struct bpf_sock_addr *ctx)
 {
-	struct lb_addr a;
+	struct sock_endpoint a;
 
-	lb_addr_from_ctx4(ctx, &a);
+	sock_endpoint_from_ctx4(ctx, &a);
 	switch (sock_forward(ctx, &a)) {
-	case LB_REJECT:
+	case SOCK_REJECT:
 		return reject();
-	case LB_TRANSLATED:
+	case SOCK_TRANSLATED:
 		if (a.family != KPR_AF_INET) {
-			count_drop(KPR_REASON_BACKEND_MISSING);
+			count_drop(KPR_SOCK_DROP_BACKEND_MISSING);
 			return reject();
 		}
-		lb_addr_to_ctx4(ctx, a.addr, a.port);
+		sock_endpoint_to_ctx4(ctx, a.addr, a.port);
 		return SYS_PROCEED;
 	default:
 		return SYS_PROCEED;
@@ -70,14 +70,14 @@ static __always_inline int forward4(struct bpf_sock_addr *ctx)
 
 static __always_inline int forward6(struct bpf_sock_addr *ctx)
 {
-	struct lb_addr a;
+	struct sock_endpoint a;
 
-	lb_addr_from_ctx6(ctx, &a);
+	sock_endpoint_from_ctx6(ctx, &a);
 	switch (sock_forward(ctx, &a)) {
-	case LB_REJECT:
+	case SOCK_REJECT:
 		return reject();
-	case LB_TRANSLATED:
-		lb_addr_to_ctx6(ctx, a.addr, a.family, a.port);
+	case SOCK_TRANSLATED:
+		sock_endpoint_to_ctx6(ctx, a.addr, a.family, a.port);
 		return SYS_PROCEED;
 	default:
 		return SYS_PROCEED;
@@ -86,21 +86,21 @@ static __always_inline int forward6(struct bpf_sock_addr *ctx)
 
 static __always_inline int reverse4(struct bpf_sock_addr *ctx)
 {
-	struct lb_addr a;
+	struct sock_endpoint a;
 
-	lb_addr_from_ctx4(ctx, &a);
+	sock_endpoint_from_ctx4(ctx, &a);
 	if (revnat_lookup(ctx, &a) && a.family == KPR_AF_INET)
-		lb_addr_to_ctx4(ctx, a.addr, a.port);
+		sock_endpoint_to_ctx4(ctx, a.addr, a.port);
 	return SYS_PROCEED;
 }
 
 static __always_inline int reverse6(struct bpf_sock_addr *ctx)
 {
-	struct lb_addr a;
+	struct sock_endpoint a;
 
-	lb_addr_from_ctx6(ctx, &a);
+	sock_endpoint_from_ctx6(ctx, &a);
 	if (revnat_lookup(ctx, &a))
-		lb_addr_to_ctx6(ctx, a.addr, a.family, a.port);
+		sock_endpoint_to_ctx6(ctx, a.addr, a.family, a.port);
 	return SYS_PROCEED;
 }
 
@@ -138,7 +138,7 @@ SEC("iter/udp")
 int kpr_destroy_udp(struct bpf_iter__udp *ctx)
 {
 	struct sock *sk = (struct sock *)ctx->udp_sk;
-	struct lb_destroy_key k = {};
+	struct sock_destroy_key k = {};
 
 	if (!sk || sk->__sk_common.skc_state != TCP_ESTABLISHED)
 		return 0;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The backend's side of the edge LB, on the node's external devices (tc).
  *
- * Ingress: a DSR tunnel from another node's kpr_xdp_lb (kpr_encap.h), sent
+ * Ingress: a DSR tunnel from another node's kpr_xdp_lb (kpr_edge_encap.h), sent
  * to this node's address, loses its outer header here; the inner packet,
  * already addressed to a backend on this node, goes up the stack, and the
  * frontend named in the tunnel is remembered for the replies.
@@ -16,13 +16,14 @@
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
-#include "kpr_xdp_maps.h"
+#include "kpr_edge_maps.h"
 #include "kpr_parse.h"
-#include "kpr_encap.h"
+#include "kpr_edge_encap.h"
 #include "kpr_edge_clock.h"
 #include "kpr_edge_revnat.h"
 #include "kpr_edge_icmp_backend.h"
 #include "kpr_edge_frag.h"
+#include "kpr_edge_verdict.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -40,12 +41,9 @@ char LICENSE[] SEC("license") = "GPL";
 #define TCP_CSUM_OFF   16
 #define UDP_CSUM_OFF   6
 
-static __always_inline int count_drop(__u32 reason)
+static __always_inline int shot(__u32 reason)
 {
-	__u64 *c = bpf_map_lookup_elem(&kpr_xdp_drops, &reason);
-
-	if (c)
-		*c += 1;
+	count_drop(reason);
 	return TC_ACT_SHOT;
 }
 
@@ -133,16 +131,16 @@ int kpr_tc_dsr_ingress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	/* The inner packet has the outer's family: the Ethernet type stays right. */
 	if (bpf_skb_adjust_room(skb, -outer_len, BPF_ADJ_ROOM_MAC, 0))
-		return count_drop(KPR_XDP_DROP_RESIZE_FAILED);
+		return shot(KPR_EDGE_DROP_RESIZE_FAILED);
 	/* An ICMP error that XDP sent on to a backend here (kpr_edge_icmp.h)
 	 * makes no flow. */
 	if (parse_skb(skb, &p) != PARSE_OK)
-		return icmp_err_parse_skb(skb, &p, &e) ? count_drop(KPR_XDP_DROP_INVALID_PACKET) : TC_ACT_OK;
+		return icmp_err_parse_skb(skb, &p, &e) ? shot(KPR_EDGE_DROP_INVALID_PACKET) : TC_ACT_OK;
 	/* A later fragment has no ports: its first fragment told the flow. */
 	if (p.frag == KPR_FRAG_LATER)
 		return TC_ACT_OK;
 	if (!p.l4_valid)
-		return count_drop(KPR_XDP_DROP_INVALID_PACKET);
+		return shot(KPR_EDGE_DROP_INVALID_PACKET);
 	revnat_remember_or_refresh(&p, fe_addr, fe_port);
 	return TC_ACT_OK;
 }
@@ -196,7 +194,7 @@ static __always_inline int reply_fragment(struct __sk_buff *skb, const struct pk
 
 	if (!v || v->action != KPR_FRAG_REPLY)
 		return TC_ACT_OK;
-	return set_source_addr(skb, p, v->saddr, &diff) ? count_drop(KPR_XDP_DROP_REVNAT_FAILED) : TC_ACT_OK;
+	return set_source_addr(skb, p, v->saddr, &diff) ? shot(KPR_EDGE_DROP_REVNAT_FAILED) : TC_ACT_OK;
 }
 
 SEC("tc")
@@ -207,7 +205,7 @@ int kpr_tc_dsr_egress(struct __sk_buff *skb)
 	struct pkt p;
 
 	if (parse_skb(skb, &p) != PARSE_OK)
-		return icmp_to_client_skb(skb, &p) ? count_drop(KPR_XDP_DROP_REVNAT_FAILED) : TC_ACT_OK;
+		return icmp_to_client_skb(skb, &p) ? shot(KPR_EDGE_DROP_REVNAT_FAILED) : TC_ACT_OK;
 	if (p.frag == KPR_FRAG_LATER)
 		return reply_fragment(skb, &p);
 	if (!p.l4_valid)
@@ -217,7 +215,7 @@ int kpr_tc_dsr_egress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	fe = *v;
 	if (rewrite_source(skb, &p, &fe))
-		return count_drop(KPR_XDP_DROP_REVNAT_FAILED);
+		return shot(KPR_EDGE_DROP_REVNAT_FAILED);
 	/* p still holds the addresses the later fragments leave with. */
 	if (p.frag == KPR_FRAG_FIRST)
 		frag_remember_reply(&p, fe.frontend_addr);

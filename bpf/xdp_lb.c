@@ -8,34 +8,31 @@
  * reply comes back through this node, where it is turned back here too.
  * A datagram in fragments is balanced by its first fragment, and its later
  * fragments follow it (kpr_edge_frag.h). Anything else leaves exactly as it
- * came. */
+ * came.
+ *
+ * A packet is parsed (kpr_parse.h), its frontend looked up, a backend chosen
+ * (kpr_edge_select.h), and it is forwarded by one of forward_local
+ * (kpr_edge_local.h), forward_dsr (kpr_edge_dsr.h) or forward_snat
+ * (kpr_edge_snat.h, which also turns snat replies back); every other end is
+ * a drop (kpr_edge_verdict.h). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include "kpr_xdp_maps.h"
+#include "kpr_edge_maps.h"
 #include "kpr_parse.h"
 #include "kpr_nat.h"
-#include "kpr_encap.h"
-#include "kpr_fib.h"
-#include "kpr_edge_clock.h"
+#include "kpr_edge_encap.h"
+#include "kpr_edge_config.h"
+#include "kpr_edge_verdict.h"
 #include "kpr_reject.h"
 #include "kpr_edge_select.h"
-#include "kpr_edge_revnat.h"
+#include "kpr_edge_local.h"
+#include "kpr_edge_dsr.h"
 #include "kpr_edge_snat.h"
 #include "kpr_edge_icmp.h"
 #include "kpr_edge_frag.h"
-#include "kpr_trace.h"
+#include "kpr_edge_trace.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-static __always_inline int drop(__u32 reason)
-{
-	__u64 *c = bpf_map_lookup_elem(&kpr_xdp_drops, &reason);
-
-	if (c)
-		*c += 1;
-	note_drop(reason);
-	return XDP_DROP;
-}
 
 static __always_inline void count_packet(struct xdp_md *ctx, __u32 svc_id)
 {
@@ -74,126 +71,12 @@ static __noinline int no_backend(struct xdp_md *ctx, const struct pkt *p, __u16 
 	int action;
 
 	if (flags & KPR_EDGE_F_DROP_NO_BACKEND)
-		return drop(KPR_XDP_DROP_NO_SERVICE_BACKEND);
+		return drop(KPR_EDGE_DROP_NO_SERVICE_BACKEND);
 	action = p->proto == IPPROTO_TCP ? reject_tcp(ctx, p) : reject_udp(ctx, p);
 	if (action < 0)
-		return drop(KPR_XDP_DROP_RESIZE_FAILED);
-	drop(KPR_XDP_DROP_NO_SERVICE_BACKEND); /* counted like a drop: the socket LB counts rejects too */
+		return drop(KPR_EDGE_DROP_RESIZE_FAILED);
+	drop(KPR_EDGE_DROP_NO_SERVICE_BACKEND); /* counted like a drop: the socket LB counts rejects too */
 	return action;
-}
-
-/* Too big for its DSR tunnel: the client is told the MTU it has
- * (kpr_edge_icmp.h), and the packet is counted like a drop. */
-static __always_inline int too_big(struct xdp_md *ctx, struct pkt *p, const __u8 *fe_addr, __u16 fe_port, __u32 mtu)
-{
-	int action = dsr_too_big(ctx, p, fe_addr, fe_port, mtu);
-
-	if (action < 0)
-		return drop(KPR_XDP_DROP_RESIZE_FAILED);
-	drop(KPR_XDP_DROP_FRAG_NEEDED);
-	return action;
-}
-
-static __always_inline int forward_fib(struct xdp_md *ctx, __u8 family)
-{
-	int action = fib_forward(ctx, family);
-
-	return action < 0 ? drop(KPR_XDP_DROP_FIB_LOOKUP_FAILED) : action;
-}
-
-/* The inner packet goes to the backend itself; the tunnel names the
- * frontend for the backend's node (kpr_encap.h). */
-static __always_inline int forward_dsr(struct xdp_md *ctx, struct pkt *p, const __u8 *src,
-				       const struct edge_backend *b)
-{
-	__u8 fe_addr[16] __attribute__((aligned(4))); /* nat_rewrite() reads it by words */
-	__u16 fe_port = p->dport;
-	__u32 mtu;
-	int action;
-
-	__builtin_memcpy(fe_addr, p->daddr, 16);
-	if (nat_rewrite(ctx, p, NAT_DST, b->addr, b->port))
-		return drop(KPR_XDP_DROP_INVALID_PACKET);
-	if (encap_dsr(ctx, p, src, b->node_addr, fe_addr, fe_port))
-		return drop(KPR_XDP_DROP_RESIZE_FAILED);
-	action = fib_forward_mtu(ctx, p->family, &mtu);
-	if (action == FIB_TOO_BIG)
-		return too_big(ctx, p, fe_addr, fe_port, mtu);
-	return action < 0 ? drop(KPR_XDP_DROP_FIB_LOOKUP_FAILED) : action;
-}
-
-/* A backend on this node: the stack delivers the packet; its replies leave
- * through tc_dsr.c, which needs to know the frontend. That is written once
- * per connection, and refreshed with the flow's entry (at most once a
- * second): a map update on every packet would cost more than all the rest. */
-static __always_inline int forward_local(struct xdp_md *ctx, struct pkt *p, const struct edge_backend *b,
-					 int new_flow, int refreshed)
-{
-	__u8 fe_addr[16];
-	__u16 fe_port = p->dport;
-
-	__builtin_memcpy(fe_addr, p->daddr, 16);
-	if (nat_rewrite(ctx, p, NAT_DST, b->addr, b->port))
-		return drop(KPR_XDP_DROP_INVALID_PACKET);
-	/* A client may open a connection from the port of an ended one, to
-	 * another frontend of the same service: the flow entry is the same,
-	 * the frontend its replies must come from is not. */
-	if (new_flow || (p->proto == IPPROTO_TCP && ct_opening(p->tcp_flags)))
-		revnat_remember(p, fe_addr, fe_port);
-	else if (refreshed)
-		revnat_remember_or_refresh(p, fe_addr, fe_port);
-	return XDP_PASS;
-}
-
-/* snat: the backend sees this node as the client, on a port of the flow's
- * own (kpr_edge_snat.h), which its reply comes back to. */
-static __always_inline int forward_snat(struct xdp_md *ctx, struct pkt *p, const struct edge_config *cfg,
-					const __u8 *src, const struct edge_backend *b, __u32 svc_id)
-{
-	__u16 port = 0;
-	int reason;
-
-	reason = snat_flow_port(p, cfg, b, svc_id, &port);
-	if (reason == KPR_SNAT_NEW_FLOW)
-		reason = snat_new_flow(cfg, &port);
-	if (reason)
-		return drop(reason);
-	if (nat_rewrite(ctx, p, NAT_SRC, src, port) || nat_rewrite(ctx, p, NAT_DST, b->addr, b->port))
-		return drop(KPR_XDP_DROP_INVALID_PACKET);
-	return forward_fib(ctx, p->family);
-}
-
-/* snat mode, the way back: a backend's reply to this node, on a snat port,
- * becomes the frontend's reply to the client. Only packets for this node's
- * own address can be one, so others skip the table. */
-static __always_inline int snat_reply(struct xdp_md *ctx, struct pkt *p)
-{
-	const struct edge_snat_val *v;
-	const struct edge_config *cfg;
-	const __u8 *node;
-	struct edge_snat_val sv;
-	__u8 want[16] = {};
-
-	cfg = edge_config();
-	if (!cfg)
-		return -1;
-	node = node_addr(cfg, p->family);
-	if (!node)
-		return -1;
-	addr_copy(want, node, p->family);
-	if (!addr_equal(want, p->daddr))
-		return -1;
-
-	v = snat_reply_flow(p);
-	if (!v)
-		return -1;
-	if (!p->l4_valid)
-		return drop(KPR_XDP_DROP_INVALID_PACKET);
-	sv = *v;
-	if (nat_rewrite(ctx, p, NAT_SRC, sv.frontend_addr, sv.frontend_port) ||
-	    nat_rewrite(ctx, p, NAT_DST, sv.client_addr, sv.client_port ? sv.client_port : p->dport))
-		return drop(KPR_XDP_DROP_INVALID_PACKET);
-	return forward_fib(ctx, p->family);
 }
 
 /* A packet for a frontend: the decision (in t, for `kpr trace`), and the
@@ -209,17 +92,17 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, const stru
 
 	t->svc_id = svc.svc_id;
 	if (!p->l4_valid)
-		return drop(KPR_XDP_DROP_INVALID_PACKET);
+		return drop(KPR_EDGE_DROP_INVALID_PACKET);
 	count_packet(ctx, svc.svc_id);
 	if ((svc.flags & KPR_EDGE_F_SOURCE_RANGES) && !source_allowed(p, svc.svc_id))
-		return drop(KPR_XDP_DROP_SOURCE_RANGE_DENIED);
+		return drop(KPR_EDGE_DROP_SOURCE_RANGE_DENIED);
 	if (svc.count == 0)
 		return no_backend(ctx, p, svc.flags);
 	b = select_backend(p, &svc, &t->pick, &t->backend_id, &refreshed);
 	if (!b)
-		return drop(KPR_XDP_DROP_BACKEND_MISSING);
+		return drop(KPR_EDGE_DROP_BACKEND_MISSING);
 	if (b->family != p->family)
-		return drop(KPR_XDP_DROP_UNSUPPORTED_L3);
+		return drop(KPR_EDGE_DROP_UNSUPPORTED_L3);
 
 	if (addr_is_zero(b->node_addr)) {
 		t->path = KPR_PATH_LOCAL;
@@ -227,10 +110,10 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, const stru
 	}
 	cfg = edge_config();
 	if (!cfg)
-		return drop(KPR_XDP_DROP_NO_NODE_ADDRESS);
+		return drop(KPR_EDGE_DROP_NO_NODE_ADDRESS);
 	src = node_addr(cfg, p->family);
 	if (!src)
-		return drop(KPR_XDP_DROP_NO_NODE_ADDRESS);
+		return drop(KPR_EDGE_DROP_NO_NODE_ADDRESS);
 	if (svc.flags & KPR_EDGE_F_SNAT) {
 		t->path = KPR_PATH_SNAT;
 		return forward_snat(ctx, p, cfg, src, b, svc.svc_id);
@@ -252,12 +135,12 @@ static __noinline int forward_fragment(struct xdp_md *ctx, struct pkt *p)
 	const __u8 *src;
 
 	if (!v || v->action == KPR_FRAG_DROP)
-		return drop(KPR_XDP_DROP_FRAG_NOT_FOUND);
+		return drop(KPR_EDGE_DROP_FRAG_NOT_FOUND);
 	if (v->action != KPR_FRAG_LOCAL && v->action != KPR_FRAG_DSR && v->action != KPR_FRAG_ROUTE)
 		return XDP_PASS;
 	__builtin_memcpy(fe_addr, p->daddr, 16);
 	if (addr_rewrite(ctx, p, NAT_SRC, v->saddr, &pseudo) || addr_rewrite(ctx, p, NAT_DST, v->daddr, &pseudo))
-		return drop(KPR_XDP_DROP_INVALID_PACKET);
+		return drop(KPR_EDGE_DROP_INVALID_PACKET);
 	if (v->action == KPR_FRAG_LOCAL)
 		return XDP_PASS;
 	if (v->action == KPR_FRAG_ROUTE)
@@ -266,9 +149,9 @@ static __noinline int forward_fragment(struct xdp_md *ctx, struct pkt *p)
 	cfg = edge_config();
 	src = cfg ? node_addr(cfg, p->family) : NULL;
 	if (!src)
-		return drop(KPR_XDP_DROP_NO_NODE_ADDRESS);
+		return drop(KPR_EDGE_DROP_NO_NODE_ADDRESS);
 	if (encap_dsr(ctx, p, src, v->tunnel_dst, fe_addr, v->frontend_port))
-		return drop(KPR_XDP_DROP_RESIZE_FAILED);
+		return drop(KPR_EDGE_DROP_RESIZE_FAILED);
 	return forward_fib(ctx, p->family);
 }
 
@@ -292,7 +175,7 @@ static __always_inline int icmp_error(struct xdp_md *ctx, struct pkt *p)
 	action = fe ? icmp_to_backend(ctx, p, &e, &peer, fe, cfg ? node_addr(cfg, p->family) : NULL)
 		    : icmp_to_client(ctx, p, &e, &peer);
 	if (action == ICMP_RESIZE_FAILED)
-		return drop(KPR_XDP_DROP_RESIZE_FAILED);
+		return drop(KPR_EDGE_DROP_RESIZE_FAILED);
 	if (action == ICMP_FORWARD)
 		return forward_fib(ctx, p->family);
 	return action;

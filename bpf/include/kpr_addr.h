@@ -4,8 +4,7 @@
 #define KPR_ADDR_H
 
 #include "vmlinux.h"
-#include "kpr_types.h"
-#include "kpr_xdp_types.h"
+#include "kpr_consts.h"
 
 static __always_inline int addr_equal(const __u8 *a, const __u8 *b)
 {
@@ -31,17 +30,6 @@ static __always_inline void addr_copy(__u8 *to, const __u8 *from, __u8 family)
 		__builtin_memcpy(to, from, 4);
 	else
 		__builtin_memcpy(to, from, 16);
-}
-
-/* This node's address of the packet's family, or NULL when it has none. */
-static __always_inline const __u8 *node_addr(const struct edge_config *cfg, __u8 family)
-{
-	__u32 v4;
-
-	if (family == KPR_AF_INET6)
-		return addr_is_zero(cfg->node_addr6) ? NULL : cfg->node_addr6;
-	__builtin_memcpy(&v4, cfg->node_addr4, 4);
-	return v4 ? cfg->node_addr4 : NULL;
 }
 
 #endif

@@ -6,7 +6,7 @@
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include "kpr_types.h"
+#include "kpr_consts.h"
 
 static __always_inline __u16 csum_fold(__u64 sum)
 {

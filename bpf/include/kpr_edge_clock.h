@@ -7,15 +7,8 @@
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "kpr_edge_config.h"
 #include "kpr_flow_lifetime.h"
-#include "kpr_xdp_maps.h"
-
-static __always_inline struct edge_config *edge_config(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&kpr_xdp_config, &zero);
-}
 
 /* The clock as the last reader of the real one left it. */
 static __always_inline __u32 edge_clock(void)

@@ -21,8 +21,8 @@
 #include <bpf/bpf_helpers.h>
 #include "kpr_addr.h"
 #include "kpr_parse.h"
-#include "kpr_trace.h"
-#include "kpr_xdp_maps.h"
+#include "kpr_edge_trace.h"
+#include "kpr_edge_maps.h"
 
 /* The datagram a fragment belongs to, from its addresses as it arrived. */
 static __always_inline void frag_key(struct edge_frag_key *k, const struct pkt *p)

@@ -13,7 +13,8 @@
  *   node:snat port -> backend; the backend's port closed, or a smaller MTU
  *   behind its node): becomes the client's, quoting client -> frontend.
  * - DSR: a client's packet too big for its tunnel is answered with
- *   fragmentation needed / packet too big, for the MTU less the tunnel.
+ *   fragmentation needed / packet too big, for the MTU less the tunnel
+ *   (kpr_edge_dsr.h).
  *
  * On the backend's node, tc egress turns the errors about clients' packets
  * into the frontend's (kpr_edge_icmp_backend.h).
@@ -28,11 +29,9 @@
 #include "kpr_addr.h"
 #include "kpr_edge_select.h"
 #include "kpr_edge_snat.h"
-#include "kpr_encap.h"
-#include "kpr_fib.h"
+#include "kpr_edge_encap.h"
+#include "kpr_edge_maps.h"
 #include "kpr_icmp.h"
-#include "kpr_nat.h"
-#include "kpr_xdp_maps.h"
 
 /* What the XDP paths below return besides an XDP action. */
 #define ICMP_RESIZE_FAILED -1 /* the tunnel's header could not be added */
@@ -131,27 +130,6 @@ static __always_inline int icmp_to_client(struct xdp_md *ctx, struct pkt *p, str
 	    icmp_nat_xdp(ctx, p, e, QUOTED_DST, flow.frontend_addr, flow.frontend_port))
 		return XDP_PASS;
 	return ICMP_FORWARD;
-}
-
-/* A client's packet p, which forward_dsr() addressed to its backend and
- * tunnelled, is bigger than mtu, the MTU towards the backend's node: it
- * becomes again the packet the client sent (to fe_addr/fe_port), then the
- * error that gives the client the MTU it has through the tunnel:
- * fragmentation needed (RFC 1191) or packet too big (RFC 8201), from the
- * frontend. An IPv4 packet without DF gets it too: XDP cannot fragment, and
- * a sender that allows fragments still learns the path MTU from it (Linux
- * then fragments to it itself), where a drop would teach it nothing.
- * Returns XDP_TX, or -1 when the packet could not be resized. */
-static __always_inline int dsr_too_big(struct xdp_md *ctx, struct pkt *p, const __u8 *fe_addr, __u16 fe_port,
-				       __u32 mtu)
-{
-	const int len = encap_len(p->family);
-
-	if (mtu <= len || encap_pop(ctx, len) || nat_rewrite(ctx, p, NAT_DST, fe_addr, fe_port))
-		return -1;
-	if (p->family == KPR_AF_INET)
-		return icmp_reply(ctx, p, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu - len);
-	return icmp_reply(ctx, p, ICMPV6_PKT_TOOBIG, 0, mtu - len);
 }
 
 #endif

@@ -11,7 +11,7 @@
 #include <bpf/bpf_helpers.h>
 #include "kpr_edge_revnat.h"
 #include "kpr_icmp.h"
-#include "kpr_xdp_maps.h"
+#include "kpr_edge_maps.h"
 
 /* The error p, as it leaves: translated when it is one of those. Returns 0
  * (translated, or not one of those), or -1 when it could not be rewritten.

@@ -12,7 +12,7 @@
 #include "kpr_edge_clock.h"
 #include "kpr_flow_lifetime.h"
 #include "kpr_parse.h"
-#include "kpr_xdp_maps.h"
+#include "kpr_edge_maps.h"
 
 /* The key of a flow's reply: backend side and client side, from whichever
  * direction p travels (to_backend: p goes client -> backend). */

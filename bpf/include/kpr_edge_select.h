@@ -13,7 +13,7 @@
 #include "kpr_edge_clock.h"
 #include "kpr_flow_lifetime.h"
 #include "kpr_parse.h"
-#include "kpr_xdp_maps.h"
+#include "kpr_edge_maps.h"
 
 /* A 32-bit avalanche step (Chris Wellons' lowbias32 constants). */
 static __always_inline __u32 hash_mix(__u32 h)

@@ -1,18 +1,23 @@
-/* snat mode's flow state. The backend sees this node as the client, on a
- * source port of the flow's own; kpr_edge_snat, keyed by the reply as it
- * comes back (backend -> this node, on that port), says whom it is for, and
- * is the one record of the flow's life (kpr_flow_lifetime.h): the client's
- * packets reach it through kpr_edge_snat_ports and refresh it as the
- * replies do. Both maps are plain hashes: an entry leaves only when its flow
- * is over (a new flow takes its port, or the agent's collector finds it
- * expired), never to make room, which would cut a live flow.
+/* snat mode: forward_snat() sends a client's packet to a backend on another
+ * node as this node's, and snat_reply() turns the backend's reply back into
+ * the frontend's, to the client; both on the flow state below.
+ *
+ * The backend sees this node as the client, on a source port of the flow's
+ * own; kpr_edge_snat, keyed by the reply as it comes back (backend -> this
+ * node, on that port), says whom it is for, and is the one record of the
+ * flow's life (kpr_flow_lifetime.h): the client's packets reach it through
+ * kpr_edge_snat_ports and refresh it as the replies do. Both maps are plain
+ * hashes: an entry leaves only when its flow is over (a new flow takes its
+ * port, or the agent's collector finds it expired), never to make room,
+ * which would cut a live flow.
  *
  * Ports come from the configured ranges (edge_config.snat_ports: by default
  * 1024-65535 without the node's local port range, so that a reply to one of
  * its own connections is never taken for a client's), at random, skipping
- * any port that is a frontend on the node's address (a NodePort). A port is free when no flow holds it, when its flow has
- * expired, or when its TCP flow has closed (KPR_CT_REUSE_NS ago): releasing
- * on close is what lets one backend take thousands of new flows a second. */
+ * any port that is a frontend on the node's address (a NodePort). A port is
+ * free when no flow holds it, when its flow has expired, or when its TCP
+ * flow has closed (KPR_CT_REUSE_S ago): releasing on close is what lets one
+ * backend take thousands of new flows a second. */
 #ifndef KPR_EDGE_SNAT_H
 #define KPR_EDGE_SNAT_H
 
@@ -21,15 +26,13 @@
 #include <bpf/bpf_helpers.h>
 #include "kpr_addr.h"
 #include "kpr_edge_clock.h"
+#include "kpr_edge_config.h"
+#include "kpr_edge_maps.h"
+#include "kpr_edge_verdict.h"
 #include "kpr_flow_lifetime.h"
+#include "kpr_nat.h"
 #include "kpr_parse.h"
-#include "kpr_xdp_maps.h"
 
-/* How many random ports a new flow tries before it is dropped. At 90% of a
- * backend's ports held, 256 tries all fail once in 10^11 new flows (64
- * would once in a thousand); a try costs about 100 ns, and at that
- * occupancy a new flow needs ten on average. */
-#define KPR_SNAT_PORT_TRIES 256
 /* A port's takeover swaps seen_s, state and pad as one aligned 64-bit word. */
 _Static_assert(__builtin_offsetof(struct edge_snat_val, seen_s) % 8 == 0, "seen_s starts a 64-bit word");
 _Static_assert(sizeof(struct edge_snat_val) == __builtin_offsetof(struct edge_snat_val, seen_s) + 8,
@@ -133,7 +136,7 @@ static int snat_claim_try(__u32 i, void *data)
 		return 0;
 	err = bpf_map_update_elem(&kpr_edge_snat, k, c->v, BPF_NOEXIST);
 	if (err == -KPR_E2BIG) {
-		c->reason = KPR_XDP_DROP_SNAT_MAP_FULL;
+		c->reason = KPR_EDGE_DROP_SNAT_MAP_FULL;
 		return 1;
 	}
 	if (err) {
@@ -167,7 +170,7 @@ static int snat_claim_try(__u32 i, void *data)
 static __always_inline int snat_claim(const struct edge_config *cfg, struct edge_snat_key *k, const struct edge_snat_val *v,
 				      __u32 clock)
 {
-	struct snat_claim_ctx c = { .cfg = cfg, .k = k, .v = v, .clock = clock, .reason = KPR_XDP_DROP_SNAT_NO_PORT };
+	struct snat_claim_ctx c = { .cfg = cfg, .k = k, .v = v, .clock = clock, .reason = KPR_EDGE_DROP_SNAT_NO_PORT };
 
 	bpf_loop(KPR_SNAT_PORT_TRIES, snat_claim_try, &c, 0);
 	return c.reason;
@@ -193,9 +196,9 @@ static __noinline int snat_flow_port(const struct pkt *p, const struct edge_conf
 
 	s = bpf_map_lookup_elem(&kpr_edge_snat_scratch, &zero);
 	if (!s)
-		return KPR_XDP_DROP_SNAT_NO_PORT;
+		return KPR_EDGE_DROP_SNAT_NO_PORT;
 	if (!node)
-		return KPR_XDP_DROP_NO_NODE_ADDRESS;
+		return KPR_EDGE_DROP_NO_NODE_ADDRESS;
 	__builtin_memset(s, 0, sizeof(*s));
 	snat_key(&s->k, p, b->addr, node, b->port);
 	snat_client_key(&s->ck, p->saddr, p->sport, &s->k);
@@ -240,14 +243,14 @@ static __noinline int snat_new_flow(const struct edge_config *cfg, __u16 *port)
 
 	s = bpf_map_lookup_elem(&kpr_edge_snat_scratch, &zero);
 	if (!s)
-		return KPR_XDP_DROP_SNAT_NO_PORT;
+		return KPR_EDGE_DROP_SNAT_NO_PORT;
 	err = snat_claim(cfg, &s->k, &s->v, s->v.seen_s);
 	if (err)
 		return err;
 	*port = s->k.snat_port;
 	if (bpf_map_update_elem(&kpr_edge_snat_ports, &s->ck, &s->k.snat_port, BPF_ANY)) {
 		bpf_map_delete_elem(&kpr_edge_snat, &s->k);
-		return KPR_XDP_DROP_SNAT_MAP_FULL;
+		return KPR_EDGE_DROP_SNAT_MAP_FULL;
 	}
 	return 0;
 }
@@ -265,6 +268,57 @@ static __always_inline struct edge_snat_val *snat_reply_flow(const struct pkt *p
 	if (v && p->l4_valid)
 		ct_touch(&v->seen_s, &v->state, edge_clock(), p->proto, p->tcp_flags, KPR_CT_FROM_BACKEND);
 	return v;
+}
+
+/* The backend sees this node as the client, on a port of the flow's own,
+ * which its reply comes back to. */
+static __always_inline int forward_snat(struct xdp_md *ctx, struct pkt *p, const struct edge_config *cfg,
+					const __u8 *src, const struct edge_backend *b, __u32 svc_id)
+{
+	__u16 port = 0;
+	int reason;
+
+	reason = snat_flow_port(p, cfg, b, svc_id, &port);
+	if (reason == KPR_SNAT_NEW_FLOW)
+		reason = snat_new_flow(cfg, &port);
+	if (reason)
+		return drop(reason);
+	if (nat_rewrite(ctx, p, NAT_SRC, src, port) || nat_rewrite(ctx, p, NAT_DST, b->addr, b->port))
+		return drop(KPR_EDGE_DROP_INVALID_PACKET);
+	return forward_fib(ctx, p->family);
+}
+
+/* snat mode, the way back: a backend's reply to this node, on a snat port,
+ * becomes the frontend's reply to the client. Only packets for this node's
+ * own address can be one, so others skip the table. */
+static __always_inline int snat_reply(struct xdp_md *ctx, struct pkt *p)
+{
+	const struct edge_snat_val *v;
+	const struct edge_config *cfg;
+	const __u8 *node;
+	struct edge_snat_val sv;
+	__u8 want[16] = {};
+
+	cfg = edge_config();
+	if (!cfg)
+		return -1;
+	node = node_addr(cfg, p->family);
+	if (!node)
+		return -1;
+	addr_copy(want, node, p->family);
+	if (!addr_equal(want, p->daddr))
+		return -1;
+
+	v = snat_reply_flow(p);
+	if (!v)
+		return -1;
+	if (!p->l4_valid)
+		return drop(KPR_EDGE_DROP_INVALID_PACKET);
+	sv = *v;
+	if (nat_rewrite(ctx, p, NAT_SRC, sv.frontend_addr, sv.frontend_port) ||
+	    nat_rewrite(ctx, p, NAT_DST, sv.client_addr, sv.client_port ? sv.client_port : p->dport))
+		return drop(KPR_EDGE_DROP_INVALID_PACKET);
+	return forward_fib(ctx, p->family);
 }
 
 #endif

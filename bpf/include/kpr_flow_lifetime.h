@@ -21,8 +21,7 @@
 #ifndef KPR_FLOW_LIFETIME_H
 #define KPR_FLOW_LIFETIME_H
 
-#include "kpr_types.h"
-#include "kpr_xdp_types.h"
+#include "kpr_edge_types.h"
 
 #ifdef __bpf__
 #define KPR_LIFETIME_FN static __always_inline
@@ -48,7 +47,6 @@
 #define KPR_TCP_RST 0x04
 #define KPR_TCP_ACK 0x10
 
-#define KPR_NSEC_PER_SEC 1000000000ULL
 /* How much longer than its timeout an entry may live: its time may lag its
  * last packet by a second (the clock), and is floored to a second. It never
  * lives shorter. */

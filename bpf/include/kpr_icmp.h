@@ -21,7 +21,6 @@
 #include "kpr_parse.h"
 
 #define IPPROTO_ICMPV6 58
-#define KPR_ICMP_TTL   64
 
 #define ICMP_DEST_UNREACH    3
 #define ICMP_PORT_UNREACH    3
@@ -113,7 +112,7 @@ static __always_inline int icmp_reply(struct xdp_md *ctx, const struct pkt *p, _
 		ip->version = 4;
 		ip->ihl = 5;
 		ip->tot_len = bpf_htons(ip_len + icmp_len);
-		ip->ttl = KPR_ICMP_TTL;
+		ip->ttl = KPR_TTL;
 		ip->protocol = IPPROTO_ICMP;
 		__builtin_memcpy(&ip->saddr, p->daddr, 4);
 		__builtin_memcpy(&ip->daddr, p->saddr, 4);
@@ -129,7 +128,7 @@ static __always_inline int icmp_reply(struct xdp_md *ctx, const struct pkt *p, _
 		ip6->version = 6;
 		ip6->payload_len = bpf_htons(icmp_len);
 		ip6->nexthdr = IPPROTO_ICMPV6;
-		ip6->hop_limit = KPR_ICMP_TTL;
+		ip6->hop_limit = KPR_TTL;
 		__builtin_memcpy(&ip6->saddr, p->daddr, 16);
 		__builtin_memcpy(&ip6->daddr, p->saddr, 16);
 		sum = csum_words(&ip6->saddr, 32) + bpf_htons(icmp_len) + bpf_htons(IPPROTO_ICMPV6);

@@ -16,7 +16,7 @@
 
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
-#include "kpr_types.h"
+#include "kpr_consts.h"
 
 #define ETH_ALEN     6
 #define ETH_P_IP     0x0800

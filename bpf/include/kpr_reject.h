@@ -14,7 +14,6 @@
 #include "kpr_icmp.h"
 #include "kpr_parse.h"
 
-#define KPR_REJECT_TTL 64
 #define IP_DF          0x4000
 
 struct rst_headers {
@@ -55,7 +54,7 @@ static __always_inline void rst_ip(struct rst_headers *h, const struct pkt *p)
 		h->v4.ihl = 5;
 		h->v4.tot_len = bpf_htons(sizeof(h->v4) + sizeof(h->tcp));
 		h->v4.frag_off = bpf_htons(IP_DF);
-		h->v4.ttl = KPR_REJECT_TTL;
+		h->v4.ttl = KPR_TTL;
 		h->v4.protocol = IPPROTO_TCP;
 		__builtin_memcpy(&h->v4.saddr, p->daddr, 4);
 		__builtin_memcpy(&h->v4.daddr, p->saddr, 4);
@@ -66,7 +65,7 @@ static __always_inline void rst_ip(struct rst_headers *h, const struct pkt *p)
 		h->v6.version = 6;
 		h->v6.payload_len = bpf_htons(sizeof(h->tcp));
 		h->v6.nexthdr = IPPROTO_TCP;
-		h->v6.hop_limit = KPR_REJECT_TTL;
+		h->v6.hop_limit = KPR_TTL;
 		__builtin_memcpy(&h->v6.saddr, p->daddr, 16);
 		__builtin_memcpy(&h->v6.daddr, p->saddr, 16);
 		sum += csum_words(&h->v6.saddr, 32);

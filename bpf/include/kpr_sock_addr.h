@@ -5,15 +5,15 @@
 
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
-#include "kpr_types.h"
+#include "kpr_consts.h"
 
-struct lb_addr {
+struct sock_endpoint {
 	__u8 addr[16];
 	__u16 port;   /* network byte order */
 	__u8 family;
 };
 
-static __always_inline void lb_addr_from_ctx4(const struct bpf_sock_addr *ctx, struct lb_addr *a)
+static __always_inline void sock_endpoint_from_ctx4(const struct bpf_sock_addr *ctx, struct sock_endpoint *a)
 {
 	__builtin_memset(a, 0, sizeof(*a));
 	__u32 ip = ctx->user_ip4;
@@ -29,7 +29,7 @@ static __always_inline int ip6_is_v4_mapped(const __u32 w[4])
 	return w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0x0000ffff);
 }
 
-static __always_inline void lb_addr_from_ctx6(const struct bpf_sock_addr *ctx, struct lb_addr *a)
+static __always_inline void sock_endpoint_from_ctx6(const struct bpf_sock_addr *ctx, struct sock_endpoint *a)
 {
 	__u32 w[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3] };
 
@@ -44,7 +44,7 @@ static __always_inline void lb_addr_from_ctx6(const struct bpf_sock_addr *ctx, s
 	}
 }
 
-static __always_inline void lb_addr_to_ctx4(struct bpf_sock_addr *ctx, const __u8 addr[16], __u16 port)
+static __always_inline void sock_endpoint_to_ctx4(struct bpf_sock_addr *ctx, const __u8 addr[16], __u16 port)
 {
 	__u32 ip;
 
@@ -54,7 +54,7 @@ static __always_inline void lb_addr_to_ctx4(struct bpf_sock_addr *ctx, const __u
 }
 
 /* Writes an address back to an IPv6 hook, as IPv4-mapped when it is IPv4. */
-static __always_inline void lb_addr_to_ctx6(struct bpf_sock_addr *ctx, const __u8 addr[16], __u8 family, __u16 port)
+static __always_inline void sock_endpoint_to_ctx6(struct bpf_sock_addr *ctx, const __u8 addr[16], __u8 family, __u16 port)
 {
 	__u32 w[4];
 

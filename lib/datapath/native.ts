@@ -1,5 +1,5 @@
-// The JavaScript surface of the native addon (native/src/). The addon
-// owns map packing (bpf/include/kpr_types.h); this file only types it and
+// The JavaScript surface of the native addon (native/src/js/). The addon
+// owns map packing (bpf/include/kpr_sock_types.h, kpr_edge_types.h); this file only types it and
 // finds the built binary.
 import * as path from 'path';
 import type { ForwardingMode } from '../model/forwarding_mode';
@@ -336,7 +336,7 @@ export interface EdgeOpenOptions {
   maglevTableSize: number;
 }
 
-/** One forwarding decision of the edge LB (bpf/include/kpr_trace.h). */
+/** One forwarding decision of the edge LB (bpf/include/kpr_edge_trace.h). */
 export interface TraceEvent {
   /** bpf_ktime_get_coarse_ns() when the packet arrived. */
   tsNs: number;

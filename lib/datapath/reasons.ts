@@ -1,5 +1,5 @@
 // Names of the datapath's drop and reject reasons, by index into the
-// kpr_drops counters. Mirrors enum kpr_reason in bpf/include/kpr_types.h.
+// kpr_drops counters. Mirrors enum kpr_sock_reason in bpf/include/kpr_sock_types.h.
 export const DROP_REASONS: readonly string[] = ['no_backend', 'backend_missing', 'revnat_full'];
 
 /** A counter's reason by index, in the socket LB's names or the edge LB's. */
@@ -8,7 +8,7 @@ export function dropReasonName(index: number, names: readonly string[] = DROP_RE
 }
 
 /** The XDP edge LB's drop reasons, by index into kpr_xdp_drops. Mirrors enum
- *  kpr_xdp_reason in bpf/include/kpr_xdp_types.h (Cilium's names where one fits). */
+ *  kpr_edge_reason in bpf/include/kpr_edge_types.h (Cilium's names where one fits). */
 export const XDP_DROP_REASONS: readonly string[] = [
   'no_service_backend',
   'source_range_denied',

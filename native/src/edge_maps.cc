@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -13,13 +12,14 @@
 #include "loader.h"
 #include "map_batch.h"
 #include "owned_fd.h"
+#include "percpu_counters.h"
 
 namespace kpr {
 
 namespace {
 
 // The maps the addon reads or writes, by their pinned names.
-constexpr std::pair<int EdgeMapFds::*, const char*> kEdgeMaps[] = {
+constexpr MapTable<EdgeMapFds> kEdgeMaps[] = {
     {&EdgeMapFds::frontends, "kpr_edge_frontends"}, {&EdgeMapFds::backends, "kpr_edge_backends"},
     {&EdgeMapFds::maglev, "kpr_edge_maglev"},       {&EdgeMapFds::source_ranges, "kpr_edge_source_ranges"},
     {&EdgeMapFds::stats, "kpr_edge_stats"},         {&EdgeMapFds::drops, "kpr_xdp_drops"},
@@ -47,7 +47,7 @@ void ParseAddrOf(const std::string& text, uint8_t family, uint8_t out[16], const
 }  // namespace
 
 EdgeObject LoadEdgeObject(const EdgeLoadOptions& o) {
-  // Both objects declare every edge map (kpr_xdp_maps.h) and must size them
+  // Both objects declare every edge map (kpr_edge_maps.h) and must size them
   // alike to share their pins.
   const std::vector<MapCapacity> capacities{{"kpr_edge_frontends", o.frontend_max},
                                             {"kpr_edge_backends", o.backend_max + 1},  // ids 1..max
@@ -67,7 +67,7 @@ EdgeObject LoadEdgeObject(const EdgeLoadOptions& o) {
   try {
     out.tc_obj = OpenAndLoad(o.tc_object_path, o.map_dir, capacities, out.migrations);
     out.maglev_size = o.maglev_size;
-    for (auto [fd, name] : kEdgeMaps) out.maps.*fd = MapFd(out.obj, name);
+    out.maps = MapFdsOf(out.obj, kEdgeMaps);
     return out;
   } catch (...) {
     bpf_object__close(out.tc_obj);
@@ -76,23 +76,9 @@ EdgeObject LoadEdgeObject(const EdgeLoadOptions& o) {
   }
 }
 
-EdgeMapFds OpenPinnedEdgeMaps(const std::string& map_dir) {
-  EdgeMapFds m;
-  try {
-    for (auto [fd, name] : kEdgeMaps) m.*fd = OpenPinnedMap(map_dir + "/" + name);
-  } catch (...) {
-    CloseEdgeMaps(m);
-    throw;
-  }
-  return m;
-}
+EdgeMapFds OpenPinnedEdgeMaps(const std::string& map_dir) { return OpenPinnedMapFds(map_dir, kEdgeMaps); }
 
-void CloseEdgeMaps(EdgeMapFds& m) {
-  for (auto [fd, name] : kEdgeMaps) {
-    if (m.*fd >= 0) close(m.*fd);
-    m.*fd = -1;
-  }
-}
+void CloseEdgeMaps(EdgeMapFds& maps) { CloseMapFds(maps, kEdgeMaps); }
 
 bpf_program* EdgeProgram(const EdgeObject& edge, const std::string& name) {
   for (bpf_object* obj : {edge.obj, edge.tc_obj}) {

@@ -1,17 +1,17 @@
 // The XDP edge load balancer's maps as plain C++ records: loading
-// bpf/xdp_lb.o and bpf/tc_dsr.o, packing keys and values (bpf/include/kpr_xdp_types.h),
+// bpf/xdp_lb.o and bpf/tc_dsr.o, packing keys and values (bpf/include/kpr_edge_types.h),
 // swapping Maglev tables and reading its counters.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "lb_maps.h"
+#include "addr_text.h"
 #include "loader.h"
 
 extern "C" {
 #include "kpr_flow_lifetime.h"
-#include "kpr_xdp_types.h"
+#include "kpr_edge_types.h"
 }
 
 struct bpf_object;

@@ -10,7 +10,8 @@
 #include <cstring>
 
 #include "bpf_errors.h"
-#include "lb_maps.h"
+#include "addr_text.h"
+#include "loader.h"
 
 namespace kpr {
 

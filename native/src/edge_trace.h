@@ -6,7 +6,7 @@
 #include <vector>
 
 extern "C" {
-#include "kpr_xdp_types.h"
+#include "kpr_edge_types.h"
 }
 
 struct ring_buffer;

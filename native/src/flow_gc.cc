@@ -15,8 +15,8 @@
 
 extern "C" {
 #include "kpr_flow_lifetime.h"
-#include "kpr_types.h"
-#include "kpr_xdp_types.h"
+#include "kpr_sock_types.h"
+#include "kpr_edge_types.h"
 }
 
 namespace kpr {
@@ -257,8 +257,8 @@ FlowGc::FlowGc(const std::string& map_dir) {
       });
     }
     add("kpr_edge_fragments", [](const char* n, int fd) { return std::make_unique<Counted<edge_frag_key, edge_frag_val>>(n, fd); });
-    add("kpr_affinity", [](const char* n, int fd) { return std::make_unique<Counted<lb_affinity_key, lb_affinity_val>>(n, fd); });
-    add("kpr_revnat", [](const char* n, int fd) { return std::make_unique<Counted<lb_revnat_key, lb_revnat_val>>(n, fd); });
+    add("kpr_affinity", [](const char* n, int fd) { return std::make_unique<Counted<sock_affinity_key, sock_affinity_val>>(n, fd); });
+    add("kpr_revnat", [](const char* n, int fd) { return std::make_unique<Counted<sock_revnat_key, sock_revnat_val>>(n, fd); });
   } catch (...) {
     Close();
     throw;

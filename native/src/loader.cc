@@ -96,33 +96,6 @@ bpf_object* OpenAndLoad(const std::string& object_path, const std::string& map_d
   }
 }
 
-LoadedObject LoadObject(const LoadOptions& opts) {
-  // Frontends and their backend slots share kpr_services; the plan keeps
-  // their sum within lb_map_max.
-  LoadedObject out;
-  bpf_object* obj = OpenAndLoad(opts.object_path, opts.map_dir,
-                                {{"kpr_services", opts.lb_map_max},
-                                 {"kpr_backends", opts.lb_map_max},
-                                 {"kpr_affinity", opts.lb_map_max},
-                                 {"kpr_svc_stats", opts.lb_map_max + 1},
-                                 {"kpr_revnat", opts.revnat_map_max}},
-                                out.migrations);
-  try {
-    out.obj = obj;
-    out.maps.services = MapFd(obj, "kpr_services");
-    out.maps.backends = MapFd(obj, "kpr_backends");
-    out.maps.affinity = MapFd(obj, "kpr_affinity");
-    out.maps.revnat = MapFd(obj, "kpr_revnat");
-    out.maps.destroy = MapFd(obj, "kpr_destroy");
-    out.maps.svc_stats = MapFd(obj, "kpr_svc_stats");
-    out.maps.drops = MapFd(obj, "kpr_drops");
-    return out;
-  } catch (...) {
-    bpf_object__close(obj);
-    throw;
-  }
-}
-
 std::map<std::string, uint32_t> ProgramIds(bpf_object* obj) {
   std::map<std::string, uint32_t> ids;
   bpf_program* prog;
@@ -136,17 +109,10 @@ std::map<std::string, uint32_t> ProgramIds(bpf_object* obj) {
   return ids;
 }
 
-MapFds OpenPinnedMaps(const std::string& map_dir) {
-  MapFds m;
-  int* fds[7] = {&m.services, &m.backends, &m.affinity, &m.revnat, &m.destroy, &m.svc_stats, &m.drops};
-  try {
-    for (int i = 0; i < 7; i++) *fds[i] = OpenPinnedMap(map_dir + "/" + kMapNames[i]);
-  } catch (...) {
-    for (int i = 0; i < 7; i++)
-      if (*fds[i] >= 0) close(*fds[i]);
-    throw;
-  }
-  return m;
+int OpenPinnedMap(const std::string& path) {
+  int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) ThrowErrno("opening pinned map " + path, errno);
+  return fd;
 }
 
 }  // namespace kpr

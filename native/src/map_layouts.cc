@@ -7,7 +7,7 @@
 #include "coarse_clock.h"
 
 #include "kpr_flow_lifetime.h"
-#include "kpr_xdp_types.h"
+#include "kpr_edge_types.h"
 
 namespace kpr {
 

@@ -214,7 +214,7 @@ function icmpErrorPacket(rng: Rng, t: FuzzTargets): Buffer {
   return icmpError(rng.pick(senders), dst, type, code, quoted.subarray(0, cut), rng.chance(0.8) ? mtu : rng.int(2 ** 32));
 }
 
-/** kpr's tunnel (kpr_encap.h) for packets like inner; now and then of the
+/** kpr's tunnel (kpr_edge_encap.h) for packets like inner; now and then of the
  * other family than the inner packet, which kpr never sends. */
 function dsrWrapper(rng: Rng, t: FuzzTargets, like: Buffer): (inner: Buffer) => Buffer {
   const innerFamily = like[0] >> 4 === 6 ? 6 : 4;

@@ -383,7 +383,7 @@ function tcEgressProperty(input: Buffer, r: ProgTestRunResult, piece?: LaterPiec
   return outputFaults(input, r.packet, false);
 }
 
-/** kpr's tunnel to this node (kpr_encap.h): outer IPv4 with protocol IPIP,
+/** kpr's tunnel to this node (kpr_edge_encap.h): outer IPv4 with protocol IPIP,
  *  or outer IPv6 with destination options, addressed to the node; its size. */
 function tunnelToNode(frame: Buffer): number | undefined {
   const ip = ipFields(frame);

@@ -261,7 +261,7 @@ export function formatAddr(b: Buffer): string {
 }
 
 /** kpr's DSR tunnel around an IP packet (no Ethernet), as
- *  bpf/include/kpr_xdp_types.h specifies it: IPIP with an 8-byte IPv4 option
+ *  bpf/include/kpr_edge_encap.h specifies it: IPIP with an 8-byte IPv4 option
  *  (type 0x9e: frontend port, address), or IP6IP6 behind a 24-byte
  *  destination options header (option 0x1e: address, port; then PadN). */
 export function dsrTunnel(inner: Buffer, outerSrc: string, outerDst: string, fe: { addr: string; port: number }): Buffer {

@@ -4,7 +4,7 @@
  * reads past the end of a map value, which the verifier must refuse. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include "kpr_maps.h"
+#include "kpr_sock_maps.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -12,7 +12,7 @@ SEC("cgroup/connect4")
 int kpr_connect4(struct bpf_sock_addr *ctx)
 {
 	__u32 id = 0;
-	struct lb_backend *b = bpf_map_lookup_elem(&kpr_backends, &id);
+	struct sock_backend *b = bpf_map_lookup_elem(&kpr_backends, &id);
 
 	if (!b)
 		return 1;

@@ -4,7 +4,7 @@
  * reads past the end of a map value, which the verifier must refuse. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include "kpr_xdp_maps.h"
+#include "kpr_edge_maps.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -14,15 +14,15 @@ function enumNames(header: string, enumName: string, prefix: string): string[] {
   return names;
 }
 
-test('drop reason names follow enum kpr_reason in kpr_types.h', () => {
-  const fromHeader = enumNames('kpr_types.h', 'kpr_reason', 'KPR_REASON_');
+test('drop reason names follow enum kpr_sock_reason in kpr_sock_types.h', () => {
+  const fromHeader = enumNames('kpr_sock_types.h', 'kpr_sock_reason', 'KPR_SOCK_(?:DROP_)?');
   expect(fromHeader.length).toBeGreaterThan(0);
   expect([...DROP_REASONS]).toEqual(fromHeader);
   expect(dropReasonName(7)).toBe('reason_7');
 });
 
-test('edge drop reason names follow enum kpr_xdp_reason in kpr_xdp_types.h', () => {
-  const fromHeader = enumNames('kpr_xdp_types.h', 'kpr_xdp_reason', 'KPR_XDP_(?:DROP_)?');
+test('edge drop reason names follow enum kpr_edge_reason in kpr_edge_types.h', () => {
+  const fromHeader = enumNames('kpr_edge_types.h', 'kpr_edge_reason', 'KPR_EDGE_(?:DROP_)?');
   expect(fromHeader.length).toBeGreaterThan(0);
   expect([...XDP_DROP_REASONS]).toEqual(fromHeader);
   expect(dropReasonName(1, XDP_DROP_REASONS)).toBe('source_range_denied');

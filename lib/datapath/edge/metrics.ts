@@ -45,7 +45,7 @@ export function edgeMapEntries(s: EdgeState): MapCounts {
   return out;
 }
 
-/** Flow-table hits, which the XDP program does not count (kpr_xdp_maps.h):
+/** Flow-table hits, which the XDP program does not count (kpr_edge_maps.h):
  *  every packet counted for a frontend looks its flow up unless it was
  *  dropped first for its source range or for having no backend. Counters
  *  read one after the other can make the difference step back by a few

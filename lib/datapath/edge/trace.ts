@@ -1,5 +1,5 @@
 // What `kpr trace` prints of the edge LB's decisions: the names of the
-// numbers the BPF side records (bpf/include/kpr_xdp_types.h), and one line
+// numbers the BPF side records (bpf/include/kpr_edge_types.h), and one line
 // or one JSON object per decision.
 import { formatAddrPort } from '../../model/ip_address';
 import { TraceEvent } from '../native';

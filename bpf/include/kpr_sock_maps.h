@@ -1,19 +1,20 @@
-/* Every map of the socket load balancer. Sizes here are defaults: the addon
- * sets the real capacities from the agent's config before loading. All maps
- * are pinned by name under <bpf-root>/kpr/maps so that they outlive the agent. */
-#ifndef KPR_MAPS_H
-#define KPR_MAPS_H
+/* Every map of the socket load balancer. Sizes are the defaults of
+ * kpr_consts.h: the addon sets the configured capacities before loading. All
+ * maps are pinned by name under <bpf-root>/kpr/maps so that they outlive the
+ * agent. */
+#ifndef KPR_SOCK_MAPS_H
+#define KPR_SOCK_MAPS_H
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include "kpr_types.h"
+#include "kpr_sock_types.h"
 
 /* Frontends (slot 0) and their backend slots (1..count). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, struct lb_svc_key);
-	__type(value, struct lb_svc_val);
-	__uint(max_entries, 65536);
+	__type(key, struct sock_svc_key);
+	__type(value, struct sock_svc_val);
+	__uint(max_entries, KPR_SOCK_LB_MAP_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_services SEC(".maps");
@@ -22,8 +23,8 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, __u32);
-	__type(value, struct lb_backend);
-	__uint(max_entries, 65536);
+	__type(value, struct sock_backend);
+	__uint(max_entries, KPR_SOCK_LB_MAP_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_backends SEC(".maps");
@@ -31,18 +32,18 @@ struct {
 /* ClientIP session affinity; LRU so that idle clients age out on their own. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, struct lb_affinity_key);
-	__type(value, struct lb_affinity_val);
-	__uint(max_entries, 65536);
+	__type(key, struct sock_affinity_key);
+	__type(value, struct sock_affinity_val);
+	__uint(max_entries, KPR_SOCK_LB_MAP_MAX);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_affinity SEC(".maps");
 
 /* UDP reverse translation for recvmsg() and getpeername(). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__type(key, struct lb_revnat_key);
-	__type(value, struct lb_revnat_val);
-	__uint(max_entries, 131072);
+	__type(key, struct sock_revnat_key);
+	__type(value, struct sock_revnat_val);
+	__uint(max_entries, KPR_SOCK_REVNAT_MAX);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_revnat SEC(".maps");
 
@@ -50,9 +51,9 @@ struct {
  * iterator and emptied right after. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__type(key, struct lb_destroy_key);
+	__type(key, struct sock_destroy_key);
 	__type(value, __u8);
-	__uint(max_entries, 4096);
+	__uint(max_entries, KPR_SOCK_DESTROY_MAX);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_destroy SEC(".maps");
 
@@ -60,17 +61,17 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
-	__type(value, struct lb_svc_stats);
-	__uint(max_entries, 65537);
+	__type(value, struct sock_svc_stats);
+	__uint(max_entries, KPR_SOCK_STATS_MAX);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_svc_stats SEC(".maps");
 
-/* Rejects and drops per reason (enum kpr_reason). */
+/* Rejects and drops per reason (enum kpr_sock_reason). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, __u64);
-	__uint(max_entries, KPR_REASON_MAX);
+	__uint(max_entries, KPR_SOCK_REASON_MAX);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_drops SEC(".maps");
 

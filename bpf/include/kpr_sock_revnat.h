@@ -1,12 +1,12 @@
 /* Reverse translation for UDP: what a socket was translated to is remembered
  * per socket, so that replies and getpeername() show the service address. */
-#ifndef KPR_REVNAT_H
-#define KPR_REVNAT_H
+#ifndef KPR_SOCK_REVNAT_H
+#define KPR_SOCK_REVNAT_H
 
-#include "kpr_maps.h"
+#include "kpr_sock_maps.h"
 #include "kpr_sock_addr.h"
 
-static __always_inline void revnat_key_init(struct lb_revnat_key *k, __u64 cookie, const struct lb_addr *backend)
+static __always_inline void revnat_key_init(struct sock_revnat_key *k, __u64 cookie, const struct sock_endpoint *backend)
 {
 	__builtin_memset(k, 0, sizeof(*k));
 	k->cookie = cookie;
@@ -15,11 +15,11 @@ static __always_inline void revnat_key_init(struct lb_revnat_key *k, __u64 cooki
 	k->family = backend->family;
 }
 
-static __always_inline void revnat_remember(void *ctx, const struct lb_addr *frontend,
-					    const struct lb_addr *backend, __u8 proto, __u32 svc_id)
+static __always_inline void revnat_remember(void *ctx, const struct sock_endpoint *frontend,
+					    const struct sock_endpoint *backend, __u8 proto, __u32 svc_id)
 {
-	struct lb_revnat_key k;
-	struct lb_revnat_val v = {};
+	struct sock_revnat_key k;
+	struct sock_revnat_val v = {};
 
 	revnat_key_init(&k, bpf_get_socket_cookie(ctx), backend);
 	__builtin_memcpy(v.addr, frontend->addr, 16);
@@ -28,16 +28,16 @@ static __always_inline void revnat_remember(void *ctx, const struct lb_addr *fro
 	v.proto = proto;
 	v.svc_id = svc_id;
 	if (bpf_map_update_elem(&kpr_revnat, &k, &v, BPF_ANY))
-		count_drop(KPR_REASON_REVNAT_FULL);
+		count_drop(KPR_SOCK_DROP_REVNAT_FULL);
 }
 
 /* Rewrites *a from a backend back to its service when this socket was
  * translated to it and the service still exists. */
-static __always_inline int revnat_lookup(void *ctx, struct lb_addr *a)
+static __always_inline int revnat_lookup(void *ctx, struct sock_endpoint *a)
 {
-	struct lb_revnat_key k;
-	struct lb_revnat_val *v;
-	struct lb_svc_key sk = {};
+	struct sock_revnat_key k;
+	struct sock_revnat_val *v;
+	struct sock_svc_key sk = {};
 
 	revnat_key_init(&k, bpf_get_socket_cookie(ctx), a);
 	v = bpf_map_lookup_elem(&kpr_revnat, &k);

@@ -1,20 +1,21 @@
 /* Every map of the edge load balancer (xdp_lb.c and tc_dsr.c, which share
- * them through their pins). Sizes here are defaults: the addon sets the real
- * capacities before loading. Pinned by name next to the socket LB's maps;
- * the kpr_edge_/kpr_xdp_ prefixes keep the two apart. */
-#ifndef KPR_XDP_MAPS_H
-#define KPR_XDP_MAPS_H
+ * them through their pins). Sizes are the defaults of kpr_consts.h: the
+ * addon sets the configured capacities before loading. Pinned by name next
+ * to the socket LB's maps; the kpr_edge_/kpr_xdp_ prefixes keep the two
+ * apart (the kpr_xdp_ ones keep the names they were first pinned under). */
+#ifndef KPR_EDGE_MAPS_H
+#define KPR_EDGE_MAPS_H
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include "kpr_xdp_types.h"
+#include "kpr_edge_types.h"
 
 /* NodePort / LoadBalancer / ExternalIP frontends reachable from outside. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct edge_fe_key);
 	__type(value, struct edge_fe_val);
-	__uint(max_entries, 65536);
+	__uint(max_entries, KPR_EDGE_FRONTEND_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_edge_frontends SEC(".maps");
@@ -27,7 +28,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, struct edge_backend);
-	__uint(max_entries, 65537);
+	__uint(max_entries, KPR_EDGE_BACKEND_MAX);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_edge_backends SEC(".maps");
 
@@ -38,13 +39,13 @@ struct kpr_edge_maglev_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__type(key, __u32);
 	__type(value, __u32);
-	__uint(max_entries, 16381); /* M; set by the addon to the configured table size */
+	__uint(max_entries, KPR_EDGE_MAGLEV_SIZE); /* M; set by the addon to the configured table size */
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
 	__type(key, __u32); /* svc_id */
-	__uint(max_entries, 65536);
+	__uint(max_entries, KPR_EDGE_FRONTEND_MAX);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 	__array(values, struct kpr_edge_maglev_inner);
 } kpr_edge_maglev SEC(".maps");
@@ -59,7 +60,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct edge_flow_key4);
 	__type(value, struct edge_flow_val);
-	__uint(max_entries, 262144);
+	__uint(max_entries, KPR_EDGE_FLOW_MAX);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_edge_flows4 SEC(".maps");
 
@@ -67,7 +68,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct edge_flow_key6);
 	__type(value, struct edge_flow_val);
-	__uint(max_entries, 262144);
+	__uint(max_entries, KPR_EDGE_FLOW_MAX);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_edge_flows6 SEC(".maps");
 
@@ -77,7 +78,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct edge_affinity_key);
 	__type(value, struct edge_stick_val);
-	__uint(max_entries, 65536);
+	__uint(max_entries, KPR_EDGE_AFFINITY_MAX);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_edge_affinity SEC(".maps");
 
@@ -86,7 +87,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__type(key, struct edge_src_range_key);
 	__type(value, __u8);
-	__uint(max_entries, 16384);
+	__uint(max_entries, KPR_EDGE_SOURCE_RANGE_MAX);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_edge_source_ranges SEC(".maps");
@@ -99,7 +100,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct edge_frag_key);
 	__type(value, struct edge_frag_val);
-	__uint(max_entries, 8192);
+	__uint(max_entries, KPR_EDGE_FRAGMENT_MAX);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_edge_fragments SEC(".maps");
 
@@ -111,7 +112,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct edge_snat_key);
 	__type(value, struct edge_snat_val);
-	__uint(max_entries, 262144);
+	__uint(max_entries, KPR_EDGE_SNAT_MAX);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_edge_snat SEC(".maps");
 
@@ -122,7 +123,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct edge_snat_port_key);
 	__type(value, __u16);
-	__uint(max_entries, 262144);
+	__uint(max_entries, KPR_EDGE_SNAT_MAX);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_edge_snat_ports SEC(".maps");
 
@@ -144,7 +145,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__type(key, struct edge_revnat_key);
 	__type(value, struct edge_revnat_val);
-	__uint(max_entries, 262144);
+	__uint(max_entries, KPR_EDGE_FLOW_MAX);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_edge_revnat SEC(".maps");
 
@@ -153,16 +154,16 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, struct edge_stats);
-	__uint(max_entries, 65537);
+	__uint(max_entries, KPR_EDGE_STATS_MAX);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_edge_stats SEC(".maps");
 
-/* Drops and rejects per reason (enum kpr_xdp_reason). */
+/* Drops and rejects per reason (enum kpr_edge_reason). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, __u64);
-	__uint(max_entries, KPR_XDP_REASON_MAX);
+	__uint(max_entries, KPR_EDGE_REASON_MAX);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_xdp_drops SEC(".maps");
 
@@ -199,7 +200,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 20);
+	__uint(max_entries, KPR_EDGE_TRACE_RING_BYTES);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_xdp_trace SEC(".maps");
 

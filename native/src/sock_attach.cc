@@ -1,4 +1,4 @@
-#include "cgroup_links.h"
+#include "sock_attach.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

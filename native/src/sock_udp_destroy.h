@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "lb_maps.h"
+#include "sock_maps.h"
 
 struct bpf_object;
 struct bpf_link;
@@ -17,7 +17,7 @@ class UdpSockDestroyer {
   ~UdpSockDestroyer();
   // Returns how many sockets were destroyed. A namespace that has gone away
   // in the meantime is skipped; any other failure throws.
-  size_t Destroy(const std::vector<SocketTarget>& targets, const std::vector<std::string>& netns_paths);
+  size_t Destroy(const std::vector<SockTarget>& targets, const std::vector<std::string>& netns_paths);
 
  private:
   size_t DestroyInNetns(const std::string& netns_path);

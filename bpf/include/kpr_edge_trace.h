@@ -1,14 +1,14 @@
 /* `kpr trace`: every forwarding decision of the edge LB for the frontends
  * and clients asked for, through a ring buffer, while a reader holds the
  * lease in kpr_xdp_trace_ctl. Off, it costs a packet one array load. */
-#ifndef KPR_TRACE_H
-#define KPR_TRACE_H
+#ifndef KPR_EDGE_TRACE_H
+#define KPR_EDGE_TRACE_H
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "kpr_parse.h"
 #include "kpr_addr.h"
-#include "kpr_xdp_maps.h"
+#include "kpr_edge_maps.h"
 
 /* What balance() decided for a packet; all a trace needs besides the packet. */
 struct decision {
@@ -55,14 +55,6 @@ static __always_inline struct edge_trace_event *trace_begin(const struct pkt *p)
 	e->proto = p->proto;
 	e->family = p->family;
 	return e;
-}
-
-static __always_inline void note_drop(__u32 reason)
-{
-	__u32 zero = 0, *last = bpf_map_lookup_elem(&kpr_xdp_last_drop, &zero);
-
-	if (last)
-		*last = reason;
 }
 
 static __always_inline void trace_end(struct edge_trace_event *e, const struct decision *d, int action)

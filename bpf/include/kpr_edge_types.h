@@ -1,13 +1,15 @@
-/* Map keys and values of the XDP edge load balancer, shared by xdp_lb.c and
- * the native addon (which alone packs them). Separate from kpr_types.h: the
- * edge LB sees packets from outside the node, so its records carry what the
- * socket LB never needs (node addresses, flows, client addresses). */
-#ifndef KPR_XDP_TYPES_H
-#define KPR_XDP_TYPES_H
+/* Map keys and values of the edge load balancer, shared by xdp_lb.c, tc_dsr.c
+ * and the native addon (which alone packs them). Separate from
+ * kpr_sock_types.h: the edge LB sees packets from outside the node, so its
+ * records carry what the socket LB never needs (node addresses, flows,
+ * client addresses). */
+#ifndef KPR_EDGE_TYPES_H
+#define KPR_EDGE_TYPES_H
 
 #ifndef __bpf__
 #include <linux/types.h>
 #endif
+#include "kpr_consts.h"
 
 /* kpr_edge_frontends flags. */
 #define KPR_EDGE_F_AFFINITY       0x01 /* ClientIP session affinity */
@@ -19,21 +21,21 @@
 /* Why the edge LB dropped (or, with no backend, rejected) a packet: indexes
  * into kpr_xdp_drops, like the socket LB's kpr_drops. Named after
  * Cilium's drop reasons where one fits. Keep in sync with lib/datapath/reasons.ts. */
-enum kpr_xdp_reason {
-	KPR_XDP_DROP_NO_SERVICE_BACKEND = 0, /* frontend without backends (dropped or rejected) */
-	KPR_XDP_DROP_SOURCE_RANGE_DENIED = 1, /* client outside loadBalancerSourceRanges */
-	KPR_XDP_DROP_UNSUPPORTED_L3 = 2,     /* backend of another family than the frontend */
-	KPR_XDP_DROP_INVALID_PACKET = 3,     /* frontend packet with a truncated or bad L4 header */
-	KPR_XDP_DROP_FIB_LOOKUP_FAILED = 4,  /* no route or no neighbour towards the backend node */
-	KPR_XDP_DROP_BACKEND_MISSING = 5,    /* table slot names a deleted backend (transient) */
-	KPR_XDP_DROP_NO_NODE_ADDRESS = 6,    /* remote backend, but this node has no address of that family */
-	KPR_XDP_DROP_RESIZE_FAILED = 7,      /* bpf_xdp_adjust_head/tail refused */
-	KPR_XDP_DROP_REVNAT_FAILED = 8,      /* tc: a reply to rewrite whose headers could not be written */
-	KPR_XDP_DROP_SNAT_NO_PORT = 9,       /* snat: no free source port towards that backend */
-	KPR_XDP_DROP_FRAG_NOT_FOUND = 10,    /* a later fragment whose first fragment was not seen (or not forwarded) */
-	KPR_XDP_DROP_FRAG_NEEDED = 11,       /* too big for the DSR tunnel: the client got an ICMP error */
-	KPR_XDP_DROP_SNAT_MAP_FULL = 12,     /* snat: kpr_edge_snat has no room for a new flow */
-	KPR_XDP_REASON_MAX = 16,
+enum kpr_edge_reason {
+	KPR_EDGE_DROP_NO_SERVICE_BACKEND = 0, /* frontend without backends (dropped or rejected) */
+	KPR_EDGE_DROP_SOURCE_RANGE_DENIED = 1, /* client outside loadBalancerSourceRanges */
+	KPR_EDGE_DROP_UNSUPPORTED_L3 = 2,     /* backend of another family than the frontend */
+	KPR_EDGE_DROP_INVALID_PACKET = 3,     /* frontend packet with a truncated or bad L4 header */
+	KPR_EDGE_DROP_FIB_LOOKUP_FAILED = 4,  /* no route or no neighbour towards the backend node */
+	KPR_EDGE_DROP_BACKEND_MISSING = 5,    /* table slot names a deleted backend (transient) */
+	KPR_EDGE_DROP_NO_NODE_ADDRESS = 6,    /* remote backend, but this node has no address of that family */
+	KPR_EDGE_DROP_RESIZE_FAILED = 7,      /* bpf_xdp_adjust_head/tail refused */
+	KPR_EDGE_DROP_REVNAT_FAILED = 8,      /* tc: a reply to rewrite whose headers could not be written */
+	KPR_EDGE_DROP_SNAT_NO_PORT = 9,       /* snat: no free source port towards that backend */
+	KPR_EDGE_DROP_FRAG_NOT_FOUND = 10,    /* a later fragment whose first fragment was not seen (or not forwarded) */
+	KPR_EDGE_DROP_FRAG_NEEDED = 11,       /* too big for the DSR tunnel: the client got an ICMP error */
+	KPR_EDGE_DROP_SNAT_MAP_FULL = 12,     /* snat: kpr_edge_snat has no room for a new flow */
+	KPR_EDGE_REASON_MAX = 16,
 };
 
 /* kpr_edge_frontends key: one NodePort / LoadBalancer IP / ExternalIP. */
@@ -130,14 +132,12 @@ struct edge_timeouts {
 	__u32 udp_stream;      /* packets after a reply */
 };
 
-/* The snat source ports: up to two ranges, so that the node's own local port
- * range (its connections) can be left out of the middle of 1024-65535.
- * count 0: no such range. */
+/* A range of snat source ports (KPR_SNAT_RANGES of them); count 0: no such
+ * range. */
 struct edge_port_range {
 	__u16 min;
 	__u16 count;
 };
-#define KPR_SNAT_RANGES 2
 
 /* kpr_xdp_config[0]: this node, as the edge LB needs to know it. */
 struct edge_config {
@@ -308,33 +308,8 @@ struct edge_trace_event {
 	__u32 action;          /* XDP action */
 	__u8 pick;             /* enum kpr_pick */
 	__u8 path;             /* enum kpr_path */
-	__u8 drop_reason;      /* enum kpr_xdp_reason, with XDP_DROP (or a reject) */
+	__u8 drop_reason;      /* enum kpr_edge_reason, with XDP_DROP (or a reject) */
 	__u8 pad;
-};
-
-/* A DSR tunnel names the frontend the client asked for, since the inner
- * packet is already addressed to the backend: in an IPv4 option of the outer
- * header, or in an IPv6 destination option. The types are the RFC 4727
- * experiment values (IPv4: copied, class 0, number 30; IPv6: skip if
- * unknown), so a host without kpr ignores them. */
-#define KPR_DSR_OPT4_TYPE 0x9e
-#define KPR_DSR_OPT6_TYPE 0x1e
-
-struct kpr_dsr_opt4 {
-	__u8 type;
-	__u8 len;     /* 8 */
-	__u16 port;   /* frontend port, network order */
-	__u8 addr[4]; /* frontend address */
-};
-
-struct kpr_dsr_opt6 {
-	__u8 nexthdr;    /* IPPROTO_IPV6: the inner packet */
-	__u8 hdrlen;     /* 2: 24 bytes in 8-byte units, less one */
-	__u8 type;
-	__u8 len;        /* 18 */
-	__u8 addr[16];   /* frontend address */
-	__u16 port;      /* frontend port, network order */
-	__u8 padn[2];    /* PadN of no data: the header ends on 8 bytes */
 };
 
 #endif

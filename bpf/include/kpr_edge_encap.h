@@ -1,20 +1,42 @@
 /* DSR tunnels: the client's packet, already addressed to the backend, inside
  * an outer IPv4 (IPIP, protocol 4) or IPv6 (IP6IP6) header from this node to
  * the backend's node, whose tc program (tc_dsr.c) removes it. The outer
- * header names the frontend (kpr_xdp_types.h: kpr_dsr_opt4/6), which that
- * node needs to answer the client as the frontend. The Ethernet header moves
+ * header names the frontend (kpr_dsr_opt4/6), which that node needs to
+ * answer the client as the frontend. The Ethernet header moves
  * to the new front; its addresses are set by the FIB lookup afterwards. */
-#ifndef KPR_ENCAP_H
-#define KPR_ENCAP_H
+#ifndef KPR_EDGE_ENCAP_H
+#define KPR_EDGE_ENCAP_H
 
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include "kpr_csum.h"
 #include "kpr_parse.h"
-#include "kpr_xdp_types.h"
 
-#define KPR_ENCAP_TTL 64
+/* A DSR tunnel names the frontend the client asked for, since the inner
+ * packet is already addressed to the backend: in an IPv4 option of the outer
+ * header, or in an IPv6 destination option. The types are the RFC 4727
+ * experiment values (IPv4: copied, class 0, number 30; IPv6: skip if
+ * unknown), so a host without kpr ignores them. */
+#define KPR_DSR_OPT4_TYPE 0x9e
+#define KPR_DSR_OPT6_TYPE 0x1e
+
+struct kpr_dsr_opt4 {
+	__u8 type;
+	__u8 len;     /* 8 */
+	__u16 port;   /* frontend port, network order */
+	__u8 addr[4]; /* frontend address */
+};
+
+struct kpr_dsr_opt6 {
+	__u8 nexthdr;    /* IPPROTO_IPV6: the inner packet */
+	__u8 hdrlen;     /* 2: 24 bytes in 8-byte units, less one */
+	__u8 type;
+	__u8 len;        /* 18 */
+	__u8 addr[16];   /* frontend address */
+	__u16 port;      /* frontend port, network order */
+	__u8 padn[2];    /* PadN of no data: the header ends on 8 bytes */
+};
 
 /* The outer headers, option included. */
 struct ipip_outer {
@@ -80,7 +102,7 @@ static __always_inline int encap_ipip(struct xdp_md *ctx, const struct pkt *p, c
 	outer->ip.tot_len = bpf_htons(p->l3_len + sizeof(*outer));
 	outer->ip.id = 0;
 	outer->ip.frag_off = 0;
-	outer->ip.ttl = KPR_ENCAP_TTL;
+	outer->ip.ttl = KPR_TTL;
 	outer->ip.protocol = IPPROTO_IPIP;
 	outer->ip.check = 0;
 	__builtin_memcpy(&outer->ip.saddr, src, 4);
@@ -105,7 +127,7 @@ static __always_inline int encap_ip6ip6(struct xdp_md *ctx, const struct pkt *p,
 	__builtin_memcpy(&outer->ip6, outer + 1, 4);
 	outer->ip6.payload_len = bpf_htons(p->l3_len + sizeof(outer->opt));
 	outer->ip6.nexthdr = IPPROTO_DSTOPTS;
-	outer->ip6.hop_limit = KPR_ENCAP_TTL;
+	outer->ip6.hop_limit = KPR_TTL;
 	__builtin_memcpy(&outer->ip6.saddr, src, 16);
 	__builtin_memcpy(&outer->ip6.daddr, dst, 16);
 	outer->opt.nexthdr = IPPROTO_IPV6;

@@ -1,4 +1,4 @@
-#include "udp_sock_destroy.h"
+#include "sock_udp_destroy.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -63,7 +63,7 @@ size_t UdpSockDestroyer::DestroyInNetns(const std::string& netns_path) {
   return destroyed;
 }
 
-size_t UdpSockDestroyer::Destroy(const std::vector<SocketTarget>& targets,
+size_t UdpSockDestroyer::Destroy(const std::vector<SockTarget>& targets,
                                  const std::vector<std::string>& netns_paths) {
   if (targets.empty()) return 0;
   // The targets are only meaningful during this call: never leave them for
@@ -72,7 +72,7 @@ size_t UdpSockDestroyer::Destroy(const std::vector<SocketTarget>& targets,
     int fd;
     ~ClearTargets() {
       try {
-        ClearMap(fd, sizeof(lb_destroy_key));
+        ClearDestroyTargets(fd);
       } catch (const BpfError&) {
       }
     }

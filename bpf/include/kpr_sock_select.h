@@ -1,16 +1,14 @@
 /* Service lookup and backend choice, shared by every socket hook. */
-#ifndef KPR_LB_H
-#define KPR_LB_H
+#ifndef KPR_SOCK_SELECT_H
+#define KPR_SOCK_SELECT_H
 
-#include "kpr_maps.h"
+#include "kpr_sock_maps.h"
 #include "kpr_sock_addr.h"
 
-#define NSEC_PER_SEC 1000000000ULL
-
-enum lb_verdict {
-	LB_PASS,       /* not a service: leave the address alone */
-	LB_TRANSLATED, /* address now names a backend */
-	LB_REJECT,     /* service without a usable backend */
+enum sock_verdict {
+	SOCK_PASS,       /* not a service: leave the address alone */
+	SOCK_TRANSLATED, /* address now names a backend */
+	SOCK_REJECT,     /* service without a usable backend */
 };
 
 static __always_inline void count_drop(__u32 reason)
@@ -23,13 +21,13 @@ static __always_inline void count_drop(__u32 reason)
 
 static __always_inline void count_translation(__u32 svc_id)
 {
-	struct lb_svc_stats *s = bpf_map_lookup_elem(&kpr_svc_stats, &svc_id);
+	struct sock_svc_stats *s = bpf_map_lookup_elem(&kpr_svc_stats, &svc_id);
 
 	if (s)
 		s->translations += 1;
 }
 
-static __always_inline void svc_key_init(struct lb_svc_key *key, const struct lb_addr *a, __u8 proto)
+static __always_inline void svc_key_init(struct sock_svc_key *key, const struct sock_endpoint *a, __u8 proto)
 {
 	__builtin_memset(key, 0, sizeof(*key));
 	__builtin_memcpy(key->addr, a->addr, 16);
@@ -40,13 +38,13 @@ static __always_inline void svc_key_init(struct lb_svc_key *key, const struct lb
 
 /* The backend this client used last, while its affinity is fresh and the
  * backend still belongs to the service. */
-static __always_inline struct lb_backend *
-affinity_backend(const struct lb_affinity_key *akey, __u32 svc_id, __u32 timeout, __u64 now, __u32 *backend_id)
+static __always_inline struct sock_backend *
+affinity_backend(const struct sock_affinity_key *akey, __u32 svc_id, __u32 timeout, __u64 now, __u32 *backend_id)
 {
-	struct lb_affinity_val *av = bpf_map_lookup_elem(&kpr_affinity, akey);
-	struct lb_backend *b;
+	struct sock_affinity_val *av = bpf_map_lookup_elem(&kpr_affinity, akey);
+	struct sock_backend *b;
 
-	if (!av || now - av->last_used_ns > (__u64)timeout * NSEC_PER_SEC)
+	if (!av || now - av->last_used_ns > (__u64)timeout * KPR_NSEC_PER_SEC)
 		return NULL;
 	*backend_id = av->backend_id;
 	b = bpf_map_lookup_elem(&kpr_backends, backend_id);
@@ -57,13 +55,13 @@ affinity_backend(const struct lb_affinity_key *akey, __u32 svc_id, __u32 timeout
 
 /* Translates *a in place from a frontend to one of its backends. The client
  * identity for affinity is the socket's network namespace (one per pod). */
-static __always_inline enum lb_verdict
-lb_translate(struct bpf_sock_addr *ctx, struct lb_addr *a, __u8 proto, __u32 *svc_id_out)
+static __always_inline enum sock_verdict
+sock_translate(struct bpf_sock_addr *ctx, struct sock_endpoint *a, __u8 proto, __u32 *svc_id_out)
 {
-	struct lb_affinity_key akey = {};
-	struct lb_svc_key key;
-	struct lb_svc_val *svc, *slot;
-	struct lb_backend *b = NULL;
+	struct sock_affinity_key akey = {};
+	struct sock_svc_key key;
+	struct sock_svc_val *svc, *slot;
+	struct sock_backend *b = NULL;
 	__u32 svc_id, count, timeout, backend_id = 0;
 	int affinity;
 	__u64 now = 0;
@@ -71,14 +69,14 @@ lb_translate(struct bpf_sock_addr *ctx, struct lb_addr *a, __u8 proto, __u32 *sv
 	svc_key_init(&key, a, proto);
 	svc = bpf_map_lookup_elem(&kpr_services, &key);
 	if (!svc)
-		return LB_PASS;
+		return SOCK_PASS;
 	svc_id = svc->svc_id;
 	count = svc->count;
 	timeout = svc->affinity_timeout;
-	affinity = svc->flags & KPR_SVC_F_AFFINITY;
+	affinity = svc->flags & KPR_SOCK_F_AFFINITY;
 	if (count == 0) {
-		count_drop(KPR_REASON_NO_BACKEND);
-		return LB_REJECT;
+		count_drop(KPR_SOCK_DROP_NO_BACKEND);
+		return SOCK_REJECT;
 	}
 
 	if (affinity) {
@@ -91,18 +89,18 @@ lb_translate(struct bpf_sock_addr *ctx, struct lb_addr *a, __u8 proto, __u32 *sv
 		key.slot = (bpf_get_prandom_u32() % count) + 1;
 		slot = bpf_map_lookup_elem(&kpr_services, &key);
 		if (!slot) {
-			count_drop(KPR_REASON_BACKEND_MISSING);
-			return LB_REJECT;
+			count_drop(KPR_SOCK_DROP_BACKEND_MISSING);
+			return SOCK_REJECT;
 		}
 		backend_id = slot->backend_id;
 		b = bpf_map_lookup_elem(&kpr_backends, &backend_id);
 		if (!b) {
-			count_drop(KPR_REASON_BACKEND_MISSING);
-			return LB_REJECT;
+			count_drop(KPR_SOCK_DROP_BACKEND_MISSING);
+			return SOCK_REJECT;
 		}
 	}
 	if (affinity) {
-		struct lb_affinity_val av = { .last_used_ns = now, .backend_id = backend_id };
+		struct sock_affinity_val av = { .last_used_ns = now, .backend_id = backend_id };
 
 		bpf_map_update_elem(&kpr_affinity, &akey, &av, BPF_ANY);
 	}
@@ -112,7 +110,7 @@ lb_translate(struct bpf_sock_addr *ctx, struct lb_addr *a, __u8 proto, __u32 *sv
 	a->family = b->family;
 	*svc_id_out = svc_id;
 	count_translation(svc_id);
-	return LB_TRANSLATED;
+	return SOCK_TRANSLATED;
 }
 
 #endif

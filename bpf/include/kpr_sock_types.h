@@ -1,38 +1,31 @@
-/* Map keys and values shared by the BPF programs and the native addon.
- * This header is the single definition of every map layout: the addon packs
- * exactly these structs, TypeScript never builds raw map bytes. */
-#ifndef KPR_TYPES_H
-#define KPR_TYPES_H
+/* Map keys and values of the socket load balancer, shared by sock_lb.c and
+ * the native addon. This header is the single definition of these layouts:
+ * the addon packs exactly these structs, TypeScript never builds raw map
+ * bytes. The edge LB's are in kpr_edge_types.h. */
+#ifndef KPR_SOCK_TYPES_H
+#define KPR_SOCK_TYPES_H
 
 #ifndef __bpf__
 #include <linux/types.h>
 #endif
+#include "kpr_consts.h"
 
-/* Address families as stored in maps; equal to the kernel's AF_* values. */
-#define KPR_AF_INET  2
-#define KPR_AF_INET6 10
-
-/* IP protocol numbers of the frontends we translate. */
-#define KPR_PROTO_TCP  6
-#define KPR_PROTO_UDP  17
-#define KPR_PROTO_SCTP 132
-
-/* Service flags (lb_svc_val.flags, master slot only). */
-#define KPR_SVC_F_AFFINITY 0x1
+/* Service flags (sock_svc_val.flags, master slot only). */
+#define KPR_SOCK_F_AFFINITY 0x1
 
 /* Drop / reject reasons, indexes into kpr_drops. Named after Cilium's
  * taxonomy where one fits. Keep in sync with lib/datapath/reasons.ts. */
-enum kpr_reason {
-	KPR_REASON_NO_BACKEND = 0,      /* service has no active backend */
-	KPR_REASON_BACKEND_MISSING = 1, /* slot points at a deleted backend (transient) */
-	KPR_REASON_REVNAT_FULL = 2,     /* reverse-NAT entry could not be stored */
-	KPR_REASON_MAX = 8,
+enum kpr_sock_reason {
+	KPR_SOCK_DROP_NO_BACKEND = 0,      /* service has no active backend */
+	KPR_SOCK_DROP_BACKEND_MISSING = 1, /* slot points at a deleted backend (transient) */
+	KPR_SOCK_DROP_REVNAT_FULL = 2,     /* reverse-NAT entry could not be stored */
+	KPR_SOCK_REASON_MAX = 8,
 };
 
 /* kpr_services: one master entry (slot 0) per frontend, holding the backend
  * count, plus one entry per backend slot 1..count. Readers look up the master
  * first, so writers publish slots before the master that counts them. */
-struct lb_svc_key {
+struct sock_svc_key {
 	__u8 addr[16];  /* IPv4 in the first 4 bytes, rest zero */
 	__u16 port;     /* network byte order */
 	__u8 proto;     /* KPR_PROTO_* */
@@ -41,17 +34,17 @@ struct lb_svc_key {
 	__u16 pad;
 };
 
-struct lb_svc_val {
+struct sock_svc_val {
 	__u32 backend_id;       /* slot > 0: the backend in this slot */
 	__u32 svc_id;           /* stable id: counters, affinity */
 	__u16 count;            /* master: number of active backends */
-	__u16 flags;            /* master: KPR_SVC_F_* */
-	__u32 affinity_timeout; /* master: seconds, when KPR_SVC_F_AFFINITY */
+	__u16 flags;            /* master: KPR_SOCK_F_* */
+	__u32 affinity_timeout; /* master: seconds, when KPR_SOCK_F_AFFINITY */
 };
 
 /* kpr_backends: backend id -> address. Ids are per service and frontend, so
  * deleting a backend from one service never affects another. */
-struct lb_backend {
+struct sock_backend {
 	__u8 addr[16];
 	__u16 port;   /* network byte order */
 	__u8 family;
@@ -62,13 +55,13 @@ struct lb_backend {
 /* kpr_affinity: (client netns, service) -> backend, for ClientIP affinity.
  * A pod is one network namespace with one address, so the netns cookie is
  * the client identity that a socket hook can always see. */
-struct lb_affinity_key {
+struct sock_affinity_key {
 	__u64 netns_cookie;
 	__u32 svc_id;
 	__u32 pad;
 };
 
-struct lb_affinity_val {
+struct sock_affinity_val {
 	__u64 last_used_ns;
 	__u32 backend_id;
 	__u32 pad;
@@ -76,7 +69,7 @@ struct lb_affinity_val {
 
 /* kpr_revnat: (socket, backend address) -> service address, so UDP replies
  * and getpeername() show the service the application asked for. */
-struct lb_revnat_key {
+struct sock_revnat_key {
 	__u64 cookie;
 	__u8 addr[16];
 	__u16 port;
@@ -84,7 +77,7 @@ struct lb_revnat_key {
 	__u8 pad[5];
 };
 
-struct lb_revnat_val {
+struct sock_revnat_val {
 	__u8 addr[16];
 	__u16 port;
 	__u8 family;
@@ -93,7 +86,7 @@ struct lb_revnat_val {
 };
 
 /* kpr_destroy: backends whose connected UDP sockets the iterator destroys. */
-struct lb_destroy_key {
+struct sock_destroy_key {
 	__u8 addr[16];
 	__u16 port;
 	__u8 family;
@@ -101,7 +94,7 @@ struct lb_destroy_key {
 };
 
 /* kpr_svc_stats (per-CPU array, index svc_id). */
-struct lb_svc_stats {
+struct sock_svc_stats {
 	__u64 translations;
 };
 

@@ -1,4 +1,4 @@
-// Attaching the socket hooks to a cgroup through pinned bpf_links: a pinned
+// Attaching the socket LB's hooks to a cgroup through pinned bpf_links: a pinned
 // link keeps the hook attached while no agent runs, and a new agent replaces
 // the link's program in one atomic step instead of detaching.
 #pragma once

@@ -1,0 +1,71 @@
+/* DSR: a client's packet to a backend on another node goes there in a
+ * tunnel (kpr_edge_encap.h) that names the frontend, and the backend's node
+ * answers the client itself (tc_dsr.c). A packet too big for the tunnel is
+ * answered here with the MTU the client has through it. */
+#ifndef KPR_EDGE_DSR_H
+#define KPR_EDGE_DSR_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "kpr_edge_encap.h"
+#include "kpr_edge_verdict.h"
+#include "kpr_fib.h"
+#include "kpr_icmp.h"
+#include "kpr_nat.h"
+#include "kpr_parse.h"
+
+/* A client's packet p, which forward_dsr() addressed to its backend and
+ * tunnelled, is bigger than mtu, the MTU towards the backend's node: it
+ * becomes again the packet the client sent (to fe_addr/fe_port), then the
+ * error that gives the client the MTU it has through the tunnel:
+ * fragmentation needed (RFC 1191) or packet too big (RFC 8201), from the
+ * frontend. An IPv4 packet without DF gets it too: XDP cannot fragment, and
+ * a sender that allows fragments still learns the path MTU from it (Linux
+ * then fragments to it itself), where a drop would teach it nothing.
+ * Returns XDP_TX, or -1 when the packet could not be resized. */
+static __always_inline int dsr_too_big(struct xdp_md *ctx, struct pkt *p, const __u8 *fe_addr, __u16 fe_port,
+				       __u32 mtu)
+{
+	const int len = encap_len(p->family);
+
+	if (mtu <= len || encap_pop(ctx, len) || nat_rewrite(ctx, p, NAT_DST, fe_addr, fe_port))
+		return -1;
+	if (p->family == KPR_AF_INET)
+		return icmp_reply(ctx, p, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu - len);
+	return icmp_reply(ctx, p, ICMPV6_PKT_TOOBIG, 0, mtu - len);
+}
+
+/* Too big for its DSR tunnel: the client is told the MTU it has, and the
+ * packet is counted like a drop. */
+static __always_inline int too_big(struct xdp_md *ctx, struct pkt *p, const __u8 *fe_addr, __u16 fe_port, __u32 mtu)
+{
+	int action = dsr_too_big(ctx, p, fe_addr, fe_port, mtu);
+
+	if (action < 0)
+		return drop(KPR_EDGE_DROP_RESIZE_FAILED);
+	drop(KPR_EDGE_DROP_FRAG_NEEDED);
+	return action;
+}
+
+/* The inner packet goes to the backend itself; the tunnel names the
+ * frontend for the backend's node (kpr_edge_encap.h). */
+static __always_inline int forward_dsr(struct xdp_md *ctx, struct pkt *p, const __u8 *src,
+				       const struct edge_backend *b)
+{
+	__u8 fe_addr[16] __attribute__((aligned(4))); /* nat_rewrite() reads it by words */
+	__u16 fe_port = p->dport;
+	__u32 mtu;
+	int action;
+
+	__builtin_memcpy(fe_addr, p->daddr, 16);
+	if (nat_rewrite(ctx, p, NAT_DST, b->addr, b->port))
+		return drop(KPR_EDGE_DROP_INVALID_PACKET);
+	if (encap_dsr(ctx, p, src, b->node_addr, fe_addr, fe_port))
+		return drop(KPR_EDGE_DROP_RESIZE_FAILED);
+	action = fib_forward_mtu(ctx, p->family, &mtu);
+	if (action == FIB_TOO_BIG)
+		return too_big(ctx, p, fe_addr, fe_port, mtu);
+	return action < 0 ? drop(KPR_EDGE_DROP_FIB_LOOKUP_FAILED) : action;
+}
+
+#endif

@@ -1,0 +1,276 @@
+// The socket LB as JavaScript sees it: openDatapath() loads bpf/sock_lb.o and
+// returns its maps and programs; openPinnedMaps() opens the pinned maps
+// alone, for readers, whose calls that need the programs throw.
+#include <bpf/libbpf.h>
+
+#include <memory>
+
+#include "js/objects.h"
+#include "js/values.h"
+#include "percpu_counters.h"
+#include "sock_attach.h"
+#include "sock_maps.h"
+#include "sock_udp_destroy.h"
+
+namespace kpr::js {
+namespace {
+
+class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "SockDatapath",
+                       {
+                           InstanceMethod("updateBackends", &SockDatapath::UpdateBackends),
+                           InstanceMethod("deleteBackends", &SockDatapath::DeleteBackends),
+                           InstanceMethod("updateServices", &SockDatapath::UpdateServices),
+                           InstanceMethod("deleteServices", &SockDatapath::DeleteServices),
+                           InstanceMethod("dumpServices", &SockDatapath::DumpServices),
+                           InstanceMethod("dumpBackends", &SockDatapath::DumpBackends),
+                           InstanceMethod("readServiceStats", &SockDatapath::ReadServiceStats),
+                           InstanceMethod("readDrops", &SockDatapath::ReadDrops),
+                           InstanceMethod("attachCgroup", &SockDatapath::AttachCgroup),
+                           InstanceMethod("attachCgroupProgram", &SockDatapath::AttachCgroupProgram),
+                           InstanceMethod("programIds", &SockDatapath::ProgramIds),
+                           InstanceMethod("destroyUdpSockets", &SockDatapath::DestroyUdpSockets),
+                           InstanceMethod("migrations", &SockDatapath::MigrationsJs),
+                           InstanceMethod("settleMigratedMaps", &SockDatapath::SettleMigratedMaps),
+                           InstanceMethod("close", &SockDatapath::CloseJs),
+                       });
+  }
+
+  explicit SockDatapath(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SockDatapath>(info) {}
+  ~SockDatapath() override { Close(); }
+
+  // Takes ownership of a loaded object (agent) or of pinned map fds (readers).
+  void Adopt(SockObject loaded) {
+    sock_ = std::move(loaded);
+    destroyer_ = std::make_unique<UdpSockDestroyer>(sock_.obj, sock_.maps.destroy);
+  }
+  void Adopt(SockMapFds fds) {
+    sock_.maps = fds;
+    pinned_only_ = true;
+  }
+
+ private:
+  void Close() {
+    destroyer_.reset();
+    sock_.migrations.clear();
+    if (pinned_only_) CloseSockMaps(sock_.maps);
+    if (sock_.obj) bpf_object__close(sock_.obj);  // closes its map fds too
+    sock_ = SockObject{};
+    pinned_only_ = false;
+  }
+
+  const SockMapFds& Maps() const {
+    if (sock_.maps.services < 0) throw BpfError("datapath is closed");
+    return sock_.maps;
+  }
+  bpf_object* Loaded() const {
+    if (!sock_.obj) throw BpfError("maps were opened read-only: no programs are loaded");
+    return sock_.obj;
+  }
+
+  Napi::Value UpdateBackends(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      const int fd = Maps().backends;
+      auto backends = MapArray<SockBackend>(info[0], [](const Napi::Value& v) {
+        Napi::Object o = ObjectArg(v);
+        return SockBackend{U32(o, "id"), Str(o, "addr"), Port(o), U32(o, "svcId")};
+      });
+      UpdateSockBackends(fd, backends);
+      return info.Env().Undefined();
+    });
+  }
+
+  Napi::Value DeleteBackends(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      const int fd = Maps().backends;
+      DeleteSockBackends(fd, U32Array(info[0], "backend ids"));
+      return info.Env().Undefined();
+    });
+  }
+
+  Napi::Value UpdateServices(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      const int fd = Maps().services;
+      auto slots = MapArray<SockServiceSlot>(info[0], [](const Napi::Value& v) {
+        Napi::Object o = ObjectArg(v);
+        uint32_t slot = U32(o, "slot"), count = U32(o, "count");
+        if (slot > 65535 || count > 65535) throw BpfError("'slot' and 'count' must fit 16 bits");
+        return SockServiceSlot{ToFrontend(o),       static_cast<uint16_t>(slot),  U32(o, "svcId"),
+                               U32(o, "backendId"), static_cast<uint16_t>(count), U32(o, "affinityTimeout")};
+      });
+      UpdateSockServices(fd, slots);
+      return info.Env().Undefined();
+    });
+  }
+
+  Napi::Value DeleteServices(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      const int fd = Maps().services;
+      auto keys = MapArray<sock_svc_key>(info[0], [](const Napi::Value& v) {
+        Napi::Object o = ObjectArg(v);
+        uint32_t slot = U32(o, "slot");
+        if (slot > 65535) throw BpfError("'slot' must fit 16 bits");
+        return PackSockServiceKey(ToFrontend(o), static_cast<uint16_t>(slot));
+      });
+      DeleteSockServices(fd, keys);
+      return info.Env().Undefined();
+    });
+  }
+
+  Napi::Value DumpServices(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      Napi::Env env = info.Env();
+      auto slots = DumpSockServices(Maps().services);
+      // Property names made once per dump, not once per entry: with 100k
+      // entries, making the name strings costs more than reading the map.
+      const Napi::String addr = Napi::String::New(env, "addr"), port = Napi::String::New(env, "port"),
+                         proto = Napi::String::New(env, "proto"), slot = Napi::String::New(env, "slot"),
+                         svc_id = Napi::String::New(env, "svcId"), backend_id = Napi::String::New(env, "backendId"),
+                         count = Napi::String::New(env, "count"), affinity = Napi::String::New(env, "affinityTimeout");
+      Napi::Array out = Napi::Array::New(env, slots.size());
+      for (size_t i = 0; i < slots.size(); i++) {
+        const auto& s = slots[i];
+        Napi::Object o = Napi::Object::New(env);
+        o.Set(addr, s.fe.addr);
+        o.Set(port, s.fe.port);
+        o.Set(proto, ProtoName(s.fe.proto));
+        o.Set(slot, s.slot);
+        o.Set(svc_id, s.svc_id);
+        o.Set(backend_id, s.backend_id);
+        o.Set(count, s.count);
+        o.Set(affinity, s.affinity_timeout);
+        out.Set(i, o);
+      }
+      return out;
+    });
+  }
+
+  Napi::Value DumpBackends(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      Napi::Env env = info.Env();
+      auto backends = DumpSockBackends(Maps().backends);
+      const Napi::String id = Napi::String::New(env, "id"), addr = Napi::String::New(env, "addr"),
+                         port = Napi::String::New(env, "port"), svc_id = Napi::String::New(env, "svcId");
+      Napi::Array out = Napi::Array::New(env, backends.size());
+      for (size_t i = 0; i < backends.size(); i++) {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set(id, backends[i].id);
+        o.Set(addr, backends[i].addr);
+        o.Set(port, backends[i].port);
+        o.Set(svc_id, backends[i].svc_id);
+        out.Set(i, o);
+      }
+      return out;
+    });
+  }
+
+  Napi::Value ReadServiceStats(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      Napi::Env env = info.Env();
+      auto sums = SumPerCpuCounters(Maps().svc_stats, UINT32_MAX);
+      Napi::Array out = Napi::Array::New(env);
+      for (size_t id = 0; id < sums.size(); id++) {
+        if (!sums[id]) continue;
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("svcId", static_cast<double>(id));
+        o.Set("translations", static_cast<double>(sums[id]));
+        out.Set(out.Length(), o);
+      }
+      return out;
+    });
+  }
+
+  Napi::Value ReadDrops(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      return CountersArray(info.Env(), SumPerCpuCounters(Maps().drops, KPR_SOCK_REASON_MAX));
+    });
+  }
+
+  static Napi::Object AttachResultObject(const Napi::Env& env, const AttachResult& r) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("prog", r.prog);
+    o.Set("action", r.action);
+    return o;
+  }
+
+  Napi::Value AttachCgroup(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      bpf_object* obj = Loaded();
+      if (!info[0].IsString() || !info[1].IsString())
+        throw BpfError("attachCgroup(cgroupPath, linkDir) takes two strings");
+      return ToArray(info.Env(), AttachCgroupPrograms(obj, info[0].As<Napi::String>(), info[1].As<Napi::String>()),
+                     AttachResultObject);
+    });
+  }
+
+  Napi::Value AttachCgroupProgram(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      bpf_object* obj = Loaded();
+      if (!info[0].IsString() || !info[1].IsString() || !info[2].IsString())
+        throw BpfError("attachCgroupProgram(name, cgroupPath, linkDir) takes three strings");
+      return AttachResultObject(info.Env(), kpr::AttachCgroupProgram(obj, info[0].As<Napi::String>(),
+                                                                     info[1].As<Napi::String>(), info[2].As<Napi::String>()));
+    });
+  }
+
+  Napi::Value ProgramIds(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value { return IdsObject(info.Env(), kpr::ProgramIds(Loaded())); });
+  }
+
+  Napi::Value DestroyUdpSockets(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value {
+      Loaded();
+      auto targets = MapArray<SockTarget>(info[0], [](const Napi::Value& v) {
+        Napi::Object o = ObjectArg(v);
+        return SockTarget{Str(o, "addr"), Port(o)};
+      });
+      auto paths = Strings(info[1], "netns paths");
+      return Napi::Number::New(info.Env(), static_cast<double>(destroyer_->Destroy(targets, paths)));
+    });
+  }
+
+  Napi::Value MigrationsJs(const Napi::CallbackInfo& info) { return MigrationsArray(info.Env(), sock_.migrations); }
+
+  Napi::Value SettleMigratedMaps(const Napi::CallbackInfo& info) {
+    return Guard(info.Env(), [&]() -> Napi::Value { return SettleMigrations(info.Env(), sock_.migrations); });
+  }
+
+  Napi::Value CloseJs(const Napi::CallbackInfo& info) {
+    Close();
+    return info.Env().Undefined();
+  }
+
+  SockObject sock_;
+  bool pinned_only_ = false;
+  std::unique_ptr<UdpSockDestroyer> destroyer_;
+};
+
+Napi::Value OpenDatapath(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    Napi::Object o = ObjectArg(info[0]);
+    SockLoadOptions opts{Str(o, "objectPath"), Str(o, "mapDir"), U32(o, "lbMapMax"), U32(o, "revNatMapMax")};
+    if (opts.lb_map_max == 0 || opts.lb_map_max > KPR_MAP_MAX_LIMIT)
+      throw BpfError("'lbMapMax' must be between 1 and " + std::to_string(KPR_MAP_MAX_LIMIT));
+    if (opts.revnat_map_max == 0) throw BpfError("'revNatMapMax' must be at least 1");
+    return Instance<SockDatapath>(ConstructorsOf(info.Env()).sock_datapath, LoadSockObject(opts));
+  });
+}
+
+Napi::Value OpenPinnedMaps(const Napi::CallbackInfo& info) {
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    const std::string map_dir = MapDirArg(info, "openPinnedMaps");
+    return Instance<SockDatapath>(ConstructorsOf(info.Env()).sock_datapath, OpenPinnedSockMaps(map_dir));
+  });
+}
+
+}  // namespace
+
+void RegisterSockDatapath(Napi::Env env, Napi::Object exports, Constructors& ctors) {
+  ctors.sock_datapath = Napi::Persistent(SockDatapath::Define(env));
+  exports.Set("openDatapath", Napi::Function::New(env, OpenDatapath));
+  exports.Set("openPinnedMaps", Napi::Function::New(env, OpenPinnedMaps));
+}
+
+}  // namespace kpr::js

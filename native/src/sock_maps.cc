@@ -1,0 +1,142 @@
+#include "sock_maps.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cerrno>
+
+#include "bpf_errors.h"
+#include "map_batch.h"
+
+namespace kpr {
+
+namespace {
+
+// The maps the addon reads or writes, by their pinned names.
+constexpr MapTable<SockMapFds> kSockMaps[] = {
+    {&SockMapFds::services, "kpr_services"}, {&SockMapFds::backends, "kpr_backends"},
+    {&SockMapFds::affinity, "kpr_affinity"}, {&SockMapFds::revnat, "kpr_revnat"},
+    {&SockMapFds::destroy, "kpr_destroy"},   {&SockMapFds::svc_stats, "kpr_svc_stats"},
+    {&SockMapFds::drops, "kpr_drops"},
+};
+
+void ClearMap(int fd, size_t key_size) {
+  std::vector<uint8_t> next(key_size);
+  // Deleting while iterating restarts at the first key each time.
+  while (bpf_map_get_next_key(fd, nullptr, next.data()) == 0) {
+    if (bpf_map_delete_elem(fd, next.data()) != 0 && errno != ENOENT) ThrowErrno("clearing map", errno);
+  }
+}
+
+}  // namespace
+
+SockObject LoadSockObject(const SockLoadOptions& opts) {
+  // Frontends and their backend slots share kpr_services; the plan keeps
+  // their sum within lb_map_max.
+  SockObject out;
+  out.obj = OpenAndLoad(opts.object_path, opts.map_dir,
+                        {{"kpr_services", opts.lb_map_max},
+                         {"kpr_backends", opts.lb_map_max},
+                         {"kpr_affinity", opts.lb_map_max},
+                         {"kpr_svc_stats", opts.lb_map_max + 1},
+                         {"kpr_revnat", opts.revnat_map_max}},
+                        out.migrations);
+  try {
+    out.maps = MapFdsOf(out.obj, kSockMaps);
+    return out;
+  } catch (...) {
+    bpf_object__close(out.obj);
+    throw;
+  }
+}
+
+SockMapFds OpenPinnedSockMaps(const std::string& map_dir) { return OpenPinnedMapFds(map_dir, kSockMaps); }
+
+void CloseSockMaps(SockMapFds& maps) { CloseMapFds(maps, kSockMaps); }
+
+sock_svc_key PackSockServiceKey(const Frontend& fe, uint16_t slot) {
+  sock_svc_key k{};
+  ParseAddr(fe.addr, k.addr, &k.family);
+  k.port = htons(fe.port);
+  k.proto = fe.proto;
+  k.slot = slot;
+  return k;
+}
+
+void UpdateSockServices(int fd, const std::vector<SockServiceSlot>& slots) {
+  std::vector<sock_svc_key> keys;
+  std::vector<sock_svc_val> values;
+  for (const auto& s : slots) {
+    keys.push_back(PackSockServiceKey(s.fe, s.slot));
+    sock_svc_val v{};
+    v.backend_id = s.backend_id;
+    v.svc_id = s.svc_id;
+    v.count = s.count;
+    v.flags = s.affinity_timeout > 0 ? KPR_SOCK_F_AFFINITY : 0;
+    v.affinity_timeout = s.affinity_timeout;
+    values.push_back(v);
+  }
+  UpdateBatch(fd, "kpr_services", keys, values);
+}
+
+void DeleteSockServices(int fd, const std::vector<sock_svc_key>& keys) { DeleteBatch(fd, "kpr_services", keys); }
+
+void UpdateSockBackends(int fd, const std::vector<SockBackend>& backends) {
+  std::vector<__u32> keys;
+  std::vector<sock_backend> values;
+  for (const auto& b : backends) {
+    keys.push_back(b.id);
+    sock_backend v{};
+    ParseAddr(b.addr, v.addr, &v.family);
+    v.port = htons(b.port);
+    v.svc_id = b.svc_id;
+    values.push_back(v);
+  }
+  UpdateBatch(fd, "kpr_backends", keys, values);
+}
+
+void DeleteSockBackends(int fd, const std::vector<uint32_t>& ids) {
+  DeleteBatch(fd, "kpr_backends", ids);  // uint32_t is the map's __u32 key
+}
+
+void ClearDestroyTargets(int fd) { ClearMap(fd, sizeof(sock_destroy_key)); }
+
+void ReplaceDestroyTargets(int fd, const std::vector<SockTarget>& targets) {
+  ClearDestroyTargets(fd);
+  std::vector<sock_destroy_key> keys;
+  std::vector<__u8> values;
+  for (const auto& t : targets) {
+    sock_destroy_key k{};
+    ParseAddr(t.addr, k.addr, &k.family);
+    k.port = htons(t.port);
+    keys.push_back(k);
+    values.push_back(1);
+  }
+  UpdateBatch(fd, "kpr_destroy", keys, values);
+}
+
+std::vector<SockServiceSlot> DumpSockServices(int fd) {
+  std::vector<SockServiceSlot> out;
+  ForEach<sock_svc_key, sock_svc_val>(fd, [&](const sock_svc_key& k, const sock_svc_val& v) {
+    SockServiceSlot s;
+    s.fe = Frontend{FormatAddr(k.addr, k.family), ntohs(k.port), k.proto};
+    s.slot = k.slot;
+    s.svc_id = v.svc_id;
+    s.backend_id = v.backend_id;
+    s.count = v.count;
+    s.affinity_timeout = (v.flags & KPR_SOCK_F_AFFINITY) ? v.affinity_timeout : 0;
+    out.push_back(s);
+  });
+  return out;
+}
+
+std::vector<SockBackend> DumpSockBackends(int fd) {
+  std::vector<SockBackend> out;
+  ForEach<__u32, sock_backend>(fd, [&](const __u32& id, const sock_backend& v) {
+    out.push_back(SockBackend{id, FormatAddr(v.addr, v.family), ntohs(v.port), v.svc_id});
+  });
+  return out;
+}
+
+
+}  // namespace kpr
