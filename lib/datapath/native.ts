@@ -243,7 +243,7 @@ export interface EdgeReaders {
   dumpFlows(): EdgeFlow[];
   /** kpr_xdp_config as the agent wrote it; maglevTableSize 0: never written. */
   readConfig(): EdgeConfig & { maglevTableSize: number };
-  /** Per-reason drop counters, index = reason (XDP_DROP_REASONS). */
+  /** Per-reason drop counters, index = reason (EDGE_DROP_REASONS). */
   readDrops(): number[];
   readStats(): EdgeStats[];
   /** Packets whose flow had no entry in the flow table (kpr_edge_flow_misses). */

@@ -1,15 +1,15 @@
 // Names of the datapath's drop and reject reasons, by index into the
 // kpr_drops counters. Mirrors enum kpr_sock_reason in bpf/include/kpr_sock_types.h.
-export const DROP_REASONS: readonly string[] = ['no_backend', 'backend_missing', 'revnat_full'];
+export const SOCK_DROP_REASONS: readonly string[] = ['no_backend', 'backend_missing', 'revnat_full'];
 
 /** A counter's reason by index, in the socket LB's names or the edge LB's. */
-export function dropReasonName(index: number, names: readonly string[] = DROP_REASONS): string {
+export function dropReasonName(index: number, names: readonly string[] = SOCK_DROP_REASONS): string {
   return names[index] ?? `reason_${index}`;
 }
 
-/** The XDP edge LB's drop reasons, by index into kpr_xdp_drops. Mirrors enum
+/** The edge LB's drop reasons, by index into kpr_xdp_drops (pinned under its old name). Mirrors enum
  *  kpr_edge_reason in bpf/include/kpr_edge_types.h (Cilium's names where one fits). */
-export const XDP_DROP_REASONS: readonly string[] = [
+export const EDGE_DROP_REASONS: readonly string[] = [
   'no_service_backend',
   'source_range_denied',
   'unsupported_l3',
@@ -25,6 +25,6 @@ export const XDP_DROP_REASONS: readonly string[] = [
   'snat_map_full',
 ];
 
-export function xdpDropReasonName(index: number): string {
-  return XDP_DROP_REASONS[index] ?? `reason_${index}`;
+export function edgeDropReasonName(index: number): string {
+  return EDGE_DROP_REASONS[index] ?? `reason_${index}`;
 }

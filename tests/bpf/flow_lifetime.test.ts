@@ -4,7 +4,7 @@
 // out and taken by the next flow, never while the flow lives; ports the node
 // serves are never used; a full snat map refuses new flows and keeps its
 // flows; the collector deletes what ended flows left and counts the rest.
-import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
+import { EDGE_DROP_REASONS } from '../../lib/datapath/reasons';
 import { DEFAULT_FLOW_TIMEOUTS } from '../../lib/datapath/edge/flow_timeouts';
 import { EdgeBackend, EdgeFrontend, FlowGcReport, FlowTimeouts, loadAddon, PortRange, ProgTestRunResult } from '../../lib/datapath/native';
 import { pinPaths } from '../../lib/host/bpffs';
@@ -37,7 +37,7 @@ describe('per-flow state with a lifetime (BPF_PROG_TEST_RUN)', () => {
   let root: BpfRoot;
   let fx: EdgeFixture;
   const runPkt = (pkt: Buffer): ProgTestRunResult => fx.dp.progTestRun(PROG, pkt, 1, { netns: fx.netns, ifindex: fx.ifindex });
-  const drops = (reason: string) => fx.dp.readDrops()[XDP_DROP_REASONS.indexOf(reason)];
+  const drops = (reason: string) => fx.dp.readDrops()[EDGE_DROP_REASONS.indexOf(reason)];
   const configure = (snatPorts: PortRange[], timeouts: Partial<FlowTimeouts> = {}) =>
     fx.dp.setConfig(edgeConfig({ nodeAddr4: NODE4, nodeAddr6: NODE6, hashSeed: 0 }, { snatPorts, timeouts: { ...DEFAULT_FLOW_TIMEOUTS, ...timeouts } }));
   function service(fe: EdgeFrontend, backends: Omit<EdgeBackend, 'svcId'>[]): void {

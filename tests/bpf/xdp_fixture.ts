@@ -7,7 +7,7 @@ import * as path from 'path';
 import { ensureBpffs } from '../../lib/host/bpffs';
 import { DEFAULT_FLOW_TIMEOUTS } from '../../lib/datapath/edge/flow_timeouts';
 import { EdgeBackend, EdgeConfig, EdgeDatapath, EdgeFrontend, EdgeOpenOptions, loadAddon, ProgTestRunResult, repoRoot } from '../../lib/datapath/native';
-import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
+import { EDGE_DROP_REASONS } from '../../lib/datapath/reasons';
 import { defaultSnatPorts } from '../../lib/datapath/edge/snat_ports';
 import { createLogger } from '../../lib/log';
 import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
@@ -178,7 +178,7 @@ export function programService(dp: EdgeDatapath, m: number, fe: EdgeFrontend, ba
 
 /** Packets dropped (or answered) for the reason, on every CPU. */
 export function dropCount(dp: EdgeDatapath, reason: string): number {
-  return dp.readDrops()[XDP_DROP_REASONS.indexOf(reason)];
+  return dp.readDrops()[EDGE_DROP_REASONS.indexOf(reason)];
 }
 
 /** A program's result for pkt: the action expected, and every byte as it came. */

@@ -14,7 +14,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { pinPaths } from '../../lib/host/bpffs';
 import { loadAddon } from '../../lib/datapath/native';
-import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
+import { EDGE_DROP_REASONS } from '../../lib/datapath/reasons';
 import { startAgent } from '../helpers/agent';
 import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
 import { createTestCgroup, TestCgroup } from '../helpers/cgroup';
@@ -127,7 +127,7 @@ describe('edge LB flow state under tens of thousands of flows', () => {
   function drops(node: EdgeNode): Record<string, number> {
     const maps = loadAddon().openPinnedEdgeMaps(pinPaths((places.get(node.name) as { root: BpfRoot }).root.path).maps);
     try {
-      return Object.fromEntries(maps.readDrops().flatMap((n, i) => (n > 0 ? [[XDP_DROP_REASONS[i] ?? `reason_${i}`, n]] : [])));
+      return Object.fromEntries(maps.readDrops().flatMap((n, i) => (n > 0 ? [[EDGE_DROP_REASONS[i] ?? `reason_${i}`, n]] : [])));
     } finally {
       maps.close();
     }

@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { loadAddon } from '../../lib/datapath/native';
-import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
+import { EDGE_DROP_REASONS } from '../../lib/datapath/reasons';
 import { EdgeNodeAgent, startEdgeNodeAgent } from '../helpers/agent';
 import { createTestCgroup, TestCgroup } from '../helpers/cgroup';
 import { ClientReport } from '../helpers/client_report';
@@ -94,7 +94,7 @@ describe('edge LB: IP fragments with real traffic, both ways, every path, both f
     agents.map((a) => {
       const maps = loadAddon().openPinnedEdgeMaps(path.join(a.root.path, 'kpr', 'maps'));
       try {
-        return maps.readDrops()[XDP_DROP_REASONS.indexOf('frag_not_found')];
+        return maps.readDrops()[EDGE_DROP_REASONS.indexOf('frag_not_found')];
       } finally {
         maps.close();
       }

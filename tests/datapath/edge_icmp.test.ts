@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { pinPaths } from '../../lib/host/bpffs';
 import { loadAddon } from '../../lib/datapath/native';
-import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
+import { EDGE_DROP_REASONS } from '../../lib/datapath/reasons';
 import { startAgent } from '../helpers/agent';
 import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
 import { createTestCgroup, TestCgroup } from '../helpers/cgroup';
@@ -186,7 +186,7 @@ describe('edge LB: ICMP errors and path MTU with real traffic', () => {
 
     test('DSR: packets too big for the tunnel are answered with the MTU less the tunnel, and uploads complete', async () => {
       const c = cluster();
-      const fragNeeded = () => loadAddon().openPinnedEdgeMaps(pinPaths(c.nodeARoot).maps).readDrops()[XDP_DROP_REASONS.indexOf('frag_needed')];
+      const fragNeeded = () => loadAddon().openPinnedEdgeMaps(pinPaths(c.nodeARoot).maps).readDrops()[EDGE_DROP_REASONS.indexOf('frag_needed')];
       const dsr = PATHS.find((p) => p.path === 'dsr')!;
       const targets = FAMILIES.flatMap((f) => frontends(c, dsr, f, 'tcp'));
       const reports = await runEach(c, targets, () => ({ mode: 'transfer', upload: MIB, count: 20, timeoutMs: 20_000, deadlineMs: 180_000 }));

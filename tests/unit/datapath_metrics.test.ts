@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { EdgeState } from '../../lib/datapath/edge/programmed';
 import { EdgeFrontend, EdgeStats, ServiceSlot, ServiceStats } from '../../lib/datapath/native';
 import { programmedState } from '../../lib/datapath/socket/programmed';
-import { XDP_DROP_REASONS } from '../../lib/datapath/reasons';
+import { EDGE_DROP_REASONS } from '../../lib/datapath/reasons';
 import { EdgeLbMetrics, edgeMapCapacities, flowHits } from '../../lib/datapath/edge/metrics';
 import { SocketLbMetrics, socketMapCapacities } from '../../lib/datapath/socket/metrics';
 import { backendsRange, backendsRanges, DatapathMetrics, servicePortName } from '../../lib/metrics/datapath_metrics';
@@ -69,7 +69,7 @@ describe('kpr_* metrics', () => {
 
   test('drops by reason: every named reason of both datapaths, an unnamed one once it counts', async () => {
     const drops = [];
-    drops[XDP_DROP_REASONS.indexOf('fib_lookup_failed')] = 4;
+    drops[EDGE_DROP_REASONS.indexOf('fib_lookup_failed')] = 4;
     drops[14] = 2;
     const text = await setup(false, drops).scrape();
     expect(text).toContain('kpr_drops_total{datapath="socket",reason="no_backend"} 3');
@@ -78,7 +78,7 @@ describe('kpr_* metrics', () => {
     expect(text).toContain('kpr_drops_total{datapath="edge",reason="fib_lookup_failed"} 4');
     expect(text).toContain('kpr_drops_total{datapath="edge",reason="reason_14"} 2');
     expect(text).not.toContain('reason="reason_13"');
-    expect(text.match(/^kpr_drops_total\{datapath="edge"/gm)).toHaveLength(XDP_DROP_REASONS.length + 1);
+    expect(text.match(/^kpr_drops_total\{datapath="edge"/gm)).toHaveLength(EDGE_DROP_REASONS.length + 1);
   });
 
   test('programmed frontends and backends, and frontends by backend count range', async () => {

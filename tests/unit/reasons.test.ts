@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { dropReasonName, DROP_REASONS, XDP_DROP_REASONS } from '../../lib/datapath/reasons';
+import { dropReasonName, SOCK_DROP_REASONS, EDGE_DROP_REASONS } from '../../lib/datapath/reasons';
 
 /** The names of an enum's members in a header under bpf/include, by value. */
 function enumNames(header: string, enumName: string, prefix: string): string[] {
@@ -17,14 +17,14 @@ function enumNames(header: string, enumName: string, prefix: string): string[] {
 test('drop reason names follow enum kpr_sock_reason in kpr_sock_types.h', () => {
   const fromHeader = enumNames('kpr_sock_types.h', 'kpr_sock_reason', 'KPR_SOCK_(?:DROP_)?');
   expect(fromHeader.length).toBeGreaterThan(0);
-  expect([...DROP_REASONS]).toEqual(fromHeader);
+  expect([...SOCK_DROP_REASONS]).toEqual(fromHeader);
   expect(dropReasonName(7)).toBe('reason_7');
 });
 
 test('edge drop reason names follow enum kpr_edge_reason in kpr_edge_types.h', () => {
   const fromHeader = enumNames('kpr_edge_types.h', 'kpr_edge_reason', 'KPR_EDGE_(?:DROP_)?');
   expect(fromHeader.length).toBeGreaterThan(0);
-  expect([...XDP_DROP_REASONS]).toEqual(fromHeader);
-  expect(dropReasonName(1, XDP_DROP_REASONS)).toBe('source_range_denied');
-  expect(dropReasonName(15, XDP_DROP_REASONS)).toBe('reason_15');
+  expect([...EDGE_DROP_REASONS]).toEqual(fromHeader);
+  expect(dropReasonName(1, EDGE_DROP_REASONS)).toBe('source_range_denied');
+  expect(dropReasonName(15, EDGE_DROP_REASONS)).toBe('reason_15');
 });

@@ -4,7 +4,7 @@
 import { DatapathSeries, LbMetrics, MapCounts, servicePortName, setCounter } from '../../metrics/datapath_metrics';
 import { ipFamily } from '../../model/ip_address';
 import { EdgeOpenOptions, EdgeReaders } from '../native';
-import { XDP_DROP_REASONS } from '../reasons';
+import { EDGE_DROP_REASONS } from '../reasons';
 import { EdgeState } from './programmed';
 
 export interface EdgeLbSource {
@@ -51,7 +51,7 @@ export function edgeMapEntries(s: EdgeState): MapCounts {
  *  read one after the other can make the difference step back by a few
  *  packets; it never goes below the last value, so it stays a counter. */
 export function flowHits(packets: number, misses: number, edgeDrops: number[], last: number): number {
-  const before = (reason: string) => edgeDrops[XDP_DROP_REASONS.indexOf(reason)] ?? 0;
+  const before = (reason: string) => edgeDrops[EDGE_DROP_REASONS.indexOf(reason)] ?? 0;
   return Math.max(last, packets - misses - before('source_range_denied') - before('no_service_backend'));
 }
 
@@ -73,7 +73,7 @@ export class EdgeLbMetrics implements LbMetrics {
     const packets = stats.reduce((n, s) => n + s.packets, 0);
     setCounter(series.edgePackets, {}, packets);
     setCounter(series.edgeBytes, {}, stats.reduce((n, s) => n + s.bytes, 0));
-    series.setDrops('edge', XDP_DROP_REASONS, drops);
+    series.setDrops('edge', EDGE_DROP_REASONS, drops);
     this.hits = flowHits(packets, misses, drops, this.hits);
     series.flowLookups.reset();
     series.flowLookups.inc({ result: 'hit' }, this.hits);

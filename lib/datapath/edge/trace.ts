@@ -3,7 +3,7 @@
 // or one JSON object per decision.
 import { formatAddrPort } from '../../model/ip_address';
 import { TraceEvent } from '../native';
-import { xdpDropReasonName } from '../reasons';
+import { edgeDropReasonName } from '../reasons';
 
 /** enum kpr_pick */
 export const PICKS = ['none', 'flow', 'affinity', 'maglev', 'random'] as const;
@@ -44,7 +44,7 @@ export function decision(e: TraceEvent): Decision {
     action,
   };
   if (e.backend !== undefined && e.backendPort !== undefined) d.backend = formatAddrPort(e.backend, e.backendPort);
-  if (action === 'drop' || pick === 'none') d.reason = xdpDropReasonName(e.dropReason);
+  if (action === 'drop' || pick === 'none') d.reason = edgeDropReasonName(e.dropReason);
   return d;
 }
 

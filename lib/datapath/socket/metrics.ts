@@ -4,7 +4,7 @@
 import { DatapathSeries, LbMetrics, MapCounts, servicePortName, setCounter } from '../../metrics/datapath_metrics';
 import { formatFrontend } from '../../model/frontend';
 import { DatapathMaps, OpenOptions } from '../native';
-import { DROP_REASONS } from '../reasons';
+import { SOCK_DROP_REASONS } from '../reasons';
 import { entriesOf, ProgrammedState } from './programmed';
 
 export interface SocketLbSource {
@@ -40,7 +40,7 @@ export class SocketLbMetrics implements LbMetrics {
   collect(series: DatapathSeries): void {
     const stats = this.src.maps.readServiceStats();
     setCounter(series.translations, {}, stats.reduce((n, s) => n + s.translations, 0));
-    series.setDrops('socket', DROP_REASONS, this.src.maps.readDrops());
+    series.setDrops('socket', SOCK_DROP_REASONS, this.src.maps.readDrops());
     const state = (this.last = this.src.programmed() ?? this.last);
     if (!state) return;
     const frontends = [...state.frontends.values()];
