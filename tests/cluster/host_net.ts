@@ -7,7 +7,7 @@ import * as path from 'path';
 import { REPO_ROOT } from '../e2e/cluster';
 import { ip, run } from '../helpers/run';
 import { listNamespaces } from '../helpers/netns';
-import { BRIDGE, BRIDGE_PREFIX, BRIDGE_PREFIX6, HOST_IP, HOST_IP6, NODES, NodeLayout, OUTSIDE_CLIENT_IP, stateDir } from './layout';
+import { BRIDGE, BRIDGE_PREFIX, BRIDGE_PREFIX6, HOST_IP, HOST_IP6, LB_POOL, NODES, NodeLayout, OUTSIDE_CLIENT_IP, stateDir } from './layout';
 
 const XDP_PASS = path.join(REPO_ROOT, 'build', 'xdp_pass.o');
 
@@ -84,6 +84,9 @@ export function hostNetUp(): void {
   ip('addr', 'replace', `${HOST_IP6}/${BRIDGE_PREFIX6}`, 'dev', BRIDGE, 'nodad');
   ip('addr', 'replace', `${OUTSIDE_CLIENT_IP}/32`, 'dev', BRIDGE);
   ip('link', 'set', BRIDGE, 'up');
+  // The LoadBalancer provider routes the pool's IPs in use; the others are
+  // refused here, never sent out of the machine by its default route.
+  ip('route', 'replace', 'unreachable', LB_POOL);
   multipathByPorts();
   for (const node of NODES) nodeNet(node);
 }
@@ -97,6 +100,8 @@ export function hostNetDown(o: { keepBridge?: boolean } = {}): void {
   if (o.keepBridge) return;
   // The pod routes go with the bridge (or with the node's veth, they point at its address).
   if (linkExists(BRIDGE)) ip('link', 'del', BRIDGE);
+  // Not a route of the bridge: it stays when the bridge goes.
+  if (ip('route', 'show', 'exact', LB_POOL).trim()) ip('route', 'del', 'unreachable', LB_POOL);
   restoreMultipathHash();
 }
 

@@ -64,6 +64,23 @@ function inPool(ip: string | undefined): ip is string {
   return ip !== undefined && pool().includes(ip);
 }
 
+// Where the search for a free IP starts: after the last one given, as a
+// cloud does not hand a released IP straight to the next Service (upstream
+// checks that a released IP stops answering while other tests create theirs).
+let nextIndex = 0;
+
+function freeIp(used: Map<string, Service>): string | undefined {
+  const all = pool();
+  for (let i = 0; i < all.length; i++) {
+    const ip = all[(nextIndex + i) % all.length];
+    if (!used.has(ip)) {
+      nextIndex = (all.indexOf(ip) + 1) % all.length;
+      return ip;
+    }
+  }
+  return undefined;
+}
+
 /** Status and finalizer of each Service; returns the IPs in use, each with its Service. */
 function reconcileServices(all: Service[]): Map<string, Service> {
   const used = new Map<string, Service>();
@@ -72,7 +89,7 @@ function reconcileServices(all: Service[]): Map<string, Service> {
     if (ours(s)) {
       if (!finalizers(s).includes(FINALIZER)) patch(s, { metadata: { finalizers: [...finalizers(s), FINALIZER] } });
       if (!inPool(ingressIp(s))) {
-        const ip = pool().find((a) => !used.has(a));
+        const ip = freeIp(used);
         if (!ip) continue;
         patch(s, { status: { loadBalancer: { ingress: [{ ip, ipMode: 'VIP' }] } } }, 'status');
         used.set(ip, s);
@@ -131,9 +148,15 @@ async function reconcileRoutes(used: Map<string, Service>): Promise<void> {
   }
 }
 
+/** The IPs routed now: the pool's /32 routes (the pool's own route, unreachable, is host_net.ts's). */
+function routedIps(): string[] {
+  const routes = JSON.parse(execFileSync('ip', ['-json', 'route', 'show', 'root', LB_POOL], { encoding: 'utf8' })) as { dst: string }[];
+  return routes.map((r) => r.dst).filter((dst) => !dst.includes('/'));
+}
+
 async function main(): Promise<void> {
   // Routes of a provider that ran before: this one decides them afresh.
-  execFileSync('ip', ['route', 'flush', 'root', LB_POOL]);
+  for (const ip of routedIps()) execFileSync('ip', ['route', 'del', `${ip}/32`]);
   for (;;) {
     try {
       await reconcileRoutes(reconcileServices(services()));
