@@ -37,10 +37,6 @@ export interface ConformanceSkip {
 /** Tests the runner skips, for both proxies, and why. */
 export const CONFORMANCE_SKIPS: ConformanceSkip[] = [
   { pattern: 'SCTP', reason: 'the kernel of these machines has no SCTP (CONFIG_IP_SCTP is not set)' },
-  {
-    pattern: '\\[Feature:IPv6DualStack\\]',
-    reason: 'make cluster is single-stack IPv4 (no IPv6 node or pod addresses): each test fails after minutes of waiting, under either proxy',
-  },
 ];
 
 /** Tests that fail under kpr and pass under kube-proxy for a cause that is

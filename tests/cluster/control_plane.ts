@@ -9,7 +9,7 @@ import { httpGet } from '../e2e/cluster';
 import { daemonPid, startDaemon, waitFor } from './daemon';
 import { say } from './log';
 import {
-  API_PORT, API_SERVER, CLUSTER_DOMAIN, ETCD_CLIENT_URL, ETCD_PEER_URL, HOST_IP, POD_SUPERNET, SERVICE_CIDRS, kubeTool, stateDir,
+  API_PORT, API_SERVER, CLUSTER_DOMAIN, ETCD_CLIENT_URL, ETCD_PEER_URL, HOST_IP, POD_SUPERNETS, CLUSTER_SERVICE_CIDRS, kubeTool, stateDir,
 } from './layout';
 import { ClusterPki } from './pki';
 
@@ -51,7 +51,7 @@ async function apiServer(pki: ClusterPki): Promise<void> {
       `--tls-cert-file=${pki.apiServer.cert}`,
       `--tls-private-key-file=${pki.apiServer.key}`,
       `--client-ca-file=${pki.ca.cert}`,
-      `--service-cluster-ip-range=${SERVICE_CIDRS.join(',')}`,
+      `--service-cluster-ip-range=${CLUSTER_SERVICE_CIDRS.join(',')}`,
       `--service-account-issuer=https://kubernetes.default.svc.${CLUSTER_DOMAIN}`,
       `--service-account-key-file=${pki.saPub}`,
       `--service-account-signing-key-file=${pki.saKey}`,
@@ -99,11 +99,11 @@ async function controllerManager(pki: ClusterPki): Promise<void> {
       `--service-account-private-key-file=${pki.saKey}`,
       `--cluster-signing-cert-file=${pki.ca.cert}`,
       `--cluster-signing-key-file=${pki.ca.key}`,
-      `--service-cluster-ip-range=${SERVICE_CIDRS.join(',')}`,
+      `--service-cluster-ip-range=${CLUSTER_SERVICE_CIDRS.join(',')}`,
       // Pod ranges are static (each node's CNI config); make cluster sets
       // spec.podCIDR itself, so node IPAM stays off.
       '--allocate-node-cidrs=false',
-      `--cluster-cidr=${POD_SUPERNET}`,
+      `--cluster-cidr=${POD_SUPERNETS.join(',')}`,
       '--controllers=*',
     ]);
   }

@@ -1,7 +1,8 @@
 // The cluster's long-lived processes outlive `make cluster`: each is started
 // detached with its log in logs/<name>.log and its pid in pids/<name>.pid. A
-// pid counts as ours only while its command line names the state dir, so a
-// stale pid file after a reboot never makes us signal a stranger.
+// pid counts as ours only while its command line names the state dir (or a
+// path under it), so a stale pid file after a reboot never makes us signal a
+// stranger.
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -35,9 +36,15 @@ export function daemonPid(name: string): number | undefined {
   } catch {
     return undefined;
   }
-  const cmd = cmdline(pid);
   // A zombie has an empty command line: it no longer runs.
-  return cmd && cmd.includes(`${stateDir()}/`) ? pid : undefined;
+  return namesDir(pid, stateDir()) ? pid : undefined;
+}
+
+/** Whether the process's command line names dir or a path under it (as an argument of its own, or inside one). */
+function namesDir(pid: number, dir: string): boolean {
+  const cmd = cmdline(pid);
+  // cmdline() ends every argument with a space.
+  return cmd !== undefined && (cmd.includes(`${dir}/`) || cmd.includes(`${dir} `));
 }
 
 export function startDaemon(name: string, cmd: string, args: string[], env?: NodeJS.ProcessEnv): number {
@@ -98,7 +105,7 @@ export function processesOfState(dir = stateDir()): number[] {
     .readdirSync('/proc')
     .filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid)
     .map(Number)
-    .filter((pid) => cmdline(pid)?.includes(`${dir}/`));
+    .filter((pid) => namesDir(pid, dir));
 }
 
 /** Polls probe until it holds; fails with the daemon's log tail when it exits or time runs out. */

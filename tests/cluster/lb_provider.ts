@@ -5,8 +5,12 @@
 // its deletion until the IP is released; and the host, where the tests run,
 // routes each IP to the nodes that should receive it: every node, or for
 // externalTrafficPolicy Local only those whose health check node port
-// answers 200, as a cloud's load balancer probes them. The proxy under test
-// does the rest on the node. A host daemon of make cluster (like CoreDNS),
+// answers 200, as a cloud's load balancer probes them. Like a cloud's, it
+// spreads connections over those nodes by their ports (the host hashes
+// multipath routes by L4, host_net.ts), and keeps a client on one node when
+// the Service asks for ClientIP affinity. The host reaches the IPs from
+// OUTSIDE_CLIENT_IP, as a client beyond the nodes' network would. The proxy
+// under test does the rest on the node. A host daemon of make cluster (like CoreDNS),
 // reconciling once a second; it holds nothing the Services do not.
 //
 //   node dist/tests/cluster/lb_provider.js --state <state dir>
@@ -16,7 +20,7 @@ import { execFileSync } from 'child_process';
 import * as http from 'http';
 import { sleep } from '../helpers/sleep';
 import { kubectlFor } from './kubectl';
-import { BRIDGE, LB_POOL, NODES } from './layout';
+import { BRIDGE, LB_POOL, NODES, OUTSIDE_CLIENT_IP } from './layout';
 import { clusterPki } from './pki';
 
 const FINALIZER = 'service.kubernetes.io/load-balancer-cleanup';
@@ -25,7 +29,13 @@ const PROBE_TIMEOUT_MS = 500;
 
 interface Service {
   metadata: { namespace: string; name: string; deletionTimestamp?: string; finalizers?: string[] };
-  spec: { type?: string; loadBalancerClass?: string; externalTrafficPolicy?: string; healthCheckNodePort?: number };
+  spec: {
+    type?: string;
+    loadBalancerClass?: string;
+    externalTrafficPolicy?: string;
+    healthCheckNodePort?: number;
+    sessionAffinity?: string;
+  };
   status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
 }
 
@@ -54,6 +64,23 @@ function inPool(ip: string | undefined): ip is string {
   return ip !== undefined && pool().includes(ip);
 }
 
+// Where the search for a free IP starts: after the last one given, as a
+// cloud does not hand a released IP straight to the next Service (upstream
+// checks that a released IP stops answering while other tests create theirs).
+let nextIndex = 0;
+
+function freeIp(used: Map<string, Service>): string | undefined {
+  const all = pool();
+  for (let i = 0; i < all.length; i++) {
+    const ip = all[(nextIndex + i) % all.length];
+    if (!used.has(ip)) {
+      nextIndex = (all.indexOf(ip) + 1) % all.length;
+      return ip;
+    }
+  }
+  return undefined;
+}
+
 /** Status and finalizer of each Service; returns the IPs in use, each with its Service. */
 function reconcileServices(all: Service[]): Map<string, Service> {
   const used = new Map<string, Service>();
@@ -62,7 +89,7 @@ function reconcileServices(all: Service[]): Map<string, Service> {
     if (ours(s)) {
       if (!finalizers(s).includes(FINALIZER)) patch(s, { metadata: { finalizers: [...finalizers(s), FINALIZER] } });
       if (!inPool(ingressIp(s))) {
-        const ip = pool().find((a) => !used.has(a));
+        const ip = freeIp(used);
         if (!ip) continue;
         patch(s, { status: { loadBalancer: { ingress: [{ ip, ipMode: 'VIP' }] } } }, 'status');
         used.set(ip, s);
@@ -87,17 +114,23 @@ function healthy(nodeIp: string, port: number): Promise<boolean> {
   });
 }
 
-/** The nodes a Service's LB IP goes to: all, or those its health check says have local endpoints (all when none do). */
+/** The nodes a Service's LB IP goes to: all, or those its health check says
+ *  have local endpoints (all when none do); with ClientIP affinity only the
+ *  first of them, so that one node's proxy sees every connection of a client. */
 async function targets(s: Service): Promise<string[]> {
   const all = NODES.map((n) => n.ip);
   const port = s.spec.healthCheckNodePort;
-  if (s.spec.externalTrafficPolicy !== 'Local' || !port) return all;
-  const up = (await Promise.all(all.map(async (ip) => ((await healthy(ip, port)) ? [ip] : [])))).flat();
-  return up.length > 0 ? up : all;
+  let up = all;
+  if (s.spec.externalTrafficPolicy === 'Local' && port) {
+    const answering = (await Promise.all(all.map(async (ip) => ((await healthy(ip, port)) ? [ip] : [])))).flat();
+    if (answering.length > 0) up = answering;
+  }
+  return s.spec.sessionAffinity === 'ClientIP' ? up.slice(0, 1) : up;
 }
 
 function routeArgs(ip: string, via: string[]): string[] {
-  return via.length === 1 ? [`${ip}/32`, 'via', via[0], 'dev', BRIDGE] : [`${ip}/32`, ...via.flatMap((v) => ['nexthop', 'via', v, 'dev', BRIDGE])];
+  const next = via.length === 1 ? ['via', via[0], 'dev', BRIDGE] : via.flatMap((v) => ['nexthop', 'via', v, 'dev', BRIDGE]);
+  return [`${ip}/32`, 'src', OUTSIDE_CLIENT_IP, ...next];
 }
 
 const routed = new Map<string, string>();
@@ -115,9 +148,15 @@ async function reconcileRoutes(used: Map<string, Service>): Promise<void> {
   }
 }
 
+/** The IPs routed now: the pool's /32 routes (the pool's own route, unreachable, is host_net.ts's). */
+function routedIps(): string[] {
+  const routes = JSON.parse(execFileSync('ip', ['-json', 'route', 'show', 'root', LB_POOL], { encoding: 'utf8' })) as { dst: string }[];
+  return routes.map((r) => r.dst).filter((dst) => !dst.includes('/'));
+}
+
 async function main(): Promise<void> {
   // Routes of a provider that ran before: this one decides them afresh.
-  execFileSync('ip', ['route', 'flush', 'root', LB_POOL]);
+  for (const ip of routedIps()) execFileSync('ip', ['route', 'del', `${ip}/32`]);
   for (;;) {
     try {
       await reconcileRoutes(reconcileServices(services()));

@@ -82,8 +82,8 @@ function cniConfig(node: NodeLayout): string {
           ipam: {
             type: 'host-local',
             dataDir: path.join(node.dir, 'ipam'),
-            ranges: [[{ subnet: node.podCidr }]],
-            routes: [{ dst: '0.0.0.0/0' }],
+            ranges: node.podCidrs.map((subnet) => [{ subnet }]),
+            routes: [{ dst: '0.0.0.0/0' }, { dst: '::/0' }],
           },
         },
         { type: 'portmap', capabilities: { portMappings: true } },
@@ -185,7 +185,7 @@ function startKubelet(node: NodeLayout, pki: ClusterPki, containerdPid: number):
     `--root-dir=${path.join(node.dir, 'kubelet')}`,
     `--cert-dir=${path.join(node.dir, 'kubelet', 'pki')}`,
     `--hostname-override=${node.name}`,
-    `--node-ip=${node.ip}`,
+    `--node-ip=${node.ip},${node.ip6}`,
     `--node-labels=topology.kubernetes.io/zone=${node.zone}`,
   ]);
 }

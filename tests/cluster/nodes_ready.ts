@@ -32,7 +32,7 @@ export async function waitNodesReady(kubectl: Kubectl): Promise<void> {
     await waitFor(`node ${node.name} registered`, kubeletName(node), async () => getNode(kubectl, node) !== undefined, NODE_TIMEOUT_MS);
     // Set once, from empty (the API refuses a change): the range of its CNI config.
     if (!getNode(kubectl, node)?.spec.podCIDR) {
-      kubectl(['patch', 'node', node.name, '--type=merge', '-p', JSON.stringify({ spec: { podCIDR: node.podCidr, podCIDRs: [node.podCidr] } })]);
+      kubectl(['patch', 'node', node.name, '--type=merge', '-p', JSON.stringify({ spec: { podCIDR: node.podCidrs[0], podCIDRs: node.podCidrs } })]);
     }
   }
   for (const node of NODES) {

@@ -11,7 +11,7 @@ import { sleep } from '../helpers/sleep';
 import { REPO_ROOT, kubeVersions } from '../e2e/cluster';
 import { Kubectl } from './kubectl';
 import { say } from './log';
-import { API_PORT, HOST_IP, NODE_CGROUP2, NODES, POD_SUPERNET } from './layout';
+import { API_PORT, HOST_IP, NODE_CGROUP2, NODES, POD_SUPERNETS } from './layout';
 
 export type ProxyName = 'kpr' | 'kube-proxy';
 
@@ -62,7 +62,7 @@ function kubeProxy(kubectl: Kubectl): Proxy {
       .readFileSync(path.join(REPO_ROOT, 'tests', 'cluster', 'kube-proxy.yaml'), 'utf8')
       .replace(/\$\{(\w+)\}/g, (_, key: string) => {
         const values: Record<string, string> = {
-          POD_SUPERNET,
+          POD_SUPERNETS: POD_SUPERNETS.join(','),
           IMAGE: `registry.k8s.io/kube-proxy:${kubeVersions().KUBE_VERSION}`,
           API_HOST: HOST_IP,
           API_PORT: String(API_PORT),
