@@ -13,7 +13,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { REPO_ROOT } from '../e2e/cluster';
-import { parseJUnit } from './junit';
+import { isTest, parseJUnit } from './junit';
 import { CONFORMANCE_FOCUS, CONFORMANCE_PHASES, CONFORMANCE_SKIPS } from './conformance_focus';
 import { nodesDown } from './down';
 import { kubectlFor } from './kubectl';
@@ -87,12 +87,13 @@ function parseArgs(argv: string[]): Args {
 
 /** The tests a run selected that passed, and those that did not (failed,
  *  panicked, timed out, interrupted); a run without its JUnit counts as one failure. */
-function counts(r: PhaseResult): { passed: number; failed: string[] } {
+/** Tests passed, and what did not pass: a test, or a suite node (a failed BeforeSuite fails the run). */
+export function counts(r: PhaseResult): { passed: number; failed: string[] } {
   if (!fs.existsSync(r.junit)) return { passed: 0, failed: [`${r.proxy} ${r.reportPrefix}: e2e.test wrote no JUnit (exit ${r.exitCode}); see the log beside ${r.junit}`] };
   const ran = parseJUnit(fs.readFileSync(r.junit, 'utf8')).testcases.filter((t) => t.status !== 'skipped' && t.status !== 'pending');
   const failed = ran.filter((t) => t.status !== 'passed').map((t) => `${r.proxy}: ${t.status}: ${t.name}`);
   if (r.exitCode !== 0 && failed.length === 0) failed.push(`${r.proxy} ${r.reportPrefix}: e2e.test exited ${r.exitCode} with no failed test`);
-  return { passed: ran.length - failed.length, failed };
+  return { passed: ran.filter((t) => t.status === 'passed' && isTest(t)).length, failed };
 }
 
 /** Where make conformance-report reads them (CONFORMANCE_DIR's default). */

@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CONFORMANCE_FOCUS, CONFORMANCE_SKIP, CONFORMANCE_SKIPS, CONFORMANCE_SUITES, KPR_KNOWN_FAILURES } from './conformance_focus';
-import { JUnitReport, JUnitTestCase, parseJUnit } from './junit';
+import { isTest, IT, JUnitReport, JUnitTestCase, parseJUnit } from './junit';
 
 export type Outcome = 'passed' | 'failed' | 'skipped' | 'not run';
 
@@ -34,7 +34,6 @@ export interface ReportInput {
   kubeProxy: NamedReport[];
 }
 
-const IT = '[It] ';
 /** What ginkgo writes for a spec that a focus, skip or label filter left out. */
 const FILTERED = 'skipped';
 const FOCUS = new RegExp(CONFORMANCE_FOCUS);
@@ -73,7 +72,7 @@ export function proxyResults(reports: NamedReport[]): Map<string, TestResult> {
   const out = new Map<string, TestResult>();
   for (const { report } of reports) {
     for (const tc of report.testcases) {
-      if (!tc.name.startsWith(IT)) continue;
+      if (!isTest(tc)) continue;
       const name = tc.name.slice(IT.length);
       if (!FOCUS.test(name)) continue;
       const r = resultOf(tc, name);
@@ -87,7 +86,7 @@ export function proxyResults(reports: NamedReport[]): Map<string, TestResult> {
 /** Suite-level nodes (BeforeSuite, AfterSuite, ...) that did not pass: every test after them is suspect. */
 function setupFailures(reports: NamedReport[]): string[] {
   return reports.flatMap(({ file, report }) =>
-    report.testcases.filter((tc) => !tc.name.startsWith(IT) && tc.status !== 'passed' && tc.status !== 'skipped').map((tc) => `${file}: ${tc.name} ${tc.status}${tc.failure ? `: "${firstLine(tc.failure)}"` : ''}`),
+    report.testcases.filter((tc) => !isTest(tc) && tc.status !== 'passed' && tc.status !== 'skipped').map((tc) => `${file}: ${tc.name} ${tc.status}${tc.failure ? `: "${firstLine(tc.failure)}"` : ''}`),
   );
 }
 

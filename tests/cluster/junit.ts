@@ -19,6 +19,13 @@ export interface JUnitTestCase {
   failure?: string;
 }
 
+/** What ginkgo names a test; its other testcases are suite nodes (BeforeSuite, ReportAfterSuite, ...). */
+export const IT = '[It] ';
+
+export function isTest(tc: JUnitTestCase): boolean {
+  return tc.name.startsWith(IT);
+}
+
 export interface JUnitReport {
   /** <testsuite timestamp=...>. */
   timestamp?: string;

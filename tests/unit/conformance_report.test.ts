@@ -174,3 +174,28 @@ describe('conformance report', () => {
     }
   });
 });
+
+describe("make conformance's count of upstream tests (the CI line N passed)", () => {
+  // Required here: conformance.ts is a command, its helpers are this test's only use of it.
+  const { counts } = require('../../tests/cluster/conformance') as typeof import('../../tests/cluster/conformance');
+  const junit = path.join(FIXTURES, 'kube-proxy', 'junit_run1_01.xml');
+  const testcases = parseJUnit(fs.readFileSync(junit, 'utf8')).testcases;
+
+  test("counts ginkgo's tests, not its suite nodes, as passed", () => {
+    const passedTests = testcases.filter((t) => t.name.startsWith('[It] ') && t.status === 'passed').length;
+    const passedNodes = testcases.filter((t) => !t.name.startsWith('[It] ') && t.status === 'passed').length;
+    expect(passedNodes).toBeGreaterThan(0);
+    expect(counts({ proxy: 'kpr', reportPrefix: 'run1_', junit, exitCode: 0 } as never)).toEqual({ passed: passedTests, failed: [] });
+  });
+
+  test('a suite node that failed is a failure', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kpr-junit-'));
+    const broken = path.join(dir, 'junit.xml');
+    fs.writeFileSync(broken, fs.readFileSync(junit, 'utf8').replace(/(<testcase name="\[SynchronizedBeforeSuite\]"[^>]*status=")passed"/, '$1failed"'));
+    try {
+      expect(counts({ proxy: 'kpr', reportPrefix: 'run1_', junit: broken, exitCode: 1 } as never).failed).toEqual(['kpr: failed: [SynchronizedBeforeSuite]']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
