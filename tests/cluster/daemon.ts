@@ -6,6 +6,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { processArgv } from '../helpers/process_argv';
 import { sleep } from '../helpers/sleep';
 import { logDir, stateDir } from './layout';
 
@@ -20,14 +21,6 @@ export function logFile(name: string): string {
   return path.join(logDir(), `${name}.log`);
 }
 
-function cmdline(pid: number): string | undefined {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-  } catch {
-    return undefined;
-  }
-}
-
 /** The live pid of daemon `name`, if it runs. */
 export function daemonPid(name: string): number | undefined {
   let pid: number;
@@ -40,11 +33,9 @@ export function daemonPid(name: string): number | undefined {
   return namesDir(pid, stateDir()) ? pid : undefined;
 }
 
-/** Whether the process's command line names dir or a path under it (as an argument of its own, or inside one). */
+/** Whether an argument is dir or names a path under it (inside a shell script or an option, too). */
 function namesDir(pid: number, dir: string): boolean {
-  const cmd = cmdline(pid);
-  // cmdline() ends every argument with a space.
-  return cmd !== undefined && (cmd.includes(`${dir}/`) || cmd.includes(`${dir} `));
+  return (processArgv(pid) ?? []).some((a) => a === dir || a.includes(`${dir}/`));
 }
 
 export function startDaemon(name: string, cmd: string, args: string[], env?: NodeJS.ProcessEnv): number {
@@ -71,8 +62,7 @@ export function logTail(name: string, lines = 30): string {
 // A zombie (empty command line) counts as gone: it holds no namespace, mount or
 // cgroup any more, and reaping it is init's business, which here takes seconds.
 function alive(pid: number): boolean {
-  const cmd = cmdline(pid);
-  return cmd !== undefined && cmd !== '';
+  return (processArgv(pid) ?? []).length > 0;
 }
 
 /** SIGTERM, then SIGKILL after the grace period; no-op when it does not run. */

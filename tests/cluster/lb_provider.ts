@@ -55,13 +55,13 @@ const ours = (s: Service) => s.spec.type === 'LoadBalancer' && !s.spec.loadBalan
 const finalizers = (s: Service) => s.metadata.finalizers ?? [];
 
 /** The pool's addresses, .1 to .254 of a /24. */
-function pool(): string[] {
+const POOL: string[] = (() => {
   const base = LB_POOL.split('/')[0].split('.').slice(0, 3).join('.');
   return Array.from({ length: 254 }, (_, i) => `${base}.${i + 1}`);
-}
+})();
 
 function inPool(ip: string | undefined): ip is string {
-  return ip !== undefined && pool().includes(ip);
+  return ip !== undefined && POOL.includes(ip);
 }
 
 // Where the search for a free IP starts: after the last one given, as a
@@ -70,12 +70,11 @@ function inPool(ip: string | undefined): ip is string {
 let nextIndex = 0;
 
 function freeIp(used: Map<string, Service>): string | undefined {
-  const all = pool();
-  for (let i = 0; i < all.length; i++) {
-    const ip = all[(nextIndex + i) % all.length];
-    if (!used.has(ip)) {
-      nextIndex = (all.indexOf(ip) + 1) % all.length;
-      return ip;
+  for (let i = 0; i < POOL.length; i++) {
+    const at = (nextIndex + i) % POOL.length;
+    if (!used.has(POOL[at])) {
+      nextIndex = (at + 1) % POOL.length;
+      return POOL[at];
     }
   }
   return undefined;

@@ -4,6 +4,7 @@
 // restarted by a test is a new pid: its CPU adds up with its predecessor's.
 // CPU counts from the start of the sampling, not from the agents' own start.
 import * as fs from 'fs';
+import { processArgv } from '../helpers/process_argv';
 import { NODES, netnsPath } from './layout';
 
 const SAMPLE_MS = 5000;
@@ -15,14 +16,6 @@ export interface NodeUsage {
   peakRssMb: number;
   meanRssMb: number;
   cpuSeconds: number;
-}
-
-function argv(pid: string): string[] {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-  } catch {
-    return [];
-  }
 }
 
 function netnsInode(file: string): number | undefined {
@@ -68,7 +61,7 @@ export class ProxyUsage {
     const nodeOf = new Map(NODES.map((n) => [netnsInode(netnsPath(n)), n.name]));
     const rssNow = new Map<string, number>();
     for (const pid of fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
-      const a = argv(pid);
+      const a = processArgv(pid) ?? [];
       if (a.length === 0 || !this.isAgent(a)) continue;
       const node = nodeOf.get(netnsInode(`/proc/${pid}/ns/net`));
       if (!node) continue;
