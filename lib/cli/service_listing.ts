@@ -5,7 +5,7 @@ import { formatFrontend } from '../model/frontend';
 import { formatAddrPort, ipSortKey } from '../model/ip_address';
 import { sortedBy } from '../model/order';
 import { Protocol } from '../model/protocol';
-import { activeBackends, ProgrammedState } from '../datapath/socket/programmed';
+import { activeBackends, SocketState } from '../datapath/socket/programmed';
 
 export interface ServiceRow {
   /** "198.19.0.10:80/TCP", "[fd00:198:18::10]:53/UDP". */
@@ -21,7 +21,7 @@ export interface ServiceRow {
 
 const sortKey = (addr: string, port: number, proto = '') => `${ipSortKey(addr)}|${String(port).padStart(5, '0')}|${proto}`;
 
-export function serviceRows(state: ProgrammedState): ServiceRow[] {
+export function serviceRows(state: SocketState): ServiceRow[] {
   const rows: ServiceRow[] = [];
   for (const f of state.frontends.values()) {
     if (!f.master) continue;

@@ -73,7 +73,7 @@ export interface MigratedMaps {
 }
 
 /** Map writes and reads; what the datapath plan needs. */
-export interface DatapathMaps {
+export interface SocketMaps {
   updateBackends(backends: Backend[]): void;
   deleteBackends(ids: number[]): void;
   updateServices(slots: ServiceSlot[]): void;
@@ -89,7 +89,7 @@ export interface DatapathMaps {
 /** The kernel's id of each program of the loaded objects, by program name. */
 export type ProgramIds = Record<string, number>;
 
-export interface Datapath extends DatapathMaps, MigratedMaps {
+export interface SocketDatapath extends SocketMaps, MigratedMaps {
   /** Attach every cgroup program to cgroupPath through links pinned in linkDir;
    *  a pinned link is re-used and its program replaced atomically. */
   attachCgroup(cgroupPath: string, linkDir: string): AttachResult[];
@@ -102,7 +102,7 @@ export interface Datapath extends DatapathMaps, MigratedMaps {
   destroyUdpSockets(targets: SocketTarget[], netnsPaths: string[]): number;
 }
 
-export interface OpenOptions {
+export interface SocketOpenOptions {
   /** Path of the compiled sock_lb.o. */
   objectPath: string;
   /** Where maps are pinned (<bpf-root>/kpr/maps); created if missing. */
@@ -427,9 +427,9 @@ interface Addon {
   /** The paper's table-filling step alone, over given permutations; size may
    *  be any prime up to 131071, so that the paper's own example can be run. */
   computeMaglevFromPermutations(input: { size: number; permutations: MaglevPermutation[] }): Uint32Array;
-  openDatapath(opts: OpenOptions): Datapath;
+  openSocketDatapath(opts: SocketOpenOptions): SocketDatapath;
   /** Open already pinned maps without loading programs (CLI while no agent runs). */
-  openPinnedMaps(mapDir: string): DatapathMaps;
+  openPinnedSocketMaps(mapDir: string): SocketMaps;
   /** Load the XDP edge LB with its maps pinned under mapDir. */
   openEdgeDatapath(opts: EdgeOpenOptions): EdgeDatapath;
   /** The pinned maps and links, the programs on this namespace's devices

@@ -7,7 +7,7 @@
 // place; each repair is logged with what was found instead, and counted.
 // What the agent wants is also pinned (kpr_attachments) for `kpr status`.
 import { AttachmentFinding, checkAttachments } from '../datapath/attachment_check';
-import { AttachmentView, Datapath, EdgeDatapath, Hook, WantedAttachment, XdpAttachMode } from '../datapath/native';
+import { AttachmentView, SocketDatapath, EdgeDatapath, Hook, WantedAttachment, XdpAttachMode } from '../datapath/native';
 import { Logger } from '../log';
 import type { LbName } from './lb_sync';
 import { stopwatch } from '../stopwatch';
@@ -41,7 +41,7 @@ export interface AttachmentRepairOptions {
 const errorText = (e: unknown) => (e as Error).message;
 
 /** The socket LB's programs on the cgroup, each through the link pinned under its name. */
-export function socketWanted(dp: Pick<Datapath, 'attachCgroupProgram' | 'programIds'>, programs: string[], cgroup: { path: string; id: number }, linkDir: string): Wanted[] {
+export function socketWanted(dp: Pick<SocketDatapath, 'attachCgroupProgram' | 'programIds'>, programs: string[], cgroup: { path: string; id: number }, linkDir: string): Wanted[] {
   const ids = dp.programIds();
   return programs.map((program) => ({
     program,

@@ -14,7 +14,7 @@
 // the log of each agent in DIR.
 import * as fs from 'fs';
 import * as path from 'path';
-import { DatapathMaps, loadAddon } from '../../lib/datapath/native';
+import { SocketMaps, loadAddon } from '../../lib/datapath/native';
 import { Cluster, startCluster } from '../e2e/cluster';
 import { ApiWriter } from './control_plane_api';
 import { agentNodePid, BenchAgent, lbMapMaxFor, logOffsetMs, startBenchAgent, statusMB } from './control_plane_agent';
@@ -51,7 +51,7 @@ async function measureScale(cluster: Cluster, api: ApiWriter, o: Options, pop: P
   console.log(`starting the agent on ${services} services`);
   const lbMapMax = lbMapMaxFor(services, o.endpoints);
   let agent: BenchAgent | undefined;
-  let maps: DatapathMaps | undefined;
+  let maps: SocketMaps | undefined;
   try {
     agent = await startBenchAgent({
       kubeconfig: cluster.kubeconfig,
@@ -63,7 +63,7 @@ async function measureScale(cluster: Cluster, api: ApiWriter, o: Options, pop: P
     // Read at once: the peak so far is the cold start's.
     const pid = agentNodePid(agent.proc.pid as number);
     const peakRssMB = statusMB(pid, 'VmHWM');
-    maps = loadAddon().openPinnedMaps(path.join(agent.bpfRoot.path, 'kpr', 'maps'));
+    maps = loadAddon().openPinnedSocketMaps(path.join(agent.bpfRoot.path, 'kpr', 'maps'));
     const expected = () => clusterIPs.map((clusterIP, i) => ({ clusterIP, addresses: pop.endpoints[i] }));
     const check = checkMaps(maps, expected());
     const failures = check.mismatches.map((m) => `after ready: ${m}`);

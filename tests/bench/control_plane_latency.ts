@@ -10,7 +10,7 @@
 // changes are each confirmed by one dump right after that line; should the
 // maps not show one yet, dumps are polled and it counts with the time they
 // first do. The caller checks every service's endpoints after the run.
-import { DatapathMaps } from '../../lib/datapath/native';
+import { SocketMaps } from '../../lib/datapath/native';
 import { LineProcess } from '../helpers/line_process';
 import { sleep } from '../helpers/sleep';
 import { ApiWriter } from './control_plane_api';
@@ -48,7 +48,7 @@ export interface LatencyOptions {
   proc: LineProcess;
   metricsPort: number;
   api: ApiWriter;
-  maps: DatapathMaps;
+  maps: SocketMaps;
   clusterIPs: string[];
   /** Each service's endpoint addresses as last written; the changes update it. */
   current: string[][];

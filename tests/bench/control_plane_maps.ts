@@ -2,8 +2,8 @@
 // agent's own reading of them (lib/datapath/socket/programmed.ts). A dump of every
 // entry takes about half a second at 10k services of 10 endpoints, so the
 // benchmark dumps once per check and polls dumps only as a fallback.
-import { DatapathMaps } from '../../lib/datapath/native';
-import { activeBackends, programmedState } from '../../lib/datapath/socket/programmed';
+import { SocketMaps } from '../../lib/datapath/native';
+import { activeBackends, socketState } from '../../lib/datapath/socket/programmed';
 import { frontendKey } from '../../lib/model/frontend';
 import { BACKEND_PORT, SERVICE_PORT } from './control_plane_objects';
 
@@ -27,9 +27,9 @@ const MAX_REPORTED = 5;
 
 const sortedKey = (addrs: string[]) => [...addrs].sort().join(',');
 
-export function checkMaps(maps: DatapathMaps, expected: Expected[]): MapCheck {
+export function checkMaps(maps: SocketMaps, expected: Expected[]): MapCheck {
   const start = performance.now();
-  const state = programmedState(maps.dumpServices(), maps.dumpBackends());
+  const state = socketState(maps.dumpServices(), maps.dumpBackends());
   const dumpMs = performance.now() - start;
   let matching = 0;
   const mismatches: string[] = [];

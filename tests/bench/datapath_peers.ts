@@ -9,7 +9,7 @@
 //   - direct: a node with no proxy at all, whose clients aim at the
 //     endpoints themselves.
 import * as path from 'path';
-import { DatapathMaps, loadAddon } from '../../lib/datapath/native';
+import { SocketMaps, loadAddon } from '../../lib/datapath/native';
 import { Cluster } from '../e2e/cluster';
 import { runInPlace } from '../helpers/client_runner';
 import { LineProcess } from '../helpers/line_process';
@@ -70,7 +70,7 @@ function peer(name: PeerName, nodeNs: string, slot: Slot, onNode: RunningPeer['o
   return { name, label: PEER_LABELS[name], nodeNs, scrape, onNode, fromOutside: (argv, t) => inNamespace(slot.clientNs, argv, t), stop };
 }
 
-async function waitMaps(maps: DatapathMaps, tcp: Expected[]): Promise<void> {
+async function waitMaps(maps: SocketMaps, tcp: Expected[]): Promise<void> {
   const deadline = performance.now() + READY_TIMEOUT_MS;
   for (;;) {
     const c = checkMaps(maps, tcp);
@@ -114,7 +114,7 @@ export async function startPeer(name: PeerName, k: number, cluster: Cluster, bac
     });
     // Stopped before its namespace goes: its programs leave with it.
     stops.push(() => agent.stop());
-    const maps = loadAddon().openPinnedMaps(path.join(agent.bpfRoot.path, 'kpr', 'maps'));
+    const maps = loadAddon().openPinnedSocketMaps(path.join(agent.bpfRoot.path, 'kpr', 'maps'));
     try {
       await waitMaps(maps, want.tcp);
     } finally {

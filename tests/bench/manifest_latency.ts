@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     const startAt = performance.now();
     agent = await startAgent({ manifests: dir, bpfRoot: bpfRoot.path, cgroupRoot: cgroup.path, readyTimeoutMs: READY_TIMEOUT_MS });
     const readyMs = performance.now() - startAt;
-    const maps = loadAddon().openPinnedMaps(path.join(bpfRoot.path, 'kpr', 'maps'));
+    const maps = loadAddon().openPinnedSocketMaps(path.join(bpfRoot.path, 'kpr', 'maps'));
 
     const latencies: number[] = [];
     const timedOut: string[] = [];

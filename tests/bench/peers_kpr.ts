@@ -1,7 +1,7 @@
 // kpr's run in the peers benchmark: the control-plane benchmark's agent,
 // map check and latency measurement (control_plane_*.ts), plus its CPU seconds.
 import * as path from 'path';
-import { DatapathMaps, loadAddon } from '../../lib/datapath/native';
+import { SocketMaps, loadAddon } from '../../lib/datapath/native';
 import { Cluster } from '../e2e/cluster';
 import { ApiWriter } from './control_plane_api';
 import { agentNodePid, BenchAgent, lbMapMaxFor, startBenchAgent, statusMB } from './control_plane_agent';
@@ -15,12 +15,12 @@ const READY_TIMEOUT_MS = 300_000;
 export async function runKpr(cluster: Cluster, api: ApiWriter, pop: Population, endpoints: number, changes: number, firstChange: number): Promise<ProxyResult> {
   const services = pop.clusterIPs.length;
   let agent: BenchAgent | undefined;
-  let maps: DatapathMaps | undefined;
+  let maps: SocketMaps | undefined;
   try {
     agent = await startBenchAgent({ kubeconfig: cluster.kubeconfig, prefix: `bench-peers-kpr`, readyTimeoutMs: READY_TIMEOUT_MS, lbMapMax: lbMapMaxFor(services, endpoints) });
     const pid = agentNodePid(agent.proc.pid as number);
     const cpuAtProgrammed = cpuSeconds(pid);
-    maps = loadAddon().openPinnedMaps(path.join(agent.bpfRoot.path, 'kpr', 'maps'));
+    maps = loadAddon().openPinnedSocketMaps(path.join(agent.bpfRoot.path, 'kpr', 'maps'));
     const expected = () => pop.clusterIPs.map((clusterIP, i) => ({ clusterIP, addresses: pop.endpoints[i] }));
     const check = checkMaps(maps, expected());
     const failures = check.matching < services ? [`after ready: ${check.matching}/${services} services in the maps`, ...check.mismatches] : [];

@@ -8,7 +8,6 @@ import { ipFromValue } from '../../lib/model/ip_address';
 import { run } from '../helpers/run';
 
 const AF_INET = 2;
-const AF_INET6 = 10;
 const PROTOS: Record<number, Protocol> = { 6: 'TCP', 17: 'UDP', 132: 'SCTP' };
 // kpr_edge_types.h
 const F = { affinity: 0x01, ranges: 0x02, snat: 0x04, random: 0x08, drop: 0x10 };

@@ -130,7 +130,7 @@ describe('faults under load (standalone)', () => {
   /** The services and backends in a's pinned maps, both LBs, ids and all. */
   function programmedEntries(a: NodeAgent): unknown {
     const mapDir = pinPaths(a.root.path).maps;
-    const sock = loadAddon().openPinnedMaps(mapDir);
+    const sock = loadAddon().openPinnedSocketMaps(mapDir);
     const edge = loadAddon().openPinnedEdgeMaps(mapDir);
     try {
       const byJson = (xs: unknown[]) => xs.map((x) => JSON.stringify(x)).sort();

@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DatapathMaps, FrontendKey, loadAddon } from '../../lib/datapath/native';
+import { SocketMaps, FrontendKey, loadAddon } from '../../lib/datapath/native';
 import { startAgent } from '../helpers/agent';
 import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
 import { createTestCgroup, TestCgroup } from '../helpers/cgroup';
@@ -63,8 +63,8 @@ export class LbFixture {
   }
 
   /** The pinned maps, opened read-only as `kpr services` does. */
-  withMaps<T>(fn: (maps: DatapathMaps) => T): T {
-    const maps = loadAddon().openPinnedMaps(path.join(this.bpfRoot.path, 'kpr', 'maps'));
+  withMaps<T>(fn: (maps: SocketMaps) => T): T {
+    const maps = loadAddon().openPinnedSocketMaps(path.join(this.bpfRoot.path, 'kpr', 'maps'));
     try {
       return fn(maps);
     } finally {

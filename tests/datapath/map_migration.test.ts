@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ensureBpffs } from '../../lib/host/bpffs';
-import { loadAddon, OpenOptions, repoRoot } from '../../lib/datapath/native';
+import { loadAddon, SocketOpenOptions, repoRoot } from '../../lib/datapath/native';
 import { createLogger } from '../../lib/log';
 import { edgeOptions } from '../bpf/xdp_fixture';
 import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
@@ -17,7 +17,7 @@ const backend = { id: 7, addr: '198.18.0.11', port: 80, svcId: 1 };
 
 describe('pinned map migration', () => {
   let root: BpfRoot;
-  let opts: OpenOptions;
+  let opts: SocketOpenOptions;
 
   beforeAll(() => assertPrivileged());
   beforeEach(() => {
@@ -30,10 +30,10 @@ describe('pinned map migration', () => {
   const pin = (name: string) => path.join(opts.mapDir, name);
 
   test('another capacity: the map is re-made at it with every entry', () => {
-    const dp = loadAddon().openDatapath(opts);
+    const dp = loadAddon().openSocketDatapath(opts);
     dp.updateBackends([backend, { ...backend, id: 8 }, { ...backend, id: 9 }]);
     dp.close();
-    const grown = loadAddon().openDatapath({ ...opts, lbMapMax: 2048 });
+    const grown = loadAddon().openSocketDatapath({ ...opts, lbMapMax: 2048 });
     expect(grown.migrations()).toContainEqual({ map: 'kpr_backends', fromEntries: 1024, toEntries: 2048, copied: 3 });
     expect(grown.dumpBackends().map((b) => b.id).sort()).toEqual([7, 8, 9]);
     expect(grown.settleMigratedMaps()).toBe(0); // no program wrote to the old maps meanwhile
@@ -127,14 +127,14 @@ describe('pinned map migration', () => {
   });
 
   test('a migration cut short (the old map still pinned aside) is resumed from the old map', () => {
-    const dp = loadAddon().openDatapath(opts);
+    const dp = loadAddon().openSocketDatapath(opts);
     dp.updateBackends([backend]);
     dp.close();
     // As an agent killed mid-copy leaves it: the old map aside, a new empty one in its place.
     run('bpftool', ['map', 'pin', 'pinned', pin('kpr_backends'), pin('kpr_backends__migrating')]);
     fs.unlinkSync(pin('kpr_backends'));
     run('bpftool', ['map', 'create', pin('kpr_backends'), 'type', 'hash', 'key', '4', 'value', '24', 'entries', '2048', 'name', 'kpr_backends', 'flags', '1']);
-    const again = loadAddon().openDatapath({ ...opts, lbMapMax: 2048 });
+    const again = loadAddon().openSocketDatapath({ ...opts, lbMapMax: 2048 });
     try {
       expect(again.migrations()).toContainEqual({ map: 'kpr_backends', fromEntries: 1024, toEntries: 2048, copied: 1 });
       expect(again.dumpBackends()).toEqual([backend]);
@@ -145,11 +145,11 @@ describe('pinned map migration', () => {
   });
 
   test('a build the verifier refuses rolls its migration back: the old maps stay pinned, entries and all', () => {
-    const dp = loadAddon().openDatapath(opts);
+    const dp = loadAddon().openSocketDatapath(opts);
     dp.updateBackends([backend]);
     dp.close();
     const rejected = path.join(repoRoot(), 'build', 'verifier_reject.o');
-    expect(() => loadAddon().openDatapath({ ...opts, objectPath: rejected, lbMapMax: 2048 })).toThrow(/invalid access to map value/);
+    expect(() => loadAddon().openSocketDatapath({ ...opts, objectPath: rejected, lbMapMax: 2048 })).toThrow(/invalid access to map value/);
     const maps = loadAddon().kernelStatus({ mapDir: opts.mapDir, linkDir: opts.mapDir }).maps;
     expect(maps).toContainEqual(expect.objectContaining({ name: 'kpr_backends', maxEntries: 1024, entries: 1 }));
     expect(maps.map((m) => m.name).filter((n) => n.includes('migrating'))).toEqual([]);

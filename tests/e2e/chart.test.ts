@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
-import { runConfig } from '../../lib/cli/config';
+import { runConfig } from '../../lib/cli/commands/run';
 import { RunConfig } from '../../lib/run_config';
 import { inClusterServer } from '../../lib/sources/kube_config';
 import { CAPACITY_EVENT_REASON } from '../../lib/sync/capacity';

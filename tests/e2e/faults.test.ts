@@ -156,7 +156,7 @@ describe('faults under load, Kubernetes mode', () => {
     // by the end of the first read that finds it gone. (A read taken while
     // the agent writes can only miss an address's entries while that very
     // address is being removed.)
-    const maps = loadAddon().openPinnedMaps(`${lb.bpfRootPath}/kpr/maps`);
+    const maps = loadAddon().openPinnedSocketMaps(`${lb.bpfRootPath}/kpr/maps`);
     const removedSeen: { addr: string; at: number }[] = [];
     let polling = true;
     const poller = (async () => {

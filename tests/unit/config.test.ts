@@ -1,4 +1,8 @@
-import { commandHelp, parseFlags, RUN, runConfig, servicesConfig, UsageError } from '../../lib/cli/config';
+import { runConfig } from '../../lib/cli/commands/run';
+import { RUN } from '../../lib/cli/commands/run_flags';
+import { servicesCommand } from '../../lib/cli/commands/services';
+import { commandHelp, parseFlags, UsageError } from '../../lib/cli/flags';
+import { listingConfig } from '../../lib/cli/shared_flags';
 import { RunConfig } from '../../lib/run_config';
 import { DEFAULT_MAGLEV_SEED } from '../../lib/datapath/edge/maglev';
 
@@ -268,11 +272,11 @@ describe('kpr services flags', () => {
     [['-o', 'json'], { bpfRoot: '/sys/fs/bpf', output: 'json' }],
     [['--output=json', '--bpf-root', '/tmp/b'], { bpfRoot: '/tmp/b', output: 'json' }],
   ])('%j', (args, want) => {
-    expect(servicesConfig(args)).toEqual(want);
+    expect(listingConfig(servicesCommand.specs[0], args)).toEqual(want);
   });
 
   test('bad output', () => {
-    expect(() => servicesConfig(['-o', 'yaml'])).toThrow('flag --output must be one of table, json, got "yaml"');
+    expect(() => listingConfig(servicesCommand.specs[0], ['-o', 'yaml'])).toThrow('flag --output must be one of table, json, got "yaml"');
   });
 
   test('errors say which command they belong to', () => {

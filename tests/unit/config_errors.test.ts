@@ -6,7 +6,9 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { RUN, runConfig, UsageError } from '../../lib/cli/config';
+import { runConfig } from '../../lib/cli/commands/run';
+import { RUN } from '../../lib/cli/commands/run_flags';
+import { UsageError } from '../../lib/cli/flags';
 import { repoRoot } from '../../lib/datapath/native';
 import { APPLIED_FIELDS } from '../../lib/kubeproxy_config';
 

@@ -12,7 +12,6 @@ const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'tests', 'unit', 'fix
 const KPR = [path.join(FIXTURES, 'kpr')];
 const KUBE_PROXY = [path.join(FIXTURES, 'kube-proxy')];
 
-const SERVICE_CIDR_IPADDRESS = '[sig-network] ServiceCIDR and IPAddress API should support IPAddress API operations [Conformance]';
 const SERVICE_CIDR_API = '[sig-network] ServiceCIDR and IPAddress API should support ServiceCIDR API operations [Conformance]';
 const TOPOLOGY = '[sig-network] Topology Hints should distribute endpoints evenly';
 const PREFER_CLOSE = '[sig-network] Traffic Distribution should route traffic to an endpoint in the same zone when using PreferClose';

@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { EdgeState } from '../../lib/datapath/edge/programmed';
 import { EdgeFrontend, EdgeStats, ServiceSlot, ServiceStats } from '../../lib/datapath/native';
-import { programmedState } from '../../lib/datapath/socket/programmed';
+import { socketState } from '../../lib/datapath/socket/programmed';
 import { EDGE_DROP_REASONS } from '../../lib/datapath/reasons';
 import { EdgeLbMetrics, edgeMapCapacities, flowHits } from '../../lib/datapath/edge/metrics';
 import { SocketLbMetrics, socketMapCapacities } from '../../lib/datapath/socket/metrics';
@@ -12,9 +12,9 @@ import { ProgramPlace } from '../../lib/sync/attachment_repair';
 const VIP = '198.18.10.1';
 
 /** Two socket frontends: web (2 backends, 1000 translations) and db (no backend). */
-function socketState() {
+function sampleSocketState() {
   const slot = (addr: string, s: number, svcId: number, backendId: number, count: number): ServiceSlot => ({ addr, port: 80, proto: 'TCP', slot: s, svcId, backendId, count, affinityTimeout: 0 });
-  const state = programmedState(
+  const state = socketState(
     [slot(VIP, 0, 1, 0, 2), slot(VIP, 1, 1, 1, 0), slot(VIP, 2, 1, 2, 0), slot('198.18.10.2', 0, 2, 0, 0)],
     [
       { id: 1, addr: '198.18.20.1', port: 8080, svcId: 1 },
@@ -48,7 +48,7 @@ function setup(perService: boolean, edgeDrops: number[] = []) {
   const edge = { misses: 10 };
   const capacities = { frontendMax: 64, backendMax: 64, flowMax: 256, affinityMax: 64, sourceRangeMax: 64, snatMax: 256, fragmentMax: 32 };
   m.readFrom([
-    new SocketLbMetrics({ maps: { readServiceStats: () => stats, readDrops: () => [3, 0, 1, 0, 0, 0, 0, 0] }, programmed: socketState, capacities: socketMapCapacities({ lbMapMax: 128, revNatMapMax: 512 }) }),
+    new SocketLbMetrics({ maps: { readServiceStats: () => stats, readDrops: () => [3, 0, 1, 0, 0, 0, 0, 0] }, programmed: sampleSocketState, capacities: socketMapCapacities({ lbMapMax: 128, revNatMapMax: 512 }) }),
     new EdgeLbMetrics({ maps: { readStats: () => edgeStats, readDrops: () => drops, readFlowMisses: () => edge.misses }, programmed: edgeState, capacities: edgeMapCapacities(capacities) }),
   ]);
   const scrape = async () => {
@@ -166,11 +166,11 @@ describe('kpr_* metrics', () => {
   test('a datapath without a plan yet keeps its counters; the last plan stands in after a failed sync', async () => {
     const registry = new Registry();
     const m = new DatapathMetrics(registry, false);
-    let plan: ReturnType<typeof socketState> | undefined;
+    let plan: ReturnType<typeof sampleSocketState> | undefined;
     m.readFrom([new SocketLbMetrics({ maps: { readServiceStats: () => [], readDrops: () => [] }, programmed: () => plan, capacities: {} })]);
     m.collect();
     expect(await registry.metrics()).not.toContain('kpr_frontends{');
-    plan = socketState();
+    plan = sampleSocketState();
     m.collect();
     plan = undefined;
     m.collect();

@@ -1,8 +1,8 @@
-// An in-memory DatapathMaps that applies batches one element at a time, as
+// An in-memory SocketMaps that applies batches one element at a time, as
 // the kernel does, and after every element checks what a concurrent lookup
 // could see: every master's slots 1..count exist and point at existing
 // backends. It records the operations and enforces map capacity.
-import { Backend, DatapathMaps, ServiceSlot, ServiceSlotKey, ServiceStats } from '../../lib/datapath/native';
+import { Backend, SocketMaps, ServiceSlot, ServiceSlotKey, ServiceStats } from '../../lib/datapath/native';
 
 export interface Op {
   op: 'updateBackends' | 'deleteBackends' | 'updateServices' | 'deleteServices';
@@ -12,7 +12,7 @@ export interface Op {
 
 const slotKey = (k: ServiceSlotKey) => `${k.addr}|${k.port}|${k.proto}|${k.slot}`;
 
-export class FakeMaps implements DatapathMaps {
+export class FakeMaps implements SocketMaps {
   readonly services = new Map<string, ServiceSlot>();
   readonly backends = new Map<number, Backend>();
   readonly ops: Op[] = [];

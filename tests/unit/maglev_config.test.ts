@@ -1,4 +1,5 @@
-import { commandHelp, MAGLEV_COMPUTE, maglevComputeConfig, UsageError } from '../../lib/cli/config';
+import { MAGLEV_COMPUTE, maglevComputeConfig } from '../../lib/cli/commands/maglev';
+import { commandHelp, UsageError } from '../../lib/cli/flags';
 import { DEFAULT_MAGLEV_SEED } from '../../lib/datapath/edge/maglev';
 
 describe('kpr maglev compute flags', () => {

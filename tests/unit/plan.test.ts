@@ -1,6 +1,6 @@
 import { SocketReconciler } from '../../lib/datapath/socket/reconciler';
-import { planSync } from '../../lib/datapath/socket/plan';
-import { programmedState } from '../../lib/datapath/socket/programmed';
+import { planSocketSync } from '../../lib/datapath/socket/plan';
+import { socketState } from '../../lib/datapath/socket/programmed';
 import { ServiceSlot } from '../../lib/datapath/native';
 import { Frontend } from '../../lib/model/frontend';
 import { FakeMaps } from './fake_maps';
@@ -81,8 +81,8 @@ describe('datapath plan', () => {
     // A reader that prints addresses in full still means the same frontend.
     for (const s of maps.services.values()) s.addr = 'fd00:198:18:0:0:0:0:1';
     for (const b of maps.backends.values()) b.addr = 'FD00:198:18:1::0001';
-    const state = programmedState(maps.dumpServices(), maps.dumpBackends());
-    expect(planSync(state, [fe('fd00:198:18::1', 80, ['[fd00:198:18:1::1]:80'])], { lbMapMax: LARGE }).writes).toBe(0);
+    const state = socketState(maps.dumpServices(), maps.dumpBackends());
+    expect(planSocketSync(state, [fe('fd00:198:18::1', 80, ['[fd00:198:18:1::1]:80'])], { lbMapMax: LARGE }).writes).toBe(0);
   });
 
   test('adding a backend writes its slot and the master only; other frontends and backends stay', () => {

@@ -1,4 +1,4 @@
-import { programmedState } from '../../lib/datapath/socket/programmed';
+import { socketState } from '../../lib/datapath/socket/programmed';
 import { SocketReconciler } from '../../lib/datapath/socket/reconciler';
 import { formatTable, serviceRows } from '../../lib/cli/service_listing';
 import { Frontend } from '../../lib/model/frontend';
@@ -20,7 +20,7 @@ const fe = (addr: string, port: number, proto: Frontend['proto'], backends: [str
 function programmed(frontends: Frontend[]) {
   const maps = new FakeMaps(100);
   new SocketReconciler(maps, { lbMapMax: 100 }).sync(frontends);
-  return programmedState(maps.dumpServices(), maps.dumpBackends());
+  return socketState(maps.dumpServices(), maps.dumpBackends());
 }
 
 test('rows are ordered by address numerically, then port and protocol; backends likewise', () => {

@@ -1,6 +1,5 @@
-// What `kpr trace` prints of the edge LB's decisions: the names of the
-// numbers the BPF side records (bpf/include/kpr_edge_types.h), and one line
-// or one JSON object per decision.
+// The edge LB's decisions as `kpr trace` reports them: the names of the
+// numbers the BPF side records (bpf/include/kpr_edge_types.h).
 import { formatAddrPort } from '../../model/ip_address';
 import { TraceEvent } from '../native';
 import { edgeDropReasonName } from '../reasons';
@@ -46,12 +45,4 @@ export function decision(e: TraceEvent): Decision {
   if (e.backend !== undefined && e.backendPort !== undefined) d.backend = formatAddrPort(e.backend, e.backendPort);
   if (action === 'drop' || pick === 'none') d.reason = edgeDropReasonName(e.dropReason);
   return d;
-}
-
-/** "5012.345678 198.18.0.1:41000 -> 198.18.100.1:80/TCP: 198.18.10.11:8080 (maglev, dsr)" */
-export function formatDecision(d: Decision): string {
-  const head = `${d.time.toFixed(6)} ${d.client} -> ${d.frontend}:`;
-  if (d.action === 'drop') return `${head} dropped (${d.reason})${d.backend ? `, backend ${d.backend} (${d.pick})` : ''}`;
-  if (d.pick === 'none') return `${head} rejected (${d.reason})`;
-  return `${head} ${d.backend} (${d.pick}, ${d.path})`;
 }

@@ -3,26 +3,26 @@
 // programmed, so that no scrape dumps a hash map.
 import { DatapathSeries, LbMetrics, MapCounts, servicePortName, setCounter } from '../../metrics/datapath_metrics';
 import { formatFrontend } from '../../model/frontend';
-import { DatapathMaps, OpenOptions } from '../native';
+import { SocketMaps, SocketOpenOptions } from '../native';
 import { SOCK_DROP_REASONS } from '../reasons';
-import { entriesOf, ProgrammedState } from './programmed';
+import { entriesOf, SocketState } from './programmed';
 
 export interface SocketLbSource {
-  maps: Pick<DatapathMaps, 'readServiceStats' | 'readDrops'>;
+  maps: Pick<SocketMaps, 'readServiceStats' | 'readDrops'>;
   /** The reconciler's last plan; undefined while it has to read the maps again. */
-  programmed(): ProgrammedState | undefined;
+  programmed(): SocketState | undefined;
   capacities: MapCounts;
 }
 
 /** The socket LB's maps as the addon sizes them (native/src/loader.cc). */
-export function socketMapCapacities(o: Pick<OpenOptions, 'lbMapMax' | 'revNatMapMax'>): MapCounts {
+export function socketMapCapacities(o: Pick<SocketOpenOptions, 'lbMapMax' | 'revNatMapMax'>): MapCounts {
   return { kpr_services: o.lbMapMax, kpr_backends: o.lbMapMax, kpr_affinity: o.lbMapMax, kpr_revnat: o.revNatMapMax };
 }
 
 /** Entries of the socket LB's hash maps that the agent writes. Its LRU maps
  *  (kpr_affinity, kpr_revnat) are written by the programs, per connection:
  *  the flow collector counts them (flowGcStep). */
-export function socketMapEntries(s: ProgrammedState): MapCounts {
+export function socketMapEntries(s: SocketState): MapCounts {
   let services = 0;
   for (const f of s.frontends.values()) services += entriesOf(f);
   return { kpr_services: services, kpr_backends: s.backends.size };
@@ -31,7 +31,7 @@ export function socketMapEntries(s: ProgrammedState): MapCounts {
 export class SocketLbMetrics implements LbMetrics {
   readonly capacities: MapCounts;
   /** The last plan stands in while the reconciler has none (after a failed sync). */
-  private last?: ProgrammedState;
+  private last?: SocketState;
 
   constructor(private readonly src: SocketLbSource) {
     this.capacities = src.capacities;

@@ -12,23 +12,23 @@
 // touches another's entries.
 import { BackendAddr, backendKey, compareBackends, formatFrontend, Frontend, frontendKey } from '../../model/frontend';
 import { IdAllocator } from '../ids';
-import { Backend, DatapathMaps, ServiceSlot, ServiceSlotKey, SocketTarget } from '../native';
+import { Backend, SocketMaps, ServiceSlot, ServiceSlotKey, SocketTarget } from '../native';
 import { Plan, planOf, SkippedFrontend, stepsOf } from '../plan';
 import { countRefs, planIndex } from './plan_index';
-import { entriesOf, ProgrammedFrontend, ProgrammedState, svcIdOf } from './programmed';
+import { entriesOf, ProgrammedSocketFrontend, SocketState, svcIdOf } from './programmed';
 import { assignSlots } from './slot_assignment';
 
-const step = stepsOf<DatapathMaps>();
+const step = stepsOf<SocketMaps>();
 
 /** lb_svc_key.slot and lb_svc_val.count are 16 bits wide. */
 export const MAX_BACKENDS_PER_FRONTEND = 65535;
 
-export interface PlanLimits {
+export interface SocketLimits {
   /** Capacity of the service map (masters and slots) and of the backend map. */
   lbMapMax: number;
 }
 
-export interface SocketPlan extends Plan<ProgrammedState, DatapathMaps> {
+export interface SocketPlan extends Plan<SocketState, SocketMaps> {
   /** Backends no UDP frontend uses any more: connected UDP sockets to them
    *  would keep sending there, so they are to be destroyed. */
   udpTargets: SocketTarget[];
@@ -40,7 +40,7 @@ interface Budget {
   /** Service map entries that may still be added. Entries of removed
    *  frontends are deleted last, so they count until the next sync. */
   serviceEntries: number;
-  limits: PlanLimits;
+  limits: SocketLimits;
 }
 
 interface Changes {
@@ -58,7 +58,7 @@ function slotOf(f: Frontend, slot: number, svcId: number, backendId: number, cou
 const keyOf = (s: ServiceSlotKey): ServiceSlotKey => ({ addr: s.addr, port: s.port, proto: s.proto, slot: s.slot });
 
 /** Takes the room f needs from the budget, or says why there is none. */
-function reserveRoom(f: Frontend, prev: ProgrammedFrontend | undefined, svcId: number | undefined, newBackends: number, budget: Budget): string | undefined {
+function reserveRoom(f: Frontend, prev: ProgrammedSocketFrontend | undefined, svcId: number | undefined, newBackends: number, budget: Budget): string | undefined {
   const max = budget.limits.lbMapMax;
   const n = f.backends.length;
   if (n > MAX_BACKENDS_PER_FRONTEND) return `${n} backends, more than the ${MAX_BACKENDS_PER_FRONTEND} a frontend can hold`;
@@ -75,7 +75,7 @@ function reserveRoom(f: Frontend, prev: ProgrammedFrontend | undefined, svcId: n
  *  it allocates nothing: f.backends is sorted and unique, and a consistent
  *  frontend's slots hold distinct backends, so finding each of the count
  *  slot backends in f.backends proves the sets equal. */
-function isCurrent(f: Frontend, prev: ProgrammedFrontend, svcId: number | undefined, backends: Map<number, Backend>): boolean {
+function isCurrent(f: Frontend, prev: ProgrammedSocketFrontend, svcId: number | undefined, backends: Map<number, Backend>): boolean {
   const m = prev.master;
   if (!prev.consistent || !m || m.svcId !== svcId || m.count !== f.backends.length || m.affinityTimeout !== f.affinityTimeout) return false;
   for (const s of prev.slots.values()) {
@@ -100,12 +100,12 @@ function hasBackend(sorted: BackendAddr[], b: BackendAddr): boolean {
 /** Plans one desired frontend; returns its programmed form, or a reason it does not fit. */
 function planFrontend(
   f: Frontend,
-  prev: ProgrammedFrontend | undefined,
+  prev: ProgrammedSocketFrontend | undefined,
   prevSvcId: number | undefined,
-  state: ProgrammedState,
+  state: SocketState,
   budget: Budget,
   changes: Changes,
-): ProgrammedFrontend | string {
+): ProgrammedSocketFrontend | string {
   // Backends this frontend owns now, by address: they keep their ids.
   const owned = new Map<string, number>();
   const current = new Map<number, string>();
@@ -129,7 +129,7 @@ function planFrontend(
     idOf.set(key, id);
     changes.backends.push({ id, addr: b.addr, port: b.port, svcId });
   }
-  const next: ProgrammedFrontend = { key: frontendKey(f), addr: f.addr, port: f.port, proto: f.proto, slots: new Map(), consistent: true };
+  const next: ProgrammedSocketFrontend = { key: frontendKey(f), addr: f.addr, port: f.port, proto: f.proto, slots: new Map(), consistent: true };
   assignSlots([...byKey.keys()], current).forEach((key, i) => {
     const slot = slotOf(f, i + 1, svcId, idOf.get(key) as number, 0, 0);
     next.slots.set(slot.slot, slot);
@@ -145,7 +145,7 @@ function planFrontend(
 }
 
 /** Backends of the given frontends' UDP slots, by address. */
-function udpBackends(frontends: Iterable<ProgrammedFrontend>, backends: Map<number, Backend>): Map<string, SocketTarget> {
+function udpBackends(frontends: Iterable<ProgrammedSocketFrontend>, backends: Map<number, Backend>): Map<string, SocketTarget> {
   const out = new Map<string, SocketTarget>();
   for (const f of frontends) {
     if (f.proto !== 'UDP') continue;
@@ -159,7 +159,7 @@ function udpBackends(frontends: Iterable<ProgrammedFrontend>, backends: Map<numb
 
 /** Addresses that left a UDP frontend (by their backends in the
  *  programmed state) and serve no UDP frontend of next any more. */
-function udpTargets(left: Map<string, SocketTarget>, next: ProgrammedState): SocketTarget[] {
+function udpTargets(left: Map<string, SocketTarget>, next: SocketState): SocketTarget[] {
   if (left.size === 0) return [];
   const remaining = udpBackends(next.frontends.values(), next.backends);
   return [...left].filter(([k]) => !remaining.has(k)).map(([, t]) => t);
@@ -178,7 +178,7 @@ function desiredKey(f: Frontend): string {
 /** Plans the sync from state to desired. The plan takes state over: next
  *  shares its backend map and index and updates them in place, so that an
  *  unchanged frontend costs nothing. */
-export function planSync(state: ProgrammedState, desired: Frontend[], limits: PlanLimits): SocketPlan {
+export function planSocketSync(state: SocketState, desired: Frontend[], limits: SocketLimits): SocketPlan {
   const programmed = [...state.frontends.values()];
   const readBack = state.index === undefined;
   const index = state.index ?? planIndex(state, limits.lbMapMax);
@@ -189,8 +189,8 @@ export function planSync(state: ProgrammedState, desired: Frontend[], limits: Pl
     limits,
   };
   const changes: Changes = { backends: [], slots: [], masters: [], surplus: [] };
-  const frontends = new Map<string, ProgrammedFrontend>();
-  const replanned: ProgrammedFrontend[] = [];
+  const frontends = new Map<string, ProgrammedSocketFrontend>();
+  const replanned: ProgrammedSocketFrontend[] = [];
   const skipped: SkippedFrontend[] = [];
   const claimedSvcIds = new Set<number>();
   const keyed = desired.map((f) => ({ f, key: desiredKey(f) }));
@@ -235,7 +235,7 @@ export function planSync(state: ProgrammedState, desired: Frontend[], limits: Pl
     backends.delete(id);
     index.backendIds.release(id);
   }
-  const next: ProgrammedState = { frontends, backends, index };
+  const next: SocketState = { frontends, backends, index };
 
   const steps = [
     step('updateBackends', changes.backends),

@@ -4,10 +4,10 @@
 // which tells when an id is free again without walking every frontend.
 import { IdCounts } from '../id_counts';
 import { IdAllocator } from '../ids';
-import { PlanIndex, ProgrammedFrontend, ProgrammedState, svcIdOf } from './programmed';
+import { PlanIndex, ProgrammedSocketFrontend, SocketState, svcIdOf } from './programmed';
 
 /** The index of state read from the maps. */
-export function planIndex(state: ProgrammedState, max: number): PlanIndex {
+export function planIndex(state: SocketState, max: number): PlanIndex {
   const frontends = [...state.frontends.values()];
   const index: PlanIndex = {
     svcIds: new IdAllocator(max, frontends.map(svcIdOf).filter((id): id is number => id !== undefined)),
@@ -21,7 +21,7 @@ export function planIndex(state: ProgrammedState, max: number): PlanIndex {
 
 /** Adds (+1) or withdraws (-1) f's hold on its service id and backends;
  *  returns the backend ids f no longer holds and nothing else does. */
-export function countRefs(index: PlanIndex, f: ProgrammedFrontend, delta: 1 | -1): number[] {
+export function countRefs(index: PlanIndex, f: ProgrammedSocketFrontend, delta: 1 | -1): number[] {
   const svcId = svcIdOf(f);
   if (svcId !== undefined && index.svcRefs.add(svcId, delta) === 0) index.svcIds.release(svcId);
   const dropped: number[] = [];

@@ -8,7 +8,7 @@ import { Backend, ServiceSlot } from '../native';
 import { IdCounts } from '../id_counts';
 import { IdAllocator } from '../ids';
 
-export interface ProgrammedFrontend {
+export interface ProgrammedSocketFrontend {
   key: string;
   addr: string;
   port: number;
@@ -36,16 +36,16 @@ export interface PlanIndex {
   backendRefs: IdCounts;
 }
 
-export interface ProgrammedState {
-  frontends: Map<string, ProgrammedFrontend>;
+export interface SocketState {
+  frontends: Map<string, ProgrammedSocketFrontend>;
   backends: Map<number, Backend>;
   /** Kept by plans from one sync to the next; missing for state read from
    *  the maps, which the next plan indexes in full. */
   index?: PlanIndex;
 }
 
-export function programmedState(slots: ServiceSlot[], backends: Backend[]): ProgrammedState {
-  const frontends = new Map<string, ProgrammedFrontend>();
+export function socketState(slots: ServiceSlot[], backends: Backend[]): SocketState {
+  const frontends = new Map<string, ProgrammedSocketFrontend>();
   for (const d of slots) {
     // Literal objects of one shape: spreading 200k entries costs far more.
     const s: ServiceSlot = {
@@ -72,7 +72,7 @@ export function programmedState(slots: ServiceSlot[], backends: Backend[]): Prog
   return { frontends, backends: byId };
 }
 
-function isConsistent(f: ProgrammedFrontend, backends: Map<number, Backend>): boolean {
+function isConsistent(f: ProgrammedSocketFrontend, backends: Map<number, Backend>): boolean {
   const m = f.master;
   if (!m || f.slots.size !== m.count) return false;
   const seen = new Set<number>();
@@ -86,17 +86,17 @@ function isConsistent(f: ProgrammedFrontend, backends: Map<number, Backend>): bo
 }
 
 /** The frontend's service id; a frontend without a master still has it in its slots. */
-export function svcIdOf(f: ProgrammedFrontend): number | undefined {
+export function svcIdOf(f: ProgrammedSocketFrontend): number | undefined {
   return f.master?.svcId ?? f.slots.values().next().value?.svcId;
 }
 
 /** Map entries (master and slots) the frontend occupies. */
-export function entriesOf(f: ProgrammedFrontend): number {
+export function entriesOf(f: ProgrammedSocketFrontend): number {
   return (f.master ? 1 : 0) + f.slots.size;
 }
 
 /** The active backends (slots 1..count) of a frontend that resolve to a backend entry, in slot order. */
-export function activeBackends(f: ProgrammedFrontend, backends: Map<number, Backend>): Backend[] {
+export function activeBackends(f: ProgrammedSocketFrontend, backends: Map<number, Backend>): Backend[] {
   const out: Backend[] = [];
   for (let slot = 1; slot <= (f.master?.count ?? 0); slot++) {
     const b = backends.get(f.slots.get(slot)?.backendId ?? 0);

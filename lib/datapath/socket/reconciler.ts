@@ -2,13 +2,13 @@
 // (programmed.ts), its plans (plan.ts), and what a sync reports, the UDP
 // backends that left among it.
 import { backendKey, Frontend } from '../../model/frontend';
-import { DatapathMaps, SocketTarget } from '../native';
+import { SocketMaps, SocketTarget } from '../native';
 import { SkippedFrontend } from '../plan';
 import { Reconciler } from '../reconciler';
-import { PlanLimits, planSync, SocketPlan } from './plan';
-import { ProgrammedState, programmedState } from './programmed';
+import { SocketLimits, planSocketSync, SocketPlan } from './plan';
+import { SocketState, socketState } from './programmed';
 
-export interface SyncReport {
+export interface SocketSyncReport {
   frontends: number;
   backends: number;
   /** Map entries written or deleted. */
@@ -17,11 +17,11 @@ export interface SyncReport {
   udpTargets: SocketTarget[];
 }
 
-export class SocketReconciler extends Reconciler<ProgrammedState, Frontend, DatapathMaps, SocketPlan, SyncReport> {
-  constructor(maps: DatapathMaps, limits: PlanLimits) {
+export class SocketReconciler extends Reconciler<SocketState, Frontend, SocketMaps, SocketPlan, SocketSyncReport> {
+  constructor(maps: SocketMaps, limits: SocketLimits) {
     super(maps, {
-      read: (m) => programmedState(m.dumpServices(), m.dumpBackends()),
-      plan: (state, desired) => planSync(state, desired, limits),
+      read: (m) => socketState(m.dumpServices(), m.dumpBackends()),
+      plan: (state, desired) => planSocketSync(state, desired, limits),
       report: (plans) => {
         const { next, skipped } = plans[plans.length - 1];
         const udpTargets = new Map(plans.flatMap((p) => p.udpTargets.map((t) => [backendKey(t), t] as const)));

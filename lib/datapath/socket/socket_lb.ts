@@ -13,12 +13,12 @@ import { socketWanted } from '../../sync/attachment_repair';
 import { LbSync, SyncContext } from '../../sync/lb_sync';
 import { LbDeps, LoadBalancer } from '../load_balancer';
 import { logMigrations, settleMigrations } from '../map_migrations';
-import { Datapath, loadAddon, OpenOptions, SocketTarget } from '../native';
+import { SocketDatapath, loadAddon, SocketOpenOptions, SocketTarget } from '../native';
 import { socketMapCapacities, SocketLbMetrics } from './metrics';
 import { SocketReconciler } from './reconciler';
 
 export interface SocketLbOptions {
-  dp: Pick<Datapath, 'destroyUdpSockets'>;
+  dp: Pick<SocketDatapath, 'destroyUdpSockets'>;
   reconciler: SocketReconciler;
   /** Where frontends that do not fit are reported. */
   capacity: CapacityReport;
@@ -58,14 +58,14 @@ export class SocketLb implements LbSync {
 /** Loads sock_lb.o (its maps adopted, never flushed), puts its programs on
  *  the cgroup, and reads what its maps hold. */
 export function openSocketLb(
-  cfg: Pick<OpenOptions, 'lbMapMax' | 'revNatMapMax'>,
+  cfg: Pick<SocketOpenOptions, 'lbMapMax' | 'revNatMapMax'>,
   objectDir: string,
   pins: { maps: string; links: string },
   cgroupRoot: string,
   { capacity, repair, log }: LbDeps,
 ): LoadBalancer {
-  const opts: OpenOptions = { objectPath: path.join(objectDir, 'sock_lb.o'), mapDir: pins.maps, lbMapMax: cfg.lbMapMax, revNatMapMax: cfg.revNatMapMax };
-  const dp = loadAddon().openDatapath(opts);
+  const opts: SocketOpenOptions = { objectPath: path.join(objectDir, 'sock_lb.o'), mapDir: pins.maps, lbMapMax: cfg.lbMapMax, revNatMapMax: cfg.revNatMapMax };
+  const dp = loadAddon().openSocketDatapath(opts);
   logMigrations(dp, log);
   const attached = dp.attachCgroup(cgroupRoot, pins.links);
   for (const a of attached) log.info(`attach: ${a.prog} ${a.action} on ${cgroupRoot}`);

@@ -33,7 +33,7 @@ Napi::Object Instance(Napi::FunctionReference& ctor, Core core) {
 // The map directory that open*(mapDir) takes; throws naming the call.
 std::string MapDirArg(const Napi::CallbackInfo& info, const char* call);
 
-// openDatapath, openPinnedMaps (js/sock_datapath.cc)
+// openSocketDatapath, openPinnedSocketMaps (js/sock_datapath.cc)
 void RegisterSockDatapath(Napi::Env env, Napi::Object exports, Constructors& ctors);
 // openEdgeDatapath, openPinnedEdgeMaps (js/edge_datapath.cc)
 void RegisterEdgeDatapath(Napi::Env env, Napi::Object exports, Constructors& ctors);

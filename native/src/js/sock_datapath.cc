@@ -1,5 +1,5 @@
-// The socket LB as JavaScript sees it: openDatapath() loads bpf/sock_lb.o and
-// returns its maps and programs; openPinnedMaps() opens the pinned maps
+// The socket LB as JavaScript sees it: openSocketDatapath() loads bpf/sock_lb.o and
+// returns its maps and programs; openPinnedSocketMaps() opens the pinned maps
 // alone, for readers, whose calls that need the programs throw.
 #include <bpf/libbpf.h>
 
@@ -247,7 +247,7 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
   std::unique_ptr<UdpSockDestroyer> destroyer_;
 };
 
-Napi::Value OpenDatapath(const Napi::CallbackInfo& info) {
+Napi::Value OpenSocketDatapath(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
     Napi::Object o = ObjectArg(info[0]);
     SockLoadOptions opts{Str(o, "objectPath"), Str(o, "mapDir"), U32(o, "lbMapMax"), U32(o, "revNatMapMax")};
@@ -258,9 +258,9 @@ Napi::Value OpenDatapath(const Napi::CallbackInfo& info) {
   });
 }
 
-Napi::Value OpenPinnedMaps(const Napi::CallbackInfo& info) {
+Napi::Value OpenPinnedSocketMaps(const Napi::CallbackInfo& info) {
   return Guard(info.Env(), [&]() -> Napi::Value {
-    const std::string map_dir = MapDirArg(info, "openPinnedMaps");
+    const std::string map_dir = MapDirArg(info, "openPinnedSocketMaps");
     return Instance<SockDatapath>(ConstructorsOf(info.Env()).sock_datapath, OpenPinnedSockMaps(map_dir));
   });
 }
@@ -269,8 +269,8 @@ Napi::Value OpenPinnedMaps(const Napi::CallbackInfo& info) {
 
 void RegisterSockDatapath(Napi::Env env, Napi::Object exports, Constructors& ctors) {
   ctors.sock_datapath = Napi::Persistent(SockDatapath::Define(env));
-  exports.Set("openDatapath", Napi::Function::New(env, OpenDatapath));
-  exports.Set("openPinnedMaps", Napi::Function::New(env, OpenPinnedMaps));
+  exports.Set("openSocketDatapath", Napi::Function::New(env, OpenSocketDatapath));
+  exports.Set("openPinnedSocketMaps", Napi::Function::New(env, OpenPinnedSocketMaps));
 }
 
 }  // namespace kpr::js

@@ -1,0 +1,134 @@
+// kpr run's flags: their names, help and defaults (run.ts turns them into a
+// RunConfig). Names follow Cilium's for the datapath and kube-proxy's for
+// the proxy's settings, which can also come from a kube-proxy configuration
+// file (--config); flags override the file, and defaults are kube-proxy's.
+import { DEFAULT_MAGLEV_SEED, DEFAULT_MAGLEV_TABLE_SIZE, MAGLEV_TABLE_SIZES } from '../../datapath/edge/maglev';
+import { EDGE_FLOWS_PER_LB_ENTRY } from '../../datapath/edge/edge_lb';
+import { DEFAULT_FLOW_TIMEOUTS, FLOW_TIMEOUT_FLAGS } from '../../datapath/edge/flow_timeouts';
+import { defaultSnatPorts, formatPortRanges } from '../../datapath/edge/snat_ports';
+import { formatDuration } from '../../duration';
+import { LOG_LEVELS } from '../../log';
+import { KUBE_PROXY_NO_LOCAL_ENDPOINTS_GAUGE, NO_LOCAL_ENDPOINTS_GAUGE } from '../../metrics/no_local_endpoints_gauge';
+import { CommandSpec } from '../flags';
+import { BPF_ROOT, DEFAULT_HEALTHZ, METRICS_PORT, SEED_HELP } from '../shared_flags';
+
+export const SYNC_PERIOD_MS = 30_000;
+/** A full pass of the flow collector over every map. */
+export const DEFAULT_GC_INTERVAL_MS = 10_000;
+/** kube-proxy's minSyncPeriod; standalone mode syncs a saved file at once. */
+export const KUBERNETES_MIN_SYNC_PERIOD_MS = 1000;
+export const STANDALONE_MIN_SYNC_PERIOD_MS = 0;
+
+export const RUN: CommandSpec = {
+  name: 'run',
+  summary: 'run the agent: program the socket load balancer from manifests or the Kubernetes API',
+  flags: [
+    { name: '--manifests', value: 'PATH', help: 'standalone mode: manifest file, or directory of *.yaml, *.yml and *.json files' },
+    {
+      name: '--kubeconfig',
+      value: 'FILE',
+      help: 'Kubernetes mode: kubeconfig of the API server; without it and --manifests, the in-cluster service account',
+    },
+    {
+      name: '--k8s-api-server',
+      alias: '--master',
+      value: 'URL',
+      help: "Kubernetes mode: the API server's address, https://HOST[:PORT] or HOST:PORT, in place of the kubeconfig's server or the in-cluster KUBERNETES_SERVICE_HOST and _PORT (which name the kubernetes Service, reachable only once a service proxy serves it); the credentials stay those of the kubeconfig or the service account",
+      default: "the kubeconfig's, else in-cluster",
+    },
+    { name: '--config', value: 'FILE', help: 'kube-proxy configuration file (KubeProxyConfiguration v1alpha1); flags override it' },
+    { name: '--hostname-override', value: 'NAME', help: 'name of this node', default: 'NODE_NAME, else the host name' },
+    {
+      name: '--nodeport-addresses',
+      value: 'CIDRS',
+      help:
+        "comma-separated CIDRs and keywords selecting the node's interface and Node addresses that serve NodePorts, each IP family on its own (a family none of them is of: all its addresses); keywords: primary (the Node's first address of each family), localhost (127.0.0.0/8 and ::1/128), all (0.0.0.0/0 and ::/0); loopback and IPv6 link-local addresses never serve NodePorts",
+      default: 'all; primary when --config gives mode nftables',
+    },
+    { name: '--min-sync-period', value: 'DURATION', help: 'least time between two syncs; 0: sync every change at once', default: '1s; 0s with --manifests' },
+    { name: '--sync-period', value: 'DURATION', help: 'a full sync (maps re-read, programs put back on their hooks) at least this often', default: formatDuration(SYNC_PERIOD_MS) },
+    { name: '--metrics-bind-address', value: 'IP:PORT', help: 'serve /metrics here; port 0: off', default: `127.0.0.1:${METRICS_PORT}` },
+    { name: '--healthz-bind-address', value: 'IP:PORT', help: 'serve /healthz and /livez here; port 0: off', default: DEFAULT_HEALTHZ },
+    {
+      name: '--metrics-per-service',
+      value: 'BOOL',
+      help: 'true: kpr_* traffic counters per service port too (one series per service port and frontend: as many as the cluster has)',
+      default: 'false',
+    },
+    {
+      name: '--metrics-kube-proxy-total-gauge',
+      value: 'BOOL',
+      help: `true: serve the no-local-endpoints gauge under kube-proxy's name ${KUBE_PROXY_NO_LOCAL_ENDPOINTS_GAUGE} (which promtool rejects: a gauge named like a counter) instead of ${NO_LOCAL_ENDPOINTS_GAUGE}`,
+      default: 'false',
+    },
+    { ...BPF_ROOT, help: `${BPF_ROOT.help}; bpffs is mounted there if it is not` },
+    { name: '--cgroup-root', value: 'DIR', help: 'cgroup v2 directory to attach to', default: 'the cgroup2 mount in /proc/self/mountinfo' },
+    {
+      name: '--bpf-object-dir',
+      value: 'DIR',
+      help: 'where the compiled BPF programs are (sock_lb.o, xdp_lb.o, tc_dsr.o); a new build there replaces the attached programs when the agent restarts',
+      default: "the installation's bpf/",
+    },
+    {
+      name: '--bpf-lb-map-max',
+      value: 'N',
+      help: `entries of the service and backend maps, of the socket and the edge LB; the edge LB's flow and SNAT tables get ${EDGE_FLOWS_PER_LB_ENTRY} times as many`,
+      default: '65536',
+    },
+    { name: '--bpf-lb-sock-rev-nat-map-max', value: 'N', help: 'entries of the UDP reverse translation map', default: '131072' },
+    {
+      name: '--bpf-fragments-map-max',
+      value: 'N',
+      help: "entries of the edge LB's fragment map: datagrams arriving (or replies leaving) in IP fragments at once, each followed from its first fragment",
+      default: '8192',
+    },
+    {
+      name: '--bpf-lb-mode',
+      alias: '--lb-mode',
+      value: 'MODE',
+      help: "edge LB towards backends on other nodes: snat, dsr (the backend's node answers the client), or hybrid (dsr for TCP, snat for UDP); a service's service.cilium.io/forwarding-mode annotation (dsr or snat) overrides it",
+      default: 'snat',
+    },
+    {
+      name: '--bpf-lb-algorithm',
+      value: 'ALGORITHM',
+      help: "edge LB backend choice: maglev (consistent hashing: every node picks the same backend for a connection) or random; a service's service.cilium.io/lb-algorithm annotation overrides it",
+      default: 'maglev',
+    },
+    { name: '--bpf-lb-maglev-table-size', value: 'M', help: `entries of each service's Maglev table, one of ${MAGLEV_TABLE_SIZES.join(', ')}`, default: String(DEFAULT_MAGLEV_TABLE_SIZE) },
+    { name: '--bpf-lb-maglev-hash-seed', value: 'SEED', help: `Maglev hash seed, the same on every node: ${SEED_HELP}`, default: String(DEFAULT_MAGLEV_SEED) },
+    {
+      name: '--bpf-lb-source-range-all-types',
+      value: 'BOOL',
+      help: "true: a LoadBalancer service's loadBalancerSourceRanges also guard its NodePorts and external IPs; false (kube-proxy's rule): its LoadBalancer IPs only",
+      default: 'false',
+    },
+    { name: '--service-no-backend-response', value: 'RESPONSE', help: 'edge LB, a service without backends: reject (TCP reset) or drop', default: 'reject' },
+    {
+      name: '--bpf-lb-snat-port-range',
+      value: 'MIN-MAX[,MIN-MAX]',
+      help: "edge LB, snat mode: the source ports flows get towards a backend, at most two ranges; they must stay clear of the node's ip_local_port_range (ports it serves frontends on are skipped)",
+      default: `1024-65535 without ip_local_port_range (${formatPortRanges(defaultSnatPorts({ min: 32768, max: 60999 }))} with Linux's default)`,
+    },
+    ...FLOW_TIMEOUT_FLAGS.map((f) => ({
+      name: f.flag,
+      value: 'DURATION',
+      help: `edge LB: how long the state of ${f.help} lives once idle (whole seconds); the kernel's ${f.sysctl} by default`,
+      default: formatDuration(DEFAULT_FLOW_TIMEOUTS[f.field] * 1000),
+    })),
+    {
+      name: '--conntrack-gc-interval',
+      value: 'DURATION',
+      help: 'edge LB: every flow, affinity, snat and reverse-NAT entry is looked at once per interval (a slice of each map a second), and deleted when its flow is over',
+      default: formatDuration(DEFAULT_GC_INTERVAL_MS),
+    },
+    {
+      name: '--bpf-lb-acceleration',
+      value: 'MODE',
+      help: "edge LB XDP attachment: native (in the driver; fails where the driver has no XDP), generic, best-effort (native where the driver supports it, generic elsewhere), or disabled (no edge LB)",
+      default: 'best-effort',
+    },
+    { name: '--devices', value: 'IFACES', help: 'comma-separated interfaces the edge LB attaches to', default: "the interfaces holding this node's addresses" },
+    { name: '--log-level', value: 'LEVEL', help: LOG_LEVELS.join(', '), default: 'info' },
+  ],
+};
