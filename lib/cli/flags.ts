@@ -53,25 +53,28 @@ export function parseFlags(cmd: CommandSpec, args: string[]): FlagValues | 'help
   return values;
 }
 
+function specOf(cmd: CommandSpec, name: string): FlagSpec {
+  return cmd.flags.find((f) => f.name === name) as FlagSpec;
+}
+
 /** The flag's value, else its documented default, as an integer in [min, max]. */
 export function integerFlag(cmd: CommandSpec, values: FlagValues, name: string, min: number, max: number): number {
-  const spec = cmd.flags.find((f) => f.name === name) as FlagSpec;
-  const raw = values.get(name) ?? (spec.default as string);
+  const raw = values.get(name) ?? (specOf(cmd, name).default as string);
   const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
   if (!(n >= min && n <= max)) throw new UsageError(cmd.name, `flag ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   return n;
 }
 
-export function choiceFlag<T extends string>(cmd: CommandSpec, v: FlagValues, name: string, choices: readonly T[], fallback: T): T {
-  const raw = v.get(name);
-  if (raw === undefined) return fallback;
+/** The flag's value, else its documented default, one of choices. */
+export function choiceFlag<T extends string>(cmd: CommandSpec, v: FlagValues, name: string, choices: readonly T[]): T {
+  const raw = v.get(name) ?? specOf(cmd, name).default;
   const choice = choices.find((c) => c === raw);
   if (choice === undefined) throw new UsageError(cmd.name, `flag ${name} must be one of ${choices.join(', ')}, got ${JSON.stringify(raw)}`);
   return choice;
 }
 
 export function booleanFlag(cmd: CommandSpec, v: FlagValues, name: string): boolean {
-  return choiceFlag(cmd, v, name, ['true', 'false'], 'false') === 'true';
+  return choiceFlag(cmd, v, name, ['true', 'false']) === 'true';
 }
 
 /** Milliseconds; undefined when the flag is not given. */

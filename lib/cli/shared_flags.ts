@@ -25,12 +25,13 @@ export type Output = (typeof OUTPUTS)[number];
 export const OUTPUT: FlagSpec = { name: '--output', alias: '-o', value: 'FORMAT', help: OUTPUTS.join(' or '), default: 'table' };
 
 export function outputFlag(cmd: CommandSpec, v: FlagValues): Output {
-  return choiceFlag(cmd, v, OUTPUT.name, OUTPUTS, 'table');
+  return choiceFlag(cmd, v, OUTPUT.name, OUTPUTS);
 }
 
 /** kube-proxy's ports for its metrics and health servers. */
 export const METRICS_PORT = 10249;
 export const HEALTHZ_PORT = 10256;
+export const DEFAULT_METRICS = `127.0.0.1:${METRICS_PORT}`;
 export const DEFAULT_HEALTHZ = `0.0.0.0:${HEALTHZ_PORT}`;
 
 export const SEED_HELP = "an unsigned 32-bit integer, or Cilium's 12 bytes in base64 (head -c12 /dev/urandom | base64)";

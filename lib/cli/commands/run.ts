@@ -20,7 +20,7 @@ import { NO_BACKEND_RESPONSES, RunConfig, SourceConfig } from '../../run_config'
 import { inClusterServer, parseApiServer } from '../../sources/kube_config';
 import { command } from '../command';
 import { booleanFlag, choiceFlag, durationFlag, FlagValues, integerFlag, parseFlags, UsageError } from '../flags';
-import { DEFAULT_BPF_ROOT, HEALTHZ_PORT, METRICS_PORT, seedFlag } from '../shared_flags';
+import { DEFAULT_BPF_ROOT, DEFAULT_HEALTHZ, DEFAULT_METRICS, HEALTHZ_PORT, METRICS_PORT, seedFlag } from '../shared_flags';
 import { DEFAULT_GC_INTERVAL_MS, KUBERNETES_MIN_SYNC_PERIOD_MS, RUN, STANDALONE_MIN_SYNC_PERIOD_MS, SYNC_PERIOD_MS } from './run_flags';
 
 const MAX_MAP_ENTRIES = 1 << 24;
@@ -181,7 +181,7 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
   if (v === 'help') return v;
   const { settings: file, warnings } = configFile(v.get('--config'), readFile);
   const source = sourceConfig(v, file, env, readFile);
-  const logLevel = choiceFlag(RUN, v, '--log-level', LOG_LEVELS, 'info');
+  const logLevel = choiceFlag(RUN, v, '--log-level', LOG_LEVELS);
   const defaultMin = source.kind === 'manifests' ? STANDALONE_MIN_SYNC_PERIOD_MS : KUBERNETES_MIN_SYNC_PERIOD_MS;
   const minSyncPeriodMs = durationFlag(RUN, v, '--min-sync-period') ?? file.minSyncPeriodMs ?? defaultMin;
   const syncPeriodMs = durationFlag(RUN, v, '--sync-period') ?? file.syncPeriodMs ?? SYNC_PERIOD_MS;
@@ -203,8 +203,8 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
     nodePortAddresses,
     minSyncPeriodMs,
     syncPeriodMs,
-    metrics: bindFlag(metrics ?? `127.0.0.1:${METRICS_PORT}`, origin(v, '--metrics-bind-address', 'metricsBindAddress', file, 'metricsBindAddress'), METRICS_PORT),
-    healthz: bindFlag(healthz ?? `0.0.0.0:${HEALTHZ_PORT}`, origin(v, '--healthz-bind-address', 'healthzBindAddress', file, 'healthzBindAddress'), HEALTHZ_PORT),
+    metrics: bindFlag(metrics ?? DEFAULT_METRICS, origin(v, '--metrics-bind-address', 'metricsBindAddress', file, 'metricsBindAddress'), METRICS_PORT),
+    healthz: bindFlag(healthz ?? DEFAULT_HEALTHZ, origin(v, '--healthz-bind-address', 'healthzBindAddress', file, 'healthzBindAddress'), HEALTHZ_PORT),
     metricsPerService: booleanFlag(RUN, v, '--metrics-per-service'),
     metricsKubeProxyTotalGauge: booleanFlag(RUN, v, '--metrics-kube-proxy-total-gauge'),
     bindAddressHardFail: file.bindAddressHardFail ?? false,
@@ -215,13 +215,13 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
     lbMapMax: integerFlag(RUN, v, '--bpf-lb-map-max', 1, MAX_MAP_ENTRIES),
     revNatMapMax: integerFlag(RUN, v, '--bpf-lb-sock-rev-nat-map-max', 1, MAX_MAP_ENTRIES),
     fragmentsMapMax: integerFlag(RUN, v, '--bpf-fragments-map-max', 1, MAX_MAP_ENTRIES),
-    lbMode: choiceFlag(RUN, v, '--bpf-lb-mode', LB_MODES, 'snat'),
-    lbAlgorithm: choiceFlag(RUN, v, '--bpf-lb-algorithm', LB_ALGORITHMS, 'maglev'),
+    lbMode: choiceFlag(RUN, v, '--bpf-lb-mode', LB_MODES),
+    lbAlgorithm: choiceFlag(RUN, v, '--bpf-lb-algorithm', LB_ALGORITHMS),
     maglevTableSize: maglevTableSizeFlag(v),
     maglevSeed: seedFlag(RUN, v, '--bpf-lb-maglev-hash-seed'),
     lbSourceRangeAllTypes: booleanFlag(RUN, v, '--bpf-lb-source-range-all-types'),
-    noBackendResponse: choiceFlag(RUN, v, '--service-no-backend-response', NO_BACKEND_RESPONSES, 'reject'),
-    acceleration: choiceFlag(RUN, v, '--bpf-lb-acceleration', XDP_ACCELERATIONS, 'best-effort'),
+    noBackendResponse: choiceFlag(RUN, v, '--service-no-backend-response', NO_BACKEND_RESPONSES),
+    acceleration: choiceFlag(RUN, v, '--bpf-lb-acceleration', XDP_ACCELERATIONS),
     devices: devicesFlag(v.get('--devices')),
     snatPorts: portRangesFlag(v, '--bpf-lb-snat-port-range', MAX_SNAT_RANGES),
     flowTimeouts: flowTimeouts(v),

@@ -10,7 +10,7 @@ import { formatDuration } from '../../duration';
 import { LOG_LEVELS } from '../../log';
 import { KUBE_PROXY_NO_LOCAL_ENDPOINTS_GAUGE, NO_LOCAL_ENDPOINTS_GAUGE } from '../../metrics/no_local_endpoints_gauge';
 import { CommandSpec } from '../flags';
-import { BPF_ROOT, DEFAULT_HEALTHZ, METRICS_PORT, SEED_HELP } from '../shared_flags';
+import { BPF_ROOT, DEFAULT_HEALTHZ, DEFAULT_METRICS, SEED_HELP } from '../shared_flags';
 
 export const SYNC_PERIOD_MS = 30_000;
 /** A full pass of the flow collector over every map. */
@@ -47,7 +47,7 @@ export const RUN: CommandSpec = {
     },
     { name: '--min-sync-period', value: 'DURATION', help: 'least time between two syncs; 0: sync every change at once', default: '1s; 0s with --manifests' },
     { name: '--sync-period', value: 'DURATION', help: 'a full sync (maps re-read, programs put back on their hooks) at least this often', default: formatDuration(SYNC_PERIOD_MS) },
-    { name: '--metrics-bind-address', value: 'IP:PORT', help: 'serve /metrics here; port 0: off', default: `127.0.0.1:${METRICS_PORT}` },
+    { name: '--metrics-bind-address', value: 'IP:PORT', help: 'serve /metrics here; port 0: off', default: DEFAULT_METRICS },
     { name: '--healthz-bind-address', value: 'IP:PORT', help: 'serve /healthz and /livez here; port 0: off', default: DEFAULT_HEALTHZ },
     {
       name: '--metrics-per-service',
