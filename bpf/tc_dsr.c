@@ -23,7 +23,6 @@
 #include "kpr_edge_revnat.h"
 #include "kpr_edge_icmp_backend.h"
 #include "kpr_edge_frag.h"
-#include "kpr_edge_verdict.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -73,10 +73,7 @@ static __noinline int no_backend(struct xdp_md *ctx, const struct pkt *p, __u16 
 	if (flags & KPR_EDGE_F_DROP_NO_BACKEND)
 		return drop(KPR_EDGE_DROP_NO_SERVICE_BACKEND);
 	action = p->proto == IPPROTO_TCP ? reject_tcp(ctx, p) : reject_udp(ctx, p);
-	if (action < 0)
-		return drop(KPR_EDGE_DROP_RESIZE_FAILED);
-	drop(KPR_EDGE_DROP_NO_SERVICE_BACKEND); /* counted like a drop: the socket LB counts rejects too */
-	return action;
+	return answered(action, KPR_EDGE_DROP_NO_SERVICE_BACKEND); /* the socket LB counts rejects too */
 }
 
 /* A packet for a frontend: the decision (in t, for `kpr trace`), and the

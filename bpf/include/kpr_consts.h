@@ -20,7 +20,9 @@
 /* The hop limit of every packet kpr builds (tunnels, rejects, ICMP errors). */
 #define KPR_TTL 64
 
-/* The largest capacity the addon accepts for a configurable map. */
+/* The largest capacity the addon accepts for a configurable map. `kpr run`
+ * checks its flags against the same limit first (MAX_MAP_ENTRIES in
+ * lib/cli/commands/run.ts), so that the error names the flag. */
 #define KPR_MAP_MAX_LIMIT (1u << 24)
 
 /* Socket LB (kpr_sock_maps.h). Frontends and their backend slots share

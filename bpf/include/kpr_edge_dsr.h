@@ -21,30 +21,19 @@
  * fragmentation needed (RFC 1191) or packet too big (RFC 8201), from the
  * frontend. An IPv4 packet without DF gets it too: XDP cannot fragment, and
  * a sender that allows fragments still learns the path MTU from it (Linux
- * then fragments to it itself), where a drop would teach it nothing.
- * Returns XDP_TX, or -1 when the packet could not be resized. */
-static __always_inline int dsr_too_big(struct xdp_md *ctx, struct pkt *p, const __u8 *fe_addr, __u16 fe_port,
-				       __u32 mtu)
-{
-	const int len = encap_len(p->family);
-
-	if (mtu <= len || encap_pop(ctx, len) || nat_rewrite(ctx, p, NAT_DST, fe_addr, fe_port))
-		return -1;
-	if (p->family == KPR_AF_INET)
-		return icmp_reply(ctx, p, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu - len);
-	return icmp_reply(ctx, p, ICMPV6_PKT_TOOBIG, 0, mtu - len);
-}
-
-/* Too big for its DSR tunnel: the client is told the MTU it has, and the
- * packet is counted like a drop. */
+ * then fragments to it itself), where a drop would teach it nothing. */
 static __always_inline int too_big(struct xdp_md *ctx, struct pkt *p, const __u8 *fe_addr, __u16 fe_port, __u32 mtu)
 {
-	int action = dsr_too_big(ctx, p, fe_addr, fe_port, mtu);
+	const int len = encap_len(p->family);
+	int action;
 
-	if (action < 0)
-		return drop(KPR_EDGE_DROP_RESIZE_FAILED);
-	drop(KPR_EDGE_DROP_FRAG_NEEDED);
-	return action;
+	if (mtu <= len || encap_pop(ctx, len) || nat_rewrite(ctx, p, NAT_DST, fe_addr, fe_port))
+		action = -1;
+	else if (p->family == KPR_AF_INET)
+		action = icmp_reply(ctx, p, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu - len);
+	else
+		action = icmp_reply(ctx, p, ICMPV6_PKT_TOOBIG, 0, mtu - len);
+	return answered(action, KPR_EDGE_DROP_FRAG_NEEDED);
 }
 
 /* The inner packet goes to the backend itself; the tunnel names the

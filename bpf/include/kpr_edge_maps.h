@@ -8,6 +8,7 @@
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "kpr_counter.h"
 #include "kpr_edge_types.h"
 
 /* NodePort / LoadBalancer / ExternalIP frontends reachable from outside. */
@@ -166,6 +167,13 @@ struct {
 	__uint(max_entries, KPR_EDGE_REASON_MAX);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_xdp_drops SEC(".maps");
+
+/* Not in kpr_edge_verdict.h: tc_dsr.c counts drops too, but ends them with
+ * tc's verdicts. */
+static __always_inline void count_drop(__u32 reason)
+{
+	count_one(&kpr_xdp_drops, reason);
+}
 
 /* Flow-table misses: packets of a flow this node had no backend for (a new
  * connection, or one whose entry aged out). Hits are not counted here: a

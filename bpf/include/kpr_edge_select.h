@@ -118,11 +118,7 @@ static __always_inline int flow_restarts(const struct edge_flow_val *v, const st
 
 static __always_inline void count_flow_miss(void)
 {
-	__u32 zero = 0;
-	__u64 *c = bpf_map_lookup_elem(&kpr_edge_flow_misses, &zero);
-
-	if (c)
-		*c += 1;
+	count_one(&kpr_edge_flow_misses, 0);
 }
 
 /* *how: enum kpr_pick (KPR_PICK_FLOW: a flow this node already had a

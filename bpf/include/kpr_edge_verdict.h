@@ -1,7 +1,7 @@
-/* How the edge LB's paths end when a packet does not simply go on: a drop,
- * counted by its reason in kpr_xdp_drops (XDP also notes it for `kpr
- * trace`), or, for a rewritten packet, a send through the FIB, where no next
- * hop is a drop too. */
+/* How the XDP edge LB's paths end when a packet does not simply go on: a
+ * drop, counted by its reason (count_drop, kpr_edge_maps.h) and noted for `kpr trace`;
+ * an answer sent back in the packet's place, counted like a drop; or, for a
+ * rewritten packet, a send through the FIB, where no next hop is a drop too. */
 #ifndef KPR_EDGE_VERDICT_H
 #define KPR_EDGE_VERDICT_H
 
@@ -9,14 +9,6 @@
 #include <bpf/bpf_helpers.h>
 #include "kpr_edge_maps.h"
 #include "kpr_fib.h"
-
-static __always_inline void count_drop(__u32 reason)
-{
-	__u64 *c = bpf_map_lookup_elem(&kpr_xdp_drops, &reason);
-
-	if (c)
-		*c += 1;
-}
 
 /* The reason of the last drop on this CPU, which the trace of a dropped
  * packet reads (kpr_edge_trace.h). */
@@ -33,6 +25,18 @@ static __always_inline int drop(__u32 reason)
 	count_drop(reason);
 	note_drop(reason);
 	return XDP_DROP;
+}
+
+/* The end of a packet answered in its place (a reject, an ICMP error) by a
+ * builder that returns its action, or -1 when it could not resize the
+ * packet: the answer is counted like a drop, by reason, so that the drop
+ * counters show every packet that reached no backend. */
+static __always_inline int answered(int action, __u32 reason)
+{
+	if (action < 0)
+		return drop(KPR_EDGE_DROP_RESIZE_FAILED);
+	drop(reason);
+	return action;
 }
 
 static __always_inline int forward_fib(struct xdp_md *ctx, __u8 family)

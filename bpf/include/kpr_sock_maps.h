@@ -7,6 +7,7 @@
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "kpr_counter.h"
 #include "kpr_sock_types.h"
 
 /* Frontends (slot 0) and their backend slots (1..count). */
@@ -74,5 +75,10 @@ struct {
 	__uint(max_entries, KPR_SOCK_REASON_MAX);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_drops SEC(".maps");
+
+static __always_inline void count_drop(__u32 reason)
+{
+	count_one(&kpr_drops, reason);
+}
 
 #endif

@@ -11,14 +11,6 @@ enum sock_verdict {
 	SOCK_REJECT,     /* service without a usable backend */
 };
 
-static __always_inline void count_drop(__u32 reason)
-{
-	__u64 *c = bpf_map_lookup_elem(&kpr_drops, &reason);
-
-	if (c)
-		*c += 1;
-}
-
 static __always_inline void count_translation(__u32 svc_id)
 {
 	struct sock_svc_stats *s = bpf_map_lookup_elem(&kpr_svc_stats, &svc_id);

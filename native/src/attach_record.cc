@@ -62,13 +62,6 @@ bool HasLayout(int fd) {
          info.key_size == sizeof(RecordKey) && info.value_size == sizeof(RecordValue);
 }
 
-// -1 when nothing is pinned at path.
-int OpenPinned(const std::string& path) {
-  int fd = bpf_obj_get(path.c_str());
-  if (fd < 0 && errno != ENOENT) ThrowErrno("opening " + path, errno);
-  return fd;
-}
-
 int CreateRecord(const std::string& map_dir) {
   MakeDirs(map_dir);
   const std::string path = Path(map_dir);
@@ -96,7 +89,7 @@ void WriteAttachRecord(const std::string& map_dir, const std::vector<WantedAttac
   if (rows.size() > kAttachRecordMax)
     throw BpfError(std::to_string(rows.size()) + " wanted attachments, more than " + kAttachRecordMap + " holds (" + std::to_string(kAttachRecordMax) + ")");
   const std::string path = Path(map_dir);
-  int existing = OpenPinned(path);
+  int existing = OpenPinnedMapIfAny(path);
   if (existing >= 0 && !HasLayout(existing)) {
     // Left by another build: the agent owns the record and writes it whole.
     close(existing);
@@ -119,7 +112,7 @@ void WriteAttachRecord(const std::string& map_dir, const std::vector<WantedAttac
 std::vector<WantedAttachment> ReadAttachRecord(const std::string& map_dir) {
   std::vector<WantedAttachment> rows;
   const std::string path = Path(map_dir);
-  OwnedFd fd(OpenPinned(path));
+  OwnedFd fd(OpenPinnedMapIfAny(path));
   if (fd.fd < 0) return rows;
   if (!HasLayout(fd.fd)) throw BpfError(path + " is not a record of wanted attachments in this kpr's layout");
   for (const auto& k : Keys(fd.fd)) {

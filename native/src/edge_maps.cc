@@ -301,11 +301,13 @@ EdgeSettingsRead ReadEdgeConfig(int fd) {
 }
 
 std::vector<EdgeStats> ReadEdgeStats(int fd) {
-  auto sums = SumPerCpuCounters(fd, UINT32_MAX, 2);  // packets, bytes
-  std::vector<EdgeStats> out;
-  for (uint32_t id = 0; id < sums.size() / 2; id++)
-    if (sums[2 * id]) out.push_back(EdgeStats{id, sums[2 * id], sums[2 * id + 1]});
-  return out;
+  return ReadServiceCounters<EdgeStats>(fd, 2, [](uint32_t id, const uint64_t* sums) {  // packets, bytes
+    return EdgeStats{id, sums[0], sums[1]};
+  });
 }
+
+std::vector<uint64_t> ReadEdgeDrops(int fd) { return SumPerCpuCounters(fd, KPR_EDGE_REASON_MAX); }
+
+uint64_t ReadFlowMisses(int fd) { return SumPerCpuCounters(fd, 1)[0]; }
 
 }  // namespace kpr

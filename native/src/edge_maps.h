@@ -111,7 +111,12 @@ void DeleteEdgeBackends(int fd, const std::vector<uint32_t>& ids);
 void SetMaglevTable(int outer_fd, uint32_t svc_id, const std::vector<uint32_t>& ids, uint32_t maglev_size);
 void UpdateSourceRanges(int fd, const std::vector<SourceRange>& ranges);
 void WriteEdgeConfig(int fd, const EdgeConfig& cfg, uint32_t maglev_size);
+// The services that counted packets; the others are left out.
 std::vector<EdgeStats> ReadEdgeStats(int fd);
+// kpr_xdp_drops: the count of each reason (enum kpr_edge_reason), by index.
+std::vector<uint64_t> ReadEdgeDrops(int fd);
+// kpr_edge_flow_misses, summed over the CPUs.
+uint64_t ReadFlowMisses(int fd);
 
 // kpr_xdp_config as the agent wrote it (maglev_size 0: never written).
 struct EdgeSettingsRead {

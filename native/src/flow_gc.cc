@@ -11,6 +11,7 @@
 
 #include "bpf_errors.h"
 #include "coarse_clock.h"
+#include "loader.h"
 #include "map_batch.h"
 
 extern "C" {
@@ -51,12 +52,6 @@ enum class Verdict {
   kKeep,
   kDelete,
 };
-
-int OpenIfPinned(const std::string& path) {
-  int fd = bpf_obj_get(path.c_str());
-  if (fd < 0 && errno != ENOENT) ThrowErrno("opening " + path, errno);
-  return fd;
-}
 
 }  // namespace
 
@@ -200,7 +195,7 @@ edge_snat_key FlowKey(const edge_snat_port_key& ck, __u16 port, const Context& c
 }  // namespace
 
 FlowGc::FlowGc(const std::string& map_dir) {
-  auto pinned = [&](const char* name) { return OpenIfPinned(map_dir + "/" + name); };
+  auto pinned = [&](const char* name) { return OpenPinnedMapIfAny(map_dir + "/" + name); };
   try {
     config_fd_ = pinned("kpr_xdp_config");
     frontends_fd_ = pinned("kpr_edge_frontends");

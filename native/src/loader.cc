@@ -115,4 +115,10 @@ int OpenPinnedMap(const std::string& path) {
   return fd;
 }
 
+int OpenPinnedMapIfAny(const std::string& path) {
+  int fd = bpf_obj_get(path.c_str());
+  if (fd < 0 && errno != ENOENT) ThrowErrno("opening " + path, errno);
+  return fd;
+}
+
 }  // namespace kpr

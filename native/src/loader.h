@@ -45,6 +45,8 @@ std::map<std::string, uint32_t> ProgramIds(bpf_object* obj);
 
 // Opens a map pinned at path (throws with the path when missing).
 int OpenPinnedMap(const std::string& path);
+// The same for a map that may not be pinned (yet): -1 when nothing is.
+int OpenPinnedMapIfAny(const std::string& path);
 
 // The maps a load balancer's addon code uses: each field of its struct of
 // fds, with the map's pinned name.

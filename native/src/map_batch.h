@@ -1,10 +1,11 @@
-// Batched map writes and whole-map walks, shared by every map family the
+// Batched map writes, whole-map walks and clears, shared by every map family the
 // addon packs (socket LB, edge LB).
 #pragma once
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -130,6 +131,15 @@ void ForEachKey(int fd, F fn) {
     prev = &key;
   }
   if (errno != ENOENT) ThrowErrno("reading map keys", errno);
+}
+
+// Empties a map one key at a time, for maps the agent keeps small. Deleting
+// while iterating restarts at the first key each time.
+inline void ClearMap(int fd, size_t key_size) {
+  std::vector<uint8_t> next(key_size);
+  while (bpf_map_get_next_key(fd, nullptr, next.data()) == 0) {
+    if (bpf_map_delete_elem(fd, next.data()) != 0 && errno != ENOENT) ThrowErrno("clearing map", errno);
+  }
 }
 
 // Deletes one key at a time, for map kinds without batch deletion; a key

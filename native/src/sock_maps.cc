@@ -3,10 +3,10 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <cerrno>
 
 #include "bpf_errors.h"
 #include "map_batch.h"
+#include "percpu_counters.h"
 
 namespace kpr {
 
@@ -19,14 +19,6 @@ constexpr MapTable<SockMapFds> kSockMaps[] = {
     {&SockMapFds::destroy, "kpr_destroy"},   {&SockMapFds::svc_stats, "kpr_svc_stats"},
     {&SockMapFds::drops, "kpr_drops"},
 };
-
-void ClearMap(int fd, size_t key_size) {
-  std::vector<uint8_t> next(key_size);
-  // Deleting while iterating restarts at the first key each time.
-  while (bpf_map_get_next_key(fd, nullptr, next.data()) == 0) {
-    if (bpf_map_delete_elem(fd, next.data()) != 0 && errno != ENOENT) ThrowErrno("clearing map", errno);
-  }
-}
 
 }  // namespace
 
@@ -138,5 +130,12 @@ std::vector<SockBackend> DumpSockBackends(int fd) {
   return out;
 }
 
+std::vector<SockServiceStats> ReadSockServiceStats(int fd) {
+  return ReadServiceCounters<SockServiceStats>(fd, 1, [](uint32_t id, const uint64_t* sums) {
+    return SockServiceStats{id, sums[0]};
+  });
+}
+
+std::vector<uint64_t> ReadSockDrops(int fd) { return SumPerCpuCounters(fd, KPR_SOCK_REASON_MAX); }
 
 }  // namespace kpr

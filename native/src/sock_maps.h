@@ -1,6 +1,6 @@
 // The socket load balancer's maps as plain C++ records: loading bpf/sock_lb.o
 // with its maps pinned, packing keys and values (bpf/include/kpr_sock_types.h),
-// batched writes and dumps.
+// batched writes and dumps, and reading its counters.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -82,5 +82,15 @@ void ClearDestroyTargets(int fd);
 
 std::vector<SockServiceSlot> DumpSockServices(int fd);
 std::vector<SockBackend> DumpSockBackends(int fd);
+
+struct SockServiceStats {
+  uint32_t svc_id;
+  uint64_t translations;
+};
+
+// The services that translated anything; the others are left out.
+std::vector<SockServiceStats> ReadSockServiceStats(int fd);
+// kpr_drops: the count of each reason (enum kpr_sock_reason), by index.
+std::vector<uint64_t> ReadSockDrops(int fd);
 
 }  // namespace kpr

@@ -23,6 +23,8 @@ import { booleanFlag, choiceFlag, durationFlag, FlagValues, integerFlag, parseFl
 import { DEFAULT_BPF_ROOT, DEFAULT_HEALTHZ, DEFAULT_METRICS, HEALTHZ_PORT, METRICS_PORT, seedFlag } from '../shared_flags';
 import { DEFAULT_GC_INTERVAL_MS, KUBERNETES_MIN_SYNC_PERIOD_MS, RUN, STANDALONE_MIN_SYNC_PERIOD_MS, SYNC_PERIOD_MS } from './run_flags';
 
+// The addon's KPR_MAP_MAX_LIMIT (bpf/include/kpr_consts.h): the same limit,
+// checked here first so that the error names the flag.
 const MAX_MAP_ENTRIES = 1 << 24;
 
 function maglevTableSizeFlag(v: FlagValues): number {

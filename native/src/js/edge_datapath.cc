@@ -1,14 +1,12 @@
 // The edge LB as JavaScript sees it: openEdgeDatapath() loads bpf/xdp_lb.o and
 // bpf/tc_dsr.o and returns their maps and programs; openPinnedEdgeMaps()
 // opens the pinned maps alone and returns their readers only.
-#include <arpa/inet.h>
 #include <bpf/libbpf.h>
 
 #include "edge_attach.h"
 #include "edge_maps.h"
 #include "js/objects.h"
 #include "js/values.h"
-#include "percpu_counters.h"
 #include "prog_test_run.h"
 
 namespace kpr::js {
@@ -166,14 +164,8 @@ class EdgeDatapath : public Napi::ObjectWrap<EdgeDatapath> {
   explicit EdgeDatapath(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EdgeDatapath>(info) {}
   ~EdgeDatapath() override { Close(); }
 
-  void Adopt(EdgeObject loaded) {
-    edge_ = std::move(loaded);
-    open_ = true;
-  }
-  void Adopt(EdgeMapFds fds) {
-    edge_.maps = fds;
-    pinned_only_ = open_ = true;
-  }
+  void Adopt(EdgeObject loaded) { edge_ = std::move(loaded); }
+  void Adopt(EdgeMapFds fds) { edge_.maps = fds; }
 
  private:
   // What both a loaded edge LB and its pinned maps can answer.
@@ -194,38 +186,33 @@ class EdgeDatapath : public Napi::ObjectWrap<EdgeDatapath> {
   }
 
   void Close() {
-    if (pinned_only_) CloseEdgeMaps(edge_.maps);
-    if (edge_.obj) bpf_object__close(edge_.obj);
+    if (edge_.obj)
+      bpf_object__close(edge_.obj);  // closes its map fds too
+    else
+      CloseEdgeMaps(edge_.maps);
     if (edge_.tc_obj) bpf_object__close(edge_.tc_obj);
     edge_ = EdgeObject{};
-    pinned_only_ = open_ = false;
   }
 
   const EdgeMapFds& Maps() const {
-    if (!open_) throw BpfError("edge datapath is closed");
+    if (edge_.maps.frontends < 0) throw BpfError("edge datapath is closed");
     return edge_.maps;
   }
 
-  // Runs fn(env) under Guard: every method's error becomes a JS Error.
-  template <typename F>
-  static Napi::Value Call(const Napi::CallbackInfo& info, F fn) {
-    return Guard(info.Env(), [&]() -> Napi::Value { return fn(info.Env()); });
-  }
-
   Napi::Value DumpFrontends(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       return ToArray(env, DumpEdgeFrontends(Maps().frontends), EdgeFrontendObject);
     });
   }
 
   Napi::Value DumpBackends(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       return ToArray(env, DumpEdgeBackends(Maps().backends), EdgeBackendObject);
     });
   }
 
   Napi::Value DumpSourceRangesJs(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       return ToArray(env, DumpSourceRanges(Maps().source_ranges), [](const Napi::Env& e, const SourceRange& r) {
         Napi::Object o = Napi::Object::New(e);
         o.Set("svcId", r.svc_id);
@@ -236,18 +223,18 @@ class EdgeDatapath : public Napi::ObjectWrap<EdgeDatapath> {
   }
 
   Napi::Value DumpMaglevTableIdsJs(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value { return NumberArray(env, DumpMaglevTableIds(Maps().maglev)); });
+    return Guard(info, [&](Napi::Env env) -> Napi::Value { return NumberArray(env, DumpMaglevTableIds(Maps().maglev)); });
   }
 
   Napi::Value ReadMaglevTableJs(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       if (!info[0].IsNumber()) throw BpfError("readMaglevTable(svcId) takes a number");
       return NumberArray(env, ReadMaglevTable(Maps().maglev, info[0].As<Napi::Number>().Uint32Value()));
     });
   }
 
   Napi::Value DumpFlows(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       return ToArray(env, DumpEdgeFlows(Maps()), [](const Napi::Env& e, const EdgeFlow& f) {
         Napi::Object o = Napi::Object::New(e);
         o.Set("client", f.client);
@@ -263,23 +250,23 @@ class EdgeDatapath : public Napi::ObjectWrap<EdgeDatapath> {
   }
 
   Napi::Value ReadConfig(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value { return EdgeConfigObject(env, ReadEdgeConfig(Maps().config)); });
+    return Guard(info, [&](Napi::Env env) -> Napi::Value { return EdgeConfigObject(env, ReadEdgeConfig(Maps().config)); });
   }
 
   Napi::Value ReadDrops(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value {
-      return CountersArray(env, SumPerCpuCounters(Maps().drops, KPR_EDGE_REASON_MAX));
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
+      return NumberArray(env, ReadEdgeDrops(Maps().drops));
     });
   }
 
   Napi::Value ReadFlowMisses(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value {
-      return Napi::Number::New(env, static_cast<double>(SumPerCpuCounters(Maps().flow_misses, 1)[0]));
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
+      return Napi::Number::New(env, static_cast<double>(kpr::ReadFlowMisses(Maps().flow_misses)));
     });
   }
 
   Napi::Value ReadStats(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       return ToArray(env, ReadEdgeStats(Maps().stats), [](const Napi::Env& e, const EdgeStats& st) {
         Napi::Object o = Napi::Object::New(e);
         o.Set("svcId", st.svc_id);
@@ -296,21 +283,21 @@ class EdgeDatapath : public Napi::ObjectWrap<EdgeDatapath> {
   }
 
   Napi::Value SetConfig(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       WriteEdgeConfig(Maps().config, ToEdgeConfig(ObjectArg(info[0])), edge_.maglev_size);
       return env.Undefined();
     });
   }
 
   Napi::Value UpdateFrontends(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       UpdateEdgeFrontends(Maps().frontends, MapArray<EdgeFrontend>(info[0], ToEdgeFrontend));
       return env.Undefined();
     });
   }
 
   Napi::Value DeleteFrontends(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       DeleteEdgeFrontends(Maps().frontends,
                           MapArray<Frontend>(info[0], [](const Napi::Value& v) { return ToFrontend(ObjectArg(v)); }));
       return env.Undefined();
@@ -318,7 +305,7 @@ class EdgeDatapath : public Napi::ObjectWrap<EdgeDatapath> {
   }
 
   Napi::Value UpdateBackends(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       UpdateEdgeBackends(Maps().backends, MapArray<EdgeBackend>(info[0], [](const Napi::Value& v) {
                            Napi::Object b = ObjectArg(v);
                            return EdgeBackend{U32(b, "id"), Str(b, "addr"), Port(b), U32(b, "svcId"), OptStr(b, "nodeAddr")};
@@ -328,14 +315,14 @@ class EdgeDatapath : public Napi::ObjectWrap<EdgeDatapath> {
   }
 
   Napi::Value DeleteBackends(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       DeleteEdgeBackends(Maps().backends, U32Array(info[0]));
       return env.Undefined();
     });
   }
 
   Napi::Value SetMaglevTableJs(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       if (!info[0].IsNumber()) throw BpfError("setMaglevTable(svcId, backendIds) takes a number and an array");
       SetMaglevTable(Maps().maglev, info[0].As<Napi::Number>().Uint32Value(), U32Array(info[1]), edge_.maglev_size);
       return env.Undefined();
@@ -343,28 +330,28 @@ class EdgeDatapath : public Napi::ObjectWrap<EdgeDatapath> {
   }
 
   Napi::Value UpdateSourceRangesJs(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       UpdateSourceRanges(Maps().source_ranges, MapArray<SourceRange>(info[0], ToSourceRange));
       return env.Undefined();
     });
   }
 
   Napi::Value DeleteSourceRangesJs(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       DeleteSourceRanges(Maps().source_ranges, MapArray<SourceRange>(info[0], ToSourceRange));
       return env.Undefined();
     });
   }
 
   Napi::Value DeleteMaglevTablesJs(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       DeleteMaglevTables(Maps().maglev, U32Array(info[0]));
       return env.Undefined();
     });
   }
 
   Napi::Value ProgTestRunJs(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       Maps();
       if (!info[0].IsString() || !info[1].IsBuffer())
         throw BpfError("progTestRun(progName, packet: Buffer, repeat) takes a string and a Buffer");
@@ -377,7 +364,7 @@ class EdgeDatapath : public Napi::ObjectWrap<EdgeDatapath> {
   }
 
   Napi::Value ProgTestRunBatchJs(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       Maps();
       if (!info[0].IsString() || !info[1].IsArray())
         throw BpfError("progTestRunBatch(progName, packets: Buffer[]) takes a string and an array");
@@ -395,15 +382,15 @@ class EdgeDatapath : public Napi::ObjectWrap<EdgeDatapath> {
   }
 
   Napi::Value MigrationsJs(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value { return MigrationsArray(env, edge_.migrations); });
+    return Guard(info, [&](Napi::Env env) -> Napi::Value { return MigrationsArray(env, edge_.migrations); });
   }
 
   Napi::Value SettleMigratedMaps(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value { return SettleMigrations(env, edge_.migrations); });
+    return Guard(info, [&](Napi::Env env) -> Napi::Value { return SettleMigrations(env, edge_.migrations); });
   }
 
   Napi::Value AttachXdpJs(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       Maps();
       if (!info[0].IsString()) throw BpfError("attachXdp(ifname, mode) takes a device name");
       const std::string mode = info[1].IsUndefined() ? "auto" : info[1].ToString().Utf8Value();
@@ -415,7 +402,7 @@ class EdgeDatapath : public Napi::ObjectWrap<EdgeDatapath> {
   }
 
   Napi::Value AttachTcJs(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       Maps();
       if (!info[0].IsString()) throw BpfError("attachTc(ifname, direction) takes a device name");
       const std::string dir = info[1].IsUndefined() ? "both" : info[1].ToString().Utf8Value();
@@ -428,7 +415,7 @@ class EdgeDatapath : public Napi::ObjectWrap<EdgeDatapath> {
   }
 
   Napi::Value ProgramIdsJs(const Napi::CallbackInfo& info) {
-    return Call(info, [&](Napi::Env env) -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       Maps();
       auto ids = ProgramIds(edge_.obj);
       ids.merge(ProgramIds(edge_.tc_obj));
@@ -437,12 +424,10 @@ class EdgeDatapath : public Napi::ObjectWrap<EdgeDatapath> {
   }
 
   EdgeObject edge_;
-  bool pinned_only_ = false;
-  bool open_ = false;
 };
 
 Napi::Value OpenEdgeDatapath(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), [&]() -> Napi::Value {
+  return Guard(info, [&](Napi::Env env) -> Napi::Value {
     Napi::Object o = ObjectArg(info[0]);
     EdgeLoadOptions opts{Str(o, "objectPath"),  Str(o, "tcObjectPath"),   Str(o, "mapDir"),
                          U32(o, "frontendMax"), U32(o, "backendMax"),     U32(o, "flowMax"),
@@ -451,14 +436,14 @@ Napi::Value OpenEdgeDatapath(const Napi::CallbackInfo& info) {
     if (opts.frontend_max == 0 || opts.frontend_max > KPR_MAP_MAX_LIMIT || opts.maglev_size == 0)
       throw BpfError("'frontendMax' must be between 1 and " + std::to_string(KPR_MAP_MAX_LIMIT) +
                      " and 'maglevTableSize' at least 1");
-    return Instance<EdgeDatapath>(ConstructorsOf(info.Env()).edge_datapath, LoadEdgeObject(opts));
+    return Instance<EdgeDatapath>(ConstructorsOf(env).edge_datapath, LoadEdgeObject(opts));
   });
 }
 
 Napi::Value OpenPinnedEdgeMapsJs(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), [&]() -> Napi::Value {
+  return Guard(info, [&](Napi::Env env) -> Napi::Value {
     const std::string map_dir = MapDirArg(info, "openPinnedEdgeMaps");
-    return Instance<EdgeDatapath>(ConstructorsOf(info.Env()).edge_maps, OpenPinnedEdgeMaps(map_dir));
+    return Instance<EdgeDatapath>(ConstructorsOf(env).edge_maps, OpenPinnedEdgeMaps(map_dir));
   });
 }
 

@@ -52,7 +52,7 @@ class Trace : public Napi::ObjectWrap<Trace> {
 
  private:
   Napi::Value Start(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       Napi::Object f = ObjectArg(info[0]);
       TraceFilter filter;
       if (Given(f, "frontend")) {  // an address alone: any of its ports and protocols
@@ -63,38 +63,38 @@ class Trace : public Napi::ObjectWrap<Trace> {
       }
       filter.client_addr = OptStr(f, "client");
       trace_->Start(filter, U32(f, "leaseMs"));
-      return info.Env().Undefined();
+      return env.Undefined();
     });
   }
 
   Napi::Value Renew(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       trace_->Renew(info[0].As<Napi::Number>().Uint32Value());
-      return info.Env().Undefined();
+      return env.Undefined();
     });
   }
 
   Napi::Value Stop(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       trace_->Stop();
-      return info.Env().Undefined();
+      return env.Undefined();
     });
   }
 
   Napi::Value Poll(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
-      return ToArray(info.Env(), trace_->Poll(info[0].As<Napi::Number>().Int32Value()), TraceEventObject);
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
+      return ToArray(env, trace_->Poll(info[0].As<Napi::Number>().Int32Value()), TraceEventObject);
     });
   }
 
   Napi::Value Lost(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value { return Napi::Number::New(info.Env(), static_cast<double>(trace_->Lost())); });
+    return Guard(info, [&](Napi::Env env) -> Napi::Value { return Napi::Number::New(env, static_cast<double>(trace_->Lost())); });
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       trace_->Close();
-      return info.Env().Undefined();
+      return env.Undefined();
     });
   }
 
@@ -102,9 +102,9 @@ class Trace : public Napi::ObjectWrap<Trace> {
 };
 
 Napi::Value OpenTrace(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), [&]() -> Napi::Value {
+  return Guard(info, [&](Napi::Env env) -> Napi::Value {
     auto trace = std::make_unique<EdgeTrace>(MapDirArg(info, "openTrace"));
-    return Instance<Trace>(ConstructorsOf(info.Env()).edge_trace, std::move(trace));
+    return Instance<Trace>(ConstructorsOf(env).edge_trace, std::move(trace));
   });
 }
 

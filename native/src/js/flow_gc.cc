@@ -36,11 +36,11 @@ class FlowGcObject : public Napi::ObjectWrap<FlowGcObject> {
 
  private:
   Napi::Value Step(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       if (!gc_) throw BpfError("the flow collector is closed");
       if (!info[0].IsNumber() || info[0].As<Napi::Number>().Uint32Value() == 0)
         throw BpfError("step(budget) takes a positive number");
-      return ToArray(info.Env(), gc_->Step(info[0].As<Napi::Number>().Uint32Value()), ReportObject);
+      return ToArray(env, gc_->Step(info[0].As<Napi::Number>().Uint32Value()), ReportObject);
     });
   }
 
@@ -53,9 +53,9 @@ class FlowGcObject : public Napi::ObjectWrap<FlowGcObject> {
 };
 
 Napi::Value OpenFlowGc(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), [&]() -> Napi::Value {
+  return Guard(info, [&](Napi::Env env) -> Napi::Value {
     auto gc = std::make_unique<FlowGc>(MapDirArg(info, "openFlowGc"));
-    return Instance<FlowGcObject>(ConstructorsOf(info.Env()).flow_gc, std::move(gc));
+    return Instance<FlowGcObject>(ConstructorsOf(env).flow_gc, std::move(gc));
   });
 }
 

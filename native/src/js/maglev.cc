@@ -36,8 +36,7 @@ std::vector<std::string> StringArray(const Napi::Env& env, const Napi::Value& v,
 }
 
 Napi::Value ComputeMaglevJs(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), [&]() -> Napi::Value {
-    Napi::Env env = info.Env();
+  return Guard(info, [&](Napi::Env env) -> Napi::Value {
     Napi::Object o = ObjectArg(info[0]);
     auto names = StringArray(env, o.Get("backends"), "backends");
     MaglevTable t = ComputeMaglev(names, U32(o, "size"), U32(o, "seed"));
@@ -50,22 +49,22 @@ Napi::Value ComputeMaglevJs(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ComputeMaglevFromPermutationsJs(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), [&]() -> Napi::Value {
+  return Guard(info, [&](Napi::Env env) -> Napi::Value {
     Napi::Object o = ObjectArg(info[0]);
     auto perms = MapArray<MaglevPermutation>(o.Get("permutations"), [](const Napi::Value& v) {
       Napi::Object p = ObjectArg(v);
       return MaglevPermutation{U32(p, "offset"), U32(p, "skip")};
     });
-    return ToUint32Array(info.Env(), PopulateMaglev(perms, U32(o, "size")));
+    return ToUint32Array(env, PopulateMaglev(perms, U32(o, "size")));
   });
 }
 
 Napi::Value MaglevDigestJs(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), [&]() -> Napi::Value {
+  return Guard(info, [&](Napi::Env env) -> Napi::Value {
     Napi::Object o = ObjectArg(info[0]);
-    auto names = StringArray(info.Env(), o.Get("backends"), "backends");
+    auto names = StringArray(env, o.Get("backends"), "backends");
     std::vector<std::string_view> views(names.begin(), names.end());
-    return Napi::String::New(info.Env(), MaglevDigest(views, U32Array(o.Get("table")), U32(o, "seed")));
+    return Napi::String::New(env, MaglevDigest(views, U32Array(o.Get("table")), U32(o, "seed")));
   });
 }
 

@@ -6,7 +6,6 @@
 #pragma once
 #include <napi.h>
 
-#include <string>
 #include <utility>
 
 namespace kpr::js {
@@ -29,9 +28,6 @@ Napi::Object Instance(Napi::FunctionReference& ctor, Core core) {
   T::Unwrap(o)->Adopt(std::move(core));
   return o;
 }
-
-// The map directory that open*(mapDir) takes; throws naming the call.
-std::string MapDirArg(const Napi::CallbackInfo& info, const char* call);
 
 // openSocketDatapath, openPinnedSocketMaps (js/sock_datapath.cc)
 void RegisterSockDatapath(Napi::Env env, Napi::Object exports, Constructors& ctors);

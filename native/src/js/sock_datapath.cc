@@ -7,7 +7,6 @@
 
 #include "js/objects.h"
 #include "js/values.h"
-#include "percpu_counters.h"
 #include "sock_attach.h"
 #include "sock_maps.h"
 #include "sock_udp_destroy.h"
@@ -46,19 +45,17 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
     sock_ = std::move(loaded);
     destroyer_ = std::make_unique<UdpSockDestroyer>(sock_.obj, sock_.maps.destroy);
   }
-  void Adopt(SockMapFds fds) {
-    sock_.maps = fds;
-    pinned_only_ = true;
-  }
+  void Adopt(SockMapFds fds) { sock_.maps = fds; }
 
  private:
   void Close() {
     destroyer_.reset();
     sock_.migrations.clear();
-    if (pinned_only_) CloseSockMaps(sock_.maps);
-    if (sock_.obj) bpf_object__close(sock_.obj);  // closes its map fds too
+    if (sock_.obj)
+      bpf_object__close(sock_.obj);  // closes its map fds too
+    else
+      CloseSockMaps(sock_.maps);
     sock_ = SockObject{};
-    pinned_only_ = false;
   }
 
   const SockMapFds& Maps() const {
@@ -71,27 +68,27 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
   }
 
   Napi::Value UpdateBackends(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       const int fd = Maps().backends;
       auto backends = MapArray<SockBackend>(info[0], [](const Napi::Value& v) {
         Napi::Object o = ObjectArg(v);
         return SockBackend{U32(o, "id"), Str(o, "addr"), Port(o), U32(o, "svcId")};
       });
       UpdateSockBackends(fd, backends);
-      return info.Env().Undefined();
+      return env.Undefined();
     });
   }
 
   Napi::Value DeleteBackends(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       const int fd = Maps().backends;
       DeleteSockBackends(fd, U32Array(info[0], "backend ids"));
-      return info.Env().Undefined();
+      return env.Undefined();
     });
   }
 
   Napi::Value UpdateServices(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       const int fd = Maps().services;
       auto slots = MapArray<SockServiceSlot>(info[0], [](const Napi::Value& v) {
         Napi::Object o = ObjectArg(v);
@@ -101,12 +98,12 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
                                U32(o, "backendId"), static_cast<uint16_t>(count), U32(o, "affinityTimeout")};
       });
       UpdateSockServices(fd, slots);
-      return info.Env().Undefined();
+      return env.Undefined();
     });
   }
 
   Napi::Value DeleteServices(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       const int fd = Maps().services;
       auto keys = MapArray<sock_svc_key>(info[0], [](const Napi::Value& v) {
         Napi::Object o = ObjectArg(v);
@@ -115,13 +112,12 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
         return PackSockServiceKey(ToFrontend(o), static_cast<uint16_t>(slot));
       });
       DeleteSockServices(fd, keys);
-      return info.Env().Undefined();
+      return env.Undefined();
     });
   }
 
   Napi::Value DumpServices(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
-      Napi::Env env = info.Env();
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       auto slots = DumpSockServices(Maps().services);
       // Property names made once per dump, not once per entry: with 100k
       // entries, making the name strings costs more than reading the map.
@@ -148,8 +144,7 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
   }
 
   Napi::Value DumpBackends(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
-      Napi::Env env = info.Env();
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       auto backends = DumpSockBackends(Maps().backends);
       const Napi::String id = Napi::String::New(env, "id"), addr = Napi::String::New(env, "addr"),
                          port = Napi::String::New(env, "port"), svc_id = Napi::String::New(env, "svcId");
@@ -167,24 +162,19 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
   }
 
   Napi::Value ReadServiceStats(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
-      Napi::Env env = info.Env();
-      auto sums = SumPerCpuCounters(Maps().svc_stats, UINT32_MAX);
-      Napi::Array out = Napi::Array::New(env);
-      for (size_t id = 0; id < sums.size(); id++) {
-        if (!sums[id]) continue;
-        Napi::Object o = Napi::Object::New(env);
-        o.Set("svcId", static_cast<double>(id));
-        o.Set("translations", static_cast<double>(sums[id]));
-        out.Set(out.Length(), o);
-      }
-      return out;
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
+      return ToArray(env, ReadSockServiceStats(Maps().svc_stats), [](const Napi::Env& e, const SockServiceStats& st) {
+        Napi::Object o = Napi::Object::New(e);
+        o.Set("svcId", st.svc_id);
+        o.Set("translations", static_cast<double>(st.translations));
+        return o;
+      });
     });
   }
 
   Napi::Value ReadDrops(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
-      return CountersArray(info.Env(), SumPerCpuCounters(Maps().drops, KPR_SOCK_REASON_MAX));
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
+      return NumberArray(env, ReadSockDrops(Maps().drops));
     });
   }
 
@@ -196,45 +186,45 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
   }
 
   Napi::Value AttachCgroup(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       bpf_object* obj = Loaded();
       if (!info[0].IsString() || !info[1].IsString())
         throw BpfError("attachCgroup(cgroupPath, linkDir) takes two strings");
-      return ToArray(info.Env(), AttachCgroupPrograms(obj, info[0].As<Napi::String>(), info[1].As<Napi::String>()),
+      return ToArray(env, AttachCgroupPrograms(obj, info[0].As<Napi::String>(), info[1].As<Napi::String>()),
                      AttachResultObject);
     });
   }
 
   Napi::Value AttachCgroupProgram(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       bpf_object* obj = Loaded();
       if (!info[0].IsString() || !info[1].IsString() || !info[2].IsString())
         throw BpfError("attachCgroupProgram(name, cgroupPath, linkDir) takes three strings");
-      return AttachResultObject(info.Env(), kpr::AttachCgroupProgram(obj, info[0].As<Napi::String>(),
+      return AttachResultObject(env, kpr::AttachCgroupProgram(obj, info[0].As<Napi::String>(),
                                                                      info[1].As<Napi::String>(), info[2].As<Napi::String>()));
     });
   }
 
   Napi::Value ProgramIds(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value { return IdsObject(info.Env(), kpr::ProgramIds(Loaded())); });
+    return Guard(info, [&](Napi::Env env) -> Napi::Value { return IdsObject(env, kpr::ProgramIds(Loaded())); });
   }
 
   Napi::Value DestroyUdpSockets(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
       Loaded();
       auto targets = MapArray<SockTarget>(info[0], [](const Napi::Value& v) {
         Napi::Object o = ObjectArg(v);
         return SockTarget{Str(o, "addr"), Port(o)};
       });
       auto paths = Strings(info[1], "netns paths");
-      return Napi::Number::New(info.Env(), static_cast<double>(destroyer_->Destroy(targets, paths)));
+      return Napi::Number::New(env, static_cast<double>(destroyer_->Destroy(targets, paths)));
     });
   }
 
   Napi::Value MigrationsJs(const Napi::CallbackInfo& info) { return MigrationsArray(info.Env(), sock_.migrations); }
 
   Napi::Value SettleMigratedMaps(const Napi::CallbackInfo& info) {
-    return Guard(info.Env(), [&]() -> Napi::Value { return SettleMigrations(info.Env(), sock_.migrations); });
+    return Guard(info, [&](Napi::Env env) -> Napi::Value { return SettleMigrations(env, sock_.migrations); });
   }
 
   Napi::Value CloseJs(const Napi::CallbackInfo& info) {
@@ -243,25 +233,24 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
   }
 
   SockObject sock_;
-  bool pinned_only_ = false;
   std::unique_ptr<UdpSockDestroyer> destroyer_;
 };
 
 Napi::Value OpenSocketDatapath(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), [&]() -> Napi::Value {
+  return Guard(info, [&](Napi::Env env) -> Napi::Value {
     Napi::Object o = ObjectArg(info[0]);
     SockLoadOptions opts{Str(o, "objectPath"), Str(o, "mapDir"), U32(o, "lbMapMax"), U32(o, "revNatMapMax")};
     if (opts.lb_map_max == 0 || opts.lb_map_max > KPR_MAP_MAX_LIMIT)
       throw BpfError("'lbMapMax' must be between 1 and " + std::to_string(KPR_MAP_MAX_LIMIT));
     if (opts.revnat_map_max == 0) throw BpfError("'revNatMapMax' must be at least 1");
-    return Instance<SockDatapath>(ConstructorsOf(info.Env()).sock_datapath, LoadSockObject(opts));
+    return Instance<SockDatapath>(ConstructorsOf(env).sock_datapath, LoadSockObject(opts));
   });
 }
 
 Napi::Value OpenPinnedSocketMaps(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), [&]() -> Napi::Value {
+  return Guard(info, [&](Napi::Env env) -> Napi::Value {
     const std::string map_dir = MapDirArg(info, "openPinnedSocketMaps");
-    return Instance<SockDatapath>(ConstructorsOf(info.Env()).sock_datapath, OpenPinnedSockMaps(map_dir));
+    return Instance<SockDatapath>(ConstructorsOf(env).sock_datapath, OpenPinnedSockMaps(map_dir));
   });
 }
 

@@ -51,8 +51,7 @@ Napi::Object WantedObject(const Napi::Env& env, const WantedAttachment& w) {
 
 // `kpr status`: the kernel's side, read without the agent.
 Napi::Value KernelStatusJs(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), [&]() -> Napi::Value {
-    Napi::Env env = info.Env();
+  return Guard(info, [&](Napi::Env env) -> Napi::Value {
     Napi::Object o = ObjectArg(info[0]);
     const std::string map_dir = Str(o, "mapDir");
     Napi::Object out = Napi::Object::New(env);
@@ -77,8 +76,7 @@ Napi::Value KernelStatusJs(const Napi::CallbackInfo& info) {
 
 // The agent's check: its pinned links, and what the devices it wants carry.
 Napi::Value ReadAttachmentsJs(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), [&]() -> Napi::Value {
-    Napi::Env env = info.Env();
+  return Guard(info, [&](Napi::Env env) -> Napi::Value {
     Napi::Object o = ObjectArg(info[0]);
     Napi::Object out = Napi::Object::New(env);
     out.Set("links", ToArray(env, PinnedLinks(Str(o, "linkDir")), LinkObject));
@@ -88,7 +86,7 @@ Napi::Value ReadAttachmentsJs(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value WriteAttachRecordJs(const Napi::CallbackInfo& info) {
-  return Guard(info.Env(), [&]() -> Napi::Value {
+  return Guard(info, [&](Napi::Env env) -> Napi::Value {
     if (!info[0].IsString()) throw BpfError("writeAttachRecord(mapDir, rows) takes a directory and an array");
     auto rows = MapArray<WantedAttachment>(info[1], [](const Napi::Value& v) {
       Napi::Object r = ObjectArg(v);
@@ -99,7 +97,7 @@ Napi::Value WriteAttachRecordJs(const Napi::CallbackInfo& info) {
                               static_cast<uint64_t>(scope.As<Napi::Number>().DoubleValue()), U32(r, "progId")};
     });
     WriteAttachRecord(info[0].As<Napi::String>(), rows);
-    return info.Env().Undefined();
+    return env.Undefined();
   });
 }
 

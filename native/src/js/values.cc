@@ -1,7 +1,5 @@
 #include "js/values.h"
 
-#include "js/objects.h"
-
 namespace kpr::js {
 
 bool Given(const Napi::Object& o, const char* key) { return !o.Get(key).IsUndefined(); }
@@ -36,6 +34,11 @@ Napi::Object ObjectArg(const Napi::Value& v) {
   return v.As<Napi::Object>();
 }
 
+std::string MapDirArg(const Napi::CallbackInfo& info, const char* call) {
+  if (!info[0].IsString()) throw BpfError(std::string(call) + "(mapDir) takes a string");
+  return info[0].As<Napi::String>();
+}
+
 std::vector<uint32_t> U32Array(const Napi::Value& v, const char* what) {
   return MapArray<uint32_t>(v, [what](const Napi::Value& e) {
     if (!e.IsNumber()) throw BpfError(std::string(what) + " must be numbers");
@@ -48,18 +51,6 @@ std::vector<std::string> Strings(const Napi::Value& v, const char* what) {
     if (!e.IsString()) throw BpfError(std::string(what) + " must be strings");
     return e.As<Napi::String>().Utf8Value();
   });
-}
-
-Napi::Array NumberArray(const Napi::Env& env, const std::vector<uint32_t>& v) {
-  Napi::Array out = Napi::Array::New(env, v.size());
-  for (size_t i = 0; i < v.size(); i++) out.Set(i, v[i]);
-  return out;
-}
-
-Napi::Array CountersArray(const Napi::Env& env, const std::vector<uint64_t>& sums) {
-  Napi::Array out = Napi::Array::New(env, sums.size());
-  for (size_t i = 0; i < sums.size(); i++) out.Set(i, static_cast<double>(sums[i]));
-  return out;
 }
 
 Napi::Uint32Array ToUint32Array(const Napi::Env& env, const std::vector<uint32_t>& v) {
@@ -87,11 +78,6 @@ Napi::Value SettleMigrations(const Napi::Env& env, Migrations& migrations) {
   uint64_t copied = 0;
   for (auto& m : migrations) copied += m->Settle();
   return Napi::Number::New(env, static_cast<double>(copied));
-}
-
-std::string MapDirArg(const Napi::CallbackInfo& info, const char* call) {
-  if (!info[0].IsString()) throw BpfError(std::string(call) + "(mapDir) takes a string");
-  return info[0].As<Napi::String>();
 }
 
 Napi::Object IdsObject(const Napi::Env& env, const std::map<std::string, uint32_t>& ids) {

@@ -26,6 +26,8 @@ uint32_t U32(const Napi::Object& o, const char* key);
 uint16_t Port(const Napi::Object& o);
 Frontend ToFrontend(const Napi::Object& o);
 Napi::Object ObjectArg(const Napi::Value& v);
+// The map directory that open*(mapDir) takes; throws naming the call.
+std::string MapDirArg(const Napi::CallbackInfo& info, const char* call);
 
 template <typename T, typename F>
 std::vector<T> MapArray(const Napi::Value& v, F convert) {
@@ -52,8 +54,13 @@ Napi::Array ToArray(const Napi::Env& env, const std::vector<T>& items, F toObjec
   return out;
 }
 
-Napi::Array NumberArray(const Napi::Env& env, const std::vector<uint32_t>& v);
-Napi::Array CountersArray(const Napi::Env& env, const std::vector<uint64_t>& sums);
+// Ids and counters alike: a double holds a u64 counter exactly up to 2^53.
+template <typename T>
+Napi::Array NumberArray(const Napi::Env& env, const std::vector<T>& v) {
+  Napi::Array out = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); i++) out.Set(i, static_cast<double>(v[i]));
+  return out;
+}
 Napi::Uint32Array ToUint32Array(const Napi::Env& env, const std::vector<uint32_t>& v);
 
 // What a load migrated: [{ map, fromEntries, toEntries, copied }].
@@ -63,11 +70,13 @@ Napi::Value SettleMigrations(const Napi::Env& env, Migrations& migrations);
 // {name: id} of programs.
 Napi::Object IdsObject(const Napi::Env& env, const std::map<std::string, uint32_t>& ids);
 
-// Runs fn and rethrows a BpfError or MaglevError as a JS Error with the same message.
+// Runs fn(env) for a call and rethrows a BpfError or MaglevError as a JS
+// Error with the same message.
 template <typename F>
-Napi::Value Guard(const Napi::Env& env, F fn) {
+Napi::Value Guard(const Napi::CallbackInfo& info, F fn) {
+  Napi::Env env = info.Env();
   try {
-    return fn();
+    return fn(env);
   } catch (const BpfError& e) {
     throw Napi::Error::New(env, e.what());
   } catch (const MaglevError& e) {
