@@ -23,6 +23,7 @@
 #include "kpr_edge_revnat.h"
 #include "kpr_edge_icmp_backend.h"
 #include "kpr_edge_frag.h"
+#include "kpr_nat.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -164,23 +165,48 @@ static __always_inline int set_source_addr(struct __sk_buff *skb, const struct p
 	return bpf_skb_store_bytes(skb, saddr_off, new_addr, alen, 0) ? -1 : 0;
 }
 
+/* An SCTP reply's source port, with its checksum, which covers no address
+ * (kpr_nat.h). One the device has yet to fill in (CHECKSUM_PARTIAL) is
+ * overwritten after tc, so updating it does no harm. */
+static __always_inline int set_sctp_source_port(struct __sk_buff *skb, const struct pkt *p, __u16 port)
+{
+	__u32 l4_off = l4_offset(p);
+	__u32 ports, new_ports, check;
+
+	if (bpf_skb_load_bytes(skb, l4_off, &ports, 4) || bpf_skb_load_bytes(skb, l4_off + SCTP_CSUM_OFF, &check, 4))
+		return NAT_NO_HEADER;
+	new_ports = ports;
+	__builtin_memcpy(&new_ports, &port, 2);
+	check = crc32c_ports_update(check, ports, new_ports, l4_len(p));
+	if (bpf_skb_store_bytes(skb, l4_off + SCTP_CSUM_OFF, &check, 4, 0) || bpf_skb_store_bytes(skb, l4_off, &port, 2, 0))
+		return NAT_NO_HEADER;
+	return 0;
+}
+
 /* Sets the reply's source to the frontend's, with the IPv4 header checksum
  * and the L4 checksum (pseudo header included) fixed up by the kernel's
- * helpers, which also know a checksum the device has yet to fill in. */
+ * helpers, which also know a checksum the device has yet to fill in.
+ * Returns 0 or an enum nat_error, before anything changed for the latter's
+ * NAT_SCTP_FRAGMENT. */
 static __always_inline int rewrite_source(struct __sk_buff *skb, const struct pkt *p,
 					  const struct edge_revnat_val *v)
 {
 	__u32 l4_off = l4_offset(p);
 	__u32 csum_off = l4_off + (p->proto == IPPROTO_TCP ? TCP_CSUM_OFF : UDP_CSUM_OFF);
 	__u64 l4_flags = p->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+	int sctp = p->proto == IPPROTO_SCTP, new_port = p->sport != v->frontend_port;
 	__s64 diff;
 
+	if (sctp && new_port && p->frag)
+		return NAT_SCTP_FRAGMENT;
 	if (set_source_addr(skb, p, v->frontend_addr, &diff))
-		return -1;
+		return NAT_NO_HEADER;
+	if (sctp)
+		return new_port ? set_sctp_source_port(skb, p, v->frontend_port) : 0;
 	if (bpf_l4_csum_replace(skb, csum_off, 0, diff, BPF_F_PSEUDO_HDR | l4_flags) ||
 	    bpf_l4_csum_replace(skb, csum_off, p->sport, v->frontend_port, 2 | l4_flags))
-		return -1;
-	return bpf_skb_store_bytes(skb, l4_off, &v->frontend_port, 2, 0) ? -1 : 0;
+		return NAT_NO_HEADER;
+	return bpf_skb_store_bytes(skb, l4_off, &v->frontend_port, 2, 0) ? NAT_NO_HEADER : 0;
 }
 
 /* A later fragment of a reply: the source its first fragment was given, and
@@ -202,6 +228,7 @@ int kpr_tc_dsr_egress(struct __sk_buff *skb)
 	const struct edge_revnat_val *v;
 	struct edge_revnat_val fe;
 	struct pkt p;
+	int err;
 
 	if (parse_skb(skb, &p) != PARSE_OK)
 		return icmp_to_client_skb(skb, &p) ? shot(KPR_EDGE_DROP_REVNAT_FAILED) : TC_ACT_OK;
@@ -213,8 +240,9 @@ int kpr_tc_dsr_egress(struct __sk_buff *skb)
 	if (!v)
 		return TC_ACT_OK;
 	fe = *v;
-	if (rewrite_source(skb, &p, &fe))
-		return shot(KPR_EDGE_DROP_REVNAT_FAILED);
+	err = rewrite_source(skb, &p, &fe);
+	if (err)
+		return shot(err == NAT_SCTP_FRAGMENT ? KPR_EDGE_DROP_SCTP_FRAGMENT : KPR_EDGE_DROP_REVNAT_FAILED);
 	/* p still holds the addresses the later fragments leave with. */
 	if (p.frag == KPR_FRAG_FIRST)
 		frag_remember_reply(&p, fe.frontend_addr);

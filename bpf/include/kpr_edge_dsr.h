@@ -47,8 +47,9 @@ static __always_inline int forward_dsr(struct xdp_md *ctx, struct pkt *p, const 
 	int action;
 
 	__builtin_memcpy(fe_addr, p->daddr, 16);
-	if (nat_rewrite(ctx, p, NAT_DST, b->addr, b->port))
-		return drop(KPR_EDGE_DROP_INVALID_PACKET);
+	action = nat_rewrite(ctx, p, NAT_DST, b->addr, b->port);
+	if (action)
+		return nat_refused(action);
 	if (encap_dsr(ctx, p, src, b->node_addr, fe_addr, fe_port))
 		return drop(KPR_EDGE_DROP_RESIZE_FAILED);
 	action = fib_forward_mtu(ctx, p->family, &mtu);

@@ -21,10 +21,12 @@ static __always_inline int forward_local(struct xdp_md *ctx, struct pkt *p, cons
 {
 	__u8 fe_addr[16];
 	__u16 fe_port = p->dport;
+	int err;
 
 	__builtin_memcpy(fe_addr, p->daddr, 16);
-	if (nat_rewrite(ctx, p, NAT_DST, b->addr, b->port))
-		return drop(KPR_EDGE_DROP_INVALID_PACKET);
+	err = nat_rewrite(ctx, p, NAT_DST, b->addr, b->port);
+	if (err)
+		return nat_refused(err);
 	/* A client may open a connection from the port of an ended one, to
 	 * another frontend of the same service: the flow entry is the same,
 	 * the frontend its replies must come from is not. */

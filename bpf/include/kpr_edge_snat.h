@@ -283,8 +283,11 @@ static __always_inline int forward_snat(struct xdp_md *ctx, struct pkt *p, const
 		reason = snat_new_flow(cfg, &port);
 	if (reason)
 		return drop(reason);
-	if (nat_rewrite(ctx, p, NAT_SRC, src, port) || nat_rewrite(ctx, p, NAT_DST, b->addr, b->port))
-		return drop(KPR_EDGE_DROP_INVALID_PACKET);
+	reason = nat_rewrite(ctx, p, NAT_SRC, src, port);
+	if (!reason)
+		reason = nat_rewrite(ctx, p, NAT_DST, b->addr, b->port);
+	if (reason)
+		return nat_refused(reason);
 	return forward_fib(ctx, p->family);
 }
 
@@ -298,6 +301,7 @@ static __always_inline int snat_reply(struct xdp_md *ctx, struct pkt *p)
 	const __u8 *node;
 	struct edge_snat_val sv;
 	__u8 want[16] = {};
+	int err;
 
 	cfg = edge_config();
 	if (!cfg)
@@ -315,9 +319,11 @@ static __always_inline int snat_reply(struct xdp_md *ctx, struct pkt *p)
 	if (!p->l4_valid)
 		return drop(KPR_EDGE_DROP_INVALID_PACKET);
 	sv = *v;
-	if (nat_rewrite(ctx, p, NAT_SRC, sv.frontend_addr, sv.frontend_port) ||
-	    nat_rewrite(ctx, p, NAT_DST, sv.client_addr, sv.client_port ? sv.client_port : p->dport))
-		return drop(KPR_EDGE_DROP_INVALID_PACKET);
+	err = nat_rewrite(ctx, p, NAT_SRC, sv.frontend_addr, sv.frontend_port);
+	if (!err)
+		err = nat_rewrite(ctx, p, NAT_DST, sv.client_addr, sv.client_port ? sv.client_port : p->dport);
+	if (err)
+		return nat_refused(err);
 	return forward_fib(ctx, p->family);
 }
 

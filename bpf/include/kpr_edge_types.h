@@ -35,6 +35,7 @@ enum kpr_edge_reason {
 	KPR_EDGE_DROP_FRAG_NOT_FOUND = 10,    /* a later fragment whose first fragment was not seen (or not forwarded) */
 	KPR_EDGE_DROP_FRAG_NEEDED = 11,       /* too big for the DSR tunnel: the client got an ICMP error */
 	KPR_EDGE_DROP_SNAT_MAP_FULL = 12,     /* snat: kpr_edge_snat has no room for a new flow */
+	KPR_EDGE_DROP_SCTP_FRAGMENT = 13,     /* an SCTP fragment whose port would change (kpr_nat.h) */
 	KPR_EDGE_REASON_MAX = 16,
 };
 
@@ -42,7 +43,7 @@ enum kpr_edge_reason {
 struct edge_fe_key {
 	__u8 addr[16]; /* IPv4 in the first 4 bytes, rest zero */
 	__u16 port;    /* network byte order */
-	__u8 proto;    /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 proto;    /* IPPROTO_TCP / IPPROTO_UDP / IPPROTO_SCTP */
 	__u8 family;   /* KPR_AF_* */
 };
 

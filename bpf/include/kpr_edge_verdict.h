@@ -9,6 +9,7 @@
 #include <bpf/bpf_helpers.h>
 #include "kpr_edge_maps.h"
 #include "kpr_fib.h"
+#include "kpr_nat.h"
 
 /* The reason of the last drop on this CPU, which the trace of a dropped
  * packet reads (kpr_edge_trace.h). */
@@ -37,6 +38,12 @@ static __always_inline int answered(int action, __u32 reason)
 		return drop(KPR_EDGE_DROP_RESIZE_FAILED);
 	drop(reason);
 	return action;
+}
+
+/* A nat_rewrite() that refused (enum nat_error), as a drop. */
+static __always_inline int nat_refused(int err)
+{
+	return drop(err == NAT_SCTP_FRAGMENT ? KPR_EDGE_DROP_SCTP_FRAGMENT : KPR_EDGE_DROP_INVALID_PACKET);
 }
 
 static __always_inline int forward_fib(struct xdp_md *ctx, __u8 family)

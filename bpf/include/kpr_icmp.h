@@ -181,7 +181,7 @@ static __always_inline int icmp_type_is_error(__u8 family, __u8 type)
 }
 
 /* Whether p, which parse_frame() passed with its IP fields filled, is an
- * ICMP error about a TCP or UDP packet that the error's destination sent:
+ * ICMP error about a TCP, UDP or SCTP packet that the error's destination sent:
  * 0 with e filled, -1 otherwise. An error in fragments is the stack's (a
  * later one has no ICMP header). The quote must hold the quoted IP header
  * and the 8 bytes after it; a quoted later fragment has no ports. */
@@ -219,7 +219,7 @@ static __always_inline int icmp_err_parse(void *data, void *data_end, const stru
 		l4 = quote_off + sizeof(*ip6);
 	}
 	ports = data + (l4 & ICMP_ERR_OFF_MASK);
-	if ((q->proto != IPPROTO_TCP && q->proto != IPPROTO_UDP) || l4 + QUOTE_L4_LEN > L3_OFF + p->l3_len ||
+	if (!proto_has_ports(q->proto) || l4 + QUOTE_L4_LEN > L3_OFF + p->l3_len ||
 	    (void *)ports + QUOTE_L4_LEN > data_end || !addr_equal(p->daddr, q->saddr))
 		return -1;
 	q->sport = ports[0];
@@ -276,12 +276,18 @@ static __always_inline __u64 icmp_set16(__u16 *f, __u16 v)
 }
 
 /* The quoted TCP/UDP checksum, when the quote holds it, after its packet's
- * address and port changed by delta; what that adds to the ICMP sum. */
+ * address and port changed by delta; what that adds to the ICMP sum. A
+ * quoted SCTP checksum is left as it was: a receiver finds its association
+ * by the ports and the verification tag (RFC 9260 10, Linux's
+ * sctp_err_lookup), and a quote is mostly too short to fix its CRC. */
 static __always_inline __u64 icmp_quoted_l4_csum(void *data, void *data_end, const struct icmp_error *e, __u64 delta)
 {
 	const __u32 off = e->quote_l4_off + (e->quoted.proto == IPPROTO_TCP ? 16 : 6);
 	__u16 *check = data + (off & ICMP_ERR_OFF_MASK);
 	__u16 v;
+
+	if (e->quoted.proto == IPPROTO_SCTP)
+		return 0;
 
 	if (off + 2 > e->quote_end || (void *)(check + 1) > data_end)
 		return 0;

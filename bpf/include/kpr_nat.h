@@ -1,16 +1,24 @@
-/* Address and port rewrites of a parsed TCP/UDP packet, with the IPv4 header
- * checksum and the L4 checksum (which covers the pseudo header) updated
- * incrementally. The packet must have parsed with l4_valid. */
+/* Address and port rewrites of a parsed TCP/UDP/SCTP packet, with the IPv4
+ * header checksum and the L4 checksum updated incrementally: TCP's and UDP's
+ * cover the pseudo header, SCTP's CRC32c only the ports of what a rewrite
+ * touches (kpr_crc32c.h). The packet must have parsed with l4_valid. */
 #ifndef KPR_NAT_H
 #define KPR_NAT_H
 
 #include "vmlinux.h"
+#include "kpr_crc32c.h"
 #include "kpr_csum.h"
 #include "kpr_parse.h"
 
 enum nat_side {
 	NAT_SRC,
 	NAT_DST,
+};
+
+/* Why nat_rewrite() refused. */
+enum nat_error {
+	NAT_NO_HEADER = -1,     /* the headers are out of reach */
+	NAT_SCTP_FRAGMENT = -2, /* an SCTP port in a fragment: its CRC covers the whole datagram */
 };
 
 /* A zero UDP checksum means "none" over IPv4: it stays zero. A computed zero
@@ -67,8 +75,28 @@ static __always_inline int addr_rewrite(struct xdp_md *ctx, struct pkt *p, enum 
 	return 0;
 }
 
+/* The SCTP checksum after the port of one side becomes port: the CRC covers
+ * the whole packet, l4_len() bytes, and not the addresses. */
+static __always_inline void sctp_csum_update(void *data, void *data_end, const struct pkt *p, enum nat_side side,
+					     __u16 port)
+{
+	__u8 *hdr = data + l4_offset(p);
+	__u32 old_ports, new_ports, check;
+
+	if ((void *)hdr + SCTP_COMMON_LEN > data_end)
+		return;
+	__builtin_memcpy(&old_ports, hdr, 4);
+	new_ports = old_ports;
+	__builtin_memcpy((__u8 *)&new_ports + (side == NAT_DST ? 2 : 0), &port, 2);
+	__builtin_memcpy(&check, hdr + SCTP_CSUM_OFF, 4);
+	check = crc32c_ports_update(check, old_ports, new_ports, l4_len(p));
+	__builtin_memcpy(hdr + SCTP_CSUM_OFF, &check, 4);
+}
+
 /* Rewrites one side's address and port to addr/port (network order) and
- * keeps *p in step. Returns 0, or -1 when the headers are out of reach.
+ * keeps *p in step. Returns 0 or an enum nat_error, before anything changed.
+ * A first fragment does not tell the length an SCTP checksum covers, so its
+ * port cannot change.
  * Inline: on CPUs whose returns go through a mitigation thunk (SRSO, retbleed)
  * a call and its return cost as much as the rewrite. */
 static __always_inline int nat_rewrite(struct xdp_md *ctx, struct pkt *p, enum nat_side side, const __u8 *addr,
@@ -80,12 +108,21 @@ static __always_inline int nat_rewrite(struct xdp_md *ctx, struct pkt *p, enum n
 	__u16 *old_port = side == NAT_DST ? &p->dport : &p->sport;
 	__u64 delta;
 
-	if ((void *)(ports + 2) > data_end || addr_rewrite(ctx, p, side, addr, &delta))
-		return -1;
-	delta += csum_delta(old_port, &port, 2);
+	if ((void *)(ports + 2) > data_end)
+		return NAT_NO_HEADER;
+	if (p->proto == IPPROTO_SCTP && p->frag && port != *old_port)
+		return NAT_SCTP_FRAGMENT;
+	if (addr_rewrite(ctx, p, side, addr, &delta))
+		return NAT_NO_HEADER;
+	if (p->proto == IPPROTO_SCTP) {
+		if (port != *old_port)
+			sctp_csum_update(data, data_end, p, side, port);
+	} else {
+		delta += csum_delta(old_port, &port, 2);
+		l4_csum_update(data, data_end, p, delta);
+	}
 	ports[side == NAT_DST ? 1 : 0] = port;
 	*old_port = port;
-	l4_csum_update(data, data_end, p, delta);
 	return 0;
 }
 

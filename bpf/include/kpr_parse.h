@@ -1,10 +1,10 @@
-/* Bounds-checked parsing of Ethernet / IPv4 / IPv6 / TCP / UDP for XDP and tc.
+/* Bounds-checked parsing of Ethernet / IPv4 / IPv6 / TCP / UDP / SCTP for XDP and tc.
  *
  * What is not ours to judge goes to the stack untouched (PARSE_PASS): non-IP
  * frames (ARP, VLAN tags), malformed IP headers (the kernel drops those and
  * counts them itself), and IPv6 extension headers other than a Fragment
  * header right after the fixed header.
- * Fragments of TCP and UDP parse (frag, frag_id): only the first carries
+ * Fragments of TCP, UDP and SCTP parse (frag, frag_id): only the first carries
  * the L4 header, and so the ports; a later one parses without them, and
  * kpr_edge_frag.h makes it follow its first. Fragments of other protocols
  * are never kpr's and pass. An IPv6 atomic fragment (offset 0, no more to
@@ -51,9 +51,9 @@ struct pkt {
 	__u32 l4_off;  /* from data; read through l4_offset() */
 	__u32 l3_len;  /* IP total length, header included */
 	__u8 family;   /* KPR_AF_* */
-	__u8 proto;    /* IPPROTO_TCP / IPPROTO_UDP */
-	__u8 l4_valid; /* full TCP/UDP header present and sane */
-	__u8 tcp_flags; /* TCP: FIN, SYN, RST, ACK ... (byte 13 of the header); UDP: 0 */
+	__u8 proto;    /* IPPROTO_TCP / IPPROTO_UDP / IPPROTO_SCTP */
+	__u8 l4_valid; /* full TCP/UDP/SCTP common header present and sane */
+	__u8 tcp_flags; /* TCP: FIN, SYN, RST, ACK ... (byte 13 of the header); else 0 */
 	/* 8-byte aligned: an address is then copied in two loads, not sixteen,
 	 * which keeps the programs' stacks small. */
 	__u8 saddr[16] __attribute__((aligned(8)));
@@ -63,6 +63,16 @@ struct pkt {
 	__u32 frag_id; /* a fragment's IP identification as on the wire (IPv4's 16 bits zero-extended) */
 	__u8 frag;     /* enum kpr_frag */
 };
+
+/* SCTP's common header: ports, verification tag, checksum (RFC 9260 3.1). */
+#define SCTP_COMMON_LEN 12
+#define SCTP_CSUM_OFF   8
+
+/* The transports whose first 4 bytes are the ports, which kpr balances. */
+static __always_inline int proto_has_ports(__u8 proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP;
+}
 
 /* TCP header length from doff, or 0 when doff is below the minimum. */
 static __always_inline __u32 tcp_hdr_len(const struct tcphdr *th)
@@ -86,7 +96,7 @@ static __always_inline int parse_l4(void *data, void *data_end, struct pkt *p)
 	__u32 len = l4_len(p);
 	__u16 *ports = data + l4_offset(p);
 
-	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
+	if (!proto_has_ports(p->proto))
 		return PARSE_PASS;
 	if ((void *)(ports + 2) > data_end || len < 4)
 		return PARSE_PASS;
@@ -101,6 +111,9 @@ static __always_inline int parse_l4(void *data, void *data_end, struct pkt *p)
 		hl = tcp_hdr_len(th);
 		p->l4_valid = hl && hl <= len;
 		p->tcp_flags = ((__u8 *)th)[13];
+	} else if (p->proto == IPPROTO_SCTP) {
+		/* No length field: the packet runs to the end of the IP datagram. */
+		p->l4_valid = len >= SCTP_COMMON_LEN && (void *)ports + SCTP_COMMON_LEN <= data_end;
 	} else {
 		struct udphdr *uh = data + l4_offset(p);
 
@@ -122,7 +135,7 @@ static __always_inline int parse_fragment(void *data, void *data_end, struct pkt
 		return parse_l4(data, data_end, p);
 	}
 	p->frag = KPR_FRAG_LATER;
-	return p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP ? PARSE_OK : PARSE_PASS;
+	return proto_has_ports(p->proto) ? PARSE_OK : PARSE_PASS;
 }
 
 static __always_inline int parse_ipv4(void *data, void *data_end, __u32 avail, struct pkt *p)

@@ -1,8 +1,8 @@
 /* Rejecting a connection to a frontend without backends, as kube-proxy's
  * REJECT does, sent back out of the port the packet came in on: a TCP
  * segment is turned, in place, into the RST that answers it (RFC 9293
- * 3.10.7.1; a RST itself is dropped); a UDP datagram into the ICMP port
- * unreachable that quotes it (RFC 792, RFC 4443 3.1), so that the client
+ * 3.10.7.1; a RST itself is dropped); a UDP datagram or SCTP packet into the
+ * ICMP port unreachable that quotes it (RFC 792, RFC 4443 3.1), so that the client
  * fails at once. */
 #ifndef KPR_REJECT_H
 #define KPR_REJECT_H

@@ -23,6 +23,7 @@ export const EDGE_DROP_REASONS: readonly string[] = [
   'frag_not_found',
   'frag_needed',
   'snat_map_full',
+  'sctp_fragment',
 ];
 
 export function edgeDropReasonName(index: number): string {

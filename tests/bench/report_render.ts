@@ -76,8 +76,9 @@ export const BENCHES: BenchInfo[] = [
     title: 'XDP cost per packet',
     method:
       'tests/bench/xdp_cost.ts: BPF_PROG_TEST_RUN, 1e6 repetitions, median of 5, with 1, 1k and 100k frontends programmed. The balanced packet takes the established-flow path to a local backend; ' +
-      'beside it, kpr\'s own cost for a packet that is no frontend (passed untouched). There is no kube-proxy peer: it has no XDP program.',
-    scenarios: ['xdp-per-packet'],
+      'beside it, kpr\'s own cost for a packet that is no frontend (passed untouched). A port rewrite apart: two frontends that are each other\'s backend (80 to 8080 and back), ' +
+      'TCP (checksum patched) beside SCTP (CRC32c updated from the length, 1012-byte packet). There is no kube-proxy peer: it has no XDP program.',
+    scenarios: ['xdp-per-packet', 'xdp-port-rewrite'],
     peers: ['kpr'],
   },
   {

@@ -1,12 +1,15 @@
 // Every checksum a frame carries, found by walking it as a receiving stack
-// would (RFC 791, 8200, 768, 793, 792, 4443, 2003): the IPv4 header, TCP,
-// UDP, ICMP and ICMPv6 with their pseudo headers, and the same again inside
-// IP-in-IP tunnels at any depth and inside the packet an ICMP error quotes:
-// its IPv4 header, and its TCP/UDP checksum when the quote holds the whole
-// datagram (a quote cut short says nothing about the rest). One walk serves
-// both to verify a frame a program left and to give a fuzzed frame correct
-// checksums before it is sent.
-import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6, IPPROTO_FRAGMENT, IPPROTO_TCP, IPPROTO_UDP, onesSum, pseudoHeader } from './packets';
+// would (RFC 791, 8200, 768, 793, 792, 4443, 2003, 9260): the IPv4 header,
+// TCP, UDP, ICMP and ICMPv6 with their pseudo headers, SCTP's CRC32c, and the
+// same again inside IP-in-IP tunnels at any depth and inside the packet an
+// ICMP error quotes: its IPv4 header, and its TCP/UDP checksum when the quote
+// holds the whole datagram (a quote cut short says nothing about the rest).
+// A quoted SCTP checksum is no receiver's business (it finds the association
+// by ports and verification tag), and kpr leaves it as it was. One walk
+// serves both to verify a frame a program left and to give a fuzzed frame
+// correct checksums before it is sent.
+import { sctpChecksum } from './crc32c';
+import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6, IPPROTO_FRAGMENT, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, onesSum, pseudoHeader } from './packets';
 
 export { IPPROTO_FRAGMENT };
 
@@ -21,9 +24,10 @@ export const IPPROTO_ROUTING = 43;
 export const IPPROTO_DSTOPTS = 60;
 
 /** One checksum: the 16-bit field at `field` covers [start, end) plus the
- *  pseudo header's partial sum. */
+ *  pseudo header's partial sum; or, for SCTP, the 32-bit CRC32c at `field`
+ *  covers [start, end) alone. */
 export interface ChecksumSite {
-  /** What carries it, for a report: IPv4 header, TCP, UDP, ICMP or ICMPv6. */
+  /** What carries it, for a report: IPv4 header, TCP, UDP, SCTP, ICMP or ICMPv6. */
   layer: string;
   depth: number;
   field: number;
@@ -126,6 +130,9 @@ function walkL4(b: Buffer, proto: number, start: number, end: number, src: Buffe
     const ulen = b.readUInt16BE(start + 4);
     if (ulen < 8 || ulen > len) return lengthFault(w, quoted, `${where('UDP', depth, start)}: length ${ulen}`);
     w.sites.push({ layer: 'UDP', depth, field: start + 6, start, end: start + ulen, pseudo: pseudo(ulen), zeroIsNone: src.length === 4, zeroAsOnes: true });
+  } else if (proto === IPPROTO_SCTP && len >= 12) {
+    w.boundaries.push(start + 4, start + 12);
+    if (!quoted) w.sites.push({ layer: 'SCTP', depth, field: start + 8, start, end, pseudo: 0, zeroIsNone: false, zeroAsOnes: false });
   } else if (proto === IPPROTO_ICMP && len >= 8) {
     w.boundaries.push(start + 8);
     // The quote's sites first: sealing must fix them before the ICMP checksum that covers them.
@@ -142,7 +149,10 @@ function walkL4(b: Buffer, proto: number, start: number, end: number, src: Buffe
   }
 }
 
+const isCrc = (s: ChecksumSite) => s.layer === 'SCTP';
+
 function siteOk(b: Buffer, s: ChecksumSite): boolean {
+  if (isCrc(s)) return b.readUInt32LE(s.field) === sctpChecksum(b.subarray(s.start, s.end));
   if (s.zeroIsNone && b.readUInt16BE(s.field) === 0) return true;
   return onesSum(b.subarray(s.start, s.end), s.pseudo) === 0xffff;
 }
@@ -157,6 +167,10 @@ export function checksumFaults(frame: Buffer): string[] {
  *  walk reads only lengths and addresses, which this does not change. */
 export function sealChecksums(frame: Buffer): void {
   for (const s of walkFrame(frame).sites) {
+    if (isCrc(s)) {
+      frame.writeUInt32LE(sctpChecksum(frame.subarray(s.start, s.end)), s.field);
+      continue;
+    }
     if (s.zeroIsNone && frame.readUInt16BE(s.field) === 0) continue;
     frame.writeUInt16BE(0, s.field);
     const c = ~onesSum(frame.subarray(s.start, s.end), s.pseudo) & 0xffff;

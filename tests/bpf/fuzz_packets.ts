@@ -9,8 +9,8 @@
 // state their first left. Everything is drawn from a seeded generator, so a
 // seed names a run exactly.
 import {
-  ETH_HLEN, ETH_P_IP, ETH_P_IPV6, IPPROTO_TCP, IPPROTO_UDP, NODE_MAC, CLIENT_MAC, addrBytes, dsrTunnel, ethernet,
-  formatAddr, fragmentFrame, icmpError, internetChecksum, ipv4, ipv6, tcp, udp,
+  ETH_HLEN, ETH_P_IP, ETH_P_IPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, NODE_MAC, CLIENT_MAC, addrBytes, dsrTunnel, ethernet,
+  formatAddr, fragmentFrame, icmpError, internetChecksum, ipv4, ipv6, sctp, tcp, udp,
 } from './packets';
 import {
   ETH_P_8021AD, ETH_P_8021Q, IPPROTO_DSTOPTS, IPPROTO_FRAGMENT, IPPROTO_HOPOPTS, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_IPIP,
@@ -50,7 +50,7 @@ export class Rng {
   }
 }
 
-export type L4 = 'TCP' | 'UDP';
+export type L4 = 'TCP' | 'UDP' | 'SCTP';
 
 export interface Endpoint {
   addr: string;
@@ -94,6 +94,7 @@ function l4Segment(rng: Rng, proto: number, src: string, dst: string, sport: num
     return tcp(s, d, { sport, dport, seq: rng.int(2 ** 32), ack: rng.int(2 ** 32), flags: rng.pick(TCP_FLAG_SETS), doff: rng.chance(0.2) ? 5 + rng.int(11) : 5, payload: payload(rng) });
   }
   if (proto === IPPROTO_UDP) return udp(s, d, sport, dport, payload(rng), family(src) === 4 && rng.chance(0.1));
+  if (proto === IPPROTO_SCTP) return sctp(sport, dport, payload(rng), rng.int(2 ** 32));
   // An echo request (ICMPv6 sums a pseudo header: the frame's sealing writes that one).
   const echo = Buffer.concat([Buffer.from([family(src) === 4 ? 8 : 128, 0, 0, 0]), rng.bytes(4), payload(rng)]);
   if (family(src) === 4) echo.writeUInt16BE(internetChecksum(echo), 2);
@@ -104,7 +105,9 @@ function ipPacket(src: string, dst: string, proto: number, seg: Buffer): Buffer 
   return family(src) === 4 ? ipv4({ src, dst, proto, payload: seg, fragField: 0 }) : ipv6({ src, dst, nextHeader: proto, payload: seg });
 }
 
-const protoNumber = (p: L4) => (p === 'TCP' ? IPPROTO_TCP : IPPROTO_UDP);
+export const protoNumber = (p: L4) => ({ TCP: IPPROTO_TCP, UDP: IPPROTO_UDP, SCTP: IPPROTO_SCTP })[p];
+/** The transports kpr balances, for a packet of the wrong one. */
+const BALANCED = [IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP];
 
 /** A packet as it should be: one of the kinds of traffic the node sees. */
 function basePacket(rng: Rng, t: FuzzTargets): Buffer {
@@ -115,7 +118,7 @@ function basePacket(rng: Rng, t: FuzzTargets): Buffer {
     const fe = rng.pick(t.frontends);
     const client = rng.pick(sameFamily(t.clients, fe.addr));
     let proto = protoNumber(fe.proto);
-    if (rng.chance(0.1)) proto = rng.pick([IPPROTO_TCP, IPPROTO_UDP, family(fe.addr) === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6]);
+    if (rng.chance(0.1)) proto = rng.pick([...BALANCED, family(fe.addr) === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6]);
     const dport = rng.chance(0.1) ? fe.port + 1 : fe.port;
     return ipPacket(client, fe.addr, proto, l4Segment(rng, proto, client, fe.addr, sport, dport));
   }
@@ -123,7 +126,7 @@ function basePacket(rng: Rng, t: FuzzTargets): Buffer {
     // Not for any frontend.
     const dst = rng.pick(t.others);
     const src = rng.pick(sameFamily(t.clients, dst));
-    const proto = rng.pick([IPPROTO_TCP, IPPROTO_UDP, family(dst) === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6]);
+    const proto = rng.pick([...BALANCED, family(dst) === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6]);
     const fe = rng.pick(t.frontends);
     return ipPacket(src, dst, proto, l4Segment(rng, proto, src, dst, sport, rng.chance(0.5) ? fe.port : rng.int(65536)));
   }
@@ -131,7 +134,7 @@ function basePacket(rng: Rng, t: FuzzTargets): Buffer {
     // A backend's reply, or what looks like one.
     const r = rng.pick(t.repliers);
     const dst = r.to && rng.chance(0.8) ? r.to : rng.pick(sameFamily(t.clients, r.addr));
-    const proto = rng.chance(0.9) ? protoNumber(r.proto) : rng.pick([IPPROTO_TCP, IPPROTO_UDP]);
+    const proto = rng.chance(0.9) ? protoNumber(r.proto) : rng.pick(BALANCED);
     const dport = t.snatPorts.length > 0 && rng.chance(0.5) ? rng.pick(t.snatPorts) : sport;
     return ipPacket(r.addr, dst, proto, l4Segment(rng, proto, r.addr, dst, rng.chance(0.9) ? r.port : r.port + 1, dport));
   }
@@ -191,7 +194,7 @@ function quotedPacket(rng: Rng, t: FuzzTargets): Buffer {
   const anyone = [...t.others, ...t.clients];
   const src = rng.pick(anyone);
   const dst = rng.pick(sameFamily(anyone, src));
-  const p = rng.pick([IPPROTO_TCP, IPPROTO_UDP]);
+  const p = rng.pick(BALANCED);
   return ipPacket(src, dst, p, l4Segment(rng, p, src, dst, cport, rng.int(65536)));
 }
 

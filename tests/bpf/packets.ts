@@ -1,12 +1,14 @@
 // Packets built byte by byte for BPF_PROG_TEST_RUN, and checks of what comes
-// back, written from the RFCs (791, 768, 793/9293, 8200, 1071) rather than
-// with any packet library, so a shared misunderstanding cannot hide a bug.
+// back, written from the RFCs (791, 768, 793/9293, 8200, 1071, 9260) rather
+// than with any packet library, so a shared misunderstanding cannot hide a bug.
+import { sctpChecksum } from './crc32c';
 
 export const ETH_P_IP = 0x0800;
 export const ETH_P_IPV6 = 0x86dd;
 export const ETH_P_ARP = 0x0806;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
+export const IPPROTO_SCTP = 132;
 export const IPPROTO_FRAGMENT = 44;
 export const ETH_HLEN = 14;
 const IPV4_MF = 0x2000;
@@ -126,6 +128,31 @@ export function udp(src: Buffer, dst: Buffer, sport: number, dport: number, payl
   return d;
 }
 
+/** An SCTP INIT chunk (RFC 9260 3.3.2) with no parameters: the initiate
+ *  tag doubles as the initial TSN. */
+export function sctpInit(tag = 0x01020304): Buffer {
+  const c = Buffer.alloc(20);
+  c[0] = 1;
+  c.writeUInt16BE(c.length, 2);
+  c.writeUInt32BE(tag, 4);
+  c.writeUInt32BE(65535, 8);
+  c.writeUInt16BE(10, 12);
+  c.writeUInt16BE(10, 14);
+  c.writeUInt32BE(tag, 16);
+  return c;
+}
+
+/** An SCTP packet (RFC 9260 3.1): ports, verification tag, the CRC32c of
+ *  the whole packet (no pseudo header), then the chunks. */
+export function sctp(sport: number, dport: number, chunks: Buffer = sctpInit(), vtag = 0): Buffer {
+  const p = Buffer.concat([Buffer.alloc(12), chunks]);
+  p.writeUInt16BE(sport, 0);
+  p.writeUInt16BE(dport, 2);
+  p.writeUInt32BE(vtag, 4);
+  p.writeUInt32LE(sctpChecksum(p), 8);
+  return p;
+}
+
 export interface Ipv4Options {
   src: string;
   dst: string;
@@ -209,6 +236,13 @@ export function udpFrame(f: Flow, payload = Buffer.from('kpr-edge'), zeroChecksu
     : ethernet(NODE_MAC, CLIENT_MAC, ETH_P_IPV6, ipv6({ src: f.src, dst: f.dst, nextHeader: IPPROTO_UDP, payload: dg, flowLabel: 0xabcde }));
 }
 
+export function sctpFrame(f: Flow, chunks: Buffer = sctpInit(), vtag = 0): Buffer {
+  const pkt = sctp(f.sport, f.dport, chunks, vtag);
+  return f.src.includes(':')
+    ? ethernet(NODE_MAC, CLIENT_MAC, ETH_P_IPV6, ipv6({ src: f.src, dst: f.dst, nextHeader: IPPROTO_SCTP, payload: pkt, flowLabel: 0x5c7 }))
+    : ethernet(NODE_MAC, CLIENT_MAC, ETH_P_IP, ipv4({ src: f.src, dst: f.dst, proto: IPPROTO_SCTP, payload: pkt }));
+}
+
 /** The IP header of a frame as the tests read it back. */
 export interface IpView {
   version: number;
@@ -234,10 +268,11 @@ export function ipv4HeaderChecksumOk(frame: Buffer, off = ETH_HLEN): boolean {
   return internetChecksum(frame.subarray(off, off + hl)) === 0;
 }
 
-/** Whether the TCP/UDP checksum of the packet at off verifies (a zero UDP/IPv4 checksum counts as none). */
+/** Whether the TCP/UDP/SCTP checksum of the packet at off verifies (a zero UDP/IPv4 checksum counts as none). */
 export function l4ChecksumOk(frame: Buffer, off = ETH_HLEN): boolean {
   const ip = ipView(frame, off);
   const seg = frame.subarray(off + ip.headerLen, off + ip.totalLen);
+  if (ip.proto === IPPROTO_SCTP) return seg.readUInt32LE(8) === sctpChecksum(seg);
   if (ip.proto === IPPROTO_UDP && ip.version === 4 && seg.readUInt16BE(6) === 0) return true;
   return internetChecksum(seg, onesSum(pseudoHeader(ip.src, ip.dst, ip.proto, seg.length))) === 0;
 }

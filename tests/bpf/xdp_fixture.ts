@@ -17,6 +17,7 @@ import { removeNamespace } from '../helpers/netns';
 import { onExit } from '../helpers/exit_cleanup';
 import { ip, run } from '../helpers/run';
 import { CLIENT_MAC, NODE_MAC } from './packets';
+import type { Protocol } from '../../lib/model/protocol';
 
 export const XDP_ABORTED = 0;
 export const XDP_DROP = 1;
@@ -160,7 +161,7 @@ export function eachEdgeFixture(prefix: string, overrides: Partial<EdgeOpenOptio
 }
 
 /** A frontend as the packet tests program it: DSR, Maglev, reject, one backend, unless extra says otherwise. */
-export function frontend(addr: string, port: number, proto: 'TCP' | 'UDP', svcId: number, extra: Partial<EdgeFrontend> = {}): EdgeFrontend {
+export function frontend(addr: string, port: number, proto: Protocol, svcId: number, extra: Partial<EdgeFrontend> = {}): EdgeFrontend {
   return { addr, port, proto, svcId, count: 1, affinityTimeout: 0, sourceRanges: false, mode: 'dsr', algorithm: 'maglev', noBackend: 'reject', ...extra };
 }
 
