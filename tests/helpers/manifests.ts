@@ -5,13 +5,14 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
+import type { Protocol } from '../../lib/model/protocol';
 
 export interface ServicePort {
   name: string;
   port: number;
   /** Backend port; defaults to port. */
   targetPort?: number;
-  protocol?: 'TCP' | 'UDP';
+  protocol?: Protocol;
   nodePort?: number;
 }
 
