@@ -164,7 +164,13 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const origin = cfg.source.kind === 'manifests' ? `manifests ${cfg.source.path}` : `kubernetes ${cfg.source.kubeconfig ?? 'in-cluster'}${cfg.source.apiServer ? ` at ${cfg.source.apiServer}` : ''}`;
   const readyDetail = `${origin}, ${where}`;
   const timing = { minSyncPeriodMs: cfg.minSyncPeriodMs, syncPeriodMs: cfg.syncPeriodMs };
-  const modelConfig = { nodePortAddresses: cfg.nodePortAddresses, lbMode: cfg.lbMode, lbAlgorithm: cfg.lbAlgorithm, lbSourceRangeAllTypes: cfg.lbSourceRangeAllTypes };
+  const modelConfig = {
+    nodePortAddresses: cfg.nodePortAddresses,
+    lbMode: cfg.lbMode,
+    lbAlgorithm: cfg.lbAlgorithm,
+    lbSourceRangeAllTypes: cfg.lbSourceRangeAllTypes,
+    externalClusterIP: cfg.externalClusterIP,
+  };
   const state: ProxyState = new ProxyState({ name: node, labels: {}, addresses: [] }, modelConfig, metrics, () => loop.changed());
   const healthChecks = new HealthCheckServers(() => metrics.health.isHealthy(Date.now()), log);
   const loop: SyncLoop = new SyncLoop(lbs.map((lb) => lb.sync), state, metrics, log, readyDetail, timing, { attachments: repair, healthChecks });

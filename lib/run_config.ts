@@ -57,6 +57,8 @@ export interface RunConfig {
   maglevSeed: number;
   /** loadBalancerSourceRanges guard NodePorts and external IPs too. */
   lbSourceRangeAllTypes: boolean;
+  /** The edge LB serves ClusterIPs to routed clients too. */
+  externalClusterIP: boolean;
   noBackendResponse: NoBackendResponse;
   acceleration: XdpAcceleration;
   /** undefined: the interfaces holding this node's addresses. */

@@ -24,7 +24,8 @@ export interface DesiredState {
    *  Ordered by frontendKey, one per key. */
   frontends: Frontend[];
   /** The edge LB's frontends: every NodePort, LoadBalancer and ExternalIP
-   *  frontend, for traffic from outside. Ordered by frontendKey. */
+   *  frontend, for traffic from outside (and ClusterIPs with
+   *  --bpf-lb-external-clusterip). Ordered by frontendKey. */
   edgeFrontends: ExternalFrontend[];
   conflicts: string[];
   /** Settings the model could not apply as given (a bad annotation, a
@@ -55,6 +56,7 @@ export function serviceFrontends(svc: Service, slices: EndpointSlice[], node: No
   const ports = clusterIPs(svc.spec).flatMap((ip) => familyPorts(svc, ip, slices, node, config, nodes));
   const frontends = KINDS.flatMap((kind) => ports.flatMap((p) => kind(p, node, config)));
   const hasExternal = frontends.some((f) => f.kind !== 'ClusterIP');
+  const atEdge = frontends.some(isExternal);
   const noLocal = { internal: 0, external: 0 };
   for (const p of ports) {
     const missing = noLocalEndpoints(svc.spec, p.backends, hasExternal);
@@ -62,8 +64,9 @@ export function serviceFrontends(svc: Service, slices: EndpointSlice[], node: No
     noLocal.external += missing.external ? 1 : 0;
   }
   const name = objectName(svc.metadata);
-  const annotations = hasExternal ? [annotatedForwardingMode(svc).warning, annotatedLbAlgorithm(svc).warning] : [];
-  const unlocated = hasExternal ? [...new Set(ports.flatMap((p) => p.located.unlocated))].map((u) => `Service ${name}: ${u}`) : [];
+  const annotations = atEdge ? [annotatedForwardingMode(svc).warning, annotatedLbAlgorithm(svc).warning] : [];
+  const unlocatedLines = ports.flatMap((p) => [...(hasExternal ? p.located.unlocated : []), ...(p.routed?.unlocated ?? [])]);
+  const unlocated = [...new Set(unlocatedLines)].map((u) => `Service ${name}: ${u}`);
   const warnings = [...annotations.filter((w): w is string => w !== undefined), ...unlocated];
   return { frontends, noLocalEndpoints: noLocal, warnings, healthCheck: healthCheck(svc, slices, node) };
 }

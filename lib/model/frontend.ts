@@ -46,15 +46,16 @@ export interface Frontend {
   healthCheckNodePort?: number;
 }
 
-/** A NodePort, LoadBalancer or ExternalIP frontend, with what the edge LB
- *  needs besides: where each backend runs and how to reach it. */
+/** A frontend the edge LB serves (every NodePort, LoadBalancer and
+ *  ExternalIP frontend; ClusterIPs with --bpf-lb-external-clusterip), with
+ *  what it needs besides: where each backend runs and how to reach it. */
 export interface ExternalFrontend extends Frontend {
-  kind: Exclude<FrontendKind, 'ClusterIP'>;
   externalBackends: LocatedBackend[];
   forwardingMode: ForwardingMode;
   lbAlgorithm: LbAlgorithm;
-  /** externalTrafficPolicy Local, endpoints only on other nodes: kube-proxy
-   *  drops such traffic rather than rejecting it (traffic_policy.ts). */
+  /** A Local traffic policy (external, or internal for a ClusterIP), endpoints
+   *  only on other nodes: kube-proxy drops such traffic rather than rejecting
+   *  it (traffic_policy.ts). */
   dropWithoutBackends: boolean;
   /** The service port and family the frontend serves ("namespace/name|port|family"):
    *  the edge LB's frontends of one edge service share its backends, Maglev
@@ -63,8 +64,9 @@ export interface ExternalFrontend extends Frontend {
   edgeService: string;
 }
 
+/** Whether the edge LB serves f: what externalFrontend() built. */
 export function isExternal(f: Frontend): f is ExternalFrontend {
-  return f.kind !== 'ClusterIP';
+  return 'edgeService' in f;
 }
 
 /** Identity of a frontend; addr must be canonical. */

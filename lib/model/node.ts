@@ -34,4 +34,7 @@ export interface ModelConfig {
   lbAlgorithm: LbAlgorithm;
   /** --bpf-lb-source-range-all-types (source_ranges.ts). */
   lbSourceRangeAllTypes: boolean;
+  /** --bpf-lb-external-clusterip: the edge LB serves ClusterIPs too, to
+   *  clients that route them to the node (service_types/clusterip.ts). */
+  externalClusterIP: boolean;
 }

@@ -25,6 +25,8 @@ export interface FamilyPort {
   backends: TrafficBackends;
   /** backends.external with their node addresses, shared by every external frontend of the port. */
   located: Located;
+  /** backends.internalPlaced with their node addresses (--bpf-lb-external-clusterip only). */
+  routed?: Located;
   config: ModelConfig;
 }
 
@@ -32,8 +34,10 @@ export function familyPorts(svc: Service, clusterIP: string, slices: EndpointSli
   const family = ipFamily(clusterIP);
   const familySlices = slicesOfFamily(slices, family);
   return (svc.spec.ports ?? []).map((sp) => {
-    const backends = trafficBackends(svc.spec, portEndpoints(sp, familySlices), node);
-    return { svc, family, clusterIP, sp, proto: protocolOf(sp.protocol), backends, located: locateBackends(backends.external, family, node, nodes), config };
+    const backends = trafficBackends(svc.spec, portEndpoints(sp, familySlices), node, config.externalClusterIP);
+    const located = locateBackends(backends.external, family, node, nodes);
+    const routed = backends.internalPlaced && locateBackends(backends.internalPlaced, family, node, nodes);
+    return { svc, family, clusterIP, sp, proto: protocolOf(sp.protocol), backends, located, routed, config };
   });
 }
 
@@ -59,15 +63,34 @@ export function internalFrontend(p: FamilyPort, addr: string): Frontend {
 /** A frontend that traffic from outside reaches (traffic_policy.ts). */
 export function externalFrontend(p: FamilyPort, kind: Exclude<FrontendKind, 'ClusterIP'>, addr: string, port: number): ExternalFrontend {
   return {
-    ...frontend(p, kind, addr, port),
-    kind,
+    ...edgeSettings(p, frontend(p, kind, addr, port), p.located),
     backends: p.backends.fromNode,
-    externalBackends: p.located.backends,
     sourceRanges: frontendSourceRanges(p.svc.spec, kind, p.family, p.config.lbSourceRangeAllTypes),
     healthCheckNodePort: healthCheckNodePort(p.svc.spec),
+    dropWithoutBackends: noLocalEndpoints(p.svc.spec, p.backends, true).external,
+  };
+}
+
+/** A ClusterIP that routed clients reach through the edge LB as well
+ *  (--bpf-lb-external-clusterip), with the same backends as from this node:
+ *  internalTrafficPolicy applies to it, as kube-proxy applies it to any
+ *  client of a ClusterIP. */
+export function routedClusterIp(p: FamilyPort, routed: Located): ExternalFrontend {
+  return {
+    ...edgeSettings(p, internalFrontend(p, p.clusterIP), routed),
+    dropWithoutBackends: noLocalEndpoints(p.svc.spec, p.backends, false).internal,
+  };
+}
+
+/** What the edge LB needs of a frontend besides: the located backends, the
+ *  forwarding mode and algorithm, and the edge service it shares them in
+ *  (ClusterIPs in one of their own: their set is the internal one). */
+function edgeSettings(p: FamilyPort, f: Frontend, located: Located): Omit<ExternalFrontend, 'dropWithoutBackends'> {
+  return {
+    ...f,
+    externalBackends: located.backends,
     forwardingMode: forwardingMode(p.svc, p.proto, p.config.lbMode),
     lbAlgorithm: lbAlgorithm(p.svc, p.config.lbAlgorithm),
-    dropWithoutBackends: noLocalEndpoints(p.svc.spec, p.backends, true).external,
-    edgeService: `${objectName(p.svc.metadata)}|${p.sp.name ?? ''}|${p.family}`,
+    edgeService: `${objectName(p.svc.metadata)}|${p.sp.name ?? ''}|${p.family}${f.kind === 'ClusterIP' ? '|cluster' : ''}`,
   };
 }

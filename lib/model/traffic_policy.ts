@@ -28,6 +28,9 @@ import { topologyEndpoints } from './topology';
 export interface TrafficBackends {
   /** ClusterIP frontends, whoever the client. */
   internal: BackendAddr[];
+  /** The same set with the nodes of its endpoints, when routed clients reach
+   *  ClusterIPs through the edge LB (--bpf-lb-external-clusterip). */
+  internalPlaced?: PlacedBackend[];
   /** NodePort, LoadBalancer and ExternalIP frontends, traffic from this node. */
   fromNode: BackendAddr[];
   /** The same frontends, traffic from outside the node; with their nodes,
@@ -54,15 +57,16 @@ export function healthCheckNodePort(spec: ServiceSpec): number | undefined {
   return needsHealthCheck(spec) ? spec.healthCheckNodePort : undefined;
 }
 
-/** The backend sets of one service port's endpoints (of one family). */
-export function trafficBackends(spec: ServiceSpec, eps: EndpointCandidate[], node: NodeContext): TrafficBackends {
+/** The backend sets of one service port's endpoints (of one family);
+ *  placeInternal: internalPlaced too. */
+export function trafficBackends(spec: ServiceSpec, eps: EndpointCandidate[], node: NodeContext, placeInternal = false): TrafficBackends {
   const clusterEps = clusterEndpoints(eps, node);
   const localEps = localEndpoints(eps, node);
-  const cluster = backendSet(clusterEps);
-  const local = backendSet(localEps);
+  const internalEps = spec.internalTrafficPolicy === 'Local' ? localEps : clusterEps;
   return {
-    internal: spec.internalTrafficPolicy === 'Local' ? local : cluster,
-    fromNode: cluster,
+    internal: backendSet(internalEps),
+    internalPlaced: placeInternal ? placedBackendSet(internalEps) : undefined,
+    fromNode: backendSet(clusterEps),
     external: placedBackendSet(spec.externalTrafficPolicy === 'Local' ? localEps : clusterEps),
   };
 }

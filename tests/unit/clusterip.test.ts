@@ -1,6 +1,6 @@
 import { clusterIPs } from '../../lib/model/service_types/clusterip';
 import { EndpointSlice, Service, ServiceSpec } from '../../lib/model/objects';
-import { desired, ep, frontend, service, slice } from './objects';
+import { ALL_NODE_ADDRESSES, desired, ep, frontend, node, service, slice } from './objects';
 
 const clusterIpFrontends = (svc: Service, slices: EndpointSlice[]) => desired([svc], slices).frontends.filter((f) => f.kind === 'ClusterIP');
 
@@ -106,5 +106,56 @@ describe('ClusterIP frontends', () => {
       sessionAffinityConfig: { clientIP: { timeoutSeconds: 30 } },
     });
     expect(clusterIpFrontends(svc, []).map((f) => f.affinityTimeout)).toEqual([30, 30, 30, 30]);
+  });
+});
+
+describe('ClusterIPs for routed clients (--bpf-lb-external-clusterip)', () => {
+  const ROUTED = { ...ALL_NODE_ADDRESSES, externalClusterIP: true };
+  const NODES = new Map([['node-b', ['198.18.0.2', 'fd00:198:18::2']]]);
+  const svc = (spec: Partial<ServiceSpec> = {}, annotations: Record<string, string> = {}) => {
+    const s = service('web', { clusterIPs: ['198.19.0.10'], ports: [{ name: 'http', port: 80, nodePort: 30080 }], type: 'NodePort', ...spec });
+    return { ...s, metadata: { ...s.metadata, annotations } };
+  };
+  const slices = [slice('web-v4', 'web', 'IPv4', [ep('198.18.1.1', undefined, { nodeName: 'node-a' }), ep('198.18.2.1', undefined, { nodeName: 'node-b' })], [{ name: 'http', port: 8080 }])];
+  const edgeClusterIps = (s: Service, config = ROUTED) => desired([s], slices, node(), config, NODES).edgeFrontends.filter((f) => f.kind === 'ClusterIP');
+
+  test('off (the default): the edge LB has no ClusterIP; on: each ClusterIP, its backends located, in an edge service of its own', () => {
+    expect(edgeClusterIps(svc(), ALL_NODE_ADDRESSES)).toEqual([]);
+    const [f] = edgeClusterIps(svc());
+    expect(f).toMatchObject({
+      addr: '198.19.0.10',
+      port: 80,
+      backends: [{ addr: '198.18.1.1', port: 8080 }, { addr: '198.18.2.1', port: 8080 }],
+      externalBackends: [{ addr: '198.18.1.1', port: 8080 }, { addr: '198.18.2.1', port: 8080, nodeAddr: '198.18.0.2' }],
+      forwardingMode: 'snat',
+      lbAlgorithm: 'maglev',
+      sourceRanges: [],
+      dropWithoutBackends: false,
+      edgeService: 'default/web|http|IPv4|cluster',
+    });
+    // The NodePort's own edge service is another: its set follows externalTrafficPolicy.
+    const nodePort = desired([svc()], slices, node(), ROUTED, NODES).edgeFrontends.find((x) => x.kind === 'NodePort');
+    expect(nodePort?.edgeService).toBe('default/web|http|IPv4');
+    // The socket LB serves the same frontend with the same set as without the flag.
+    const plain = desired([svc()], slices, node(), ALL_NODE_ADDRESSES, NODES).frontends.find((x) => x.kind === 'ClusterIP');
+    expect(desired([svc()], slices, node(), ROUTED, NODES).frontends.find((x) => x.kind === 'ClusterIP')?.backends).toEqual(plain?.backends);
+  });
+
+  test('internalTrafficPolicy Local applies to routed clients too: the local endpoint only; none here: dropped, not rejected', () => {
+    expect(edgeClusterIps(svc({ internalTrafficPolicy: 'Local' }))[0].externalBackends).toEqual([{ addr: '198.18.1.1', port: 8080 }]);
+    expect(edgeClusterIps(svc({ externalTrafficPolicy: 'Local' }))[0].externalBackends).toHaveLength(2);
+    const remoteOnly = [slice('web-v4', 'web', 'IPv4', [ep('198.18.2.1', undefined, { nodeName: 'node-b' })], [{ name: 'http', port: 8080 }])];
+    const [f] = desired([svc({ internalTrafficPolicy: 'Local' })], remoteOnly, node(), ROUTED, NODES).edgeFrontends.filter((x) => x.kind === 'ClusterIP');
+    expect(f).toMatchObject({ externalBackends: [], dropWithoutBackends: true });
+  });
+
+  test("the service's forwarding-mode annotation applies, and a backend on an unknown node is reported", () => {
+    expect(edgeClusterIps(svc({}, { 'service.cilium.io/forwarding-mode': 'dsr' }))[0].forwardingMode).toBe('dsr');
+    const lost = [slice('web-v4', 'web', 'IPv4', [ep('198.18.3.1', undefined, { nodeName: 'node-z' })], [{ name: 'http', port: 8080 }])];
+    const clusterOnly = service('web', { clusterIPs: ['198.19.0.10'], ports: [{ name: 'http', port: 80 }] });
+    expect(desired([clusterOnly], lost, node(), ROUTED, NODES).warnings).toEqual([
+      'Service default/web: backend 198.18.3.1:8080 runs on node node-z, which is not a known node; this node routes to it',
+    ]);
+    expect(desired([clusterOnly], lost, node(), ALL_NODE_ADDRESSES, NODES).warnings).toEqual([]);
   });
 });

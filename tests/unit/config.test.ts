@@ -38,6 +38,7 @@ const STANDALONE_DEFAULTS: RunConfig = {
   maglevTableSize: 16381,
   maglevSeed: DEFAULT_MAGLEV_SEED,
   lbSourceRangeAllTypes: false,
+  externalClusterIP: false,
   noBackendResponse: 'reject',
   acceleration: 'best-effort',
   devices: undefined,
@@ -150,6 +151,8 @@ describe('kpr run flags', () => {
         '--devices',
         'eth0, eth1',
         '--bpf-lb-source-range-all-types=true',
+        '--bpf-lb-external-clusterip',
+        'true',
       ]),
     ).toEqual({
       ...STANDALONE_DEFAULTS,
@@ -163,6 +166,7 @@ describe('kpr run flags', () => {
       acceleration: 'native',
       devices: ['eth0', 'eth1'],
       lbSourceRangeAllTypes: true,
+      externalClusterIP: true,
     });
     expect(run(['--manifests=/m', '--lb-mode', 'dsr', '--bpf-lb-maglev-hash-seed', '7']).lbMode).toBe('dsr');
     expect(run(['--manifests=/m', '--bpf-lb-maglev-hash-seed', '7']).maglevSeed).toBe(7);

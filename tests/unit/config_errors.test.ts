@@ -51,6 +51,7 @@ const BAD_FLAGS: Record<string, [string, string]> = {
   '--bpf-lb-maglev-table-size': ['1000', 'must be one of 251'],
   '--bpf-lb-maglev-hash-seed': ['seed', 'must be an unsigned 32-bit integer'],
   '--bpf-lb-source-range-all-types': ['yes', 'must be one of true, false'],
+  '--bpf-lb-external-clusterip': ['1', 'must be one of true, false'],
   '--service-no-backend-response': ['ignore', 'must be one of reject, drop'],
   '--bpf-lb-acceleration': ['offload', 'must be one of native, generic'],
   '--devices': ['eth0,,eth1', 'is not a comma-separated list of interface names'],

@@ -103,6 +103,12 @@ export const RUN: CommandSpec = {
       help: "true: a LoadBalancer service's loadBalancerSourceRanges also guard its NodePorts and external IPs; false (kube-proxy's rule): its LoadBalancer IPs only",
       default: 'false',
     },
+    {
+      name: '--bpf-lb-external-clusterip',
+      value: 'BOOL',
+      help: 'true: the edge LB also balances ClusterIPs for clients outside the node that route them to it (kube-proxy does); false: only traffic from the node itself reaches them',
+      default: 'false',
+    },
     { name: '--service-no-backend-response', value: 'RESPONSE', help: 'edge LB, a service without backends: reject (TCP reset) or drop', default: 'reject' },
     {
       name: '--bpf-lb-snat-port-range',

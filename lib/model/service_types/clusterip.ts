@@ -3,9 +3,12 @@
 // service ("None") has none and is resolved by DNS, not proxied. Dual-stack
 // services list one IP per family in clusterIPs; clusterIP alone is the
 // single-stack form.
+// With --bpf-lb-external-clusterip, the edge LB serves a ClusterIP as well to
+// clients outside the node that route it there (kube-proxy's behaviour: its
+// rules match a ClusterIP from any source; Cilium's bpf.lbExternalClusterIP).
 import { Frontend } from '../frontend';
 import { ServiceSpec } from '../objects';
-import { FamilyPort, internalFrontend } from '../service_port';
+import { FamilyPort, internalFrontend, routedClusterIp } from '../service_port';
 
 export const HEADLESS = 'None';
 
@@ -16,5 +19,5 @@ export function clusterIPs(spec: ServiceSpec): string[] {
 }
 
 export function clusterIpFrontends(p: FamilyPort): Frontend[] {
-  return [internalFrontend(p, p.clusterIP)];
+  return [p.routed ? routedClusterIp(p, p.routed) : internalFrontend(p, p.clusterIP)];
 }
