@@ -14,17 +14,7 @@
 #include "kpr_flow_lifetime.h"
 #include "kpr_parse.h"
 #include "kpr_edge_maps.h"
-
-/* A 32-bit avalanche step (Chris Wellons' lowbias32 constants). */
-static __always_inline __u32 hash_mix(__u32 h)
-{
-	h ^= h >> 16;
-	h *= 0x7feb352d;
-	h ^= h >> 15;
-	h *= 0x846ca68b;
-	h ^= h >> 16;
-	return h;
-}
+#include "kpr_hash.h"
 
 /* Over the client's side only (source address and port, protocol): the
  * destination is the same for every client of a frontend and adds nothing. */

@@ -13,8 +13,12 @@
  *
  * Ports come from the configured ranges (edge_config.snat_ports: by default
  * 1024-65535 without the node's local port range, so that a reply to one of
- * its own connections is never taken for a client's), at random, skipping
- * any port that is a frontend on the node's address (a NodePort). A port is
+ * its own connections is never taken for a client's), skipping any port that
+ * is a frontend on the node's address (a NodePort). A new flow tries first
+ * the port a hash of its client and backend names, then ports at random: a
+ * flow whose entry another build of the programs has not seen yet (maps
+ * being migrated, kpr_edge_snat written by the old programs after the copy)
+ * thus gets its port again, and its connection goes on. A port is
  * free when no flow holds it, when its flow has expired, or when its TCP
  * flow has closed (KPR_CT_REUSE_S ago): releasing on close is what lets one
  * backend take thousands of new flows a second. */
@@ -30,6 +34,7 @@
 #include "kpr_edge_maps.h"
 #include "kpr_edge_verdict.h"
 #include "kpr_flow_lifetime.h"
+#include "kpr_hash.h"
 #include "kpr_nat.h"
 #include "kpr_parse.h"
 
@@ -72,15 +77,29 @@ static __always_inline int snat_owned_by(const struct edge_snat_val *v, const st
 	return addr_equal(v->client_addr, p->saddr) && (v->client_port ? v->client_port : port) == p->sport;
 }
 
-/* A random port of the configured ranges (network order); 0 when there are none. */
-static __always_inline __u16 snat_random_port(const struct edge_config *cfg)
+/* The port of the configured ranges (network order) that the number r
+ * picks; 0 when there are none. */
+static __always_inline __u16 snat_port_of(const struct edge_config *cfg, __u32 r)
 {
-	__u32 n0 = cfg->snat_ports[0].count, n1 = cfg->snat_ports[1].count, r;
+	__u32 n0 = cfg->snat_ports[0].count, n1 = cfg->snat_ports[1].count;
 
 	if (n0 + n1 == 0)
 		return 0;
-	r = bpf_get_prandom_u32() % (n0 + n1);
+	r %= n0 + n1;
 	return bpf_htons(r < n0 ? cfg->snat_ports[0].min + r : cfg->snat_ports[1].min + (r - n0));
+}
+
+/* What picks a new flow's first port: its client and its backend. */
+static __always_inline __u32 snat_flow_hash(const struct edge_snat_key *k, const struct edge_snat_val *v)
+{
+	__u32 w[8], h = ((__u32)k->proto << 16) ^ k->backend_port;
+
+	__builtin_memcpy(w, v->client_addr, 16);
+	__builtin_memcpy(w + 4, k->backend_addr, 16);
+#pragma unroll
+	for (int i = 0; i < 8; i++)
+		h = hash_mix(h ^ w[i]);
+	return hash_mix(h ^ v->client_port);
 }
 
 /* A port this node serves a frontend on: a snat flow on it would have its
@@ -116,11 +135,13 @@ struct snat_claim_ctx {
 	struct edge_snat_key *k;
 	const struct edge_snat_val *v;
 	__u32 clock;
+	__u32 first; /* snat_flow_hash() */
 	int reason;
 };
 
-/* One try: a random port, claimed by inserting the flow's entry on it, or by
- * taking the place of a flow that has ended. Returns 1 to stop trying. */
+/* One try: the flow's own port first, then random ones, claimed by inserting
+ * the flow's entry on it, or by taking the place of a flow that has ended.
+ * Returns 1 to stop trying. */
 static int snat_claim_try(__u32 i, void *data)
 {
 	struct snat_claim_ctx *c = data;
@@ -129,7 +150,7 @@ static int snat_claim_try(__u32 i, void *data)
 	__u64 was, now;
 	int err;
 
-	k->snat_port = snat_random_port(c->cfg);
+	k->snat_port = snat_port_of(c->cfg, i == 0 ? c->first : bpf_get_prandom_u32());
 	if (!k->snat_port)
 		return 1;
 	if (snat_port_serves(k, k->snat_port))
@@ -170,7 +191,9 @@ static int snat_claim_try(__u32 i, void *data)
 static __always_inline int snat_claim(const struct edge_config *cfg, struct edge_snat_key *k, const struct edge_snat_val *v,
 				      __u32 clock)
 {
-	struct snat_claim_ctx c = { .cfg = cfg, .k = k, .v = v, .clock = clock, .reason = KPR_EDGE_DROP_SNAT_NO_PORT };
+	struct snat_claim_ctx c = {
+		.cfg = cfg, .k = k, .v = v, .clock = clock, .first = snat_flow_hash(k, v), .reason = KPR_EDGE_DROP_SNAT_NO_PORT,
+	};
 
 	bpf_loop(KPR_SNAT_PORT_TRIES, snat_claim_try, &c, 0);
 	return c.reason;

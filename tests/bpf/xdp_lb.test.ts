@@ -290,6 +290,21 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
       }
     });
 
+    test('a flow whose entries another build never saw (a migration) gets its port again: the first port tried is a hash of client and backend', () => {
+      service(frontend(VIP4, 80, 'TCP', 1, { mode: 'snat' }), [{ id: 1, addr: PEER4, port: 8080, nodeAddr: PEER4 }]);
+      const frame = frameOf(false);
+      const ports = [42000, 42001, 42002, 42003].map((sport) => P.ports(forward(frame, LINK_CLIENT4, VIP4, sport).packet).sport);
+      expect(new Set(ports).size).toBe(4);
+      // The new build's maps, as a migration makes them before the old entries are carried over: empty.
+      for (const map of ['kpr_edge_snat', 'kpr_edge_snat_ports']) {
+        const pinned = path.join(t.root.path, 'kpr', 'maps', map);
+        const entries = JSON.parse(run('bpftool', ['-j', 'map', 'dump', 'pinned', pinned])) as { key: string[] }[];
+        expect(entries.length).toBe(4);
+        for (const e of entries) run('bpftool', ['map', 'delete', 'pinned', pinned, 'key', 'hex', ...e.key.map((b) => b.replace(/^0x/, ''))]);
+      }
+      expect([42000, 42001, 42002, 42003].map((sport) => P.ports(forward(frame, LINK_CLIENT4, VIP4, sport).packet).sport)).toEqual(ports);
+    });
+
     test("a flow of a build that kept the client's port keeps it across the upgrade", () => {
       service(frontend(VIP4, 80, 'TCP', 1, { mode: 'snat' }), [{ id: 1, addr: PEER4, port: 8080, nodeAddr: PEER4 }]);
       // Its reverse entry as the older build wrote it (and the upgrade carried

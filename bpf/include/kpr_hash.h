@@ -1,0 +1,19 @@
+/* A 32-bit integer hash: Maglev's flow hash (kpr_edge_select.h) and the
+ * snat port a new flow tries first (kpr_edge_snat.h). */
+#ifndef KPR_HASH_H
+#define KPR_HASH_H
+
+#include "vmlinux.h"
+
+/* A 32-bit avalanche step (Chris Wellons' lowbias32 constants). */
+static __always_inline __u32 hash_mix(__u32 h)
+{
+	h ^= h >> 16;
+	h *= 0x7feb352d;
+	h ^= h >> 15;
+	h *= 0x846ca68b;
+	h ^= h >> 16;
+	return h;
+}
+
+#endif
