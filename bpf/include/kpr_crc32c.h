@@ -36,11 +36,11 @@ static __always_inline __u32 crc32c_mul_mod(__u32 a, __u32 b)
 }
 
 /* The raw CRC (register 0, no final complement) of 4 bytes, given as the
- * little-endian word of their wire order. */
+ * little-endian word of their wire order: a byte a step, from the table. */
 static __always_inline __u32 crc32c_raw_word(__u32 word)
 {
-	for (int i = 0; i < 32; i++)
-		word = crc32c_step(word);
+	for (int i = 0; i < 4; i++)
+		word = kpr_crc32c_bytes[word & 0xff] ^ (word >> 8);
 	return word;
 }
 

@@ -10,7 +10,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadAddon } from '../../lib/datapath/native';
+import { EdgeServiceRow, FlowRow } from '../../lib/cli/edge_listing';
+import { loadAddon, repoRoot } from '../../lib/datapath/native';
 import { EDGE_DROP_REASONS } from '../../lib/datapath/reasons';
 import { EdgeNodeAgent, startEdgeNodeAgent } from '../helpers/agent';
 import { createEdgeTopology, EdgeNode, EdgeTopology } from '../helpers/edge_topology';
@@ -24,6 +25,7 @@ import { EchoServer } from '../helpers/servers';
 jest.setTimeout(180_000);
 
 const SCTP_RAW = path.join(__dirname, '..', '..', '..', 'tests', 'helpers', 'sctp_raw.py');
+const KPR = path.join(repoRoot(), 'bin', 'kpr');
 const SERVICE_PORT = 80;
 const TARGET = 38412;
 /** Flows (each from a source port of its own) per frontend: 12 frontends, 60000 flows. */
@@ -121,4 +123,20 @@ describe('edge LB: SCTP with real packets, every path, both families, a port rew
       expect(drops()).toEqual([{}, {}]);
     },
   );
+
+  test("kpr services and kpr flows show node A's SCTP frontends and flows", () => {
+    const kpr = (...args: string[]) => JSON.parse(run(KPR, [...args, '--bpf-root', agents[0].root.path, '-o', 'json']));
+    // Each service's LB IPs and node A's NodePorts, both families, at the edge.
+    const services = kpr('services') as ({ lb: string } & EdgeServiceRow)[];
+    const frontends = services.filter((s) => s.lb === 'edge').map((s) => s.frontend);
+    for (const s of SERVICES) {
+      for (const f of FAMILIES) {
+        expect(frontends).toContain(`${f === 'ipv6' ? `[${s.lbIps[f]}]` : s.lbIps[f]}:${SERVICE_PORT}/SCTP`);
+        expect(frontends).toContain(`${f === 'ipv6' ? `[${nodeA[f]}]` : nodeA[f]}:${s.nodePort}/SCTP`);
+      }
+    }
+    // Every flow the tests above opened through node A: its backend, whatever the path.
+    const flows = kpr('flows') as FlowRow[];
+    expect(flows.filter((f) => f.proto === 'SCTP').length).toBe(SERVICES.length * 2 * FAMILIES.length * FLOWS);
+  });
 });

@@ -2,9 +2,12 @@
 // and its stderr so a broken fixture explains itself.
 import { execFileSync } from 'child_process';
 
+/** Listings of tens of thousands of flows run to megabytes (Node's default is 1 MiB). */
+const MAX_OUTPUT = 256 * 1024 * 1024;
+
 export function run(cmd: string, args: string[], timeoutMs = 30_000): string {
   try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, maxBuffer: MAX_OUTPUT });
   } catch (e) {
     const err = e as { status?: number | null; signal?: string | null; stderr?: string; message: string };
     const why = err.status != null ? `exit ${err.status}` : (err.signal ?? 'spawn error');
