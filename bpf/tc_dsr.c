@@ -171,13 +171,11 @@ static __always_inline int set_source_addr(struct __sk_buff *skb, const struct p
 static __always_inline int set_sctp_source_port(struct __sk_buff *skb, const struct pkt *p, __u16 port)
 {
 	__u32 l4_off = l4_offset(p);
-	__u32 ports, new_ports, check;
+	__u32 ports, check;
 
 	if (bpf_skb_load_bytes(skb, l4_off, &ports, 4) || bpf_skb_load_bytes(skb, l4_off + SCTP_CSUM_OFF, &check, 4))
 		return NAT_NO_HEADER;
-	new_ports = ports;
-	__builtin_memcpy(&new_ports, &port, 2);
-	check = crc32c_ports_update(check, ports, new_ports, l4_len(p));
+	check = sctp_check_for_port(p, check, ports, NAT_SRC, port);
 	if (bpf_skb_store_bytes(skb, l4_off + SCTP_CSUM_OFF, &check, 4, 0) || bpf_skb_store_bytes(skb, l4_off, &port, 2, 0))
 		return NAT_NO_HEADER;
 	return 0;
@@ -194,15 +192,14 @@ static __always_inline int rewrite_source(struct __sk_buff *skb, const struct pk
 	__u32 l4_off = l4_offset(p);
 	__u32 csum_off = l4_off + (p->proto == IPPROTO_TCP ? TCP_CSUM_OFF : UDP_CSUM_OFF);
 	__u64 l4_flags = p->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
-	int sctp = p->proto == IPPROTO_SCTP, new_port = p->sport != v->frontend_port;
 	__s64 diff;
 
-	if (sctp && new_port && p->frag)
+	if (sctp_port_unfixable(p, p->sport, v->frontend_port))
 		return NAT_SCTP_FRAGMENT;
 	if (set_source_addr(skb, p, v->frontend_addr, &diff))
 		return NAT_NO_HEADER;
-	if (sctp)
-		return new_port ? set_sctp_source_port(skb, p, v->frontend_port) : 0;
+	if (p->proto == IPPROTO_SCTP)
+		return p->sport != v->frontend_port ? set_sctp_source_port(skb, p, v->frontend_port) : 0;
 	if (bpf_l4_csum_replace(skb, csum_off, 0, diff, BPF_F_PSEUDO_HDR | l4_flags) ||
 	    bpf_l4_csum_replace(skb, csum_off, p->sport, v->frontend_port, 2 | l4_flags))
 		return NAT_NO_HEADER;

@@ -20,13 +20,7 @@
  * destination is the same for every client of a frontend and adds nothing. */
 static __always_inline __u32 flow_hash(const struct pkt *p, __u32 seed)
 {
-	__u32 w[4], h = seed;
-
-	__builtin_memcpy(w, p->saddr, 16);
-#pragma unroll
-	for (int i = 0; i < 4; i++)
-		h = hash_mix(h ^ w[i]);
-	return hash_mix(h ^ p->sport ^ ((__u32)p->proto << 16));
+	return hash_mix(hash_addr(seed, p->saddr) ^ p->sport ^ ((__u32)p->proto << 16));
 }
 
 static __always_inline struct edge_backend *backend_of(__u32 id, __u32 svc_id)

@@ -92,14 +92,9 @@ static __always_inline __u16 snat_port_of(const struct edge_config *cfg, __u32 r
 /* What picks a new flow's first port: its client and its backend. */
 static __always_inline __u32 snat_flow_hash(const struct edge_snat_key *k, const struct edge_snat_val *v)
 {
-	__u32 w[8], h = ((__u32)k->proto << 16) ^ k->backend_port;
+	__u32 h = ((__u32)k->proto << 16) ^ k->backend_port;
 
-	__builtin_memcpy(w, v->client_addr, 16);
-	__builtin_memcpy(w + 4, k->backend_addr, 16);
-#pragma unroll
-	for (int i = 0; i < 8; i++)
-		h = hash_mix(h ^ w[i]);
-	return hash_mix(h ^ v->client_port);
+	return hash_mix(hash_addr(hash_addr(h, v->client_addr), k->backend_addr) ^ v->client_port);
 }
 
 /* A port this node serves a frontend on: a snat flow on it would have its

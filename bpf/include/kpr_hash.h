@@ -16,4 +16,16 @@ static __always_inline __u32 hash_mix(__u32 h)
 	return h;
 }
 
+/* h carried over the 16 bytes of an address (4-byte aligned), a word at a
+ * time; each word a register, not a copy on the stack. */
+static __always_inline __u32 hash_addr(__u32 h, const __u8 *addr)
+{
+	const __u32 *w = __builtin_assume_aligned(addr, 4);
+
+#pragma unroll
+	for (int i = 0; i < 4; i++)
+		h = hash_mix(h ^ w[i]);
+	return h;
+}
+
 #endif

@@ -75,28 +75,41 @@ static __always_inline int addr_rewrite(struct xdp_md *ctx, struct pkt *p, enum 
 	return 0;
 }
 
-/* The SCTP checksum after the port of one side becomes port: the CRC covers
- * the whole packet, l4_len() bytes, and not the addresses. */
+/* A first fragment does not tell the length an SCTP checksum covers, so its
+ * port cannot change: whether p would need that of a rewrite to port. */
+static __always_inline int sctp_port_unfixable(const struct pkt *p, __u16 old_port, __u16 port)
+{
+	return p->proto == IPPROTO_SCTP && p->frag && port != old_port;
+}
+
+/* The SCTP checksum of p once the port of one side in its ports word (as
+ * the packet holds it) becomes port: the CRC covers the whole packet,
+ * l4_len() bytes, and not the addresses. */
+static __always_inline __u32 sctp_check_for_port(const struct pkt *p, __u32 check, __u32 ports, enum nat_side side,
+						 __u16 port)
+{
+	__u32 new_ports = ports;
+
+	__builtin_memcpy((__u8 *)&new_ports + (side == NAT_DST ? 2 : 0), &port, 2);
+	return crc32c_ports_update(check, ports, new_ports, l4_len(p));
+}
+
 static __always_inline void sctp_csum_update(void *data, void *data_end, const struct pkt *p, enum nat_side side,
 					     __u16 port)
 {
 	__u8 *hdr = data + l4_offset(p);
-	__u32 old_ports, new_ports, check;
+	__u32 ports, check;
 
 	if ((void *)hdr + SCTP_COMMON_LEN > data_end)
 		return;
-	__builtin_memcpy(&old_ports, hdr, 4);
-	new_ports = old_ports;
-	__builtin_memcpy((__u8 *)&new_ports + (side == NAT_DST ? 2 : 0), &port, 2);
+	__builtin_memcpy(&ports, hdr, 4);
 	__builtin_memcpy(&check, hdr + SCTP_CSUM_OFF, 4);
-	check = crc32c_ports_update(check, old_ports, new_ports, l4_len(p));
+	check = sctp_check_for_port(p, check, ports, side, port);
 	__builtin_memcpy(hdr + SCTP_CSUM_OFF, &check, 4);
 }
 
 /* Rewrites one side's address and port to addr/port (network order) and
  * keeps *p in step. Returns 0 or an enum nat_error, before anything changed.
- * A first fragment does not tell the length an SCTP checksum covers, so its
- * port cannot change.
  * Inline: on CPUs whose returns go through a mitigation thunk (SRSO, retbleed)
  * a call and its return cost as much as the rewrite. */
 static __always_inline int nat_rewrite(struct xdp_md *ctx, struct pkt *p, enum nat_side side, const __u8 *addr,
@@ -110,7 +123,7 @@ static __always_inline int nat_rewrite(struct xdp_md *ctx, struct pkt *p, enum n
 
 	if ((void *)(ports + 2) > data_end)
 		return NAT_NO_HEADER;
-	if (p->proto == IPPROTO_SCTP && p->frag && port != *old_port)
+	if (sctp_port_unfixable(p, *old_port, port))
 		return NAT_SCTP_FRAGMENT;
 	if (addr_rewrite(ctx, p, side, addr, &delta))
 		return NAT_NO_HEADER;

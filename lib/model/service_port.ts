@@ -36,7 +36,8 @@ export function familyPorts(svc: Service, clusterIP: string, slices: EndpointSli
   return (svc.spec.ports ?? []).map((sp) => {
     const backends = trafficBackends(svc.spec, portEndpoints(sp, familySlices), node, config.externalClusterIP);
     const located = locateBackends(backends.external, family, node, nodes);
-    const routed = backends.internalPlaced && locateBackends(backends.internalPlaced, family, node, nodes);
+    const placed = backends.internalPlaced;
+    const routed = placed && (placed === backends.external ? located : locateBackends(placed, family, node, nodes));
     return { svc, family, clusterIP, sp, proto: protocolOf(sp.protocol), backends, located, routed, config };
   });
 }

@@ -62,12 +62,16 @@ export function healthCheckNodePort(spec: ServiceSpec): number | undefined {
 export function trafficBackends(spec: ServiceSpec, eps: EndpointCandidate[], node: NodeContext, placeInternal = false): TrafficBackends {
   const clusterEps = clusterEndpoints(eps, node);
   const localEps = localEndpoints(eps, node);
+  const cluster = backendSet(clusterEps);
   const internalEps = spec.internalTrafficPolicy === 'Local' ? localEps : clusterEps;
+  const externalEps = spec.externalTrafficPolicy === 'Local' ? localEps : clusterEps;
+  const external = placedBackendSet(externalEps);
   return {
-    internal: backendSet(internalEps),
-    internalPlaced: placeInternal ? placedBackendSet(internalEps) : undefined,
-    fromNode: backendSet(clusterEps),
-    external: placedBackendSet(spec.externalTrafficPolicy === 'Local' ? localEps : clusterEps),
+    internal: internalEps === clusterEps ? cluster : backendSet(internalEps),
+    // The same endpoints as the external set: the same set.
+    internalPlaced: !placeInternal ? undefined : internalEps === externalEps ? external : placedBackendSet(internalEps),
+    fromNode: cluster,
+    external,
   };
 }
 

@@ -106,8 +106,8 @@ function ipPacket(src: string, dst: string, proto: number, seg: Buffer): Buffer 
 }
 
 export const protoNumber = (p: L4) => ({ TCP: IPPROTO_TCP, UDP: IPPROTO_UDP, SCTP: IPPROTO_SCTP })[p];
-/** The transports kpr balances, for a packet of the wrong one. */
-const BALANCED = [IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP];
+/** The transports kpr balances: their first 4 bytes are the ports. */
+export const BALANCED = [IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP];
 
 /** A packet as it should be: one of the kinds of traffic the node sees. */
 function basePacket(rng: Rng, t: FuzzTargets): Buffer {

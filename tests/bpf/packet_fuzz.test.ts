@@ -14,7 +14,7 @@ import { assertPrivileged } from '../helpers/preflight';
 import {
   checksumFaults, ICMP_ERROR_TYPES, ICMPV6_ERROR_TYPES, IPPROTO_DSTOPTS, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_IPIP,
 } from './checksums';
-import { Endpoint, FuzzFrame, fuzzFrames, FuzzTargets, protoNumber, Rng } from './fuzz_packets';
+import { BALANCED, Endpoint, FuzzFrame, fuzzFrames, FuzzTargets, protoNumber, Rng } from './fuzz_packets';
 import * as P from './packets';
 import {
   createEdgeFixture, EdgeFixture, LINK_CLIENT4, LINK_CLIENT6, NODE4, NODE6, openBpfRoot, PEER4, PEER6, PROG, TC_ACT_OK,
@@ -128,8 +128,7 @@ function ipFields(frame: Buffer): IpFields | undefined {
   return undefined;
 }
 
-/** The transports kpr balances: their first 4 bytes are the ports. */
-const withPorts = (proto: number) => proto === P.IPPROTO_TCP || proto === P.IPPROTO_UDP || proto === P.IPPROTO_SCTP;
+const withPorts = (proto: number) => BALANCED.includes(proto);
 
 /** A later fragment kpr balances: only TCP's, UDP's and SCTP's. */
 const laterBalanced = (ip: IpFields | undefined) => !!ip?.later && withPorts(ip.proto);

@@ -7,6 +7,7 @@
 // (tests/unit/crc32c.test.ts).
 import { EdgeBackend, EdgeFrontend, ProgTestRunResult } from '../../lib/datapath/native';
 import { checksumFaults } from './checksums';
+import { Rng } from './fuzz_packets';
 import * as P from './packets';
 import {
   CLIENT4, CLIENT6, dropCount, eachEdgeFixture, expectUnchanged, frontend, inSnatPorts, LINK_CLIENT4, LINK_CLIENT6, NODE4,
@@ -25,15 +26,7 @@ const BE_PORT = 38412;
 const behindEthernet = (frame: Buffer) => frame.subarray(P.ETH_HLEN).toString('hex');
 
 /** Chunks of a DATA-like shape: any bytes, a multiple of 4 long (RFC 9260 3.2). */
-function chunksOf(seed: number, len: number): Buffer {
-  const b = Buffer.alloc(len);
-  let x = seed >>> 0;
-  for (let i = 0; i < len; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    b[i] = x >>> 24;
-  }
-  return b;
-}
+const chunksOf = (seed: number, len: number): Buffer => new Rng(seed).bytes(len);
 
 describe('SCTP at the edge (BPF_PROG_TEST_RUN)', () => {
   const t = eachEdgeFixture('sctp', { maglevTableSize: M });

@@ -13,8 +13,6 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { pinPaths } from '../../lib/host/bpffs';
-import { loadAddon } from '../../lib/datapath/native';
-import { EDGE_DROP_REASONS } from '../../lib/datapath/reasons';
 import { startAgent } from '../helpers/agent';
 import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
 import { createTestCgroup, TestCgroup } from '../helpers/cgroup';
@@ -23,6 +21,7 @@ import { Place, runClient } from '../helpers/client_runner';
 import { createEdgeTopology, EdgeNode, EdgeTopology } from '../helpers/edge_topology';
 import { LineProcess } from '../helpers/line_process';
 import { Endpoint, nodeManifest, serviceManifest, writeManifest } from '../helpers/manifests';
+import { edgeDrops } from '../helpers/maps';
 import { assertPrivileged } from '../helpers/preflight';
 import { run } from '../helpers/run';
 import { EchoServer, startEchoServer } from '../helpers/servers';
@@ -124,14 +123,7 @@ describe('edge LB flow state under tens of thousands of flows', () => {
     run('ip', ['netns', 'exec', node.ns, 'curl', '-s', '-m', '5', `http://127.0.0.1:${METRICS_PORT}/metrics`]);
 
   /** Every edge drop counter of a node, by reason, from its pinned maps. */
-  function drops(node: EdgeNode): Record<string, number> {
-    const maps = loadAddon().openPinnedEdgeMaps(pinPaths((places.get(node.name) as { root: BpfRoot }).root.path).maps);
-    try {
-      return Object.fromEntries(maps.readDrops().flatMap((n, i) => (n > 0 ? [[EDGE_DROP_REASONS[i] ?? `reason_${i}`, n]] : [])));
-    } finally {
-      maps.close();
-    }
-  }
+  const drops = (node: EdgeNode): Record<string, number> => edgeDrops(pinPaths((places.get(node.name) as { root: BpfRoot }).root.path).maps);
 
   async function flows(mode: 'tcp' | 'udp-new-socket', addr: string, port: number): Promise<ClientReport> {
     const r = await runClient(client, { mode, addr, port, count: FLOWS, deadlineMs: RUN_DEADLINE_MS });

@@ -11,12 +11,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { EdgeServiceRow, FlowRow } from '../../lib/cli/edge_listing';
-import { loadAddon, repoRoot } from '../../lib/datapath/native';
-import { EDGE_DROP_REASONS } from '../../lib/datapath/reasons';
+import { repoRoot } from '../../lib/datapath/native';
+import { pinPaths } from '../../lib/host/bpffs';
 import { EdgeNodeAgent, startEdgeNodeAgent } from '../helpers/agent';
 import { createEdgeTopology, EdgeNode, EdgeTopology } from '../helpers/edge_topology';
 import { tearDownEdgeTest } from '../helpers/edge_teardown';
 import { LineProcess } from '../helpers/line_process';
+import { edgeDrops } from '../helpers/maps';
 import { nodeManifest, serviceManifest, writeManifest } from '../helpers/manifests';
 import { assertPrivileged } from '../helpers/preflight';
 import { run } from '../helpers/run';
@@ -69,16 +70,7 @@ describe('edge LB: SCTP with real packets, every path, both families, a port rew
     return { name, ns, process: p, stop: async () => void (await p.stop()) };
   }
 
-  const drops = () =>
-    agents.map((a) => {
-      const maps = loadAddon().openPinnedEdgeMaps(path.join(a.root.path, 'kpr', 'maps'));
-      try {
-        const d = maps.readDrops();
-        return Object.fromEntries(EDGE_DROP_REASONS.map((r, i) => [r, d[i]]).filter(([, n]) => n));
-      } finally {
-        maps.close();
-      }
-    });
+  const drops = () => agents.map((a) => edgeDrops(pinPaths(a.root.path).maps));
 
   beforeAll(async () => {
     assertPrivileged();
