@@ -31,6 +31,20 @@ static __always_inline int translatable(__u32 proto)
 	return proto == KPR_PROTO_TCP || proto == KPR_PROTO_UDP || proto == KPR_PROTO_SCTP;
 }
 
+/* Whether the socket LB translates in the caller's network namespace: not
+ * in one bypassed (kpr_sock_bypass), nor, with --bpf-lb-sock-hostns-only,
+ * in any but the node's own. */
+static __always_inline int translates_here(struct bpf_sock_addr *ctx)
+{
+	__u64 cookie = bpf_get_netns_cookie(ctx);
+	__u32 zero = 0;
+	__u64 *host = bpf_map_lookup_elem(&kpr_sock_hostns, &zero);
+
+	if (host && *host && *host != cookie)
+		return 0;
+	return !bpf_map_lookup_elem(&kpr_sock_bypass, &cookie);
+}
+
 /* Shared by connect() and sendmsg(): returns the verdict and leaves the
  * backend in *a. UDP sockets remember the translation for the reverse path. */
 static __always_inline enum sock_verdict sock_forward(struct bpf_sock_addr *ctx, struct sock_endpoint *a)
@@ -40,7 +54,7 @@ static __always_inline enum sock_verdict sock_forward(struct bpf_sock_addr *ctx,
 	__u32 svc_id = 0;
 	enum sock_verdict v;
 
-	if (!translatable(proto))
+	if (!translatable(proto) || !translates_here(ctx))
 		return SOCK_PASS;
 	v = sock_translate(ctx, a, proto, &svc_id);
 	if (v == SOCK_TRANSLATED && proto == KPR_PROTO_UDP)

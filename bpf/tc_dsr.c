@@ -12,6 +12,10 @@
  * it goes straight to the client, which sees the address it connected to;
  * so does an ICMP error about the client's packet (kpr_edge_icmp_backend.h).
  *
+ * On the host side of a pod's interface (kpr_pod_path.h), ingress is
+ * kpr_tc_pod_ingress, the per-packet path, and egress the same
+ * kpr_tc_dsr_egress: the replies of the backends the path chose.
+ *
  * Anything else is left alone. */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
@@ -23,29 +27,15 @@
 #include "kpr_edge_revnat.h"
 #include "kpr_edge_icmp_backend.h"
 #include "kpr_edge_frag.h"
-#include "kpr_nat.h"
+#include "kpr_skb_nat.h"
+#include "kpr_tc_verdict.h"
+#include "kpr_pod_path.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-#define TC_ACT_OK   0
-#define TC_ACT_SHOT 2
 
 /* What parsing reads: Ethernet, IPv6 or the longest IPv4 header, and TCP's
  * fixed part. */
 #define HEADERS_MAX (sizeof(struct ethhdr) + 60 + sizeof(struct tcphdr))
-
-/* Field offsets the rewrite helpers take (RFC 791, 8200, 793, 768). */
-#define IPV4_CSUM_OFF  10
-#define IPV4_SADDR_OFF 12
-#define IPV6_SADDR_OFF 8
-#define TCP_CSUM_OFF   16
-#define UDP_CSUM_OFF   6
-
-static __always_inline int shot(__u32 reason)
-{
-	count_drop(reason);
-	return TC_ACT_SHOT;
-}
 
 /* The frontend named by an IPIP tunnel's option when the outer header is
  * exactly kpr's, addressed to node, and one the stack itself would take: a
@@ -145,67 +135,6 @@ int kpr_tc_dsr_ingress(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
-/* Sets the packet's source address, with the IPv4 header checksum fixed up by
- * the kernel's helper; *diff gets what the change adds to the pseudo header's
- * sum, for the L4 checksum. */
-static __always_inline int set_source_addr(struct __sk_buff *skb, const struct pkt *p, const __u8 *addr,
-					   __s64 *diff)
-{
-	__u32 alen = p->family == KPR_AF_INET ? 4 : 16;
-	__u32 saddr_off = L3_OFF + (p->family == KPR_AF_INET ? IPV4_SADDR_OFF : IPV6_SADDR_OFF);
-	__u8 old_addr[16], new_addr[16];
-
-	__builtin_memcpy(old_addr, p->saddr, 16);
-	__builtin_memcpy(new_addr, addr, 16);
-	*diff = bpf_csum_diff((void *)old_addr, alen, (void *)new_addr, alen, 0);
-	if (*diff < 0)
-		return -1;
-	if (p->family == KPR_AF_INET && bpf_l3_csum_replace(skb, L3_OFF + IPV4_CSUM_OFF, 0, *diff, 0))
-		return -1;
-	return bpf_skb_store_bytes(skb, saddr_off, new_addr, alen, 0) ? -1 : 0;
-}
-
-/* An SCTP reply's source port, with its checksum, which covers no address
- * (kpr_nat.h). One the device has yet to fill in (CHECKSUM_PARTIAL) is
- * overwritten after tc, so updating it does no harm. */
-static __always_inline int set_sctp_source_port(struct __sk_buff *skb, const struct pkt *p, __u16 port)
-{
-	__u32 l4_off = l4_offset(p);
-	__u32 ports, check;
-
-	if (bpf_skb_load_bytes(skb, l4_off, &ports, 4) || bpf_skb_load_bytes(skb, l4_off + SCTP_CSUM_OFF, &check, 4))
-		return NAT_NO_HEADER;
-	check = sctp_check_for_port(p, check, ports, NAT_SRC, port);
-	if (bpf_skb_store_bytes(skb, l4_off + SCTP_CSUM_OFF, &check, 4, 0) || bpf_skb_store_bytes(skb, l4_off, &port, 2, 0))
-		return NAT_NO_HEADER;
-	return 0;
-}
-
-/* Sets the reply's source to the frontend's, with the IPv4 header checksum
- * and the L4 checksum (pseudo header included) fixed up by the kernel's
- * helpers, which also know a checksum the device has yet to fill in.
- * Returns 0 or an enum nat_error, before anything changed for the latter's
- * NAT_SCTP_FRAGMENT. */
-static __always_inline int rewrite_source(struct __sk_buff *skb, const struct pkt *p,
-					  const struct edge_revnat_val *v)
-{
-	__u32 l4_off = l4_offset(p);
-	__u32 csum_off = l4_off + (p->proto == IPPROTO_TCP ? TCP_CSUM_OFF : UDP_CSUM_OFF);
-	__u64 l4_flags = p->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
-	__s64 diff;
-
-	if (sctp_port_unfixable(p, p->sport, v->frontend_port))
-		return NAT_SCTP_FRAGMENT;
-	if (set_source_addr(skb, p, v->frontend_addr, &diff))
-		return NAT_NO_HEADER;
-	if (p->proto == IPPROTO_SCTP)
-		return p->sport != v->frontend_port ? set_sctp_source_port(skb, p, v->frontend_port) : 0;
-	if (bpf_l4_csum_replace(skb, csum_off, 0, diff, BPF_F_PSEUDO_HDR | l4_flags) ||
-	    bpf_l4_csum_replace(skb, csum_off, p->sport, v->frontend_port, 2 | l4_flags))
-		return NAT_NO_HEADER;
-	return bpf_skb_store_bytes(skb, l4_off, &v->frontend_port, 2, 0) ? NAT_NO_HEADER : 0;
-}
-
 /* A later fragment of a reply: the source its first fragment was given, and
  * nothing at L4, which it does not carry (kpr_edge_frag.h). A later fragment
  * of anything else leaves as it is. */
@@ -216,7 +145,7 @@ static __always_inline int reply_fragment(struct __sk_buff *skb, const struct pk
 
 	if (!v || v->action != KPR_FRAG_REPLY)
 		return TC_ACT_OK;
-	return set_source_addr(skb, p, v->saddr, &diff) ? shot(KPR_EDGE_DROP_REVNAT_FAILED) : TC_ACT_OK;
+	return skb_set_addr(skb, p, NAT_SRC, v->saddr, &diff) ? shot(KPR_EDGE_DROP_REVNAT_FAILED) : TC_ACT_OK;
 }
 
 SEC("tc")
@@ -237,11 +166,20 @@ int kpr_tc_dsr_egress(struct __sk_buff *skb)
 	if (!v)
 		return TC_ACT_OK;
 	fe = *v;
-	err = rewrite_source(skb, &p, &fe);
+	/* The reply leaves with the frontend's address and port as its source. */
+	err = skb_nat_rewrite(skb, &p, NAT_SRC, fe.frontend_addr, fe.frontend_port);
 	if (err)
 		return shot(err == NAT_SCTP_FRAGMENT ? KPR_EDGE_DROP_SCTP_FRAGMENT : KPR_EDGE_DROP_REVNAT_FAILED);
 	/* p still holds the addresses the later fragments leave with. */
 	if (p.frag == KPR_FRAG_FIRST)
-		frag_remember_reply(&p, fe.frontend_addr);
+		frag_remember(&p, KPR_FRAG_REPLY, fe.frontend_addr, p.daddr);
 	return TC_ACT_OK;
+}
+
+SEC("tc")
+int kpr_tc_pod_ingress(struct __sk_buff *skb)
+{
+	struct pkt p;
+
+	return parse_skb(skb, &p) == PARSE_OK ? pod_path(skb, &p) : TC_ACT_OK;
 }

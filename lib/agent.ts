@@ -80,7 +80,7 @@ async function startKubernetes(kubeconfig: string | undefined, apiServer: string
   const source = new KubernetesSource(
     api,
     w.node,
-    kubernetesTargets(),
+    kubernetesTargets(w.node),
     {
       service: (key, svc) => w.state.service(key, svc),
       endpointSlice: (key, slice) => w.state.endpointSlice(key, slice),
@@ -91,6 +91,8 @@ async function startKubernetes(kubeconfig: string | undefined, apiServer: string
         w.state.setNode(node ? nodeContext(node) : noNode);
       },
       nodes: (all) => w.state.setNodeAddresses(nodeAddresses(all)),
+      pod: (key, pod) => w.state.pod(key, pod),
+      namespace: (key, ns) => w.state.namespace(key, ns),
       synced: () => {
         if (!nodeSeen) w.log.warn(`kubernetes: Node ${w.node} not found: no labels for topology, no Node addresses, NodePorts on the interfaces' addresses alone (--hostname-override?)`);
         w.loop.start();
@@ -145,7 +147,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const capacity = new CapacityReport({ log, pending: (datapath, n) => kpr.pendingForCapacity(datapath, n) });
   const deps = { kpr, capacity, repair, log };
   const objectDir = cfg.bpfObjectDir ?? path.join(repoRoot(), 'bpf');
-  const socket = openSocketLb(cfg, objectDir, pins, cgroupRoot, deps);
+  const socket = openSocketLb({ ...cfg, podPath: attachMode(cfg.acceleration) !== undefined && cfg.podInterfaces !== undefined }, objectDir, pins, cgroupRoot, deps);
   const edge = openEdgeLb(cfg, objectDir, pins.maps, deps);
   const lbs = edge ? [socket, edge] : [socket];
   privatePins([pins.maps, pins.links]);
@@ -170,6 +172,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
     lbAlgorithm: cfg.lbAlgorithm,
     lbSourceRangeAllTypes: cfg.lbSourceRangeAllTypes,
     externalClusterIP: cfg.externalClusterIP,
+    podPath: edge !== undefined && cfg.podInterfaces !== undefined,
   };
   const state: ProxyState = new ProxyState({ name: node, labels: {}, addresses: [] }, modelConfig, metrics, () => loop.changed());
   const healthChecks = new HealthCheckServers(() => metrics.health.isHealthy(Date.now()), log);
@@ -186,6 +189,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
       addressWatch.stop();
       loop.stop();
       gc.stop();
+      for (const lb of lbs) lb.stop?.();
       for (const s of servers) s.close();
       healthChecks.closeAll();
       resolve();

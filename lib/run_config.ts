@@ -1,5 +1,6 @@
 // What the agent runs with: every setting of `kpr run`, from its flags and
 // the kube-proxy configuration file (cli/run_config.ts builds it).
+import type { PodInterfaceChoice } from './host/pod_interfaces';
 import type { BindAddress } from './bind_address';
 import type { XdpAcceleration } from './datapath/edge/attach';
 import type { FlowTimeouts, PortRange } from './datapath/native';
@@ -63,6 +64,10 @@ export interface RunConfig {
   acceleration: XdpAcceleration;
   /** undefined: the interfaces holding this node's addresses. */
   devices?: string[];
+  /** --bpf-lb-sock-hostns-only: the socket LB translates only in the node's own network namespace. */
+  sockHostnsOnly: boolean;
+  /** Where the per-packet path goes; undefined: nowhere. */
+  podInterfaces?: PodInterfaceChoice;
   /** undefined: defaultSnatPorts of the node's local port range. */
   snatPorts?: PortRange[];
   flowTimeouts: FlowTimeouts;

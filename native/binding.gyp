@@ -20,6 +20,7 @@
         "src/sock_maps.cc",
         "src/sock_attach.cc",
         "src/sock_udp_destroy.cc",
+        "src/netns_thread.cc",
         "src/edge_maps.cc",
         "src/edge_attach.cc",
         "src/edge_trace.cc",

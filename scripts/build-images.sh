@@ -14,6 +14,7 @@
 #   nginx                   registry.k8s.io/e2e-test-images/nginx:1.27.0-2
 #   distroless-iptables     registry.k8s.io/build-image/distroless-iptables:v0.9.9
 #   kube-proxy              registry.k8s.io/kube-proxy:<KUBE_VERSION>   (the baseline run)
+#   mesh-sidecar            localhost/kpr-tests/mesh-sidecar:1   (a mesh's capture: iptables, SO_ORIGINAL_DST)
 #
 # The e2e tags are those of test/utils/image/manifest.go at KUBE_VERSION
 # (tests/e2e/kube-versions.env); the build fails if that file disagrees.
@@ -102,6 +103,7 @@ IMAGES=(
   "nginx|registry.k8s.io/e2e-test-images/nginx:$(tag_of nginx)|$RECIPES/nginx/Dockerfile|$RECIPES/nginx|Dockerfile|base|"
   "distroless-iptables|registry.k8s.io/build-image/distroless-iptables:$(tag_of distroless-iptables)|$RECIPES/distroless-iptables/Dockerfile|$RECIPES/distroless-iptables|Dockerfile|base|"
   "kube-proxy|registry.k8s.io/kube-proxy:$KUBE_VERSION|$RECIPES/kube-proxy/Dockerfile|$KUBE_CACHE/bin|kube-proxy|distroless-iptables|"
+  "mesh-sidecar|localhost/kpr-tests/mesh-sidecar:1|$RECIPES/mesh-sidecar/Dockerfile|$ROOT/tests/helpers|orig_dst_proxy.py|distroless-iptables|"
 )
 # Images that only others start from: kept in buildah's storage, not archived.
 is_base() { [ "$1" = base ] || [ "$1" = node ]; }

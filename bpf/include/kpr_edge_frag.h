@@ -86,16 +86,18 @@ static __always_inline void frag_complete(struct edge_frag_val *v, const struct 
 	v->action = to;
 }
 
-/* tc egress, the first fragment of a backend's reply p (not yet rewritten),
- * about to leave from fe_addr. */
-static __always_inline void frag_remember_reply(const struct pkt *p, const __u8 *fe_addr)
+/* tc, a first fragment p (not yet rewritten) leaving from saddr to daddr
+ * after action: a backend's reply about to leave as the frontend's
+ * (KPR_FRAG_REPLY), or a pod's packet handed to a backend (KPR_FRAG_LOCAL,
+ * kpr_pod_path.h). */
+static __always_inline void frag_remember(const struct pkt *p, __u8 action, const __u8 *saddr, const __u8 *daddr)
 {
-	struct edge_frag_val v = { .action = KPR_FRAG_REPLY };
+	struct edge_frag_val v = { .action = action };
 	struct edge_frag_key k;
 
 	frag_key(&k, p);
-	__builtin_memcpy(v.saddr, fe_addr, 16);
-	__builtin_memcpy(v.daddr, p->daddr, 16);
+	__builtin_memcpy(v.saddr, saddr, 16);
+	__builtin_memcpy(v.daddr, daddr, 16);
 	bpf_map_update_elem(&kpr_edge_fragments, &k, &v, BPF_ANY);
 }
 

@@ -13,9 +13,7 @@
 #include "kpr_parse.h"
 
 /* A backend on this node: the stack delivers the packet; its replies leave
- * through tc_dsr.c, which needs to know the frontend. That is written once
- * per connection, and refreshed with the flow's entry (at most once a
- * second): a map update on every packet would cost more than all the rest. */
+ * through tc_dsr.c, which needs to know the frontend (revnat_note). */
 static __always_inline int forward_local(struct xdp_md *ctx, struct pkt *p, const struct edge_backend *b,
 					 int new_flow, int refreshed)
 {
@@ -27,13 +25,7 @@ static __always_inline int forward_local(struct xdp_md *ctx, struct pkt *p, cons
 	err = nat_rewrite(ctx, p, NAT_DST, b->addr, b->port);
 	if (err)
 		return nat_refused(err);
-	/* A client may open a connection from the port of an ended one, to
-	 * another frontend of the same service: the flow entry is the same,
-	 * the frontend its replies must come from is not. */
-	if (new_flow || (p->proto == IPPROTO_TCP && ct_opening(p->tcp_flags)))
-		revnat_remember(p, fe_addr, fe_port);
-	else if (refreshed)
-		revnat_remember_or_refresh(p, fe_addr, fe_port);
+	revnat_note(p, fe_addr, fe_port, new_flow, refreshed);
 	return XDP_PASS;
 }
 

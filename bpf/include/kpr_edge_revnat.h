@@ -57,6 +57,33 @@ static __always_inline void revnat_remember_or_refresh(const struct pkt *p, cons
 		revnat_remember(p, fe_addr, fe_port);
 }
 
+/* A client's new TCP connection p made straight to a backend (no frontend
+ * on its way): an entry an earlier connection through a frontend left for
+ * the same ends must not turn this one's replies into the frontend's. */
+static __always_inline void revnat_forget(const struct pkt *p)
+{
+	struct edge_revnat_key k = {};
+
+	revnat_key(&k, p, 1);
+	bpf_map_delete_elem(&kpr_edge_revnat, &k);
+}
+
+/* A client's packet p handed to a backend on this node (destination = the
+ * backend) of the flow to fe: what its replies need is written once per
+ * connection, and refreshed with the flow's entry (at most once a second):
+ * a map update on every packet would cost more than all the rest. A client
+ * may open a connection from the port of an ended one, to another frontend
+ * of the same service: the flow entry is the same, the frontend its replies
+ * must come from is not. */
+static __always_inline void revnat_note(const struct pkt *p, const __u8 *fe_addr, __u16 fe_port, int new_flow,
+					int refreshed)
+{
+	if (new_flow || (p->proto == IPPROTO_TCP && ct_opening(p->tcp_flags)))
+		revnat_remember(p, fe_addr, fe_port);
+	else if (refreshed)
+		revnat_remember_or_refresh(p, fe_addr, fe_port);
+}
+
 /* The frontend a reply p (backend -> client) must come from, or NULL; the
  * entry is refreshed. */
 static __always_inline const struct edge_revnat_val *revnat_lookup(const struct pkt *p)

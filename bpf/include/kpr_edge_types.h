@@ -39,12 +39,20 @@ enum kpr_edge_reason {
 	KPR_EDGE_REASON_MAX = 16,
 };
 
-/* kpr_edge_frontends key: one NodePort / LoadBalancer IP / ExternalIP. */
+/* edge_fe_key.family bit of the frontends the per-packet path serves to the
+ * node's own pods (kpr_pod_path.h): every frontend as traffic from this node
+ * reaches it, in services of their own, beside the same address and port as
+ * clients outside reach it. One map, so that both views share one service
+ * id space (Maglev tables, affinity, stats) and one capacity. */
+#define KPR_EDGE_FE_POD 0x80
+
+/* kpr_edge_frontends key: one NodePort / LoadBalancer IP / ExternalIP (and
+ * routed ClusterIP), or, with KPR_EDGE_FE_POD, any frontend as pods reach it. */
 struct edge_fe_key {
 	__u8 addr[16]; /* IPv4 in the first 4 bytes, rest zero */
 	__u16 port;    /* network byte order */
 	__u8 proto;    /* IPPROTO_TCP / IPPROTO_UDP / IPPROTO_SCTP */
-	__u8 family;   /* KPR_AF_* */
+	__u8 family;   /* KPR_AF_*, | KPR_EDGE_FE_POD */
 };
 
 struct edge_fe_val {
@@ -178,7 +186,7 @@ struct edge_frag_key {
 enum kpr_frag_action {
 	KPR_FRAG_DROP = 0,  /* XDP: the first was dropped or answered: dropped too (frag_not_found) */
 	KPR_FRAG_PASS = 1,  /* XDP: not kpr's, passed untouched */
-	KPR_FRAG_LOCAL = 2, /* XDP: addresses set, up the stack to a backend on this node */
+	KPR_FRAG_LOCAL = 2, /* XDP: addresses set, up the stack to a backend on this node; tc (a pod's): destination set */
 	KPR_FRAG_DSR = 3,   /* XDP: addresses set, tunnelled to tunnel_dst */
 	KPR_FRAG_ROUTE = 4, /* XDP: addresses set, sent on by the FIB (snat, both ways) */
 	KPR_FRAG_REPLY = 5, /* tc egress: a backend's reply, source set */

@@ -58,6 +58,28 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_destroy SEC(".maps");
 
+/* Network namespaces (by cookie) whose connections the socket LB leaves
+ * alone: pods whose packets must keep the service address (the socket-LB
+ * bypass); the per-packet path at their interface balances them
+ * (kpr_pod_path.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u64);
+	__type(value, __u8);
+	__uint(max_entries, KPR_SOCK_BYPASS_MAX);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_sock_bypass SEC(".maps");
+
+/* --bpf-lb-sock-hostns-only: the cookie of the node's own network
+ * namespace, the only one the socket LB translates in; 0: every one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_sock_hostns SEC(".maps");
+
 /* Translations per service, indexed by svc_id. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -22,7 +22,10 @@ function frontendsBySvc(frontends: EdgeFrontend[]): Map<number, string[]> {
 
 export interface EdgeServiceRow {
   frontend: string;
+  /** external: clients outside the node (XDP); pod: the per-packet path's view. */
+  scope: 'external' | 'pod';
   svcId: number;
+  /** The forwarding mode; "pod" for the per-packet path, which only rewrites the destination. */
   mode: string;
   algorithm: string;
   affinityTimeout: number;
@@ -36,10 +39,11 @@ const backendText = (b: { addr: string; port: number; nodeAddr?: string }) => `$
 export function edgeServiceRows(frontends: EdgeFrontend[], backends: EdgeBackend[]): EdgeServiceRow[] {
   const bySvc = new Map<number, EdgeBackend[]>();
   for (const b of sortedBy(backends, (x) => addrKey(x.addr, x.port))) bySvc.set(b.svcId, [...(bySvc.get(b.svcId) ?? []), b]);
-  return sortedBy(frontends, (f) => `${addrKey(f.addr, f.port)}|${f.proto}`).map((f) => ({
+  return sortedBy(frontends, (f) => `${addrKey(f.addr, f.port)}|${f.proto}|${f.scope ?? ''}`).map((f) => ({
     frontend: formatFrontend(f),
+    scope: f.scope ?? 'external',
     svcId: f.svcId,
-    mode: f.mode,
+    mode: f.scope ?? f.mode,
     algorithm: f.algorithm,
     affinityTimeout: f.affinityTimeout,
     sourceRanges: f.sourceRanges,

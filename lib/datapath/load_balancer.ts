@@ -10,6 +10,8 @@ import { LbSync } from '../sync/lb_sync';
 export interface LoadBalancer {
   sync: LbSync;
   metrics: LbMetrics;
+  /** Ends what the LB runs besides its syncs. */
+  stop?(): void;
 }
 
 /** What opening an LB takes from the agent. */

@@ -2,6 +2,8 @@
 // owns map packing (bpf/include/kpr_sock_types.h, kpr_edge_types.h); this file only types it and
 // finds the built binary.
 import * as path from 'path';
+import type { NetnsReading } from '../host/pod_netns';
+import type { EdgeScope } from '../model/frontend';
 import type { ForwardingMode } from '../model/forwarding_mode';
 import type { LbAlgorithm } from '../model/lb_algorithm';
 import type { Protocol } from '../model/protocol';
@@ -100,6 +102,13 @@ export interface SocketDatapath extends SocketMaps, MigratedMaps {
   /** Destroy connected UDP sockets whose peer is one of targets, in each
    *  network namespace (paths like /proc/PID/ns/net). Returns how many. */
   destroyUdpSockets(targets: SocketTarget[], netnsPaths: string[]): number;
+  /** The network namespaces (by cookie, a decimal string) whose connections
+   *  the socket LB leaves alone (kpr_sock_bypass): made exactly these. */
+  replaceBypass(cookies: string[]): void;
+  dumpBypass(): string[];
+  /** --bpf-lb-sock-hostns-only: the one namespace the socket LB translates
+   *  in (kpr_sock_hostns); '0': every one. */
+  setHostnsOnly(cookie: string): void;
 }
 
 export interface SocketOpenOptions {
@@ -114,7 +123,11 @@ export interface SocketOpenOptions {
 }
 
 /** A NodePort / LoadBalancer IP / ExternalIP as the edge LB sees it. */
-export interface EdgeFrontend extends FrontendKey {
+export interface EdgeFrontendKey extends FrontendKey {
+  scope?: EdgeScope;
+}
+
+export interface EdgeFrontend extends EdgeFrontendKey {
   svcId: number;
   /** Backends in the service's Maglev table; 0 = none (noBackend applies). */
   count: number;
@@ -194,7 +207,7 @@ export interface ProgTestRunResult {
 /** The edge LB's map writes and reads; what the edge plan needs. */
 export interface EdgeMaps extends Pick<EdgeReaders, 'dumpFrontends' | 'dumpBackends' | 'dumpSourceRanges' | 'dumpMaglevTableIds'> {
   updateFrontends(frontends: EdgeFrontend[]): void;
-  deleteFrontends(keys: FrontendKey[]): void;
+  deleteFrontends(keys: EdgeFrontendKey[]): void;
   updateBackends(backends: EdgeBackend[]): void;
   deleteBackends(ids: number[]): void;
   /** Swaps in a whole new Maglev table: exactly maglevTableSize backend ids. */
@@ -265,6 +278,9 @@ export interface EdgeDatapath extends EdgeMaps, EdgeReaders, MigratedMaps {
   /** Attaches tc_dsr.c to kpr's slot (handle 1, priority 1) of the
    *  device's tc ingress and egress (clsact), or of one of them. */
   attachTc(ifname: string, direction?: TcDirection): { action: AttachResult['action'] };
+  /** The same slots of an interface towards pods: kpr_tc_pod_ingress (the
+   *  per-packet path) and kpr_tc_dsr_egress (its replies). */
+  attachPodTc(ifname: string, direction?: TcDirection): { action: AttachResult['action'] };
   programIds(): ProgramIds;
 }
 
@@ -428,6 +444,8 @@ interface Addon {
    *  be any prime up to 131071, so that the paper's own example can be run. */
   computeMaglevFromPermutations(input: { size: number; permutations: MaglevPermutation[] }): Uint32Array;
   openSocketDatapath(opts: SocketOpenOptions): SocketDatapath;
+  /** Each network namespace's cookie and addresses, or why it could not be read. */
+  netnsInfo(paths: string[]): NetnsReading[];
   /** Open already pinned maps without loading programs (CLI while no agent runs). */
   openPinnedSocketMaps(mapDir: string): SocketMaps;
   /** Load the XDP edge LB with its maps pinned under mapDir. */

@@ -8,7 +8,8 @@ import { resolveConflicts } from './frontend_conflicts';
 import { HealthCheck, healthCheck } from './health_check';
 import { annotatedLbAlgorithm } from './lb_algorithm';
 import { ModelConfig, NodeContext } from './node';
-import { EndpointSlice, objectName, Service } from './objects';
+import { EndpointSlice, objectName, Pod, Service } from './objects';
+import { hostPortFrontends } from './host_ports';
 import { sortedBy } from './order';
 import { familyPorts } from './service_port';
 import { slicesByService } from './service_slices';
@@ -16,6 +17,7 @@ import { clusterIpFrontends, clusterIPs } from './service_types/clusterip';
 import { externalIpFrontends } from './service_types/external_ips';
 import { loadBalancerFrontends } from './service_types/loadbalancer';
 import { nodePortFrontends } from './service_types/nodeport';
+import { podFrontend } from './pod_frontends';
 import { nodeMayUse } from './source_ranges';
 import { noLocalEndpoints } from './traffic_policy';
 
@@ -27,6 +29,9 @@ export interface DesiredState {
    *  frontend, for traffic from outside (and ClusterIPs with
    *  --bpf-lb-external-clusterip). Ordered by frontendKey. */
   edgeFrontends: ExternalFrontend[];
+  /** The per-packet path's frontends: those of `frontends` as the node's
+   *  pods reach them (pod_frontends.ts); empty unless config.podPath. */
+  podFrontends: ExternalFrontend[];
   conflicts: string[];
   /** Settings the model could not apply as given (a bad annotation, a
    *  backend whose node has no address), one line each, by service name. */
@@ -79,22 +84,31 @@ export function winners(services: ServiceFrontends[]): { sorted: Frontend[]; con
 }
 
 /** The desired state from the winning frontends (ordered by frontendKey). */
-export function desiredState(sorted: Frontend[], conflicts: string[], services: ServiceFrontends[], node: NodeContext): DesiredState {
+export function desiredState(sorted: Frontend[], conflicts: string[], services: ServiceFrontends[], node: NodeContext, config: ModelConfig): DesiredState {
   const noLocal = { internal: 0, external: 0 };
   for (const s of services) {
     noLocal.internal += s.noLocalEndpoints.internal;
     noLocal.external += s.noLocalEndpoints.external;
   }
+  // A LoadBalancer frontend whose source ranges shut this node out is left
+  // to the real load balancer (source_ranges.ts).
+  const frontends = sorted.filter((f) => nodeMayUse(f, node));
   return {
-    // A LoadBalancer frontend whose source ranges shut this node out is left
-    // to the real load balancer (source_ranges.ts).
-    frontends: sorted.filter((f) => nodeMayUse(f, node)),
+    frontends,
     edgeFrontends: sorted.filter(isExternal),
+    podFrontends: config.podPath ? frontends.map((f) => podFrontend(f, config)) : [],
     conflicts,
     noLocalEndpoints: noLocal,
     warnings: services.flatMap((s) => s.warnings),
     healthChecks: services.flatMap((s) => (s.healthCheck ? [s.healthCheck] : [])),
   };
+}
+
+/** The hostPorts of this node's pods, as one more owner of frontends that
+ *  comes after every Service (host_ports.ts). */
+export function hostPortOwner(pods: Iterable<Pod>, node: NodeContext, config: ModelConfig): ServiceFrontends {
+  const { frontends, warnings } = hostPortFrontends(pods, node, config);
+  return { frontends, warnings, noLocalEndpoints: { internal: 0, external: 0 } };
 }
 
 export function desiredFrontends(
@@ -103,10 +117,11 @@ export function desiredFrontends(
   node: NodeContext,
   config: ModelConfig,
   nodes: NodeAddresses = NO_NODE_ADDRESSES,
+  pods: Iterable<Pod> = [],
 ): DesiredState {
   const bySvc = slicesByService([...slices]);
   const ordered = sortedBy([...services], (svc) => objectName(svc.metadata));
-  const perService = ordered.map((svc) => serviceFrontends(svc, bySvc.get(objectName(svc.metadata)) ?? [], node, config, nodes));
+  const perService = [...ordered.map((svc) => serviceFrontends(svc, bySvc.get(objectName(svc.metadata)) ?? [], node, config, nodes)), hostPortOwner(pods, node, config)];
   const { sorted, conflicts } = winners(perService);
-  return desiredState(sorted, conflicts, perService, node);
+  return desiredState(sorted, conflicts, perService, node, config);
 }

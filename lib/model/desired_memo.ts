@@ -5,10 +5,12 @@
 // has the same frontends as last time; those frontends are reused as they
 // are, which also tells the datapath plan they need no look.
 import { NO_NODE_ADDRESSES, NodeAddresses } from './backend_location';
-import { DesiredState, desiredState, ServiceFrontends, serviceFrontends, winners } from './desired';
+import { DesiredState, desiredState, hostPortOwner, ServiceFrontends, serviceFrontends, winners } from './desired';
 import { Frontend, frontendKey } from './frontend';
 import { ModelConfig, NodeContext } from './node';
-import { EndpointSlice, objectName, Service } from './objects';
+import { EndpointSlice, objectName, Pod, Service } from './objects';
+
+const NO_PODS: readonly Pod[] = [];
 import { compareStrings, sameItems } from './order';
 import { slicesByService } from './service_slices';
 
@@ -27,6 +29,8 @@ interface Last {
   order: string[];
   /** The frontends that won, ordered by frontendKey (before the views). */
   sorted: Frontend[];
+  pods: readonly Pod[];
+  hostPorts: ServiceFrontends;
   state: DesiredState;
 }
 
@@ -43,9 +47,20 @@ function serviceName(svc: Service): string {
 export class DesiredFrontends {
   private last?: Last;
 
-  /** desiredFrontends(services, slices, node, config, nodes), reusing the last result where it holds. */
-  compute(services: Iterable<Service>, slices: Iterable<EndpointSlice>, node: NodeContext, config: ModelConfig, nodes: NodeAddresses = NO_NODE_ADDRESSES): DesiredState {
+  /** desiredFrontends(services, slices, node, config, nodes, pods), reusing
+   *  the last result where it holds; pods: the same array while no pod's
+   *  hostPorts changed. */
+  compute(
+    services: Iterable<Service>,
+    slices: Iterable<EndpointSlice>,
+    node: NodeContext,
+    config: ModelConfig,
+    nodes: NodeAddresses = NO_NODE_ADDRESSES,
+    pods: readonly Pod[] = NO_PODS,
+  ): DesiredState {
     const last = this.last?.node === node && this.last.config === config && this.last.nodes === nodes ? this.last : undefined;
+    const samePods = last?.pods === pods;
+    const hostPorts = samePods ? last.hostPorts : hostPortOwner(pods, node, config);
     const bySvc = slicesByService([...slices]);
     const entries = new Map<string, Entry>();
     const changed: { prev?: Entry; next: Entry }[] = [];
@@ -62,16 +77,16 @@ export class DesiredFrontends {
       changed.push({ prev, next });
     }
     const sameServices = last !== undefined && entries.size === last.entries.size && changed.every((c) => c.prev);
-    if (last && sameServices && changed.length === 0) return last.state;
+    if (last && sameServices && samePods && changed.length === 0) return last.state;
 
     const order = sameServices ? last.order : [...entries.keys()].sort(compareStrings);
-    const perService = order.map((k) => (entries.get(k) as Entry).result);
+    const perService = [...order.map((k) => (entries.get(k) as Entry).result), hostPorts];
     // When no service's frontend keys changed, the winners and their order
     // are those of last time: the new frontends take the old ones' places.
-    const inPlace = last && sameServices && last.state.conflicts.length === 0 && changed.every((c) => sameKeys(c.prev as Entry, c.next));
+    const inPlace = last && sameServices && samePods && last.state.conflicts.length === 0 && changed.every((c) => sameKeys(c.prev as Entry, c.next));
     const { sorted, conflicts } = inPlace ? { sorted: replaced(last.sorted, changed), conflicts: [] } : winners(perService);
-    const state = desiredState(sorted, conflicts, perService, node);
-    this.last = { node, config, nodes, entries, order, sorted, state };
+    const state = desiredState(sorted, conflicts, perService, node, config);
+    this.last = { node, config, nodes, entries, order, sorted, pods, hostPorts, state };
     return state;
   }
 }

@@ -14,13 +14,20 @@ export interface BackendAddr {
   port: number;
 }
 
+/** Which traffic an edge frontend is for: absent, clients outside the node
+ *  (XDP); 'pod', the node's own pods (the per-packet path at their
+ *  interfaces, bpf/include/kpr_pod_path.h). One address, port and protocol
+ *  may be in both. */
+export type EdgeScope = 'pod';
+
 /** An external backend and where it runs (backend_location.ts). */
 export interface LocatedBackend extends BackendAddr {
   /** Address of the node that hosts it, of its family; absent: this node routes to it. */
   nodeAddr?: string;
 }
 
-export type FrontendKind = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalIP';
+/** HostPort: a pod's container port published on the node (host_ports.ts); serviceName then names the pod. */
+export type FrontendKind = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalIP' | 'HostPort';
 
 export interface Frontend {
   kind: FrontendKind;
@@ -62,6 +69,9 @@ export interface ExternalFrontend extends Frontend {
    *  table, affinity and source ranges, as kube-proxy's external frontends
    *  share one service chain. */
   edgeService: string;
+  /** 'pod': the per-packet path's view of the frontend (pod_frontends.ts);
+   *  absent: the edge LB's, for clients outside the node. */
+  scope?: EdgeScope;
 }
 
 /** Whether the edge LB serves f: what externalFrontend() built. */
@@ -72,6 +82,11 @@ export function isExternal(f: Frontend): f is ExternalFrontend {
 /** Identity of a frontend; addr must be canonical. */
 export function frontendKey(f: { addr: string; port: number; proto: Protocol }): string {
   return `${f.addr}|${f.port}|${f.proto}`;
+}
+
+/** Identity of an edge frontend: the same address in both views is two. */
+export function edgeFrontendKey(f: { addr: string; port: number; proto: Protocol; scope?: EdgeScope }): string {
+  return f.scope ? `${frontendKey(f)}|${f.scope}` : frontendKey(f);
 }
 
 /** "198.19.0.10:80/TCP", "[fd00:198:18::10]:53/UDP". */

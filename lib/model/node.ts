@@ -37,4 +37,7 @@ export interface ModelConfig {
   /** --bpf-lb-external-clusterip: the edge LB serves ClusterIPs too, to
    *  clients that route them to the node (service_types/clusterip.ts). */
   externalClusterIP: boolean;
+  /** The per-packet path at the pods' interfaces is on: the desired state
+   *  carries its view (pod_frontends.ts). */
+  podPath: boolean;
 }

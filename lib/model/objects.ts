@@ -115,6 +115,32 @@ export interface Node {
   status?: { addresses?: { type: NodeIpAddressType; address: string }[] };
 }
 
+/** A container port published on the node (containers[].ports[] with a hostPort). */
+export interface HostPort {
+  containerPort: number;
+  hostPort: number;
+  protocol?: Protocol;
+  /** Canonical; absent or unspecified (0.0.0.0, ::): every node address. */
+  hostIP?: string;
+}
+
+/** A Pod, for what the proxy reads: where it runs, its addresses and the
+ *  ports it publishes on the node (host_ports.ts); its annotations may ask
+ *  the socket LB to leave it alone (socket_lb_bypass.ts). */
+export interface Pod {
+  /** creationTimestamp (RFC 3339): the older pod keeps a contested hostPort. */
+  metadata: ObjectMeta & { creationTimestamp?: string };
+  /** hostPorts: only the container ports that have one. */
+  spec?: { nodeName?: string; hostNetwork?: boolean; hostPorts?: HostPort[] };
+  /** Canonical addresses. */
+  status?: { podIPs?: { ip: string }[]; phase?: string };
+}
+
+/** A Namespace: its annotations and labels may ask the same for all its pods. */
+export interface Namespace {
+  metadata: ObjectMeta;
+}
+
 export function objectName(meta: ObjectMeta): string {
   return `${meta.namespace}/${meta.name}`;
 }

@@ -1,9 +1,10 @@
 // One parsed manifest document to a typed object. Only the kinds the proxy
 // reads are decoded; a known kind under another apiVersion is an error
 // (its fields may mean something else), any other kind is not ours.
-import { EndpointSlice, Node, ObjectMeta, Service } from '../model/objects';
+import { EndpointSlice, Namespace, Node, ObjectMeta, Pod, Service } from '../model/objects';
 import { decodeEndpointSlice } from './decode_endpointslice';
 import { decodeNode } from './decode_node';
+import { decodeNamespace, decodePod } from './decode_pod';
 import { decodeService } from './decode_service';
 import { FieldReader, isJsonObject, Json, shown } from './field_reader';
 import { ObjectError, objectIdentity, UNNAMED } from './object_error';
@@ -11,12 +12,14 @@ import { ObjectError, objectIdentity, UNNAMED } from './object_error';
 export type KubeObject =
   | { kind: 'Service'; object: Service }
   | { kind: 'EndpointSlice'; object: EndpointSlice }
-  | { kind: 'Node'; object: Node };
+  | { kind: 'Node'; object: Node }
+  | { kind: 'Pod'; object: Pod }
+  | { kind: 'Namespace'; object: Namespace };
 
-const API_VERSIONS = { Service: 'v1', EndpointSlice: 'discovery.k8s.io/v1', Node: 'v1' } as const;
+const API_VERSIONS = { Service: 'v1', EndpointSlice: 'discovery.k8s.io/v1', Node: 'v1', Pod: 'v1', Namespace: 'v1' } as const;
 
-/** Nodes belong to no namespace; a namespace in their manifest means nothing. */
-const CLUSTER_SCOPED = new Set<string>(['Node']);
+/** Nodes and Namespaces belong to no namespace; one in their manifest means nothing. */
+const CLUSTER_SCOPED = new Set<string>(['Node', 'Namespace']);
 
 /** The namespace of manifests that name none, as with kubectl. */
 export const DEFAULT_NAMESPACE = 'default';
@@ -69,6 +72,10 @@ function decodeKind(r: FieldReader, kind: keyof typeof API_VERSIONS, m: ObjectMe
       return { kind, object: decodeEndpointSlice(r, m, doc) };
     case 'Node':
       return { kind, object: decodeNode(r, m, doc) };
+    case 'Pod':
+      return { kind, object: decodePod(r, m, doc) };
+    case 'Namespace':
+      return { kind, object: decodeNamespace(m) };
   }
 }
 

@@ -1,4 +1,5 @@
-// The Kubernetes source: Services, EndpointSlices and Nodes from the API
+// The Kubernetes source: Services, EndpointSlices, Nodes, this node's Pods and
+// the Namespaces from the API
 // server, each listed and watched (kubernetes_watch.ts). Every object
 // goes through the same decoders as the manifest source's, so an invalid one
 // is reported the same way and keeps its previous version. The source says
@@ -6,10 +7,10 @@
 // and after that an unreachable API server changes nothing: the last known
 // objects stay, and the agent converges when the server is back.
 import { Logger } from '../log';
-import { EndpointSlice, Node, Service } from '../model/objects';
+import { EndpointSlice, Namespace, Node, Pod, Service } from '../model/objects';
 import { decodeDocument, KubeObject } from './decode_object';
 import { Json } from './field_reader';
-import { describeError, isUnreachable } from './kubernetes_errors';
+import { ApiStatusError, describeError, isUnreachable } from './kubernetes_errors';
 import { KubeApi } from './kube_api';
 import { Backoff, DEFAULT_BACKOFF, ResourceWatch, WatchTarget } from './kubernetes_watch';
 
@@ -17,6 +18,8 @@ export interface KubernetesTargets {
   services: WatchTarget;
   endpointSlices: WatchTarget;
   node: WatchTarget;
+  pods: WatchTarget;
+  namespaces: WatchTarget;
 }
 
 export interface KubernetesHandlers {
@@ -26,17 +29,25 @@ export interface KubernetesHandlers {
   node(node: Node | undefined): void;
   /** Every Node, this one included, after any of them changed. */
   nodes(all: Node[]): void;
+  /** One of this node's Pods; undefined: deleted. */
+  pod(key: string, pod: Pod | undefined): void;
+  namespace(key: string, ns: Namespace | undefined): void;
   /** Every kind has been listed once: the source holds a complete view. */
   synced(): void;
 }
 
 type Kind = keyof KubernetesTargets;
 
+/** Kinds only the socket-LB bypass reads: kube-proxy's own role
+ *  (system:node-proxier) does not grant them, and a node proxy that may not
+ *  read them still proxies. A refusal counts as listed (none), said once. */
+const OPTIONAL: ReadonlySet<Kind> = new Set(['pods', 'namespaces']);
+
 export class KubernetesSource {
   private readonly watches: ResourceWatch[] = [];
   /** Keys of the objects with a valid version, by kind: an invalid update
    *  keeps the last one (the handlers hold the objects themselves). */
-  private readonly valid: Record<Kind, Set<string>> = { services: new Set(), endpointSlices: new Set(), node: new Set() };
+  private readonly valid: Record<Kind, Set<string>> = { services: new Set(), endpointSlices: new Set(), node: new Set(), pods: new Set(), namespaces: new Set() };
   private readonly listed = new Set<Kind>();
   /** The Nodes by name: all of them go to handlers.nodes together. */
   private readonly nodes = new Map<string, Node>();
@@ -62,7 +73,7 @@ export class KubernetesSource {
             upsert: (key, obj) => this.upsert(kind, key, obj),
             removed: (key) => this.removed(kind, key),
             listed: () => this.onListed(kind),
-            failed: (err, delayMs) => this.onFailed(target.kind, err, delayMs),
+            failed: (err, delayMs) => this.onFailed(kind, target.kind, err, delayMs),
           },
           backoff,
         ),
@@ -93,12 +104,16 @@ export class KubernetesSource {
     this.valid[kind].delete(key);
     if (kind === 'services') this.handlers.service(key, undefined);
     else if (kind === 'endpointSlices') this.handlers.endpointSlice(key, undefined);
+    else if (kind === 'pods') this.handlers.pod(key, undefined);
+    else if (kind === 'namespaces') this.handlers.namespace(key, undefined);
     else this.nodeChanged(key, undefined);
   }
 
   private deliver(o: KubeObject, key: string): void {
     if (o.kind === 'Service') this.handlers.service(key, o.object);
     else if (o.kind === 'EndpointSlice') this.handlers.endpointSlice(key, o.object);
+    else if (o.kind === 'Pod') this.handlers.pod(key, o.object);
+    else if (o.kind === 'Namespace') this.handlers.namespace(key, o.object);
     else this.nodeChanged(key, o.object);
   }
 
@@ -121,7 +136,21 @@ export class KubernetesSource {
     this.handlers.synced();
   }
 
-  private onFailed(kind: string, err: unknown, delayMs: number): void {
+  private readonly refused = new Set<Kind>();
+
+  private onFailed(kind: Kind, name: string, err: unknown, delayMs: number): void {
+    if (OPTIONAL.has(kind) && err instanceof ApiStatusError && err.statusCode === 403) {
+      if (!this.refused.has(kind)) {
+        this.refused.add(kind);
+        this.log.warn(`kubernetes: may not list ${kind} (403): the socket-LB bypass (kpr.io/socket-lb) needs get, list and watch on pods and namespaces, as the chart's ClusterRole grants; it is off until then`);
+        this.onListed(kind);
+      }
+      return;
+    }
+    this.onFailedWatch(name, err, delayMs);
+  }
+
+  private onFailedWatch(kind: string, err: unknown, delayMs: number): void {
     if (isUnreachable(err) && !this.unreachable) {
       this.unreachable = true;
       this.log.warn('kubernetes: API server unreachable; keeping the programmed state');

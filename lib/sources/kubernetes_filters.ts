@@ -15,14 +15,18 @@ export const HEADLESS_LABEL = 'service.kubernetes.io/headless';
 /** kube-proxy applies both requirements to both kinds. */
 export const PROXY_LABEL_SELECTOR = [SERVICE_PROXY_NAME_LABEL, HEADLESS_LABEL].map((l) => `!${l}`).join(',');
 
-/** The three collections kpr lists and watches, with these selectors. Every
+/** The collections kpr lists and watches, with these selectors. Every
  *  Node, not only this one: the edge LB tunnels to the nodes that host
- *  backends (Node objects are few, and kpr keeps only their addresses). */
-export function kubernetesTargets(): KubernetesTargets {
+ *  backends (Node objects are few, and kpr keeps only their addresses).
+ *  Only this node's Pods, as the kubelet watches them, and every Namespace:
+ *  both only for the socket-LB bypass (socket_lb_bypass.ts). */
+export function kubernetesTargets(nodeName: string): KubernetesTargets {
   const proxied = { labelSelector: PROXY_LABEL_SELECTOR };
   return {
     services: { kind: 'Service', apiVersion: 'v1', path: '/api/v1/services', selectors: proxied },
     endpointSlices: { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', path: '/apis/discovery.k8s.io/v1/endpointslices', selectors: proxied },
     node: { kind: 'Node', apiVersion: 'v1', path: '/api/v1/nodes', selectors: {} },
+    pods: { kind: 'Pod', apiVersion: 'v1', path: '/api/v1/pods', selectors: { fieldSelector: `spec.nodeName=${nodeName}` } },
+    namespaces: { kind: 'Namespace', apiVersion: 'v1', path: '/api/v1/namespaces', selectors: {} },
   };
 }

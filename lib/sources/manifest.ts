@@ -1,4 +1,4 @@
-// Standalone mode's source: Services, EndpointSlices and Nodes from a manifest file
+// Standalone mode's source: Services, EndpointSlices, Nodes, Pods and Namespaces from a manifest file
 // or a directory of them, watched for changes. Each change re-reads only the
 // files that changed and hands the complete object set to the listener.
 //
@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Logger } from '../log';
 import { stopwatch } from '../stopwatch';
-import { EndpointSlice, Node, Service } from '../model/objects';
+import { EndpointSlice, Namespace, Node, Pod, Service } from '../model/objects';
 import { Coalescer } from './coalesce';
 import { decodeDocument, DocumentOutcome, KubeObject } from './decode_object';
 import { isManifestFile } from './manifest_files';
@@ -20,6 +20,9 @@ export interface ManifestObjects {
   endpointSlices: EndpointSlice[];
   /** Standalone mode takes this node's context from the Node of its name. */
   nodes: Node[];
+  /** Pods and Namespaces: only for the socket-LB bypass (socket_lb_bypass.ts). */
+  pods: Pod[];
+  namespaces: Namespace[];
 }
 
 export type ManifestListener = (objects: ManifestObjects) => void;
@@ -181,10 +184,12 @@ export class ManifestSource {
     const report = duplicates.join('\n');
     if (report !== this.reportedDuplicates) duplicates.forEach((d) => this.log.warn(`manifests: ${d}`));
     this.reportedDuplicates = report;
-    const out: ManifestObjects = { services: [], endpointSlices: [], nodes: [] };
+    const out: ManifestObjects = { services: [], endpointSlices: [], nodes: [], pods: [], namespaces: [] };
     for (const { o } of byId.values()) {
       if (o.kind === 'Service') out.services.push(o.object);
       else if (o.kind === 'EndpointSlice') out.endpointSlices.push(o.object);
+      else if (o.kind === 'Pod') out.pods.push(o.object);
+      else if (o.kind === 'Namespace') out.namespaces.push(o.object);
       else out.nodes.push(o.object);
     }
     return out;

@@ -7,7 +7,7 @@
 // place; each repair is logged with what was found instead, and counted.
 // What the agent wants is also pinned (kpr_attachments) for `kpr status`.
 import { AttachmentFinding, checkAttachments } from '../datapath/attachment_check';
-import { AttachmentView, SocketDatapath, EdgeDatapath, Hook, WantedAttachment, XdpAttachMode } from '../datapath/native';
+import { AttachmentView, SocketDatapath, EdgeDatapath, Hook, ProgramIds, WantedAttachment, XdpAttachMode } from '../datapath/native';
 import { Logger } from '../log';
 import type { LbName } from './lb_sync';
 import { stopwatch } from '../stopwatch';
@@ -60,26 +60,37 @@ export const EDGE_HOOKS: readonly { program: string; hook: Exclude<Hook, 'cgroup
   { program: 'kpr_tc_dsr_egress', hook: 'tc_egress' },
 ];
 
+/** The per-packet path's programs on an interface towards pods (tc_dsr.c). */
+export const POD_HOOKS: readonly { program: string; hook: Exclude<Hook, 'cgroup'> }[] = [
+  { program: 'kpr_tc_pod_ingress', hook: 'tc_ingress' },
+  { program: 'kpr_tc_dsr_egress', hook: 'tc_egress' },
+];
+
+type DeviceHook = Exclude<Hook, 'cgroup'>;
+
+/** Each of hooks' programs on each device, put back by put(hook, device). */
+function deviceWanted(ids: ProgramIds, hooks: readonly { program: string; hook: DeviceHook }[], devices: string[], netns: number, put: (hook: DeviceHook, device: string) => void): Wanted[] {
+  return devices.flatMap((device) =>
+    hooks.map(({ program, hook }) => ({ program, hook, device, scope: netns, progId: ids[program], attachPoint: device, attach: () => put(hook, device) })),
+  );
+}
+
+const tcDirection = (hook: DeviceHook) => (hook === 'tc_ingress' ? 'ingress' : 'egress');
+
+/** The per-packet path's programs on each interface towards pods. */
+export function podWanted(dp: Pick<EdgeDatapath, 'attachPodTc' | 'programIds'>, interfaces: string[], netns: number): Wanted[] {
+  return deviceWanted(dp.programIds(), POD_HOOKS, interfaces, netns, (hook, device) => void dp.attachPodTc(device, tcDirection(hook)));
+}
+
 /** The edge LB's programs on each device. attached: after a program went
  *  back, e.g. to settle map migrations (the first attach of a new build can
  *  be a repair, when its first attempt failed). */
 export function edgeWanted(dp: Pick<EdgeDatapath, 'attachXdp' | 'attachTc' | 'programIds'>, devices: string[], mode: XdpAttachMode, netns: number, attached: () => void): Wanted[] {
-  const ids = dp.programIds();
-  const put = { xdp: (d: string) => dp.attachXdp(d, mode), tc_ingress: (d: string) => dp.attachTc(d, 'ingress'), tc_egress: (d: string) => dp.attachTc(d, 'egress') };
-  return devices.flatMap((device) =>
-    EDGE_HOOKS.map(({ program, hook }) => ({
-      program,
-      hook,
-      device,
-      scope: netns,
-      progId: ids[program],
-      attachPoint: device,
-      attach: () => {
-        put[hook](device);
-        attached();
-      },
-    })),
-  );
+  return deviceWanted(dp.programIds(), EDGE_HOOKS, devices, netns, (hook, device) => {
+    if (hook === 'xdp') dp.attachXdp(device, mode);
+    else dp.attachTc(device, tcDirection(hook));
+    attached();
+  });
 }
 
 export class AttachmentRepair {

@@ -17,6 +17,8 @@ export interface SyncContext {
   routine: boolean;
   /** Milliseconds since the sync began. */
   elapsed: () => number;
+  /** The addresses of this node's pods the socket LB leaves alone (socket_lb_bypass.ts). */
+  socketBypass: string[];
 }
 
 export interface LbSync {

@@ -3,12 +3,14 @@
 // its source, with its interfaces' addresses beside it), the other nodes'
 // addresses (where the edge LB tunnels to their backends), and the times at
 // which the EndpointSlice controller saw the changes still to be programmed
-// (for kube-proxy's network programming latency).
+// (for kube-proxy's network programming latency), and the addresses of this
+// node's pods the socket LB leaves alone (from Pods and Namespaces).
 import { isDeepStrictEqual } from 'util';
 import { ProxyMetrics } from '../metrics/proxy_metrics';
 import { NO_NODE_ADDRESSES, NodeAddresses } from '../model/backend_location';
 import { ModelConfig, NodeContext, SourceNode } from '../model/node';
-import { EndpointSlice, objectName, Service } from '../model/objects';
+import { EndpointSlice, Namespace, objectName, Pod, Service } from '../model/objects';
+import { socketLbBypass } from '../model/socket_lb_bypass';
 import { ChangeTracker } from './change_tracker';
 
 /** Set by the EndpointSlice controller: when the change that caused this
@@ -26,6 +28,9 @@ export interface StateChanges {
 export interface SourceObjects {
   services: Service[];
   endpointSlices: EndpointSlice[];
+  /** Absent: none. */
+  pods?: Pod[];
+  namespaces?: Namespace[];
 }
 
 export class ProxyState {
@@ -34,6 +39,13 @@ export class ProxyState {
   private nodeContext: NodeContext;
   private otherNodes: NodeAddresses = NO_NODE_ADDRESSES;
   private nodeChanged = false;
+  private readonly pods = new Map<string, Pod>();
+  private readonly namespaces = new Map<string, Namespace>();
+  private bypass: string[] = [];
+  private bypassChanged = false;
+  /** The pods that publish hostPorts: a new array whenever one of them changes. */
+  private publishing: readonly Pod[] = [];
+  private publishingChanged = false;
   /** Pending trigger times by EndpointSlice key. */
   private readonly triggers = new Map<string, number[]>();
   /** Earlier trigger times describe changes made before this agent ran. */
@@ -78,11 +90,58 @@ export class ProxyState {
     this.reportPending();
   }
 
+  /** The addresses of this node's pods the socket LB leaves alone (sorted). */
+  get socketBypass(): string[] {
+    return this.bypass;
+  }
+
+  /** This node's pods that publish hostPorts (host_ports.ts). */
+  get hostPortPods(): readonly Pod[] {
+    return this.publishing;
+  }
+
+  /** One of this node's Pods; undefined: deleted. */
+  pod(key: string, pod: Pod | undefined): void {
+    const before = this.pods.get(key);
+    if (pod) this.pods.set(key, pod);
+    else this.pods.delete(key);
+    if (before?.spec?.hostPorts || pod?.spec?.hostPorts) this.updatePublishing();
+    this.updateBypass();
+  }
+
+  namespace(key: string, ns: Namespace | undefined): void {
+    if (ns) this.namespaces.set(key, ns);
+    else this.namespaces.delete(key);
+    this.updateBypass();
+  }
+
   /** A complete set of objects (a manifest source): what is not in it is
    *  deleted, and objects the source handed over before count as no event. */
   replaceAll(objects: SourceObjects): void {
     replace(this.services, objects.services, (key, o) => this.service(key, o));
     replace(this.endpointSlices, objects.endpointSlices, (key, o) => this.endpointSlice(key, o));
+    this.pods.clear();
+    for (const p of objects.pods ?? []) this.pods.set(objectName(p.metadata), p);
+    this.namespaces.clear();
+    for (const ns of objects.namespaces ?? []) this.namespaces.set(ns.metadata.name, ns);
+    this.updatePublishing();
+    this.updateBypass();
+  }
+
+  private updatePublishing(): void {
+    const next = [...this.pods.values()].filter((p) => p.spec?.hostPorts);
+    if (next.length === this.publishing.length && next.every((p, i) => p === this.publishing[i])) return;
+    this.publishing = next;
+    this.publishingChanged = true;
+    this.onChange();
+  }
+
+  private updateBypass(): void {
+    const next = socketLbBypass(this.pods.values(), this.namespaces.values(), this.nodeContext.name);
+    if (isDeepStrictEqual(next, this.bypass)) return;
+    this.bypass = next;
+    this.bypassChanged = true;
+    this.onChange();
   }
 
   setNode(node: SourceNode): void {
@@ -114,8 +173,10 @@ export class ProxyState {
 
   /** Commits what changed since the last call, for a sync to apply. */
   take(): StateChanges {
-    const changed = this.services.commit().length + this.endpointSlices.commit().length > 0 || this.nodeChanged;
+    const changed = this.services.commit().length + this.endpointSlices.commit().length > 0 || this.nodeChanged || this.bypassChanged || this.publishingChanged;
     this.nodeChanged = false;
+    this.bypassChanged = false;
+    this.publishingChanged = false;
     const triggers = [...this.triggers.values()].flat();
     this.triggers.clear();
     this.reportPending();

@@ -84,11 +84,11 @@ export class SyncLoop {
     if (kind === 'changes' && !this.dirty) return true;
     try {
       const { services, endpointSlices, node, config, nodeAddresses } = this.state;
-      const desired = this.desired.compute(services.values(), endpointSlices.values(), node, config, nodeAddresses);
+      const desired = this.desired.compute(services.values(), endpointSlices.values(), node, config, nodeAddresses, this.state.hostPortPods);
       this.metrics.noLocal(desired.noLocalEndpoints);
       for (const c of this.conflicts.fresh(desired.conflicts)) this.log.error(c);
       for (const w of this.warnings.fresh(desired.warnings)) this.log.warn(w);
-      const ctx = { node, kind, routine: this.ready && !this.dirty, elapsed };
+      const ctx = { node, kind, routine: this.ready && !this.dirty, elapsed, socketBypass: this.state.socketBypass };
       for (const lb of this.lbs) lb.sync(desired, ctx);
       if (kind === 'full') this.extras.attachments?.check();
       this.extras.healthChecks?.sync(desired.healthChecks, healthCheckHosts(node, config));

@@ -29,11 +29,12 @@ constexpr MapTable<EdgeMapFds> kEdgeMaps[] = {
     {&EdgeMapFds::snat_ports, "kpr_edge_snat_ports"}, {&EdgeMapFds::revnat, "kpr_edge_revnat"},
 };
 
-edge_fe_key PackEdgeKey(const Frontend& fe) {
+edge_fe_key PackEdgeKey(const EdgeFrontendKey& key) {
   edge_fe_key k{};
-  ParseAddr(fe.addr, k.addr, &k.family);
-  k.port = htons(fe.port);
-  k.proto = fe.proto;
+  ParseAddr(key.fe.addr, k.addr, &k.family);
+  k.port = htons(key.fe.port);
+  k.proto = key.fe.proto;
+  if (key.pod) k.family |= KPR_EDGE_FE_POD;
   return k;
 }
 
@@ -92,7 +93,7 @@ void UpdateEdgeFrontends(int fd, const std::vector<EdgeFrontend>& frontends) {
   std::vector<edge_fe_key> keys;
   std::vector<edge_fe_val> values;
   for (const auto& f : frontends) {
-    keys.push_back(PackEdgeKey(f.fe));
+    keys.push_back(PackEdgeKey(f.key));
     edge_fe_val v{};
     v.svc_id = f.svc_id;
     v.count = f.count;
@@ -103,7 +104,7 @@ void UpdateEdgeFrontends(int fd, const std::vector<EdgeFrontend>& frontends) {
   UpdateBatch(fd, "kpr_edge_frontends", keys, values);
 }
 
-void DeleteEdgeFrontends(int fd, const std::vector<Frontend>& frontends) {
+void DeleteEdgeFrontends(int fd, const std::vector<EdgeFrontendKey>& frontends) {
   std::vector<edge_fe_key> keys;
   for (const auto& f : frontends) keys.push_back(PackEdgeKey(f));
   DeleteBatch(fd, "kpr_edge_frontends", keys);
@@ -191,7 +192,9 @@ std::vector<SourceRange> DumpSourceRanges(int fd) {
 std::vector<EdgeFrontend> DumpEdgeFrontends(int fd) {
   std::vector<EdgeFrontend> out;
   ForEach<edge_fe_key, edge_fe_val>(fd, [&](const edge_fe_key& k, const edge_fe_val& v) {
-    out.push_back(EdgeFrontend{Frontend{FormatAddr(k.addr, k.family), ntohs(k.port), k.proto}, v.svc_id, v.count, v.flags,
+    const uint8_t family = k.family & ~KPR_EDGE_FE_POD;
+    const EdgeFrontendKey key{Frontend{FormatAddr(k.addr, family), ntohs(k.port), k.proto}, (k.family & KPR_EDGE_FE_POD) != 0};
+    out.push_back(EdgeFrontend{key, v.svc_id, v.count, v.flags,
                                (v.flags & KPR_EDGE_F_AFFINITY) ? v.affinity_timeout : 0});
   });
   return out;

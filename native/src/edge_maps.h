@@ -68,8 +68,16 @@ void CloseEdgeMaps(EdgeMapFds& maps);
 // A program of either object, by name; throws when there is none.
 bpf_program* EdgeProgram(const EdgeObject& edge, const std::string& name);
 
-struct EdgeFrontend {
+// A frontend in one of the edge LB's two views: as clients outside the node
+// reach it (XDP), or as the node's own pods do (the per-packet path,
+// KPR_EDGE_FE_POD in the key).
+struct EdgeFrontendKey {
   Frontend fe;
+  bool pod = false;
+};
+
+struct EdgeFrontend {
+  EdgeFrontendKey key;
   uint32_t svc_id;
   uint16_t count;
   uint16_t flags;  // KPR_EDGE_F_*
@@ -104,7 +112,7 @@ struct EdgeStats {
 };
 
 void UpdateEdgeFrontends(int fd, const std::vector<EdgeFrontend>& frontends);
-void DeleteEdgeFrontends(int fd, const std::vector<Frontend>& keys);
+void DeleteEdgeFrontends(int fd, const std::vector<EdgeFrontendKey>& keys);
 void UpdateEdgeBackends(int fd, const std::vector<EdgeBackend>& backends);
 void DeleteEdgeBackends(int fd, const std::vector<uint32_t>& ids);
 // Builds a fresh inner table of exactly maglev_size ids and swaps it in.

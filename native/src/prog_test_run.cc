@@ -2,16 +2,14 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <fcntl.h>
 #include <linux/bpf.h>
-#include <sched.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <functional>
-#include <thread>
 
 #include "bpf_errors.h"
+#include "netns_thread.h"
 
 namespace kpr {
 
@@ -20,26 +18,21 @@ namespace {
 // Room for what a program may add in front (tunnel headers) or at the end.
 constexpr size_t kGrowth = 512;
 
-// The test run happens in the namespace of the calling thread, so a short-
-// lived thread enters the target namespace; the JS thread never moves.
+// The test run happens in the namespace of the calling thread (netns_thread.h).
 void RunIn(const std::string& netns_path, const std::function<int()>& fn, int* err, std::string* step) {
-  std::thread worker([&] {
-    if (!netns_path.empty()) {
-      int ns = open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) {
-        *err = errno;
-        *step = "entering network namespace " + netns_path;
-        if (ns >= 0) close(ns);
-        return;
-      }
-      close(ns);
-    }
-    if (fn() != 0) {
-      *err = errno;
-      if (step->empty()) *step = "BPF_PROG_TEST_RUN";
-    }
-  });
-  worker.join();
+  const int entering = InNetns(
+      netns_path,
+      [&] {
+        if (fn() != 0) {
+          *err = errno;
+          if (step->empty()) *step = "BPF_PROG_TEST_RUN";
+        }
+      },
+      step);
+  if (entering) {
+    *err = entering;
+    *step += " network namespace " + netns_path;
+  }
 }
 
 }  // namespace

@@ -4,6 +4,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
+#include <cerrno>
+
 #include "bpf_errors.h"
 #include "map_batch.h"
 #include "percpu_counters.h"
@@ -43,6 +46,29 @@ SockObject LoadSockObject(const SockLoadOptions& opts) {
 }
 
 SockMapFds OpenPinnedSockMaps(const std::string& map_dir) { return OpenPinnedMapFds(map_dir, kSockMaps); }
+
+std::vector<uint64_t> DumpSockBypass(bpf_object* obj) {
+  std::vector<uint64_t> out;
+  ForEach<__u64, __u8>(MapFd(obj, "kpr_sock_bypass"), [&](const __u64& cookie, const __u8&) { out.push_back(cookie); });
+  return out;
+}
+
+void ReplaceSockBypass(bpf_object* obj, const std::vector<uint64_t>& cookies) {
+  const int fd = MapFd(obj, "kpr_sock_bypass");
+  std::vector<__u64> add(cookies.begin(), cookies.end()), gone;
+  for (uint64_t c : DumpSockBypass(obj))
+    if (std::find(cookies.begin(), cookies.end(), c) == cookies.end()) gone.push_back(c);
+  // New ones first: a namespace in both sets is never left out meanwhile.
+  std::vector<__u8> ones(add.size(), 1);
+  UpdateBatch(fd, "kpr_sock_bypass", add, ones);
+  DeleteBatch(fd, "kpr_sock_bypass", gone);
+}
+
+void SetSockHostns(bpf_object* obj, uint64_t cookie) {
+  const __u32 zero = 0;
+  const __u64 value = cookie;
+  if (bpf_map_update_elem(MapFd(obj, "kpr_sock_hostns"), &zero, &value, BPF_ANY) != 0) ThrowErrno("writing kpr_sock_hostns", errno);
+}
 
 void CloseSockMaps(SockMapFds& maps) { CloseMapFds(maps, kSockMaps); }
 

@@ -93,4 +93,12 @@ std::vector<SockServiceStats> ReadSockServiceStats(int fd);
 // kpr_drops: the count of each reason (enum kpr_sock_reason), by index.
 std::vector<uint64_t> ReadSockDrops(int fd);
 
+// The network namespaces the socket LB leaves alone (kpr_sock_bypass), by
+// cookie, of a loaded object: made exactly cookies, deleting the others.
+void ReplaceSockBypass(bpf_object* obj, const std::vector<uint64_t>& cookies);
+std::vector<uint64_t> DumpSockBypass(bpf_object* obj);
+// --bpf-lb-sock-hostns-only (kpr_sock_hostns): the only namespace the
+// socket LB translates in; 0: every one.
+void SetSockHostns(bpf_object* obj, uint64_t cookie);
+
 }  // namespace kpr

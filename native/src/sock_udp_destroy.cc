@@ -3,12 +3,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cerrno>
-#include <fcntl.h>
-#include <sched.h>
-#include <thread>
 #include <unistd.h>
 
 #include "bpf_errors.h"
+#include "netns_thread.h"
 
 namespace kpr {
 
@@ -21,44 +19,35 @@ UdpSockDestroyer::UdpSockDestroyer(bpf_object* obj, int destroy_map_fd) : destro
 
 UdpSockDestroyer::~UdpSockDestroyer() { bpf_link__destroy(iter_link_); }
 
-// A socket iterator walks the namespace of the thread that creates it, so a
-// short-lived thread joins the target namespace; the agent's own thread
-// never changes namespace. The iterator writes one byte per socket it
-// destroys, which is how they are counted.
+// A socket iterator walks the namespace of the thread that creates it
+// (netns_thread.h). The iterator writes one byte per socket it destroys,
+// which is how they are counted.
 size_t UdpSockDestroyer::DestroyInNetns(const std::string& netns_path) {
   size_t destroyed = 0;
   int error = 0;
   std::string step;
-  std::thread worker([&] {
-    int ns = open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (ns < 0) {
-      error = errno == ENOENT || errno == ESRCH ? 0 : errno;
-      step = "opening";
-      return;
-    }
-    if (setns(ns, CLONE_NEWNET) != 0) {
-      error = errno;
-      step = "entering";
-      close(ns);
-      return;
-    }
-    close(ns);
-    int it = bpf_iter_create(bpf_link__fd(iter_link_));
-    if (it < 0) {
-      error = errno;
-      step = "iterating UDP sockets in";
-      return;
-    }
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(it, buf, sizeof(buf))) > 0) destroyed += n;
-    if (n < 0) {
-      error = errno;
-      step = "reading UDP socket iterator in";
-    }
-    close(it);
-  });
-  worker.join();
+  const int entering = InNetns(
+      netns_path,
+      [&] {
+        int it = bpf_iter_create(bpf_link__fd(iter_link_));
+        if (it < 0) {
+          error = errno;
+          step = "iterating UDP sockets in";
+          return;
+        }
+        char buf[4096];
+        ssize_t n;
+        while ((n = read(it, buf, sizeof(buf))) > 0) destroyed += n;
+        if (n < 0) {
+          error = errno;
+          step = "reading UDP socket iterator in";
+        }
+        close(it);
+      },
+      &step);
+  // A namespace gone meanwhile (its last process exited) has no sockets left.
+  if (entering == ENOENT || entering == ESRCH) return 0;
+  if (entering) error = entering;
   if (error) ThrowErrno(step + " network namespace " + netns_path, error);
   return destroyed;
 }

@@ -11,9 +11,13 @@
 // frontends that are each other's backend (port 80 to 8080 and back), so
 // that every repetition rewrites the port, for TCP (its checksum patched)
 // beside SCTP (its CRC32c updated, kpr_crc32c.h).
+// The per-packet path (kpr_tc_pod_ingress, tc on a pod's interface) is
+// measured in the same run on the same frontend, programmed in the pods'
+// view as well: its balanced packet and its packet for no frontend, beside
+// XDP's.
 // Writes bench_result.ts's rows (--json PATH overrides the file): kpr's
-// balanced packet beside its own pass of a packet for no frontend, and the
-// SCTP port rewrite beside the TCP one.
+// balanced packet beside its own pass of a packet for no frontend, for XDP
+// and for the per-packet path, and the SCTP port rewrite beside the TCP one.
 import { edgeConfig, edgeOptions, openBpfRoot, PROG, XDP_PASS } from '../bpf/xdp_fixture';
 import { EdgeFrontend, loadAddon } from '../../lib/datapath/native';
 import * as path from 'path';
@@ -35,6 +39,10 @@ const MAX_SLOWDOWN = 1.1;
 const VIP = '198.18.100.10';
 const PORT = 80;
 const CLIENT = '198.19.5.5';
+const POD_PROG = 'kpr_tc_pod_ingress';
+const TC_ACT_OK = 0;
+/** The measured frontend's service id in the pods' view, clear of the fillers'. */
+const POD_SVC = 131_000;
 
 function filler(i: number): EdgeFrontend {
   const addr = `198.18.${128 + (i >> 16)}.${(i >> 8) & 0xff}`;
@@ -45,6 +53,9 @@ interface Row {
   frontends: number;
   balancedNs: number;
   passNs: number;
+  /** The per-packet path's. */
+  podBalancedNs: number;
+  podPassNs: number;
 }
 
 function measure(frontends: number): Row {
@@ -55,6 +66,9 @@ function measure(frontends: number): Row {
     dp.updateBackends([{ id: 1, addr: VIP, port: PORT, svcId: 1 }]);
     dp.setMaglevTable(1, new Array(MAGLEV_SIZE).fill(1));
     dp.updateFrontends([{ ...filler(0), addr: VIP, port: PORT, svcId: 1 }]);
+    dp.updateBackends([{ id: 2, addr: VIP, port: PORT, svcId: POD_SVC }]);
+    dp.setMaglevTable(POD_SVC, new Array(MAGLEV_SIZE).fill(2));
+    dp.updateFrontends([{ ...filler(0), addr: VIP, port: PORT, svcId: POD_SVC, scope: 'pod' }]);
     for (let i = 1; i < frontends; i += BATCH) {
       dp.updateFrontends(Array.from({ length: Math.min(BATCH, frontends - i) }, (_, k) => filler(i + k)));
     }
@@ -63,20 +77,23 @@ function measure(frontends: number): Row {
     // translation written); the program sees it once per connection.
     const balanced = tcpFrame({ src: CLIENT, dst: VIP, sport: 40000, dport: PORT }, { flags: TCP_ACK });
     const other = tcpFrame({ src: CLIENT, dst: '198.18.100.11', sport: 40000, dport: PORT }, { flags: TCP_ACK });
-    const run = (pkt: Buffer) => {
-      const r = dp.progTestRun(PROG, pkt, REPEAT);
-      if (r.retval !== XDP_PASS || !r.packet.equals(pkt)) throw new Error(`unexpected result ${r.retval} for the benchmark packet`);
+    const run = (prog: string, pkt: Buffer) => {
+      const r = dp.progTestRun(prog, pkt, REPEAT);
+      if (r.retval !== (prog === PROG ? XDP_PASS : TC_ACT_OK) || !r.packet.equals(pkt)) throw new Error(`unexpected result ${r.retval} of ${prog} for the benchmark packet`);
       return r.durationNs;
     };
-    const b: number[] = [];
-    const p: number[] = [];
+    const ns = { b: [] as number[], p: [] as number[], podB: [] as number[], podP: [] as number[] };
     for (let i = 0; i < ROUNDS; i++) {
-      b.push(run(balanced));
-      p.push(run(other));
+      ns.b.push(run(PROG, balanced));
+      ns.p.push(run(PROG, other));
+      ns.podB.push(run(POD_PROG, balanced));
+      ns.podP.push(run(POD_PROG, other));
     }
-    const stats = dp.readStats().find((s) => s.svcId === 1);
-    if (!stats || stats.packets !== ROUNDS * REPEAT) throw new Error(`the balanced packet was not balanced every time: ${JSON.stringify(stats)}`);
-    return { frontends, balancedNs: median(b), passNs: median(p) };
+    for (const svcId of [1, POD_SVC]) {
+      const stats = dp.readStats().find((s) => s.svcId === svcId);
+      if (!stats || stats.packets !== ROUNDS * REPEAT) throw new Error(`the balanced packet was not balanced every time (service ${svcId}): ${JSON.stringify(stats)}`);
+    }
+    return { frontends, balancedNs: median(ns.b), passNs: median(ns.p), podBalancedNs: median(ns.podB), podPassNs: median(ns.podP) };
   } finally {
     dp.close();
     root.destroy();
@@ -121,12 +138,14 @@ function measurePortRewrite(): Record<'TCP' | 'SCTP', number> {
 const BENCH = 'xdp-cost';
 
 function resultRows(rows: Row[], rewrite: Record<'TCP' | 'SCTP', number>): BenchRow[] {
-  const at = (r: Row) => ({ scenario: 'xdp-per-packet', scale: r.frontends, scaleUnit: 'frontends', peer: 'kpr' as const, unit: 'ns', better: 'lower' as const });
+  const at = (r: Row, scenario = 'xdp-per-packet') => ({ scenario, scale: r.frontends, scaleUnit: 'frontends', peer: 'kpr' as const, unit: 'ns', better: 'lower' as const });
   const rewriteAt = { scenario: 'xdp-port-rewrite', scale: 2, scaleUnit: 'frontends', peer: 'kpr' as const, unit: 'ns', better: 'lower' as const };
   return [
     ...rows.flatMap((r) => [
       { ...at(r), metric: 'balanced packet', value: r.balancedNs },
       { ...at(r), metric: 'packet for no frontend', value: r.passNs },
+      { ...at(r, 'pod-path-per-packet'), metric: 'balanced packet', value: r.podBalancedNs },
+      { ...at(r, 'pod-path-per-packet'), metric: 'packet for no frontend', value: r.podPassNs },
     ]),
     { ...rewriteAt, metric: 'TCP port rewrite', value: rewrite.TCP },
     { ...rewriteAt, metric: 'SCTP port rewrite (1012-byte packet)', value: rewrite.SCTP },
@@ -139,8 +158,10 @@ function main(): void {
   console.log(`XDP edge LB cost per packet (BPF_PROG_TEST_RUN, ${REPEAT} repetitions, median of ${ROUNDS})`);
   console.log(`machine: ${describeMachine()}`);
   const rows = SIZES.map(measure);
-  console.log('frontends  balanced ns/pkt  not-a-frontend ns/pkt');
-  for (const r of rows) console.log(`${String(r.frontends).padStart(9)}  ${String(r.balancedNs).padStart(15)}  ${String(r.passNs).padStart(21)}`);
+  console.log('frontends  balanced ns/pkt  not-a-frontend ns/pkt  per-packet path: balanced  not-a-frontend');
+  for (const r of rows) {
+    console.log(`${String(r.frontends).padStart(9)}  ${String(r.balancedNs).padStart(15)}  ${String(r.passNs).padStart(21)}  ${String(r.podBalancedNs).padStart(25)}  ${String(r.podPassNs).padStart(14)}`);
+  }
   const base = rows[0].balancedNs;
   const worst = rows[rows.length - 1].balancedNs;
   const ratio = worst / base;

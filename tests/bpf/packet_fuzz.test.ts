@@ -1,4 +1,4 @@
-// Fuzzing the edge programs through BPF_PROG_TEST_RUN: per program, at least
+// Fuzzing the edge programs (and the per-packet path's) through BPF_PROG_TEST_RUN: per program, at least
 // 100k generated and mutated frames (fuzz_packets.ts), each checked against
 // what must hold whatever the input: a valid action; a frame that is not
 // kpr's business leaves byte for byte as it came; a frame kpr rewrites leaves
@@ -25,6 +25,7 @@ const DEFAULT_SEED = 0x6b7072; // "kpr"
 const SEED = Number(process.env.KPR_FUZZ_SEED ?? DEFAULT_SEED);
 const COUNT = Number(process.env.KPR_FUZZ_COUNT ?? 100_000);
 const TC_ACT_SHOT = 2;
+const POD_INGRESS = 'kpr_tc_pod_ingress';
 const MAX_REPORTED = 10;
 /** Per program: 100k frames take about 20 s on a loaded 2-CPU VM. */
 const TIMEOUT_MS = 120_000 * Math.max(1, COUNT / 100_000);
@@ -393,6 +394,38 @@ function tcEgressProperty(input: Buffer, r: ProgTestRunResult, piece?: LaterPiec
   return outputFaults(input, r.packet, false);
 }
 
+/** kpr_tc_pod_ingress (the per-packet path), a later fragment of a datagram
+ *  the fuzzer cut: after a first it sent to a backend, the same destination
+ *  and not a byte of its data else; otherwise as it came. */
+function podFollowsFirst(first: FirstFragment | undefined, input: Buffer, r: ProgTestRunResult): string | undefined {
+  const same = r.packet.equals(input) && r.retval === TC_ACT_OK;
+  if (!first || first.r.retval !== TC_ACT_OK || first.r.packet.equals(first.input) || !laterBalanced(ipFields(input))) {
+    return same ? undefined : 'its first fragment left as it was, yet changed or dropped';
+  }
+  const expected = withAddresses(input, ipFields(input)!.src, ipFields(first.r.packet)!.dst);
+  if (r.retval !== TC_ACT_OK || !r.packet.equals(expected)) return "not given its first fragment's destination, or changed beyond it";
+  return outputFaults(input, r.packet, false);
+}
+
+/** kpr_tc_pod_ingress: a pod's packet for a frontend of the pods' view may
+ *  get a new destination (address, port, checksums: nothing else) or be
+ *  dropped; anything else leaves as it came. A later fragment the fuzzer did
+ *  not cut may share a datagram's identity with one it did, and follow it. */
+function podIngressProperty(input: Buffer, r: ProgTestRunResult, piece?: LaterPiece): string | undefined {
+  if (r.retval !== TC_ACT_OK && r.retval !== TC_ACT_SHOT) return `action ${r.retval}`;
+  if (piece) return podFollowsFirst(piece.first, input, r);
+  const same = r.packet.equals(input);
+  const ip = ipFields(input);
+  const forFrontend = !!ip && !ip.later && input.length >= ip.l4 + 4 && FRONTENDS.has(`${ip.dst} ${input.readUInt16BE(ip.l4 + 2)} ${ip.proto}`);
+  if (!forFrontend && !ip?.later) return same && r.retval === TC_ACT_OK ? undefined : 'not for a frontend, yet changed or dropped';
+  if (same || (r.retval === TC_ACT_SHOT && forFrontend)) return undefined;
+  if (r.retval === TC_ACT_SHOT) return 'a later fragment dropped';
+  const changed = changedOffsets(input, r.packet);
+  const span = rewriteSpan(input, 'dst');
+  if (!changed || changed.some((i) => !span.has(i))) return 'more changed than the destination';
+  return outputFaults(input, r.packet, false);
+}
+
 /** kpr's tunnel to this node (kpr_edge_encap.h): outer IPv4 with protocol IPIP,
  *  or outer IPv6 with destination options, addressed to the node; its size. */
 function tunnelToNode(frame: Buffer): number | undefined {
@@ -586,5 +619,25 @@ describe(`packet fuzzing through BPF_PROG_TEST_RUN (seed ${SEED}, ${COUNT} frame
     const r = fuzz('tc', SEED + 2, (pkts) => fx.dp.progTestRunBatch(TC_EGRESS, pkts), tcEgressProperty, path);
     expect(r.failures).toEqual([]);
     for (const key of ['OK/same', 'OK/changed', 'error translated', 'later fragment followed']) expect(r.outcomes[key]).toBeGreaterThan(COUNT / 1000);
+  }, TIMEOUT_MS);
+
+  test("kpr_tc_pod_ingress: only pods' packets for a frontend of the pods' view change, in their destination alone, and they verify", () => {
+    // Every service in the pods' view too, on service ids of its own: the edge view's are untouched.
+    SERVICES.forEach((s, i) => {
+      const svcId = SERVICES.length + i + 1;
+      const backends = s.backends.map((b, j) => ({ addr: b.addr, port: b.port, id: svcId * 10 + j, svcId }));
+      fx.dp.updateBackends(backends);
+      if (backends.length) fx.dp.setMaglevTable(svcId, Array.from({ length: M }, (_, k) => backends[k % backends.length].id));
+      fx.dp.updateFrontends([{ ...s.fe, svcId, count: backends.length, affinityTimeout: 0, sourceRanges: false, mode: 'snat', algorithm: 'maglev', noBackend: 'drop', scope: 'pod' }]);
+    });
+    const path = (input: Buffer, r: ProgTestRunResult, piece?: LaterPiece) => {
+      if (piece && laterBalanced(ipFields(input))) return r.packet.equals(input) ? undefined : 'later fragment followed';
+      if (r.retval === TC_ACT_SHOT) return 'dropped';
+      return r.packet.equals(input) ? undefined : 'to a backend';
+    };
+    const r = fuzz('tc', SEED + 3, (pkts) => fx.dp.progTestRunBatch(POD_INGRESS, pkts), podIngressProperty, path);
+    expect(r.failures).toEqual([]);
+    for (const key of ['OK/same', 'to a backend', 'dropped', 'later fragment followed']) expect(r.outcomes[key]).toBeGreaterThan(COUNT / 2000);
+    expect(r.outcomes['SCTP to a backend']).toBeGreaterThan(COUNT / 5000);
   }, TIMEOUT_MS);
 });

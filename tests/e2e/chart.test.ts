@@ -338,12 +338,12 @@ describe('charts/kpr', () => {
     expect(one<DaemonSet>(rendered.existingAccount.objects, 'DaemonSet').spec.template.spec.serviceAccountName).toBe('node-proxier');
   });
 
-  test('the ClusterRole reads Services, EndpointSlices and Nodes, and writes only Events', () => {
+  test('the ClusterRole reads Services, EndpointSlices, Nodes, Pods and Namespaces, and writes only Events', () => {
     const rules = one<K8sObject & { rules: Rule[] }>(rendered.defaults.objects, 'ClusterRole').rules;
     const grants = rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${v} ${g || 'core'}/${res}`)))).sort();
     const read = (what: string) => ['get', 'list', 'watch'].map((v) => `${v} ${what}`);
     expect(grants).toEqual(
-      [...read('core/services'), ...read('core/nodes'), ...read('discovery.k8s.io/endpointslices'), 'create core/events', 'create events.k8s.io/events'].sort(),
+      [...read('core/services'), ...read('core/nodes'), ...read('core/pods'), ...read('core/namespaces'), ...read('discovery.k8s.io/endpointslices'), 'create core/events', 'create events.k8s.io/events'].sort(),
     );
   });
 

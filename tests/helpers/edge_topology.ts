@@ -51,6 +51,8 @@ export interface EdgeTopology {
   router?: EdgeHost;
   /** Where the client sends load balancer IPs (node A). */
   lbNet: { ipv4: string; ipv6: string };
+  /** One more pod on a node, after the start (a pod scheduled later). */
+  addPod(node: EdgeNode): EdgeHost;
   destroy(): void;
 }
 
@@ -135,6 +137,11 @@ function addClientRouter(switchNs: string, router: EdgeHost, client: EdgeHost, n
   ip('-n', router.ns, '-6', 'route', 'add', LB_NET.ipv6, 'via', nodes[0].ipv6);
 }
 
+/** Pod p (from 0) of node i ("a" or "b"). */
+function podHost(id: string, n: string, i: number, p: number): EdgeHost {
+  return { name: `${n}${p + 1}`, ns: `${id}-pod-${n}${p + 1}`, ipv4: `${podNet(i).v4}${11 + p}`, ipv6: `${podNet(i).v6}${11 + p}` };
+}
+
 function addPod(node: EdgeNode, pod: EdgeHost): void {
   addNamespace(pod.ns);
   ip('-n', node.ns, 'link', 'add', pod.name, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', pod.ns);
@@ -162,12 +169,7 @@ export function createEdgeTopology(prefix: string, podsPerNode = 1, opts: EdgeTo
     ipv6: `${SEGMENT6}${2 + i}`,
     device: DEVICE,
     podGateway: { ipv4: `${podNet(i).v4}1`, ipv6: `${podNet(i).v6}1` },
-    pods: Array.from({ length: podsPerNode }, (_, p) => ({
-      name: `${n}${p + 1}`,
-      ns: `${id}-pod-${n}${p + 1}`,
-      ipv4: `${podNet(i).v4}${11 + p}`,
-      ipv6: `${podNet(i).v6}${11 + p}`,
-    })),
+    pods: Array.from({ length: podsPerNode }, (_, p) => podHost(id, n, i, p)),
   }));
   const namespaces = [switchNs, client.ns, ...(router ? [router.ns] : []), ...nodes.flatMap((n) => [n.ns, ...n.pods.map((p) => p.ns)])];
   const unregister = onExit(() => destroy());
@@ -216,5 +218,12 @@ export function createEdgeTopology(prefix: string, podsPerNode = 1, opts: EdgeTo
     destroy();
     throw e;
   }
-  return { client, nodes, switchNs, router, lbNet: LB_NET, destroy };
+  const addLatePod = (node: EdgeNode): EdgeHost => {
+    const pod = podHost(id, node.name.slice(-1), nodes.indexOf(node), node.pods.length);
+    namespaces.push(pod.ns);
+    addPod(node, pod);
+    node.pods.push(pod);
+    return pod;
+  };
+  return { client, nodes, switchNs, router, lbNet: LB_NET, addPod: addLatePod, destroy };
 }

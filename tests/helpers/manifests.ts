@@ -91,6 +91,29 @@ export function nodeManifest(name: string, addresses: string[]): string {
   });
 }
 
+/** A running Pod on a node with its addresses, as the API reports one; hostPorts: its one container's published ports. */
+export function podManifest(p: {
+  namespace: string;
+  name: string;
+  node: string;
+  ips: string[];
+  annotations?: Record<string, string>;
+  created?: string;
+  hostPorts?: { containerPort: number; hostPort: number; protocol?: string }[];
+}): string {
+  return yaml.dump({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { namespace: p.namespace, name: p.name, ...(p.annotations ? { annotations: p.annotations } : {}), ...(p.created ? { creationTimestamp: p.created } : {}) },
+    spec: { nodeName: p.node, ...(p.hostPorts ? { containers: [{ name: 'app', ports: p.hostPorts }] } : {}) },
+    status: { phase: 'Running', podIPs: p.ips.map((ip) => ({ ip })) },
+  });
+}
+
+export function namespaceManifest(name: string, annotations: Record<string, string> = {}): string {
+  return yaml.dump({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, annotations } });
+}
+
 /** Replaces dir/file atomically, as editors do: write a temporary file, then rename. */
 export function writeManifest(dir: string, file: string, content: string): void {
   const tmp = path.join(dir, `.${file}.tmp`);

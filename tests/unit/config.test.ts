@@ -39,6 +39,7 @@ const STANDALONE_DEFAULTS: RunConfig = {
   maglevSeed: DEFAULT_MAGLEV_SEED,
   lbSourceRangeAllTypes: false,
   externalClusterIP: false,
+  sockHostnsOnly: false,
   noBackendResponse: 'reject',
   acceleration: 'best-effort',
   devices: undefined,
@@ -66,7 +67,8 @@ describe('kpr run flags', () => {
   });
 
   test('defaults, Kubernetes: in a cluster without flags, or with --kubeconfig; minSyncPeriod 1s', () => {
-    const k8s = { ...STANDALONE_DEFAULTS, minSyncPeriodMs: 1000 };
+    // With Kubernetes the per-packet path goes to pods' interfaces by default; standalone has no pods.
+    const k8s = { ...STANDALONE_DEFAULTS, minSyncPeriodMs: 1000, podInterfaces: 'auto' };
     expect(run([], { KUBERNETES_SERVICE_HOST: '198.18.0.1', KUBERNETES_SERVICE_PORT: '443' })).toEqual({ ...k8s, source: { kind: 'kubernetes', kubeconfig: undefined } });
     expect(run(['--kubeconfig', '/k'])).toEqual({ ...k8s, source: { kind: 'kubernetes', kubeconfig: '/k' } });
   });
@@ -153,6 +155,7 @@ describe('kpr run flags', () => {
         '--bpf-lb-source-range-all-types=true',
         '--bpf-lb-external-clusterip',
         'true',
+        '--bpf-lb-pod-interfaces=lxc+, tap0',
       ]),
     ).toEqual({
       ...STANDALONE_DEFAULTS,
@@ -167,7 +170,10 @@ describe('kpr run flags', () => {
       devices: ['eth0', 'eth1'],
       lbSourceRangeAllTypes: true,
       externalClusterIP: true,
+      podInterfaces: ['lxc+', 'tap0'],
     });
+    expect(run(['--kubeconfig=/k', '--bpf-lb-pod-interfaces', 'none']).podInterfaces).toBeUndefined();
+    expect(run(['--manifests=/m', '--bpf-lb-pod-interfaces', 'auto']).podInterfaces).toBe('auto');
     expect(run(['--manifests=/m', '--lb-mode', 'dsr', '--bpf-lb-maglev-hash-seed', '7']).lbMode).toBe('dsr');
     expect(run(['--manifests=/m', '--bpf-lb-maglev-hash-seed', '7']).maglevSeed).toBe(7);
   });
@@ -177,6 +183,7 @@ describe('kpr run flags', () => {
     expect(run(['--config', '/c.yaml'], NO_ENV, files)).toEqual({
       ...STANDALONE_DEFAULTS,
       source: { kind: 'kubernetes', kubeconfig: '/var/lib/kube-proxy/kubeconfig.conf' },
+      podInterfaces: 'auto',
       hostnameOverride: 'node-b',
       nodePortAddresses: ['198.18.0.0/15'],
       minSyncPeriodMs: 2000,

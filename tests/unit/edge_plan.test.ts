@@ -256,4 +256,26 @@ describe('edge plan', () => {
     expect(again.skipped).toEqual([]);
     expect(Object.keys(maps.view())).toEqual(['198.18.0.2:30080/TCP']);
   });
+
+  test("one address in both views (the edge's and the pods'): two entries, two services; each view goes on its own", () => {
+    const maps = new FakeEdgeMaps(M);
+    const rec = new EdgeReconciler(maps, settings());
+    const edge = svc('web', ['198.18.0.1'], ['198.18.1.1:8080']);
+    const pod = svc('web', ['198.18.0.1'], ['198.18.1.1:8080', '198.18.2.1:8080'], { scope: 'pod', edgeService: 'default/web||IPv4|pod' });
+    rec.sync([...edge, ...pod]);
+    const v = maps.view();
+    expect(Object.keys(v).sort()).toEqual(['198.18.0.1:30080/TCP', '198.18.0.1:30080/TCP pod']);
+    expect(v['198.18.0.1:30080/TCP pod'].backends).toEqual(['198.18.1.1:8080', '198.18.2.1:8080']);
+    expect(v['198.18.0.1:30080/TCP'].svcId).not.toBe(v['198.18.0.1:30080/TCP pod'].svcId);
+    // Read back from the maps, the next agent finds both views where they were.
+    const adopted = new EdgeReconciler(maps, settings());
+    maps.ops.length = 0;
+    adopted.sync([...edge, ...pod]);
+    expect(maps.ops.filter((o) => o.items.length > 0)).toEqual([]);
+    // The pods' view alone goes: only its entry is deleted.
+    maps.ops.length = 0;
+    adopted.sync(edge);
+    expect(Object.keys(maps.view())).toEqual(['198.18.0.1:30080/TCP']);
+    expect(maps.ops.find((o) => o.op === 'deleteFrontends')?.items).toEqual(['198.18.0.1']);
+  });
 });

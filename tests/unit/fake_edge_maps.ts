@@ -3,7 +3,8 @@
 // frontend with backends has a whole Maglev table of existing backends of
 // its own service, and one that checks source ranges has some. It records
 // the operations.
-import { EdgeBackend, EdgeFrontend, EdgeMaps, FrontendKey, SourceRange } from '../../lib/datapath/native';
+import { EdgeBackend, EdgeFrontend, EdgeFrontendKey, EdgeMaps, SourceRange } from '../../lib/datapath/native';
+import { edgeFrontendKey } from '../../lib/model/frontend';
 
 export interface EdgeOp {
   op: keyof EdgeMaps;
@@ -11,7 +12,6 @@ export interface EdgeOp {
   items: (string | number)[];
 }
 
-const feKey = (k: FrontendKey) => `${k.addr}|${k.port}|${k.proto}`;
 const rangeKey = (r: SourceRange) => `${r.svcId}|${r.cidr}`;
 
 export class FakeEdgeMaps implements EdgeMaps {
@@ -46,12 +46,12 @@ export class FakeEdgeMaps implements EdgeMaps {
 
   updateFrontends(frontends: EdgeFrontend[]): void {
     this.ops.push({ op: 'updateFrontends', items: frontends.map((f) => f.addr) });
-    this.each(frontends, (f) => this.frontends.set(feKey(f), { ...f }));
+    this.each(frontends, (f) => this.frontends.set(edgeFrontendKey(f), { ...f }));
   }
 
-  deleteFrontends(keys: FrontendKey[]): void {
+  deleteFrontends(keys: EdgeFrontendKey[]): void {
     this.ops.push({ op: 'deleteFrontends', items: keys.map((k) => k.addr) });
-    this.each(keys, (k) => this.frontends.delete(feKey(k)));
+    this.each(keys, (k) => this.frontends.delete(edgeFrontendKey(k)));
   }
 
   updateBackends(backends: EdgeBackend[]): void {
@@ -107,7 +107,7 @@ export class FakeEdgeMaps implements EdgeMaps {
     for (const f of this.frontends.values()) {
       const ids = [...new Set(this.tables.get(f.svcId) ?? [])];
       const flags = `${f.mode} ${f.algorithm} ${f.noBackend}${f.sourceRanges ? ' ranges' : ''}${f.affinityTimeout ? ` affinity ${f.affinityTimeout}` : ''}`;
-      out[`${f.addr}:${f.port}/${f.proto}`] = {
+      out[`${f.addr}:${f.port}/${f.proto}${f.scope ? ` ${f.scope}` : ''}`] = {
         svcId: f.svcId,
         count: f.count,
         flags,

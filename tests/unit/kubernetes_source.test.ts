@@ -108,10 +108,12 @@ const refused = () => Object.assign(new Error('connect ECONNREFUSED 198.18.0.1:6
 const gone = () => new ApiStatusError(410, { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version: 1 (2)' });
 
 function setup() {
-  const targets: KubernetesTargets = kubernetesTargets();
+  const targets: KubernetesTargets = kubernetesTargets('node-a');
   const services = new FakeKind('Service', targets.services.path);
   const slices = new FakeKind('EndpointSlice', targets.endpointSlices.path);
   const nodes = new FakeKind('Node', targets.node.path);
+  const pods = new FakeKind('Pod', targets.pods.path);
+  const namespaces = new FakeKind('Namespace', targets.namespaces.path);
   const events: string[] = [];
   const nodeSets: string[][] = [];
   const handlers: KubernetesHandlers = {
@@ -119,11 +121,13 @@ function setup() {
     endpointSlice: (key, s) => events.push(`slice ${key} ${s ? s.endpoints[0].addresses[0] : 'deleted'}`),
     node: (n) => events.push(`node ${n ? n.metadata.labels['topology.kubernetes.io/zone'] : 'none'}`),
     nodes: (all) => nodeSets.push(all.map((n) => `${n.metadata.name}=${n.status?.addresses?.[0]?.address}`).sort()),
+    pod: (key, p) => events.push(`pod ${key} ${p ? p.status?.podIPs?.[0]?.ip : 'deleted'}`),
+    namespace: (key, ns) => events.push(`namespace ${key} ${ns ? JSON.stringify(ns.metadata.annotations) : 'deleted'}`),
     synced: () => events.push('synced'),
   };
   const log = new MemoryLogger();
-  const source = new KubernetesSource(new FakeApi([services, slices, nodes]), 'node-a', targets, handlers, log, { initialMs: 500, maxMs: 2000, resetAfterMs: 60_000 });
-  return { services, slices, nodes, events, nodeSets, log, source };
+  const source = new KubernetesSource(new FakeApi([services, slices, nodes, pods, namespaces]), 'node-a', targets, handlers, log, { initialMs: 500, maxMs: 2000, resetAfterMs: 60_000 });
+  return { services, slices, nodes, pods, namespaces, events, nodeSets, log, source };
 }
 
 const flush = async () => {
@@ -147,6 +151,22 @@ async function listed(services: Json[]) {
 describe('kubernetes source', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
+
+  test("this node's Pods by a field selector, and the Namespaces; a role that may not list them (kube-proxy's) still syncs, said once", async () => {
+    const { pods, namespaces, nodes, events, log, source } = setup();
+    nodes.objects = [nodeObj('zone-a')];
+    pods.objects = [{ metadata: { name: 'p', namespace: 'apps', resourceVersion: '1' }, spec: { nodeName: 'node-a' }, status: { podIPs: [{ ip: '198.18.1.1' }] } }];
+    const forbidden = () => new ApiStatusError(403, { kind: 'Status', code: 403, reason: 'Forbidden' });
+    namespaces.failure = forbidden();
+    source.start();
+    await flush();
+    expect(pods.pages[0]).toMatchObject({ fieldSelector: 'spec.nodeName=node-a' });
+    expect(events).toEqual(['node zone-a', 'pod apps/p 198.18.1.1', 'synced']);
+    jest.advanceTimersByTime(2000);
+    await flush();
+    expect(log.matching(/warn kubernetes: may not list namespaces \(403\)/)).toHaveLength(1);
+    expect(log.matching(/watch Namespace failed/)).toHaveLength(0);
+  });
 
   test('synced only once every kind has been listed; objects decoded by the manifest decoders', async () => {
     const { services, slices, nodes, events, log, source } = setup();

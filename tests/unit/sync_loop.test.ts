@@ -23,6 +23,7 @@ function setup(opts: { capacity?: number; minSyncPeriodMs?: number } = {}) {
   const metrics = new ProxyMetrics();
   const destroyed: { addr: string; port: number }[][] = [];
   const dp = {
+    replaceBypass: () => undefined,
     destroyUdpSockets: (targets: { addr: string; port: number }[], netns: string[]) => {
       expect(netns.length).toBeGreaterThan(0);
       destroyed.push(targets);

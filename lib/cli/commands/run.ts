@@ -1,6 +1,7 @@
 // kpr run: its flags and kube-proxy configuration file turned into the
 // agent's RunConfig, every value checked before the agent touches the node,
 // each error naming the flag or the file's field at fault.
+import { PodInterfaceChoice } from '../../host/pod_interfaces';
 import * as fs from 'fs';
 import * as path from 'path';
 import { runAgent } from '../../agent';
@@ -39,6 +40,19 @@ function devicesFlag(raw: string | undefined): string[] | undefined {
   const devices = raw?.split(',').map((d) => d.trim());
   if (devices?.some((d) => !/^[^\s/]{1,15}$/.test(d))) throw new UsageError(RUN.name, `flag --devices: ${JSON.stringify(raw)} is not a comma-separated list of interface names`);
   return devices;
+}
+
+/** --bpf-lb-pod-interfaces: 'auto', 'none' or names and prefixes ("lxc+");
+ *  by default 'auto' with Kubernetes, 'none' standalone (no pods there). */
+function podInterfacesFlag(raw: string | undefined, kubernetes: boolean): PodInterfaceChoice | undefined {
+  if (raw === undefined) return kubernetes ? 'auto' : undefined;
+  if (raw === 'none') return undefined;
+  if (raw === 'auto') return raw;
+  const names = raw.split(',').map((d) => d.trim());
+  if (names.some((d) => !/^[^\s/+]{1,15}\+?$/.test(d))) {
+    throw new UsageError(RUN.name, `flag --bpf-lb-pod-interfaces: ${JSON.stringify(raw)} is not auto, none or a comma-separated list of interface names and prefixes (lxc+)`);
+  }
+  return names;
 }
 
 function configFile(file: string | undefined, readFile: (f: string) => string): { settings: FileSettings; warnings: string[] } {
@@ -223,9 +237,11 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
     maglevSeed: seedFlag(RUN, v, '--bpf-lb-maglev-hash-seed'),
     lbSourceRangeAllTypes: booleanFlag(RUN, v, '--bpf-lb-source-range-all-types'),
     externalClusterIP: booleanFlag(RUN, v, '--bpf-lb-external-clusterip'),
+    sockHostnsOnly: booleanFlag(RUN, v, '--bpf-lb-sock-hostns-only'),
     noBackendResponse: choiceFlag(RUN, v, '--service-no-backend-response', NO_BACKEND_RESPONSES),
     acceleration: choiceFlag(RUN, v, '--bpf-lb-acceleration', XDP_ACCELERATIONS),
     devices: devicesFlag(v.get('--devices')),
+    podInterfaces: podInterfacesFlag(v.get('--bpf-lb-pod-interfaces'), source.kind !== 'manifests'),
     snatPorts: portRangesFlag(v, '--bpf-lb-snat-port-range', MAX_SNAT_RANGES),
     flowTimeouts: flowTimeouts(v),
     gcIntervalMs: gcInterval(v),

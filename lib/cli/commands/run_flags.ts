@@ -135,6 +135,18 @@ export const RUN: CommandSpec = {
       default: 'best-effort',
     },
     { name: '--devices', value: 'IFACES', help: 'comma-separated interfaces the edge LB attaches to', default: "the interfaces holding this node's addresses" },
+    {
+      name: '--bpf-lb-sock-hostns-only',
+      value: 'BOOL',
+      help: "true: the socket LB translates only the node's own connections, pods' are balanced per packet at their interface (meshes see the service address); false: every pod's too, but for pods (or namespaces) annotated kpr.io/socket-lb: disabled",
+      default: 'false',
+    },
+    {
+      name: '--bpf-lb-pod-interfaces',
+      value: 'IFACES',
+      help: "where the per-packet path serves pods' packets that no socket hook translated (bypassed pods, VMs, sandboxes): auto (every veth or netkit device whose peer is in another network namespace, kept current), none, or comma-separated names and prefixes (lxc+)",
+      default: 'auto with Kubernetes, none standalone',
+    },
     { name: '--log-level', value: 'LEVEL', help: LOG_LEVELS.join(', '), default: 'info' },
   ],
 };

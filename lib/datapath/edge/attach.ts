@@ -25,6 +25,22 @@ export function attachMode(acceleration: XdpAcceleration): XdpAttachMode | undef
 
 export type EdgeAttacher = Pick<EdgeDatapath, 'attachXdp' | 'attachTc'>;
 
+/** Attaches the per-packet path (tc ingress and egress) to each interface
+ *  towards pods; one that fails (a pod gone meanwhile) is left out and
+ *  logged. Returns the interfaces it is on. */
+export function attachPodInterfaces(dp: Pick<EdgeDatapath, 'attachPodTc'>, interfaces: string[], log: Logger): string[] {
+  return interfaces.filter((dev) => {
+    try {
+      const t = dp.attachPodTc(dev);
+      log.debug(`pod interfaces: per-packet path ${t.action} on ${dev}`);
+      return true;
+    } catch (e) {
+      log.warn(`pod interfaces: attaching the per-packet path to ${dev} failed: ${(e as Error).message}`);
+      return false;
+    }
+  });
+}
+
 /** Attaches the edge LB to each device: XDP for the traffic that arrives,
  *  tc for the tunnels to end and the replies to turn back into the
  *  frontend's. Each failure is logged on its own: one interface without XDP

@@ -5,8 +5,9 @@
 import * as path from 'path';
 import { EdgeConfig, EdgeDatapath, EdgeOpenOptions, FlowTimeouts, loadAddon, PortRange, XdpAttachMode } from '../native';
 import { logMigrations, settleMigrations } from '../map_migrations';
-import { attachDevices, attachMode } from './attach';
+import { attachDevices, attachMode, attachPodInterfaces } from './attach';
 import { detectDevices } from '../../host/devices';
+import { LinkEvents, LinkInfo, PodInterfaceChoice, podInterfaces, readLinks } from '../../host/pod_interfaces';
 import { NodeNeighbours } from '../../host/node_neighbours';
 import { Logger } from '../../log';
 import { stopwatch } from '../../stopwatch';
@@ -14,7 +15,7 @@ import { DesiredState } from '../../model/desired';
 import { ExternalFrontend } from '../../model/frontend';
 import { ipFamily } from '../../model/ip_address';
 import { NodeContext } from '../../model/node';
-import { AttachmentRepair, edgeWanted } from '../../sync/attachment_repair';
+import { AttachmentRepair, edgeWanted, podWanted } from '../../sync/attachment_repair';
 import { CapacityReport } from '../../sync/capacity';
 import { LbSync, SyncContext } from '../../sync/lb_sync';
 import { LbDeps, LoadBalancer } from '../load_balancer';
@@ -26,7 +27,7 @@ import { EdgeReconciler } from './reconciler';
 import { defaultSnatPorts, formatPortRanges, localPortRange, snatPortClashes } from './snat_ports';
 
 export interface EdgeLbOptions {
-  dp: Pick<EdgeDatapath, 'setConfig' | 'attachXdp' | 'attachTc' | 'settleMigratedMaps' | 'programIds'>;
+  dp: Pick<EdgeDatapath, 'setConfig' | 'attachXdp' | 'attachTc' | 'attachPodTc' | 'settleMigratedMaps' | 'programIds'>;
   reconciler: EdgeReconciler;
   hashSeed: number;
   /** How long flows' state lives, and the ports of snat flows. */
@@ -44,6 +45,10 @@ export interface EdgeLbOptions {
   repair: Pick<AttachmentRepair, 'want'>;
   /** The inode of the agent's network namespace, where the devices are. */
   netns: number;
+  /** Where the per-packet path goes (--bpf-lb-pod-interfaces); undefined: nowhere. */
+  podInterfaces?: PodInterfaceChoice;
+  /** The links of the agent's namespace (host/pod_interfaces.ts). */
+  readLinks?: () => LinkInfo[];
 }
 
 /** The other nodes that host a backend of some edge frontend. */
@@ -67,8 +72,18 @@ export class EdgeLb implements LbSync {
   readonly name = 'edge';
   private config = '';
   private devices = new Set<string>();
+  private pods = new Set<string>();
+  /** The pod interfaces are to be looked for again (a link came or went). */
+  private linksChanged = true;
 
   constructor(private readonly o: EdgeLbOptions) {}
+
+  /** The kernel reported links added or removed: the per-packet path goes
+   *  onto new pod interfaces now, not at the next sync. */
+  linksChangedNow(): void {
+    this.linksChanged = true;
+    this.attachPods();
+  }
 
   sync(desired: DesiredState, { node, kind }: SyncContext): void {
     const elapsed = stopwatch();
@@ -80,8 +95,11 @@ export class EdgeLb implements LbSync {
       this.o.log.info(`edge: node addresses ${cfg.nodeAddr4 ?? 'none'} (IPv4), ${cfg.nodeAddr6 ?? 'none'} (IPv6), hash seed ${cfg.hashSeed}`);
     }
     this.attach(this.o.devices ?? detectDevices(node.addresses));
+    if (kind === 'full') this.linksChanged = true;
+    this.attachPods();
     this.o.neighbours.sync(backendNodes(desired.edgeFrontends));
-    const r = kind === 'full' ? this.o.reconciler.repair(desired.edgeFrontends) : this.o.reconciler.sync(desired.edgeFrontends);
+    const frontends = desired.podFrontends.length > 0 ? [...desired.edgeFrontends, ...desired.podFrontends] : desired.edgeFrontends;
+    const r = kind === 'full' ? this.o.reconciler.repair(frontends) : this.o.reconciler.sync(frontends);
     this.o.capacity.report(this.name, r.skipped);
     const line = `edge: ${r.services} services, ${r.frontends} frontends, ${r.backends} backends, ${r.writes} writes in ${elapsed().toFixed(1)}ms${r.skipped.length > 0 ? `, ${r.skipped.length} skipped` : ''}`;
     if (r.writes > 0 || r.skipped.length > 0) this.o.log.info(line);
@@ -95,9 +113,44 @@ export class EdgeLb implements LbSync {
     const fresh = devices.filter((d) => !this.devices.has(d));
     if (fresh.length === 0 && devices.length === this.devices.size) return;
     this.devices = new Set(devices);
-    const settle = () => settleMigrations(this.o.dp, this.o.log);
-    if (attachDevices(this.o.dp, fresh, this.o.mode, this.o.log).length > 0) settle();
-    this.o.repair.want('edge', edgeWanted(this.o.dp, devices, this.o.mode, this.o.netns, settle));
+    // A device of the node is never a pod interface: the pods are looked
+    // for again without it.
+    this.linksChanged = true;
+    if (attachDevices(this.o.dp, fresh, this.o.mode, this.o.log).length > 0) this.settle();
+    this.want();
+  }
+
+  private readonly settle = () => settleMigrations(this.o.dp, this.o.log);
+
+  /** The per-packet path onto each interface towards pods that came since
+   *  the last look (host/pod_interfaces.ts); one that went is forgotten
+   *  with its programs. */
+  private attachPods(): void {
+    const { podInterfaces: choice, readLinks } = this.o;
+    // Until the node's devices are known, any veth might be one of them.
+    if (choice === undefined || !readLinks || !this.linksChanged || this.devices.size === 0) return;
+    this.linksChanged = false;
+    let found: string[];
+    try {
+      found = podInterfaces(readLinks(), choice, [...this.devices]);
+    } catch (e) {
+      this.o.log.error(`pod interfaces: listing the links failed: ${(e as Error).message}; trying again at the next sync`);
+      this.linksChanged = true;
+      return;
+    }
+    const fresh = found.filter((d) => !this.pods.has(d));
+    const gone = [...this.pods].filter((d) => !found.includes(d));
+    if (fresh.length === 0 && gone.length === 0) return;
+    const attached = attachPodInterfaces(this.o.dp, fresh, this.o.log);
+    this.pods = new Set([...found.filter((d) => !fresh.includes(d)), ...attached]);
+    this.o.log.info(`pod interfaces: per-packet path on ${this.pods.size} (${attached.length} new${gone.length > 0 ? `, ${gone.length} gone` : ''})`);
+    this.want();
+  }
+
+  /** What the attachment repair keeps in place: the edge LB on the node's
+   *  devices, the per-packet path on the pods' interfaces. */
+  private want(): void {
+    this.o.repair.want('edge', [...edgeWanted(this.o.dp, [...this.devices], this.o.mode, this.o.netns, this.settle), ...podWanted(this.o.dp, [...this.pods], this.o.netns)]);
   }
 }
 
@@ -109,7 +162,7 @@ export const EDGE_FLOWS_PER_LB_ENTRY = 4;
 /** The settings of `kpr run` the edge LB takes. */
 export type EdgeLbConfig = Pick<
   RunConfig,
-  'acceleration' | 'lbMapMax' | 'fragmentsMapMax' | 'maglevTableSize' | 'maglevSeed' | 'noBackendResponse' | 'lbMode' | 'lbAlgorithm' | 'snatPorts' | 'flowTimeouts' | 'devices'
+  'acceleration' | 'lbMapMax' | 'fragmentsMapMax' | 'maglevTableSize' | 'maglevSeed' | 'noBackendResponse' | 'lbMode' | 'lbAlgorithm' | 'snatPorts' | 'flowTimeouts' | 'devices' | 'podInterfaces'
 >;
 
 /** The edge LB's objects and map capacities. */
@@ -178,8 +231,14 @@ export function openEdgeLb(cfg: EdgeLbConfig, objectDir: string, mapDir: string,
   });
   const adopted = reconciler.adopt();
   log.info(`edge: adopted ${adopted.services.size} services from ${mapDir}; ${cfg.lbMode} mode, ${cfg.lbAlgorithm}, Maglev tables of ${cfg.maglevTableSize}`);
+  const { podInterfaces } = cfg;
+  const sync = new EdgeLb({ dp, reconciler, hashSeed: cfg.maglevSeed, flows, mode, devices: cfg.devices, neighbours: new NodeNeighbours(log), log, capacity, repair, netns: currentNetns(), podInterfaces, readLinks });
+  const links = podInterfaces === undefined ? undefined : new LinkEvents(() => sync.linksChangedNow(), log);
+  links?.start();
+  if (podInterfaces !== undefined) log.info(`edge: per-packet path on ${podInterfaces === 'auto' ? "every veth and netkit device whose peer is in another network namespace" : podInterfaces.join(', ')}`);
   return {
-    sync: new EdgeLb({ dp, reconciler, hashSeed: cfg.maglevSeed, flows, mode, devices: cfg.devices, neighbours: new NodeNeighbours(log), log, capacity, repair, netns: currentNetns() }),
+    sync,
     metrics: new EdgeLbMetrics({ maps: dp, programmed: () => reconciler.programmed, capacities: edgeMapCapacities(opts) }),
+    stop: () => links?.stop(),
   };
 }

@@ -17,11 +17,11 @@
 // whose frontends are the very objects of the last sync causes no work, and
 // one whose backend set did not change gets no new table. Ids that this
 // plan frees are reused only by the next one: its deletions come last.
-import { backendKey, ExternalFrontend, formatFrontend, frontendKey } from '../../model/frontend';
+import { backendKey, edgeFrontendKey, ExternalFrontend, formatFrontend } from '../../model/frontend';
 import { sameItems } from '../../model/order';
 import { IdAllocator } from '../ids';
 import { MaglevTable } from './maglev';
-import { EdgeBackend, EdgeFrontend, EdgeMaps, FrontendKey, SourceRange } from '../native';
+import { EdgeBackend, EdgeFrontend, EdgeFrontendKey, EdgeMaps, SourceRange } from '../native';
 import { Plan, planOf, SkippedFrontend, stepsOf } from '../plan';
 import { backendName, EdgeState, maglevKey, ProgrammedEdgeService, rangeEntries } from './programmed';
 
@@ -69,7 +69,7 @@ interface Context {
   settings: EdgeSettings;
   budget: Budget;
   changes: Changes;
-  /** What kpr_edge_frontends holds now, by frontendKey. */
+  /** What kpr_edge_frontends holds now, by edgeFrontendKey. */
   programmed: Map<string, EdgeFrontend>;
 }
 
@@ -85,7 +85,7 @@ function sameFrontend(a: EdgeFrontend, b: EdgeFrontend): boolean {
   );
 }
 
-const keyOf = (f: FrontendKey): FrontendKey => ({ addr: f.addr, port: f.port, proto: f.proto });
+const keyOf = (f: EdgeFrontendKey): EdgeFrontendKey => (f.scope ? { addr: f.addr, port: f.port, proto: f.proto, scope: f.scope } : { addr: f.addr, port: f.port, proto: f.proto });
 
 /** Plans one edge service; returns its programmed form, or why it does not fit. */
 function planService(group: ExternalFrontend[], prev: ProgrammedEdgeService | undefined, ctx: Context): ProgrammedEdgeService | string {
@@ -99,7 +99,7 @@ function planService(group: ExternalFrontend[], prev: ProgrammedEdgeService | un
   const fresh = desired.filter((b) => !owned.has(backendKey(b))).length;
   const ranges = new Set(group.flatMap((f) => f.sourceRanges));
   const newRanges = [...ranges].filter((r) => !prev?.ranges.has(r));
-  const newFrontends = group.filter((f) => !ctx.programmed.has(frontendKey(f))).length;
+  const newFrontends = group.filter((f) => !ctx.programmed.has(edgeFrontendKey(f))).length;
   if (!prev && budget.svcIds.free < 1) return `no free service id (--bpf-lb-map-max ${limits.frontendMax})`;
   if (fresh > budget.backendIds.free) return `edge backend map full (--bpf-lb-map-max ${limits.backendMax} entries)`;
   if (newFrontends > budget.frontends) return `edge frontend map full (--bpf-lb-map-max ${limits.frontendMax} entries)`;
@@ -147,8 +147,9 @@ function planService(group: ExternalFrontend[], prev: ProgrammedEdgeService | un
       mode: f.forwardingMode,
       algorithm: f.lbAlgorithm,
       noBackend: f.dropWithoutBackends ? 'drop' : settings.noBackend,
+      ...(f.scope ? { scope: f.scope } : {}),
     };
-    const key = frontendKey(f);
+    const key = edgeFrontendKey(f);
     const old = ctx.programmed.get(key);
     if (!old || !sameFrontend(old, entry)) changes.frontends.push(entry);
     next.frontends.set(key, entry);
@@ -160,12 +161,12 @@ function planService(group: ExternalFrontend[], prev: ProgrammedEdgeService | un
  *  else (state read from the maps) the one its first programmed frontend points at. */
 function previous(key: string, group: ExternalFrontend[], state: EdgeState, ctx: Context, claimed: Set<number>): ProgrammedEdgeService | undefined {
   const byKey = state.ids.get(key);
-  const candidates = byKey !== undefined ? [byKey] : group.map((f) => ctx.programmed.get(frontendKey(f))?.svcId);
+  const candidates = byKey !== undefined ? [byKey] : group.map((f) => ctx.programmed.get(edgeFrontendKey(f))?.svcId);
   const id = candidates.find((c) => c !== undefined && !claimed.has(c) && state.services.has(c));
   return id === undefined ? undefined : state.services.get(id);
 }
 
-/** Plans the sync from state to desired (ordered by frontendKey). The plan
+/** Plans the sync from state to desired (ordered by edgeFrontendKey). The plan
  *  takes state over: next carries on its id allocators. */
 export function planEdgeSync(state: EdgeState, desired: ExternalFrontend[], settings: EdgeSettings): EdgePlan {
   const services = [...state.services.values()];

@@ -3,7 +3,7 @@
 // and source ranges). Read back from the pinned maps this is how an agent
 // adopts a previous agent's state; after each sync the plan's result stands
 // in for a fresh read.
-import { ExternalFrontend, frontendKey } from '../../model/frontend';
+import { edgeFrontendKey, ExternalFrontend } from '../../model/frontend';
 import { canonicalAddr, formatAddrPort } from '../../model/ip_address';
 import { IdAllocator } from '../ids';
 import { EdgeBackend, EdgeFrontend, EdgeMaps, SourceRange } from '../native';
@@ -11,7 +11,7 @@ import { EdgeBackend, EdgeFrontend, EdgeMaps, SourceRange } from '../native';
 export interface ProgrammedEdgeService {
   svcId: number;
   backends: Map<number, EdgeBackend>;
-  /** Entries of kpr_edge_frontends by frontendKey. */
+  /** Entries of kpr_edge_frontends by edgeFrontendKey. */
   frontends: Map<string, EdgeFrontend>;
   /** Canonical CIDRs. */
   ranges: Set<string>;
@@ -63,7 +63,7 @@ export function readEdgeState(maps: Pick<EdgeMaps, 'dumpFrontends' | 'dumpBacken
   const services = new Map<number, ProgrammedEdgeService>();
   for (const f of maps.dumpFrontends()) {
     const fe = { ...f, addr: canonicalAddr(f.addr) };
-    service(services, f.svcId).frontends.set(frontendKey(fe), fe);
+    service(services, f.svcId).frontends.set(edgeFrontendKey(fe), fe);
   }
   for (const b of maps.dumpBackends()) {
     const nodeAddr = b.nodeAddr === undefined ? {} : { nodeAddr: canonicalAddr(b.nodeAddr) };

@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { networkNamespaces } from '../../host/netns';
+import { PodNetns } from '../../host/pod_netns';
 import { Logger } from '../../log';
 import { DesiredState } from '../../model/desired';
 import { formatAddrPort } from '../../model/ip_address';
@@ -12,13 +13,17 @@ import { CapacityReport } from '../../sync/capacity';
 import { socketWanted } from '../../sync/attachment_repair';
 import { LbSync, SyncContext } from '../../sync/lb_sync';
 import { LbDeps, LoadBalancer } from '../load_balancer';
+import { RunConfig } from '../../run_config';
 import { logMigrations, settleMigrations } from '../map_migrations';
 import { SocketDatapath, loadAddon, SocketOpenOptions, SocketTarget } from '../native';
 import { socketMapCapacities, SocketLbMetrics } from './metrics';
 import { SocketReconciler } from './reconciler';
 
 export interface SocketLbOptions {
-  dp: Pick<SocketDatapath, 'destroyUdpSockets'>;
+  dp: Pick<SocketDatapath, 'destroyUdpSockets' | 'replaceBypass'>;
+  /** Finds the namespaces of the pods the socket LB leaves alone; undefined:
+   *  the per-packet path is off, and a bypassed pod would reach no service. */
+  podNetns?: Pick<PodNetns, 'cookies'>;
   reconciler: SocketReconciler;
   /** Where frontends that do not fit are reported. */
   capacity: CapacityReport;
@@ -28,9 +33,15 @@ export interface SocketLbOptions {
 export class SocketLb implements LbSync {
   readonly name = 'socket';
 
+  /** The bypassed pods' addresses last asked for, and the cookies written. */
+  private bypassAsked?: string;
+  private bypassWritten = '';
+  private bypassUnresolved = false;
+
   constructor(private readonly o: SocketLbOptions) {}
 
   sync(desired: DesiredState, ctx: SyncContext): void {
+    this.syncBypass(ctx.socketBypass, ctx.kind === 'full');
     const r = ctx.kind === 'full' ? this.o.reconciler.repair(desired.frontends) : this.o.reconciler.sync(desired.frontends);
     this.o.capacity.report(this.name, r.skipped);
     const skipped = r.skipped.length > 0 ? `, ${r.skipped.length} skipped` : '';
@@ -41,6 +52,27 @@ export class SocketLb implements LbSync {
     if (ctx.routine && r.writes === 0) this.o.log.debug(line);
     else this.o.log.info(line);
     if (r.udpTargets.length > 0) this.destroyUdpSockets(r.udpTargets);
+  }
+
+  /** The bypassed pods' namespaces into kpr_sock_bypass: looked for when the
+   *  pods change, and again at a full sync while one is not found. */
+  private syncBypass(addresses: string[], full: boolean): void {
+    const asked = addresses.join(',');
+    if (asked === this.bypassAsked && !(full && this.bypassUnresolved)) return;
+    this.bypassAsked = asked;
+    if (!this.o.podNetns) {
+      if (addresses.length > 0) this.o.log.warn(`socket LB bypass: pods ${asked} ask for it, but the per-packet path is off (--bpf-lb-pod-interfaces none): their connections stay translated`);
+      return;
+    }
+    const found = this.o.podNetns.cookies(addresses);
+    const missing = addresses.filter((a) => !found.has(a));
+    this.bypassUnresolved = missing.length > 0;
+    if (missing.length > 0) this.o.log.warn(`socket LB bypass: no network namespace holds ${missing.join(', ')} yet; looking again at the next full sync`);
+    const cookies = [...new Set(found.values())].sort();
+    if (cookies.join(',') === this.bypassWritten) return;
+    this.o.dp.replaceBypass(cookies);
+    this.bypassWritten = cookies.join(',');
+    this.o.log.info(`socket LB bypass: ${cookies.length} pod network namespaces left to the per-packet path (${[...found.keys()].join(', ') || 'none'})`);
   }
 
   private destroyUdpSockets(targets: SocketTarget[]): void {
@@ -58,15 +90,22 @@ export class SocketLb implements LbSync {
 /** Loads sock_lb.o (its maps adopted, never flushed), puts its programs on
  *  the cgroup, and reads what its maps hold. */
 export function openSocketLb(
-  cfg: Pick<SocketOpenOptions, 'lbMapMax' | 'revNatMapMax'>,
+  cfg: Pick<SocketOpenOptions, 'lbMapMax' | 'revNatMapMax'> & Pick<RunConfig, 'sockHostnsOnly'> & { podPath: boolean },
   objectDir: string,
   pins: { maps: string; links: string },
   cgroupRoot: string,
   { capacity, repair, log }: LbDeps,
 ): LoadBalancer {
   const opts: SocketOpenOptions = { objectPath: path.join(objectDir, 'sock_lb.o'), mapDir: pins.maps, lbMapMax: cfg.lbMapMax, revNatMapMax: cfg.revNatMapMax };
-  const dp = loadAddon().openSocketDatapath(opts);
+  const addon = loadAddon();
+  const dp = addon.openSocketDatapath(opts);
   logMigrations(dp, log);
+  const podNetns = cfg.podPath ? new PodNetns(addon.netnsInfo) : undefined;
+  // --bpf-lb-sock-hostns-only: this namespace's cookie (the node's: the agent runs in it).
+  const [own] = addon.netnsInfo(['/proc/self/ns/net']);
+  if (cfg.sockHostnsOnly && own.cookie === undefined) throw new Error(`--bpf-lb-sock-hostns-only: reading this network namespace's cookie failed: ${own.error}`);
+  dp.setHostnsOnly(cfg.sockHostnsOnly ? (own.cookie as string) : '0');
+  if (cfg.sockHostnsOnly) log.info(`socket LB: only in the node's network namespace (cookie ${own.cookie}); pods' connections are left to the per-packet path${cfg.podPath ? '' : ', which is off: they reach no service'}`);
   const attached = dp.attachCgroup(cgroupRoot, pins.links);
   for (const a of attached) log.info(`attach: ${a.prog} ${a.action} on ${cgroupRoot}`);
   settleMigrations(dp, log);
@@ -76,7 +115,7 @@ export function openSocketLb(
   const adopted = reconciler.adopt();
   log.info(`adopted ${adopted.frontends.size} frontends and ${adopted.backends.size} backends from ${pins.maps}`);
   return {
-    sync: new SocketLb({ dp, reconciler, capacity, log }),
+    sync: new SocketLb({ dp, reconciler, capacity, log, podNetns }),
     metrics: new SocketLbMetrics({ maps: dp, programmed: () => reconciler.programmed, capacities: socketMapCapacities(opts) }),
   };
 }

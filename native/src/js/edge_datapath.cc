@@ -20,6 +20,14 @@ uint16_t Choice(const Napi::Object& o, const char* key, const char* zero, const 
   throw BpfError(std::string("'") + key + "' must be '" + zero + "' or '" + one + "', got '" + v + "'");
 }
 
+// scope: absent or 'external' (XDP's view), or 'pod' (the per-packet path's).
+EdgeFrontendKey ToEdgeFrontendKey(const Napi::Object& o) {
+  const Napi::Value scope = o.Get("scope");
+  const std::string s = scope.IsUndefined() ? "external" : scope.ToString().Utf8Value();
+  if (s != "external" && s != "pod") throw BpfError("'scope' must be 'external' or 'pod', got '" + s + "'");
+  return EdgeFrontendKey{ToFrontend(o), s == "pod"};
+}
+
 EdgeFrontend ToEdgeFrontend(const Napi::Value& v) {
   Napi::Object o = ObjectArg(v);
   uint32_t count = U32(o, "count"), timeout = U32(o, "affinityTimeout");
@@ -29,15 +37,16 @@ EdgeFrontend ToEdgeFrontend(const Napi::Value& v) {
                    Choice(o, "noBackend", "reject", "drop", KPR_EDGE_F_DROP_NO_BACKEND) |
                    (o.Get("sourceRanges").ToBoolean() ? KPR_EDGE_F_SOURCE_RANGES : 0) |
                    (timeout > 0 ? KPR_EDGE_F_AFFINITY : 0);
-  return EdgeFrontend{ToFrontend(o), U32(o, "svcId"), static_cast<uint16_t>(count), flags, timeout};
+  return EdgeFrontend{ToEdgeFrontendKey(o), U32(o, "svcId"), static_cast<uint16_t>(count), flags, timeout};
 }
 
 // The inverse of ToEdgeFrontend.
 Napi::Object EdgeFrontendObject(const Napi::Env& env, const EdgeFrontend& f) {
   Napi::Object o = Napi::Object::New(env);
-  o.Set("addr", f.fe.addr);
-  o.Set("port", f.fe.port);
-  o.Set("proto", ProtoName(f.fe.proto));
+  o.Set("addr", f.key.fe.addr);
+  o.Set("port", f.key.fe.port);
+  o.Set("proto", ProtoName(f.key.fe.proto));
+  if (f.key.pod) o.Set("scope", "pod");
   o.Set("svcId", f.svc_id);
   o.Set("count", f.count);
   o.Set("affinityTimeout", f.affinity_timeout);
@@ -156,6 +165,7 @@ class EdgeDatapath : public Napi::ObjectWrap<EdgeDatapath> {
                                       InstanceMethod("settleMigratedMaps", &EdgeDatapath::SettleMigratedMaps),
                                       InstanceMethod("attachXdp", &EdgeDatapath::AttachXdpJs),
                                       InstanceMethod("attachTc", &EdgeDatapath::AttachTcJs),
+                                      InstanceMethod("attachPodTc", &EdgeDatapath::AttachPodTcJs),
                                       InstanceMethod("programIds", &EdgeDatapath::ProgramIdsJs),
                                   });
     return DefineClass(env, "EdgeDatapath", methods);
@@ -299,7 +309,7 @@ class EdgeDatapath : public Napi::ObjectWrap<EdgeDatapath> {
   Napi::Value DeleteFrontends(const Napi::CallbackInfo& info) {
     return Guard(info, [&](Napi::Env env) -> Napi::Value {
       DeleteEdgeFrontends(Maps().frontends,
-                          MapArray<Frontend>(info[0], [](const Napi::Value& v) { return ToFrontend(ObjectArg(v)); }));
+                          MapArray<EdgeFrontendKey>(info[0], [](const Napi::Value& v) { return ToEdgeFrontendKey(ObjectArg(v)); }));
       return env.Undefined();
     });
   }
@@ -401,14 +411,21 @@ class EdgeDatapath : public Napi::ObjectWrap<EdgeDatapath> {
     });
   }
 
-  Napi::Value AttachTcJs(const Napi::CallbackInfo& info) {
+  // attachTc(ifname, direction): a node device's ingress program ends DSR
+  // tunnels; attachPodTc(ifname, direction): a pod interface's is the
+  // per-packet path. Both egresses turn the replies back.
+  Napi::Value AttachTcJs(const Napi::CallbackInfo& info) { return AttachTcAs(info, "attachTc", "kpr_tc_dsr_ingress"); }
+
+  Napi::Value AttachPodTcJs(const Napi::CallbackInfo& info) { return AttachTcAs(info, "attachPodTc", "kpr_tc_pod_ingress"); }
+
+  Napi::Value AttachTcAs(const Napi::CallbackInfo& info, const char* call, const char* ingress_program) {
     return Guard(info, [&](Napi::Env env) -> Napi::Value {
       Maps();
-      if (!info[0].IsString()) throw BpfError("attachTc(ifname, direction) takes a device name");
+      if (!info[0].IsString()) throw BpfError(std::string(call) + "(ifname, direction) takes a device name");
       const std::string dir = info[1].IsUndefined() ? "both" : info[1].ToString().Utf8Value();
       if (dir != "both" && dir != "ingress" && dir != "egress")
         throw BpfError("tc direction must be 'ingress' or 'egress', got '" + dir + "'");
-      bpf_program* ingress = dir == "egress" ? nullptr : EdgeProgram(edge_, "kpr_tc_dsr_ingress");
+      bpf_program* ingress = dir == "egress" ? nullptr : EdgeProgram(edge_, ingress_program);
       bpf_program* egress = dir == "ingress" ? nullptr : EdgeProgram(edge_, "kpr_tc_dsr_egress");
       return OutcomeObject(env, AttachTc(info[0].As<Napi::String>(), ingress, egress));
     });

@@ -1,6 +1,7 @@
 // The socket LB as JavaScript sees it: openSocketDatapath() loads bpf/sock_lb.o and
 // returns its maps and programs; openPinnedSocketMaps() opens the pinned maps
-// alone, for readers, whose calls that need the programs throw.
+// alone, for readers, whose calls that need the programs throw; netnsInfo()
+// reads network namespaces for the socket-LB bypass.
 #include <bpf/libbpf.h>
 
 #include <memory>
@@ -9,6 +10,7 @@
 #include "js/values.h"
 #include "sock_attach.h"
 #include "sock_maps.h"
+#include "netns_thread.h"
 #include "sock_udp_destroy.h"
 
 namespace kpr::js {
@@ -31,6 +33,9 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
                            InstanceMethod("attachCgroupProgram", &SockDatapath::AttachCgroupProgram),
                            InstanceMethod("programIds", &SockDatapath::ProgramIds),
                            InstanceMethod("destroyUdpSockets", &SockDatapath::DestroyUdpSockets),
+                           InstanceMethod("replaceBypass", &SockDatapath::ReplaceBypass),
+                           InstanceMethod("dumpBypass", &SockDatapath::DumpBypass),
+                           InstanceMethod("setHostnsOnly", &SockDatapath::SetHostnsOnly),
                            InstanceMethod("migrations", &SockDatapath::MigrationsJs),
                            InstanceMethod("settleMigratedMaps", &SockDatapath::SettleMigratedMaps),
                            InstanceMethod("close", &SockDatapath::CloseJs),
@@ -221,6 +226,39 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
     });
   }
 
+  // Cookies are u64: decimal strings in JavaScript.
+  Napi::Value ReplaceBypass(const Napi::CallbackInfo& info) {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
+      std::vector<uint64_t> cookies;
+      for (const auto& text : Strings(info[0], "netns cookies")) cookies.push_back(CookieOf(text));
+      ReplaceSockBypass(Loaded(), cookies);
+      return env.Undefined();
+    });
+  }
+
+  Napi::Value DumpBypass(const Napi::CallbackInfo& info) {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
+      auto cookies = DumpSockBypass(Loaded());
+      Napi::Array out = Napi::Array::New(env, cookies.size());
+      for (size_t i = 0; i < cookies.size(); i++) out.Set(i, std::to_string(cookies[i]));
+      return out;
+    });
+  }
+
+  Napi::Value SetHostnsOnly(const Napi::CallbackInfo& info) {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
+      if (!info[0].IsString()) throw BpfError("setHostnsOnly(cookie) takes a decimal string ('0': off)");
+      SetSockHostns(Loaded(), CookieOf(info[0].As<Napi::String>()));
+      return env.Undefined();
+    });
+  }
+
+  static uint64_t CookieOf(const std::string& text) {
+    if (text.empty() || text.size() > 20 || text.find_first_not_of("0123456789") != std::string::npos)
+      throw BpfError("a netns cookie is a decimal string, got '" + text + "'");
+    return std::stoull(text);
+  }
+
   Napi::Value MigrationsJs(const Napi::CallbackInfo& info) { return MigrationsArray(info.Env(), sock_.migrations); }
 
   Napi::Value SettleMigratedMaps(const Napi::CallbackInfo& info) {
@@ -235,6 +273,30 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
   SockObject sock_;
   std::unique_ptr<UdpSockDestroyer> destroyer_;
 };
+
+// netnsInfo(paths): each network namespace's cookie and addresses, or why it
+// could not be read ({ path, error }: a pod may be gone meanwhile).
+Napi::Value NetnsInfoJs(const Napi::CallbackInfo& info) {
+  return Guard(info, [&](Napi::Env env) -> Napi::Value {
+    auto paths = Strings(info[0], "netns paths");
+    Napi::Array out = Napi::Array::New(env, paths.size());
+    for (size_t i = 0; i < paths.size(); i++) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("path", paths[i]);
+      try {
+        NetnsInfo n = ReadNetnsInfo(paths[i]);
+        o.Set("cookie", std::to_string(n.cookie));
+        Napi::Array addrs = Napi::Array::New(env, n.addresses.size());
+        for (size_t k = 0; k < n.addresses.size(); k++) addrs.Set(k, n.addresses[k]);
+        o.Set("addresses", addrs);
+      } catch (const BpfError& e) {
+        o.Set("error", e.what());
+      }
+      out.Set(i, o);
+    }
+    return out;
+  });
+}
 
 Napi::Value OpenSocketDatapath(const Napi::CallbackInfo& info) {
   return Guard(info, [&](Napi::Env env) -> Napi::Value {
@@ -260,6 +322,7 @@ void RegisterSockDatapath(Napi::Env env, Napi::Object exports, Constructors& cto
   ctors.sock_datapath = Napi::Persistent(SockDatapath::Define(env));
   exports.Set("openSocketDatapath", Napi::Function::New(env, OpenSocketDatapath));
   exports.Set("openPinnedSocketMaps", Napi::Function::New(env, OpenPinnedSocketMaps));
+  exports.Set("netnsInfo", Napi::Function::New(env, NetnsInfoJs));
 }
 
 }  // namespace kpr::js
