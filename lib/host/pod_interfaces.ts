@@ -51,9 +51,18 @@ export function readLinks(): LinkInfo[] {
   return parseLinks(execFileSync('ip', ['-j', '-d', 'link', 'show'], { encoding: 'utf8', maxBuffer: 64 << 20 }));
 }
 
+/** How long one `ip monitor` lives: an agent killed outright (SIGKILL) cannot
+ *  stop its child, which would otherwise outlive it, holding its network
+ *  namespace. A new one takes over at once, and the links are looked at
+ *  again for what came in between. */
+const MONITOR_LIFETIME_S = 600;
+/** timeout(1)'s exit status when the time ran out. */
+const TIMED_OUT = 124;
+
 /** Calls changed() after the kernel reports links added or removed (a
- *  burst of events, as a pod's start brings, coalesced over settleMs);
- *  restarted if `ip monitor` ends. stop() ends it. */
+ *  burst of events, as a pod's start brings, coalesced over settleMs), and
+ *  whenever events may have been missed; `ip monitor` is restarted when it
+ *  ends. stop() ends it. */
 export class LinkEvents {
   private child?: ChildProcess;
   private timer?: NodeJS.Timeout;
@@ -67,15 +76,20 @@ export class LinkEvents {
 
   start(): void {
     if (this.stopped) return;
-    const child = spawn('ip', ['-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('timeout', [String(MONITOR_LIFETIME_S), 'ip', '-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     child.stdout?.on('data', () => this.soon());
     child.stderr?.on('data', (d: Buffer) => this.log.warn(`pod interfaces: ip monitor: ${d.toString().trim()}`));
     child.on('error', (e) => this.log.error(`pod interfaces: watching link events failed: ${e.message}; interfaces are looked for at each sync only`));
     child.on('exit', (code, signal) => {
       if (this.stopped) return;
-      this.log.warn(`pod interfaces: ip monitor ended (${code ?? signal}); restarting it`);
-      setTimeout(() => this.start(), 1000).unref();
+      if (code === TIMED_OUT) {
+        this.start();
+      } else {
+        this.log.warn(`pod interfaces: ip monitor ended (${code ?? signal}); restarting it`);
+        setTimeout(() => this.start(), 1000).unref();
+      }
+      this.soon();
     });
   }
 
