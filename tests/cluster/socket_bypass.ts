@@ -11,8 +11,8 @@
 //   and the requests it forwards must be answered. The same pod in a plain
 //   namespace: its sidecar sees the backends (the socket LB translated first).
 // - A bypassed pod without a redirect reaches the service over TCP and UDP;
-//   the backend (agnhost netexec /clientip) sees the pod's own address, and
-//   the UDP answers come from the ClusterIP.
+//   the backend (agnhost netexec's clientip, HTTP and UDP) sees the pod's own
+//   address, and the UDP answers come from the ClusterIP.
 // - With --rates, in one run: requests a second (a connection each) to the
 //   ClusterIP from a plain pod (socket LB), from a bypassed pod (per-packet
 //   path), and to the backends' pod addresses directly, written as a
@@ -112,7 +112,8 @@ for i in range(${count}):
   return python(pod, ns, code).trim().split('\n');
 }
 
-/** count UDP exchanges with netexec (a socket each): "answer|from address|from port". */
+/** count UDP exchanges with netexec (a socket each), asking for the
+ *  client's address: "address it saw|answer's source address|source port". */
 function udpAnswers(pod: string, ns: string, addr: string, port: number, count: number): string[] {
   const code = `
 import socket
@@ -120,10 +121,11 @@ fam = socket.AF_INET6 if ':' in ${JSON.stringify(addr)} else socket.AF_INET
 for i in range(${count}):
     s = socket.socket(fam, socket.SOCK_DGRAM)
     s.settimeout(5)
-    s.sendto(b'echo kpr', (${JSON.stringify(addr)}, ${port}))
+    s.sendto(b'clientip', (${JSON.stringify(addr)}, ${port}))
     data, peer = s.recvfrom(4096)
     s.close()
-    print('%s|%s|%d' % (data.decode().strip(), peer[0], peer[1]))
+    seen = data.decode().strip().rsplit(':', 1)[0].strip('[]')
+    print('%s|%s|%d' % (seen, peer[0], peer[1]))
 `;
   return python(pod, ns, code).trim().split('\n');
 }
@@ -205,8 +207,8 @@ async function main(): Promise<void> {
     const direct = podIps(MESH, 'direct')[fam];
     const seen = count(httpBodies('direct', MESH, cip, 80, '/clientip', REQUESTS).map((b) => b.slice(0, b.lastIndexOf(':')).replace(/^\[|\]$/g, '')));
     results.push(check(`${family}: a bypassed pod without a redirect reaches the service over TCP, seen as itself`, JSON.stringify(seen) === JSON.stringify({ [direct]: REQUESTS }), seen));
-    const udp = count(udpAnswers('direct', MESH, cip, 81, REQUESTS).map((a) => a.slice(a.indexOf('|') + 1)));
-    results.push(check(`${family}: ... and over UDP, every answer from the ClusterIP`, JSON.stringify(udp) === JSON.stringify({ [`${cip}|81`]: REQUESTS }), udp));
+    const udp = count(udpAnswers('direct', MESH, cip, 81, REQUESTS));
+    results.push(check(`${family}: ... and over UDP, seen as itself, every answer from the ClusterIP`, JSON.stringify(udp) === JSON.stringify({ [`${direct}|${cip}|81`]: REQUESTS }), udp));
   }
   kubectl(['delete', 'namespace', MESH, PLAIN, '--wait=false']);
   const failed = results.filter((r) => !r).length;
