@@ -20,7 +20,7 @@ TS_SRC := $(shell find lib tests -name '*.ts') tsconfig.json
 TS_STAMP := dist/.built
 BENCH_BIN := build/connrate build/acceptd build/rrd build/rrclient build/flowrate
 # BPF objects that only tests load (error paths of the addon).
-TEST_BPF_OBJS := build/verifier_reject.o build/xdp_pass.o build/xdp_reject.o
+TEST_BPF_OBJS := build/verifier_reject.o build/xdp_pass.o build/xdp_reject.o build/tc_pass.o
 
 .PHONY: deps apt-deps cluster-apt-deps image-apt-deps go-deps build bpf kube-bin cluster-bin images cluster cluster-down conformance conformance-report chart-tools test demo bench bench-report bench-control-plane bench-peers bench-datapath bench-flow-rate clean
 

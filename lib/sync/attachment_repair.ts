@@ -7,7 +7,7 @@
 // place; each repair is logged with what was found instead, and counted.
 // What the agent wants is also pinned (kpr_attachments) for `kpr status`.
 import { AttachmentFinding, checkAttachments } from '../datapath/attachment_check';
-import { AttachmentView, SocketDatapath, EdgeDatapath, Hook, ProgramIds, WantedAttachment, XdpAttachMode } from '../datapath/native';
+import { AttachmentView, DeviceAttachment, SocketDatapath, EdgeDatapath, Hook, ProgramIds, WantedAttachment, XdpAttachMode } from '../datapath/native';
 import { Logger } from '../log';
 import type { LbName } from './lb_sync';
 import { stopwatch } from '../stopwatch';
@@ -111,6 +111,11 @@ export class AttachmentRepair {
     } catch (e) {
       this.o.log.error(`attach: recording where the programs go for kpr status failed: ${errorText(e)}`);
     }
+  }
+
+  /** What kpr's slots of these devices hold now (absent devices left out). */
+  devices(names: string[]): DeviceAttachment[] {
+    return this.o.read(names).devices;
   }
 
   /** The full sync's check: puts back each program not in place. */

@@ -41,6 +41,9 @@ const CLUSTER_IPS = { ipv4: '198.19.9.60', ipv6: 'fd00:198:18:1::9:60' };
 const BACKENDS = ['a2', 'b1', 'b2'];
 /** The kernel's name of kpr_tc_pod_ingress (15 characters). */
 const POD_INGRESS = 'kpr_tc_pod_ingr';
+/** Pod a3's interface carries another program in kpr's tc slot. */
+const FOREIGN = 'a3';
+const TC_PASS = path.join(repoRoot(), 'build', 'tc_pass.o');
 /** The UDP flows to the ClusterIP leave from ports of their own, from here on. */
 const FIRST_PORT = 20000;
 
@@ -70,7 +73,7 @@ describe('per-packet path: pods whose packets no socket hook translated reach se
 
   beforeAll(async () => {
     assertPrivileged();
-    topo = createEdgeTopology('podp', 2);
+    topo = createEdgeTopology('podp', 3);
     nodeA = topo.nodes[0];
     for (const n of topo.nodes) for (const p of n.pods) servers.push(await startEchoServer(p.ns, p.name, { tcp: [TARGET], udp: [UDP_TARGET] }));
     // The client pod's own stack leaves its checksums to the device, as pods' do.
@@ -95,6 +98,9 @@ describe('per-packet path: pods whose packets no socket hook translated reach se
         extraSpec: { type: 'NodePort' },
       }),
     );
+    // A CNI's own program in kpr's slot of one pod interface (as Cilium's or Calico's would be).
+    run('tc', ['-n', nodeA.ns, 'qdisc', 'add', 'dev', FOREIGN, 'clsact']);
+    run('tc', ['-n', nodeA.ns, 'filter', 'add', 'dev', FOREIGN, 'ingress', 'pref', '1', 'handle', '1', 'bpf', 'da', 'obj', TC_PASS, 'sec', 'tc']);
     agents.push(await startEdgeNodeAgent(nodeA, manifests, ['--bpf-lb-pod-interfaces', 'auto']));
     agents.push(await startEdgeNodeAgent(topo.nodes[1], manifests));
   });
@@ -159,6 +165,14 @@ describe('per-packet path: pods whose packets no socket hook translated reach se
       const addr = CLUSTER_IPS[family];
       expectServed(await runClient(place, { mode: 'tcp', addr, port: 80, count: 300, deadlineMs: 60_000 }), late, addr, 80, 300);
     }
+  });
+
+  test("a pod interface whose kpr slot another program holds is left alone, and said", async () => {
+    expect(tcFilter(nodeA.ns, FOREIGN, 'ingress')).toContain('tc_pass');
+    expect(tcFilter(nodeA.ns, FOREIGN, 'egress')).not.toContain('kpr_tc');
+    expect(agents[0].process.lines.filter((l) => l.includes(`${FOREIGN} has tc_pass in kpr's tc slot`))).toHaveLength(1);
+    const r = await runClient({ cgroup: clientCgroup.path, ns: nodeA.pods[2].ns }, { mode: 'tcp', addr: CLUSTER_IPS.ipv4, port: 80, count: 3, timeoutMs: 500, deadlineMs: 30_000 });
+    expect(r.backends).toEqual({});
   });
 
   test('without the path (node B) a pod reaches no ClusterIP: nothing routes it', async () => {

@@ -15,7 +15,10 @@ import { DesiredState } from '../../model/desired';
 import { ExternalFrontend } from '../../model/frontend';
 import { ipFamily } from '../../model/ip_address';
 import { NodeContext } from '../../model/node';
-import { AttachmentRepair, edgeWanted, podWanted } from '../../sync/attachment_repair';
+import { AttachmentRepair, edgeWanted, POD_HOOKS, podWanted } from '../../sync/attachment_repair';
+
+/** The kernel keeps the first 15 characters of a program's name. */
+const KERNEL_NAME_LEN = 15;
 import { CapacityReport } from '../../sync/capacity';
 import { LbSync, SyncContext } from '../../sync/lb_sync';
 import { LbDeps, LoadBalancer } from '../load_balancer';
@@ -41,8 +44,8 @@ export interface EdgeLbOptions {
   /** Where edge frontends that do not fit are reported. */
   capacity: CapacityReport;
   /** Told which devices the programs belong on, at every sync; it puts
-   *  them back when they go missing. */
-  repair: Pick<AttachmentRepair, 'want'>;
+   *  them back when they go missing. It also tells what a device's slots hold. */
+  repair: Pick<AttachmentRepair, 'want' | 'devices'>;
   /** The inode of the agent's network namespace, where the devices are. */
   netns: number;
   /** Where the per-packet path goes (--bpf-lb-pod-interfaces); undefined: nowhere. */
@@ -73,6 +76,8 @@ export class EdgeLb implements LbSync {
   private config = '';
   private devices = new Set<string>();
   private pods = new Set<string>();
+  /** Pod interfaces whose kpr slot another program holds, said once each. */
+  private readonly foreign = new Set<string>();
   /** The pod interfaces are to be looked for again (a link came or went). */
   private linksChanged = true;
 
@@ -138,13 +143,37 @@ export class EdgeLb implements LbSync {
       this.linksChanged = true;
       return;
     }
-    const fresh = found.filter((d) => !this.pods.has(d));
+    const fresh = this.unheld(found.filter((d) => !this.pods.has(d)));
     const gone = [...this.pods].filter((d) => !found.includes(d));
     if (fresh.length === 0 && gone.length === 0) return;
     const attached = attachPodInterfaces(this.o.dp, fresh, this.o.log);
-    this.pods = new Set([...found.filter((d) => !fresh.includes(d)), ...attached]);
+    this.pods = new Set([...found.filter((d) => this.pods.has(d)), ...attached]);
     this.o.log.info(`pod interfaces: per-packet path on ${this.pods.size} (${attached.length} new${gone.length > 0 ? `, ${gone.length} gone` : ''})`);
     this.want();
+  }
+
+  /** The interfaces whose kpr tc slot is free or kpr's: a CNI's own
+   *  datapath (its program in the same slot) is never replaced; looked at
+   *  again at the next look, when it may have gone. */
+  private unheld(interfaces: string[]): string[] {
+    if (interfaces.length === 0) return interfaces;
+    const ours = new Set(POD_HOOKS.map((h) => h.program.slice(0, KERNEL_NAME_LEN)));
+    const held = new Map<string, string>();
+    try {
+      for (const d of this.o.repair.devices(interfaces)) {
+        const other = [d.tcIngress, d.tcEgress].find((p) => p !== undefined && p !== '' && !ours.has(p));
+        if (other) held.set(d.device, other);
+      }
+    } catch (e) {
+      this.o.log.error(`pod interfaces: reading what their tc slots hold failed: ${(e as Error).message}; trying again at the next look`);
+      this.linksChanged = true;
+      return [];
+    }
+    for (const [dev, prog] of held) {
+      if (!this.foreign.has(dev)) this.o.log.warn(`pod interfaces: ${dev} has ${prog} in kpr's tc slot (handle 1, priority 1): the per-packet path leaves it alone`);
+      this.foreign.add(dev);
+    }
+    return interfaces.filter((d) => !held.has(d));
   }
 
   /** What the attachment repair keeps in place: the edge LB on the node's
