@@ -6,6 +6,7 @@
 // addon is loaded only by the commands that use it, so --help works without it.
 import { Command } from './command';
 import { backendsCommand } from './commands/backends';
+import { cleanupCommand, cleanupSpelling } from './commands/cleanup';
 import { flowsCommand } from './commands/flows';
 import { maglevCommand } from './commands/maglev';
 import { runCommand } from './commands/run';
@@ -19,9 +20,17 @@ import { drainOutput, watchOutput } from './output';
 const USAGE = 2;
 
 /** In the order `kpr --help` lists them. */
-const COMMANDS: Command[] = [runCommand, statusCommand, servicesCommand, backendsCommand, flowsCommand, maglevCommand, traceCommand];
+const COMMANDS: Command[] = [runCommand, statusCommand, servicesCommand, backendsCommand, flowsCommand, maglevCommand, traceCommand, cleanupCommand];
 
 const BY_NAME = new Map(COMMANDS.map((c) => [c.specs[0].name, c]));
+
+/** The command and its arguments: kube-proxy's `--cleanup` (with `kpr run`'s
+ *  flags, or alone) is `kpr cleanup`. */
+function resolve(name: string, args: string[]): { cmd?: Command; args: string[] } {
+  const cleanup = cleanupSpelling(name === 'run' ? args : [name, ...args]);
+  if (cleanup && (name === 'run' || name.startsWith('--cleanup'))) return { cmd: cleanupCommand, args: cleanup };
+  return { cmd: BY_NAME.get(name), args };
+}
 
 export function mainHelp(): string {
   const specs = COMMANDS.flatMap((c) => c.specs);
@@ -50,8 +59,8 @@ async function dispatch(argv: string[]): Promise<number> {
       process.stdout.write(mainHelp());
       return 0;
     }
-    const cmd = BY_NAME.get(name);
-    if (cmd) return await cmd.main(args);
+    const resolved = resolve(name, args);
+    if (resolved.cmd) return await resolved.cmd.main(resolved.args);
     throw new UsageError('', `unknown command ${JSON.stringify(name)} (commands: ${COMMANDS.map((c) => c.specs[0].name).join(', ')})`);
   } catch (e) {
     if (e instanceof UsageError) {

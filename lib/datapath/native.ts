@@ -457,6 +457,8 @@ interface Addon {
   /** The pinned links, and what each of the devices carries (those of this
    *  namespace; absent ones are left out). */
   readAttachments(where: { linkDir: string; devices: string[] }): AttachmentView;
+  /** Takes every kpr_* program off this namespace's XDP hooks and kpr's tc slots; what it took, one line each. */
+  detachKprFromDevices(): string[];
   /** Replaces the rows of kpr_attachments under mapDir, creating it if need be. */
   writeAttachRecord(mapDir: string, rows: WantedAttachment[]): void;
   /** The edge LB's trace maps, pinned under mapDir. */

@@ -22,6 +22,13 @@ export interface NeighbourTable {
 
 const ip = (args: string[]): string => execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
+/** The entries kpr made (managed and externally learned), IPv4 and IPv6, of
+ *  this namespace: what `kpr cleanup` takes away. */
+export function managedNeighbours(): Nexthop[] {
+  const rows = [...JSON.parse(ip(['-j', 'neigh', 'show'])), ...JSON.parse(ip(['-6', '-j', 'neigh', 'show']))] as Record<string, unknown>[];
+  return rows.filter((r) => 'managed' in r && 'extern_learn' in r).map((r) => ({ addr: String(r.dst), dev: String(r.dev) }));
+}
+
 export const kernelNeighbours: NeighbourTable = {
   nexthop(addr) {
     const [route] = JSON.parse(ip(['-j', 'route', 'get', addr])) as { gateway?: string; dev: string }[];

@@ -76,4 +76,20 @@ AttachOutcome AttachTc(const std::string& ifname, bpf_program* ingress, bpf_prog
   return AttachOutcome{"tc", replaced ? "replaced" : "created"};
 }
 
+void DetachXdp(int ifindex) {
+  LIBBPF_OPTS(bpf_xdp_query_opts, q);
+  int err = bpf_xdp_query(ifindex, 0, &q);
+  if (err) ThrowErrno("querying XDP on ifindex " + std::to_string(ifindex), -err);
+  const __u32 flags = q.attach_mode == XDP_ATTACHED_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+  err = bpf_xdp_detach(ifindex, flags, nullptr);
+  if (err) ThrowErrno("detaching XDP from ifindex " + std::to_string(ifindex), -err);
+}
+
+void DetachTc(int ifindex, int attach_point) {
+  LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = static_cast<bpf_tc_attach_point>(attach_point));
+  LIBBPF_OPTS(bpf_tc_opts, opts, .handle = kTcHandle, .priority = kTcPriority);
+  const int err = bpf_tc_detach(&hook, &opts);
+  if (err && err != -ENOENT) ThrowErrno("detaching a tc filter from ifindex " + std::to_string(ifindex), -err);
+}
+
 }  // namespace kpr

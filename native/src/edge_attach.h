@@ -34,4 +34,9 @@ uint32_t TcSlotProgramId(int ifindex, int attach_point);
 // its clsact qdisc if need be); a null program leaves that direction as it is.
 AttachOutcome AttachTc(const std::string& ifname, bpf_program* ingress, bpf_program* egress);
 
+// Takes the device's XDP program off (whatever it is: the caller has checked).
+void DetachXdp(int ifindex);
+// Takes the filter in kpr's slot of the device's tc ingress or egress off.
+void DetachTc(int ifindex, int attach_point);
+
 }  // namespace kpr

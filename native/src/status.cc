@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <tuple>
 
 #include "bpf_errors.h"
 #include "edge_attach.h"
@@ -116,6 +117,25 @@ std::vector<DeviceAttachment> DeviceAttachments(const std::vector<std::string>& 
     if (carries || std::find(also.begin(), also.end(), d.device) != also.end()) out.push_back(d);
   }
   if_freenameindex(ifs);
+  return out;
+}
+
+std::vector<std::string> DetachKprFromDevices() {
+  std::vector<std::string> out;
+  const auto kprs = [](const std::string& name) { return name.rfind("kpr_", 0) == 0; };
+  for (const DeviceAttachment& d : DeviceAttachments({})) {
+    const int ifindex = static_cast<int>(if_nametoindex(d.device.c_str()));
+    if (ifindex == 0) continue;  // gone meanwhile
+    if (kprs(d.xdp_program)) {
+      DetachXdp(ifindex);
+      out.push_back("xdp " + d.xdp_program + " on " + d.device);
+    }
+    for (auto [point, prog, dir] : {std::tuple{BPF_TC_INGRESS, d.tc_ingress, "ingress"}, std::tuple{BPF_TC_EGRESS, d.tc_egress, "egress"}}) {
+      if (!kprs(prog)) continue;
+      DetachTc(ifindex, point);
+      out.push_back(std::string("tc ") + dir + " " + prog + " on " + d.device);
+    }
+  }
   return out;
 }
 

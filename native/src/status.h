@@ -37,6 +37,11 @@ struct DeviceAttachment {
   uint32_t tc_egress_id;
 };
 
+// `kpr cleanup`: takes every kpr program (named kpr_*) off the XDP hooks and
+// kpr's tc slots of this namespace's devices; what it took off, one line each
+// ("xdp kpr_xdp_lb on eth0").
+std::vector<std::string> DetachKprFromDevices();
+
 std::vector<PinnedMapInfo> PinnedMaps(const std::string& map_dir);
 std::vector<PinnedLinkInfo> PinnedLinks(const std::string& link_dir);
 // Devices of the caller's network namespace that carry any XDP program or

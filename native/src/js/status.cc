@@ -1,6 +1,6 @@
 // The kernel's side as `kpr status` and the agent's attachment check read
 // it (status.h), and the record of what the agent attached (attach_record.h):
-// kernelStatus, readAttachments, writeAttachRecord. Plain functions:
+// kernelStatus, readAttachments, writeAttachRecord, detachKprFromDevices. Plain functions:
 // nothing stays open.
 #include "attach_record.h"
 #include "js/objects.h"
@@ -107,6 +107,14 @@ void RegisterStatus(Napi::Env env, Napi::Object exports) {
   exports.Set("kernelStatus", Napi::Function::New(env, KernelStatusJs));
   exports.Set("readAttachments", Napi::Function::New(env, ReadAttachmentsJs));
   exports.Set("writeAttachRecord", Napi::Function::New(env, WriteAttachRecordJs));
+  exports.Set("detachKprFromDevices", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+                return Guard(info, [&](Napi::Env env) -> Napi::Value {
+                  auto removed = DetachKprFromDevices();
+                  Napi::Array out = Napi::Array::New(env, removed.size());
+                  for (size_t i = 0; i < removed.size(); i++) out.Set(i, removed[i]);
+                  return out;
+                });
+              }));
 }
 
 }  // namespace kpr::js
