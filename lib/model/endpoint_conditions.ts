@@ -1,6 +1,6 @@
 // Which endpoints receive traffic, from their conditions (kube-proxy's rule).
-// The API leaves conditions unset to mean: ready, serving as ready says, and
-// not terminating. Ready endpoints are used; only when none is ready do
+// Unset conditions mean what kube-proxy reads them as (endpointslicecache.go):
+// ready, serving (whatever ready says: nil is true), and not terminating. Ready endpoints are used; only when none is ready do
 // endpoints that are still serving while terminating take traffic, so that a
 // service being scaled down or rolled keeps answering until its last pod goes.
 import { Endpoint } from './objects';
@@ -15,7 +15,7 @@ export function endpointConditions(ep: Endpoint): Conditions {
   const ready = ep.conditions?.ready ?? true;
   return {
     ready,
-    serving: ep.conditions?.serving ?? ready,
+    serving: ep.conditions?.serving ?? true,
     terminating: ep.conditions?.terminating ?? false,
   };
 }

@@ -205,6 +205,9 @@ describe('invalid objects name kind, namespace/name, field and problem', () => {
     ['annotation not a string', svc({}, { name: 'web', namespace: 'shop', annotations: { a: true } }), 'Service shop/web: metadata.annotations["a"]: must be a string, got true'],
     ['nodePort on a ClusterIP service', svc({ ports: [{ port: 80, nodePort: 30080 }] }), 'Service shop/web: spec.ports[0].nodePort: may not be used when spec.type is ClusterIP'],
     ['nodePort out of range', svc({ type: 'NodePort', ports: [{ port: 80, nodePort: 0 }] }), 'Service shop/web: spec.ports[0].nodePort: must be an integer from 1 to 65535, got 0'],
+    ['nodePort above 65535', svc({ type: 'NodePort', ports: [{ port: 80, nodePort: 65536 }] }), 'Service shop/web: spec.ports[0].nodePort: must be an integer from 1 to 65535, got 65536'],
+    ['link-local external IP', svc({ externalIPs: ['169.254.169.254'] }), 'Service shop/web: spec.externalIPs[0]: 169.254.169.254 is link-local (169.254.0.0/16)'],
+    ['IPv6 link-local external IP', svc({ externalIPs: ['fe80::1'] }), 'Service shop/web: spec.externalIPs[0]: fe80::1 is link-local (fe80::/10)'],
     [
       'duplicate nodePort',
       svc({ type: 'NodePort', ports: [{ name: 'a', port: 80, nodePort: 30080 }, { name: 'b', port: 81, nodePort: 30080 }] }),
@@ -253,5 +256,14 @@ describe('invalid objects name kind, namespace/name, field and problem', () => {
     } catch (e) {
       expect((e as Error).message).toBe(message);
     }
+  });
+});
+
+describe('what the API accepts, kpr accepts', () => {
+  test('one nodePort for a TCP and a UDP port; an empty loadBalancerSourceRanges on any type', () => {
+    const shared = decodeDocument(svc({ type: 'NodePort', clusterIP: '198.19.0.10', ports: [{ name: 'dns', port: 53, protocol: 'UDP', nodePort: 30053 }, { name: 'dns-tcp', port: 53, protocol: 'TCP', nodePort: 30053 }] }));
+    expect(shared).toMatchObject({ object: { kind: 'Service' } });
+    const empty = decodeDocument(svc({ type: 'NodePort', clusterIP: '198.19.0.10', loadBalancerSourceRanges: [], ports: [{ port: 80, nodePort: 30080 }] }));
+    expect(empty).toMatchObject({ object: { kind: 'Service' } });
   });
 });

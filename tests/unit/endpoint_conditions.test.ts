@@ -3,15 +3,15 @@ import { Endpoint } from '../../lib/model/objects';
 
 type C = Endpoint['conditions'];
 
-describe('unset conditions take the API defaults', () => {
+describe("unset conditions mean what kube-proxy reads them as (nil serving is true, even when not ready)", () => {
   test.each<[C, boolean, boolean, boolean]>([
     [undefined, true, true, false],
     [{}, true, true, false],
-    [{ ready: false }, false, false, false],
+    [{ ready: false }, false, true, false],
     [{ ready: false, serving: true }, false, true, false],
     [{ ready: true, serving: false }, true, false, false],
     [{ terminating: true }, true, true, true],
-    [{ ready: false, terminating: true }, false, false, true],
+    [{ ready: false, terminating: true }, false, true, true],
     [{ ready: false, serving: true, terminating: true }, false, true, true],
   ])('%j -> ready %s serving %s terminating %s', (conditions, ready, serving, terminating) => {
     expect(endpointConditions({ addresses: ['198.18.0.1'], conditions })).toEqual({ ready, serving, terminating });
@@ -36,5 +36,12 @@ describe('usable endpoints', () => {
     ['empty', [], []],
   ])('%s', (_name, eps, want) => {
     expect(usableEndpoints(eps).map((x) => x.name)).toEqual(want);
+  });
+});
+
+describe('a terminating endpoint that does not say whether it serves', () => {
+  test('takes traffic when no endpoint is ready, as kube-proxy sends it (nil serving is true)', () => {
+    const eps = [{ name: 'old', conditions: endpointConditions({ addresses: ['198.18.0.1'], conditions: { ready: false, terminating: true } }) }];
+    expect(usableEndpoints(eps).map((e) => e.name)).toEqual(['old']);
   });
 });
