@@ -34,16 +34,6 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-static __always_inline void count_packet(struct xdp_md *ctx, __u32 svc_id)
-{
-	struct edge_stats *s = bpf_map_lookup_elem(&kpr_edge_stats, &svc_id);
-
-	if (s) {
-		s->packets += 1;
-		s->bytes += ctx->data_end - ctx->data;
-	}
-}
-
 static __always_inline const struct edge_fe_val *lookup_frontend(const struct pkt *p)
 {
 	struct edge_fe_key k = {};
@@ -90,7 +80,7 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, const stru
 	t->svc_id = svc.svc_id;
 	if (!p->l4_valid)
 		return drop(KPR_EDGE_DROP_INVALID_PACKET);
-	count_packet(ctx, svc.svc_id);
+	count_service_packet(svc.svc_id, ctx->data_end - ctx->data);
 	if ((svc.flags & KPR_EDGE_F_SOURCE_RANGES) && !source_allowed(p, svc.svc_id))
 		return drop(KPR_EDGE_DROP_SOURCE_RANGE_DENIED);
 	if (svc.count == 0)

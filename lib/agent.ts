@@ -147,8 +147,10 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const capacity = new CapacityReport({ log, pending: (datapath, n) => kpr.pendingForCapacity(datapath, n) });
   const deps = { kpr, capacity, repair, log };
   const objectDir = cfg.bpfObjectDir ?? path.join(repoRoot(), 'bpf');
-  const socket = openSocketLb({ ...cfg, podPath: attachMode(cfg.acceleration) !== undefined && cfg.podInterfaces !== undefined }, objectDir, pins, cgroupRoot, deps);
+  // The edge LB first: the per-packet path is its, and the socket LB bypasses nothing without it.
   const edge = openEdgeLb(cfg, objectDir, pins.maps, deps);
+  const podPath = edge !== undefined && cfg.podInterfaces !== undefined;
+  const socket = openSocketLb({ ...cfg, podPath }, objectDir, pins, cgroupRoot, deps);
   const lbs = edge ? [socket, edge] : [socket];
   privatePins([pins.maps, pins.links]);
   kpr.readFrom(lbs.map((lb) => lb.metrics));
@@ -172,7 +174,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
     lbAlgorithm: cfg.lbAlgorithm,
     lbSourceRangeAllTypes: cfg.lbSourceRangeAllTypes,
     externalClusterIP: cfg.externalClusterIP,
-    podPath: edge !== undefined && cfg.podInterfaces !== undefined,
+    podPath,
   };
   const state: ProxyState = new ProxyState({ name: node, labels: {}, addresses: [] }, modelConfig, metrics, () => loop.changed());
   const healthChecks = new HealthCheckServers(() => metrics.health.isHealthy(Date.now()), log);

@@ -170,6 +170,17 @@ struct {
 
 /* Not in kpr_edge_verdict.h: tc_dsr.c counts drops too, but ends them with
  * tc's verdicts. */
+/* A packet of bytes for service svc_id (kpr_edge_stats), whichever program balanced it. */
+static __always_inline void count_service_packet(__u32 svc_id, __u64 bytes)
+{
+	struct edge_stats *s = bpf_map_lookup_elem(&kpr_edge_stats, &svc_id);
+
+	if (s) {
+		s->packets += 1;
+		s->bytes += bytes;
+	}
+}
+
 static __always_inline void count_drop(__u32 reason)
 {
 	count_one(&kpr_xdp_drops, reason);

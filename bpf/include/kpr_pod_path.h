@@ -102,16 +102,6 @@ static __always_inline const struct edge_fe_val *pod_frontend(const struct pkt *
 	return bpf_map_lookup_elem(&kpr_edge_frontends, &k);
 }
 
-static __always_inline void pod_count_packet(struct __sk_buff *skb, __u32 svc_id)
-{
-	struct edge_stats *s = bpf_map_lookup_elem(&kpr_edge_stats, &svc_id);
-
-	if (s) {
-		s->packets += 1;
-		s->bytes += skb->len;
-	}
-}
-
 /* A later fragment of a datagram whose first went to a backend: the same
  * destination, and nothing at L4, which it does not carry. Any other is
  * left alone: a pod's packets are its own business until one is kpr's. */
@@ -139,7 +129,7 @@ static __always_inline int pod_balance(struct __sk_buff *skb, struct pkt *p, con
 	__u8 how = 0;
 	int err;
 
-	pod_count_packet(skb, svc.svc_id);
+	count_service_packet(svc.svc_id, skb->len);
 	if (svc.count == 0)
 		return shot(KPR_EDGE_DROP_NO_SERVICE_BACKEND);
 	b = select_backend(p, &svc, &how, &backend_id, &refreshed);

@@ -364,22 +364,24 @@ function xdpProperty(input: Buffer, r: ProgTestRunResult, piece?: LaterPiece): s
  *  flows): their replies are kpr's to rewrite as well. */
 const tunnelledBackends = new Set<string>();
 
-/** tc egress, a later fragment of a datagram the fuzzer cut: after a first
- *  that left as the frontend's, it leaves from the same address with its
- *  data untouched; otherwise as it came. */
-function replyFollowsFirst(first: FirstFragment | undefined, input: Buffer, r: ProgTestRunResult): string | undefined {
+/** tc, a later fragment of a datagram the fuzzer cut: after a first the
+ *  program rewrote, it gets the address the first got on that side (egress:
+ *  the frontend's source; the per-packet path: the backend's destination)
+ *  with its data untouched; otherwise it leaves as it came. */
+function tcFollowsFirst(side: 'src' | 'dst', first: FirstFragment | undefined, input: Buffer, r: ProgTestRunResult): string | undefined {
   const same = r.packet.equals(input) && r.retval === TC_ACT_OK;
   if (!first || first.r.retval !== TC_ACT_OK || first.r.packet.equals(first.input) || !laterBalanced(ipFields(input))) {
     return same ? undefined : 'its first fragment left as it was, yet changed or dropped';
   }
-  const expected = withAddresses(input, ipFields(first.r.packet)!.src, ipFields(input)!.dst);
-  if (r.retval !== TC_ACT_OK || !r.packet.equals(expected)) return "not given its first fragment's source, or changed beyond it";
+  const [inIp, firstIp] = [ipFields(input)!, ipFields(first.r.packet)!];
+  const expected = side === 'src' ? withAddresses(input, firstIp.src, inIp.dst) : withAddresses(input, inIp.src, firstIp.dst);
+  if (r.retval !== TC_ACT_OK || !r.packet.equals(expected)) return `not given its first fragment's ${side === 'src' ? 'source' : 'destination'}, or changed beyond it`;
   return outputFaults(input, r.packet, false);
 }
 
 function tcEgressProperty(input: Buffer, r: ProgTestRunResult, piece?: LaterPiece): string | undefined {
   if (r.retval !== TC_ACT_OK && r.retval !== TC_ACT_SHOT) return `action ${r.retval}`;
-  if (piece) return replyFollowsFirst(piece.first, input, r);
+  if (piece) return tcFollowsFirst('src', piece.first, input, r);
   const same = r.packet.equals(input);
   const ip = ipFields(input);
   const backendHere = (addr: string) => LOCAL_SOURCES.has(addr) || tunnelledBackends.has(addr);
@@ -394,26 +396,13 @@ function tcEgressProperty(input: Buffer, r: ProgTestRunResult, piece?: LaterPiec
   return outputFaults(input, r.packet, false);
 }
 
-/** kpr_tc_pod_ingress (the per-packet path), a later fragment of a datagram
- *  the fuzzer cut: after a first it sent to a backend, the same destination
- *  and not a byte of its data else; otherwise as it came. */
-function podFollowsFirst(first: FirstFragment | undefined, input: Buffer, r: ProgTestRunResult): string | undefined {
-  const same = r.packet.equals(input) && r.retval === TC_ACT_OK;
-  if (!first || first.r.retval !== TC_ACT_OK || first.r.packet.equals(first.input) || !laterBalanced(ipFields(input))) {
-    return same ? undefined : 'its first fragment left as it was, yet changed or dropped';
-  }
-  const expected = withAddresses(input, ipFields(input)!.src, ipFields(first.r.packet)!.dst);
-  if (r.retval !== TC_ACT_OK || !r.packet.equals(expected)) return "not given its first fragment's destination, or changed beyond it";
-  return outputFaults(input, r.packet, false);
-}
-
 /** kpr_tc_pod_ingress: a pod's packet for a frontend of the pods' view may
  *  get a new destination (address, port, checksums: nothing else) or be
  *  dropped; anything else leaves as it came. A later fragment the fuzzer did
  *  not cut may share a datagram's identity with one it did, and follow it. */
 function podIngressProperty(input: Buffer, r: ProgTestRunResult, piece?: LaterPiece): string | undefined {
   if (r.retval !== TC_ACT_OK && r.retval !== TC_ACT_SHOT) return `action ${r.retval}`;
-  if (piece) return podFollowsFirst(piece.first, input, r);
+  if (piece) return tcFollowsFirst('dst', piece.first, input, r);
   const same = r.packet.equals(input);
   const ip = ipFields(input);
   const forFrontend = !!ip && !ip.later && input.length >= ip.l4 + 4 && FRONTENDS.has(`${ip.dst} ${input.readUInt16BE(ip.l4 + 2)} ${ip.proto}`);

@@ -16,11 +16,11 @@ import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
 import { createTestCgroup, TestCgroup } from '../helpers/cgroup';
 import { ClientReport } from '../helpers/client_report';
 import { ClientRequest, Place, runClient } from '../helpers/client_runner';
-import { createEdgeTopology, EdgeHost, EdgeTopology, EdgeTopologyOptions } from '../helpers/edge_topology';
+import { cachedMtu, createEdgeTopology, EdgeTopology, EdgeTopologyOptions } from '../helpers/edge_topology';
 import { LineProcess } from '../helpers/line_process';
 import { nodeManifest, serviceManifest, writeManifest } from '../helpers/manifests';
 import { assertPrivileged } from '../helpers/preflight';
-import { ip, run } from '../helpers/run';
+import { run } from '../helpers/run';
 import { EchoServer, startEchoServer } from '../helpers/servers';
 
 jest.setTimeout(600_000);
@@ -118,13 +118,6 @@ function frontends(c: Cluster, p: (typeof PATHS)[number], family: Family, proto:
     { name: `${p.path} LB IP ${family}`, addr: p.lb[family], port: proto === 'tcp' ? 80 : 53 },
     { name: `${p.path} NodePort ${family}`, addr: c.topo.nodes[0][family], port: proto === 'tcp' ? p.tcpNodePort : p.udpNodePort },
   ];
-}
-
-/** The path MTU a host has cached towards addr, or undefined (`ip route get`). */
-function cachedMtu(host: EdgeHost, addr: string): number | undefined {
-  const out = ip('-n', host.ns, ...(addr.includes(':') ? ['-6'] : []), 'route', 'get', addr);
-  const m = / mtu (\d+)/.exec(out);
-  return m ? Number(m[1]) : undefined;
 }
 
 /** Runs the client at each target in turn, each from source ports of its

@@ -12,11 +12,11 @@ import * as path from 'path';
 import { EdgeNodeAgent, startEdgeNodeAgent } from '../helpers/agent';
 import { createTestCgroup, TestCgroup } from '../helpers/cgroup';
 import { Place, runClient } from '../helpers/client_runner';
-import { createEdgeTopology, EdgeHost, EdgeTopology } from '../helpers/edge_topology';
+import { cachedMtu, createEdgeTopology, EdgeTopology } from '../helpers/edge_topology';
 import { tearDownEdgeTest } from '../helpers/edge_teardown';
 import { nodeManifest, serviceManifest, writeManifest } from '../helpers/manifests';
 import { assertPrivileged } from '../helpers/preflight';
-import { ip, run } from '../helpers/run';
+import { run } from '../helpers/run';
 import { EchoServer, startEchoServer } from '../helpers/servers';
 
 jest.setTimeout(300_000);
@@ -27,12 +27,6 @@ const HOP_MTU = 1400;
 const MIB = 1 << 20;
 const FAMILIES = ['ipv4', 'ipv6'] as const;
 const CLUSTER_IPS = { ipv4: '198.19.9.80', ipv6: 'fd00:198:18:1::9:80' };
-
-/** The path MTU the pod's kernel learned towards addr, if any. */
-function cachedMtu(host: EdgeHost, addr: string): number | undefined {
-  const m = / mtu (\d+)/.exec(ip('-n', host.ns, ...(addr.includes(':') ? ['-6'] : []), 'route', 'get', addr));
-  return m ? Number(m[1]) : undefined;
-}
 
 describe('per-packet path: ICMP errors reach the pod\'s socket, path MTU is learned through the ClusterIP', () => {
   let topo: EdgeTopology;

@@ -76,6 +76,12 @@ const LB_NET = { ipv4: '198.18.100.0/24', ipv6: 'fd00:198:18:100::/64' };
 const DEVICE = 'eth0';
 const PASS_PROGRAM = path.join(repoRoot(), 'build', 'xdp_pass.o');
 
+/** The path MTU host's kernel learned towards addr, if any (`ip route get`). */
+export function cachedMtu(host: EdgeHost, addr: string): number | undefined {
+  const m = / mtu (\d+)/.exec(ip('-n', host.ns, ...(addr.includes(':') ? ['-6'] : []), 'route', 'get', addr));
+  return m ? Number(m[1]) : undefined;
+}
+
 /** Node i's pod network: 198.18.(10+i).0/24 and fd00:198:18:(a+i)::/64. */
 function podNet(i: number): { v4: string; v6: string } {
   return { v4: `198.18.${10 + i}.`, v6: `fd00:198:18:${(10 + i).toString(16)}::` };

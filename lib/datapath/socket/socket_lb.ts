@@ -87,6 +87,14 @@ export class SocketLb implements LbSync {
   }
 }
 
+/** --bpf-lb-sock-hostns-only: the cookie of this namespace, the node's (the agent runs in it). */
+function hostNetnsCookie(addon: Pick<ReturnType<typeof loadAddon>, 'netnsInfo'>, podPath: boolean, log: LbDeps['log']): string {
+  const [own] = addon.netnsInfo(['/proc/self/ns/net']);
+  if (own.cookie === undefined) throw new Error(`--bpf-lb-sock-hostns-only: reading this network namespace's cookie failed: ${own.error}`);
+  log.info(`socket LB: only in the node's network namespace (cookie ${own.cookie}); pods' connections are left to the per-packet path${podPath ? '' : ', which is off: they reach no service'}`);
+  return own.cookie;
+}
+
 /** Loads sock_lb.o (its maps adopted, never flushed), puts its programs on
  *  the cgroup, and reads what its maps hold. */
 export function openSocketLb(
@@ -101,11 +109,7 @@ export function openSocketLb(
   const dp = addon.openSocketDatapath(opts);
   logMigrations(dp, log);
   const podNetns = cfg.podPath ? new PodNetns(addon.netnsInfo) : undefined;
-  // --bpf-lb-sock-hostns-only: this namespace's cookie (the node's: the agent runs in it).
-  const [own] = addon.netnsInfo(['/proc/self/ns/net']);
-  if (cfg.sockHostnsOnly && own.cookie === undefined) throw new Error(`--bpf-lb-sock-hostns-only: reading this network namespace's cookie failed: ${own.error}`);
-  dp.setHostnsOnly(cfg.sockHostnsOnly ? (own.cookie as string) : '0');
-  if (cfg.sockHostnsOnly) log.info(`socket LB: only in the node's network namespace (cookie ${own.cookie}); pods' connections are left to the per-packet path${cfg.podPath ? '' : ', which is off: they reach no service'}`);
+  dp.setHostnsOnly(cfg.sockHostnsOnly ? hostNetnsCookie(addon, cfg.podPath, log) : '0');
   const attached = dp.attachCgroup(cgroupRoot, pins.links);
   for (const a of attached) log.info(`attach: ${a.prog} ${a.action} on ${cgroupRoot}`);
   settleMigrations(dp, log);
