@@ -52,13 +52,15 @@ interface Wiring {
   health: ProxierHealth;
   capacity: CapacityReport;
   log: Logger;
+  /** --service-proxy-name. */
+  proxyName?: string;
 }
 
 /** Standalone: every change of the manifests is a complete object set. A
  *  manifest Node of this node's name counts as the Kubernetes one would, for
  *  health too; without one the node is there to stay. */
 async function startManifests(manifests: string, w: Wiring): Promise<Source> {
-  const source = new ManifestSource({ path: manifests, log: w.log });
+  const source = new ManifestSource({ path: manifests, log: w.log, proxyName: w.proxyName });
   await source.start((objects) => {
     const node = objects.nodes.find((n) => n.metadata.name === w.node);
     if (node) w.health.syncNode(node);
@@ -80,7 +82,7 @@ async function startKubernetes(kubeconfig: string | undefined, apiServer: string
   const source = new KubernetesSource(
     api,
     w.node,
-    kubernetesTargets(w.node),
+    kubernetesTargets(w.node, w.proxyName),
     {
       service: (key, svc) => w.state.service(key, svc),
       endpointSlice: (key, slice) => w.state.endpointSlice(key, slice),
@@ -180,7 +182,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const healthChecks = new HealthCheckServers(() => metrics.health.isHealthy(Date.now()), log);
   const loop: SyncLoop = new SyncLoop(lbs.map((lb) => lb.sync), state, metrics, log, readyDetail, timing, { attachments: repair, healthChecks });
   const addressWatch = new InterfaceAddressWatch((addresses) => state.setInterfaceAddresses(addresses), log);
-  const w: Wiring = { node, state, loop, health: metrics.health, capacity, log };
+  const w: Wiring = { node, state, loop, health: metrics.health, capacity, log, proxyName: cfg.serviceProxyName };
   // Handlers go in before anything can say "ready": a SIGTERM that finds
   // none kills the process outright.
   let source: Source | undefined;

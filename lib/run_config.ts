@@ -26,6 +26,8 @@ export interface RunConfig {
   source: SourceConfig;
   /** undefined: NODE_NAME, else the host name. */
   hostnameOverride?: string;
+  /** --service-proxy-name; undefined: the Services that name no proxy (kubernetes_filters.ts). */
+  serviceProxyName?: string;
   /** Canonical CIDRs and keywords (model/nodeport_addresses.ts); empty: all addresses. */
   nodePortAddresses: string[];
   minSyncPeriodMs: number;

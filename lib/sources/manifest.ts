@@ -12,6 +12,7 @@ import { stopwatch } from '../stopwatch';
 import { EndpointSlice, Namespace, Node, Pod, Service } from '../model/objects';
 import { Coalescer } from './coalesce';
 import { decodeDocument, DocumentOutcome, KubeObject } from './decode_object';
+import { proxiedHere, SERVICE_PROXY_NAME_LABEL } from './kubernetes_filters';
 import { isManifestFile } from './manifest_files';
 import { manifestChunks, parseChunk, ParseError } from './manifest_parse';
 
@@ -35,6 +36,8 @@ export interface ManifestSourceOptions {
   settleMs?: number;
   /** Longest wait from a burst's first event to its read. */
   maxDelayMs?: number;
+  /** --service-proxy-name: Services and EndpointSlices are served as the API server would select them. */
+  proxyName?: string;
 }
 
 interface FileState {
@@ -58,6 +61,7 @@ export class ManifestSource {
   private started = false;
   private rescan = false;
   private reportedDuplicates = '';
+  private reportedUnclaimed = -1;
 
   constructor(private readonly opts: ManifestSourceOptions) {
     this.log = opts.log;
@@ -185,12 +189,19 @@ export class ManifestSource {
     if (report !== this.reportedDuplicates) duplicates.forEach((d) => this.log.warn(`manifests: ${d}`));
     this.reportedDuplicates = report;
     const out: ManifestObjects = { services: [], endpointSlices: [], nodes: [], pods: [], namespaces: [] };
+    let unclaimed = 0;
     for (const { o } of byId.values()) {
-      if (o.kind === 'Service') out.services.push(o.object);
+      if ((o.kind === 'Service' || o.kind === 'EndpointSlice') && !proxiedHere(o.object.metadata.labels, this.opts.proxyName)) unclaimed++;
+      else if (o.kind === 'Service') out.services.push(o.object);
       else if (o.kind === 'EndpointSlice') out.endpointSlices.push(o.object);
       else if (o.kind === 'Pod') out.pods.push(o.object);
       else if (o.kind === 'Namespace') out.namespaces.push(o.object);
       else out.nodes.push(o.object);
+    }
+    if (unclaimed !== this.reportedUnclaimed) {
+      const whose = this.opts.proxyName === undefined ? `labelled ${SERVICE_PROXY_NAME_LABEL} (another proxy's) or headless` : `not labelled ${SERVICE_PROXY_NAME_LABEL}=${this.opts.proxyName} or headless`;
+      if (unclaimed > 0 || this.reportedUnclaimed > 0) this.log.info(`manifests: ${unclaimed} Services and EndpointSlices ${whose}: not served`);
+      this.reportedUnclaimed = unclaimed;
     }
     return out;
   }

@@ -351,6 +351,33 @@ describe('kube-proxy semantics against a real API server', () => {
     await lb.waitForBackends(fe(ip, 80), [hp(b2())], RECONVERGE_MS);
     expect((await tcp(ip, 80, 10)).backends).toEqual({ b2: 10 });
   });
+
+  // Last: the agent is restarted with a name of its own, as Cilium's
+  // --k8s-service-proxy-name, and adopts what the unnamed agent programmed.
+  test('--service-proxy-name: the agent serves the Services labelled with its name, and only those', async () => {
+    const CLAIM = { 'service.kubernetes.io/service-proxy-name': 'kpr-e2e' };
+    const n = await freshNamespace();
+    const plain = await webService(n, [remote(b1())]);
+    const mine = (await kube.createService(n, 'mine', { ports: [{ name: 'http', port: 80, targetPort: TCP_PORT as never }] }, CLAIM)).spec?.clusterIP as string;
+    await kube.slice(n, 'mine', [http], [remote(b2())], { labels: CLAIM });
+    await lb.waitForBackends(fe(plain, 80), [hp(b1())]);
+    expect(lb.backendsOf(fe(mine, 80))).toEqual([]);
+
+    await lb.agent?.stop('SIGTERM');
+    await lb.startAgent({ kubeconfig: cluster.kubeconfig, args: ['--hostname-override', NODE, '--min-sync-period', '0s', '--metrics-bind-address', '127.0.0.1:0', '--healthz-bind-address', '127.0.0.1:0', '--service-proxy-name', 'kpr-e2e'] });
+    await lb.waitForBackends(fe(mine, 80), [hp(b2())]);
+    await lb.waitForBackends(fe(plain, 80), []);
+    expect((await tcp(mine, 80, 20)).backends).toEqual({ b2: 20 });
+    expect((await tcp(plain, 80, 3)).errors).toEqual({ [NOT_ROUTED]: 3 });
+
+    // Labels move services between proxies: the watch reports them added or deleted.
+    await kube.updateService(n, 'web', (svc) => (svc.metadata!.labels = { ...svc.metadata!.labels, ...CLAIM }));
+    await kube.slice(n, 'web', [http], [remote(b1())], { labels: CLAIM });
+    await kube.updateService(n, 'mine', (svc) => delete svc.metadata!.labels!['service.kubernetes.io/service-proxy-name']);
+    await lb.waitForBackends(fe(plain, 80), [hp(b1())]);
+    await lb.waitForBackends(fe(mine, 80), []);
+    expect((await tcp(plain, 80, 20)).backends).toEqual({ b1: 20 });
+  });
 });
 
 function freePort(): Promise<number> {

@@ -103,6 +103,8 @@ describe('kpr run flags', () => {
         '--log-level',
         'debug',
         '--hostname-override=node-c',
+        '--k8s-service-proxy-name',
+        'kpr-edge',
         '--nodeport-addresses',
         '198.18.0.0/16, fd00:198:18::/48',
         '--min-sync-period=500ms',
@@ -126,6 +128,7 @@ describe('kpr run flags', () => {
       fragmentsMapMax: 512,
       logLevel: 'debug',
       hostnameOverride: 'node-c',
+      serviceProxyName: 'kpr-edge',
       nodePortAddresses: ['198.18.0.0/16', 'fd00:198:18::/48'],
       minSyncPeriodMs: 500,
       syncPeriodMs: 90_000,
@@ -262,6 +265,10 @@ describe('kpr run flags', () => {
       'flag --bpf-lb-maglev-hash-seed must be an unsigned 32-bit integer, or Cilium\'s 12 bytes in base64 (head -c12 /dev/urandom | base64), got "FYJf2hrSynYxcZrkMWTGYA=="',
     ],
     [['--manifests', '/m', '--devices', 'eth0,,eth1'], 'flag --devices: "eth0,,eth1" is not a comma-separated list of interface names'],
+    ...['kpr/edge', '-kpr', 'kpr.', 'k'.repeat(64)].map((name): [string[], string] => [
+      ['--manifests', '/m', `--service-proxy-name=${name}`],
+      `flag --service-proxy-name: ${JSON.stringify(name)} is not a label value (at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit): no Service could be labelled with it`,
+    ]),
   ])('%j -> %s', (args, message) => {
     expect(() => run(args)).toThrow(new UsageError('run', message));
   });

@@ -33,6 +33,7 @@ const BAD_FLAGS: Record<string, [string, string]> = {
   '--k8s-api-server': ['198.18.170.1:99999', 'port 99999 is not from 1 to 65535'],
   '--config': ['/none/config.yaml', 'ENOENT'],
   '--hostname-override': ['Node_A', 'is not a valid node name'],
+  '--service-proxy-name': ['kpr/edge', 'is not a label value'],
   '--nodeport-addresses': ['198.18.0.1', 'is not a CIDR'],
   '--min-sync-period': ['1x', 'must be a duration'],
   '--sync-period': ['-1s', 'must be a duration'],

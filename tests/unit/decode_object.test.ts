@@ -266,4 +266,12 @@ describe('what the API accepts, kpr accepts', () => {
     const empty = decodeDocument(svc({ type: 'NodePort', clusterIP: '198.19.0.10', loadBalancerSourceRanges: [], ports: [{ port: 80, nodePort: 30080 }] }));
     expect(empty).toMatchObject({ object: { kind: 'Service' } });
   });
+
+  test("a slice at the API server's limits (1000 endpoints, 100 ports) decodes; one more is refused", () => {
+    const ports = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `p${i}`, port: 1000 + i }));
+    const endpoints = (n: number) => Array.from({ length: n }, (_, i) => ({ addresses: [`198.18.${i >> 8}.${i & 255}`] }));
+    expect(decodeDocument(eps({ ports: ports(100), endpoints: endpoints(1000) }))).toMatchObject({ object: { kind: 'EndpointSlice' } });
+    expect(() => decodeObject(eps({ ports: ports(101), endpoints: endpoints(1) }))).toThrow('EndpointSlice shop/web-1: ports: may hold at most 100 entries, got 101');
+    expect(() => decodeObject(eps({ ports: ports(1), endpoints: endpoints(1001) }))).toThrow('EndpointSlice shop/web-1: endpoints: may hold at most 1000 entries, got 1001');
+  });
 });

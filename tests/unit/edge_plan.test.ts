@@ -246,6 +246,19 @@ describe('edge plan', () => {
     ]);
   });
 
+  test('hand-broken: frontends of two services given one service id; the first keeps it, the other gets one of its own', () => {
+    const maps = new FakeEdgeMaps(M);
+    const desired = [...svc('a', ['198.18.0.1'], ['198.18.1.1:80']), ...svc('b', ['198.18.0.2'], ['198.18.1.2:80', '198.18.1.3:80'])];
+    new EdgeReconciler(maps, settings()).sync(desired);
+    const first = maps.view()['198.18.0.1:30080/TCP'].svcId;
+    for (const f of maps.frontends.values()) f.svcId = first;
+    new EdgeReconciler(maps, settings()).sync(desired);
+    const v = maps.view();
+    expect(v['198.18.0.1:30080/TCP']).toMatchObject({ svcId: first, count: 1, backends: ['198.18.1.1:80'] });
+    expect(v['198.18.0.2:30080/TCP']).toMatchObject({ count: 2, backends: ['198.18.1.2:80', '198.18.1.3:80'] });
+    expect(v['198.18.0.2:30080/TCP'].svcId).not.toBe(first);
+  });
+
   test('capacity: a service that does not fit is skipped with the reason, and fits once others are gone', () => {
     const maps = new FakeEdgeMaps(M);
     const rec = new EdgeReconciler(maps, settings(2));
@@ -255,6 +268,33 @@ describe('edge plan', () => {
     const again = rec.sync(svc('b', ['198.18.0.2'], ['198.18.1.3:80']));
     expect(again.skipped).toEqual([]);
     expect(Object.keys(maps.view())).toEqual(['198.18.0.2:30080/TCP']);
+  });
+
+  test.each<[string, Partial<EdgeSettings['limits']>, (n: number) => ExternalFrontend[], string]>([
+    // Each limit alone, the others roomy: n services fill it exactly, the next one is refused.
+    ['frontends', { frontendMax: 4 }, (n) => svc(`s${n}`, [`198.18.0.${n}`, `198.18.3.${n}`], [`198.18.1.${n}:80`]), 'edge frontend map full (--bpf-lb-map-max 4 entries)'],
+    ['service ids', { frontendMax: 2 }, (n) => svc(`s${n}`, [`198.18.0.${n}`], [`198.18.1.${n}:80`]), 'no free service id (--bpf-lb-map-max 2)'],
+    ['backends', { backendMax: 4 }, (n) => svc(`s${n}`, [`198.18.0.${n}`], [`198.18.1.${n}:80`, `198.18.2.${n}:80`]), 'edge backend map full (--bpf-lb-map-max 4 entries)'],
+    ['source ranges', { sourceRangeMax: 2 }, (n) => svc(`s${n}`, [`198.18.0.${n}`], [`198.18.1.${n}:80`], { sourceRanges: [`198.18.${64 + n}.0/24`] }), 'source range map full (--bpf-lb-map-max 2 entries)'],
+  ])('capacity to the last entry: %s', (_name, limits, service, full) => {
+    const maps = new FakeEdgeMaps(M);
+    const roomy = settings(100);
+    const rec = new EdgeReconciler(maps, { ...roomy, limits: { ...roomy.limits, ...limits } });
+    const fitting = [1, 2].flatMap(service);
+    expect(rec.sync(fitting).skipped).toEqual([]);
+    const r = rec.sync([...fitting, ...service(3)]);
+    expect(r.skipped.map((s) => s.reason)).toEqual(service(3).map((f) => `${f.addr}:30080/TCP (Service default/s3): ${full}`));
+    expect(Object.keys(maps.view()).length).toBe(fitting.length);
+  });
+
+  test('a frontend holds 65535 backends, not one more', () => {
+    const backends = (n: number) => Array.from({ length: n }, (_, i) => `198.18.${128 + (i >> 16)}.${(i >> 8) & 255}:${1 + (i & 255)}`);
+    const maps = new FakeEdgeMaps(M);
+    const rec = new EdgeReconciler(maps, settings(70_000));
+    expect(rec.sync(svc('big', ['198.18.0.1'], backends(65535))).skipped).toEqual([]);
+    expect(maps.backends.size).toBe(65535);
+    const r = rec.sync(svc('big', ['198.18.0.1'], backends(65536)));
+    expect(r.skipped.map((s) => s.reason)).toEqual(['198.18.0.1:30080/TCP (Service default/big): 65536 backends, more than the 65535 a frontend can hold']);
   });
 
   test("one address in both views (the edge's and the pods'): two entries, two services; each view goes on its own", () => {

@@ -1,7 +1,7 @@
 import { Json } from '../../lib/sources/field_reader';
 import { KubernetesHandlers, KubernetesSource, KubernetesTargets } from '../../lib/sources/kubernetes';
 import { ApiStatusError, describeError, isUnreachable } from '../../lib/sources/kubernetes_errors';
-import { kubernetesTargets, PROXY_LABEL_SELECTOR } from '../../lib/sources/kubernetes_filters';
+import { kubernetesTargets, proxiedHere, proxyLabelSelector } from '../../lib/sources/kubernetes_filters';
 import { KubeApi, ListPage, Query, WatchEventType, WatchStream } from '../../lib/sources/kube_api';
 import { PAGE_SIZE } from '../../lib/sources/kubernetes_watch';
 import { MemoryLogger } from './logger';
@@ -195,15 +195,15 @@ describe('kubernetes source', () => {
     source.start();
     await flush();
     expect(services.pages).toEqual([
-      { labelSelector: PROXY_LABEL_SELECTOR, limit: String(PAGE_SIZE) },
-      { labelSelector: PROXY_LABEL_SELECTOR, limit: String(PAGE_SIZE), continue: String(PAGE_SIZE) },
-      { labelSelector: PROXY_LABEL_SELECTOR, limit: String(PAGE_SIZE), continue: String(2 * PAGE_SIZE) },
+      { labelSelector: proxyLabelSelector(), limit: String(PAGE_SIZE) },
+      { labelSelector: proxyLabelSelector(), limit: String(PAGE_SIZE), continue: String(PAGE_SIZE) },
+      { labelSelector: proxyLabelSelector(), limit: String(PAGE_SIZE), continue: String(2 * PAGE_SIZE) },
     ]);
     expect(nodes.pages).toEqual([{ limit: String(PAGE_SIZE) }]);
     expect(events.filter((e) => e.startsWith('service'))).toHaveLength(2 * PAGE_SIZE + 3);
     expect(events[events.length - 1]).toBe('synced');
     const { timeoutSeconds, ...query } = services.live.query;
-    expect(query).toEqual({ labelSelector: PROXY_LABEL_SELECTOR, resourceVersion: '42', allowWatchBookmarks: 'true' });
+    expect(query).toEqual({ labelSelector: proxyLabelSelector(), resourceVersion: '42', allowWatchBookmarks: 'true' });
     expect(Number(timeoutSeconds)).toBeGreaterThanOrEqual(300);
     expect(Number(timeoutSeconds)).toBeLessThan(600);
     source.stop();
@@ -369,8 +369,24 @@ describe('kubernetes source', () => {
 });
 
 describe('kubernetes filters and errors', () => {
-  test("kube-proxy's selectors", () => {
-    expect(PROXY_LABEL_SELECTOR).toBe('!service.kubernetes.io/service-proxy-name,!service.kubernetes.io/headless');
+  test("kube-proxy's selectors, and Cilium's with a proxy name", () => {
+    expect(proxyLabelSelector()).toBe('!service.kubernetes.io/service-proxy-name,!service.kubernetes.io/headless');
+    expect(proxyLabelSelector('kpr')).toBe('service.kubernetes.io/service-proxy-name=kpr,!service.kubernetes.io/headless');
+    const t = kubernetesTargets('n', 'kpr');
+    expect([t.services.selectors, t.endpointSlices.selectors]).toEqual([{ labelSelector: proxyLabelSelector('kpr') }, { labelSelector: proxyLabelSelector('kpr') }]);
+  });
+
+  test.each([
+    [{}, undefined, true],
+    [{ 'service.kubernetes.io/service-proxy-name': 'x' }, undefined, false],
+    [{ 'service.kubernetes.io/service-proxy-name': '' }, undefined, false],
+    [{ 'service.kubernetes.io/headless': '' }, undefined, false],
+    [{}, 'kpr', false],
+    [{ 'service.kubernetes.io/service-proxy-name': 'kpr' }, 'kpr', true],
+    [{ 'service.kubernetes.io/service-proxy-name': 'kpr2' }, 'kpr', false],
+    [{ 'service.kubernetes.io/service-proxy-name': 'kpr', 'service.kubernetes.io/headless': '' }, 'kpr', false],
+  ])('labels %j with proxy name %s: served %s', (labels, name, served) => {
+    expect(proxiedHere(labels, name)).toBe(served);
   });
 
   test.each([

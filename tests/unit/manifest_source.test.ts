@@ -66,9 +66,9 @@ describe('manifest source', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function start(p = dir): Promise<Watch> {
+  async function start(p = dir, proxyName?: string): Promise<Watch> {
     const w = new Watch();
-    source = new ManifestSource({ path: p, log });
+    source = new ManifestSource({ path: p, log, proxyName });
     await source.start(w.listener);
     return w;
   }
@@ -85,6 +85,35 @@ describe('manifest source', () => {
     expect(services(w.last)).toEqual(['a=198.19.0.1:80', 'b=198.19.0.2:80', 'd=198.19.0.4:80', 'e=198.19.0.5:80']);
     expect(w.last.endpointSlices.map((s) => s.endpoints[0].addresses[0])).toEqual(['198.18.0.5']);
     expect(log.matching(/debug .*a\.yaml:18: ignoring kind "ConfigMap" \(apiVersion "v1"\)$/)).toHaveLength(1);
+  });
+
+  describe('service.kubernetes.io/service-proxy-name, as the API server would select', () => {
+    const labelled = (name: string, ip: string, proxy: string) => service(name, ip).replace(`  name: ${name}\n`, `  name: ${name}\n  labels: {service.kubernetes.io/service-proxy-name: ${proxy}}\n`);
+    const slice = (svc: string, proxy?: string) =>
+      `apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: ${svc}-1, labels: {kubernetes.io/service-name: ${svc}${proxy ? `, service.kubernetes.io/service-proxy-name: ${proxy}` : ''}}}\naddressType: IPv4\nendpoints: [{addresses: [198.18.0.5]}]\nports: [{port: 80}]\n`;
+    const headless = `apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: h-1, labels: {kubernetes.io/service-name: h, service.kubernetes.io/headless: ""}}\naddressType: IPv4\nendpoints: [{addresses: [198.18.0.6]}]\nports: [{port: 80}]\n`;
+    const slices = (o: ManifestObjects) => o.endpointSlices.map((s) => s.metadata.name).sort();
+
+    beforeEach(() => {
+      const docs = [service('a', '198.19.0.1'), slice('a'), labelled('b', '198.19.0.2', 'kpr'), slice('b', 'kpr'), labelled('c', '198.19.0.3', 'other'), slice('c', 'other'), headless];
+      fs.writeFileSync(path.join(dir, 'a.yaml'), docs.join('---\n'));
+    });
+
+    test('without a name: only what names no proxy, never headless slices', async () => {
+      const w = await start();
+      expect(services(w.last)).toEqual(['a=198.19.0.1:80']);
+      expect(slices(w.last)).toEqual(['a-1']);
+      expect(log.matching(/info manifests: 5 Services and EndpointSlices labelled service\.kubernetes\.io\/service-proxy-name \(another proxy's\) or headless: not served/)).toHaveLength(1);
+    });
+
+    test('with a name: only what is labelled with it', async () => {
+      const w = await start(dir, 'kpr');
+      expect(services(w.last)).toEqual(['b=198.19.0.2:80']);
+      expect(slices(w.last)).toEqual(['b-1']);
+      save(path.join(dir, 'a.yaml'), [labelled('a', '198.19.0.1', 'kpr'), slice('a', 'kpr')].join('---\n'));
+      expect(services(await w.until((o) => o.services.length !== 1 || o.services[0].metadata.name !== 'b'))).toEqual(['a=198.19.0.1:80']);
+      expect(log.matching(/info manifests: \d Services and EndpointSlices not labelled service\.kubernetes\.io\/service-proxy-name=kpr or headless: not served/)).toHaveLength(2);
+    });
   });
 
   test('an editor save (write and rename) re-reads that file only', async () => {

@@ -207,6 +207,29 @@ describe('datapath plan', () => {
     expectProgrammed(maps, desired);
   });
 
+  test('hand-broken: two frontends given one service id; the first keeps it, the other gets one of its own', () => {
+    const maps = new FakeMaps(LARGE);
+    const desired = [fe('198.19.0.1', 80, ['198.18.1.1:80']), fe('198.19.0.2', 80, ['198.18.2.1:80', '198.18.2.2:80'])];
+    new SocketReconciler(maps, { lbMapMax: LARGE }).sync(desired);
+    const first = maps.view()['198.19.0.1:80/TCP'].svcId;
+    for (const e of [...maps.services.values(), ...maps.backends.values()]) e.svcId = first;
+    expect(() => maps.checkTidy()).toThrow(`service id ${first} used twice`);
+    new SocketReconciler(maps, { lbMapMax: LARGE }).sync(desired);
+    expectProgrammed(maps, desired);
+    expect(maps.view()['198.19.0.1:80/TCP'].svcId).toBe(first);
+  });
+
+  test("hand-broken: a slot that points at another service's backend of the same address is given its own again", () => {
+    const maps = new FakeMaps(LARGE);
+    const desired = [fe('198.19.0.1', 80, ['198.18.1.1:80']), fe('198.19.0.2', 80, ['198.18.1.1:80'])];
+    new SocketReconciler(maps, { lbMapMax: LARGE }).sync(desired);
+    const [a, b] = [maps.view()['198.19.0.1:80/TCP'], maps.view()['198.19.0.2:80/TCP']];
+    (maps.services.get('198.19.0.1|80|TCP|1') as ServiceSlot).backendId = b.ids[0];
+    expect(() => maps.checkTidy()).toThrow(`backend ${b.ids[0]} carries service id ${b.svcId}, used by ${a.svcId}`);
+    new SocketReconciler(maps, { lbMapMax: LARGE }).sync(desired);
+    expectProgrammed(maps, desired);
+  });
+
   test('after a failed write the next sync reads the maps again and converges', () => {
     const maps = new FakeMaps(LARGE);
     const rec = new SocketReconciler(maps, { lbMapMax: LARGE });

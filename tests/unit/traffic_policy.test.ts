@@ -46,6 +46,17 @@ describe('backend sets by traffic policy', () => {
     expect([addrs(sets.internal), addrs(sets.fromNode), addrs(sets.external)]).toEqual([['198.18.1.1'], ['198.18.2.1'], ['198.18.1.1']]);
   });
 
+  test.each<[string, ServiceSpec, string[], string[], string[], string[]]>([
+    // name, spec, internal, internalPlaced, fromNode, external: this node is in zone-a, where only the remote endpoint is hinted
+    ['Cluster policies: every set', {}, ['198.18.2.1'], ['198.18.2.1'], ['198.18.2.1'], ['198.18.2.1']],
+    ['internal Local: the ClusterIP set is the local one, the external sets narrowed', { internalTrafficPolicy: LOCAL }, ['198.18.1.1'], ['198.18.1.1'], ['198.18.2.1'], ['198.18.2.1']],
+    ['external Local: the ClusterIP sets narrowed, the outside set is the local one', { externalTrafficPolicy: LOCAL }, ['198.18.2.1'], ['198.18.2.1'], ['198.18.2.1'], ['198.18.1.1']],
+  ])('zone hints narrow every cluster-wide set: %s', (_name, spec, internal, internalPlaced, fromNode, external) => {
+    const eps = [candidate('198.18.1.1', 'node-a', true, 'zone-b'), candidate('198.18.2.1', 'node-b', true, 'zone-a')];
+    const sets = trafficBackends(spec, eps, node(), true);
+    expect([addrs(sets.internal), addrs(sets.internalPlaced ?? []), addrs(sets.fromNode), addrs(sets.external)]).toEqual([internal, internalPlaced, fromNode, external]);
+  });
+
   test('the terminating fallback ignores topology', () => {
     const eps = [candidate('198.18.1.2', 'node-a', false, 'zone-b'), candidate('198.18.2.2', 'node-b', false, 'zone-b')];
     expect(addrs(trafficBackends({}, eps, node()).internal)).toEqual(['198.18.1.2', '198.18.2.2']);

@@ -19,6 +19,7 @@ import { LB_ALGORITHMS } from '../../model/lb_algorithm';
 import { nodePortAddressWarnings, parseNodePortAddresses } from '../../model/nodeport_addresses';
 import { NO_BACKEND_RESPONSES, RunConfig, SourceConfig } from '../../run_config';
 import { inClusterServer, parseApiServer } from '../../sources/kube_config';
+import { validServiceProxyName } from '../../sources/kubernetes_filters';
 import { command } from '../command';
 import { booleanFlag, choiceFlag, durationFlag, FlagValues, integerFlag, parseFlags, UsageError } from '../flags';
 import { DEFAULT_BPF_ROOT, DEFAULT_HEALTHZ, DEFAULT_METRICS, HEALTHZ_PORT, METRICS_PORT, seedFlag } from '../shared_flags';
@@ -40,6 +41,13 @@ function devicesFlag(raw: string | undefined): string[] | undefined {
   const devices = raw?.split(',').map((d) => d.trim());
   if (devices?.some((d) => !/^[^\s/]{1,15}$/.test(d))) throw new UsageError(RUN.name, `flag --devices: ${JSON.stringify(raw)} is not a comma-separated list of interface names`);
   return devices;
+}
+
+function serviceProxyNameFlag(raw: string | undefined): string | undefined {
+  if (raw !== undefined && !validServiceProxyName(raw)) {
+    throw new UsageError(RUN.name, `flag --service-proxy-name: ${JSON.stringify(raw)} is not a label value (at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit): no Service could be labelled with it`);
+  }
+  return raw;
 }
 
 /** --bpf-lb-pod-interfaces: 'auto', 'none' or names and prefixes ("lxc+");
@@ -216,6 +224,7 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
   return {
     source,
     hostnameOverride: hostnameOverride(v, file),
+    serviceProxyName: serviceProxyNameFlag(v.get('--service-proxy-name')),
     nodePortAddresses,
     minSyncPeriodMs,
     syncPeriodMs,

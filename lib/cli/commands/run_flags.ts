@@ -37,6 +37,13 @@ export const RUN: CommandSpec = {
       default: "the kubeconfig's, else in-cluster",
     },
     { name: '--config', value: 'FILE', help: 'kube-proxy configuration file (KubeProxyConfiguration v1alpha1); flags override it' },
+    {
+      name: '--service-proxy-name',
+      alias: '--k8s-service-proxy-name',
+      value: 'NAME',
+      help: 'serve only the Services labelled service.kubernetes.io/service-proxy-name=NAME (and their EndpointSlices), so that another proxy serves the rest',
+      default: 'the Services without that label, as kube-proxy',
+    },
     { name: '--hostname-override', value: 'NAME', help: 'name of this node', default: 'NODE_NAME, else the host name' },
     {
       name: '--nodeport-addresses',
