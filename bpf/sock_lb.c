@@ -31,10 +31,11 @@ static __always_inline int translatable(__u32 proto)
 	return proto == KPR_PROTO_TCP || proto == KPR_PROTO_UDP || proto == KPR_PROTO_SCTP;
 }
 
-/* Whether the socket LB translates in the caller's network namespace: not
- * in one bypassed (kpr_sock_bypass), nor, with --bpf-lb-sock-hostns-only,
- * in any but the node's own. */
-static __always_inline int translates_here(struct bpf_sock_addr *ctx)
+/* Whether the socket LB translates a connection to a in the caller's
+ * network namespace: not in one bypassed (kpr_sock_bypass), nor, with
+ * --bpf-lb-sock-hostns-only, in any but the node's own; a loopback address
+ * only in the node's own (kube-proxy's localhost NodePorts are the host's). */
+static __always_inline int translates_here(struct bpf_sock_addr *ctx, const struct sock_endpoint *a)
 {
 	__u64 cookie = bpf_get_netns_cookie(ctx);
 	__u32 zero = 0;
@@ -42,6 +43,12 @@ static __always_inline int translates_here(struct bpf_sock_addr *ctx)
 
 	if (host && *host && *host != cookie)
 		return 0;
+	if (sock_endpoint_is_loopback(a)) {
+		__u64 *node = bpf_map_lookup_elem(&kpr_sock_node_netns, &zero);
+
+		if (!node || *node != cookie)
+			return 0;
+	}
 	return !bpf_map_lookup_elem(&kpr_sock_bypass, &cookie);
 }
 
@@ -54,7 +61,7 @@ static __always_inline enum sock_verdict sock_forward(struct bpf_sock_addr *ctx,
 	__u32 svc_id = 0;
 	enum sock_verdict v;
 
-	if (!translatable(proto) || !translates_here(ctx))
+	if (!translatable(proto) || !translates_here(ctx, a))
 		return SOCK_PASS;
 	v = sock_translate(ctx, a, proto, &svc_id);
 	if (v == SOCK_TRANSLATED && proto == KPR_PROTO_UDP)

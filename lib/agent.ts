@@ -13,6 +13,7 @@ import { openSocketLb } from './datapath/socket/socket_lb';
 import { HealthCheckServers } from './health_check_node_port';
 import { ensureBpffs, pinPaths, privatePinDirs, privatePins } from './host/bpffs';
 import { resolveCgroupRoot } from './host/cgroup';
+import { applyConntrackSettings } from './host/conntrack_sysctls';
 import { namespaceInterfaces } from './host/devices';
 import { currentNetns } from './host/netns';
 import { Logger } from './log';
@@ -139,6 +140,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   if (missing.length > 0) throw new Error(`flag --devices: no interface ${missing.join(', ')} here (there are ${interfaces.join(', ')})`);
   const cgroupRoot = resolveCgroupRoot(cfg.cgroupRoot, log);
   ensureBpffs(cfg.bpfRoot, log);
+  applyConntrackSettings(cfg.conntrack, log);
   const pins = pinPaths(cfg.bpfRoot);
   const pinDirs = [path.dirname(pins.maps), pins.maps, pins.links];
   privatePinDirs(pinDirs);
@@ -176,6 +178,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
     lbAlgorithm: cfg.lbAlgorithm,
     lbSourceRangeAllTypes: cfg.lbSourceRangeAllTypes,
     externalClusterIP: cfg.externalClusterIP,
+    localhostNodePorts: cfg.localhostNodePorts,
     podPath,
   };
   const state: ProxyState = new ProxyState({ name: node, labels: {}, addresses: [] }, modelConfig, metrics, () => loop.changed());

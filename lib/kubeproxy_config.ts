@@ -7,6 +7,7 @@
 // know is an error, as a typo would silently change nothing otherwise.
 import * as yaml from 'js-yaml';
 import { parseDuration } from './duration';
+import type { ConntrackSettings } from './host/conntrack_sysctls';
 import { parseNodePortAddresses } from './model/nodeport_addresses';
 import { isJsonObject, Json } from './sources/field_reader';
 
@@ -22,6 +23,10 @@ export interface FileSettings {
   bindAddressHardFail?: boolean;
   /** Canonical CIDRs and keywords (model/nodeport_addresses.ts). */
   nodePortAddresses?: string[];
+  /** iptables.localhostNodePorts; false in nftables mode, which has none. */
+  localhostNodePorts?: boolean;
+  /** The conntrack section, timeouts in seconds; only the fields set. */
+  conntrack: ConntrackSettings;
   minSyncPeriodMs?: number;
   syncPeriodMs?: number;
 }
@@ -87,7 +92,7 @@ const SCHEMA: Schema = {
   enableProfiling: b(),
   showHiddenMetricsForVersion: s(),
   mode: s(),
-  iptables: { type: { masqueradeBit: i([14]), masqueradeAll: b(), localhostNodePorts: b([true]), snatNodeInternalIP: b(), ...SYNC_PERIODS } },
+  iptables: { type: { masqueradeBit: i([14]), masqueradeAll: b(), localhostNodePorts: b(), snatNodeInternalIP: b(), ...SYNC_PERIODS } },
   ipvs: {
     type: { ...SYNC_PERIODS, scheduler: s(), excludeCIDRs: { type: 'strings' }, strictARP: b(), tcpTimeout: d(), tcpFinTimeout: d(), udpTimeout: d() },
   },
@@ -99,15 +104,7 @@ const SCHEMA: Schema = {
   nodePortAddresses: { type: 'strings' },
   oomScoreAdj: i([-999]),
   conntrack: {
-    type: {
-      maxPerCore: i([32768]),
-      min: i([131072]),
-      tcpEstablishedTimeout: d(['24h0m0s', '24h']),
-      tcpCloseWaitTimeout: d(['1h0m0s', '1h']),
-      tcpBeLiberal: b(),
-      udpTimeout: d(),
-      udpStreamTimeout: d(),
-    },
+    type: { maxPerCore: i(), min: i(), tcpEstablishedTimeout: d(), tcpCloseWaitTimeout: d(), tcpBeLiberal: b(), udpTimeout: d(), udpStreamTimeout: d() },
   },
   configSyncPeriod: d(['15m0s', '15m']),
   portRange: s(),
@@ -126,6 +123,8 @@ export const APPLIED_FIELDS = new Set([
   'bindAddressHardFail',
   'mode',
   'nodePortAddresses',
+  'iptables.localhostNodePorts',
+  ...['maxPerCore', 'min', 'tcpEstablishedTimeout', 'tcpCloseWaitTimeout', 'tcpBeLiberal', 'udpTimeout', 'udpStreamTimeout'].map((f) => `conntrack.${f}`),
   'portRange',
 ]);
 
@@ -206,6 +205,10 @@ function nodePortAddresses(v: unknown, mode: string): string[] | undefined {
   return mode === 'nftables' ? ['primary'] : undefined;
 }
 
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 function parse(text: string): Json {
   let doc: unknown;
   try {
@@ -231,6 +234,16 @@ export function readKubeProxyConfig(text: string): KubeProxyConfig {
   const unapplied = walk(doc, SCHEMA, '', applied);
   const client = (doc.clientConnection ?? {}) as Json;
   const periods = (doc[section] ?? {}) as Json;
+  const iptables = (doc.iptables ?? {}) as Json;
+  const ct = (doc.conntrack ?? {}) as Json;
+  const seconds = (v: unknown) => {
+    const ms = durationMs(v);
+    return ms === undefined || ms <= 0 ? undefined : Math.floor(ms / 1000);
+  };
+  const count = (v: unknown, field: string) => {
+    if (typeof v === 'number' && v < 0) throw new ConfigFileError(`conntrack.${field}`, `must not be negative, got ${v}`);
+    return typeof v === 'number' ? v : undefined;
+  };
   const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
   return {
     settings: {
@@ -240,6 +253,16 @@ export function readKubeProxyConfig(text: string): KubeProxyConfig {
       healthzBindAddress: str(doc.healthzBindAddress),
       bindAddressHardFail: typeof doc.bindAddressHardFail === 'boolean' ? doc.bindAddressHardFail : undefined,
       nodePortAddresses: nodePortAddresses(doc.nodePortAddresses, mode),
+      localhostNodePorts: mode === 'nftables' ? false : typeof iptables.localhostNodePorts === 'boolean' ? iptables.localhostNodePorts : undefined,
+      conntrack: definedOnly({
+        maxPerCore: count(ct.maxPerCore, 'maxPerCore'),
+        min: count(ct.min, 'min'),
+        tcpEstablished: seconds(ct.tcpEstablishedTimeout),
+        tcpCloseWait: seconds(ct.tcpCloseWaitTimeout),
+        tcpBeLiberal: typeof ct.tcpBeLiberal === 'boolean' ? ct.tcpBeLiberal : undefined,
+        udp: seconds(ct.udpTimeout),
+        udpStream: seconds(ct.udpStreamTimeout),
+      }),
       minSyncPeriodMs: durationMs(periods.minSyncPeriod),
       syncPeriodMs: durationMs(periods.syncPeriod),
     },

@@ -1,5 +1,6 @@
 // What the agent runs with: every setting of `kpr run`, from its flags and
 // the kube-proxy configuration file (cli/run_config.ts builds it).
+import type { ConntrackSettings } from './host/conntrack_sysctls';
 import type { PodInterfaceChoice } from './host/pod_interfaces';
 import type { BindAddress } from './bind_address';
 import type { XdpAcceleration } from './datapath/edge/attach';
@@ -30,6 +31,8 @@ export interface RunConfig {
   serviceProxyName?: string;
   /** Canonical CIDRs and keywords (model/nodeport_addresses.ts); empty: all addresses. */
   nodePortAddresses: string[];
+  /** --iptables-localhost-nodeports (model/nodeport_addresses.ts). */
+  localhostNodePorts: boolean;
   minSyncPeriodMs: number;
   syncPeriodMs: number;
   /** undefined: off. */
@@ -73,6 +76,8 @@ export interface RunConfig {
   /** undefined: defaultSnatPorts of the node's local port range. */
   snatPorts?: PortRange[];
   flowTimeouts: FlowTimeouts;
+  /** The node's nf_conntrack settings to apply at start (host/conntrack_sysctls.ts). */
+  conntrack: ConntrackSettings;
   gcIntervalMs: number;
   logLevel: LogLevel;
 }

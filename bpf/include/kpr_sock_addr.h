@@ -13,6 +13,17 @@ struct sock_endpoint {
 	__u8 family;
 };
 
+/* 127.0.0.0/8 or ::1: an address that means the caller's own namespace. */
+static __always_inline int sock_endpoint_is_loopback(const struct sock_endpoint *a)
+{
+	__u32 w[4];
+
+	__builtin_memcpy(w, a->addr, 16);
+	if (a->family == KPR_AF_INET)
+		return a->addr[0] == 127;
+	return w[0] == 0 && w[1] == 0 && w[2] == 0 && w[3] == bpf_htonl(1);
+}
+
 static __always_inline void sock_endpoint_from_ctx4(const struct bpf_sock_addr *ctx, struct sock_endpoint *a)
 {
 	__builtin_memset(a, 0, sizeof(*a));

@@ -80,6 +80,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_sock_hostns SEC(".maps");
 
+/* The cookie of the node's own network namespace, where loopback frontends
+ * (localhost NodePorts) are served; in any other, 127.0.0.1 and ::1 are that
+ * namespace's own. 0 (unknown): loopback frontends are served nowhere. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_sock_node_netns SEC(".maps");
+
 /* Translations per service, indexed by svc_id. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

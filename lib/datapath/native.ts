@@ -106,9 +106,11 @@ export interface SocketDatapath extends SocketMaps, MigratedMaps {
    *  the socket LB leaves alone (kpr_sock_bypass): made exactly these. */
   replaceBypass(cookies: string[]): void;
   dumpBypass(): string[];
-  /** --bpf-lb-sock-hostns-only: the one namespace the socket LB translates
-   *  in (kpr_sock_hostns); '0': every one. */
-  setHostnsOnly(cookie: string): void;
+  /** The node's network namespace by cookie: the one where loopback
+   *  frontends (localhost NodePorts) are served (kpr_sock_node_netns); with
+   *  only (--bpf-lb-sock-hostns-only, kpr_sock_hostns) the one the socket LB
+   *  translates in at all. */
+  setNodeNetns(cookie: string, only: boolean): void;
 }
 
 export interface SocketOpenOptions {

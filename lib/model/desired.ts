@@ -17,6 +17,7 @@ import { clusterIpFrontends, clusterIPs } from './service_types/clusterip';
 import { externalIpFrontends } from './service_types/external_ips';
 import { loadBalancerFrontends } from './service_types/loadbalancer';
 import { nodePortFrontends } from './service_types/nodeport';
+import { isLoopback } from './nodeport_addresses';
 import { podFrontend } from './pod_frontends';
 import { nodeMayUse } from './source_ranges';
 import { noLocalEndpoints } from './traffic_policy';
@@ -96,7 +97,8 @@ export function desiredState(sorted: Frontend[], conflicts: string[], services: 
   return {
     frontends,
     edgeFrontends: sorted.filter(isExternal),
-    podFrontends: config.podPath ? frontends.map((f) => podFrontend(f, config)) : [],
+    // Loopback in a pod's namespace is the pod's own (localhost NodePorts are the node's).
+    podFrontends: config.podPath ? frontends.filter((f) => !isLoopback(f.addr)).map((f) => podFrontend(f, config)) : [],
     conflicts,
     noLocalEndpoints: noLocal,
     warnings: services.flatMap((s) => s.warnings),

@@ -37,6 +37,9 @@ export interface ModelConfig {
   /** --bpf-lb-external-clusterip: the edge LB serves ClusterIPs too, to
    *  clients that route them to the node (service_types/clusterip.ts). */
   externalClusterIP: boolean;
+  /** NodePorts on 127.0.0.1 and ::1 for the node's own processes
+   *  (--iptables-localhost-nodeports, nodeport_addresses.ts). */
+  localhostNodePorts: boolean;
   /** The per-packet path at the pods' interfaces is on: the desired state
    *  carries its view (pod_frontends.ts). */
   podPath: boolean;

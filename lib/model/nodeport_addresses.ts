@@ -15,9 +15,13 @@
 //   a family that none of the CIDRs is of is served on all its candidates.
 //   The default, an empty list, is kube-proxy's "all" (iptables mode; its
 //   nftables mode defaults to "primary", see kubeproxy_config.ts).
-// - Never on loopback, as kube-proxy's nftables mode (its iptables mode
-//   reaches 127.0.0.0/8 by turning on route_localnet): loopback traffic
-//   never reaches the XDP program.
+// - Loopback is apart (localhostNodePortAddresses): kube-proxy's iptables
+//   mode serves NodePorts on 127.0.0.1 to the node's own processes
+//   (localhostNodePorts, on by default; it turns on route_localnet), its
+//   nftables mode never. kpr serves 127.0.0.1 and ::1 in the socket LB alone,
+//   in the node's network namespace alone (in a pod's, loopback is the
+//   pod's own), when the family's selection takes them in: all addresses,
+//   "localhost", or a CIDR around them. Loopback traffic never reaches XDP.
 // - Never on IPv6 link-local addresses (fe80::/10), which kube-proxy's rules
 //   match: a frontend is keyed by its address alone, and a link-local
 //   address means something only with its interface (every pod's veth has
@@ -50,12 +54,13 @@ export function parseNodePortAddresses(texts: string[]): ParsedNodePortAddresses
   return { entries };
 }
 
-/** One line for each entry that can select only loopback addresses, which
- *  kpr never serves NodePorts on. */
-export function nodePortAddressWarnings(entries: string[]): string[] {
+/** One line for each entry that can select only loopback addresses while
+ *  localhost NodePorts are off: it selects nothing. */
+export function nodePortAddressWarnings(entries: string[], localhostNodePorts: boolean): string[] {
+  if (localhostNodePorts) return [];
   return entries
     .filter((e) => e === 'localhost' || (!isKeyword(e) && LOOPBACK.some((l) => cidrWithin(e, l))))
-    .map((e) => `nodePortAddresses: ${e} selects loopback addresses only, and kpr serves no NodePort on loopback (as kube-proxy's nftables mode)`);
+    .map((e) => `nodePortAddresses: ${e} selects loopback addresses only, and localhost NodePorts are off (--iptables-localhost-nodeports): it selects nothing`);
 }
 
 /** The CIDRs the entries stand for on this node. */
@@ -77,13 +82,18 @@ function expand(entries: string[], node: NodeContext): string[] {
   });
 }
 
-const isLoopback = (ip: string) => LOOPBACK.some((c) => cidrContains(c, ip));
+/** 127.0.0.0/8 or ::1: in any network namespace, that namespace itself. */
+export const isLoopback = (ip: string) => LOOPBACK.some((c) => cidrContains(c, ip));
 const servable = (ip: string) => !NEVER_SERVED.some((c) => cidrContains(c, ip));
 
 interface Selection {
   entries: string[];
-  byFamily: Record<IpFamily, { addresses: string[]; all: boolean }>;
+  /** loopback: the family's entries take in LOOPBACK_ADDRESS. */
+  byFamily: Record<IpFamily, { addresses: string[]; all: boolean; loopback: boolean }>;
 }
+
+/** The one loopback address of each family that localhost NodePorts use, as clients name it. */
+const LOOPBACK_ADDRESS: Record<IpFamily, string> = { IPv4: '127.0.0.1', IPv6: '::1' };
 
 /** Every frontend of every NodePort service asks; the answer changes only
  *  with the node (a new object whenever it changes) or the config. */
@@ -97,7 +107,8 @@ function select(node: NodeContext, entries: string[]): Selection {
   const family = (f: IpFamily) => {
     const own = cidrs.filter((c) => cidrFamily(c) === f);
     const all = own.length === 0 || own.some((c) => c.endsWith('/0'));
-    return { addresses: candidates.filter((a) => ipFamily(a) === f && (all || own.some((c) => cidrContains(c, a)))), all };
+    const takes = (a: string) => all || own.some((c) => cidrContains(c, a));
+    return { addresses: candidates.filter((a) => ipFamily(a) === f && takes(a)), all, loopback: takes(LOOPBACK_ADDRESS[f]) };
   };
   const selection = { entries, byFamily: { IPv4: family('IPv4'), IPv6: family('IPv6') } };
   selections.set(node, selection);
@@ -107,6 +118,12 @@ function select(node: NodeContext, entries: string[]): Selection {
 /** The addresses of one family that serve NodePorts: the Node's first, then the interfaces'. */
 export function nodePortAddresses(node: NodeContext, config: Pick<ModelConfig, 'nodePortAddresses'>, family: IpFamily): string[] {
   return select(node, config.nodePortAddresses).byFamily[family].addresses;
+}
+
+/** The loopback address of the family when it serves NodePorts to the
+ *  node's own processes (localhost NodePorts), else none. */
+export function localhostNodePortAddresses(node: NodeContext, config: Pick<ModelConfig, 'nodePortAddresses' | 'localhostNodePorts'>, family: IpFamily): string[] {
+  return config.localhostNodePorts && select(node, config.nodePortAddresses).byFamily[family].loopback ? [LOOPBACK_ADDRESS[family]] : [];
 }
 
 /** Where the healthCheckNodePort servers listen, as kube-proxy's: every

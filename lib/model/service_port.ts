@@ -72,6 +72,12 @@ export function externalFrontend(p: FamilyPort, kind: Exclude<FrontendKind, 'Clu
   };
 }
 
+/** A frontend of an external kind that only the node's own processes reach
+ *  (a localhost NodePort): the socket LB serves it, never the edge LB. */
+export function nodeOnlyFrontend(p: FamilyPort, kind: Exclude<FrontendKind, 'ClusterIP'>, addr: string, port: number): Frontend {
+  return { ...frontend(p, kind, addr, port), backends: p.backends.fromNode, externalBackends: p.backends.fromNode };
+}
+
 /** A ClusterIP that routed clients reach through the edge LB as well
  *  (--bpf-lb-external-clusterip), with the same backends as from this node:
  *  internalTrafficPolicy applies to it, as kube-proxy applies it to any

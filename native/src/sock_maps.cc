@@ -64,10 +64,15 @@ void ReplaceSockBypass(bpf_object* obj, const std::vector<uint64_t>& cookies) {
   DeleteBatch(fd, "kpr_sock_bypass", gone);
 }
 
-void SetSockHostns(bpf_object* obj, uint64_t cookie) {
+static void SetCookie(bpf_object* obj, const char* map, uint64_t cookie) {
   const __u32 zero = 0;
   const __u64 value = cookie;
-  if (bpf_map_update_elem(MapFd(obj, "kpr_sock_hostns"), &zero, &value, BPF_ANY) != 0) ThrowErrno("writing kpr_sock_hostns", errno);
+  if (bpf_map_update_elem(MapFd(obj, map), &zero, &value, BPF_ANY) != 0) ThrowErrno(std::string("writing ") + map, errno);
+}
+
+void SetSockNodeNetns(bpf_object* obj, uint64_t cookie, bool only) {
+  SetCookie(obj, "kpr_sock_node_netns", cookie);
+  SetCookie(obj, "kpr_sock_hostns", only ? cookie : 0);
 }
 
 void CloseSockMaps(SockMapFds& maps) { CloseMapFds(maps, kSockMaps); }

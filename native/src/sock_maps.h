@@ -97,8 +97,9 @@ std::vector<uint64_t> ReadSockDrops(int fd);
 // cookie, of a loaded object: made exactly cookies, deleting the others.
 void ReplaceSockBypass(bpf_object* obj, const std::vector<uint64_t>& cookies);
 std::vector<uint64_t> DumpSockBypass(bpf_object* obj);
-// --bpf-lb-sock-hostns-only (kpr_sock_hostns): the only namespace the
-// socket LB translates in; 0: every one.
-void SetSockHostns(bpf_object* obj, uint64_t cookie);
+// The node's network namespace (kpr_sock_node_netns), the only one where
+// loopback frontends are served; with only (--bpf-lb-sock-hostns-only,
+// kpr_sock_hostns) the only one the socket LB translates in at all.
+void SetSockNodeNetns(bpf_object* obj, uint64_t cookie, bool only);
 
 }  // namespace kpr

@@ -43,7 +43,7 @@ function webSlices(v4: string[]): EndpointSlice[] {
 }
 const lbSlice: EndpointSlice = { metadata: meta('lb-1', { [SERVICE_NAME_LABEL]: 'lb' }), addressType: 'IPv4', endpoints: [{ addresses: ['198.18.2.1'], nodeName: 'node-b' }], ports: [{ port: 8443, protocol: 'UDP' }] };
 
-const CONFIG = { nodePortAddresses: [], lbMode: 'snat' as const, lbAlgorithm: 'maglev' as const, lbSourceRangeAllTypes: false, externalClusterIP: false, podPath: false };
+const CONFIG = { nodePortAddresses: [], lbMode: 'snat' as const, lbAlgorithm: 'maglev' as const, lbSourceRangeAllTypes: false, externalClusterIP: false, localhostNodePorts: false, podPath: false };
 const edge = (services: Service[], slices: EndpointSlice[]) => desiredFrontends(services, slices, THIS_NODE, CONFIG, nodeAddresses(NODES)).edgeFrontends;
 
 describe('edge reconciler on the real maps', () => {

@@ -172,7 +172,9 @@ describe('NodePort addresses: the interfaces of the node, chosen by --nodeport-a
     const added = await addAndWaitServed();
     figures.push(`default: served ${added} ms after ip addr add`);
     const withExtra = sorted([...own, nodePort(EXTRA.ipv4), nodePort(EXTRA.ipv6)]);
-    expect(listedNodePorts()).toEqual({ socket: withExtra, edge: withExtra });
+    // Loopback too for the node's own processes (localhost NodePorts), never at the edge.
+    const loopback = [nodePort('127.0.0.1'), nodePort('::1')];
+    expect(listedNodePorts()).toEqual({ socket: sorted([...withExtra, ...loopback]), edge: withExtra });
     await expectServed(EXTRA.ipv4);
     await expectServed(EXTRA.ipv6);
     // The client's ports that reached the new address now reach the node's own.
@@ -182,7 +184,7 @@ describe('NodePort addresses: the interfaces of the node, chosen by --nodeport-a
     removeExtra();
     const removed = await edgeNodePortsUntil('the removed addresses gone', (fes) => !fes.has(nodePort(EXTRA.ipv4)) && !fes.has(nodePort(EXTRA.ipv6)), since);
     figures.push(`default: gone ${removed} ms after ip addr del`);
-    expect(listedNodePorts()).toEqual({ socket: own, edge: own });
+    expect(listedNodePorts()).toEqual({ socket: sorted([...own, ...loopback]), edge: own });
     // The agent says what came and went (its log may reach us after the maps changed).
     for (const change of ['added', 'removed']) {
       const line = new RegExp(`interfaces: 198\\.18\\.0\\.77 ${change}, fd00:198:18::77 ${change}$`);

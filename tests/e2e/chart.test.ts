@@ -107,6 +107,7 @@ const VARIANTS: Record<string, Json> = {
     podAnnotations: { 'example.com/team': 'network' },
     podLabels: { tier: 'node' },
     serviceAccount: { annotations: { 'example.com/owner': 'network' } },
+    dashboards: { enabled: true, namespace: 'monitoring', annotations: { grafana_folder: 'kpr' } },
     serviceMonitor: {
       enabled: true,
       interval: '15s',
@@ -127,6 +128,15 @@ function ofKind<T extends K8sObject>(objects: K8sObject[], kind: string): T[] {
 function one<T extends K8sObject>(objects: K8sObject[], kind: string): T {
   const found = ofKind<T>(objects, kind);
   if (found.length !== 1) throw new Error(`expected one ${kind}, rendered ${found.length}`);
+  return found[0];
+}
+
+type DataMap = K8sObject & { metadata: { name: string; labels: Record<string, string> }; data: Record<string, string> };
+
+/** The ConfigMap with kpr's config file (another holds the dashboard). */
+function configFileMap(objects: K8sObject[]): DataMap {
+  const found = ofKind<DataMap>(objects, 'ConfigMap').filter((m) => 'config.yaml' in m.data);
+  if (found.length !== 1) throw new Error(`expected one ConfigMap with config.yaml, rendered ${found.length}`);
   return found[0];
 }
 
@@ -240,7 +250,7 @@ describe('charts/kpr', () => {
   test('the variants render the kinds they should', () => {
     const kinds = (name: Variant) => rendered[name].objects.map((o) => o.kind).sort();
     expect(kinds('defaults')).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet', 'ServiceAccount']);
-    expect(kinds('monitored')).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet', 'Service', 'ServiceAccount', 'ServiceMonitor']);
+    expect(kinds('monitored')).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'ConfigMap', 'DaemonSet', 'Service', 'ServiceAccount', 'ServiceMonitor']);
     expect(kinds('existingAccount')).toEqual(['ConfigMap', 'DaemonSet']);
   });
 
@@ -322,7 +332,7 @@ describe('charts/kpr', () => {
     expect(cgroupMount?.readOnly).toBe(true);
     expect(flag(args, '--cgroup-root')).toBe(cgroupMount?.mountPath);
     // The config file is the ConfigMap's.
-    const configMap = one(rendered[name].objects, 'ConfigMap');
+    const configMap = configFileMap(rendered[name].objects);
     const configVolume = pod.volumes.find((v) => v.configMap?.name === configMap.metadata.name);
     const configMount = c.volumeMounts?.find((m) => m.name === configVolume?.name);
     expect(flag(args, '--config')).toBe(`${configMount?.mountPath}/config.yaml`);
@@ -348,7 +358,7 @@ describe('charts/kpr', () => {
   });
 
   test.each(VARIANT_NAMES)('kpr reads the %s DaemonSet arguments and ConfigMap file without an error or a warning', (name) => {
-    const configMap = one<K8sObject & { data: Record<string, string> }>(rendered[name].objects, 'ConfigMap');
+    const configMap = configFileMap(rendered[name].objects);
     const file = configMap.data['config.yaml'];
     expect(readKubeProxyConfig(file).warnings).toEqual([]);
 
@@ -403,6 +413,14 @@ describe('charts/kpr', () => {
     expect(monitor.spec.endpoints).toEqual([
       expect.objectContaining({ port: 'metrics', path: '/metrics', interval: '15s', scrapeTimeout: '5s' }),
     ]);
+  });
+
+  test("the dashboard ConfigMap holds dashboards/kpr.json as it is, labelled for Grafana's sidecar", () => {
+    const maps = ofKind<DataMap & { metadata: { namespace: string; annotations?: Record<string, string> } }>(rendered.monitored.objects, 'ConfigMap').filter((m) => 'kpr.json' in m.data);
+    expect(maps).toHaveLength(1);
+    expect(maps[0].metadata).toMatchObject({ namespace: 'monitoring', labels: { grafana_dashboard: '1' }, annotations: { grafana_folder: 'kpr' } });
+    expect(JSON.parse(maps[0].data['kpr.json'])).toEqual(JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'charts', 'kpr', 'dashboards', 'kpr.json'), 'utf8')));
+    expect(ofKind<DataMap>(rendered.defaults.objects, 'ConfigMap').filter((m) => 'kpr.json' in m.data)).toEqual([]);
   });
 
   test("k8sServiceHost and k8sServicePort replace the kubelet's address of the kubernetes Service, which needs a service proxy; unset, the kubelet's stays", () => {
@@ -493,7 +511,7 @@ describe('charts/kpr', () => {
         }),
       );
       configFile = path.join(dir.path, 'config.yaml');
-      fs.writeFileSync(configFile, one<K8sObject & { data: Record<string, string> }>(objects, 'ConfigMap').data['config.yaml']);
+      fs.writeFileSync(configFile, configFileMap(objects).data['config.yaml']);
       chartArgs = kprContainer(one<DaemonSet>(objects, 'DaemonSet')).args ?? [];
       kube = new KubeObjects(cluster.kubeconfig);
       await kube.node(NODE, ['198.18.0.1']);

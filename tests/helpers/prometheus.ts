@@ -48,10 +48,13 @@ export class Prometheus {
     private readonly proc: LineProcess,
     private readonly dir: TestDir,
     readonly url: string,
+    private readonly netns?: string,
   ) {}
 
-  /** Scrapes each target ("127.0.0.1:PORT", path /metrics) every second. */
-  static async start(targets: string[]): Promise<Prometheus> {
+  /** Scrapes each target ("127.0.0.1:PORT", path /metrics) every second;
+   *  in a network namespace (/run/netns name) when given, there reached by
+   *  curl, as an agent of a node namespace is scraped where it serves. */
+  static async start(targets: string[], netns?: string): Promise<Prometheus> {
     requirePrometheus();
     const dir = createTestDir('prometheus');
     try {
@@ -59,24 +62,30 @@ export class Prometheus {
       fs.writeFileSync(config, `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: kpr\n    static_configs:\n      - targets: [${targets.map((t) => `'${t}'`).join(', ')}]\n`);
       const port = await freePort();
       const args = [`--config.file=${config}`, `--storage.tsdb.path=${path.join(dir.path, 'data')}`, `--web.listen-address=127.0.0.1:${port}`];
-      const proc = new LineProcess('prometheus', PROMETHEUS, args, dir.path);
+      const proc = netns
+        ? new LineProcess('prometheus', 'nsenter', [`--net=/run/netns/${netns}`, PROMETHEUS, ...args], dir.path)
+        : new LineProcess('prometheus', PROMETHEUS, args, dir.path);
       try {
         await proc.waitForLine('Prometheus ready', (l) => READY.test(l), READY_TIMEOUT_MS);
       } catch (e) {
         await proc.stop('SIGKILL');
         throw e;
       }
-      return new Prometheus(proc, dir, `http://127.0.0.1:${port}`);
+      return new Prometheus(proc, dir, `http://127.0.0.1:${port}`, netns);
     } catch (e) {
       dir.destroy();
       throw e;
     }
   }
 
+  private async get(url: string): Promise<unknown> {
+    if (!this.netns) return (await fetch(url)).json();
+    return JSON.parse(execFileSync('nsenter', [`--net=/run/netns/${this.netns}`, 'curl', '-sS', '--max-time', '10', url], { encoding: 'utf8' }));
+  }
+
   /** An instant query through /api/v1/query. */
   async query(promql: string): Promise<QueryResult[]> {
-    const res = await fetch(`${this.url}/api/v1/query?query=${encodeURIComponent(promql)}`);
-    const body = (await res.json()) as { status: string; error?: string; data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] } };
+    const body = (await this.get(`${this.url}/api/v1/query?query=${encodeURIComponent(promql)}`)) as { status: string; error?: string; data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] } };
     if (body.status !== 'success' || body.data?.resultType !== 'vector') throw new Error(`query ${promql}: ${body.error ?? JSON.stringify(body)}`);
     return body.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
   }

@@ -1,4 +1,5 @@
 import { runConfig } from '../../lib/cli/commands/run';
+import { KUBE_PROXY_CONNTRACK } from '../../lib/host/conntrack_sysctls';
 import { RUN } from '../../lib/cli/commands/run_flags';
 import { servicesCommand } from '../../lib/cli/commands/services';
 import { commandHelp, parseFlags, UsageError } from '../../lib/cli/flags';
@@ -19,6 +20,7 @@ const STANDALONE_DEFAULTS: RunConfig = {
   source: { kind: 'manifests', path: '/etc/kpr' },
   hostnameOverride: undefined,
   nodePortAddresses: [],
+  localhostNodePorts: true,
   minSyncPeriodMs: 0,
   syncPeriodMs: 30_000,
   metrics: { host: '127.0.0.1', port: 10249 },
@@ -45,6 +47,7 @@ const STANDALONE_DEFAULTS: RunConfig = {
   devices: undefined,
   snatPorts: undefined,
   flowTimeouts: { tcpEstablished: 432000, tcpSyn: 120, tcpFin: 120, tcpClose: 10, udp: 30, udpStream: 120 },
+  conntrack: {},
   gcIntervalMs: 10_000,
   logLevel: 'info',
 };
@@ -68,7 +71,8 @@ describe('kpr run flags', () => {
 
   test('defaults, Kubernetes: in a cluster without flags, or with --kubeconfig; minSyncPeriod 1s', () => {
     // With Kubernetes the per-packet path goes to pods' interfaces by default; standalone has no pods.
-    const k8s = { ...STANDALONE_DEFAULTS, minSyncPeriodMs: 1000, podInterfaces: 'auto' };
+    // And kube-proxy's conntrack settings: standalone leaves the host's conntrack alone.
+    const k8s = { ...STANDALONE_DEFAULTS, minSyncPeriodMs: 1000, podInterfaces: 'auto', conntrack: KUBE_PROXY_CONNTRACK };
     expect(run([], { KUBERNETES_SERVICE_HOST: '198.18.0.1', KUBERNETES_SERVICE_PORT: '443' })).toEqual({ ...k8s, source: { kind: 'kubernetes', kubeconfig: undefined } });
     expect(run(['--kubeconfig', '/k'])).toEqual({ ...k8s, source: { kind: 'kubernetes', kubeconfig: '/k' } });
   });
@@ -187,6 +191,7 @@ describe('kpr run flags', () => {
       ...STANDALONE_DEFAULTS,
       source: { kind: 'kubernetes', kubeconfig: '/var/lib/kube-proxy/kubeconfig.conf' },
       podInterfaces: 'auto',
+      conntrack: KUBE_PROXY_CONNTRACK,
       hostnameOverride: 'node-b',
       nodePortAddresses: ['198.18.0.0/15'],
       minSyncPeriodMs: 2000,
@@ -202,9 +207,41 @@ describe('kpr run flags', () => {
     const files = { '/nft.yaml': `${CONFIG.replace(/^nodePortAddresses: .*$/m, '')}mode: nftables\n` };
     expect(run(['--config', '/nft.yaml'], NO_ENV, files).nodePortAddresses).toEqual(['primary']);
     expect(run(['--config', '/nft.yaml', '--nodeport-addresses', 'all'], NO_ENV, files).nodePortAddresses).toEqual(['all']);
-    expect(run(['--manifests', '/m', '--nodeport-addresses', 'localhost,198.18.0.0/15']).configWarnings).toEqual([
-      "nodePortAddresses: localhost selects loopback addresses only, and kpr serves no NodePort on loopback (as kube-proxy's nftables mode)",
+    expect(run(['--manifests', '/m', '--nodeport-addresses', 'localhost,198.18.0.0/15']).configWarnings).toEqual([]);
+    expect(run(['--manifests', '/m', '--nodeport-addresses', 'localhost,198.18.0.0/15', '--iptables-localhost-nodeports=false']).configWarnings).toEqual([
+      'nodePortAddresses: localhost selects loopback addresses only, and localhost NodePorts are off (--iptables-localhost-nodeports): it selects nothing',
     ]);
+  });
+
+  test("conntrack: kube-proxy's defaults with Kubernetes, nothing standalone; the file over the defaults, the flags over the file; kube-proxy's timeout flags set the edge's flows too", () => {
+    const files = { '/ct.yaml': `${CONFIG}conntrack: {maxPerCore: 0, tcpCloseWaitTimeout: 2h, udpTimeout: 45s, tcpBeLiberal: true}\n` };
+    const ct = (args: string[]) => run(args, NO_ENV, files);
+    expect(ct(['--manifests', '/m']).conntrack).toEqual({});
+    expect(ct(['--config', '/ct.yaml'])).toMatchObject({
+      conntrack: { ...KUBE_PROXY_CONNTRACK, maxPerCore: 0, tcpCloseWait: 7200, udp: 45, tcpBeLiberal: true },
+      flowTimeouts: { udp: 45, tcpEstablished: 432_000 },
+    });
+    const flagged = ct(['--config', '/ct.yaml', '--conntrack-max-per-core=8192', '--conntrack-min', '0', '--conntrack-tcp-timeout-close-wait', '30m', '--conntrack-udp-timeout=20s', '--conntrack-tcp-timeout-established', '12h', '--conntrack-tcp-be-liberal=false']);
+    expect(flagged.conntrack).toEqual({ maxPerCore: 8192, min: 0, tcpEstablished: 43_200, tcpCloseWait: 1800, udp: 20, tcpBeLiberal: false });
+    expect(flagged.flowTimeouts).toMatchObject({ udp: 20, tcpEstablished: 43_200 });
+    // Standalone, a flag given still sets the node's too: the operator asked for it.
+    expect(ct(['--manifests', '/m', '--conntrack-tcp-timeout-close-wait', '1h']).conntrack).toEqual({ tcpCloseWait: 3600 });
+  });
+
+  test("localhost NodePorts: on by default, as kube-proxy's iptables mode; off in its nftables mode; the flag over the file", () => {
+    const files = {
+      '/nft.yaml': `${CONFIG}mode: nftables\n`,
+      '/off.yaml': CONFIG.replace('iptables:\n', 'iptables:\n  localhostNodePorts: false\n'),
+      '/on.yaml': CONFIG.replace('iptables:\n', 'iptables:\n  localhostNodePorts: true\n'),
+    };
+    const local = (args: string[]) => run(args, NO_ENV, files);
+    expect(local(['--manifests', '/m']).localhostNodePorts).toBe(true);
+    expect(local(['--config', '/on.yaml']).localhostNodePorts).toBe(true);
+    expect(local(['--config', '/off.yaml']).localhostNodePorts).toBe(false);
+    expect(local(['--config', '/off.yaml']).configWarnings).toEqual([]);
+    expect(local(['--config', '/nft.yaml']).localhostNodePorts).toBe(false);
+    expect(local(['--config', '/off.yaml', '--iptables-localhost-nodeports', 'true']).localhostNodePorts).toBe(true);
+    expect(local(['--manifests', '/m', '--iptables-localhost-nodeports=false']).localhostNodePorts).toBe(false);
   });
 
   test('--config: fields kpr does not apply are warned about, unknown ones fail', () => {

@@ -80,6 +80,8 @@ describe('KubeProxyConfiguration file', () => {
         healthzBindAddress: undefined,
         bindAddressHardFail: false,
         nodePortAddresses: undefined,
+        localhostNodePorts: undefined,
+        conntrack: { tcpBeLiberal: false },
         minSyncPeriodMs: 0,
         syncPeriodMs: 0,
       },
@@ -108,7 +110,7 @@ describe('KubeProxyConfiguration file', () => {
   test.each([
     ['a mode other than the one of the periods', 'mode: nftables\niptables: {minSyncPeriod: 2s}', ['iptables.minSyncPeriod']],
     ['kube-proxy settings the socket LB has no use for', 'conntrack: {maxPerCore: 0, tcpBeLiberal: true}\nipvs: {scheduler: mh}\nmasq: null', 'error'],
-    ['kube-proxy settings the socket LB has no use for', 'conntrack: {tcpBeLiberal: true}\nipvs: {scheduler: mh}\nfeatureGates: {A: true}\noomScoreAdj: -500', ['conntrack.tcpBeLiberal', 'ipvs.scheduler', 'featureGates', 'oomScoreAdj']],
+    ['kube-proxy settings the socket LB has no use for', 'conntrack: {tcpBeLiberal: true}\nipvs: {scheduler: mh}\nfeatureGates: {A: true}\noomScoreAdj: -500', ['ipvs.scheduler', 'featureGates', 'oomScoreAdj']],
     ["kube-proxy's defaults spelled out", 'oomScoreAdj: -999\nbindAddress: 0.0.0.0\nconfigSyncPeriod: 15m0s\niptables: {masqueradeBit: 14, localhostNodePorts: true}\nportRange: "30000-32767"', []],
   ])('warnings: %s', (_, text, want) => {
     if (want === 'error') expect(() => readKubeProxyConfig(`${HEAD}${text}\n`)).toThrow('masq: unknown field');

@@ -39,6 +39,41 @@ describe('NodePort frontends', () => {
     expect(nodePortsOf(frontends)).toEqual(['198.18.0.1:30080/TCP', '198.18.0.77:30080/TCP']);
   });
 
+  describe('localhost NodePorts (--iptables-localhost-nodeports)', () => {
+    const LOCALHOST = { ...ALL_NODE_ADDRESSES, localhostNodePorts: true };
+    const dual = service('web', spec({ type: 'NodePort', clusterIPs: ['198.19.0.10', 'fd00:198:18::10'], externalTrafficPolicy: 'Local' }));
+    const slices = [
+      slice('web-v4', 'web', 'IPv4', [ep('198.18.1.1', undefined, { nodeName: 'node-b' })], [{ port: 8080 }]),
+      slice('web-v6', 'web', 'IPv6', [ep('fd00:198:18:1::5', undefined, { nodeName: 'node-b' })], [{ port: 8080 }]),
+    ];
+    const loopback = <F extends { addr: string }>(fs: F[]) => fs.filter((f) => f.addr === '127.0.0.1' || f.addr === '::1');
+
+    test("127.0.0.1 and ::1 in the socket LB's view alone, with the set for traffic from the node (eTP=Local short-circuited)", () => {
+      const d = desired([dual], slices, node(ADDRS), { ...LOCALHOST, podPath: true });
+      expect(loopback(d.frontends).map((f) => [formatFrontend(f), f.kind, f.backends.map((b) => b.addr)])).toEqual([
+        ['127.0.0.1:30080/TCP', 'NodePort', ['198.18.1.1']],
+        ['[::1]:30080/TCP', 'NodePort', ['fd00:198:18:1::5']],
+      ]);
+      expect(loopback(d.edgeFrontends)).toEqual([]);
+      expect(loopback(d.podFrontends)).toEqual([]);
+      // Off, or outside what nodePortAddresses takes in: none.
+      expect(loopback(desired([dual], slices, node(ADDRS)).frontends)).toEqual([]);
+      expect(loopback(desired([dual], slices, node(ADDRS), { ...LOCALHOST, nodePortAddresses: ['primary'] }).frontends)).toEqual([]);
+    });
+
+    test.each<[string[], string[]]>([
+      [['localhost'], ['127.0.0.1', '::1']],
+      [['127.0.0.0/8'], ['127.0.0.1', '::1']], // a family no entry is of takes all its addresses
+      [['127.0.0.0/8', 'fd00:198:18::/48'], ['127.0.0.1']],
+      [['198.18.0.0/15'], ['::1']],
+      [['all'], ['127.0.0.1', '::1']],
+      [['primary'], []],
+    ])('nodePortAddresses %j: loopback %j', (entries, want) => {
+      const d = desired([dual], slices, node(ADDRS), { ...LOCALHOST, nodePortAddresses: entries });
+      expect(loopback(d.frontends).map((f) => f.addr)).toEqual(want);
+    });
+  });
+
   test('nodePortAddresses narrows them', () => {
     const s = service('web', spec({ type: 'NodePort', clusterIPs: ['198.19.0.10', 'fd00:198:18::10'] }));
     const { edgeFrontends } = desired([s], [], node(ADDRS), { ...ALL_NODE_ADDRESSES, nodePortAddresses: ['198.19.0.0/16'] });

@@ -88,11 +88,13 @@ describe('nodePortAddresses entries, as kube-proxy validates them', () => {
     expect(parseNodePortAddresses(texts)).toEqual({ index, problem });
   });
 
-  test('entries that select only loopback are warned about', () => {
-    expect(nodePortAddressWarnings(['localhost', '127.0.0.1/32', '::1/128', '127.0.0.0/7', '0.0.0.0/0', 'primary', 'all'])).toEqual([
-      'nodePortAddresses: localhost selects loopback addresses only, and kpr serves no NodePort on loopback (as kube-proxy\'s nftables mode)',
-      'nodePortAddresses: 127.0.0.1/32 selects loopback addresses only, and kpr serves no NodePort on loopback (as kube-proxy\'s nftables mode)',
-      'nodePortAddresses: ::1/128 selects loopback addresses only, and kpr serves no NodePort on loopback (as kube-proxy\'s nftables mode)',
+  test('entries that select only loopback are warned about while localhost NodePorts are off', () => {
+    const entries = ['localhost', '127.0.0.1/32', '::1/128', '127.0.0.0/7', '0.0.0.0/0', 'primary', 'all'];
+    expect(nodePortAddressWarnings(entries, false)).toEqual([
+      'nodePortAddresses: localhost selects loopback addresses only, and localhost NodePorts are off (--iptables-localhost-nodeports): it selects nothing',
+      'nodePortAddresses: 127.0.0.1/32 selects loopback addresses only, and localhost NodePorts are off (--iptables-localhost-nodeports): it selects nothing',
+      'nodePortAddresses: ::1/128 selects loopback addresses only, and localhost NodePorts are off (--iptables-localhost-nodeports): it selects nothing',
     ]);
+    expect(nodePortAddressWarnings(entries, true)).toEqual([]);
   });
 });

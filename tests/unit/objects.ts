@@ -32,7 +32,7 @@ export function node(addresses: string[] = ['198.18.0.1', 'fd00:198:18::1'], nam
   return { name, labels: zone === null ? {} : { [ZONE_LABEL]: zone }, addresses, interfaceAddresses };
 }
 
-export const ALL_NODE_ADDRESSES: ModelConfig = { nodePortAddresses: [], lbMode: 'snat', lbAlgorithm: 'maglev', lbSourceRangeAllTypes: false, externalClusterIP: false, podPath: false };
+export const ALL_NODE_ADDRESSES: ModelConfig = { nodePortAddresses: [], lbMode: 'snat', lbAlgorithm: 'maglev', lbSourceRangeAllTypes: false, externalClusterIP: false, localhostNodePorts: false, podPath: false };
 
 /** Both views of the desired state for some services on this node. */
 export function desired(services: Service[], slices: EndpointSlice[] = [], on: NodeContext = node(), config: ModelConfig = ALL_NODE_ADDRESSES, nodes?: NodeAddresses) {

@@ -11,6 +11,7 @@ import { MAGLEV_TABLE_SIZES, DEFAULT_MAGLEV_TABLE_SIZE } from '../../datapath/ed
 import { DEFAULT_FLOW_TIMEOUTS, FLOW_TIMEOUT_FLAGS } from '../../datapath/edge/flow_timeouts';
 import { MAX_SNAT_RANGES, parsePortRange } from '../../datapath/edge/snat_ports';
 import { FlowTimeouts, PortRange } from '../../datapath/native';
+import { ConntrackSettings, KUBE_PROXY_CONNTRACK } from '../../host/conntrack_sysctls';
 import { formatDuration } from '../../duration';
 import { ConfigFileError, FileSettings, readKubeProxyConfig } from '../../kubeproxy_config';
 import { createLogger, LOG_LEVELS } from '../../log';
@@ -64,7 +65,7 @@ function podInterfacesFlag(raw: string | undefined, kubernetes: boolean): PodInt
 }
 
 function configFile(file: string | undefined, readFile: (f: string) => string): { settings: FileSettings; warnings: string[] } {
-  if (file === undefined) return { settings: {}, warnings: [] };
+  if (file === undefined) return { settings: { conntrack: {} }, warnings: [] };
   let text: string;
   try {
     text = readFile(file);
@@ -99,18 +100,41 @@ function gcInterval(v: FlagValues): number {
   return ms;
 }
 
-/** Whole seconds, at least one: what the datapath counts in. */
-function flowTimeouts(v: FlagValues): FlowTimeouts {
+/** Whole seconds, at least one: what the datapath counts in. A kube-proxy
+ *  flag not given takes the config file's field of the same meaning. */
+function flowTimeouts(v: FlagValues, file: FileSettings): FlowTimeouts {
   const out = { ...DEFAULT_FLOW_TIMEOUTS };
   for (const f of FLOW_TIMEOUT_FLAGS) {
     const ms = durationFlag(RUN, v, f.flag);
-    if (ms === undefined) continue;
+    if (ms === undefined) {
+      const fromFile = f.node && file.conntrack[f.node];
+      if (fromFile) out[f.field] = Math.min(fromFile, MAX_TIMEOUT_S);
+      continue;
+    }
     if (ms < 1000 || ms % 1000 !== 0 || ms / 1000 > MAX_TIMEOUT_S) {
       throw new UsageError(RUN.name, `flag ${f.flag} must be whole seconds from 1s to ${formatDuration(MAX_TIMEOUT_S * 1000)}, got ${JSON.stringify(v.get(f.flag))}`);
     }
     out[f.field] = ms / 1000;
   }
   return out;
+}
+
+/** The node's conntrack settings (host/conntrack_sysctls.ts): flags over the
+ *  config file over kube-proxy's defaults, which apply with Kubernetes only. */
+function conntrackSettings(v: FlagValues, file: FileSettings, kubernetes: boolean): ConntrackSettings {
+  const flags: ConntrackSettings = {};
+  const count = (name: string) => (v.has(name) ? integerFlag(RUN, v, name, 0, MAX_CONNTRACK_ENTRIES) : undefined);
+  flags.maxPerCore = count('--conntrack-max-per-core');
+  flags.min = count('--conntrack-min');
+  const closeWait = durationFlag(RUN, v, '--conntrack-tcp-timeout-close-wait');
+  if (closeWait !== undefined) flags.tcpCloseWait = Math.floor(closeWait / 1000);
+  if (v.has('--conntrack-tcp-be-liberal')) flags.tcpBeLiberal = booleanFlag(RUN, v, '--conntrack-tcp-be-liberal');
+  for (const f of FLOW_TIMEOUT_FLAGS) {
+    const ms = f.node && durationFlag(RUN, v, f.flag);
+    if (f.node && ms) flags[f.node] = ms / 1000;
+  }
+  const given = Object.fromEntries(Object.entries(flags).filter(([, x]) => x !== undefined));
+  return { ...(kubernetes ? KUBE_PROXY_CONNTRACK : {}), ...file.conntrack, ...given };
 }
 
 function nodePortAddressesFlag(raw: string | undefined): string[] | undefined {
@@ -157,6 +181,8 @@ function absolutePathFlag(v: FlagValues, name: string): string | undefined {
 const MAX_PERIOD_MS = 2 ** 31 - 1;
 /** The datapath keeps timeouts in 32 bits of seconds; a year is more than any flow needs. */
 const MAX_TIMEOUT_S = 366 * 24 * 3600;
+/** kube-proxy's own bound on the entries it asks for. */
+const MAX_CONNTRACK_ENTRIES = 1 << 30;
 
 
 function apiServerFlag(v: FlagValues): string | undefined {
@@ -221,11 +247,13 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
   const metrics = v.get('--metrics-bind-address') ?? file.metricsBindAddress;
   const healthz = v.get('--healthz-bind-address') ?? file.healthzBindAddress;
   const nodePortAddresses = nodePortAddressesFlag(v.get('--nodeport-addresses')) ?? file.nodePortAddresses ?? [];
+  const localhostNodePorts = v.has('--iptables-localhost-nodeports') ? booleanFlag(RUN, v, '--iptables-localhost-nodeports') : (file.localhostNodePorts ?? true);
   return {
     source,
     hostnameOverride: hostnameOverride(v, file),
     serviceProxyName: serviceProxyNameFlag(v.get('--service-proxy-name')),
     nodePortAddresses,
+    localhostNodePorts,
     minSyncPeriodMs,
     syncPeriodMs,
     metrics: bindFlag(metrics ?? DEFAULT_METRICS, origin(v, '--metrics-bind-address', 'metricsBindAddress', file, 'metricsBindAddress'), METRICS_PORT),
@@ -233,7 +261,7 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
     metricsPerService: booleanFlag(RUN, v, '--metrics-per-service'),
     metricsKubeProxyTotalGauge: booleanFlag(RUN, v, '--metrics-kube-proxy-total-gauge'),
     bindAddressHardFail: file.bindAddressHardFail ?? false,
-    configWarnings: [...warnings, ...nodePortAddressWarnings(nodePortAddresses)],
+    configWarnings: [...warnings, ...nodePortAddressWarnings(nodePortAddresses, localhostNodePorts)],
     bpfRoot: absolutePathFlag(v, '--bpf-root') ?? DEFAULT_BPF_ROOT,
     cgroupRoot: absolutePathFlag(v, '--cgroup-root'),
     bpfObjectDir: absolutePathFlag(v, '--bpf-object-dir'),
@@ -252,7 +280,8 @@ export function runConfig(args: string[], env: NodeJS.ProcessEnv = process.env, 
     devices: devicesFlag(v.get('--devices')),
     podInterfaces: podInterfacesFlag(v.get('--bpf-lb-pod-interfaces'), source.kind !== 'manifests'),
     snatPorts: portRangesFlag(v, '--bpf-lb-snat-port-range', MAX_SNAT_RANGES),
-    flowTimeouts: flowTimeouts(v),
+    flowTimeouts: flowTimeouts(v, file),
+    conntrack: conntrackSettings(v, file, source.kind !== 'manifests'),
     gcIntervalMs: gcInterval(v),
     logLevel,
   };

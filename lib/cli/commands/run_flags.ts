@@ -7,6 +7,7 @@ import { EDGE_FLOWS_PER_LB_ENTRY } from '../../datapath/edge/edge_lb';
 import { DEFAULT_FLOW_TIMEOUTS, FLOW_TIMEOUT_FLAGS } from '../../datapath/edge/flow_timeouts';
 import { defaultSnatPorts, formatPortRanges } from '../../datapath/edge/snat_ports';
 import { formatDuration } from '../../duration';
+import { KUBE_PROXY_CONNTRACK } from '../../host/conntrack_sysctls';
 import { LOG_LEVELS } from '../../log';
 import { KUBE_PROXY_NO_LOCAL_ENDPOINTS_GAUGE, NO_LOCAL_ENDPOINTS_GAUGE } from '../../metrics/no_local_endpoints_gauge';
 import { CommandSpec } from '../flags';
@@ -105,6 +106,12 @@ export const RUN: CommandSpec = {
     { name: '--bpf-lb-maglev-table-size', value: 'M', help: `entries of each service's Maglev table, one of ${MAGLEV_TABLE_SIZES.join(', ')}`, default: String(DEFAULT_MAGLEV_TABLE_SIZE) },
     { name: '--bpf-lb-maglev-hash-seed', value: 'SEED', help: `Maglev hash seed, the same on every node: ${SEED_HELP}`, default: String(DEFAULT_MAGLEV_SEED) },
     {
+      name: '--iptables-localhost-nodeports',
+      value: 'BOOL',
+      help: "true (kube-proxy's iptables default): the node's own processes reach NodePorts on 127.0.0.1 and ::1 too, when --nodeport-addresses takes them in (the socket LB, in the node's network namespace only)",
+      default: 'true; false with mode: nftables in --config',
+    },
+    {
       name: '--bpf-lb-source-range-all-types',
       value: 'BOOL',
       help: "true: a LoadBalancer service's loadBalancerSourceRanges also guard its NodePorts and external IPs; false (kube-proxy's rule): its LoadBalancer IPs only",
@@ -126,9 +133,23 @@ export const RUN: CommandSpec = {
     ...FLOW_TIMEOUT_FLAGS.map((f) => ({
       name: f.flag,
       value: 'DURATION',
-      help: `edge LB: how long the state of ${f.help} lives once idle (whole seconds); the kernel's ${f.sysctl} by default`,
+      help: `edge LB: how long the state of ${f.help} lives once idle (whole seconds); the kernel's ${f.sysctl} by default${f.node ? `. Given, also the node's ${f.sysctl}, as kube-proxy's flag` : ''}`,
       default: formatDuration(DEFAULT_FLOW_TIMEOUTS[f.field] * 1000),
     })),
+    {
+      name: '--conntrack-max-per-core',
+      value: 'N',
+      help: "the node's nf_conntrack_max: N per CPU (at least --conntrack-min, at most 1048576), only ever raised, as kube-proxy; 0: left alone",
+      default: `${KUBE_PROXY_CONNTRACK.maxPerCore} with Kubernetes, 0 standalone`,
+    },
+    { name: '--conntrack-min', value: 'N', help: "the least nf_conntrack_max that --conntrack-max-per-core sets", default: `${KUBE_PROXY_CONNTRACK.min} with Kubernetes, 0 standalone` },
+    {
+      name: '--conntrack-tcp-timeout-close-wait',
+      value: 'DURATION',
+      help: "the node's nf_conntrack_tcp_timeout_close_wait, as kube-proxy's flag; 0s: left alone",
+      default: `${formatDuration((KUBE_PROXY_CONNTRACK.tcpCloseWait as number) * 1000)} with Kubernetes, 0s standalone`,
+    },
+    { name: '--conntrack-tcp-be-liberal', value: 'BOOL', help: "true: the node's nf_conntrack_tcp_be_liberal is set (out-of-window packets not marked invalid), as kube-proxy's flag", default: 'false' },
     {
       name: '--conntrack-gc-interval',
       value: 'DURATION',

@@ -87,11 +87,10 @@ export class SocketLb implements LbSync {
   }
 }
 
-/** --bpf-lb-sock-hostns-only: the cookie of this namespace, the node's (the agent runs in it). */
-function hostNetnsCookie(addon: Pick<ReturnType<typeof loadAddon>, 'netnsInfo'>, podPath: boolean, log: LbDeps['log']): string {
+/** The cookie of this namespace, the node's (the agent runs in it). */
+function nodeNetnsCookie(addon: Pick<ReturnType<typeof loadAddon>, 'netnsInfo'>): string {
   const [own] = addon.netnsInfo(['/proc/self/ns/net']);
-  if (own.cookie === undefined) throw new Error(`--bpf-lb-sock-hostns-only: reading this network namespace's cookie failed: ${own.error}`);
-  log.info(`socket LB: only in the node's network namespace (cookie ${own.cookie}); pods' connections are left to the per-packet path${podPath ? '' : ', which is off: they reach no service'}`);
+  if (own.cookie === undefined) throw new Error(`reading this network namespace's cookie failed: ${own.error}`);
   return own.cookie;
 }
 
@@ -109,7 +108,11 @@ export function openSocketLb(
   const dp = addon.openSocketDatapath(opts);
   logMigrations(dp, log);
   const podNetns = cfg.podPath ? new PodNetns(addon.netnsInfo) : undefined;
-  dp.setHostnsOnly(cfg.sockHostnsOnly ? hostNetnsCookie(addon, cfg.podPath, log) : '0');
+  const node = nodeNetnsCookie(addon);
+  dp.setNodeNetns(node, cfg.sockHostnsOnly);
+  if (cfg.sockHostnsOnly) {
+    log.info(`socket LB: only in the node's network namespace (cookie ${node}); pods' connections are left to the per-packet path${cfg.podPath ? '' : ', which is off: they reach no service'}`);
+  }
   const attached = dp.attachCgroup(cgroupRoot, pins.links);
   for (const a of attached) log.info(`attach: ${a.prog} ${a.action} on ${cgroupRoot}`);
   settleMigrations(dp, log);

@@ -35,7 +35,7 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
                            InstanceMethod("destroyUdpSockets", &SockDatapath::DestroyUdpSockets),
                            InstanceMethod("replaceBypass", &SockDatapath::ReplaceBypass),
                            InstanceMethod("dumpBypass", &SockDatapath::DumpBypass),
-                           InstanceMethod("setHostnsOnly", &SockDatapath::SetHostnsOnly),
+                           InstanceMethod("setNodeNetns", &SockDatapath::SetNodeNetns),
                            InstanceMethod("migrations", &SockDatapath::MigrationsJs),
                            InstanceMethod("settleMigratedMaps", &SockDatapath::SettleMigratedMaps),
                            InstanceMethod("close", &SockDatapath::CloseJs),
@@ -245,10 +245,10 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
     });
   }
 
-  Napi::Value SetHostnsOnly(const Napi::CallbackInfo& info) {
+  Napi::Value SetNodeNetns(const Napi::CallbackInfo& info) {
     return Guard(info, [&](Napi::Env env) -> Napi::Value {
-      if (!info[0].IsString()) throw BpfError("setHostnsOnly(cookie) takes a decimal string ('0': off)");
-      SetSockHostns(Loaded(), CookieOf(info[0].As<Napi::String>()));
+      if (!info[0].IsString() || !info[1].IsBoolean()) throw BpfError("setNodeNetns(cookie, only) takes a decimal string and a boolean");
+      SetSockNodeNetns(Loaded(), CookieOf(info[0].As<Napi::String>()), info[1].As<Napi::Boolean>().Value());
       return env.Undefined();
     });
   }

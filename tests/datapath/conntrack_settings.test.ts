@@ -1,0 +1,94 @@
+// kube-proxy's conntrack settings on a node, with real connections: the
+// agent of node A sets its network namespace's nf_conntrack timeouts from
+// kube-proxy's flags, and connections that pods of node A open to node B
+// and half-close (their FIN answered, the server never closing: CLOSE_WAIT,
+// as upstream's "should set TCP CLOSE_WAIT timeout" makes them) are tracked
+// by node A's conntrack with that timeout, not the kernel's 60 s. The host's
+// nf_conntrack_max is not writable from a node's namespace: said, not fatal.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { EdgeNodeAgent, startEdgeNodeAgent } from '../helpers/agent';
+import { createEdgeTopology, EdgeTopology } from '../helpers/edge_topology';
+import { tearDownEdgeTest } from '../helpers/edge_teardown';
+import { LineProcess } from '../helpers/line_process';
+import { nodeManifest, writeManifest } from '../helpers/manifests';
+import { assertPrivileged } from '../helpers/preflight';
+import { run } from '../helpers/run';
+
+jest.setTimeout(180_000);
+
+const PORT = 11302;
+const CONNECTIONS = 500;
+const CLOSE_WAIT_S = 3600;
+/** The kernel's nf_conntrack_tcp_timeout_close_wait, which a node keeps without kpr. */
+const KERNEL_CLOSE_WAIT_S = 60;
+
+/** A TCP server that answers no FIN: every connection stays half-open. */
+const SERVER = `const s = require('net').createServer({ allowHalfOpen: true }, () => {}); s.listen(${PORT}, '::', () => console.log('listening'));`;
+/** Opens n connections to addr and half-closes each once connected; prints "done n". */
+const CLIENT = (addr: string, n: number) =>
+  `const net = require('net'); let left = ${n}; const all = [];
+   for (let i = 0; i < ${n}; i++) { const c = net.connect({ host: '${addr}', port: ${PORT}, allowHalfOpen: true }, () => { c.end(); if (--left === 0) console.log('done ${n}'); }); c.on('error', (e) => console.log('error ' + e.code)); all.push(c); }
+   setTimeout(() => process.exit(0), 60000);`;
+
+describe("kube-proxy's conntrack settings: the node's CLOSE_WAIT timeout, with real connections", () => {
+  let topo: EdgeTopology;
+  let manifests: string;
+  const agents: EdgeNodeAgent[] = [];
+  const procs: LineProcess[] = [];
+  const sysctl = (ns: string, name: string) => run('ip', ['netns', 'exec', ns, 'cat', `/proc/sys/net/netfilter/${name}`]).trim();
+
+  beforeAll(async () => {
+    assertPrivileged();
+    topo = createEdgeTopology('ctset', 1);
+    manifests = fs.mkdtempSync(path.join(os.tmpdir(), 'kpr-ctset-'));
+    for (const n of topo.nodes) writeManifest(manifests, `${n.name}.yaml`, nodeManifest(n.name, [n.ipv4, n.ipv6]));
+    // Conntrack tracks a namespace's packets once a rule there asks for it, as a CNI's do.
+    for (const cmd of ['iptables', 'ip6tables']) run('ip', ['netns', 'exec', topo.nodes[0].ns, cmd, '-A', 'FORWARD', '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP']);
+    expect(sysctl(topo.nodes[0].ns, 'nf_conntrack_tcp_timeout_close_wait')).toBe(String(KERNEL_CLOSE_WAIT_S));
+    agents.push(await startEdgeNodeAgent(topo.nodes[0], manifests, ['--conntrack-tcp-timeout-close-wait', '1h', '--conntrack-max-per-core', '1048576']));
+  });
+
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+    await tearDownEdgeTest({ agents, servers: [], topo, dirs: [manifests] });
+  });
+
+  test("the agent sets its node's timeout, and says it cannot raise the host's maximum", () => {
+    expect(sysctl(topo.nodes[0].ns, 'nf_conntrack_tcp_timeout_close_wait')).toBe(String(CLOSE_WAIT_S));
+    // Node B has no agent: its namespace keeps the kernel's.
+    expect(sysctl(topo.nodes[1].ns, 'nf_conntrack_tcp_timeout_close_wait')).toBe(String(KERNEL_CLOSE_WAIT_S));
+    const lines = agents[0].process.lines.join('\n');
+    expect(lines).toMatch(/conntrack: set \/proc\/sys\/net\/netfilter\/nf_conntrack_tcp_timeout_close_wait=3600/);
+    expect(lines).toMatch(/conntrack: \/proc\/sys\/net\/netfilter\/nf_conntrack_max left at \d+, not 1048576: the host sets it/);
+  });
+
+  test.each(['ipv4', 'ipv6'] as const)(`%s: ${CONNECTIONS} half-closed connections from a pod to the other node are in CLOSE_WAIT for an hour`, async (family) => {
+    const nodeB = topo.nodes[1];
+    const server = new LineProcess('half-open server', 'ip', ['netns', 'exec', nodeB.ns, process.execPath, '-e', SERVER]);
+    procs.push(server);
+    await server.waitForLine('listening', (l) => l === 'listening', 10_000);
+    const client = new LineProcess('half-closing client', 'ip', ['netns', 'exec', topo.nodes[0].pods[0].ns, process.execPath, '-e', CLIENT(nodeB[family], CONNECTIONS)]);
+    procs.push(client);
+    await client.waitForLine('done', (l) => l === `done ${CONNECTIONS}`, 30_000);
+    // The client's FIN and the server's ACK pass node A: its entries go to CLOSE_WAIT.
+    const entries = () =>
+      fs
+        .readFileSync(`/proc/${process.pid}/net/nf_conntrack`, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes(` dport=${PORT} `) && l.includes('CLOSE_WAIT'));
+    let waiting: string[] = [];
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+      waiting = run('ip', ['netns', 'exec', topo.nodes[0].ns, 'sh', '-c', `grep ' dport=${PORT} ' /proc/net/nf_conntrack | grep CLOSE_WAIT || true`]).split('\n').filter(Boolean);
+      if (waiting.filter((l) => l.startsWith(family)).length >= CONNECTIONS * 0.9) break;
+    }
+    expect(entries()).toEqual([]); // the host's own table holds none of the node's
+    const timeouts = waiting.filter((l) => l.startsWith(family)).map((l) => Number(l.split(/\s+/)[4]));
+    // A few may have both ends closed by then (TIME_WAIT): the rest are what is measured.
+    expect(timeouts.length).toBeGreaterThanOrEqual(CONNECTIONS * 0.9);
+    for (const t of timeouts) expect(t).toBeGreaterThan(CLOSE_WAIT_S - 60);
+    await client.stop('SIGKILL');
+    await server.stop('SIGKILL');
+  });
+});
