@@ -96,6 +96,7 @@ async function startKubernetes(kubeconfig: string | undefined, apiServer: string
       nodes: (all) => w.state.setNodeAddresses(nodeAddresses(all)),
       pod: (key, pod) => w.state.pod(key, pod),
       namespace: (key, ns) => w.state.namespace(key, ns),
+      serviceCIDR: (key, cidr) => w.state.serviceCIDR(key, cidr),
       synced: () => {
         if (!nodeSeen) w.log.warn(`kubernetes: Node ${w.node} not found: no labels for topology, no Node addresses, NodePorts on the interfaces' addresses alone (--hostname-override?)`);
         w.loop.start();

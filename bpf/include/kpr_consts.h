@@ -33,6 +33,7 @@
 #define KPR_SOCK_REVNAT_MAX  131072 /* --bpf-lb-rev-nat-map-max */
 #define KPR_SOCK_DESTROY_MAX 4096   /* backends one socket iterator run looks for */
 #define KPR_SOCK_BYPASS_MAX  65536  /* network namespaces the socket LB leaves alone */
+#define KPR_SOCK_RANGES_MAX  262144 /* service CIDRs and ClusterIPs whose unserved ports are refused */
 
 /* Edge LB (kpr_edge_maps.h). Backends and stats are arrays indexed by id,
  * 0 unused. */

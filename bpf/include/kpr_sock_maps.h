@@ -91,6 +91,18 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } kpr_sock_node_netns SEC(".maps");
 
+/* Service CIDRs and every ClusterIP (as /32 or /128): a connection to one
+ * of their addresses that no frontend takes is refused at once, as kube-proxy
+ * rejects it, instead of leaving the node for an address nothing serves. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct sock_range_key);
+	__type(value, __u8);
+	__uint(max_entries, KPR_SOCK_RANGES_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} kpr_sock_service_ranges SEC(".maps");
+
 /* Translations per service, indexed by svc_id. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

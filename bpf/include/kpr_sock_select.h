@@ -4,12 +4,7 @@
 
 #include "kpr_sock_maps.h"
 #include "kpr_sock_addr.h"
-
-enum sock_verdict {
-	SOCK_PASS,       /* not a service: leave the address alone */
-	SOCK_TRANSLATED, /* address now names a backend */
-	SOCK_REJECT,     /* service without a usable backend */
-};
+#include "kpr_sock_unserved.h"
 
 static __always_inline void count_translation(__u32 svc_id)
 {
@@ -61,7 +56,7 @@ sock_translate(struct bpf_sock_addr *ctx, struct sock_endpoint *a, __u8 proto, _
 	svc_key_init(&key, a, proto);
 	svc = bpf_map_lookup_elem(&kpr_services, &key);
 	if (!svc)
-		return SOCK_PASS;
+		return unserved(a);
 	svc_id = svc->svc_id;
 	count = svc->count;
 	timeout = svc->affinity_timeout;

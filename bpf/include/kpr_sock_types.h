@@ -13,14 +13,31 @@
 /* Service flags (sock_svc_val.flags, master slot only). */
 #define KPR_SOCK_F_AFFINITY 0x1
 
+enum sock_verdict {
+	SOCK_PASS,       /* not a service: leave the address alone */
+	SOCK_TRANSLATED, /* address now names a backend */
+	SOCK_REJECT,     /* refused: no usable backend, or a service address not served */
+};
+
 /* Drop / reject reasons, indexes into kpr_drops. Named after Cilium's
  * taxonomy where one fits. Keep in sync with lib/datapath/reasons.ts. */
 enum kpr_sock_reason {
 	KPR_SOCK_DROP_NO_BACKEND = 0,      /* service has no active backend */
 	KPR_SOCK_DROP_BACKEND_MISSING = 1, /* slot points at a deleted backend (transient) */
 	KPR_SOCK_DROP_REVNAT_FULL = 2,     /* reverse-NAT entry could not be stored */
+	KPR_SOCK_DROP_NO_SERVICE = 3,      /* a service address (range) no frontend serves on that port */
 	KPR_SOCK_REASON_MAX = 8,
 };
+
+/* kpr_sock_service_ranges LPM key: prefixlen counts family and pad (32 bits,
+ * always matched in full) plus the CIDR's own prefix length. */
+struct sock_range_key {
+	__u32 prefixlen;
+	__u8 family;
+	__u8 pad[3];
+	__u8 addr[16];
+};
+#define KPR_SOCK_RANGE_FIXED_BITS 32
 
 /* kpr_services: one master entry (slot 0) per frontend, holding the backend
  * count, plus one entry per backend slot 1..count. Readers look up the master

@@ -111,6 +111,10 @@ export interface SocketDatapath extends SocketMaps, MigratedMaps {
    *  only (--bpf-lb-sock-hostns-only, kpr_sock_hostns) the one the socket LB
    *  translates in at all. */
   setNodeNetns(cookie: string, only: boolean): void;
+  /** The service CIDRs and ClusterIPs (canonical "addr/len") whose
+   *  unserved ports are refused (kpr_sock_service_ranges): made exactly these. */
+  replaceServiceRanges(cidrs: string[]): void;
+  dumpServiceRanges(): string[];
 }
 
 export interface SocketOpenOptions {

@@ -1,6 +1,6 @@
 // Names of the datapath's drop and reject reasons, by index into the
 // kpr_drops counters. Mirrors enum kpr_sock_reason in bpf/include/kpr_sock_types.h.
-export const SOCK_DROP_REASONS: readonly string[] = ['no_backend', 'backend_missing', 'revnat_full'];
+export const SOCK_DROP_REASONS: readonly string[] = ['no_backend', 'backend_missing', 'revnat_full', 'no_service'];
 
 /** A counter's reason by index, in the socket LB's names or the edge LB's. */
 export function dropReasonName(index: number, names: readonly string[] = SOCK_DROP_REASONS): string {

@@ -141,6 +141,13 @@ export interface Namespace {
   metadata: ObjectMeta;
 }
 
+/** A range ClusterIPs are allocated from (networking.k8s.io/v1). */
+export interface ServiceCIDR {
+  metadata: ObjectMeta;
+  /** Canonical CIDRs, one per family at most. */
+  cidrs: string[];
+}
+
 export function objectName(meta: ObjectMeta): string {
   return `${meta.namespace}/${meta.name}`;
 }

@@ -1,10 +1,11 @@
 // One parsed manifest document to a typed object. Only the kinds the proxy
 // reads are decoded; a known kind under another apiVersion is an error
 // (its fields may mean something else), any other kind is not ours.
-import { EndpointSlice, Namespace, Node, ObjectMeta, Pod, Service } from '../model/objects';
+import { EndpointSlice, Namespace, Node, ObjectMeta, Pod, Service, ServiceCIDR } from '../model/objects';
 import { decodeEndpointSlice } from './decode_endpointslice';
 import { decodeNode } from './decode_node';
 import { decodeNamespace, decodePod } from './decode_pod';
+import { decodeServiceCIDR } from './decode_service_cidr';
 import { decodeService } from './decode_service';
 import { FieldReader, isJsonObject, Json, shown } from './field_reader';
 import { ObjectError, objectIdentity, UNNAMED } from './object_error';
@@ -14,12 +15,13 @@ export type KubeObject =
   | { kind: 'EndpointSlice'; object: EndpointSlice }
   | { kind: 'Node'; object: Node }
   | { kind: 'Pod'; object: Pod }
-  | { kind: 'Namespace'; object: Namespace };
+  | { kind: 'Namespace'; object: Namespace }
+  | { kind: 'ServiceCIDR'; object: ServiceCIDR };
 
-const API_VERSIONS = { Service: 'v1', EndpointSlice: 'discovery.k8s.io/v1', Node: 'v1', Pod: 'v1', Namespace: 'v1' } as const;
+const API_VERSIONS = { Service: 'v1', EndpointSlice: 'discovery.k8s.io/v1', Node: 'v1', Pod: 'v1', Namespace: 'v1', ServiceCIDR: 'networking.k8s.io/v1' } as const;
 
-/** Nodes and Namespaces belong to no namespace; one in their manifest means nothing. */
-const CLUSTER_SCOPED = new Set<string>(['Node', 'Namespace']);
+/** Nodes, Namespaces and ServiceCIDRs belong to no namespace; one in their manifest means nothing. */
+const CLUSTER_SCOPED = new Set<string>(['Node', 'Namespace', 'ServiceCIDR']);
 
 /** The namespace of manifests that name none, as with kubectl. */
 export const DEFAULT_NAMESPACE = 'default';
@@ -76,6 +78,8 @@ function decodeKind(r: FieldReader, kind: keyof typeof API_VERSIONS, m: ObjectMe
       return { kind, object: decodePod(r, m, doc) };
     case 'Namespace':
       return { kind, object: decodeNamespace(m) };
+    case 'ServiceCIDR':
+      return { kind, object: decodeServiceCIDR(r, m, doc) };
   }
 }
 

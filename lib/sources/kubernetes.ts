@@ -1,5 +1,5 @@
-// The Kubernetes source: Services, EndpointSlices, Nodes, this node's Pods and
-// the Namespaces from the API
+// The Kubernetes source: Services, EndpointSlices, Nodes, this node's Pods,
+// the Namespaces and the ServiceCIDRs from the API
 // server, each listed and watched (kubernetes_watch.ts). Every object
 // goes through the same decoders as the manifest source's, so an invalid one
 // is reported the same way and keeps its previous version. The source says
@@ -7,7 +7,7 @@
 // and after that an unreachable API server changes nothing: the last known
 // objects stay, and the agent converges when the server is back.
 import { Logger } from '../log';
-import { EndpointSlice, Namespace, Node, Pod, Service } from '../model/objects';
+import { EndpointSlice, Namespace, Node, Pod, Service, ServiceCIDR } from '../model/objects';
 import { decodeDocument, KubeObject } from './decode_object';
 import { Json } from './field_reader';
 import { ApiStatusError, describeError, isUnreachable } from './kubernetes_errors';
@@ -20,6 +20,7 @@ export interface KubernetesTargets {
   node: WatchTarget;
   pods: WatchTarget;
   namespaces: WatchTarget;
+  serviceCIDRs: WatchTarget;
 }
 
 export interface KubernetesHandlers {
@@ -32,22 +33,28 @@ export interface KubernetesHandlers {
   /** One of this node's Pods; undefined: deleted. */
   pod(key: string, pod: Pod | undefined): void;
   namespace(key: string, ns: Namespace | undefined): void;
+  serviceCIDR(key: string, cidr: ServiceCIDR | undefined): void;
   /** Every kind has been listed once: the source holds a complete view. */
   synced(): void;
 }
 
 type Kind = keyof KubernetesTargets;
 
-/** Kinds only the socket-LB bypass reads: kube-proxy's own role
- *  (system:node-proxier) does not grant them, and a node proxy that may not
- *  read them still proxies. A refusal counts as listed (none), said once. */
-const OPTIONAL: ReadonlySet<Kind> = new Set(['pods', 'namespaces']);
+/** Kinds a node proxy can do without, by what needs them: kube-proxy's own
+ *  role (system:node-proxier) does not grant pods and namespaces, and an API
+ *  server before v1.33 serves no ServiceCIDRs. A refusal (403) or an
+ *  unknown resource (404) counts as listed (none), said once. */
+const OPTIONAL: ReadonlyMap<Kind, string> = new Map([
+  ['pods', 'the socket-LB bypass (kpr.io/socket-lb) and hostPorts need get, list and watch on pods and namespaces, as the chart\'s ClusterRole grants; they are off until then'],
+  ['namespaces', 'the socket-LB bypass (kpr.io/socket-lb) and hostPorts need get, list and watch on pods and namespaces, as the chart\'s ClusterRole grants; they are off until then'],
+  ['serviceCIDRs', 'unserved addresses of the service CIDRs are not refused, only unserved ports of ClusterIPs (the chart\'s ClusterRole grants list and watch on servicecidrs)'],
+]);
 
 export class KubernetesSource {
   private readonly watches: ResourceWatch[] = [];
   /** Keys of the objects with a valid version, by kind: an invalid update
    *  keeps the last one (the handlers hold the objects themselves). */
-  private readonly valid: Record<Kind, Set<string>> = { services: new Set(), endpointSlices: new Set(), node: new Set(), pods: new Set(), namespaces: new Set() };
+  private readonly valid: Record<Kind, Set<string>> = { services: new Set(), endpointSlices: new Set(), node: new Set(), pods: new Set(), namespaces: new Set(), serviceCIDRs: new Set() };
   private readonly listed = new Set<Kind>();
   /** The Nodes by name: all of them go to handlers.nodes together. */
   private readonly nodes = new Map<string, Node>();
@@ -106,6 +113,7 @@ export class KubernetesSource {
     else if (kind === 'endpointSlices') this.handlers.endpointSlice(key, undefined);
     else if (kind === 'pods') this.handlers.pod(key, undefined);
     else if (kind === 'namespaces') this.handlers.namespace(key, undefined);
+    else if (kind === 'serviceCIDRs') this.handlers.serviceCIDR(key, undefined);
     else this.nodeChanged(key, undefined);
   }
 
@@ -114,6 +122,7 @@ export class KubernetesSource {
     else if (o.kind === 'EndpointSlice') this.handlers.endpointSlice(key, o.object);
     else if (o.kind === 'Pod') this.handlers.pod(key, o.object);
     else if (o.kind === 'Namespace') this.handlers.namespace(key, o.object);
+    else if (o.kind === 'ServiceCIDR') this.handlers.serviceCIDR(key, o.object);
     else this.nodeChanged(key, o.object);
   }
 
@@ -139,10 +148,11 @@ export class KubernetesSource {
   private readonly refused = new Set<Kind>();
 
   private onFailed(kind: Kind, name: string, err: unknown, delayMs: number): void {
-    if (OPTIONAL.has(kind) && err instanceof ApiStatusError && err.statusCode === 403) {
+    const without = OPTIONAL.get(kind);
+    if (without && err instanceof ApiStatusError && (err.statusCode === 403 || err.statusCode === 404)) {
       if (!this.refused.has(kind)) {
         this.refused.add(kind);
-        this.log.warn(`kubernetes: may not list ${kind} (403): the socket-LB bypass (kpr.io/socket-lb) needs get, list and watch on pods and namespaces, as the chart's ClusterRole grants; it is off until then`);
+        this.log.warn(`kubernetes: ${err.statusCode === 403 ? 'may not list' : 'the API server serves no'} ${kind} (${err.statusCode}): ${without}`);
         this.onListed(kind);
       }
       return;

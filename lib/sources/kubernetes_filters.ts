@@ -40,7 +40,8 @@ export function proxiedHere(labels: Record<string, string>, proxyName?: string):
  *  Node, not only this one: the edge LB tunnels to the nodes that host
  *  backends (Node objects are few, and kpr keeps only their addresses).
  *  Only this node's Pods, as the kubelet watches them, and every Namespace:
- *  both only for the socket-LB bypass (socket_lb_bypass.ts). */
+ *  both only for the socket-LB bypass (socket_lb_bypass.ts) and hostPorts.
+ *  Every ServiceCIDR: their unserved addresses are refused (refused_addresses.ts). */
 export function kubernetesTargets(nodeName: string, proxyName?: string): KubernetesTargets {
   const proxied = { labelSelector: proxyLabelSelector(proxyName) };
   return {
@@ -49,5 +50,6 @@ export function kubernetesTargets(nodeName: string, proxyName?: string): Kuberne
     node: { kind: 'Node', apiVersion: 'v1', path: '/api/v1/nodes', selectors: {} },
     pods: { kind: 'Pod', apiVersion: 'v1', path: '/api/v1/pods', selectors: { fieldSelector: `spec.nodeName=${nodeName}` } },
     namespaces: { kind: 'Namespace', apiVersion: 'v1', path: '/api/v1/namespaces', selectors: {} },
+    serviceCIDRs: { kind: 'ServiceCIDR', apiVersion: 'networking.k8s.io/v1', path: '/apis/networking.k8s.io/v1/servicecidrs', selectors: {} },
   };
 }

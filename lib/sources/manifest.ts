@@ -1,4 +1,4 @@
-// Standalone mode's source: Services, EndpointSlices, Nodes, Pods and Namespaces from a manifest file
+// Standalone mode's source: Services, EndpointSlices, Nodes, Pods, Namespaces and ServiceCIDRs from a manifest file
 // or a directory of them, watched for changes. Each change re-reads only the
 // files that changed and hands the complete object set to the listener.
 //
@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Logger } from '../log';
 import { stopwatch } from '../stopwatch';
-import { EndpointSlice, Namespace, Node, Pod, Service } from '../model/objects';
+import { EndpointSlice, Namespace, Node, Pod, Service, ServiceCIDR } from '../model/objects';
 import { Coalescer } from './coalesce';
 import { decodeDocument, DocumentOutcome, KubeObject } from './decode_object';
 import { proxiedHere, SERVICE_PROXY_NAME_LABEL } from './kubernetes_filters';
@@ -24,6 +24,8 @@ export interface ManifestObjects {
   /** Pods and Namespaces: only for the socket-LB bypass (socket_lb_bypass.ts). */
   pods: Pod[];
   namespaces: Namespace[];
+  /** The ranges whose unserved addresses are refused (model/refused_addresses.ts). */
+  serviceCIDRs: ServiceCIDR[];
 }
 
 export type ManifestListener = (objects: ManifestObjects) => void;
@@ -188,7 +190,7 @@ export class ManifestSource {
     const report = duplicates.join('\n');
     if (report !== this.reportedDuplicates) duplicates.forEach((d) => this.log.warn(`manifests: ${d}`));
     this.reportedDuplicates = report;
-    const out: ManifestObjects = { services: [], endpointSlices: [], nodes: [], pods: [], namespaces: [] };
+    const out: ManifestObjects = { services: [], endpointSlices: [], nodes: [], pods: [], namespaces: [], serviceCIDRs: [] };
     let unclaimed = 0;
     for (const { o } of byId.values()) {
       if ((o.kind === 'Service' || o.kind === 'EndpointSlice') && !proxiedHere(o.object.metadata.labels, this.opts.proxyName)) unclaimed++;
@@ -196,6 +198,7 @@ export class ManifestSource {
       else if (o.kind === 'EndpointSlice') out.endpointSlices.push(o.object);
       else if (o.kind === 'Pod') out.pods.push(o.object);
       else if (o.kind === 'Namespace') out.namespaces.push(o.object);
+      else if (o.kind === 'ServiceCIDR') out.serviceCIDRs.push(o.object);
       else out.nodes.push(o.object);
     }
     if (unclaimed !== this.reportedUnclaimed) {

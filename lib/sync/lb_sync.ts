@@ -19,6 +19,8 @@ export interface SyncContext {
   elapsed: () => number;
   /** The addresses of this node's pods the socket LB leaves alone (socket_lb_bypass.ts). */
   socketBypass: string[];
+  /** The service CIDRs (ServiceCIDR objects), canonical and sorted. */
+  serviceCidrs: string[];
 }
 
 export interface LbSync {

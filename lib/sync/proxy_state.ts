@@ -3,13 +3,14 @@
 // its source, with its interfaces' addresses beside it), the other nodes'
 // addresses (where the edge LB tunnels to their backends), and the times at
 // which the EndpointSlice controller saw the changes still to be programmed
-// (for kube-proxy's network programming latency), and the addresses of this
-// node's pods the socket LB leaves alone (from Pods and Namespaces).
+// (for kube-proxy's network programming latency), the addresses of this
+// node's pods the socket LB leaves alone (from Pods and Namespaces), and the
+// service CIDRs (from ServiceCIDRs).
 import { isDeepStrictEqual } from 'util';
 import { ProxyMetrics } from '../metrics/proxy_metrics';
 import { NO_NODE_ADDRESSES, NodeAddresses } from '../model/backend_location';
 import { ModelConfig, NodeContext, SourceNode } from '../model/node';
-import { EndpointSlice, Namespace, objectName, Pod, Service } from '../model/objects';
+import { EndpointSlice, Namespace, objectName, Pod, Service, ServiceCIDR } from '../model/objects';
 import { socketLbBypass } from '../model/socket_lb_bypass';
 import { ChangeTracker } from './change_tracker';
 
@@ -31,6 +32,7 @@ export interface SourceObjects {
   /** Absent: none. */
   pods?: Pod[];
   namespaces?: Namespace[];
+  serviceCIDRs?: ServiceCIDR[];
 }
 
 export class ProxyState {
@@ -43,6 +45,9 @@ export class ProxyState {
   private readonly namespaces = new Map<string, Namespace>();
   private bypass: string[] = [];
   private bypassChanged = false;
+  private readonly serviceCIDRObjects = new Map<string, ServiceCIDR>();
+  private cidrs: string[] = [];
+  private cidrsChanged = false;
   /** The pods that publish hostPorts: a new array whenever one of them changes. */
   private publishing: readonly Pod[] = [];
   private publishingChanged = false;
@@ -115,6 +120,25 @@ export class ProxyState {
     this.updateBypass();
   }
 
+  serviceCIDR(key: string, cidr: ServiceCIDR | undefined): void {
+    if (cidr) this.serviceCIDRObjects.set(key, cidr);
+    else this.serviceCIDRObjects.delete(key);
+    this.updateCidrs();
+  }
+
+  /** Every ServiceCIDR's CIDRs, sorted, each once. */
+  get serviceCidrs(): string[] {
+    return this.cidrs;
+  }
+
+  private updateCidrs(): void {
+    const next = [...new Set([...this.serviceCIDRObjects.values()].flatMap((c) => c.cidrs))].sort();
+    if (isDeepStrictEqual(next, this.cidrs)) return;
+    this.cidrs = next;
+    this.cidrsChanged = true;
+    this.onChange();
+  }
+
   /** A complete set of objects (a manifest source): what is not in it is
    *  deleted, and objects the source handed over before count as no event. */
   replaceAll(objects: SourceObjects): void {
@@ -124,8 +148,11 @@ export class ProxyState {
     for (const p of objects.pods ?? []) this.pods.set(objectName(p.metadata), p);
     this.namespaces.clear();
     for (const ns of objects.namespaces ?? []) this.namespaces.set(ns.metadata.name, ns);
+    this.serviceCIDRObjects.clear();
+    for (const c of objects.serviceCIDRs ?? []) this.serviceCIDRObjects.set(c.metadata.name, c);
     this.updatePublishing();
     this.updateBypass();
+    this.updateCidrs();
   }
 
   private updatePublishing(): void {
@@ -173,9 +200,10 @@ export class ProxyState {
 
   /** Commits what changed since the last call, for a sync to apply. */
   take(): StateChanges {
-    const changed = this.services.commit().length + this.endpointSlices.commit().length > 0 || this.nodeChanged || this.bypassChanged || this.publishingChanged;
+    const changed = this.services.commit().length + this.endpointSlices.commit().length > 0 || this.nodeChanged || this.bypassChanged || this.publishingChanged || this.cidrsChanged;
     this.nodeChanged = false;
     this.bypassChanged = false;
+    this.cidrsChanged = false;
     this.publishingChanged = false;
     const triggers = [...this.triggers.values()].flat();
     this.triggers.clear();

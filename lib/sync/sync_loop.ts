@@ -88,7 +88,7 @@ export class SyncLoop {
       this.metrics.noLocal(desired.noLocalEndpoints);
       for (const c of this.conflicts.fresh(desired.conflicts)) this.log.error(c);
       for (const w of this.warnings.fresh(desired.warnings)) this.log.warn(w);
-      const ctx = { node, kind, routine: this.ready && !this.dirty, elapsed, socketBypass: this.state.socketBypass };
+      const ctx = { node, kind, routine: this.ready && !this.dirty, elapsed, socketBypass: this.state.socketBypass, serviceCidrs: this.state.serviceCidrs };
       for (const lb of this.lbs) lb.sync(desired, ctx);
       if (kind === 'full') this.extras.attachments?.check();
       this.extras.healthChecks?.sync(desired.healthChecks, healthCheckHosts(node, config));

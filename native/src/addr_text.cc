@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "bpf_errors.h"
@@ -17,6 +18,17 @@ void ParseAddr(const std::string& text, uint8_t out[16], uint8_t* family) {
   } else {
     throw BpfError("not an IP address: '" + text + "'");
   }
+}
+
+unsigned ParseCidr(const std::string& text, uint8_t out[16], uint8_t* family) {
+  size_t slash = text.find('/');
+  if (slash == std::string::npos) throw BpfError("not a CIDR: '" + text + "'");
+  ParseAddr(text.substr(0, slash), out, family);
+  const std::string len_text = text.substr(slash + 1);
+  char* end = nullptr;
+  unsigned long len = strtoul(len_text.c_str(), &end, 10);
+  if (len_text.empty() || *end || len > (*family == KPR_AF_INET ? 32u : 128u)) throw BpfError("bad prefix length in '" + text + "'");
+  return static_cast<unsigned>(len);
 }
 
 std::string FormatAddr(const uint8_t addr[16], uint8_t family) {

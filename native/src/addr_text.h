@@ -19,6 +19,8 @@ struct Frontend {
 
 // Throws BpfError naming the bad text.
 void ParseAddr(const std::string& text, uint8_t out[16], uint8_t* family);
+// "addr/len": the address into out and family; returns len.
+unsigned ParseCidr(const std::string& text, uint8_t out[16], uint8_t* family);
 std::string FormatAddr(const uint8_t addr[16], uint8_t family);
 uint8_t ProtoFromName(const std::string& name);
 std::string ProtoName(uint8_t proto);

@@ -149,16 +149,8 @@ void SetMaglevTable(int outer_fd, uint32_t svc_id, const std::vector<uint32_t>& 
 namespace {
 
 edge_src_range_key PackSourceRange(const SourceRange& r) {
-  size_t slash = r.cidr.find('/');
-  if (slash == std::string::npos) throw BpfError("not a CIDR: '" + r.cidr + "'");
   edge_src_range_key k{};
-  ParseAddr(r.cidr.substr(0, slash), k.addr, &k.family);
-  const std::string len_text = r.cidr.substr(slash + 1);
-  char* end = nullptr;
-  unsigned long len = strtoul(len_text.c_str(), &end, 10);
-  if (len_text.empty() || *end || len > (k.family == KPR_AF_INET ? 32u : 128u))
-    throw BpfError("bad prefix length in '" + r.cidr + "'");
-  k.prefixlen = KPR_EDGE_SRC_RANGE_FIXED_BITS + len;
+  k.prefixlen = KPR_EDGE_SRC_RANGE_FIXED_BITS + ParseCidr(r.cidr, k.addr, &k.family);
   k.svc_id = r.svc_id;
   return k;
 }

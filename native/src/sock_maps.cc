@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "bpf_errors.h"
+#include "addr_text.h"
 #include "map_batch.h"
 #include "percpu_counters.h"
 
@@ -73,6 +74,32 @@ static void SetCookie(bpf_object* obj, const char* map, uint64_t cookie) {
 void SetSockNodeNetns(bpf_object* obj, uint64_t cookie, bool only) {
   SetCookie(obj, "kpr_sock_node_netns", cookie);
   SetCookie(obj, "kpr_sock_hostns", only ? cookie : 0);
+}
+
+std::vector<std::string> DumpSockServiceRanges(bpf_object* obj) {
+  std::vector<std::string> out;
+  ForEachKey<sock_range_key>(MapFd(obj, "kpr_sock_service_ranges"), [&](const sock_range_key& k) {
+    out.push_back(FormatAddr(k.addr, k.family) + "/" + std::to_string(k.prefixlen - KPR_SOCK_RANGE_FIXED_BITS));
+  });
+  return out;
+}
+
+void ReplaceSockServiceRanges(bpf_object* obj, const std::vector<std::string>& cidrs) {
+  const int fd = MapFd(obj, "kpr_sock_service_ranges");
+  auto pack = [](const std::string& cidr) {
+    sock_range_key k{};
+    k.prefixlen = KPR_SOCK_RANGE_FIXED_BITS + ParseCidr(cidr, k.addr, &k.family);
+    return k;
+  };
+  std::vector<sock_range_key> add, gone;
+  for (const auto& c : cidrs) add.push_back(pack(c));
+  for (const auto& c : DumpSockServiceRanges(obj))
+    if (std::find(cidrs.begin(), cidrs.end(), c) == cidrs.end()) gone.push_back(pack(c));
+  // New ones first, one at a time: an LPM trie has no batch operations.
+  const __u8 one = 1;
+  for (const auto& k : add)
+    if (bpf_map_update_elem(fd, &k, &one, BPF_ANY) != 0) ThrowErrno("writing kpr_sock_service_ranges", errno);
+  DeleteEach(fd, "kpr_sock_service_ranges", gone);
 }
 
 void CloseSockMaps(SockMapFds& maps) { CloseMapFds(maps, kSockMaps); }

@@ -101,5 +101,9 @@ std::vector<uint64_t> DumpSockBypass(bpf_object* obj);
 // loopback frontends are served; with only (--bpf-lb-sock-hostns-only,
 // kpr_sock_hostns) the only one the socket LB translates in at all.
 void SetSockNodeNetns(bpf_object* obj, uint64_t cookie, bool only);
+// The service CIDRs and ClusterIPs whose unserved ports are refused
+// (kpr_sock_service_ranges), canonical "addr/len": made exactly cidrs.
+void ReplaceSockServiceRanges(bpf_object* obj, const std::vector<std::string>& cidrs);
+std::vector<std::string> DumpSockServiceRanges(bpf_object* obj);
 
 }  // namespace kpr

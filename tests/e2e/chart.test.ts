@@ -107,7 +107,7 @@ const VARIANTS: Record<string, Json> = {
     podAnnotations: { 'example.com/team': 'network' },
     podLabels: { tier: 'node' },
     serviceAccount: { annotations: { 'example.com/owner': 'network' } },
-    dashboards: { enabled: true, namespace: 'monitoring', annotations: { grafana_folder: 'kpr' } },
+    dashboards: { enabled: true, annotations: { grafana_folder: 'kpr' } },
     serviceMonitor: {
       enabled: true,
       interval: '15s',
@@ -348,12 +348,12 @@ describe('charts/kpr', () => {
     expect(one<DaemonSet>(rendered.existingAccount.objects, 'DaemonSet').spec.template.spec.serviceAccountName).toBe('node-proxier');
   });
 
-  test('the ClusterRole reads Services, EndpointSlices, Nodes, Pods and Namespaces, and writes only Events', () => {
+  test('the ClusterRole reads Services, EndpointSlices, Nodes, Pods, Namespaces and ServiceCIDRs, and writes only Events', () => {
     const rules = one<K8sObject & { rules: Rule[] }>(rendered.defaults.objects, 'ClusterRole').rules;
     const grants = rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${v} ${g || 'core'}/${res}`)))).sort();
     const read = (what: string) => ['get', 'list', 'watch'].map((v) => `${v} ${what}`);
     expect(grants).toEqual(
-      [...read('core/services'), ...read('core/nodes'), ...read('core/pods'), ...read('core/namespaces'), ...read('discovery.k8s.io/endpointslices'), 'create core/events', 'create events.k8s.io/events'].sort(),
+      [...read('core/services'), ...read('core/nodes'), ...read('core/pods'), ...read('core/namespaces'), ...read('discovery.k8s.io/endpointslices'), ...read('networking.k8s.io/servicecidrs'), 'create core/events', 'create events.k8s.io/events'].sort(),
     );
   });
 
@@ -418,7 +418,8 @@ describe('charts/kpr', () => {
   test("the dashboard ConfigMap holds dashboards/kpr.json as it is, labelled for Grafana's sidecar", () => {
     const maps = ofKind<DataMap & { metadata: { namespace: string; annotations?: Record<string, string> } }>(rendered.monitored.objects, 'ConfigMap').filter((m) => 'kpr.json' in m.data);
     expect(maps).toHaveLength(1);
-    expect(maps[0].metadata).toMatchObject({ namespace: 'monitoring', labels: { grafana_dashboard: '1' }, annotations: { grafana_folder: 'kpr' } });
+    const ds = one<DaemonSet & { metadata: { namespace: string } }>(rendered.monitored.objects, 'DaemonSet');
+    expect(maps[0].metadata).toMatchObject({ namespace: ds.metadata.namespace, labels: { grafana_dashboard: '1' }, annotations: { grafana_folder: 'kpr' } });
     expect(JSON.parse(maps[0].data['kpr.json'])).toEqual(JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'charts', 'kpr', 'dashboards', 'kpr.json'), 'utf8')));
     expect(ofKind<DataMap>(rendered.defaults.objects, 'ConfigMap').filter((m) => 'kpr.json' in m.data)).toEqual([]);
   });

@@ -23,7 +23,10 @@ const NODE = 'node-a';
 const OTHER_NODE = 'node-b';
 const TCP_PORT = 8080;
 const UDP_PORT = 5353;
-const NOT_ROUTED = 'ENETUNREACH'; // a ClusterIP no program translated
+const NOT_ROUTED = 'ENETUNREACH'; // an address no program translated nor refused
+// What kube-proxy rejects (a ClusterIP's other ports) or drops (an address of
+// the API server's ServiceCIDR no service holds), kpr refuses at connect().
+const REFUSED = 'ECONNREFUSED';
 // After an outage the agent re-lists within its backoff (at most 5 s).
 const RECONVERGE_MS = 15_000;
 
@@ -112,12 +115,13 @@ describe('kube-proxy semantics against a real API server', () => {
     expect((await tcp(ip4, 81, 10)).errors).toEqual({});
     await kube.updateService(n, 'web', (s) => (s.spec!.ports = s.spec!.ports!.filter((p) => p.name === 'alt')));
     await lb.waitForBackends(fe(ip4, 80), []);
-    expect((await tcp(ip4, 80, 3)).errors).toEqual({ [NOT_ROUTED]: 3 });
+    expect((await tcp(ip4, 80, 3)).errors).toEqual({ [REFUSED]: 3 });
     expect((await tcp(ip4, 81, 10)).errors).toEqual({});
 
+    // Deleted: its address is an unassigned one of the API server's ServiceCIDR.
     await kube.deleteService(n, 'web');
     await lb.waitForBackends(fe(ip4, 81), []);
-    expect((await tcp(ip4, 81, 3)).errors).toEqual({ [NOT_ROUTED]: 3 });
+    expect((await tcp(ip4, 81, 3)).errors).toEqual({ [REFUSED]: 3 });
 
     // Recreated (the slice stayed): a new ClusterIP, reachable again.
     const again = await kube.createService(n, 'web', { ports: [{ name: 'alt', port: 81, targetPort: TCP_PORT as never }] });
@@ -275,7 +279,8 @@ describe('kube-proxy semantics against a real API server', () => {
     const plain = await webService(n, [remote(b2())]);
     await lb.waitForBackends(fe(plain, 80), [hp(b2())]);
     expect(lb.backendsOf(fe(ip, 80))).toEqual([]);
-    expect((await tcp(ip, 80, 3)).errors).toEqual({ [NOT_ROUTED]: 3 });
+    // In the service CIDR, not kpr's: refused, as kube-proxy drops it.
+    expect((await tcp(ip, 80, 3)).errors).toEqual({ [REFUSED]: 3 });
 
     // Dropping the label hands the service to kpr.
     await kube.updateService(n, 'other', (s) => delete s.metadata!.labels!['service.kubernetes.io/service-proxy-name']);
@@ -368,6 +373,7 @@ describe('kube-proxy semantics against a real API server', () => {
     await lb.waitForBackends(fe(mine, 80), [hp(b2())]);
     await lb.waitForBackends(fe(plain, 80), []);
     expect((await tcp(mine, 80, 20)).backends).toEqual({ b2: 20 });
+    // Another proxy's, in the CIDRs kpr shares with it: left alone, not refused.
     expect((await tcp(plain, 80, 3)).errors).toEqual({ [NOT_ROUTED]: 3 });
 
     // Labels move services between proxies: the watch reports them added or deleted.

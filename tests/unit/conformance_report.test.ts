@@ -86,6 +86,7 @@ describe('conformance report', () => {
       'kube-proxy urls': 1,
       Conntrack: 7,
       KubeProxy: 2,
+      LocalhostNodePorts: 3,
       'Traffic Distribution': 6,
       'Topology Hints': 1,
       EndpointSlice: 5,

@@ -259,6 +259,26 @@ describe('invalid objects name kind, namespace/name, field and problem', () => {
   });
 });
 
+describe('ServiceCIDR', () => {
+  const range = (cidrs: unknown): Json => ({ apiVersion: 'networking.k8s.io/v1', kind: 'ServiceCIDR', metadata: { name: 'kubernetes' }, spec: { cidrs } });
+
+  test('cluster-scoped, its CIDRs canonical', () => {
+    expect(decodeObject(range(['198.19.7.1/16', 'FD00:198:19::/108']))).toEqual({
+      kind: 'ServiceCIDR',
+      object: { metadata: { name: 'kubernetes', namespace: '', labels: {}, annotations: {} }, cidrs: ['198.19.0.0/16', 'fd00:198:19::/108'] },
+    });
+  });
+
+  test.each([
+    [['198.19.0.0/16', '198.20.0.0/16'], 'ServiceCIDR kubernetes: spec.cidrs: may hold at most one CIDR per family'],
+    [['198.19.0.0/16', 'fd00::/64', '198.20.0.0/16'], 'ServiceCIDR kubernetes: spec.cidrs: may hold at most one CIDR per family, got 3'],
+    [['198.19.0.0/33'], 'ServiceCIDR kubernetes: spec.cidrs[0]: "198.19.0.0/33" is not a valid CIDR'],
+    ['198.19.0.0/16', 'ServiceCIDR kubernetes: spec.cidrs: must be a list, got "198.19.0.0/16"'],
+  ])('%j is refused', (cidrs, message) => {
+    expect(() => decodeObject(range(cidrs))).toThrow(message);
+  });
+});
+
 describe('what the API accepts, kpr accepts', () => {
   test('one nodePort for a TCP and a UDP port; an empty loadBalancerSourceRanges on any type', () => {
     const shared = decodeDocument(svc({ type: 'NodePort', clusterIP: '198.19.0.10', ports: [{ name: 'dns', port: 53, protocol: 'UDP', nodePort: 30053 }, { name: 'dns-tcp', port: 53, protocol: 'TCP', nodePort: 30053 }] }));

@@ -114,6 +114,7 @@ function setup() {
   const nodes = new FakeKind('Node', targets.node.path);
   const pods = new FakeKind('Pod', targets.pods.path);
   const namespaces = new FakeKind('Namespace', targets.namespaces.path);
+  const serviceCIDRs = new FakeKind('ServiceCIDR', targets.serviceCIDRs.path);
   const events: string[] = [];
   const nodeSets: string[][] = [];
   const handlers: KubernetesHandlers = {
@@ -123,11 +124,12 @@ function setup() {
     nodes: (all) => nodeSets.push(all.map((n) => `${n.metadata.name}=${n.status?.addresses?.[0]?.address}`).sort()),
     pod: (key, p) => events.push(`pod ${key} ${p ? p.status?.podIPs?.[0]?.ip : 'deleted'}`),
     namespace: (key, ns) => events.push(`namespace ${key} ${ns ? JSON.stringify(ns.metadata.annotations) : 'deleted'}`),
+    serviceCIDR: (key, c) => events.push(`servicecidr ${key} ${c ? c.cidrs.join(',') : 'deleted'}`),
     synced: () => events.push('synced'),
   };
   const log = new MemoryLogger();
-  const source = new KubernetesSource(new FakeApi([services, slices, nodes, pods, namespaces]), 'node-a', targets, handlers, log, { initialMs: 500, maxMs: 2000, resetAfterMs: 60_000 });
-  return { services, slices, nodes, pods, namespaces, events, nodeSets, log, source };
+  const source = new KubernetesSource(new FakeApi([services, slices, nodes, pods, namespaces, serviceCIDRs]), 'node-a', targets, handlers, log, { initialMs: 500, maxMs: 2000, resetAfterMs: 60_000 });
+  return { services, slices, nodes, pods, namespaces, serviceCIDRs, events, nodeSets, log, source };
 }
 
 const flush = async () => {
@@ -166,6 +168,28 @@ describe('kubernetes source', () => {
     await flush();
     expect(log.matching(/warn kubernetes: may not list namespaces \(403\)/)).toHaveLength(1);
     expect(log.matching(/watch Namespace failed/)).toHaveLength(0);
+  });
+
+  test('every ServiceCIDR; an API server that serves none (before v1.33: 404) still syncs, said once', async () => {
+    const { serviceCIDRs, nodes, events, log, source } = setup();
+    nodes.objects = [nodeObj('zone-a')];
+    serviceCIDRs.objects = [{ apiVersion: 'networking.k8s.io/v1', kind: 'ServiceCIDR', metadata: { name: 'kubernetes', resourceVersion: '1' }, spec: { cidrs: ['198.19.0.0/16', 'FD00:198:19::/108'] } }];
+    source.start();
+    await flush();
+    expect(events).toEqual(['node zone-a', 'servicecidr kubernetes 198.19.0.0/16,fd00:198:19::/108', 'synced']);
+
+    const old = setup();
+    old.nodes.objects = [nodeObj('zone-a')];
+    old.serviceCIDRs.failure = new ApiStatusError(404, { kind: 'Status', code: 404, reason: 'NotFound' });
+    old.source.start();
+    await flush();
+    expect(old.events).toEqual(['node zone-a', 'synced']);
+    jest.advanceTimersByTime(2000);
+    await flush();
+    expect(old.log.matching(/warn kubernetes: the API server serves no serviceCIDRs \(404\): unserved addresses of the service CIDRs are not refused/)).toHaveLength(1);
+    expect(log.lines.filter((l) => l.startsWith('warn'))).toEqual([]);
+    source.stop();
+    old.source.stop();
   });
 
   test('synced only once every kind has been listed; objects decoded by the manifest decoders', async () => {

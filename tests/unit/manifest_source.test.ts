@@ -182,7 +182,7 @@ describe('manifest source', () => {
 
   test('a file added later is read', async () => {
     const w = await start();
-    expect(w.last).toEqual({ services: [], endpointSlices: [], nodes: [], pods: [], namespaces: [] });
+    expect(w.last).toEqual({ services: [], endpointSlices: [], nodes: [], pods: [], namespaces: [], serviceCIDRs: [] });
     save(path.join(dir, 'new.yaml'), service('n', '198.19.0.7'));
     expect(services(await w.until((o) => o.services.length === 1))).toEqual(['n=198.19.0.7:80']);
   });

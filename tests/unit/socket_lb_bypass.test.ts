@@ -43,9 +43,9 @@ describe('the socket LB writes the bypassed pods\' namespaces', () => {
   function setup(podNetns?: Pick<PodNetns, 'cookies'>) {
     const written: string[][] = [];
     const log = new MemoryLogger();
-    const dp = { destroyUdpSockets: () => 0, replaceBypass: (c: string[]) => void written.push(c) };
-    const lb = new SocketLb({ dp, reconciler: new SocketReconciler(new FakeMaps(100), { lbMapMax: 100 }), capacity: new CapacityReport({ log }), log, podNetns });
-    const sync = (socketBypass: string[], kind: SyncContext['kind'] = 'changes') => lb.sync(desired([]), { node: node(), kind, routine: false, elapsed: () => 0, socketBypass });
+    const dp = { destroyUdpSockets: () => 0, replaceBypass: (c: string[]) => void written.push(c), replaceServiceRanges: () => undefined, dumpServiceRanges: () => [] };
+    const lb = new SocketLb({ dp, reconciler: new SocketReconciler(new FakeMaps(100), { lbMapMax: 100 }), capacity: new CapacityReport({ log }), log, podNetns, ownsServiceCidrs: true });
+    const sync = (socketBypass: string[], kind: SyncContext['kind'] = 'changes') => lb.sync(desired([]), { node: node(), kind, routine: false, elapsed: () => 0, socketBypass, serviceCidrs: [] });
     return { written, log, sync };
   }
 

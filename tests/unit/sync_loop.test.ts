@@ -24,6 +24,8 @@ function setup(opts: { capacity?: number; minSyncPeriodMs?: number } = {}) {
   const destroyed: { addr: string; port: number }[][] = [];
   const dp = {
     replaceBypass: () => undefined,
+    replaceServiceRanges: () => undefined,
+    dumpServiceRanges: () => [],
     destroyUdpSockets: (targets: { addr: string; port: number }[], netns: string[]) => {
       expect(netns.length).toBeGreaterThan(0);
       destroyed.push(targets);
@@ -32,7 +34,7 @@ function setup(opts: { capacity?: number; minSyncPeriodMs?: number } = {}) {
   };
   const state: ProxyState = new ProxyState(node(), ALL_NODE_ADDRESSES, metrics, () => loop.changed());
   const timing = { minSyncPeriodMs: opts.minSyncPeriodMs ?? 0, syncPeriodMs: SYNC_PERIOD_MS };
-  const socket = new SocketLb({ dp, reconciler: new SocketReconciler(maps, { lbMapMax: capacity }), capacity: new CapacityReport({ log }), log });
+  const socket = new SocketLb({ dp, reconciler: new SocketReconciler(maps, { lbMapMax: capacity }), capacity: new CapacityReport({ log }), log, ownsServiceCidrs: true });
   const loop: SyncLoop = new SyncLoop([socket], state, metrics, log, 'test', timing);
   return { maps, log, metrics, destroyed, state, loop };
 }

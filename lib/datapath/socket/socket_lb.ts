@@ -8,6 +8,7 @@ import { PodNetns } from '../../host/pod_netns';
 import { Logger } from '../../log';
 import { DesiredState } from '../../model/desired';
 import { formatAddrPort } from '../../model/ip_address';
+import { refusedRanges } from '../../model/refused_addresses';
 import { stopwatch } from '../../stopwatch';
 import { CapacityReport } from '../../sync/capacity';
 import { socketWanted } from '../../sync/attachment_repair';
@@ -20,11 +21,14 @@ import { socketMapCapacities, SocketLbMetrics } from './metrics';
 import { SocketReconciler } from './reconciler';
 
 export interface SocketLbOptions {
-  dp: Pick<SocketDatapath, 'destroyUdpSockets' | 'replaceBypass'>;
+  dp: Pick<SocketDatapath, 'destroyUdpSockets' | 'replaceBypass' | 'replaceServiceRanges' | 'dumpServiceRanges'>;
   /** Finds the namespaces of the pods the socket LB leaves alone; undefined:
    *  the per-packet path is off, and a bypassed pod would reach no service. */
   podNetns?: Pick<PodNetns, 'cookies'>;
   reconciler: SocketReconciler;
+  /** Unassigned addresses of the service CIDRs are this proxy's to refuse
+   *  (no --service-proxy-name: refused_addresses.ts). */
+  ownsServiceCidrs: boolean;
   /** Where frontends that do not fit are reported. */
   capacity: CapacityReport;
   log: Logger;
@@ -37,6 +41,8 @@ export class SocketLb implements LbSync {
   private bypassAsked?: string;
   private bypassWritten = '';
   private bypassUnresolved = false;
+  /** The refused ranges written last, joined; undefined: to be read back. */
+  private rangesWritten?: string;
 
   constructor(private readonly o: SocketLbOptions) {}
 
@@ -52,6 +58,19 @@ export class SocketLb implements LbSync {
     if (ctx.routine && r.writes === 0) this.o.log.debug(line);
     else this.o.log.info(line);
     if (r.udpTargets.length > 0) this.destroyUdpSockets(r.udpTargets);
+    this.syncRefused(refusedRanges(ctx.serviceCidrs, desired.frontends, this.o.ownsServiceCidrs), ctx.kind === 'full');
+  }
+
+  /** The service CIDRs and ClusterIPs into kpr_sock_service_ranges, after
+   *  the frontends: a new service's ClusterIP is served before its other
+   *  ports are refused. A full sync reads the map back first. */
+  private syncRefused(ranges: string[], full: boolean): void {
+    if (full) this.rangesWritten = [...this.o.dp.dumpServiceRanges()].sort().join(',');
+    const joined = ranges.join(',');
+    if (joined === this.rangesWritten) return;
+    this.o.dp.replaceServiceRanges(ranges);
+    this.rangesWritten = joined;
+    this.o.log.debug(`socket LB: ${ranges.length} service CIDRs and ClusterIPs refuse the ports no frontend serves`);
   }
 
   /** The bypassed pods' namespaces into kpr_sock_bypass: looked for when the
@@ -97,7 +116,7 @@ function nodeNetnsCookie(addon: Pick<ReturnType<typeof loadAddon>, 'netnsInfo'>)
 /** Loads sock_lb.o (its maps adopted, never flushed), puts its programs on
  *  the cgroup, and reads what its maps hold. */
 export function openSocketLb(
-  cfg: Pick<SocketOpenOptions, 'lbMapMax' | 'revNatMapMax'> & Pick<RunConfig, 'sockHostnsOnly'> & { podPath: boolean },
+  cfg: Pick<SocketOpenOptions, 'lbMapMax' | 'revNatMapMax'> & Pick<RunConfig, 'sockHostnsOnly' | 'serviceProxyName'> & { podPath: boolean },
   objectDir: string,
   pins: { maps: string; links: string },
   cgroupRoot: string,
@@ -122,7 +141,7 @@ export function openSocketLb(
   const adopted = reconciler.adopt();
   log.info(`adopted ${adopted.frontends.size} frontends and ${adopted.backends.size} backends from ${pins.maps}`);
   return {
-    sync: new SocketLb({ dp, reconciler, capacity, log, podNetns }),
+    sync: new SocketLb({ dp, reconciler, capacity, log, podNetns, ownsServiceCidrs: cfg.serviceProxyName === undefined }),
     metrics: new SocketLbMetrics({ maps: dp, programmed: () => reconciler.programmed, capacities: socketMapCapacities(opts) }),
   };
 }

@@ -35,6 +35,8 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
                            InstanceMethod("destroyUdpSockets", &SockDatapath::DestroyUdpSockets),
                            InstanceMethod("replaceBypass", &SockDatapath::ReplaceBypass),
                            InstanceMethod("dumpBypass", &SockDatapath::DumpBypass),
+                           InstanceMethod("replaceServiceRanges", &SockDatapath::ReplaceServiceRanges),
+                           InstanceMethod("dumpServiceRanges", &SockDatapath::DumpServiceRanges),
                            InstanceMethod("setNodeNetns", &SockDatapath::SetNodeNetns),
                            InstanceMethod("migrations", &SockDatapath::MigrationsJs),
                            InstanceMethod("settleMigratedMaps", &SockDatapath::SettleMigratedMaps),
@@ -233,6 +235,22 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
       for (const auto& text : Strings(info[0], "netns cookies")) cookies.push_back(CookieOf(text));
       ReplaceSockBypass(Loaded(), cookies);
       return env.Undefined();
+    });
+  }
+
+  Napi::Value ReplaceServiceRanges(const Napi::CallbackInfo& info) {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
+      ReplaceSockServiceRanges(Loaded(), Strings(info[0], "CIDRs"));
+      return env.Undefined();
+    });
+  }
+
+  Napi::Value DumpServiceRanges(const Napi::CallbackInfo& info) {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
+      auto cidrs = DumpSockServiceRanges(Loaded());
+      Napi::Array out = Napi::Array::New(env, cidrs.size());
+      for (size_t i = 0; i < cidrs.size(); i++) out.Set(i, cidrs[i]);
+      return out;
     });
   }
 
