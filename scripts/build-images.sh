@@ -258,7 +258,8 @@ smoke_test() {
   case "$name" in
     kpr) check=(sh -c 'kpr --help >/dev/null && node -e "require(\"/opt/kpr/native/build/Release/kpr.node\")"') ;;
     agnhost) check=(sh -c '/agnhost --help >/dev/null && curl --version && wget --version && nc -h 2>&1 | grep -q -- -W &&
-      command -v nslookup && dig -v && timeout --version && ip -V && iptables --version && conntrack --version') ;;
+      command -v nslookup && dig -v && timeout --version && ip -V && iptables --version && conntrack --version &&
+      m=$(cut -c8- /var/registry/pause/manifests/testing) && test -s /var/registry/pause/manifests/sha256/$(echo "$m" | cut -c1-2)/$m/data') ;;
     busybox) check=(sh -c 'for t in sh sleep wget nc nslookup seq timeout hostname; do command -v $t >/dev/null || { echo "no $t"; exit 1; }; done') ;;
     kube-proxy) check=(/usr/local/bin/kube-proxy --version) ;;
     distroless-iptables) check=(sh -c 'nft --version && iptables --version && conntrack --version') ;;

@@ -44,6 +44,16 @@ export function ensureCgroupRoot(name: string): void {
   }
 }
 
+/** Moves a node daemon (containerd, the kubelet) into the node's cgroup2
+ *  subtree, beside its pods, as a real node's daemons are under the cgroup
+ *  root kpr attaches to: its own connections (image pulls from a localhost
+ *  NodePort) meet the node's socket LB. Its children (shims) follow it. */
+export function joinNodeCgroup2(name: string, pid: number): void {
+  const dir = path.join(cgroup2Mount(), name, 'kprc-daemons');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));
+}
+
 function procsUnder(dir: string): number[] {
   if (!fs.existsSync(dir)) return [];
   const here = fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);

@@ -47,8 +47,9 @@ export const KPR_KNOWN_FAILURES: { pattern: string; cause: string }[] = [
     pattern: '\\[sig-network\\] KubeProxy should set TCP CLOSE_WAIT timeout',
     cause:
       "the test asserts kube-proxy's own netfilter side effects, not service proxying: a conntrack entry, on a node that connects to another node's address directly, " +
-      "whose timeout is kube-proxy's nf_conntrack_tcp_timeout_close_wait of 3600 s. kpr installs no netfilter rules, so nothing makes that node's kernel track the connection, " +
-      "and it does not apply conntrack.tcpCloseWaitTimeout (it warns that it ignores it)",
+      "whose timeout is nf_conntrack_tcp_timeout_close_wait's 3600 s. kpr sets that timeout as kube-proxy does (conntrack.tcpCloseWaitTimeout; " +
+      'tests/datapath/conntrack_settings.test.ts reads such entries with it), but installs no netfilter rules, and on make cluster nothing else in the node ' +
+      "namespace uses conntrack (bridge CNI without masquerade): the kernel tracks no connection there for the test to read",
   },
 ];
 

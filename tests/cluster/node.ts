@@ -7,7 +7,7 @@
 // seen by containerd.
 import * as fs from 'fs';
 import * as path from 'path';
-import { cgroup2Mount, ensureCgroupRoot, removeCgroupRoot } from './cgroups';
+import { cgroup2Mount, ensureCgroupRoot, joinNodeCgroup2, removeCgroupRoot } from './cgroups';
 import { daemonPid, killAndWait, processesOfState, startDaemon, stopDaemon } from './daemon';
 import { say } from './log';
 import { CLUSTER_DOMAIN, DNS_SERVICE_IP, HOST_IP, NODE_CGROUP2, NodeLayout, SANDBOX_IMAGE, kubeTool } from './layout';
@@ -165,10 +165,15 @@ function mountSetup(node: NodeLayout): string {
   ].join('\n');
 }
 
+/** A daemon of the node, in the node's cgroup2 subtree (joinNodeCgroup2). */
+function startNodeDaemon(node: NodeLayout, name: string, cmd: string, args: string[]): void {
+  joinNodeCgroup2(node.name, startDaemon(name, cmd, args));
+}
+
 function startContainerd(node: NodeLayout): void {
   say(`starting containerd on ${node.name}`);
   fs.rmSync(containerdSocket(node), { force: true });
-  startDaemon(containerdName(node), 'nsenter', [
+  startNodeDaemon(node, containerdName(node), 'nsenter', [
     `--net=/run/netns/${node.name}`, '--',
     'unshare', '--mount', '--propagation', 'private', '--',
     'sh', '-c', mountSetup(node),
@@ -177,7 +182,7 @@ function startContainerd(node: NodeLayout): void {
 
 function startKubelet(node: NodeLayout, pki: ClusterPki, containerdPid: number): void {
   say(`starting kubelet on ${node.name}`);
-  startDaemon(kubeletName(node), 'nsenter', [
+  startNodeDaemon(node, kubeletName(node), 'nsenter', [
     `--net=/proc/${containerdPid}/ns/net`, `--mount=/proc/${containerdPid}/ns/mnt`, '--',
     kubeTool('kubelet'),
     `--config=${path.join(node.dir, 'kubelet.yaml')}`,
