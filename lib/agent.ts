@@ -141,7 +141,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   if (missing.length > 0) throw new Error(`flag --devices: no interface ${missing.join(', ')} here (there are ${interfaces.join(', ')})`);
   const cgroupRoot = resolveCgroupRoot(cfg.cgroupRoot, log);
   ensureBpffs(cfg.bpfRoot, log);
-  applyConntrackSettings(cfg.conntrack, log);
+  applyConntrackSettings(cfg.conntrack, log, cfg.procfs);
   const pins = pinPaths(cfg.bpfRoot);
   const pinDirs = [path.dirname(pins.maps), pins.maps, pins.links];
   privatePinDirs(pinDirs);

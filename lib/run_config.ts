@@ -49,6 +49,8 @@ export interface RunConfig {
   bpfRoot: string;
   /** undefined: find the node's cgroup v2 mount. */
   cgroupRoot?: string;
+  /** --procfs: the node's procfs (host/conntrack_sysctls.ts). */
+  procfs: string;
   /** undefined: the installation's bpf/. */
   bpfObjectDir?: string;
   lbMapMax: number;

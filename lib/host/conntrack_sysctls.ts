@@ -49,7 +49,6 @@ export interface ConntrackFiles {
   write(file: string, value: string): void;
 }
 
-const NETFILTER = '/proc/sys/net/netfilter';
 const HASHSIZE = '/sys/module/nf_conntrack/parameters/hashsize';
 
 const realFiles: ConntrackFiles = {
@@ -74,11 +73,11 @@ function nodeCpus(files: ConntrackFiles): number {
 }
 
 /** The sysctl writes the settings ask for, by file, in kube-proxy's order. */
-function wanted(s: ConntrackSettings, cpus: number, current: (f: string) => string | undefined): [string, number][] {
+function wanted(s: ConntrackSettings, cpus: number, current: (f: string) => string | undefined, netfilter: string): [string, number][] {
   const out: [string, number][] = [];
   const max = conntrackMax(s, cpus);
   if (max > 0) {
-    if (!(Number(current(`${NETFILTER}/nf_conntrack_max`)) >= max)) out.push([`${NETFILTER}/nf_conntrack_max`, max]);
+    if (!(Number(current(`${netfilter}/nf_conntrack_max`)) >= max)) out.push([`${netfilter}/nf_conntrack_max`, max]);
     if (!(Number(current(HASHSIZE)) >= Math.floor(max / 4))) out.push([HASHSIZE, Math.floor(max / 4)]);
   }
   const timeouts: [number | undefined, string][] = [
@@ -88,23 +87,30 @@ function wanted(s: ConntrackSettings, cpus: number, current: (f: string) => stri
     [s.udp, 'nf_conntrack_udp_timeout'],
     [s.udpStream, 'nf_conntrack_udp_timeout_stream'],
   ];
-  for (const [value, name] of timeouts) if (value) out.push([`${NETFILTER}/${name}`, value]);
+  for (const [value, name] of timeouts) if (value) out.push([`${netfilter}/${name}`, value]);
   return out;
 }
 
-/** Applies the settings; returns what was set, as "file=value" lines. */
-export function applyConntrackSettings(s: ConntrackSettings, log: Logger, files: ConntrackFiles = realFiles): string[] {
-  if (files.read(`${NETFILTER}/nf_conntrack_max`) === undefined) {
+/** Applies the settings through procfs (--procfs: the node's, mounted in a
+ *  container whose own /proc/sys is read-only; /proc/sys/net still answers
+ *  for the writer's network namespace); returns what was set, as
+ *  "file=value" lines. */
+export function applyConntrackSettings(s: ConntrackSettings, log: Logger, procfs = '/proc', files: ConntrackFiles = realFiles): string[] {
+  const netfilter = `${procfs}/sys/net/netfilter`;
+  if (files.read(`${netfilter}/nf_conntrack_max`) === undefined) {
     if (Object.values(s).some((v) => v)) log.info('conntrack: nf_conntrack is not loaded here: no conntrack settings to apply');
     return [];
   }
   const set: string[] = [];
-  for (const [file, value] of wanted(s, nodeCpus(files), files.read)) {
-    if (files.read(file) === String(value)) continue;
+  // The hash size is the host's alone: left to whoever may set the maximum.
+  let maxRefused = false;
+  for (const [file, value] of wanted(s, nodeCpus(files), files.read, netfilter)) {
+    if (files.read(file) === String(value) || (file === HASHSIZE && maxRefused)) continue;
     try {
       files.write(file, String(value));
       set.push(`${file}=${value}`);
     } catch (e) {
+      maxRefused ||= file.endsWith('/nf_conntrack_max');
       const code = (e as NodeJS.ErrnoException).code;
       const why = code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'the host sets it (not writable in this network namespace)' : (e as Error).message;
       log.warn(`conntrack: ${file} left at ${files.read(file) ?? '?'}, not ${value}: ${why}`);

@@ -1,6 +1,7 @@
 // kube-proxy's conntrack settings on a node, with real connections: the
-// agent of node A sets its network namespace's nf_conntrack timeouts from
-// kube-proxy's flags, and connections that pods of node A open to node B
+// agent of node A, its /proc/sys read-only as in the chart's container (it
+// writes through the node's procfs mounted elsewhere, --procfs), sets its network namespace's nf_conntrack
+// timeouts from kube-proxy's flags, and connections that pods of node A open to node B
 // and half-close (their FIN answered, the server never closing: CLOSE_WAIT,
 // as upstream's "should set TCP CLOSE_WAIT timeout" makes them) are tracked
 // by node A's conntrack with that timeout, not the kernel's 60 s. The host's
@@ -24,6 +25,14 @@ const CLOSE_WAIT_S = 3600;
 /** The kernel's nf_conntrack_tcp_timeout_close_wait, which a node keeps without kpr. */
 const KERNEL_CLOSE_WAIT_S = 60;
 
+/** Runs the agent as the chart's container does: in a mount namespace of
+ *  its own whose /proc/sys is read-only, the node's procfs mounted at
+ *  HOST_PROC (--procfs). HOST_PROC is a directory of the test. */
+const readOnlyProcSys = (hostProc: string) => [
+  'unshare', '--mount', '--propagation', 'private', '--',
+  'sh', '-c', `mount --bind /proc ${hostProc} && mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && exec "$@"`, 'read-only-proc-sys',
+];
+
 /** A TCP server that answers no FIN: every connection stays half-open. */
 const SERVER = `const held = []; const s = require('net').createServer({ allowHalfOpen: true }, (c) => { held.push(c); c.resume(); }); s.listen(${PORT}, '::', () => console.log('listening'));`;
 /** Opens n connections to addr and half-closes each once connected; prints "done n". */
@@ -35,6 +44,8 @@ const CLIENT = (addr: string, n: number) =>
 describe("kube-proxy's conntrack settings: the node's CLOSE_WAIT timeout, with real connections", () => {
   let topo: EdgeTopology;
   let manifests: string;
+  /** Where the agent's mount namespace holds the node's procfs. */
+  let hostProc = '';
   const agents: EdgeNodeAgent[] = [];
   const sysctl = (ns: string, name: string) => run('ip', ['netns', 'exec', ns, 'cat', `/proc/sys/net/netfilter/${name}`]).trim();
 
@@ -46,11 +57,13 @@ describe("kube-proxy's conntrack settings: the node's CLOSE_WAIT timeout, with r
     // Conntrack tracks a namespace's packets once a rule there asks for it, as a CNI's do (this one only counts).
     for (const cmd of ['iptables', 'ip6tables']) run('ip', ['netns', 'exec', topo.nodes[0].ns, cmd, '-A', 'FORWARD', '-m', 'conntrack', '--ctstate', 'NEW,ESTABLISHED']);
     expect(sysctl(topo.nodes[0].ns, 'nf_conntrack_tcp_timeout_close_wait')).toBe(String(KERNEL_CLOSE_WAIT_S));
-    agents.push(await startEdgeNodeAgent(topo.nodes[0], manifests, ['--conntrack-tcp-timeout-close-wait', '1h', '--conntrack-max-per-core', '1048576']));
+    // As in the chart's pod, /proc/sys is a read-only mount where the agent runs.
+    hostProc = fs.mkdtempSync(path.join(os.tmpdir(), 'kpr-ctset-proc-'));
+    agents.push(await startEdgeNodeAgent(topo.nodes[0], manifests, ['--conntrack-tcp-timeout-close-wait', '1h', '--conntrack-max-per-core', '1048576', '--procfs', hostProc], readOnlyProcSys(hostProc)));
   });
 
   afterAll(async () => {
-    await tearDownEdgeTest({ agents, servers: [], topo, dirs: [manifests] });
+    await tearDownEdgeTest({ agents, servers: [], topo, dirs: [manifests, hostProc] });
   });
 
   test("the agent sets its node's timeout, and says it cannot raise the host's maximum", () => {
@@ -58,8 +71,8 @@ describe("kube-proxy's conntrack settings: the node's CLOSE_WAIT timeout, with r
     // Node B has no agent: its namespace keeps the kernel's.
     expect(sysctl(topo.nodes[1].ns, 'nf_conntrack_tcp_timeout_close_wait')).toBe(String(KERNEL_CLOSE_WAIT_S));
     const lines = agents[0].process.lines.join('\n');
-    expect(lines).toMatch(/conntrack: set \/proc\/sys\/net\/netfilter\/nf_conntrack_tcp_timeout_close_wait=3600/);
-    expect(lines).toMatch(/conntrack: \/proc\/sys\/net\/netfilter\/nf_conntrack_max left at \d+, not 1048576: the host sets it/);
+    expect(lines).toMatch(/conntrack: set \S+\/kpr-ctset-proc-\w+\/sys\/net\/netfilter\/nf_conntrack_tcp_timeout_close_wait=3600/);
+    expect(lines).toMatch(/conntrack: \S+\/kpr-ctset-proc-\w+\/sys\/net\/netfilter\/nf_conntrack_max left at \d+, not 1048576: the host sets it/);
   });
 
   test.each(['ipv4', 'ipv6'] as const)(`%s: ${CONNECTIONS} half-closed connections from a pod to the other node are in CLOSE_WAIT for an hour`, async (family) => {

@@ -1,5 +1,6 @@
 // Runs the agent (bin/kpr run) for a test or benchmark, returning once it has
 // logged "kpr: ready" (after the log line's timestamp and level).
+import * as os from 'os';
 import * as path from 'path';
 import { repoRoot } from '../../lib/datapath/native';
 import { BpfRoot, createBpfRoot } from './bpf_root';
@@ -39,9 +40,17 @@ function edgeArgs(opts: AgentOptions): string[] {
   return opts.netns || chosen ? [] : ['--bpf-lb-acceleration', 'disabled'];
 }
 
+/** Likewise the machine's own conntrack settings, which a Kubernetes-mode
+ *  agent sets to kube-proxy's: outside a test namespace it is pointed at a
+ *  procfs that is not there (nothing to set), unless the test names one. */
+function procfsArgs(opts: AgentOptions): string[] {
+  const chosen = (opts.args ?? []).some((a) => /^--procfs(=|$)/.test(a));
+  return opts.netns || chosen ? [] : ['--procfs', path.join(os.tmpdir(), 'kpr-tests-no-procfs')];
+}
+
 export async function startAgent(opts: AgentOptions): Promise<LineProcess> {
   const source = opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig] : opts.inCluster ? [] : ['--manifests', opts.manifests ?? ''];
-  const args = ['run', ...source, '--bpf-root', opts.bpfRoot, '--cgroup-root', opts.cgroupRoot, ...edgeArgs(opts)];
+  const args = ['run', ...source, '--bpf-root', opts.bpfRoot, '--cgroup-root', opts.cgroupRoot, ...edgeArgs(opts), ...procfsArgs(opts)];
   const kpr = [...(opts.wrapper ?? []), path.join(repoRoot(), 'bin', 'kpr'), ...args, ...(opts.args ?? [])];
   const [cmd, ...argv] = opts.netns ? ['nsenter', `--net=/run/netns/${opts.netns}`, ...kpr] : kpr;
   const agent = new LineProcess(opts.netns ? `kpr agent in ${opts.netns}` : 'kpr agent', cmd, argv, repoRoot());
@@ -64,7 +73,7 @@ export interface EdgeNodeAgent {
   stop(): Promise<void>;
 }
 
-export async function startEdgeNodeAgent(node: EdgeNode, manifests: string, args: string[] = []): Promise<EdgeNodeAgent> {
+export async function startEdgeNodeAgent(node: EdgeNode, manifests: string, args: string[] = [], wrapper?: string[]): Promise<EdgeNodeAgent> {
   const root = createBpfRoot(`edge-${node.name}`);
   const cgroup = createTestCgroup(`edge-${node.name}`);
   const remove = () => {
@@ -78,6 +87,7 @@ export async function startEdgeNodeAgent(node: EdgeNode, manifests: string, args
       cgroupRoot: cgroup.path,
       netns: node.ns,
       args: ['--hostname-override', node.name, '--devices', node.device, ...args],
+      wrapper,
     });
     return {
       process,

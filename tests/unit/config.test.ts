@@ -19,6 +19,7 @@ const run = (args: string[], env: NodeJS.ProcessEnv = NO_ENV, files: Record<stri
 const STANDALONE_DEFAULTS: RunConfig = {
   source: { kind: 'manifests', path: '/etc/kpr' },
   hostnameOverride: undefined,
+  procfs: '/proc',
   nodePortAddresses: [],
   localhostNodePorts: true,
   minSyncPeriodMs: 0,

@@ -43,6 +43,7 @@ const BAD_FLAGS: Record<string, [string, string]> = {
   '--metrics-kube-proxy-total-gauge': ['1', 'must be one of true, false'],
   '--bpf-root': ['sys/fs/bpf', 'must be an absolute path'],
   '--cgroup-root': ['cgroup', 'must be an absolute path'],
+  '--procfs': ['proc', 'must be an absolute path'],
   '--bpf-object-dir': ['build/bpf', 'must be an absolute path'],
   '--bpf-lb-map-max': ['0', 'must be an integer from 1 to'],
   '--bpf-lb-sock-rev-nat-map-max': ['1e6', 'must be an integer from 1 to'],

@@ -44,7 +44,7 @@ describe("the node's conntrack settings, as kube-proxy applies them", () => {
   test("kube-proxy's defaults: the maximum and hash size raised, the TCP timeouts set, nothing else touched", () => {
     const f = files();
     const log = new MemoryLogger();
-    expect(applyConntrackSettings(KUBE_PROXY_CONNTRACK, log, f)).toEqual([
+    expect(applyConntrackSettings(KUBE_PROXY_CONNTRACK, log, '/proc', f)).toEqual([
       `${NF}/nf_conntrack_max=131072`,
       `${HASHSIZE}=32768`,
       `${NF}/nf_conntrack_tcp_timeout_established=86400`,
@@ -54,34 +54,42 @@ describe("the node's conntrack settings, as kube-proxy applies them", () => {
     expect(f.values.get(`${NF}/nf_conntrack_tcp_be_liberal`)).toBe('0');
     expect(log.matching(/^info conntrack: set /)).toHaveLength(1);
     // Again: all in place, nothing written, nothing said.
-    expect(applyConntrackSettings(KUBE_PROXY_CONNTRACK, log, f)).toEqual([]);
+    expect(applyConntrackSettings(KUBE_PROXY_CONNTRACK, log, '/proc', f)).toEqual([]);
     expect(log.lines).toHaveLength(1);
   });
 
   test('the maximum and hash size are only ever raised', () => {
     const f = files({ [`${NF}/nf_conntrack_max`]: '262144', [HASHSIZE]: '65536' });
-    expect(applyConntrackSettings({ maxPerCore: 32768, min: 131072 }, new MemoryLogger(), f)).toEqual([]);
+    expect(applyConntrackSettings({ maxPerCore: 32768, min: 131072 }, new MemoryLogger(), '/proc', f)).toEqual([]);
     expect(f.values.get(`${NF}/nf_conntrack_max`)).toBe('262144');
+  });
+
+  test('through the node\'s procfs mounted elsewhere (--procfs), as in the chart\'s container', () => {
+    const f = files(Object.fromEntries([`${NF}/nf_conntrack_max`, `${NF}/nf_conntrack_tcp_timeout_close_wait`].map((k) => [`/host${k}`, k.endsWith('max') ? '262144' : '60'])));
+    expect(applyConntrackSettings({ tcpCloseWait: 3600 }, new MemoryLogger(), '/host/proc', f)).toEqual([`/host${NF}/nf_conntrack_tcp_timeout_close_wait=3600`]);
+    expect(f.values.get(`${NF}/nf_conntrack_tcp_timeout_close_wait`)).toBe('60');
   });
 
   test('every setting given: be_liberal and the UDP timeouts too', () => {
     const f = files();
-    applyConntrackSettings({ tcpBeLiberal: true, udp: 45, udpStream: 300, tcpCloseWait: 7200 }, new MemoryLogger(), f);
+    applyConntrackSettings({ tcpBeLiberal: true, udp: 45, udpStream: 300, tcpCloseWait: 7200 }, new MemoryLogger(), '/proc', f);
     expect([`${NF}/nf_conntrack_tcp_be_liberal`, `${NF}/nf_conntrack_udp_timeout`, `${NF}/nf_conntrack_udp_timeout_stream`, `${NF}/nf_conntrack_tcp_timeout_close_wait`].map((k) => f.values.get(k))).toEqual(['1', '45', '300', '7200']);
   });
 
-  test("in a node's own network namespace the host's settings are not writable: warned, the rest applied", () => {
-    const f = files({}, [`${NF}/nf_conntrack_max`, HASHSIZE]);
+  test("in a node's own network namespace the host's settings are not writable: warned, the hash size left alone, the rest applied", () => {
+    const f = files({}, [`${NF}/nf_conntrack_max`]);
     const log = new MemoryLogger();
-    expect(applyConntrackSettings(KUBE_PROXY_CONNTRACK, log, f)).toEqual([`${NF}/nf_conntrack_tcp_timeout_established=86400`, `${NF}/nf_conntrack_tcp_timeout_close_wait=3600`]);
+    expect(applyConntrackSettings(KUBE_PROXY_CONNTRACK, log, '/proc', f)).toEqual([`${NF}/nf_conntrack_tcp_timeout_established=86400`, `${NF}/nf_conntrack_tcp_timeout_close_wait=3600`]);
     expect(log.matching(/^warn conntrack: \/proc\/sys\/net\/netfilter\/nf_conntrack_max left at 65536, not 131072: the host sets it \(not writable in this network namespace\)$/)).toHaveLength(1);
+    expect(f.values.get(HASHSIZE)).toBe('16384');
+    expect(log.matching(/^warn /)).toHaveLength(1);
   });
 
   test('without nf_conntrack loaded there is nothing to set, said once at info', () => {
     const log = new MemoryLogger();
     const f: ConntrackFiles = { read: () => undefined, write: () => fail('written') };
-    expect(applyConntrackSettings(KUBE_PROXY_CONNTRACK, log, f)).toEqual([]);
+    expect(applyConntrackSettings(KUBE_PROXY_CONNTRACK, log, '/proc', f)).toEqual([]);
     expect(log.lines).toEqual(['info conntrack: nf_conntrack is not loaded here: no conntrack settings to apply']);
-    expect(applyConntrackSettings({}, new MemoryLogger(), f)).toEqual([]);
+    expect(applyConntrackSettings({}, new MemoryLogger(), '/proc', f)).toEqual([]);
   });
 });

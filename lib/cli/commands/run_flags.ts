@@ -70,6 +70,7 @@ export const RUN: CommandSpec = {
       default: 'false',
     },
     { ...BPF_ROOT, help: `${BPF_ROOT.help}; bpffs is mounted there if it is not` },
+    { name: '--procfs', value: 'DIR', help: "the node's procfs, where kube-proxy's conntrack settings are written (Cilium's flag: a container mounts the node's /proc there, its own /proc/sys being read-only)", default: '/proc' },
     { name: '--cgroup-root', value: 'DIR', help: 'cgroup v2 directory to attach to', default: 'the cgroup2 mount in /proc/self/mountinfo' },
     {
       name: '--bpf-object-dir',
