@@ -236,9 +236,10 @@ export function readKubeProxyConfig(text: string): KubeProxyConfig {
   const periods = (doc[section] ?? {}) as Json;
   const iptables = (doc.iptables ?? {}) as Json;
   const ct = (doc.conntrack ?? {}) as Json;
+  // 0s is kube-proxy's "leave the node's value alone", not unset: it beats the default.
   const seconds = (v: unknown) => {
     const ms = durationMs(v);
-    return ms === undefined || ms <= 0 ? undefined : Math.floor(ms / 1000);
+    return ms === undefined ? undefined : Math.floor(ms / 1000);
   };
   const count = (v: unknown, field: string) => {
     if (typeof v === 'number' && v < 0) throw new ConfigFileError(`conntrack.${field}`, `must not be negative, got ${v}`);

@@ -225,6 +225,10 @@ describe('kpr run flags', () => {
     const flagged = ct(['--config', '/ct.yaml', '--conntrack-max-per-core=8192', '--conntrack-min', '0', '--conntrack-tcp-timeout-close-wait', '30m', '--conntrack-udp-timeout=20s', '--conntrack-tcp-timeout-established', '12h', '--conntrack-tcp-be-liberal=false']);
     expect(flagged.conntrack).toEqual({ maxPerCore: 8192, min: 0, tcpEstablished: 43_200, tcpCloseWait: 1800, udp: 20, tcpBeLiberal: false });
     expect(flagged.flowTimeouts).toMatchObject({ udp: 20, tcpEstablished: 43_200 });
+    // An explicit 0s leaves the node's value alone, with Kubernetes too (kube-proxy's meaning).
+    const zero = run(['--config', '/zero.yaml'], NO_ENV, { '/zero.yaml': `${CONFIG}conntrack: {tcpEstablishedTimeout: 0s, maxPerCore: 0}\n` });
+    expect(zero.conntrack).toMatchObject({ tcpEstablished: 0, maxPerCore: 0, tcpCloseWait: 3600 });
+    expect(zero.flowTimeouts.tcpEstablished).toBe(432_000);
     // Standalone, a flag given still sets the node's too: the operator asked for it.
     expect(ct(['--manifests', '/m', '--conntrack-tcp-timeout-close-wait', '1h']).conntrack).toEqual({ tcpCloseWait: 3600 });
   });

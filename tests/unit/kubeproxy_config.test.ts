@@ -81,7 +81,8 @@ describe('KubeProxyConfiguration file', () => {
         bindAddressHardFail: false,
         nodePortAddresses: undefined,
         localhostNodePorts: undefined,
-        conntrack: { tcpBeLiberal: false },
+        // Its zero UDP timeouts leave the node's alone, as in kube-proxy.
+        conntrack: { tcpBeLiberal: false, udp: 0, udpStream: 0 },
         minSyncPeriodMs: 0,
         syncPeriodMs: 0,
       },
