@@ -205,7 +205,8 @@ function nodePortAddresses(v: unknown, mode: string): string[] | undefined {
   return mode === 'nftables' ? ['primary'] : undefined;
 }
 
-function definedOnly<T extends object>(o: T): Partial<T> {
+/** The fields of o that are set: what may override defaults. */
+export function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 

@@ -112,9 +112,9 @@ export interface SocketDatapath extends SocketMaps, MigratedMaps {
    *  translates in at all. */
   setNodeNetns(cookie: string, only: boolean): void;
   /** The service CIDRs and ClusterIPs (canonical "addr/len") whose
-   *  unserved ports are refused (kpr_sock_service_ranges): made exactly these. */
+   *  unserved ports are refused (kpr_sock_service_ranges): made exactly
+   *  these, whatever the map held (read back each time). */
   replaceServiceRanges(cidrs: string[]): void;
-  dumpServiceRanges(): string[];
 }
 
 export interface SocketOpenOptions {

@@ -44,9 +44,10 @@ type Kind = keyof KubernetesTargets;
  *  role (system:node-proxier) does not grant pods and namespaces, and an API
  *  server before v1.33 serves no ServiceCIDRs. A refusal (403) or an
  *  unknown resource (404) counts as listed (none), said once. */
+const WITHOUT_PODS = "the socket-LB bypass (kpr.io/socket-lb) and hostPorts need get, list and watch on pods and namespaces, as the chart's ClusterRole grants; they are off until then";
 const OPTIONAL: ReadonlyMap<Kind, string> = new Map([
-  ['pods', 'the socket-LB bypass (kpr.io/socket-lb) and hostPorts need get, list and watch on pods and namespaces, as the chart\'s ClusterRole grants; they are off until then'],
-  ['namespaces', 'the socket-LB bypass (kpr.io/socket-lb) and hostPorts need get, list and watch on pods and namespaces, as the chart\'s ClusterRole grants; they are off until then'],
+  ['pods', WITHOUT_PODS],
+  ['namespaces', WITHOUT_PODS],
   ['serviceCIDRs', 'unserved addresses of the service CIDRs are not refused, only unserved ports of ClusterIPs (the chart\'s ClusterRole grants list and watch on servicecidrs)'],
 ]);
 

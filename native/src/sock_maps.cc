@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <unordered_set>
 
 #include "bpf_errors.h"
 #include "addr_text.h"
@@ -76,29 +77,26 @@ void SetSockNodeNetns(bpf_object* obj, uint64_t cookie, bool only) {
   SetCookie(obj, "kpr_sock_hostns", only ? cookie : 0);
 }
 
-std::vector<std::string> DumpSockServiceRanges(bpf_object* obj) {
-  std::vector<std::string> out;
-  ForEachKey<sock_range_key>(MapFd(obj, "kpr_sock_service_ranges"), [&](const sock_range_key& k) {
-    out.push_back(FormatAddr(k.addr, k.family) + "/" + std::to_string(k.prefixlen - KPR_SOCK_RANGE_FIXED_BITS));
-  });
-  return out;
-}
-
 void ReplaceSockServiceRanges(bpf_object* obj, const std::vector<std::string>& cidrs) {
   const int fd = MapFd(obj, "kpr_sock_service_ranges");
-  auto pack = [](const std::string& cidr) {
-    sock_range_key k{};
-    k.prefixlen = KPR_SOCK_RANGE_FIXED_BITS + ParseCidr(cidr, k.addr, &k.family);
-    return k;
-  };
-  std::vector<sock_range_key> add, gone;
-  for (const auto& c : cidrs) add.push_back(pack(c));
-  for (const auto& c : DumpSockServiceRanges(obj))
-    if (std::find(cidrs.begin(), cidrs.end(), c) == cidrs.end()) gone.push_back(pack(c));
+  // One pass over the map: only the missing entries are written, only the
+  // stray ones deleted (a ClusterIP per service: the sets are large).
+  const std::unordered_set<std::string> wanted(cidrs.begin(), cidrs.end());
+  std::unordered_set<std::string> present;
+  std::vector<sock_range_key> gone;
+  ForEachKey<sock_range_key>(fd, [&](const sock_range_key& k) {
+    std::string text = FormatAddr(k.addr, k.family) + "/" + std::to_string(k.prefixlen - KPR_SOCK_RANGE_FIXED_BITS);
+    if (wanted.count(text) > 0) present.insert(std::move(text));
+    else gone.push_back(k);
+  });
   // New ones first, one at a time: an LPM trie has no batch operations.
   const __u8 one = 1;
-  for (const auto& k : add)
+  for (const auto& cidr : cidrs) {
+    if (present.count(cidr) > 0) continue;
+    sock_range_key k{};
+    k.prefixlen = KPR_SOCK_RANGE_FIXED_BITS + ParseCidr(cidr, k.addr, &k.family);
     if (bpf_map_update_elem(fd, &k, &one, BPF_ANY) != 0) ThrowErrno("writing kpr_sock_service_ranges", errno);
+  }
   DeleteEach(fd, "kpr_sock_service_ranges", gone);
 }
 

@@ -102,8 +102,8 @@ std::vector<uint64_t> DumpSockBypass(bpf_object* obj);
 // kpr_sock_hostns) the only one the socket LB translates in at all.
 void SetSockNodeNetns(bpf_object* obj, uint64_t cookie, bool only);
 // The service CIDRs and ClusterIPs whose unserved ports are refused
-// (kpr_sock_service_ranges), canonical "addr/len": made exactly cidrs.
+// (kpr_sock_service_ranges), canonical "addr/len": made exactly cidrs,
+// whatever the map held.
 void ReplaceSockServiceRanges(bpf_object* obj, const std::vector<std::string>& cidrs);
-std::vector<std::string> DumpSockServiceRanges(bpf_object* obj);
 
 }  // namespace kpr

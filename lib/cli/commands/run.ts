@@ -13,7 +13,7 @@ import { MAX_SNAT_RANGES, parsePortRange } from '../../datapath/edge/snat_ports'
 import { FlowTimeouts, PortRange } from '../../datapath/native';
 import { ConntrackSettings, KUBE_PROXY_CONNTRACK } from '../../host/conntrack_sysctls';
 import { formatDuration } from '../../duration';
-import { ConfigFileError, FileSettings, readKubeProxyConfig } from '../../kubeproxy_config';
+import { ConfigFileError, definedOnly, FileSettings, readKubeProxyConfig } from '../../kubeproxy_config';
 import { createLogger, LOG_LEVELS } from '../../log';
 import { LB_MODES } from '../../model/forwarding_mode';
 import { LB_ALGORITHMS } from '../../model/lb_algorithm';
@@ -133,8 +133,7 @@ function conntrackSettings(v: FlagValues, file: FileSettings, kubernetes: boolea
     const ms = f.node && durationFlag(RUN, v, f.flag);
     if (f.node && ms) flags[f.node] = ms / 1000;
   }
-  const given = Object.fromEntries(Object.entries(flags).filter(([, x]) => x !== undefined));
-  return { ...(kubernetes ? KUBE_PROXY_CONNTRACK : {}), ...file.conntrack, ...given };
+  return { ...(kubernetes ? KUBE_PROXY_CONNTRACK : {}), ...file.conntrack, ...definedOnly(flags) };
 }
 
 function nodePortAddressesFlag(raw: string | undefined): string[] | undefined {

@@ -21,7 +21,7 @@ import { socketMapCapacities, SocketLbMetrics } from './metrics';
 import { SocketReconciler } from './reconciler';
 
 export interface SocketLbOptions {
-  dp: Pick<SocketDatapath, 'destroyUdpSockets' | 'replaceBypass' | 'replaceServiceRanges' | 'dumpServiceRanges'>;
+  dp: Pick<SocketDatapath, 'destroyUdpSockets' | 'replaceBypass' | 'replaceServiceRanges'>;
   /** Finds the namespaces of the pods the socket LB leaves alone; undefined:
    *  the per-packet path is off, and a bypassed pod would reach no service. */
   podNetns?: Pick<PodNetns, 'cookies'>;
@@ -41,7 +41,7 @@ export class SocketLb implements LbSync {
   private bypassAsked?: string;
   private bypassWritten = '';
   private bypassUnresolved = false;
-  /** The refused ranges written last, joined; undefined: to be read back. */
+  /** The refused ranges written last, joined. */
   private rangesWritten?: string;
 
   constructor(private readonly o: SocketLbOptions) {}
@@ -63,11 +63,11 @@ export class SocketLb implements LbSync {
 
   /** The service CIDRs and ClusterIPs into kpr_sock_service_ranges, after
    *  the frontends: a new service's ClusterIP is served before its other
-   *  ports are refused. A full sync reads the map back first. */
+   *  ports are refused. A full sync writes them whatever changed: the
+   *  addon reads the map back and mends it. */
   private syncRefused(ranges: string[], full: boolean): void {
-    if (full) this.rangesWritten = [...this.o.dp.dumpServiceRanges()].sort().join(',');
     const joined = ranges.join(',');
-    if (joined === this.rangesWritten) return;
+    if (joined === this.rangesWritten && !full) return;
     this.o.dp.replaceServiceRanges(ranges);
     this.rangesWritten = joined;
     this.o.log.debug(`socket LB: ${ranges.length} service CIDRs and ClusterIPs refuse the ports no frontend serves`);

@@ -36,7 +36,6 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
                            InstanceMethod("replaceBypass", &SockDatapath::ReplaceBypass),
                            InstanceMethod("dumpBypass", &SockDatapath::DumpBypass),
                            InstanceMethod("replaceServiceRanges", &SockDatapath::ReplaceServiceRanges),
-                           InstanceMethod("dumpServiceRanges", &SockDatapath::DumpServiceRanges),
                            InstanceMethod("setNodeNetns", &SockDatapath::SetNodeNetns),
                            InstanceMethod("migrations", &SockDatapath::MigrationsJs),
                            InstanceMethod("settleMigratedMaps", &SockDatapath::SettleMigratedMaps),
@@ -242,15 +241,6 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
     return Guard(info, [&](Napi::Env env) -> Napi::Value {
       ReplaceSockServiceRanges(Loaded(), Strings(info[0], "CIDRs"));
       return env.Undefined();
-    });
-  }
-
-  Napi::Value DumpServiceRanges(const Napi::CallbackInfo& info) {
-    return Guard(info, [&](Napi::Env env) -> Napi::Value {
-      auto cidrs = DumpSockServiceRanges(Loaded());
-      Napi::Array out = Napi::Array::New(env, cidrs.size());
-      for (size_t i = 0; i < cidrs.size(); i++) out.Set(i, cidrs[i]);
-      return out;
     });
   }
 
