@@ -38,10 +38,12 @@ FROM ${NODE_IMAGE}
 # neighbour entries towards other nodes with `ip neigh`. mount: the agent
 # mounts bpffs. util-linux: nsenter, with which the chart's init container
 # mounts bpffs in the node's mount namespace. ethtool: for looking at a node's
-# devices (XDP driver support, offloads) with `kubectl exec`.
+# devices (XDP driver support, offloads) with `kubectl exec`. nftables: the
+# agent keeps an empty nat chain while connections another proxy translated
+# are left (lib/host/inherited_nat.ts).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libbpf1 libelf1 zlib1g iproute2 ethtool mount util-linux \
+      libbpf1 libelf1 zlib1g iproute2 ethtool mount util-linux nftables \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/kpr
 COPY --from=build /src/package.json ./

@@ -1,4 +1,4 @@
-# Entry points: make deps | build | kube-bin | cluster-bin | images | cluster | cluster-down | conformance | conformance-report | chart-tools | test | demo | bench | clean.
+# Entry points: make deps | build | kube-bin | cluster-bin | images | cluster | cluster-down | conformance | conformance-report | day2 | chart-tools | test | demo | bench | clean.
 # Everything runs as root on Debian 12; `make deps` installs what a fresh
 # machine lacks and is a quick no-op afterwards.
 SHELL := /bin/bash
@@ -22,7 +22,7 @@ BENCH_BIN := build/connrate build/acceptd build/rrd build/rrclient build/flowrat
 # BPF objects that only tests load (error paths of the addon).
 TEST_BPF_OBJS := build/verifier_reject.o build/xdp_pass.o build/xdp_reject.o build/tc_pass.o
 
-.PHONY: deps apt-deps cluster-apt-deps image-apt-deps go-deps build bpf kube-bin cluster-bin images cluster cluster-down conformance conformance-report chart-tools test demo bench bench-report bench-control-plane bench-peers bench-datapath bench-flow-rate clean
+.PHONY: deps apt-deps cluster-apt-deps image-apt-deps go-deps build bpf kube-bin cluster-bin images cluster cluster-down conformance conformance-report day2 chart-tools test demo bench bench-report bench-control-plane bench-peers bench-datapath bench-flow-rate clean
 
 deps: apt-deps $(NPM_STAMP) go-deps
 
@@ -123,6 +123,13 @@ SLICE ?= full
 conformance: cluster
 	node dist/tests/cluster/conformance.js --slice $(SLICE)
 	$(if $(filter full,$(SLICE)),$(MAKE) conformance-report)
+
+# The operations of an operator's day two on make cluster, each under load
+# (tests/cluster/day2.ts): kube-proxy to kpr and back (nftables, iptables),
+# helm upgrade and rollback, kpr killed, evicted, a node drained. Prints the
+# README's table; ROWS=name,... runs some (make test runs the kill rows).
+day2: cluster chart-tools
+	node dist/tests/cluster/day2.js $(if $(ROWS),--rows $(ROWS))
 
 # tests/e2e/CONFORMANCE.md from the JUnit reports of upstream's e2e.test, one
 # --report-dir per proxy (the runs of make conformance write them there); the

@@ -85,9 +85,9 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, const stru
 		return drop(KPR_EDGE_DROP_SOURCE_RANGE_DENIED);
 	if (svc.count == 0)
 		return no_backend(ctx, p, svc.flags);
-	b = select_backend(p, &svc, &t->pick, &t->backend_id, &refreshed);
+	b = select_backend(ctx, KPR_CTX_XDP, p, &svc, &t->pick, &t->backend_id, &refreshed);
 	if (!b)
-		return drop(KPR_EDGE_DROP_BACKEND_MISSING);
+		return t->pick == KPR_PICK_NODE_CONNTRACK ? XDP_PASS : drop(KPR_EDGE_DROP_BACKEND_MISSING);
 	if (b->family != p->family)
 		return drop(KPR_EDGE_DROP_UNSUPPORTED_L3);
 

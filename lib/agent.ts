@@ -14,6 +14,7 @@ import { HealthCheckServers } from './health_check_node_port';
 import { ensureBpffs, pinPaths, privatePinDirs, privatePins } from './host/bpffs';
 import { resolveCgroupRoot } from './host/cgroup';
 import { applyConntrackSettings } from './host/conntrack_sysctls';
+import { nodeInheritedNat } from './host/inherited_nat';
 import { namespaceInterfaces } from './host/devices';
 import { currentNetns } from './host/netns';
 import { Logger } from './log';
@@ -142,6 +143,9 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const cgroupRoot = resolveCgroupRoot(cfg.cgroupRoot, log);
   ensureBpffs(cfg.bpfRoot, log);
   applyConntrackSettings(cfg.conntrack, log, cfg.procfs);
+  // Before any program attaches, while the other proxy's nat chains still exist.
+  const inheritedNat = nodeInheritedNat(cfg.procfs, log);
+  inheritedNat.check();
   const pins = pinPaths(cfg.bpfRoot);
   const pinDirs = [path.dirname(pins.maps), pins.maps, pins.links];
   privatePinDirs(pinDirs);
@@ -184,7 +188,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   };
   const state: ProxyState = new ProxyState({ name: node, labels: {}, addresses: [] }, modelConfig, metrics, () => loop.changed());
   const healthChecks = new HealthCheckServers(() => metrics.health.isHealthy(Date.now()), log);
-  const loop: SyncLoop = new SyncLoop(lbs.map((lb) => lb.sync), state, metrics, log, readyDetail, timing, { attachments: repair, healthChecks });
+  const loop: SyncLoop = new SyncLoop(lbs.map((lb) => lb.sync), state, metrics, log, readyDetail, timing, { attachments: repair, healthChecks, inheritedNat });
   const addressWatch = new InterfaceAddressWatch((addresses) => state.setInterfaceAddresses(addresses), log);
   const w: Wiring = { node, state, loop, health: metrics.health, capacity, log, proxyName: cfg.serviceProxyName };
   // Handlers go in before anything can say "ready": a SIGTERM that finds

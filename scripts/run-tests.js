@@ -91,17 +91,18 @@ function runSuite(suite, outDir) {
 // Upstream's e2e tests on a real cluster (issue 13): make cluster's two nodes,
 // kpr from its image by helm, the [Conformance] tests of [sig-network]
 // Services (tests/cluster/conformance.ts --slice ci), then kpr's own checks of
-// the socket-LB bypass there (tests/cluster/socket_bypass.ts). Each upstream
-// test and each check counts as one test; the cluster goes down after,
-// whatever happened.
+// the socket-LB bypass there (tests/cluster/socket_bypass.ts) and the
+// cheapest day-two rows (tests/cluster/day2.ts: kpr killed three ways under
+// load; make day2 runs every row). Each upstream test, check and row counts
+// as one test; the cluster goes down after, whatever happened.
 const CLUSTER = path.join(DIST_TESTS, 'cluster');
 
 // kpr's own checks on the same cluster, after upstream's: each writes
 // {passed, failed} to --summary; none written counts as one failure.
-function runClusterCheck(outDir, script, label) {
+function runClusterCheck(outDir, script, label, args = []) {
   const summary = path.join(outDir, `${script}.json`);
   console.log(`\n=== ${label} ===`);
-  const r = spawnSync(process.execPath, [path.join(CLUSTER, script), '--summary', summary], { cwd: ROOT, stdio: 'inherit', timeout: 10 * MINUTE });
+  const r = spawnSync(process.execPath, [path.join(CLUSTER, script), ...args, '--summary', summary], { cwd: ROOT, stdio: 'inherit', timeout: 10 * MINUTE });
   if (r.error) console.log(`${label}: ${r.error.message}`);
   try {
     return JSON.parse(fs.readFileSync(summary, 'utf8'));
@@ -122,6 +123,7 @@ function runClusterSlice(outDir) {
   });
   if (up.error) console.log(`${label}: ${up.error.message}`);
   const bypass = runClusterCheck(outDir, 'socket_bypass.js', 'tests/cluster (the socket-LB bypass on make cluster)');
+  const day2 = runClusterCheck(outDir, 'day2.js', 'tests/cluster (day-two rows: kpr killed under load)', ['--rows', 'container-kill,kill-9,pod-delete']);
   const down = spawnSync(process.execPath, [path.join(CLUSTER, 'down.js')], { cwd: ROOT, stdio: 'inherit', timeout: 5 * MINUTE });
   let counts;
   try {
@@ -130,8 +132,10 @@ function runClusterSlice(outDir) {
     console.log(`${label}: no results (exit ${up.status ?? up.signal})`);
     counts = { passed: 0, failed: 1 };
   }
-  counts.passed += bypass.passed;
-  counts.failed += bypass.failed;
+  for (const check of [bypass, day2]) {
+    counts.passed += check.passed;
+    counts.failed += check.failed;
+  }
   if (down.status !== 0) {
     console.log(`${label}: make cluster-down failed (exit ${down.status ?? down.signal})`);
     counts.failed += 1;

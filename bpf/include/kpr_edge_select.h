@@ -15,6 +15,7 @@
 #include "kpr_parse.h"
 #include "kpr_edge_maps.h"
 #include "kpr_hash.h"
+#include "kpr_node_conntrack.h"
 
 /* Over the client's side only (source address and port, protocol): the
  * destination is the same for every client of a frontend and adds nothing. */
@@ -106,10 +107,12 @@ static __always_inline void count_flow_miss(void)
 }
 
 /* *how: enum kpr_pick (KPR_PICK_FLOW: a flow this node already had a
- * backend for); *backend_id: the one chosen; *refreshed: the flow's entry
- * took a new second for this packet. */
-static __always_inline struct edge_backend *select_backend(const struct pkt *p, const struct edge_fe_val *fe,
-							   __u8 *how, __u32 *backend_id, int *refreshed)
+ * backend for; KPR_PICK_NODE_CONNTRACK, with NULL: a flow to leave to the
+ * stack); *backend_id: the one chosen; *refreshed: the flow's entry took a
+ * new second for this packet. ctx, of kind: the program's context. */
+static __always_inline struct edge_backend *select_backend(void *ctx, enum kpr_ctx_kind kind, const struct pkt *p,
+							   const struct edge_fe_val *fe, __u8 *how, __u32 *backend_id,
+							   int *refreshed)
 {
 	struct edge_affinity_key ak = {};
 	struct edge_stick_val *sv, av = {};
@@ -131,6 +134,10 @@ static __always_inline struct edge_backend *select_backend(const struct pkt *p, 
 		return b;
 	}
 	count_flow_miss();
+	if (node_conntrack_translated(ctx, kind, p)) {
+		*how = KPR_PICK_NODE_CONNTRACK;
+		return NULL;
+	}
 
 	/* Jiffy resolution is plenty for timeouts of seconds. */
 	now = bpf_ktime_get_coarse_ns();

@@ -276,6 +276,7 @@ enum kpr_pick {
 	KPR_PICK_AFFINITY = 2, /* the client's ClientIP affinity backend */
 	KPR_PICK_MAGLEV = 3,   /* the Maglev table slot of the client's hash */
 	KPR_PICK_RANDOM = 4,   /* a random slot of the table */
+	KPR_PICK_NODE_CONNTRACK = 5, /* none: a flow the node's conntrack translated, left to it (kpr_node_conntrack.h) */
 };
 
 /* Where the packet went once a backend was chosen. */

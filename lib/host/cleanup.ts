@@ -2,12 +2,14 @@
 // since its state outlives the agent by design, taken away, and said: its
 // programs on the XDP hooks and tc slots of this namespace's devices (the
 // node's and the pods'), the managed neighbour entries it keeps for the
-// edge LB, and its pins (the cgroup links, detached as their last
+// edge LB, the nat table it keeps for connections another proxy translated
+// (inherited_nat.ts), and its pins (the cgroup links, detached as their last
 // reference goes, and the maps) under --bpf-root. Run it where the agent
 // ran, after the agent stopped: a running agent puts everything back.
 import * as fs from 'fs';
 import * as path from 'path';
 import { pinPaths } from './bpffs';
+import { deleteInheritedNatTable, INHERITED_NAT_TABLE } from './inherited_nat';
 import { kernelNeighbours, managedNeighbours, Nexthop } from './node_neighbours';
 
 export interface CleanupReport {
@@ -21,6 +23,8 @@ export interface CleanupDeps {
   detachDevices(): string[];
   neighbours(): Nexthop[];
   forget(hop: Nexthop): void;
+  /** Deletes kpr's inherited-NAT table; whether there was one. */
+  deleteNatTable(): boolean;
 }
 
 const errorText = (e: unknown) => (e as Error).message.trim();
@@ -69,11 +73,16 @@ export function cleanupNode(bpfRoot: string, deps: CleanupDeps): CleanupReport {
   } catch (e) {
     report.errors.push(`neighbours: ${errorText(e)}`);
   }
+  try {
+    if (deps.deleteNatTable()) report.removed.push(`nftables table inet ${INHERITED_NAT_TABLE}`);
+  } catch (e) {
+    report.errors.push(`nftables table inet ${INHERITED_NAT_TABLE}: ${errorText(e)}`);
+  }
   removePins(bpfRoot, report);
   return report;
 }
 
 /** The node's own kernel as cleanupNode reaches it. */
 export function kernelCleanupDeps(detachDevices: () => string[]): CleanupDeps {
-  return { detachDevices, neighbours: managedNeighbours, forget: (hop) => kernelNeighbours.forget(hop) };
+  return { detachDevices, neighbours: managedNeighbours, forget: (hop) => kernelNeighbours.forget(hop), deleteNatTable: deleteInheritedNatTable };
 }

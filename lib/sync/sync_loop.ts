@@ -13,6 +13,7 @@ import { DesiredFrontends } from '../model/desired_memo';
 import { healthCheckHosts } from '../model/nodeport_addresses';
 import { AttachmentRepair } from './attachment_repair';
 import { LbSync } from './lb_sync';
+import { InheritedNat } from '../host/inherited_nat';
 import { ProxyState } from './proxy_state';
 import { Reported } from './reported';
 import { BoundedFrequencyRunner, RunKind } from './runner';
@@ -32,6 +33,8 @@ export interface SyncExtras {
   /** Puts programs back on their hooks, at full syncs. */
   attachments?: Pick<AttachmentRepair, 'check'>;
   healthChecks?: HealthCheckServers;
+  /** Keeps nf_nat's hooks for connections translated before kpr, at full syncs. */
+  inheritedNat?: Pick<InheritedNat, 'check'>;
 }
 
 export class SyncLoop {
@@ -90,7 +93,10 @@ export class SyncLoop {
       for (const w of this.warnings.fresh(desired.warnings)) this.log.warn(w);
       const ctx = { node, kind, routine: this.ready && !this.dirty, elapsed, socketBypass: this.state.socketBypass, serviceCidrs: this.state.serviceCidrs };
       for (const lb of this.lbs) lb.sync(desired, ctx);
-      if (kind === 'full') this.extras.attachments?.check();
+      if (kind === 'full') {
+        this.extras.attachments?.check();
+        this.extras.inheritedNat?.check();
+      }
       this.extras.healthChecks?.sync(desired.healthChecks, healthCheckHosts(node, config));
     } catch (e) {
       const retry = Math.max(RETRY_MS, this.timing.minSyncPeriodMs);

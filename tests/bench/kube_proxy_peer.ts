@@ -86,8 +86,9 @@ export async function startKubeProxy(cluster: Cluster, mode: ProxyMode): Promise
 /** kube-proxy's label of its IPv4 series (it runs an IPv6 proxier beside it). */
 export const IPV4_SERIES = 'ip_family="IPv4"';
 
-/** A gauge or counter of the IPv4 series from kube-proxy's metrics; undefined when absent. */
-export function metricValue(text: string, name: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${IPV4_SERIES}} `));
+/** A gauge or counter of one family's series (IPv4 by default) from kube-proxy's metrics; undefined when absent. */
+export function metricValue(text: string, name: string, family: 'IPv4' | 'IPv6' = 'IPv4'): number | undefined {
+  const series = family === 'IPv4' ? IPV4_SERIES : 'ip_family="IPv6"';
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${series}} `));
   return line === undefined ? undefined : Number(line.split(' ')[1]);
 }

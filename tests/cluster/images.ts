@@ -10,7 +10,7 @@ import { say } from './log';
 import { NodeLayout, SANDBOX_IMAGE, imagesDir } from './layout';
 import { containerdName, containerdSocket } from './node';
 
-function ctr(node: NodeLayout, args: string[], timeoutMs = 30_000): string {
+export function ctr(node: NodeLayout, args: string[], timeoutMs = 30_000): string {
   return execFileSync('ctr', ['--address', containerdSocket(node), '--namespace', 'k8s.io', ...args], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -30,23 +30,30 @@ function helmPath(): string {
   return execFileSync(path.join(REPO_ROOT, 'scripts', 'build-tools.sh'), ['--bin', 'helm'], { encoding: 'utf8' }).trim();
 }
 
-function kprProxy(kubeconfig: string): Proxy {
-  const helm = (args: string[]) =>
+/** helm as make cluster's admin, in kube-system. */
+export function helmFor(kubeconfig: string): (args: string[]) => string {
+  return (args) =>
     execFileSync(helmPath(), [`--kubeconfig=${kubeconfig}`, `--namespace=${NAMESPACE}`, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: READY_TIMEOUT_MS + 30_000 });
+}
+
+/** The chart's values on make cluster, as --set flags. */
+export const KPR_CLUSTER_VALUES = [
+  `--set=k8sServiceHost=${HOST_IP}`,
+  `--set=k8sServicePort=${API_PORT}`,
+  '--set=podLabels.k8s-app=kube-proxy',
+  // The nodes' own bpffs is mounted where kpr pins (make cluster), and
+  // each node's cgroup2 subtree, which holds its pods, is at NODE_CGROUP2.
+  '--set=bpf.mountBpffs=false',
+  `--set=cgroup.hostRoot=${NODE_CGROUP2}`,
+];
+
+function kprProxy(kubeconfig: string): Proxy {
+  const helm = helmFor(kubeconfig);
   return {
     name: 'kpr',
     install() {
       say('installing kpr: helm install of charts/kpr');
-      helm([
-        'upgrade', '--install', 'kpr', path.join(REPO_ROOT, 'charts', 'kpr'),
-        `--set=k8sServiceHost=${HOST_IP}`,
-        `--set=k8sServicePort=${API_PORT}`,
-        '--set=podLabels.k8s-app=kube-proxy',
-        // The nodes' own bpffs is mounted where kpr pins (make cluster), and
-        // each node's cgroup2 subtree, which holds its pods, is at NODE_CGROUP2.
-        '--set=bpf.mountBpffs=false',
-        `--set=cgroup.hostRoot=${NODE_CGROUP2}`,
-      ]);
+      helm(['upgrade', '--install', 'kpr', path.join(REPO_ROOT, 'charts', 'kpr'), ...KPR_CLUSTER_VALUES]);
     },
     uninstall() {
       say('removing kpr: helm uninstall');
@@ -56,20 +63,27 @@ function kprProxy(kubeconfig: string): Proxy {
   };
 }
 
+export type KubeProxyMode = 'nftables' | 'iptables';
+
+/** kube-proxy.yaml for make cluster, in mode. */
+export function kubeProxyManifest(mode: KubeProxyMode): string {
+  return fs
+    .readFileSync(path.join(REPO_ROOT, 'tests', 'cluster', 'kube-proxy.yaml'), 'utf8')
+    .replace(/\$\{(\w+)\}/g, (_, key: string) => {
+      const values: Record<string, string> = {
+        POD_SUPERNETS: POD_SUPERNETS.join(','),
+        IMAGE: `registry.k8s.io/kube-proxy:${kubeVersions().KUBE_VERSION}`,
+        API_HOST: HOST_IP,
+        API_PORT: String(API_PORT),
+        MODE: mode,
+      };
+      if (!(key in values)) throw new Error(`kube-proxy.yaml: no value for \${${key}}`);
+      return values[key];
+    });
+}
+
 function kubeProxy(kubectl: Kubectl): Proxy {
-  const manifest = () =>
-    fs
-      .readFileSync(path.join(REPO_ROOT, 'tests', 'cluster', 'kube-proxy.yaml'), 'utf8')
-      .replace(/\$\{(\w+)\}/g, (_, key: string) => {
-        const values: Record<string, string> = {
-          POD_SUPERNETS: POD_SUPERNETS.join(','),
-          IMAGE: `registry.k8s.io/kube-proxy:${kubeVersions().KUBE_VERSION}`,
-          API_HOST: HOST_IP,
-          API_PORT: String(API_PORT),
-        };
-        if (!(key in values)) throw new Error(`kube-proxy.yaml: no value for \${${key}}`);
-        return values[key];
-      });
+  const manifest = () => kubeProxyManifest('nftables');
   return {
     name: 'kube-proxy',
     install() {

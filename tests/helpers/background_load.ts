@@ -1,6 +1,8 @@
-// A bounded background load for the fault tests (issue 7): per target, new TCP
-// connections at a steady rate (each: connect, request, answer, close) and a
-// few long-lived flows probed all along, while a test breaks something. Each
+// A bounded background load for the fault tests (issue 7): per target, new
+// flows at a steady rate (TCP: connect, request, answer, close; UDP: a
+// connected socket of its own, one exchange) and a few long-lived flows
+// (a TCP connection, a connected UDP socket) probed all along, while a test
+// breaks something. Each
 // test reports what the load saw with reportFigures(), one JSON line per
 // fault, for the README's reliability table.
 import * as fs from 'fs';
@@ -15,11 +17,13 @@ export interface LoadTarget {
   addr: string;
   port: number;
   place: Place;
+  /** Default tcp. */
+  proto?: 'tcp' | 'udp';
 }
 
 export interface LoadFigures {
   target: string;
-  /** New TCP connections attempted (each: connect, request, reply, close). */
+  /** New flows attempted (TCP: connect, request, reply, close; UDP: one exchange on a socket of its own). */
   attempted: number;
   /** Of which failed (refused, reset, timeout, wrong answer). */
   failed: number;
@@ -29,6 +33,9 @@ export interface LoadFigures {
   holdsOpened: number;
   /** Of which saw any failed probe. */
   holdsBroken: number;
+  /** Per broken flow, the backend that last answered it (a test can tell a
+   *  flow its own backend's end closed from one a fault broke). */
+  brokenHoldBackends: (string | undefined)[];
 }
 
 export interface BackgroundLoad {
@@ -45,7 +52,7 @@ const HOLD_CONNECT_TIMEOUT_MS = 10_000;
 /** Node's start inside the namespace, and the exchange in flight at a stop. */
 const STOP_GRACE_MS = EXCHANGE_TIMEOUT_MS + 5000;
 
-/** New connections to one target, one every 1000/connectionsPerSecond ms,
+/** New flows to one target, one every 1000/connectionsPerSecond ms,
  *  until stopped or maxMs; the report holds each connection's result. */
 export class PacedConnections {
   private readonly process: LineProcess;
@@ -53,7 +60,7 @@ export class PacedConnections {
   constructor(target: LoadTarget, connectionsPerSecond: number, maxMs: number) {
     if (!(connectionsPerSecond > 0) || !(maxMs > 0)) throw new Error(`load on ${target.name}: connectionsPerSecond and maxMs must be positive`);
     this.process = startClient(target.place, {
-      mode: 'tcp',
+      mode: target.proto === 'udp' ? 'udp-connected-new-socket' : 'tcp',
       addr: target.addr,
       port: target.port,
       count: Math.max(1, Math.floor((connectionsPerSecond * maxMs) / 1000)),
@@ -71,14 +78,27 @@ export class PacedConnections {
   }
 }
 
+function lastBackend(hold: HoldClient): string | undefined {
+  return hold
+    .events()
+    .flatMap((e) => (e.type === 'probe' && e.ok && e.backend ? [e.backend] : []))
+    .pop();
+}
+
 /** What went wrong with a long-lived flow once established (it had answered
  *  a probe: a slow first answer is not a flow broken by a fault): its failed
- *  probes' and socket errors' codes, or that it never answered. */
+ *  probes' and socket errors' codes, "moved" for each answer from another
+ *  backend than its first (a UDP flow re-balanced mid-flow loses whatever
+ *  state its backend kept), or that it never answered. */
 function flowFailures(hold: HoldClient): string[] {
   const events = hold.events();
   const established = events.findIndex((e) => e.type === 'probe' && e.ok);
   if (established < 0) return ['never answered'];
-  return events.slice(established).flatMap((e) => (e.type === 'error' || (e.type === 'probe' && !e.ok) ? [e.error ?? 'failed'] : []));
+  const first = events[established].type === 'probe' ? events[established].backend : undefined;
+  return events.slice(established).flatMap((e) => {
+    if (e.type === 'error' || (e.type === 'probe' && !e.ok)) return [e.error ?? 'failed'];
+    return e.type === 'probe' && e.backend !== first ? ['moved'] : [];
+  });
 }
 
 /** The figures of one target from its connections' report and its flows. */
@@ -98,6 +118,7 @@ export function loadFigures(target: string, report: ClientReport, holds: HoldCli
     errors,
     holdsOpened: holds.length,
     holdsBroken: flows.filter((f) => f.length > 0).length,
+    brokenHoldBackends: holds.filter((_, i) => flows[i].length > 0).map(lastBackend),
   };
 }
 
@@ -106,7 +127,7 @@ export async function startBackgroundLoad(targets: LoadTarget[], o: { connection
   const runs = targets.map((t) => ({
     target: t,
     holds: Array.from({ length: o.holds }, () =>
-      startHold(t.place, { proto: 'tcp', addr: t.addr, port: t.port, durationMs: o.maxMs, intervalMs: HOLD_INTERVAL_MS, timeoutMs: EXCHANGE_TIMEOUT_MS }),
+      startHold(t.place, { proto: t.proto ?? 'tcp', addr: t.addr, port: t.port, durationMs: o.maxMs, intervalMs: HOLD_INTERVAL_MS, timeoutMs: EXCHANGE_TIMEOUT_MS }),
     ),
     connections: new PacedConnections(t, o.connectionsPerSecond, o.maxMs),
   }));

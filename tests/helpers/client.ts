@@ -4,7 +4,7 @@
 //        [--upload BYTES] [--download BYTES] [--source-port S]
 //        [--request-bytes R --answer-bytes A]              -> one JSON line (ClientReport)
 //   node client.js hold --proto tcp|udp --addr A --port P --interval-ms I
-//        --duration-ms D [--timeout-ms T]               -> one JSON line per HoldEvent
+//        --duration-ms D [--timeout-ms T] [--flows N]    -> one JSON line per HoldEvent
 // tcp: N sequential connections, each asks the backend its name and how it sees the client.
 // udp: one unconnected socket, N sendto()/recvmsg() exchanges.
 // udp-connected: one connected socket, N send()/recv() exchanges.
@@ -21,8 +21,9 @@
 // With --interval-ms the one-shot modes start a probe every I ms at most (a
 // paced load), and SIGTERM ends them early: the probe under way finishes and
 // the report covers what was done.
-// hold: one TCP connection or connected UDP socket, probed every I ms for D ms,
-// so a test can watch an established flow across agent restarts or socket destruction.
+// hold: one TCP connection or connected UDP socket (--flows N: N of them, each
+// event naming its flow), probed every I ms for D ms, so a test can watch
+// established flows across agent restarts, socket destruction or a migration.
 // Every loop is bounded by a count and a deadline.
 import * as dgram from 'dgram';
 import * as http from 'http';
@@ -38,6 +39,8 @@ const PEER_REQUEST = 'peer\n';
 const MAX_COUNT = 100_000;
 const MAX_DURATION_MS = 600_000;
 const MIN_INTERVAL_MS = 10;
+/** hold --flows: sockets one process keeps open, within a 1024-descriptor limit: several processes hold more. */
+const MAX_HOLD_FLOWS = 1000;
 /** transfer: bytes each way per connection (the echo server's limit). */
 const MAX_TRANSFER = 64 * 1024 * 1024;
 
@@ -414,24 +417,37 @@ async function oneShot(mode: OneShotMode, o: Options): Promise<ClientReport> {
   };
 }
 
-async function hold(proto: string, o: Options, durationMs: number): Promise<void> {
+async function hold(proto: string, o: Options, durationMs: number, flows: number): Promise<void> {
   const { intervalMs } = o;
   const start = performance.now();
   const t = () => Math.round(performance.now() - start);
-  const emit = (e: HoldEvent) => process.stdout.write(`${JSON.stringify(e)}\n`);
-  const channel =
-    proto === 'tcp' ? await tcpChannel(o.addr, o.port, o.timeoutMs, emit, t) : await udpChannel(o.addr, o.port, emit, t);
+  const write = (e: HoldEvent) => process.stdout.write(`${JSON.stringify(e)}\n`);
+  const channels: Channel[] = [];
+  for (let flow = 0; flow < flows; flow++) {
+    // One flow keeps the events of old; more name theirs.
+    const emit = flows === 1 ? write : (e: HoldEvent) => write(e.type === 'done' ? e : { ...e, flow });
+    channels.push(proto === 'tcp' ? await tcpChannel(o.addr, o.port, o.timeoutMs, emit, t) : await udpChannel(o.addr, o.port, emit, t));
+  }
   const maxProbes = Math.floor(durationMs / intervalMs) + 1;
   let ok = 0;
-  let seq = 0;
-  for (; seq < maxProbes && performance.now() - start < durationMs; seq++) {
-    const r = await channel.probe(Math.min(o.timeoutMs, intervalMs));
-    if (r.backend !== undefined) ok++;
-    emit({ type: 'probe', t: t(), seq, ok: r.backend !== undefined, backend: r.backend, error: r.error, ms: r.ms });
-    await sleep(Math.max(0, start + (seq + 1) * intervalMs - performance.now()));
-  }
-  channel.close();
-  emit({ type: 'done', t: t(), probes: seq, ok });
+  let probes = 0;
+  // Each flow on its own schedule, spread over the interval: a burst of
+  // thousands of datagrams at once would overflow the backends' buffers.
+  await Promise.all(
+    channels.map(async (channel, flow) => {
+      const offset = (flow * intervalMs) / flows;
+      await sleep(offset);
+      for (let seq = 0; seq < maxProbes && performance.now() - start < durationMs; seq++) {
+        const r = await channel.probe(Math.min(o.timeoutMs, intervalMs));
+        probes++;
+        if (r.backend !== undefined) ok++;
+        write({ type: 'probe', t: t(), seq, ok: r.backend !== undefined, backend: r.backend, error: r.error, ms: r.ms, ...(flows === 1 ? {} : { flow }) });
+        await sleep(Math.max(0, start + offset + (seq + 1) * intervalMs - performance.now()));
+      }
+    }),
+  );
+  for (const c of channels) c.close();
+  write({ type: 'done', t: t(), probes, ok });
 }
 
 function intOption(values: Record<string, unknown>, name: string, min: number, max: number, fallback?: number): number {
@@ -464,6 +480,7 @@ async function main(): Promise<void> {
       proto: { type: 'string' },
       'interval-ms': { type: 'string' },
       'duration-ms': { type: 'string' },
+      flows: { type: 'string' },
       upload: { type: 'string' },
       download: { type: 'string' },
       'source-port': { type: 'string' },
@@ -488,7 +505,7 @@ async function main(): Promise<void> {
   if (mode === 'transfer' && opts.upload + opts.download === 0) throw new Error('transfer needs --upload or --download bytes');
   if (mode === 'hold') {
     if (values.proto !== 'tcp' && values.proto !== 'udp') throw new Error('--proto must be tcp or udp');
-    await hold(values.proto, opts, intOption(values, 'duration-ms', 1, MAX_DURATION_MS));
+    await hold(values.proto, opts, intOption(values, 'duration-ms', 1, MAX_DURATION_MS), intOption(values, 'flows', 1, MAX_HOLD_FLOWS, 1));
   } else if (mode === 'tcp' || mode === 'udp' || mode === 'udp-connected' || mode === 'udp-new-socket' || mode === 'udp-connected-new-socket' || mode === 'http' || mode === 'transfer') {
     process.once('SIGTERM', () => (stopRequested = true));
     const report = `${JSON.stringify(await oneShot(mode, opts))}\n`;

@@ -56,10 +56,11 @@ export interface ClientReport {
   ms: number;
 }
 
+/** flow: which of a hold's flows (client.ts hold --flows), when it holds more than one. */
 export type HoldEvent =
   /** The socket is connected; peer as getpeername() reports it. */
-  | { type: 'connected'; t: number; peerAddr?: string; peerPort?: number }
-  | { type: 'probe'; t: number; seq: number; ok: boolean; backend?: string; error?: string; ms: number }
+  | { type: 'connected'; t: number; peerAddr?: string; peerPort?: number; flow?: number }
+  | { type: 'probe'; t: number; seq: number; ok: boolean; backend?: string; error?: string; ms: number; flow?: number }
   /** An error reported by the socket itself, between or during probes. */
-  | { type: 'error'; t: number; error: string }
+  | { type: 'error'; t: number; error: string; flow?: number }
   | { type: 'done'; t: number; probes: number; ok: number };

@@ -38,6 +38,8 @@ export interface HoldRequest {
   durationMs: number;
   intervalMs?: number;
   timeoutMs?: number;
+  /** Flows held by the one process (default 1). */
+  flows?: number;
 }
 
 const CG_NETNS_EXEC = path.join(repoRoot(), 'scripts', 'cg-netns-exec');
@@ -136,6 +138,7 @@ export function startHold(place: Place, req: HoldRequest): HoldClient {
     'duration-ms': req.durationMs,
     'interval-ms': req.intervalMs,
     'timeout-ms': req.timeoutMs,
+    flows: req.flows,
   });
   return new HoldClient(spawnInPlace(place, argv), req.durationMs);
 }

@@ -27,10 +27,12 @@ describe('kpr cleanup', () => {
         },
         neighbours: () => [{ addr: '198.18.0.3', dev: 'eth0' }],
         forget: (hop) => void forgotten.push(hop.addr),
+        deleteNatTable: () => true,
       });
       expect(report).toEqual({
         removed: [
           'neighbour 198.18.0.3 on eth0',
+          'nftables table inet kpr_inherited_nat',
           `pin ${root}/kpr/links/kpr_connect4`,
           `pin ${root}/kpr/maps/kpr_services`,
           `directory ${root}/kpr/links`,
@@ -40,8 +42,8 @@ describe('kpr cleanup', () => {
         errors: ['devices: netlink: no permission'],
       });
       expect(forgotten).toEqual(['198.18.0.3']);
-      expect(formatCleanup(report).split('\n').slice(-3)).toEqual(['could not remove devices: netlink: no permission', '6 removed, 1 not', '']);
-      expect(formatCleanup(cleanupNode(root, { detachDevices: () => [], neighbours: () => [], forget: () => undefined }))).toBe('nothing of kpr found\n');
+      expect(formatCleanup(report).split('\n').slice(-3)).toEqual(['could not remove devices: netlink: no permission', '7 removed, 1 not', '']);
+      expect(formatCleanup(cleanupNode(root, { detachDevices: () => [], neighbours: () => [], forget: () => undefined, deleteNatTable: () => false }))).toBe('nothing of kpr found\n');
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }

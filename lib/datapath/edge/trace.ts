@@ -5,7 +5,7 @@ import { TraceEvent } from '../native';
 import { edgeDropReasonName } from '../reasons';
 
 /** enum kpr_pick */
-export const PICKS = ['none', 'flow', 'affinity', 'maglev', 'random'] as const;
+export const PICKS = ['none', 'flow', 'affinity', 'maglev', 'random', 'conntrack'] as const;
 /** enum kpr_path */
 export const PATHS = ['none', 'local', 'dsr', 'snat'] as const;
 /** XDP actions (include/uapi/linux/bpf.h) */

@@ -1,0 +1,127 @@
+// Connections another proxy translated before kpr took over (kube-proxy's
+// DNAT, during a migration) keep their translation in the node's conntrack,
+// but the kernel applies it only while conntrack's and nf_nat's hooks are
+// registered in the network namespace: while some rule uses conntrack and
+// some nat chain exists there. `kube-proxy --cleanup` deletes kube-proxy's,
+// on many nodes the last ones: the next packets of those connections would
+// leave untranslated and go unanswered (measured: every held flow broke).
+// So while the node's conntrack holds connections with a translated
+// destination, kpr keeps a nat chain of its own with one conntrack rule
+// (nftables table `inet kpr_inherited_nat`, which translates nothing and
+// accepts everything), and deletes it once
+// none is left; its BPF programs leave such flows to the stack
+// (bpf/include/kpr_node_conntrack.h). Checked at start and at each full sync,
+// until the first check that finds none: no cost once the migration is over.
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { Logger } from '../log';
+
+export const INHERITED_NAT_TABLE = 'kpr_inherited_nat';
+
+/** A nat chain registers nf_nat's hooks of both families (an inet table) on
+ *  every hook; the rule's conntrack expression, conntrack's (a nat chain alone
+ *  does not). Nat chains see only a connection's first packet: the rule
+ *  matches nothing that would otherwise pass. */
+const KEEP_HOOKS = `table inet ${INHERITED_NAT_TABLE} {
+  chain prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+    ct state established,related accept
+  }
+}
+`;
+
+/** Connections of /proc/net/nf_conntrack whose destination was translated:
+ *  the reply's source differs from the original destination. */
+export function countTranslated(conntrack: string): number {
+  let n = 0;
+  for (const line of conntrack.split('\n')) {
+    const dst = /\bdst=(\S+)/.exec(line);
+    const dport = /\bdport=(\d+)/.exec(line);
+    // The reply tuple is the second src=/sport= of the line.
+    const replySrc = /\bsrc=\S+.*?\bsrc=(\S+)/.exec(line);
+    const replySport = /\bsport=\d+.*?\bsport=(\d+)/.exec(line);
+    if (!dst || !replySrc) continue;
+    if (dst[1] !== replySrc[1] || (dport && replySport && dport[1] !== replySport[1])) n++;
+  }
+  return n;
+}
+
+export interface InheritedNatDeps {
+  /** /proc/net/nf_conntrack's text in the agent's namespace; undefined without conntrack. */
+  readConntrack(): string | undefined;
+  /** Makes the table (idempotent). */
+  keep(): void;
+  /** Deletes the table if there is one, a previous agent's too. */
+  release(): void;
+  log: Logger;
+}
+
+export class InheritedNat {
+  private kept = false;
+  private finished = false;
+
+  constructor(private readonly deps: InheritedNatDeps) {}
+
+  check(): void {
+    if (this.finished) return;
+    const text = this.deps.readConntrack();
+    if (text === undefined) {
+      // No conntrack here (or no procfs to read it by): nothing to keep.
+      this.finished = true;
+      return;
+    }
+    const translated = countTranslated(text);
+    try {
+      if (translated > 0 && !this.kept) {
+        this.deps.keep();
+        this.kept = true;
+        this.deps.log.info(`inherited NAT: ${translated} connections translated by the node's conntrack before kpr (another proxy's rules); nftables table inet ${INHERITED_NAT_TABLE} keeps their translation until they end`);
+      } else if (translated === 0) {
+        this.finished = true;
+        this.deps.release();
+        if (this.kept) this.deps.log.info(`inherited NAT: no connection translated before kpr is left; table inet ${INHERITED_NAT_TABLE} deleted`);
+      }
+    } catch (e) {
+      this.finished = true;
+      this.deps.log.error(`inherited NAT: ${(e as Error).message.trim()}; connections translated before kpr lose their translation once the other proxy's rules are removed`);
+    }
+  }
+}
+
+const nft = (script: string) => execFileSync('nft', ['-f', '-'], { input: script, stdio: ['pipe', 'ignore', 'pipe'] });
+
+/** The node as the agent reaches it: procfs (--procfs) for conntrack, nft for the table. */
+export function nodeInheritedNat(procfs: string, log: Logger): InheritedNat {
+  return new InheritedNat({
+    readConntrack: () => {
+      try {
+        return fs.readFileSync(path.join(procfs, 'net', 'nf_conntrack'), 'utf8');
+      } catch {
+        return undefined;
+      }
+    },
+    keep: () => nft(KEEP_HOOKS),
+    release: () => {
+      try {
+        // Declaring it first makes the delete succeed whether or not it was there.
+        nft(`table inet ${INHERITED_NAT_TABLE}\ndelete table inet ${INHERITED_NAT_TABLE}\n`);
+      } catch (e) {
+        // Without nft on the node there can be no table to delete.
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+    },
+    log,
+  });
+}
+
+/** kpr cleanup: deletes the table if it is there; whether it was. */
+export function deleteInheritedNatTable(): boolean {
+  try {
+    execFileSync('nft', ['list', 'table', 'inet', INHERITED_NAT_TABLE], { stdio: 'ignore' });
+  } catch {
+    return false; // no such table, or no nft and so none
+  }
+  nft(`delete table inet ${INHERITED_NAT_TABLE}\n`);
+  return true;
+}

@@ -1,0 +1,226 @@
+// A migration from kube-proxy to kpr loses no established flow. Node A first
+// runs an old proxy's rules (nftables DNAT, as kube-proxy's nftables mode
+// writes them: a random pick per connection, masquerade towards other nodes)
+// for a service's NodePorts and ClusterIP, TCP and UDP, both families, and
+// flows are established through them: from the outside client to the
+// NodePorts, and from node A's own processes to the ClusterIP. Then kpr
+// starts on node A, serving the same service (XDP on its device, socket LB
+// on the cgroup of those processes), and the old rules are deleted as
+// `kube-proxy --cleanup` does. Every held flow must keep answering, from the
+// backend it had, while new flows go through kpr: kpr's XDP leaves the old
+// flows' packets to the stack (bpf/include/kpr_node_conntrack.h) and the
+// agent keeps nf_nat's hooks registered for them (lib/host/inherited_nat.ts)
+// until they are gone, then deletes its table.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { startAgent } from '../helpers/agent';
+import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
+import { createTestCgroup, TestCgroup } from '../helpers/cgroup';
+import { HoldClient, Place, runInPlace, startHold, clientReport } from '../helpers/client_runner';
+import { HoldEvent } from '../helpers/client_report';
+import { createEdgeTopology, EdgeHost, EdgeTopology } from '../helpers/edge_topology';
+import { tearDownEdgeTest } from '../helpers/edge_teardown';
+import { LineProcess } from '../helpers/line_process';
+import { nodeManifest, serviceManifest, writeManifest } from '../helpers/manifests';
+import { assertPrivileged } from '../helpers/preflight';
+import { ip, run } from '../helpers/run';
+import { EchoServer, startEchoServer } from '../helpers/servers';
+import { INHERITED_NAT_TABLE } from '../../lib/host/inherited_nat';
+
+jest.setTimeout(300_000);
+
+const TCP_TARGET = 8080;
+const UDP_TARGET = 8081;
+const PORTS = { tcp: { port: 80, nodePort: 30080, target: TCP_TARGET }, udp: { port: 81, nodePort: 30081, target: UDP_TARGET } };
+const CLUSTER_IPS = { ipv4: '198.19.9.60', ipv6: 'fd00:198:18:1::9:60' };
+const FAMILIES = ['ipv4', 'ipv6'] as const;
+const PROTOS = ['tcp', 'udp'] as const;
+/** Held flows per path, protocol and family: 4000 in all. */
+const HELD = 500;
+/** New flows through kpr per path, protocol and family once the old rules are gone: 16000 in all. */
+const NEW_FLOWS = 2000;
+const PROBE_MS = 2000;
+/** A held flow's connect (its probes wait PROBE_MS): 8 clients starting at once on a busy machine. */
+const CONNECT_MS = 10_000;
+const HOLD_MS = 240_000;
+const OLD_TABLE = 'kprt_old_proxy';
+
+/** Per flow of a hold, once established (its first answer): whether it
+ *  answered every probe after, and always from one backend. */
+function flowOutcomes(events: HoldEvent[]): { flows: number; broken: number; moved: number; backends: Set<string>; errors: Record<string, number> } {
+  const byFlow = new Map<number, HoldEvent[]>();
+  for (const e of events) if (e.type !== 'done') byFlow.set(e.flow ?? 0, [...(byFlow.get(e.flow ?? 0) ?? []), e]);
+  let broken = 0;
+  let moved = 0;
+  const backends = new Set<string>();
+  const errors: Record<string, number> = {};
+  for (const flowEvents of byFlow.values()) {
+    const established = flowEvents.findIndex((e) => e.type === 'probe' && e.ok);
+    const after = established < 0 ? [] : flowEvents.slice(established);
+    const names = new Set(after.flatMap((e) => (e.type === 'probe' && e.backend ? [e.backend] : [])));
+    names.forEach((n) => backends.add(n));
+    const failures = after.flatMap((e) => (e.type === 'error' || (e.type === 'probe' && !e.ok) ? [`${e.type === 'probe' ? `probe ${e.seq}` : 'socket'} ${e.error}`] : []));
+    for (const f of failures) errors[f] = (errors[f] ?? 0) + 1;
+    if (established < 0 || failures.length > 0) broken++;
+    if (names.size > 1) moved++;
+  }
+  return { flows: byFlow.size, broken, moved, backends, errors };
+}
+
+/** How many of a hold's flows have answered. */
+const answering = (h: HoldClient) => new Set(h.probes().flatMap((p) => (p.ok ? [p.flow ?? 0] : []))).size;
+
+describe('kube-proxy to kpr: flows the old rules translated survive kpr and the old rules\' removal', () => {
+  let topo: EdgeTopology;
+  let manifests: string;
+  let rulesDir: string;
+  let clientCgroup: TestCgroup;
+  let nodeCgroup: TestCgroup;
+  let root: BpfRoot;
+  let agent: LineProcess | undefined;
+  const servers: EchoServer[] = [];
+  const holds: { path: string; hold: HoldClient }[] = [];
+  const nodeA = () => topo.nodes[0];
+  const pods = (): EdgeHost[] => topo.nodes.flatMap((n) => n.pods);
+  const outside = (): Place => ({ cgroup: clientCgroup.path, ns: topo.client.ns });
+  const onNodeA = (): Place => ({ cgroup: nodeCgroup.path, ns: nodeA().ns });
+  const nftA = (script: string) => {
+    const file = path.join(rulesDir, 'rules.nft');
+    fs.writeFileSync(file, script);
+    run('ip', ['netns', 'exec', nodeA().ns, 'nft', '-f', file]);
+  };
+
+  /** What kube-proxy's nftables mode would write on node A for the service (the shape, not its text). */
+  function oldProxyRules(): string {
+    const chains: string[] = [];
+    const pre: string[] = [];
+    const out: string[] = [];
+    for (const family of FAMILIES) {
+      const l3 = family === 'ipv4' ? 'ip' : 'ip6';
+      for (const proto of PROTOS) {
+        const { port, nodePort, target } = PORTS[proto];
+        const svc = `svc_${family}_${proto}`;
+        const eps = pods().map((p, i) => {
+          const to = family === 'ipv4' ? `${p.ipv4}:${target}` : `[${p.ipv6}]:${target}`;
+          chains.push(`chain ${svc}_ep${i} { meta l4proto ${proto} dnat ${l3} to ${to}; }`);
+          return `${i} : goto ${svc}_ep${i}`;
+        });
+        chains.push(`chain ${svc} { numgen random mod ${eps.length} vmap { ${eps.join(', ')} }; }`);
+        pre.push(`${l3} daddr ${nodeA()[family]} ${proto} dport ${nodePort} goto ${svc}`);
+        out.push(`${l3} daddr ${CLUSTER_IPS[family]} ${proto} dport ${port} goto ${svc}`);
+      }
+    }
+    return [
+      `table inet ${OLD_TABLE} {`,
+      ...chains,
+      `chain prerouting { type nat hook prerouting priority dstnat; ${pre.join('; ')}; }`,
+      `chain output { type nat hook output priority -100; ${out.join('; ')}; }`,
+      `chain postrouting { type nat hook postrouting priority srcnat; oifname "${nodeA().device}" ct status dnat masquerade; }`,
+      '}',
+      '',
+    ].join('\n');
+  }
+
+  beforeAll(async () => {
+    assertPrivileged();
+    topo = createEdgeTopology('inhnat', 2);
+    for (const p of pods()) servers.push(await startEchoServer(p.ns, p.name, { tcp: [TCP_TARGET], udp: [UDP_TARGET] }));
+    clientCgroup = createTestCgroup('inhnat-client');
+    nodeCgroup = createTestCgroup('inhnat-nodea');
+    root = createBpfRoot('inhnat-a');
+    manifests = fs.mkdtempSync(path.join(os.tmpdir(), 'kpr-inhnat-'));
+    rulesDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kpr-inhnat-rules-'));
+    for (const n of topo.nodes) writeManifest(manifests, `${n.name}.yaml`, nodeManifest(n.name, [n.ipv4, n.ipv6]));
+    const endpoints = topo.nodes.flatMap((n) => n.pods.flatMap((p) => [p.ipv4, p.ipv6].map((addr) => ({ addr, node: n.name }))));
+    const ports = PROTOS.map((proto) => ({ name: proto, port: PORTS[proto].port, targetPort: PORTS[proto].target, protocol: proto.toUpperCase() as 'TCP' | 'UDP', nodePort: PORTS[proto].nodePort }));
+    writeManifest(manifests, 'web.yaml', serviceManifest({ namespace: 'apps', name: 'web', clusterIPs: [CLUSTER_IPS.ipv4, CLUSTER_IPS.ipv6], ports, endpoints, extraSpec: { type: 'NodePort' } }));
+    // A node has a default route, which is all a ClusterIP needs before its translation.
+    for (const family of FAMILIES) ip('-n', nodeA().ns, 'route', 'add', CLUSTER_IPS[family], 'dev', nodeA().device);
+    // Node A forwards; its closed connections' and idle UDP flows' conntrack
+    // entries go within seconds once the holds end, so that the test sees
+    // kpr's table deleted (held UDP flows are probed more often than this).
+    for (const [key, value] of Object.entries({ tcp_timeout_time_wait: 1, tcp_timeout_close: 1, tcp_timeout_fin_wait: 1, tcp_timeout_last_ack: 1, tcp_timeout_close_wait: 1, udp_timeout: 5, udp_timeout_stream: 5 })) {
+      run('ip', ['netns', 'exec', nodeA().ns, 'sysctl', '-q', '-w', `net.netfilter.nf_conntrack_${key}=${value}`]);
+    }
+  });
+
+  afterAll(async () => {
+    await Promise.all(holds.map((h) => h.hold.stop()));
+    await agent?.stop('SIGKILL');
+    root?.destroy();
+    nodeCgroup?.destroy();
+    await tearDownEdgeTest({ servers, topo, clientCgroup, dirs: [manifests, rulesDir] });
+  });
+
+  test('4000 held flows keep their backends through kpr\'s start and the old rules\' removal; 16000 new flows go through kpr; kpr\'s nat table goes with the last old flow', async () => {
+    nftA(oldProxyRules());
+    // Flows through the old rules alone.
+    for (const family of FAMILIES) {
+      for (const proto of PROTOS) {
+        const { port, nodePort } = PORTS[proto];
+        holds.push({ path: `outside → NodePort ${family} ${proto}`, hold: startHold(outside(), { proto, addr: nodeA()[family], port: nodePort, durationMs: HOLD_MS, intervalMs: PROBE_MS, timeoutMs: CONNECT_MS, flows: HELD }) });
+        holds.push({ path: `node A → ClusterIP ${family} ${proto}`, hold: startHold(onNodeA(), { proto, addr: CLUSTER_IPS[family], port, durationMs: HOLD_MS, intervalMs: PROBE_MS, timeoutMs: CONNECT_MS, flows: HELD }) });
+      }
+    }
+    // Every flow answered once: established through the old rules.
+    for (const h of holds) {
+      await h.hold.process.waitUntil(`${h.path}: all ${HELD} flows answering`, () => answering(h.hold) === HELD || undefined, 60_000).catch((e: Error) => {
+        const errors = h.hold.events().flatMap((ev) => (ev.type === 'error' || (ev.type === 'probe' && !ev.ok) ? [`${ev.flow}:${ev.error}`] : []));
+        throw new Error(`${h.path}: ${answering(h.hold)} of ${HELD} flows answering; errors ${[...new Set(errors)].slice(0, 20).join(' ')}\n${e.message.slice(0, 300)}`);
+      });
+    }
+
+    agent = await startAgent({
+      manifests,
+      bpfRoot: root.path,
+      cgroupRoot: nodeCgroup.path,
+      netns: nodeA().ns,
+      args: ['--hostname-override', nodeA().name, '--devices', nodeA().device, '--sync-period', '2s'],
+    });
+    const kept = agent.lines.map((l) => /inherited NAT: (\d+) connections/.exec(l)).find((m) => m);
+    expect(Number(kept?.[1])).toBeGreaterThanOrEqual(holds.length * HELD);
+    run('ip', ['netns', 'exec', nodeA().ns, 'nft', 'list', 'table', 'inet', INHERITED_NAT_TABLE]);
+
+    // kube-proxy --cleanup: the old rules go.
+    nftA(`delete table inet ${OLD_TABLE}\n`);
+    const probedBefore = holds.map((h) => h.hold.probes().length);
+
+    // New flows: kpr's, the socket LB's and XDP's, while the old ones are probed.
+    for (const family of FAMILIES) {
+      for (const proto of PROTOS) {
+        const mode = proto === 'tcp' ? 'tcp' : 'udp-connected-new-socket';
+        const { port, nodePort } = PORTS[proto];
+        const [viaNodePort, viaClusterIp] = await Promise.all([
+          runInPlace(outside(), clientArgs(mode, nodeA()[family], nodePort), 120_000),
+          runInPlace(onNodeA(), clientArgs(mode, CLUSTER_IPS[family], port), 120_000),
+        ]);
+        for (const [what, proc] of [['NodePort', viaNodePort], ['ClusterIP', viaClusterIp]] as const) {
+          const report = clientReport(proc);
+          expect({ what, family, proto, answered: Object.values(report.backends).reduce((a, b) => a + b, 0), backends: Object.keys(report.backends).sort(), errors: report.errors }).toEqual({
+            what, family, proto, answered: NEW_FLOWS, backends: pods().map((p) => p.name).sort(), errors: {},
+          });
+        }
+      }
+    }
+    // Two more rounds of probes after the new flows.
+    const probedAfter = holds.map((h) => h.hold.probes().length);
+    await Promise.all(holds.map((h, i) => h.hold.process.waitUntil(`${h.path}: two rounds of probes after the new flows`, () => h.hold.probes().length >= probedAfter[i] + 2 * HELD || undefined, 30_000)));
+    // Every flow was probed after the cleanup (more than two rounds: the new flows took a while).
+    expect(holds.map((h, i) => h.hold.probes().length - probedBefore[i] >= 2 * HELD)).toEqual(holds.map(() => true));
+    await Promise.all(holds.map((h) => h.hold.stop()));
+    const outcomes = holds.map((h) => {
+      const o = flowOutcomes(h.hold.events());
+      return { path: h.path, flows: o.flows, broken: o.broken, moved: o.moved, spread: o.backends.size > 1, errors: o.errors };
+    });
+    expect(outcomes).toEqual(holds.map((h) => ({ path: h.path, flows: HELD, broken: 0, moved: 0, spread: true, errors: {} })));
+
+    // The old flows gone from conntrack (closed; UDP idle 5 s): kpr's table goes too.
+    await agent.waitForLine('the inherited NAT table deleted', (l) => l.includes(`table inet ${INHERITED_NAT_TABLE} deleted`), 60_000);
+    expect(run('ip', ['netns', 'exec', nodeA().ns, 'nft', 'list', 'tables'])).not.toContain(INHERITED_NAT_TABLE);
+  });
+
+  function clientArgs(mode: string, addr: string, port: number): string[] {
+    return [process.execPath, path.join(__dirname, '..', 'helpers', 'client.js'), mode, '--addr', addr, '--port', String(port), '--count', String(NEW_FLOWS), '--timeout-ms', '2000', '--deadline-ms', '110000'];
+  }
+});
