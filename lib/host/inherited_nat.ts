@@ -72,19 +72,28 @@ export class InheritedNat {
       return;
     }
     const translated = countTranslated(text);
+    if (translated === 0) {
+      this.finished = true;
+      this.release();
+      return;
+    }
+    if (this.kept) return;
     try {
-      if (translated > 0 && !this.kept) {
-        this.deps.keep();
-        this.kept = true;
-        this.deps.log.info(`inherited NAT: ${translated} connections translated by the node's conntrack before kpr (another proxy's rules); nftables table inet ${INHERITED_NAT_TABLE} keeps their translation until they end`);
-      } else if (translated === 0) {
-        this.finished = true;
-        this.deps.release();
-        if (this.kept) this.deps.log.info(`inherited NAT: no connection translated before kpr is left; table inet ${INHERITED_NAT_TABLE} deleted`);
-      }
+      this.deps.keep();
+      this.kept = true;
+      this.deps.log.info(`inherited NAT: ${translated} connections translated by the node's conntrack before kpr (another proxy's rules); nftables table inet ${INHERITED_NAT_TABLE} keeps their translation until they end`);
     } catch (e) {
       this.finished = true;
       this.deps.log.error(`inherited NAT: ${(e as Error).message.trim()}; connections translated before kpr lose their translation once the other proxy's rules are removed`);
+    }
+  }
+
+  private release(): void {
+    try {
+      this.deps.release();
+      if (this.kept) this.deps.log.info(`inherited NAT: no connection translated before kpr is left; table inet ${INHERITED_NAT_TABLE} deleted`);
+    } catch (e) {
+      this.deps.log.warn(`inherited NAT: deleting table inet ${INHERITED_NAT_TABLE} (if an agent left one): ${(e as Error).message.trim()}`);
     }
   }
 }

@@ -59,6 +59,15 @@ describe('connections another proxy translated (inherited NAT)', () => {
     expect(none.calls).toEqual([]);
   });
 
+  test('a failure to delete a table (none to keep) is a warning, not the agent\'s end', () => {
+    const d = deps([PLAIN]);
+    d.release = () => {
+      throw new Error('nft: Operation not permitted');
+    };
+    new InheritedNat(d).check();
+    expect(d.log.lines).toEqual([expect.stringMatching(/inherited NAT: deleting table inet kpr_inherited_nat \(if an agent left one\): nft: Operation not permitted/)]);
+  });
+
   test('a failure to make the table is an error in the log, not the agent\'s end, and is not retried', () => {
     const d = deps([DNAT_TCP, DNAT_TCP]);
     d.keep = () => {
