@@ -143,14 +143,14 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const cgroupRoot = resolveCgroupRoot(cfg.cgroupRoot, log);
   ensureBpffs(cfg.bpfRoot, log);
   applyConntrackSettings(cfg.conntrack, log, cfg.procfs);
-  // Before any program attaches, while the other proxy's nat chains still exist.
-  const inheritedNat = nodeInheritedNat(cfg.procfs, log);
-  inheritedNat.check();
   const pins = pinPaths(cfg.bpfRoot);
   const pinDirs = [path.dirname(pins.maps), pins.maps, pins.links];
   privatePinDirs(pinDirs);
   const metrics = new ProxyMetrics(new ProxierHealth(healthTimeoutMs(cfg)), { kubeProxyTotalGauge: cfg.metricsKubeProxyTotalGauge });
   const kpr = new DatapathMetrics(metrics.registry, cfg.metricsPerService);
+  // Before any program attaches, while the other proxy's nat chains still exist.
+  const inheritedNat = nodeInheritedNat(cfg.procfs, log, (n) => kpr.inheritedNatConnections(n));
+  inheritedNat.check();
   const repair = attachmentRepair(pins, kpr, log);
   kpr.attachmentsFrom(() => repair.places());
   const capacity = new CapacityReport({ log, pending: (datapath, n) => kpr.pendingForCapacity(datapath, n) });

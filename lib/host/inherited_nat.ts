@@ -54,6 +54,8 @@ export interface InheritedNatDeps {
   keep(): void;
   /** Deletes the table if there is one, a previous agent's too. */
   release(): void;
+  /** Each count read (kpr_inherited_nat_connections). */
+  counted(n: number): void;
   log: Logger;
 }
 
@@ -72,6 +74,7 @@ export class InheritedNat {
       return;
     }
     const translated = countTranslated(text);
+    this.deps.counted(translated);
     if (translated === 0) {
       this.finished = true;
       this.release();
@@ -101,8 +104,9 @@ export class InheritedNat {
 const nft = (script: string) => execFileSync('nft', ['-f', '-'], { input: script, stdio: ['pipe', 'ignore', 'pipe'] });
 
 /** The node as the agent reaches it: procfs (--procfs) for conntrack, nft for the table. */
-export function nodeInheritedNat(procfs: string, log: Logger): InheritedNat {
+export function nodeInheritedNat(procfs: string, log: Logger, counted: (n: number) => void): InheritedNat {
   return new InheritedNat({
+    counted,
     readConntrack: () => {
       try {
         return fs.readFileSync(path.join(procfs, 'net', 'nf_conntrack'), 'utf8');

@@ -92,6 +92,7 @@ export class DatapathMetrics implements DatapathSeries {
   private readonly reattachments: Counter<'program' | 'attach_point'>;
   private places?: () => ProgramPlace[] | undefined;
   private readonly pendingCapacity: Gauge<'datapath'>;
+  private readonly inheritedNat: Gauge;
 
   constructor(registry: Registry, perService: boolean) {
     const registers = [registry];
@@ -122,6 +123,10 @@ export class DatapathMetrics implements DatapathSeries {
     this.maglevDuration = new Histogram({ name: 'kpr_maglev_table_build_duration_seconds', help: 'Time to compute one Maglev table', buckets: MAGLEV_BUILD_BUCKETS, registers });
     this.pendingCapacity = gauge('kpr_frontends_pending_capacity', 'Frontends desired but not programmed because a BPF map is full; retried at every sync', ['datapath']);
     for (const datapath of ['socket', 'edge']) this.pendingCapacity.set({ datapath }, 0);
+    this.inheritedNat = gauge(
+      'kpr_inherited_nat_connections',
+      "Connections the node's conntrack translated before kpr (another proxy's rules), whose translation kpr keeps applying; read at start and each full sync until it is 0",
+    );
     this.attached = gauge('kpr_bpf_program_attached', 'A BPF program is on its hook of a cgroup or a device (1) or not (0), read from the kernel at each scrape', ['program', 'attach_point']);
     this.reattachments = counter('kpr_bpf_program_reattachments_total', 'BPF programs a full sync put back on a hook where it found them missing or replaced', ['program', 'attach_point']);
   }
@@ -150,6 +155,11 @@ export class DatapathMetrics implements DatapathSeries {
   /** Frontends the last sync of a datapath left out for lack of room. */
   pendingForCapacity(datapath: LbName, frontends: number): void {
     this.pendingCapacity.set({ datapath }, frontends);
+  }
+
+  /** The last count of connections translated before kpr (lib/host/inherited_nat.ts). */
+  inheritedNatConnections(n: number): void {
+    this.inheritedNat.set(n);
   }
 
   /** Where the programs should be, and whether they are; read at each scrape. */

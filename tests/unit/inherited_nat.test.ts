@@ -18,10 +18,13 @@ function quietLog(): Logger & { lines: string[] } {
   return { lines, debug: put, info: put, warn: put, error: put };
 }
 
-function deps(tables: (string | undefined)[]): InheritedNatDeps & { calls: string[]; log: ReturnType<typeof quietLog> } {
+function deps(tables: (string | undefined)[]): InheritedNatDeps & { calls: string[]; counts: number[]; log: ReturnType<typeof quietLog> } {
   const calls: string[] = [];
+  const counts: number[] = [];
   return {
     calls,
+    counts,
+    counted: (n) => void counts.push(n),
     readConntrack: () => tables.shift(),
     keep: () => void calls.push('keep'),
     release: () => void calls.push('release'),
@@ -46,6 +49,7 @@ describe('connections another proxy translated (inherited NAT)', () => {
     // Later translations are another proxy's business now: not read again.
     n.check();
     expect(d.calls).toEqual(['keep', 'release']);
+    expect(d.counts).toEqual([1, 1, 0]);
     expect(d.log.lines.join('\n')).toMatch(/1 connections translated .* table inet kpr_inherited_nat keeps/);
     expect(d.log.lines.join('\n')).toMatch(/no connection translated before kpr is left; table inet kpr_inherited_nat deleted/);
   });
