@@ -115,15 +115,7 @@ export function nodeInheritedNat(procfs: string, log: Logger, counted: (n: numbe
       }
     },
     keep: () => nft(KEEP_HOOKS),
-    release: () => {
-      try {
-        // Declaring it first makes the delete succeed whether or not it was there.
-        nft(`table inet ${INHERITED_NAT_TABLE}\ndelete table inet ${INHERITED_NAT_TABLE}\n`);
-      } catch (e) {
-        // Without nft on the node there can be no table to delete.
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      }
-    },
+    release: () => void deleteInheritedNatTable(),
     log,
   });
 }

@@ -35,7 +35,7 @@ import { say } from './log';
 import { NODES, NodeLayout, kubeTool } from './layout';
 import { containerdName } from './node';
 import { clusterPki } from './pki';
-import { KPR_CLUSTER_VALUES, KubeProxyMode, helmFor, kubeProxyManifest } from './proxies';
+import { KPR_CLUSTER_VALUES, KubeProxyMode, Proxy, helmFor, kubeProxyManifest, proxyByName } from './proxies';
 import { clusterUp } from './up';
 
 const RATE = 10;
@@ -51,6 +51,7 @@ const BACKUP = () => path.join(REPO_ROOT, 'build', 'day2', 'kube-proxy-backup.ya
 
 const kubectl = kubectlFor(clusterPki());
 let helm: (args: string[]) => string;
+let kpr: Proxy;
 
 /** A command in a node's mount and network namespaces, as root on the node. */
 function onNode(node: NodeLayout, argv: string[]): string {
@@ -58,6 +59,10 @@ function onNode(node: NodeLayout, argv: string[]): string {
   if (pid === undefined) throw new Error(`${node.name} is not running (make cluster)`);
   return execFileSync('nsenter', ['-t', String(pid), '-m', '-n', '--', ...argv], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
 }
+
+/** What each proxy's own cleanup takes away on a node (the chart README's commands). */
+const kubeProxyCleanup = (node: NodeLayout) => onNode(node, [kubeTool('kube-proxy'), '--cleanup']);
+const kprCleanup = (node: NodeLayout) => onNode(node, [path.join(REPO_ROOT, 'bin', 'kpr'), 'cleanup', '--bpf-root', '/sys/fs/bpf']);
 
 const rollout = (ds: string) => kubectl(['-n', 'kube-system', 'rollout', 'status', `ds/${ds}`, `--timeout=${ROLLOUT_TIMEOUT}`]);
 const exists = (kind: string, name: string) => kubectl(['-n', 'kube-system', 'get', kind, name, '--ignore-not-found', '-o', 'name']).trim() !== '';
@@ -75,7 +80,7 @@ function migrateToKpr(): void {
   rollout('kpr');
   for (const node of NODES) {
     say(`step 3: kube-proxy --cleanup on ${node.name}`);
-    onNode(node, [kubeTool('kube-proxy'), '--cleanup']);
+    kubeProxyCleanup(node);
   }
 }
 
@@ -108,7 +113,7 @@ async function rollBackToKubeProxy(): Promise<void> {
   for (const node of NODES) await kubeProxySynced(node, applied);
   for (const node of NODES) {
     say(`step 3: kpr cleanup on ${node.name}`);
-    say(onNode(node, [path.join(REPO_ROOT, 'bin', 'kpr'), 'cleanup', '--bpf-root', '/sys/fs/bpf']).trim().split('\n').pop() ?? '');
+    say(kprCleanup(node).trim().split('\n').pop() ?? '');
   }
 }
 
@@ -117,7 +122,7 @@ async function rollBackToKubeProxy(): Promise<void> {
 /** kube-proxy in mode serving, and no kpr anywhere (not installed, nothing left on the nodes). */
 async function kubeProxyServing(mode: KubeProxyMode): Promise<void> {
   if (exists('ds', 'kpr')) helm(['uninstall', 'kpr', '--wait']);
-  for (const node of NODES) onNode(node, [path.join(REPO_ROOT, 'bin', 'kpr'), 'cleanup', '--bpf-root', '/sys/fs/bpf']);
+  for (const node of NODES) kprCleanup(node);
   const manifest = kubeProxyManifest(mode);
   const current = exists('cm', 'kube-proxy') ? kubectl(['-n', 'kube-system', 'get', 'cm', 'kube-proxy', '-o', 'jsonpath={.data.config\\.conf}']) : '';
   kubectl(['apply', '-f', '-'], manifest);
@@ -130,9 +135,9 @@ async function kubeProxyServing(mode: KubeProxyMode): Promise<void> {
 async function kprServing(): Promise<void> {
   if (exists('ds', 'kube-proxy')) {
     kubectl(['delete', '--wait', '--ignore-not-found', '-f', '-'], kubeProxyManifest('nftables'));
-    for (const node of NODES) onNode(node, [kubeTool('kube-proxy'), '--cleanup']);
+    for (const node of NODES) kubeProxyCleanup(node);
   }
-  helm(['upgrade', '--install', 'kpr', KPR_CHART, ...KPR_CLUSTER_VALUES]);
+  kpr.install();
   rollout('kpr');
 }
 
@@ -345,6 +350,7 @@ async function main(): Promise<void> {
   const out = process.env.KPR_DAY2_OUT || path.join(REPO_ROOT, 'build', 'day2', 'rows.jsonl');
   const kubeconfig = await clusterUp();
   helm = helmFor(kubeconfig);
+  kpr = proxyByName('kpr', kubeconfig, kubectl);
   // The workload needs a service proxy to become Ready (its pods' probes do not, the LB status does not).
   if (!exists('ds', 'kpr') && !exists('ds', 'kube-proxy')) await kprServing();
   const addresses = await workloadUp(kubectl, [CLIENT_NODE.name]);
