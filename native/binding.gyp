@@ -11,6 +11,7 @@
         "src/js/flow_gc.cc",
         "src/js/maglev.cc",
         "src/js/status.cc",
+        "src/js/conntrack_handover.cc",
         "src/addr_text.cc",
         "src/bpf_errors.cc",
         "src/loader.cc",
@@ -29,7 +30,9 @@
         "src/maglev.cc",
         "src/status.cc",
         "src/attach_record.cc",
-        "src/prog_test_run.cc"
+        "src/prog_test_run.cc",
+        "src/ctnetlink.cc",
+        "src/conntrack_handover.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

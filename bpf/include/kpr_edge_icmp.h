@@ -57,8 +57,13 @@ static __always_inline __u16 icmp_snat_port(const struct pkt *client, const stru
 }
 
 /* The backend of a client's flow: its flow entry's, or, when that is gone,
- * the Maglev slot the client hashes to (random selection has none to find). */
-static __always_inline struct edge_backend *icmp_flow_backend(const struct pkt *client, const struct edge_fe_val *fe)
+ * the Maglev slot the client hashes to (random selection has none to find).
+ * None for a flow the node's conntrack translated and kpr does not carry
+ * (another proxy's, or one kpr cleanup handed over): its backend is
+ * conntrack's, which relates the error to the flow once it is passed up
+ * untouched; a Maglev slot would name some other backend. */
+static __always_inline struct edge_backend *icmp_flow_backend(struct xdp_md *ctx, const struct pkt *client,
+							      const struct edge_fe_val *fe)
 {
 	const struct edge_flow_val *v = flow_lookup(client, fe->svc_id);
 	struct edge_backend *b;
@@ -67,6 +72,8 @@ static __always_inline struct edge_backend *icmp_flow_backend(const struct pkt *
 	b = v ? stuck_backend(v->backend_id, fe->svc_id, &id) : NULL;
 	if (b || (fe->flags & KPR_EDGE_F_RANDOM))
 		return b;
+	if (node_conntrack_translated(ctx, KPR_CTX_XDP, client))
+		return NULL;
 	return table_backend(client, fe, &id);
 }
 
@@ -87,7 +94,7 @@ static __always_inline int icmp_to_backend(struct xdp_md *ctx, struct pkt *p, st
 	struct edge_backend *b;
 	__u16 snat_port;
 
-	b = icmp_flow_backend(client, fe);
+	b = icmp_flow_backend(ctx, client, fe);
 	if (!b || b->family != p->family)
 		return XDP_PASS;
 	if (addr_is_zero(b->node_addr)) {

@@ -5,6 +5,7 @@ import * as path from 'path';
 import type { NetnsReading } from '../host/pod_netns';
 import type { EdgeScope } from '../model/frontend';
 import type { ForwardingMode } from '../model/forwarding_mode';
+import type { ConntrackHandover } from '../host/cleanup';
 import type { LbAlgorithm } from '../model/lb_algorithm';
 import type { Protocol } from '../model/protocol';
 
@@ -465,6 +466,8 @@ interface Addon {
   readAttachments(where: { linkDir: string; devices: string[] }): AttachmentView;
   /** Takes every kpr_* program off this namespace's XDP hooks and kpr's tc slots; what it took, one line each. */
   detachKprFromDevices(): string[];
+  /** Writes the edge LB's flows pinned under mapDir into this namespace's conntrack (native/src/conntrack_handover.h). */
+  handOverEdgeFlows(mapDir: string): ConntrackHandover;
   /** Replaces the rows of kpr_attachments under mapDir, creating it if need be. */
   writeAttachRecord(mapDir: string, rows: WantedAttachment[]): void;
   /** The edge LB's trace maps, pinned under mapDir. */

@@ -25,7 +25,9 @@ const ip = (args: string[]): string => execFileSync('ip', args, { encoding: 'utf
 /** The entries kpr made (managed and externally learned), IPv4 and IPv6, of
  *  this namespace: what `kpr cleanup` takes away. */
 export function managedNeighbours(): Nexthop[] {
-  const rows = [...JSON.parse(ip(['-j', 'neigh', 'show'])), ...JSON.parse(ip(['-6', '-j', 'neigh', 'show']))] as Record<string, unknown>[];
+  // Without a family `ip neigh show` lists both: one listing, or an IPv6
+  // entry would be deleted twice (and the second delete fail).
+  const rows = JSON.parse(ip(['-j', 'neigh', 'show'])) as Record<string, unknown>[];
   return rows.filter((r) => 'managed' in r && 'extern_learn' in r).map((r) => ({ addr: String(r.dst), dev: String(r.dev) }));
 }
 

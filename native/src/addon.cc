@@ -19,6 +19,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterEdgeTrace(env, exports, *ctors);
   RegisterFlowGc(env, exports, *ctors);
   RegisterStatus(env, exports);
+  RegisterConntrackHandover(env, exports);
   RegisterMaglev(env, exports);
   return exports;
 }

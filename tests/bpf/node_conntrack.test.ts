@@ -7,6 +7,9 @@
 // tracks untranslated. Only a packet that does not open a connection, of a
 // flow kpr's flow table does not know, whose conntrack entry has its
 // destination translated, is passed untouched; everything else is balanced.
+// So is an ICMP error about such a flow (a router's "too big" for the
+// frontend's reply): conntrack relates it to the flow's own backend, where
+// kpr's Maglev slot would name another.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -20,6 +23,9 @@ import { createEdgeFixture, EdgeFixture, NODE4, NODE6, openBpfRoot, PEER4, PEER6
 
 const TCP_PORT = 80;
 const UDP_PORT = 81;
+/** A UDP frontend whose Maglev backend is on this node, for the ICMP errors. */
+const ICMP_PORT = 83;
+const LOCAL_BACKEND_PORT = 7777;
 /** A frontend on the node's own address, reached without translation. */
 const PLAIN_PORT = 9002;
 const LISTEN = { tcp: 9000, udp: 9001 };
@@ -32,7 +38,7 @@ const FAMILIES = [
  *  (TCP and UDP) and straight to the plain frontend; prints their local ports. */
 const HOLDER = `
 const net = require('net'), dgram = require('dgram');
-const [node, vip, tcpPort, udpPort, plainPort, listenTcp, listenUdp] = process.argv.slice(1);
+const [node, vip, tcpPort, udpPort, plainPort, listenTcp, listenUdp, icmpPort] = process.argv.slice(1);
 const fam = net.isIPv6(node) ? 'udp6' : 'udp4';
 net.createServer(() => {}).listen(+listenTcp, node);
 net.createServer(() => {}).listen(+plainPort, node);
@@ -41,7 +47,9 @@ u.on('listening', () => {
   const t = net.connect(+tcpPort, vip, () => {
     const p = net.connect(+plainPort, node, () => {
       const c = dgram.createSocket(fam);
-      c.connect(+udpPort, vip, () => c.send('x', () => console.log(JSON.stringify({ tcp: t.localPort, plain: p.localPort, udp: c.address().port }))));
+      const i = dgram.createSocket(fam);
+      c.connect(+udpPort, vip, () => c.send('x', () => i.connect(+icmpPort, vip, () => i.send('x', () =>
+        console.log(JSON.stringify({ tcp: t.localPort, plain: p.localPort, udp: c.address().port, icmp: i.address().port }))))));
     });
   });
 });
@@ -66,15 +74,31 @@ describe('flows the node\'s conntrack translated before kpr', () => {
     fx = createEdgeFixture(root, { maglevTableSize: 251 });
     rulesDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kpr-nodect-'));
     // Backends on another node: a balanced packet leaves by XDP_TX, never by XDP_PASS.
-    fx.dp.updateBackends(FAMILIES.flatMap((f, i) => [1, 2, 3].map((s) => ({ id: i * 3 + s, addr: f.peer, port: 8080, svcId: i * 3 + s, nodeAddr: f.peer }))));
+    fx.dp.updateBackends([
+      ...FAMILIES.flatMap((f, i) => [1, 2, 3].map((s) => ({ id: i * 3 + s, addr: f.peer, port: 8080, svcId: i * 3 + s, nodeAddr: f.peer }))),
+      // The ICMP frontends' backends: on this node, not where the old rule sends their flows.
+      ...FAMILIES.map((f, i) => ({ id: 7 + i, addr: f.node, port: LOCAL_BACKEND_PORT, svcId: 7 + i })),
+    ]);
     FAMILIES.forEach((f, i) => {
       for (const s of [1, 2, 3]) fx.dp.setMaglevTable(i * 3 + s, new Array(251).fill(i * 3 + s));
+      fx.dp.setMaglevTable(7 + i, new Array(251).fill(7 + i));
     });
-    fx.dp.updateFrontends(FAMILIES.flatMap((f, i) => [frontend(f.vip, TCP_PORT, 'TCP', i * 3 + 1), frontend(f.vip, UDP_PORT, 'UDP', i * 3 + 2), frontend(f.node, PLAIN_PORT, 'TCP', i * 3 + 3)]));
+    fx.dp.updateFrontends(
+      FAMILIES.flatMap((f, i) => [
+        frontend(f.vip, TCP_PORT, 'TCP', i * 3 + 1),
+        frontend(f.vip, UDP_PORT, 'UDP', i * 3 + 2),
+        frontend(f.node, PLAIN_PORT, 'TCP', i * 3 + 3),
+        frontend(f.vip, ICMP_PORT, 'UDP', 7 + i),
+      ]),
+    );
     // The old proxy: its DNAT of the frontends to a listener of the node.
     const rules = FAMILIES.flatMap((f) => {
       const to = (port: number) => (f.l3 === 'ip' ? `${f.node}:${port}` : `[${f.node}]:${port}`);
-      return [`${f.l3} daddr ${f.vip} tcp dport ${TCP_PORT} dnat ${f.l3} to ${to(LISTEN.tcp)}`, `${f.l3} daddr ${f.vip} udp dport ${UDP_PORT} dnat ${f.l3} to ${to(LISTEN.udp)}`];
+      return [
+        `${f.l3} daddr ${f.vip} tcp dport ${TCP_PORT} dnat ${f.l3} to ${to(LISTEN.tcp)}`,
+        `${f.l3} daddr ${f.vip} udp dport ${UDP_PORT} dnat ${f.l3} to ${to(LISTEN.udp)}`,
+        `${f.l3} daddr ${f.vip} udp dport ${ICMP_PORT} dnat ${f.l3} to ${to(LISTEN.udp)}`,
+      ];
     });
     const file = path.join(rulesDir, 'old.nft');
     fs.writeFileSync(file, `table inet kprt_old {\nchain output {\ntype nat hook output priority -100;\n${rules.join('\n')}\n}\n}\n`);
@@ -90,9 +114,9 @@ describe('flows the node\'s conntrack translated before kpr', () => {
   });
 
   test.each(FAMILIES.map((f) => [f.name, f] as const))('%s: passed only mid-flow, on a miss, with the destination translated', async (_, f) => {
-    const holder = new LineProcess(`conntrack holder in ${ns()}`, 'ip', ['netns', 'exec', ns(), process.execPath, '-e', HOLDER, f.node, f.vip, String(TCP_PORT), String(UDP_PORT), String(PLAIN_PORT), String(LISTEN.tcp), String(LISTEN.udp)]);
+    const holder = new LineProcess(`conntrack holder in ${ns()}`, 'ip', ['netns', 'exec', ns(), process.execPath, '-e', HOLDER, f.node, f.vip, String(TCP_PORT), String(UDP_PORT), String(PLAIN_PORT), String(LISTEN.tcp), String(LISTEN.udp), String(ICMP_PORT)]);
     holders.push(holder);
-    const ports = JSON.parse(await holder.waitForLine('the held flows\' ports', (l) => l.startsWith('{'), 10_000)) as { tcp: number; plain: number; udp: number };
+    const ports = JSON.parse(await holder.waitForLine('the held flows\' ports', (l) => l.startsWith('{'), 10_000)) as { tcp: number; plain: number; udp: number; icmp: number };
     const tcpTo = (dst: string, sport: number, dport: number, flags: number) => P.tcpFrame({ src: f.node, dst, sport, dport }, { flags });
     const ack = tcpTo(f.vip, ports.tcp, TCP_PORT, P.TCP_ACK);
     const verdicts = {
@@ -122,8 +146,33 @@ describe('flows the node\'s conntrack translated before kpr', () => {
       syn: XDP_TX,
       ackAfterSyn: XDP_TX,
     });
+    // A router's "too big" for the frontend's reply to the client.
+    const tooBig = (clientPort: number) => {
+      const reply = P.udpFrame({ src: f.vip, dst: f.node, sport: ICMP_PORT, dport: clientPort });
+      const [type, code] = f.name === 'IPv4' ? [3, 4] : [2, 0];
+      return P.ethernet(P.NODE_MAC, P.CLIENT_MAC, f.name === 'IPv4' ? P.ETH_P_IP : P.ETH_P_IPV6, P.icmpError(f.peer, f.vip, type, code, P.quoteOf(reply), 1400));
+    };
+    // kpr's own flow on the ICMP frontend: its datagram balanced to the local backend.
+    expect(send(P.udpFrame({ src: f.node, dst: f.vip, sport: ports.icmp + 1, dport: ICMP_PORT })).retval).toBe(XDP_PASS);
+    const errors = {
+      translated: tooBig(ports.icmp),
+      kprs: tooBig(ports.icmp + 1),
+      unknown: tooBig(ports.icmp + 2),
+    };
+    const outcome = (frame: Buffer) => {
+      const r = send(frame);
+      return { retval: r.retval, untouched: r.packet.equals(frame) };
+    };
+    expect({ translated: outcome(errors.translated), kprs: outcome(errors.kprs), unknown: outcome(errors.unknown) }).toEqual({
+      // Left to conntrack, which relates it to the old rule's backend.
+      translated: { retval: XDP_PASS, untouched: true },
+      // Turned into the local backend's own error: the flow's, or the Maglev slot's.
+      kprs: { retval: XDP_PASS, untouched: false },
+      unknown: { retval: XDP_PASS, untouched: false },
+    });
+
     const flowPorts = fx.dp.dumpFlows().filter((fl) => fl.client === f.node).map((fl) => fl.clientPort).sort((a, b) => a - b);
     // Only the balanced flows are kpr's.
-    expect(flowPorts).toEqual([ports.tcp, ports.tcp + 1, ports.udp + 1, ports.plain].sort((a, b) => a - b));
+    expect(flowPorts).toEqual([ports.tcp, ports.tcp + 1, ports.udp + 1, ports.plain, ports.icmp + 1].sort((a, b) => a - b));
   });
 });

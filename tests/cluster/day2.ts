@@ -113,7 +113,9 @@ async function rollBackToKubeProxy(): Promise<void> {
   for (const node of NODES) await kubeProxySynced(node, applied);
   for (const node of NODES) {
     say(`step 3: kpr cleanup on ${node.name}`);
-    say(kprCleanup(node).trim().split('\n').pop() ?? '');
+    const said = kprCleanup(node).trim().split('\n');
+    // What it handed to conntrack (when there was a flow to), and its count.
+    for (const line of [...said.filter((l) => l.startsWith('handed ')), said[said.length - 1]]) say(line);
   }
 }
 

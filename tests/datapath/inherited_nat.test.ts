@@ -10,7 +10,12 @@
 // backend it had, while new flows go through kpr: kpr's XDP leaves the old
 // flows' packets to the stack (bpf/include/kpr_node_conntrack.h) and the
 // agent keeps nf_nat's hooks registered for them (lib/host/inherited_nat.ts)
-// until they are gone, then deletes its table.
+// until they are gone, then deletes its table. The outside client sits behind
+// a router whose hop towards it has a smaller MTU: its held UDP flows' probes
+// are datagrams in fragments, and its held TCP flows' answers are segments
+// too big for that hop, whose ICMP errors kpr's XDP program must leave to
+// conntrack too (the backends forget the path's MTU once kpr is there, so
+// that they learn it again through kpr).
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -18,11 +23,12 @@ import { startAgent } from '../helpers/agent';
 import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
 import { createTestCgroup, TestCgroup } from '../helpers/cgroup';
 import { HoldClient, Place, runInPlace, startHold, clientReport } from '../helpers/client_runner';
-import { HoldEvent } from '../helpers/client_report';
 import { createEdgeTopology, EdgeHost, EdgeTopology } from '../helpers/edge_topology';
 import { tearDownEdgeTest } from '../helpers/edge_teardown';
 import { LineProcess } from '../helpers/line_process';
 import { nodeManifest, serviceManifest, writeManifest } from '../helpers/manifests';
+import { answering, backendPathMtus, CLIENT_HOP_MTU, flowOutcomes, forgetPathMtus, OUTSIDE_HOLD_SIZES } from '../helpers/held_flow_outcomes';
+import { nftIn, oldProxyRules } from '../helpers/old_proxy_rules';
 import { assertPrivileged } from '../helpers/preflight';
 import { ip, run } from '../helpers/run';
 import { EchoServer, startEchoServer } from '../helpers/servers';
@@ -48,39 +54,9 @@ const OLD_TABLE = 'kprt_old_proxy';
 /** UDP probes per path that may be lost while the XDP program is first attached (of 500 flows). */
 const MAX_ATTACH_LOSSES = 2;
 
-/** Per flow of a hold, once established (its first answer): whether it
- *  answered every probe after, and always from one backend. A failed probe
- *  sent inside `excused` (hold-relative ms) is counted apart, not as broken. */
-function flowOutcomes(events: HoldEvent[], excused?: { from: number; to: number }): { flows: number; broken: number; moved: number; excused: number; backends: Set<string>; errors: Record<string, number> } {
-  const byFlow = new Map<number, HoldEvent[]>();
-  for (const e of events) if (e.type !== 'done') byFlow.set(e.flow ?? 0, [...(byFlow.get(e.flow ?? 0) ?? []), e]);
-  let broken = 0;
-  let moved = 0;
-  let excusedProbes = 0;
-  const backends = new Set<string>();
-  const errors: Record<string, number> = {};
-  for (const flowEvents of byFlow.values()) {
-    const established = flowEvents.findIndex((e) => e.type === 'probe' && e.ok);
-    const after = established < 0 ? [] : flowEvents.slice(established);
-    const names = new Set(after.flatMap((e) => (e.type === 'probe' && e.backend ? [e.backend] : [])));
-    names.forEach((n) => backends.add(n));
-    const sentIn = (e: HoldEvent) => excused !== undefined && e.type === 'probe' && e.t - e.ms >= excused.from && e.t - e.ms <= excused.to;
-    excusedProbes += after.filter((e) => e.type === 'probe' && !e.ok && sentIn(e)).length;
-    const failures = after.flatMap((e) => (e.type === 'error' || (e.type === 'probe' && !e.ok && !sentIn(e)) ? [`${e.type === 'probe' ? `probe ${e.seq}` : 'socket'} ${e.error}`] : []));
-    for (const f of failures) errors[f] = (errors[f] ?? 0) + 1;
-    if (established < 0 || failures.length > 0) broken++;
-    if (names.size > 1) moved++;
-  }
-  return { flows: byFlow.size, broken, moved, excused: excusedProbes, backends, errors };
-}
-
-/** How many of a hold's flows have answered. */
-const answering = (h: HoldClient) => new Set(h.probes().flatMap((p) => (p.ok ? [p.flow ?? 0] : []))).size;
-
 describe('kube-proxy to kpr: flows the old rules translated survive kpr and the old rules\' removal', () => {
   let topo: EdgeTopology;
   let manifests: string;
-  let rulesDir: string;
   let clientCgroup: TestCgroup;
   let nodeCgroup: TestCgroup;
   let root: BpfRoot;
@@ -91,52 +67,17 @@ describe('kube-proxy to kpr: flows the old rules translated survive kpr and the 
   const pods = (): EdgeHost[] => topo.nodes.flatMap((n) => n.pods);
   const outside = (): Place => ({ cgroup: clientCgroup.path, ns: topo.client.ns });
   const onNodeA = (): Place => ({ cgroup: nodeCgroup.path, ns: nodeA().ns });
-  const nftA = (script: string) => {
-    const file = path.join(rulesDir, 'rules.nft');
-    fs.writeFileSync(file, script);
-    run('ip', ['netns', 'exec', nodeA().ns, 'nft', '-f', file]);
-  };
-
-  /** What kube-proxy's nftables mode would write on node A for the service (the shape, not its text). */
-  function oldProxyRules(): string {
-    const chains: string[] = [];
-    const pre: string[] = [];
-    const out: string[] = [];
-    for (const family of FAMILIES) {
-      const l3 = family === 'ipv4' ? 'ip' : 'ip6';
-      for (const proto of PROTOS) {
-        const { port, nodePort, target } = PORTS[proto];
-        const svc = `svc_${family}_${proto}`;
-        const eps = pods().map((p, i) => {
-          const to = family === 'ipv4' ? `${p.ipv4}:${target}` : `[${p.ipv6}]:${target}`;
-          chains.push(`chain ${svc}_ep${i} { meta l4proto ${proto} dnat ${l3} to ${to}; }`);
-          return `${i} : goto ${svc}_ep${i}`;
-        });
-        chains.push(`chain ${svc} { numgen random mod ${eps.length} vmap { ${eps.join(', ')} }; }`);
-        pre.push(`${l3} daddr ${nodeA()[family]} ${proto} dport ${nodePort} goto ${svc}`);
-        out.push(`${l3} daddr ${CLUSTER_IPS[family]} ${proto} dport ${port} goto ${svc}`);
-      }
-    }
-    return [
-      `table inet ${OLD_TABLE} {`,
-      ...chains,
-      `chain prerouting { type nat hook prerouting priority dstnat; ${pre.join('; ')}; }`,
-      `chain output { type nat hook output priority -100; ${out.join('; ')}; }`,
-      `chain postrouting { type nat hook postrouting priority srcnat; oifname "${nodeA().device}" ct status dnat masquerade; }`,
-      '}',
-      '',
-    ].join('\n');
-  }
+  const nftA = (script: string) => nftIn(nodeA().ns, script);
+  const oldRules = () => oldProxyRules(OLD_TABLE, nodeA(), { clusterIps: CLUSTER_IPS, ports: PROTOS.map((proto) => ({ proto, ...PORTS[proto] })), backends: pods() });
 
   beforeAll(async () => {
     assertPrivileged();
-    topo = createEdgeTopology('inhnat', 2);
+    topo = createEdgeTopology('inhnat', 2, { clientHopMtu: CLIENT_HOP_MTU });
     for (const p of pods()) servers.push(await startEchoServer(p.ns, p.name, { tcp: [TCP_TARGET], udp: [UDP_TARGET] }));
     clientCgroup = createTestCgroup('inhnat-client');
     nodeCgroup = createTestCgroup('inhnat-nodea');
     root = createBpfRoot('inhnat-a');
     manifests = fs.mkdtempSync(path.join(os.tmpdir(), 'kpr-inhnat-'));
-    rulesDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kpr-inhnat-rules-'));
     for (const n of topo.nodes) writeManifest(manifests, `${n.name}.yaml`, nodeManifest(n.name, [n.ipv4, n.ipv6]));
     const endpoints = topo.nodes.flatMap((n) => n.pods.flatMap((p) => [p.ipv4, p.ipv6].map((addr) => ({ addr, node: n.name }))));
     const ports = PROTOS.map((proto) => ({ name: proto, port: PORTS[proto].port, targetPort: PORTS[proto].target, protocol: proto.toUpperCase() as 'TCP' | 'UDP', nodePort: PORTS[proto].nodePort }));
@@ -156,16 +97,16 @@ describe('kube-proxy to kpr: flows the old rules translated survive kpr and the 
     await agent?.stop('SIGKILL');
     root?.destroy();
     nodeCgroup?.destroy();
-    await tearDownEdgeTest({ servers, topo, clientCgroup, dirs: [manifests, rulesDir] });
+    await tearDownEdgeTest({ servers, topo, clientCgroup, dirs: [manifests] });
   });
 
   test('4000 held flows keep their backends through kpr\'s start and the old rules\' removal; 16000 new flows go through kpr; kpr\'s nat table goes with the last old flow', async () => {
-    nftA(oldProxyRules());
+    nftA(oldRules());
     // Flows through the old rules alone.
     for (const family of FAMILIES) {
       for (const proto of PROTOS) {
         const { port, nodePort } = PORTS[proto];
-        holds.push({ path: `outside → NodePort ${family} ${proto}`, proto, startedAt: Date.now(), hold: startHold(outside(), { proto, addr: nodeA()[family], port: nodePort, durationMs: HOLD_MS, intervalMs: PROBE_MS, timeoutMs: CONNECT_MS, flows: HELD }) });
+        holds.push({ path: `outside → NodePort ${family} ${proto}`, proto, startedAt: Date.now(), hold: startHold(outside(), { proto, addr: nodeA()[family], port: nodePort, durationMs: HOLD_MS, intervalMs: PROBE_MS, timeoutMs: CONNECT_MS, flows: HELD, ...OUTSIDE_HOLD_SIZES[proto] }) });
         holds.push({ path: `node A → ClusterIP ${family} ${proto}`, proto, startedAt: Date.now(), hold: startHold(onNodeA(), { proto, addr: CLUSTER_IPS[family], port, durationMs: HOLD_MS, intervalMs: PROBE_MS, timeoutMs: CONNECT_MS, flows: HELD }) });
       }
     }
@@ -197,6 +138,9 @@ describe('kube-proxy to kpr: flows the old rules translated survive kpr and the 
     const attaching = { from: agentStart, to: Date.now() };
     // kube-proxy --cleanup: the old rules go.
     nftA(`delete table inet ${OLD_TABLE}\n`);
+    // The backends learnt the client hop's MTU through the old rules alone; from now on through kpr.
+    forgetPathMtus(topo);
+    expect(backendPathMtus(topo)).toEqual(pods().flatMap((p) => FAMILIES.map((family) => ({ pod: p.name, family, mtu: undefined }))));
     const probedBefore = holds.map((h) => h.hold.probes().length);
 
     // New flows: kpr's, the socket LB's and XDP's, while the old ones are probed.
@@ -229,6 +173,9 @@ describe('kube-proxy to kpr: flows the old rules translated survive kpr and the 
       return { path: h.path, flows: o.flows, broken: o.broken, moved: o.moved, attachLossesWithinBound: o.excused <= MAX_ATTACH_LOSSES, spread: o.backends.size > 1, errors: o.errors };
     });
     expect(outcomes).toEqual(holds.map((h) => ({ path: h.path, flows: HELD, broken: 0, moved: 0, attachLossesWithinBound: true, spread: true, errors: {} })));
+    // The router's errors reached the backends: each learnt the hop's MTU again,
+    // towards the client (a backend on node A) or node A (masqueraded, from node B).
+    expect(backendPathMtus(topo)).toEqual(pods().flatMap((p) => FAMILIES.map((family) => ({ pod: p.name, family, mtu: CLIENT_HOP_MTU }))));
 
     // The old flows gone from conntrack (closed; UDP idle 5 s): kpr's table goes too.
     await agent.waitForLine('the inherited NAT table deleted', (l) => l.includes(`table inet ${INHERITED_NAT_TABLE} deleted`), 60_000);

@@ -4,7 +4,8 @@
 //        [--upload BYTES] [--download BYTES] [--source-port S]
 //        [--request-bytes R --answer-bytes A]              -> one JSON line (ClientReport)
 //   node client.js hold --proto tcp|udp --addr A --port P --interval-ms I
-//        --duration-ms D [--timeout-ms T] [--flows N]    -> one JSON line per HoldEvent
+//        --duration-ms D [--timeout-ms T] [--flows N]
+//        [--request-bytes R (udp)] [--answer-bytes A]   -> one JSON line per HoldEvent
 // tcp: N sequential connections, each asks the backend its name and how it sees the client.
 // udp: one unconnected socket, N sendto()/recvmsg() exchanges.
 // udp-connected: one connected socket, N send()/recv() exchanges.
@@ -24,6 +25,8 @@
 // hold: one TCP connection or connected UDP socket (--flows N: N of them, each
 // event naming its flow), probed every I ms for D ms, so a test can watch
 // established flows across agent restarts, socket destruction or a migration.
+// Its UDP probes may be sized as above; its TCP ones, with --answer-bytes A,
+// ask "send A" and count once the A bytes are in (segments of the path's MTU).
 // Every loop is bounded by a count and a deadline.
 import * as dgram from 'dgram';
 import * as http from 'http';
@@ -77,6 +80,35 @@ function exchange(timeoutMs: number, body: (settle: (o: Outcome) => void) => () 
     const timer = setTimeout(() => settle({ ...known, error: 'ETIMEDOUT' }), timeoutMs);
     cleanup = body(settle);
     if (settled) cleanup();
+  });
+}
+
+/** A connection's answers, each a line followed by `extra` bytes (the echo
+ *  server's answer to "send N"): cb gets the line once the bytes are in. */
+function onAnswers(sock: net.Socket, extra: number, cb: (line: string) => void): void {
+  let partial = '';
+  let line = '';
+  let due = 0;
+  sock.on('data', (chunk: Buffer) => {
+    for (let at = 0; at < chunk.length; ) {
+      if (due > 0) {
+        const n = Math.min(due, chunk.length - at);
+        due -= n;
+        at += n;
+        if (due === 0) cb(line);
+        continue;
+      }
+      const nl = chunk.indexOf(10, at);
+      if (nl < 0) {
+        partial += chunk.toString('utf8', at);
+        return;
+      }
+      line = partial + chunk.toString('utf8', at, nl);
+      partial = '';
+      at = nl + 1;
+      if (extra === 0) cb(line);
+      else due = extra;
+    }
   });
 }
 
@@ -233,13 +265,13 @@ function connectUdp(sock: dgram.Socket, addr: string, port: number): Promise<str
 }
 
 /** One TCP connection probed line by line. */
-async function tcpChannel(addr: string, port: number, timeoutMs: number, emit: (e: HoldEvent) => void, t: () => number): Promise<Channel> {
+async function tcpChannel(addr: string, port: number, timeoutMs: number, emit: (e: HoldEvent) => void, t: () => number, answerBytes = 0): Promise<Channel> {
   const sock = net.connect({ host: addr, port });
   let failure: string | undefined;
   let pending: { settle: (o: Outcome) => void; answered: boolean } | undefined;
   // Answers to probes that timed out may still arrive; they must not count for later probes.
   let staleAnswers = 0;
-  onLines(sock, (line) => {
+  onAnswers(sock, answerBytes, (line) => {
     if (staleAnswers > 0) staleAnswers--;
     else if (pending) {
       pending.answered = true;
@@ -271,7 +303,7 @@ async function tcpChannel(addr: string, port: number, timeoutMs: number, emit: (
         }
         const current = { settle, answered: false };
         pending = current;
-        sock.write(REQUEST);
+        sock.write(answerBytes > 0 ? `send ${answerBytes}\n` : REQUEST);
         return () => {
           if (!current.answered && !failure) staleAnswers++;
           pending = undefined;
@@ -282,7 +314,7 @@ async function tcpChannel(addr: string, port: number, timeoutMs: number, emit: (
 }
 
 /** One connected UDP socket. */
-async function udpChannel(addr: string, port: number, emit: (e: HoldEvent) => void, t: () => number): Promise<Channel> {
+async function udpChannel(addr: string, port: number, emit: (e: HoldEvent) => void, t: () => number, sizes?: Sizes): Promise<Channel> {
   const sock = udpSocket(addr);
   const connectError = await connectUdp(sock, addr, port);
   if (connectError) {
@@ -299,7 +331,7 @@ async function udpChannel(addr: string, port: number, emit: (e: HoldEvent) => vo
   }
   const peer = sock.remoteAddress();
   emit({ type: 'connected', t: t(), peerAddr: peer.address, peerPort: peer.port });
-  return new UdpProber(sock, undefined, (error) => emit({ type: 'error', t: t(), error }));
+  return new UdpProber(sock, undefined, (error) => emit({ type: 'error', t: t(), error }), sizes);
 }
 
 let stopRequested = false;
@@ -426,7 +458,7 @@ async function hold(proto: string, o: Options, durationMs: number, flows: number
   for (let flow = 0; flow < flows; flow++) {
     // One flow keeps the events of old; more name theirs.
     const emit = flows === 1 ? write : (e: HoldEvent) => write(e.type === 'done' ? e : { ...e, flow });
-    channels.push(proto === 'tcp' ? await tcpChannel(o.addr, o.port, o.timeoutMs, emit, t) : await udpChannel(o.addr, o.port, emit, t));
+    channels.push(proto === 'tcp' ? await tcpChannel(o.addr, o.port, o.timeoutMs, emit, t, o.sizes?.answerBytes) : await udpChannel(o.addr, o.port, emit, t, o.sizes));
   }
   const maxProbes = Math.floor(durationMs / intervalMs) + 1;
   let ok = 0;
@@ -461,7 +493,11 @@ function intOption(values: Record<string, unknown>, name: string, min: number, m
 
 function sizesOption(mode: string | undefined, values: Record<string, unknown>): Sizes | undefined {
   if (values['request-bytes'] === undefined && values['answer-bytes'] === undefined) return undefined;
-  if (mode !== 'udp' && mode !== 'udp-connected' && mode !== 'udp-new-socket') throw new Error('--request-bytes and --answer-bytes are for the udp modes');
+  if (mode === 'hold' && values.proto === 'tcp') {
+    if (values['request-bytes'] !== undefined) throw new Error('a TCP hold takes --answer-bytes only (each probe asks for that many bytes back)');
+    return { requestBytes: 0, answerBytes: intOption(values, 'answer-bytes', 1, MAX_TRANSFER) };
+  }
+  if (mode !== 'udp' && mode !== 'udp-connected' && mode !== 'udp-new-socket' && mode !== 'hold') throw new Error('--request-bytes and --answer-bytes are for the udp modes and hold');
   return {
     requestBytes: intOption(values, 'request-bytes', MIN_SIZED_BYTES, MAX_SIZED_BYTES),
     answerBytes: intOption(values, 'answer-bytes', MIN_SIZED_BYTES, MAX_SIZED_BYTES),

@@ -40,6 +40,10 @@ export interface HoldRequest {
   timeoutMs?: number;
   /** Flows held by the one process (default 1). */
   flows?: number;
+  /** UDP: each probe this many bytes (sized_udp.ts). */
+  requestBytes?: number;
+  /** Each answer this many bytes (TCP: after the backend's line). */
+  answerBytes?: number;
 }
 
 const CG_NETNS_EXEC = path.join(repoRoot(), 'scripts', 'cg-netns-exec');
@@ -139,6 +143,8 @@ export function startHold(place: Place, req: HoldRequest): HoldClient {
     'interval-ms': req.intervalMs,
     'timeout-ms': req.timeoutMs,
     flows: req.flows,
+    'request-bytes': req.requestBytes,
+    'answer-bytes': req.answerBytes,
   });
   return new HoldClient(spawnInPlace(place, argv), req.durationMs);
 }

@@ -233,3 +233,15 @@ export function createEdgeTopology(prefix: string, podsPerNode = 1, opts: EdgeTo
   };
   return { client, nodes, switchNs, router, lbNet: LB_NET, addPod: addLatePod, destroy };
 }
+
+/** The path MTU host has learnt towards addr (a route exception, from an
+ *  ICMP error), or undefined when it has learnt none. */
+export function learntPathMtu(host: EdgeHost, addr: string): number | undefined {
+  const m = /\bmtu (\d+)/.exec(ip('-n', host.ns, 'route', 'get', addr));
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Forgets every path MTU host has learnt, both families. */
+export function forgetLearntPathMtus(host: EdgeHost): void {
+  for (const family of ['-4', '-6']) ip('-n', host.ns, family, 'route', 'flush', 'cache');
+}

@@ -39,6 +39,8 @@ void RegisterEdgeTrace(Napi::Env env, Napi::Object exports, Constructors& ctors)
 void RegisterFlowGc(Napi::Env env, Napi::Object exports, Constructors& ctors);
 // computeMaglev, computeMaglevFromPermutations, maglevDigest (js/maglev.cc)
 void RegisterMaglev(Napi::Env env, Napi::Object exports);
+// handOverEdgeFlows (js/conntrack_handover.cc)
+void RegisterConntrackHandover(Napi::Env env, Napi::Object exports);
 // kernelStatus, readAttachments, writeAttachRecord (js/status.cc)
 void RegisterStatus(Napi::Env env, Napi::Object exports);
 
