@@ -12,7 +12,9 @@
 // Left out: TCP flows closed both ways or reset, nothing more being owed to
 // them. Flows tunnelled to a backend on another node (dsr) have neither
 // entry where they enter, and no proxy without direct server return could
-// carry them on: their backend would see a new connection from the node.
+// carry them on: their backend would see a new connection from the node
+// (where such a tunnel ends, its reverse-NAT entry is written as a local
+// flow's, of no use once the entering node's kpr is gone).
 #pragma once
 #include <cstdint>
 #include <string>
