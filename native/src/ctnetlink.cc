@@ -39,7 +39,7 @@ class Message {
     auto* a = reinterpret_cast<nlattr*>(buf_.data() + at);
     a->nla_type = type;
     a->nla_len = NLA_HDRLEN + len;
-    memcpy(buf_.data() + at + NLA_HDRLEN, data, len);
+    if (len > 0) memcpy(buf_.data() + at + NLA_HDRLEN, data, len);
   }
   void PutU8(uint16_t type, uint8_t v) { Put(type, &v, sizeof(v)); }
   void PutBe16(uint16_t type, uint16_t v) {
