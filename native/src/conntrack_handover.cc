@@ -70,11 +70,14 @@ CtNat Nat(const __u8* addr, __u16 port) {
   return n;
 }
 
+// A snat flow's client port (network order): an entry of a build that kept
+// the client's port as the snat port has client_port 0.
+__u16 SnatClientPort(const edge_snat_key& k, const edge_snat_val& v) { return v.client_port ? v.client_port : k.snat_port; }
+
 // A snat flow: client -> frontend, leaving as node:snat_port -> backend.
 CtEntry SnatEntry(const edge_snat_key& k, const edge_snat_val& v, const edge_timeouts& t) {
   CtEntry e = Base(k.family, k.proto, v.state, t);
-  const __u16 client_port = v.client_port ? v.client_port : k.snat_port;
-  SetTuple(e.orig, v.client_addr, client_port, v.frontend_addr, v.frontend_port);
+  SetTuple(e.orig, v.client_addr, SnatClientPort(k, v), v.frontend_addr, v.frontend_port);
   e.dnat = Nat(k.backend_addr, k.backend_port);
   e.snat = Nat(k.node_addr, k.snat_port);
   return e;
@@ -187,24 +190,27 @@ HandoverReport HandOverEdgeFlows(const std::string& map_dir) {
   if (bpf_map_lookup_elem(config.fd, &zero, &cfg) != 0) ThrowErrno("reading kpr_xdp_config", errno);
   Writer writer(report);
   const FlowTable flows(map_dir);
+  // A flow of either map: left out when closed, else written, then let go.
+  auto hand_over = [&](__u8 proto, __u8 state, uint64_t& written, auto entry, auto let_go) {
+    if (ct_closed(proto, state)) {
+      report.closed++;
+    } else if (writer.Write(entry())) {
+      written++;
+      let_go();
+    }
+  };
   if (snat.fd >= 0) {
     ForEach<edge_snat_key, edge_snat_val>(snat.fd, [&](const edge_snat_key& k, const edge_snat_val& v) {
-      if (ct_closed(k.proto, v.state)) {
-        report.closed++;
-      } else if (writer.Write(SnatEntry(k, v, cfg.timeouts))) {
-        report.snat++;
-        flows.Forget(v.client_addr, v.client_port ? v.client_port : k.snat_port, k.proto, k.family, v.svc_id);
-      }
+      hand_over(
+          k.proto, v.state, report.snat, [&] { return SnatEntry(k, v, cfg.timeouts); },
+          [&] { flows.Forget(v.client_addr, SnatClientPort(k, v), k.proto, k.family, v.svc_id); });
     });
   }
   if (revnat.fd >= 0) {
     ForEach<edge_revnat_key, edge_revnat_val>(revnat.fd, [&](const edge_revnat_key& k, const edge_revnat_val& v) {
-      if (ct_closed(k.proto, v.state)) {
-        report.closed++;
-      } else if (writer.Write(LocalEntry(k, v, cfg.timeouts))) {
-        report.local++;
-        flows.Forget(k.client_addr, k.client_port, k.proto, k.family, flows.ServiceOf(v.frontend_addr, v.frontend_port, k.proto, k.family));
-      }
+      hand_over(
+          k.proto, v.state, report.local, [&] { return LocalEntry(k, v, cfg.timeouts); },
+          [&] { flows.Forget(k.client_addr, k.client_port, k.proto, k.family, flows.ServiceOf(v.frontend_addr, v.frontend_port, k.proto, k.family)); });
     });
   }
   return report;
