@@ -18,11 +18,13 @@ ADDON := native/build/Release/kpr.node
 NATIVE_SRC := $(shell find native \( -path native/build -o -path native/node_modules \) -prune -o -type f -print) $(wildcard bpf/include/*.h)
 TS_SRC := $(shell find lib tests -name '*.ts') tsconfig.json
 TS_STAMP := dist/.built
-BENCH_BIN := build/connrate build/acceptd build/rrd build/rrclient build/flowrate
+BENCH_BIN := build/connrate build/acceptd build/rrd build/rrclient build/flowrate build/xdpgen
+# xdpgen's programs (tests/native/bench_xdp_*.c), loaded from beside it.
+BENCH_BPF_OBJS := build/bench_xdp_gen.o build/bench_xdp_count.o build/bench_xdp_redirect.o
 # BPF objects that only tests load (error paths of the addon).
 TEST_BPF_OBJS := build/verifier_reject.o build/xdp_pass.o build/xdp_reject.o build/tc_pass.o
 
-.PHONY: deps apt-deps cluster-apt-deps image-apt-deps go-deps build bpf kube-bin cluster-bin images cluster cluster-down conformance conformance-report day2 chart-tools test demo bench bench-report bench-control-plane bench-peers bench-datapath bench-flow-rate clean
+.PHONY: deps apt-deps cluster-apt-deps image-apt-deps go-deps build bpf kube-bin cluster-bin images cluster cluster-down conformance conformance-report day2 chart-tools test demo bench bench-report bench-control-plane bench-peers bench-datapath bench-flow-rate bench-edge-pps bench-growth bench-steady bench-pods clean
 
 deps: apt-deps $(NPM_STAMP) go-deps
 
@@ -56,7 +58,8 @@ $(NPM_STAMP): package-lock.json | apt-deps
 	npm ci --no-audit --no-fund
 	touch $@
 
-build: bpf $(ADDON) $(TS_STAMP) $(TEST_BPF_OBJS)
+# build/xdpgen too: a datapath test checks the packet-rate benchmark's tools.
+build: bpf $(ADDON) $(TS_STAMP) $(TEST_BPF_OBJS) build/xdpgen
 
 bpf: | apt-deps
 	$(MAKE) -C bpf
@@ -77,6 +80,10 @@ $(TS_STAMP): $(TS_SRC) $(NPM_STAMP)
 build/%.o: tests/native/%.c $(wildcard bpf/include/*.h) | bpf
 	@mkdir -p build
 	$(MAKE) -s -C bpf obj SRC=$(CURDIR)/$< OUT=$(CURDIR)/$@
+
+build/xdpgen: tests/bench/xdpgen.c tests/bench/bench_net.h $(BENCH_BPF_OBJS) | apt-deps
+	@mkdir -p build
+	gcc -O2 -Wall -Wextra -Werror -o $@ $< -lbpf
 
 build/%: tests/bench/%.c tests/bench/bench_net.h | apt-deps
 	@mkdir -p build
@@ -178,6 +185,27 @@ bench-datapath: deps build kube-bin $(BENCH_BIN)
 # ramped to where it breaks, TCP and UDP (tests/bench/flow_rate.ts).
 bench-flow-rate: deps build kube-bin $(BENCH_BIN)
 	node dist/tests/bench/flow_rate.js $(ARGS)
+
+# UDP packets/s through a NodePort from a generator in the kernel
+# (BPF_PROG_TEST_RUN live frames): kpr snat and dsr, kube-proxy iptables and
+# nftables, and two floors with no load balancer (tests/bench/edge_pps.ts).
+bench-edge-pps: deps build kube-bin $(BENCH_BIN)
+	node dist/tests/bench/edge_pps.js $(ARGS)
+
+# How start-up, change latency, CPU and RSS grow with services in standalone
+# mode (ARGS="--services 1000,10000,100000" for the full scale), and the
+# agent in steady state beside kube-proxy nftables (10k services, 10 minutes
+# of 5 changes/s by default).
+bench-growth: deps build
+	node dist/tests/bench/growth.js $(ARGS)
+
+bench-steady: deps build kube-bin
+	node dist/tests/bench/steady.js $(ARGS)
+
+# Pods as clients on make cluster: kpr and kube-proxy nftables in turn on the
+# same pods, beside pod IPs direct (tests/cluster/pod_rates.ts).
+bench-pods: cluster $(BENCH_BIN)
+	node dist/tests/cluster/pod_rates.js $(ARGS)
 
 clean:
 	$(MAKE) -C bpf clean

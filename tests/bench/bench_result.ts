@@ -8,7 +8,10 @@ import { repoRoot } from '../../lib/datapath/native';
 import { kubeVersions } from '../e2e/cluster';
 import { describeMachine } from './machine';
 
-export const PEERS = ['kpr', 'kube-proxy iptables', 'kube-proxy nftables', 'direct'] as const;
+/** kpr dsr: kpr in --bpf-lb-mode dsr where a bench measures both modes; kube-proxy iptables runs the
+ *  host's iptables (nft backend), iptables-legacy the legacy one (kube_proxy_rules.ts says why both);
+ *  xdp redirect: an XDP program that only forwards (a floor). */
+export const PEERS = ['kpr', 'kpr dsr', 'kube-proxy iptables', 'kube-proxy iptables-legacy', 'kube-proxy nftables', 'direct', 'xdp redirect'] as const;
 export type Peer = (typeof PEERS)[number];
 
 export interface BenchRow {
@@ -20,6 +23,8 @@ export interface BenchRow {
   unit: string;
   value: number;
   better: 'higher' | 'lower';
+  /** The figure of each round, where value is their median: plots show their spread. */
+  rounds?: number[];
 }
 
 /** A run's figures over time, kept beside its rows (e.g. counts per second). */
@@ -77,6 +82,13 @@ export function writeResult(file: string, result: BenchResult): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`results: ${file}`);
+}
+
+/** The end of a benchmark's run: its time, its results written; an error if it had any. */
+export function finishRun(file: string, result: BenchResult, startedMs: number): void {
+  console.log(`\nwhole run: ${((performance.now() - startedMs) / 60_000).toFixed(1)} min`);
+  writeResult(file, result);
+  if (result.errors.length > 0) throw new Error(`failed:\n${result.errors.join('\n')}`);
 }
 
 /** Every result file in dir, by file name; a file that is not a BenchResult is an error naming it. */

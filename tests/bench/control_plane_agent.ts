@@ -48,6 +48,8 @@ export interface AgentRunOptions {
   netns?: string;
   /** Further flags, e.g. ['--devices', 'eth0']. */
   args?: string[];
+  /** --min-sync-period (default 0s: every change synced at once, as kube-proxy's peer is set). */
+  minSyncPeriod?: string;
 }
 
 /** A port that was free on 127.0.0.1 a moment ago. */
@@ -63,39 +65,46 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts the agent on fresh state and waits for "kpr: ready". */
+/** Runs start() with the environment that makes the agent it starts write a
+ *  CPU profile into dir when it exits (control_plane_cpu_prof.ts). The agent
+ *  inherits this process's environment, which is put back at once. */
+export async function withCpuProfile<T>(dir: string, start: () => Promise<T>): Promise<T> {
+  const savedEnv = { NODE_OPTIONS: process.env.NODE_OPTIONS, [CPU_PROF_DIR_ENV]: process.env[CPU_PROF_DIR_ENV] };
+  process.env.NODE_OPTIONS = `--require ${path.join(__dirname, 'control_plane_cpu_prof.js')}`;
+  process.env[CPU_PROF_DIR_ENV] = dir;
+  try {
+    return await start();
+  } finally {
+    for (const [name, value] of Object.entries(savedEnv)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
 export async function startBenchAgent(opts: AgentRunOptions): Promise<BenchAgent> {
   const cgroup = createTestCgroup(opts.prefix);
   const bpfRoot = createBpfRoot(opts.prefix);
   const metricsPort = await freePort();
   const args = [
     '--hostname-override', NODE_NAME,
-    '--min-sync-period', '0s',
+    '--min-sync-period', opts.minSyncPeriod ?? '0s',
     '--bpf-lb-map-max', String(opts.lbMapMax),
     '--metrics-bind-address', `127.0.0.1:${metricsPort}`,
     // Off: the default 0.0.0.0:10256 may be taken by a test's agent.
     '--healthz-bind-address', '127.0.0.1:0',
     ...(opts.args ?? []),
   ];
-  // The agent inherits this process's environment; it is put back at once.
-  const savedEnv = { NODE_OPTIONS: process.env.NODE_OPTIONS, [CPU_PROF_DIR_ENV]: process.env[CPU_PROF_DIR_ENV] };
-  if (opts.cpuProfDir) {
-    process.env.NODE_OPTIONS = `--require ${path.join(__dirname, 'control_plane_cpu_prof.js')}`;
-    process.env[CPU_PROF_DIR_ENV] = opts.cpuProfDir;
-  }
   const startedAt = performance.now();
   const startedWallMs = Date.now();
   let proc: LineProcess;
   try {
-    proc = await startAgent({ kubeconfig: opts.kubeconfig, bpfRoot: bpfRoot.path, cgroupRoot: cgroup.path, args, netns: opts.netns, readyTimeoutMs: opts.readyTimeoutMs });
+    const run = () => startAgent({ kubeconfig: opts.kubeconfig, bpfRoot: bpfRoot.path, cgroupRoot: cgroup.path, args, netns: opts.netns, readyTimeoutMs: opts.readyTimeoutMs });
+    proc = opts.cpuProfDir ? await withCpuProfile(opts.cpuProfDir, run) : await run();
   } catch (e) {
     bpfRoot.destroy();
     cgroup.destroy();
     throw e;
-  } finally {
-    for (const [name, value] of Object.entries(savedEnv)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
   }
   const readyAt = performance.now();
   let stopped = false;

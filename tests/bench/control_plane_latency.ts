@@ -1,6 +1,7 @@
 // Network programming latency of single endpoint changes: one EndpointSlice
-// at a time is patched through the API server, and the clock runs from just
-// before the write until the change is in the maps.
+// at a time is patched through the API server (or, for the growth benchmark,
+// one manifest file rewritten), and the clock runs from just before the
+// write until the change is in the maps.
 //
 // "In the maps" is seen without polling dumps: a dump takes about a second
 // at 10k services, which would both load the machine and blur the figure.
@@ -74,33 +75,43 @@ function nextSyncWithWrites(proc: LineProcess, from: number): Promise<{ at: numb
   );
 }
 
-/** When the maps show the expected backends (performance.now()), and whether
- *  the first dump did; undefined when they do not by the deadline. */
-async function confirm(opts: LatencyOptions, clusterIP: string, addresses: string[], deadline: number): Promise<{ at: number; first: boolean } | undefined> {
+/** When inMaps() holds (performance.now()), and whether its first look did;
+ *  undefined when it does not by the deadline. */
+async function confirm(inMaps: () => boolean, deadline: number): Promise<{ at: number; first: boolean } | undefined> {
   for (let first = true; ; first = false) {
-    if (checkMaps(opts.maps, [{ clusterIP, addresses }]).matching === 1) return { at: performance.now(), first };
+    if (inMaps()) return { at: performance.now(), first };
     if (performance.now() > deadline) return undefined;
     await sleep(CONFIRM_POLL_MS);
   }
 }
 
-export async function measureLatency(opts: LatencyOptions): Promise<LatencyRun> {
-  const services = opts.clusterIPs.length;
-  const run: Omit<LatencyRun, 'programming' | 'syncs'> = { latencies: [], confirmed: 0, lateConfirms: 0, syncMs: [], failures: [] };
-  const before = await scrape(opts.metricsPort);
-  for (let n = 0; n < opts.changes && run.failures.length < MAX_FAILURES; n++) {
-    const i = (n * STRIDE) % services;
-    const addresses = [changedEndpoint(opts.firstChange + n), ...opts.current[i].slice(1)];
-    const synced = nextSyncWithWrites(opts.proc, opts.proc.lines.length);
+/** One change after another, whatever makes them (an API write, a manifest file). */
+export interface ChangeSource {
+  proc: LineProcess;
+  changes: number;
+  services: number;
+  /** Makes change n (0-based) to service i; resolves once it is written, with
+   *  its name for errors and the check that the maps hold it. */
+  write(n: number, i: number): Promise<{ what: string; inMaps: () => boolean }>;
+}
+
+export type ChangeTimes = Omit<LatencyRun, 'programming' | 'syncs'>;
+
+/** Each change timed from before its write to the first sync with map writes
+ *  after it; the first CONFIRMED are confirmed in the maps too. */
+export async function timeChanges(c: ChangeSource): Promise<ChangeTimes> {
+  const run: ChangeTimes = { latencies: [], confirmed: 0, lateConfirms: 0, syncMs: [], failures: [] };
+  for (let n = 0; n < c.changes && run.failures.length < MAX_FAILURES; n++) {
+    const i = (n * STRIDE) % c.services;
+    const synced = nextSyncWithWrites(c.proc, c.proc.lines.length);
     synced.catch(() => undefined);
     const start = performance.now();
-    await replaceEndpoints(opts.api, i, addresses, new Date());
-    opts.current[i] = addresses;
+    const { what, inMaps } = await c.write(n, i);
     let sync: { at: number; m: RegExpExecArray };
     try {
       sync = await synced;
     } catch (e) {
-      run.failures.push(`change ${n + 1} (service ${i} -> ${addresses[0]}): ${(e as Error).message.split('\n')[0]}`);
+      run.failures.push(`change ${n + 1} (${what}): ${(e as Error).message.split('\n')[0]}`);
       continue;
     }
     run.syncMs.push(Number(sync.m[2]));
@@ -108,18 +119,35 @@ export async function measureLatency(opts: LatencyOptions): Promise<LatencyRun> 
       run.latencies.push(sync.at - start);
       continue;
     }
-    const inMaps = await confirm(opts, opts.clusterIPs[i], addresses, start + CHANGE_TIMEOUT_MS);
+    const seen = await confirm(inMaps, start + CHANGE_TIMEOUT_MS);
     run.confirmed++;
-    if (inMaps === undefined) {
-      run.failures.push(`change ${n + 1} (service ${i} -> ${addresses[0]}): logged as synced, not in the maps after ${CHANGE_TIMEOUT_MS} ms`);
-    } else if (inMaps.first) {
+    if (seen === undefined) {
+      run.failures.push(`change ${n + 1} (${what}): logged as synced, not in the maps after ${CHANGE_TIMEOUT_MS} ms`);
+    } else if (seen.first) {
       run.latencies.push(sync.at - start);
     } else {
       run.lateConfirms++;
-      run.latencies.push(inMaps.at - start);
+      run.latencies.push(seen.at - start);
     }
   }
   if (run.failures.length >= MAX_FAILURES) run.failures.push(`stopped after ${MAX_FAILURES} failed changes`);
+  return run;
+}
+
+export async function measureLatency(opts: LatencyOptions): Promise<LatencyRun> {
+  const before = await scrape(opts.metricsPort);
+  const run = await timeChanges({
+    proc: opts.proc,
+    changes: opts.changes,
+    services: opts.clusterIPs.length,
+    async write(n, i) {
+      const addresses = [changedEndpoint(opts.firstChange + n), ...opts.current[i].slice(1)];
+      await replaceEndpoints(opts.api, i, addresses, new Date());
+      opts.current[i] = addresses;
+      const clusterIP = opts.clusterIPs[i];
+      return { what: `service ${i} -> ${addresses[0]}`, inMaps: () => checkMaps(opts.maps, [{ clusterIP, addresses }]).matching === 1 };
+    },
+  });
   const after = await scrape(opts.metricsPort);
   const delta = (name: string) => histogramDelta(parseHistogram(after, name), parseHistogram(before, name));
   return { ...run, programming: delta(PROGRAMMING_METRIC), syncs: delta(SYNC_METRIC) };

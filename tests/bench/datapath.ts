@@ -28,7 +28,7 @@ import { printDatapathReport } from './datapath_report';
 import { ClientOutput, Scenario, SCENARIOS } from './datapath_scenarios';
 import { Backend, createBackend } from './datapath_topology';
 import { Population } from './peers_result';
-import { median } from './stats';
+import { ofRounds } from './stats';
 
 interface Options {
   services: number[];
@@ -137,7 +137,7 @@ async function measure(o: Options, running: RunningPeer[], pop: Population, extr
       const outs = outputs.get(key(s, p)) ?? [];
       if (outs.length === 0) continue;
       const per = outs.map((out) => s.measures(out));
-      per[0].forEach((m, j) => result.rows.push({ scenario: s.name, scale, scaleUnit: 'services', peer: p.label, metric: m.metric, unit: m.unit, value: median(per.map((ms) => ms[j].value)), better: m.better }));
+      per[0].forEach((m, j) => result.rows.push({ scenario: s.name, scale, scaleUnit: 'services', peer: p.label, metric: m.metric, unit: m.unit, better: m.better, ...ofRounds(per.map((ms) => ms[j].value)) }));
     }
   }
 }

@@ -19,15 +19,24 @@ import { Peer } from './bench_result';
 import { BenchAgent, lbMapMaxFor, startBenchAgent } from './control_plane_agent';
 import { checkMaps, Expected } from './control_plane_maps';
 import { startKubeProxy } from './kube_proxy_peer';
+import { ProxyMode } from './kube_proxy_rules';
 import { createNodeNamespace, scrapeInNamespace } from './node_namespace';
 import { waitProgrammed } from './peers_kube_proxy';
 import { Population } from './peers_result';
 import { Backend, EXTERNAL_DEVICE, linkNode, Slot } from './datapath_topology';
 
-export type PeerName = 'kpr' | 'iptables' | 'nftables' | 'direct';
-export const ALL_PEERS: PeerName[] = ['kpr', 'iptables', 'nftables', 'direct'];
-export const PEER_LABELS: Record<PeerName, Peer> = { kpr: 'kpr', iptables: 'kube-proxy iptables', nftables: 'kube-proxy nftables', direct: 'direct' };
+export type PeerName = 'kpr' | ProxyMode | 'direct';
+export const ALL_PEERS: PeerName[] = ['kpr', 'iptables', 'iptables-legacy', 'nftables', 'direct'];
+export const PEER_LABELS: Record<PeerName, Peer> = {
+  kpr: 'kpr',
+  iptables: 'kube-proxy iptables',
+  'iptables-legacy': 'kube-proxy iptables-legacy',
+  nftables: 'kube-proxy nftables',
+  direct: 'direct',
+};
 
+/** Short enough for the test names made from them (naming.ts: 24 characters, the longest with "-client"). */
+const PREFIXES: Record<PeerName, string> = { kpr: 'kpr', iptables: 'ipt', 'iptables-legacy': 'iptl', nftables: 'nft', direct: 'direct' };
 const READY_TIMEOUT_MS = 300_000;
 const MAPS_POLL_MS = 200;
 
@@ -62,6 +71,8 @@ async function inNamespace(ns: string, argv: string[], timeoutMs: number): Promi
 export interface PeerOptions {
   /** kpr's --devices (default: the external device alone). */
   devices?: string[];
+  /** kpr's other flags (e.g. --bpf-lb-mode dsr). */
+  args?: string[];
   /** Runs once the node is linked, before the proxy is started or waited for. */
   linked?(slot: Slot, nodeNs: string): void | Promise<void>;
 }
@@ -82,14 +93,14 @@ async function waitMaps(maps: SocketMaps, tcp: Expected[]): Promise<void> {
 
 /** Starts peer `name` in slot k; resolves once it has programmed everything. */
 export async function startPeer(name: PeerName, k: number, cluster: Cluster, backend: Backend, want: Programmed, opts: PeerOptions = {}): Promise<RunningPeer> {
-  const prefix = `bench-dp-${name}`;
+  const prefix = `bench-dp-${PREFIXES[name]}`;
   const stops: (() => Promise<void> | void)[] = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s();
     stops.length = 0;
   };
   try {
-    if (name === 'iptables' || name === 'nftables') {
+    if (name !== 'kpr' && name !== 'direct') {
       const kp = await startKubeProxy(cluster, name);
       stops.push(() => kp.stop());
       const slot = linkNode(backend, kp.netns, k, prefix);
@@ -110,7 +121,7 @@ export async function startPeer(name: PeerName, k: number, cluster: Cluster, bac
       readyTimeoutMs: READY_TIMEOUT_MS,
       lbMapMax: lbMapMaxFor(want.pop.clusterIPs.length, want.endpoints),
       netns: node.netns,
-      args: ['--devices', (opts.devices ?? [EXTERNAL_DEVICE]).join(',')],
+      args: ['--devices', (opts.devices ?? [EXTERNAL_DEVICE]).join(','), ...(opts.args ?? [])],
     });
     // Stopped before its namespace goes: its programs leave with it.
     stops.push(() => agent.stop());

@@ -4,8 +4,8 @@
 import { BenchRow } from './bench_result';
 import { describeMachine } from './machine';
 
-const PEER_ORDER = ['kpr', 'kube-proxy iptables', 'kube-proxy nftables', 'direct'];
-const SHORT: Record<string, string> = { kpr: 'kpr', 'kube-proxy iptables': 'iptables', 'kube-proxy nftables': 'nftables', direct: 'direct' };
+const PEER_ORDER = ['kpr', 'kube-proxy iptables', 'kube-proxy iptables-legacy', 'kube-proxy nftables', 'direct'];
+const SHORT: Record<string, string> = { kpr: 'kpr', 'kube-proxy iptables': 'iptables', 'kube-proxy iptables-legacy': 'ipt-legacy', 'kube-proxy nftables': 'nftables', direct: 'direct' };
 
 const cell = (s: string, w: number) => s.padStart(w);
 

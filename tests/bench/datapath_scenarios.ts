@@ -36,11 +36,11 @@ export interface Scenario {
   measures(o: ClientOutput): Measure[];
 }
 
-const connrate = (t: Target, seconds: number) => [path.join(BUILD, 'connrate'), t.addrs.join(','), String(t.port), String(seconds), String(MAX_CONNECTS)];
-const rrclient = (mode: string, t: Target, seconds: number) => [path.join(BUILD, 'rrclient'), mode, t.addrs.join(','), String(t.port), String(seconds), String(MAX_REQUESTS)];
+export const connrate = (t: Target, seconds: number) => [path.join(BUILD, 'connrate'), t.addrs.join(','), String(t.port), String(seconds), String(MAX_CONNECTS)];
+export const rrclient = (mode: string, t: Target, seconds: number) => [path.join(BUILD, 'rrclient'), mode, t.addrs.join(','), String(t.port), String(seconds), String(MAX_REQUESTS)];
 
-const connections = (o: ClientOutput): Measure[] => [{ metric: 'connections/s', unit: 'conn/s', value: o.rate, better: 'higher' }];
-const requests = (o: ClientOutput): Measure[] => [
+export const connections = (o: ClientOutput): Measure[] => [{ metric: 'connections/s', unit: 'conn/s', value: o.rate, better: 'higher' }];
+export const requests = (o: ClientOutput): Measure[] => [
   { metric: 'requests/s', unit: 'rps', value: o.rate, better: 'higher' },
   { metric: 'latency p50', unit: 'us', value: o.p50us ?? NaN, better: 'lower' },
   { metric: 'latency p99', unit: 'us', value: o.p99us ?? NaN, better: 'lower' },

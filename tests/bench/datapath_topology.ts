@@ -73,6 +73,12 @@ export function passXdp(ns: string, dev: string): void {
   ip('-n', ns, 'link', 'set', 'dev', dev, 'xdpdrv', 'obj', PASS_PROGRAM, 'sec', 'xdp');
 }
 
+/** The MAC address of device dev in namespace ns. */
+export function macAddress(ns: string, dev: string): string {
+  const [link] = JSON.parse(ip('-j', '-n', ns, 'link', 'show', 'dev', dev)) as { address: string }[];
+  return link.address;
+}
+
 /** A veth pair between two namespaces, both ends up, addressed. */
 function link(a: { ns: string; dev: string; addr: string }, b: { ns: string; dev: string; addr: string }): void {
   ip('-n', a.ns, 'link', 'add', a.dev, 'type', 'veth', 'peer', 'name', b.dev, 'netns', b.ns);

@@ -17,14 +17,13 @@
 // Flags: --seconds 60 --rate 1000 --ramp 1000,1500,2000,3000,4000,6000,8000,...,32000
 // --ramp-seconds 20 --peers kpr,iptables,nftables --protocols tcp,udp
 // --json PATH (default benchmarks/results/flow-rate.json).
-import { Cluster, startCluster } from '../e2e/cluster';
+import { Cluster } from '../e2e/cluster';
 import { assertPrivileged } from '../helpers/preflight';
 import { sleep } from '../helpers/sleep';
-import { BenchResult, BenchRow, jsonPath, newResult, writeResult } from './bench_result';
-import { ApiWriter } from './control_plane_api';
+import { BenchResult, BenchRow, finishRun, jsonPath, newResult } from './bench_result';
 import { PeerName, PEER_LABELS, RunningPeer, startPeer } from './datapath_peers';
 import { Backend, BACKEND_DEVICE, createBackend, EXTERNAL_DEVICE } from './datapath_topology';
-import { createFlowRateObjects, FlowRateServices, programmedFor } from './flow_rate_objects';
+import { FlowRateServices, programmedFor, withFlowRateObjects } from './flow_rate_objects';
 import { failedFraction, FAILURE_LIMIT, keptRate, Proto, PROTOS, RunResult, runFlows } from './flow_rate_runs';
 import { extendSlot } from './flow_rate_topology';
 import { describeMachine } from './machine';
@@ -43,8 +42,6 @@ interface Options {
 
 const BENCH = 'flow-rate';
 const PEERS: PeerName[] = ['kpr', 'iptables', 'nftables'];
-/** The backend's node: slot 0's far end of the link (datapath_topology.ts). */
-const BACKEND_NODE_ADDRESS = '198.18.252.2';
 const SCALE_UNIT = 'flows/s offered';
 /** Before measuring, a peer must carry a short run clean. */
 const PROBE_RATE = 100;
@@ -226,20 +223,11 @@ async function main(): Promise<void> {
   const started = performance.now();
   const result = newResult(BENCH, { ...o });
   const bench = new FlowRateRun(o, result);
-  console.log('starting kube-apiserver and etcd');
-  const cluster = await startCluster({ prefix: 'bench-fr' });
-  const api = new ApiWriter(cluster, 1);
-  try {
-    const services = await createFlowRateObjects(api, BACKEND_NODE_ADDRESS);
+  await withFlowRateObjects('bench-fr', async (cluster, services) => {
     for (const name of o.peers) await measurePeer(o, cluster, services, bench, result, name);
-  } finally {
-    api.close();
-    await cluster.stop();
-  }
+  });
   printSummary(result, o);
-  console.log(`\nwhole run: ${((performance.now() - started) / 60_000).toFixed(1)} min`);
-  writeResult(o.json, result);
-  if (result.errors.length > 0) throw new Error(`failed:\n${result.errors.join('\n')}`);
+  finishRun(o.json, result, started);
 }
 
 main().catch((e: Error) => {

@@ -4,6 +4,7 @@
 // whose one endpoint runs on that other node. So kpr forwards in snat mode
 // (its default --bpf-lb-mode) and kube-proxy masquerades: both keep NAT state
 // per flow, which is what the benchmark loads.
+import { Cluster, startCluster } from '../e2e/cluster';
 import { ApiWriter } from './control_plane_api';
 import { createBase, createNode, createService, createSlice, initialEndpoints } from './control_plane_objects';
 import { Service } from './datapath_objects';
@@ -15,6 +16,8 @@ export const UDP_NODE_PORT = 30091;
 const TCP_INDEX = 2_000_000;
 const UDP_INDEX = 2_000_001;
 export const BACKEND_NODE = 'node-b';
+/** The backend's node: slot 0's far end of the link (datapath_topology.ts). */
+export const BACKEND_NODE_ADDRESS = '198.18.252.2';
 
 export interface FlowRateServices {
   tcp: Service;
@@ -30,6 +33,19 @@ export async function createFlowRateObjects(api: ApiWriter, backendNodeAddress: 
   const udp = { clusterIP: await createService(api, UDP_INDEX, { protocol: 'UDP', nodePort: UDP_NODE_PORT }), endpoints: initialEndpoints(UDP_INDEX, 1) };
   await createSlice(api, UDP_INDEX, 1, 'UDP', BACKEND_NODE);
   return { tcp, udp };
+}
+
+/** Runs fn against a kube-apiserver and etcd that hold the objects; stops them after. */
+export async function withFlowRateObjects(prefix: string, fn: (cluster: Cluster, services: FlowRateServices) => Promise<void>): Promise<void> {
+  console.log('starting kube-apiserver and etcd');
+  const cluster = await startCluster({ prefix });
+  const api = new ApiWriter(cluster, 1);
+  try {
+    await fn(cluster, await createFlowRateObjects(api, BACKEND_NODE_ADDRESS));
+  } finally {
+    api.close();
+    await cluster.stop();
+  }
 }
 
 /** What a peer must have programmed before it is probed. */

@@ -1,11 +1,12 @@
 // Real kube-proxy (the binary built beside the e2e API server) as the
-// benchmark's peer, in iptables or nftables mode, in a "node" network
+// benchmark's peer, in iptables (nft or legacy backend) or nftables mode, in a "node" network
 // namespace of its own (node_namespace.ts) so that its rules never touch the
 // host's. It reaches the API server through that namespace's relay, and serves
 // its metrics on the namespace's loopback, scraped there with curl.
 //
 // Its configuration matches the kpr agent's in the control-plane benchmark:
-// hostnameOverride names the Node the benchmark creates, minSyncPeriod 0s;
+// hostnameOverride names the Node the benchmark creates, minSyncPeriod 0s
+// (unless a benchmark asks for another);
 // clusterCIDR 198.18.0.0/16 (the endpoints' range) for its masquerade rules;
 // conntrack sizes and timeouts 0, which leaves the kernel's as they are.
 import * as fs from 'fs';
@@ -13,7 +14,7 @@ import * as path from 'path';
 import { Cluster, kubeBinary } from '../e2e/cluster';
 import { LineProcess } from '../helpers/line_process';
 import { NODE_NAME } from './control_plane_objects';
-import { ProxyMode } from './kube_proxy_rules';
+import { configMode, iptablesEnv, ProxyMode } from './kube_proxy_rules';
 import { createNodeNamespace, scrapeInNamespace } from './node_namespace';
 
 /** Ports on the node namespace's own loopback: nothing else listens there. */
@@ -33,11 +34,11 @@ export interface KubeProxyPeer {
   stop(): Promise<void>;
 }
 
-function configYaml(mode: ProxyMode, kubeconfig: string): string {
+function configYaml(mode: ProxyMode, kubeconfig: string, minSyncPeriod: string): string {
   return [
     'apiVersion: kubeproxy.config.k8s.io/v1alpha1',
     'kind: KubeProxyConfiguration',
-    `mode: ${mode}`,
+    `mode: ${configMode(mode)}`,
     'clientConnection:',
     `  kubeconfig: ${kubeconfig}`,
     `hostnameOverride: ${NODE_NAME}`,
@@ -45,9 +46,9 @@ function configYaml(mode: ProxyMode, kubeconfig: string): string {
     `metricsBindAddress: 127.0.0.1:${METRICS_PORT}`,
     `healthzBindAddress: 127.0.0.1:${HEALTHZ_PORT}`,
     'iptables:',
-    '  minSyncPeriod: 0s',
+    `  minSyncPeriod: ${minSyncPeriod}`,
     'nftables:',
-    '  minSyncPeriod: 0s',
+    `  minSyncPeriod: ${minSyncPeriod}`,
     'conntrack:',
     '  maxPerCore: 0',
     '  tcpEstablishedTimeout: 0s',
@@ -56,8 +57,9 @@ function configYaml(mode: ProxyMode, kubeconfig: string): string {
   ].join('\n');
 }
 
-/** Starts kube-proxy on a fresh node namespace; returns at once (it programs in the background). */
-export async function startKubeProxy(cluster: Cluster, mode: ProxyMode): Promise<KubeProxyPeer> {
+/** Starts kube-proxy on a fresh node namespace; returns at once (it programs in the background).
+ *  minSyncPeriod: 0s unless given (every change synced at once, as kpr's peer is set). */
+export async function startKubeProxy(cluster: Cluster, mode: ProxyMode, minSyncPeriod = '0s'): Promise<KubeProxyPeer> {
   const node = await createNodeNamespace(cluster, `bench-kp-${mode}`);
   const netns = node.netns;
   let proc: LineProcess | undefined;
@@ -70,9 +72,9 @@ export async function startKubeProxy(cluster: Cluster, mode: ProxyMode): Promise
   };
   try {
     const config = path.join(node.dir.path, 'config.yaml');
-    fs.writeFileSync(config, configYaml(mode, node.kubeconfig));
+    fs.writeFileSync(config, configYaml(mode, node.kubeconfig, minSyncPeriod));
     const startedAt = performance.now();
-    proc = new LineProcess(`kube-proxy ${mode} in ${netns}`, 'nsenter', [`--net=/run/netns/${netns}`, kubeBinary('kube-proxy'), '--config', config]);
+    proc = new LineProcess(`kube-proxy ${mode} in ${netns}`, 'nsenter', [`--net=/run/netns/${netns}`, kubeBinary('kube-proxy'), '--config', config], undefined, iptablesEnv(mode));
     const pid = proc.pid;
     if (pid === undefined) throw new Error(`kube-proxy did not start: ${proc.logTail()}`);
     const scrape = () => scrapeInNamespace(netns, METRICS_PORT);

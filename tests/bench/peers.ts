@@ -25,7 +25,7 @@ import { Population, ProxyResult } from './peers_result';
 import { parseScaleOptions, ScaleOptions } from './scale_options';
 
 type Proxy = 'kpr' | ProxyMode;
-const ALL_PROXIES: Proxy[] = ['kpr', 'iptables', 'nftables'];
+const ALL_PROXIES: Proxy[] = ['kpr', 'iptables', 'iptables-legacy', 'nftables'];
 
 interface Options extends ScaleOptions {
   proxies: Proxy[];
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   const results: ProxyResult[] = [];
   const errors: string[] = [];
   // A proxy that could not program a scale would only spend its whole timeout again at a larger one.
-  const failedAt = new Map<Proxy, number>();
+  const failedAt = new Map<Proxy, { scale: number; why: string }>();
   let firstChange = 0;
   try {
     await createBase(api);
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
       for (const proxy of o.proxies) {
         const failed = failedAt.get(proxy);
         if (failed !== undefined) {
-          errors.push(`${proxy} at ${scale} services: not run, it failed at ${failed} services`);
+          errors.push(`${proxy} at ${scale} services: not run, it failed at ${failed.scale} services (${failed.why})`);
           console.log(errors[errors.length - 1]);
           continue;
         }
@@ -85,8 +85,9 @@ async function main(): Promise<void> {
           const r = proxy === 'kpr' ? await runKpr(cluster, api, pop, o.endpoints, o.changes, firstChange) : await runKubeProxy(cluster, api, pop, proxy, o.endpoints, o.changes, firstChange, o.json.replace(/(\.json)?$/, `-kube-proxy-${proxy}-${scale}.log`));
           results.push(r);
         } catch (e) {
-          errors.push(`${proxy} at ${scale} services: ${(e as Error).message.split('\n')[0]}`);
-          failedAt.set(proxy, scale);
+          const why = (e as Error).message.split('\n')[0];
+          errors.push(`${proxy} at ${scale} services: ${why}`);
+          failedAt.set(proxy, { scale, why });
           console.log(`  ${errors[errors.length - 1]}`);
         }
         firstChange += o.changes;

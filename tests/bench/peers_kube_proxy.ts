@@ -13,7 +13,7 @@ import { Cluster } from '../e2e/cluster';
 import { statusMB } from './control_plane_agent';
 import { checkRules, dumpRules, hasTarget, ProxyMode } from './kube_proxy_rules';
 import { IPV4_SERIES, KubeProxyPeer, metricValue, startKubeProxy } from './kube_proxy_peer';
-import { cpuSeconds } from './proc_cpu';
+import { cpuSeconds, runningChildren } from './proc_cpu';
 import { Population, ProxyResult } from './peers_result';
 import { sleep } from '../helpers/sleep';
 
@@ -44,7 +44,15 @@ export async function waitProgrammed(kp: KubeProxyPeer, pop: Population, endpoin
     dumpMs.push(now - t0);
     const c = checkRules(text, pop.clusterIPs);
     if (c.clusterIPs === services && c.dnatTargets >= services * endpoints) return now;
-    if (now > deadline) throw new Error(`kube-proxy ${kp.mode}: ${c.clusterIPs}/${services} services, ${c.dnatTargets} endpoints after ${READY_TIMEOUT_MS} ms:\n${kp.proc.logTail()}`);
+    if (now > deadline) {
+      // The first line is what the report quotes: what kube-proxy was doing, in its own words where it has any.
+      const doing = runningChildren(kp.pid);
+      const last = kp.proc.lines[kp.proc.lines.length - 1] ?? '';
+      throw new Error(
+        `kube-proxy ${kp.mode}: ${c.clusterIPs}/${services} services, ${c.dnatTargets} endpoints after ${READY_TIMEOUT_MS} ms; ` +
+          `${doing.length ? `still running ${doing.join(', ')}` : 'no child process running'}; its last log line: ${last}\n${kp.proc.logTail()}`,
+      );
+    }
     if (now > progressAt) {
       progressAt += PROGRESS_EVERY_MS;
       console.log(`  ${c.clusterIPs}/${services} services, ${c.dnatTargets} endpoints; last log line: ${kp.proc.lines[kp.proc.lines.length - 1] ?? ''}`);

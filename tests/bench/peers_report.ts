@@ -13,13 +13,13 @@ const cpu = (c: { self: number; children: number }) => c.self + c.children;
 const fixed = (v: number | undefined, d: number) => (v === undefined || Number.isNaN(v) ? '?' : v.toFixed(d));
 
 function row(label: string, cells: string[]): string {
-  return `  ${label.padEnd(40)}${cells.map((c) => c.padEnd(24)).join('')}`;
+  return `  ${label.padEnd(42)}${cells.map((c) => c.padEnd(28)).join('')}`;
 }
 
 export function printPeersReport(results: Row[], o: { endpoints: number; changes: number }): void {
   const v = kubeVersions();
-  console.log(`\ncontrol plane, kpr vs kube-proxy ${v.KUBE_VERSION} (iptables, nftables), each cold against the same kube-apiserver + etcd ${v.ETCD_VERSION ?? ''}`);
-  console.log(`ClusterIP services of 1 TCP port, ${o.endpoints} ready endpoints each; min sync period 0s for all; ${o.changes} single-endpoint changes each`);
+  console.log(`\ncontrol plane, kpr vs kube-proxy ${v.KUBE_VERSION} (iptables on the nft and the legacy backend, nftables), each cold against the same kube-apiserver + etcd ${v.ETCD_VERSION ?? ''}`);
+  console.log(`ClusterIP services of 1 TCP port, ${o.endpoints} ready endpoints each; min sync period 0s for all (kube-proxy iptables: the host's iptables-nft; iptables-legacy: the legacy backend); ${o.changes} single-endpoint changes each`);
   console.log(`machine: ${describeMachine()}`);
   for (const services of [...new Set(results.map((r) => r.services))]) {
     const rs = results.filter((r) => r.services === services);

@@ -2,7 +2,7 @@
 import { Histogram } from './control_plane_metrics';
 import { CpuSeconds } from './proc_cpu';
 
-export type ProxyName = 'kpr' | 'kube-proxy iptables' | 'kube-proxy nftables';
+export type ProxyName = 'kpr' | 'kube-proxy iptables' | 'kube-proxy iptables-legacy' | 'kube-proxy nftables';
 
 export interface ProxyResult {
   proxy: ProxyName;

@@ -11,10 +11,33 @@ export interface CpuSeconds {
   children: number;
 }
 
-export function cpuSeconds(pid: number): CpuSeconds {
+/** Fields of /proc/<pid>/stat after the command name (in parentheses, may hold spaces): field 3 is [0]. */
+function statFields(pid: number): number[] {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name, which is in parentheses and may hold spaces.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-  // utime, stime, cutime, cstime are fields 14-17 of stat, 12-15 here (0-based from field 3).
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+}
+
+export function cpuSeconds(pid: number): CpuSeconds {
+  const f = statFields(pid);
+  // utime, stime, cutime, cstime are fields 14-17 of stat.
   return { self: (f[11] + f[12]) / TICKS_PER_SECOND, children: (f[13] + f[14]) / TICKS_PER_SECOND };
+}
+
+/** What pid's children now running are doing: "command line (N s of CPU)" each,
+ *  e.g. the iptables-restore kube-proxy waits for. */
+export function runningChildren(pid: number): string[] {
+  const out: string[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const f = statFields(Number(entry));
+      // ppid is field 4 of stat.
+      if (f[1] !== pid) continue;
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+      out.push(`${cmdline} (${((f[11] + f[12]) / TICKS_PER_SECOND).toFixed(0)} s of CPU)`);
+    } catch {
+      // It ended while we looked.
+    }
+  }
+  return out;
 }

@@ -3,8 +3,8 @@
 // scenario with kpr's advantage over each peer, and its SVG plots. Pure: the
 // caller (report.ts) reads the results and writes the files.
 import { BenchResult, BenchRow, Peer, PEERS } from './bench_result';
-import { BREAK_EVEN, EARLIER_TARGETS, errorMentions, FLOW_RATE_TARGETS, judge, kprAdvantage, Target, TARGETS, Verdict } from './report_targets';
-import { barChart, Chart, formatValue, lineChart } from './svg_chart';
+import { BREAK_EVEN, EARLIER_TARGETS, ISSUE_18_TARGETS, errorMentions, FLOW_RATE_TARGETS, judge, kprAdvantage, Target, TARGETS, Verdict } from './report_targets';
+import { barChart, Chart, formatValue, lineChart, Spread } from './svg_chart';
 
 /** What each bench measures and how; the order of BENCHMARKS.md's sections. */
 interface BenchInfo {
@@ -25,7 +25,7 @@ export const BENCHES: BenchInfo[] = [
       'tests/bench/datapath.ts: clients in a network namespace of their own connect through a ClusterIP (kpr: socket LB; kube-proxy: its iptables or nftables rules in the node namespace) ' +
       'or through a NodePort from an external namespace (kpr: XDP), and straight to the backend address (direct, the floor), in the same run.',
     scenarios: ['clusterip-tcp-connect', 'clusterip-tcp-rr-short', 'clusterip-tcp-rr-keepalive', 'clusterip-udp-rr', 'nodeport-tcp-connect', 'nodeport-pps'],
-    peers: ['kpr', 'kube-proxy iptables', 'kube-proxy nftables', 'direct'],
+    peers: ['kpr', 'kube-proxy iptables', 'kube-proxy iptables-legacy', 'kube-proxy nftables', 'direct'],
   },
   {
     bench: 'flow-rate',
@@ -41,34 +41,84 @@ export const BENCHES: BenchInfo[] = [
     peers: ['kpr', 'kube-proxy iptables', 'kube-proxy nftables'],
   },
   {
+    bench: 'edge-pps',
+    title: 'NodePort packets per second from a generator in the kernel',
+    method:
+      'tests/bench/edge_pps.ts with tests/bench/xdpgen.c: the external client sends 60-byte UDP frames by BPF_PROG_TEST_RUN in live-frames mode (tests/native/bench_xdp_gen.c), ' +
+      'each from the next of 64 source addresses x 256 ports (16384 flows, each seen again and again), to a UDP NodePort whose one endpoint runs on another Node: kpr in snat mode and in dsr ' +
+      'mode (IP-in-IP to that node), kube-proxy iptables (on the host\'s nft backend, and on the legacy one) and nftables (DNAT and masquerade through the stack). Two floors without any load balancer aim at the endpoint itself: the node\'s ' +
+      'IP forwarding (direct) and an XDP program that only redirects to the backend\'s device (xdp redirect). An XDP program on the backend\'s device counts what arrives and drops it. ' +
+      'The generator is pinned to one CPU and a veth hands frames on in the sender\'s softirq, so generator, node and counter share that one CPU and only the node\'s path differs between ' +
+      'peers; nothing is lost on the way, the rate is what the path costs. The non-XDP peers\' external device carries a program that passes every frame (a veth takes redirected frames ' +
+      'only into a device with one). Peers in turn, each with a 1 s warm-up that fills its tables, then 5 rounds of 5 s: the median, with the range of the rounds.',
+    scenarios: ['nodeport-udp-pps'],
+    peers: ['kpr', 'kpr dsr', 'kube-proxy iptables', 'kube-proxy iptables-legacy', 'kube-proxy nftables', 'direct', 'xdp redirect'],
+  },
+  {
+    bench: 'pod-rates',
+    title: 'Pods as clients, on make cluster',
+    method:
+      'tests/cluster/pod_rates.ts (make bench-pods): on the two-node cluster of make cluster, one client pod on node 2 and a ClusterIP service with an rrd backend pod on each node; ' +
+      'the client is build/connrate or build/rrclient joined to the pod\'s cgroup and network namespace. kpr (its chart) and kube-proxy nftables serve the same cluster and pods one after ' +
+      'the other, switched between them as make day2 does, in 3 rounds whose order alternates; in each phase every scenario runs 5 s through the ClusterIP and 5 s against the backends\' ' +
+      'pod IPs (direct, no service: measured under both proxies). Medians of the rounds, with their range.',
+    scenarios: ['pod-clusterip-tcp-connect', 'pod-clusterip-tcp-rr-short', 'pod-clusterip-tcp-rr-keepalive', 'pod-clusterip-udp-rr'],
+    peers: ['kpr', 'kube-proxy nftables', 'direct'],
+  },
+  {
+    bench: 'pod-paths',
+    title: 'A pod to a ClusterIP: socket LB against the per-packet path (socket-LB bypass)',
+    method:
+      'tests/cluster/socket_bypass.ts --rates, on make cluster with kpr: requests a second, a connection each, from a python3 client in a pod on node 2 to a ClusterIP of agnhost ' +
+      'netexec backends on both nodes: from a plain pod (socket LB), from a pod in a namespace with the socket LB disabled (per-packet path), and to the backends\' pod IPs directly. ' +
+      'The python client bounds every figure; pod-rates measures with the C clients.',
+    scenarios: ['pod-to-service'],
+    peers: ['kpr', 'direct'],
+  },
+  {
+    bench: 'steady',
+    title: 'Steady state at 10k services',
+    method:
+      'tests/bench/steady.ts: a real kube-apiserver and etcd filled with 10k ClusterIP services of 10 endpoints; kpr, then kube-proxy nftables, started cold against it with the settings ' +
+      'operators run (both proxies\' defaults: minSyncPeriod 1s, a full sync every 30 s); once each has programmed everything, 10 minutes of 5 single-endpoint changes per second through ' +
+      'the API server, paced, while its VmRSS and CPU seconds (with children: kube-proxy\'s nft) are sampled every 10 s. The samples are kept in the results file.',
+    scenarios: ['steady-rss', 'steady-cpu'],
+    peers: ['kpr', 'kube-proxy nftables'],
+  },
+  {
     bench: 'control-plane-peers',
     title: 'Control plane: kpr beside kube-proxy',
     method:
       'tests/bench/peers.ts: a real kube-apiserver and etcd filled with ClusterIP services of 10 endpoints; kpr and kube-proxy (iptables and nftables mode, each in a node network namespace of its own) ' +
-      'started cold in turn against it. Cold start: start to everything programmed (kpr: its maps checked; kube-proxy: the first ruleset dump naming every ClusterIP and endpoint). ' +
+      'started cold in turn against it. kube-proxy iptables runs the host\'s iptables (Debian 12: iptables-nft 1.8.9, which is also what kube-proxy\'s image would pick here: its wrapper takes nft ' +
+      'unless kubelet\'s chains are in legacy); kube-proxy iptables-legacy the same binary with the legacy backend first on its PATH. Cold start: start to everything programmed (kpr: its maps checked; kube-proxy: the first ruleset dump naming every ClusterIP and endpoint). ' +
       'Change latency: single EndpointSlice writes, from before the write to programmed (kube-proxy: the first dump holding it, an upper bound by about one dump), and each proxy\'s own ' +
       'kubeproxy_network_programming_duration_seconds mean. CPU: /proc/PID/stat with children (iptables-restore, nft). Peak RSS: VmHWM. A proxy that cannot program a scale within 300 s ' +
       'is an error line and is not run at larger scales.',
     scenarios: ['cold-start', 'change-latency', 'cpu-to-programmed', 'cpu-whole-run', 'peak-rss'],
-    peers: ['kpr', 'kube-proxy iptables', 'kube-proxy nftables'],
+    peers: ['kpr', 'kube-proxy iptables', 'kube-proxy iptables-legacy', 'kube-proxy nftables'],
   },
   {
     bench: 'socklb',
     title: 'Socket LB connect rate, one service',
     method:
-      'tests/bench/socklb.ts: connect()+close() per second (build/connrate) against one backend, in alternating 1 s rounds, median of 15: through a kpr ClusterIP, directly from inside the kpr cgroup ' +
-      '(its programs run and find no service) and directly from outside it (no kpr at all). With kernel.bpf_stats_enabled, the connect4 hook\'s own run time per call.',
+      'tests/bench/socklb.ts: connect()+close() per second (build/connrate) against one backend, in alternating 1 s rounds, median of 15 with their range: through a kpr ClusterIP, directly ' +
+      'from inside the kpr cgroup (its programs run and find no service), directly from a sibling test cgroup made the same way with nothing attached (no kpr: the two differ by kpr\'s ' +
+      'programs alone), and directly from outside any test cgroup (how this bench measured before). With kernel.bpf_stats_enabled, the connect4 hook\'s own run time per call.',
     scenarios: ['socklb-connect', 'socklb-connect4-hook'],
     // The connect rates name direct too; the hook's time is kpr's alone.
     peers: ['kpr'],
   },
   {
-    bench: 'manifest-latency',
-    title: 'Manifest file to maps (no API server)',
+    bench: 'growth',
+    title: 'How cost grows with services, standalone (no API server)',
     method:
-      'tests/bench/manifest_latency.ts: the agent watching a directory of 1000 manifest files, one service each; each of 100 changes rewrites one file (temporary file, then rename) ' +
-      'and the pinned maps are polled every 1 ms until they show it. kube-proxy has no manifest source, so kpr runs alone.',
-    scenarios: ['manifest-cold-start', 'manifest-change-latency'],
+      'tests/bench/growth.ts: the agent started cold on a directory of manifest files, one IPv6 ClusterIP service of 10 endpoints each, at 1000 services (make bench FULL=1: 1000, 10000 and ' +
+      '100000): start to ready, CPU to ready, peak RSS; then 100 endpoint changes, each rewriting one file (temporary file, then rename), timed to the agent\'s first "sync: ... N writes" log line after it ' +
+      '(printed once its map writes are done; the first 10 changes confirmed in the maps, as in the control-plane benchmark): change to maps p50 and p99, CPU over the changes, RSS after them. A second cold start with a CPU profile (V8, 200 us sampling) charges its start-up CPU to the kpr source file nearest ' +
+      'the top of each sample\'s stack, so that a native call, a parse or a collection counts for the step that asked for it: the steps\' growth from scale to scale is in the notes. ' +
+      'kube-proxy has no manifest source, so kpr runs alone.',
+    scenarios: ['growth-cold-start', 'growth-change-latency', 'growth-cpu', 'growth-rss', 'growth-steps'],
     peers: ['kpr'],
   },
   {
@@ -125,6 +175,8 @@ interface MetricGroup {
   scales: (number | undefined)[];
   scaleUnit?: string;
   value(peer: Peer, scale: number | undefined): number | undefined;
+  /** Lowest and highest round, where the row kept its rounds. */
+  spread(peer: Peer, scale: number | undefined): Spread | undefined;
 }
 
 function metricGroups(rows: BenchRow[]): MetricGroup[] {
@@ -138,11 +190,16 @@ function metricGroups(rows: BenchRow[]): MetricGroup[] {
       scales,
       scaleUnit: mine.find((r) => r.scaleUnit)?.scaleUnit,
       value: (peer, scale) => mine.find((r) => r.peer === peer && r.scale === scale)?.value,
+      spread: (peer, scale) => {
+        const rounds = mine.find((r) => r.peer === peer && r.scale === scale)?.rounds;
+        return rounds?.length ? [Math.min(...rounds), Math.max(...rounds)] : undefined;
+      },
     };
   });
 }
 
-/** The scenario's table: a line per metric and scale, a column per peer, then kpr's advantage over each other peer. */
+/** The scenario's table: a line per metric and scale, a column per peer (a median of rounds with their range),
+ *  then kpr's advantage over each other peer. */
 export function scenarioTable(rows: BenchRow[], peers: Peer[]): string[] {
   const others = peers.filter((p) => p !== 'kpr');
   const showRatios = peers.includes('kpr') ? others : [];
@@ -151,11 +208,16 @@ export function scenarioTable(rows: BenchRow[], peers: Peer[]): string[] {
     for (const scale of g.scales) {
       const kpr = g.value('kpr', scale);
       const values = peers.map((p) => g.value(p, scale));
+      const cell = (p: Peer, v: number | undefined) => {
+        if (v === undefined) return 'not measured';
+        const spread = g.spread(p, scale);
+        return spread ? `${formatValue(v)} (${formatValue(spread[0])}-${formatValue(spread[1])})` : formatValue(v);
+      };
       const ratios = showRatios.map((p) => {
         const other = g.value(p, scale);
         return kpr === undefined || other === undefined || kpr === 0 || other === 0 ? '—' : `${formatValue(kprAdvantage(kpr, other, g.better))}x`;
       });
-      lines.push(tableRow([`${g.metric} (${g.unit}, ${g.better} is better)`, scaleLabel(scale, g.scaleUnit), ...values.map((v) => (v === undefined ? 'not measured' : formatValue(v))), ...ratios]));
+      lines.push(tableRow([`${g.metric} (${g.unit}, ${g.better} is better)`, scaleLabel(scale, g.scaleUnit), ...values.map((v, k) => cell(peers[k], v)), ...ratios]));
     }
   }
   return lines;
@@ -190,13 +252,15 @@ function chartsFor(info: BenchInfo, scenario: string, rows: BenchRow[], peers: P
           title: `${info.title}: ${scenario}, ${peers[0]}`,
           axis: `${unit}, ${mine[0].better} is better`,
           categories: scales.map((s) => scaleLabel(s, mine[0].scaleUnit)),
-          series: mine.map((g) => ({ name: g.metric, values: scales.map((s) => g.value(peers[0], s)) })),
+          series: mine.map((g) => ({ name: g.metric, values: scales.map((s) => g.value(peers[0], s)), spread: scales.map((s) => g.spread(peers[0], s)) })),
         },
       });
     }
   } else {
     for (const g of groups) {
-      const series = peers.map((p) => ({ name: p, values: g.scales.map((s) => g.value(p, s)) })).filter((x) => x.values.some((v) => v !== undefined));
+      const series = peers
+        .map((p) => ({ name: p, values: g.scales.map((s) => g.value(p, s)), spread: g.scales.map((s) => g.spread(p, s)) }))
+        .filter((x) => x.values.some((v) => v !== undefined));
       plots.push({ name: `${scenario}-${g.metric}`, chart: { title: `${info.title}: ${scenario}, ${g.metric}`, axis: `${g.unit}, ${g.better} is better`, categories: g.scales.map((s) => scaleLabel(s, g.scaleUnit)), series } });
     }
   }
@@ -293,6 +357,7 @@ export function renderReport(results: BenchResult[]): Report {
     '',
     ...verdictLines('Issue 6: kpr against kube-proxy and direct', TARGETS, results),
     ...verdictLines('Issue 12: new flows per second through a snat NodePort', FLOW_RATE_TARGETS, results),
+    ...verdictLines('Issue 18: NodePort packets per second with the load balancer the bottleneck, and cost at 100k services', ISSUE_18_TARGETS, results),
     ...breakEvenLines(results),
     ...verdictLines('Earlier targets of the benches', EARLIER_TARGETS, results),
     '## Results',

@@ -11,11 +11,15 @@ export interface Target {
   metric: RegExp;
   /** Undefined: the largest scale at which both figures were measured. */
   scale?: number;
-  /** kpr's advantage over this peer (kprAdvantage) must reach minRatio... */
+  /** Whose figure is judged (default kpr), e.g. kpr dsr where a bench runs both modes. */
+  subject?: Peer;
+  /** The subject's advantage over this peer (kprAdvantage) must reach minRatio... */
   peer?: Peer;
   minRatio?: number;
   /** ...or exceed it, for "below kube-proxy". */
   strict?: boolean;
+  /** What no load balancer beats in the bench (default direct): a ratio above the floor's is out of reach. */
+  floor?: Peer;
   /** Or kpr's own figure must be at most this. */
   maxValue?: number;
 }
@@ -41,10 +45,11 @@ export const TARGETS: Target[] = [
   { text: 'ClusterIP new-connection rate >= 0.97x direct, 10k services', bench: 'datapath', scenario: 'clusterip-tcp-connect', metric: CONNECT_RATE, scale: 10_000, peer: 'direct', minRatio: 0.97 },
   { text: 'ClusterIP new-connection rate >= 1.0x kube-proxy iptables, 100 services', bench: 'datapath', scenario: 'clusterip-tcp-connect', metric: CONNECT_RATE, scale: 100, peer: 'kube-proxy iptables', minRatio: 1 },
   { text: 'ClusterIP new-connection rate >= 3x kube-proxy iptables, 10k services', bench: 'datapath', scenario: 'clusterip-tcp-connect', metric: CONNECT_RATE, scale: 10_000, peer: 'kube-proxy iptables', minRatio: 3 },
+  { text: 'ClusterIP new-connection rate >= 3x kube-proxy iptables-legacy, 10k services', bench: 'datapath', scenario: 'clusterip-tcp-connect', metric: CONNECT_RATE, scale: 10_000, peer: 'kube-proxy iptables-legacy', minRatio: 3 },
   { text: 'ClusterIP new-connection rate >= 1.3x kube-proxy nftables, 10k services', bench: 'datapath', scenario: 'clusterip-tcp-connect', metric: CONNECT_RATE, scale: 10_000, peer: 'kube-proxy nftables', minRatio: 1.3 },
   { text: 'NodePort packets/s through XDP >= 5x kube-proxy iptables', bench: 'datapath', scenario: 'nodeport-pps', metric: PACKET_RATE, peer: 'kube-proxy iptables', minRatio: 5 },
   { text: 'endpoint change to programmed p99 >= 20x faster than kube-proxy nftables, 10k services', bench: 'control-plane-peers', scenario: 'change-latency', metric: /latency p99/, scale: 10_000, peer: 'kube-proxy nftables', minRatio: 20 },
-  ...(['kube-proxy iptables', 'kube-proxy nftables'] as const).flatMap((peer): Target[] => [
+  ...(['kube-proxy iptables', 'kube-proxy iptables-legacy', 'kube-proxy nftables'] as const).flatMap((peer): Target[] => [
     { text: `CPU seconds to programmed below ${peer}, 10k services`, bench: 'control-plane-peers', scenario: 'cpu-to-programmed', metric: /CPU/, scale: 10_000, peer, minRatio: 1, strict: true },
     { text: `CPU seconds over the whole run below ${peer}, 10k services`, bench: 'control-plane-peers', scenario: 'cpu-whole-run', metric: /CPU/, scale: 10_000, peer, minRatio: 1, strict: true },
     { text: `peak RSS below ${peer}, 10k services`, bench: 'control-plane-peers', scenario: 'peak-rss', metric: /MB/, scale: 10_000, peer, minRatio: 1, strict: true },
@@ -65,6 +70,22 @@ export const FLOW_RATE_TARGETS: Target[] = (['TCP', 'UDP'] as const).map((proto)
   maxValue: 0,
 }));
 
+/** Issue 18: the XDP path against kube-proxy's and against the cheapest XDP forwarding, each kpr mode;
+ *  and what 100k services cost in standalone mode. */
+export const ISSUE_18_TARGETS: Target[] = [
+  ...(['kpr', 'kpr dsr'] as const).flatMap((subject): Target[] => [
+    { text: `${subject === 'kpr' ? 'kpr snat' : subject} NodePort packets/s >= 5x kube-proxy iptables`, bench: 'edge-pps', scenario: 'nodeport-udp-pps', metric: PACKET_RATE, subject, peer: 'kube-proxy iptables', minRatio: 5, floor: 'xdp redirect' },
+    { text: `${subject === 'kpr' ? 'kpr snat' : subject} NodePort packets/s >= 0.8x the XDP redirect-only floor`, bench: 'edge-pps', scenario: 'nodeport-udp-pps', metric: PACKET_RATE, subject, peer: 'xdp redirect', minRatio: 0.8, floor: 'xdp redirect' },
+  ]),
+  { text: '100k services (standalone): start to ready < 20 s', bench: 'growth', scenario: 'growth-cold-start', metric: /start to ready/, scale: 100_000, maxValue: 20 },
+  { text: '100k services (standalone): change to maps p99 < 100 ms', bench: 'growth', scenario: 'growth-change-latency', metric: /p99/, scale: 100_000, maxValue: 100 },
+  { text: '100k services (standalone): peak RSS < 1 GB', bench: 'growth', scenario: 'growth-rss', metric: /VmHWM/, scale: 100_000, maxValue: 1000 },
+  { text: 'socket LB: a connection to no service in kpr\'s cgroup >= 0.99x no kpr (overhead <= 1%)', bench: 'socklb', scenario: 'socklb-connect', metric: /not a service/, peer: 'direct', minRatio: 0.99 },
+  { text: 'socket LB: a ClusterIP connection >= 0.97x a direct one with no kpr', bench: 'socklb', scenario: 'socklb-connect', metric: /ClusterIP against no kpr/, peer: 'direct', minRatio: 0.97 },
+  { text: 'steady state, 10k services, 10 min of 5 changes/s: RSS stays under 200 MB', bench: 'steady', scenario: 'steady-rss', metric: /highest RSS sampled/, scale: 10_000, maxValue: 200 },
+  { text: 'steady state, 10k services, 10 min of 5 changes/s: CPU below kube-proxy nftables', bench: 'steady', scenario: 'steady-cpu', metric: /CPU over/, scale: 10_000, peer: 'kube-proxy nftables', minRatio: 1, strict: true },
+];
+
 /** The targets the benches printed before issue 6 (README). */
 export const EARLIER_TARGETS: Target[] = [
   { text: 'socket LB connect rate >= 0.97x direct (one service, client outside the kpr cgroup for direct)', bench: 'socklb', scenario: 'socklb-connect', metric: /outside/, peer: 'direct', minRatio: 0.97 },
@@ -83,7 +104,9 @@ function candidateRows(results: BenchResult[], t: Target): BenchRow[] {
 
 /** Whether an error line names the peer (by its mode, e.g. "nftables") and the scale (as a whole number: 1000 is not 10000). */
 export function errorMentions(error: string, peer: Peer, scale: number | undefined): boolean {
-  return error.includes(peer.replace('kube-proxy ', '')) && (scale === undefined || new RegExp(`(^|\\D)${scale}(\\D|$)`).test(error));
+  // A whole word: "iptables" is not "iptables-legacy".
+  const mode = peer.replace('kube-proxy ', '').replace(/[^\w\s-]/g, '');
+  return new RegExp(`(^|[^\\w-])${mode}([^\\w-]|$)`).test(error) && (scale === undefined || new RegExp(`(^|\\D)${scale}(\\D|$)`).test(error));
 }
 
 function errorsAbout(results: BenchResult[], t: Target, peer: Peer, scale: number | undefined): string[] {
@@ -93,28 +116,29 @@ function errorsAbout(results: BenchResult[], t: Target, peer: Peer, scale: numbe
     .filter((e) => errorMentions(e, peer, scale));
 }
 
-/** Why a ratio is out of any LB's reach: the floor (direct, no LB at all)
- *  is itself below it against that peer in this run. */
-function floorNote(rows: BenchRow[], peer: Peer, scale: number | undefined, minRatio: number): string | undefined {
-  if (peer === 'direct') return undefined;
-  const direct = rows.find((r) => r.scale === scale && r.peer === 'direct');
+/** Why a ratio is out of any LB's reach: the floor (direct, no LB at all,
+ *  unless the target names another) is itself below it against that peer in this run. */
+function floorNote(rows: BenchRow[], floorPeer: Peer, peer: Peer, scale: number | undefined, minRatio: number): string | undefined {
+  if (peer === floorPeer) return undefined;
+  const direct = rows.find((r) => r.scale === scale && r.peer === floorPeer);
   const other = rows.find((r) => r.scale === scale && r.peer === peer);
   if (!direct || !other) return undefined;
   const floor = kprAdvantage(direct.value, other.value, direct.better);
   if (floor >= minRatio) return undefined;
-  return `out of reach here: direct, with no LB at all, is ${formatValue(floor)}x ${peer} in this run (the load generator and the network in between bound every peer)`;
+  return `out of reach here: ${floorPeer}, with no LB at all, is ${formatValue(floor)}x ${peer} in this run (the load generator and the network in between bound every peer)`;
 }
 
 function judgeRatio(t: Target, rows: BenchRow[], results: BenchResult[]): Verdict {
   const peer = t.peer as Peer;
+  const subject = t.subject ?? 'kpr';
   const minRatio = t.minRatio as number;
   const pairs = [...new Set(rows.map((r) => r.scale))]
-    .map((scale) => ({ scale, kpr: rows.find((r) => r.scale === scale && r.peer === 'kpr'), other: rows.find((r) => r.scale === scale && r.peer === peer) }))
+    .map((scale) => ({ scale, kpr: rows.find((r) => r.scale === scale && r.peer === subject), other: rows.find((r) => r.scale === scale && r.peer === peer) }))
     .filter((p): p is { scale: number | undefined; kpr: BenchRow; other: BenchRow } => p.kpr !== undefined && p.other !== undefined)
     .sort((a, b) => (a.scale ?? 0) - (b.scale ?? 0));
   const pair = t.scale === undefined ? pairs[pairs.length - 1] : pairs.find((p) => p.scale === t.scale);
   if (!pair) {
-    const missing: Peer = rows.some((r) => r.peer === 'kpr' && (t.scale === undefined || r.scale === t.scale)) ? peer : 'kpr';
+    const missing: Peer = rows.some((r) => r.peer === subject && (t.scale === undefined || r.scale === t.scale)) ? peer : subject;
     const elsewhere = pairs.map((p) => `${formatValue(kprAdvantage(p.kpr.value, p.other.value, p.kpr.better))}x${at(p.scale, p.kpr.scaleUnit)}`);
     const measured = `${missing}${at(t.scale, rows[0]?.scaleUnit ?? 'services')} not measured${elsewhere.length ? `; measured elsewhere: ${elsewhere.join(', ')}` : ''}`;
     return { target: t, status: 'not measured', measured, notes: errorsAbout(results, t, missing, t.scale) };
@@ -122,9 +146,9 @@ function judgeRatio(t: Target, rows: BenchRow[], results: BenchResult[]): Verdic
   const ratio = kprAdvantage(pair.kpr.value, pair.other.value, pair.kpr.better);
   const met = t.strict ? ratio > minRatio : ratio >= minRatio;
   const unit = pair.kpr.unit;
-  const measured = `${formatValue(ratio)}x${at(pair.scale, pair.kpr.scaleUnit)} (kpr ${formatValue(pair.kpr.value)} ${unit}, ${peer} ${formatValue(pair.other.value)} ${unit})`;
-  const notes = [...errorsAbout(results, t, 'kpr', pair.scale), ...errorsAbout(results, t, peer, pair.scale)];
-  const floor = met ? undefined : floorNote(rows, peer, pair.scale, minRatio);
+  const measured = `${formatValue(ratio)}x${at(pair.scale, pair.kpr.scaleUnit)} (${subject} ${formatValue(pair.kpr.value)} ${unit}, ${peer} ${formatValue(pair.other.value)} ${unit})`;
+  const notes = [...errorsAbout(results, t, subject, pair.scale), ...errorsAbout(results, t, peer, pair.scale)];
+  const floor = met ? undefined : floorNote(rows, t.floor ?? 'direct', peer, pair.scale, minRatio);
   return { target: t, status: met ? 'met' : 'missed', measured, notes: floor ? [floor, ...notes] : notes };
 }
 

@@ -2,8 +2,11 @@
 // against a direct connection to the same single backend, measured in
 // alternating rounds in the same run. The client is in the test network
 // namespace; "direct, kpr cgroup" runs in the cgroup that kpr's programs are
-// attached to (they look the address up and find no service), "direct, no
-// kpr" runs outside it: the plain kernel with no load balancer at all.
+// attached to (they look the address up and find no service); "direct, no
+// kpr" in a sibling test cgroup made the same way with nothing attached, so
+// that the two differ by kpr's programs alone; "direct, outside any test
+// cgroup" where the benchmark itself runs (how the bench measured before:
+// it differs in the way the client is started and placed, too).
 // Writes bench_result.ts's rows (--json PATH overrides the file).
 import * as fs from 'fs';
 import * as os from 'os';
@@ -18,7 +21,7 @@ import { LineProcess } from '../helpers/line_process';
 import { Place, runInPlace } from '../helpers/client_runner';
 import { BenchRow, jsonPath, newResult, writeResult } from './bench_result';
 import { describeMachine } from './machine';
-import { median } from './stats';
+import { median, ofRounds } from './stats';
 import { attachedProgStats, enableBpfStats, nsPerRun, ProgRunStats } from './hook_cost';
 
 // Many short rounds in rotating order: a slow stretch of the shared VM then
@@ -52,14 +55,18 @@ function parseRate(proc: LineProcess): Rate {
 
 const BENCH = 'socklb';
 
-/** kpr's ClusterIP beside each direct series, and the connect4 hook's own time. */
-function resultRows(viaService: Series, directInCgroup: Series, directNoKpr: Series): BenchRow[] {
-  const rate = (s: Series) => median(s.rates.map((r) => r.rate));
-  const connect = (metric: string, peer: 'kpr' | 'direct', s: Series): BenchRow => ({ scenario: 'socklb-connect', peer, metric, unit: 'conn/s', value: rate(s), better: 'higher' });
+/** kpr's ClusterIP and kpr's cgroup (a connection to no service) each beside
+ *  no kpr (the sibling cgroup); the earlier comparisons; the connect4 hook's own time. */
+function resultRows(viaService: Series, directInCgroup: Series, directNoKpr: Series, directOutside: Series): BenchRow[] {
+  const connect = (metric: string, peer: 'kpr' | 'direct', s: Series): BenchRow => ({ scenario: 'socklb-connect', peer, metric, unit: 'conn/s', better: 'higher', ...ofRounds(s.rates.map((r) => r.rate)) });
   const hook = (metric: string, s: Series): BenchRow => ({ scenario: 'socklb-connect4-hook', peer: 'kpr', metric, unit: 'ns', value: nsPerRun(s.hook), better: 'lower' });
   return [
+    connect('connections/s, ClusterIP against no kpr', 'kpr', viaService),
+    connect('connections/s, ClusterIP against no kpr', 'direct', directNoKpr),
+    connect('connections/s, not a service, in kpr\'s cgroup against no kpr', 'kpr', directInCgroup),
+    connect('connections/s, not a service, in kpr\'s cgroup against no kpr', 'direct', directNoKpr),
     connect('connections/s, direct outside the kpr cgroup', 'kpr', viaService),
-    connect('connections/s, direct outside the kpr cgroup', 'direct', directNoKpr),
+    connect('connections/s, direct outside the kpr cgroup', 'direct', directOutside),
     connect('connections/s, direct inside the kpr cgroup', 'kpr', viaService),
     connect('connections/s, direct inside the kpr cgroup', 'direct', directInCgroup),
     hook('per translated connect', viaService),
@@ -72,6 +79,7 @@ async function main(): Promise<void> {
   const result = newResult(BENCH, { rounds: ROUNDS, roundSeconds: ROUND_SECONDS, maxConnectsPerRound: MAX_CONNECTS_PER_ROUND });
   const topo = createTopology({ prefix: 'bench-socklb', backends: 1, dualStack: false });
   const cgroup = createTestCgroup('bench-socklb');
+  const bare = createTestCgroup('bench-socklb-bare');
   const bpfRoot = createBpfRoot('bench-socklb');
   const manifests = fs.mkdtempSync(path.join(os.tmpdir(), 'kpr-bench-'));
   const backend = topo.backends[0];
@@ -94,12 +102,14 @@ async function main(): Promise<void> {
     agent = await startAgent({ manifests, bpfRoot: bpfRoot.path, cgroupRoot: cgroup.path });
 
     const place: Place = { cgroup: cgroup.path, ns: topo.client.ns };
+    const barePlace: Place = { cgroup: bare.path, ns: topo.client.ns };
     const connrate = (addr: string) => [path.join(BUILD, 'connrate'), addr, String(PORT), String(ROUND_SECONDS), String(MAX_CONNECTS_PER_ROUND)];
     const series: Series[] = [
       { label: `ClusterIP ${CLUSTER_IP} (kpr)`, run: () => runInPlace(place, connrate(CLUSTER_IP), ROUND_TIMEOUT_MS), rates: [], hook: { runTimeNs: 0, runCount: 0 } },
       { label: `direct ${backend.ipv4}, kpr cgroup`, run: () => runInPlace(place, connrate(backend.ipv4), ROUND_TIMEOUT_MS), rates: [], hook: { runTimeNs: 0, runCount: 0 } },
+      { label: `direct ${backend.ipv4}, no kpr`, run: () => runInPlace(barePlace, connrate(backend.ipv4), ROUND_TIMEOUT_MS), rates: [], hook: { runTimeNs: 0, runCount: 0 } },
       {
-        label: `direct ${backend.ipv4}, no kpr`,
+        label: `direct ${backend.ipv4}, outside any test cgroup`,
         run: async () => {
           const proc = new LineProcess('connrate', 'ip', ['netns', 'exec', topo.client.ns, ...connrate(backend.ipv4)]);
           await proc.waitForSuccess(ROUND_TIMEOUT_MS);
@@ -122,13 +132,15 @@ async function main(): Promise<void> {
       process.stdout.write(`round ${round}/${ROUNDS}: ${series.map((s) => Math.round(s.rates[round - 1].rate)).join(' / ')} conn/s\n`);
     }
 
-    const [viaService, directInCgroup, directNoKpr] = series;
+    const [viaService, directInCgroup, directNoKpr, directOutside] = series;
     const ratio = (a: Series, b: Series) => median(a.rates.map((r, i) => r.rate / b.rates[i].rate));
     console.log(`\nsocket LB connect rate: connect()+close(), ${ROUNDS} rounds of ${ROUND_SECONDS} s, medians`);
     console.log(`machine: ${describeMachine()}`);
     for (const s of series) console.log(`  ${s.label.padEnd(36)} ${Math.round(median(s.rates.map((r) => r.rate))).toString().padStart(8)} conn/s`);
-    console.log(`  ratio ClusterIP / direct in kpr cgroup: ${ratio(viaService, directInCgroup).toFixed(3)}`);
-    console.log(`  ratio ClusterIP / direct without kpr:   ${ratio(viaService, directNoKpr).toFixed(3)}`);
+    console.log(`  ratio ClusterIP / direct in kpr cgroup:           ${ratio(viaService, directInCgroup).toFixed(3)}`);
+    console.log(`  ratio ClusterIP / direct without kpr:             ${ratio(viaService, directNoKpr).toFixed(3)}`);
+    console.log(`  ratio direct in kpr cgroup / direct without kpr:  ${ratio(directInCgroup, directNoKpr).toFixed(3)}`);
+    console.log(`  ratio direct without kpr / direct outside:        ${ratio(directNoKpr, directOutside).toFixed(3)}`);
     // The rates wobble by several percent between rounds on a shared VM; the
     // hook's own run time says what the translation really costs.
     const hit = nsPerRun(viaService.hook);
@@ -139,7 +151,7 @@ async function main(): Promise<void> {
       ` -> ratio bound by the hook alone: ${(perConnectNs / (perConnectNs + hit)).toFixed(4)}`);
 
     const failed = series.flatMap((s) => s.rates.filter((r) => r.errors > 0).map((r) => `${s.label}: ${r.errors} errors (${r.firstError})`));
-    writeResult(json, { ...result, rows: resultRows(viaService, directInCgroup, directNoKpr), errors: failed });
+    writeResult(json, { ...result, rows: resultRows(viaService, directInCgroup, directNoKpr, directOutside), errors: failed });
     if (failed.length > 0) throw new Error(`failed connects:\n${failed.join('\n')}`);
   } finally {
     restoreBpfStats();
@@ -147,6 +159,7 @@ async function main(): Promise<void> {
     await server.stop();
     bpfRoot.destroy();
     cgroup.destroy();
+    bare.destroy();
     topo.destroy();
     fs.rmSync(manifests, { recursive: true, force: true });
   }

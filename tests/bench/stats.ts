@@ -9,3 +9,8 @@ export function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)];
 }
+
+/** A row's figure from its rounds: their median, the rounds kept beside it (BenchRow.rounds). */
+export function ofRounds(rounds: number[]): { value: number; rounds: number[] } {
+  return { value: median(rounds), rounds };
+}

@@ -2,14 +2,20 @@
 // (one group per scale, one bar per peer) and lines across scale. Figures of
 // kpr and kube-proxy differ by up to a few hundred times, so the value axis
 // turns logarithmic when the largest is more than LOG_ABOVE times the smallest;
-// on a linear axis kpr's bars would not be seen.
+// on a linear axis kpr's bars would not be seen. A figure that is the median
+// of rounds carries a whisker from its lowest to its highest round, so that a
+// reader sees when two figures are within each other's noise.
 
 export interface ChartSeries {
   /** Peer label, also its colour. */
   name: string;
   /** One per category; undefined where not measured. */
   values: (number | undefined)[];
+  /** Per category, the lowest and highest round behind the value, drawn as a whisker. */
+  spread?: (Spread | undefined)[];
 }
+
+export type Spread = [min: number, max: number];
 
 export interface Chart {
   title: string;
@@ -30,10 +36,13 @@ const LOG_ABOVE = 30;
 const COLOURS: Record<string, string> = {
   kpr: '#1b9e77',
   'kube-proxy iptables': '#d95f02',
+  'kube-proxy iptables-legacy': '#e6ab02',
   'kube-proxy nftables': '#7570b3',
   direct: '#666666',
+  'kpr dsr': '#66a61e',
+  'xdp redirect': '#999999',
 };
-const SPARE_COLOURS = ['#e7298a', '#66a61e', '#e6ab02', '#a6761d'];
+const SPARE_COLOURS = ['#e7298a', '#a6761d', '#1f78b4'];
 
 const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -84,7 +93,7 @@ function text(x: number, y: number, s: string, attrs = ''): string {
 
 /** Frame, title, value axis with grid, legend; returns the parts and the axis. */
 function frame(c: Chart): { parts: string[]; axis: Axis } {
-  const values = c.series.flatMap((s) => s.values.filter((v): v is number => v !== undefined));
+  const values = c.series.flatMap((s) => [...s.values, ...(s.spread ?? []).flat()].filter((v): v is number => v !== undefined));
   const axis = valueAxis(values);
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
@@ -112,6 +121,20 @@ function categoryLabels(c: Chart, centre: (i: number) => number): string[] {
 
 const baseY = (axis: Axis) => axis.y(axis.ticks[0]);
 
+/** A min-max whisker at x, with caps. */
+function whisker(x: number, spread: Spread | undefined, axis: Axis): string[] {
+  if (!spread) return [];
+  const [lo, hi] = spread.map((v) => axis.y(v).toFixed(1));
+  const cap = (y: string) => `<line x1="${(x - 4).toFixed(1)}" y1="${y}" x2="${(x + 4).toFixed(1)}" y2="${y}" stroke="black"/>`;
+  return [
+    `<g class="spread"><title>${escapeXml(`rounds from ${formatValue(spread[0])} to ${formatValue(spread[1])}`)}</title>`,
+    `<line x1="${x.toFixed(1)}" y1="${lo}" x2="${x.toFixed(1)}" y2="${hi}" stroke="black"/>`,
+    cap(lo),
+    cap(hi),
+    '</g>',
+  ];
+}
+
 /** One group of bars per category, one bar per series; "n/m" where a series was not measured. */
 export function barChart(c: Chart): string {
   const { parts, axis } = frame(c);
@@ -128,7 +151,8 @@ export function barChart(c: Chart): string {
       }
       const y = axis.y(v);
       parts.push(`<rect class="bar" x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${(base - y).toFixed(1)}" fill="${colour(s.name, k)}"><title>${escapeXml(`${s.name}: ${formatValue(v)}`)}</title></rect>`);
-      parts.push(text(x + barW / 2, y - 4, formatValue(v), 'text-anchor="middle" font-size="10"'));
+      parts.push(...whisker(x + (barW - 2) / 2, s.spread?.[i], axis));
+      parts.push(text(x + barW / 2, Math.min(y, axis.y(s.spread?.[i]?.[1] ?? v)) - 4, formatValue(v), 'text-anchor="middle" font-size="10"'));
     });
   });
   parts.push(`<line x1="${LEFT}" y1="${base.toFixed(1)}" x2="${WIDTH - RIGHT}" y2="${base.toFixed(1)}" stroke="black"/>`);
@@ -142,7 +166,7 @@ export function lineChart(c: Chart): string {
   const stepX = (WIDTH - LEFT - RIGHT) / c.categories.length;
   const xAt = (i: number) => LEFT + (i + 0.5) * stepX;
   c.series.forEach((s, k) => {
-    const points = s.values.map((v, i) => (v === undefined ? undefined : { x: xAt(i), y: axis.y(v), v }));
+    const points = s.values.map((v, i) => (v === undefined ? undefined : { x: xAt(i), y: axis.y(v), v, spread: s.spread?.[i] }));
     let run: string[] = [];
     const flush = () => {
       if (run.length > 1) parts.push(`<polyline points="${run.join(' ')}" fill="none" stroke="${colour(s.name, k)}" stroke-width="2"/>`);
@@ -154,6 +178,7 @@ export function lineChart(c: Chart): string {
         continue;
       }
       run.push(`${p.x.toFixed(1)},${p.y.toFixed(1)}`);
+      parts.push(...whisker(p.x, p.spread, axis));
       parts.push(`<circle cx="${p.x.toFixed(1)}" cy="${p.y.toFixed(1)}" r="3.5" fill="${colour(s.name, k)}"><title>${escapeXml(`${s.name}: ${formatValue(p.v)}`)}</title></circle>`);
       parts.push(text(p.x + 6, p.y - 6, formatValue(p.v), 'font-size="10"'));
     }

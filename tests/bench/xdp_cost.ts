@@ -25,7 +25,7 @@ import { sctpFrame, TCP_ACK, tcpFrame } from '../bpf/packets';
 import type { Protocol } from '../../lib/model/protocol';
 import { BenchRow, jsonPath, newResult, writeResult } from './bench_result';
 import { describeMachine } from './machine';
-import { median } from './stats';
+import { median, ofRounds } from './stats';
 
 const REPEAT = 1_000_000;
 const ROUNDS = 5;
@@ -49,13 +49,14 @@ function filler(i: number): EdgeFrontend {
   return { addr, port: 1024 + (i & 0xff), proto: 'TCP', svcId: i + 2, count: 1, affinityTimeout: 0, sourceRanges: false, mode: 'dsr', algorithm: 'maglev', noBackend: 'reject' };
 }
 
+/** ns per packet of each round. */
 interface Row {
   frontends: number;
-  balancedNs: number;
-  passNs: number;
+  balancedNs: number[];
+  passNs: number[];
   /** The per-packet path's. */
-  podBalancedNs: number;
-  podPassNs: number;
+  podBalancedNs: number[];
+  podPassNs: number[];
 }
 
 function measure(frontends: number): Row {
@@ -93,7 +94,7 @@ function measure(frontends: number): Row {
       const stats = dp.readStats().find((s) => s.svcId === svcId);
       if (!stats || stats.packets !== ROUNDS * REPEAT) throw new Error(`the balanced packet was not balanced every time (service ${svcId}): ${JSON.stringify(stats)}`);
     }
-    return { frontends, balancedNs: median(ns.b), passNs: median(ns.p), podBalancedNs: median(ns.podB), podPassNs: median(ns.podP) };
+    return { frontends, balancedNs: ns.b, passNs: ns.p, podBalancedNs: ns.podB, podPassNs: ns.podP };
   } finally {
     dp.close();
     root.destroy();
@@ -102,8 +103,8 @@ function measure(frontends: number): Row {
 
 const REWRITE_PORTS = [80, 8080];
 
-/** ns per packet of a port rewrite (median of ROUNDS) for TCP and for SCTP. */
-function measurePortRewrite(): Record<'TCP' | 'SCTP', number> {
+/** ns per packet of a port rewrite (ROUNDS rounds) for TCP and for SCTP. */
+function measurePortRewrite(): Record<'TCP' | 'SCTP', number[]> {
   const root = openBpfRoot('bench-xdp');
   const dp = loadAddon().openEdgeDatapath(edgeOptions(path.join(root.path, 'kpr', 'maps'), { maglevTableSize: MAGLEV_SIZE }));
   try {
@@ -128,7 +129,7 @@ function measurePortRewrite(): Record<'TCP' | 'SCTP', number> {
         ns[proto].push(r.durationNs);
       }
     }
-    return { TCP: median(ns.TCP), SCTP: median(ns.SCTP) };
+    return ns;
   } finally {
     dp.close();
     root.destroy();
@@ -137,18 +138,18 @@ function measurePortRewrite(): Record<'TCP' | 'SCTP', number> {
 
 const BENCH = 'xdp-cost';
 
-function resultRows(rows: Row[], rewrite: Record<'TCP' | 'SCTP', number>): BenchRow[] {
+function resultRows(rows: Row[], rewrite: Record<'TCP' | 'SCTP', number[]>): BenchRow[] {
   const at = (r: Row, scenario = 'xdp-per-packet') => ({ scenario, scale: r.frontends, scaleUnit: 'frontends', peer: 'kpr' as const, unit: 'ns', better: 'lower' as const });
   const rewriteAt = { scenario: 'xdp-port-rewrite', scale: 2, scaleUnit: 'frontends', peer: 'kpr' as const, unit: 'ns', better: 'lower' as const };
   return [
     ...rows.flatMap((r) => [
-      { ...at(r), metric: 'balanced packet', value: r.balancedNs },
-      { ...at(r), metric: 'packet for no frontend', value: r.passNs },
-      { ...at(r, 'pod-path-per-packet'), metric: 'balanced packet', value: r.podBalancedNs },
-      { ...at(r, 'pod-path-per-packet'), metric: 'packet for no frontend', value: r.podPassNs },
+      { ...at(r), metric: 'balanced packet', ...ofRounds(r.balancedNs) },
+      { ...at(r), metric: 'packet for no frontend', ...ofRounds(r.passNs) },
+      { ...at(r, 'pod-path-per-packet'), metric: 'balanced packet', ...ofRounds(r.podBalancedNs) },
+      { ...at(r, 'pod-path-per-packet'), metric: 'packet for no frontend', ...ofRounds(r.podPassNs) },
     ]),
-    { ...rewriteAt, metric: 'TCP port rewrite', value: rewrite.TCP },
-    { ...rewriteAt, metric: 'SCTP port rewrite (1012-byte packet)', value: rewrite.SCTP },
+    { ...rewriteAt, metric: 'TCP port rewrite', ...ofRounds(rewrite.TCP) },
+    { ...rewriteAt, metric: 'SCTP port rewrite (1012-byte packet)', ...ofRounds(rewrite.SCTP) },
   ];
 }
 
@@ -158,18 +159,19 @@ function main(): void {
   console.log(`XDP edge LB cost per packet (BPF_PROG_TEST_RUN, ${REPEAT} repetitions, median of ${ROUNDS})`);
   console.log(`machine: ${describeMachine()}`);
   const rows = SIZES.map(measure);
+  const balanced = rows.map((r) => median(r.balancedNs));
   console.log('frontends  balanced ns/pkt  not-a-frontend ns/pkt  per-packet path: balanced  not-a-frontend');
   for (const r of rows) {
-    console.log(`${String(r.frontends).padStart(9)}  ${String(r.balancedNs).padStart(15)}  ${String(r.passNs).padStart(21)}  ${String(r.podBalancedNs).padStart(25)}  ${String(r.podPassNs).padStart(14)}`);
+    const cols = [r.balancedNs, r.passNs, r.podBalancedNs, r.podPassNs].map((ns) => String(median(ns)));
+    console.log(`${String(r.frontends).padStart(9)}  ${cols[0].padStart(15)}  ${cols[1].padStart(21)}  ${cols[2].padStart(25)}  ${cols[3].padStart(14)}`);
   }
-  const base = rows[0].balancedNs;
-  const worst = rows[rows.length - 1].balancedNs;
-  const ratio = worst / base;
-  console.log(`100k vs 1 frontend: x${ratio.toFixed(2)} (target <= x${MAX_SLOWDOWN}); worst ${Math.max(...rows.map((r) => r.balancedNs))} ns (target <= ${TARGET_NS} ns)`);
+  const ratio = balanced[balanced.length - 1] / balanced[0];
+  console.log(`100k vs 1 frontend: x${ratio.toFixed(2)} (target <= x${MAX_SLOWDOWN}); worst ${Math.max(...balanced)} ns (target <= ${TARGET_NS} ns)`);
   // Reported, not enforced: a benchmark informs, the tests decide.
-  if (ratio > MAX_SLOWDOWN || rows.some((r) => r.balancedNs > TARGET_NS)) console.log('target missed');
+  if (ratio > MAX_SLOWDOWN || balanced.some((ns) => ns > TARGET_NS)) console.log('target missed');
   const rewrite = measurePortRewrite();
-  console.log(`port rewrite ns/pkt: TCP ${rewrite.TCP}, SCTP ${rewrite.SCTP} (its CRC32c updated: +${rewrite.SCTP - rewrite.TCP} ns)`);
+  const [tcp, sctp] = [median(rewrite.TCP), median(rewrite.SCTP)];
+  console.log(`port rewrite ns/pkt: TCP ${tcp}, SCTP ${sctp} (its CRC32c updated: +${sctp - tcp} ns)`);
   writeResult(json, { ...result, rows: resultRows(rows, rewrite) });
 }
 

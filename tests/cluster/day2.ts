@@ -18,7 +18,6 @@
 // one JSON line to $KPR_DAY2_OUT (default build/day2/rows.jsonl); the run
 // ends with the README's table of its rows. Without --rows: every row, in an
 // order where each starts from the state the one before leaves.
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { metricValue } from '../bench/kube_proxy_peer';
@@ -27,15 +26,14 @@ import { LoadFigures, LoadTarget, startBackgroundLoad } from '../helpers/backgro
 import { sleep } from '../helpers/sleep';
 import { Place } from '../helpers/client_runner';
 import { nodePlace, outsidePlace, podPlace } from './client_places';
-import { daemonPid } from './daemon';
 import { Addresses, NAMESPACE, REPLICAS, SERVICE, TCP_PORT, UDP_PORT, clientPodName, echoPodsByNode, kprImage, waitWorkload, workloadUp } from './day2_workload';
 import { ctr } from './images';
 import { kubectlFor } from './kubectl';
 import { say } from './log';
-import { NODES, NodeLayout, kubeTool } from './layout';
-import { containerdName } from './node';
+import { NODES, NodeLayout } from './layout';
 import { clusterPki } from './pki';
-import { KPR_CLUSTER_VALUES, KubeProxyMode, Proxy, helmFor, kubeProxyManifest, proxyByName } from './proxies';
+import { KPR_CLUSTER_VALUES, KubeProxyMode } from './proxies';
+import { ProxyStates, exists, kprCleanup, kubeProxyCleanup, onNode, rollout } from './proxy_states';
 import { clusterUp } from './up';
 
 const RATE = 10;
@@ -43,29 +41,14 @@ const RATE = 10;
 const AFTER_MS = 10_000;
 /** Bounds every client (client.ts allows 600 s); operations end well before. */
 const LOAD_MAX_MS = 540_000;
-const ROLLOUT_TIMEOUT = '50s';
 const CLIENT_NODE = NODES[1];
 const NODEPORT_NODE = NODES[0];
 const KPR_CHART = path.join(REPO_ROOT, 'charts', 'kpr');
 const BACKUP = () => path.join(REPO_ROOT, 'build', 'day2', 'kube-proxy-backup.yaml');
 
 const kubectl = kubectlFor(clusterPki());
+let states: ProxyStates;
 let helm: (args: string[]) => string;
-let kpr: Proxy;
-
-/** A command in a node's mount and network namespaces, as root on the node. */
-function onNode(node: NodeLayout, argv: string[]): string {
-  const pid = daemonPid(containerdName(node));
-  if (pid === undefined) throw new Error(`${node.name} is not running (make cluster)`);
-  return execFileSync('nsenter', ['-t', String(pid), '-m', '-n', '--', ...argv], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
-}
-
-/** What each proxy's own cleanup takes away on a node (the chart README's commands). */
-const kubeProxyCleanup = (node: NodeLayout) => onNode(node, [kubeTool('kube-proxy'), '--cleanup']);
-const kprCleanup = (node: NodeLayout) => onNode(node, [path.join(REPO_ROOT, 'bin', 'kpr'), 'cleanup', '--bpf-root', '/sys/fs/bpf']);
-
-const rollout = (ds: string) => kubectl(['-n', 'kube-system', 'rollout', 'status', `ds/${ds}`, `--timeout=${ROLLOUT_TIMEOUT}`]);
-const exists = (kind: string, name: string) => kubectl(['-n', 'kube-system', 'get', kind, name, '--ignore-not-found', '-o', 'name']).trim() !== '';
 
 // ---- the chart README's steps ----
 
@@ -119,29 +102,10 @@ async function rollBackToKubeProxy(): Promise<void> {
   }
 }
 
-// ---- the states rows start from ----
+// ---- the states rows start from (proxy_states.ts) ----
 
-/** kube-proxy in mode serving, and no kpr anywhere (not installed, nothing left on the nodes). */
-async function kubeProxyServing(mode: KubeProxyMode): Promise<void> {
-  if (exists('ds', 'kpr')) helm(['uninstall', 'kpr', '--wait']);
-  for (const node of NODES) kprCleanup(node);
-  const manifest = kubeProxyManifest(mode);
-  const current = exists('cm', 'kube-proxy') ? kubectl(['-n', 'kube-system', 'get', 'cm', 'kube-proxy', '-o', 'jsonpath={.data.config\\.conf}']) : '';
-  kubectl(['apply', '-f', '-'], manifest);
-  // A new mode needs new pods; kube-proxy clears the other mode's rules when it starts.
-  if (exists('ds', 'kube-proxy') && !current.includes(`mode: ${mode}`)) kubectl(['-n', 'kube-system', 'rollout', 'restart', 'ds/kube-proxy']);
-  rollout('kube-proxy');
-}
-
-/** kpr installed by its chart and ready, no kube-proxy. */
-async function kprServing(): Promise<void> {
-  if (exists('ds', 'kube-proxy')) {
-    kubectl(['delete', '--wait', '--ignore-not-found', '-f', '-'], kubeProxyManifest('nftables'));
-    for (const node of NODES) kubeProxyCleanup(node);
-  }
-  kpr.install();
-  rollout('kpr');
-}
+const kubeProxyServing = (mode: KubeProxyMode) => states.kubeProxyServing(mode);
+const kprServing = () => states.kprServing();
 
 // ---- the operations on kpr ----
 
@@ -351,8 +315,8 @@ async function main(): Promise<void> {
   const summary = argv.includes('--summary') ? argv[argv.indexOf('--summary') + 1] : undefined;
   const out = process.env.KPR_DAY2_OUT || path.join(REPO_ROOT, 'build', 'day2', 'rows.jsonl');
   const kubeconfig = await clusterUp();
-  helm = helmFor(kubeconfig);
-  kpr = proxyByName('kpr', kubeconfig, kubectl);
+  states = new ProxyStates(kubeconfig);
+  helm = states.helm;
   // The workload needs a service proxy to become Ready (its pods' probes do not, the LB status does not).
   if (!exists('ds', 'kpr') && !exists('ds', 'kube-proxy')) await kprServing();
   const addresses = await workloadUp(kubectl, [CLIENT_NODE.name]);

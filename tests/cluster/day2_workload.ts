@@ -119,13 +119,14 @@ export async function workloadUp(kubectl: Kubectl, nodes: string[]): Promise<Add
   }
 }
 
-/** Until every echo replica and client pod is Ready (each kubectl call within kubectl.ts's 60 s). */
-export async function waitWorkload(kubectl: Kubectl): Promise<void> {
+/** Until every replica of the deployment and every other pod of the namespace is Ready
+ *  (each kubectl call within kubectl.ts's 60 s); by default the echo replicas and client pods. */
+export async function waitWorkload(kubectl: Kubectl, namespace = NAMESPACE, deployment = SERVICE): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     try {
-      kubectl(['rollout', 'status', '-n', NAMESPACE, `deployment/${SERVICE}`, '--timeout=45s']);
-      kubectl(['wait', '-n', NAMESPACE, '--for=condition=Ready', 'pod', '--all', '--timeout=45s']);
+      kubectl(['rollout', 'status', '-n', namespace, `deployment/${deployment}`, '--timeout=45s']);
+      kubectl(['wait', '-n', namespace, '--for=condition=Ready', 'pod', '--all', '--timeout=45s']);
       return;
     } catch (e) {
       if (Date.now() > deadline) throw e;

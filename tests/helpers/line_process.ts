@@ -28,8 +28,9 @@ export class LineProcess {
     cmd: string,
     args: string[],
     cwd?: string,
+    env?: NodeJS.ProcessEnv,
   ) {
-    this.child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const unregister = onExit(() => this.child.kill('SIGKILL'));
     this.readLines(this.child.stdout as Readable, true);
     this.readLines(this.child.stderr as Readable, false);

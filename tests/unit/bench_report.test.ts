@@ -3,7 +3,7 @@
 // it says when a peer or a whole bench is missing.
 import { BenchResult, BenchRow, Peer } from '../bench/bench_result';
 import { renderReport, scenarioTable, missingPeers } from '../bench/report_render';
-import { BREAK_EVEN, BREAK_EVEN_METRIC, FLOW_RATE_TARGETS, judge, kprAdvantage, Target, TARGETS } from '../bench/report_targets';
+import { BREAK_EVEN, BREAK_EVEN_METRIC, errorMentions, ISSUE_18_TARGETS, FLOW_RATE_TARGETS, judge, kprAdvantage, Target, TARGETS } from '../bench/report_targets';
 import { barChart, lineChart, valueAxis } from '../bench/svg_chart';
 
 function result(bench: string, rows: BenchRow[], errors: string[] = []): BenchResult {
@@ -97,6 +97,31 @@ describe('target verdicts', () => {
     const reachable = judge([result('datapath', [pps('kpr', 140), pps('kube-proxy iptables', 100), pps('direct', 900)])], t);
     expect(reachable.status).toBe('missed');
     expect(reachable.notes).toEqual([]);
+  });
+
+  test('edge packet rate: each kpr mode judged on its own figure; out of reach only when the XDP redirect floor is', () => {
+    const pps = (peer: Peer, v: number) => row('nodeport-udp-pps', peer, 'packets/s at the backend', 'pps', v, 'higher', 16384);
+    const named = (text: string) => ISSUE_18_TARGETS.find((t) => t.text === text) as Target;
+    const rows = [pps('kpr', 1100), pps('kpr dsr', 2400), pps('kube-proxy iptables', 400), pps('direct', 1100), pps('xdp redirect', 2800)];
+    const snat = judge([result('edge-pps', rows)], named('kpr snat NodePort packets/s >= 5x kube-proxy iptables'));
+    expect(snat).toMatchObject({ status: 'missed', measured: '2.75x at 16384 services (kpr 1100 pps, kube-proxy iptables 400 pps)' });
+    // The stack's forwarding (direct) is below 5x iptables, the XDP floor is not: reachable.
+    expect(snat.notes).toEqual([]);
+    const dsr = judge([result('edge-pps', rows)], named('kpr dsr NodePort packets/s >= 5x kube-proxy iptables'));
+    expect(dsr).toMatchObject({ status: 'met', measured: '6x at 16384 services (kpr dsr 2400 pps, kube-proxy iptables 400 pps)' });
+    expect(judge([result('edge-pps', rows)], named('kpr dsr NodePort packets/s >= 0.8x the XDP redirect-only floor')).status).toBe('met');
+    const slowFloor = rows.map((r) => (r.peer === 'xdp redirect' ? { ...r, value: 1800 } : r));
+    expect(judge([result('edge-pps', slowFloor)], named('kpr snat NodePort packets/s >= 5x kube-proxy iptables')).notes[0]).toMatch(
+      /^out of reach here: xdp redirect, with no LB at all, is 4\.5x kube-proxy iptables/,
+    );
+  });
+
+  test('an error line is about a peer when it names its mode as a whole word, at the scale', () => {
+    const legacy = 'iptables-legacy at 10000 services: kube-proxy iptables-legacy: 0/10000 services';
+    expect(errorMentions(legacy, 'kube-proxy iptables-legacy', 10_000)).toBe(true);
+    expect(errorMentions(legacy, 'kube-proxy iptables', 10_000)).toBe(false);
+    expect(errorMentions('iptables at 5000 services: kube-proxy iptables: 0/5000', 'kube-proxy iptables', 5000)).toBe(true);
+    expect(errorMentions('iptables at 5000 services: kube-proxy iptables: 0/5000', 'kube-proxy iptables', 500)).toBe(false);
   });
 
   test('not measured when the bench did not run', () => {
@@ -212,6 +237,19 @@ describe('SVG plots', () => {
     expect(svg).toContain('>n/m</text>');
     expect(svg).toContain('a &lt;title&gt; &amp; more');
     expect(svg).not.toContain('<title> &');
+  });
+
+  test('a median of rounds carries a whisker from its lowest to its highest round, on both plots and in the table', () => {
+    const c = { ...chart([[10], [20]]), series: [{ name: 'kpr', values: [10], spread: [[5, 40] as [number, number]] }, { name: 'direct', values: [20] }] };
+    for (const svg of [barChart(c), lineChart(c)]) {
+      expect(svg.match(/<g class="spread">/g)).toHaveLength(1);
+      expect(svg).toContain('rounds from 5 to 40');
+      // The axis reaches the highest round, not only the medians.
+      const ys = [...svg.matchAll(/<g class="spread">.*?\n<line x1="[\d.]+" y1="([\d.]+)" x2="[\d.]+" y2="([\d.]+)"/gs)][0].slice(1).map(Number);
+      expect(Math.min(...ys)).toBeGreaterThanOrEqual(56);
+    }
+    const rows = [{ ...row('nodeport-udp-pps', 'kpr', 'packets/s', 'pps', 10, 'higher'), rounds: [5, 10, 40] }, row('nodeport-udp-pps', 'direct', 'packets/s', 'pps', 20, 'higher')];
+    expect(scenarioTable(rows, ['kpr', 'direct'])[2]).toBe('| packets/s (pps, higher is better) | one run | 10 (5-40) | 20 | 0.5x |');
   });
 
   test('a line plot breaks where a value is missing', () => {

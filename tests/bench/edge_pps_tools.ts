@@ -1,0 +1,82 @@
+// The edge packet-rate benchmark's XDP tools (build/xdpgen, tests/bench/xdpgen.c)
+// as the benchmark drives them: the generator in the client's namespace,
+// pinned to one CPU; the counter on the backend's device; the redirect-only
+// floor on the node's external device. The counter and the floor give their
+// device back its former program when stopped.
+import * as path from 'path';
+import { repoRoot } from '../../lib/datapath/native';
+import { LineProcess } from '../helpers/line_process';
+
+const XDPGEN = path.join(repoRoot(), 'build', 'xdpgen');
+const ATTACH_MS = 10_000;
+const COUNT_MS = 5_000;
+/** Beyond a run's seconds: loading the program, and the last call's tenth of a second. */
+const SEND_MARGIN_MS = 20_000;
+
+function inNamespace(name: string, ns: string, argv: string[]): LineProcess {
+  return new LineProcess(name, 'ip', ['netns', 'exec', ns, ...argv]);
+}
+
+async function attached(p: LineProcess): Promise<LineProcess> {
+  try {
+    await p.waitForLine('attached', (l) => l === 'attached', ATTACH_MS);
+    return p;
+  } catch (e) {
+    await p.stop();
+    throw e;
+  }
+}
+
+export interface Counter {
+  /** UDP and IP-in-IP packets that have reached the device since the counter started. */
+  packets(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startCounter(ns: string, dev: string): Promise<Counter> {
+  const p = await attached(inNamespace('xdpgen count', ns, [XDPGEN, 'count', dev]));
+  return {
+    async packets() {
+      const seen = p.stdoutLines.length;
+      // `ip netns exec` execs the tool: the pid is its own.
+      process.kill(p.pid as number, 'SIGUSR1');
+      await p.waitUntil('its count', () => (p.stdoutLines.length > seen ? true : undefined), COUNT_MS);
+      return (JSON.parse(p.stdoutLines[p.stdoutLines.length - 1]) as { packets: number }).packets;
+    },
+    async stop() {
+      await p.stop();
+    },
+  };
+}
+
+/** Every UDP packet arriving on inDev leaves by outDev to dstMac until stopped. */
+export async function startRedirect(ns: string, inDev: string, outDev: string, dstMac: string): Promise<{ stop(): Promise<void> }> {
+  const p = await attached(inNamespace('xdpgen redirect', ns, [XDPGEN, 'redirect', inDev, outDev, dstMac]));
+  return { stop: async () => void (await p.stop()) };
+}
+
+export interface Flows {
+  firstSource: string;
+  addrs: number;
+  ports: number;
+}
+
+export interface SendTarget {
+  /** The node's MAC address on the client's link. */
+  mac: string;
+  addr: string;
+  port: number;
+}
+
+export interface Sent {
+  sent: number;
+  seconds: number;
+}
+
+/** Frames out of the client's eth0 for `seconds`, from `cpu` alone. */
+export async function send(ns: string, cpu: number, flows: Flows, to: SendTarget, seconds: number): Promise<Sent> {
+  const argv = ['taskset', '-c', String(cpu), XDPGEN, 'send', 'eth0', to.mac, flows.firstSource, String(flows.addrs), String(flows.ports), to.addr, String(to.port), String(seconds)];
+  const p = inNamespace('xdpgen send', ns, argv);
+  await p.waitForSuccess(seconds * 1000 + SEND_MARGIN_MS);
+  return JSON.parse(p.stdoutLines[p.stdoutLines.length - 1]) as Sent;
+}

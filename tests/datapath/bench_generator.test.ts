@@ -1,0 +1,103 @@
+// The edge packet-rate benchmark's tools (tests/bench/edge_pps_tools.ts,
+// xdpgen.c, tests/native/bench_xdp_*.c) on real veths, since every figure of
+// that benchmark rests on them: the live-frames generator sends as many
+// distinct flows as asked, each frame intact though the run recycles pages the
+// node's forwarding has rewritten (a generator that did not rewrite the whole
+// frame lost all but the first frames: the node saw other MAC addresses); the
+// counter on the backend's device sees every frame sent; the redirect-only
+// floor forwards without the node's stack and gives the device back its
+// former program when it stops.
+import { CLIENT_SOURCES } from '../bench/flow_rate_topology';
+import { macAddress, passXdp } from '../bench/datapath_topology';
+import { send, startCounter, startRedirect } from '../bench/edge_pps_tools';
+import { onExit } from '../helpers/exit_cleanup';
+import { newName } from '../helpers/naming';
+import { removeNamespace } from '../helpers/netns';
+import { assertPrivileged } from '../helpers/preflight';
+import { ip, run } from '../helpers/run';
+
+jest.setTimeout(120_000);
+
+const ADDRS = 4;
+const PORTS = 16;
+const BACKEND = '198.18.11.2';
+const PORT = 8080;
+const SECONDS = 1;
+/** Far below what one CPU forwards in a second (about a million frames here). */
+const AT_LEAST = 50_000;
+
+const ns = { client: newName('gen-client'), node: newName('gen-node'), backend: newName('gen-backend') };
+const unregister = onExit(() => Object.values(ns).forEach(removeNamespace));
+
+function pair(a: string, aDev: string, aAddr: string, b: string, bDev: string, bAddr: string): void {
+  ip('-n', a, 'link', 'add', aDev, 'type', 'veth', 'peer', 'name', bDev, 'netns', b);
+  for (const [n, dev, addr] of [[a, aDev, aAddr], [b, bDev, bAddr]]) {
+    ip('-n', n, 'addr', 'add', `${addr}/30`, 'dev', dev);
+    ip('-n', n, 'link', 'set', dev, 'up');
+  }
+}
+
+/** The node's IP ForwDatagrams (/proc/net/snmp: a line of names, then one of values). */
+function forwarded(): number {
+  const [names, values] = run('ip', ['netns', 'exec', ns.node, 'cat', '/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Ip: ')).map((l) => l.split(' '));
+  return Number(values[names.indexOf('ForwDatagrams')]);
+}
+/** Flows the node's conntrack holds from the generator's sources. */
+const tracked = () => run('ip', ['netns', 'exec', ns.node, 'cat', '/proc/net/nf_conntrack']).split('\n').filter((l) => l.includes(`src=${CLIENT_SOURCES.first.replace(/\d+$/, '')}`)).length;
+const flows = { firstSource: CLIENT_SOURCES.first, addrs: ADDRS, ports: PORTS };
+
+beforeAll(() => {
+  assertPrivileged();
+  for (const n of Object.values(ns)) {
+    ip('netns', 'add', n);
+    ip('-n', n, 'link', 'set', 'lo', 'up');
+  }
+  pair(ns.client, 'eth0', '198.18.10.1', ns.node, 'ext', '198.18.10.2');
+  pair(ns.node, 'be', '198.18.11.1', ns.backend, 'n0', BACKEND);
+  ip('-n', ns.node, 'route', 'add', CLIENT_SOURCES.net, 'via', '198.18.10.1');
+  run('ip', ['netns', 'exec', ns.node, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+  // Conntrack in the node, to count the flows the generator made.
+  run('ip', ['netns', 'exec', ns.node, 'nft', 'add table ip gen; add chain ip gen seen { type filter hook forward priority 0; }; add rule ip gen seen ct state new counter']);
+  passXdp(ns.client, 'eth0');
+  passXdp(ns.node, 'ext');
+  passXdp(ns.node, 'be');
+  // The node learns the backend's MAC before the frames come.
+  run('ip', ['netns', 'exec', ns.node, 'bash', '-c', `echo > /dev/udp/${BACKEND}/9`]);
+});
+
+afterAll(() => {
+  Object.values(ns).forEach(removeNamespace);
+  unregister();
+});
+
+test('through the node\'s forwarding: every frame arrives, from ADDRS x PORTS flows', async () => {
+  const counter = await startCounter(ns.backend, 'n0');
+  try {
+    const before = await counter.packets();
+    const out = await send(ns.client, 0, flows, { mac: macAddress(ns.node, 'ext'), addr: BACKEND, port: PORT }, SECONDS);
+    const arrived = (await counter.packets()) - before;
+    expect(out.sent).toBeGreaterThan(AT_LEAST);
+    expect(arrived).toBe(out.sent);
+    expect(tracked()).toBe(ADDRS * PORTS);
+  } finally {
+    await counter.stop();
+  }
+  expect(ip('-n', ns.backend, 'link', 'show', 'n0')).not.toContain('prog/xdp');
+});
+
+test('the redirect-only floor: every frame arrives, none through the node\'s stack; the former program is back after', async () => {
+  const counter = await startCounter(ns.backend, 'n0');
+  const redirect = await startRedirect(ns.node, 'ext', 'be', macAddress(ns.backend, 'n0'));
+  try {
+    expect(ip('-n', ns.node, 'link', 'show', 'ext')).toContain('bench_xdp_redir');
+    const [before, forwardedBefore] = [await counter.packets(), forwarded()];
+    const out = await send(ns.client, 0, flows, { mac: macAddress(ns.node, 'ext'), addr: BACKEND, port: PORT }, SECONDS);
+    expect(out.sent).toBeGreaterThan(AT_LEAST);
+    expect((await counter.packets()) - before).toBe(out.sent);
+    expect(forwarded()).toBe(forwardedBefore);
+  } finally {
+    await redirect.stop();
+    await counter.stop();
+  }
+  expect(ip('-n', ns.node, 'link', 'show', 'ext')).toMatch(/prog\/xdp id \d+ name xdp_pass/);
+});
