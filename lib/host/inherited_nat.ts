@@ -31,18 +31,19 @@ const KEEP_HOOKS = `table inet ${INHERITED_NAT_TABLE} {
 }
 `;
 
+/** A line's original destination (and port), then its reply's source (and
+ *  port): the tuples are `src= dst= [sport= dport=]`, original first. */
+const TUPLES = /\bsrc=\S+ dst=(\S+)(?: sport=\d+ dport=(\d+))?.*?\bsrc=(\S+) dst=\S+(?: sport=(\d+))?/;
+
 /** Connections of /proc/net/nf_conntrack whose destination was translated:
  *  the reply's source differs from the original destination. */
 export function countTranslated(conntrack: string): number {
   let n = 0;
   for (const line of conntrack.split('\n')) {
-    const dst = /\bdst=(\S+)/.exec(line);
-    const dport = /\bdport=(\d+)/.exec(line);
-    // The reply tuple is the second src=/sport= of the line.
-    const replySrc = /\bsrc=\S+.*?\bsrc=(\S+)/.exec(line);
-    const replySport = /\bsport=\d+.*?\bsport=(\d+)/.exec(line);
-    if (!dst || !replySrc) continue;
-    if (dst[1] !== replySrc[1] || (dport && replySport && dport[1] !== replySport[1])) n++;
+    const m = TUPLES.exec(line);
+    if (!m) continue;
+    const [, dst, dport, replySrc, replySport] = m;
+    if (dst !== replySrc || (dport !== undefined && replySport !== undefined && dport !== replySport)) n++;
   }
   return n;
 }

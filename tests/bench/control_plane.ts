@@ -54,7 +54,7 @@ async function measureScale(cluster: Cluster, api: ApiWriter, o: Options, pop: P
   let maps: SocketMaps | undefined;
   try {
     agent = await startBenchAgent({
-      kubeconfig: cluster.kubeconfig,
+      source: { kubeconfig: cluster.kubeconfig },
       prefix: `bench-cp-${services}`,
       readyTimeoutMs: READY_TIMEOUT_MS,
       lbMapMax,

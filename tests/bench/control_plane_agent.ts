@@ -1,6 +1,7 @@
-// The agent under the control-plane benchmark: kpr run in Kubernetes mode on
-// a fresh bpf root and test cgroup, with what the benchmark reads from the
-// outside: its metrics port, its process's peak memory, and its log.
+// The agent under the control-plane benchmarks: kpr run in Kubernetes mode
+// (standalone for the growth benchmark) on a fresh bpf root and test cgroup,
+// with what the benchmark reads from the outside: its metrics port, its
+// process's peak memory, and its log.
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
@@ -9,6 +10,7 @@ import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
 import { createTestCgroup, TestCgroup } from '../helpers/cgroup';
 import { LineProcess } from '../helpers/line_process';
 import { CPU_PROF_DIR_ENV } from './control_plane_cpu_prof';
+import { childPids } from './proc_cpu';
 import { NODE_NAME } from './control_plane_objects';
 
 /** kpr's (and Cilium's) default --bpf-lb-map-max. */
@@ -36,7 +38,8 @@ export interface BenchAgent {
 }
 
 export interface AgentRunOptions {
-  kubeconfig: string;
+  /** An API server's kubeconfig (Kubernetes mode), or a directory of manifests (standalone). */
+  source: { kubeconfig: string } | { manifests: string };
   prefix: string;
   readyTimeoutMs: number;
   /** --bpf-lb-map-max: entries of the service map (a master and a slot per
@@ -64,11 +67,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts the agent on fresh state and waits for "kpr: ready". */
 /** Runs start() with the environment that makes the agent it starts write a
  *  CPU profile into dir when it exits (control_plane_cpu_prof.ts). The agent
  *  inherits this process's environment, which is put back at once. */
-export async function withCpuProfile<T>(dir: string, start: () => Promise<T>): Promise<T> {
+async function withCpuProfile<T>(dir: string, start: () => Promise<T>): Promise<T> {
   const savedEnv = { NODE_OPTIONS: process.env.NODE_OPTIONS, [CPU_PROF_DIR_ENV]: process.env[CPU_PROF_DIR_ENV] };
   process.env.NODE_OPTIONS = `--require ${path.join(__dirname, 'control_plane_cpu_prof.js')}`;
   process.env[CPU_PROF_DIR_ENV] = dir;
@@ -82,6 +84,7 @@ export async function withCpuProfile<T>(dir: string, start: () => Promise<T>): P
   }
 }
 
+/** Starts the agent on fresh state and waits for "kpr: ready". */
 export async function startBenchAgent(opts: AgentRunOptions): Promise<BenchAgent> {
   const cgroup = createTestCgroup(opts.prefix);
   const bpfRoot = createBpfRoot(opts.prefix);
@@ -99,7 +102,7 @@ export async function startBenchAgent(opts: AgentRunOptions): Promise<BenchAgent
   const startedWallMs = Date.now();
   let proc: LineProcess;
   try {
-    const run = () => startAgent({ kubeconfig: opts.kubeconfig, bpfRoot: bpfRoot.path, cgroupRoot: cgroup.path, args, netns: opts.netns, readyTimeoutMs: opts.readyTimeoutMs });
+    const run = () => startAgent({ ...opts.source, bpfRoot: bpfRoot.path, cgroupRoot: cgroup.path, args, netns: opts.netns, readyTimeoutMs: opts.readyTimeoutMs });
     proc = opts.cpuProfDir ? await withCpuProfile(opts.cpuProfDir, run) : await run();
   } catch (e) {
     bpfRoot.destroy();
@@ -133,10 +136,7 @@ export function agentNodePid(pid: number): number {
   for (let n = 0; n < 64 && queue.length > 0; n++) {
     const p = queue.shift() as number;
     if (path.basename(fs.readlinkSync(`/proc/${p}/exe`)).startsWith('node')) return p;
-    for (const task of fs.readdirSync(`/proc/${p}/task`)) {
-      const children = fs.readFileSync(`/proc/${p}/task/${task}/children`, 'utf8').trim();
-      if (children) queue.push(...children.split(/\s+/).map(Number));
-    }
+    queue.push(...childPids(p));
   }
   throw new Error(`no node process at or below pid ${pid}`);
 }

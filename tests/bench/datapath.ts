@@ -17,7 +17,6 @@
 // (default benchmarks/results/datapath.json).
 import { Cluster, startCluster } from '../e2e/cluster';
 import { assertPrivileged } from '../helpers/preflight';
-import { sleep } from '../helpers/sleep';
 import { BenchResult, jsonPath, newResult, writeResult } from './bench_result';
 import { ApiWriter } from './control_plane_api';
 import { createBase, initialEndpoints } from './control_plane_objects';
@@ -25,7 +24,8 @@ import { populate } from './control_plane_populate';
 import { createExtraServices, ExtraServices, targets } from './datapath_objects';
 import { ALL_PEERS, PeerName, PEER_LABELS, Programmed, RunningPeer, startPeer } from './datapath_peers';
 import { printDatapathReport } from './datapath_report';
-import { ClientOutput, Scenario, SCENARIOS } from './datapath_scenarios';
+import { ClientOutput, Scenario, SCENARIOS, untilClean } from './datapath_scenarios';
+import { count } from './scale_options';
 import { Backend, createBackend } from './datapath_topology';
 import { Population } from './peers_result';
 import { ofRounds } from './stats';
@@ -45,15 +45,9 @@ const BENCH = 'datapath';
 const RUN_MARGIN_MS = 20_000;
 /** Before measuring, each scenario must run clean through each peer. */
 const PROBE_ATTEMPTS = 10;
-const PROBE_RETRY_MS = 1000;
 
 function parseOptions(args: string[]): Options {
   const o: Options = { services: [100], rounds: 9, seconds: 1, endpoints: 10, peers: ALL_PEERS, concurrency: 32, json: jsonPath(BENCH, args) };
-  const count = (flag: string, v: string | undefined) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a positive integer, got ${JSON.stringify(v)}`);
-    return n;
-  };
   for (let i = 0; i < args.length; i += 2) {
     const [flag, v] = [args[i], args[i + 1]];
     if (flag === '--services') o.services = (v ?? '').split(',').map((s) => count(flag, s));
@@ -78,14 +72,7 @@ async function runOnce(p: RunningPeer, s: Scenario, pop: Population, extra: Extr
 
 /** Every scenario once, clean, through p: what it has programmed carries traffic. */
 async function probe(p: RunningPeer, pop: Population, extra: ExtraServices): Promise<void> {
-  for (const s of SCENARIOS) {
-    for (let attempt = 1; ; attempt++) {
-      const out = await runOnce(p, s, pop, extra, 1);
-      if (out.errors === 0 && out.rate > 0) break;
-      if (attempt === PROBE_ATTEMPTS) throw new Error(`${s.name}: ${out.errors} errors (${out.firstError}) in each of ${PROBE_ATTEMPTS} tries`);
-      await sleep(PROBE_RETRY_MS);
-    }
-  }
+  for (const s of SCENARIOS) await untilClean(s.name, () => runOnce(p, s, pop, extra, 1), PROBE_ATTEMPTS);
 }
 
 async function startPeers(o: Options, cluster: Cluster, backend: Backend, want: Programmed, extra: ExtraServices, result: BenchResult, scale: number): Promise<RunningPeer[]> {

@@ -116,7 +116,7 @@ export async function startPeer(name: PeerName, k: number, cluster: Cluster, bac
     await opts.linked?.(slot, node.netns);
     if (name === 'direct') return peer(name, node.netns, slot, (argv, t) => inNamespace(node.netns, argv, t), () => '', stop);
     const agent: BenchAgent = await startBenchAgent({
-      kubeconfig: node.kubeconfig,
+      source: { kubeconfig: node.kubeconfig },
       prefix,
       readyTimeoutMs: READY_TIMEOUT_MS,
       lbMapMax: lbMapMaxFor(want.pop.clusterIPs.length, want.endpoints),

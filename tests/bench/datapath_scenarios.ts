@@ -5,6 +5,7 @@
 // the backend answers with rrd.c.
 import * as path from 'path';
 import { repoRoot } from '../../lib/datapath/native';
+import { sleep } from '../helpers/sleep';
 import { Target, Targets } from './datapath_objects';
 
 const BUILD = path.join(repoRoot(), 'build');
@@ -45,6 +46,19 @@ export const requests = (o: ClientOutput): Measure[] => [
   { metric: 'latency p50', unit: 'us', value: o.p50us ?? NaN, better: 'lower' },
   { metric: 'latency p99', unit: 'us', value: o.p99us ?? NaN, better: 'lower' },
 ];
+
+const PROBE_RETRY_MS = 1000;
+
+/** Runs once() until a run is clean (no errors, some answered): what a proxy
+ *  has just programmed carries the traffic. Throws after `attempts` tries. */
+export async function untilClean(what: string, once: () => Promise<ClientOutput>, attempts: number): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const out = await once();
+    if (out.errors === 0 && out.rate > 0) return;
+    if (attempt === attempts) throw new Error(`${what}: ${out.errors} errors (${out.firstError}) in each of ${attempts} tries`);
+    await sleep(PROBE_RETRY_MS);
+  }
+}
 
 export const SCENARIOS: Scenario[] = [
   { name: 'clusterip-tcp-connect', from: 'node', argv: (t, s) => connrate(t.clusterTcp, s), measures: connections },

@@ -19,19 +19,15 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { FrontendKey, loadAddon } from '../../lib/datapath/native';
-import { startAgent } from '../helpers/agent';
-import { createBpfRoot } from '../helpers/bpf_root';
-import { createTestCgroup } from '../helpers/cgroup';
 import { serviceManifest, ServiceSpec, writeManifest } from '../helpers/manifests';
 import { programmedBackends } from '../helpers/maps';
-import { LineProcess } from '../helpers/line_process';
 import { assertPrivileged } from '../helpers/preflight';
 import { BenchResult, BenchRow, jsonPath, newResult, writeResult } from './bench_result';
-import { agentNodePid, lbMapMaxFor, statusMB, withCpuProfile } from './control_plane_agent';
+import { agentNodePid, lbMapMaxFor, startBenchAgent, statusMB } from './control_plane_agent';
 import { timeChanges } from './control_plane_latency';
 import { readProfileSteps } from './cpu_profile_steps';
 import { describeMachine } from './machine';
-import { cpuSeconds } from './proc_cpu';
+import { totalCpuSeconds } from './proc_cpu';
 import { count } from './scale_options';
 import { percentile } from './stats';
 
@@ -84,46 +80,8 @@ function parseOptions(args: string[]): Options {
   return o;
 }
 
-interface Started {
-  proc: LineProcess;
-  stop(): Promise<void>;
-  pid: number;
-  readyMs: number;
-  mapsDir: string;
-}
-
-async function start(dir: string, services: number, endpoints: number, tag: string): Promise<Started> {
-  const cgroup = createTestCgroup(`bench-growth-${tag}`);
-  const bpfRoot = createBpfRoot(`bench-growth-${tag}`);
-  const remove = () => {
-    bpfRoot.destroy();
-    cgroup.destroy();
-  };
-  const t0 = performance.now();
-  try {
-    const agent = await startAgent({
-      manifests: dir,
-      bpfRoot: bpfRoot.path,
-      cgroupRoot: cgroup.path,
-      readyTimeoutMs: READY_TIMEOUT_MS,
-      args: ['--bpf-lb-map-max', String(lbMapMaxFor(services, endpoints))],
-    });
-    const readyMs = performance.now() - t0;
-    return {
-      proc: agent,
-      pid: agentNodePid(agent.pid as number),
-      readyMs,
-      mapsDir: path.join(bpfRoot.path, 'kpr', 'maps'),
-      async stop() {
-        await agent.stop();
-        remove();
-      },
-    };
-  } catch (e) {
-    remove();
-    throw e;
-  }
-}
+const start = (dir: string, services: number, endpoints: number, cpuProfDir?: string) =>
+  startBenchAgent({ source: { manifests: dir }, prefix: 'bench-growth', readyTimeoutMs: READY_TIMEOUT_MS, lbMapMax: lbMapMaxFor(services, endpoints), cpuProfDir });
 
 async function measureScale(o: Options, services: number, result: BenchResult, stepsByScale: Map<number, [string, number][]>): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kpr-bench-growth-'));
@@ -133,12 +91,14 @@ async function measureScale(o: Options, services: number, result: BenchResult, s
     const t0 = performance.now();
     for (let i = 0; i < services; i++) writeManifest(dir, fileName(i), serviceManifest(spec(i, initialEndpoints(i, o.endpoints))));
     console.log(`${services} services of ${o.endpoints} endpoints: manifests written in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    const agent = await start(dir, services, o.endpoints, 'run');
-    const cpuReady = cpuSeconds(agent.pid);
+    const agent = await start(dir, services, o.endpoints);
+    const pid = agentNodePid(agent.proc.pid as number);
+    const readyMs = agent.readyAt - agent.startedAt;
+    const cpuReady = totalCpuSeconds(pid);
     const latencies: number[] = [];
     try {
-      console.log(`  ready after ${(agent.readyMs / 1000).toFixed(2)} s, ${(cpuReady.self + cpuReady.children).toFixed(2)} s of CPU, peak RSS ${statusMB(agent.pid, 'VmHWM').toFixed(0)} MB`);
-      const maps = loadAddon().openPinnedSocketMaps(agent.mapsDir);
+      console.log(`  ready after ${(readyMs / 1000).toFixed(2)} s, ${cpuReady.toFixed(2)} s of CPU, peak RSS ${statusMB(pid, 'VmHWM').toFixed(0)} MB`);
+      const maps = loadAddon().openPinnedSocketMaps(path.join(agent.bpfRoot.path, 'kpr', 'maps'));
       try {
         const times = await timeChanges({
           proc: agent.proc,
@@ -156,13 +116,12 @@ async function measureScale(o: Options, services: number, result: BenchResult, s
       } finally {
         maps.close();
       }
-      const cpuEnd = cpuSeconds(agent.pid);
       result.rows.push(
-        row('growth-cold-start', 'start to ready', 's', agent.readyMs / 1000),
-        row('growth-cpu', 'CPU to ready', 's', cpuReady.self + cpuReady.children),
-        row('growth-cpu', `CPU over ${o.changes} changes`, 's', cpuEnd.self + cpuEnd.children - cpuReady.self - cpuReady.children),
-        row('growth-rss', 'peak RSS (VmHWM)', 'MB', statusMB(agent.pid, 'VmHWM')),
-        row('growth-rss', 'RSS after the changes (VmRSS)', 'MB', statusMB(agent.pid, 'VmRSS')),
+        row('growth-cold-start', 'start to ready', 's', readyMs / 1000),
+        row('growth-cpu', 'CPU to ready', 's', cpuReady),
+        row('growth-cpu', `CPU over ${o.changes} changes`, 's', totalCpuSeconds(pid) - cpuReady),
+        row('growth-rss', 'peak RSS (VmHWM)', 'MB', statusMB(pid, 'VmHWM')),
+        row('growth-rss', 'RSS after the changes (VmRSS)', 'MB', statusMB(pid, 'VmRSS')),
         ...(latencies.length ? [50, 99].map((p) => row('growth-change-latency', `change to maps p${p}`, 'ms', percentile(latencies, p))) : []),
       );
       if (latencies.length) console.log(`  ${latencies.length} changes: p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms`);
@@ -170,7 +129,7 @@ async function measureScale(o: Options, services: number, result: BenchResult, s
       await agent.stop();
     }
     // Profiled apart: sampling every 200 us slows the run it watches.
-    const profiled = await withCpuProfile(profDir, () => start(dir, services, o.endpoints, 'prof'));
+    const profiled = await start(dir, services, o.endpoints, profDir);
     await profiled.stop();
     const file = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
     if (!file) throw new Error(`${services} services: the profiled agent wrote no profile into ${profDir}`);

@@ -24,12 +24,15 @@ export const configMode = (mode: ProxyMode): 'iptables' | 'nftables' => (mode ==
 const LEGACY_MULTI = '/usr/sbin/xtables-legacy-multi';
 const IPTABLES_COMMANDS = ['iptables', 'iptables-save', 'iptables-restore', 'ip6tables', 'ip6tables-save', 'ip6tables-restore'];
 
+let legacyEnv: NodeJS.ProcessEnv | undefined;
+
 /** The environment that makes `iptables` and its kin the legacy backend for
  *  iptables-legacy (a directory of links to the legacy multi-call binary,
- *  first on PATH, as the image's wrapper would link them); the caller's own
- *  for the others. */
+ *  first on PATH, as the image's wrapper would link them), made once: the
+ *  rules are dumped every few ms; the caller's own for the others. */
 export function iptablesEnv(mode: ProxyMode): NodeJS.ProcessEnv {
   if (mode !== 'iptables-legacy') return process.env;
+  if (legacyEnv) return legacyEnv;
   if (!fs.existsSync(LEGACY_MULTI)) throw new Error(`${LEGACY_MULTI} is missing (Debian's iptables package provides it)`);
   const dir = path.join(os.tmpdir(), 'kpr-iptables-legacy');
   fs.mkdirSync(dir, { recursive: true });
@@ -37,7 +40,8 @@ export function iptablesEnv(mode: ProxyMode): NodeJS.ProcessEnv {
     const link = path.join(dir, cmd);
     if (!fs.existsSync(link)) fs.symlinkSync(LEGACY_MULTI, link);
   }
-  return { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` };
+  legacyEnv = { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` };
+  return legacyEnv;
 }
 
 const DUMP_TIMEOUT_MS = 60_000;

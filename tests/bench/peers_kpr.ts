@@ -17,7 +17,7 @@ export async function runKpr(cluster: Cluster, api: ApiWriter, pop: Population, 
   let agent: BenchAgent | undefined;
   let maps: SocketMaps | undefined;
   try {
-    agent = await startBenchAgent({ kubeconfig: cluster.kubeconfig, prefix: `bench-peers-kpr`, readyTimeoutMs: READY_TIMEOUT_MS, lbMapMax: lbMapMaxFor(services, endpoints) });
+    agent = await startBenchAgent({ source: { kubeconfig: cluster.kubeconfig }, prefix: `bench-peers-kpr`, readyTimeoutMs: READY_TIMEOUT_MS, lbMapMax: lbMapMaxFor(services, endpoints) });
     const pid = agentNodePid(agent.proc.pid as number);
     const cpuAtProgrammed = cpuSeconds(pid);
     maps = loadAddon().openPinnedSocketMaps(path.join(agent.bpfRoot.path, 'kpr', 'maps'));

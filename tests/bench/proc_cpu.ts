@@ -17,6 +17,20 @@ function statFields(pid: number): number[] {
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
 }
 
+/** The pids of pid's children, from its threads' children lists. */
+export function childPids(pid: number): number[] {
+  return fs.readdirSync(`/proc/${pid}/task`).flatMap((task) => {
+    const children = fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+    return children ? children.split(/\s+/).map(Number) : [];
+  });
+}
+
+/** Its own CPU seconds and its waited-for children's, summed. */
+export function totalCpuSeconds(pid: number): number {
+  const c = cpuSeconds(pid);
+  return c.self + c.children;
+}
+
 export function cpuSeconds(pid: number): CpuSeconds {
   const f = statFields(pid);
   // utime, stime, cutime, cstime are fields 14-17 of stat.
@@ -26,18 +40,12 @@ export function cpuSeconds(pid: number): CpuSeconds {
 /** What pid's children now running are doing: "command line (N s of CPU)" each,
  *  e.g. the iptables-restore kube-proxy waits for. */
 export function runningChildren(pid: number): string[] {
-  const out: string[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  return childPids(pid).flatMap((child) => {
     try {
-      const f = statFields(Number(entry));
-      // ppid is field 4 of stat.
-      if (f[1] !== pid) continue;
-      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
-      out.push(`${cmdline} (${((f[11] + f[12]) / TICKS_PER_SECOND).toFixed(0)} s of CPU)`);
+      const cmdline = fs.readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+      return [`${cmdline} (${cpuSeconds(child).self.toFixed(0)} s of CPU)`];
     } catch {
-      // It ended while we looked.
+      return []; // it ended while we looked
     }
-  }
-  return out;
+  });
 }

@@ -23,7 +23,7 @@ import { startKubeProxy } from './kube_proxy_peer';
 import { ProxyMode } from './kube_proxy_rules';
 import { waitProgrammed } from './peers_kube_proxy';
 import { Population } from './peers_result';
-import { cpuSeconds } from './proc_cpu';
+import { totalCpuSeconds } from './proc_cpu';
 import { count } from './scale_options';
 
 type SteadyProxy = 'kpr' | ProxyMode;
@@ -73,7 +73,7 @@ interface Running {
 async function start(proxy: SteadyProxy, cluster: Cluster, pop: Population, endpoints: number): Promise<Running> {
   if (proxy === 'kpr') {
     const agent = await startBenchAgent({
-      kubeconfig: cluster.kubeconfig,
+      source: { kubeconfig: cluster.kubeconfig },
       prefix: 'bench-steady-kpr',
       readyTimeoutMs: READY_TIMEOUT_MS,
       lbMapMax: lbMapMaxFor(pop.clusterIPs.length, endpoints),
@@ -94,10 +94,7 @@ async function start(proxy: SteadyProxy, cluster: Cluster, pop: Population, endp
 /** Paced changes for the run, and the samples taken meanwhile. */
 async function steadyRun(o: Options, api: ApiWriter, pop: Population, r: Running, firstChange: number): Promise<{ t: number[]; rssMB: number[]; cpuS: number[]; changes: number; lateChanges: number }> {
   const services = pop.clusterIPs.length;
-  const cpu = () => {
-    const c = cpuSeconds(r.pid);
-    return c.self + c.children;
-  };
+  const cpu = () => totalCpuSeconds(r.pid);
   const cpu0 = cpu();
   const t0 = performance.now();
   const endMs = o.minutes * 60_000;

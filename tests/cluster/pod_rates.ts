@@ -17,11 +17,10 @@
 import * as path from 'path';
 import { REPO_ROOT } from '../e2e/cluster';
 import { BenchResult, jsonPath, newResult, Peer, writeResult } from '../bench/bench_result';
-import { connections, connrate, Measure, requests, rrclient, ClientOutput } from '../bench/datapath_scenarios';
+import { connections, connrate, Measure, requests, rrclient, ClientOutput, untilClean } from '../bench/datapath_scenarios';
 import { count } from '../bench/scale_options';
 import { ofRounds } from '../bench/stats';
 import { runInPlace, Place } from '../helpers/client_runner';
-import { sleep } from '../helpers/sleep';
 import { podPlace } from './client_places';
 import { kprImage, waitWorkload } from './day2_workload';
 import { kubectlFor } from './kubectl';
@@ -41,7 +40,6 @@ const CLIENT_NODE = NODES[1];
 const BENCH = 'pod-rates';
 const RUN_MARGIN_MS = 20_000;
 const PROBE_ATTEMPTS = 30;
-const PROBE_RETRY_MS = 1000;
 
 const kubectl = kubectlFor(clusterPki());
 
@@ -154,14 +152,7 @@ async function runOnce(place: Place, argv: string[], seconds: number): Promise<C
 
 /** Every scenario once, clean, through the ClusterIP: the proxy just installed serves it. */
 async function probe(place: Place, a: Addresses): Promise<void> {
-  for (const s of SCENARIOS) {
-    for (let attempt = 1; ; attempt++) {
-      const out = await runOnce(place, s.argv(a, false, 1), 1);
-      if (out.errors === 0 && out.rate > 0) break;
-      if (attempt === PROBE_ATTEMPTS) throw new Error(`${s.name}: ${out.errors} errors (${out.firstError}) in each of ${PROBE_ATTEMPTS} tries`);
-      await sleep(PROBE_RETRY_MS);
-    }
-  }
+  for (const s of SCENARIOS) await untilClean(s.name, () => runOnce(place, s.argv(a, false, 1), 1), PROBE_ATTEMPTS);
 }
 
 type Phase = { peer: Peer; serve(states: ProxyStates): Promise<void> };

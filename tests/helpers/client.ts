@@ -112,16 +112,6 @@ function onAnswers(sock: net.Socket, extra: number, cb: (line: string) => void):
   });
 }
 
-function onLines(sock: net.Socket, cb: (line: string) => void): void {
-  let partial = '';
-  sock.setEncoding('utf8');
-  sock.on('data', (chunk: string) => {
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop() as string;
-    lines.forEach(cb);
-  });
-}
-
 function tcpOnce(addr: string, port: number, timeoutMs: number): Promise<ProbeResult> {
   // Taken before connect(), which Node calls on the next tick: never later than the translation.
   const at = Date.now();
@@ -132,7 +122,7 @@ function tcpOnce(addr: string, port: number, timeoutMs: number): Promise<ProbeRe
       peer = { at, peerAddr: sock.remoteAddress, peerPort: sock.remotePort };
       sock.write(PEER_REQUEST);
     });
-    onLines(sock, (line) => {
+    onAnswers(sock, 0, (line) => {
       const [backend, seenAs, servedBy] = line.split(' ');
       settle({ backend, seenAs: seenAs?.replace(/^::ffff:/, ''), servedBy, ...peer });
     });
