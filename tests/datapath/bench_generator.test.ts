@@ -4,12 +4,13 @@
 // distinct flows as asked, each frame intact though the run recycles pages the
 // node's forwarding has rewritten (a generator that did not rewrite the whole
 // frame lost all but the first frames: the node saw other MAC addresses); the
-// counter on the backend's device sees every frame sent; the redirect-only
+// counter on the backend's device sees every frame sent (but for a veth's rare drops); the redirect-only
 // floor forwards without the node's stack and gives the device back its
 // former program when it stops.
 import { CLIENT_SOURCES } from '../bench/flow_rate_topology';
 import { macAddress, passXdp } from '../bench/datapath_topology';
-import { send, startCounter, startRedirect } from '../bench/edge_pps_tools';
+import { Counter, send, startCounter, startRedirect } from '../bench/edge_pps_tools';
+import { sleep } from '../helpers/sleep';
 import { onExit } from '../helpers/exit_cleanup';
 import { newName } from '../helpers/naming';
 import { removeNamespace } from '../helpers/netns';
@@ -25,6 +26,12 @@ const PORT = 8080;
 const SECONDS = 1;
 /** Far below what one CPU forwards in a second (about a million frames here). */
 const AT_LEAST = 50_000;
+/** A veth drops frames when its peer's ring is full, which a busy machine's
+ *  deferred softirq allows now and then (measured: 10534 of 3145728 in one CI
+ *  run); the broken generator lost all but a few hundred of a million. */
+const MAX_LOSS = 0.01;
+const SETTLE_MS = 100;
+const SETTLE_READS = 20;
 
 const ns = { client: newName('gen-client'), node: newName('gen-node'), backend: newName('gen-backend') };
 const unregister = onExit(() => Object.values(ns).forEach(removeNamespace));
@@ -45,6 +52,25 @@ function forwarded(): number {
 /** Flows the node's conntrack holds from the generator's sources. */
 const tracked = () => run('ip', ['netns', 'exec', ns.node, 'cat', '/proc/net/nf_conntrack']).split('\n').filter((l) => l.includes(`src=${CLIENT_SOURCES.first.replace(/\d+$/, '')}`)).length;
 const flows = { firstSource: CLIENT_SOURCES.first, addrs: ADDRS, ports: PORTS };
+
+/** What has arrived since `before`, once frames still in flight have (the count holds still). */
+async function arrivedSince(counter: Counter, before: number): Promise<number> {
+  let last = await counter.packets();
+  for (let i = 0; i < SETTLE_READS; i++) {
+    await sleep(SETTLE_MS);
+    const now = await counter.packets();
+    if (now === last) break;
+    last = now;
+  }
+  return last - before;
+}
+
+/** Every frame sent arrives, but for what a veth may drop; none twice. */
+function expectArrived(arrived: number, sent: number): void {
+  expect(sent).toBeGreaterThan(AT_LEAST);
+  expect(arrived).toBeLessThanOrEqual(sent);
+  expect(arrived).toBeGreaterThanOrEqual(sent * (1 - MAX_LOSS));
+}
 
 beforeAll(() => {
   assertPrivileged();
@@ -70,14 +96,12 @@ afterAll(() => {
   unregister();
 });
 
-test('through the node\'s forwarding: every frame arrives, from ADDRS x PORTS flows', async () => {
+test('through the node\'s forwarding: every frame arrives (but for a veth\'s rare drops), from ADDRS x PORTS flows', async () => {
   const counter = await startCounter(ns.backend, 'n0');
   try {
     const before = await counter.packets();
     const out = await send(ns.client, 0, flows, { mac: macAddress(ns.node, 'ext'), addr: BACKEND, port: PORT }, SECONDS);
-    const arrived = (await counter.packets()) - before;
-    expect(out.sent).toBeGreaterThan(AT_LEAST);
-    expect(arrived).toBe(out.sent);
+    expectArrived(await arrivedSince(counter, before), out.sent);
     expect(tracked()).toBe(ADDRS * PORTS);
   } finally {
     await counter.stop();
@@ -92,8 +116,7 @@ test('the redirect-only floor: every frame arrives, none through the node\'s sta
     expect(ip('-n', ns.node, 'link', 'show', 'ext')).toContain('bench_xdp_redir');
     const [before, forwardedBefore] = [await counter.packets(), forwarded()];
     const out = await send(ns.client, 0, flows, { mac: macAddress(ns.node, 'ext'), addr: BACKEND, port: PORT }, SECONDS);
-    expect(out.sent).toBeGreaterThan(AT_LEAST);
-    expect((await counter.packets()) - before).toBe(out.sent);
+    expectArrived(await arrivedSince(counter, before), out.sent);
     expect(forwarded()).toBe(forwardedBefore);
   } finally {
     await redirect.stop();
