@@ -13,7 +13,8 @@
  *
  * Ports come from the configured ranges (edge_config.snat_ports: by default
  * 1024-65535 without the node's local port range, so that a reply to one of
- * its own connections is never taken for a client's), skipping any port that
+ * its own connections is never taken for a client's; a connection of its own
+ * on a closed flow's port is told by its SYN-ACK), skipping any port that
  * is a frontend on the node's address (a NodePort). A new flow tries first
  * the port a hash of its client and backend names, then ports at random: a
  * flow whose entry another build of the programs has not seen yet (maps
@@ -273,19 +274,51 @@ static __noinline int snat_new_flow(const struct edge_config *cfg, __u16 *port)
 	return 0;
 }
 
-/* The flow a backend's reply p (to this node's address, on a snat port)
- * belongs to, refreshed; NULL when it is no snat flow's. */
+/* A SYN-ACK to the port of a closed snat flow answers no flow of kpr's (a
+ * client opening again on its ports sends a SYN first, which starts the
+ * entry over): it answers a connection of the node's own that has the same
+ * ports on the wire. The node binds ports outside its local range when told
+ * to, and nf_nat moves a connection whose tuple clashes to any port in
+ * 1024-65535 (a socket-LB connection from the port of a flow an old proxy's
+ * DNAT still holds to the same backend, during a migration). */
+static __always_inline int snat_port_taken_by_node(const struct pkt *p, const struct edge_snat_val *v)
+{
+	return p->l4_valid && (p->tcp_flags & (KPR_TCP_SYN | KPR_TCP_ACK | KPR_TCP_RST)) == (KPR_TCP_SYN | KPR_TCP_ACK) &&
+	       ct_closed(p->proto, v->state);
+}
+
+/* The kpr_edge_snat key of a backend's reply p (to this node's address, on a snat port). */
+static __always_inline void snat_reply_key(struct edge_snat_key *k, const struct pkt *p)
+{
+	snat_key(k, p, p->saddr, p->daddr, p->sport);
+	k->snat_port = p->dport;
+}
+
+/* The flow a backend's reply p belongs to, refreshed; NULL when it is no
+ * snat flow's. */
 static __always_inline struct edge_snat_val *snat_reply_flow(const struct pkt *p)
 {
 	struct edge_snat_key k = {};
 	struct edge_snat_val *v;
 
-	snat_key(&k, p, p->saddr, p->daddr, p->sport);
-	k.snat_port = p->dport;
+	snat_reply_key(&k, p);
 	v = bpf_map_lookup_elem(&kpr_edge_snat, &k);
 	if (v && p->l4_valid)
 		ct_touch(&v->seen_s, &v->state, edge_clock(), p->proto, p->tcp_flags, KPR_CT_FROM_BACKEND);
 	return v;
+}
+
+/* The closed flow v, whose port (p's) the node's own connection has taken,
+ * gone with its client's pointer: the rest of that connection reaches the
+ * stack too. A subprogram of its own: the reply path's frame has no room
+ * for its keys. */
+static __noinline void snat_forget_flow(const struct pkt *p, const struct edge_snat_val *v)
+{
+	struct edge_snat_key k = {};
+
+	snat_reply_key(&k, p);
+	snat_release_client(&k, v);
+	bpf_map_delete_elem(&kpr_edge_snat, &k);
 }
 
 /* The backend sees this node as the client, on a port of the flow's own,
@@ -334,6 +367,10 @@ static __always_inline int snat_reply(struct xdp_md *ctx, struct pkt *p)
 	v = snat_reply_flow(p);
 	if (!v)
 		return -1;
+	if (snat_port_taken_by_node(p, v)) {
+		snat_forget_flow(p, v);
+		return -1;
+	}
 	if (!p->l4_valid)
 		return drop(KPR_EDGE_DROP_INVALID_PACKET);
 	sv = *v;

@@ -147,6 +147,23 @@ describe('per-flow state with a lifetime (BPF_PROG_TEST_RUN)', () => {
       expect(fromClient(CLIENT_B, 42000, P.TCP_SYN)).toBeUndefined();
     });
 
+    test("a SYN-ACK to a closed flow's port answers the node's own connection: it and the rest of that connection reach the stack", () => {
+      service(frontend('TCP', 1), [remoteBackend]);
+      expect(fromClient(CLIENT_A, 42000, P.TCP_SYN)).toBe(40000);
+      expect(fromBackend(40000, P.TCP_SYN | P.TCP_ACK)).toEqual({ client: CLIENT_A, dport: 42000 });
+      // Retransmitted while the flow lives: still the flow's.
+      expect(fromBackend(40000, P.TCP_SYN | P.TCP_ACK)).toEqual({ client: CLIENT_A, dport: 42000 });
+      expect(fromClient(CLIENT_A, 42000, P.TCP_FIN | P.TCP_ACK)).toBe(40000);
+      expect(fromBackend(40000, P.TCP_FIN | P.TCP_ACK)).toEqual({ client: CLIENT_A, dport: 42000 });
+      // A late packet of the closed flow is its client's.
+      expect(fromBackend(40000, P.TCP_ACK)).toEqual({ client: CLIENT_A, dport: 42000 });
+      expect(fromBackend(40000, P.TCP_SYN | P.TCP_ACK)).toBeUndefined();
+      expect(fromBackend(40000, P.TCP_ACK)).toBeUndefined();
+      // The closed flow's entry is gone at once, without the KPR_CT_REUSE_S wait.
+      expect(fromClient(CLIENT_B, 42000, P.TCP_SYN)).toBe(40000);
+      expect(fromBackend(40000, P.TCP_SYN | P.TCP_ACK)).toEqual({ client: CLIENT_B, dport: 42000 });
+    });
+
     test('never a port the node serves a frontend on: its replies would be taken for requests', () => {
       configure([{ min: 40000, max: 40001 }]);
       service(frontend('TCP', 1), [remoteBackend]);
