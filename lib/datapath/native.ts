@@ -81,6 +81,11 @@ export interface SocketMaps {
   deleteBackends(ids: number[]): void;
   updateServices(slots: ServiceSlot[]): void;
   deleteServices(keys: ServiceSlotKey[]): void;
+  /** Whether the map holds exactly these slots, each with its value, and
+   *  nothing else: a full sync's check, which copies nothing out of the map. */
+  holdsServices(slots: ServiceSlot[]): boolean;
+  /** Whether the map holds exactly these backends, and nothing else. */
+  holdsBackends(backends: Backend[]): boolean;
   dumpServices(): ServiceSlot[];
   dumpBackends(): Backend[];
   readServiceStats(): ServiceStats[];

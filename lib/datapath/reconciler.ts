@@ -9,6 +9,10 @@ import { applyPlan, Plan } from './plan';
 export interface LbPlanner<S, D, M, P extends Plan<S, M>, R> {
   /** The state the maps hold; last: what this reconciler knew before, if anything. */
   read(maps: M, last: S | undefined): S;
+  /** Whether the maps hold exactly state: then a full sync need not read
+   *  them back (which makes an object per entry, and old-space garbage
+   *  the agent's RSS keeps). */
+  holds?(maps: M, state: S): boolean;
   /** Takes state over: the plan's next may share and update it. */
   plan(state: S, desired: D[]): P;
   /** The sync's outcome, from its plans (two when deletions made room). */
@@ -35,10 +39,11 @@ export class Reconciler<S, D, M, P extends Plan<S, M>, R> {
     return this.state;
   }
 
-  /** Reads the maps again, then syncs: entries changed or deleted behind
-   *  the agent's back are written again. */
+  /** Reads the maps again, then syncs: entries changed, added or deleted
+   *  behind the agent's back are put right. Maps that hold exactly what the
+   *  last sync left are not read back. */
   repair(desired: D[]): R {
-    this.adopt();
+    if (!this.state || !this.planner.holds?.(this.maps, this.state)) this.adopt();
     return this.sync(desired);
   }
 

@@ -111,20 +111,39 @@ sock_svc_key PackSockServiceKey(const Frontend& fe, uint16_t slot) {
   return k;
 }
 
+static sock_svc_val PackSockServiceVal(const SockServiceSlot& s) {
+  sock_svc_val v{};
+  v.backend_id = s.backend_id;
+  v.svc_id = s.svc_id;
+  v.count = s.count;
+  v.flags = s.affinity_timeout > 0 ? KPR_SOCK_F_AFFINITY : 0;
+  v.affinity_timeout = s.affinity_timeout;
+  return v;
+}
+
+static sock_backend PackSockBackend(const SockBackend& b) {
+  sock_backend v{};
+  ParseAddr(b.addr, v.addr, &v.family);
+  v.port = htons(b.port);
+  v.svc_id = b.svc_id;
+  return v;
+}
+
 void UpdateSockServices(int fd, const std::vector<SockServiceSlot>& slots) {
   std::vector<sock_svc_key> keys;
   std::vector<sock_svc_val> values;
   for (const auto& s : slots) {
     keys.push_back(PackSockServiceKey(s.fe, s.slot));
-    sock_svc_val v{};
-    v.backend_id = s.backend_id;
-    v.svc_id = s.svc_id;
-    v.count = s.count;
-    v.flags = s.affinity_timeout > 0 ? KPR_SOCK_F_AFFINITY : 0;
-    v.affinity_timeout = s.affinity_timeout;
-    values.push_back(v);
+    values.push_back(PackSockServiceVal(s));
   }
   UpdateBatch(fd, "kpr_services", keys, values);
+}
+
+bool SockServicesHeld(int fd, const std::vector<SockServiceSlot>& slots) {
+  std::vector<std::pair<sock_svc_key, sock_svc_val>> expected;
+  expected.reserve(slots.size());
+  for (const auto& s : slots) expected.emplace_back(PackSockServiceKey(s.fe, s.slot), PackSockServiceVal(s));
+  return HoldsExactly(fd, std::move(expected));
 }
 
 void DeleteSockServices(int fd, const std::vector<sock_svc_key>& keys) { DeleteBatch(fd, "kpr_services", keys); }
@@ -134,13 +153,16 @@ void UpdateSockBackends(int fd, const std::vector<SockBackend>& backends) {
   std::vector<sock_backend> values;
   for (const auto& b : backends) {
     keys.push_back(b.id);
-    sock_backend v{};
-    ParseAddr(b.addr, v.addr, &v.family);
-    v.port = htons(b.port);
-    v.svc_id = b.svc_id;
-    values.push_back(v);
+    values.push_back(PackSockBackend(b));
   }
   UpdateBatch(fd, "kpr_backends", keys, values);
+}
+
+bool SockBackendsHeld(int fd, const std::vector<SockBackend>& backends) {
+  std::vector<std::pair<__u32, sock_backend>> expected;
+  expected.reserve(backends.size());
+  for (const auto& b : backends) expected.emplace_back(b.id, PackSockBackend(b));
+  return HoldsExactly(fd, std::move(expected));
 }
 
 void DeleteSockBackends(int fd, const std::vector<uint32_t>& ids) {

@@ -82,6 +82,9 @@ void ClearDestroyTargets(int fd);
 
 std::vector<SockServiceSlot> DumpSockServices(int fd);
 std::vector<SockBackend> DumpSockBackends(int fd);
+// Whether the map holds exactly these entries, and nothing else (HoldsExactly).
+bool SockServicesHeld(int fd, const std::vector<SockServiceSlot>& slots);
+bool SockBackendsHeld(int fd, const std::vector<SockBackend>& backends);
 
 struct SockServiceStats {
   uint32_t svc_id;

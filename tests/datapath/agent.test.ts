@@ -10,6 +10,7 @@ import { startAgent } from '../helpers/agent';
 import { removeBpfRoot } from '../helpers/bpf_root';
 import { runClient } from '../helpers/client_runner';
 import { serviceManifest } from '../helpers/manifests';
+import { waitFor } from '../helpers/sleep';
 import { assertPrivileged } from '../helpers/preflight';
 import { EchoServer, startEchoServers } from '../helpers/servers';
 import { createTopology, Topology } from '../helpers/topology';
@@ -19,6 +20,8 @@ jest.setTimeout(60_000);
 
 const PORT = 8080;
 const BPF_FS_MAGIC = 0xcafe4a11;
+/** A backend id the agent does not use: it takes the lowest free ones. */
+const STRAY_BACKEND_ID = 60000;
 const KPR = path.join(repoRoot(), 'bin', 'kpr');
 
 describe('kpr agent', () => {
@@ -158,17 +161,40 @@ describe('kpr agent', () => {
     }
   });
 
-  test('the periodic full sync restores a map entry deleted by hand', async () => {
+  test('the periodic full sync puts right map entries deleted, changed or added by hand', async () => {
     const f = fixture('drift');
     const [b1, b2] = topo.backends.map((b) => b.ipv4);
+    const both = [`${b1}:${PORT}`, `${b2}:${PORT}`];
     f.write('web.yaml', web('198.19.1.60', [b1, b2]));
     const agent = await f.startAgent({ args: ['--sync-period', '1s'] });
-    await f.waitForBackends(tcp('198.19.1.60'), [`${b1}:${PORT}`, `${b2}:${PORT}`]);
-    const master = f.withMaps((m) => m.dumpServices().find((s) => s.addr === '198.19.1.60' && s.slot === 0));
-    f.withMaps((m) => m.deleteServices([{ addr: '198.19.1.60', port: 80, proto: 'TCP', slot: 0 }]));
+    await f.waitForBackends(tcp('198.19.1.60'), both);
+    const slots = () => f.withMaps((m) => m.dumpServices().filter((s) => s.addr === '198.19.1.60').sort((a, b) => a.slot - b.slot));
+    const programmed = slots();
+    const [master, slot1, slot2] = programmed;
+    const backendIds = () => f.withMaps((m) => m.dumpBackends().map((b) => b.id).sort((a, b) => a - b));
+    const ids = backendIds();
+
+    f.withMaps((m) => m.deleteServices([master]));
     expect(f.backendsOf(tcp('198.19.1.60'))).toEqual([]);
-    await f.waitForBackends(tcp('198.19.1.60'), [`${b1}:${PORT}`, `${b2}:${PORT}`], 5000);
-    expect(f.withMaps((m) => m.dumpServices().find((s) => s.addr === '198.19.1.60' && s.slot === 0))).toEqual(master);
+    await f.waitForBackends(tcp('198.19.1.60'), both, 5000);
+    expect(slots()).toEqual(programmed);
+
+    // Both slots on one backend: the maps hold as many entries as the agent wrote.
+    // (b1 may come back under a new backend id: the re-plan keeps the id of the backend both slots held.)
+    f.withMaps((m) => m.updateServices([{ ...slot1, backendId: slot2.backendId }]));
+    expect(new Set(f.backendsOf(tcp('198.19.1.60'))).size).toBe(1);
+    await f.waitForBackends(tcp('198.19.1.60'), both, 5000);
+    expect(slots()).toHaveLength(programmed.length);
+    expect(backendIds()).toHaveLength(ids.length);
+
+    // A slot past the master's count and a backend nothing points at: lookups never see them.
+    f.withMaps((m) => {
+      m.updateBackends([{ id: STRAY_BACKEND_ID, addr: b1, port: PORT, svcId: master.svcId }]);
+      m.updateServices([{ ...slot2, slot: 3 }]);
+    });
+    await waitFor(() => slots().length === programmed.length && !backendIds().includes(STRAY_BACKEND_ID), 5000, 'the stray entries deleted');
+    expect(f.backendsOf(tcp('198.19.1.60')).sort()).toEqual(both);
+    expect(backendIds()).toHaveLength(ids.length);
     expect(agent.lines.join('\n')).toMatch(/maps re-read/);
   });
 

@@ -11,6 +11,7 @@ export interface Op {
 }
 
 const slotKey = (k: ServiceSlotKey) => `${k.addr}|${k.port}|${k.proto}|${k.slot}`;
+const sameFields = <T extends object>(held: T | undefined, want: T) => held !== undefined && (Object.keys(want) as (keyof T)[]).every((k) => held[k] === want[k]);
 
 export class FakeMaps implements SocketMaps {
   readonly services = new Map<string, ServiceSlot>();
@@ -70,6 +71,14 @@ export class FakeMaps implements SocketMaps {
   deleteServices(keys: ServiceSlotKey[]): void {
     this.ops.push({ op: 'deleteServices', items: keys.map((k) => k.slot) });
     for (const k of keys) this.element(() => this.services.delete(slotKey(k)));
+  }
+
+  holdsServices(slots: ServiceSlot[]): boolean {
+    return slots.length === this.services.size && slots.every((s) => sameFields(this.services.get(slotKey(s)), s));
+  }
+
+  holdsBackends(backends: Backend[]): boolean {
+    return backends.length === this.backends.size && backends.every((b) => sameFields(this.backends.get(b.id), b));
   }
 
   dumpServices(): ServiceSlot[] {

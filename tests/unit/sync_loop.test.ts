@@ -92,21 +92,25 @@ describe('sync loop', () => {
     loop.start();
     // The service entry deleted behind the agent's back: lookups miss the service.
     maps.services.delete('198.19.0.53|53|UDP|0');
+    const dumps = jest.spyOn(maps, 'dumpServices');
     jest.advanceTimersByTime(SYNC_PERIOD_MS - 1);
     expect(maps.view()).toEqual({});
     jest.advanceTimersByTime(1);
     maps.checkTidy();
     expect(maps.view()['198.19.0.53:53/UDP'].backends.sort()).toEqual(['198.18.1.1:53', '198.18.1.2:53']);
     expect(log.matching(/info sync: 1 frontends, 2 backends, 1 writes in [\d.]+ms, maps re-read/)).toHaveLength(1);
+    expect(dumps).toHaveBeenCalledTimes(1);
     loop.stop();
   });
 
-  test('a periodic sync that finds everything in place logs at debug only', () => {
-    const { loop, state, log } = setup();
+  test('a periodic sync that finds everything in place logs at debug only, and copies nothing out of the maps', () => {
+    const { loop, state, log, maps } = setup();
     state.replaceAll(objects(['198.18.1.1']));
     loop.start();
+    const dumps = jest.spyOn(maps, 'dumpServices');
     jest.advanceTimersByTime(SYNC_PERIOD_MS);
     expect(log.matching(/^debug sync: 1 frontends, 1 backends, 0 writes in [\d.]+ms, maps re-read$/)).toHaveLength(1);
+    expect(dumps).not.toHaveBeenCalled();
     loop.stop();
   });
 

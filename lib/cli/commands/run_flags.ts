@@ -54,7 +54,7 @@ export const RUN: CommandSpec = {
       default: 'all; primary when --config gives mode nftables',
     },
     { name: '--min-sync-period', value: 'DURATION', help: 'least time between two syncs; 0: sync every change at once', default: '1s; 0s with --manifests' },
-    { name: '--sync-period', value: 'DURATION', help: 'a full sync (maps re-read, programs put back on their hooks) at least this often', default: formatDuration(SYNC_PERIOD_MS) },
+    { name: '--sync-period', value: 'DURATION', help: 'a full sync (maps checked and put right, programs put back on their hooks) at least this often', default: formatDuration(SYNC_PERIOD_MS) },
     { name: '--metrics-bind-address', value: 'IP:PORT', help: 'serve /metrics here; port 0: off', default: DEFAULT_METRICS },
     { name: '--healthz-bind-address', value: 'IP:PORT', help: 'serve /healthz and /livez here; port 0: off', default: DEFAULT_HEALTHZ },
     {

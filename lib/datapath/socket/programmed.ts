@@ -85,6 +85,16 @@ function isConsistent(f: ProgrammedSocketFrontend, backends: Map<number, Backend
   return true;
 }
 
+/** Every map entry of the state: masters and slots. */
+export function programmedSlots(state: SocketState): ServiceSlot[] {
+  const out: ServiceSlot[] = [];
+  for (const f of state.frontends.values()) {
+    if (f.master) out.push(f.master);
+    for (const s of f.slots.values()) out.push(s);
+  }
+  return out;
+}
+
 /** The frontend's service id; a frontend without a master still has it in its slots. */
 export function svcIdOf(f: ProgrammedSocketFrontend): number | undefined {
   return f.master?.svcId ?? f.slots.values().next().value?.svcId;

@@ -6,7 +6,7 @@ import { SocketMaps, SocketTarget } from '../native';
 import { SkippedFrontend } from '../plan';
 import { Reconciler } from '../reconciler';
 import { SocketLimits, planSocketSync, SocketPlan } from './plan';
-import { SocketState, socketState } from './programmed';
+import { programmedSlots, SocketState, socketState } from './programmed';
 
 export interface SocketSyncReport {
   frontends: number;
@@ -21,6 +21,7 @@ export class SocketReconciler extends Reconciler<SocketState, Frontend, SocketMa
   constructor(maps: SocketMaps, limits: SocketLimits) {
     super(maps, {
       read: (m) => socketState(m.dumpServices(), m.dumpBackends()),
+      holds: (m, state) => m.holdsBackends([...state.backends.values()]) && m.holdsServices(programmedSlots(state)),
       plan: (state, desired) => planSocketSync(state, desired, limits),
       report: (plans) => {
         const { next, skipped } = plans[plans.length - 1];

@@ -16,6 +16,19 @@
 namespace kpr::js {
 namespace {
 
+SockBackend SockBackendArg(const Napi::Value& v) {
+  Napi::Object o = ObjectArg(v);
+  return SockBackend{U32(o, "id"), Str(o, "addr"), Port(o), U32(o, "svcId")};
+}
+
+SockServiceSlot SockServiceSlotArg(const Napi::Value& v) {
+  Napi::Object o = ObjectArg(v);
+  uint32_t slot = U32(o, "slot"), count = U32(o, "count");
+  if (slot > 65535 || count > 65535) throw BpfError("'slot' and 'count' must fit 16 bits");
+  return SockServiceSlot{ToFrontend(o),       static_cast<uint16_t>(slot),  U32(o, "svcId"),
+                         U32(o, "backendId"), static_cast<uint16_t>(count), U32(o, "affinityTimeout")};
+}
+
 class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -25,6 +38,8 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
                            InstanceMethod("deleteBackends", &SockDatapath::DeleteBackends),
                            InstanceMethod("updateServices", &SockDatapath::UpdateServices),
                            InstanceMethod("deleteServices", &SockDatapath::DeleteServices),
+                           InstanceMethod("holdsServices", &SockDatapath::HoldsServices),
+                           InstanceMethod("holdsBackends", &SockDatapath::HoldsBackends),
                            InstanceMethod("dumpServices", &SockDatapath::DumpServices),
                            InstanceMethod("dumpBackends", &SockDatapath::DumpBackends),
                            InstanceMethod("readServiceStats", &SockDatapath::ReadServiceStats),
@@ -76,11 +91,7 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
   Napi::Value UpdateBackends(const Napi::CallbackInfo& info) {
     return Guard(info, [&](Napi::Env env) -> Napi::Value {
       const int fd = Maps().backends;
-      auto backends = MapArray<SockBackend>(info[0], [](const Napi::Value& v) {
-        Napi::Object o = ObjectArg(v);
-        return SockBackend{U32(o, "id"), Str(o, "addr"), Port(o), U32(o, "svcId")};
-      });
-      UpdateSockBackends(fd, backends);
+      UpdateSockBackends(fd, MapArray<SockBackend>(info[0], SockBackendArg));
       return env.Undefined();
     });
   }
@@ -96,14 +107,7 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
   Napi::Value UpdateServices(const Napi::CallbackInfo& info) {
     return Guard(info, [&](Napi::Env env) -> Napi::Value {
       const int fd = Maps().services;
-      auto slots = MapArray<SockServiceSlot>(info[0], [](const Napi::Value& v) {
-        Napi::Object o = ObjectArg(v);
-        uint32_t slot = U32(o, "slot"), count = U32(o, "count");
-        if (slot > 65535 || count > 65535) throw BpfError("'slot' and 'count' must fit 16 bits");
-        return SockServiceSlot{ToFrontend(o),       static_cast<uint16_t>(slot),  U32(o, "svcId"),
-                               U32(o, "backendId"), static_cast<uint16_t>(count), U32(o, "affinityTimeout")};
-      });
-      UpdateSockServices(fd, slots);
+      UpdateSockServices(fd, MapArray<SockServiceSlot>(info[0], SockServiceSlotArg));
       return env.Undefined();
     });
   }
@@ -119,6 +123,18 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
       });
       DeleteSockServices(fd, keys);
       return env.Undefined();
+    });
+  }
+
+  Napi::Value HoldsServices(const Napi::CallbackInfo& info) {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
+      return Napi::Boolean::New(env, SockServicesHeld(Maps().services, MapArray<SockServiceSlot>(info[0], SockServiceSlotArg)));
+    });
+  }
+
+  Napi::Value HoldsBackends(const Napi::CallbackInfo& info) {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
+      return Napi::Boolean::New(env, SockBackendsHeld(Maps().backends, MapArray<SockBackend>(info[0], SockBackendArg)));
     });
   }
 
