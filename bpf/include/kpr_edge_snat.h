@@ -283,8 +283,7 @@ static __noinline int snat_new_flow(const struct edge_config *cfg, __u16 *port)
  * DNAT still holds to the same backend, during a migration). */
 static __always_inline int snat_port_taken_by_node(const struct pkt *p, const struct edge_snat_val *v)
 {
-	return p->l4_valid && (p->tcp_flags & (KPR_TCP_SYN | KPR_TCP_ACK | KPR_TCP_RST)) == (KPR_TCP_SYN | KPR_TCP_ACK) &&
-	       ct_closed(p->proto, v->state);
+	return p->l4_valid && ct_accepting(p->tcp_flags) && ct_closed(p->proto, v->state);
 }
 
 /* The kpr_edge_snat key of a backend's reply p (to this node's address, on a snat port). */

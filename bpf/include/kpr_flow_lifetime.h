@@ -69,6 +69,12 @@ KPR_LIFETIME_FN int ct_opening(__u8 tcp_flags)
 	return (tcp_flags & (KPR_TCP_SYN | KPR_TCP_ACK | KPR_TCP_RST)) == KPR_TCP_SYN;
 }
 
+/* A SYN with ACK: the server accepts a connection being opened. */
+KPR_LIFETIME_FN int ct_accepting(__u8 tcp_flags)
+{
+	return (tcp_flags & (KPR_TCP_SYN | KPR_TCP_ACK | KPR_TCP_RST)) == (KPR_TCP_SYN | KPR_TCP_ACK);
+}
+
 /* Closed both ways, or reset: nothing more is owed to the flow. */
 KPR_LIFETIME_FN int ct_closed(__u8 proto, __u8 state)
 {
