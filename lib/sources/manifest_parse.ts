@@ -60,11 +60,32 @@ function parseYaml(chunk: ManifestChunk): unknown[] {
   try {
     // The core schema: plain YAML types only, so that an unquoted date or
     // version string never turns into something that is not JSON.
-    return yaml.loadAll(chunk.text, undefined, { schema: yaml.CORE_SCHEMA });
+    return yaml.loadAll(chunk.text, undefined, { schema: yaml.CORE_SCHEMA }).map(detached);
   } catch (e) {
     if (e instanceof yaml.YAMLException) throw new ParseError(e.mark ? chunk.line + e.mark.line : undefined, e.reason);
     throw e;
   }
+}
+
+/** V8 cuts strings of this many characters or more out of their text as
+ *  slices, which keep the whole text alive. */
+const SLICED_MIN_LENGTH = 13;
+
+/** doc, with every string the parser cut out of the text copied: each such
+ *  slice keeps its whole document alive for as long as the decoded objects
+ *  live (a name is enough; measured: 23 MB at 10k services). Slicing a
+ *  concatenation flattens it into a fresh copy first, so the result refers
+ *  to that copy, never to the text. Property names need none: V8 interns
+ *  them as copies. */
+function detached(doc: unknown): unknown {
+  if (typeof doc === 'string') return doc.length < SLICED_MIN_LENGTH ? doc : (' ' + doc).slice(1);
+  if (Array.isArray(doc)) {
+    for (let i = 0; i < doc.length; i++) doc[i] = detached(doc[i]);
+  } else if (doc !== null && typeof doc === 'object') {
+    const o = doc as Record<string, unknown>;
+    for (const key of Object.keys(o)) o[key] = detached(o[key]);
+  }
+  return doc;
 }
 
 function parseJson(chunk: ManifestChunk): unknown[] {

@@ -1,6 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as v8 from 'v8';
+import * as vm from 'vm';
 import { ManifestObjects, ManifestSource } from '../../lib/sources/manifest';
 import { MemoryLogger } from './logger';
 
@@ -135,6 +137,22 @@ describe('manifest source', () => {
     const after = await w.until((o) => services(o).includes('a=198.19.0.1:81'));
     expect(after.services.find((s) => s.metadata.name === 'b')).toBe(before);
     expect(after.services.find((s) => s.metadata.name === 'a')).not.toBe(w.emits[0].services.find((s) => s.metadata.name === 'a'));
+  });
+
+  test('keeps no file text alive: 16 files of 1 MB hold far less than 1 MB each once read', async () => {
+    // A long comment makes each document's text 1 MB; a name of 13 characters
+    // or more is what V8 would cut out of that text as a slice.
+    const comment = `# ${'x'.repeat(1 << 20)}\n`;
+    for (let i = 0; i < 16; i++) fs.writeFileSync(path.join(dir, `s${i}.yaml`), comment + service(`a-long-service-name-${i}`, `198.19.0.${i + 1}`));
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const w = await start();
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    expect(w.last.services).toHaveLength(16);
+    expect(grown).toBeLessThan(4 << 20);
   });
 
   test('a burst of writes is read once it settles', async () => {
