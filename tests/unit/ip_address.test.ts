@@ -34,6 +34,12 @@ describe('canonicalIp', () => {
     'fd00::1:',
     '::ffff:198.18.0.1',
     'fd00::198.18.0',
+    ':::',
+    '::1:',
+    'fd00:::1',
+    'fd00::g',
+    'fd00::1.2.3.4.5',
+    'fd00:198:18::1 ',
     'None',
   ])('%j is refused', (input) => {
     expect(canonicalIp(input)).toBeUndefined();
