@@ -15,7 +15,10 @@
  * 1024-65535 without the node's local port range, so that a reply to one of
  * its own connections is never taken for a client's; a connection of its own
  * on a closed flow's port is told by its SYN-ACK), skipping any port that
- * is a frontend on the node's address (a NodePort). A new flow tries first
+ * is a frontend on the node's address (a NodePort) and any port the node's
+ * conntrack has a connection on with the flow's backend (one nf_nat moved
+ * there, or one bound there: the backend could not tell the two apart). A
+ * new flow tries first
  * the port a hash of its client and backend names, then ports at random: a
  * flow whose entry another build of the programs has not seen yet (maps
  * being migrated, kpr_edge_snat written by the old programs after the copy)
@@ -37,6 +40,7 @@
 #include "kpr_flow_lifetime.h"
 #include "kpr_hash.h"
 #include "kpr_nat.h"
+#include "kpr_node_conntrack.h"
 #include "kpr_parse.h"
 
 /* A port's takeover swaps seen_s, state and pad as one aligned 64-bit word. */
@@ -46,6 +50,10 @@ _Static_assert(sizeof(struct edge_snat_val) == __builtin_offsetof(struct edge_sn
 
 /* bpf_map_update_elem's answer when a preallocated hash is full. */
 #define KPR_E2BIG 7
+
+/* Claims of a new flow's port that may each find the node's connection on
+ * it; the later ones start at random ports. */
+#define KPR_SNAT_CLAIMS 8
 
 /* The kpr_edge_snat key of a backend's replies to node (an IPv4 node address
  * is 4 bytes long), but for the snat port. */
@@ -90,8 +98,10 @@ static __always_inline __u16 snat_port_of(const struct edge_config *cfg, __u32 r
 	return bpf_htons(r < n0 ? cfg->snat_ports[0].min + r : cfg->snat_ports[1].min + (r - n0));
 }
 
-/* What picks a new flow's first port: its client and its backend. */
-static __always_inline __u32 snat_flow_hash(const struct edge_snat_key *k, const struct edge_snat_val *v)
+/* What picks a new flow's first port: its client and its backend. Out of
+ * line: inlined, its temporaries took a new flow's frame past what the
+ * chain of frames under it leaves. */
+static __noinline __u32 snat_flow_hash(const struct edge_snat_key *k, const struct edge_snat_val *v)
 {
 	__u32 h = ((__u32)k->proto << 16) ^ k->backend_port;
 
@@ -131,7 +141,7 @@ struct snat_claim_ctx {
 	struct edge_snat_key *k;
 	const struct edge_snat_val *v;
 	__u32 clock;
-	__u32 first; /* snat_flow_hash() */
+	__u32 first; /* picks the first try's port */
 	int reason;
 };
 
@@ -180,19 +190,16 @@ static int snat_claim_try(__u32 i, void *data)
 	return 1;
 }
 
-/* A new flow's port, in k->snat_port: inserting its entry v on a free port
- * (or one whose flow has ended) claims it, BPF_NOEXIST settling a race
- * between CPUs. Returns 0, or the drop reason. The tries run in bpf_loop():
- * the verifier checks one try, not each of them. */
-static __always_inline int snat_claim(const struct edge_config *cfg, struct edge_snat_key *k, const struct edge_snat_val *v,
-				      __u32 clock)
+/* A new flow's port, in c->k->snat_port: inserting its entry c->v on a free
+ * port (or one whose flow has ended) claims it, BPF_NOEXIST settling a race
+ * between CPUs. The first try's port is the one c->first picks. Returns 0,
+ * or the drop reason. The tries run in bpf_loop(): the verifier checks one
+ * try, not each of them. */
+static __always_inline int snat_claim(struct snat_claim_ctx *c)
 {
-	struct snat_claim_ctx c = {
-		.cfg = cfg, .k = k, .v = v, .clock = clock, .first = snat_flow_hash(k, v), .reason = KPR_EDGE_DROP_SNAT_NO_PORT,
-	};
-
-	bpf_loop(KPR_SNAT_PORT_TRIES, snat_claim_try, &c, 0);
-	return c.reason;
+	c->reason = KPR_EDGE_DROP_SNAT_NO_PORT;
+	bpf_loop(KPR_SNAT_PORT_TRIES, snat_claim_try, c, 0);
+	return c->reason;
 }
 
 /* snat_flow_port(): p's flow has no port yet (a new flow). */
@@ -251,11 +258,33 @@ static __noinline int snat_flow_port(const struct pkt *p, const struct edge_conf
 	return KPR_SNAT_NEW_FLOW;
 }
 
-/* A port for the new flow snat_flow_port() left in the scratch: its entry
- * claims one, and its client's pointer names it. Returns 0 with the port
- * in *port, or the reason to drop the packet. */
-static __noinline int snat_new_flow(const struct edge_config *cfg, __u16 *port)
+/* Does the node's conntrack have a connection of its own on k's port with
+ * k's backend? Its replies would match k's entry. Out of line: the claim's
+ * chain of frames has no room for the lookup's. */
+static __noinline int snat_port_held_by_node(struct xdp_md *ctx, const struct edge_snat_key *k)
 {
+	struct bpf_ct_opts opts = { .netns_id = BPF_F_CURRENT_NETNS, .l4proto = k->proto };
+	struct bpf_sock_tuple t = {};
+	__u32 size = conntrack_tuple_of(&t, k->family, k->backend_addr, k->node_addr, k->backend_port, k->snat_port);
+	struct nf_conn *ct;
+
+	if (!conntrack_kfuncs())
+		return 0;
+	ct = bpf_xdp_ct_lookup(ctx, &t, size, &opts, sizeof(opts));
+	if (!ct)
+		return 0;
+	bpf_ct_release(ct);
+	return 1;
+}
+
+/* A port for the new flow snat_flow_port() left in the scratch: its entry
+ * claims one, and its client's pointer names it. A port the node turns out
+ * to have a connection on with the backend is given back at once, before
+ * any packet used it. Returns 0 with the port in *port, or the reason to
+ * drop the packet. */
+static __noinline int snat_new_flow(struct xdp_md *ctx, const struct edge_config *cfg, __u16 *port)
+{
+	struct snat_claim_ctx c = { .cfg = cfg };
 	struct edge_snat_scratch *s;
 	__u32 zero = 0;
 	int err;
@@ -263,7 +292,20 @@ static __noinline int snat_new_flow(const struct edge_config *cfg, __u16 *port)
 	s = bpf_map_lookup_elem(&kpr_edge_snat_scratch, &zero);
 	if (!s)
 		return KPR_EDGE_DROP_SNAT_NO_PORT;
-	err = snat_claim(cfg, &s->k, &s->v, s->v.seen_s);
+	/* One context for every claim: what each would keep apart of its own
+	 * would not fit the chain of frames beside the lookup's. */
+	c.k = &s->k;
+	c.v = &s->v;
+	c.clock = s->v.seen_s;
+	c.first = snat_flow_hash(&s->k, &s->v);
+	for (int i = 0; i < KPR_SNAT_CLAIMS; i++) {
+		err = snat_claim(&c);
+		if (err || !snat_port_held_by_node(ctx, &s->k))
+			break;
+		bpf_map_delete_elem(&kpr_edge_snat, &s->k);
+		c.first = bpf_get_prandom_u32();
+		err = KPR_EDGE_DROP_SNAT_NO_PORT;
+	}
 	if (err)
 		return err;
 	*port = s->k.snat_port;
@@ -330,7 +372,7 @@ static __always_inline int forward_snat(struct xdp_md *ctx, struct pkt *p, const
 
 	reason = snat_flow_port(p, cfg, b, svc_id, &port);
 	if (reason == KPR_SNAT_NEW_FLOW)
-		reason = snat_new_flow(cfg, &port);
+		reason = snat_new_flow(ctx, cfg, &port);
 	if (reason)
 		return drop(reason);
 	reason = nat_rewrite(ctx, p, NAT_SRC, src, port);

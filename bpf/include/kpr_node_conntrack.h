@@ -41,24 +41,32 @@ static __always_inline int conntrack_kfuncs(void)
 	return bpf_core_type_exists(struct bpf_ct_opts);
 }
 
+/* A flow of the family's addresses and ports (network order) as the lookups
+ * take it; its size. */
+static __always_inline __u32 conntrack_tuple_of(struct bpf_sock_tuple *t, __u8 family, const __u8 *saddr, const __u8 *daddr,
+						__u16 sport, __u16 dport)
+{
+	if (family == KPR_AF_INET) {
+		__builtin_memcpy(&t->ipv4.saddr, saddr, 4);
+		__builtin_memcpy(&t->ipv4.daddr, daddr, 4);
+		t->ipv4.sport = sport;
+		t->ipv4.dport = dport;
+		return sizeof(t->ipv4);
+	}
+	__builtin_memcpy(t->ipv6.saddr, saddr, 16);
+	__builtin_memcpy(t->ipv6.daddr, daddr, 16);
+	t->ipv6.sport = sport;
+	t->ipv6.dport = dport;
+	return sizeof(t->ipv6);
+}
+
 /* p's flow as the lookups take it; its size, or 0 for a packet that opens a
  * connection or has no ports conntrack knows. */
 static __always_inline __u32 conntrack_tuple(const struct pkt *p, struct bpf_sock_tuple *t)
 {
 	if (p->proto == IPPROTO_TCP ? ct_opening(p->tcp_flags) : p->proto != IPPROTO_UDP)
 		return 0;
-	if (p->family == KPR_AF_INET) {
-		__builtin_memcpy(&t->ipv4.saddr, p->saddr, 4);
-		__builtin_memcpy(&t->ipv4.daddr, p->daddr, 4);
-		t->ipv4.sport = p->sport;
-		t->ipv4.dport = p->dport;
-		return sizeof(t->ipv4);
-	}
-	__builtin_memcpy(t->ipv6.saddr, p->saddr, 16);
-	__builtin_memcpy(t->ipv6.daddr, p->daddr, 16);
-	t->ipv6.sport = p->sport;
-	t->ipv6.dport = p->dport;
-	return sizeof(t->ipv6);
+	return conntrack_tuple_of(t, p->family, p->saddr, p->daddr, p->sport, p->dport);
 }
 
 static __always_inline int dst_translated(struct nf_conn *ct)

@@ -20,10 +20,11 @@ import { startAgent } from '../helpers/agent';
 import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
 import { createTestCgroup, TestCgroup } from '../helpers/cgroup';
 import { ClientReport } from '../helpers/client_report';
-import { Place, runClient } from '../helpers/client_runner';
+import { Place, runClient, startHold } from '../helpers/client_runner';
 import { createEdgeTopology, EdgeNode, EdgeTopology } from '../helpers/edge_topology';
 import { LineProcess } from '../helpers/line_process';
 import { Endpoint, nodeManifest, serviceManifest, writeManifest } from '../helpers/manifests';
+import { flowOutcomes } from '../helpers/held_flow_outcomes';
 import { edgeDrops } from '../helpers/maps';
 import { assertPrivileged } from '../helpers/preflight';
 import { run } from '../helpers/run';
@@ -60,6 +61,8 @@ const SNAT_TCP: Svc = { name: 'snat-tcp', protocol: 'TCP', endpoints: ['a1'], no
 const SNAT_PORTS = { min: 40000, max: 47999 };
 /** Node B's own connections from the lowest of SNAT_PORTS, after the snat TCP flows (most of those ports held one). */
 const NODE_OWN_PORTS = 2000;
+/** Node B's own connections held open from the highest of SNAT_PORTS while the snat TCP flows run. */
+const NODE_HELD_PORTS = 500;
 const SNAT_UDP: Svc = { name: 'snat-udp', protocol: 'UDP', endpoints: ['b1'], nodePort: 30101 };
 const DSR_STICKY: Svc = {
   name: 'dsr-sticky',
@@ -150,6 +153,12 @@ describe('edge LB flow state under tens of thousands of flows', () => {
     client = { cgroup: clientCgroup.path, ns: topo.client.ns };
     for (const n of topo.nodes) writeManifest(manifests, `${n.name}.yaml`, nodeManifest(n.name, [n.ipv4, n.ipv6]));
     SERVICES.forEach(write);
+    // Node B's conntrack tracks its own connections, as on any node whose
+    // firewall or CNI uses it (a fresh namespace tracks nothing); its local
+    // ports lie outside SNAT_PORTS, as kpr's default range leaves them, so
+    // that only the ports the tests bind are the node's there.
+    run('ip', ['netns', 'exec', nodeB.ns, 'nft', 'add table inet tracked; add chain inet tracked out { type filter hook output priority 0; }; add rule inet tracked out ct state established counter']);
+    run('ip', ['netns', 'exec', nodeB.ns, 'sysctl', '-qw', `net.ipv4.ip_local_port_range=${SNAT_PORTS.max + 1} 60999`]);
     await startNodeAgent(nodeA);
     await startNodeAgent(nodeB, ['--bpf-lb-snat-port-range', `${SNAT_PORTS.min}-${SNAT_PORTS.max}`]);
   });
@@ -166,12 +175,24 @@ describe('edge LB flow state under tens of thousands of flows', () => {
     if (manifests) fs.rmSync(manifests, { recursive: true, force: true });
   });
 
-  test(`snat TCP: ${FLOWS} sequential connections through a NodePort to the other node, on fewer ports, none failed`, async () => {
-    const r = await flows('tcp', nodeB.ipv4, SNAT_TCP.nodePort as number);
-    expect(r.backends).toEqual({ a1: FLOWS });
-    expect(new Set(r.results.map((x) => x.seenAs))).toEqual(new Set([nodeB.ipv4]));
-    const ports = SNAT_PORTS.max - SNAT_PORTS.min + 1;
-    expect(FLOWS).toBeGreaterThanOrEqual(2.5 * ports);
+  test(`snat TCP: ${FLOWS} sequential connections through a NodePort to the other node, on fewer ports, none failed; node B's own ${NODE_HELD_PORTS} connections to the backend from those ports keep answering`, async () => {
+    // Held from ports kpr could pick, as nf_nat picks them when it remaps a
+    // connection; kpr must leave them be: the backend could not tell a flow
+    // on one of them from node B's own connection.
+    const nodeBOwn = { ns: nodeB.ns, cgroup: (places.get(nodeB.name) as { cgroup: TestCgroup }).cgroup.path };
+    const held = startHold(nodeBOwn, { proto: 'tcp', addr: pod('a1').ipv4, port: TCP_TARGET, flows: NODE_HELD_PORTS, sourcePort: SNAT_PORTS.max - NODE_HELD_PORTS + 1, durationMs: RUN_DEADLINE_MS, intervalMs: 2000 });
+    try {
+      await held.waitForEvent('every held flow connected', () => held.events().filter((e) => e.type === 'connected').length === NODE_HELD_PORTS, 30_000);
+      const r = await flows('tcp', nodeB.ipv4, SNAT_TCP.nodePort as number);
+      expect(r.backends).toEqual({ a1: FLOWS });
+      expect(new Set(r.results.map((x) => x.seenAs))).toEqual(new Set([nodeB.ipv4]));
+      const ports = SNAT_PORTS.max - SNAT_PORTS.min + 1;
+      expect(FLOWS).toBeGreaterThanOrEqual(2.5 * ports);
+      const outcome = flowOutcomes(held.events());
+      expect({ flows: outcome.flows, broken: outcome.broken, errors: outcome.errors }).toEqual({ flows: NODE_HELD_PORTS, broken: 0, errors: {} });
+    } finally {
+      await held.stop();
+    }
   });
 
   test(`node B's own connections to the same backend from ${NODE_OWN_PORTS} ports those flows held, now closed, connect: their replies are the stack's`, async () => {

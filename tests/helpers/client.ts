@@ -255,8 +255,8 @@ function connectUdp(sock: dgram.Socket, addr: string, port: number): Promise<str
 }
 
 /** One TCP connection probed line by line. */
-async function tcpChannel(addr: string, port: number, timeoutMs: number, emit: (e: HoldEvent) => void, t: () => number, answerBytes = 0): Promise<Channel> {
-  const sock = net.connect({ host: addr, port });
+async function tcpChannel(addr: string, port: number, timeoutMs: number, emit: (e: HoldEvent) => void, t: () => number, answerBytes = 0, localPort?: number): Promise<Channel> {
+  const sock = net.connect({ host: addr, port, localPort });
   let failure: string | undefined;
   let pending: { settle: (o: Outcome) => void; answered: boolean } | undefined;
   // Answers to probes that timed out may still arrive; they must not count for later probes.
@@ -448,7 +448,7 @@ async function hold(proto: string, o: Options, durationMs: number, flows: number
   for (let flow = 0; flow < flows; flow++) {
     // One flow keeps the events of old; more name theirs.
     const emit = flows === 1 ? write : (e: HoldEvent) => write(e.type === 'done' ? e : { ...e, flow });
-    channels.push(proto === 'tcp' ? await tcpChannel(o.addr, o.port, o.timeoutMs, emit, t, o.sizes?.answerBytes) : await udpChannel(o.addr, o.port, emit, t, o.sizes));
+    channels.push(proto === 'tcp' ? await tcpChannel(o.addr, o.port, o.timeoutMs, emit, t, o.sizes?.answerBytes, sourcePortOf(o, flow)) : await udpChannel(o.addr, o.port, emit, t, o.sizes));
   }
   const maxProbes = Math.floor(durationMs / intervalMs) + 1;
   let ok = 0;
@@ -531,7 +531,10 @@ async function main(): Promise<void> {
   if (mode === 'transfer' && opts.upload + opts.download === 0) throw new Error('transfer needs --upload or --download bytes');
   if (mode === 'hold') {
     if (values.proto !== 'tcp' && values.proto !== 'udp') throw new Error('--proto must be tcp or udp');
-    await hold(values.proto, opts, intOption(values, 'duration-ms', 1, MAX_DURATION_MS), intOption(values, 'flows', 1, MAX_HOLD_FLOWS, 1));
+    const flows = intOption(values, 'flows', 1, MAX_HOLD_FLOWS, 1);
+    if (opts.sourcePort !== undefined && values.proto !== 'tcp') throw new Error('hold takes --source-port for tcp only');
+    if (opts.sourcePort !== undefined && opts.sourcePort + flows - 1 > 65535) throw new Error(`--source-port ${opts.sourcePort} leaves no port for ${flows} flows`);
+    await hold(values.proto, opts, intOption(values, 'duration-ms', 1, MAX_DURATION_MS), flows);
   } else if (mode === 'tcp' || mode === 'udp' || mode === 'udp-connected' || mode === 'udp-new-socket' || mode === 'udp-connected-new-socket' || mode === 'http' || mode === 'transfer') {
     process.once('SIGTERM', () => (stopRequested = true));
     const report = `${JSON.stringify(await oneShot(mode, opts))}\n`;

@@ -40,6 +40,8 @@ export interface HoldRequest {
   timeoutMs?: number;
   /** Flows held by the one process (default 1). */
   flows?: number;
+  /** TCP: flow i connects from this port + i (default: any). */
+  sourcePort?: number;
   /** UDP: each probe this many bytes (sized_udp.ts). */
   requestBytes?: number;
   /** Each answer this many bytes (TCP: after the backend's line). */
@@ -143,6 +145,7 @@ export function startHold(place: Place, req: HoldRequest): HoldClient {
     'interval-ms': req.intervalMs,
     'timeout-ms': req.timeoutMs,
     flows: req.flows,
+    'source-port': req.sourcePort,
     'request-bytes': req.requestBytes,
     'answer-bytes': req.answerBytes,
   });
