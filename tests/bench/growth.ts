@@ -152,7 +152,11 @@ function stepRows(stepsByScale: Map<number, [string, number][]>, result: BenchRe
   for (let k = 1; k < scales.length; k++) {
     const [a, b] = [scales[k - 1], scales[k]];
     const [from, to] = [new Map(stepsByScale.get(a)), new Map(stepsByScale.get(b))];
-    const growth = shown.map((s) => `${s} x${((to.get(s) ?? 0) / Math.max(from.get(s) ?? 0, 1e-9)).toFixed(1)}`);
+    // A step under a millisecond at the smaller scale is a sample or two: no base for a ratio.
+    const growth = shown.map((s) => {
+      const [x, y] = [from.get(s) ?? 0, to.get(s) ?? 0];
+      return x < 1 ? `${s} ${x.toFixed(1)} -> ${y.toFixed(1)} ms` : `${s} x${(y / x).toFixed(1)}`;
+    });
     (result.notes ??= []).push(`CPU to ready, ${a} -> ${b} services (x${b / a} services; linear would be x${b / a}): ${growth.join(', ')}`);
   }
   if (largest.length) {
