@@ -18,14 +18,13 @@
  * is a frontend on the node's address (a NodePort) and any port the node's
  * conntrack has a connection on with the flow's backend (one nf_nat moved
  * there, or one bound there: the backend could not tell the two apart). A
- * new flow tries first
- * the port a hash of its client and backend names, then ports at random: a
- * flow whose entry another build of the programs has not seen yet (maps
- * being migrated, kpr_edge_snat written by the old programs after the copy)
- * thus gets its port again, and its connection goes on. A port is
- * free when no flow holds it, when its flow has expired, or when its TCP
- * flow has closed (KPR_CT_REUSE_S ago): releasing on close is what lets one
- * backend take thousands of new flows a second. */
+ * new flow tries first the port a hash of its client and backend names,
+ * then ports at random: a flow whose entry another build of the programs has
+ * not seen yet (maps being migrated, kpr_edge_snat written by the old
+ * programs after the copy) thus gets its port again, and its connection goes
+ * on. A port is free when no flow holds it, when its flow has expired, or
+ * when its TCP flow has closed (KPR_CT_REUSE_S ago): releasing on close is
+ * what lets one backend take thousands of new flows a second. */
 #ifndef KPR_EDGE_SNAT_H
 #define KPR_EDGE_SNAT_H
 
