@@ -35,6 +35,8 @@ export interface SyncExtras {
   healthChecks?: HealthCheckServers;
   /** Keeps nf_nat's hooks for connections translated before kpr, at full syncs. */
   inheritedNat?: Pick<InheritedNat, 'check'>;
+  /** Called once, when the agent is ready. */
+  onReady?: () => void;
 }
 
 export class SyncLoop {
@@ -109,6 +111,7 @@ export class SyncLoop {
     if (!this.ready) {
       this.ready = true;
       this.log.info(`kpr: ready (${this.readyDetail})`);
+      this.extras.onReady?.();
     }
     return true;
   }

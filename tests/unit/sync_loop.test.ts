@@ -35,8 +35,9 @@ function setup(opts: { capacity?: number; minSyncPeriodMs?: number } = {}) {
   const state: ProxyState = new ProxyState(node(), ALL_NODE_ADDRESSES, metrics, () => loop.changed());
   const timing = { minSyncPeriodMs: opts.minSyncPeriodMs ?? 0, syncPeriodMs: SYNC_PERIOD_MS };
   const socket = new SocketLb({ dp, reconciler: new SocketReconciler(maps, { lbMapMax: capacity }), capacity: new CapacityReport({ log }), log, ownsServiceCidrs: true });
-  const loop: SyncLoop = new SyncLoop([socket], state, metrics, log, 'test', timing);
-  return { maps, log, metrics, destroyed, state, loop };
+  const readyCalls: number[] = [];
+  const loop: SyncLoop = new SyncLoop([socket], state, metrics, log, 'test', timing, { onReady: () => readyCalls.push(maps.services.size) });
+  return { maps, log, metrics, destroyed, state, loop, readyCalls };
 }
 
 const infoLines = (log: MemoryLogger) => log.lines.filter((l) => l.startsWith('info ')).map((l) => l.replace(/in [\d.]+ms/, 'in Xms'));
@@ -114,17 +115,22 @@ describe('sync loop', () => {
     loop.stop();
   });
 
-  test('a failed sync is retried after 1s; ready waits for success', () => {
-    const { maps, log, loop, state } = setup();
+  test('a failed sync is retried after 1s; ready waits for success, and its callback runs once, after the maps are written', () => {
+    const { maps, log, loop, state, readyCalls } = setup();
     maps.failAfter = 1;
     state.replaceAll(objects(['198.18.1.1']));
     loop.start();
     expect(log.matching(/error sync failed: injected failure; retrying in 1000ms/)).toHaveLength(1);
     jest.advanceTimersByTime(999);
     expect(log.matching(/kpr: ready/)).toHaveLength(0);
+    expect(readyCalls).toEqual([]);
     jest.advanceTimersByTime(1);
     expect(log.matching(/kpr: ready/)).toHaveLength(1);
     expect(maps.view()['198.19.0.53:53/UDP'].backends).toEqual(['198.18.1.1:53']);
+    state.replaceAll(objects(['198.18.1.2']));
+    jest.advanceTimersByTime(SYNC_PERIOD_MS);
+    // The master and its one slot were in the maps when it ran; later syncs do not call it.
+    expect(readyCalls).toEqual([2]);
     loop.stop();
   });
 
