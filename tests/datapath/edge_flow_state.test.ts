@@ -132,6 +132,9 @@ describe('edge LB flow state under tens of thousands of flows', () => {
   const scrape = (node: EdgeNode): string =>
     run('ip', ['netns', 'exec', node.ns, 'curl', '-s', '-m', '5', `http://127.0.0.1:${METRICS_PORT}/metrics`]);
 
+  /** Where node B's own processes run: its namespace, its agent's cgroup. */
+  const nodeBOwn = (): Place => ({ ns: nodeB.ns, cgroup: (places.get(nodeB.name) as { cgroup: TestCgroup }).cgroup.path });
+
   /** Every edge drop counter of a node, by reason, from its pinned maps. */
   const drops = (node: EdgeNode): Record<string, number> => edgeDrops(pinPaths((places.get(node.name) as { root: BpfRoot }).root.path).maps);
 
@@ -179,8 +182,7 @@ describe('edge LB flow state under tens of thousands of flows', () => {
     // Held from ports kpr could pick, as nf_nat picks them when it remaps a
     // connection; kpr must leave them be: the backend could not tell a flow
     // on one of them from node B's own connection.
-    const nodeBOwn = { ns: nodeB.ns, cgroup: (places.get(nodeB.name) as { cgroup: TestCgroup }).cgroup.path };
-    const held = startHold(nodeBOwn, { proto: 'tcp', addr: pod('a1').ipv4, port: TCP_TARGET, flows: NODE_HELD_PORTS, sourcePort: SNAT_PORTS.max - NODE_HELD_PORTS + 1, durationMs: RUN_DEADLINE_MS, intervalMs: 2000 });
+    const held = startHold(nodeBOwn(), { proto: 'tcp', addr: pod('a1').ipv4, port: TCP_TARGET, flows: NODE_HELD_PORTS, sourcePort: SNAT_PORTS.max - NODE_HELD_PORTS + 1, durationMs: RUN_DEADLINE_MS, intervalMs: 2000 });
     try {
       await held.waitForEvent('every held flow connected', () => held.events().filter((e) => e.type === 'connected').length === NODE_HELD_PORTS, 30_000);
       const r = await flows('tcp', nodeB.ipv4, SNAT_TCP.nodePort as number);
@@ -197,14 +199,13 @@ describe('edge LB flow state under tens of thousands of flows', () => {
 
   test(`node B's own connections to the same backend from ${NODE_OWN_PORTS} ports those flows held, now closed, connect: their replies are the stack's`, async () => {
     // The ports are bound as nf_nat picks one when it remaps a connection: outside the local range, inside kpr's.
-    const nodeBOwn = { ns: nodeB.ns, cgroup: (places.get(nodeB.name) as { cgroup: TestCgroup }).cgroup.path };
     // The collector counts the map's entries each second.
     const snatEntries = async () => {
       await sleep(GC_COUNT_MS);
       return metric(scrape(nodeB), 'kpr_bpf_map_entries{map="kpr_edge_snat"}') as number;
     };
     const before = await snatEntries();
-    const r = await runClient(nodeBOwn, { mode: 'transfer', addr: pod('a1').ipv4, port: TCP_TARGET, count: NODE_OWN_PORTS, sourcePort: SNAT_PORTS.min, upload: 64, timeoutMs: 3000, deadlineMs: RUN_DEADLINE_MS });
+    const r = await runClient(nodeBOwn(), { mode: 'transfer', addr: pod('a1').ipv4, port: TCP_TARGET, count: NODE_OWN_PORTS, sourcePort: SNAT_PORTS.min, upload: 64, timeoutMs: 3000, deadlineMs: RUN_DEADLINE_MS });
     expect(r.errors).toEqual({});
     expect(r.backends).toEqual({ a1: NODE_OWN_PORTS });
     expect(drops(nodeB)).toEqual({});
