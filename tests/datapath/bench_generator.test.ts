@@ -4,7 +4,7 @@
 // distinct flows as asked, each frame intact though the run recycles pages the
 // node's forwarding has rewritten (a generator that did not rewrite the whole
 // frame lost all but the first frames: the node saw other MAC addresses); the
-// counter on the backend's device sees every frame sent (but for a veth's rare drops); the redirect-only
+// counter on the backend's device sees every frame sent but those a veth counts as dropped; the redirect-only
 // floor forwards without the node's stack and gives the device back its
 // former program when it stops.
 import { CLIENT_SOURCES } from '../bench/flow_rate_topology';
@@ -26,14 +26,17 @@ const PORT = 8080;
 const SECONDS = 1;
 /** Far below what one CPU forwards in a second (about a million frames here). */
 const AT_LEAST = 50_000;
-/** A veth drops frames when its peer's ring is full, which a busy machine's
- *  deferred softirq allows now and then (measured: 10534 of 3145728 in one CI
- *  run); the broken generator lost all but a few hundred of a million. */
-const MAX_LOSS = 0.01;
 const SETTLE_MS = 100;
 const SETTLE_READS = 20;
 
 const ns = { client: newName('gen-client'), node: newName('gen-node'), backend: newName('gen-backend') };
+/** The veths that hand frames on towards the backend (generator -> node,
+ *  node -> backend). A veth drops a frame when its peer's ring is full, which
+ *  a busy machine's deferred softirq allows (10534 of 3145728 and 21938 of
+ *  1048576 in two CI runs; 18102 of 524288 here with three runs at once), and
+ *  counts it as its own TX dropped. A frame the node refuses (the broken
+ *  generator's, with other MAC addresses) is counted by neither. */
+const handingOn = [[ns.client, 'eth0'], [ns.node, 'be']];
 const unregister = onExit(() => Object.values(ns).forEach(removeNamespace));
 
 function pair(a: string, aDev: string, aAddr: string, b: string, bDev: string, bAddr: string): void {
@@ -65,11 +68,15 @@ async function arrivedSince(counter: Counter, before: number): Promise<number> {
   return last - before;
 }
 
-/** Every frame sent arrives, but for what a veth may drop; none twice. */
-function expectArrived(arrived: number, sent: number): void {
-  expect(sent).toBeGreaterThan(AT_LEAST);
-  expect(arrived).toBeLessThanOrEqual(sent);
-  expect(arrived).toBeGreaterThanOrEqual(sent * (1 - MAX_LOSS));
+/** TX dropped of the veths that hand frames on. */
+function vethDrops(): number {
+  return handingOn.reduce((sum, [n, dev]) => sum + JSON.parse(ip('-n', n, '-s', '-j', 'link', 'show', dev))[0].stats64.tx.dropped, 0);
+}
+
+/** Every frame sent arrives or is counted as a veth's drop; none twice. */
+function expectArrived(arrived: number, dropped: number, sent: number): void {
+  expect(arrived).toBeGreaterThan(AT_LEAST);
+  expect(arrived + dropped).toBe(sent);
 }
 
 beforeAll(() => {
@@ -96,12 +103,12 @@ afterAll(() => {
   unregister();
 });
 
-test('through the node\'s forwarding: every frame arrives (but for a veth\'s rare drops), from ADDRS x PORTS flows', async () => {
+test('through the node\'s forwarding: every frame arrives or a veth counts it dropped, from ADDRS x PORTS flows', async () => {
   const counter = await startCounter(ns.backend, 'n0');
   try {
-    const before = await counter.packets();
+    const [before, droppedBefore] = [await counter.packets(), vethDrops()];
     const out = await send(ns.client, 0, flows, { mac: macAddress(ns.node, 'ext'), addr: BACKEND, port: PORT }, SECONDS);
-    expectArrived(await arrivedSince(counter, before), out.sent);
+    expectArrived(await arrivedSince(counter, before), vethDrops() - droppedBefore, out.sent);
     expect(tracked()).toBe(ADDRS * PORTS);
   } finally {
     await counter.stop();
@@ -109,14 +116,14 @@ test('through the node\'s forwarding: every frame arrives (but for a veth\'s rar
   expect(ip('-n', ns.backend, 'link', 'show', 'n0')).not.toContain('prog/xdp');
 });
 
-test('the redirect-only floor: every frame arrives, none through the node\'s stack; the former program is back after', async () => {
+test('the redirect-only floor: every frame arrives or a veth counts it dropped, none through the node\'s stack; the former program is back after', async () => {
   const counter = await startCounter(ns.backend, 'n0');
   const redirect = await startRedirect(ns.node, 'ext', 'be', macAddress(ns.backend, 'n0'));
   try {
     expect(ip('-n', ns.node, 'link', 'show', 'ext')).toContain('bench_xdp_redir');
-    const [before, forwardedBefore] = [await counter.packets(), forwarded()];
+    const [before, forwardedBefore, droppedBefore] = [await counter.packets(), forwarded(), vethDrops()];
     const out = await send(ns.client, 0, flows, { mac: macAddress(ns.node, 'ext'), addr: BACKEND, port: PORT }, SECONDS);
-    expectArrived(await arrivedSince(counter, before), out.sent);
+    expectArrived(await arrivedSince(counter, before), vethDrops() - droppedBefore, out.sent);
     expect(forwarded()).toBe(forwardedBefore);
   } finally {
     await redirect.stop();
