@@ -109,10 +109,12 @@ static __always_inline void count_flow_miss(void)
 /* *how: enum kpr_pick (KPR_PICK_FLOW: a flow this node already had a
  * backend for; KPR_PICK_NODE_CONNTRACK, with NULL: a flow to leave to the
  * stack); *backend_id: the one chosen; *refreshed: the flow's entry took a
- * new second for this packet. ctx, of kind: the program's context. */
+ * new second for this packet; *snat_port (snat_port may be NULL): the snat
+ * port that entry remembers when the backend is the one it held, else 0.
+ * ctx, of kind: the program's context. */
 static __always_inline struct edge_backend *select_backend(void *ctx, enum kpr_ctx_kind kind, const struct pkt *p,
 							   const struct edge_fe_val *fe, __u8 *how, __u32 *backend_id,
-							   int *refreshed)
+							   int *refreshed, __u16 *snat_port)
 {
 	struct edge_affinity_key ak = {};
 	struct edge_stick_val *sv, av = {};
@@ -128,6 +130,8 @@ static __always_inline struct edge_backend *select_backend(void *ctx, enum kpr_c
 	*backend_id = id;
 	*how = KPR_PICK_FLOW;
 	if (b) {
+		if (snat_port)
+			*snat_port = fv->snat_port;
 		clock = edge_clock();
 		*refreshed = fv->seen_s != clock;
 		ct_touch(&fv->seen_s, &fv->state, clock, p->proto, p->tcp_flags, KPR_CT_FROM_CLIENT);

@@ -107,7 +107,11 @@ struct edge_flow_val {
 	__u32 backend_id;
 	__u32 seen_s; /* the datapath clock at the flow's last packet (kpr_flow_lifetime.h) */
 	__u8 state;   /* KPR_CT_*, as the client's packets show it */
-	__u8 pad[3];
+	__u8 pad;
+	/* snat mode: the port (network order) the flow's packets last left
+	 * with, so that they need not ask kpr_edge_snat_ports for it; 0 when not
+	 * known (and in entries of builds before it, which had padding here). */
+	__u16 snat_port;
 };
 
 /* kpr_edge_affinity: (client address, service) for ClientIP affinity. */

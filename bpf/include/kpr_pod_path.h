@@ -132,7 +132,7 @@ static __always_inline int pod_balance(struct __sk_buff *skb, struct pkt *p, con
 	count_service_packet(svc.svc_id, skb->len);
 	if (svc.count == 0)
 		return shot(KPR_EDGE_DROP_NO_SERVICE_BACKEND);
-	b = select_backend(skb, KPR_CTX_SKB, p, &svc, &how, &backend_id, &refreshed);
+	b = select_backend(skb, KPR_CTX_SKB, p, &svc, &how, &backend_id, &refreshed, NULL);
 	if (!b)
 		return how == KPR_PICK_NODE_CONNTRACK ? TC_ACT_OK : shot(KPR_EDGE_DROP_BACKEND_MISSING);
 	if (b->family != p->family)

@@ -305,6 +305,38 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
       expect([42000, 42001, 42002, 42003].map((sport) => P.ports(forward(frame, LINK_CLIENT4, VIP4, sport).packet).sport)).toEqual(ports);
     });
 
+    test("a flow's entry remembers its snat port: its packets keep it without the client's pointer, and a remembered port another client's flow holds is not used", () => {
+      service(frontend(VIP4, 80, 'TCP', 1, { mode: 'snat' }), [{ id: 1, addr: PEER4, port: 8080, nodeAddr: PEER4 }]);
+      const frame = frameOf(false);
+      const other = PEER4; // the fixture's link has neighbours for these two clients only
+      const portOf = (client: string) => P.ports(forward(frame, client, VIP4, 42000).packet).sport;
+      const [a, b] = [portOf(LINK_CLIENT4), portOf(other)];
+      const maps = path.join(t.root.path, 'kpr', 'maps');
+      const dump = (map: string) => JSON.parse(run('bpftool', ['-j', 'map', 'dump', 'pinned', path.join(maps, map)])) as { key: string[]; value: string[] }[];
+      const hex = (bytes: string[]) => bytes.map((x) => x.replace(/^0x/, ''));
+      /** edge_flow_val.snat_port, network order, at bytes 10-11. */
+      const remembered = (e: { value: string[] }) => (Number(e.value[10]) << 8) | Number(e.value[11]);
+      const flows = () => dump('kpr_edge_flows4');
+      expect(flows().map(remembered).sort()).toEqual([a, b].sort());
+
+      // Client A's entry made to remember B's port: A's packet still leaves on its own, which its entry remembers again.
+      const entryA = flows().find((e) => remembered(e) === a)!;
+      const value = [...hex(entryA.value)];
+      [value[10], value[11]] = [(b >> 8).toString(16), (b & 0xff).toString(16)];
+      run('bpftool', ['map', 'update', 'pinned', path.join(maps, 'kpr_edge_flows4'), 'key', 'hex', ...hex(entryA.key), 'value', 'hex', ...value]);
+      expect(portOf(LINK_CLIENT4)).toBe(a);
+      expect(flows().map(remembered).sort()).toEqual([a, b].sort());
+
+      // Without the clients' pointers, the remembered ports carry each flow (a new claim would not give A its port back: it is held).
+      for (const e of dump('kpr_edge_snat_ports')) run('bpftool', ['map', 'delete', 'pinned', path.join(maps, 'kpr_edge_snat_ports'), 'key', 'hex', ...hex(e.key)]);
+      expect([portOf(LINK_CLIENT4), portOf(other)]).toEqual([a, b]);
+      for (const [port, client] of [[a, LINK_CLIENT4], [b, other]] as const) {
+        const back = runPkt(frame({ src: PEER4, dst: NODE4, sport: 8080, dport: port }));
+        expect(back.retval).toBe(XDP_TX);
+        expect(back.packet.subarray(P.ETH_HLEN).toString('hex')).toBe(frame({ src: VIP4, dst: client, sport: 80, dport: 42000 }).subarray(P.ETH_HLEN).toString('hex'));
+      }
+    });
+
     test("a flow of a build that kept the client's port keeps it across the upgrade", () => {
       service(frontend(VIP4, 80, 'TCP', 1, { mode: 'snat' }), [{ id: 1, addr: PEER4, port: 8080, nodeAddr: PEER4 }]);
       // Its reverse entry as the older build wrote it (and the upgrade carried
