@@ -4,9 +4,9 @@
 // distinct flows as asked, each frame intact though the run recycles pages the
 // node's forwarding has rewritten (a generator that did not rewrite the whole
 // frame lost all but the first frames: the node saw other MAC addresses); the
-// counter on the backend's device sees every frame sent but those a veth counts as dropped; the redirect-only
-// floor forwards without the node's stack and gives the device back its
-// former program when it stops.
+// counter on the backend's device sees every frame sent but those a veth
+// counts as dropped; the redirect-only floor forwards without the node's
+// stack and gives the device back its former program when it stops.
 import { CLIENT_SOURCES } from '../bench/flow_rate_topology';
 import { macAddress, passXdp } from '../bench/datapath_topology';
 import { Counter, send, startCounter, startRedirect } from '../bench/edge_pps_tools';
