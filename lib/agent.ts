@@ -28,6 +28,7 @@ import { SourceNode } from './model/node';
 import { nodeContext } from './model/node_context';
 import { Node } from './model/objects';
 import { RunConfig } from './run_config';
+import { KubeObject } from './sources/decode_object';
 import { InterfaceAddressWatch } from './sources/interface_addresses';
 import { HttpsKubeApi } from './sources/kube_api';
 import { loadConnection } from './sources/kube_config';
@@ -59,20 +60,35 @@ interface Wiring {
   proxyName?: string;
 }
 
-/** Standalone: every change of the manifests is a complete object set. A
- *  manifest Node of this node's name counts as the Kubernetes one would, for
- *  health too; without one the node is there to stay. */
+/** Standalone: the manifests' changes, object by object. A manifest Node of
+ *  this node's name counts as the Kubernetes one would, for health too;
+ *  without one the node is there to stay. */
 async function startManifests(manifests: string, w: Wiring): Promise<Source> {
   const source = new ManifestSource({ path: manifests, log: w.log, proxyName: w.proxyName });
-  await source.start((objects) => {
-    const node = objects.nodes.find((n) => n.metadata.name === w.node);
+  const nodes = new Map<string, Node>();
+  await source.start((changes) => {
+    for (const { identity, was, now } of changes) {
+      if (now?.kind === 'Node') nodes.set(identity, now.object);
+      else if (was?.kind === 'Node') nodes.delete(identity);
+      else applyObject(w.state, identity, (now ?? was) as KubeObject, now !== undefined);
+    }
+    const all = [...nodes.values()];
+    const node = all.find((n) => n.metadata.name === w.node);
     if (node) w.health.syncNode(node);
-    w.state.setNode(standaloneNode(w.node, objects.nodes));
-    w.state.setNodeAddresses(nodeAddresses(objects.nodes));
-    w.state.replaceAll(objects);
+    w.state.setNode(standaloneNode(w.node, all));
+    w.state.setNodeAddresses(nodeAddresses(all));
   });
   w.loop.start();
   return source;
+}
+
+/** One object of a kind the state keeps by key: o as it now is, or deleted. */
+function applyObject(state: ProxyState, key: string, o: KubeObject, present: boolean): void {
+  if (o.kind === 'Service') state.service(key, present ? o.object : undefined);
+  else if (o.kind === 'EndpointSlice') state.endpointSlice(key, present ? o.object : undefined);
+  else if (o.kind === 'Pod') state.pod(key, present ? o.object : undefined);
+  else if (o.kind === 'Namespace') state.namespace(key, present ? o.object : undefined);
+  else if (o.kind === 'ServiceCIDR') state.serviceCIDR(key, present ? o.object : undefined);
 }
 
 /** Kubernetes: lists and watches feed the state; the first sync waits for all of them. */

@@ -1,6 +1,7 @@
 // Standalone mode's source: Services, EndpointSlices, Nodes, Pods, Namespaces and ServiceCIDRs from a manifest file
 // or a directory of them, watched for changes. Each change re-reads only the
-// files that changed and hands the complete object set to the listener.
+// files that changed and hands the listener the objects whose served
+// definition changed (manifest_merge.ts).
 //
 // Nothing valid is ever lost to a mistake: a file that does not parse keeps
 // its previous objects, and an invalid object keeps its previous version
@@ -10,26 +11,15 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Logger } from '../log';
 import { stopwatch } from '../stopwatch';
-import { EndpointSlice, Namespace, Node, Pod, Service, ServiceCIDR } from '../model/objects';
 import { Coalescer } from './coalesce';
 import { decodeDocument, DocumentOutcome, KubeObject } from './decode_object';
-import { proxiedHere, SERVICE_PROXY_NAME_LABEL } from './kubernetes_filters';
+import { SERVICE_PROXY_NAME_LABEL } from './kubernetes_filters';
 import { isManifestFile } from './manifest_files';
+import { ManifestChange, ManifestMerge } from './manifest_merge';
 import { manifestChunks, parseChunk, ParseError } from './manifest_parse';
 
-export interface ManifestObjects {
-  services: Service[];
-  endpointSlices: EndpointSlice[];
-  /** Standalone mode takes this node's context from the Node of its name. */
-  nodes: Node[];
-  /** Pods and Namespaces: only for the socket-LB bypass (socket_lb_bypass.ts). */
-  pods: Pod[];
-  namespaces: Namespace[];
-  /** The ranges whose unserved addresses are refused (model/refused_addresses.ts). */
-  serviceCIDRs: ServiceCIDR[];
-}
-
-export type ManifestListener = (objects: ManifestObjects) => void;
+/** Called once with every object served at start, then with what each change changed. */
+export type ManifestListener = (changes: ManifestChange[]) => void;
 
 export interface ManifestSourceOptions {
   /** A manifest file, or a directory of *.yaml, *.yml and *.json files. */
@@ -55,6 +45,7 @@ const CONFIGMAP_DATA = '..data';
 
 export class ManifestSource {
   private readonly files = new Map<string, FileState>();
+  private readonly merge: ManifestMerge;
   private readonly dirty = new Set<string>();
   private readonly coalescer: Coalescer;
   private readonly log: Logger;
@@ -70,6 +61,7 @@ export class ManifestSource {
 
   constructor(private readonly opts: ManifestSourceOptions) {
     this.log = opts.log;
+    this.merge = new ManifestMerge(opts.proxyName);
     this.coalescer = new Coalescer(() => this.sync(), opts.settleMs ?? 3, opts.maxDelayMs ?? 30);
   }
 
@@ -114,7 +106,9 @@ export class ManifestSource {
     const names = [...this.dirty].sort();
     this.dirty.clear();
     for (const name of names) this.reload(name);
-    this.listener?.(this.merged());
+    const changes = this.merge.take();
+    this.report();
+    if (changes.length > 0 || !this.started) this.listener?.(changes);
   }
 
   private async listFiles(): Promise<string[]> {
@@ -142,6 +136,7 @@ export class ManifestSource {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') {
         if (this.files.delete(name)) this.log.info(`manifests: ${file} removed`);
+        this.merge.setFile(name, undefined);
       } else if (code !== 'EISDIR') {
         this.log.error(`manifests: ${file}: ${(e as Error).message}; ${keeping}`);
       }
@@ -166,6 +161,7 @@ export class ManifestSource {
     const objects = new Map<string, KubeObject>();
     for (const { line, outcome } of outcomes) this.take(outcome, `${file}:${line}`, previous?.objects, objects);
     this.files.set(name, { chunks, objects });
+    this.merge.setFile(name, objects);
     this.log.debug(`manifests: read ${file}: ${objects.size} objects in ${elapsed().toFixed(1)}ms`);
   }
 
@@ -182,38 +178,18 @@ export class ManifestSource {
     }
   }
 
-  /** All files' objects; an object defined in several files comes from the
-   *  first file by name, so the result never depends on event order. */
-  private merged(): ManifestObjects {
-    const byId = new Map<string, { file: string; o: KubeObject }>();
-    const duplicates: string[] = [];
-    for (const file of [...this.files.keys()].sort()) {
-      for (const [id, o] of (this.files.get(file) as FileState).objects) {
-        const first = byId.get(id);
-        if (first) duplicates.push(`${id} is defined in ${first.file} and ${file}; using ${first.file}`);
-        else byId.set(id, { file, o });
-      }
-    }
+  /** Objects defined twice and objects not served, each time what is said changes. */
+  private report(): void {
+    const duplicates = this.merge.duplicates();
     const report = duplicates.join('\n');
     if (report !== this.reportedDuplicates) duplicates.forEach((d) => this.log.warn(`manifests: ${d}`));
     this.reportedDuplicates = report;
-    const out: ManifestObjects = { services: [], endpointSlices: [], nodes: [], pods: [], namespaces: [], serviceCIDRs: [] };
-    let unclaimed = 0;
-    for (const { o } of byId.values()) {
-      if ((o.kind === 'Service' || o.kind === 'EndpointSlice') && !proxiedHere(o.object.metadata.labels, this.opts.proxyName)) unclaimed++;
-      else if (o.kind === 'Service') out.services.push(o.object);
-      else if (o.kind === 'EndpointSlice') out.endpointSlices.push(o.object);
-      else if (o.kind === 'Pod') out.pods.push(o.object);
-      else if (o.kind === 'Namespace') out.namespaces.push(o.object);
-      else if (o.kind === 'ServiceCIDR') out.serviceCIDRs.push(o.object);
-      else out.nodes.push(o.object);
-    }
+    const unclaimed = this.merge.unclaimedCount;
     if (unclaimed !== this.reportedUnclaimed) {
       const whose = this.opts.proxyName === undefined ? `labelled ${SERVICE_PROXY_NAME_LABEL} (another proxy's) or headless` : `not labelled ${SERVICE_PROXY_NAME_LABEL}=${this.opts.proxyName} or headless`;
       if (unclaimed > 0 || this.reportedUnclaimed > 0) this.log.info(`manifests: ${unclaimed} Services and EndpointSlices ${whose}: not served`);
       this.reportedUnclaimed = unclaimed;
     }
-    return out;
   }
 }
 

@@ -19,11 +19,6 @@ export class ChangeTracker<T> {
     return !unchanged;
   }
 
-  /** The latest state of an object, counting pending changes. */
-  latest(key: string): T | undefined {
-    return this.pending.has(key) ? this.pending.get(key) : this.synced.get(key);
-  }
-
   /** Objects with changes not yet synced. */
   get pendingCount(): number {
     return this.pending.size;
@@ -47,15 +42,5 @@ export class ChangeTracker<T> {
 
   get size(): number {
     return this.synced.size;
-  }
-
-  /** Keys of every object, counting pending changes. */
-  keys(): Set<string> {
-    const keys = new Set(this.synced.keys());
-    for (const [key, o] of this.pending) {
-      if (o === undefined) keys.delete(key);
-      else keys.add(key);
-    }
-    return keys;
   }
 }

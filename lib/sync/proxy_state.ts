@@ -10,7 +10,7 @@ import { isDeepStrictEqual } from 'util';
 import { ProxyMetrics } from '../metrics/proxy_metrics';
 import { NO_NODE_ADDRESSES, NodeAddresses } from '../model/backend_location';
 import { ModelConfig, NodeContext, SourceNode } from '../model/node';
-import { EndpointSlice, Namespace, objectName, Pod, Service, ServiceCIDR } from '../model/objects';
+import { EndpointSlice, Namespace, Pod, Service, ServiceCIDR } from '../model/objects';
 import { socketLbBypass } from '../model/socket_lb_bypass';
 import { ChangeTracker } from './change_tracker';
 
@@ -24,15 +24,6 @@ export interface StateChanges {
   changed: boolean;
   /** Trigger times (ms since the epoch) of the EndpointSlice changes taken. */
   triggers: number[];
-}
-
-export interface SourceObjects {
-  services: Service[];
-  endpointSlices: EndpointSlice[];
-  /** Absent: none. */
-  pods?: Pod[];
-  namespaces?: Namespace[];
-  serviceCIDRs?: ServiceCIDR[];
 }
 
 export class ProxyState {
@@ -139,22 +130,6 @@ export class ProxyState {
     this.onChange();
   }
 
-  /** A complete set of objects (a manifest source): what is not in it is
-   *  deleted, and objects the source handed over before count as no event. */
-  replaceAll(objects: SourceObjects): void {
-    replace(this.services, objects.services, (key, o) => this.service(key, o));
-    replace(this.endpointSlices, objects.endpointSlices, (key, o) => this.endpointSlice(key, o));
-    this.pods.clear();
-    for (const p of objects.pods ?? []) this.pods.set(objectName(p.metadata), p);
-    this.namespaces.clear();
-    for (const ns of objects.namespaces ?? []) this.namespaces.set(ns.metadata.name, ns);
-    this.serviceCIDRObjects.clear();
-    for (const c of objects.serviceCIDRs ?? []) this.serviceCIDRObjects.set(c.metadata.name, c);
-    this.updatePublishing();
-    this.updateBypass();
-    this.updateCidrs();
-  }
-
   private updatePublishing(): void {
     const next = [...this.pods.values()].filter((p) => p.spec?.hostPorts);
     if (next.length === this.publishing.length && next.every((p, i) => p === this.publishing[i])) return;
@@ -214,16 +189,6 @@ export class ProxyState {
   private reportPending(): void {
     this.metrics.pending(this.services.pendingCount, this.endpointSlices.pendingCount);
   }
-}
-
-export function objectKey(o: Service | EndpointSlice): string {
-  return objectName(o.metadata);
-}
-
-function replace<T extends Service | EndpointSlice>(tracker: ChangeTracker<T>, objects: T[], event: (key: string, o: T | undefined) => void): void {
-  const byKey = new Map(objects.map((o) => [objectKey(o), o]));
-  for (const key of tracker.keys()) if (!byKey.has(key)) event(key, undefined);
-  for (const [key, o] of byKey) if (tracker.latest(key) !== o) event(key, o);
 }
 
 function triggerTime(slice: EndpointSlice): number | undefined {

@@ -3,7 +3,10 @@ import * as os from 'os';
 import * as path from 'path';
 import * as v8 from 'v8';
 import * as vm from 'vm';
-import { ManifestObjects, ManifestSource } from '../../lib/sources/manifest';
+import { EndpointSlice, Namespace, Node, Pod, Service, ServiceCIDR } from '../../lib/model/objects';
+import { KubeObject } from '../../lib/sources/decode_object';
+import { ManifestSource } from '../../lib/sources/manifest';
+import { ManifestChange } from '../../lib/sources/manifest_merge';
 import { MemoryLogger } from './logger';
 
 const service = (name: string, ip: string, port = 80) => `apiVersion: v1
@@ -16,13 +19,37 @@ spec:
   - port: ${port}
 `;
 
-/** What a test sees of a source: every emitted set, and a way to wait for one. */
+/** Everything served after an emit, by kind. */
+interface ManifestObjects {
+  services: Service[];
+  endpointSlices: EndpointSlice[];
+  nodes: Node[];
+  pods: Pod[];
+  namespaces: Namespace[];
+  serviceCIDRs: ServiceCIDR[];
+}
+
+/** What a test sees of a source: the objects served after each emit, and a way to wait for them. */
 class Watch {
   readonly emits: ManifestObjects[] = [];
+  private readonly served = new Map<string, KubeObject>();
   private waiter?: () => void;
 
-  listener = (o: ManifestObjects) => {
-    this.emits.push(o);
+  listener = (changes: ManifestChange[]) => {
+    for (const { identity, now } of changes) {
+      if (now) this.served.set(identity, now);
+      else this.served.delete(identity);
+    }
+    const objects: ManifestObjects = { services: [], endpointSlices: [], nodes: [], pods: [], namespaces: [], serviceCIDRs: [] };
+    for (const o of this.served.values()) {
+      if (o.kind === 'Service') objects.services.push(o.object);
+      else if (o.kind === 'EndpointSlice') objects.endpointSlices.push(o.object);
+      else if (o.kind === 'Node') objects.nodes.push(o.object);
+      else if (o.kind === 'Pod') objects.pods.push(o.object);
+      else if (o.kind === 'Namespace') objects.namespaces.push(o.object);
+      else objects.serviceCIDRs.push(o.object);
+    }
+    this.emits.push(objects);
     this.waiter?.();
   };
 

@@ -27,19 +27,6 @@ describe('proxy state', () => {
     expect(state.take().changed).toBe(false);
   });
 
-  test('a complete set from a manifest source: objects handed over before are no event, missing ones are deleted', async () => {
-    const metrics = new ProxyMetrics();
-    const state = new ProxyState(node(), ALL_NODE_ADDRESSES, metrics, () => undefined);
-    const a = service('a', { clusterIP: '198.19.0.1', ports: [{ port: 80 }] });
-    const b = service('b', { clusterIP: '198.19.0.2', ports: [{ port: 80 }] });
-    state.replaceAll({ services: [a, b], endpointSlices: [] });
-    state.take();
-    state.replaceAll({ services: [a], endpointSlices: [] });
-    expect(await value(metrics, 'kubeproxy_sync_proxy_rules_service_changes_total')).toBe(3);
-    state.take();
-    expect(state.services.values()).toEqual([a]);
-  });
-
   test("the interfaces' addresses join the node from the source; the node is a new object only when either changes", () => {
     let requests = 0;
     const state = new ProxyState({ name: 'node-a', labels: {}, addresses: ['198.18.0.2'] }, ALL_NODE_ADDRESSES, new ProxyMetrics(), () => requests++);

@@ -1,18 +1,29 @@
 import { SocketReconciler } from '../../lib/datapath/socket/reconciler';
 import { SocketLb } from '../../lib/datapath/socket/socket_lb';
 import { ProxyMetrics } from '../../lib/metrics/proxy_metrics';
-import { EndpointSlice } from '../../lib/model/objects';
+import { EndpointSlice, objectName, Service } from '../../lib/model/objects';
 import { CapacityReport } from '../../lib/sync/capacity';
-import { LAST_CHANGE_TRIGGER_TIME, ProxyState, SourceObjects } from '../../lib/sync/proxy_state';
+import { LAST_CHANGE_TRIGGER_TIME, ProxyState } from '../../lib/sync/proxy_state';
 import { SyncLoop } from '../../lib/sync/sync_loop';
 import { FakeMaps } from './fake_maps';
 import { MemoryLogger } from './logger';
 import { ALL_NODE_ADDRESSES, ep, node, service, slice } from './objects';
 
-const objects = (backends: string[], proto: 'TCP' | 'UDP' = 'UDP'): SourceObjects => ({
+interface Objects {
+  services: Service[];
+  endpointSlices: EndpointSlice[];
+}
+
+const objects = (backends: string[], proto: 'TCP' | 'UDP' = 'UDP'): Objects => ({
   services: [service('dns', { clusterIP: '198.19.0.53', ports: [{ port: 53, protocol: proto }] })],
   endpointSlices: [slice('dns-1', 'dns', 'IPv4', backends.map((b) => ep(b)), [{ port: 53, protocol: proto }])],
 });
+
+/** Hands the objects to the state as a source's events would. */
+function put(state: ProxyState, o: Objects): void {
+  for (const svc of o.services) state.service(objectName(svc.metadata), svc);
+  for (const slice of o.endpointSlices) state.endpointSlice(objectName(slice.metadata), slice);
+}
 
 const SYNC_PERIOD_MS = 30_000;
 
@@ -48,11 +59,11 @@ describe('sync loop', () => {
 
   test('programs nothing before start; logs one line per sync and "kpr: ready" once, after the first', () => {
     const { log, loop, state, maps } = setup();
-    state.replaceAll(objects(['198.18.1.1', '198.18.1.2']));
+    put(state, objects(['198.18.1.1', '198.18.1.2']));
     jest.advanceTimersByTime(1000);
     expect(maps.services.size).toBe(0);
     loop.start();
-    state.replaceAll(objects(['198.18.1.1']));
+    put(state, objects(['198.18.1.1']));
     jest.advanceTimersByTime(0);
     expect(infoLines(log)).toEqual([
       'info sync: 1 frontends, 2 backends, 5 writes in Xms, maps re-read',
@@ -65,10 +76,10 @@ describe('sync loop', () => {
 
   test('a change with no effect on the objects causes no sync', () => {
     const { log, loop, state } = setup();
-    state.replaceAll(objects(['198.18.1.1']));
+    put(state, objects(['198.18.1.1']));
     loop.start();
     const lines = log.lines.length;
-    state.replaceAll(objects(['198.18.1.1']));
+    put(state, objects(['198.18.1.1']));
     jest.advanceTimersByTime(1000);
     expect(log.lines.slice(lines)).toEqual([]);
     loop.stop();
@@ -76,9 +87,9 @@ describe('sync loop', () => {
 
   test('with minSyncPeriod, a burst of changes is one sync, no sooner than minSyncPeriod after the last', () => {
     const { log, loop, state, maps } = setup({ minSyncPeriodMs: 1000 });
-    state.replaceAll(objects(['198.18.1.1']));
+    put(state, objects(['198.18.1.1']));
     loop.start();
-    for (const b of ['198.18.1.2', '198.18.1.3', '198.18.1.4']) state.replaceAll(objects([b]));
+    for (const b of ['198.18.1.2', '198.18.1.3', '198.18.1.4']) put(state, objects([b]));
     jest.advanceTimersByTime(999);
     expect(maps.view()['198.19.0.53:53/UDP'].backends).toEqual(['198.18.1.1:53']);
     jest.advanceTimersByTime(1);
@@ -89,7 +100,7 @@ describe('sync loop', () => {
 
   test('the periodic full sync puts back a map entry deleted by hand', () => {
     const { loop, state, maps, log } = setup();
-    state.replaceAll(objects(['198.18.1.1', '198.18.1.2']));
+    put(state, objects(['198.18.1.1', '198.18.1.2']));
     loop.start();
     // The service entry deleted behind the agent's back: lookups miss the service.
     maps.services.delete('198.19.0.53|53|UDP|0');
@@ -106,7 +117,7 @@ describe('sync loop', () => {
 
   test('a periodic sync that finds everything in place logs at debug only, and copies nothing out of the maps', () => {
     const { loop, state, log, maps } = setup();
-    state.replaceAll(objects(['198.18.1.1']));
+    put(state, objects(['198.18.1.1']));
     loop.start();
     const dumps = jest.spyOn(maps, 'dumpServices');
     jest.advanceTimersByTime(SYNC_PERIOD_MS);
@@ -118,7 +129,7 @@ describe('sync loop', () => {
   test('a failed sync is retried after 1s; ready waits for success, and its callback runs once, after the maps are written', () => {
     const { maps, log, loop, state, readyCalls } = setup();
     maps.failAfter = 1;
-    state.replaceAll(objects(['198.18.1.1']));
+    put(state, objects(['198.18.1.1']));
     loop.start();
     expect(log.matching(/error sync failed: injected failure; retrying in 1000ms/)).toHaveLength(1);
     jest.advanceTimersByTime(999);
@@ -127,7 +138,7 @@ describe('sync loop', () => {
     jest.advanceTimersByTime(1);
     expect(log.matching(/kpr: ready/)).toHaveLength(1);
     expect(maps.view()['198.19.0.53:53/UDP'].backends).toEqual(['198.18.1.1:53']);
-    state.replaceAll(objects(['198.18.1.2']));
+    put(state, objects(['198.18.1.2']));
     jest.advanceTimersByTime(SYNC_PERIOD_MS);
     // The master and its one slot were in the maps when it ran; later syncs do not call it.
     expect(readyCalls).toEqual([2]);
@@ -137,9 +148,9 @@ describe('sync loop', () => {
   test('a change after a failed sync is synced at once, from the latest objects', () => {
     const { maps, log, loop, state } = setup();
     maps.failAfter = 1;
-    state.replaceAll(objects(['198.18.1.1']));
+    put(state, objects(['198.18.1.1']));
     loop.start();
-    state.replaceAll(objects(['198.18.1.2']));
+    put(state, objects(['198.18.1.2']));
     jest.advanceTimersByTime(0);
     expect(log.matching(/kpr: ready/)).toHaveLength(1);
     expect(maps.view()['198.19.0.53:53/UDP'].backends).toEqual(['198.18.1.2:53']);
@@ -148,7 +159,7 @@ describe('sync loop', () => {
 
   test('a frontend claimed by two services is reported once, not on every sync', () => {
     const { log, loop, state } = setup();
-    state.replaceAll({
+    put(state, {
       services: [service('a', { clusterIP: '198.19.0.53', ports: [{ port: 53 }] }), service('b', { clusterIP: '198.19.0.53', ports: [{ port: 53 }] })],
       endpointSlices: [],
     });
@@ -160,7 +171,7 @@ describe('sync loop', () => {
 
   test('a frontend that does not fit is logged once, retried at every sync, and programmed once it fits', () => {
     const { log, loop, state, maps } = setup({ capacity: 2 });
-    state.replaceAll(objects(['198.18.1.1', '198.18.1.2']));
+    put(state, objects(['198.18.1.1', '198.18.1.2']));
     loop.start();
     jest.advanceTimersByTime(SYNC_PERIOD_MS * 2);
     expect(log.matching(/^error capacity: 198\.19\.0\.53:53\/UDP \(Service default\/dns\): service map full \(--bpf-lb-map-max 2 entries\); pending until room frees$/)).toHaveLength(1);
@@ -168,7 +179,7 @@ describe('sync loop', () => {
     // Each periodic sync tried again, and said so at debug level only.
     expect(log.matching(/^debug sync: 0 frontends, 0 backends, 0 writes in [\d.]+ms, 1 skipped, maps re-read/)).toHaveLength(2);
     // One backend fewer: master and one slot fit.
-    state.replaceAll(objects(['198.18.1.1']));
+    put(state, objects(['198.18.1.1']));
     jest.advanceTimersByTime(0);
     expect(maps.view()['198.19.0.53:53/UDP'].backends).toEqual(['198.18.1.1:53']);
     expect(log.matching(/^info capacity: 1 pending frontends programmed or no longer wanted; 0 still pending$/)).toHaveLength(1);
@@ -177,7 +188,7 @@ describe('sync loop', () => {
 
   test('a change of the node context causes a sync', () => {
     const { log, loop, state } = setup();
-    state.replaceAll(objects(['198.18.1.1']));
+    put(state, objects(['198.18.1.1']));
     loop.start();
     state.setNode(node(['198.18.0.1'], 'node-a', 'zone-a'));
     state.setNode(node(['198.18.0.1'], 'node-a', 'zone-a'));
