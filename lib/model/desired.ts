@@ -42,6 +42,10 @@ export interface DesiredState {
   /** Service ports per family whose Local traffic policy finds no endpoint
    *  on this node while the service has endpoints elsewhere. */
   noLocalEndpoints: { internal: number; external: number };
+  /** The same object as an earlier state's while every frontend has kept
+   *  its key and its place since (only backends or settings changed): what
+   *  follows from the keys alone, such as the ClusterIPs, still holds. */
+  layout: object;
 }
 
 // The order kube-proxy matches a packet's destination in: when a service
@@ -85,7 +89,7 @@ export function winners(services: ServiceFrontends[]): { sorted: Frontend[]; con
 }
 
 /** The desired state from the winning frontends (ordered by frontendKey). */
-export function desiredState(sorted: Frontend[], conflicts: string[], services: ServiceFrontends[], node: NodeContext, config: ModelConfig): DesiredState {
+export function desiredState(sorted: Frontend[], conflicts: string[], services: ServiceFrontends[], node: NodeContext, config: ModelConfig, layout: object = {}): DesiredState {
   const noLocal = { internal: 0, external: 0 };
   for (const s of services) {
     noLocal.internal += s.noLocalEndpoints.internal;
@@ -103,6 +107,7 @@ export function desiredState(sorted: Frontend[], conflicts: string[], services: 
     noLocalEndpoints: noLocal,
     warnings: services.flatMap((s) => s.warnings),
     healthChecks: services.flatMap((s) => (s.healthCheck ? [s.healthCheck] : [])),
+    layout,
   };
 }
 

@@ -1,18 +1,27 @@
 // The desired state recomputed for what changed only. A sync follows a change
-// to a few objects among thousands, and ProxyState hands out the very same
-// objects while they are unchanged, so a service whose Service and
-// EndpointSlice objects, node, node addresses and config are the same objects as last time
-// has the same frontends as last time; those frontends are reused as they
-// are, which also tells the datapath plan they need no look.
+// to a few objects among thousands: the sync hands over the changed Services
+// and EndpointSlices, and only the services they belong to are looked at
+// again (at 100k services, walking every one per sync cost 0.15 s, measured).
+// A service whose Service and EndpointSlice objects, node, node addresses
+// and config are the same objects as last time has the same frontends as
+// last time; those frontends are reused as they are, which also tells the
+// datapath plan they need no look.
 import { NO_NODE_ADDRESSES, NodeAddresses } from './backend_location';
 import { DesiredState, desiredState, hostPortOwner, ServiceFrontends, serviceFrontends, winners } from './desired';
 import { Frontend, frontendKey } from './frontend';
 import { ModelConfig, NodeContext } from './node';
+import { Change } from './object_change';
 import { EndpointSlice, objectName, Pod, Service } from './objects';
+import { compareStrings, sameItems } from './order';
+import { bySliceName, serviceKey } from './service_slices';
 
 const NO_PODS: readonly Pod[] = [];
-import { compareStrings, sameItems } from './order';
-import { slicesByService } from './service_slices';
+
+/** The objects that changed since the last compute. */
+export interface ObjectChanges {
+  services: Change<Service>[];
+  endpointSlices: Change<EndpointSlice>[];
+}
 
 interface Entry {
   svc: Service;
@@ -34,49 +43,44 @@ interface Last {
   state: DesiredState;
 }
 
-/** Each Service's "namespace/name", kept while the object lives (as long as
- *  it is unchanged): computed on every sync for every service otherwise. */
-const serviceNames = new WeakMap<Service, string>();
-
-function serviceName(svc: Service): string {
-  let name = serviceNames.get(svc);
-  if (name === undefined) serviceNames.set(svc, (name = objectName(svc.metadata)));
-  return name;
-}
-
 export class DesiredFrontends {
+  private readonly services = new Map<string, Service>();
+  /** Each service's slices, ordered by slice name; a new array when one changes. */
+  private readonly slices = new Map<string, EndpointSlice[]>();
   private last?: Last;
 
-  /** desiredFrontends(services, slices, node, config, nodes, pods), reusing
-   *  the last result where it holds; pods: the same array while no pod's
+  /** desiredFrontends() of every object handed over so far, reusing the
+   *  last result where it holds; pods: the same array while no pod's
    *  hostPorts changed. */
   compute(
-    services: Iterable<Service>,
-    slices: Iterable<EndpointSlice>,
+    changes: ObjectChanges,
     node: NodeContext,
     config: ModelConfig,
     nodes: NodeAddresses = NO_NODE_ADDRESSES,
     pods: readonly Pod[] = NO_PODS,
   ): DesiredState {
+    const dirty = this.take(changes);
     const last = this.last?.node === node && this.last.config === config && this.last.nodes === nodes ? this.last : undefined;
     const samePods = last?.pods === pods;
     const hostPorts = samePods ? last.hostPorts : hostPortOwner(pods, node, config);
-    const bySvc = slicesByService([...slices]);
-    const entries = new Map<string, Entry>();
+    // The entries are updated in place: a sync pays for the services it looks at.
+    const entries = last?.entries ?? new Map<string, Entry>();
     const changed: { prev?: Entry; next: Entry }[] = [];
-    for (const svc of services) {
-      const key = serviceName(svc);
-      const own = bySvc.get(key) ?? [];
-      const prev = last?.entries.get(key);
-      if (prev && prev.svc === svc && sameItems(prev.slices, own)) {
-        entries.set(key, prev);
+    let removed = false;
+    for (const key of last ? dirty : this.services.keys()) {
+      const svc = this.services.get(key);
+      const prev = entries.get(key);
+      if (!svc) {
+        removed ||= entries.delete(key);
         continue;
       }
+      const own = this.slices.get(key) ?? [];
+      if (prev && prev.svc === svc && sameItems(prev.slices, own)) continue;
       const next = { svc, slices: own, result: serviceFrontends(svc, own, node, config, nodes) };
       entries.set(key, next);
       changed.push({ prev, next });
     }
-    const sameServices = last !== undefined && entries.size === last.entries.size && changed.every((c) => c.prev);
+    const sameServices = last !== undefined && !removed && changed.every((c) => c.prev);
     if (last && sameServices && samePods && changed.length === 0) return last.state;
 
     const order = sameServices ? last.order : [...entries.keys()].sort(compareStrings);
@@ -85,9 +89,35 @@ export class DesiredFrontends {
     // are those of last time: the new frontends take the old ones' places.
     const inPlace = last && sameServices && samePods && last.state.conflicts.length === 0 && changed.every((c) => sameKeys(c.prev as Entry, c.next));
     const { sorted, conflicts } = inPlace ? { sorted: replaced(last.sorted, changed), conflicts: [] } : winners(perService);
-    const state = desiredState(sorted, conflicts, perService, node, config);
+    const state = desiredState(sorted, conflicts, perService, node, config, inPlace ? last.state.layout : {});
     this.last = { node, config, nodes, entries, order, sorted, pods, hostPorts, state };
     return state;
+  }
+
+  /** Takes the changes in; returns the names of the services they touch. */
+  private take(changes: ObjectChanges): Set<string> {
+    const dirty = new Set<string>();
+    for (const { was, now } of changes.services) {
+      const name = objectName(((now ?? was) as Service).metadata);
+      if (now) this.services.set(name, now);
+      else this.services.delete(name);
+      dirty.add(name);
+    }
+    for (const { was, now } of changes.endpointSlices) {
+      const from = was && serviceKey(was);
+      if (from) {
+        const rest = (this.slices.get(from) ?? []).filter((s) => s !== was);
+        if (rest.length > 0) this.slices.set(from, rest);
+        else this.slices.delete(from);
+        dirty.add(from);
+      }
+      const to = now && serviceKey(now);
+      if (to) {
+        this.slices.set(to, bySliceName([...(this.slices.get(to) ?? []), now as EndpointSlice]));
+        dirty.add(to);
+      }
+    }
+    return dirty;
   }
 }
 

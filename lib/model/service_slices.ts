@@ -9,7 +9,8 @@ export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
  *  grouping runs on every sync, and most slices are the same objects. */
 const serviceKeys = new WeakMap<EndpointSlice, string | null>();
 
-function serviceKey(s: EndpointSlice): string | null {
+/** The "namespace/service" a slice belongs to; null: none. */
+export function serviceKey(s: EndpointSlice): string | null {
   let key = serviceKeys.get(s);
   if (key === undefined) {
     const svc = s.metadata.labels[SERVICE_NAME_LABEL];
@@ -32,6 +33,10 @@ export function slicesByService(slices: EndpointSlice[]): Map<string, EndpointSl
   }
   // Sorting each service's few slices, not all of them, keeps this cheap
   // enough to run on every sync.
-  for (const [key, list] of out) if (list.length > 1) out.set(key, sortedBy(list, (s) => s.metadata.name));
+  for (const [key, list] of out) if (list.length > 1) out.set(key, bySliceName(list));
   return out;
+}
+
+export function bySliceName(slices: EndpointSlice[]): EndpointSlice[] {
+  return sortedBy(slices, (s) => s.metadata.name);
 }

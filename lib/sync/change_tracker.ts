@@ -3,6 +3,7 @@
 // between two syncs are one change, and an object that returns to what was
 // synced is no change at all, so a burst of no-op updates causes no sync.
 import { isDeepStrictEqual } from 'util';
+import { Change } from '../model/object_change';
 
 export class ChangeTracker<T> {
   private readonly synced = new Map<string, T>();
@@ -24,23 +25,15 @@ export class ChangeTracker<T> {
     return this.pending.size;
   }
 
-  /** Takes the pending changes into the synced state; returns the keys that changed. */
-  commit(): string[] {
-    const keys = [...this.pending.keys()];
-    for (const [key, o] of this.pending) {
-      if (o === undefined) this.synced.delete(key);
-      else this.synced.set(key, o);
+  /** Takes the pending changes into the synced state and returns them. */
+  commit(): Change<T>[] {
+    const changes: Change<T>[] = [];
+    for (const [key, now] of this.pending) {
+      changes.push({ key, was: this.synced.get(key), now });
+      if (now === undefined) this.synced.delete(key);
+      else this.synced.set(key, now);
     }
     this.pending.clear();
-    return keys;
-  }
-
-  /** The objects as of the last commit. */
-  values(): T[] {
-    return [...this.synced.values()];
-  }
-
-  get size(): number {
-    return this.synced.size;
+    return changes;
   }
 }

@@ -10,6 +10,7 @@ import { isDeepStrictEqual } from 'util';
 import { ProxyMetrics } from '../metrics/proxy_metrics';
 import { NO_NODE_ADDRESSES, NodeAddresses } from '../model/backend_location';
 import { ModelConfig, NodeContext, SourceNode } from '../model/node';
+import { Change } from '../model/object_change';
 import { EndpointSlice, Namespace, Pod, Service, ServiceCIDR } from '../model/objects';
 import { socketLbBypass } from '../model/socket_lb_bypass';
 import { ChangeTracker } from './change_tracker';
@@ -22,13 +23,15 @@ export const LAST_CHANGE_TRIGGER_TIME = 'endpoints.kubernetes.io/last-change-tri
 export interface StateChanges {
   /** Anything the desired state depends on changed. */
   changed: boolean;
+  services: Change<Service>[];
+  endpointSlices: Change<EndpointSlice>[];
   /** Trigger times (ms since the epoch) of the EndpointSlice changes taken. */
   triggers: number[];
 }
 
 export class ProxyState {
-  readonly services = new ChangeTracker<Service>();
-  readonly endpointSlices = new ChangeTracker<EndpointSlice>();
+  private readonly services = new ChangeTracker<Service>();
+  private readonly endpointSlices = new ChangeTracker<EndpointSlice>();
   private nodeContext: NodeContext;
   private otherNodes: NodeAddresses = NO_NODE_ADDRESSES;
   private nodeChanged = false;
@@ -175,7 +178,9 @@ export class ProxyState {
 
   /** Commits what changed since the last call, for a sync to apply. */
   take(): StateChanges {
-    const changed = this.services.commit().length + this.endpointSlices.commit().length > 0 || this.nodeChanged || this.bypassChanged || this.publishingChanged || this.cidrsChanged;
+    const services = this.services.commit();
+    const endpointSlices = this.endpointSlices.commit();
+    const changed = services.length + endpointSlices.length > 0 || this.nodeChanged || this.bypassChanged || this.publishingChanged || this.cidrsChanged;
     this.nodeChanged = false;
     this.bypassChanged = false;
     this.cidrsChanged = false;
@@ -183,7 +188,7 @@ export class ProxyState {
     const triggers = [...this.triggers.values()].flat();
     this.triggers.clear();
     this.reportPending();
-    return { changed, triggers };
+    return { changed, services, endpointSlices, triggers };
   }
 
   private reportPending(): void {

@@ -83,13 +83,13 @@ export class SyncLoop {
 
   private sync(kind: RunKind): boolean {
     const elapsed = stopwatch();
-    const { changed, triggers } = this.state.take();
-    this.unobserved.push(...triggers);
-    this.dirty ||= changed;
+    const taken = this.state.take();
+    this.unobserved.push(...taken.triggers);
+    this.dirty ||= taken.changed;
     if (kind === 'changes' && !this.dirty) return true;
     try {
-      const { services, endpointSlices, node, config, nodeAddresses } = this.state;
-      const desired = this.desired.compute(services.values(), endpointSlices.values(), node, config, nodeAddresses, this.state.hostPortPods);
+      const { node, config, nodeAddresses } = this.state;
+      const desired = this.desired.compute(taken, node, config, nodeAddresses, this.state.hostPortPods);
       this.metrics.noLocal(desired.noLocalEndpoints);
       for (const c of this.conflicts.fresh(desired.conflicts)) this.log.error(c);
       for (const w of this.warnings.fresh(desired.warnings)) this.log.warn(w);

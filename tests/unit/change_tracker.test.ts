@@ -7,10 +7,12 @@ describe('change tracker', () => {
     expect(t.update('a', { v: 2 })).toBe(true);
     expect(t.update('b', { v: 1 })).toBe(true);
     expect(t.pendingCount).toBe(2);
-    expect(t.values()).toEqual([]);
-    expect(t.commit().sort()).toEqual(['a', 'b']);
+    expect(t.commit()).toEqual([
+      { key: 'a', was: undefined, now: { v: 2 } },
+      { key: 'b', was: undefined, now: { v: 1 } },
+    ]);
     expect(t.pendingCount).toBe(0);
-    expect(t.values()).toEqual([{ v: 2 }, { v: 1 }]);
+    expect(t.commit()).toEqual([]);
   });
 
   test('an object that returns to its synced state is no change; an equal copy is none either', () => {
@@ -31,16 +33,15 @@ describe('change tracker', () => {
     t.update('b', { v: 1 });
     t.commit();
     expect(t.update('b', undefined)).toBe(true);
-    t.commit();
-    expect(t.size).toBe(0);
+    expect(t.commit()).toEqual([{ key: 'b', was: { v: 1 }, now: undefined }]);
   });
 
-  test('values are those of the last commit, without pending changes', () => {
+  test('a change says what the last commit saw and what there is now', () => {
     const t = new ChangeTracker<string>();
     t.update('a', 'x');
     t.commit();
-    t.update('b', 'y');
-    t.update('a', undefined);
-    expect(t.values()).toEqual(['x']);
+    t.update('a', 'y');
+    t.update('a', 'z');
+    expect(t.commit()).toEqual([{ key: 'a', was: 'x', now: 'z' }]);
   });
 });

@@ -1,7 +1,9 @@
 import { desiredFrontends } from '../../lib/model/desired';
 import { DesiredFrontends } from '../../lib/model/desired_memo';
 import { EndpointSlice, Service } from '../../lib/model/objects';
+import { ObjectFeed } from './object_changes';
 import { ALL_NODE_ADDRESSES, ep, node, service, slice } from './objects';
+import { Rng } from './rng';
 
 const svc = (name: string, ip: string, extra: Partial<Service['spec']> = {}) =>
   service(name, { type: 'ClusterIP', clusterIP: ip, clusterIPs: [ip], ports: [{ name: 'http', port: 80, protocol: 'TCP' }], ...extra });
@@ -11,8 +13,11 @@ const eps = (svcName: string, addrs: string[], name = `${svcName}-1`) =>
 describe('desired state memo', () => {
   const on = node();
   // Each step is checked against the pure function on the same objects.
+  let feed: ObjectFeed;
+  beforeEach(() => (feed = new ObjectFeed()));
+
   function check(memo: DesiredFrontends, services: Service[], slices: EndpointSlice[]) {
-    const got = memo.compute(services, slices, on, ALL_NODE_ADDRESSES);
+    const got = memo.compute(feed.changes(services, slices), on, ALL_NODE_ADDRESSES);
     expect(got).toEqual(desiredFrontends(services, slices, on, ALL_NODE_ADDRESSES));
     return got;
   }
@@ -29,13 +34,18 @@ describe('desired state memo', () => {
     const second = check(memo, services, changed);
     expect(second.frontends[0]).toBe(first.frontends[0]);
     expect(second.frontends[1]).not.toBe(first.frontends[1]);
+    // Only backends changed: every frontend kept its key and place.
+    expect(second.layout).toBe(first.layout);
   });
 
   test('follows added and removed services, new keys and conflicts', () => {
     const memo = new DesiredFrontends();
     const slices = [eps('a', ['198.18.1.1']), eps('b', ['198.18.2.1'])];
-    check(memo, [svc('a', '198.19.0.1')], slices);
-    check(memo, [svc('a', '198.19.0.1'), svc('b', '198.19.0.2')], slices);
+    const one = check(memo, [svc('a', '198.19.0.1')], slices);
+    const two = check(memo, [svc('a', '198.19.0.1'), svc('b', '198.19.0.2')], slices);
+    expect(two.layout).not.toBe(one.layout);
+    const moved = check(memo, [svc('a', '198.19.0.1'), svc('b', '198.19.0.4')], slices);
+    expect(moved.layout).not.toBe(two.layout);
     // b moves onto a's address: a, first by name, keeps it.
     const clash = check(memo, [svc('a', '198.19.0.1'), svc('b', '198.19.0.1')], slices);
     expect(clash.conflicts).toHaveLength(1);
@@ -44,12 +54,47 @@ describe('desired state memo', () => {
     check(memo, [svc('b', '198.19.0.3')], slices);
   });
 
+  test('follows slices that arrive before their service, move to another service and outlive theirs', () => {
+    const memo = new DesiredFrontends();
+    const a = svc('a', '198.19.0.1');
+    const b = svc('b', '198.19.0.2');
+    check(memo, [a], [eps('b', ['198.18.2.1'])]);
+    check(memo, [a, b], [eps('b', ['198.18.2.1'])]);
+    // The same slice, relabelled to a; then a second slice of a, named to sort first.
+    check(memo, [a, b], [eps('a', ['198.18.2.1'], 'b-1')]);
+    const two = [eps('a', ['198.18.2.1'], 'b-1'), eps('a', ['198.18.1.1'], 'a-0')];
+    expect(check(memo, [a, b], two).frontends[0].backends.map((x) => x.addr)).toEqual(['198.18.1.1', '198.18.2.1']);
+    check(memo, [b], two);
+    check(memo, [a, b], two);
+  });
+
+  test('any sequence of changes gives what the objects give computed afresh (seeded, 300 steps)', () => {
+    const rng = new Rng(0x6d656d6f);
+    const memo = new DesiredFrontends();
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    let services = new Map<string, Service>();
+    let slices = new Map<string, EndpointSlice>();
+    for (let step = 0; step < 300; step++) {
+      const name = rng.pick(names);
+      const sliceName = `${name}-${rng.int(2)}`;
+      const what = rng.int(4);
+      if (what === 0) services.delete(name);
+      // Few addresses, so that services often clash over one.
+      else if (what === 1) services.set(name, svc(name, `198.19.0.${1 + rng.int(4)}`));
+      else if (what === 2) slices.delete(sliceName);
+      else slices.set(sliceName, eps(rng.pick(names), [`198.18.1.${1 + rng.int(3)}`, `198.18.2.${1 + rng.int(3)}`], sliceName));
+      services = new Map([...services].sort());
+      slices = new Map([...slices].sort());
+      check(memo, [...services.values()], [...slices.values()]);
+    }
+  });
+
   test('recomputes everything when the node changes', () => {
     const memo = new DesiredFrontends();
     const services = [svc('a', '198.19.0.1', { type: 'NodePort', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }] })];
     const slices = [eps('a', ['198.18.1.1'])];
-    memo.compute(services, slices, on, ALL_NODE_ADDRESSES);
+    memo.compute(feed.changes(services, slices), on, ALL_NODE_ADDRESSES);
     const other = node(['198.18.0.9']);
-    expect(memo.compute(services, slices, other, ALL_NODE_ADDRESSES)).toEqual(desiredFrontends(services, slices, other, ALL_NODE_ADDRESSES));
+    expect(memo.compute(feed.changes(services, slices), other, ALL_NODE_ADDRESSES)).toEqual(desiredFrontends(services, slices, other, ALL_NODE_ADDRESSES));
   });
 });

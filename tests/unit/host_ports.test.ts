@@ -52,11 +52,12 @@ describe('hostPort', () => {
   });
 
   test('the memo takes a new pods array as a change, and the same one as none', () => {
+    const NONE = { services: [], endpointSlices: [] };
     const memo = new DesiredFrontends();
     const pods = [pod('web', '2026-01-01T00:00:00Z', [{ containerPort: 8080, hostPort: 80 }])];
-    const first = memo.compute([], [], NODE, ALL_NODE_ADDRESSES, undefined, pods);
-    expect(memo.compute([], [], NODE, ALL_NODE_ADDRESSES, undefined, pods)).toBe(first);
-    expect(memo.compute([], [], NODE, ALL_NODE_ADDRESSES, undefined, []).frontends).toEqual([]);
+    const first = memo.compute(NONE, NODE, ALL_NODE_ADDRESSES, undefined, pods);
+    expect(memo.compute(NONE, NODE, ALL_NODE_ADDRESSES, undefined, pods)).toBe(first);
+    expect(memo.compute(NONE, NODE, ALL_NODE_ADDRESSES, undefined, []).frontends).toEqual([]);
   });
 
   test('decoded from a Pod: only the ports that have a hostPort, with their protocol and hostIP', () => {

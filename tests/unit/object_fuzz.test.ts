@@ -15,30 +15,12 @@ import { Json } from '../../lib/sources/field_reader';
 import { manifestChunks, parseChunk, ParseError } from '../../lib/sources/manifest_parse';
 import { ObjectError } from '../../lib/sources/object_error';
 import { ALL_NODE_ADDRESSES, desired, node } from './objects';
+import { Rng } from './rng';
 
 const SEED = 0x6b707237;
 const BATCHES = 250;
 const BATCH_SIZE = 20;
 const TEXT_CASES = 2000;
-
-/** A small seeded generator (xorshift32): the same cases on every run. */
-class Rng {
-  constructor(private state: number) {}
-  next(): number {
-    let x = this.state;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.state = x >>> 0;
-    return this.state / 2 ** 32;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-}
 
 const NAMESPACE = 'fuzz';
 

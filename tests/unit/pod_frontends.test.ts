@@ -2,6 +2,7 @@
 // what the node's pods reach when no socket hook translated their packets.
 import { DesiredFrontends } from '../../lib/model/desired_memo';
 import { ModelConfig } from '../../lib/model/node';
+import { ObjectFeed } from './object_changes';
 import { ALL_NODE_ADDRESSES, desired, ep, node, service, slice } from './objects';
 
 const POD_PATH: ModelConfig = { ...ALL_NODE_ADDRESSES, podPath: true };
@@ -44,11 +45,12 @@ describe("the per-packet path's view", () => {
 
   test('the same objects while nothing changed: the edge plan then skips the service', () => {
     const memo = new DesiredFrontends();
+    const feed = new ObjectFeed();
     const other = service('other', { clusterIP: '198.19.0.12', ports: [{ port: 80 }] });
     const on = node();
-    const first = memo.compute([svc, other], slices, on, POD_PATH);
+    const first = memo.compute(feed.changes([svc, other], slices), on, POD_PATH);
     const otherSlices = [...slices, slice('other-v4', 'other', 'IPv4', [ep('198.18.1.9')], [{ port: 80 }])];
-    const second = memo.compute([svc, other], otherSlices, on, POD_PATH);
+    const second = memo.compute(feed.changes([svc, other], otherSlices), on, POD_PATH);
     const web = (d: typeof first) => d.podFrontends.filter((f) => f.serviceName === 'default/web');
     expect(web(second)).toHaveLength(2);
     web(second).forEach((f, i) => expect(f).toBe(web(first)[i]));

@@ -42,6 +42,9 @@ export interface SocketState {
   /** Kept by plans from one sync to the next; missing for state read from
    *  the maps, which the next plan indexes in full. */
   index?: PlanIndex;
+  /** The desired frontends the plan that made this state had, when it
+   *  programmed every one: the next plan looks only where its own differ. */
+  planned?: readonly Frontend[];
 }
 
 export function socketState(slots: ServiceSlot[], backends: Backend[]): SocketState {

@@ -43,6 +43,8 @@ export class SocketLb implements LbSync {
   private bypassUnresolved = false;
   /** The refused ranges written last, joined. */
   private rangesWritten?: string;
+  /** What they were made from: the same frontend layout and service CIDRs make the same ranges. */
+  private rangesFrom?: { layout: object; cidrs: readonly string[] };
 
   constructor(private readonly o: SocketLbOptions) {}
 
@@ -58,19 +60,23 @@ export class SocketLb implements LbSync {
     if (ctx.routine && r.writes === 0) this.o.log.debug(line);
     else this.o.log.info(line);
     if (r.udpTargets.length > 0) this.destroyUdpSockets(r.udpTargets);
-    this.syncRefused(refusedRanges(ctx.serviceCidrs, desired.frontends, this.o.ownsServiceCidrs), ctx.kind === 'full');
+    this.syncRefused(desired, ctx.serviceCidrs, ctx.kind === 'full');
   }
 
   /** The service CIDRs and ClusterIPs into kpr_sock_service_ranges, after
    *  the frontends: a new service's ClusterIP is served before its other
    *  ports are refused. A full sync writes them whatever changed: the
    *  addon reads the map back and mends it. */
-  private syncRefused(ranges: string[], full: boolean): void {
+  private syncRefused(desired: DesiredState, cidrs: readonly string[], full: boolean): void {
+    if (!full && desired.layout === this.rangesFrom?.layout && cidrs === this.rangesFrom.cidrs) return;
+    const ranges = refusedRanges(cidrs, desired.frontends, this.o.ownsServiceCidrs);
     const joined = ranges.join(',');
-    if (joined === this.rangesWritten && !full) return;
-    this.o.dp.replaceServiceRanges(ranges);
-    this.rangesWritten = joined;
-    this.o.log.debug(`socket LB: ${ranges.length} service CIDRs and ClusterIPs refuse the ports no frontend serves`);
+    if (joined !== this.rangesWritten || full) {
+      this.o.dp.replaceServiceRanges(ranges);
+      this.rangesWritten = joined;
+      this.o.log.debug(`socket LB: ${ranges.length} service CIDRs and ClusterIPs refuse the ports no frontend serves`);
+    }
+    this.rangesFrom = { layout: desired.layout, cidrs };
   }
 
   /** The bypassed pods' namespaces into kpr_sock_bypass: looked for when the
