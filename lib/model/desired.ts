@@ -43,8 +43,9 @@ export interface DesiredState {
    *  on this node while the service has endpoints elsewhere. */
   noLocalEndpoints: { internal: number; external: number };
   /** The same object as an earlier state's while every frontend has kept
-   *  its key and its place since (only backends or settings changed): what
-   *  follows from the keys alone, such as the ClusterIPs, still holds. */
+   *  its key, its kind and its place since (only backends or settings
+   *  changed): what follows from those alone, such as the ClusterIPs, still
+   *  holds. */
   layout: object;
 }
 

@@ -128,8 +128,10 @@ function replaced(sorted: Frontend[], changed: { prev?: Entry; next: Entry }[]):
   return sorted.map((f) => replacement.get(f) ?? f);
 }
 
+/** The same frontend keys in the same order, each of the same kind: only
+ *  then do the winners keep their places and the state its layout. */
 function sameKeys(a: Entry, b: Entry): boolean {
   const fa = a.result.frontends;
   const fb = b.result.frontends;
-  return fa.length === fb.length && fa.every((f, i) => frontendKey(f) === frontendKey(fb[i]));
+  return fa.length === fb.length && fa.every((f, i) => f.kind === fb[i].kind && frontendKey(f) === frontendKey(fb[i]));
 }
