@@ -71,7 +71,7 @@ export class DesiredFrontends {
       const svc = this.services.get(key);
       const prev = entries.get(key);
       if (!svc) {
-        removed ||= entries.delete(key);
+        if (entries.delete(key)) removed = true;
         continue;
       }
       const own = this.slices.get(key) ?? [];

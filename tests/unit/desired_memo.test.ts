@@ -52,6 +52,10 @@ describe('desired state memo', () => {
     const resolved = check(memo, [svc('a', '198.19.0.1'), svc('b', '198.19.0.3')], slices);
     expect(resolved.conflicts).toEqual([]);
     check(memo, [svc('b', '198.19.0.3')], slices);
+    // Several at once, both ways.
+    const many = [svc('a', '198.19.0.1'), svc('b', '198.19.0.3'), svc('c', '198.19.0.5'), svc('d', '198.19.0.6')];
+    check(memo, many, slices);
+    check(memo, [many[1]], slices);
   });
 
   test('follows slices that arrive before their service, move to another service and outlive theirs', () => {
@@ -68,21 +72,24 @@ describe('desired state memo', () => {
     check(memo, [a, b], two);
   });
 
-  test('any sequence of changes gives what the objects give computed afresh (seeded, 300 steps)', () => {
+  test('any sequence of changes gives what the objects give computed afresh (seeded, 300 computes)', () => {
     const rng = new Rng(0x6d656d6f);
     const memo = new DesiredFrontends();
     const names = ['a', 'b', 'c', 'd', 'e'];
     let services = new Map<string, Service>();
     let slices = new Map<string, EndpointSlice>();
     for (let step = 0; step < 300; step++) {
-      const name = rng.pick(names);
-      const sliceName = `${name}-${rng.int(2)}`;
-      const what = rng.int(4);
-      if (what === 0) services.delete(name);
-      // Few addresses, so that services often clash over one.
-      else if (what === 1) services.set(name, svc(name, `198.19.0.${1 + rng.int(4)}`));
-      else if (what === 2) slices.delete(sliceName);
-      else slices.set(sliceName, eps(rng.pick(names), [`198.18.1.${1 + rng.int(3)}`, `198.18.2.${1 + rng.int(3)}`], sliceName));
+      // One to three changes between two computes.
+      for (let n = 1 + rng.int(3); n > 0; n--) {
+        const name = rng.pick(names);
+        const sliceName = `${name}-${rng.int(2)}`;
+        const what = rng.int(4);
+        if (what === 0) services.delete(name);
+        // Few addresses, so that services often clash over one.
+        else if (what === 1) services.set(name, svc(name, `198.19.0.${1 + rng.int(4)}`));
+        else if (what === 2) slices.delete(sliceName);
+        else slices.set(sliceName, eps(rng.pick(names), [`198.18.1.${1 + rng.int(3)}`, `198.18.2.${1 + rng.int(3)}`], sliceName));
+      }
       services = new Map([...services].sort());
       slices = new Map([...slices].sort());
       check(memo, [...services.values()], [...slices.values()]);
