@@ -16,17 +16,37 @@
 namespace kpr::js {
 namespace {
 
-SockBackend SockBackendArg(const Napi::Value& v) {
+// The fields of the socket LB's records, named once per call that converts
+// many of them.
+struct SockNames {
+  explicit SockNames(Napi::Env env)
+      : fe(env), id(env, "id"), slot(env, "slot"), svc_id(env, "svcId"), backend_id(env, "backendId"), count(env, "count"),
+        affinity(env, "affinityTimeout") {}
+  FrontendNames fe;
+  PropName id, slot, svc_id, backend_id, count, affinity;
+};
+
+SockBackend SockBackendArg(const Napi::Value& v, const SockNames& n) {
   Napi::Object o = ObjectArg(v);
-  return SockBackend{U32(o, "id"), Str(o, "addr"), Port(o), U32(o, "svcId")};
+  return SockBackend{U32(o, n.id), Str(o, n.fe.addr), Port(o, n.fe.port), U32(o, n.svc_id)};
 }
 
-SockServiceSlot SockServiceSlotArg(const Napi::Value& v) {
+std::vector<SockBackend> SockBackendsArg(const Napi::CallbackInfo& info) {
+  const SockNames names(info.Env());
+  return MapArray<SockBackend>(info[0], [&](const Napi::Value& v) { return SockBackendArg(v, names); });
+}
+
+SockServiceSlot SockServiceSlotArg(const Napi::Value& v, const SockNames& n) {
   Napi::Object o = ObjectArg(v);
-  uint32_t slot = U32(o, "slot"), count = U32(o, "count");
+  uint32_t slot = U32(o, n.slot), count = U32(o, n.count);
   if (slot > 65535 || count > 65535) throw BpfError("'slot' and 'count' must fit 16 bits");
-  return SockServiceSlot{ToFrontend(o),       static_cast<uint16_t>(slot),  U32(o, "svcId"),
-                         U32(o, "backendId"), static_cast<uint16_t>(count), U32(o, "affinityTimeout")};
+  return SockServiceSlot{ToFrontend(o, n.fe),     static_cast<uint16_t>(slot),  U32(o, n.svc_id),
+                         U32(o, n.backend_id), static_cast<uint16_t>(count), U32(o, n.affinity)};
+}
+
+std::vector<SockServiceSlot> SockServiceSlotsArg(const Napi::CallbackInfo& info) {
+  const SockNames names(info.Env());
+  return MapArray<SockServiceSlot>(info[0], [&](const Napi::Value& v) { return SockServiceSlotArg(v, names); });
 }
 
 class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
@@ -91,7 +111,7 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
   Napi::Value UpdateBackends(const Napi::CallbackInfo& info) {
     return Guard(info, [&](Napi::Env env) -> Napi::Value {
       const int fd = Maps().backends;
-      UpdateSockBackends(fd, MapArray<SockBackend>(info[0], SockBackendArg));
+      UpdateSockBackends(fd, SockBackendsArg(info));
       return env.Undefined();
     });
   }
@@ -107,7 +127,7 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
   Napi::Value UpdateServices(const Napi::CallbackInfo& info) {
     return Guard(info, [&](Napi::Env env) -> Napi::Value {
       const int fd = Maps().services;
-      UpdateSockServices(fd, MapArray<SockServiceSlot>(info[0], SockServiceSlotArg));
+      UpdateSockServices(fd, SockServiceSlotsArg(info));
       return env.Undefined();
     });
   }
@@ -115,11 +135,12 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
   Napi::Value DeleteServices(const Napi::CallbackInfo& info) {
     return Guard(info, [&](Napi::Env env) -> Napi::Value {
       const int fd = Maps().services;
-      auto keys = MapArray<sock_svc_key>(info[0], [](const Napi::Value& v) {
+      const SockNames names(env);
+      auto keys = MapArray<sock_svc_key>(info[0], [&](const Napi::Value& v) {
         Napi::Object o = ObjectArg(v);
-        uint32_t slot = U32(o, "slot");
+        uint32_t slot = U32(o, names.slot);
         if (slot > 65535) throw BpfError("'slot' must fit 16 bits");
-        return PackSockServiceKey(ToFrontend(o), static_cast<uint16_t>(slot));
+        return PackSockServiceKey(ToFrontend(o, names.fe), static_cast<uint16_t>(slot));
       });
       DeleteSockServices(fd, keys);
       return env.Undefined();
@@ -128,13 +149,13 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
 
   Napi::Value HoldsServices(const Napi::CallbackInfo& info) {
     return Guard(info, [&](Napi::Env env) -> Napi::Value {
-      return Napi::Boolean::New(env, SockServicesHeld(Maps().services, MapArray<SockServiceSlot>(info[0], SockServiceSlotArg)));
+      return Napi::Boolean::New(env, SockServicesHeld(Maps().services, SockServiceSlotsArg(info)));
     });
   }
 
   Napi::Value HoldsBackends(const Napi::CallbackInfo& info) {
     return Guard(info, [&](Napi::Env env) -> Napi::Value {
-      return Napi::Boolean::New(env, SockBackendsHeld(Maps().backends, MapArray<SockBackend>(info[0], SockBackendArg)));
+      return Napi::Boolean::New(env, SockBackendsHeld(Maps().backends, SockBackendsArg(info)));
     });
   }
 

@@ -4,30 +4,40 @@ namespace kpr::js {
 
 bool Given(const Napi::Object& o, const char* key) { return !o.Get(key).IsUndefined(); }
 
-std::string Str(const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsString()) throw BpfError(std::string("'") + key + "' must be a string");
+std::string Str(const Napi::Object& o, const PropName& key) {
+  Napi::Value v = o.Get(key.js);
+  if (!v.IsString()) throw BpfError(std::string("'") + key.text + "' must be a string");
   return v.As<Napi::String>().Utf8Value();
 }
 
+std::string Str(const Napi::Object& o, const char* key) { return Str(o, PropName(o.Env(), key)); }
+
 std::string OptStr(const Napi::Object& o, const char* key) { return Given(o, key) ? Str(o, key) : ""; }
 
-uint32_t U32(const Napi::Object& o, const char* key) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsNumber()) throw BpfError(std::string("'") + key + "' must be a number");
+uint32_t U32(const Napi::Object& o, const PropName& key) {
+  Napi::Value v = o.Get(key.js);
+  if (!v.IsNumber()) throw BpfError(std::string("'") + key.text + "' must be a number");
   double d = v.As<Napi::Number>().DoubleValue();
   if (d < 0 || d > 4294967295.0 || d != static_cast<uint32_t>(d))
-    throw BpfError(std::string("'") + key + "' must be an unsigned 32-bit integer");
+    throw BpfError(std::string("'") + key.text + "' must be an unsigned 32-bit integer");
   return static_cast<uint32_t>(d);
 }
 
-uint16_t Port(const Napi::Object& o) {
-  uint32_t p = U32(o, "port");
+uint32_t U32(const Napi::Object& o, const char* key) { return U32(o, PropName(o.Env(), key)); }
+
+uint16_t Port(const Napi::Object& o, const PropName& key) {
+  uint32_t p = U32(o, key);
   if (p > 65535) throw BpfError("'port' out of range: " + std::to_string(p));
   return static_cast<uint16_t>(p);
 }
 
-Frontend ToFrontend(const Napi::Object& o) { return Frontend{Str(o, "addr"), Port(o), ProtoFromName(Str(o, "proto"))}; }
+uint16_t Port(const Napi::Object& o) { return Port(o, PropName(o.Env(), "port")); }
+
+Frontend ToFrontend(const Napi::Object& o, const FrontendNames& n) {
+  return Frontend{Str(o, n.addr), Port(o, n.port), ProtoFromName(Str(o, n.proto))};
+}
+
+Frontend ToFrontend(const Napi::Object& o) { return ToFrontend(o, FrontendNames(o.Env())); }
 
 Napi::Object ObjectArg(const Napi::Value& v) {
   if (!v.IsObject()) throw BpfError("expected an object");

@@ -17,13 +17,32 @@
 
 namespace kpr::js {
 
+// A field's name made a JavaScript string once, for a call that reads the
+// field from many objects: a name given as C text is made into a string on
+// every read, which was most of what converting a million map entries cost.
+struct PropName {
+  PropName(Napi::Env env, const char* text) : text(text), js(Napi::String::New(env, text)) {}
+  const char* text;
+  Napi::String js;
+};
+
+// A frontend's fields (addr, port, proto), named once.
+struct FrontendNames {
+  explicit FrontendNames(Napi::Env env) : addr(env, "addr"), port(env, "port"), proto(env, "proto") {}
+  PropName addr, port, proto;
+};
+
 // Whether an optional field is given. TypeScript's `key?: T` admits the key
 // holding undefined as well as no key at all; both mean absent here.
 bool Given(const Napi::Object& o, const char* key);
+std::string Str(const Napi::Object& o, const PropName& key);
 std::string Str(const Napi::Object& o, const char* key);
 std::string OptStr(const Napi::Object& o, const char* key);  // "" when not given
+uint32_t U32(const Napi::Object& o, const PropName& key);
 uint32_t U32(const Napi::Object& o, const char* key);
+uint16_t Port(const Napi::Object& o, const PropName& key);
 uint16_t Port(const Napi::Object& o);
+Frontend ToFrontend(const Napi::Object& o, const FrontendNames& names);
 Frontend ToFrontend(const Napi::Object& o);
 Napi::Object ObjectArg(const Napi::Value& v);
 // The map directory that open*(mapDir) takes; throws naming the call.
