@@ -5,19 +5,10 @@ import { sortedBy } from './order';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
-/** Each slice's "namespace/service", kept while the slice object lives: the
- *  grouping runs on every sync, and most slices are the same objects. */
-const serviceKeys = new WeakMap<EndpointSlice, string | null>();
-
 /** The "namespace/service" a slice belongs to; null: none. */
 export function serviceKey(s: EndpointSlice): string | null {
-  let key = serviceKeys.get(s);
-  if (key === undefined) {
-    const svc = s.metadata.labels[SERVICE_NAME_LABEL];
-    key = svc === undefined ? null : `${s.metadata.namespace}/${svc}`;
-    serviceKeys.set(s, key);
-  }
-  return key;
+  const svc = s.metadata.labels[SERVICE_NAME_LABEL];
+  return svc === undefined ? null : `${s.metadata.namespace}/${svc}`;
 }
 
 /** Slices by "namespace/service", each list ordered by slice name so that
@@ -31,12 +22,12 @@ export function slicesByService(slices: EndpointSlice[]): Map<string, EndpointSl
     if (list) list.push(s);
     else out.set(key, [s]);
   }
-  // Sorting each service's few slices, not all of them, keeps this cheap
-  // enough to run on every sync.
+  // Each service's few slices are sorted, not all of them.
   for (const [key, list] of out) if (list.length > 1) out.set(key, bySliceName(list));
   return out;
 }
 
+/** A service's slices in the order the model reads them. */
 export function bySliceName(slices: EndpointSlice[]): EndpointSlice[] {
   return sortedBy(slices, (s) => s.metadata.name);
 }

@@ -251,6 +251,11 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
       expect(out.packet.subarray(0, 6).equals(P.macBytes(PEER_MAC))).toBe(true);
       return out;
     }
+    /** One of the agent's pinned maps, read and changed through bpftool (bytes as it prints them: 0x..). */
+    const pinned = (map: string) => path.join(t.root.path, 'kpr', 'maps', map);
+    const hex = (bytes: string[]) => bytes.map((x) => x.replace(/^0x/, ''));
+    const pinnedEntries = (map: string) => JSON.parse(run('bpftool', ['-j', 'map', 'dump', 'pinned', pinned(map)])) as { key: string[]; value: string[] }[];
+    const deletePinned = (map: string, key: string[]) => run('bpftool', ['map', 'delete', 'pinned', pinned(map), 'key', 'hex', ...hex(key)]);
 
     test.each([
       { name: 'IPv4 TCP', vip: VIP4, client: LINK_CLIENT4, node: NODE4, be: PEER4, udp: false },
@@ -297,10 +302,9 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
       expect(new Set(ports).size).toBe(4);
       // The new build's maps, as a migration makes them before the old entries are carried over: empty.
       for (const map of ['kpr_edge_snat', 'kpr_edge_snat_ports']) {
-        const pinned = path.join(t.root.path, 'kpr', 'maps', map);
-        const entries = JSON.parse(run('bpftool', ['-j', 'map', 'dump', 'pinned', pinned])) as { key: string[] }[];
+        const entries = pinnedEntries(map);
         expect(entries.length).toBe(4);
-        for (const e of entries) run('bpftool', ['map', 'delete', 'pinned', pinned, 'key', 'hex', ...e.key.map((b) => b.replace(/^0x/, ''))]);
+        for (const e of entries) deletePinned(map, e.key);
       }
       expect([42000, 42001, 42002, 42003].map((sport) => P.ports(forward(frame, LINK_CLIENT4, VIP4, sport).packet).sport)).toEqual(ports);
     });
@@ -311,24 +315,21 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
       const other = PEER4; // the fixture's link has neighbours for these two clients only
       const portOf = (client: string) => P.ports(forward(frame, client, VIP4, 42000).packet).sport;
       const [a, b] = [portOf(LINK_CLIENT4), portOf(other)];
-      const maps = path.join(t.root.path, 'kpr', 'maps');
-      const dump = (map: string) => JSON.parse(run('bpftool', ['-j', 'map', 'dump', 'pinned', path.join(maps, map)])) as { key: string[]; value: string[] }[];
-      const hex = (bytes: string[]) => bytes.map((x) => x.replace(/^0x/, ''));
       /** edge_flow_val.snat_port, network order, at bytes 10-11. */
       const remembered = (e: { value: string[] }) => (Number(e.value[10]) << 8) | Number(e.value[11]);
-      const flows = () => dump('kpr_edge_flows4');
+      const flows = () => pinnedEntries('kpr_edge_flows4');
       expect(flows().map(remembered).sort()).toEqual([a, b].sort());
 
       // Client A's entry made to remember B's port: A's packet still leaves on its own, which its entry remembers again.
       const entryA = flows().find((e) => remembered(e) === a)!;
       const value = [...hex(entryA.value)];
       [value[10], value[11]] = [(b >> 8).toString(16), (b & 0xff).toString(16)];
-      run('bpftool', ['map', 'update', 'pinned', path.join(maps, 'kpr_edge_flows4'), 'key', 'hex', ...hex(entryA.key), 'value', 'hex', ...value]);
+      run('bpftool', ['map', 'update', 'pinned', pinned('kpr_edge_flows4'), 'key', 'hex', ...hex(entryA.key), 'value', 'hex', ...value]);
       expect(portOf(LINK_CLIENT4)).toBe(a);
       expect(flows().map(remembered).sort()).toEqual([a, b].sort());
 
       // Without the clients' pointers, the remembered ports carry each flow (a new claim would not give A its port back: it is held).
-      for (const e of dump('kpr_edge_snat_ports')) run('bpftool', ['map', 'delete', 'pinned', path.join(maps, 'kpr_edge_snat_ports'), 'key', 'hex', ...hex(e.key)]);
+      for (const e of pinnedEntries('kpr_edge_snat_ports')) deletePinned('kpr_edge_snat_ports', e.key);
       expect([portOf(LINK_CLIENT4), portOf(other)]).toEqual([a, b]);
       for (const [port, client] of [[a, LINK_CLIENT4], [b, other]] as const) {
         const back = runPkt(frame({ src: PEER4, dst: NODE4, sport: 8080, dport: port }));
@@ -348,7 +349,7 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
       const seen = Array(4).fill(0);
       const value = [...addr16(LINK_CLIENT4), ...addr16(VIP4), ...be16(80), 0, 0, 1, 0, 0, 0, ...seen, 0x11, 0, 0, 0];
       const args = (bytes: number[]) => bytes.map(String);
-      run('bpftool', ['map', 'update', 'pinned', path.join(t.root.path, 'kpr', 'maps', 'kpr_edge_snat'), 'key', ...args(key), 'value', ...args(value)]);
+      run('bpftool', ['map', 'update', 'pinned', pinned('kpr_edge_snat'), 'key', ...args(key), 'value', ...args(value)]);
       const frame = frameOf(false);
       expect(P.ports(forward(frame, LINK_CLIENT4, VIP4, 42000).packet).sport).toBe(42000);
       const back = runPkt(frame({ src: PEER4, dst: NODE4, sport: 8080, dport: 42000 }));
