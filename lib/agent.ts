@@ -28,7 +28,6 @@ import { SourceNode } from './model/node';
 import { nodeContext } from './model/node_context';
 import { Node } from './model/objects';
 import { RunConfig } from './run_config';
-import { KubeObject } from './sources/decode_object';
 import { InterfaceAddressWatch } from './sources/interface_addresses';
 import { HttpsKubeApi } from './sources/kube_api';
 import { loadConnection } from './sources/kube_config';
@@ -37,6 +36,7 @@ import { KubernetesSource } from './sources/kubernetes';
 import { kubernetesTargets } from './sources/kubernetes_filters';
 import { ManifestSource } from './sources/manifest';
 import { nodeName } from './sources/node_name';
+import { handOn, KeyedObject } from './sources/object_handlers';
 import { standaloneNode } from './sources/standalone_node';
 import { AttachmentRepair } from './sync/attachment_repair';
 import { CapacityReport } from './sync/capacity';
@@ -70,7 +70,7 @@ async function startManifests(manifests: string, w: Wiring): Promise<Source> {
     for (const { identity, was, now } of changes) {
       if (now?.kind === 'Node') nodes.set(identity, now.object);
       else if (was?.kind === 'Node') nodes.delete(identity);
-      else applyObject(w.state, identity, (now ?? was) as KubeObject, now !== undefined);
+      else handOn(w.state, identity, (now ?? was) as KeyedObject, now !== undefined);
     }
     const all = [...nodes.values()];
     const node = all.find((n) => n.metadata.name === w.node);
@@ -80,15 +80,6 @@ async function startManifests(manifests: string, w: Wiring): Promise<Source> {
   });
   w.loop.start();
   return source;
-}
-
-/** One object of a kind the state keeps by key: o as it now is, or deleted. */
-function applyObject(state: ProxyState, key: string, o: KubeObject, present: boolean): void {
-  if (o.kind === 'Service') state.service(key, present ? o.object : undefined);
-  else if (o.kind === 'EndpointSlice') state.endpointSlice(key, present ? o.object : undefined);
-  else if (o.kind === 'Pod') state.pod(key, present ? o.object : undefined);
-  else if (o.kind === 'Namespace') state.namespace(key, present ? o.object : undefined);
-  else if (o.kind === 'ServiceCIDR') state.serviceCIDR(key, present ? o.object : undefined);
 }
 
 /** Kubernetes: lists and watches feed the state; the first sync waits for all of them. */

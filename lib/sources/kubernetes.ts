@@ -7,12 +7,13 @@
 // and after that an unreachable API server changes nothing: the last known
 // objects stay, and the agent converges when the server is back.
 import { Logger } from '../log';
-import { EndpointSlice, Namespace, Node, Pod, Service, ServiceCIDR } from '../model/objects';
+import { Node } from '../model/objects';
 import { decodeDocument, KubeObject } from './decode_object';
 import { Json } from './field_reader';
 import { ApiStatusError, describeError, isUnreachable } from './kubernetes_errors';
 import { KubeApi } from './kube_api';
 import { Backoff, DEFAULT_BACKOFF, ResourceWatch, WatchTarget } from './kubernetes_watch';
+import { handOn, KeyedHandlers } from './object_handlers';
 
 export interface KubernetesTargets {
   services: WatchTarget;
@@ -23,17 +24,11 @@ export interface KubernetesTargets {
   serviceCIDRs: WatchTarget;
 }
 
-export interface KubernetesHandlers {
-  service(key: string, svc: Service | undefined): void;
-  endpointSlice(key: string, slice: EndpointSlice | undefined): void;
+export interface KubernetesHandlers extends KeyedHandlers {
   /** This node's Node; undefined: there is none. */
   node(node: Node | undefined): void;
   /** Every Node, this one included, after any of them changed. */
   nodes(all: Node[]): void;
-  /** One of this node's Pods; undefined: deleted. */
-  pod(key: string, pod: Pod | undefined): void;
-  namespace(key: string, ns: Namespace | undefined): void;
-  serviceCIDR(key: string, cidr: ServiceCIDR | undefined): void;
   /** Every kind has been listed once: the source holds a complete view. */
   synced(): void;
 }
@@ -119,12 +114,8 @@ export class KubernetesSource {
   }
 
   private deliver(o: KubeObject, key: string): void {
-    if (o.kind === 'Service') this.handlers.service(key, o.object);
-    else if (o.kind === 'EndpointSlice') this.handlers.endpointSlice(key, o.object);
-    else if (o.kind === 'Pod') this.handlers.pod(key, o.object);
-    else if (o.kind === 'Namespace') this.handlers.namespace(key, o.object);
-    else if (o.kind === 'ServiceCIDR') this.handlers.serviceCIDR(key, o.object);
-    else this.nodeChanged(key, o.object);
+    if (o.kind === 'Node') this.nodeChanged(key, o.object);
+    else handOn(this.handlers, key, o, true);
   }
 
   private nodeChanged(name: string, node: Node | undefined): void {

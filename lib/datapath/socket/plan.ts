@@ -15,7 +15,7 @@ import { IdAllocator } from '../ids';
 import { Backend, SocketMaps, ServiceSlot, ServiceSlotKey, SocketTarget } from '../native';
 import { Plan, planOf, SkippedFrontend, stepsOf } from '../plan';
 import { countRefs, planIndex } from './plan_index';
-import { entriesOf, ProgrammedSocketFrontend, SocketState, svcIdOf } from './programmed';
+import { ProgrammedSocketFrontend, SocketState, svcIdOf } from './programmed';
 import { assignSlots } from './slot_assignment';
 
 const step = stepsOf<SocketMaps>();
@@ -257,12 +257,10 @@ function walkChanged(state: SocketState, desired: Frontend[], places: number[], 
 export function planSocketSync(state: SocketState, desired: Frontend[], limits: SocketLimits): SocketPlan {
   const readBack = state.index === undefined;
   const index = state.index ?? planIndex(state, limits.lbMapMax);
-  let entries = 0;
-  for (const f of state.frontends.values()) entries += entriesOf(f);
   const budget: Budget = {
     svcIds: index.svcIds,
     backendIds: index.backendIds,
-    serviceEntries: limits.lbMapMax - entries,
+    serviceEntries: limits.lbMapMax - index.serviceEntries,
     limits,
   };
   const changes: Changes = { backends: [], slots: [], masters: [], surplus: [] };

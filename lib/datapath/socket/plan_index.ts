@@ -4,7 +4,7 @@
 // which tells when an id is free again without walking every frontend.
 import { IdCounts } from '../id_counts';
 import { IdAllocator } from '../ids';
-import { PlanIndex, ProgrammedSocketFrontend, SocketState, svcIdOf } from './programmed';
+import { entriesOf, PlanIndex, ProgrammedSocketFrontend, SocketState, svcIdOf } from './programmed';
 
 /** The index of state read from the maps. */
 export function planIndex(state: SocketState, max: number): PlanIndex {
@@ -14,14 +14,16 @@ export function planIndex(state: SocketState, max: number): PlanIndex {
     backendIds: new IdAllocator(max, state.backends.keys()),
     svcRefs: new IdCounts(max),
     backendRefs: new IdCounts(max),
+    serviceEntries: 0,
   };
   for (const f of frontends) countRefs(index, f, 1);
   return index;
 }
 
-/** Adds (+1) or withdraws (-1) f's hold on its service id and backends;
+/** Adds (+1) or withdraws (-1) f's hold on its service id, backends and map entries;
  *  returns the backend ids f no longer holds and nothing else does. */
 export function countRefs(index: PlanIndex, f: ProgrammedSocketFrontend, delta: 1 | -1): number[] {
+  index.serviceEntries += delta * entriesOf(f);
   const svcId = svcIdOf(f);
   if (svcId !== undefined && index.svcRefs.add(svcId, delta) === 0) index.svcIds.release(svcId);
   const dropped: number[] = [];

@@ -34,6 +34,8 @@ export interface PlanIndex {
   backendIds: IdAllocator;
   svcRefs: IdCounts;
   backendRefs: IdCounts;
+  /** Service map entries (masters and slots) of the frontends counted. */
+  serviceEntries: number;
 }
 
 export interface SocketState {
