@@ -162,7 +162,8 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const repair = attachmentRepair(pins, kpr, log);
   kpr.attachmentsFrom(() => repair.places());
   const capacity = new CapacityReport({ log, pending: (datapath, n) => kpr.pendingForCapacity(datapath, n) });
-  const deps = { kpr, capacity, repair, log };
+  // The loop is made below, once the LBs are: asked for only by syncs it runs.
+  const deps = { kpr, capacity, repair, log, resync: () => loop.mapsChanged() };
   const objectDir = cfg.bpfObjectDir ?? path.join(repoRoot(), 'bpf');
   // The edge LB first: the per-packet path is its, and the socket LB bypasses nothing without it.
   const edge = openEdgeLb(cfg, objectDir, pins.maps, deps);

@@ -19,5 +19,7 @@ export interface LbDeps {
   kpr: DatapathMetrics;
   capacity: CapacityReport;
   repair: AttachmentRepair;
+  /** Asks for a sync although no object changed: the maps did. */
+  resync: () => void;
   log: Logger;
 }

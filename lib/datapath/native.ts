@@ -75,17 +75,26 @@ export interface MigratedMaps {
   settleMigratedMaps(): number;
 }
 
+/** Digests of what a socket LB's maps hold ("entries:lane:lane" in hex),
+ *  "foreign" for a map holding an entry the addon never writes. */
+export interface MapDigests {
+  services: string;
+  backends: string;
+}
+
 /** Map writes and reads; what the datapath plan needs. */
 export interface SocketMaps {
   updateBackends(backends: Backend[]): void;
   deleteBackends(ids: number[]): void;
   updateServices(slots: ServiceSlot[]): void;
   deleteServices(keys: ServiceSlotKey[]): void;
-  /** Whether the map holds exactly these slots, each with its value, and
-   *  nothing else: a full sync's check, which copies nothing out of the map. */
-  holdsServices(slots: ServiceSlot[]): boolean;
-  /** Whether the map holds exactly these backends, and nothing else. */
-  holdsBackends(backends: Backend[]): boolean;
+  /** What kpr_services and kpr_backends hold, digested as
+   *  socket/map_digest.ts digests a state: a full sync's check, which
+   *  copies nothing out of the maps. */
+  mapDigests(): MapDigests;
+  /** The same, the maps walked on another thread while the event loop goes
+   *  on: writes made meanwhile may or may not be seen. */
+  mapDigestsLater(): Promise<MapDigests>;
   dumpServices(): ServiceSlot[];
   dumpBackends(): Backend[];
   readServiceStats(): ServiceStats[];
@@ -121,6 +130,9 @@ export interface SocketDatapath extends SocketMaps, MigratedMaps {
    *  unserved ports are refused (kpr_sock_service_ranges): made exactly
    *  these, whatever the map held (read back each time). */
   replaceServiceRanges(cidrs: string[]): void;
+  /** What kpr_sock_service_ranges holds, digested as socket/map_digest.ts
+   *  digests a list of CIDRs, the map walked on another thread. */
+  serviceRangesDigestLater(): Promise<{ ranges: string }>;
 }
 
 export interface SocketOpenOptions {

@@ -4,6 +4,7 @@
 // a sync after a failed write, reads the maps again, since it can no longer
 // know how far the writes got. What is read, planned and reported is the
 // LB's own (socket/reconciler.ts, edge/reconciler.ts).
+import { MapCheck } from './map_check';
 import { applyPlan, Plan } from './plan';
 
 export interface LbPlanner<S, D, M, P extends Plan<S, M>, R> {
@@ -13,6 +14,9 @@ export interface LbPlanner<S, D, M, P extends Plan<S, M>, R> {
    *  them back (which makes an object per entry, and old-space garbage
    *  the agent's RSS keeps). */
   holds?(maps: M, state: S): boolean;
+  /** The same answer from a walk of the maps on another thread; what they
+   *  are compared with is taken from state at the call. */
+  holdsLater?(maps: M, state: S): Promise<boolean>;
   /** Takes state over: the plan's next may share and update it. */
   plan(state: S, desired: D[]): P;
   /** The sync's outcome, from its plans (two when deletions made room). */
@@ -21,6 +25,8 @@ export interface LbPlanner<S, D, M, P extends Plan<S, M>, R> {
 
 export class Reconciler<S, D, M, P extends Plan<S, M>, R> {
   private state?: S;
+  private reads = 0;
+  private readonly check = new MapCheck();
 
   constructor(
     private readonly maps: M,
@@ -33,17 +39,39 @@ export class Reconciler<S, D, M, P extends Plan<S, M>, R> {
     return this.state;
   }
 
+  /** How many times the maps were read back. */
+  get readBacks(): number {
+    return this.reads;
+  }
+
   /** Reads the programmed state from the maps. */
   adopt(): S {
+    this.reads++;
     this.state = this.planner.read(this.maps, this.state);
     return this.state;
   }
 
   /** Reads the maps again, then syncs: entries changed, added or deleted
    *  behind the agent's back are put right. Maps that hold exactly what the
-   *  last sync left are not read back. */
-  repair(desired: D[]): R {
-    if (!this.state || !this.planner.holds?.(this.maps, this.state)) this.adopt();
+   *  last sync left are not read back. With drifted, that check runs on
+   *  another thread after the sync, so that changes need not wait for it;
+   *  when it finds the maps changed, the next sync reads them back, and
+   *  drifted is called to ask for one. */
+  repair(desired: D[], drifted?: () => void): R {
+    const { planner, maps } = this;
+    const holdsLater = planner.holdsLater?.bind(planner);
+    if (drifted && holdsLater && this.state && !this.check.overdue) {
+      const r = this.sync(desired);
+      const state = this.state;
+      const lost = () => {
+        this.state = undefined;
+        drifted();
+      };
+      if (state) this.check.start(() => holdsLater(maps, state), lost);
+      return r;
+    }
+    if (!this.state || !planner.holds?.(maps, this.state)) this.adopt();
+    this.check.settled();
     return this.sync(desired);
   }
 
@@ -52,14 +80,19 @@ export class Reconciler<S, D, M, P extends Plan<S, M>, R> {
     // Unknown until the writes are done: a failure leaves the next sync to read the maps.
     this.state = undefined;
     const plans = [this.planner.plan(start, desired)];
-    applyPlan(this.maps, plans[0]);
+    this.apply(plans[0]);
     // Deletions free their entries only at the end of a plan, so what did not fit may fit now.
     if (plans[0].skipped.length > 0 && plans[0].deletes > 0) {
       plans.push(this.planner.plan(plans[0].next, desired));
-      applyPlan(this.maps, plans[1]);
+      this.apply(plans[1]);
     }
     const last = plans[plans.length - 1];
     this.state = last.next;
     return this.planner.report(plans);
+  }
+
+  private apply(plan: P): void {
+    if (plan.writes > 0) this.check.wrote();
+    applyPlan(this.maps, plan);
   }
 }

@@ -77,6 +77,13 @@ export class SyncLoop {
     this.runner.run();
   }
 
+  /** The maps changed behind the agent's back: a sync puts them right,
+   *  though no object changed. */
+  mapsChanged(): void {
+    this.dirty = true;
+    this.runner.run();
+  }
+
   stop(): void {
     this.runner.stop();
   }

@@ -31,10 +31,62 @@ unsigned ParseCidr(const std::string& text, uint8_t out[16], uint8_t* family) {
   return static_cast<unsigned>(len);
 }
 
+// Digits by hand: a full sync formats a million addresses (map_digest.h).
+static size_t PutDecimal(char* out, unsigned v) {
+  char tmp[3];
+  size_t n = 0;
+  do tmp[n++] = static_cast<char>('0' + v % 10);
+  while ((v /= 10) > 0);
+  for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+  return n;
+}
+
+static size_t PutHex(char* out, unsigned v) {
+  static const char kDigits[] = "0123456789abcdef";
+  size_t n = 0;
+  for (int shift = 12; shift >= 0; shift -= 4)
+    if (v >> shift || shift == 0 || n > 0) out[n++] = kDigits[(v >> shift) & 0xf];
+  return n;
+}
+
+size_t FormatAddrTo(const uint8_t addr[16], uint8_t family, char out[kAddrTextMax]) {
+  size_t n = 0;
+  if (family == KPR_AF_INET) {
+    for (int i = 0; i < 4; i++) {
+      if (i > 0) out[n++] = '.';
+      n += PutDecimal(out + n, addr[i]);
+    }
+    out[n] = '\0';
+    return n;
+  }
+  unsigned g[8];
+  for (int i = 0; i < 8; i++) g[i] = static_cast<unsigned>(addr[2 * i] << 8 | addr[2 * i + 1]);
+  // The first longest run of two or more zero groups becomes "::".
+  int best = -1, best_len = 1;
+  for (int i = 0; i < 8; i++) {
+    if (g[i] != 0) continue;
+    int j = i;
+    while (j < 8 && g[j] == 0) j++;
+    if (j - i > best_len) best = i, best_len = j - i;
+    i = j;
+  }
+  for (int i = 0; i < 8; i++) {
+    if (i == best) {
+      out[n++] = ':';
+      out[n++] = ':';
+      i += best_len - 1;
+      continue;
+    }
+    if (i > 0 && i != best + best_len) out[n++] = ':';
+    n += PutHex(out + n, g[i]);
+  }
+  out[n] = '\0';
+  return n;
+}
+
 std::string FormatAddr(const uint8_t addr[16], uint8_t family) {
-  char buf[INET6_ADDRSTRLEN];
-  inet_ntop(family == KPR_AF_INET ? AF_INET : AF_INET6, addr, buf, sizeof(buf));
-  return buf;
+  char buf[kAddrTextMax];
+  return std::string(buf, FormatAddrTo(addr, family, buf));
 }
 
 uint8_t ProtoFromName(const std::string& name) {

@@ -73,28 +73,6 @@ void ForEach(int fd, F fn) {
   }
 }
 
-// Whether a map holds exactly these entries (unique keys), each with its
-// value byte for byte, and nothing else: one walk of the map against them
-// sorted, with no copy of the map in memory. The agent's full sync asks this
-// before it reads a map back, which at 100k entries would otherwise make
-// as many objects each time.
-template <typename K, typename V>
-bool HoldsExactly(int fd, std::vector<std::pair<K, V>> expected) {
-  auto key_less = [](const std::pair<K, V>& e, const K& k) { return memcmp(&e.first, &k, sizeof(K)) < 0; };
-  std::sort(expected.begin(), expected.end(),
-            [](const std::pair<K, V>& a, const std::pair<K, V>& b) { return memcmp(&a.first, &b.first, sizeof(K)) < 0; });
-  size_t matched = 0;
-  bool same = true;
-  ForEach<K, V>(fd, [&](const K& k, const V& v) {
-    auto it = std::lower_bound(expected.begin(), expected.end(), k, key_less);
-    if (it != expected.end() && memcmp(&it->first, &k, sizeof(K)) == 0 && memcmp(&it->second, &v, sizeof(V)) == 0)
-      matched++;
-    else
-      same = false;
-  });
-  return same && matched == expected.size();
-}
-
 // A walk over a whole hash map in steps of a bounded number of entries,
 // resumed where the last step stopped (the kernel's batch token, a hash
 // bucket): a collector that visits a large map a slice per second. Entries

@@ -6,11 +6,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <unordered_set>
 
 #include "bpf_errors.h"
 #include "addr_text.h"
 #include "map_batch.h"
+#include "map_digest.h"
 #include "percpu_counters.h"
 
 namespace kpr {
@@ -100,6 +103,30 @@ void ReplaceSockServiceRanges(bpf_object* obj, const std::vector<std::string>& c
   DeleteEach(fd, "kpr_sock_service_ranges", gone);
 }
 
+// Whether addr holds what ParseAddr makes: an IPv4 address's last 12 bytes zero.
+static bool PackedAddr(const uint8_t addr[16], uint8_t family) {
+  if (family == KPR_AF_INET6) return true;
+  if (family != KPR_AF_INET) return false;
+  for (int i = 4; i < 16; i++)
+    if (addr[i] != 0) return false;
+  return true;
+}
+
+int SockServiceRangesFd(bpf_object* obj) { return MapFd(obj, "kpr_sock_service_ranges"); }
+
+std::string SockServiceRangesDigest(int fd) {
+  MapDigest d;
+  char text[kAddrTextMax + 4];  // and "/128"
+  ForEachKey<sock_range_key>(fd, [&](const sock_range_key& k) {
+    if ((k.pad[0] | k.pad[1] | k.pad[2]) != 0 || !PackedAddr(k.addr, k.family) || k.prefixlen < KPR_SOCK_RANGE_FIXED_BITS) return d.Foreign();
+    size_t n = FormatAddrTo(k.addr, k.family, text);
+    n += snprintf(text + n, sizeof(text) - n, "/%u", k.prefixlen - KPR_SOCK_RANGE_FIXED_BITS);
+    EntryHash h;
+    d.Add(h.Text(text, n));
+  });
+  return d.Text();
+}
+
 void CloseSockMaps(SockMapFds& maps) { CloseMapFds(maps, kSockMaps); }
 
 sock_svc_key PackSockServiceKey(const Frontend& fe, uint16_t slot) {
@@ -139,11 +166,23 @@ void UpdateSockServices(int fd, const std::vector<SockServiceSlot>& slots) {
   UpdateBatch(fd, "kpr_services", keys, values);
 }
 
-bool SockServicesHeld(int fd, const std::vector<SockServiceSlot>& slots) {
-  std::vector<std::pair<sock_svc_key, sock_svc_val>> expected;
-  expected.reserve(slots.size());
-  for (const auto& s : slots) expected.emplace_back(PackSockServiceKey(s.fe, s.slot), PackSockServiceVal(s));
-  return HoldsExactly(fd, std::move(expected));
+std::string SockServicesDigest(int fd) {
+  MapDigest d;
+  char text[kAddrTextMax];
+  ForEach<sock_svc_key, sock_svc_val>(fd, [&](const sock_svc_key& k, const sock_svc_val& v) {
+    SockServiceSlot s;
+    s.slot = k.slot;
+    s.svc_id = v.svc_id;
+    s.backend_id = v.backend_id;
+    s.count = v.count;
+    s.affinity_timeout = (v.flags & KPR_SOCK_F_AFFINITY) ? v.affinity_timeout : 0;
+    const sock_svc_val packed = PackSockServiceVal(s);
+    if (k.pad != 0 || !PackedAddr(k.addr, k.family) || memcmp(&packed, &v, sizeof(v)) != 0) return d.Foreign();
+    EntryHash h;
+    h.Text(text, FormatAddrTo(k.addr, k.family, text)).Word(ntohs(k.port)).Word(k.proto).Word(s.slot);
+    d.Add(h.Word(s.svc_id).Word(s.backend_id).Word(s.count).Word(s.affinity_timeout));
+  });
+  return d.Text();
 }
 
 void DeleteSockServices(int fd, const std::vector<sock_svc_key>& keys) { DeleteBatch(fd, "kpr_services", keys); }
@@ -158,11 +197,15 @@ void UpdateSockBackends(int fd, const std::vector<SockBackend>& backends) {
   UpdateBatch(fd, "kpr_backends", keys, values);
 }
 
-bool SockBackendsHeld(int fd, const std::vector<SockBackend>& backends) {
-  std::vector<std::pair<__u32, sock_backend>> expected;
-  expected.reserve(backends.size());
-  for (const auto& b : backends) expected.emplace_back(b.id, PackSockBackend(b));
-  return HoldsExactly(fd, std::move(expected));
+std::string SockBackendsDigest(int fd) {
+  MapDigest d;
+  char text[kAddrTextMax];
+  ForEach<__u32, sock_backend>(fd, [&](const __u32& id, const sock_backend& v) {
+    if (v.flags != 0 || !PackedAddr(v.addr, v.family)) return d.Foreign();
+    EntryHash h;
+    d.Add(h.Word(id).Text(text, FormatAddrTo(v.addr, v.family, text)).Word(ntohs(v.port)).Word(v.svc_id));
+  });
+  return d.Text();
 }
 
 void DeleteSockBackends(int fd, const std::vector<uint32_t>& ids) {

@@ -82,9 +82,15 @@ void ClearDestroyTargets(int fd);
 
 std::vector<SockServiceSlot> DumpSockServices(int fd);
 std::vector<SockBackend> DumpSockBackends(int fd);
-// Whether the map holds exactly these entries, and nothing else (HoldsExactly).
-bool SockServicesHeld(int fd, const std::vector<SockServiceSlot>& slots);
-bool SockBackendsHeld(int fd, const std::vector<SockBackend>& backends);
+// What each map holds, as map_digest.h digests it: what the agent wrote
+// matches it (lib/datapath/socket/map_digest.ts) exactly when the map holds
+// just that, byte for byte.
+std::string SockServicesDigest(int fd);
+std::string SockBackendsDigest(int fd);
+// kpr_sock_service_ranges of a loaded object, and what it holds digested
+// alike, each entry as its canonical "addr/len".
+int SockServiceRangesFd(bpf_object* obj);
+std::string SockServiceRangesDigest(int fd);
 
 struct SockServiceStats {
   uint32_t svc_id;

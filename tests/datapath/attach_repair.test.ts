@@ -218,11 +218,11 @@ describe('self-repair of attachments under load', () => {
     expect(r.gaugeAfter).toEqual(r.gaugeAfter.map(() => 1));
     expect(r.countAfter).toEqual(r.countBefore.map((n) => n + 1));
     // Put back by the first full sync after the fault (all its lines after the
-    // one full sync's "maps re-read", before the next's), each with what it found instead.
+    // one full sync's "maps checked", before the next's), each with what it found instead.
     const checks = r.checkLines.filter((l) => CHECK_LINE.test(l));
     expect(checks).toHaveLength(Object.keys(found).length);
     for (const line of checks) expect(line).toMatch(/warn attach: re-attached \S+ \(\S+\) on \S+; found instead: /);
-    const syncs = r.checkLines.map((l, i) => (/maps re-read/.test(l) ? i : -1)).filter((i) => i >= 0);
+    const syncs = r.checkLines.map((l, i) => (/maps (checked|re-read)/.test(l) ? i : -1)).filter((i) => i >= 0);
     expect(syncs).toHaveLength(2);
     const repairedBy = r.checkLines.map((l, i) => (CHECK_LINE.test(l) ? i : -1)).filter((i) => i >= 0);
     expect(repairedBy.every((i) => i > syncs[0] && i < syncs[1])).toBe(true);

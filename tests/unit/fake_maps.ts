@@ -2,7 +2,8 @@
 // the kernel does, and after every element checks what a concurrent lookup
 // could see: every master's slots 1..count exist and point at existing
 // backends. It records the operations and enforces map capacity.
-import { Backend, SocketMaps, ServiceSlot, ServiceSlotKey, ServiceStats } from '../../lib/datapath/native';
+import { Backend, MapDigests, SocketMaps, ServiceSlot, ServiceSlotKey, ServiceStats } from '../../lib/datapath/native';
+import { backendsDigest, slotsDigest } from '../../lib/datapath/socket/map_digest';
 
 export interface Op {
   op: 'updateBackends' | 'deleteBackends' | 'updateServices' | 'deleteServices';
@@ -11,7 +12,6 @@ export interface Op {
 }
 
 const slotKey = (k: ServiceSlotKey) => `${k.addr}|${k.port}|${k.proto}|${k.slot}`;
-const sameFields = <T extends object>(held: T | undefined, want: T) => held !== undefined && (Object.keys(want) as (keyof T)[]).every((k) => held[k] === want[k]);
 
 export class FakeMaps implements SocketMaps {
   readonly services = new Map<string, ServiceSlot>();
@@ -73,12 +73,14 @@ export class FakeMaps implements SocketMaps {
     for (const k of keys) this.element(() => this.services.delete(slotKey(k)));
   }
 
-  holdsServices(slots: ServiceSlot[]): boolean {
-    return slots.length === this.services.size && slots.every((s) => sameFields(this.services.get(slotKey(s)), s));
+  mapDigests(): MapDigests {
+    return { services: slotsDigest(this.services.values()), backends: backendsDigest(this.backends.values()) };
   }
 
-  holdsBackends(backends: Backend[]): boolean {
-    return backends.length === this.backends.size && backends.every((b) => sameFields(this.backends.get(b.id), b));
+  /** Digests what the maps hold a microtask later: writes made right after the call are seen. */
+  async mapDigestsLater(): Promise<MapDigests> {
+    await Promise.resolve();
+    return this.mapDigests();
   }
 
   dumpServices(): ServiceSlot[] {

@@ -1,6 +1,6 @@
-import { SocketReconciler } from '../../lib/datapath/socket/reconciler';
+import { digestsOf, SocketReconciler } from '../../lib/datapath/socket/reconciler';
 import { planSocketSync } from '../../lib/datapath/socket/plan';
-import { socketState } from '../../lib/datapath/socket/programmed';
+import { SocketState, socketState } from '../../lib/datapath/socket/programmed';
 import { ServiceSlot } from '../../lib/datapath/native';
 import { Frontend } from '../../lib/model/frontend';
 import { FakeMaps } from './fake_maps';
@@ -23,6 +23,11 @@ const fe = (addr: string, port: number, backends: string[], opts: Partial<Fronte
 });
 
 /** The maps' content expected for desired frontends. */
+/** The digests the plans keep are the digests of what the maps hold (the full sync's check). */
+function expectDigestsKept(rec: SocketReconciler, maps: FakeMaps): void {
+  expect(digestsOf(rec.programmed as SocketState)).toEqual(maps.mapDigests());
+}
+
 function expectProgrammed(maps: FakeMaps, desired: Frontend[]): void {
   maps.checkTidy();
   const view = maps.view();
@@ -327,6 +332,7 @@ describe('datapath plan', () => {
       if (rand(10) === 0) rec = new SocketReconciler(maps, { lbMapMax: LARGE });
       rec.sync(desired);
       expectProgrammed(maps, desired);
+      expectDigestsKept(rec, maps);
     }
   });
 
@@ -346,6 +352,7 @@ describe('datapath plan', () => {
         desired = desired.map((f) => (rand(4) === 0 ? fe(f.addr, f.port, backends(), { proto: f.proto, affinityTimeout: rand(2) * 60 }) : f));
         const r = rec.sync(desired);
         maps.checkTidy();
+        expectDigestsKept(rec, maps);
         skips += r.skipped.length;
         const skipped = new Set(r.skipped.map((x) => x.frontend));
         const view = maps.view();
@@ -378,6 +385,7 @@ describe('datapath plan', () => {
       }
       const r = rec.sync(desired);
       maps.checkTidy();
+      expectDigestsKept(rec, maps);
       const skipped = new Set(r.skipped.map((s) => s.frontend));
       const view = maps.view();
       for (const f of desired) {

@@ -1,6 +1,7 @@
 // The socket-LB bypass: which pods ask for it (model/socket_lb_bypass.ts),
 // and how the socket LB writes their namespaces (datapath/socket/socket_lb.ts).
 import { SocketLb } from '../../lib/datapath/socket/socket_lb';
+import { rangesDigest } from '../../lib/datapath/socket/map_digest';
 import { SocketReconciler } from '../../lib/datapath/socket/reconciler';
 import { PodNetns } from '../../lib/host/pod_netns';
 import { Namespace, Pod } from '../../lib/model/objects';
@@ -43,8 +44,8 @@ describe('the socket LB writes the bypassed pods\' namespaces', () => {
   function setup(podNetns?: Pick<PodNetns, 'cookies'>) {
     const written: string[][] = [];
     const log = new MemoryLogger();
-    const dp = { destroyUdpSockets: () => 0, replaceBypass: (c: string[]) => void written.push(c), replaceServiceRanges: () => undefined, dumpServiceRanges: () => [] };
-    const lb = new SocketLb({ dp, reconciler: new SocketReconciler(new FakeMaps(100), { lbMapMax: 100 }), capacity: new CapacityReport({ log }), log, podNetns, ownsServiceCidrs: true });
+    const dp = { destroyUdpSockets: () => 0, replaceBypass: (c: string[]) => void written.push(c), replaceServiceRanges: () => undefined, serviceRangesDigestLater: async () => ({ ranges: rangesDigest([]) }) };
+    const lb = new SocketLb({ dp, reconciler: new SocketReconciler(new FakeMaps(100), { lbMapMax: 100 }), capacity: new CapacityReport({ log }), resync: () => undefined, log, podNetns, ownsServiceCidrs: true });
     const sync = (socketBypass: string[], kind: SyncContext['kind'] = 'changes') => lb.sync(desired([]), { node: node(), kind, routine: false, elapsed: () => 0, socketBypass, serviceCidrs: [] });
     return { written, log, sync };
   }

@@ -1,3 +1,4 @@
+import { rangesDigest } from '../../lib/datapath/socket/map_digest';
 import { SocketReconciler } from '../../lib/datapath/socket/reconciler';
 import { SocketLb } from '../../lib/datapath/socket/socket_lb';
 import { ProxyMetrics } from '../../lib/metrics/proxy_metrics';
@@ -27,16 +28,22 @@ function put(state: ProxyState, o: Objects): void {
 
 const SYNC_PERIOD_MS = 30_000;
 
+/** Lets promises settle: the full sync's check answers in one (FakeMaps.mapDigestsLater). */
+const flushPromises = async () => {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+};
+
 function setup(opts: { capacity?: number; minSyncPeriodMs?: number } = {}) {
   const capacity = opts.capacity ?? 100;
   const maps = new FakeMaps(capacity);
   const log = new MemoryLogger();
   const metrics = new ProxyMetrics();
   const destroyed: { addr: string; port: number }[][] = [];
+  let ranges: string[] = [];
   const dp = {
     replaceBypass: () => undefined,
-    replaceServiceRanges: () => undefined,
-    dumpServiceRanges: () => [],
+    replaceServiceRanges: (c: string[]) => void (ranges = [...c]),
+    serviceRangesDigestLater: async () => ({ ranges: rangesDigest(ranges) }),
     destroyUdpSockets: (targets: { addr: string; port: number }[], netns: string[]) => {
       expect(netns.length).toBeGreaterThan(0);
       destroyed.push(targets);
@@ -45,7 +52,7 @@ function setup(opts: { capacity?: number; minSyncPeriodMs?: number } = {}) {
   };
   const state: ProxyState = new ProxyState(node(), ALL_NODE_ADDRESSES, metrics, () => loop.changed());
   const timing = { minSyncPeriodMs: opts.minSyncPeriodMs ?? 0, syncPeriodMs: SYNC_PERIOD_MS };
-  const socket = new SocketLb({ dp, reconciler: new SocketReconciler(maps, { lbMapMax: capacity }), capacity: new CapacityReport({ log }), log, ownsServiceCidrs: true });
+  const socket = new SocketLb({ dp, reconciler: new SocketReconciler(maps, { lbMapMax: capacity }), capacity: new CapacityReport({ log }), resync: () => loop.mapsChanged(), log, ownsServiceCidrs: true });
   const readyCalls: number[] = [];
   const loop: SyncLoop = new SyncLoop([socket], state, metrics, log, 'test', timing, { onReady: () => readyCalls.push(maps.services.size) });
   return { maps, log, metrics, destroyed, state, loop, readyCalls };
@@ -98,16 +105,19 @@ describe('sync loop', () => {
     loop.stop();
   });
 
-  test('the periodic full sync puts back a map entry deleted by hand', () => {
+  test('the periodic full sync finds a map entry deleted by hand, and the sync it asks for puts it back', async () => {
     const { loop, state, maps, log } = setup();
     put(state, objects(['198.18.1.1', '198.18.1.2']));
     loop.start();
     // The service entry deleted behind the agent's back: lookups miss the service.
     maps.services.delete('198.19.0.53|53|UDP|0');
     const dumps = jest.spyOn(maps, 'dumpServices');
-    jest.advanceTimersByTime(SYNC_PERIOD_MS - 1);
+    jest.advanceTimersByTime(SYNC_PERIOD_MS);
     expect(maps.view()).toEqual({});
-    jest.advanceTimersByTime(1);
+    // The check's walk answers later (another thread in the addon), then the sync it asked for runs.
+    await flushPromises();
+    expect(log.matching(/^warn socket LB: kpr_services or kpr_backends no longer hold what the agent wrote; reading them back$/)).toHaveLength(1);
+    jest.advanceTimersByTime(0);
     maps.checkTidy();
     expect(maps.view()['198.19.0.53:53/UDP'].backends.sort()).toEqual(['198.18.1.1:53', '198.18.1.2:53']);
     expect(log.matching(/info sync: 1 frontends, 2 backends, 1 writes in [\d.]+ms, maps re-read/)).toHaveLength(1);
@@ -115,13 +125,16 @@ describe('sync loop', () => {
     loop.stop();
   });
 
-  test('a periodic sync that finds everything in place logs at debug only, and copies nothing out of the maps', () => {
+  test('a periodic sync that finds everything in place logs at debug only, and copies nothing out of the maps', async () => {
     const { loop, state, log, maps } = setup();
     put(state, objects(['198.18.1.1']));
     loop.start();
     const dumps = jest.spyOn(maps, 'dumpServices');
     jest.advanceTimersByTime(SYNC_PERIOD_MS);
-    expect(log.matching(/^debug sync: 1 frontends, 1 backends, 0 writes in [\d.]+ms, maps re-read$/)).toHaveLength(1);
+    await flushPromises();
+    jest.advanceTimersByTime(0);
+    expect(log.matching(/^debug sync: 1 frontends, 1 backends, 0 writes in [\d.]+ms, maps checked$/)).toHaveLength(1);
+    expect(log.matching(/^warn /)).toEqual([]);
     expect(dumps).not.toHaveBeenCalled();
     loop.stop();
   });
@@ -177,7 +190,7 @@ describe('sync loop', () => {
     expect(log.matching(/^error capacity: 198\.19\.0\.53:53\/UDP \(Service default\/dns\): service map full \(--bpf-lb-map-max 2 entries\); pending until room frees$/)).toHaveLength(1);
     expect(log.matching(/^info sync: 0 frontends, 0 backends, 0 writes in [\d.]+ms, 1 skipped/)).toHaveLength(1);
     // Each periodic sync tried again, and said so at debug level only.
-    expect(log.matching(/^debug sync: 0 frontends, 0 backends, 0 writes in [\d.]+ms, 1 skipped, maps re-read/)).toHaveLength(2);
+    expect(log.matching(/^debug sync: 0 frontends, 0 backends, 0 writes in [\d.]+ms, 1 skipped, maps checked$/)).toHaveLength(2);
     // One backend fewer: master and one slot fit.
     put(state, objects(['198.18.1.1']));
     jest.advanceTimersByTime(0);

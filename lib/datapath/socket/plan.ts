@@ -14,6 +14,7 @@ import { BackendAddr, backendKey, compareBackends, formatFrontend, Frontend, fro
 import { IdAllocator } from '../ids';
 import { Backend, SocketMaps, ServiceSlot, ServiceSlotKey, SocketTarget } from '../native';
 import { Plan, planOf, SkippedFrontend, stepsOf } from '../plan';
+import { countBackend } from './map_digest';
 import { countRefs, planIndex } from './plan_index';
 import { ProgrammedSocketFrontend, SocketState, svcIdOf } from './programmed';
 import { assignSlots } from './slot_assignment';
@@ -280,12 +281,17 @@ export function planSocketSync(state: SocketState, desired: Frontend[], limits: 
   const candidates = readBack ? [...state.backends.keys()].filter((id) => index.backendRefs.get(id) === 0) : dropped;
   const unused = [...new Set(candidates)].filter((id) => state.backends.has(id));
   const backends = state.backends;
-  for (const b of changes.backends) backends.set(b.id, b);
+  for (const b of changes.backends) {
+    backends.set(b.id, b);
+    countBackend(index.backendsDigest, b, 1);
+  }
   for (const id of unused) {
+    countBackend(index.backendsDigest, backends.get(id) as Backend, -1);
     backends.delete(id);
     index.backendIds.release(id);
   }
-  const next: SocketState = { frontends, backends, index, planned: skipped.length === 0 ? [...desired] : undefined };
+  // The list itself, not a copy (100k entries at 100k services, per sync): the model makes a new one for every change.
+  const next: SocketState = { frontends, backends, index, planned: skipped.length === 0 ? desired : undefined };
 
   const steps = [
     step('updateBackends', changes.backends),

@@ -7,6 +7,7 @@ import { Protocol } from '../../model/protocol';
 import { Backend, ServiceSlot } from '../native';
 import { IdCounts } from '../id_counts';
 import { IdAllocator } from '../ids';
+import { MapDigest } from './map_digest';
 
 export interface ProgrammedSocketFrontend {
   key: string;
@@ -36,6 +37,11 @@ export interface PlanIndex {
   backendRefs: IdCounts;
   /** Service map entries (masters and slots) of the frontends counted. */
   serviceEntries: number;
+  /** What kpr_services and kpr_backends hold when they hold the state
+   *  (map_digest.ts): kept as the counts are, so a full sync's check costs
+   *  the agent nothing. */
+  servicesDigest: MapDigest;
+  backendsDigest: MapDigest;
 }
 
 export interface SocketState {
@@ -45,7 +51,8 @@ export interface SocketState {
    *  the maps, which the next plan indexes in full. */
   index?: PlanIndex;
   /** The desired frontends the plan that made this state had, when it
-   *  programmed every one: the next plan looks only where its own differ. */
+   *  programmed every one: the next plan looks only where its own differ.
+   *  The caller's list, kept as it is: a list is never changed once planned. */
   planned?: readonly Frontend[];
 }
 
@@ -88,16 +95,6 @@ function isConsistent(f: ProgrammedSocketFrontend, backends: Map<number, Backend
     seen.add(b.id);
   }
   return true;
-}
-
-/** Every map entry of the state: masters and slots. */
-export function programmedSlots(state: SocketState): ServiceSlot[] {
-  const out: ServiceSlot[] = [];
-  for (const f of state.frontends.values()) {
-    if (f.master) out.push(f.master);
-    for (const s of f.slots.values()) out.push(s);
-  }
-  return out;
 }
 
 /** The frontend's service id; a frontend without a master still has it in its slots. */

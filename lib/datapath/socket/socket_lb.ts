@@ -15,13 +15,15 @@ import { socketWanted } from '../../sync/attachment_repair';
 import { LbSync, SyncContext } from '../../sync/lb_sync';
 import { LbDeps, LoadBalancer } from '../load_balancer';
 import { RunConfig } from '../../run_config';
+import { MapCheck } from '../map_check';
 import { logMigrations, settleMigrations } from '../map_migrations';
 import { SocketDatapath, loadAddon, SocketOpenOptions, SocketTarget } from '../native';
+import { rangesDigest } from './map_digest';
 import { socketMapCapacities, SocketLbMetrics } from './metrics';
 import { SocketReconciler } from './reconciler';
 
 export interface SocketLbOptions {
-  dp: Pick<SocketDatapath, 'destroyUdpSockets' | 'replaceBypass' | 'replaceServiceRanges'>;
+  dp: Pick<SocketDatapath, 'destroyUdpSockets' | 'replaceBypass' | 'replaceServiceRanges' | 'serviceRangesDigestLater'>;
   /** Finds the namespaces of the pods the socket LB leaves alone; undefined:
    *  the per-packet path is off, and a bypassed pod would reach no service. */
   podNetns?: Pick<PodNetns, 'cookies'>;
@@ -31,6 +33,8 @@ export interface SocketLbOptions {
   ownsServiceCidrs: boolean;
   /** Where frontends that do not fit are reported. */
   capacity: CapacityReport;
+  /** Asks for a sync, which reads the maps back: they changed behind the agent's back. */
+  resync: () => void;
   log: Logger;
 }
 
@@ -41,8 +45,12 @@ export class SocketLb implements LbSync {
   private bypassAsked?: string;
   private bypassWritten = '';
   private bypassUnresolved = false;
-  /** The refused ranges written last, joined. */
+  /** The refused ranges written last, joined, and their digest (map_digest.ts). */
   private rangesWritten?: string;
+  private rangesDigest?: string;
+  /** A full sync's check found kpr_sock_service_ranges changed behind the agent's back. */
+  private rangesDrifted = false;
+  private readonly rangesCheck = new MapCheck();
   /** What they were made from: the same frontend layout and service CIDRs make the same ranges. */
   private rangesFrom?: { layout: object; cidrs: readonly string[] };
 
@@ -50,10 +58,12 @@ export class SocketLb implements LbSync {
 
   sync(desired: DesiredState, ctx: SyncContext): void {
     this.syncBypass(ctx.socketBypass, ctx.kind === 'full');
-    const r = ctx.kind === 'full' ? this.o.reconciler.repair(desired.frontends) : this.o.reconciler.sync(desired.frontends);
+    const reads = this.o.reconciler.readBacks;
+    const r = ctx.kind === 'full' ? this.o.reconciler.repair(desired.frontends, () => this.drifted()) : this.o.reconciler.sync(desired.frontends);
     this.o.capacity.report(this.name, r.skipped);
     const skipped = r.skipped.length > 0 ? `, ${r.skipped.length} skipped` : '';
-    const reread = ctx.kind === 'full' ? ', maps re-read' : '';
+    // A full sync checks the maps, and reads them back only when they differ (or a check found so before).
+    const reread = this.o.reconciler.readBacks > reads ? ', maps re-read' : ctx.kind === 'full' ? ', maps checked' : '';
     const line = `sync: ${r.frontends} frontends, ${r.backends} backends, ${r.writes} writes in ${ctx.elapsed().toFixed(1)}ms${skipped}${reread}`;
     // A periodic sync that found everything in place is routine, frontends
     // still pending for lack of room too (the capacity report told of them).
@@ -63,20 +73,43 @@ export class SocketLb implements LbSync {
     this.syncRefused(desired, ctx.serviceCidrs, ctx.kind === 'full');
   }
 
+  /** A full sync's check found the maps changed behind the agent's back. */
+  private drifted(): void {
+    this.o.log.warn('socket LB: kpr_services or kpr_backends no longer hold what the agent wrote; reading them back');
+    this.o.resync();
+  }
+
   /** The service CIDRs and ClusterIPs into kpr_sock_service_ranges, after
    *  the frontends: a new service's ClusterIP is served before its other
-   *  ports are refused. A full sync writes them whatever changed: the
-   *  addon reads the map back and mends it. */
+   *  ports are refused. A full sync checks that the map still holds them,
+   *  on another thread (map_check.ts); when it does not, the sync that
+   *  follows writes them again, which reads the map back and mends it. */
   private syncRefused(desired: DesiredState, cidrs: readonly string[], full: boolean): void {
-    if (!full && desired.layout === this.rangesFrom?.layout && cidrs === this.rangesFrom.cidrs) return;
-    const ranges = refusedRanges(cidrs, desired.frontends, this.o.ownsServiceCidrs);
-    const joined = ranges.join(',');
-    if (joined !== this.rangesWritten || full) {
-      this.o.dp.replaceServiceRanges(ranges);
-      this.rangesWritten = joined;
-      this.o.log.debug(`socket LB: ${ranges.length} service CIDRs and ClusterIPs refuse the ports no frontend serves`);
+    const drifted = this.rangesDrifted || (full && this.rangesCheck.overdue);
+    if (drifted || desired.layout !== this.rangesFrom?.layout || cidrs !== this.rangesFrom.cidrs) {
+      const ranges = refusedRanges(cidrs, desired.frontends, this.o.ownsServiceCidrs);
+      const joined = ranges.join(',');
+      if (joined !== this.rangesWritten || drifted) {
+        this.o.dp.replaceServiceRanges(ranges);
+        this.rangesCheck.wrote();
+        this.rangesWritten = joined;
+        this.rangesDigest = rangesDigest(ranges);
+        this.o.log.debug(`socket LB: ${ranges.length} service CIDRs and ClusterIPs refuse the ports no frontend serves`);
+      }
+      this.rangesFrom = { layout: desired.layout, cidrs };
+      this.rangesDrifted = false;
+      if (drifted) this.rangesCheck.settled();
+    } else if (full && this.rangesDigest !== undefined) {
+      const want = this.rangesDigest;
+      this.rangesCheck.start(
+        () => this.o.dp.serviceRangesDigestLater().then((held) => held.ranges === want),
+        () => {
+          this.rangesDrifted = true;
+          this.o.log.warn('socket LB: kpr_sock_service_ranges no longer holds what the agent wrote; writing it again');
+          this.o.resync();
+        },
+      );
     }
-    this.rangesFrom = { layout: desired.layout, cidrs };
   }
 
   /** The bypassed pods' namespaces into kpr_sock_bypass: looked for when the
@@ -126,7 +159,7 @@ export function openSocketLb(
   objectDir: string,
   pins: { maps: string; links: string },
   cgroupRoot: string,
-  { capacity, repair, log }: LbDeps,
+  { capacity, repair, resync, log }: LbDeps,
 ): LoadBalancer {
   const opts: SocketOpenOptions = { objectPath: path.join(objectDir, 'sock_lb.o'), mapDir: pins.maps, lbMapMax: cfg.lbMapMax, revNatMapMax: cfg.revNatMapMax };
   const addon = loadAddon();
@@ -147,7 +180,7 @@ export function openSocketLb(
   const adopted = reconciler.adopt();
   log.info(`adopted ${adopted.frontends.size} frontends and ${adopted.backends.size} backends from ${pins.maps}`);
   return {
-    sync: new SocketLb({ dp, reconciler, capacity, log, podNetns, ownsServiceCidrs: cfg.serviceProxyName === undefined }),
+    sync: new SocketLb({ dp, reconciler, capacity, resync, log, podNetns, ownsServiceCidrs: cfg.serviceProxyName === undefined }),
     metrics: new SocketLbMetrics({ maps: dp, programmed: () => reconciler.programmed, capacities: socketMapCapacities(opts) }),
   };
 }

@@ -4,6 +4,10 @@
 // reads network namespaces for the socket-LB bypass.
 #include <bpf/libbpf.h>
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <memory>
 
 #include "js/objects.h"
@@ -11,6 +15,7 @@
 #include "sock_attach.h"
 #include "sock_maps.h"
 #include "netns_thread.h"
+#include "owned_fd.h"
 #include "sock_udp_destroy.h"
 
 namespace kpr::js {
@@ -49,6 +54,62 @@ std::vector<SockServiceSlot> SockServiceSlotsArg(const Napi::CallbackInfo& info)
   return MapArray<SockServiceSlot>(info[0], [&](const Napi::Value& v) { return SockServiceSlotArg(v, names); });
 }
 
+// A map to digest on another thread: its name in the result, its
+// descriptor, and the walk that digests it.
+struct DigestJob {
+  const char* name;
+  int fd;
+  std::string (*walk)(int fd);
+};
+
+// Digests maps on a thread of libuv's pool: at 100k services the walks take
+// most of a second, which the event loop spends on changes meanwhile. Each
+// map is walked through a copy of its descriptor, which a close() of the
+// datapath meanwhile leaves open. Resolves with { name: digest, ... }.
+class DigestWorker : public Napi::AsyncWorker {
+ public:
+  DigestWorker(Napi::Env env, std::initializer_list<DigestJob> jobs) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {
+    for (const auto& job : jobs) {
+      auto fd = std::make_unique<OwnedFd>(dup(job.fd));
+      if (fd->fd < 0) throw BpfError(std::string("copying the descriptor of ") + job.name + ": " + strerror(errno));
+      jobs_.push_back(Job{job.name, std::move(fd), job.walk, ""});
+    }
+  }
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+    try {
+      for (auto& job : jobs_) job.digest = job.walk(job.fd->fd);
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override {
+    Napi::Object o = Napi::Object::New(Env());
+    for (const auto& job : jobs_) o.Set(job.name, job.digest);
+    deferred_.Resolve(o);
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  struct Job {
+    const char* name;
+    std::unique_ptr<OwnedFd> fd;
+    std::string (*walk)(int fd);
+    std::string digest;
+  };
+  Napi::Promise::Deferred deferred_;
+  std::vector<Job> jobs_;
+};
+
+// Queues the walks; the promise of their digests.
+Napi::Value DigestLater(Napi::Env env, std::initializer_list<DigestJob> jobs) {
+  auto* worker = new DigestWorker(env, jobs);
+  worker->Queue();
+  return worker->Promise();
+}
+
 class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -58,8 +119,8 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
                            InstanceMethod("deleteBackends", &SockDatapath::DeleteBackends),
                            InstanceMethod("updateServices", &SockDatapath::UpdateServices),
                            InstanceMethod("deleteServices", &SockDatapath::DeleteServices),
-                           InstanceMethod("holdsServices", &SockDatapath::HoldsServices),
-                           InstanceMethod("holdsBackends", &SockDatapath::HoldsBackends),
+                           InstanceMethod("mapDigests", &SockDatapath::MapDigests),
+                           InstanceMethod("mapDigestsLater", &SockDatapath::MapDigestsLater),
                            InstanceMethod("dumpServices", &SockDatapath::DumpServices),
                            InstanceMethod("dumpBackends", &SockDatapath::DumpBackends),
                            InstanceMethod("readServiceStats", &SockDatapath::ReadServiceStats),
@@ -71,6 +132,7 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
                            InstanceMethod("replaceBypass", &SockDatapath::ReplaceBypass),
                            InstanceMethod("dumpBypass", &SockDatapath::DumpBypass),
                            InstanceMethod("replaceServiceRanges", &SockDatapath::ReplaceServiceRanges),
+                           InstanceMethod("serviceRangesDigestLater", &SockDatapath::ServiceRangesDigestLater),
                            InstanceMethod("setNodeNetns", &SockDatapath::SetNodeNetns),
                            InstanceMethod("migrations", &SockDatapath::MigrationsJs),
                            InstanceMethod("settleMigratedMaps", &SockDatapath::SettleMigratedMaps),
@@ -147,15 +209,24 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
     });
   }
 
-  Napi::Value HoldsServices(const Napi::CallbackInfo& info) {
+  Napi::Value MapDigests(const Napi::CallbackInfo& info) {
     return Guard(info, [&](Napi::Env env) -> Napi::Value {
-      return Napi::Boolean::New(env, SockServicesHeld(Maps().services, SockServiceSlotsArg(info)));
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("services", SockServicesDigest(Maps().services));
+      o.Set("backends", SockBackendsDigest(Maps().backends));
+      return o;
     });
   }
 
-  Napi::Value HoldsBackends(const Napi::CallbackInfo& info) {
+  Napi::Value MapDigestsLater(const Napi::CallbackInfo& info) {
     return Guard(info, [&](Napi::Env env) -> Napi::Value {
-      return Napi::Boolean::New(env, SockBackendsHeld(Maps().backends, SockBackendsArg(info)));
+      return DigestLater(env, {{"services", Maps().services, SockServicesDigest}, {"backends", Maps().backends, SockBackendsDigest}});
+    });
+  }
+
+  Napi::Value ServiceRangesDigestLater(const Napi::CallbackInfo& info) {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value {
+      return DigestLater(env, {{"ranges", SockServiceRangesFd(Loaded()), SockServiceRangesDigest}});
     });
   }
 
