@@ -84,11 +84,11 @@ export class DesiredFrontends {
     if (last && sameServices && samePods && changed.length === 0) return last.state;
 
     const order = sameServices ? last.order : [...entries.keys()].sort(compareStrings);
-    const perService = [...order.map((k) => (entries.get(k) as Entry).result), hostPorts];
+    const perService = resultsOf(order, entries, hostPorts);
     // When no service's frontend keys changed, the winners and their order
     // are those of last time: the new frontends take the old ones' places.
     const inPlace = last && sameServices && samePods && last.state.conflicts.length === 0 && changed.every((c) => sameKeys(c.prev as Entry, c.next));
-    const { sorted, conflicts } = inPlace ? { sorted: replaced(last.sorted, changed), conflicts: [] } : winners(perService);
+    const { sorted, conflicts } = inPlace ? { sorted: replaced(last.sorted, changed), conflicts: [] } : winners([...perService]);
     const state = desiredState(sorted, conflicts, perService, node, config, inPlace ? last.state.layout : {});
     this.last = { node, config, nodes, entries, order, sorted, pods, hostPorts, state };
     return state;
@@ -119,6 +119,18 @@ export class DesiredFrontends {
     }
     return dirty;
   }
+}
+
+/** Each service's frontends in name order, then the hostPorts': walked, not
+ *  made into a list per sync, as often as asked (an array of 100k goes to V8's large object
+ *  space, which only a full collection frees). */
+function resultsOf(order: string[], entries: Map<string, Entry>, hostPorts: ServiceFrontends): Iterable<ServiceFrontends> {
+  return {
+    *[Symbol.iterator]() {
+      for (const k of order) yield (entries.get(k) as Entry).result;
+      yield hostPorts;
+    },
+  };
 }
 
 /** sorted with each changed service's frontends in place of its previous ones. */

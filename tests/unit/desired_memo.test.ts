@@ -1,4 +1,5 @@
 import { desiredFrontends } from '../../lib/model/desired';
+import { FORWARDING_MODE_ANNOTATION } from '../../lib/model/forwarding_mode';
 import { DesiredFrontends } from '../../lib/model/desired_memo';
 import { EndpointSlice, Service } from '../../lib/model/objects';
 import { ObjectFeed } from './object_changes';
@@ -7,8 +8,19 @@ import { Rng } from './rng';
 
 const svc = (name: string, ip: string, extra: Partial<Service['spec']> = {}) =>
   service(name, { type: 'ClusterIP', clusterIP: ip, clusterIPs: [ip], ports: [{ name: 'http', port: 80, protocol: 'TCP' }], ...extra });
-const eps = (svcName: string, addrs: string[], name = `${svcName}-1`) =>
-  slice(name, svcName, 'IPv4', addrs.map((a) => ep(a)), [{ name: 'http', port: 8080, protocol: 'TCP' }]);
+const eps = (svcName: string, addrs: string[], name = `${svcName}-1`, nodeName?: string) =>
+  slice(name, svcName, 'IPv4', addrs.map((a) => ep(a, undefined, nodeName ? { nodeName } : {})), [{ name: 'http', port: 8080, protocol: 'TCP' }]);
+/** Odd ones carry a forwarding mode kpr does not know, which is warned of. */
+const localLb = (name: string, n: number): Service => {
+  const lb = service(
+    name,
+    { type: 'LoadBalancer', clusterIP: `198.19.0.${n}`, clusterIPs: [`198.19.0.${n}`], externalTrafficPolicy: 'Local', healthCheckNodePort: 32000 + n, ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 + n }] },
+    'default',
+    { loadBalancer: { ingress: [{ ip: `198.18.200.${n}` }] } },
+  );
+  if (n % 2 === 1) lb.metadata.annotations = { [FORWARDING_MODE_ANNOTATION]: 'bogus' };
+  return lb;
+};
 
 describe('desired state memo', () => {
   const on = node();
@@ -78,6 +90,7 @@ describe('desired state memo', () => {
     const names = ['a', 'b', 'c', 'd', 'e'];
     let services = new Map<string, Service>();
     let slices = new Map<string, EndpointSlice>();
+    const seen = { healthChecks: false, noLocal: false, warnings: false };
     for (let step = 0; step < 300; step++) {
       // One to three changes between two computes.
       for (let n = 1 + rng.int(3); n > 0; n--) {
@@ -85,15 +98,22 @@ describe('desired state memo', () => {
         const sliceName = `${name}-${rng.int(2)}`;
         const what = rng.int(4);
         if (what === 0) services.delete(name);
-        // Few addresses, so that services often clash over one.
-        else if (what === 1) services.set(name, svc(name, `198.19.0.${1 + rng.int(4)}`));
+        // Few addresses, so that services often clash over one; a third are
+        // LoadBalancers with externalTrafficPolicy Local, which give health
+        // checks, frontends with no local endpoint and warnings.
+        else if (what === 1) services.set(name, rng.int(3) === 0 ? localLb(name, 1 + rng.int(4)) : svc(name, `198.19.0.${1 + rng.int(4)}`));
         else if (what === 2) slices.delete(sliceName);
-        else slices.set(sliceName, eps(rng.pick(names), [`198.18.1.${1 + rng.int(3)}`, `198.18.2.${1 + rng.int(3)}`], sliceName));
+        else slices.set(sliceName, eps(rng.pick(names), [`198.18.1.${1 + rng.int(3)}`, `198.18.2.${1 + rng.int(3)}`], sliceName, rng.pick(['node-a', 'node-b'])));
       }
       services = new Map([...services].sort());
       slices = new Map([...slices].sort());
-      check(memo, [...services.values()], [...slices.values()]);
+      const got = check(memo, [...services.values()], [...slices.values()]);
+      seen.healthChecks ||= got.healthChecks.length > 0;
+      seen.noLocal ||= got.noLocalEndpoints.external > 0;
+      seen.warnings ||= got.warnings.length > 0;
     }
+    // The sequence did reach each per-service figure the state sums up.
+    expect(seen).toEqual({ healthChecks: true, noLocal: true, warnings: true });
   });
 
   test('recomputes everything when the node changes', () => {
