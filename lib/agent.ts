@@ -162,7 +162,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   const repair = attachmentRepair(pins, kpr, log);
   kpr.attachmentsFrom(() => repair.places());
   const capacity = new CapacityReport({ log, pending: (datapath, n) => kpr.pendingForCapacity(datapath, n) });
-  // The loop is made below, once the LBs are: asked for only by syncs it runs.
+  // Called only from a full sync's check, which the loop runs: `loop` (made below, after the LBs) exists by then.
   const deps = { kpr, capacity, repair, log, resync: () => loop.mapsChanged() };
   const objectDir = cfg.bpfObjectDir ?? path.join(repoRoot(), 'bpf');
   // The edge LB first: the per-packet path is its, and the socket LB bypasses nothing without it.

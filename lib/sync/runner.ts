@@ -4,8 +4,8 @@
 // full run comes at least every syncPeriod even when nothing changes. A
 // failed run is retried. Requests that arrive while a run is due are one run.
 
-/** What a run is for: "full" re-reads the programmed state, since only a
- *  fresh read finds what was changed behind the agent's back. */
+/** What a run is for: "full" checks the programmed state against the maps,
+ *  since only they show what was changed behind the agent's back. */
 export type RunKind = 'changes' | 'full';
 
 export interface RunnerOptions {

@@ -2,9 +2,10 @@
 // the current objects into desired frontends and each load balancer writes
 // what differs from its maps (load_balancer.ts); the healthCheckNodePort
 // servers follow the same desired state. A sync with no change since the last one does
-// nothing; the periodic full sync re-reads the maps first, so entries changed
-// or deleted behind the agent's back are put back, and so are programs taken
-// off their hooks (attachment_repair.ts).
+// nothing; the periodic full sync checks the maps (the edge LB's by reading
+// them back, the socket LB's by digest, socket/map_digest.ts), so entries
+// changed or deleted behind the agent's back are put back, and so are
+// programs taken off their hooks (attachment_repair.ts).
 import { HealthCheckServers } from '../health_check_node_port';
 import { Logger } from '../log';
 import { stopwatch } from '../stopwatch';
