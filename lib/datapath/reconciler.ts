@@ -26,6 +26,8 @@ export interface LbPlanner<S, D, M, P extends Plan<S, M>, R> {
 export class Reconciler<S, D, M, P extends Plan<S, M>, R> {
   private state?: S;
   private reads = 0;
+  /** reads when the last full sync checked or read the maps. */
+  private readsChecked = 0;
   private readonly check = new MapCheck();
 
   constructor(
@@ -62,6 +64,11 @@ export class Reconciler<S, D, M, P extends Plan<S, M>, R> {
     const holdsLater = planner.holdsLater?.bind(planner);
     if (drifted && holdsLater && this.state && !this.check.overdue) {
       const r = this.sync(desired);
+      // Maps read back since the last full sync (at start, after a drift) need no check yet:
+      // at 100k services the walk would only compete with the changes that follow.
+      const fresh = this.reads !== this.readsChecked;
+      this.readsChecked = this.reads;
+      if (fresh) return r;
       const state = this.state;
       const lost = () => {
         this.state = undefined;
@@ -72,6 +79,7 @@ export class Reconciler<S, D, M, P extends Plan<S, M>, R> {
     }
     if (!this.state || !planner.holds?.(maps, this.state)) this.adopt();
     this.check.settled();
+    this.readsChecked = this.reads;
     return this.sync(desired);
   }
 

@@ -7,7 +7,7 @@
 // last time; those frontends are reused as they are, which also tells the
 // datapath plan they need no look.
 import { NO_NODE_ADDRESSES, NodeAddresses } from './backend_location';
-import { DesiredState, desiredState, hostPortOwner, ServiceFrontends, serviceFrontends, winners } from './desired';
+import { DesiredState, desiredState, hostPortOwner, patchedState, ServiceFrontends, serviceFrontends, winners } from './desired';
 import { Frontend, frontendKey } from './frontend';
 import { ModelConfig, NodeContext } from './node';
 import { Change } from './object_change';
@@ -88,8 +88,16 @@ export class DesiredFrontends {
     // When no service's frontend keys changed, the winners and their order
     // are those of last time: the new frontends take the old ones' places.
     const inPlace = last && sameServices && samePods && last.state.conflicts.length === 0 && changed.every((c) => sameKeys(c.prev as Entry, c.next));
-    const { sorted, conflicts } = inPlace ? { sorted: replaced(last.sorted, changed), conflicts: [] } : winners([...perService]);
-    const state = desiredState(sorted, conflicts, perService, node, config, inPlace ? last.state.layout : {});
+    let state: DesiredState;
+    let sorted: Frontend[];
+    if (inPlace) {
+      sorted = replaced(last.sorted, changed);
+      state = patchedState(last.state, last.sorted, sorted, changed.map((c) => ({ prev: (c.prev as Entry).result, next: c.next.result })), perService, node, config);
+    } else {
+      const won = winners([...perService]);
+      sorted = won.sorted;
+      state = desiredState(sorted, won.conflicts, perService, node, config);
+    }
     this.last = { node, config, nodes, entries, order, sorted, pods, hostPorts, state };
     return state;
   }

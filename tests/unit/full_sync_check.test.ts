@@ -32,6 +32,8 @@ function setup() {
   rec.sync(desired);
   let drifts = 0;
   const drifted = () => drifts++;
+  // The first full sync after the maps were read: nothing to check yet.
+  rec.repair(desired, drifted);
   return { maps, rec, desired, drifted, drifts: () => drifts };
 }
 
@@ -43,6 +45,27 @@ function misdirect(maps: FakeMaps): void {
 }
 
 describe('full sync check on another thread', () => {
+  test('a full sync right after the maps were read back walks nothing: at start, and after a drift', async () => {
+    const maps = new FakeMaps(100);
+    const rec = new SocketReconciler(maps, { lbMapMax: 100 });
+    const walks = jest.spyOn(maps, 'mapDigestsLater');
+    const desired = [fe('198.19.0.1', ['198.18.1.1', '198.18.1.2'])];
+    rec.adopt();
+    rec.sync(desired);
+    rec.repair(desired, () => undefined);
+    expect(walks).not.toHaveBeenCalled();
+    misdirect(maps);
+    let drifts = 0;
+    rec.repair(desired, () => drifts++);
+    await flushPromises();
+    expect({ walks: walks.mock.calls.length, drifts }).toEqual({ walks: 1, drifts: 1 });
+    rec.sync(desired);
+    rec.repair(desired, () => drifts++);
+    expect(walks).toHaveBeenCalledTimes(1);
+    rec.repair(desired, () => drifts++);
+    expect(walks).toHaveBeenCalledTimes(2);
+  });
+
   test('maps that hold what was written: nothing is read back and no sync is asked for', async () => {
     const { rec, desired, drifted, drifts } = setup();
     const reads = rec.readBacks;
