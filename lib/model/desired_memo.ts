@@ -129,9 +129,9 @@ export class DesiredFrontends {
   }
 }
 
-/** Each service's frontends in name order, then the hostPorts': walked, not
- *  made into a list per sync, as often as asked (an array of 100k goes to V8's large object
- *  space, which only a full collection frees). */
+/** Each service's frontends in name order, then the hostPorts', to walk as
+ *  often as needed rather than a list made per sync: an array of 100k goes
+ *  to V8's large object space, which only a full collection frees. */
 function resultsOf(order: string[], entries: Map<string, Entry>, hostPorts: ServiceFrontends): Iterable<ServiceFrontends> {
   return {
     *[Symbol.iterator]() {
