@@ -8,19 +8,17 @@ import { PodNetns } from '../../host/pod_netns';
 import { Logger } from '../../log';
 import { DesiredState } from '../../model/desired';
 import { formatAddrPort } from '../../model/ip_address';
-import { refusedRanges } from '../../model/refused_addresses';
 import { stopwatch } from '../../stopwatch';
 import { CapacityReport } from '../../sync/capacity';
 import { socketWanted } from '../../sync/attachment_repair';
 import { LbSync, SyncContext } from '../../sync/lb_sync';
 import { LbDeps, LoadBalancer } from '../load_balancer';
 import { RunConfig } from '../../run_config';
-import { MapCheck } from '../map_check';
 import { logMigrations, settleMigrations } from '../map_migrations';
 import { SocketDatapath, loadAddon, SocketOpenOptions, SocketTarget } from '../native';
-import { rangesDigest } from './map_digest';
 import { socketMapCapacities, SocketLbMetrics } from './metrics';
 import { SocketReconciler } from './reconciler';
+import { RefusedRanges } from './refused_ranges';
 
 export interface SocketLbOptions {
   dp: Pick<SocketDatapath, 'destroyUdpSockets' | 'replaceBypass' | 'replaceServiceRanges' | 'serviceRangesDigestLater'>;
@@ -45,16 +43,11 @@ export class SocketLb implements LbSync {
   private bypassAsked?: string;
   private bypassWritten = '';
   private bypassUnresolved = false;
-  /** The refused ranges written last, joined, and their digest (map_digest.ts). */
-  private rangesWritten?: string;
-  private rangesDigest?: string;
-  /** A full sync's check found kpr_sock_service_ranges changed behind the agent's back. */
-  private rangesDrifted = false;
-  private readonly rangesCheck = new MapCheck();
-  /** What they were made from: the same frontend layout and service CIDRs make the same ranges. */
-  private rangesFrom?: { layout: object; cidrs: readonly string[] };
+  private readonly refused: RefusedRanges;
 
-  constructor(private readonly o: SocketLbOptions) {}
+  constructor(private readonly o: SocketLbOptions) {
+    this.refused = new RefusedRanges(o);
+  }
 
   sync(desired: DesiredState, ctx: SyncContext): void {
     this.syncBypass(ctx.socketBypass, ctx.kind === 'full');
@@ -70,46 +63,13 @@ export class SocketLb implements LbSync {
     if (ctx.routine && r.writes === 0) this.o.log.debug(line);
     else this.o.log.info(line);
     if (r.udpTargets.length > 0) this.destroyUdpSockets(r.udpTargets);
-    this.syncRefused(desired, ctx.serviceCidrs, ctx.kind === 'full');
+    this.refused.sync(desired, ctx.serviceCidrs, ctx.kind === 'full');
   }
 
   /** A full sync's check found the maps changed behind the agent's back. */
   private drifted(): void {
     this.o.log.warn('socket LB: kpr_services or kpr_backends no longer hold what the agent wrote; reading them back');
     this.o.resync();
-  }
-
-  /** The service CIDRs and ClusterIPs into kpr_sock_service_ranges, after
-   *  the frontends: a new service's ClusterIP is served before its other
-   *  ports are refused. A full sync checks that the map still holds them,
-   *  on another thread (map_check.ts); when it does not, the sync that
-   *  follows writes them again, which reads the map back and mends it. */
-  private syncRefused(desired: DesiredState, cidrs: readonly string[], full: boolean): void {
-    const drifted = this.rangesDrifted || (full && this.rangesCheck.overdue);
-    if (drifted || desired.layout !== this.rangesFrom?.layout || cidrs !== this.rangesFrom.cidrs) {
-      const ranges = refusedRanges(cidrs, desired.frontends, this.o.ownsServiceCidrs);
-      const joined = ranges.join(',');
-      if (joined !== this.rangesWritten || drifted) {
-        this.o.dp.replaceServiceRanges(ranges);
-        this.rangesCheck.wrote();
-        this.rangesWritten = joined;
-        this.rangesDigest = rangesDigest(ranges);
-        this.o.log.debug(`socket LB: ${ranges.length} service CIDRs and ClusterIPs refuse the ports no frontend serves`);
-      }
-      this.rangesFrom = { layout: desired.layout, cidrs };
-      this.rangesDrifted = false;
-      if (drifted) this.rangesCheck.settled();
-    } else if (full && this.rangesDigest !== undefined) {
-      const want = this.rangesDigest;
-      this.rangesCheck.start(
-        () => this.o.dp.serviceRangesDigestLater().then((held) => held.ranges === want),
-        () => {
-          this.rangesDrifted = true;
-          this.o.log.warn('socket LB: kpr_sock_service_ranges no longer holds what the agent wrote; writing it again');
-          this.o.resync();
-        },
-      );
-    }
   }
 
   /** The bypassed pods' namespaces into kpr_sock_bypass: looked for when the
