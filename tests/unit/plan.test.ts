@@ -2,6 +2,7 @@ import { digestsOf, SocketReconciler } from '../../lib/datapath/socket/reconcile
 import { planSocketSync } from '../../lib/datapath/socket/plan';
 import { SocketState, socketState } from '../../lib/datapath/socket/programmed';
 import { ServiceSlot } from '../../lib/datapath/native';
+import { APPLY_BATCH } from '../../lib/datapath/plan';
 import { Frontend } from '../../lib/model/frontend';
 import { FakeMaps } from './fake_maps';
 
@@ -53,6 +54,25 @@ describe('datapath plan', () => {
     expect(r).toEqual({ frontends: 2, backends: 2, writes: 6, skipped: [], udpTargets: [] });
     expectProgrammed(maps, desired);
     expect(maps.view()['198.19.0.2:80/TCP']).toEqual({ svcId: 2, affinity: 0, backends: [], ids: [] });
+  });
+
+  test(`a step of more than ${APPLY_BATCH} entries is written in batches, in order, and the maps hold them all`, () => {
+    const n = APPLY_BATCH + 100;
+    const maps = new FakeMaps(4 * n);
+    const backends = Array.from({ length: n }, (_, i) => `198.18.${i >> 8}.${i & 255}:80`);
+    const desired = [fe('198.19.0.1', 80, backends)];
+    const rec = new SocketReconciler(maps, { lbMapMax: 4 * n });
+    expect(rec.sync(desired).writes).toBe(2 * n + 1);
+    expect(maps.ops.map((o) => [o.op, o.items.length])).toEqual([
+      ['updateBackends', APPLY_BATCH],
+      ['updateBackends', 100],
+      ['updateServices', APPLY_BATCH],
+      ['updateServices', 100],
+      ['updateServices', 1],
+    ]);
+    expect(maps.ops[3].items[99]).toBe(n);
+    expectProgrammed(maps, desired);
+    expectDigestsKept(rec, maps);
   });
 
   test('an unchanged sync writes nothing', () => {
@@ -210,6 +230,24 @@ describe('datapath plan', () => {
     maps.backends.set(99, { id: 99, addr: '198.18.9.9', port: 1, svcId: 7 });
     new SocketReconciler(maps, { lbMapMax: LARGE }).sync(desired);
     expectProgrammed(maps, desired);
+  });
+
+  test('hand-broken: a slot read back with a count and a timeout of its own is written again, and only it', () => {
+    const maps = new FakeMaps(LARGE);
+    const desired = [fe('198.19.0.1', 80, ['198.18.1.1:80', '198.18.1.2:80', '198.18.1.3:80'])];
+    new SocketReconciler(maps, { lbMapMax: LARGE }).sync(desired);
+    const slot = maps.services.get('198.19.0.1|80|TCP|2') as ServiceSlot;
+    Object.assign(slot, { count: 7, affinityTimeout: 30 });
+    const rec = new SocketReconciler(maps, { lbMapMax: LARGE });
+    maps.ops.length = 0;
+    rec.sync(desired);
+    expect(maps.ops.map((o) => [o.op, o.items])).toEqual([['updateServices', [2]]]);
+    expect(maps.services.get('198.19.0.1|80|TCP|2')).toMatchObject({ count: 0, affinityTimeout: 0 });
+    expectProgrammed(maps, desired);
+    expectDigestsKept(rec, maps);
+    maps.ops.length = 0;
+    rec.sync(desired);
+    expect(maps.ops).toEqual([]);
   });
 
   test('hand-broken: two frontends given one service id; the first keeps it, the other gets one of its own', () => {

@@ -9,7 +9,8 @@
 // entry count and each lane's sum over entries, so entries can be taken out
 // as well as added. Both sides must feed the same words in the same order.
 import { Protocol } from '../../model/protocol';
-import { Backend, ServiceSlot } from '../native';
+import { Backend, FrontendKey, ServiceSlot } from '../native';
+import { forEachSlot, SlotLayout } from './slot_layout';
 
 /** IP protocol numbers, as the maps hold them (kpr_consts.h). */
 const PROTO_NUMBER: Record<Protocol, number> = { TCP: 6, UDP: 17, SCTP: 132 };
@@ -83,26 +84,20 @@ export class MapDigest {
   }
 }
 
-/** What a programmed frontend puts into kpr_services (programmed.ts). */
-export interface FrontendEntries {
-  addr: string;
-  port: number;
-  proto: Protocol;
-  master?: ServiceSlot;
-  slots: Map<number, ServiceSlot>;
-}
-
 /** The words of a service map key up to its slot. */
 const frontendHash = (addr: string, port: number, proto: Protocol) => new EntryHash().text(addr).word(port).word(PROTO_NUMBER[proto]);
 
-const slotHash = (frontend: EntryHash, s: ServiceSlot) => frontend.copy().word(s.slot).word(s.svcId).word(s.backendId).word(s.count).word(s.affinityTimeout);
+const slotHash = (frontend: EntryHash, slot: number, svcId: number, backendId: number, count: number, affinityTimeout: number) =>
+  frontend.copy().word(slot).word(svcId).word(backendId).word(count).word(affinityTimeout);
+
+const entryHash = (frontend: EntryHash, s: ServiceSlot) => slotHash(frontend, s.slot, s.svcId, s.backendId, s.count, s.affinityTimeout);
 
 /** Counts f's master and slots into d, or out of it; the key's words are
  *  hashed once for all of them. */
-export function countFrontend(d: MapDigest, f: FrontendEntries, sign: 1 | -1): void {
+export function countFrontend(d: MapDigest, f: SlotLayout & FrontendKey, sign: 1 | -1): void {
   const fh = frontendHash(f.addr, f.port, f.proto);
-  if (f.master) d.count(slotHash(fh, f.master), sign);
-  for (const s of f.slots.values()) d.count(slotHash(fh, s), sign);
+  if (f.master) d.count(entryHash(fh, f.master), sign);
+  forEachSlot(f, (slot, svcId, backendId, count, affinityTimeout) => d.count(slotHash(fh, slot, svcId, backendId, count, affinityTimeout), sign));
 }
 
 export function countBackend(d: MapDigest, b: Backend, sign: 1 | -1): void {
@@ -112,7 +107,7 @@ export function countBackend(d: MapDigest, b: Backend, sign: 1 | -1): void {
 /** kpr_services holding exactly these slots would have this digest. */
 export function slotsDigest(slots: Iterable<ServiceSlot>): string {
   const d = new MapDigest();
-  for (const s of slots) d.count(slotHash(frontendHash(s.addr, s.port, s.proto), s), 1);
+  for (const s of slots) d.count(entryHash(frontendHash(s.addr, s.port, s.proto), s), 1);
   return d.text;
 }
 

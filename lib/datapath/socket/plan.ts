@@ -14,10 +14,13 @@ import { BackendAddr, backendKey, compareBackends, formatFrontend, Frontend, fro
 import { IdAllocator } from '../ids';
 import { Backend, SocketMaps, ServiceSlot, ServiceSlotKey, SocketTarget } from '../native';
 import { Plan, planOf, SkippedFrontend, stepsOf } from '../plan';
+import { BackendTable } from './backend_table';
 import { countBackend } from './map_digest';
 import { countRefs, planIndex } from './plan_index';
+import { BackendWrites, slotOf, SlotWrites } from './plan_writes';
 import { ProgrammedSocketFrontend, SocketState, svcIdOf } from './programmed';
 import { assignSlots } from './slot_assignment';
+import { forEachSlot, hasSlot, slotHolds } from './slot_layout';
 
 const step = stepsOf<SocketMaps>();
 
@@ -45,18 +48,20 @@ interface Budget {
 }
 
 interface Changes {
-  backends: Backend[];
-  slots: ServiceSlot[];
+  backends: BackendWrites;
+  slots: SlotWrites;
   masters: ServiceSlot[];
   surplus: ServiceSlotKey[];
 }
 
-// Literal objects of one shape: spreading into them is many times slower.
-function slotOf(f: Frontend, slot: number, svcId: number, backendId: number, count: number, affinityTimeout: number): ServiceSlot {
-  return { addr: f.addr, port: f.port, proto: f.proto, slot, svcId, backendId, count, affinityTimeout };
-}
-
 const keyOf = (s: ServiceSlotKey): ServiceSlotKey => ({ addr: s.addr, port: s.port, proto: s.proto, slot: s.slot });
+
+/** The keys of f's slots (> 0) in the service map. */
+function slotKeys(f: ProgrammedSocketFrontend): ServiceSlotKey[] {
+  const keys: ServiceSlotKey[] = [];
+  forEachSlot(f, (slot) => keys.push({ addr: f.addr, port: f.port, proto: f.proto, slot }));
+  return keys;
+}
 
 /** Takes the room f needs from the budget, or says why there is none. */
 function reserveRoom(f: Frontend, prev: ProgrammedSocketFrontend | undefined, svcId: number | undefined, newBackends: number, budget: Budget): string | undefined {
@@ -65,7 +70,7 @@ function reserveRoom(f: Frontend, prev: ProgrammedSocketFrontend | undefined, sv
   if (n > MAX_BACKENDS_PER_FRONTEND) return `${n} backends, more than the ${MAX_BACKENDS_PER_FRONTEND} a frontend can hold`;
   if (svcId === undefined && budget.svcIds.free < 1) return `no free service id (--bpf-lb-map-max ${max})`;
   let added = prev?.master ? 0 : 1;
-  for (let slot = 1; slot <= n; slot++) if (!prev?.slots.has(slot)) added++;
+  for (let slot = 1; slot <= n; slot++) if (!prev || !hasSlot(prev, slot)) added++;
   if (added > budget.serviceEntries) return `service map full (--bpf-lb-map-max ${max} entries)`;
   if (newBackends > budget.backendIds.free) return `backend map full (--bpf-lb-map-max ${max} entries)`;
   budget.serviceEntries -= added;
@@ -73,14 +78,17 @@ function reserveRoom(f: Frontend, prev: ProgrammedSocketFrontend | undefined, sv
 }
 
 /** Whether prev already serves f as it should. The common case by far, so
- *  it allocates nothing: f.backends is sorted and unique, and a consistent
+ *  it allocates one probe: f.backends is sorted and unique, and a consistent
  *  frontend's slots hold distinct backends, so finding each of the count
  *  slot backends in f.backends proves the sets equal. */
-function isCurrent(f: Frontend, prev: ProgrammedSocketFrontend, svcId: number | undefined, backends: Map<number, Backend>): boolean {
+function isCurrent(f: Frontend, prev: ProgrammedSocketFrontend, svcId: number | undefined, backends: BackendTable): boolean {
   const m = prev.master;
   if (!prev.consistent || !m || m.svcId !== svcId || m.count !== f.backends.length || m.affinityTimeout !== f.affinityTimeout) return false;
-  for (const s of prev.slots.values()) {
-    if (!hasBackend(f.backends, backends.get(s.backendId) as Backend)) return false;
+  const probe: BackendAddr = { addr: '', port: 0 };
+  for (const id of prev.slotBackends) {
+    probe.addr = backends.addrOf(id) as string;
+    probe.port = backends.portOf(id);
+    if (!hasBackend(f.backends, probe)) return false;
   }
   return true;
 }
@@ -110,12 +118,14 @@ function planFrontend(
   // Backends this frontend owns now, by address: they keep their ids.
   const owned = new Map<string, number>();
   const current = new Map<number, string>();
-  for (const [slot, s] of prev?.slots ?? []) {
-    const b = state.backends.get(s.backendId);
-    if (prevSvcId === undefined || !b || b.svcId !== prevSvcId) continue;
-    const key = backendKey(b);
-    if (!owned.has(key)) owned.set(key, b.id);
-    if (owned.get(key) === b.id) current.set(slot, key);
+  if (prev && prevSvcId !== undefined) {
+    forEachSlot(prev, (slot, _svcId, backendId) => {
+      const b = state.backends.get(backendId);
+      if (!b || b.svcId !== prevSvcId) return;
+      const key = backendKey(b);
+      if (!owned.has(key)) owned.set(key, b.id);
+      if (owned.get(key) === b.id) current.set(slot, key);
+    });
   }
   const byKey = new Map(f.backends.map((b) => [backendKey(b), b]));
   const fresh = [...byKey.keys()].filter((k) => !owned.has(k));
@@ -128,32 +138,29 @@ function planFrontend(
     const id = budget.backendIds.allocate() as number;
     const b = byKey.get(key) as BackendAddr;
     idOf.set(key, id);
-    changes.backends.push({ id, addr: b.addr, port: b.port, svcId });
+    changes.backends.push(id, b.addr, b.port, svcId);
   }
-  const next: ProgrammedSocketFrontend = { key: frontendKey(f), addr: f.addr, port: f.port, proto: f.proto, slots: new Map(), consistent: true };
-  assignSlots([...byKey.keys()], current).forEach((key, i) => {
-    const slot = slotOf(f, i + 1, svcId, idOf.get(key) as number, 0, 0);
-    next.slots.set(slot.slot, slot);
-    const old = prev?.slots.get(slot.slot);
-    if (!old || old.backendId !== slot.backendId || old.svcId !== svcId) changes.slots.push(slot);
-  });
   const count = f.backends.length;
-  next.master = slotOf(f, 0, svcId, 0, count, f.affinityTimeout);
+  const master = slotOf(f, 0, svcId, 0, count, f.affinityTimeout);
+  const slotBackends = assignSlots([...byKey.keys()], current).map((key) => idOf.get(key) as number);
   const m = prev?.master;
-  if (!m || m.svcId !== svcId || m.count !== count || m.affinityTimeout !== f.affinityTimeout) changes.masters.push(next.master);
-  for (const [slot, s] of prev?.slots ?? []) if (slot > count) changes.surplus.push(keyOf(s));
-  return next;
+  slotBackends.forEach((id, i) => {
+    if (!prev || !slotHolds(prev, i + 1, svcId, id)) changes.slots.push(f, i + 1, svcId, id);
+  });
+  if (!m || m.svcId !== svcId || m.count !== count || m.affinityTimeout !== f.affinityTimeout) changes.masters.push(master);
+  if (prev) for (const k of slotKeys(prev)) if (k.slot > count) changes.surplus.push(k);
+  return { key: frontendKey(f), addr: f.addr, port: f.port, proto: f.proto, master, slotBackends, consistent: true };
 }
 
 /** Backends of the given frontends' UDP slots, by address. */
-function udpBackends(frontends: Iterable<ProgrammedSocketFrontend>, backends: Map<number, Backend>): Map<string, SocketTarget> {
+function udpBackends(frontends: Iterable<ProgrammedSocketFrontend>, backends: BackendTable): Map<string, SocketTarget> {
   const out = new Map<string, SocketTarget>();
   for (const f of frontends) {
     if (f.proto !== 'UDP') continue;
-    for (const s of f.slots.values()) {
-      const b = backends.get(s.backendId);
+    forEachSlot(f, (_slot, _svcId, backendId) => {
+      const b = backends.get(backendId);
       if (b) out.set(backendKey(b), { addr: b.addr, port: b.port });
-    }
+    });
   }
   return out;
 }
@@ -264,13 +271,13 @@ export function planSocketSync(state: SocketState, desired: Frontend[], limits: 
     serviceEntries: limits.lbMapMax - index.serviceEntries,
     limits,
   };
-  const changes: Changes = { backends: [], slots: [], masters: [], surplus: [] };
+  const changes: Changes = { backends: new BackendWrites(), slots: new SlotWrites(), masters: [], surplus: [] };
   const places = changedPlaces(state, desired);
   const { frontends, replanned, replaced, skipped } = places ? walkChanged(state, desired, places, budget, changes) : walkAll(state, desired, budget, changes);
 
   const removed = replaced.filter((f) => !frontends.has(f.key));
   const removedMasters = removed.flatMap((f) => (f.master ? [keyOf(f.master)] : []));
-  const removedSlots = removed.flatMap((f) => [...f.slots.values()].map(keyOf));
+  const removedSlots = removed.flatMap(slotKeys);
   const leftUdp = udpBackends(replaced.filter((f) => f.proto === 'UDP'), state.backends);
 
   // Ids are freed only now: what this plan deletes is still in the maps
@@ -281,8 +288,8 @@ export function planSocketSync(state: SocketState, desired: Frontend[], limits: 
   const candidates = readBack ? [...state.backends.keys()].filter((id) => index.backendRefs.get(id) === 0) : dropped;
   const unused = [...new Set(candidates)].filter((id) => state.backends.has(id));
   const backends = state.backends;
-  for (const b of changes.backends) {
-    backends.set(b.id, b);
+  for (const b of changes.backends.values()) {
+    backends.set(b);
     countBackend(index.backendsDigest, b, 1);
   }
   for (const id of unused) {
@@ -294,8 +301,8 @@ export function planSocketSync(state: SocketState, desired: Frontend[], limits: 
   const next: SocketState = { frontends, backends, index, planned: skipped.length === 0 ? desired : undefined };
 
   const steps = [
-    step('updateBackends', changes.backends),
-    step('updateServices', changes.slots),
+    step('updateBackends', changes.backends.list()),
+    step('updateServices', changes.slots.list()),
     step('updateServices', changes.masters),
     step('deleteServices', changes.surplus),
     step('deleteServices', removedMasters),

@@ -6,6 +6,7 @@ import { IdCounts } from '../id_counts';
 import { IdAllocator } from '../ids';
 import { countBackend, countFrontend, MapDigest } from './map_digest';
 import { entriesOf, PlanIndex, ProgrammedSocketFrontend, SocketState, svcIdOf } from './programmed';
+import { forEachSlot } from './slot_layout';
 
 /** The index of state read from the maps. */
 export function planIndex(state: SocketState, max: number): PlanIndex {
@@ -33,6 +34,8 @@ export function countRefs(index: PlanIndex, f: ProgrammedSocketFrontend, delta: 
   const svcId = svcIdOf(f);
   if (svcId !== undefined && index.svcRefs.add(svcId, delta) === 0) index.svcIds.release(svcId);
   const dropped: number[] = [];
-  for (const s of f.slots.values()) if (index.backendRefs.add(s.backendId, delta) === 0) dropped.push(s.backendId);
+  forEachSlot(f, (_slot, _svcId, backendId) => {
+    if (index.backendRefs.add(backendId, delta) === 0) dropped.push(backendId);
+  });
   return dropped;
 }

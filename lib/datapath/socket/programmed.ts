@@ -7,17 +7,15 @@ import { Protocol } from '../../model/protocol';
 import { Backend, ServiceSlot } from '../native';
 import { IdCounts } from '../id_counts';
 import { IdAllocator } from '../ids';
+import { BackendTable } from './backend_table';
 import { MapDigest } from './map_digest';
+import { keepSlot, slotBackend, SlotLayout } from './slot_layout';
 
-export interface ProgrammedSocketFrontend {
+export interface ProgrammedSocketFrontend extends SlotLayout {
   key: string;
   addr: string;
   port: number;
   proto: Protocol;
-  /** Slot 0; missing only if an earlier writer stopped halfway. */
-  master?: ServiceSlot;
-  /** Backend slots by slot number (> 0). */
-  slots: Map<number, ServiceSlot>;
   /** Master and slots agree: slots are exactly 1..count, each holding a
    *  distinct existing backend of this frontend's service id. Always true
    *  for what a plan wrote; read-back state may say otherwise after a crash
@@ -46,7 +44,7 @@ export interface PlanIndex {
 
 export interface SocketState {
   frontends: Map<string, ProgrammedSocketFrontend>;
-  backends: Map<number, Backend>;
+  backends: BackendTable;
   /** Kept by plans from one sync to the next; missing for state read from
    *  the maps, which the next plan indexes in full. */
   index?: PlanIndex;
@@ -58,6 +56,8 @@ export interface SocketState {
 
 export function socketState(slots: ServiceSlot[], backends: Backend[]): SocketState {
   const frontends = new Map<string, ProgrammedSocketFrontend>();
+  // A frontend's slots are kept once its master is known: the dump's order is the hash's.
+  const slotsRead = new Map<ProgrammedSocketFrontend, ServiceSlot[]>();
   for (const d of slots) {
     // Literal objects of one shape: spreading 200k entries costs far more.
     const s: ServiceSlot = {
@@ -73,45 +73,47 @@ export function socketState(slots: ServiceSlot[], backends: Backend[]): SocketSt
     const key = frontendKey(s);
     let f = frontends.get(key);
     if (!f) {
-      f = { key, addr: s.addr, port: s.port, proto: s.proto, slots: new Map(), consistent: false };
+      f = { key, addr: s.addr, port: s.port, proto: s.proto, slotBackends: [], consistent: false };
       frontends.set(key, f);
+      slotsRead.set(f, []);
     }
     if (s.slot === 0) f.master = s;
-    else f.slots.set(s.slot, s);
+    else slotsRead.get(f)?.push(s);
   }
-  const byId = new Map(backends.map((b) => [b.id, { id: b.id, addr: canonicalAddr(b.addr), port: b.port, svcId: b.svcId }]));
+  for (const [f, read] of slotsRead) for (const s of read) keepSlot(f, s);
+  const byId = new BackendTable(backends.map((b) => ({ id: b.id, addr: canonicalAddr(b.addr), port: b.port, svcId: b.svcId })));
   for (const f of frontends.values()) f.consistent = isConsistent(f, byId);
   return { frontends, backends: byId };
 }
 
-function isConsistent(f: ProgrammedSocketFrontend, backends: Map<number, Backend>): boolean {
+function isConsistent(f: ProgrammedSocketFrontend, backends: BackendTable): boolean {
   const m = f.master;
-  if (!m || f.slots.size !== m.count) return false;
+  if (!m || f.oddSlots || f.slotBackends.length !== m.count) return false;
   const seen = new Set<number>();
-  for (let slot = 1; slot <= m.count; slot++) {
-    const s = f.slots.get(slot);
-    const b = s && backends.get(s.backendId);
-    if (!b || s.svcId !== m.svcId || b.svcId !== m.svcId || seen.has(b.id)) return false;
-    seen.add(b.id);
+  for (const id of f.slotBackends) {
+    if (backends.svcIdOf(id) !== m.svcId || seen.has(id)) return false;
+    seen.add(id);
   }
   return true;
 }
 
 /** The frontend's service id; a frontend without a master still has it in its slots. */
 export function svcIdOf(f: ProgrammedSocketFrontend): number | undefined {
-  return f.master?.svcId ?? f.slots.values().next().value?.svcId;
+  return f.master?.svcId ?? f.oddSlots?.values().next().value?.svcId;
 }
 
 /** Map entries (master and slots) the frontend occupies. */
 export function entriesOf(f: ProgrammedSocketFrontend): number {
-  return (f.master ? 1 : 0) + f.slots.size;
+  let n = (f.master ? 1 : 0) + (f.oddSlots?.size ?? 0);
+  for (const id of f.slotBackends) if (id !== 0) n++;
+  return n;
 }
 
 /** The active backends (slots 1..count) of a frontend that resolve to a backend entry, in slot order. */
-export function activeBackends(f: ProgrammedSocketFrontend, backends: Map<number, Backend>): Backend[] {
+export function activeBackends(f: ProgrammedSocketFrontend, backends: BackendTable): Backend[] {
   const out: Backend[] = [];
   for (let slot = 1; slot <= (f.master?.count ?? 0); slot++) {
-    const b = backends.get(f.slots.get(slot)?.backendId ?? 0);
+    const b = backends.get(slotBackend(f, slot) ?? 0);
     if (b) out.push(b);
   }
   return out;
