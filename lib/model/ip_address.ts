@@ -55,8 +55,18 @@ function ipv6Groups(s: string): number[] | undefined {
   }
   if (gap < 0) return groups.length === 8 ? groups : undefined;
   if (groups.length > 7) return undefined;
-  groups.splice(gap, 0, ...new Array<number>(8 - groups.length).fill(0));
+  const zeros = 8 - groups.length;
+  for (let k = 0; k < zeros; k++) groups.push(0);
+  for (let k = 7; k >= gap + zeros; k--) groups[k] = groups[k - zeros];
+  for (let k = gap; k < gap + zeros; k++) groups[k] = 0;
   return groups;
+}
+
+/** Groups from..to - 1, colon-separated. */
+function joinGroups(g: number[], from: number, to: number): string {
+  let out = '';
+  for (let i = from; i < to; i++) out += i === from ? g[i].toString(16) : `:${g[i].toString(16)}`;
+  return out;
 }
 
 function formatIpv6(g: number[]): string {
@@ -69,18 +79,17 @@ function formatIpv6(g: number[]): string {
     if (j - i > bestLen) [best, bestLen] = [i, j - i];
     i = j;
   }
-  const hex = (from: number, to: number) => g.slice(from, to).map((x) => x.toString(16)).join(':');
-  return best < 0 ? hex(0, 8) : `${hex(0, best)}::${hex(best + bestLen, 8)}`;
+  return best < 0 ? joinGroups(g, 0, 8) : `${joinGroups(g, 0, best)}::${joinGroups(g, best + bestLen, 8)}`;
 }
 
 /** The canonical spelling of s, or undefined if s is not an address a
  *  service or endpoint can have. Zone ids and IPv4-mapped IPv6 addresses are
  *  refused: Kubernetes treats the latter as IPv4, the datapath could not. */
 export function canonicalIp(s: string): string | undefined {
-  if (isIPv4(s)) return s;
+  if (!s.includes(':')) return isIPv4(s) ? s : undefined;
   const g = ipv6Groups(s);
   if (!g) return undefined;
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return undefined;
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) return undefined;
   return formatIpv6(g);
 }
 
