@@ -1,6 +1,7 @@
 // The endpoints of one service port, from the service's slices of one
-// family. Each endpoint contributes its first address only: the API declares
-// an endpoint's addresses fungible and kube-proxy uses the first.
+// family. Each endpoint contributes the one address decoding kept, its first:
+// the API declares an endpoint's addresses fungible and kube-proxy uses the
+// first.
 import { PlacedBackend } from './backend_location';
 import { dedupeEndpoints, EndpointCandidate } from './endpoint_duplicates';
 import { endpointConditions } from './endpoint_conditions';
@@ -15,7 +16,7 @@ export function portEndpoints(sp: ServicePort, slices: EndpointSlice[]): Endpoin
     const port = endpointPort(sp, slice);
     if (port === undefined) continue;
     for (const ep of slice.endpoints) {
-      candidates.push({ addr: ep.addresses[0], port, conditions: endpointConditions(ep), nodeName: ep.nodeName, hints: ep.hints });
+      candidates.push({ addr: ep.address, port, conditions: endpointConditions(ep), nodeName: ep.nodeName, hints: ep.hints });
     }
   }
   return dedupeEndpoints(candidates);

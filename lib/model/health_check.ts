@@ -23,7 +23,7 @@ export function healthCheck(svc: Service, slices: EndpointSlice[], node: NodeCon
   for (const slice of slices) {
     if (slice.addressType === 'FQDN' || !(slice.ports ?? []).some((p) => p.port !== undefined)) continue;
     for (const ep of slice.endpoints) {
-      if (ep.nodeName === node.name && (ep.conditions?.ready ?? true)) local.add(ep.addresses[0]);
+      if (ep.nodeName === node.name && (ep.conditions?.ready ?? true)) local.add(ep.address);
     }
   }
   return { namespace: svc.metadata.namespace, name: svc.metadata.name, port, localEndpoints: local.size };

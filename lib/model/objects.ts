@@ -82,7 +82,10 @@ export interface EndpointHints {
 }
 
 export interface Endpoint {
-  addresses: string[];
+  /** The first of the endpoint's addresses: the API has them all fungible
+   *  and proxies use the first, so the others are checked and not kept
+   *  (an array per endpoint was 56 MB of a node's heap at 1M endpoints). */
+  address: string;
   conditions?: EndpointConditions;
   nodeName?: string;
   hints?: EndpointHints;

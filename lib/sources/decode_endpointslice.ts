@@ -38,7 +38,7 @@ function endpoint(r: FieldReader, v: unknown, at: string, type: AddressType): En
   if (addresses.length === 0) r.fail(`${at}.addresses`, 'must hold at least one address');
   const conditions = r.object(ep.conditions, `${at}.conditions`);
   return {
-    addresses: addresses.map((a, j) => address(r, a, `${at}.addresses[${j}]`, type)),
+    address: addresses.map((a, j) => address(r, a, `${at}.addresses[${j}]`, type))[0],
     conditions:
       conditions &&
       shared({

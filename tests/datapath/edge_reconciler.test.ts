@@ -35,13 +35,13 @@ const lb: Service = {
 };
 
 function webSlices(v4: string[]): EndpointSlice[] {
-  const endpoints = (addrs: string[]) => addrs.map((a, i) => ({ addresses: [a], nodeName: i % 2 === 0 ? 'node-a' : 'node-b' }));
+  const endpoints = (addrs: string[]) => addrs.map((a, i) => ({ address: a, nodeName: i % 2 === 0 ? 'node-a' : 'node-b' }));
   return [
     { metadata: meta('web-4', { [SERVICE_NAME_LABEL]: 'web' }), addressType: 'IPv4', endpoints: endpoints(v4), ports: [{ port: 8080 }] },
     { metadata: meta('web-6', { [SERVICE_NAME_LABEL]: 'web' }), addressType: 'IPv6', endpoints: endpoints(['fd00:198:18:1::1', 'fd00:198:18:1::2']), ports: [{ port: 8080 }] },
   ];
 }
-const lbSlice: EndpointSlice = { metadata: meta('lb-1', { [SERVICE_NAME_LABEL]: 'lb' }), addressType: 'IPv4', endpoints: [{ addresses: ['198.18.2.1'], nodeName: 'node-b' }], ports: [{ port: 8443, protocol: 'UDP' }] };
+const lbSlice: EndpointSlice = { metadata: meta('lb-1', { [SERVICE_NAME_LABEL]: 'lb' }), addressType: 'IPv4', endpoints: [{ address: '198.18.2.1', nodeName: 'node-b' }], ports: [{ port: 8443, protocol: 'UDP' }] };
 
 const CONFIG = { nodePortAddresses: [], lbMode: 'snat' as const, lbAlgorithm: 'maglev' as const, lbSourceRangeAllTypes: false, externalClusterIP: false, localhostNodePorts: false, podPath: false };
 const edge = (services: Service[], slices: EndpointSlice[]) => desiredFrontends(services, slices, THIS_NODE, CONFIG, nodeAddresses(NODES)).edgeFrontends;

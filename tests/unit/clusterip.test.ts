@@ -65,10 +65,10 @@ describe('ClusterIP frontends', () => {
     ]);
   });
 
-  test('backends are sorted and unique across slices, first address of each endpoint only', () => {
+  test('backends are sorted and unique across slices', () => {
     const svc = service('web', { clusterIP: '198.19.0.10', ports: [{ port: 80 }] });
     const slices = [
-      slice('web-b', 'web', 'IPv4', [ep('198.18.1.3'), { addresses: ['198.18.1.1', '198.18.1.9'] }], [{ port: 8080 }]),
+      slice('web-b', 'web', 'IPv4', [ep('198.18.1.3'), { address: '198.18.1.1' }], [{ port: 8080 }]),
       slice('web-a', 'web', 'IPv4', [ep('198.18.1.2'), ep('198.18.1.1')], [{ port: 8080 }]),
     ];
     expect(clusterIpFrontends(svc, slices)[0].backends.map((b) => b.addr)).toEqual(['198.18.1.1', '198.18.1.2', '198.18.1.3']);

@@ -1,5 +1,6 @@
 import { decodeDocument, decodeObject } from '../../lib/sources/decode_object';
 import { Json } from '../../lib/sources/field_reader';
+import { EndpointSlice } from '../../lib/model/objects';
 
 const svc = (spec: Json, metadata: Json = { name: 'web', namespace: 'shop' }): Json => ({ apiVersion: 'v1', kind: 'Service', metadata, spec });
 const eps = (body: Json, metadata: Json = { name: 'web-1', namespace: 'shop' }): Json => ({
@@ -50,7 +51,7 @@ describe('valid objects decode to their typed form', () => {
       object: {
         metadata: { name: 'web-1', namespace: 'shop', labels: { 'kubernetes.io/service-name': 'web' }, annotations: {} },
         addressType: 'IPv4',
-        endpoints: [{ addresses: ['198.18.1.1'], conditions: { ready: undefined, serving: undefined, terminating: false } }],
+        endpoints: [{ address: '198.18.1.1', conditions: { ready: undefined, serving: undefined, terminating: false } }],
         ports: [{ name: undefined, port: 8080, protocol: 'TCP' }],
       },
     });
@@ -106,9 +107,14 @@ describe('valid objects decode to their typed form', () => {
         annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': '2025-01-02T03:04:05Z' },
       },
       addressType: 'IPv4',
-      endpoints: [{ addresses: ['198.18.1.1'], nodeName: 'node-a', hints: { forZones: [{ name: 'zone-a' }], forNodes: [{ name: 'node-a' }] } }],
+      endpoints: [{ address: '198.18.1.1', nodeName: 'node-a', hints: { forZones: [{ name: 'zone-a' }], forNodes: [{ name: 'node-a' }] } }],
       ports: [{ port: 8080 }],
     });
+  });
+
+  test('EndpointSlice: an endpoint keeps its first address, the others are checked and dropped', () => {
+    const doc = eps({ endpoints: [{ addresses: ['198.18.1.1', '198.18.1.9'] }], ports: [{ port: 8080 }] });
+    expect((decodeObject(doc)?.object as EndpointSlice).endpoints).toEqual([{ address: '198.18.1.1' }]);
   });
 
   test('Node: cluster-scoped, IP addresses only', () => {
@@ -197,6 +203,7 @@ describe('invalid objects name kind, namespace/name, field and problem', () => {
     ['slice unknown addressType', eps({ addressType: 'IPv5' }), 'EndpointSlice shop/web-1: addressType: must be one of IPv4, IPv6, FQDN, got "IPv5"'],
     ['IPv6 address in IPv4 slice', eps({ endpoints: [{ addresses: ['fd00:198:18::1'] }] }), 'EndpointSlice shop/web-1: endpoints[0].addresses[0]: "fd00:198:18::1" is not an IPv4 address'],
     ['bad address', eps({ endpoints: [{ addresses: ['198.18.1.1'] }, { addresses: ['198.18.1'] }] }), 'EndpointSlice shop/web-1: endpoints[1].addresses[0]: "198.18.1" is not a valid IP address'],
+    ['bad second address', eps({ endpoints: [{ addresses: ['198.18.1.1', '198.18.1'] }] }), 'EndpointSlice shop/web-1: endpoints[0].addresses[1]: "198.18.1" is not a valid IP address'],
     ['no addresses', eps({ endpoints: [{ addresses: [] }] }), 'EndpointSlice shop/web-1: endpoints[0].addresses: must hold at least one address'],
     ['addresses missing', eps({ endpoints: [{}] }), 'EndpointSlice shop/web-1: endpoints[0].addresses: is required'],
     ['condition not a boolean', eps({ endpoints: [{ addresses: ['198.18.1.1'], conditions: { ready: 'yes' } }] }), 'EndpointSlice shop/web-1: endpoints[0].conditions.ready: must be true or false, got "yes"'],

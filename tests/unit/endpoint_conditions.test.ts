@@ -14,7 +14,7 @@ describe("unset conditions mean what kube-proxy reads them as (nil serving is tr
     [{ ready: false, terminating: true }, false, true, true],
     [{ ready: false, serving: true, terminating: true }, false, true, true],
   ])('%j -> ready %s serving %s terminating %s', (conditions, ready, serving, terminating) => {
-    expect(endpointConditions({ addresses: ['198.18.0.1'], conditions })).toEqual({ ready, serving, terminating });
+    expect(endpointConditions({ address: '198.18.0.1', conditions })).toEqual({ ready, serving, terminating });
   });
 });
 
@@ -41,7 +41,7 @@ describe('usable endpoints', () => {
 
 describe('a terminating endpoint that does not say whether it serves', () => {
   test('takes traffic when no endpoint is ready, as kube-proxy sends it (nil serving is true)', () => {
-    const eps = [{ name: 'old', conditions: endpointConditions({ addresses: ['198.18.0.1'], conditions: { ready: false, terminating: true } }) }];
+    const eps = [{ name: 'old', conditions: endpointConditions({ address: '198.18.0.1', conditions: { ready: false, terminating: true } }) }];
     expect(usableEndpoints(eps).map((e) => e.name)).toEqual(['old']);
   });
 });

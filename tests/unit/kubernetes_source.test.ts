@@ -119,7 +119,7 @@ function setup() {
   const nodeSets: string[][] = [];
   const handlers: KubernetesHandlers = {
     service: (key, s) => events.push(`service ${key} ${s ? s.spec.clusterIP : 'deleted'}`),
-    endpointSlice: (key, s) => events.push(`slice ${key} ${s ? s.endpoints[0].addresses[0] : 'deleted'}`),
+    endpointSlice: (key, s) => events.push(`slice ${key} ${s ? s.endpoints[0].address : 'deleted'}`),
     node: (n) => events.push(`node ${n ? n.metadata.labels['topology.kubernetes.io/zone'] : 'none'}`),
     nodes: (all) => nodeSets.push(all.map((n) => `${n.metadata.name}=${n.status?.addresses?.[0]?.address}`).sort()),
     pod: (key, p) => events.push(`pod ${key} ${p ? p.status?.podIPs?.[0]?.ip : 'deleted'}`),

@@ -112,7 +112,7 @@ describe('manifest source', () => {
     const w = await start();
     expect(w.emits).toHaveLength(1);
     expect(services(w.last)).toEqual(['a=198.19.0.1:80', 'b=198.19.0.2:80', 'd=198.19.0.4:80', 'e=198.19.0.5:80']);
-    expect(w.last.endpointSlices.map((s) => s.endpoints[0].addresses[0])).toEqual(['198.18.0.5']);
+    expect(w.last.endpointSlices.map((s) => s.endpoints[0].address)).toEqual(['198.18.0.5']);
     expect(log.matching(/debug .*a\.yaml:18: ignoring kind "ConfigMap" \(apiVersion "v1"\)$/)).toHaveLength(1);
   });
 

@@ -22,8 +22,8 @@ export function slice(
   return { metadata: { name, namespace, labels: { [SERVICE_NAME_LABEL]: svc }, annotations: {} }, addressType, endpoints, ports };
 }
 
-export function ep(addr: string, conditions?: Endpoint['conditions'], more: Omit<Endpoint, 'addresses' | 'conditions'> = {}): Endpoint {
-  return { addresses: [addr], conditions, ...more };
+export function ep(addr: string, conditions?: Endpoint['conditions'], more: Omit<Endpoint, 'address' | 'conditions'> = {}): Endpoint {
+  return { address: addr, conditions, ...more };
 }
 
 /** This node: node-a in zone-a unless told otherwise; zone null: no zone
