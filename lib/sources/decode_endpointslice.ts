@@ -22,32 +22,62 @@ function hints(r: FieldReader, v: unknown, at: string): EndpointHints | undefine
 }
 
 /** Endpoints share their conditions: a node holds 100k endpoints or more,
- *  and their conditions take a handful of values. */
-const SHARED_CONDITIONS = new Map<string, EndpointConditions>();
+ *  and their conditions take one of 27 values, each made once. */
+const SHARED_CONDITIONS: EndpointConditions[] = [];
 
-function shared(c: EndpointConditions): EndpointConditions {
-  const key = `${c.ready} ${c.serving} ${c.terminating}`;
-  let found = SHARED_CONDITIONS.get(key);
-  if (!found) SHARED_CONDITIONS.set(key, (found = Object.freeze(c)));
-  return found;
+/** undefined, false, true: 0, 1, 2. */
+const tristate = (b: boolean | undefined) => (b === undefined ? 0 : b ? 2 : 1);
+
+function shared(ready: boolean | undefined, serving: boolean | undefined, terminating: boolean | undefined): EndpointConditions {
+  const k = tristate(ready) * 9 + tristate(serving) * 3 + tristate(terminating);
+  return (SHARED_CONDITIONS[k] ??= Object.freeze({ ready, serving, terminating }));
 }
 
-function endpoint(r: FieldReader, v: unknown, at: string, type: AddressType): Endpoint {
-  const ep = r.required(r.object(v, at), at);
-  const addresses = r.required(r.array(ep.addresses, `${at}.addresses`), `${at}.addresses`);
-  if (addresses.length === 0) r.fail(`${at}.addresses`, 'must hold at least one address');
-  const conditions = r.object(ep.conditions, `${at}.conditions`);
+/** The paths of endpoint i's fields, for errors. */
+interface EndpointFields {
+  at: string;
+  addresses: string;
+  firstAddress: string;
+  conditions: string;
+  ready: string;
+  serving: string;
+  terminating: string;
+  nodeName: string;
+  hints: string;
+}
+
+/** Made once per index, as every slice names the same: made per endpoint,
+ *  they were the decoder's largest allocation (600 MB over a start at 100k
+ *  services, sampled). The API's limit on a slice's endpoints bounds it. */
+const ENDPOINT_FIELDS: EndpointFields[] = [];
+
+function endpointFields(i: number): EndpointFields {
+  const at = `endpoints[${i}]`;
+  return (ENDPOINT_FIELDS[i] ??= {
+    at,
+    addresses: `${at}.addresses`,
+    firstAddress: `${at}.addresses[0]`,
+    conditions: `${at}.conditions`,
+    ready: `${at}.conditions.ready`,
+    serving: `${at}.conditions.serving`,
+    terminating: `${at}.conditions.terminating`,
+    nodeName: `${at}.nodeName`,
+    hints: `${at}.hints`,
+  });
+}
+
+function endpoint(r: FieldReader, v: unknown, f: EndpointFields, type: AddressType): Endpoint {
+  const ep = r.required(r.object(v, f.at), f.at);
+  const addresses = r.required(r.array(ep.addresses, f.addresses), f.addresses);
+  if (addresses.length === 0) r.fail(f.addresses, 'must hold at least one address');
+  const first = address(r, addresses[0], f.firstAddress, type);
+  for (let j = 1; j < addresses.length; j++) address(r, addresses[j], `${f.addresses}[${j}]`, type);
+  const conditions = r.object(ep.conditions, f.conditions);
   return {
-    address: addresses.map((a, j) => address(r, a, `${at}.addresses[${j}]`, type))[0],
-    conditions:
-      conditions &&
-      shared({
-        ready: r.boolean(conditions.ready, `${at}.conditions.ready`),
-        serving: r.boolean(conditions.serving, `${at}.conditions.serving`),
-        terminating: r.boolean(conditions.terminating, `${at}.conditions.terminating`),
-      }),
-    nodeName: r.string(ep.nodeName, `${at}.nodeName`),
-    hints: hints(r, ep.hints, `${at}.hints`),
+    address: first,
+    conditions: conditions && shared(r.boolean(conditions.ready, f.ready), r.boolean(conditions.serving, f.serving), r.boolean(conditions.terminating, f.terminating)),
+    nodeName: r.string(ep.nodeName, f.nodeName),
+    hints: hints(r, ep.hints, f.hints),
   };
 }
 
@@ -85,7 +115,7 @@ export function decodeEndpointSlice(r: FieldReader, metadata: ObjectMeta, doc: J
   return {
     metadata,
     addressType,
-    endpoints: endpoints.map((e, i) => endpoint(r, e, `endpoints[${i}]`, addressType)),
+    endpoints: endpoints.map((e, i) => endpoint(r, e, endpointFields(i), addressType)),
     ports: endpointPorts(r, doc.ports),
   };
 }

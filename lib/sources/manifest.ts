@@ -6,7 +6,6 @@
 // Nothing valid is ever lost to a mistake: a file that does not parse keeps
 // its previous objects, and an invalid object keeps its previous version
 // (like an update the API server refuses) while everything else applies.
-import { hash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Logger } from '../log';
@@ -16,7 +15,8 @@ import { decodeDocument, DocumentOutcome, KubeObject } from './decode_object';
 import { SERVICE_PROXY_NAME_LABEL } from './kubernetes_filters';
 import { isManifestFile } from './manifest_files';
 import { ManifestChange, ManifestMerge } from './manifest_merge';
-import { manifestChunks, parseChunk, ParseError } from './manifest_parse';
+import { ManifestRead, readManifest } from './manifest_read';
+import { readAhead, READ_AHEAD_FROM } from './manifest_read_ahead';
 
 /** Called once with every object served at start, then with what each change changed. */
 export type ManifestListener = (changes: ManifestChange[]) => void;
@@ -31,6 +31,8 @@ export interface ManifestSourceOptions {
   maxDelayMs?: number;
   /** --service-proxy-name: Services and EndpointSlices are served as the API server would select them. */
   proxyName?: string;
+  /** A sync of this many files or more has them read and parsed on a worker thread (manifest_read_ahead.ts). */
+  readAheadFrom?: number;
 }
 
 interface FileState {
@@ -105,7 +107,11 @@ export class ManifestSource {
     }
     const names = [...this.dirty].sort();
     this.dirty.clear();
-    for (const name of names) this.reload(name);
+    if (names.length >= (this.opts.readAheadFrom ?? READ_AHEAD_FROM)) {
+      for await (const reads of readAhead(this.dir, names, this.log)) for (const [name, read] of reads) this.reload(name, read);
+    } else {
+      for (const name of names) this.reload(name);
+    }
     const changes = this.merge.take();
     this.report();
     if (changes.length > 0 || !this.started) this.listener?.(changes);
@@ -121,42 +127,36 @@ export class ManifestSource {
     }
   }
 
-  private reload(name: string): void {
+  /** read: the file as a worker thread read it; by default read here,
+   *  parsing only the documents whose text changed. */
+  private reload(name: string, read?: ManifestRead): void {
     const file = path.join(this.dir, name);
     const previous = this.files.get(name);
     const keeping = `keeping its ${previous?.objects.size ?? 0} previous objects`;
     const elapsed = stopwatch();
-    let text: string;
-    try {
-      // Read at once: the parse that follows holds the event loop anyway, and
-      // the promise API's round trips per file made up most of a 100k-file
-      // start (40 of 52 s, measured).
-      text = fs.readFileSync(file, 'utf8');
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
+    read ??= readManifest(file, name, (digest) => previous?.chunks.has(digest) ?? false);
+    if ('readError' in read) {
+      const { code, message } = read.readError;
       if (code === 'ENOENT') {
         if (this.files.delete(name)) this.log.info(`manifests: ${file} removed`);
         this.merge.setFile(name, undefined);
       } else if (code !== 'EISDIR') {
-        this.log.error(`manifests: ${file}: ${(e as Error).message}; ${keeping}`);
+        this.log.error(`manifests: ${file}: ${message}; ${keeping}`);
       }
+      return;
+    }
+    if ('parseError' in read) {
+      const { line, reason } = read.parseError;
+      this.log.error(`manifests: ${line === undefined ? file : `${file}:${line}`}: ${reason}; ${keeping}`);
       return;
     }
     const chunks = new Map<string, DocumentOutcome[]>();
     const outcomes: { line: number; outcome: DocumentOutcome }[] = [];
-    try {
-      for (const chunk of manifestChunks(text, name)) {
-        const digest = textDigest(chunk.text);
-        let decoded = chunks.get(digest) ?? previous?.chunks.get(digest);
-        if (!decoded) decoded = parseChunk(chunk, name).map(decodeDocument);
-        chunks.set(digest, decoded);
-        for (const outcome of decoded) outcomes.push({ line: chunk.line, outcome });
-      }
-    } catch (e) {
-      if (!(e instanceof ParseError)) throw e;
-      const where = e.line === undefined ? file : `${file}:${e.line}`;
-      this.log.error(`manifests: ${where}: ${e.reason}; ${keeping}`);
-      return;
+    for (const chunk of read.chunks) {
+      // Documents are left out of a read only for a digest held already.
+      const decoded = chunks.get(chunk.digest) ?? previous?.chunks.get(chunk.digest) ?? (chunk.docs as unknown[]).map(decodeDocument);
+      chunks.set(chunk.digest, decoded);
+      for (const outcome of decoded) outcomes.push({ line: chunk.line, outcome });
     }
     const objects = new Map<string, KubeObject>();
     for (const { line, outcome } of outcomes) this.take(outcome, `${file}:${line}`, previous?.objects, objects);
@@ -191,9 +191,4 @@ export class ManifestSource {
       this.reportedUnclaimed = unclaimed;
     }
   }
-}
-
-/** One call, no Hash object: 0.95 against 1.6 us a chunk (200k chunks at 100k services). */
-function textDigest(text: string): string {
-  return hash('sha256', text, 'base64');
 }

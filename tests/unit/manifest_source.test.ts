@@ -79,7 +79,11 @@ function save(file: string, text: string): void {
   fs.renameSync(`${file}.tmp~`, file);
 }
 
-describe('manifest source', () => {
+// Every behaviour holds whether a sync reads its files here or has a worker thread read them ahead.
+describe.each([
+  ['read on the main thread', Infinity],
+  ['read ahead on a worker thread', 1],
+])('manifest source, %s', (_how, readAheadFrom) => {
   let dir: string;
   let log: MemoryLogger;
   let source: ManifestSource | undefined;
@@ -97,7 +101,7 @@ describe('manifest source', () => {
 
   async function start(p = dir, proxyName?: string): Promise<Watch> {
     const w = new Watch();
-    source = new ManifestSource({ path: p, log, proxyName });
+    source = new ManifestSource({ path: p, log, proxyName, readAheadFrom });
     await source.start(w.listener);
     return w;
   }
