@@ -11,7 +11,6 @@ import { openEdgeLb } from './datapath/edge/edge_lb';
 import { loadAddon, repoRoot } from './datapath/native';
 import { openSocketLb } from './datapath/socket/socket_lb';
 import { HealthCheckServers } from './health_check_node_port';
-import { steadyHeapHeadroom } from './heap_headroom';
 import { ensureBpffs, pinPaths, privatePinDirs, privatePins } from './host/bpffs';
 import { resolveCgroupRoot } from './host/cgroup';
 import { applyConntrackSettings } from './host/conntrack_sysctls';
@@ -197,7 +196,7 @@ export async function runAgent(cfg: RunConfig, log: Logger): Promise<void> {
   };
   const state: ProxyState = new ProxyState({ name: node, labels: {}, addresses: [] }, modelConfig, metrics, () => loop.changed());
   const healthChecks = new HealthCheckServers(() => metrics.health.isHealthy(Date.now()), log);
-  const loop: SyncLoop = new SyncLoop(lbs.map((lb) => lb.sync), state, metrics, log, readyDetail, timing, { attachments: repair, healthChecks, inheritedNat, onReady: steadyHeapHeadroom });
+  const loop: SyncLoop = new SyncLoop(lbs.map((lb) => lb.sync), state, metrics, log, readyDetail, timing, { attachments: repair, healthChecks, inheritedNat });
   const addressWatch = new InterfaceAddressWatch((addresses) => state.setInterfaceAddresses(addresses), log);
   const w: Wiring = { node, state, loop, health: metrics.health, capacity, log, proxyName: cfg.serviceProxyName };
   // Handlers go in before anything can say "ready": a SIGTERM that finds

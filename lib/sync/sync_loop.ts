@@ -36,8 +36,6 @@ export interface SyncExtras {
   healthChecks?: HealthCheckServers;
   /** Keeps nf_nat's hooks for connections translated before kpr, at full syncs. */
   inheritedNat?: Pick<InheritedNat, 'check'>;
-  /** Called once, when the agent is ready. */
-  onReady?: () => void;
 }
 
 export class SyncLoop {
@@ -119,7 +117,6 @@ export class SyncLoop {
     if (!this.ready) {
       this.ready = true;
       this.log.info(`kpr: ready (${this.readyDetail})`);
-      this.extras.onReady?.();
     }
     return true;
   }

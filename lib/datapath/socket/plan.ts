@@ -106,7 +106,39 @@ function hasBackend(sorted: BackendAddr[], b: BackendAddr): boolean {
   return false;
 }
 
-/** Plans one desired frontend; returns its programmed form, or a reason it does not fit. */
+/** What a frontend keeps of its programmed form: the backends it owns keep
+ *  their ids and, where the slot still exists, their slots. */
+interface KeptLayout {
+  /** f's backends that need an id, in f's order. */
+  fresh: BackendAddr[];
+  /** The backend id of each slot, given the ids of fresh. */
+  slots(freshIds: number[]): number[];
+}
+
+function keptLayout(f: Frontend, prev: ProgrammedSocketFrontend, prevSvcId: number, state: SocketState): KeptLayout {
+  const owned = new Map<string, number>();
+  const current = new Map<number, string>();
+  forEachSlot(prev, (slot, _svcId, backendId) => {
+    const b = state.backends.get(backendId);
+    if (!b || b.svcId !== prevSvcId) return;
+    const key = backendKey(b);
+    if (!owned.has(key)) owned.set(key, b.id);
+    if (owned.get(key) === b.id) current.set(slot, key);
+  });
+  const keys = f.backends.map(backendKey);
+  const fresh = keys.flatMap((k, i) => (owned.has(k) ? [] : [i]));
+  return {
+    fresh: fresh.map((i) => f.backends[i]),
+    slots: (freshIds) => {
+      const idOf = new Map(owned);
+      fresh.forEach((i, n) => idOf.set(keys[i], freshIds[n]));
+      return assignSlots(keys, current).map((key) => idOf.get(key) as number);
+    },
+  };
+}
+
+/** Plans one desired frontend; returns its programmed form, or a reason it
+ *  does not fit. f.backends is sorted and unique (model/backends.ts). */
 function planFrontend(
   f: Frontend,
   prev: ProgrammedSocketFrontend | undefined,
@@ -115,34 +147,22 @@ function planFrontend(
   budget: Budget,
   changes: Changes,
 ): ProgrammedSocketFrontend | string {
-  // Backends this frontend owns now, by address: they keep their ids.
-  const owned = new Map<string, number>();
-  const current = new Map<number, string>();
-  if (prev && prevSvcId !== undefined) {
-    forEachSlot(prev, (slot, _svcId, backendId) => {
-      const b = state.backends.get(backendId);
-      if (!b || b.svcId !== prevSvcId) return;
-      const key = backendKey(b);
-      if (!owned.has(key)) owned.set(key, b.id);
-      if (owned.get(key) === b.id) current.set(slot, key);
-    });
-  }
-  const byKey = new Map(f.backends.map((b) => [backendKey(b), b]));
-  const fresh = [...byKey.keys()].filter((k) => !owned.has(k));
+  // A frontend new to its service id keeps nothing: its backends take ids and
+  // slots in order, with no key or map per backend (a first sync plans 1M).
+  const kept = prev && prevSvcId !== undefined ? keptLayout(f, prev, prevSvcId, state) : undefined;
+  const fresh = kept ? kept.fresh : f.backends;
   const reason = reserveRoom(f, prev, prevSvcId, fresh.length, budget);
   if (reason) return reason;
 
   const svcId = prevSvcId ?? (budget.svcIds.allocate() as number);
-  const idOf = new Map(owned);
-  for (const key of fresh) {
+  const freshIds = fresh.map((b) => {
     const id = budget.backendIds.allocate() as number;
-    const b = byKey.get(key) as BackendAddr;
-    idOf.set(key, id);
     changes.backends.push(id, b.addr, b.port, svcId);
-  }
+    return id;
+  });
   const count = f.backends.length;
   const master = slotOf(f, 0, svcId, 0, count, f.affinityTimeout);
-  const slotBackends = assignSlots([...byKey.keys()], current).map((key) => idOf.get(key) as number);
+  const slotBackends = kept ? kept.slots(freshIds) : freshIds;
   const m = prev?.master;
   slotBackends.forEach((id, i) => {
     if (!prev || !slotHolds(prev, i + 1, svcId, id)) changes.slots.push(f, i + 1, svcId, id);
