@@ -27,8 +27,9 @@ export class Batched<T> {
   }
 }
 
-/** Entries per call of a Batched step: the young generation's worth, so that none of a batch's objects lives on. */
-export const APPLY_BATCH = 16384;
+/** Entries per call of a Batched step: few enough that a batch's objects
+ *  die young, and that its list is no large object (column.ts). */
+export const APPLY_BATCH = 8192;
 
 /** A write's arguments, its list as it is or Batched. */
 type Listed<A> = A extends [(infer T)[], ...infer R] ? [T[] | Batched<T>, ...R] : A;

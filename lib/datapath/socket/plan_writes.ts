@@ -4,6 +4,7 @@
 // 1.1M slots and 1M backends, and as objects they all lived until the last
 // was written.
 import { Frontend } from '../../model/frontend';
+import { Column } from '../column';
 import { Backend, ServiceSlot } from '../native';
 import { Batched } from '../plan';
 
@@ -14,10 +15,10 @@ export function slotOf(f: Frontend, slot: number, svcId: number, backendId: numb
 
 /** Backend slots (> 0) to write: no count, no affinity timeout of their own. */
 export class SlotWrites {
-  private readonly frontends: Frontend[] = [];
-  private readonly slots: number[] = [];
-  private readonly svcIds: number[] = [];
-  private readonly backendIds: number[] = [];
+  private readonly frontends = new Column<Frontend>();
+  private readonly slots = new Column<number>();
+  private readonly svcIds = new Column<number>();
+  private readonly backendIds = new Column<number>();
 
   push(f: Frontend, slot: number, svcId: number, backendId: number): void {
     this.frontends.push(f);
@@ -29,17 +30,17 @@ export class SlotWrites {
   list(): Batched<ServiceSlot> {
     return new Batched(this.slots.length, (from, to) => {
       const out: ServiceSlot[] = [];
-      for (let i = from; i < to; i++) out.push(slotOf(this.frontends[i], this.slots[i], this.svcIds[i], this.backendIds[i], 0, 0));
+      for (let i = from; i < to; i++) out.push(slotOf(this.frontends.at(i), this.slots.at(i), this.svcIds.at(i), this.backendIds.at(i), 0, 0));
       return out;
     });
   }
 }
 
 export class BackendWrites {
-  private readonly ids: number[] = [];
-  private readonly addrs: string[] = [];
-  private readonly ports: number[] = [];
-  private readonly svcIds: number[] = [];
+  private readonly ids = new Column<number>();
+  private readonly addrs = new Column<string>();
+  private readonly ports = new Column<number>();
+  private readonly svcIds = new Column<number>();
 
   push(id: number, addr: string, port: number, svcId: number): void {
     this.ids.push(id);
@@ -49,7 +50,7 @@ export class BackendWrites {
   }
 
   private at(i: number): Backend {
-    return { id: this.ids[i], addr: this.addrs[i], port: this.ports[i], svcId: this.svcIds[i] };
+    return { id: this.ids.at(i), addr: this.addrs.at(i), port: this.ports.at(i), svcId: this.svcIds.at(i) };
   }
 
   /** Each backend as a new object, one at a time. */
