@@ -52,8 +52,10 @@ interface EndpointFields {
 const ENDPOINT_FIELDS: EndpointFields[] = [];
 
 function endpointFields(i: number): EndpointFields {
+  const made = ENDPOINT_FIELDS[i];
+  if (made) return made;
   const at = `endpoints[${i}]`;
-  return (ENDPOINT_FIELDS[i] ??= {
+  return (ENDPOINT_FIELDS[i] = {
     at,
     addresses: `${at}.addresses`,
     firstAddress: `${at}.addresses[0]`,
