@@ -126,12 +126,12 @@ function keptLayout(f: Frontend, prev: ProgrammedSocketFrontend, prevSvcId: numb
     if (owned.get(key) === b.id) current.set(slot, key);
   });
   const keys = f.backends.map(backendKey);
-  const fresh = keys.flatMap((k, i) => (owned.has(k) ? [] : [i]));
+  const freshAt = keys.flatMap((k, i) => (owned.has(k) ? [] : [i]));
   return {
-    fresh: fresh.map((i) => f.backends[i]),
+    fresh: freshAt.map((i) => f.backends[i]),
     slots: (freshIds) => {
       const idOf = new Map(owned);
-      fresh.forEach((i, n) => idOf.set(keys[i], freshIds[n]));
+      freshAt.forEach((i, n) => idOf.set(keys[i], freshIds[n]));
       return assignSlots(keys, current).map((key) => idOf.get(key) as number);
     },
   };
