@@ -19,8 +19,11 @@
 // bench_xdp_redirect.c). Peers run one after the other on the same network
 // (datapath_peers.ts, flow_rate_topology.ts); for each, a warm-up round puts
 // every flow into its tables, then --rounds rounds of --seconds are kept.
+// Each peer runs at each number of flows in turn: 16384 (64 addresses x 256
+// ports), more than a CPU's caches hold of the tables, and 256 (x 4 ports),
+// where every table is in cache: what a path costs apart from its tables' size.
 //
-// Flags: --seconds 5 --rounds 5 --ports 256 --cpu N (default: the last)
+// Flags: --seconds 5 --rounds 5 --ports 4,256 (per address, increasing) --cpu N (default: the last)
 // --peers kpr,kpr-dsr,iptables,iptables-legacy,nftables,direct,xdp-redirect
 // --json PATH (default benchmarks/results/edge-pps.json).
 import * as os from 'os';
@@ -30,7 +33,7 @@ import { BenchResult, finishRun, jsonPath, newResult, Peer } from './bench_resul
 import { BACKEND_PORT, NODE_ADDRESS } from './control_plane_objects';
 import { PEER_LABELS, PeerName, RunningPeer, startPeer } from './datapath_peers';
 import { Backend, BACKEND_DEVICE, createBackend, EXTERNAL_DEVICE, macAddress, passXdp, Slot } from './datapath_topology';
-import { Flows, send, SendTarget, startCounter, startRedirect } from './edge_pps_tools';
+import { Counter, Flows, send, SendTarget, startCounter, startRedirect } from './edge_pps_tools';
 import { FlowRateServices, programmedFor, UDP_NODE_PORT, withFlowRateObjects } from './flow_rate_objects';
 import { CLIENT_SOURCES, extendSlot } from './flow_rate_topology';
 import { describeMachine } from './machine';
@@ -52,19 +55,20 @@ const MIN_CARRIED = 0.5;
 interface Options {
   seconds: number;
   rounds: number;
-  ports: number;
+  /** Source ports per address, one run of rounds each. */
+  ports: number[];
   cpu: number;
   peers: EdgePeer[];
   json: string;
 }
 
 function parseOptions(args: string[]): Options {
-  const o: Options = { seconds: 5, rounds: 5, ports: 256, cpu: os.cpus().length - 1, peers: EDGE_PEERS, json: jsonPath(BENCH, args) };
+  const o: Options = { seconds: 5, rounds: 5, ports: [4, 256], cpu: os.cpus().length - 1, peers: EDGE_PEERS, json: jsonPath(BENCH, args) };
   for (let i = 0; i < args.length; i += 2) {
     const [flag, v] = [args[i], args[i + 1]];
     if (flag === '--seconds') o.seconds = count(flag, v);
     else if (flag === '--rounds') o.rounds = count(flag, v);
-    else if (flag === '--ports') o.ports = count(flag, v);
+    else if (flag === '--ports') o.ports = (v ?? '').split(',').map((n) => count(flag, n));
     else if (flag === '--cpu') {
       o.cpu = Number(v);
       if (!Number.isInteger(o.cpu) || o.cpu < 0 || o.cpu >= os.cpus().length) throw new Error(`--cpu takes 0 to ${os.cpus().length - 1}, got ${JSON.stringify(v)}`);
@@ -73,7 +77,8 @@ function parseOptions(args: string[]): Options {
       if (o.peers.some((p) => !EDGE_PEERS.includes(p))) throw new Error(`--peers takes a comma-separated list of ${EDGE_PEERS.join(',')}, got ${JSON.stringify(v)}`);
     } else if (flag !== '--json') throw new Error(`unknown flag or missing value: ${flag}`);
   }
-  if (o.ports > 64_000) throw new Error('--ports takes at most 64000');
+  if (o.ports.some((n) => n > 64_000)) throw new Error('--ports takes at most 64000 each');
+  if (o.ports.some((n, k) => k > 0 && n <= o.ports[k - 1])) throw new Error('--ports must increase');
   return o;
 }
 
@@ -90,10 +95,36 @@ interface Round {
   seconds: number;
 }
 
+/** One peer at one number of flows: a warm-up that puts every flow into its tables, then the rounds. */
+async function measureFlows(o: Options, counter: Counter, clientNs: string, to: SendTarget, flows: Flows, result: BenchResult, label: Peer): Promise<void> {
+  const scale = flows.addrs * flows.ports;
+  const round = async (seconds: number): Promise<Round> => {
+    const before = await counter.packets();
+    const out = await send(clientNs, o.cpu, flows, to, seconds);
+    return { sent: out.sent, arrived: (await counter.packets()) - before, seconds: out.seconds };
+  };
+  const warm = await round(WARMUP_SECONDS);
+  if (warm.arrived < MIN_CARRIED * warm.sent) throw new Error(`warm-up at ${scale} flows: ${warm.arrived} of ${warm.sent} frames reached the backend`);
+  const rounds: Round[] = [];
+  for (let k = 1; k <= o.rounds; k++) {
+    const r = await round(o.seconds);
+    rounds.push(r);
+    console.log(`  ${scale} flows, round ${k}: ${Math.round(r.arrived / r.seconds)} packets/s at the backend, ${r.sent - r.arrived} of ${r.sent} sent lost`);
+  }
+  const pps = rounds.map((r) => r.arrived / r.seconds);
+  result.rows.push({ scenario: EDGE_PPS_SCENARIO, scale, scaleUnit: 'flows', peer: label, metric: 'packets/s at the backend', unit: 'pps', better: 'higher', ...ofRounds(pps) });
+  (result.samples ??= []).push({
+    scenario: EDGE_PPS_SCENARIO,
+    scale,
+    peer: label,
+    series: { arrivedPerSecond: pps, sentPerSecond: rounds.map((r) => r.sent / r.seconds), lost: rounds.map((r) => r.sent - r.arrived) },
+    detail: { target: `${to.addr}:${to.port}`, warmup: warm },
+  });
+}
+
 async function measurePeer(o: Options, cluster: Cluster, services: FlowRateServices, result: BenchResult, name: EdgePeer): Promise<void> {
   const label = LABELS[name];
   const base = baseOf(name);
-  const flows: Flows = { firstSource: CLIENT_SOURCES.first, addrs: CLIENT_SOURCES.count, ports: o.ports };
   const stops: (() => Promise<void>)[] = [];
   try {
     const backend: Backend = await createBackend(`pps-${name}-be`);
@@ -120,29 +151,7 @@ async function measurePeer(o: Options, cluster: Cluster, services: FlowRateServi
     const counter = await startCounter(backend.ns, linked.backendDev);
     stops.push(() => counter.stop());
     const to = targetOf(name, services, p.nodeNs);
-    const round = async (seconds: number): Promise<Round> => {
-      const before = await counter.packets();
-      const out = await send(linked.clientNs, o.cpu, flows, to, seconds);
-      return { sent: out.sent, arrived: (await counter.packets()) - before, seconds: out.seconds };
-    };
-    const warm = await round(WARMUP_SECONDS);
-    if (warm.arrived < MIN_CARRIED * warm.sent) throw new Error(`warm-up: ${warm.arrived} of ${warm.sent} frames reached the backend`);
-    const rounds: Round[] = [];
-    for (let k = 1; k <= o.rounds; k++) {
-      const r = await round(o.seconds);
-      rounds.push(r);
-      console.log(`  round ${k}: ${Math.round(r.arrived / r.seconds)} packets/s at the backend, ${r.sent - r.arrived} of ${r.sent} sent lost`);
-    }
-    const pps = rounds.map((r) => r.arrived / r.seconds);
-    const scale = flows.addrs * flows.ports;
-    result.rows.push({ scenario: EDGE_PPS_SCENARIO, scale, scaleUnit: 'flows', peer: label, metric: 'packets/s at the backend', unit: 'pps', better: 'higher', ...ofRounds(pps) });
-    (result.samples ??= []).push({
-      scenario: EDGE_PPS_SCENARIO,
-      scale,
-      peer: label,
-      series: { arrivedPerSecond: pps, sentPerSecond: rounds.map((r) => r.sent / r.seconds), lost: rounds.map((r) => r.sent - r.arrived) },
-      detail: { target: `${to.addr}:${to.port}`, warmup: warm },
-    });
+    for (const ports of o.ports) await measureFlows(o, counter, linked.clientNs, to, { firstSource: CLIENT_SOURCES.first, addrs: CLIENT_SOURCES.count, ports }, result, label);
   } catch (e) {
     result.errors.push(`${label}: ${(e as Error).message.split('\n')[0]}`);
     console.log(`  ${result.errors[result.errors.length - 1]}`);
@@ -153,10 +162,10 @@ async function measurePeer(o: Options, cluster: Cluster, services: FlowRateServi
 
 function printSummary(result: BenchResult, o: Options): void {
   console.log(`\nUDP packets/s through a NodePort to one backend on another node, one CPU (${o.cpu}) for generator, node and counter; ${describeMachine()}`);
-  const floor = result.rows.find((r) => r.peer === 'xdp redirect')?.value;
   for (const r of result.rows) {
+    const floor = result.rows.find((f) => f.peer === 'xdp redirect' && f.scale === r.scale)?.value;
     const spread = `${Math.round(Math.min(...(r.rounds ?? [r.value])))}-${Math.round(Math.max(...(r.rounds ?? [r.value])))}`;
-    console.log(`  ${r.peer.padEnd(20)} ${Math.round(r.value)} pps (rounds ${spread})${floor ? `, ${(r.value / floor).toFixed(3)}x the XDP redirect floor` : ''}`);
+    console.log(`  ${r.peer.padEnd(20)} ${String(r.scale).padStart(5)} flows ${Math.round(r.value)} pps (rounds ${spread})${floor ? `, ${(r.value / floor).toFixed(3)}x the XDP redirect floor` : ''}`);
   }
 }
 

@@ -45,12 +45,12 @@ export const BENCHES: BenchInfo[] = [
     title: 'NodePort packets per second from a generator in the kernel',
     method:
       'tests/bench/edge_pps.ts with tests/bench/xdpgen.c: the external client sends 60-byte UDP frames by BPF_PROG_TEST_RUN in live-frames mode (tests/native/bench_xdp_gen.c), ' +
-      'each from the next of 64 source addresses x 256 ports (16384 flows, each seen again and again), to a UDP NodePort whose one endpoint runs on another Node: kpr in snat mode and in dsr ' +
+      'each from the next of 64 source addresses x 256 ports (16384 flows, each seen again and again; more per-flow state than a CPU\'s caches hold), and again x 4 ports (256 flows, every table in cache), to a UDP NodePort whose one endpoint runs on another Node: kpr in snat mode and in dsr ' +
       'mode (IP-in-IP to that node), kube-proxy iptables (on the host\'s nft backend, and on the legacy one) and nftables (DNAT and masquerade through the stack). Two floors without any load balancer aim at the endpoint itself: the node\'s ' +
       'IP forwarding (direct) and an XDP program that only redirects to the backend\'s device (xdp redirect). An XDP program on the backend\'s device counts what arrives and drops it. ' +
       'The generator is pinned to one CPU and a veth hands frames on in the sender\'s softirq, so generator, node and counter share that one CPU and only the node\'s path differs between ' +
       'peers; nothing is lost on the way, the rate is what the path costs. The non-XDP peers\' external device carries a program that passes every frame (a veth takes redirected frames ' +
-      'only into a device with one). Peers in turn, each with a 1 s warm-up that fills its tables, then 5 rounds of 5 s: the median, with the range of the rounds.',
+      'only into a device with one). Peers in turn, each at 256 flows and then at 16384, each time a 1 s warm-up that fills its tables, then 5 rounds of 5 s: the median, with the range of the rounds.',
     scenarios: ['nodeport-udp-pps'],
     peers: ['kpr', 'kpr dsr', 'kube-proxy iptables', 'kube-proxy iptables-legacy', 'kube-proxy nftables', 'direct', 'xdp redirect'],
   },

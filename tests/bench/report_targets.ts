@@ -148,8 +148,13 @@ function judgeRatio(t: Target, rows: BenchRow[], results: BenchResult[]): Verdic
   const unit = pair.kpr.unit;
   const measured = `${formatValue(ratio)}x${at(pair.scale, pair.kpr.scaleUnit)} (${subject} ${formatValue(pair.kpr.value)} ${unit}, ${peer} ${formatValue(pair.other.value)} ${unit})`;
   const notes = [...errorsAbout(results, t, subject, pair.scale), ...errorsAbout(results, t, peer, pair.scale)];
-  const floor = met ? undefined : floorNote(rows, t.floor ?? 'direct', peer, pair.scale, minRatio);
-  return { target: t, status: met ? 'met' : 'missed', measured, notes: floor ? [floor, ...notes] : notes };
+  if (met) return { target: t, status: 'met', measured, notes };
+  const floor = floorNote(rows, t.floor ?? 'direct', peer, pair.scale, minRatio);
+  // A target judged at the largest scale names the others: one that falls short at every scale (at
+  // fewer flows, every table in cache) is not a matter of scale.
+  const others = (t.scale === undefined ? pairs.filter((p) => p !== pair) : []).map((p) => `${formatValue(kprAdvantage(p.kpr.value, p.other.value, p.kpr.better))}x${at(p.scale, p.kpr.scaleUnit)}`);
+  const elsewhere = others.length ? [`in the same run: ${others.join(', ')}`] : [];
+  return { target: t, status: 'missed', measured, notes: [...(floor ? [floor] : []), ...elsewhere, ...notes] };
 }
 
 function judgeValue(t: Target, rows: BenchRow[], results: BenchResult[]): Verdict {

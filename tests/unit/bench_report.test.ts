@@ -116,6 +116,19 @@ describe('target verdicts', () => {
     );
   });
 
+  test('a missed ratio judged at the largest scale names what the same run measured at the others', () => {
+    const pps = (peer: Peer, v: number, scale: number) => row('nodeport-udp-pps', peer, 'packets/s at the backend', 'pps', v, 'higher', scale);
+    const t = ISSUE_18_TARGETS.find((x) => x.text === 'kpr dsr NodePort packets/s >= 0.8x the XDP redirect-only floor') as Target;
+    const rows = [pps('kpr dsr', 3000, 256), pps('xdp redirect', 5000, 256), pps('kpr dsr', 2500, 16384), pps('xdp redirect', 5000, 16384)];
+    const v = judge([result('edge-pps', rows)], t);
+    expect(v).toMatchObject({ status: 'missed', measured: '0.5x at 16384 services (kpr dsr 2500 pps, xdp redirect 5000 pps)' });
+    expect(v.notes).toEqual(['in the same run: 0.6x at 256 services']);
+    // Met at the judged scale: nothing more to say.
+    expect(judge([result('edge-pps', rows.map((r) => (r.peer === 'kpr dsr' ? { ...r, value: 4500 } : r)))], t).notes).toEqual([]);
+    // A target of one scale is about that scale alone.
+    expect(judge([result('edge-pps', rows)], { ...t, scale: 16384 }).notes).toEqual([]);
+  });
+
   test('an error line is about a peer when it names its mode as a whole word, at the scale', () => {
     const legacy = 'iptables-legacy at 10000 services: kube-proxy iptables-legacy: 0/10000 services';
     expect(errorMentions(legacy, 'kube-proxy iptables-legacy', 10_000)).toBe(true);
