@@ -1,14 +1,15 @@
 // A sync of many manifest files (the start, a rescan) has them read and
 // parsed on a worker thread, a few batches ahead of the main thread, which
 // decodes and merges what was read before. Whenever no batch is back, the
-// main thread reads and parses files itself, from the other end of the
-// list, rather than wait; the order of reloads does not matter to what is
-// served (manifest_merge.ts).
+// main thread takes files of its own, from the other end of the list, rather
+// than wait: they come without a read, for the caller to read as it reads
+// any file (with what it kept of them before). The order of reloads does not
+// matter to what is served (manifest_merge.ts).
 import { availableParallelism } from 'os';
 import * as path from 'path';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'worker_threads';
 import { Logger } from '../log';
-import { ManifestRead, readManifest } from './manifest_read';
+import { ManifestRead } from './manifest_read';
 import { WireRead } from './manifest_read_worker';
 
 /** Files a sync holds before a worker pays (measured starts of 10 endpoints
@@ -27,7 +28,8 @@ const STEAL = 16;
 /** How often the main thread looks for the worker's batch once all the files left are the worker's. */
 const POLL_MS = 1;
 
-type Reads = [string, ManifestRead][];
+/** Each file's read; undefined for a file left to the main thread. */
+type Reads = [string, ManifestRead | undefined][];
 
 function fromWire(read: WireRead): ManifestRead {
   if (!('chunks' in read)) return read;
@@ -37,9 +39,9 @@ function fromWire(read: WireRead): ManifestRead {
 const WORKER = path.join(__dirname, 'manifest_read_worker.js');
 
 /** The reads of dir's files names, in batches, in no set order. Should the
- *  worker (the script workerFile) fail, the main thread reads its files. */
+ *  worker (the script workerFile) fail, its files are left to the main thread. */
 export async function* readAhead(dir: string, names: string[], log: Logger, workerFile = WORKER): AsyncGenerator<Reads> {
-  const here = (batch: string[]): Reads => batch.map((name) => [name, readManifest(path.join(dir, name), name)]);
+  const here = (batch: string[]): Reads => batch.map((name) => [name, undefined]);
   const { port1, port2 } = new MessageChannel();
   const worker = new Worker(workerFile, { workerData: { dir, port: port2 }, transferList: [port2] });
   // Never what keeps the agent running.

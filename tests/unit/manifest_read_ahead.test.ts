@@ -23,15 +23,19 @@ function writeFiles(dir: string): string[] {
   return [...Object.keys(files), 'a-directory.yaml', 'gone.yaml'].sort();
 }
 
-async function readAll(dir: string, names: string[], log: MemoryLogger, workerFile?: string): Promise<Map<string, ManifestRead>> {
+/** Every file's read, and which of them the worker read. */
+async function readAll(dir: string, names: string[], log: MemoryLogger, workerFile?: string): Promise<{ reads: Map<string, ManifestRead>; byWorker: Set<string> }> {
   const reads = new Map<string, ManifestRead>();
+  const byWorker = new Set<string>();
   for await (const batch of readAhead(dir, names, log, workerFile)) {
     for (const [name, read] of batch) {
       expect(reads.has(name)).toBe(false);
-      reads.set(name, read);
+      // A file left to the main thread: read as the manifest source reads any file.
+      reads.set(name, read ?? readManifest(path.join(dir, name), name));
+      if (read) byWorker.add(name);
     }
   }
-  return reads;
+  return { reads, byWorker };
 }
 
 describe('manifest files read ahead on a worker thread', () => {
@@ -42,8 +46,9 @@ describe('manifest files read ahead on a worker thread', () => {
   test('every file once, read exactly as the main thread reads it: errors, odd numbers and aliases included', async () => {
     const names = writeFiles(dir);
     const log = new MemoryLogger();
-    const reads = await readAll(dir, names, log);
+    const { reads, byWorker } = await readAll(dir, names, log);
     expect([...reads.keys()].sort()).toEqual(names);
+    expect(byWorker.size).toBeGreaterThan(0);
     for (const name of names) expect(reads.get(name)).toEqual(readManifest(path.join(dir, name), name));
     expect(reads.get('gone.yaml')).toMatchObject({ readError: { code: 'ENOENT' } });
     expect(reads.get('broken.yaml')).toEqual({ parseError: { line: expect.any(Number), reason: expect.stringMatching(/./) } });
@@ -60,8 +65,9 @@ describe('manifest files read ahead on a worker thread', () => {
   test('a worker that fails leaves its files to the main thread, with a warning', async () => {
     const names = writeFiles(dir);
     const log = new MemoryLogger();
-    const reads = await readAll(dir, names, log, path.join(dir, 'no-such-worker.js'));
+    const { reads, byWorker } = await readAll(dir, names, log, path.join(dir, 'no-such-worker.js'));
     expect([...reads.keys()].sort()).toEqual(names);
+    expect(byWorker.size).toBe(0);
     for (const name of names) expect(reads.get(name)).toEqual(readManifest(path.join(dir, name), name));
     expect(log.lines).toEqual([expect.stringMatching(/^warn manifests: the worker thread reading files failed \(.*no-such-worker\.js.*\); reading its \d+ files here$/)]);
   });
