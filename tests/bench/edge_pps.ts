@@ -19,9 +19,10 @@
 // bench_xdp_redirect.c). Peers run one after the other on the same network
 // (datapath_peers.ts, flow_rate_topology.ts); for each, a warm-up round puts
 // every flow into its tables, then --rounds rounds of --seconds are kept.
-// Each peer runs at each number of flows in turn: 16384 (64 addresses x 256
-// ports), more than a CPU's caches hold of the tables, and 256 (x 4 ports),
-// where every table is in cache: what a path costs apart from its tables' size.
+// Each peer runs at each number of flows in turn: 256 (64 addresses x 4
+// ports), where every table is in cache, which is what a path costs apart
+// from its tables' size, then 16384 (x 256 ports), more of the tables than a
+// CPU's caches hold.
 //
 // Flags: --seconds 5 --rounds 5 --ports 4,256 (per address, increasing) --cpu N (default: the last)
 // --peers kpr,kpr-dsr,iptables,iptables-legacy,nftables,direct,xdp-redirect
