@@ -128,6 +128,9 @@ function floorNote(rows: BenchRow[], floorPeer: Peer, peer: Peer, scale: number 
   return `out of reach here: ${floorPeer}, with no LB at all, is ${formatValue(floor)}x ${peer} in this run (the load generator and the network in between bound every peer)`;
 }
 
+/** A pair's ratio and where: "2.5x at 256 flows". */
+const ratioAt = (p: { scale: number | undefined; kpr: BenchRow; other: BenchRow }) => `${formatValue(kprAdvantage(p.kpr.value, p.other.value, p.kpr.better))}x${at(p.scale, p.kpr.scaleUnit)}`;
+
 function judgeRatio(t: Target, rows: BenchRow[], results: BenchResult[]): Verdict {
   const peer = t.peer as Peer;
   const subject = t.subject ?? 'kpr';
@@ -139,7 +142,7 @@ function judgeRatio(t: Target, rows: BenchRow[], results: BenchResult[]): Verdic
   const pair = t.scale === undefined ? pairs[pairs.length - 1] : pairs.find((p) => p.scale === t.scale);
   if (!pair) {
     const missing: Peer = rows.some((r) => r.peer === subject && (t.scale === undefined || r.scale === t.scale)) ? peer : subject;
-    const elsewhere = pairs.map((p) => `${formatValue(kprAdvantage(p.kpr.value, p.other.value, p.kpr.better))}x${at(p.scale, p.kpr.scaleUnit)}`);
+    const elsewhere = pairs.map(ratioAt);
     const measured = `${missing}${at(t.scale, rows[0]?.scaleUnit ?? 'services')} not measured${elsewhere.length ? `; measured elsewhere: ${elsewhere.join(', ')}` : ''}`;
     return { target: t, status: 'not measured', measured, notes: errorsAbout(results, t, missing, t.scale) };
   }
@@ -152,7 +155,7 @@ function judgeRatio(t: Target, rows: BenchRow[], results: BenchResult[]): Verdic
   const floor = floorNote(rows, t.floor ?? 'direct', peer, pair.scale, minRatio);
   // A target judged at the largest scale names the others: one that falls short at every scale (at
   // fewer flows, every table in cache) is not a matter of scale.
-  const others = (t.scale === undefined ? pairs.filter((p) => p !== pair) : []).map((p) => `${formatValue(kprAdvantage(p.kpr.value, p.other.value, p.kpr.better))}x${at(p.scale, p.kpr.scaleUnit)}`);
+  const others = (t.scale === undefined ? pairs.filter((p) => p !== pair) : []).map(ratioAt);
   const elsewhere = others.length ? [`in the same run: ${others.join(', ')}`] : [];
   return { target: t, status: 'missed', measured, notes: [...(floor ? [floor] : []), ...elsewhere, ...notes] };
 }
