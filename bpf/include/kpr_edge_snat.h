@@ -342,9 +342,10 @@ static __noinline int snat_new_flow(struct xdp_md *ctx, const struct edge_config
  * client opening again on its ports sends a SYN first, which starts the
  * entry over): it answers a connection of the node's own that has the same
  * ports on the wire. The node binds ports outside its local range when told
- * to, and nf_nat moves a connection whose tuple clashes to any port in
- * 1024-65535 (a socket-LB connection from the port of a flow an old proxy's
- * DNAT still holds to the same backend, during a migration). */
+ * to, and nf_nat, given no range, moves a connection whose tuple clashes to
+ * any port in 1024-65535 (during a migration, where an old proxy's
+ * masquerade makes such clashes common, the agent's inherited NAT table
+ * gives it the local range: lib/host/inherited_nat.ts). */
 static __always_inline int snat_port_taken_by_node(const struct pkt *p, const struct edge_snat_val *v)
 {
 	return p->l4_valid && ct_accepting(p->tcp_flags) && ct_closed(p->proto, v->state);

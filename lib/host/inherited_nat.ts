@@ -6,9 +6,8 @@
 // on many nodes the last ones: the next packets of those connections would
 // leave untranslated and go unanswered (measured: every held flow broke).
 // So while the node's conntrack holds connections with a translated
-// destination, kpr keeps a nat chain of its own with one conntrack rule
-// (nftables table `inet kpr_inherited_nat`, which translates nothing and
-// accepts everything), and deletes it once
+// destination, kpr keeps nat chains of its own (nftables table
+// `inet kpr_inherited_nat`, which accepts everything), and deletes them once
 // none is left; its BPF programs leave such flows to the stack
 // (bpf/include/kpr_node_conntrack.h). Checked at start and at each full sync,
 // until the first check that finds none: no cost once the migration is over.
@@ -16,20 +15,41 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Logger } from '../log';
+import { LocalPortRange, localPortRange } from './local_port_range';
 
 export const INHERITED_NAT_TABLE = 'kpr_inherited_nat';
 
 /** A nat chain registers nf_nat's hooks of both families (an inet table) on
- *  every hook; the rule's conntrack expression, conntrack's (a nat chain alone
- *  does not). Nat chains see only a connection's first packet: the rule
- *  matches nothing that would otherwise pass. */
-const KEEP_HOOKS = `table inet ${INHERITED_NAT_TABLE} {
+ *  every hook; the prerouting rule's conntrack expression, conntrack's (a nat
+ *  chain alone does not). Nat chains see only a connection's first packet.
+ *
+ *  With nf_nat's hooks there, a connection whose tuple clashes with one
+ *  conntrack holds is moved to a free source port, with no range given
+ *  anywhere in 1024-65535: where the edge LB's snat flows have theirs
+ *  (snat_ports.ts), so that a backend's replies to it could be taken for a
+ *  snat flow's. During a migration such clashes are common: the old proxy's
+ *  masquerade kept its clients' ports, from their local range, and the node's
+ *  own connections to the same backends take ports from the same range
+ *  (measured: 2-16 of 2000 socket-LB connections moved; in about one test
+ *  run in ten under load, a reply to one went to a NodePort client). The
+ *  postrouting rule keeps those moves in the node's local port range; a
+ *  connection whose tuple is free keeps its port (nf_nat leaves a tuple in
+ *  range and unused alone). It runs after the old proxy's masquerade
+ *  (srcnat), which binds the connections it matches first. */
+function keepHooks(local: LocalPortRange): string {
+  const ports = `${local.min}-${local.max}`;
+  return `table inet ${INHERITED_NAT_TABLE} {
   chain prerouting {
     type nat hook prerouting priority dstnat; policy accept;
     ct state established,related accept
   }
+  chain postrouting {
+    type nat hook postrouting priority srcnat + 1; policy accept;
+    meta l4proto { tcp, udp } th sport ${ports} snat to :${ports}
+  }
 }
 `;
+}
 
 /** A line's original destination (and port), then its reply's source (and
  *  port): the tuples are `src= dst= [sport= dport=]`, original first. */
@@ -115,7 +135,7 @@ export function nodeInheritedNat(procfs: string, log: Logger, counted: (n: numbe
         return undefined;
       }
     },
-    keep: () => nft(KEEP_HOOKS),
+    keep: () => nft(keepHooks(localPortRange())),
     release: () => void deleteInheritedNatTable(),
     log,
   });

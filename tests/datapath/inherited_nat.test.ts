@@ -33,6 +33,8 @@ import { assertPrivileged } from '../helpers/preflight';
 import { ip, run } from '../helpers/run';
 import { EchoServer, startEchoServer } from '../helpers/servers';
 import { INHERITED_NAT_TABLE } from '../../lib/host/inherited_nat';
+import { localPortRange } from '../../lib/host/local_port_range';
+import { canonicalIp } from '../../lib/model/ip_address';
 
 jest.setTimeout(300_000);
 
@@ -144,6 +146,10 @@ describe('kube-proxy to kpr: flows the old rules translated survive kpr and the 
     const probedBefore = holds.map((h) => h.hold.probes().length);
 
     // New flows: kpr's, the socket LB's and XDP's, while the old ones are probed.
+    // Node A's own connections whose tuple clashes with a held flow's
+    // masquerade are moved to another source port by nf_nat: gathered after
+    // each round (a UDP one lasts 5 s in conntrack).
+    const moved = new Set<string>();
     for (const family of FAMILIES) {
       for (const proto of PROTOS) {
         const mode = proto === 'tcp' ? 'tcp' : 'udp-connected-new-socket';
@@ -152,6 +158,7 @@ describe('kube-proxy to kpr: flows the old rules translated survive kpr and the 
           runInPlace(outside(), clientArgs(mode, nodeA()[family], nodePort), 120_000),
           runInPlace(onNodeA(), clientArgs(mode, CLUSTER_IPS[family], port), 120_000),
         ]);
+        for (const c of movedConnections()) moved.add(c);
         for (const [what, proc] of [['NodePort', viaNodePort], ['ClusterIP', viaClusterIp]] as const) {
           const report = clientReport(proc);
           expect({ what, family, proto, answered: Object.values(report.backends).reduce((a, b) => a + b, 0), backends: Object.keys(report.backends).sort(), errors: report.errors }).toEqual({
@@ -160,6 +167,11 @@ describe('kube-proxy to kpr: flows the old rules translated survive kpr and the 
         }
       }
     }
+    // Some were moved, each within node A's local port range: not onto the
+    // edge LB's snat ports, where a backend's reply would go to a NodePort client.
+    const local = localPortRange(run('ip', ['netns', 'exec', nodeA().ns, 'cat', '/proc/sys/net/ipv4/ip_local_port_range']));
+    expect(moved.size).toBeGreaterThan(0);
+    expect([...moved].filter((c) => { const port = Number(c.split(' ').pop()); return port < local.min || port > local.max; })).toEqual([]);
     // Two more rounds of probes after the new flows.
     const probedAfter = holds.map((h) => h.hold.probes().length);
     await Promise.all(holds.map((h, i) => h.hold.process.waitUntil(`${h.path}: two rounds of probes after the new flows`, () => h.hold.probes().length >= probedAfter[i] + 2 * HELD || undefined, 30_000)));
@@ -182,6 +194,18 @@ describe('kube-proxy to kpr: flows the old rules translated survive kpr and the 
     expect(run('ip', ['netns', 'exec', nodeA().ns, 'nft', 'list', 'tables'])).not.toContain(INHERITED_NAT_TABLE);
     expect(inheritedGauge()).toBe(0);
   });
+
+  /** Node A's connections to a backend itself (the socket LB's, translated at
+   *  connect) whose source port nf_nat moved: `orig-src sport -> moved-port`. */
+  function movedConnections(): string[] {
+    const backends = new Set(pods().flatMap((p) => [p.ipv4, p.ipv6]));
+    const text = run('ip', ['netns', 'exec', nodeA().ns, 'cat', '/proc/net/nf_conntrack']);
+    return text.split('\n').flatMap((line) => {
+      const m = /\bsrc=(\S+) dst=(\S+) sport=(\d+) dport=\d+ .*?\bsrc=\S+ dst=\S+ sport=\d+ dport=(\d+)/.exec(line);
+      if (!m || !backends.has(canonicalIp(m[2]) ?? '') || m[3] === m[4]) return [];
+      return [`${canonicalIp(m[1])} ${m[3]} -> ${m[4]}`];
+    });
+  }
 
   /** kpr_inherited_nat_connections as node A's agent serves it (default metrics address). */
   function inheritedGauge(): number {

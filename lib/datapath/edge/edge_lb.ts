@@ -22,12 +22,13 @@ const KERNEL_NAME_LEN = 15;
 import { CapacityReport } from '../../sync/capacity';
 import { LbSync, SyncContext } from '../../sync/lb_sync';
 import { LbDeps, LoadBalancer } from '../load_balancer';
+import { localPortRange } from '../../host/local_port_range';
 import { currentNetns } from '../../host/netns';
 import { RunConfig } from '../../run_config';
 import { computeMaglev } from './maglev';
 import { EdgeLbMetrics, edgeMapCapacities } from './metrics';
 import { EdgeReconciler } from './reconciler';
-import { defaultSnatPorts, formatPortRanges, localPortRange, snatPortClashes } from './snat_ports';
+import { defaultSnatPorts, formatPortRanges, snatPortClashes } from './snat_ports';
 
 export interface EdgeLbOptions {
   dp: Pick<EdgeDatapath, 'setConfig' | 'attachXdp' | 'attachTc' | 'attachPodTc' | 'settleMigratedMaps' | 'programIds'>;

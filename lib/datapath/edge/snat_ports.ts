@@ -8,7 +8,6 @@
 // node serves frontends on (NodePorts) are in there, and skipped one by one
 // (kpr_edge_snat.h): leaving the whole NodePort range out would cost 2768
 // ports to every backend.
-import * as fs from 'fs';
 import type { PortRange } from '../native';
 
 /** Below this, ports are the system's (privileged). */
@@ -28,13 +27,6 @@ export function parsePortRange(text: string): PortRange | undefined {
 export const rangeSize = (r: PortRange): number => r.max - r.min + 1;
 
 export const formatPortRanges = (ranges: PortRange[]): string => ranges.map((r) => `${r.min}-${r.max}`).join(',');
-
-/** The node's ip_local_port_range, as its network namespace has it. */
-export function localPortRange(text = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')): PortRange {
-  const [min, max] = text.trim().split(/\s+/).map(Number);
-  if (!(min >= 1 && min <= max && max <= 65535)) throw new Error(`ip_local_port_range ${JSON.stringify(text.trim())} is not a port range`);
-  return { min, max };
-}
 
 /** ranges without the ports of cut. */
 function without(ranges: PortRange[], cut: PortRange): PortRange[] {
