@@ -35,10 +35,14 @@ export const INHERITED_NAT_TABLE = 'kpr_inherited_nat';
  *  postrouting rule keeps those moves in the node's local port range; a
  *  connection whose tuple is free keeps its port (nf_nat leaves a tuple in
  *  range and unused alone). It runs after the old proxy's masquerade
- *  (srcnat), which binds the connections it matches first. */
+ *  (srcnat), which binds the connections it matches first. A table a
+ *  previous agent left is emptied first, in the same transaction, so that its
+ *  rules are not there twice. */
 function keepHooks(local: LocalPortRange): string {
   const ports = `${local.min}-${local.max}`;
-  return `table inet ${INHERITED_NAT_TABLE} {
+  return `table inet ${INHERITED_NAT_TABLE} {}
+flush table inet ${INHERITED_NAT_TABLE}
+table inet ${INHERITED_NAT_TABLE} {
   chain prerouting {
     type nat hook prerouting priority dstnat; policy accept;
     ct state established,related accept
