@@ -6,6 +6,7 @@ import type { NetnsReading } from '../host/pod_netns';
 import type { EdgeScope } from '../model/frontend';
 import type { ForwardingMode } from '../model/forwarding_mode';
 import type { ConntrackHandover } from '../host/cleanup';
+import type { PortRange } from '../host/local_port_range';
 import type { LbAlgorithm } from '../model/lb_algorithm';
 import type { Protocol } from '../model/protocol';
 
@@ -185,11 +186,7 @@ export interface FlowTimeouts {
   udpStream: number;
 }
 
-/** Ports min..max, both included. */
-export interface PortRange {
-  min: number;
-  max: number;
-}
+export type { PortRange } from '../host/local_port_range';
 
 export interface EdgeConfig {
   /** This node's addresses, the outer source of DSR tunnels; absent = none. */

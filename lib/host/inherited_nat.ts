@@ -15,7 +15,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Logger } from '../log';
-import { LocalPortRange, localPortRange } from './local_port_range';
+import { localPortRange, PortRange } from './local_port_range';
 
 export const INHERITED_NAT_TABLE = 'kpr_inherited_nat';
 
@@ -38,7 +38,7 @@ export const INHERITED_NAT_TABLE = 'kpr_inherited_nat';
  *  (srcnat), which binds the connections it matches first. A table a
  *  previous agent left is emptied first, in the same transaction, so that its
  *  rules are not there twice. */
-function keepHooks(local: LocalPortRange): string {
+function keepHooks(local: PortRange): string {
   const ports = `${local.min}-${local.max}`;
   return `table inet ${INHERITED_NAT_TABLE} {}
 flush table inet ${INHERITED_NAT_TABLE}
@@ -55,19 +55,34 @@ table inet ${INHERITED_NAT_TABLE} {
 `;
 }
 
-/** A line's original destination (and port), then its reply's source (and
- *  port): the tuples are `src= dst= [sport= dport=]`, original first. */
-const TUPLES = /\bsrc=\S+ dst=(\S+)(?: sport=\d+ dport=(\d+))?.*?\bsrc=(\S+) dst=\S+(?: sport=(\d+))?/;
+/** One direction of a connection as /proc/net/nf_conntrack writes it (IPv6
+ *  addresses in full); no ports for a protocol without them. */
+export interface ConntrackTuple {
+  src: string;
+  dst: string;
+  sport?: string;
+  dport?: string;
+}
+
+/** A line's tuples, `src= dst= [sport= dport=]` each, original first. */
+const TUPLES = /\bsrc=(\S+) dst=(\S+)(?: sport=(\d+) dport=(\d+))?.*?\bsrc=(\S+) dst=(\S+)(?: sport=(\d+) dport=(\d+))?/;
+
+/** A line of /proc/net/nf_conntrack: its original and reply tuples. */
+export function conntrackTuples(line: string): { original: ConntrackTuple; reply: ConntrackTuple } | undefined {
+  const m = TUPLES.exec(line);
+  if (!m) return undefined;
+  return { original: { src: m[1], dst: m[2], sport: m[3], dport: m[4] }, reply: { src: m[5], dst: m[6], sport: m[7], dport: m[8] } };
+}
 
 /** Connections of /proc/net/nf_conntrack whose destination was translated:
  *  the reply's source differs from the original destination. */
 export function countTranslated(conntrack: string): number {
   let n = 0;
   for (const line of conntrack.split('\n')) {
-    const m = TUPLES.exec(line);
-    if (!m) continue;
-    const [, dst, dport, replySrc, replySport] = m;
-    if (dst !== replySrc || (dport !== undefined && replySport !== undefined && dport !== replySport)) n++;
+    const t = conntrackTuples(line);
+    if (!t) continue;
+    const { original, reply } = t;
+    if (original.dst !== reply.src || (original.dport !== undefined && reply.sport !== undefined && original.dport !== reply.sport)) n++;
   }
   return n;
 }

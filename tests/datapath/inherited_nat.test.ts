@@ -32,7 +32,7 @@ import { nftIn, oldProxyRules } from '../helpers/old_proxy_rules';
 import { assertPrivileged } from '../helpers/preflight';
 import { ip, run } from '../helpers/run';
 import { EchoServer, startEchoServer } from '../helpers/servers';
-import { INHERITED_NAT_TABLE } from '../../lib/host/inherited_nat';
+import { conntrackTuples, INHERITED_NAT_TABLE } from '../../lib/host/inherited_nat';
 import { localPortRange } from '../../lib/host/local_port_range';
 import { canonicalIp } from '../../lib/model/ip_address';
 
@@ -149,7 +149,7 @@ describe('kube-proxy to kpr: flows the old rules translated survive kpr and the 
     // Node A's own connections whose tuple clashes with a held flow's
     // masquerade are moved to another source port by nf_nat: gathered after
     // each round (a UDP one lasts 5 s in conntrack).
-    const moved = new Set<string>();
+    const moved = new Map<string, number>();
     for (const family of FAMILIES) {
       for (const proto of PROTOS) {
         const mode = proto === 'tcp' ? 'tcp' : 'udp-connected-new-socket';
@@ -158,7 +158,7 @@ describe('kube-proxy to kpr: flows the old rules translated survive kpr and the 
           runInPlace(outside(), clientArgs(mode, nodeA()[family], nodePort), 120_000),
           runInPlace(onNodeA(), clientArgs(mode, CLUSTER_IPS[family], port), 120_000),
         ]);
-        for (const c of movedConnections()) moved.add(c);
+        for (const [connection, port] of movedConnections()) moved.set(connection, port);
         for (const [what, proc] of [['NodePort', viaNodePort], ['ClusterIP', viaClusterIp]] as const) {
           const report = clientReport(proc);
           expect({ what, family, proto, answered: Object.values(report.backends).reduce((a, b) => a + b, 0), backends: Object.keys(report.backends).sort(), errors: report.errors }).toEqual({
@@ -171,7 +171,7 @@ describe('kube-proxy to kpr: flows the old rules translated survive kpr and the 
     // edge LB's snat ports, where a backend's reply would go to a NodePort client.
     const local = localPortRange(run('ip', ['netns', 'exec', nodeA().ns, 'cat', '/proc/sys/net/ipv4/ip_local_port_range']));
     expect(moved.size).toBeGreaterThan(0);
-    expect([...moved].filter((c) => { const port = Number(c.split(' ').pop()); return port < local.min || port > local.max; })).toEqual([]);
+    expect([...moved].filter(([, port]) => port < local.min || port > local.max).map(([connection, port]) => `${connection} -> ${port}`)).toEqual([]);
     // Two more rounds of probes after the new flows.
     const probedAfter = holds.map((h) => h.hold.probes().length);
     await Promise.all(holds.map((h, i) => h.hold.process.waitUntil(`${h.path}: two rounds of probes after the new flows`, () => h.hold.probes().length >= probedAfter[i] + 2 * HELD || undefined, 30_000)));
@@ -196,14 +196,14 @@ describe('kube-proxy to kpr: flows the old rules translated survive kpr and the 
   });
 
   /** Node A's connections to a backend itself (the socket LB's, translated at
-   *  connect) whose source port nf_nat moved: `orig-src sport -> moved-port`. */
-  function movedConnections(): string[] {
+   *  connect) whose source port nf_nat moved: `source port` and the port it moved to. */
+  function movedConnections(): [string, number][] {
     const backends = new Set(pods().flatMap((p) => [p.ipv4, p.ipv6]));
     const text = run('ip', ['netns', 'exec', nodeA().ns, 'cat', '/proc/net/nf_conntrack']);
-    return text.split('\n').flatMap((line) => {
-      const m = /\bsrc=(\S+) dst=(\S+) sport=(\d+) dport=\d+ .*?\bsrc=\S+ dst=\S+ sport=\d+ dport=(\d+)/.exec(line);
-      if (!m || !backends.has(canonicalIp(m[2]) ?? '') || m[3] === m[4]) return [];
-      return [`${canonicalIp(m[1])} ${m[3]} -> ${m[4]}`];
+    return text.split('\n').flatMap((line): [string, number][] => {
+      const t = conntrackTuples(line);
+      if (!t || !backends.has(canonicalIp(t.original.dst) ?? '') || t.original.sport === t.reply.dport) return [];
+      return [[`${canonicalIp(t.original.src)} ${t.original.sport}`, Number(t.reply.dport)]];
     });
   }
 
