@@ -47,6 +47,11 @@
 #define KPR_EDGE_SNAT_MAX         262144 /* kpr_edge_snat and kpr_edge_snat_ports alike */
 #define KPR_EDGE_STATS_MAX        (KPR_EDGE_FRONTEND_MAX + 1)
 #define KPR_EDGE_TRACE_RING_BYTES (1 << 20)
+/* The FIB answers the edge LB keeps for packets towards backends
+ * (kpr_next_hop.h): slots per CPU (a power of two), and how long an answer
+ * is used before the FIB is asked again. */
+#define KPR_EDGE_NEXT_HOP_SLOTS  256
+#define KPR_EDGE_NEXT_HOP_TTL_NS (100 * 1000 * 1000ULL)
 
 /* snat source port ranges in the edge config: two, so that the node's own
  * local port range can be left out of the middle of 1024-65535. */

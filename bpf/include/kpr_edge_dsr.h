@@ -10,6 +10,7 @@
 #include "kpr_edge_encap.h"
 #include "kpr_edge_verdict.h"
 #include "kpr_fib.h"
+#include "kpr_next_hop.h"
 #include "kpr_icmp.h"
 #include "kpr_nat.h"
 #include "kpr_parse.h"
@@ -52,7 +53,7 @@ static __always_inline int forward_dsr(struct xdp_md *ctx, struct pkt *p, const 
 		return nat_refused(action);
 	if (encap_dsr(ctx, p, src, b->node_addr, fe_addr, fe_port))
 		return drop(KPR_EDGE_DROP_RESIZE_FAILED);
-	action = fib_forward_mtu(ctx, p->family, &mtu);
+	action = next_hop_forward_mtu(ctx, p->family, &mtu);
 	if (action == FIB_TOO_BIG)
 		return too_big(ctx, p, fe_addr, fe_port, mtu);
 	return action < 0 ? drop(KPR_EDGE_DROP_FIB_LOOKUP_FAILED) : action;

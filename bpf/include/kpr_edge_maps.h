@@ -138,6 +138,16 @@ struct {
 	__uint(max_entries, 1);
 } kpr_edge_snat_scratch SEC(".maps");
 
+/* The FIB's recent answers for packets towards backends (kpr_next_hop.h),
+ * per CPU, a slot for each hash of destination and device. Not pinned: an
+ * answer is good for a moment only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct edge_next_hop);
+	__uint(max_entries, KPR_EDGE_NEXT_HOP_SLOTS);
+} kpr_edge_next_hops SEC(".maps");
+
 /* Replies of backends on this node that must leave as the frontend's
  * (edge_revnat_key). Entries live as long as their flow
  * (kpr_flow_lifetime.h; the agent deletes expired ones); LRU as well, as

@@ -418,7 +418,7 @@ static __always_inline int forward_snat(struct xdp_md *ctx, struct pkt *p, const
 		reason = nat_rewrite(ctx, p, NAT_DST, b->addr, b->port);
 	if (reason)
 		return nat_refused(reason);
-	return forward_fib(ctx, p->family);
+	return forward_to_backend(ctx, p->family);
 }
 
 /* snat mode, the way back: a backend's reply to this node, on a snat port,

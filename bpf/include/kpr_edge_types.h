@@ -251,6 +251,29 @@ struct edge_snat_scratch {
 	struct edge_snat_val v __attribute__((aligned(8)));
 };
 
+/* kpr_edge_next_hops: the FIB's answer to a question (kpr_next_hop.h), per
+ * CPU, kept until until_ns. The question is what the answer may differ by
+ * between packets at the same time; the source, this node's own address
+ * for every packet that asks, is left out, and the packet's length is
+ * checked against mtu each time. */
+struct edge_next_hop_question {
+	__u8 dst[16]; /* IPv4 in the first 4 bytes, rest zero */
+	__u32 ingress_ifindex;
+	__be32 flowinfo; /* IPv4: the TOS; IPv6: traffic class and flow label (ECMP hashes it) */
+	__u8 family;
+	__u8 proto;
+	__u8 pad[6];
+};
+
+struct edge_next_hop {
+	struct edge_next_hop_question q __attribute__((aligned(8)));
+	__u64 until_ns; /* bpf_ktime_get_coarse_ns() past which the FIB is asked again */
+	__u32 ifindex;  /* the device towards the next hop */
+	__u16 mtu;      /* towards the next hop */
+	__u8 dmac[6];
+	__u8 smac[6];
+};
+
 /* kpr_edge_revnat: a backend's reply that must leave as the frontend's.
  * Written where a client's packet is handed to a backend on this node (XDP
  * for a local backend, tc_dsr.c at the end of a DSR tunnel); read by

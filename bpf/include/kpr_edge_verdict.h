@@ -10,6 +10,7 @@
 #include "kpr_edge_maps.h"
 #include "kpr_fib.h"
 #include "kpr_nat.h"
+#include "kpr_next_hop.h"
 
 /* The reason of the last drop on this CPU, which the trace of a dropped
  * packet reads (kpr_edge_trace.h). */
@@ -49,6 +50,15 @@ static __always_inline int nat_refused(int err)
 static __always_inline int forward_fib(struct xdp_md *ctx, __u8 family)
 {
 	int action = fib_forward(ctx, family);
+
+	return action < 0 ? drop(KPR_EDGE_DROP_FIB_LOOKUP_FAILED) : action;
+}
+
+/* As forward_fib(), for a packet towards a backend (kpr_next_hop.h). */
+static __always_inline int forward_to_backend(struct xdp_md *ctx, __u8 family)
+{
+	__u32 mtu;
+	int action = next_hop_forward_mtu(ctx, family, &mtu);
 
 	return action < 0 ? drop(KPR_EDGE_DROP_FIB_LOOKUP_FAILED) : action;
 }
