@@ -139,8 +139,8 @@ struct {
 } kpr_edge_snat_scratch SEC(".maps");
 
 /* The FIB's recent answers for packets towards backends (kpr_next_hop.h),
- * per CPU, a slot for each hash of destination and device. Not pinned: an
- * answer is good for a moment only. */
+ * per CPU, in the slot of the question's hash. Not pinned: an answer is
+ * good for a moment only. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);

@@ -1,5 +1,6 @@
-/* A 32-bit integer hash: Maglev's flow hash (kpr_edge_select.h) and the
- * snat port a new flow tries first (kpr_edge_snat.h). */
+/* A 32-bit integer hash: Maglev's flow hash (kpr_edge_select.h), the snat
+ * port a new flow tries first (kpr_edge_snat.h) and the slot of a kept next
+ * hop (kpr_next_hop.h). */
 #ifndef KPR_HASH_H
 #define KPR_HASH_H
 
