@@ -56,7 +56,7 @@ static __always_inline int forward_dsr(struct xdp_md *ctx, struct pkt *p, const 
 	action = next_hop_forward_mtu(ctx, p->family, &mtu);
 	if (action == FIB_TOO_BIG)
 		return too_big(ctx, p, fe_addr, fe_port, mtu);
-	return action < 0 ? drop(KPR_EDGE_DROP_FIB_LOOKUP_FAILED) : action;
+	return forwarded(action);
 }
 
 #endif

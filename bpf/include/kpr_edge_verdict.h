@@ -47,20 +47,24 @@ static __always_inline int nat_refused(int err)
 	return drop(err == NAT_SCTP_FRAGMENT ? KPR_EDGE_DROP_SCTP_FRAGMENT : KPR_EDGE_DROP_INVALID_PACKET);
 }
 
+/* A forwarding's action (kpr_fib.h, kpr_next_hop.h); one the FIB had no
+ * answer for, as a drop. */
+static __always_inline int forwarded(int action)
+{
+	return action < 0 ? drop(KPR_EDGE_DROP_FIB_LOOKUP_FAILED) : action;
+}
+
 static __always_inline int forward_fib(struct xdp_md *ctx, __u8 family)
 {
-	int action = fib_forward(ctx, family);
-
-	return action < 0 ? drop(KPR_EDGE_DROP_FIB_LOOKUP_FAILED) : action;
+	return forwarded(fib_forward(ctx, family));
 }
 
 /* As forward_fib(), for a packet towards a backend (kpr_next_hop.h). */
 static __always_inline int forward_to_backend(struct xdp_md *ctx, __u8 family)
 {
 	__u32 mtu;
-	int action = next_hop_forward_mtu(ctx, family, &mtu);
 
-	return action < 0 ? drop(KPR_EDGE_DROP_FIB_LOOKUP_FAILED) : action;
+	return forwarded(next_hop_forward_mtu(ctx, family, &mtu));
 }
 
 #endif
