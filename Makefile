@@ -20,7 +20,7 @@ TS_SRC := $(shell find lib tests -name '*.ts') tsconfig.json
 TS_STAMP := dist/.built
 BENCH_BIN := build/connrate build/acceptd build/rrd build/rrclient build/flowrate build/xdpgen
 # xdpgen's programs (tests/native/bench_xdp_*.c), loaded from beside it.
-BENCH_BPF_OBJS := build/bench_xdp_gen.o build/bench_xdp_count.o build/bench_xdp_redirect.o
+BENCH_BPF_OBJS := build/bench_xdp_gen.o build/bench_xdp_count.o build/bench_xdp_redirect.o build/bench_xdp_work.o
 # BPF objects that only tests load (error paths of the addon).
 TEST_BPF_OBJS := build/verifier_reject.o build/xdp_pass.o build/xdp_reject.o build/tc_pass.o
 

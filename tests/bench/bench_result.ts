@@ -10,8 +10,9 @@ import { describeMachine } from './machine';
 
 /** kpr dsr: kpr in --bpf-lb-mode dsr where a bench measures both modes; kube-proxy iptables runs the
  *  host's iptables (nft backend), iptables-legacy the legacy one (kube_proxy_rules.ts says why both);
- *  xdp redirect: an XDP program that only forwards (a floor). */
-export const PEERS = ['kpr', 'kpr dsr', 'kube-proxy iptables', 'kube-proxy iptables-legacy', 'kube-proxy nftables', 'direct', 'xdp redirect'] as const;
+ *  xdp redirect: an XDP program that only forwards (a floor); kpr (dsr) work floor: kpr's own work on a balanced
+ *  packet in that mode, without its lookups (a floor for kpr's design). */
+export const PEERS = ['kpr', 'kpr dsr', 'kube-proxy iptables', 'kube-proxy iptables-legacy', 'kube-proxy nftables', 'direct', 'xdp redirect', 'kpr work floor', 'kpr dsr work floor'] as const;
 export type Peer = (typeof PEERS)[number];
 
 export interface BenchRow {

@@ -16,7 +16,10 @@
 // nft and on the legacy backend, nftables) DNATs and masquerades. Beside them, two floors with no load balancer at all, aimed at
 // the endpoint itself: the node's IP forwarding (direct), and an XDP program
 // that only redirects to the backend's device (xdp redirect,
-// bench_xdp_redirect.c). Peers run one after the other on the same network
+// bench_xdp_redirect.c). Two more floors measure kpr's design: kpr's own work
+// on the packet in each mode (kpr work floor, kpr dsr work floor,
+// bench_xdp_work.c) on the agent's maps with no lookup at all, so that kpr's
+// distance from them is what its lookups and per-flow state cost. Peers run one after the other on the same network
 // (datapath_peers.ts, flow_rate_topology.ts); for each, a warm-up round puts
 // every flow into its tables, then --rounds rounds of --seconds are kept.
 // Each peer runs at each number of flows in turn: 256 (64 addresses x 4
@@ -25,7 +28,7 @@
 // CPU's caches hold.
 //
 // Flags: --seconds 5 --rounds 5 --ports 4,256 (per address, increasing) --cpu N (default: the last)
-// --peers kpr,kpr-dsr,iptables,iptables-legacy,nftables,direct,xdp-redirect
+// --peers kpr,kpr-dsr,iptables,iptables-legacy,nftables,direct,xdp-redirect,kpr-work,kpr-dsr-work
 // --json PATH (default benchmarks/results/edge-pps.json).
 import * as os from 'os';
 import { Cluster } from '../e2e/cluster';
@@ -33,19 +36,23 @@ import { assertPrivileged } from '../helpers/preflight';
 import { BenchResult, finishRun, jsonPath, newResult, Peer } from './bench_result';
 import { BACKEND_PORT, NODE_ADDRESS } from './control_plane_objects';
 import { PEER_LABELS, PeerName, RunningPeer, startPeer } from './datapath_peers';
-import { Backend, BACKEND_DEVICE, createBackend, EXTERNAL_DEVICE, macAddress, passXdp, Slot } from './datapath_topology';
-import { Counter, Flows, send, SendTarget, startCounter, startRedirect } from './edge_pps_tools';
+import { Backend, BACKEND_DEVICE, createBackend, EXTERNAL_DEVICE, macAddress, passXdp, Slot, xdpProgramId } from './datapath_topology';
+import { Counter, Flows, send, SendTarget, startCounter, startRedirect, startWork } from './edge_pps_tools';
 import { FlowRateServices, programmedFor, UDP_NODE_PORT, withFlowRateObjects } from './flow_rate_objects';
 import { CLIENT_SOURCES, extendSlot } from './flow_rate_topology';
 import { describeMachine } from './machine';
 import { count } from './scale_options';
 import { ofRounds } from './stats';
 
-type EdgePeer = PeerName | 'kpr-dsr' | 'xdp-redirect';
-const EDGE_PEERS: EdgePeer[] = ['kpr', 'kpr-dsr', 'iptables', 'iptables-legacy', 'nftables', 'direct', 'xdp-redirect'];
-const LABELS: Record<EdgePeer, Peer> = { ...PEER_LABELS, 'kpr-dsr': 'kpr dsr', 'xdp-redirect': 'xdp redirect' };
-/** What each runs on its node: kpr in either mode, the floors on nodes with no proxy. */
-const baseOf = (name: EdgePeer): PeerName => (name === 'kpr-dsr' ? 'kpr' : name === 'xdp-redirect' ? 'direct' : name);
+type EdgePeer = PeerName | 'kpr-dsr' | 'kpr-work' | 'kpr-dsr-work' | 'xdp-redirect';
+const EDGE_PEERS: EdgePeer[] = ['kpr', 'kpr-dsr', 'iptables', 'iptables-legacy', 'nftables', 'direct', 'xdp-redirect', 'kpr-work', 'kpr-dsr-work'];
+const LABELS: Record<EdgePeer, Peer> = { ...PEER_LABELS, 'kpr-dsr': 'kpr dsr', 'xdp-redirect': 'xdp redirect', 'kpr-work': 'kpr work floor', 'kpr-dsr-work': 'kpr dsr work floor' };
+const DSR: EdgePeer[] = ['kpr-dsr', 'kpr-dsr-work'];
+const WORK: EdgePeer[] = ['kpr-work', 'kpr-dsr-work'];
+/** What each runs on its node: kpr in either mode (its work floors on kpr's maps), the other floors on nodes with no proxy. */
+const baseOf = (name: EdgePeer): PeerName => (name === 'kpr-dsr' || name === 'kpr-work' || name === 'kpr-dsr-work' ? 'kpr' : name === 'xdp-redirect' ? 'direct' : name);
+/** Under a work floor the agent's full sync would put its own program back (attachment_repair.ts). */
+const NO_FULL_SYNC = ['--sync-period', '24h'];
 
 export const EDGE_PPS_SCENARIO = 'nodeport-udp-pps';
 const BENCH = 'edge-pps';
@@ -134,7 +141,7 @@ async function measurePeer(o: Options, cluster: Cluster, services: FlowRateServi
     let slot: Slot | undefined;
     const p: RunningPeer = await startPeer(base, 0, cluster, backend, programmedFor(services), {
       devices: [EXTERNAL_DEVICE, BACKEND_DEVICE],
-      args: name === 'kpr-dsr' ? ['--bpf-lb-mode', 'dsr'] : [],
+      args: [...(DSR.includes(name) ? ['--bpf-lb-mode', 'dsr'] : []), ...(WORK.includes(name) ? NO_FULL_SYNC : [])],
       linked: async (s, nodeNs) => {
         slot = s;
         await extendSlot(backend, s, nodeNs);
@@ -149,10 +156,17 @@ async function measurePeer(o: Options, cluster: Cluster, services: FlowRateServi
       const r = await startRedirect(p.nodeNs, EXTERNAL_DEVICE, BACKEND_DEVICE, macAddress(backend.ns, linked.backendDev));
       stops.push(() => r.stop());
     }
+    let floorProgram: number | undefined;
+    if (WORK.includes(name)) {
+      const w = await startWork(p.nodeNs, EXTERNAL_DEVICE, DSR.includes(name) ? 'dsr' : 'snat');
+      stops.push(() => w.stop());
+      floorProgram = xdpProgramId(p.nodeNs, EXTERNAL_DEVICE);
+    }
     const counter = await startCounter(backend.ns, linked.backendDev);
     stops.push(() => counter.stop());
     const to = targetOf(name, services, p.nodeNs);
     for (const ports of o.ports) await measureFlows(o, counter, linked.clientNs, to, { firstSource: CLIENT_SOURCES.first, addrs: CLIENT_SOURCES.count, ports }, result, label);
+    if (floorProgram !== undefined && xdpProgramId(p.nodeNs, EXTERNAL_DEVICE) !== floorProgram) throw new Error(`the work floor's program was taken off ${EXTERNAL_DEVICE} during the rounds: its figures are not its own`);
   } catch (e) {
     result.errors.push(`${label}: ${(e as Error).message.split('\n')[0]}`);
     console.log(`  ${result.errors[result.errors.length - 1]}`);

@@ -1,15 +1,20 @@
 // The edge packet-rate benchmark's XDP tools (build/xdpgen, tests/bench/xdpgen.c)
 // as the benchmark drives them: the generator in the client's namespace,
 // pinned to one CPU; the counter on the backend's device; the redirect-only
-// floor on the node's external device. The counter and the floor give their
-// device back its former program when stopped.
+// floor and the work floor (kpr's work with no lookup) on the node's external
+// device. The counter and the floors give their device back its former
+// program when stopped.
 import * as path from 'path';
 import { repoRoot } from '../../lib/datapath/native';
 import { LineProcess } from '../helpers/line_process';
+import { sleep } from '../helpers/sleep';
 
 const XDPGEN = path.join(repoRoot(), 'build', 'xdpgen');
 const ATTACH_MS = 10_000;
 const COUNT_MS = 5_000;
+const STDERR_KEPT = 3;
+const SETTLE_MS = 100;
+const SETTLE_READS = 20;
 /** Beyond a run's seconds: loading the program, and the last call's tenth of a second. */
 const SEND_MARGIN_MS = 20_000;
 
@@ -23,7 +28,10 @@ async function attached(p: LineProcess): Promise<LineProcess> {
     return p;
   } catch (e) {
     await p.stop();
-    throw e;
+    // What the tool said last (a verifier's log ends with its verdict), on the first line: a caller may keep only that.
+    const [first, ...rest] = (e as Error).message.split('\n');
+    const said = p.stderrLines.slice(-STDERR_KEPT).join('; ');
+    throw new Error([`${first}${said ? `: ${said}` : ''}`, ...rest].join('\n'));
   }
 }
 
@@ -49,9 +57,29 @@ export async function startCounter(ns: string, dev: string): Promise<Counter> {
   };
 }
 
+/** What the counter has seen since `before`, once frames still in flight have arrived (the count holds
+ *  still for SETTLE_MS, at most SETTLE_READS times). */
+export async function arrivedSince(counter: Counter, before: number): Promise<number> {
+  let last = await counter.packets();
+  for (let i = 0; i < SETTLE_READS; i++) {
+    await sleep(SETTLE_MS);
+    const now = await counter.packets();
+    if (now === last) break;
+    last = now;
+  }
+  return last - before;
+}
+
 /** Every UDP packet arriving on inDev leaves by outDev to dstMac until stopped. */
 export async function startRedirect(ns: string, inDev: string, outDev: string, dstMac: string): Promise<{ stop(): Promise<void> }> {
   const p = await attached(inNamespace('xdpgen redirect', ns, [XDPGEN, 'redirect', inDev, outDev, dstMac]));
+  return { stop: async () => void (await p.stop()) };
+}
+
+/** In place of the running kpr's program on dev until stopped: its work on a balanced packet in mode,
+ *  on its own maps, without looking up a frontend or a flow (tests/native/bench_xdp_work.c). */
+export async function startWork(ns: string, dev: string, mode: 'snat' | 'dsr'): Promise<{ stop(): Promise<void> }> {
+  const p = await attached(inNamespace('xdpgen work', ns, [XDPGEN, 'work', dev, mode]));
   return { stop: async () => void (await p.stop()) };
 }
 

@@ -47,12 +47,15 @@ export const BENCHES: BenchInfo[] = [
       'tests/bench/edge_pps.ts with tests/bench/xdpgen.c: the external client sends 60-byte UDP frames by BPF_PROG_TEST_RUN in live-frames mode (tests/native/bench_xdp_gen.c), ' +
       'each from the next of 64 source addresses x 256 ports (16384 flows, each seen again and again; more per-flow state than a CPU\'s caches hold), and again x 4 ports (256 flows, every table in cache), to a UDP NodePort whose one endpoint runs on another Node: kpr in snat mode and in dsr ' +
       'mode (IP-in-IP to that node), kube-proxy iptables (on the host\'s nft backend, and on the legacy one) and nftables (DNAT and masquerade through the stack). Two floors without any load balancer aim at the endpoint itself: the node\'s ' +
-      'IP forwarding (direct) and an XDP program that only redirects to the backend\'s device (xdp redirect). An XDP program on the backend\'s device counts what arrives and drops it. ' +
+      'IP forwarding (direct) and an XDP program that only redirects to the backend\'s device (xdp redirect). Two more floors show where kpr\'s time goes: kpr work floor and kpr dsr work floor ' +
+      '(tests/native/bench_xdp_work.c) run kpr\'s own functions on the packet in each mode (parse, rewrite, tunnel in dsr, the kept next hop) on the running agent\'s maps, in place of its program, ' +
+      'but look up neither a frontend nor a flow: every packet goes to the agent\'s first backend. kpr above its work floor pays for its lookups and per-flow state; a target its work floor misses is out of ' +
+      'reach of kpr\'s design. An XDP program on the backend\'s device counts what arrives and drops it. ' +
       'The generator is pinned to one CPU and a veth hands frames on in the sender\'s softirq, so generator, node and counter share that one CPU and only the node\'s path differs between ' +
       'peers; nothing is lost on the way, the rate is what the path costs. The non-XDP peers\' external device carries a program that passes every frame (a veth takes redirected frames ' +
       'only into a device with one). Peers in turn, each at 256 flows and then at 16384, each time a 1 s warm-up that fills its tables, then 5 rounds of 5 s: the median, with the range of the rounds.',
     scenarios: ['nodeport-udp-pps'],
-    peers: ['kpr', 'kpr dsr', 'kube-proxy iptables', 'kube-proxy iptables-legacy', 'kube-proxy nftables', 'direct', 'xdp redirect'],
+    peers: ['kpr', 'kpr dsr', 'kube-proxy iptables', 'kube-proxy iptables-legacy', 'kube-proxy nftables', 'direct', 'xdp redirect', 'kpr work floor', 'kpr dsr work floor'],
   },
   {
     bench: 'pod-rates',
@@ -272,8 +275,13 @@ function chartsFor(info: BenchInfo, scenario: string, rows: BenchRow[], peers: P
   });
 }
 
-/** The first error line, and how many more: a target's row stays one line. */
-const summary = (notes: string[]) => (notes.length <= 1 ? notes.join('') : `${notes[0]} (and ${notes.length - 1} more, under Results)`);
+/** The verdict's reasons, then the first error line and how many more (Results lists them all): a target's row stays one line. */
+export function verdictNotes(v: Verdict): string {
+  const reasons = v.notes.slice(0, v.reasoned ?? 0);
+  const errors = v.notes.slice(v.reasoned ?? 0);
+  const firstError = errors.length <= 1 ? errors : [`${errors[0]} (and ${errors.length - 1} more, under Results)`];
+  return [...reasons, ...firstError].join('; ');
+}
 
 function verdictLines(title: string, targets: Target[], results: BenchResult[]): string[] {
   const verdicts: Verdict[] = targets.map((t) => judge(results, t));
@@ -283,7 +291,7 @@ function verdictLines(title: string, targets: Target[], results: BenchResult[]):
     '',
     tableRow(['target', 'verdict', 'measured', 'notes: why out of reach, and the errors of the run about it']),
     tableRow(['---', '---', '---', '---']),
-    ...verdicts.map((v) => tableRow([v.target.text, mark(v), v.measured, summary(v.notes)])),
+    ...verdicts.map((v) => tableRow([v.target.text, mark(v), v.measured, verdictNotes(v)])),
     '',
   ];
 }

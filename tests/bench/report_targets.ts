@@ -20,6 +20,9 @@ export interface Target {
   strict?: boolean;
   /** What no load balancer beats in the bench (default direct): a ratio above the floor's is out of reach. */
   floor?: Peer;
+  /** The subject's own work on the packet with none of its lookups (edge-pps): a ratio above it is out of
+   *  reach of any design that does that work; below it, the rest is what the lookups cost. */
+  workFloor?: Peer;
   /** Or kpr's own figure must be at most this. */
   maxValue?: number;
 }
@@ -28,8 +31,10 @@ export interface Verdict {
   target: Target;
   status: 'met' | 'missed' | 'not measured';
   measured: string;
-  /** The bench's error lines about either side at that scale: why a figure is missing, or what it leaves out. */
+  /** The verdict's own reasons first (reasoned of them), then the bench's error lines about either side at
+   *  that scale: why a figure is missing, or what it leaves out. */
   notes: string[];
+  reasoned?: number;
 }
 
 /** How many times better kpr does than the peer: above 1, kpr does better. */
@@ -70,12 +75,14 @@ export const FLOW_RATE_TARGETS: Target[] = (['TCP', 'UDP'] as const).map((proto)
   maxValue: 0,
 }));
 
+const WORK_FLOORS: Record<'kpr' | 'kpr dsr', Peer> = { kpr: 'kpr work floor', 'kpr dsr': 'kpr dsr work floor' };
+
 /** Issue 18: the XDP path against kube-proxy's and against the cheapest XDP forwarding, each kpr mode;
  *  and what 100k services cost in standalone mode. */
 export const ISSUE_18_TARGETS: Target[] = [
   ...(['kpr', 'kpr dsr'] as const).flatMap((subject): Target[] => [
-    { text: `${subject === 'kpr' ? 'kpr snat' : subject} NodePort packets/s >= 5x kube-proxy iptables`, bench: 'edge-pps', scenario: 'nodeport-udp-pps', metric: PACKET_RATE, subject, peer: 'kube-proxy iptables', minRatio: 5, floor: 'xdp redirect' },
-    { text: `${subject === 'kpr' ? 'kpr snat' : subject} NodePort packets/s >= 0.8x the XDP redirect-only floor`, bench: 'edge-pps', scenario: 'nodeport-udp-pps', metric: PACKET_RATE, subject, peer: 'xdp redirect', minRatio: 0.8, floor: 'xdp redirect' },
+    { text: `${subject === 'kpr' ? 'kpr snat' : subject} NodePort packets/s >= 5x kube-proxy iptables`, bench: 'edge-pps', scenario: 'nodeport-udp-pps', metric: PACKET_RATE, subject, peer: 'kube-proxy iptables', minRatio: 5, floor: 'xdp redirect', workFloor: WORK_FLOORS[subject] },
+    { text: `${subject === 'kpr' ? 'kpr snat' : subject} NodePort packets/s >= 0.8x the XDP redirect-only floor`, bench: 'edge-pps', scenario: 'nodeport-udp-pps', metric: PACKET_RATE, subject, peer: 'xdp redirect', minRatio: 0.8, floor: 'xdp redirect', workFloor: WORK_FLOORS[subject] },
   ]),
   { text: '100k services (standalone): start to ready < 20 s', bench: 'growth', scenario: 'growth-cold-start', metric: /start to ready/, scale: 100_000, maxValue: 20 },
   { text: '100k services (standalone): change to maps p99 < 100 ms', bench: 'growth', scenario: 'growth-change-latency', metric: /p99/, scale: 100_000, maxValue: 100 },
@@ -116,16 +123,27 @@ function errorsAbout(results: BenchResult[], t: Target, peer: Peer, scale: numbe
     .filter((e) => errorMentions(e, peer, scale));
 }
 
+/** How many times better floorPeer does than peer at scale, when both were measured. */
+function floorAdvantage(rows: BenchRow[], floorPeer: Peer, peer: Peer, scale: number | undefined): number | undefined {
+  const floor = rows.find((r) => r.scale === scale && r.peer === floorPeer);
+  const other = rows.find((r) => r.scale === scale && r.peer === peer);
+  return floor && other ? kprAdvantage(floor.value, other.value, floor.better) : undefined;
+}
+
 /** Why a ratio is out of any LB's reach: the floor (direct, no LB at all,
  *  unless the target names another) is itself below it against that peer in this run. */
 function floorNote(rows: BenchRow[], floorPeer: Peer, peer: Peer, scale: number | undefined, minRatio: number): string | undefined {
-  if (peer === floorPeer) return undefined;
-  const direct = rows.find((r) => r.scale === scale && r.peer === floorPeer);
-  const other = rows.find((r) => r.scale === scale && r.peer === peer);
-  if (!direct || !other) return undefined;
-  const floor = kprAdvantage(direct.value, other.value, direct.better);
-  if (floor >= minRatio) return undefined;
+  const floor = peer === floorPeer ? undefined : floorAdvantage(rows, floorPeer, peer, scale);
+  if (floor === undefined || floor >= minRatio) return undefined;
   return `out of reach here: ${floorPeer}, with no LB at all, is ${formatValue(floor)}x ${peer} in this run (the load generator and the network in between bound every peer)`;
+}
+
+/** Where a missed ratio's gap lies: in the work on the packet itself (out of reach of the design), or in the lookups. */
+function workFloorNote(rows: BenchRow[], workFloor: Peer, peer: Peer, scale: number | undefined, minRatio: number): string | undefined {
+  const work = floorAdvantage(rows, workFloor, peer, scale);
+  if (work === undefined) return undefined;
+  const what = `${workFloor}, kpr's own work on the packet (parse, rewrite, tunnel in dsr, route) with no lookup of a frontend or a flow, is ${formatValue(work)}x ${peer} in this run`;
+  return work < minRatio ? `out of reach of kpr's design here: ${what}` : `${what}: the rest of the gap is what the lookups and per-flow state cost`;
 }
 
 /** A pair's ratio and where: "2.5x at 256 flows". */
@@ -153,11 +171,16 @@ function judgeRatio(t: Target, rows: BenchRow[], results: BenchResult[]): Verdic
   const notes = [...errorsAbout(results, t, subject, pair.scale), ...errorsAbout(results, t, peer, pair.scale)];
   if (met) return { target: t, status: 'met', measured, notes };
   const floor = floorNote(rows, t.floor ?? 'direct', peer, pair.scale, minRatio);
+  const work = t.workFloor ? workFloorNote(rows, t.workFloor, peer, pair.scale, minRatio) : undefined;
   // A target judged at the largest scale names the others: one that falls short at every scale (at
   // fewer flows, every table in cache) is not a matter of scale.
-  const others = (t.scale === undefined ? pairs.filter((p) => p !== pair) : []).map(ratioAt);
+  const others = (t.scale === undefined ? pairs.filter((p) => p !== pair) : []).map((p) => {
+    const floorThere = t.workFloor ? floorAdvantage(rows, t.workFloor, peer, p.scale) : undefined;
+    return `${ratioAt(p)}${floorThere === undefined ? '' : ` (${t.workFloor} ${formatValue(floorThere)}x)`}`;
+  });
   const elsewhere = others.length ? [`in the same run: ${others.join(', ')}`] : [];
-  return { target: t, status: 'missed', measured, notes: [...(floor ? [floor] : []), ...elsewhere, ...notes] };
+  const reasons = [...(floor ? [floor] : []), ...(work ? [work] : []), ...elsewhere];
+  return { target: t, status: 'missed', measured, notes: [...reasons, ...notes], reasoned: reasons.length };
 }
 
 function judgeValue(t: Target, rows: BenchRow[], results: BenchResult[]): Verdict {

@@ -41,6 +41,8 @@ const COLOURS: Record<string, string> = {
   direct: '#666666',
   'kpr dsr': '#66a61e',
   'xdp redirect': '#999999',
+  'kpr work floor': '#a6d8c8',
+  'kpr dsr work floor': '#c2e09a',
 };
 const SPARE_COLOURS = ['#e7298a', '#a6761d', '#1f78b4'];
 

@@ -1,4 +1,4 @@
-/* The edge packet-rate benchmark's three XDP tools (tests/bench/edge_pps.ts),
+/* The edge packet-rate benchmark's four XDP tools (tests/bench/edge_pps.ts),
  * each loading its program from tests/native/bench_xdp_*.c, built beside
  * this binary:
  *
@@ -13,8 +13,12 @@
  *   xdpgen redirect IN_IFNAME OUT_IFNAME DST_MAC
  *     sends every UDP packet arriving on IN_IFNAME out of OUT_IFNAME to
  *     DST_MAC; prints "attached".
+ *   xdpgen work IFNAME dsr|snat
+ *     runs kpr's work on a balanced packet in that mode, without its lookups
+ *     (bench_xdp_work.c), on the maps of the agent's program on IFNAME, in
+ *     its place; prints "attached".
  *
- * count and redirect hold their program until SIGTERM or SIGINT, then put
+ * count, redirect and work hold their program until SIGTERM or SIGINT, then put
  * back the program the device had before. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -59,7 +63,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: xdpgen send IFNAME DST_MAC FIRST_SRC ADDRS PORTS DST_ADDR DST_PORT SECONDS\n"
 		"       xdpgen count IFNAME\n"
-		"       xdpgen redirect IN_IFNAME OUT_IFNAME DST_MAC\n");
+		"       xdpgen redirect IN_IFNAME OUT_IFNAME DST_MAC\n"
+		"       xdpgen work IFNAME dsr|snat\n");
 	exit(2);
 }
 
@@ -100,25 +105,89 @@ static void mac_of(const char *name, uint8_t mac[6])
 	close(fd);
 }
 
-/* The program of tests/native/<name>.c, loaded from beside this binary. */
-static struct bpf_object *load(const char *self, const char *name, struct bpf_program **prog)
+/* Program prog of tests/native/<file>.c, loaded from beside this binary;
+ * prepare (may be NULL) sees the object before it is loaded, with ifindex. */
+static struct bpf_object *load(const char *self, const char *file, const char *prog_name, struct bpf_program **prog,
+			       void (*prepare)(struct bpf_object *, int), int ifindex)
 {
-	char dir[PATH_MAX], file[PATH_MAX + 64];
+	char dir[PATH_MAX], path[PATH_MAX + 64];
 	struct bpf_object *obj;
 	int err;
 
 	snprintf(dir, sizeof(dir), "%s", self);
-	snprintf(file, sizeof(file), "%s/%s.o", dirname(dir), name);
-	obj = bpf_object__open_file(file, NULL);
+	snprintf(path, sizeof(path), "%s/%s.o", dirname(dir), file);
+	obj = bpf_object__open_file(path, NULL);
 	if (!obj)
-		die(file, errno);
+		die(path, errno);
+	if (prepare)
+		prepare(obj, ifindex);
 	err = bpf_object__load(obj);
 	if (err)
-		die(file, err);
-	*prog = bpf_object__find_program_by_name(obj, name);
+		die(path, err);
+	*prog = bpf_object__find_program_by_name(obj, prog_name);
 	if (!*prog)
-		die(name, ENOENT);
+		die(prog_name, ENOENT);
 	return obj;
+}
+
+/* The fd of the map named like map (the kernel keeps 15 characters of a
+ * name) among the n maps of ids, or -1. */
+static int map_named(const struct bpf_map *map, const uint32_t *ids, uint32_t n)
+{
+	struct bpf_map_info info;
+	uint32_t len;
+	int fd;
+
+	for (uint32_t i = 0; i < n; i++) {
+		fd = bpf_map_get_fd_by_id(ids[i]);
+		if (fd < 0)
+			die("a map of the agent's program", errno);
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+		    strncmp(info.name, bpf_map__name(map), sizeof(info.name) - 1) == 0)
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+/* The work programs run on the maps of the agent's XDP program on the
+ * device (its config, backends and next hops): each map of theirs that the
+ * agent's program has is that one. */
+static void reuse_agent_maps(struct bpf_object *obj, int ifindex)
+{
+	struct bpf_prog_info info;
+	uint32_t prog_id = 0, ids[64], len = sizeof(info);
+	struct bpf_map *map;
+	int prog, fd, err;
+
+	err = bpf_xdp_query_id(ifindex, XDP_FLAGS_DRV_MODE, &prog_id);
+	if (err || !prog_id)
+		die("the agent's XDP program on the device", err ? err : ENOENT);
+	prog = bpf_prog_get_fd_by_id(prog_id);
+	if (prog < 0)
+		die("the agent's XDP program", errno);
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = sizeof(ids) / sizeof(ids[0]);
+	info.map_ids = (uintptr_t)ids;
+	err = bpf_obj_get_info_by_fd(prog, &info, &len);
+	if (err)
+		die("the agent's XDP program's maps", err);
+	bpf_object__for_each_map(map, obj) {
+		if (bpf_map__is_internal(map))
+			continue;
+		/* kpr pins its maps in a directory of its own: these are not pinned. */
+		bpf_map__set_pin_path(map, NULL);
+		fd = map_named(map, ids, info.nr_map_ids < 64 ? info.nr_map_ids : 64);
+		if (fd < 0)
+			continue;
+		err = bpf_map__reuse_fd(map, fd);
+		close(fd);
+		if (err)
+			die(bpf_map__name(map), err);
+	}
+	close(prog);
 }
 
 static void set_config(struct bpf_object *obj, const char *map, const void *value)
@@ -186,7 +255,7 @@ static int send_frames(const char *self, char **a)
 	memcpy(c.frame, frame, FRAME_LEN);
 	seconds = number(a[7], 1, MAX_SECONDS);
 
-	struct bpf_object *obj = load(self, "bench_xdp_gen", &prog);
+	struct bpf_object *obj = load(self, "bench_xdp_gen", "bench_xdp_gen", &prog, NULL, 0);
 	struct xdp_md ctx = { .data_end = FRAME_LEN, .ingress_ifindex = c.ifindex };
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = FRAME_LEN, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
 		    .repeat = REPEAT, .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = BATCH);
@@ -265,15 +334,22 @@ int main(int argc, char **argv)
 	if (argc == 10 && strcmp(argv[1], "send") == 0)
 		return send_frames(argv[0], argv + 2);
 	if (argc == 3 && strcmp(argv[1], "count") == 0) {
-		obj = load(argv[0], "bench_xdp_count", &prog);
+		obj = load(argv[0], "bench_xdp_count", "bench_xdp_count", &prog, NULL, 0);
 		hold(ifindex_of(argv[2]), prog, print_count, obj);
 	} else if (argc == 5 && strcmp(argv[1], "redirect") == 0) {
 		struct redirect_config c = { .ifindex = ifindex_of(argv[3]) };
 
 		parse_mac(argv[4], c.dst);
 		mac_of(argv[3], c.src);
-		obj = load(argv[0], "bench_xdp_redirect", &prog);
+		obj = load(argv[0], "bench_xdp_redirect", "bench_xdp_redirect", &prog, NULL, 0);
 		set_config(obj, "bench_redirect_config", &c);
+		hold(ifindex_of(argv[2]), prog, NULL, obj);
+	} else if (argc == 4 && strcmp(argv[1], "work") == 0 &&
+		   (strcmp(argv[3], "dsr") == 0 || strcmp(argv[3], "snat") == 0)) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "bench_xdp_%s_work", argv[3]);
+		obj = load(argv[0], "bench_xdp_work", name, &prog, reuse_agent_maps, ifindex_of(argv[2]));
 		hold(ifindex_of(argv[2]), prog, NULL, obj);
 	} else {
 		usage();

@@ -9,8 +9,7 @@
 // stack and gives the device back its former program when it stops.
 import { CLIENT_SOURCES } from '../bench/flow_rate_topology';
 import { macAddress, passXdp } from '../bench/datapath_topology';
-import { Counter, send, startCounter, startRedirect } from '../bench/edge_pps_tools';
-import { sleep } from '../helpers/sleep';
+import { arrivedSince, send, startCounter, startRedirect } from '../bench/edge_pps_tools';
 import { onExit } from '../helpers/exit_cleanup';
 import { newName } from '../helpers/naming';
 import { removeNamespace } from '../helpers/netns';
@@ -26,8 +25,6 @@ const PORT = 8080;
 const SECONDS = 1;
 /** Far below what one CPU forwards in a second (about a million frames here). */
 const AT_LEAST = 50_000;
-const SETTLE_MS = 100;
-const SETTLE_READS = 20;
 
 const ns = { client: newName('gen-client'), node: newName('gen-node'), backend: newName('gen-backend') };
 /** The veths that hand frames on towards the backend (generator -> node,
@@ -63,18 +60,6 @@ function forwarded(): number {
 /** Flows the node's conntrack holds from the generator's sources. */
 const tracked = () => run('ip', ['netns', 'exec', ns.node, 'cat', '/proc/net/nf_conntrack']).split('\n').filter((l) => l.includes(`src=${CLIENT_SOURCES.first.replace(/\d+$/, '')}`)).length;
 const flows = { firstSource: CLIENT_SOURCES.first, addrs: ADDRS, ports: PORTS };
-
-/** What has arrived since `before`, once frames still in flight have (the count holds still). */
-async function arrivedSince(counter: Counter, before: number): Promise<number> {
-  let last = await counter.packets();
-  for (let i = 0; i < SETTLE_READS; i++) {
-    await sleep(SETTLE_MS);
-    const now = await counter.packets();
-    if (now === last) break;
-    last = now;
-  }
-  return last - before;
-}
 
 /** TX dropped of the veths that hand frames on. */
 function vethDrops(): number {

@@ -2,7 +2,7 @@
 // result rows, kpr's ratios, the targets' verdicts, the SVG plots, and what
 // it says when a peer or a whole bench is missing.
 import { BenchResult, BenchRow, Peer } from '../bench/bench_result';
-import { renderReport, scenarioTable, missingPeers } from '../bench/report_render';
+import { renderReport, scenarioTable, missingPeers, verdictNotes } from '../bench/report_render';
 import { BREAK_EVEN, BREAK_EVEN_METRIC, errorMentions, ISSUE_18_TARGETS, FLOW_RATE_TARGETS, judge, kprAdvantage, Target, TARGETS } from '../bench/report_targets';
 import { barChart, lineChart, valueAxis } from '../bench/svg_chart';
 
@@ -114,6 +114,31 @@ describe('target verdicts', () => {
     expect(judge([result('edge-pps', slowFloor)], named('kpr snat NodePort packets/s >= 5x kube-proxy iptables')).notes[0]).toMatch(
       /^out of reach here: xdp redirect, with no LB at all, is 4\.5x kube-proxy iptables/,
     );
+  });
+
+  test('edge packet rate: a missed target says whether kpr\'s own work on the packet, with no lookup, reaches it', () => {
+    const pps = (peer: Peer, v: number) => row('nodeport-udp-pps', peer, 'packets/s at the backend', 'pps', v, 'higher', 16384);
+    const named = (text: string) => ISSUE_18_TARGETS.find((t) => t.text === text) as Target;
+    const rows = [pps('kpr', 2400), pps('kpr dsr', 3300), pps('kube-proxy iptables', 700), pps('xdp redirect', 5400), pps('kpr work floor', 4900), pps('kpr dsr work floor', 4200)];
+    const snatFloor = judge([result('edge-pps', rows)], named('kpr snat NodePort packets/s >= 0.8x the XDP redirect-only floor'));
+    expect(snatFloor.status).toBe('missed');
+    expect(snatFloor.notes[0]).toMatch(/^kpr work floor, kpr's own work on the packet .* is 0\.907x xdp redirect in this run: the rest of the gap is what the lookups/);
+    const dsrFloor = judge([result('edge-pps', rows)], named('kpr dsr NodePort packets/s >= 0.8x the XDP redirect-only floor'));
+    expect(dsrFloor.notes[0]).toMatch(/^out of reach of kpr's design here: kpr dsr work floor, kpr's own work on the packet .* is 0\.778x xdp redirect in this run$/);
+    // Each mode against its own floor: the dsr one names the dsr floor's ratio to iptables.
+    const dsrIptables = judge([result('edge-pps', rows)], named('kpr dsr NodePort packets/s >= 5x kube-proxy iptables'));
+    expect(dsrIptables.notes[0]).toMatch(/^kpr dsr work floor, .* is 6x kube-proxy iptables in this run: the rest/);
+    // At the other scales, beside kpr's ratio, its work floor's.
+    const at256 = rows.map((r) => ({ ...r, scale: 256, value: r.value * (r.peer === 'kube-proxy iptables' ? 1.3 : 1.1) }));
+    expect(judge([result('edge-pps', [...at256, ...rows])], named('kpr dsr NodePort packets/s >= 5x kube-proxy iptables')).notes[1]).toBe(
+      'in the same run: 3.99x at 256 services (kpr dsr work floor 5.08x)',
+    );
+    // A target's row gives every reason, and of the run's errors the first.
+    const withErrors = judge([result('edge-pps', [...at256, ...rows], ['kpr dsr at 16384 flows: one', 'kpr dsr at 16384 flows: two'])], named('kpr dsr NodePort packets/s >= 5x kube-proxy iptables'));
+    expect(verdictNotes(withErrors)).toMatch(/: the rest of the gap is what the lookups and per-flow state cost; in the same run: 3\.99x at 256 services \(kpr dsr work floor 5\.08x\); kpr dsr at 16384 flows: one \(and 1 more, under Results\)$/);
+    // No work floor in the run: nothing said about it.
+    const without = rows.filter((r) => !r.peer.endsWith('work floor'));
+    expect(judge([result('edge-pps', without)], named('kpr snat NodePort packets/s >= 0.8x the XDP redirect-only floor')).notes).toEqual([]);
   });
 
   test('a missed ratio judged at the largest scale names what the same run measured at the others', () => {
