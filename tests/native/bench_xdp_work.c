@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The second floor of the edge packet-rate benchmark: kpr's own work on a
+/* A floor of the edge packet-rate benchmark for kpr's design: its own work on a
  * balanced packet, in each mode, with none of its lookups. Each program
  * runs kpr's functions (parse, rewrite, the tunnel in dsr mode, the kept
  * next hop) on kpr's own maps, which xdpgen hands it from the running agent,
