@@ -234,6 +234,17 @@ export function createEdgeTopology(prefix: string, podsPerNode = 1, opts: EdgeTo
   return { client, nodes, switchNs, router, lbNet: LB_NET, addPod: addLatePod, destroy };
 }
 
+/** Frames the topology's links have dropped so far, all namespaces and
+ *  devices summed (TX dropped: a veth whose peer's ring was full; RX dropped:
+ *  a backlog that was). A busy machine drops a few in bursts; a test that
+ *  excuses a lost datagram checks its losses against this. */
+export function droppedFrames(topo: EdgeTopology): number {
+  const namespaces = [topo.switchNs, topo.client.ns, ...(topo.router ? [topo.router.ns] : []), ...topo.nodes.flatMap((n) => [n.ns, ...n.pods.map((p) => p.ns)])];
+  return namespaces
+    .flatMap((ns) => JSON.parse(ip('-n', ns, '-s', '-j', 'link', 'show')) as { stats64?: { tx: { dropped: number }; rx: { dropped: number } } }[])
+    .reduce((sum, l) => sum + (l.stats64 ? l.stats64.tx.dropped + l.stats64.rx.dropped : 0), 0);
+}
+
 /** The path MTU host has learnt towards addr (a route exception, from an
  *  ICMP error), or undefined when it has learnt none. */
 export function learntPathMtu(host: EdgeHost, addr: string): number | undefined {

@@ -29,13 +29,22 @@ export function forgetPathMtus(topo: EdgeTopology): void {
 
 /** Per flow of a hold, once established (its first answer): whether it
  *  answered every probe after, and always from one backend. A failed probe
- *  sent inside `excused` (hold-relative ms) is counted apart, not as broken. */
-export function flowOutcomes(events: HoldEvent[], excused?: { from: number; to: number }): { flows: number; broken: number; moved: number; excused: number; backends: Set<string>; errors: Record<string, number> } {
+ *  sent inside `excused` (hold-relative ms) is counted apart, not as broken.
+ *  With lossesRecover (UDP, whose one lost fragment or answer loses the
+ *  exchange), a failed probe that the flow answers after, from its one
+ *  backend, is counted in `lost`, not as a break: the caller bounds those by
+ *  the frames its network dropped (edge_topology.ts droppedFrames). */
+export function flowOutcomes(
+  events: HoldEvent[],
+  excused?: { from: number; to: number },
+  lossesRecover = false,
+): { flows: number; broken: number; moved: number; excused: number; lost: number; backends: Set<string>; errors: Record<string, number> } {
   const byFlow = new Map<number, HoldEvent[]>();
   for (const e of events) if (e.type !== 'done') byFlow.set(e.flow ?? 0, [...(byFlow.get(e.flow ?? 0) ?? []), e]);
   let broken = 0;
   let moved = 0;
   let excusedProbes = 0;
+  let lost = 0;
   const backends = new Set<string>();
   const errors: Record<string, number> = {};
   for (const flowEvents of byFlow.values()) {
@@ -44,13 +53,18 @@ export function flowOutcomes(events: HoldEvent[], excused?: { from: number; to: 
     const names = new Set(after.flatMap((e) => (e.type === 'probe' && e.backend ? [e.backend] : [])));
     names.forEach((n) => backends.add(n));
     const sentIn = (e: HoldEvent) => excused !== undefined && e.type === 'probe' && e.t - e.ms >= excused.from && e.t - e.ms <= excused.to;
+    const lastAnswer = after.map((e) => e.type === 'probe' && e.ok).lastIndexOf(true);
+    const recovered = (e: HoldEvent, i: number) => lossesRecover && e.type === 'probe' && !e.ok && i < lastAnswer;
     excusedProbes += after.filter((e) => e.type === 'probe' && !e.ok && sentIn(e)).length;
-    const failures = after.flatMap((e) => (e.type === 'error' || (e.type === 'probe' && !e.ok && !sentIn(e)) ? [`${e.type === 'probe' ? `probe ${e.seq}` : 'socket'} ${e.error}`] : []));
+    lost += after.filter((e, i) => !sentIn(e) && recovered(e, i)).length;
+    const failures = after.flatMap((e, i) =>
+      e.type === 'error' || (e.type === 'probe' && !e.ok && !sentIn(e) && !recovered(e, i)) ? [`${e.type === 'probe' ? `probe ${e.seq}` : 'socket'} ${e.error}`] : [],
+    );
     for (const f of failures) errors[f] = (errors[f] ?? 0) + 1;
     if (established < 0 || failures.length > 0) broken++;
     if (names.size > 1) moved++;
   }
-  return { flows: byFlow.size, broken, moved, excused: excusedProbes, backends, errors };
+  return { flows: byFlow.size, broken, moved, excused: excusedProbes, lost, backends, errors };
 }
 
 /** How many of a hold's flows have answered. */
