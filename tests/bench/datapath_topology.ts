@@ -73,12 +73,6 @@ export function passXdp(ns: string, dev: string): void {
   ip('-n', ns, 'link', 'set', 'dev', dev, 'xdpdrv', 'obj', PASS_PROGRAM, 'sec', 'xdp');
 }
 
-/** The id of the XDP program on device dev in namespace ns, if any. */
-export function xdpProgramId(ns: string, dev: string): number | undefined {
-  const [link] = JSON.parse(ip('-j', '-n', ns, 'link', 'show', 'dev', dev)) as { xdp?: { prog?: { id: number } } }[];
-  return link.xdp?.prog?.id;
-}
-
 /** The MAC address of device dev in namespace ns. */
 export function macAddress(ns: string, dev: string): string {
   const [link] = JSON.parse(ip('-j', '-n', ns, 'link', 'show', 'dev', dev)) as { address: string }[];

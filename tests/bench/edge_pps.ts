@@ -32,11 +32,12 @@
 // --json PATH (default benchmarks/results/edge-pps.json).
 import * as os from 'os';
 import { Cluster } from '../e2e/cluster';
+import { xdpProgramId } from '../helpers/netns';
 import { assertPrivileged } from '../helpers/preflight';
 import { BenchResult, finishRun, jsonPath, newResult, Peer } from './bench_result';
 import { BACKEND_PORT, NODE_ADDRESS } from './control_plane_objects';
 import { PEER_LABELS, PeerName, RunningPeer, startPeer } from './datapath_peers';
-import { Backend, BACKEND_DEVICE, createBackend, EXTERNAL_DEVICE, macAddress, passXdp, Slot, xdpProgramId } from './datapath_topology';
+import { Backend, BACKEND_DEVICE, createBackend, EXTERNAL_DEVICE, macAddress, passXdp, Slot } from './datapath_topology';
 import { Counter, Flows, send, SendTarget, startCounter, startRedirect, startWork } from './edge_pps_tools';
 import { FlowRateServices, programmedFor, UDP_NODE_PORT, withFlowRateObjects } from './flow_rate_objects';
 import { CLIENT_SOURCES, extendSlot } from './flow_rate_topology';

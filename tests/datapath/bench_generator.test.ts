@@ -12,7 +12,7 @@ import { macAddress, passXdp } from '../bench/datapath_topology';
 import { arrivedSince, send, startCounter, startRedirect } from '../bench/edge_pps_tools';
 import { onExit } from '../helpers/exit_cleanup';
 import { newName } from '../helpers/naming';
-import { removeNamespace } from '../helpers/netns';
+import { links, removeNamespace } from '../helpers/netns';
 import { assertPrivileged } from '../helpers/preflight';
 import { ip, run } from '../helpers/run';
 
@@ -63,7 +63,7 @@ const flows = { firstSource: CLIENT_SOURCES.first, addrs: ADDRS, ports: PORTS };
 
 /** TX dropped of the veths that hand frames on. */
 function vethDrops(): number {
-  return handingOn.reduce((sum, [n, dev]) => sum + JSON.parse(ip('-n', n, '-s', '-j', 'link', 'show', dev))[0].stats64.tx.dropped, 0);
+  return handingOn.reduce((sum, [n, dev]) => sum + links(n, dev)[0].txDropped, 0);
 }
 
 /** Every frame sent arrives or is counted as a veth's drop; none twice. */

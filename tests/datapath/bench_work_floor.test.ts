@@ -10,7 +10,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { macAddress, passXdp, xdpProgramId } from '../bench/datapath_topology';
+import { macAddress, passXdp } from '../bench/datapath_topology';
 import { arrivedSince, send, startCounter, startWork } from '../bench/edge_pps_tools';
 import { CLIENT_SOURCES } from '../bench/flow_rate_topology';
 import { EdgeNodeAgent, startEdgeNodeAgent } from '../helpers/agent';
@@ -19,6 +19,7 @@ import { runClient } from '../helpers/client_runner';
 import { createEdgeTopology, EdgeTopology } from '../helpers/edge_topology';
 import { tearDownEdgeTest } from '../helpers/edge_teardown';
 import { nodeManifest, serviceManifest, writeManifest } from '../helpers/manifests';
+import { xdpProgramId } from '../helpers/netns';
 import { assertPrivileged } from '../helpers/preflight';
 import { run } from '../helpers/run';
 import { EchoServer, startEchoServer } from '../helpers/servers';

@@ -16,8 +16,9 @@ import { createEdgeTopology, EdgeNode, EdgeTopology } from '../helpers/edge_topo
 import { tearDownEdgeTest } from '../helpers/edge_teardown';
 import { LineProcess } from '../helpers/line_process';
 import { nodeManifest, serviceManifest, writeManifest } from '../helpers/manifests';
+import { xdpProgramId } from '../helpers/netns';
 import { assertPrivileged } from '../helpers/preflight';
-import { ip, run } from '../helpers/run';
+import { run } from '../helpers/run';
 import { EchoServer, startEchoServer } from '../helpers/servers';
 import { sleep } from '../helpers/sleep';
 import { pinPaths } from '../../lib/host/bpffs';
@@ -118,8 +119,7 @@ describe('faults under load (standalone)', () => {
   /** The ids of the programs attached on a's node: its cgroup's socket programs, its device's XDP program. */
   function attachedPrograms(a: NodeAgent): { cgroup: number[]; xdp?: number } {
     const cgroup = (JSON.parse(run('bpftool', ['-j', 'cgroup', 'show', a.cgroup.path])) as { id: number }[]).map((p) => p.id).sort();
-    const [link] = JSON.parse(ip('-n', a.node.ns, '-j', 'link', 'show', a.node.device)) as { xdp?: { prog?: { id: number } } }[];
-    return { cgroup, xdp: link.xdp?.prog?.id };
+    return { cgroup, xdp: xdpProgramId(a.node.ns, a.node.device) };
   }
 
   function kernelStatus(a: NodeAgent): KernelStatus {

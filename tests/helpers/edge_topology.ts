@@ -25,7 +25,7 @@ import * as path from 'path';
 import { repoRoot } from '../../lib/datapath/native';
 import { onExit } from './exit_cleanup';
 import { newName } from './naming';
-import { removeNamespace } from './netns';
+import { links, removeNamespace } from './netns';
 import { ip, run } from './run';
 
 export interface EdgeHost {
@@ -240,9 +240,7 @@ export function createEdgeTopology(prefix: string, podsPerNode = 1, opts: EdgeTo
  *  excuses a lost datagram checks its losses against this. */
 export function droppedFrames(topo: EdgeTopology): number {
   const namespaces = [topo.switchNs, topo.client.ns, ...(topo.router ? [topo.router.ns] : []), ...topo.nodes.flatMap((n) => [n.ns, ...n.pods.map((p) => p.ns)])];
-  return namespaces
-    .flatMap((ns) => JSON.parse(ip('-n', ns, '-s', '-j', 'link', 'show')) as { stats64?: { tx: { dropped: number }; rx: { dropped: number } } }[])
-    .reduce((sum, l) => sum + (l.stats64 ? l.stats64.tx.dropped + l.stats64.rx.dropped : 0), 0);
+  return namespaces.flatMap((ns) => links(ns)).reduce((sum, l) => sum + l.txDropped + l.rxDropped, 0);
 }
 
 /** The path MTU host has learnt towards addr (a route exception, from an
