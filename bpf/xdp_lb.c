@@ -74,7 +74,7 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, const stru
 	struct edge_fe_val svc = *fe;
 	const struct edge_config *cfg;
 	struct edge_backend *b;
-	__u16 snat_port = 0;
+	struct remembered_snat snat = {};
 	int refreshed = 0;
 	const __u8 *src;
 
@@ -86,7 +86,7 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, const stru
 		return drop(KPR_EDGE_DROP_SOURCE_RANGE_DENIED);
 	if (svc.count == 0)
 		return no_backend(ctx, p, svc.flags);
-	b = select_backend(ctx, KPR_CTX_XDP, p, &svc, &t->pick, &t->backend_id, &refreshed, &snat_port);
+	b = select_backend(ctx, KPR_CTX_XDP, p, &svc, &t->pick, &t->backend_id, &refreshed, &snat);
 	if (!b)
 		return t->pick == KPR_PICK_NODE_CONNTRACK ? XDP_PASS : drop(KPR_EDGE_DROP_BACKEND_MISSING);
 	if (b->family != p->family)
@@ -104,7 +104,7 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, const stru
 		return drop(KPR_EDGE_DROP_NO_NODE_ADDRESS);
 	if (svc.flags & KPR_EDGE_F_SNAT) {
 		t->path = KPR_PATH_SNAT;
-		return forward_snat(ctx, p, cfg, src, b, svc.svc_id, snat_port);
+		return forward_snat(ctx, p, cfg, src, b, svc.svc_id, &snat);
 	}
 	t->path = KPR_PATH_DSR;
 	return forward_dsr(ctx, p, src, b);

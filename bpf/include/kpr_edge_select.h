@@ -63,20 +63,28 @@ static __always_inline struct edge_backend *table_backend(const struct pkt *p, c
 	return backend_of(*bid, svc_id);
 }
 
-/* The flow's entry in the table of its family, or NULL. */
-static __always_inline struct edge_flow_val *flow_lookup(const struct pkt *p, __u32 svc_id)
+/* The entry of the flow from saddr:sport (proto, family) to service svc_id
+ * in the table of its family, or NULL. */
+static __always_inline struct edge_flow_val *flow_entry(__u8 family, const __u8 *saddr, __u16 sport, __u8 proto,
+							 __u32 svc_id)
 {
-	if (p->family == KPR_AF_INET) {
-		struct edge_flow_key4 k = { .svc_id = svc_id, .sport = p->sport, .proto = p->proto };
+	if (family == KPR_AF_INET) {
+		struct edge_flow_key4 k = { .svc_id = svc_id, .sport = sport, .proto = proto };
 
-		__builtin_memcpy(k.saddr, p->saddr, 4);
+		__builtin_memcpy(k.saddr, saddr, 4);
 		return bpf_map_lookup_elem(&kpr_edge_flows4, &k);
 	} else {
-		struct edge_flow_key6 k = { .svc_id = svc_id, .sport = p->sport, .proto = p->proto };
+		struct edge_flow_key6 k = { .svc_id = svc_id, .sport = sport, .proto = proto };
 
-		__builtin_memcpy(k.saddr, p->saddr, 16);
+		__builtin_memcpy(k.saddr, saddr, 16);
 		return bpf_map_lookup_elem(&kpr_edge_flows6, &k);
 	}
+}
+
+/* p's flow's entry, or NULL. */
+static __always_inline struct edge_flow_val *flow_lookup(const struct pkt *p, __u32 svc_id)
+{
+	return flow_entry(p->family, p->saddr, p->sport, p->proto, svc_id);
 }
 
 static __always_inline void flow_remember(const struct pkt *p, __u32 svc_id, const struct edge_flow_val *v)
@@ -106,15 +114,38 @@ static __always_inline void count_flow_miss(void)
 	count_one(&kpr_edge_flow_misses, 0);
 }
 
+/* What a flow's entry remembers of its snat port (kpr_edge_snat.h). */
+struct remembered_snat {
+	__u16 port;  /* network order; 0: none */
+	/* 0 when the port was found to be the flow's in this clock second,
+	 * for p's frontend, and p moved the flow's state no further */
+	__u32 stale;
+};
+
+/* remembered_snat.stale of entry v, whose state was state_before p, at
+ * clock second clock. Without a branch: a flag set on one path and clear
+ * on another would have the verifier walk every path after the backend's
+ * choice twice. */
+static __always_inline __u32 snat_staleness(const struct edge_flow_val *v, __u8 state_before, const struct pkt *p,
+					    __u32 clock)
+{
+	__u32 a[4], d[4];
+
+	__builtin_memcpy(a, v->snat_frontend_addr, 16);
+	__builtin_memcpy(d, p->daddr, 16);
+	return (v->snat_checked_s ^ clock) | (__u32)(v->snat_frontend_port ^ p->dport) | (a[0] ^ d[0]) | (a[1] ^ d[1]) |
+	       (a[2] ^ d[2]) | (a[3] ^ d[3]) | (__u32)(v->state ^ state_before);
+}
+
 /* *how: enum kpr_pick (KPR_PICK_FLOW: a flow this node already had a
  * backend for; KPR_PICK_NODE_CONNTRACK, with NULL: a flow to leave to the
  * stack); *backend_id: the one chosen; *refreshed: the flow's entry took a
- * new second for this packet; *snat_port (snat_port may be NULL): the snat
- * port that entry remembers when the backend is the one it held, else 0.
- * ctx, of kind: the program's context. */
+ * new second for this packet; *snat (may be NULL): what that entry
+ * remembers of its snat port when the backend is the one it held, else
+ * nothing. ctx, of kind: the program's context. */
 static __always_inline struct edge_backend *select_backend(void *ctx, enum kpr_ctx_kind kind, const struct pkt *p,
 							   const struct edge_fe_val *fe, __u8 *how, __u32 *backend_id,
-							   int *refreshed, __u16 *snat_port)
+							   int *refreshed, struct remembered_snat *snat)
 {
 	struct edge_affinity_key ak = {};
 	struct edge_stick_val *sv, av = {};
@@ -122,6 +153,7 @@ static __always_inline struct edge_backend *select_backend(void *ctx, enum kpr_c
 	struct edge_backend *b = NULL;
 	int affinity = fe->flags & KPR_EDGE_F_AFFINITY;
 	__u32 id = 0, clock;
+	__u8 state;
 	__u64 now;
 
 	fv = flow_lookup(p, fe->svc_id);
@@ -130,11 +162,14 @@ static __always_inline struct edge_backend *select_backend(void *ctx, enum kpr_c
 	*backend_id = id;
 	*how = KPR_PICK_FLOW;
 	if (b) {
-		if (snat_port)
-			*snat_port = fv->snat_port;
 		clock = edge_clock();
+		state = fv->state;
 		*refreshed = fv->seen_s != clock;
 		ct_touch(&fv->seen_s, &fv->state, clock, p->proto, p->tcp_flags, KPR_CT_FROM_CLIENT);
+		if (snat) {
+			snat->port = fv->snat_port;
+			snat->stale = snat_staleness(fv, state, p, clock);
+		}
 		return b;
 	}
 	count_flow_miss();

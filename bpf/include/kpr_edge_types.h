@@ -112,6 +112,15 @@ struct edge_flow_val {
 	 * with, so that they need not ask kpr_edge_snat_ports for it; 0 when not
 	 * known (and in entries of builds before it, which had padding here). */
 	__u16 snat_port;
+	/* snat mode: the clock second in which a packet last found snat_port's
+	 * entry in kpr_edge_snat to be this flow's, for the frontend below (0:
+	 * never). The flow's other packets of that second to that frontend take
+	 * the port without looking (kpr_edge_snat.h). The frontend is kept in
+	 * full: two frontends of one service share the flow's entry. */
+	__u32 snat_checked_s;
+	__u8 snat_frontend_addr[16];
+	__u16 snat_frontend_port;
+	__u16 pad2;
 };
 
 /* kpr_edge_affinity: (client address, service) for ClientIP affinity. */

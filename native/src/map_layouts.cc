@@ -43,21 +43,39 @@ constexpr __u8 kCarriedOverState = KPR_CT_ESTABLISHED | KPR_CT_REPLIED;
 __u32 ClockNow() { return ct_clock_of(CoarseNowNs()); }
 
 // kpr_edge_flows4/6 before flow lifetimes: the value kpr_edge_affinity still has.
-void EdgeFlowFromAgeless(const uint8_t* key, const uint8_t* value, uint8_t* new_key, uint8_t* new_value, size_t key_size) {
+edge_flow_val FlowFromAgeless(const uint8_t* value) {
   edge_stick_val old;
   memcpy(&old, value, sizeof(old));
   edge_flow_val v{};
   v.backend_id = old.backend_id;
   v.seen_s = ClockNow();
   v.state = kCarriedOverState;
-  memcpy(new_key, key, key_size);
+  return v;
+}
+
+// kpr_edge_flows4/6 before a flow's snat port was trusted for the second it
+// was checked in: the same first fields, and no port checked yet.
+struct edge_flow_val_unchecked {
+  __u32 backend_id;
+  __u32 seen_s;
+  __u8 state;
+  __u8 pad;
+  __u16 snat_port;
+};
+static_assert(sizeof(edge_flow_val_unchecked) == 12, "the layout pinned by builds before the snat port's check");
+
+edge_flow_val FlowFromUnchecked(const uint8_t* value) {
+  edge_flow_val v{};
+  memcpy(&v, value, sizeof(edge_flow_val_unchecked));
+  return v;
+}
+
+// An entry of kpr_edge_flows4 or 6 (keyed by Key) from an older layout of its value.
+template <typename Key, edge_flow_val (*FromOld)(const uint8_t*)>
+void EdgeFlowFrom(const uint8_t* key, const uint8_t* value, uint8_t* new_key, uint8_t* new_value) {
+  edge_flow_val v = FromOld(value);
+  memcpy(new_key, key, sizeof(Key));
   memcpy(new_value, &v, sizeof(v));
-}
-void EdgeFlow4FromAgeless(const uint8_t* key, const uint8_t* value, uint8_t* new_key, uint8_t* new_value) {
-  EdgeFlowFromAgeless(key, value, new_key, new_value, sizeof(edge_flow_key4));
-}
-void EdgeFlow6FromAgeless(const uint8_t* key, const uint8_t* value, uint8_t* new_key, uint8_t* new_value) {
-  EdgeFlowFromAgeless(key, value, new_key, new_value, sizeof(edge_flow_key6));
 }
 
 // kpr_edge_snat before flow lifetimes (an LRU hash).
@@ -132,8 +150,14 @@ void EdgeConfigFromAgeless(const uint8_t* key, const uint8_t* value, uint8_t* ne
 constexpr LayoutMigration kLayoutMigrations[] = {
     {"kpr_edge_backends", sizeof(__u32), sizeof(edge_backend_local_only), 0, "backends before DSR, all on this node",
      EdgeBackendFromLocalOnly},
-    {"kpr_edge_flows4", sizeof(edge_flow_key4), sizeof(edge_stick_val), 0, "flows before flow lifetimes", EdgeFlow4FromAgeless},
-    {"kpr_edge_flows6", sizeof(edge_flow_key6), sizeof(edge_stick_val), 0, "flows before flow lifetimes", EdgeFlow6FromAgeless},
+    {"kpr_edge_flows4", sizeof(edge_flow_key4), sizeof(edge_stick_val), 0, "flows before flow lifetimes",
+     EdgeFlowFrom<edge_flow_key4, FlowFromAgeless>},
+    {"kpr_edge_flows6", sizeof(edge_flow_key6), sizeof(edge_stick_val), 0, "flows before flow lifetimes",
+     EdgeFlowFrom<edge_flow_key6, FlowFromAgeless>},
+    {"kpr_edge_flows4", sizeof(edge_flow_key4), sizeof(edge_flow_val_unchecked), 0, "flows before the snat port's check",
+     EdgeFlowFrom<edge_flow_key4, FlowFromUnchecked>},
+    {"kpr_edge_flows6", sizeof(edge_flow_key6), sizeof(edge_flow_val_unchecked), 0, "flows before the snat port's check",
+     EdgeFlowFrom<edge_flow_key6, FlowFromUnchecked>},
     {"kpr_edge_snat", sizeof(edge_snat_key), sizeof(edge_snat_val_ageless), BPF_MAP_TYPE_LRU_HASH,
      "snat flows before flow lifetimes", EdgeSnatFromAgeless},
     {"kpr_edge_snat_ports", sizeof(edge_snat_port_key), sizeof(__u16), BPF_MAP_TYPE_LRU_HASH,

@@ -2,6 +2,7 @@
 // what leaves is checked byte for byte against packets built from the RFCs.
 import * as path from 'path';
 import { run } from '../helpers/run';
+import { sleep } from '../helpers/sleep';
 import { EdgeBackend, EdgeFrontend, ProgTestRunResult } from '../../lib/datapath/native';
 import * as P from './packets';
 import {
@@ -320,10 +321,12 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
       const flows = () => pinnedEntries('kpr_edge_flows4');
       expect(flows().map(remembered).sort()).toEqual([a, b].sort());
 
-      // Client A's entry made to remember B's port: A's packet still leaves on its own, which its entry remembers again.
+      // Client A's entry made to remember B's port, found its own in no second (edge_flow_val.snat_checked_s, bytes
+      // 12-15, zero): A's packet still leaves on its own, which its entry remembers again.
       const entryA = flows().find((e) => remembered(e) === a)!;
       const value = [...hex(entryA.value)];
       [value[10], value[11]] = [(b >> 8).toString(16), (b & 0xff).toString(16)];
+      value.splice(12, 4, '0', '0', '0', '0');
       run('bpftool', ['map', 'update', 'pinned', pinned('kpr_edge_flows4'), 'key', 'hex', ...hex(entryA.key), 'value', 'hex', ...value]);
       expect(portOf(LINK_CLIENT4)).toBe(a);
       expect(flows().map(remembered).sort()).toEqual([a, b].sort());
@@ -336,6 +339,64 @@ describe('XDP edge LB (BPF_PROG_TEST_RUN)', () => {
         expect(back.retval).toBe(XDP_TX);
         expect(back.packet.subarray(P.ETH_HLEN).toString('hex')).toBe(frame({ src: VIP4, dst: client, sport: 80, dport: 42000 }).subarray(P.ETH_HLEN).toString('hex'));
       }
+    });
+
+    test("a port found to be its flow's carries the rest of that clock second's packets to that frontend unlooked-at; a packet or reply that moves the flow's state, another frontend and the next second look again", async () => {
+      service(frontend(VIP4, 80, 'TCP', 1, { mode: 'snat' }), [{ id: 1, addr: PEER4, port: 8080, nodeAddr: PEER4 }]);
+      t.fx.dp.updateFrontends([frontend(NODE4, 30080, 'TCP', 1, { mode: 'snat' })]);
+      const send = (flags: number, dst = VIP4, dport = 80) => {
+        const out = runPkt(P.tcpFrame({ src: LINK_CLIENT4, dst, sport: 42000, dport }, { flags }));
+        expect(out.retval).toBe(XDP_TX);
+        return P.ports(out.packet).sport;
+      };
+      /** The port's entry given to client PEER4, as no flow of the same second could have it (the way to tell a packet
+       *  that looks from one that does not: one that looks finds the port another's, and moves to a new one). */
+      const disown = (port: number) => {
+        const e = pinnedEntries('kpr_edge_snat').find((x) => ((Number(x.key[34]) << 8) | Number(x.key[35])) === port)!;
+        const value = [...hex(e.value)];
+        value.splice(0, 4, ...PEER4.split('.').map((n) => Number(n).toString(16)));
+        run('bpftool', ['map', 'update', 'pinned', pinned('kpr_edge_snat'), 'key', 'hex', ...hex(e.key), 'value', 'hex', ...value]);
+      };
+      let ticks = 0;
+      const inSecond = async (steps: () => void) => {
+        // Each case within one second of the datapath clock (CLOCK_MONOTONIC_COARSE, which lags the monotonic clock
+        // by a jiffy at most): started just after the second turned, which a new flow moves the clock on to.
+        await sleep(1000 - Number((process.hrtime.bigint() / 1_000_000n) % 1000n) + 50);
+        expect(runPkt(P.tcpFrame({ src: LINK_CLIENT4, dst: VIP4, sport: 43000 + ticks++, dport: 80 })).retval).toBe(XDP_TX);
+        steps();
+      };
+
+      let port = 0;
+      await inSecond(() => {
+        port = send(P.TCP_SYN);
+        send(P.TCP_ACK); // the handshake done: the state moved, the entry was met
+        disown(port);
+        expect([send(P.TCP_ACK), send(P.TCP_ACK | P.TCP_PSH), send(P.TCP_SYN)]).toEqual([port, port, port]);
+        // A FIN moves the state: the entry is met, found another's, and the flow takes a new port.
+        const next = send(P.TCP_FIN | P.TCP_ACK);
+        expect(next).not.toBe(port);
+        port = next;
+      });
+      await inSecond(() => {
+        expect(send(P.TCP_ACK)).toBe(port); // this second's first: met, the flow's own
+        // The backend's first reply moves the state: the client's next packet meets the entry.
+        expect(runPkt(P.tcpFrame({ src: PEER4, dst: NODE4, sport: 8080, dport: port }, { flags: P.TCP_ACK })).retval).toBe(XDP_TX);
+        disown(port);
+        const next = send(P.TCP_ACK);
+        expect(next).not.toBe(port);
+        port = next;
+      });
+      await inSecond(() => {
+        expect(send(P.TCP_ACK)).toBe(port);
+        disown(port);
+        expect(send(P.TCP_ACK)).toBe(port);
+        // The service's other frontend, from the same client port: met, and a port of its own.
+        const next = send(P.TCP_ACK, NODE4, 30080);
+        expect(next).not.toBe(port);
+        port = next;
+      });
+      disown(port);
+      await inSecond(() => expect(send(P.TCP_ACK, NODE4, 30080)).not.toBe(port)); // the next second: met
     });
 
     test("a flow of a build that kept the client's port keeps it across the upgrade", () => {

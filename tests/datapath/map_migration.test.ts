@@ -126,6 +126,34 @@ describe('pinned map migration', () => {
     }
   });
 
+  test("the flow maps of the build before the snat port's check are converted: each flow keeps its backend, state and port, checked in no second", () => {
+    fs.mkdirSync(opts.mapDir, { recursive: true });
+    const bytes = (n: number[]) => n.map(String);
+    // client 198.18.0.1:42002 (TCP) of service 1: backend 4, seen at clock second 1000, established, snat port 40000
+    const key4 = [198, 18, 0, 1, 1, 0, 0, 0, 0xa4, 0x12, 6, 0];
+    const key6 = [0x20, 0x01, 0x0d, 0xb8, ...Array(11).fill(0), 1, 1, 0, 0, 0, 0xa4, 0x12, 6, 0];
+    const value = [4, 0, 0, 0, 0xe8, 0x03, 0, 0, 0x01, 0, 0x9c, 0x40];
+    for (const [name, key] of [['kpr_edge_flows4', key4], ['kpr_edge_flows6', key6]] as const) {
+      run('bpftool', ['map', 'create', pin(name), 'type', 'lru_hash', 'key', String(key.length), 'value', '12', 'entries', '4096', 'name', name]);
+      run('bpftool', ['map', 'update', 'pinned', pin(name), 'key', ...bytes(key), 'value', ...bytes(value)]);
+    }
+    const dp = loadAddon().openEdgeDatapath(edgeOptions(opts.mapDir));
+    try {
+      expect(dp.migrations().map((m) => [m.map, m.copied, m.fromLayout]).sort()).toEqual([
+        ['kpr_edge_flows4', 1, "flows before the snat port's check"],
+        ['kpr_edge_flows6', 1, "flows before the snat port's check"],
+      ]);
+      for (const [name, key] of [['kpr_edge_flows4', key4], ['kpr_edge_flows6', key6]] as const) {
+        const got = (JSON.parse(run('bpftool', ['-j', 'map', 'lookup', 'pinned', pin(name), 'key', ...bytes(key)])) as { value: string[] }).value.map(Number);
+        // edge_flow_val: the old 12 bytes, then snat_checked_s 0 and no frontend
+        expect(got).toEqual([...value, ...Array(got.length - value.length).fill(0)]);
+        expect(got.length).toBeGreaterThan(value.length);
+      }
+    } finally {
+      dp.close();
+    }
+  });
+
   test('a migration cut short (the old map still pinned aside) is resumed from the old map', () => {
     const dp = loadAddon().openSocketDatapath(opts);
     dp.updateBackends([backend]);
