@@ -122,8 +122,8 @@ struct remembered_snat {
 	__u32 stale;
 };
 
-/* remembered_snat.stale of entry v, whose state was state_before p, at
- * clock second clock. Without a branch: a flag set on one path and clear
+/* remembered_snat.stale of entry v for p at clock second clock (v's state
+ * was state_before before p). Without a branch: a flag set on one path and clear
  * on another would have the verifier walk every path after the backend's
  * choice twice. */
 static __always_inline __u32 snat_staleness(const struct edge_flow_val *v, __u8 state_before, const struct pkt *p,

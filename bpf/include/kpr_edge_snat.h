@@ -423,10 +423,10 @@ static __noinline void flow_snat_checked(const struct pkt *p, __u32 svc_id, __u1
 	v->snat_port = port;
 	__builtin_memcpy(v->snat_frontend_addr, p->daddr, 16);
 	v->snat_frontend_port = p->dport;
-	/* Last: another CPU that sees this second here sees the port too. */
+	/* Last: where stores keep their order (x86), another CPU that sees this
+	 * second here sees the port too. */
 	v->snat_checked_s = checked_s;
 }
-
 
 /* The backend sees this node as the client, on a port of the flow's own,
  * which its reply comes back to. The port's entry is looked up, and
@@ -437,9 +437,9 @@ static __noinline void flow_snat_checked(const struct pkt *p, __u32 svc_id, __u1
  * taken the port in between: a port changes hands only once its flow has
  * been idle past its timeout, or KPR_CT_REUSE_S seconds after it closed
  * (kpr_flow_lifetime.h), and the entry's time is as fresh as the clock's
- * second. What the client's packets show of the state (a UDP flow's
- * stream, a TCP one's handshake done) reaches the entry a second late at
- * most, which no timeout is short enough to notice. */
+ * second. A packet after a reply that moved the entry's state on
+ * (snat_reply_flow()) looks too, so the entry's state is always what the
+ * packets of both sides made it. */
 static __always_inline int forward_snat(struct xdp_md *ctx, struct pkt *p, const struct edge_config *cfg,
 					const __u8 *src, const struct edge_backend *b, __u32 svc_id,
 					const struct remembered_snat *r)

@@ -136,6 +136,18 @@ describe('per-flow state with a lifetime (BPF_PROG_TEST_RUN)', () => {
       }
     });
 
+    test("a UDP flow asked again at once after its first reply is a stream: it keeps its port past the UDP timeout, for the stream's", async () => {
+      configure(ONE_PORT, { udp: 1 });
+      service(frontend('UDP', 1), [remoteBackend]);
+      expect(fromClient(CLIENT_A, 5353, 0, true)).toBe(40000);
+      expect(fromBackend(40000, 0, true)).toEqual({ client: CLIENT_A, dport: 5353 });
+      // Within the second its port was found its own: after the reply, this packet meets the entry all the same.
+      expect(fromClient(CLIENT_A, 5353, 0, true)).toBe(40000);
+      await sleep(PAST_ONE_SECOND_TIMEOUT_MS);
+      expect(fromClient(CLIENT_B, 5353, 0, true)).toBeUndefined();
+      expect(fromBackend(40000, 0, true)).toEqual({ client: CLIENT_A, dport: 5353 });
+    });
+
     test('a client that opens again on the ports of its closed flow keeps its port', async () => {
       service(frontend('TCP', 1), [remoteBackend]);
       expect(fromClient(CLIENT_A, 42000, P.TCP_SYN)).toBe(40000);
