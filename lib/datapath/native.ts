@@ -115,6 +115,8 @@ export interface SocketDatapath extends SocketMaps, MigratedMaps {
    *  detached, its program put back when another took its place. */
   attachCgroupProgram(name: string, cgroupPath: string, linkDir: string): AttachResult;
   programIds(): ProgramIds;
+  /** The instructions the kernel's verifier walked for each program, by name (it refuses a program past 1M). */
+  verifiedInsns(): Record<string, number>;
   /** Destroy connected UDP sockets whose peer is one of targets, in each
    *  network namespace (paths like /proc/PID/ns/net). Returns how many. */
   destroyUdpSockets(targets: SocketTarget[], netnsPaths: string[]): number;
@@ -303,6 +305,8 @@ export interface EdgeDatapath extends EdgeMaps, EdgeReaders, MigratedMaps {
    *  per-packet path) and kpr_tc_dsr_egress (its replies). */
   attachPodTc(ifname: string, direction?: TcDirection): { action: AttachResult['action'] };
   programIds(): ProgramIds;
+  /** The instructions the kernel's verifier walked for each program, by name (it refuses a program past 1M). */
+  verifiedInsns(): Record<string, number>;
 }
 
 export type TcDirection = 'ingress' | 'egress';

@@ -96,17 +96,34 @@ bpf_object* OpenAndLoad(const std::string& object_path, const std::string& map_d
   }
 }
 
-std::map<std::string, uint32_t> ProgramIds(bpf_object* obj) {
-  std::map<std::string, uint32_t> ids;
+namespace {
+
+// What the kernel says of each program of a loaded object, by program name.
+std::map<std::string, bpf_prog_info> ProgramInfo(bpf_object* obj) {
+  std::map<std::string, bpf_prog_info> out;
   bpf_program* prog;
   bpf_object__for_each_program(prog, obj) {
     bpf_prog_info info{};
     __u32 len = sizeof(info);
     if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) != 0)
-      ThrowErrno(std::string("reading the id of program ") + bpf_program__name(prog), errno);
-    ids[bpf_program__name(prog)] = info.id;
+      ThrowErrno(std::string("reading the kernel's info of program ") + bpf_program__name(prog), errno);
+    out[bpf_program__name(prog)] = info;
   }
+  return out;
+}
+
+}  // namespace
+
+std::map<std::string, uint32_t> ProgramIds(bpf_object* obj) {
+  std::map<std::string, uint32_t> ids;
+  for (const auto& [name, info] : ProgramInfo(obj)) ids[name] = info.id;
   return ids;
+}
+
+std::map<std::string, uint32_t> VerifiedInsns(bpf_object* obj) {
+  std::map<std::string, uint32_t> counts;
+  for (const auto& [name, info] : ProgramInfo(obj)) counts[name] = info.verified_insns;
+  return counts;
 }
 
 int OpenPinnedMap(const std::string& path) {

@@ -43,6 +43,11 @@ int MapFd(bpf_object* obj, const char* name);
 // the agent compares with the programs it finds on its hooks.
 std::map<std::string, uint32_t> ProgramIds(bpf_object* obj);
 
+// The instructions the verifier walked for each program of a loaded object,
+// by program name: it refuses a program past a million, so the distance to
+// that is what a change to the programs may still add.
+std::map<std::string, uint32_t> VerifiedInsns(bpf_object* obj);
+
 // Opens a map pinned at path (throws with the path when missing).
 int OpenPinnedMap(const std::string& path);
 // The same for a map that may not be pinned (yet): -1 when nothing is.

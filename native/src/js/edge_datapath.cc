@@ -167,6 +167,7 @@ class EdgeDatapath : public Napi::ObjectWrap<EdgeDatapath> {
                                       InstanceMethod("attachTc", &EdgeDatapath::AttachTcJs),
                                       InstanceMethod("attachPodTc", &EdgeDatapath::AttachPodTcJs),
                                       InstanceMethod("programIds", &EdgeDatapath::ProgramIdsJs),
+                                      InstanceMethod("verifiedInsns", &EdgeDatapath::VerifiedInsnsJs),
                                   });
     return DefineClass(env, "EdgeDatapath", methods);
   }
@@ -431,12 +432,16 @@ class EdgeDatapath : public Napi::ObjectWrap<EdgeDatapath> {
     });
   }
 
-  Napi::Value ProgramIdsJs(const Napi::CallbackInfo& info) {
+  Napi::Value ProgramIdsJs(const Napi::CallbackInfo& info) { return ByProgram(info, ProgramIds); }
+  Napi::Value VerifiedInsnsJs(const Napi::CallbackInfo& info) { return ByProgram(info, VerifiedInsns); }
+
+  // A number per program of both objects (XDP and tc), by name.
+  Napi::Value ByProgram(const Napi::CallbackInfo& info, std::map<std::string, uint32_t> (*of)(bpf_object*)) {
     return Guard(info, [&](Napi::Env env) -> Napi::Value {
       Maps();
-      auto ids = ProgramIds(edge_.obj);
-      ids.merge(ProgramIds(edge_.tc_obj));
-      return IdsObject(env, ids);
+      auto all = of(edge_.obj);
+      all.merge(of(edge_.tc_obj));
+      return IdsObject(env, all);
     });
   }
 

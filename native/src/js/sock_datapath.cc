@@ -128,6 +128,7 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
                            InstanceMethod("attachCgroup", &SockDatapath::AttachCgroup),
                            InstanceMethod("attachCgroupProgram", &SockDatapath::AttachCgroupProgram),
                            InstanceMethod("programIds", &SockDatapath::ProgramIds),
+                           InstanceMethod("verifiedInsns", &SockDatapath::VerifiedInsns),
                            InstanceMethod("destroyUdpSockets", &SockDatapath::DestroyUdpSockets),
                            InstanceMethod("replaceBypass", &SockDatapath::ReplaceBypass),
                            InstanceMethod("dumpBypass", &SockDatapath::DumpBypass),
@@ -321,6 +322,10 @@ class SockDatapath : public Napi::ObjectWrap<SockDatapath> {
 
   Napi::Value ProgramIds(const Napi::CallbackInfo& info) {
     return Guard(info, [&](Napi::Env env) -> Napi::Value { return IdsObject(env, kpr::ProgramIds(Loaded())); });
+  }
+
+  Napi::Value VerifiedInsns(const Napi::CallbackInfo& info) {
+    return Guard(info, [&](Napi::Env env) -> Napi::Value { return IdsObject(env, kpr::VerifiedInsns(Loaded())); });
   }
 
   Napi::Value DestroyUdpSockets(const Napi::CallbackInfo& info) {
