@@ -5,11 +5,9 @@
 // another kernel's verifier, has room. The kernel says how many it walked
 // (bpf_prog_info.verified_insns).
 import * as path from 'path';
-import { ensureBpffs } from '../../lib/host/bpffs';
 import { loadAddon, repoRoot } from '../../lib/datapath/native';
-import { createLogger } from '../../lib/log';
-import { edgeOptions } from '../bpf/xdp_fixture';
-import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
+import { edgeOptions, openBpfRoot } from '../bpf/xdp_fixture';
+import { BpfRoot } from '../helpers/bpf_root';
 import { assertPrivileged } from '../helpers/preflight';
 
 /** The verifier's limit, and the share of it a program may take. */
@@ -22,8 +20,7 @@ describe("the programs' verifier cost", () => {
 
   beforeAll(() => assertPrivileged());
   beforeEach(() => {
-    root = createBpfRoot('verifier');
-    ensureBpffs(root.path, createLogger('error'));
+    root = openBpfRoot('verifier');
     mapDir = path.join(root.path, 'kpr', 'maps');
   });
   afterEach(() => root.destroy());
