@@ -22,16 +22,21 @@ function inNamespace(name: string, ns: string, argv: string[]): LineProcess {
   return new LineProcess(name, 'ip', ['netns', 'exec', ns, ...argv]);
 }
 
+/** e with what p said last (a verifier's log ends with its verdict, the
+ *  generator's with the kernel's refusal) on its first line: a caller may keep only that. */
+function withWhatItSaid(p: LineProcess, e: unknown): Error {
+  const [first, ...rest] = (e as Error).message.split('\n');
+  const said = p.stderrLines.slice(-STDERR_KEPT).join('; ');
+  return new Error([`${first}${said ? `: ${said}` : ''}`, ...rest].join('\n'));
+}
+
 async function attached(p: LineProcess): Promise<LineProcess> {
   try {
     await p.waitForLine('attached', (l) => l === 'attached', ATTACH_MS);
     return p;
   } catch (e) {
     await p.stop();
-    // What the tool said last (a verifier's log ends with its verdict), on the first line: a caller may keep only that.
-    const [first, ...rest] = (e as Error).message.split('\n');
-    const said = p.stderrLines.slice(-STDERR_KEPT).join('; ');
-    throw new Error([`${first}${said ? `: ${said}` : ''}`, ...rest].join('\n'));
+    throw withWhatItSaid(p, e);
   }
 }
 
@@ -96,15 +101,35 @@ export interface SendTarget {
   port: number;
 }
 
+/** How the frames are made: by BPF_PROG_TEST_RUN in live-frames mode (the
+ *  benchmark's rates need it), or, where the kernel refuses that mode, from a
+ *  packet socket (enough frames for a test of what carries them, at a rate
+ *  far below the load balancers'). */
+export type Generator = 'live-frames' | 'packet-socket';
+
 export interface Sent {
   sent: number;
   seconds: number;
+  generator: Generator;
 }
 
-/** Frames out of the client's eth0 for `seconds`, from `cpu` alone. */
-export async function send(ns: string, cpu: number, flows: Flows, to: SendTarget, seconds: number): Promise<Sent> {
-  const argv = ['taskset', '-c', String(cpu), XDPGEN, 'send', 'eth0', to.mac, flows.firstSource, String(flows.addrs), String(flows.ports), to.addr, String(to.port), String(seconds)];
+/** xdpgen send's exit where the kernel refuses live frames and they alone were allowed. */
+const LIVE_FRAMES_REFUSED = 3;
+
+/** The kernel refuses the generator the benchmark needs: no peer can be measured. */
+export class LiveFramesRefused extends Error {}
+
+/** Frames out of the client's eth0 for `seconds`, from `cpu` alone; `allow`:
+ *  'live-frames' throws LiveFramesRefused where the kernel refuses that mode,
+ *  'any' then sends from a packet socket. */
+export async function send(ns: string, cpu: number, flows: Flows, to: SendTarget, seconds: number, allow: 'live-frames' | 'any'): Promise<Sent> {
+  const argv = ['taskset', '-c', String(cpu), XDPGEN, 'send', allow, 'eth0', to.mac, flows.firstSource, String(flows.addrs), String(flows.ports), to.addr, String(to.port), String(seconds)];
   const p = inNamespace('xdpgen send', ns, argv);
-  await p.waitForSuccess(seconds * 1000 + SEND_MARGIN_MS);
+  try {
+    await p.waitForSuccess(seconds * 1000 + SEND_MARGIN_MS);
+  } catch (e) {
+    const said = withWhatItSaid(p, e);
+    throw (await p.stop()).code === LIVE_FRAMES_REFUSED ? new LiveFramesRefused(said.message.split('\n')[0]) : said;
+  }
   return JSON.parse(p.stdoutLines[p.stdoutLines.length - 1]) as Sent;
 }

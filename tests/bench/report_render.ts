@@ -44,7 +44,7 @@ export const BENCHES: BenchInfo[] = [
     bench: 'edge-pps',
     title: 'NodePort packets per second from a generator in the kernel',
     method:
-      'tests/bench/edge_pps.ts with tests/bench/xdpgen.c: the external client sends 60-byte UDP frames by BPF_PROG_TEST_RUN in live-frames mode (tests/native/bench_xdp_gen.c), ' +
+      'tests/bench/edge_pps.ts with tests/bench/xdpgen.c: the external client sends 60-byte UDP frames by BPF_PROG_TEST_RUN in live-frames mode (tests/native/bench_xdp_gen.c; a kernel that refuses that mode stops the bench, as no socket sender outruns these peers), ' +
       'each from the next of 64 source addresses x 256 ports (16384 flows, each seen again and again; more per-flow state than a CPU\'s caches hold), and again x 4 ports (256 flows, every table in cache), to a UDP NodePort whose one endpoint runs on another Node: kpr in snat mode and in dsr ' +
       'mode (IP-in-IP to that node), kube-proxy iptables (on the host\'s nft backend, and on the legacy one) and nftables (DNAT and masquerade through the stack). Two floors without any load balancer aim at the endpoint itself: the node\'s ' +
       'IP forwarding (direct) and an XDP program that only redirects to the backend\'s device (xdp redirect). Two more floors show where kpr\'s time goes: kpr work floor and kpr dsr work floor ' +

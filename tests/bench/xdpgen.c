@@ -2,11 +2,14 @@
  * each loading its program from tests/native/bench_xdp_*.c, built beside
  * this binary:
  *
- *   xdpgen send IFNAME DST_MAC FIRST_SRC ADDRS PORTS DST_ADDR DST_PORT SECONDS
+ *   xdpgen send live-frames|any IFNAME DST_MAC FIRST_SRC ADDRS PORTS DST_ADDR DST_PORT SECONDS
  *     sends UDP/IPv4 frames of 60 bytes out of IFNAME for SECONDS, from ADDRS
  *     source addresses x PORTS source ports (1024 up) in turn, by
- *     BPF_PROG_TEST_RUN in live-frames mode on the calling CPU; prints
- *     {"sent":N,"seconds":S}.
+ *     BPF_PROG_TEST_RUN in live-frames mode on the calling CPU; with any,
+ *     where the kernel refuses that mode, from a packet socket instead (the
+ *     same frames, at a rate no benchmark can use); prints
+ *     {"sent":N,"seconds":S,"generator":"live-frames"|"packet-socket"}; exits 3
+ *     where live-frames alone was allowed and the kernel refuses it.
  *   xdpgen count IFNAME
  *     counts and drops the UDP and IP-in-IP packets that arrive on IFNAME;
  *     prints "attached", then {"packets":N} on each SIGUSR1.
@@ -20,12 +23,14 @@
  *
  * count, redirect and work hold their program until SIGTERM or SIGINT, then put
  * back the program the device had before. */
+#define _GNU_SOURCE /* sendmmsg */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
 #include <linux/if_link.h>
+#include <linux/if_packet.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdint.h>
@@ -41,6 +46,8 @@
 /* What a veth's receive ring (256) takes between two NAPI polls. */
 #define BATCH 64
 #define MAX_SECONDS 3600
+/* send's exit where live frames alone were allowed and the kernel refuses them. */
+#define LIVE_FRAMES_REFUSED 3
 
 /* Matches struct gen_config and struct redirect_config in the programs. */
 struct gen_config {
@@ -61,7 +68,7 @@ static void die(const char *what, int err)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: xdpgen send IFNAME DST_MAC FIRST_SRC ADDRS PORTS DST_ADDR DST_PORT SECONDS\n"
+		"usage: xdpgen send live-frames|any IFNAME DST_MAC FIRST_SRC ADDRS PORTS DST_ADDR DST_PORT SECONDS\n"
 		"       xdpgen count IFNAME\n"
 		"       xdpgen redirect IN_IFNAME OUT_IFNAME DST_MAC\n"
 		"       xdpgen work IFNAME dsr|snat\n");
@@ -235,15 +242,78 @@ static void build_frame(uint8_t *f, const uint8_t dst_mac[6], const uint8_t src_
 	udp[4] = udp_len >> 8, udp[5] = udp_len & 0xff;
 }
 
+/* The n-th frame of c, as bench_xdp_gen.c writes it, into f. */
+static void frame_of_flow(uint8_t *f, const struct gen_config *c, uint64_t n)
+{
+	uint8_t *ip = f + 14, *udp = ip + 20;
+	uint32_t saddr = htonl(c->first_addr + (uint32_t)(n % c->addrs));
+	uint16_t sport = c->first_port + (uint32_t)((n / c->addrs) % c->ports), sum;
+
+	memcpy(f, c->frame, FRAME_LEN);
+	memcpy(ip + 12, &saddr, 4);
+	ip[10] = ip[11] = 0;
+	sum = ip_checksum(ip);
+	ip[10] = sum >> 8, ip[11] = sum & 0xff;
+	udp[0] = sport >> 8, udp[1] = sport & 0xff;
+}
+
+/* The kernel's refusal of live frames: EPERM where a policy forbids it,
+ * EINVAL where the kernel predates the mode (5.18). */
+static int live_frames_refused(int err)
+{
+	return err == -EPERM || err == -EINVAL || err == -EOPNOTSUPP;
+}
+
+/* SECONDS of c's frames from a packet socket, BATCH to a call, past the
+ * device's queueing discipline as the live frames go; returns how many the
+ * device took. */
+static uint64_t send_from_socket(const struct gen_config *c, double seconds, double start)
+{
+	static uint8_t frames[BATCH][FRAME_LEN];
+	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = c->ifindex, .sll_halen = 6 };
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov[BATCH];
+	int fd = socket(AF_PACKET, SOCK_RAW, 0), one = 1;
+	uint64_t n = 0, sent = 0;
+
+	if (fd < 0 || setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)))
+		die("a packet socket", errno);
+	memcpy(to.sll_addr, c->frame, 6);
+	memset(msgs, 0, sizeof(msgs));
+	for (int i = 0; i < BATCH; i++) {
+		iov[i] = (struct iovec){ .iov_base = frames[i], .iov_len = FRAME_LEN };
+		msgs[i].msg_hdr = (struct msghdr){ .msg_name = &to, .msg_namelen = sizeof(to), .msg_iov = &iov[i], .msg_iovlen = 1 };
+	}
+	while (now() - start < seconds) {
+		for (int i = 0; i < BATCH; i++)
+			frame_of_flow(frames[i], c, n + i);
+		int took = sendmmsg(fd, msgs, BATCH, 0);
+
+		/* A frame the device refused (a full ring) was not sent: the next
+		 * batch starts from it, so every flow keeps its turn. */
+		if (took < 0 && errno != ENOBUFS && errno != EAGAIN)
+			die("sendmmsg", errno);
+		if (took > 0)
+			n += took, sent += took;
+	}
+	close(fd);
+	return sent;
+}
+
 static int send_frames(const char *self, char **a)
 {
-	const char *ifname = a[0];
+	int any = strcmp(a[0], "any") == 0;
+	const char *ifname = a[1];
 	struct gen_config c = { .ifindex = ifindex_of(ifname), .first_port = FIRST_PORT };
 	uint8_t frame[FRAME_LEN], dst_mac[6], src_mac[6];
+	const char *generator = "live-frames";
 	struct in_addr src, dst;
 	struct bpf_program *prog;
 	long seconds;
 
+	if (!any && strcmp(a[0], "live-frames") != 0)
+		usage();
+	a++;
 	parse_mac(a[1], dst_mac);
 	mac_of(ifname, src_mac);
 	if (inet_pton(AF_INET, a[2], &src) != 1 || inet_pton(AF_INET, a[5], &dst) != 1)
@@ -266,12 +336,21 @@ static int send_frames(const char *self, char **a)
 	do {
 		int err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
 
-		if (err)
+		if (err && sent == 0 && live_frames_refused(err) && any) {
+			generator = "packet-socket";
+			sent = send_from_socket(&c, seconds, start);
+		} else if (err && sent == 0 && live_frames_refused(err)) {
+			fprintf(stderr, "xdpgen: this kernel refuses BPF_PROG_TEST_RUN in live-frames mode, the in-kernel generator: %s\n",
+				strerror(-err));
+			exit(LIVE_FRAMES_REFUSED);
+		} else if (err) {
 			die("BPF_PROG_TEST_RUN", err);
-		sent += REPEAT;
+		} else {
+			sent += REPEAT;
+		}
 		elapsed = now() - start;
 	} while (elapsed < seconds);
-	printf("{\"sent\":%llu,\"seconds\":%.6f}\n", (unsigned long long)sent, elapsed);
+	printf("{\"sent\":%llu,\"seconds\":%.6f,\"generator\":\"%s\"}\n", (unsigned long long)sent, elapsed, generator);
 	bpf_object__close(obj);
 	return 0;
 }
@@ -331,7 +410,7 @@ int main(int argc, char **argv)
 	struct bpf_program *prog;
 	struct bpf_object *obj;
 
-	if (argc == 10 && strcmp(argv[1], "send") == 0)
+	if (argc == 11 && strcmp(argv[1], "send") == 0)
 		return send_frames(argv[0], argv + 2);
 	if (argc == 3 && strcmp(argv[1], "count") == 0) {
 		obj = load(argv[0], "bench_xdp_count", "bench_xdp_count", &prog, NULL, 0);

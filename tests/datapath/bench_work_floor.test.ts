@@ -89,7 +89,7 @@ describe('the edge benchmark\'s work floors on a real agent', () => {
         try {
           expect(programOnA()).not.toBe(kprProgram);
           const before = await counter.packets();
-          sent = (await send(topo.client.ns, 0, FLOWS, { mac: macAddress(nodeA().ns, nodeA().device), addr: nodeA().ipv4, port: NODE_PORT }, SECONDS)).sent;
+          sent = (await send(topo.client.ns, 0, FLOWS, { mac: macAddress(nodeA().ns, nodeA().device), addr: nodeA().ipv4, port: NODE_PORT }, SECONDS, 'any')).sent;
           arrived = await arrivedSince(counter, before);
         } finally {
           await work.stop();

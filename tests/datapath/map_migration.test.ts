@@ -5,11 +5,9 @@
 // are in native_errors.test.ts, the migration under traffic in faults.test.ts.
 import * as fs from 'fs';
 import * as path from 'path';
-import { ensureBpffs } from '../../lib/host/bpffs';
 import { loadAddon, SocketOpenOptions, repoRoot } from '../../lib/datapath/native';
-import { createLogger } from '../../lib/log';
-import { edgeOptions } from '../bpf/xdp_fixture';
-import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
+import { edgeOptions, openBpfRoot } from '../bpf/xdp_fixture';
+import { BpfRoot } from '../helpers/bpf_root';
 import { assertPrivileged } from '../helpers/preflight';
 import { run } from '../helpers/run';
 
@@ -21,8 +19,7 @@ describe('pinned map migration', () => {
 
   beforeAll(() => assertPrivileged());
   beforeEach(() => {
-    root = createBpfRoot('migrate');
-    ensureBpffs(root.path, createLogger('error')); // as the agent does
+    root = openBpfRoot('migrate');
     opts = { objectPath: path.join(repoRoot(), 'bpf', 'sock_lb.o'), mapDir: path.join(root.path, 'kpr', 'maps'), lbMapMax: 1024, revNatMapMax: 1024 };
   });
   afterEach(() => root.destroy());

@@ -1,10 +1,9 @@
 // The addon's errors, as an operator reads them: errno text, the verifier's
 // own words on a rejected program, and the map that did not fit.
 import * as path from 'path';
-import { ensureBpffs } from '../../lib/host/bpffs';
 import { loadAddon, SocketOpenOptions, repoRoot } from '../../lib/datapath/native';
-import { createLogger } from '../../lib/log';
-import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
+import { openBpfRoot } from '../bpf/xdp_fixture';
+import { BpfRoot } from '../helpers/bpf_root';
 import { assertPrivileged } from '../helpers/preflight';
 import { run } from '../helpers/run';
 import * as fs from 'fs';
@@ -18,8 +17,7 @@ describe('native addon errors', () => {
 
   beforeAll(() => assertPrivileged());
   beforeEach(() => {
-    root = createBpfRoot('native');
-    ensureBpffs(root.path, createLogger('error')); // as the agent does
+    root = openBpfRoot('native');
     opts = { objectPath: SOCK_LB, mapDir: path.join(root.path, 'kpr', 'maps'), lbMapMax: 1024, revNatMapMax: 1024 };
   });
   afterEach(() => root.destroy());
