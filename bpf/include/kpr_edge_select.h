@@ -64,7 +64,11 @@ static __always_inline struct edge_backend *table_backend(const struct pkt *p, c
 }
 
 /* The entry of the flow from saddr:sport (proto, family) to service svc_id
- * in the table of its family, or NULL. */
+ * in the table of its family, or NULL. A lookup of its own for each table,
+ * key built twice: the verifier inlines a hash lookup only at a call that
+ * one map reaches, and one call for both tables (a key builder returning
+ * the family's table) cost a balanced packet 25 ns more in
+ * BPF_PROG_TEST_RUN, alternating builds (136 against 161 ns). */
 static __always_inline struct edge_flow_val *flow_entry(__u8 family, const __u8 *saddr, __u16 sport, __u8 proto,
 							 __u32 svc_id)
 {
