@@ -6,7 +6,7 @@
 import * as path from 'path';
 import { ensureBpffs } from '../../lib/host/bpffs';
 import { DEFAULT_FLOW_TIMEOUTS } from '../../lib/datapath/edge/flow_timeouts';
-import { EdgeBackend, EdgeConfig, EdgeDatapath, EdgeFrontend, EdgeOpenOptions, loadAddon, ProgTestRunResult, repoRoot } from '../../lib/datapath/native';
+import { EdgeBackend, EdgeConfig, EdgeDatapath, EdgeFrontend, EdgeOpenOptions, loadAddon, ProgTestRunResult, repoRoot, SocketOpenOptions } from '../../lib/datapath/native';
 import { EDGE_DROP_REASONS } from '../../lib/datapath/reasons';
 import { defaultSnatPorts } from '../../lib/datapath/edge/snat_ports';
 import { createLogger } from '../../lib/log';
@@ -51,6 +51,11 @@ export interface EdgeFixture {
   netns: string;
   ifindex: number;
   destroy(): void;
+}
+
+/** The socket LB's sock_lb.o with small maps pinned under mapDir, as the datapath tests open it. */
+export function socketOptions(mapDir: string): SocketOpenOptions {
+  return { objectPath: path.join(repoRoot(), 'bpf', 'sock_lb.o'), mapDir, lbMapMax: 1024, revNatMapMax: 1024 };
 }
 
 export function edgeOptions(mapDir: string, overrides: Partial<EdgeOpenOptions> = {}): EdgeOpenOptions {

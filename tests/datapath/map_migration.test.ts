@@ -5,8 +5,8 @@
 // are in native_errors.test.ts, the migration under traffic in faults.test.ts.
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadAddon, SocketOpenOptions, repoRoot } from '../../lib/datapath/native';
-import { edgeOptions, openBpfRoot } from '../bpf/xdp_fixture';
+import { loadAddon, repoRoot, SocketOpenOptions } from '../../lib/datapath/native';
+import { edgeOptions, openBpfRoot, socketOptions } from '../bpf/xdp_fixture';
 import { BpfRoot } from '../helpers/bpf_root';
 import { assertPrivileged } from '../helpers/preflight';
 import { run } from '../helpers/run';
@@ -20,7 +20,7 @@ describe('pinned map migration', () => {
   beforeAll(() => assertPrivileged());
   beforeEach(() => {
     root = openBpfRoot('migrate');
-    opts = { objectPath: path.join(repoRoot(), 'bpf', 'sock_lb.o'), mapDir: path.join(root.path, 'kpr', 'maps'), lbMapMax: 1024, revNatMapMax: 1024 };
+    opts = socketOptions(path.join(root.path, 'kpr', 'maps'));
   });
   afterEach(() => root.destroy());
 
@@ -130,7 +130,8 @@ describe('pinned map migration', () => {
     const key4 = [198, 18, 0, 1, 1, 0, 0, 0, 0xa4, 0x12, 6, 0];
     const key6 = [0x20, 0x01, 0x0d, 0xb8, ...Array(11).fill(0), 1, 1, 0, 0, 0, 0xa4, 0x12, 6, 0];
     const value = [4, 0, 0, 0, 0xe8, 0x03, 0, 0, 0x01, 0, 0x9c, 0x40];
-    for (const [name, key] of [['kpr_edge_flows4', key4], ['kpr_edge_flows6', key6]] as const) {
+    const flowMaps = [['kpr_edge_flows4', key4], ['kpr_edge_flows6', key6]] as const;
+    for (const [name, key] of flowMaps) {
       run('bpftool', ['map', 'create', pin(name), 'type', 'lru_hash', 'key', String(key.length), 'value', '12', 'entries', '4096', 'name', name]);
       run('bpftool', ['map', 'update', 'pinned', pin(name), 'key', ...bytes(key), 'value', ...bytes(value)]);
     }
@@ -140,7 +141,7 @@ describe('pinned map migration', () => {
         ['kpr_edge_flows4', 1, "flows before the snat port's check"],
         ['kpr_edge_flows6', 1, "flows before the snat port's check"],
       ]);
-      for (const [name, key] of [['kpr_edge_flows4', key4], ['kpr_edge_flows6', key6]] as const) {
+      for (const [name, key] of flowMaps) {
         const got = (JSON.parse(run('bpftool', ['-j', 'map', 'lookup', 'pinned', pin(name), 'key', ...bytes(key)])) as { value: string[] }).value.map(Number);
         // edge_flow_val: the old 12 bytes, then snat_checked_s 0 and no frontend
         expect(got).toEqual([...value, ...Array(got.length - value.length).fill(0)]);

@@ -2,13 +2,12 @@
 // own words on a rejected program, and the map that did not fit.
 import * as path from 'path';
 import { loadAddon, SocketOpenOptions, repoRoot } from '../../lib/datapath/native';
-import { openBpfRoot } from '../bpf/xdp_fixture';
+import { openBpfRoot, socketOptions } from '../bpf/xdp_fixture';
 import { BpfRoot } from '../helpers/bpf_root';
 import { assertPrivileged } from '../helpers/preflight';
 import { run } from '../helpers/run';
 import * as fs from 'fs';
 
-const SOCK_LB = path.join(repoRoot(), 'bpf', 'sock_lb.o');
 const REJECTED = path.join(repoRoot(), 'build', 'verifier_reject.o');
 
 describe('native addon errors', () => {
@@ -18,7 +17,7 @@ describe('native addon errors', () => {
   beforeAll(() => assertPrivileged());
   beforeEach(() => {
     root = openBpfRoot('native');
-    opts = { objectPath: SOCK_LB, mapDir: path.join(root.path, 'kpr', 'maps'), lbMapMax: 1024, revNatMapMax: 1024 };
+    opts = socketOptions(path.join(root.path, 'kpr', 'maps'));
   });
   afterEach(() => root.destroy());
 

@@ -5,20 +5,18 @@
 // reconciler reads the maps back only then. The digest the plans keep up to
 // date equals the state's counted afresh throughout.
 import * as path from 'path';
-import { ensureBpffs } from '../../lib/host/bpffs';
-import { loadAddon, repoRoot, SocketDatapath, SocketMaps } from '../../lib/datapath/native';
+import { loadAddon, SocketDatapath, SocketMaps } from '../../lib/datapath/native';
 import { backendsDigest, rangesDigest } from '../../lib/datapath/socket/map_digest';
 import { digestsOf, SocketReconciler } from '../../lib/datapath/socket/reconciler';
 import { Frontend } from '../../lib/model/frontend';
 import { canonicalIp } from '../../lib/model/ip_address';
 import { Protocol } from '../../lib/model/protocol';
-import { createLogger } from '../../lib/log';
-import { BpfRoot, createBpfRoot } from '../helpers/bpf_root';
+import { openBpfRoot, socketOptions } from '../bpf/xdp_fixture';
+import { BpfRoot } from '../helpers/bpf_root';
 import { assertPrivileged } from '../helpers/preflight';
 import { run } from '../helpers/run';
 import { waitFor } from '../helpers/sleep';
 
-const SOCK_LB = path.join(repoRoot(), 'bpf', 'sock_lb.o');
 
 const frontend = (addr: string, port: number, proto: Protocol, backends: string[], affinityTimeout = 0): Frontend => ({
   kind: 'ClusterIP',
@@ -65,9 +63,8 @@ describe('socket maps digest against the real maps', () => {
 
   beforeAll(() => assertPrivileged());
   beforeEach(() => {
-    root = createBpfRoot('digest');
-    ensureBpffs(root.path, createLogger('error'));
-    dp = loadAddon().openSocketDatapath({ objectPath: SOCK_LB, mapDir: path.join(root.path, 'kpr', 'maps'), lbMapMax: 1024, revNatMapMax: 1024 });
+    root = openBpfRoot('digest');
+    dp = loadAddon().openSocketDatapath(socketOptions(path.join(root.path, 'kpr', 'maps')));
     reads = 0;
     // The addon's methods need the addon's object as `this`.
     const counted = new Proxy(dp, {

@@ -5,8 +5,8 @@
 // another kernel's verifier, has room. The kernel says how many it walked
 // (bpf_prog_info.verified_insns).
 import * as path from 'path';
-import { loadAddon, repoRoot } from '../../lib/datapath/native';
-import { edgeOptions, openBpfRoot } from '../bpf/xdp_fixture';
+import { loadAddon } from '../../lib/datapath/native';
+import { edgeOptions, openBpfRoot, socketOptions } from '../bpf/xdp_fixture';
 import { BpfRoot } from '../helpers/bpf_root';
 import { assertPrivileged } from '../helpers/preflight';
 
@@ -44,7 +44,7 @@ describe("the programs' verifier cost", () => {
   });
 
   test(`the socket LB's programs each take less than ${BUDGET} of the verifier's ${LIMIT} instructions`, () => {
-    const dp = loadAddon().openSocketDatapath({ objectPath: path.join(repoRoot(), 'bpf', 'sock_lb.o'), mapDir, lbMapMax: 1024, revNatMapMax: 1024 });
+    const dp = loadAddon().openSocketDatapath(socketOptions(mapDir));
     try {
       expectWithinBudget(dp.verifiedInsns(), ['kpr_connect4', 'kpr_connect6', 'kpr_sendmsg4', 'kpr_recvmsg4']);
     } finally {
